@@ -1,0 +1,52 @@
+//! Offline RL algorithms, all behind one trait.
+//!
+//! An algorithm is built from the training data, its hyper-parameters and a
+//! seed; [`Algorithm::step`] advances one iteration; [`Algorithm::q`] and
+//! [`Algorithm::policy`] read the current estimates at any time (the
+//! dashboard samples them while training runs). Q is f(s,a) = θᵀφ(s,a); the
+//! tabular form is the one-hot case. Each algorithm lives in its own file,
+//! with its update rule, defaults and citation in the file's doc comment.
+
+pub mod params;
+
+pub use params::{ParamReader, ParamValue, Params};
+
+use crate::data::{Dataset, EmpiricalMdp};
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::Array2;
+use std::sync::Arc;
+
+/// What an algorithm trains on. The dataset is shared, never copied, so
+/// many runs can train on one dataset at once.
+#[derive(Debug, Clone)]
+pub struct TrainData {
+    pub dataset: Arc<Dataset>,
+    pub compiled: Arc<EmpiricalMdp>,
+    pub gamma: f64,
+    /// Every random choice of a run derives from this seed (and, for
+    /// resumable runs, from the iteration number), so runs are reproducible.
+    pub seed: u64,
+}
+
+/// What one iteration reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepReport {
+    /// The algorithm's own training loss for this iteration (for fqi: the
+    /// largest change of Q; for losses with several terms, their sum).
+    pub loss: f64,
+}
+
+/// An offline RL learner, stepped by a worker thread.
+pub trait Algorithm: Send {
+    /// Advances one iteration.
+    fn step(&mut self) -> Result<StepReport>;
+    /// The current Q estimate f(s, a), states × actions.
+    fn q(&self) -> Array2<f64>;
+    /// The current policy π(a|s), states × actions.
+    fn policy(&self) -> Policy;
+    /// Everything needed to resume after a crash, as JSON (exact: f64s round-trip).
+    fn save_state(&self) -> serde_json::Value;
+    /// Restores what [`Algorithm::save_state`] wrote.
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
+}

@@ -1,0 +1,14 @@
+//! pessimist — offline reinforcement learning on small, exactly-solvable
+//! problems, and a terminal dashboard that shows learned Q-values drifting
+//! away from the returns their policies really get.
+//!
+//! Data flows one way: environments ([`mdp`]) → datasets ([`data`]) →
+//! learners ([`algo`]) → exact evaluation ([`eval`]).
+
+pub mod algo;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod mdp;
+
+pub use error::{Error, Result};

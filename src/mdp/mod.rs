@@ -1,0 +1,247 @@
+//! Exactly-solvable tabular MDPs.
+//!
+//! A [`TabularMdp`] stores Gymnasium's `P[s][a]` table — a list of
+//! `(prob, next_state, reward, terminated)` outcomes per state-action pair, in
+//! Gymnasium's order — as one flat, sparse array, plus the initial-state
+//! distribution and the time limit. Everything the dashboard calls "true"
+//! (returns, Q^π, optimal values) is computed from it by [`solve`].
+
+pub mod envs;
+pub mod solve;
+
+use crate::error::{Error, Result};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// A stochastic policy: row `s` holds π(·|s), each row sums to 1.
+pub type Policy = Array2<f64>;
+
+/// One possible result of taking an action, as in Gymnasium's `P[s][a]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub prob: f64,
+    pub next: u32,
+    pub reward: f64,
+    /// The episode ends after this transition: no value is bootstrapped.
+    pub terminated: bool,
+}
+
+/// How the states of a grid-world are laid out, for heatmaps and arrows.
+/// State `s` is the cell at row `s / cols`, column `s % cols`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridLayout {
+    pub rows: usize,
+    pub cols: usize,
+    /// The map letter of each cell, row-major (e.g. `S F H G` or `C` for cliff).
+    pub cells: Vec<char>,
+    /// An arrow glyph per action (e.g. `←↓→↑` for FrozenLake).
+    pub action_arrows: Vec<char>,
+}
+
+/// A finite MDP with Gymnasium-compatible numbering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TabularMdp {
+    id: String,
+    n_states: usize,
+    n_actions: usize,
+    /// `offsets[s * n_actions + a]..offsets[s * n_actions + a + 1]` indexes `outcomes`.
+    offsets: Vec<u32>,
+    outcomes: Vec<Outcome>,
+    initial: Vec<f64>,
+    /// Gymnasium's `max_episode_steps`, if the environment registers one.
+    time_limit: Option<usize>,
+    /// States whose arrival counts as success (FrozenLake's goal, Taxi's drop-off, ...).
+    goal: Vec<bool>,
+    grid: Option<GridLayout>,
+    /// The behaviour policy the environment is defined with, if any (the
+    /// lecture's toy problems come with the data-collecting policy).
+    behavior: Option<Policy>,
+}
+
+const PROB_TOLERANCE: f64 = 1e-9;
+
+impl TabularMdp {
+    /// Builds and validates an MDP from a `P[s][a]` table.
+    ///
+    /// Checks that every list of outcomes is non-empty, sums to 1, and points
+    /// at existing states, and that `initial` is a distribution over states.
+    pub fn new(
+        id: impl Into<String>,
+        table: Vec<Vec<Vec<Outcome>>>,
+        initial: Vec<f64>,
+        time_limit: Option<usize>,
+    ) -> Result<Self> {
+        let id = id.into();
+        let invalid = |message: String| Error::InvalidMdp {
+            id: id.clone(),
+            message,
+        };
+        let n_states = table.len();
+        if n_states == 0 {
+            return Err(invalid("no states".into()));
+        }
+        let n_actions = table[0].len();
+        if n_actions == 0 {
+            return Err(invalid("no actions".into()));
+        }
+        if initial.len() != n_states {
+            return Err(invalid(format!(
+                "initial distribution has {} entries for {n_states} states",
+                initial.len()
+            )));
+        }
+        check_distribution(&initial).map_err(|m| invalid(format!("initial distribution {m}")))?;
+        let mut offsets = Vec::with_capacity(n_states * n_actions + 1);
+        let mut outcomes = Vec::new();
+        offsets.push(0u32);
+        for (s, row) in table.into_iter().enumerate() {
+            if row.len() != n_actions {
+                return Err(invalid(format!(
+                    "state {s} has {} actions, state 0 has {n_actions}",
+                    row.len()
+                )));
+            }
+            for (a, list) in row.into_iter().enumerate() {
+                if list.is_empty() {
+                    return Err(invalid(format!("P[{s}][{a}] is empty")));
+                }
+                let probs: Vec<f64> = list.iter().map(|o| o.prob).collect();
+                check_distribution(&probs).map_err(|m| invalid(format!("P[{s}][{a}] {m}")))?;
+                if let Some(o) = list.iter().find(|o| o.next as usize >= n_states) {
+                    return Err(invalid(format!(
+                        "P[{s}][{a}] leads to state {} of {n_states}",
+                        o.next
+                    )));
+                }
+                if let Some(o) = list.iter().find(|o| !o.reward.is_finite()) {
+                    return Err(invalid(format!("P[{s}][{a}] has reward {}", o.reward)));
+                }
+                outcomes.extend(list);
+                offsets.push(outcomes.len() as u32);
+            }
+        }
+        Ok(TabularMdp {
+            id,
+            n_states,
+            n_actions,
+            offsets,
+            outcomes,
+            initial,
+            time_limit,
+            goal: vec![false; n_states],
+            grid: None,
+            behavior: None,
+        })
+    }
+
+    /// Marks the states whose arrival counts as success (see [`solve::success_probability`]).
+    pub fn with_goals(mut self, goals: impl IntoIterator<Item = usize>) -> Self {
+        for g in goals {
+            self.goal[g] = true;
+        }
+        self
+    }
+
+    /// Attaches the grid layout used to draw heatmaps.
+    pub fn with_grid(mut self, grid: GridLayout) -> Self {
+        debug_assert_eq!(grid.rows * grid.cols, self.n_states);
+        self.grid = Some(grid);
+        self
+    }
+
+    /// Attaches the environment's documented behaviour policy.
+    pub fn with_behavior(mut self, policy: Policy) -> Result<Self> {
+        self.check_policy(&policy)?;
+        self.behavior = Some(policy);
+        Ok(self)
+    }
+
+    pub fn behavior(&self) -> Option<&Policy> {
+        self.behavior.as_ref()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    pub fn n_states(&self) -> usize {
+        self.n_states
+    }
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+    pub fn initial(&self) -> &[f64] {
+        &self.initial
+    }
+    pub fn time_limit(&self) -> Option<usize> {
+        self.time_limit
+    }
+    pub fn is_goal(&self, s: usize) -> bool {
+        self.goal[s]
+    }
+    pub fn grid(&self) -> Option<&GridLayout> {
+        self.grid.as_ref()
+    }
+
+    /// The outcomes of taking `a` in `s`, in Gymnasium's order.
+    #[inline]
+    pub fn outcomes(&self, s: usize, a: usize) -> &[Outcome] {
+        let i = s * self.n_actions + a;
+        &self.outcomes[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// r(s, a) = Σ p · reward.
+    pub fn expected_reward(&self, s: usize, a: usize) -> f64 {
+        self.outcomes(s, a).iter().map(|o| o.prob * o.reward).sum()
+    }
+
+    /// A state every action of which ends the episode in place with no reward
+    /// (FrozenLake's holes and goal): it is never acted in.
+    pub fn is_absorbing(&self, s: usize) -> bool {
+        (0..self.n_actions).all(|a| {
+            self.outcomes(s, a)
+                .iter()
+                .all(|o| o.terminated && o.next as usize == s && o.reward == 0.0)
+        })
+    }
+
+    /// The table as nested vectors, as Gymnasium's `env.unwrapped.P` prints it.
+    pub fn table(&self) -> Vec<Vec<&[Outcome]>> {
+        (0..self.n_states)
+            .map(|s| (0..self.n_actions).map(|a| self.outcomes(s, a)).collect())
+            .collect()
+    }
+
+    /// The uniform random policy.
+    pub fn uniform_policy(&self) -> Policy {
+        Array2::from_elem((self.n_states, self.n_actions), 1.0 / self.n_actions as f64)
+    }
+
+    /// Checks that `policy` has this MDP's shape and that each row is a distribution.
+    pub fn check_policy(&self, policy: &Policy) -> Result<()> {
+        if policy.dim() != (self.n_states, self.n_actions) {
+            return Err(Error::Invalid(format!(
+                "policy has shape {:?}, {} needs {} states x {} actions",
+                policy.dim(),
+                self.id,
+                self.n_states,
+                self.n_actions
+            )));
+        }
+        for (s, row) in policy.outer_iter().enumerate() {
+            check_distribution(&row.to_vec())
+                .map_err(|m| Error::Invalid(format!("policy row for state {s} {m}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn check_distribution(p: &[f64]) -> std::result::Result<(), String> {
+    if let Some(x) = p.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+        return Err(format!("has entry {x}, not a probability"));
+    }
+    let sum: f64 = p.iter().sum();
+    if (sum - 1.0).abs() > PROB_TOLERANCE * p.len().max(1) as f64 {
+        return Err(format!("sums to {sum}, not 1"));
+    }
+    Ok(())
+}

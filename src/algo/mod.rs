@@ -50,3 +50,22 @@ pub trait Algorithm: Send {
     /// Restores what [`Algorithm::save_state`] wrote.
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
+
+/// The names of every algorithm, as specs and `--algo` spell them.
+pub fn names() -> &'static [&'static str] {
+    todo!("algo helper")
+}
+
+/// Validates `params` for algorithm `name` without training data and returns
+/// them with every default filled in (the canonical form run ids hash).
+pub fn resolve_params(name: &str, params: &Params) -> Result<Params> {
+    let _ = (name, params);
+    todo!("algo helper")
+}
+
+/// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
+/// with the valid choices.
+pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let _ = (name, params, data);
+    todo!("algo helper")
+}

@@ -6,8 +6,12 @@
 //! learners never loop over raw transitions more than once: they read the
 //! [`EmpiricalMdp`] built by [`EmpiricalMdp::compile`].
 
+pub mod collect;
+pub mod csv;
 pub mod empirical;
 
+pub use collect::collect;
+pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 
 use crate::mdp::Policy;

@@ -1,0 +1,8 @@
+//! `pessimist data ...`
+
+use super::DataCommand;
+
+pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
+    let _ = cmd;
+    todo!("lead")
+}

@@ -1,0 +1,8 @@
+//! `pessimist env ...`
+
+use super::EnvCommand;
+
+pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
+    let _ = cmd;
+    todo!("lead")
+}

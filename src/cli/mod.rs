@@ -1,0 +1,235 @@
+//! Command-line interface: clap definitions and dispatch, one file per
+//! command group. The commands are thin: parse, call the library, print.
+//! Their flags and JSON shapes are a stable interface (DESIGN.md).
+
+mod data;
+mod env;
+mod report;
+mod run;
+mod train;
+mod tui;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pessimist",
+    version,
+    about = "Offline RL on exactly-solvable problems: watch Q-values drift from true returns",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no command: open the dashboard.
+    #[command(flatten)]
+    tui: TuiArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open the dashboard on an experiments directory (the default command).
+    Tui(TuiArgs),
+    /// Run experiment specs headless, progress on stderr.
+    Run(RunArgs),
+    /// List, inspect, solve and step through environments.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Collect datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train one algorithm on a dataset CSV and evaluate it exactly.
+    Train(TrainArgs),
+    /// Evaluate a policy file exactly.
+    Eval(EvalArgs),
+    /// Score table of a runs directory.
+    Report(ReportArgs),
+    /// The overestimation figure of a runs directory, as SVG.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Experiments directory (specs, *.toml).
+    #[arg(default_value = "experiments")]
+    pub experiments_dir: PathBuf,
+    /// Run store (default: `runs/` beside the experiments directory).
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Training threads (default: number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Poll the file system instead of using notifications (network file systems).
+    #[arg(long)]
+    pub poll: bool,
+    /// Queue new runs but start them only on a key.
+    #[arg(long)]
+    pub no_autostart: bool,
+    /// Render frames as plain text to stdout instead of opening the terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: number of frames to render.
+    #[arg(long, default_value_t = 1)]
+    pub frames: usize,
+    /// With --headless: frame size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x40")]
+    pub size: String,
+    /// With --headless: keys to feed before rendering (e.g. "jj<Enter>").
+    #[arg(long)]
+    pub keys: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Spec files (TOML).
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Run store (default: `runs/` beside each spec's directory).
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Training threads (default: number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Take every N-th run starting at I (0-based): `I/N`. Defaults to
+    /// SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum EnvCommand {
+    /// List the built-in environments.
+    List,
+    /// Print an environment's transition table.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Solve an environment exactly (optimal V, Q, J and policy).
+    Solve {
+        id: String,
+        #[arg(long)]
+        gamma: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Step through an environment with given actions.
+    Rollout {
+        id: String,
+        /// Initial state (the state index for tabular problems).
+        #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+        start: Option<String>,
+        /// Seed to sample the initial state and the transitions.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Comma-separated actions.
+        #[arg(long, value_delimiter = ',', required = true)]
+        actions: Vec<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Collect a dataset with a behaviour policy of a given quality.
+    Collect {
+        #[arg(long)]
+        env: String,
+        /// random, medium, expert, medium-replay, medium-expert, behavior
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        size: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Discount used to calibrate `medium`.
+        #[arg(long, default_value_t = 0.99)]
+        gamma: f64,
+        /// Output file (.csv, or .npz for numpy).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[arg(long)]
+    pub env: String,
+    #[arg(long)]
+    pub algo: String,
+    /// Dataset CSV.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Hyper-parameter, KEY=VALUE (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long, default_value_t = 0.99)]
+    pub gamma: f64,
+    /// Iterations (default: until converged or the algorithm's default budget).
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+    /// Write the learned policy as `{"policy": [[π(a|s) per a] per s]}`.
+    #[arg(long)]
+    pub policy_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub env: String,
+    /// Policy file `{"policy": [[π(a|s) per a] per s]}`.
+    #[arg(long)]
+    pub policy: PathBuf,
+    #[arg(long)]
+    pub gamma: f64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub runs_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    pub runs_dir: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Runs the parsed command; `Ok` carries the exit code (a headless sweep
+/// with failed runs exits non-zero without being an error itself).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => tui::run(cli.tui),
+        Some(Command::Tui(args)) => tui::run(args),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Env(cmd)) => env::run(cmd).map(|()| ExitCode::SUCCESS),
+        Some(Command::Data(cmd)) => data::run(cmd).map(|()| ExitCode::SUCCESS),
+        Some(Command::Train(args)) => train::train(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Eval(args)) => train::eval(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Report(args)) => report::report(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Plot(args)) => report::plot(args).map(|()| ExitCode::SUCCESS),
+    }
+}

@@ -122,10 +122,11 @@ enum EnvCommand {
     /// Step through an environment with given actions.
     Rollout {
         id: String,
-        /// Initial state (the state index for tabular problems).
-        #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+        /// Initial state, exactly (the state index for tabular problems).
+        #[arg(long, required_unless_present = "seed")]
         start: Option<String>,
-        /// Seed to sample the initial state and the transitions.
+        /// Seed for the random initial state (without --start) and the
+        /// transitions of stochastic environments (default 0).
         #[arg(long)]
         seed: Option<u64>,
         /// Comma-separated actions.

@@ -1,13 +1,172 @@
 //! `pessimist train` and `pessimist eval`.
 
+use super::env::rows;
 use super::{EvalArgs, TrainArgs};
+use anyhow::{Context, anyhow};
+use pessimist::algo::{self, ParamValue, Params, TrainData};
+use pessimist::data::{self, EmpiricalMdp};
+use pessimist::eval::{Evaluator, normalized_score};
+use pessimist::mdp::{Policy, envs, solve};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Iterations when `--iterations` is not given: enough for every tabular
+/// sweep to converge at γ = 0.99 on the built-in environments.
+const DEFAULT_ITERATIONS: u64 = 1000;
 
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let _ = args;
-    todo!("lead")
+    let started = Instant::now();
+    let mdp = Arc::new(envs::make(&args.env)?);
+    solve::check_gamma(args.gamma)?;
+    let params = parse_sets(&args.set)?;
+    algo::resolve_params(&args.algo, &params)?;
+    let dataset = data::read_csv(&args.data, mdp.n_states(), mdp.n_actions())?;
+    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
+    let mut learner = algo::build(
+        &args.algo,
+        &params,
+        TrainData {
+            dataset: Arc::new(dataset),
+            compiled: compiled.clone(),
+            gamma: args.gamma,
+            seed: args.seed,
+        },
+    )?;
+    let iterations = args.iterations.unwrap_or(DEFAULT_ITERATIONS);
+    for i in 0..iterations {
+        learner
+            .step()
+            .with_context(|| format!("{} iteration {i}", args.algo))?;
+    }
+    let (q, policy) = (learner.q(), learner.policy());
+    let evaluator = Evaluator::new(mdp.clone(), args.gamma, compiled)?;
+    let m = evaluator.evaluate(&q, &policy)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.policy_out {
+        write_policy(path, &policy)?;
+    }
+    if args.json {
+        let out = json!({
+            "policy": rows(&policy),
+            "q": rows(&q),
+            "q_est": m.q_est,
+            "true_return": m.true_return,
+            "normalized_score": m.normalized_score,
+            "iterations": iterations,
+            "seconds": seconds,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} on {} ({} iterations, {seconds:.3} s)",
+            args.algo,
+            mdp.id(),
+            iterations
+        );
+        println!("  q_est            {:>12.4}", m.q_est);
+        println!("  true_return      {:>12.4}", m.true_return);
+        println!("  gap              {:>12.4}", m.gap);
+        println!("  normalized_score {:>12.1}", m.normalized_score);
+        println!("  success_prob     {:>12.4}", m.success_prob);
+        println!("  ood_fraction     {:>12.4}", m.ood_fraction);
+    }
+    Ok(())
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let _ = args;
-    todo!("lead")
+    let mdp = envs::make(&args.env)?;
+    let policy = read_policy(&args.policy)?;
+    mdp.check_policy(&policy)
+        .with_context(|| format!("{}", args.policy.display()))?;
+    let values = solve::evaluate_policy(&mdp, &policy, args.gamma)?;
+    let optimum = solve::optimal(&mdp, args.gamma)?.values.j;
+    let random = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), args.gamma)?.j;
+    let score = normalized_score(values.j, random, optimum);
+    let success = mdp
+        .time_limit()
+        .map(|h| solve::success_probability(&mdp, &policy, h))
+        .transpose()?;
+    if args.json {
+        let out = json!({
+            "true_return": values.j,
+            "normalized_score": score,
+            "optimal_return": optimum,
+            "random_return": random,
+            "success_prob": success,
+            "V": values.v.to_vec(),
+            "Q": rows(&values.q),
+        });
+        println!("{out}");
+    } else {
+        println!("{} at gamma = {}", mdp.id(), args.gamma);
+        println!("  true_return      {:>12.6}", values.j);
+        println!("  optimal_return   {:>12.6}", optimum);
+        println!("  random_return    {:>12.6}", random);
+        println!("  normalized_score {:>12.1}", score);
+        if let Some(p) = success {
+            println!("  success_prob     {p:>12.4}");
+        }
+    }
+    Ok(())
+}
+
+/// `--set KEY=VALUE` pairs; a repeated key is an error, not a silent override.
+fn parse_sets(sets: &[String]) -> anyhow::Result<Params> {
+    let mut params = Params::new();
+    for set in sets {
+        let (key, value) = set
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {set}: expected KEY=VALUE"))?;
+        let key = key.trim();
+        if params
+            .insert(key.to_string(), ParamValue::parse(value.trim()))
+            .is_some()
+        {
+            return Err(anyhow!("--set {set}: `{key}` is set twice"));
+        }
+    }
+    Ok(params)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    policy: Vec<Vec<f64>>,
+}
+
+fn read_policy(path: &Path) -> anyhow::Result<Policy> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: PolicyFile = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}:{}:{}: {e} (expected {{\"policy\": [[pi(a|s) per a] per s]}})",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let n_states = file.policy.len();
+    let n_actions = file.policy.first().map_or(0, Vec::len);
+    if let Some((s, row)) = file
+        .policy
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.len() != n_actions)
+    {
+        return Err(anyhow!(
+            "{}: policy row {s} has {} entries, row 0 has {n_actions}",
+            path.display(),
+            row.len()
+        ));
+    }
+    Policy::from_shape_vec((n_states, n_actions), file.policy.concat())
+        .with_context(|| format!("{}: policy shape", path.display()))
+}
+
+fn write_policy(path: &Path, policy: &Policy) -> anyhow::Result<()> {
+    let text = json!({ "policy": rows(policy) }).to_string();
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }

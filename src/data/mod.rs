@@ -9,10 +9,12 @@
 pub mod collect;
 pub mod csv;
 pub mod empirical;
+pub mod npy;
 
 pub use collect::collect;
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
+pub use npy::write_npz;
 
 use crate::mdp::Policy;
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,22 @@ use crate::mdp::{Policy, TabularMdp, solve::Optimum};
 use ndarray::{Array1, Array2};
 use std::sync::Arc;
 
+/// D4RL's normalized score with the true optimum:
+/// 100 · (J − J_random) / (J* − J_random). Where random play is already
+/// optimal (J* = J_random) every policy that matches it scores 100.
+pub fn normalized_score(j: f64, random: f64, optimum: f64) -> f64 {
+    let span = optimum - random;
+    if span.abs() <= 1e-12 * (1.0 + optimum.abs()) {
+        if (j - optimum).abs() <= 1e-9 * (1.0 + optimum.abs()) {
+            100.0
+        } else {
+            100.0 + 100.0 * (j - optimum) / (1.0 + optimum.abs())
+        }
+    } else {
+        100.0 * (j - random) / span
+    }
+}
+
 /// Evaluates (f, π) pairs of one run against the true MDP. Built once per
 /// run: it solves the optimum and the random policy's return up front.
 pub struct Evaluator {

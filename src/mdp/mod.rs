@@ -7,6 +7,7 @@
 //! (returns, Q^π, optimal values) is computed from it by [`solve`].
 
 pub mod envs;
+pub mod sample;
 pub mod solve;
 
 use crate::error::{Error, Result};

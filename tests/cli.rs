@@ -1,0 +1,376 @@
+//! The command line as scripts use it: flags, JSON shapes, exit codes and
+//! error messages (DESIGN.md "Command line").
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn pessimist() -> Command {
+    Command::cargo_bin("pessimist").unwrap()
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let out = pessimist()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e})"))
+}
+
+fn collect(dir: &Path, env: &str, policy: &str, size: usize, seed: u64) -> String {
+    let path = dir.join(format!("{env}-{policy}-{size}-{seed}.csv"));
+    let path = path.to_str().unwrap().to_string();
+    pessimist()
+        .args(["data", "collect", "--env", env, "--policy", policy])
+        .args([
+            "--size",
+            &size.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "-o",
+            &path,
+        ])
+        .assert()
+        .success();
+    path
+}
+
+#[test]
+fn env_list_names_every_gymnasium_and_lecture_environment() {
+    let out = pessimist().args(["env", "list"]).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for id in [
+        "FrozenLake-v1",
+        "FrozenLake8x8-v1",
+        "CliffWalking-v1",
+        "CliffWalkingSlippery-v1",
+        "Taxi-v4",
+        "ThreeState-v0",
+        "ImitationTrap-v0",
+        "Bandit-v0",
+        "Chain-v",
+    ] {
+        assert!(text.contains(id), "`env list` lacks {id}:\n{text}");
+    }
+}
+
+#[test]
+fn env_show_json_has_the_documented_shape() {
+    let v = json_of(&["env", "show", "FrozenLake-v1", "--json"]);
+    assert_eq!(v["id"], "FrozenLake-v1");
+    assert_eq!(v["n_states"], 16);
+    assert_eq!(v["n_actions"], 4);
+    let d0: Vec<f64> = serde_json::from_value(v["initial_state_distribution"].clone()).unwrap();
+    assert_eq!(d0.len(), 16);
+    assert_eq!(d0[0], 1.0);
+    // Slippery: each move from the start lists three outcomes of 1/3.
+    let p = &v["P"][0][1];
+    assert_eq!(p.as_array().unwrap().len(), 3);
+    for outcome in p.as_array().unwrap() {
+        let o = outcome.as_array().unwrap();
+        assert_eq!(o.len(), 4, "[prob, next_state, reward, terminated]");
+        assert!((o[0].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert!(o[3].is_boolean());
+    }
+}
+
+#[test]
+fn env_solve_json_gives_the_known_optimum() {
+    let v = json_of(&["env", "solve", "ThreeState-v0", "--gamma", "0.9", "--json"]);
+    assert!((v["J"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+    assert_eq!(v["policy"][0], serde_json::json!([1.0, 0.0]));
+    assert!((v["Q"][0][1].as_f64().unwrap() + 9.0).abs() < 1e-12);
+    assert_eq!(v["V"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn env_rollout_follows_the_given_actions() {
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "ThreeState-v0",
+        "--start",
+        "0",
+        "--actions",
+        "1,0",
+        "--json",
+    ]);
+    assert_eq!(v["observations"], serde_json::json!([0, 2, 4]));
+    assert_eq!(v["rewards"], serde_json::json!([0.0, -10.0]));
+    assert_eq!(v["terminated"], true);
+    assert_eq!(v["truncated"], false);
+    pessimist()
+        .args([
+            "env",
+            "rollout",
+            "ThreeState-v0",
+            "--start",
+            "0",
+            "--actions",
+            "1,0,0",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("episode ended"));
+}
+
+#[test]
+fn env_rollout_truncates_at_the_time_limit() {
+    // FrozenLake-v1 allows 100 steps; moving left in the top-left corner keeps
+    // the agent in the first row's left cells (slips go up/down at the edge),
+    // so a long enough episode of non-terminal moves ends truncated, not terminated.
+    let actions = vec!["0"; 100].join(",");
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "CliffWalking-v1",
+        "--start",
+        "36",
+        "--actions",
+        "0,0,0",
+        "--json",
+    ]);
+    assert_eq!(v["observations"], serde_json::json!([36, 24, 12, 0]));
+    assert_eq!(v["terminated"], false);
+    let out = pessimist()
+        .args([
+            "env",
+            "rollout",
+            "FrozenLake-v1",
+            "--seed",
+            "3",
+            "--actions",
+            &actions,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let steps = v["rewards"].as_array().unwrap().len();
+        assert_eq!(steps, 100);
+        assert_eq!(v["truncated"], !v["terminated"].as_bool().unwrap());
+    } else {
+        // The episode fell into a hole before 100 steps: the error says so.
+        assert!(String::from_utf8_lossy(&out.stderr).contains("episode ended"));
+    }
+}
+
+#[test]
+fn collect_train_eval_round_trip_on_the_imitation_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = collect(dir.path(), "ImitationTrap-v0", "behavior", 2000, 7);
+    let header = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        header.starts_with("episode,step,state,action,reward,next_state,terminated,truncated\n")
+    );
+
+    // BC copies the 50/50 mix: J near -4.5. FQI picks a0: J = 1.
+    let bc = json_of(&[
+        "train",
+        "--env",
+        "ImitationTrap-v0",
+        "--algo",
+        "bc",
+        "--data",
+        &csv,
+        "--json",
+    ]);
+    let j_bc = bc["true_return"].as_f64().unwrap();
+    assert!(
+        (j_bc + 4.5).abs() < 0.6,
+        "BC's return {j_bc} is not the behaviour's mix"
+    );
+    let policy_path = dir.path().join("fqi.json");
+    let fqi = json_of(&[
+        "train",
+        "--env",
+        "ImitationTrap-v0",
+        "--algo",
+        "fqi",
+        "--data",
+        &csv,
+        "--json",
+        "--policy-out",
+        policy_path.to_str().unwrap(),
+    ]);
+    assert!((fqi["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert!((fqi["normalized_score"].as_f64().unwrap() - 100.0).abs() < 1e-9);
+    for key in [
+        "policy",
+        "q",
+        "q_est",
+        "true_return",
+        "normalized_score",
+        "iterations",
+        "seconds",
+    ] {
+        assert!(!fqi[key].is_null(), "train --json lacks {key}");
+    }
+    // The written policy evaluates to the same return.
+    let e = json_of(&[
+        "eval",
+        "--env",
+        "ImitationTrap-v0",
+        "--policy",
+        policy_path.to_str().unwrap(),
+        "--gamma",
+        "0.99",
+        "--json",
+    ]);
+    assert!((e["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn fqi_on_a_medium_frozenlake8x8_dataset_scores_at_least_90() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = collect(dir.path(), "FrozenLake8x8-v1", "medium", 100_000, 0);
+    let v = json_of(&[
+        "train",
+        "--env",
+        "FrozenLake8x8-v1",
+        "--algo",
+        "fqi",
+        "--data",
+        &csv,
+        "--json",
+    ]);
+    let score = v["normalized_score"].as_f64().unwrap();
+    assert!(score >= 90.0, "normalized score {score}");
+}
+
+#[test]
+fn bad_input_gets_an_error_that_says_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "episode,step,state,action,reward,next_state,terminated,truncated\n\
+         0,0,0,1,0,2,false,false\n\
+         0,1,2,zero,-10,4,true,false\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    pessimist()
+        .args([
+            "train",
+            "--env",
+            "ThreeState-v0",
+            "--algo",
+            "fqi",
+            "--data",
+            bad,
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("row 2").and(predicate::str::contains("action")));
+
+    let out_of_range = dir.path().join("range.csv");
+    std::fs::write(
+        &out_of_range,
+        "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,9,0,0,1,false,false\n",
+    )
+    .unwrap();
+    pessimist()
+        .args(["train", "--env", "ThreeState-v0", "--algo", "fqi"])
+        .args(["--data", out_of_range.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("row 1").and(predicate::str::contains("0..=4")));
+
+    pessimist()
+        .args(["env", "show", "FrozenLake-v2"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("did you mean `FrozenLake-v1`")
+                .and(predicate::str::contains("valid choices")),
+        );
+
+    let csv = collect(dir.path(), "ThreeState-v0", "behavior", 100, 0);
+    pessimist()
+        .args([
+            "train",
+            "--env",
+            "ThreeState-v0",
+            "--algo",
+            "cql2",
+            "--data",
+            &csv,
+        ])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("unknown algorithm `cql2`")
+                .and(predicate::str::contains("fqi")),
+        );
+    pessimist()
+        .args([
+            "train",
+            "--env",
+            "ThreeState-v0",
+            "--algo",
+            "fqi",
+            "--data",
+            &csv,
+            "--set",
+            "q_inti=random",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("`q_inti`").and(predicate::str::contains("q_init")));
+    pessimist()
+        .args([
+            "data",
+            "collect",
+            "--env",
+            "ThreeState-v0",
+            "--policy",
+            "meduim",
+            "--size",
+            "10",
+            "-o",
+        ])
+        .arg(dir.path().join("x.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("did you mean `medium`"));
+}
+
+#[test]
+fn eval_rejects_a_policy_of_the_wrong_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    std::fs::write(&path, r#"{"policy": [[1.0, 0.0], [0.5, 0.5]]}"#).unwrap();
+    pessimist()
+        .args([
+            "eval",
+            "--env",
+            "ThreeState-v0",
+            "--gamma",
+            "0.9",
+            "--policy",
+        ])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("5 states x 2 actions"));
+    std::fs::write(&path, "{\"policy\": [[1.0, 0.0],\n oops]}").unwrap();
+    pessimist()
+        .args([
+            "eval",
+            "--env",
+            "ThreeState-v0",
+            "--gamma",
+            "0.9",
+            "--policy",
+        ])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("p.json:2:"));
+}

@@ -7,12 +7,15 @@
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
 //! with its update rule, defaults and citation in the file's doc comment.
 
+pub mod bc;
+pub mod fqi;
 pub mod params;
+pub mod tabular;
 
 pub use params::{ParamReader, ParamValue, Params};
 
 use crate::data::{Dataset, EmpiricalMdp};
-use crate::error::Result;
+use crate::error::{Error, Result, did_you_mean};
 use crate::mdp::Policy;
 use ndarray::Array2;
 use std::sync::Arc;
@@ -51,21 +54,51 @@ pub trait Algorithm: Send {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
 
+/// One registered algorithm.
+struct Entry {
+    name: &'static str,
+    /// Validates the parameters and fills in every default.
+    resolve: fn(&Params) -> Result<Params>,
+    build: fn(&Params, TrainData) -> Result<Box<dyn Algorithm>>,
+}
+
+const REGISTRY: &[Entry] = &[
+    Entry {
+        name: fqi::NAME,
+        resolve: |p| fqi::Config::read(p).map(|(_, resolved)| resolved),
+        build: fqi::build,
+    },
+    Entry {
+        name: bc::NAME,
+        resolve: bc::read,
+        build: bc::build,
+    },
+];
+
 /// The names of every algorithm, as specs and `--algo` spell them.
-pub fn names() -> &'static [&'static str] {
-    todo!("algo helper")
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|e| e.name).collect()
+}
+
+fn entry(name: &str) -> Result<&'static Entry> {
+    REGISTRY
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| Error::UnknownAlgo {
+            name: name.to_string(),
+            hint: did_you_mean(name, names()),
+            choices: names().join(", "),
+        })
 }
 
 /// Validates `params` for algorithm `name` without training data and returns
 /// them with every default filled in (the canonical form run ids hash).
 pub fn resolve_params(name: &str, params: &Params) -> Result<Params> {
-    let _ = (name, params);
-    todo!("algo helper")
+    (entry(name)?.resolve)(params)
 }
 
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
 pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    let _ = (name, params, data);
-    todo!("algo helper")
+    (entry(name)?.build)(params, data)
 }

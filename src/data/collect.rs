@@ -1,8 +1,154 @@
-//! Behaviour policies and seeded collection. (Issue 3 — data helper.)
+//! Behaviour policies and seeded collection.
+//!
+//! The qualities follow D4RL: `random` is uniform; `expert` is the optimal
+//! policy mixed with 5% uniform noise; `medium` mixes optimal and uniform
+//! with the weight ε found by bisection on the *exact* return, so that J sits
+//! at the midpoint of J(random) and J*; `medium-replay` is the replay buffer
+//! of an online ε-greedy Q-learner stopped when it reaches that midpoint
+//! (learners restart until the size is reached); `medium-expert` is half
+//! medium, half expert data; `behavior` is the environment's documented
+//! behaviour policy (the lecture's toy problems).
 
 use super::{Dataset, Quality};
-use crate::error::Result;
-use crate::mdp::TabularMdp;
+use crate::error::{Error, Result};
+use crate::mdp::sample::{PolicySampler, Sampler};
+use crate::mdp::solve::{self, evaluate_policy};
+use crate::mdp::{Policy, TabularMdp};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+/// The noise of the expert policy (share of uniform actions).
+pub const EXPERT_NOISE: f64 = 0.05;
+
+/// A stationary behaviour policy and how it was calibrated.
+#[derive(Debug, Clone)]
+pub struct Behavior {
+    pub policy: Policy,
+    /// Its exact discounted return.
+    pub j: f64,
+    /// The weight of the uniform policy in the optimal/uniform mixture, for
+    /// `medium` and `expert`.
+    pub epsilon: Option<f64>,
+}
+
+/// (1 − ε)·π* + ε·uniform.
+fn mixture(optimal: &Policy, epsilon: f64) -> Policy {
+    let n_actions = optimal.ncols() as f64;
+    optimal.mapv(|p| (1.0 - epsilon) * p + epsilon / n_actions)
+}
+
+/// The stationary policy of `quality` (all but the two mixtures of data).
+pub fn behavior_policy(mdp: &TabularMdp, quality: Quality, gamma: f64) -> Result<Behavior> {
+    let with_return = |policy: Policy, epsilon| -> Result<Behavior> {
+        let j = evaluate_policy(mdp, &policy, gamma)?.j;
+        Ok(Behavior { policy, j, epsilon })
+    };
+    match quality {
+        Quality::Random => with_return(mdp.uniform_policy(), None),
+        Quality::Expert => {
+            let optimal = solve::optimal(mdp, gamma)?.policy;
+            with_return(mixture(&optimal, EXPERT_NOISE), Some(EXPERT_NOISE))
+        }
+        Quality::Medium => {
+            let optimal = solve::optimal(mdp, gamma)?;
+            let random = evaluate_policy(mdp, &mdp.uniform_policy(), gamma)?.j;
+            let target = 0.5 * (random + optimal.values.j);
+            let epsilon = calibrate(mdp, &optimal.policy, gamma, target)?;
+            with_return(mixture(&optimal.policy, epsilon), Some(epsilon))
+        }
+        Quality::Behavior => match mdp.behavior() {
+            Some(policy) => with_return(policy.clone(), None),
+            None => Err(Error::Invalid(format!(
+                "{} defines no behaviour policy; use random, medium, expert, medium-replay or medium-expert",
+                mdp.id()
+            ))),
+        },
+        Quality::MediumReplay | Quality::MediumExpert => Err(Error::Invalid(format!(
+            "`{quality}` data comes from several policies, not one stationary policy"
+        ))),
+    }
+}
+
+/// The ε whose mixture has return `target`, by bisection (J falls as ε grows
+/// from the optimum at ε = 0 to random play at ε = 1).
+fn calibrate(mdp: &TabularMdp, optimal: &Policy, gamma: f64, target: f64) -> Result<f64> {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        let j = evaluate_policy(mdp, &mixture(optimal, mid), gamma)?.j;
+        if j > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-6 {
+            break;
+        }
+    }
+    Ok(0.5 * (lo + hi))
+}
+
+/// Appends transitions to a dataset, numbering episodes and cutting them at
+/// the time limit.
+struct Collector<'a> {
+    sampler: Sampler,
+    time_limit: usize,
+    data: &'a mut Dataset,
+    episode: u32,
+}
+
+impl<'a> Collector<'a> {
+    fn new(mdp: &TabularMdp, data: &'a mut Dataset) -> Self {
+        let episode = data.episode.last().map_or(0, |e| e + 1);
+        Collector {
+            sampler: Sampler::new(mdp),
+            time_limit: mdp.time_limit().unwrap_or(usize::MAX),
+            data,
+            episode,
+        }
+    }
+
+    /// Plays episodes until the dataset holds `until` transitions or
+    /// `choose` says stop (it sees each transition and may learn from it).
+    fn run<R: Rng>(
+        &mut self,
+        until: usize,
+        rng: &mut R,
+        mut choose: impl FnMut(usize, &mut R) -> usize,
+        mut observe: impl FnMut(&Dataset) -> bool,
+    ) {
+        while self.data.len() < until {
+            let mut s = self.sampler.reset(rng);
+            let mut step = 0u32;
+            loop {
+                let a = choose(s, rng);
+                let o = self.sampler.step(s, a, rng);
+                step += 1;
+                let full = self.data.len() + 1 >= until;
+                let truncated = !o.terminated && (step as usize >= self.time_limit || full);
+                self.data.push(
+                    self.episode,
+                    step - 1,
+                    s as u32,
+                    a as u32,
+                    o.reward,
+                    o.next,
+                    o.terminated,
+                    truncated,
+                );
+                s = o.next as usize;
+                if o.terminated || truncated {
+                    break;
+                }
+            }
+            self.episode += 1;
+            if observe(self.data) {
+                return;
+            }
+        }
+    }
+}
 
 /// Collects `size` transitions with the behaviour policy named by `quality`
 /// (calibrated with discount `gamma`), deterministically from `seed`.
@@ -15,6 +161,155 @@ pub fn collect(
     seed: u64,
     gamma: f64,
 ) -> Result<Dataset> {
-    let _ = (mdp, quality, size, seed, gamma);
-    todo!("data helper")
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
+    data.reserve(size);
+    match quality {
+        Quality::MediumExpert => {
+            let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
+            let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
+            collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
+            collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
+        }
+        Quality::MediumReplay => replay(mdp, size, gamma, &mut rng, &mut data)?,
+        _ => {
+            let behavior = behavior_policy(mdp, quality, gamma)?;
+            collect_with(mdp, &behavior.policy, size, &mut rng, &mut data);
+            data.behavior = Some(behavior.policy);
+        }
+    }
+    Ok(data)
+}
+
+fn collect_with<R: Rng>(
+    mdp: &TabularMdp,
+    policy: &Policy,
+    until: usize,
+    rng: &mut R,
+    data: &mut Dataset,
+) {
+    let actions = PolicySampler::new(policy);
+    Collector::new(mdp, data).run(until, rng, |s, rng| actions.action(s, rng), |_| false);
+}
+
+/// Online ε-greedy Q-learning (ε = 0.1, step size 0.1, zero initialisation),
+/// restarted each time its behaviour reaches the medium return.
+fn replay<R: Rng>(
+    mdp: &TabularMdp,
+    size: usize,
+    gamma: f64,
+    rng: &mut R,
+    data: &mut Dataset,
+) -> Result<()> {
+    const EPSILON: f64 = 0.1;
+    const STEP_SIZE: f64 = 0.1;
+    let optimal = solve::optimal(mdp, gamma)?.values.j;
+    let random = evaluate_policy(mdp, &mdp.uniform_policy(), gamma)?.j;
+    let target = 0.5 * (random + optimal);
+    let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    while data.len() < size {
+        let q = std::cell::RefCell::new(Array2::<f64>::zeros((ns, na)));
+        let mut learned = data.len();
+        let mut episodes = 0usize;
+        let mut reached = Ok(false);
+        Collector::new(mdp, data).run(
+            size,
+            rng,
+            |s, rng| {
+                if rng.random::<f64>() < EPSILON {
+                    rng.random_range(0..na)
+                } else {
+                    let q = q.borrow();
+                    solve::argmax(q.row(s).iter().copied())
+                }
+            },
+            |data| {
+                let mut q = q.borrow_mut();
+                for i in learned..data.len() {
+                    let (s, a, s2) = (
+                        data.state[i] as usize,
+                        data.action[i] as usize,
+                        data.next_state[i] as usize,
+                    );
+                    let bootstrap = if data.terminated[i] {
+                        0.0
+                    } else {
+                        q.row(s2).fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+                    };
+                    let target = data.reward[i] + gamma * bootstrap;
+                    q[[s, a]] += STEP_SIZE * (target - q[[s, a]]);
+                }
+                learned = data.len();
+                episodes += 1;
+                // Exact evaluation is the costly part: check every 10 episodes.
+                if !episodes.is_multiple_of(10) {
+                    return false;
+                }
+                let behavior = mixture(&solve::greedy(&q), EPSILON);
+                reached = evaluate_policy(mdp, &behavior, gamma).map(|v| v.j >= target);
+                !matches!(reached, Ok(false))
+            },
+        );
+        reached?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::EmpiricalMdp;
+    use crate::mdp::envs;
+
+    #[test]
+    fn medium_sits_at_the_midpoint() {
+        let mdp = envs::make("ThreeState-v0").unwrap();
+        let gamma = 0.9;
+        let medium = behavior_policy(&mdp, Quality::Medium, gamma).unwrap();
+        let random = behavior_policy(&mdp, Quality::Random, gamma).unwrap().j;
+        let optimal = solve::optimal(&mdp, gamma).unwrap().values.j;
+        assert!((medium.j - 0.5 * (random + optimal)).abs() < 1e-4);
+        let expert = behavior_policy(&mdp, Quality::Expert, gamma).unwrap();
+        assert!(expert.j > medium.j && expert.j <= optimal);
+    }
+
+    #[test]
+    fn collection_is_seeded_and_matches_the_behaviour() {
+        let mdp = envs::make("ThreeState-v0").unwrap();
+        let a = collect(&mdp, Quality::Behavior, 20_000, 3, 0.9).unwrap();
+        let b = collect(&mdp, Quality::Behavior, 20_000, 3, 0.9).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 20_000);
+        // Each episode is S0 then S1 or S2: two steps, terminated at the end.
+        assert!(a.terminated.iter().filter(|&&t| t).count() >= 9_999);
+        let compiled = EmpiricalMdp::compile(&a);
+        assert_eq!(compiled.count(1, 1), 0);
+        assert_eq!(compiled.count(2, 1), 0);
+        let estimate = compiled.behavior_estimate();
+        // π̂(a1|S0) = 1/2 within 5 sigma of ~10k draws.
+        assert!((estimate[[0, 1]] - 0.5).abs() < 5.0 * (0.25f64 / 10_000.0).sqrt());
+    }
+
+    #[test]
+    fn truncates_at_time_limit_and_at_size() {
+        let mdp = envs::make("ThreeState-v0").unwrap();
+        let data = collect(&mdp, Quality::Random, 7, 0, 0.9).unwrap();
+        assert_eq!(data.len(), 7);
+        let last = data.len() - 1;
+        assert!(data.terminated[last] || data.truncated[last]);
+        for i in 0..last {
+            let ends = data.terminated[i] || data.truncated[i];
+            assert_eq!(ends, data.episode[i + 1] != data.episode[i]);
+        }
+    }
+
+    #[test]
+    fn replay_and_mixture_have_the_requested_size() {
+        let mdp = envs::make("ThreeState-v0").unwrap();
+        for quality in [Quality::MediumReplay, Quality::MediumExpert] {
+            let data = collect(&mdp, quality, 5_000, 1, 0.9).unwrap();
+            assert_eq!(data.len(), 5_000, "{quality}");
+            assert!(data.behavior.is_none());
+        }
+    }
 }

@@ -107,6 +107,18 @@ impl Dataset {
         }
     }
 
+    /// Reserves room for `additional` more transitions in every column.
+    pub fn reserve(&mut self, additional: usize) {
+        self.episode.reserve(additional);
+        self.step.reserve(additional);
+        self.state.reserve(additional);
+        self.action.reserve(additional);
+        self.reward.reserve(additional);
+        self.next_state.reserve(additional);
+        self.terminated.reserve(additional);
+        self.truncated.reserve(additional);
+    }
+
     pub fn len(&self) -> usize {
         self.state.len()
     }

@@ -105,6 +105,49 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
     Ok(mdp.initial().iter().zip(&p).map(|(d, x)| d * x).sum())
 }
 
+/// The normalized discounted occupancy d^π(s, a) = (1 − γ) Σ_t γ^t
+/// P(s_t = s, a_t = a), propagated until the remaining discounted mass is
+/// below 1e-12 (episodes that end stop contributing, so rows may sum to
+/// less than 1 on episodic problems).
+pub fn occupancy(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Result<Array2<f64>> {
+    check_gamma(gamma)?;
+    mdp.check_policy(policy)?;
+    let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    let mut d = Array2::zeros((ns, na));
+    let mut p: Vec<f64> = mdp.initial().to_vec();
+    let mut next = vec![0.0; ns];
+    let mut weight = 1.0 - gamma;
+    while weight * p.iter().sum::<f64>() > 1e-12 {
+        next.iter_mut().for_each(|x| *x = 0.0);
+        for s in 0..ns {
+            if p[s] == 0.0 {
+                continue;
+            }
+            for a in 0..na {
+                let mass = p[s] * policy[[s, a]];
+                if mass == 0.0 {
+                    continue;
+                }
+                d[[s, a]] += weight * mass;
+                for o in mdp.outcomes(s, a).iter().filter(|o| !o.terminated) {
+                    next[o.next as usize] += mass * o.prob;
+                }
+            }
+        }
+        std::mem::swap(&mut p, &mut next);
+        weight *= gamma;
+    }
+    Ok(d)
+}
+
+/// V(s) = Σ_a π(a|s) q(s, a): what a Q table says a policy is worth.
+pub fn state_values(q: &Array2<f64>, policy: &Policy) -> Vec<f64> {
+    q.outer_iter()
+        .zip(policy.outer_iter())
+        .map(|(row, pi)| row.iter().zip(pi).map(|(x, p)| x * p).sum())
+        .collect()
+}
+
 /// Deterministic greedy policy of `q` (ties to the lowest action index).
 pub fn greedy(q: &Array2<f64>) -> Policy {
     let mut pi = Array2::zeros(q.dim());

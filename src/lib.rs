@@ -9,6 +9,7 @@ pub mod algo;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod experiment;
 pub mod mdp;
 
 pub use error::{Error, Result};

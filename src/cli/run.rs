@@ -1,9 +1,245 @@
-//! `pessimist run`: headless sweeps. (Issue 4 — experiment helper.)
+//! `pessimist run`: headless sweeps, with progress on stderr (bars on a
+//! terminal, plain periodic lines otherwise), a summary table at the end,
+//! and a non-zero exit when a run failed.
 
 use super::RunArgs;
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use pessimist::experiment::store::{self, Store};
+use pessimist::experiment::{Pool, RunConfig, RunStatus, spec};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `I/N`, or SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT.
+fn shard(arg: Option<&str>) -> anyhow::Result<Option<(usize, usize)>> {
+    let (index, count) = match arg {
+        Some(text) => {
+            let (i, n) = text
+                .split_once('/')
+                .with_context(|| format!("--shard `{text}`: expected I/N, e.g. 0/4"))?;
+            let parse = |s: &str| {
+                s.trim()
+                    .parse::<usize>()
+                    .with_context(|| format!("--shard `{text}`: `{s}` is not a number"))
+            };
+            (parse(i)?, parse(n)?)
+        }
+        None => match (
+            std::env::var("SLURM_ARRAY_TASK_ID"),
+            std::env::var("SLURM_ARRAY_TASK_COUNT"),
+        ) {
+            (Ok(i), Ok(n)) => (
+                i.parse()
+                    .with_context(|| format!("SLURM_ARRAY_TASK_ID=`{i}` is not a number"))?,
+                n.parse()
+                    .with_context(|| format!("SLURM_ARRAY_TASK_COUNT=`{n}` is not a number"))?,
+            ),
+            _ => return Ok(None),
+        },
+    };
+    if count == 0 || index >= count {
+        bail!("shard {index}/{count}: need 0 <= I < N");
+    }
+    Ok(Some((index, count)))
+}
+
+/// The store beside the first spec's directory (`experiments/../runs`).
+fn default_store(specs: &[PathBuf]) -> PathBuf {
+    let dir = specs[0].parent().unwrap_or(std::path::Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    dir.join("..").join("runs")
+}
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    todo!("experiment helper")
+    let mut configs: Vec<RunConfig> = Vec::new();
+    let mut errors = Vec::new();
+    for path in &args.specs {
+        match spec::load(path) {
+            Ok(s) => configs.extend(s.runs),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
+    if let Some((index, count)) = shard(args.shard.as_deref())? {
+        configs = configs
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % count == index)
+            .map(|(_, c)| c)
+            .collect();
+    }
+    let store_dir = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| default_store(&args.specs));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = Pool::new(Store::new(&store_dir), jobs, None);
+    let mut handles = Vec::new();
+    for config in configs {
+        handles.push(pool.submit(config, true)?);
+    }
+    let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let bar = ProgressBar::new(total_iterations);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let mut last_line = Instant::now();
+    loop {
+        let (done, iterations) = tally(&handles);
+        let waiting = handles.iter().any(|h| {
+            let s = final_status(h);
+            !s.is_final() && s != RunStatus::Paused
+        });
+        let message = format!("{done}/{} runs", handles.len());
+        match &bar {
+            Some(bar) => {
+                bar.set_position(iterations);
+                bar.set_message(message);
+            }
+            None if last_line.elapsed() >= Duration::from_secs(5) || !waiting => {
+                eprintln!(
+                    "[{:>7.1}s] {message}, {iterations}/{total_iterations} iterations",
+                    started.elapsed().as_secs_f64()
+                );
+                last_line = Instant::now();
+            }
+            None => {}
+        }
+        if !waiting {
+            break;
+        }
+        // Runs another process holds: once it lets go (finished or died),
+        // resume them here if they did not end.
+        for h in handles
+            .iter()
+            .filter(|h| h.elsewhere() && !store::is_locked(&h.dir))
+        {
+            match store::read_summary(&h.dir).ok().flatten() {
+                Some(s) if s.status.is_final() => {}
+                _ => pool.retry_elsewhere(&h.id),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    pool.shutdown();
+    print_summary(&handles, args.json);
+    let failed = handles
+        .iter()
+        .filter(|h| final_status(h) == RunStatus::Failed)
+        .count();
+    Ok(if failed > 0 {
+        eprintln!("{failed} run(s) failed");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs ended and iterations done so far.
+fn tally(handles: &[Arc<pessimist::experiment::RunHandle>]) -> (usize, u64) {
+    let mut done = 0;
+    let mut iterations = 0;
+    for h in handles {
+        let status = final_status(h);
+        if status.is_final() {
+            done += 1;
+            iterations += h.config.iterations;
+        } else {
+            iterations += h.progress().iteration;
+        }
+    }
+    (done, iterations)
+}
+
+/// The status on record: the store's word for runs trained elsewhere.
+fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
+    if h.elsewhere() {
+        store::read_summary(&h.dir)
+            .ok()
+            .flatten()
+            .map_or(RunStatus::Running, |s| s.status)
+    } else {
+        h.status()
+    }
+}
+
+fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
+    let rows: Vec<_> = handles
+        .iter()
+        .map(|h| {
+            let summary = store::read_summary(&h.dir).ok().flatten();
+            let last = summary.as_ref().and_then(|s| s.last);
+            (h, final_status(h), last, summary.and_then(|s| s.error))
+        })
+        .collect();
+    if as_json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(h, status, last, error)| {
+                json!({
+                    "id": h.id.0,
+                    "spec": h.config.spec,
+                    "env": h.config.env,
+                    "algo": h.config.algo_label(),
+                    "dataset": h.config.dataset.label(),
+                    "seed": h.config.seed,
+                    "status": status.name(),
+                    "iterations": last.map(|m| m.iteration),
+                    "q_est": last.map(|m| m.q_est),
+                    "true_return": last.map(|m| m.true_return),
+                    "normalized_score": last.map(|m| m.normalized_score),
+                    "dir": h.dir,
+                    "error": error,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+        return;
+    }
+    eprintln!(
+        "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
+        "run", "env", "algo", "dataset", "seed", "status", "q_est", "return", "score"
+    );
+    for (h, status, last, error) in &rows {
+        let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
+        eprintln!(
+            "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
+            h.id.0,
+            h.config.env,
+            h.config.algo_label(),
+            h.config.dataset.label(),
+            h.config.seed,
+            status.name(),
+            f(last.map(|m| m.q_est), 3),
+            f(last.map(|m| m.true_return), 3),
+            f(last.map(|m| m.normalized_score), 1),
+        );
+        if let Some(e) = error {
+            eprintln!("    error: {e}");
+        }
+    }
 }

@@ -1,0 +1,191 @@
+//! A run's resolved configuration and its content-addressed id.
+
+use crate::algo::Params;
+use crate::data::Quality;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Where a run's dataset comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum DatasetSource {
+    /// Collected by a behaviour policy of the given quality, seeded.
+    Collect {
+        policy: Quality,
+        size: u64,
+        seed: u64,
+    },
+    /// Imported from a CSV file; its hash is part of the run id, so editing
+    /// the file re-runs what trained on it.
+    File { path: PathBuf, sha256: String },
+}
+
+impl DatasetSource {
+    /// Short label for tables: `medium 10k` or the file name.
+    pub fn label(&self) -> String {
+        match self {
+            DatasetSource::Collect { policy, size, .. } => {
+                format!("{policy} {}", human_size(*size))
+            }
+            DatasetSource::File { path, .. } => path.file_name().map_or_else(
+                || path.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            ),
+        }
+    }
+
+    /// The dataset's size when known from the config (collected data).
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            DatasetSource::Collect { size, .. } => Some(*size),
+            DatasetSource::File { .. } => None,
+        }
+    }
+}
+
+/// `1000` → `1k`, `1000000` → `1M`.
+pub fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+/// Everything one run trains with, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The spec the run belongs to (its directory in the store; not hashed).
+    pub spec: String,
+    pub env: String,
+    pub gamma: f64,
+    pub seed: u64,
+    pub iterations: u64,
+    pub eval_every: u64,
+    pub dataset: DatasetSource,
+    pub features: String,
+    pub algo: String,
+    /// Resolved hyper-parameters (every default present), so the id names
+    /// every value the run trained with.
+    pub params: Params,
+    /// Queue priority, larger first (not hashed: it changes when, not what).
+    #[serde(default)]
+    pub priority: i64,
+}
+
+/// The part of a config that determines the result.
+#[derive(Serialize)]
+struct Trained<'a> {
+    env: &'a str,
+    gamma: f64,
+    seed: u64,
+    iterations: u64,
+    eval_every: u64,
+    dataset: &'a DatasetSource,
+    features: &'a str,
+    algo: &'a str,
+    params: &'a Params,
+}
+
+impl RunConfig {
+    pub fn id(&self) -> RunId {
+        let trained = Trained {
+            env: &self.env,
+            gamma: self.gamma,
+            seed: self.seed,
+            iterations: self.iterations,
+            eval_every: self.eval_every,
+            dataset: &self.dataset,
+            features: &self.features,
+            algo: &self.algo,
+            params: &self.params,
+        };
+        // Struct fields serialize in declaration order and params is a
+        // BTreeMap, so the JSON (and the hash) is canonical.
+        let json = serde_json::to_vec(&trained).expect("configs serialize");
+        let digest = Sha256::digest(&json);
+        RunId(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// `fqi` or `fqi q_init=random lr=0.5`: the algorithm with the
+    /// parameters that differ from their defaults.
+    pub fn algo_label(&self) -> String {
+        let defaults = crate::algo::resolve_params(&self.algo, &Params::new()).unwrap_or_default();
+        let mut label = self.algo.clone();
+        for (k, v) in &self.params {
+            if defaults.get(k) != Some(v) {
+                let v = match v {
+                    crate::algo::ParamValue::Text(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                label.push_str(&format!(" {k}={v}"));
+            }
+        }
+        label
+    }
+}
+
+/// 16 hex digits of the SHA-256 of a run's canonical config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub String);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl RunId {
+    /// Whether `text` has the shape of a run id (directory names that are not are skipped).
+    pub fn parse(text: &str) -> Option<RunId> {
+        (text.len() == 16
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| RunId(text.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::ParamValue;
+
+    fn config() -> RunConfig {
+        RunConfig {
+            spec: "s".into(),
+            env: "FrozenLake-v1".into(),
+            gamma: 0.99,
+            seed: 0,
+            iterations: 100,
+            eval_every: 10,
+            dataset: DatasetSource::Collect {
+                policy: Quality::Medium,
+                size: 1000,
+                seed: 0,
+            },
+            features: "tabular".into(),
+            algo: "fqi".into(),
+            params: crate::algo::resolve_params("fqi", &Params::new()).unwrap(),
+            priority: 0,
+        }
+    }
+
+    #[test]
+    fn id_depends_on_what_is_trained_only() {
+        let a = config();
+        let mut b = config();
+        b.spec = "other".into();
+        b.priority = 5;
+        assert_eq!(a.id(), b.id());
+        b.seed = 1;
+        assert_ne!(a.id(), b.id());
+        let mut c = config();
+        c.params.insert("lr".into(), ParamValue::Number(0.5));
+        assert_ne!(a.id(), c.id());
+        assert!(RunId::parse(&a.id().0).is_some());
+        assert_eq!(c.algo_label(), "fqi lr=0.5");
+    }
+}

@@ -1,0 +1,29 @@
+//! The experiment system: specs → runs → metrics → store. Everything here
+//! works without a terminal; `pessimist run` (headless) and the dashboard
+//! share it.
+//!
+//! - [`spec`]: TOML specs expanded into a grid of [`RunConfig`]s, every
+//!   error with `file:line:column`;
+//! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
+//! - [`store`]: the crash-safe on-disk layout of runs;
+//! - [`runner`]: trains one run into the store, resumably;
+//! - [`pool`]: background workers with a priority queue and per-run control;
+//! - [`watcher`]: debounced or polling directory watching;
+//! - [`session`]: specs + store + pool + watcher, the dashboard's model.
+
+pub mod config;
+pub mod pool;
+pub mod runner;
+pub mod session;
+pub mod spec;
+pub mod status;
+pub mod store;
+pub mod watcher;
+
+pub use config::{DatasetSource, RunConfig, RunId};
+pub use pool::{Pool, PoolEvent, RunHandle};
+pub use runner::Progress;
+pub use session::{Change, RunView, Session, SessionOptions, SpecView};
+pub use spec::{Spec, SpecError};
+pub use status::RunStatus;
+pub use store::{Store, Summary};

@@ -1,0 +1,401 @@
+//! Background training: a priority queue of runs and worker threads that
+//! take from it. A run that panics or errs is marked failed with its message
+//! and nothing else is touched; pause, resume, cancel and rerun act on
+//! single runs; progress is readable at any time.
+
+use super::config::{RunConfig, RunId};
+use super::runner::{self, Control, Outcome, Progress, Request};
+use super::status::RunStatus;
+use super::store::{self, Store};
+use crate::eval::Metrics;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// What the pool tells its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PoolEvent {
+    Status(RunId, RunStatus),
+    Eval(RunId, Metrics),
+}
+
+/// One run known to the pool.
+#[derive(Debug)]
+pub struct RunHandle {
+    pub id: RunId,
+    pub config: Arc<RunConfig>,
+    pub dir: PathBuf,
+    pub control: Control,
+    pub progress: Mutex<Progress>,
+    state: Mutex<HandleState>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct HandleState {
+    status: Option<RunStatus>,
+    error: Option<String>,
+    /// Trained by another process (its lock was held when we tried).
+    elsewhere: bool,
+    rerun_after_cancel: bool,
+}
+
+impl RunHandle {
+    pub fn status(&self) -> RunStatus {
+        lock(&self.state).status.unwrap_or(RunStatus::Queued)
+    }
+    pub fn error(&self) -> Option<String> {
+        lock(&self.state).error.clone()
+    }
+    /// Whether another process was training this run when a worker tried it.
+    pub fn elsewhere(&self) -> bool {
+        lock(&self.state).elsewhere
+    }
+    pub fn progress(&self) -> Progress {
+        *lock(&self.progress)
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it;
+/// the data is plain state, still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Job {
+    priority: i64,
+    /// Earlier submissions first among equal priorities.
+    order: std::cmp::Reverse<u64>,
+    id: RunId,
+}
+
+struct Shared {
+    store: Store,
+    queue: Mutex<(BinaryHeap<Job>, u64)>,
+    wake: Condvar,
+    handles: Mutex<HashMap<RunId, Arc<RunHandle>>>,
+    /// Runs a worker is on right now.
+    active: Mutex<usize>,
+    idle: Condvar,
+    events: Mutex<Option<Sender<PoolEvent>>>,
+    stopping: AtomicBool,
+}
+
+pub struct Pool {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Starts `jobs` worker threads (at least one) over `store`.
+    pub fn new(store: Store, jobs: usize, events: Option<Sender<PoolEvent>>) -> Self {
+        let shared = Arc::new(Shared {
+            store,
+            queue: Mutex::new((BinaryHeap::new(), 0)),
+            wake: Condvar::new(),
+            handles: Mutex::new(HashMap::new()),
+            active: Mutex::new(0),
+            idle: Condvar::new(),
+            events: Mutex::new(events),
+            stopping: AtomicBool::new(false),
+        });
+        let workers = (0..jobs.max(1))
+            .map(|i| {
+                let shared = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("pessimist-worker-{i}"))
+                    .spawn(move || worker(&shared))
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        Pool { shared, workers }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Registers a run; queues it unless the store says it has ended (or
+    /// it is paused). Returns its handle. Submitting a known run again only
+    /// updates nothing: its state is kept.
+    pub fn submit(&self, config: RunConfig, autostart: bool) -> crate::Result<Arc<RunHandle>> {
+        let id = config.id();
+        if let Some(h) = lock(&self.shared.handles).get(&id) {
+            return Ok(h.clone());
+        }
+        let dir = self.shared.store.prepare(&config)?;
+        let summary = store::read_summary(&dir).ok().flatten();
+        let status = summary.as_ref().map(|s| s.status);
+        let handle = Arc::new(RunHandle {
+            id: id.clone(),
+            config: Arc::new(config),
+            dir,
+            control: Control::default(),
+            progress: Mutex::new(Progress::default()),
+            state: Mutex::new(HandleState {
+                error: summary.as_ref().and_then(|s| s.error.clone()),
+                ..Default::default()
+            }),
+        });
+        if let Some(s) = &summary {
+            *lock(&handle.progress) = Progress {
+                iteration: s.iterations_done,
+                total: s.iterations,
+                ..Default::default()
+            };
+        }
+        let priority = handle.config.priority;
+        lock(&self.shared.handles).insert(id.clone(), handle.clone());
+        match status {
+            Some(s) if s.is_final() || s == RunStatus::Paused => {
+                lock(&handle.state).status = Some(s);
+            }
+            _ if autostart => {
+                lock(&handle.state).status = Some(RunStatus::Queued);
+                self.shared.enqueue(id, priority);
+            }
+            _ => lock(&handle.state).status = Some(RunStatus::Paused),
+        }
+        Ok(handle)
+    }
+
+    pub fn handle(&self, id: &RunId) -> Option<Arc<RunHandle>> {
+        lock(&self.shared.handles).get(id).cloned()
+    }
+
+    /// Pauses a running run at its next iteration (it checkpoints), or keeps a
+    /// queued one from starting.
+    pub fn pause(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        match h.status() {
+            RunStatus::Running => h.control.request(Request::Pause),
+            RunStatus::Queued => self.shared.set(&h, RunStatus::Paused),
+            _ => {}
+        }
+    }
+
+    /// Queues a paused run again; it resumes from its checkpoint.
+    pub fn resume(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        if h.status() == RunStatus::Paused {
+            h.control.request(Request::Continue);
+            self.shared.set(&h, RunStatus::Queued);
+            self.shared.enqueue(h.id.clone(), h.config.priority);
+        }
+    }
+
+    /// Cancels a run: a running one stops at its next iteration.
+    pub fn cancel(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        match h.status() {
+            RunStatus::Running => h.control.request(Request::Cancel),
+            RunStatus::Queued | RunStatus::Paused => {
+                if let Ok(Some(_lock)) = store::try_lock(&h.dir) {
+                    let mut s = store::read_summary(&h.dir)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| store::Summary::new(h.config.iterations, String::new()));
+                    s.status = RunStatus::Cancelled;
+                    let _ = store::write_summary(&h.dir, &s);
+                }
+                self.shared.set(&h, RunStatus::Cancelled);
+            }
+            _ => {}
+        }
+    }
+
+    /// Discards a run's results and trains it again from the start.
+    pub fn rerun(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        if h.status() == RunStatus::Running {
+            lock(&h.state).rerun_after_cancel = true;
+            h.control.request(Request::Cancel);
+            return;
+        }
+        self.shared.restart(&h);
+    }
+
+    /// Queues again a run another process was training when a worker tried
+    /// it (after that process finished or died).
+    pub fn retry_elsewhere(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        if std::mem::take(&mut lock(&h.state).elsewhere) {
+            self.shared.set(&h, RunStatus::Queued);
+            self.shared.enqueue(h.id.clone(), h.config.priority);
+        }
+    }
+
+    /// Queues every run that is waiting for a key press (`--no-autostart`).
+    pub fn start_paused(&self) {
+        let paused: Vec<RunId> = lock(&self.shared.handles)
+            .values()
+            .filter(|h| h.status() == RunStatus::Paused)
+            .map(|h| h.id.clone())
+            .collect();
+        for id in paused {
+            self.resume(&id);
+        }
+    }
+
+    /// Blocks until the queue is empty and no worker is busy.
+    pub fn wait_idle(&self) {
+        let mut active = lock(&self.shared.active);
+        loop {
+            let queued = !lock(&self.shared.queue).0.is_empty();
+            if *active == 0 && !queued {
+                return;
+            }
+            active = self
+                .shared
+                .idle
+                .wait_timeout(active, std::time::Duration::from_millis(100))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    pub fn handles(&self) -> Vec<Arc<RunHandle>> {
+        lock(&self.shared.handles).values().cloned().collect()
+    }
+
+    /// Asks running runs to checkpoint and stop (they resume next time),
+    /// and joins the workers.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        for h in lock(&self.shared.handles).values() {
+            if h.status() == RunStatus::Running {
+                h.control.request(Request::Stop);
+            }
+        }
+        self.shared.wake.notify_all();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Shared {
+    fn enqueue(&self, id: RunId, priority: i64) {
+        let mut q = lock(&self.queue);
+        q.1 += 1;
+        let order = std::cmp::Reverse(q.1);
+        q.0.push(Job {
+            priority,
+            order,
+            id,
+        });
+        self.wake.notify_one();
+    }
+
+    fn set(&self, h: &RunHandle, status: RunStatus) {
+        lock(&h.state).status = Some(status);
+        self.emit(PoolEvent::Status(h.id.clone(), status));
+    }
+
+    /// Clears a run's results and queues it from the start (unless another
+    /// process trains it right now).
+    fn restart(&self, h: &RunHandle) {
+        match store::try_lock(&h.dir) {
+            Ok(Some(_lock)) => {
+                if let Err(e) = store::clear(&h.dir) {
+                    lock(&h.state).error = Some(e.to_string());
+                    self.set(h, RunStatus::Failed);
+                    return;
+                }
+            }
+            _ => return,
+        }
+        h.control.request(Request::Continue);
+        *lock(&h.progress) = Progress::default();
+        lock(&h.state).error = None;
+        self.set(h, RunStatus::Queued);
+        self.enqueue(h.id.clone(), h.config.priority);
+    }
+
+    fn emit(&self, event: PoolEvent) {
+        if let Some(tx) = lock(&self.events).as_ref() {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// The next queued run, or `None` when the pool is stopping.
+    fn next(&self) -> Option<Arc<RunHandle>> {
+        let mut q = lock(&self.queue);
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(job) = q.0.pop() {
+                let handle = lock(&self.handles).get(&job.id).cloned();
+                if let Some(h) = handle.filter(|h| h.status() == RunStatus::Queued) {
+                    *lock(&self.active) += 1;
+                    return Some(h);
+                }
+                continue; // paused or cancelled while queued
+            }
+            q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+fn worker(shared: &Shared) {
+    while let Some(h) = shared.next() {
+        lock(&h.state).status = Some(RunStatus::Running);
+        shared.emit(PoolEvent::Status(h.id.clone(), RunStatus::Running));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runner::execute(&h.dir, &h.config, &h.control, &h.progress, |m| {
+                shared.emit(PoolEvent::Eval(h.id.clone(), *m));
+            })
+        }));
+        let (status, error) = match result {
+            Ok(Ok(Outcome::Finished(s))) => {
+                let error = (s == RunStatus::Failed)
+                    .then(|| {
+                        store::read_summary(&h.dir)
+                            .ok()
+                            .flatten()
+                            .and_then(|s| s.error)
+                    })
+                    .flatten();
+                (s, error)
+            }
+            Ok(Ok(Outcome::Interrupted(Request::Pause))) => (RunStatus::Paused, None),
+            Ok(Ok(Outcome::Interrupted(_))) => (RunStatus::Queued, None),
+            Ok(Ok(Outcome::Busy)) => {
+                lock(&h.state).elsewhere = true;
+                (RunStatus::Running, None)
+            }
+            Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
+            Err(payload) => {
+                let message = format!("panicked: {}", runner::panic_message(payload.as_ref()));
+                let _ = runner::mark_failed(&h.dir, &h.config, &message);
+                (RunStatus::Failed, Some(message))
+            }
+        };
+        let rerun = {
+            let mut st = lock(&h.state);
+            st.status = Some(status);
+            st.error = error;
+            std::mem::take(&mut st.rerun_after_cancel)
+        };
+        shared.emit(PoolEvent::Status(h.id.clone(), status));
+        if rerun {
+            shared.restart(&h);
+        }
+        *lock(&shared.active) -= 1;
+        shared.idle.notify_all();
+    }
+}

@@ -1,0 +1,342 @@
+//! Trains one run into the store: build its data and learner, resume from
+//! the last checkpoint, step, evaluate every `eval_every` iterations, and
+//! leave the run in a state a later process can continue from.
+
+use super::config::{DatasetSource, RunConfig};
+use super::status::RunStatus;
+use super::store::{self, Checkpoint, MetricsWriter, Summary};
+use crate::algo::{self, TrainData};
+use crate::data::{self, EmpiricalMdp};
+use crate::error::Result;
+use crate::eval::{Evaluator, Metrics};
+use crate::mdp::envs;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// A request from outside to a running run, checked between iterations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Request {
+    Continue = 0,
+    /// Checkpoint and give the worker back; `resume` queues it again.
+    Pause = 1,
+    Cancel = 2,
+    /// The process is quitting: checkpoint, and resume next time.
+    Stop = 3,
+}
+
+/// The remote control of one run.
+#[derive(Debug, Default)]
+pub struct Control(AtomicU8);
+
+impl Control {
+    pub fn request(&self, r: Request) {
+        self.0.store(r as u8, Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> Request {
+        match self.0.load(Ordering::Relaxed) {
+            1 => Request::Pause,
+            2 => Request::Cancel,
+            3 => Request::Stop,
+            _ => Request::Continue,
+        }
+    }
+}
+
+/// Progress readable at any time by the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Progress {
+    pub iteration: u64,
+    pub total: u64,
+    pub it_per_sec: f64,
+    pub eta_seconds: f64,
+}
+
+/// How a call to [`execute`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Finished(RunStatus),
+    /// Checkpointed on request (pause or stop); resumable.
+    Interrupted(Request),
+    /// Another process holds the run's lock.
+    Busy,
+}
+
+/// How often a running run checkpoints (and syncs its metrics).
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Builds the run's dataset (collected or read), deterministically.
+pub fn dataset(config: &RunConfig) -> Result<data::Dataset> {
+    let mdp = envs::make(&config.env)?;
+    match &config.dataset {
+        DatasetSource::Collect { policy, size, seed } => {
+            data::collect(&mdp, *policy, *size as usize, *seed, config.gamma)
+        }
+        DatasetSource::File { path, .. } => data::read_csv(path, mdp.n_states(), mdp.n_actions()),
+    }
+}
+
+/// Trains `config` in `dir` (prepared by [`store::Store::prepare`]) until it
+/// ends or `control` asks it to stop. `on_eval` sees every new eval point.
+pub fn execute(
+    dir: &Path,
+    config: &RunConfig,
+    control: &Control,
+    progress: &Mutex<Progress>,
+    mut on_eval: impl FnMut(&Metrics),
+) -> Result<Outcome> {
+    let Some(_lock) = store::try_lock(dir)? else {
+        return Ok(Outcome::Busy);
+    };
+    if let Some(s) = store::read_summary(dir)?
+        && s.status.is_final()
+    {
+        return Ok(Outcome::Finished(s.status));
+    }
+    let worker = format!(
+        "{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
+        std::process::id()
+    );
+    let mut summary = Summary::new(config.iterations, worker);
+    let result = train(dir, config, control, progress, &mut summary, &mut on_eval);
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            store::log(dir, &format!("failed: {e}"));
+            summary.status = RunStatus::Failed;
+            summary.error = Some(e.to_string());
+            Outcome::Finished(RunStatus::Failed)
+        }
+    };
+    summary.updated = store::now();
+    store::write_summary(dir, &summary)?;
+    Ok(outcome)
+}
+
+fn train(
+    dir: &Path,
+    config: &RunConfig,
+    control: &Control,
+    progress: &Mutex<Progress>,
+    summary: &mut Summary,
+    on_eval: &mut impl FnMut(&Metrics),
+) -> Result<Outcome> {
+    let mdp = Arc::new(envs::make(&config.env)?);
+    let dataset = dataset(config)?;
+    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
+    let evaluator = Evaluator::new(mdp, config.gamma, compiled.clone())?;
+    summary.coverage = evaluator.coverage().ok();
+    let mut learner = algo::build(
+        &config.algo,
+        &config.params,
+        TrainData {
+            dataset: Arc::new(dataset),
+            compiled,
+            gamma: config.gamma,
+            seed: config.seed,
+        },
+    )?;
+    let checkpoint = store::read_checkpoint(dir)?;
+    let (mut iteration, kept) = match &checkpoint {
+        Some(c) => {
+            learner.load_state(&c.algorithm)?;
+            summary.train_seconds = c.train_seconds;
+            (c.iteration, c.metrics_lines)
+        }
+        None => (0, 0),
+    };
+    let mut metrics = MetricsWriter::resume(dir, kept)?;
+    if let Some(last) = store::read_metrics(dir)?.last() {
+        summary.last = Some(*last);
+    }
+    store::log(
+        dir,
+        &format!(
+            "{} at iteration {iteration} on {}",
+            if checkpoint.is_some() {
+                "resumed"
+            } else {
+                "started"
+            },
+            summary.worker
+        ),
+    );
+    summary.iterations_done = iteration;
+    summary.status = RunStatus::Running;
+    store::write_summary(dir, summary)?;
+
+    let mut last_checkpoint = Instant::now();
+    let mut interval = (Instant::now(), iteration);
+    let mut it_per_sec = 0.0;
+    let mut loss = f64::NAN;
+    loop {
+        let due = iteration % config.eval_every == 0 || iteration == config.iterations;
+        if due && metrics.lines() == eval_index(iteration, config) {
+            let started = Instant::now();
+            let (q, policy) = (learner.q(), learner.policy());
+            let mut m = evaluator.evaluate(&q, &policy)?;
+            summary.eval_seconds += started.elapsed().as_secs_f64();
+            m.iteration = iteration;
+            m.wall_time = summary.train_seconds;
+            m.it_per_sec = it_per_sec;
+            m.loss = loss;
+            timed(&mut summary.io_seconds, || metrics.append(&m))?;
+            summary.last = Some(m);
+            on_eval(&m);
+            if !q.iter().all(|x| x.is_finite()) || !m.q_est.is_finite() {
+                store::log(
+                    dir,
+                    &format!("diverged at iteration {iteration}: Q is not finite"),
+                );
+                return finish(
+                    dir,
+                    &mut metrics,
+                    learner.as_ref(),
+                    summary,
+                    iteration,
+                    RunStatus::Diverged,
+                );
+            }
+        }
+        if iteration >= config.iterations {
+            return finish(
+                dir,
+                &mut metrics,
+                learner.as_ref(),
+                summary,
+                iteration,
+                RunStatus::Done,
+            );
+        }
+        let request = control.get();
+        if request != Request::Continue || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+            save_checkpoint(dir, &mut metrics, learner.as_ref(), summary, iteration)?;
+            last_checkpoint = Instant::now();
+            match request {
+                Request::Continue => {}
+                Request::Cancel => {
+                    store::log(dir, &format!("cancelled at iteration {iteration}"));
+                    summary.status = RunStatus::Cancelled;
+                    return Ok(Outcome::Finished(RunStatus::Cancelled));
+                }
+                Request::Pause | Request::Stop => {
+                    store::log(
+                        dir,
+                        &format!("{request:?} at iteration {iteration}").to_lowercase(),
+                    );
+                    summary.status = if request == Request::Pause {
+                        RunStatus::Paused
+                    } else {
+                        RunStatus::Queued
+                    };
+                    return Ok(Outcome::Interrupted(request));
+                }
+            }
+        }
+        let started = Instant::now();
+        let report = learner.step()?;
+        summary.train_seconds += started.elapsed().as_secs_f64();
+        loss = report.loss;
+        iteration += 1;
+        summary.iterations_done = iteration;
+        let elapsed = interval.0.elapsed().as_secs_f64();
+        if elapsed >= 0.2 || iteration == config.iterations {
+            it_per_sec = (iteration - interval.1) as f64 / elapsed.max(1e-9);
+            interval = (Instant::now(), iteration);
+            let eta = (config.iterations - iteration) as f64 / it_per_sec.max(1e-9);
+            *progress.lock().unwrap_or_else(|p| p.into_inner()) = Progress {
+                iteration,
+                total: config.iterations,
+                it_per_sec,
+                eta_seconds: eta,
+            };
+        }
+    }
+}
+
+/// Number of eval points before `iteration`: 0, eval_every, 2·eval_every, …
+fn eval_index(iteration: u64, config: &RunConfig) -> u64 {
+    iteration.div_ceil(config.eval_every)
+}
+
+fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    *total += started.elapsed().as_secs_f64();
+    out
+}
+
+fn save_checkpoint(
+    dir: &Path,
+    metrics: &mut MetricsWriter,
+    learner: &dyn algo::Algorithm,
+    summary: &mut Summary,
+    iteration: u64,
+) -> Result<()> {
+    let started = Instant::now();
+    metrics.sync()?;
+    store::write_checkpoint(
+        dir,
+        &Checkpoint {
+            iteration,
+            metrics_lines: metrics.lines(),
+            train_seconds: summary.train_seconds,
+            algorithm: learner.save_state(),
+        },
+    )?;
+    summary.updated = store::now();
+    summary.io_seconds += started.elapsed().as_secs_f64();
+    store::write_summary(dir, summary)
+}
+
+/// Writes the final policy, Q table and checkpoint of a run that ended.
+fn finish(
+    dir: &Path,
+    metrics: &mut MetricsWriter,
+    learner: &dyn algo::Algorithm,
+    summary: &mut Summary,
+    iteration: u64,
+    status: RunStatus,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    store::write_policy(dir, &learner.policy())?;
+    store::write_q(dir, &learner.q())?;
+    summary.io_seconds += started.elapsed().as_secs_f64();
+    save_checkpoint(dir, metrics, learner, summary, iteration)?;
+    summary.status = status;
+    store::log(
+        dir,
+        &format!(
+            "{status} at iteration {iteration}: train {:.3} s, eval {:.3} s, store {:.3} s",
+            summary.train_seconds, summary.eval_seconds, summary.io_seconds
+        ),
+    );
+    Ok(Outcome::Finished(status))
+}
+
+/// Makes a thread's panic into a message for the run's summary.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panicked".to_string())
+}
+
+/// Records a failure that happened outside [`execute`] (a panic).
+pub fn mark_failed(dir: &Path, config: &RunConfig, message: &str) -> Result<()> {
+    store::log(dir, &format!("failed: {message}"));
+    let mut summary = store::read_summary(dir)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Summary::new(config.iterations, String::new()));
+    summary.status = RunStatus::Failed;
+    summary.error = Some(message.to_string());
+    summary.updated = store::now();
+    store::write_summary(dir, &summary)
+}

@@ -1,0 +1,518 @@
+//! A live view of an experiments directory and its store, and the remote
+//! control the dashboard drives: specs are loaded and watched, their runs
+//! queued on this process's pool, and runs trained by any process (a
+//! headless `pessimist run`, a Slurm array on a shared directory) are read
+//! back from the store as their files change.
+
+use super::config::{RunConfig, RunId};
+use super::pool::{Pool, PoolEvent, RunHandle};
+use super::runner::Progress;
+use super::spec::{self, SpecError};
+use super::status::RunStatus;
+use super::store::{self, MetricsTail, Store, Summary};
+use super::watcher::{self, DirWatcher};
+use crate::error::{Error, Result};
+use crate::eval::Metrics;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    pub experiments_dir: PathBuf,
+    pub runs_dir: PathBuf,
+    pub jobs: usize,
+    /// Poll the file system instead of native events (network file systems).
+    pub poll: bool,
+    /// Queue new runs at once (else they wait for [`Session::start_queued`]).
+    pub autostart: bool,
+}
+
+/// One run as the dashboard sees it (cheap to clone: the history is shared).
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub id: RunId,
+    pub config: Arc<RunConfig>,
+    pub status: RunStatus,
+    pub progress: Progress,
+    pub latest: Option<Metrics>,
+    /// Every eval point read so far.
+    pub history: Arc<Vec<Metrics>>,
+    pub error: Option<String>,
+    /// Trained by this process's pool (else another process trains it).
+    pub owned_here: bool,
+    pub dir: PathBuf,
+    pub coverage: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpecView {
+    pub name: String,
+    pub path: PathBuf,
+    pub error: Option<SpecError>,
+    pub run_ids: Vec<RunId>,
+}
+
+/// What changed (so a view redraws only on change).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Specs,
+    Runs(Vec<RunId>),
+}
+
+enum Event {
+    Pool(PoolEvent),
+    Files(Vec<PathBuf>),
+}
+
+struct Entry {
+    config: Arc<RunConfig>,
+    dir: PathBuf,
+    history: Arc<Vec<Metrics>>,
+    tail: MetricsTail,
+    summary: Option<Summary>,
+    /// Set when this process's pool knows the run.
+    handle: Option<Arc<RunHandle>>,
+    /// Whether the run's lock was held when its summary said "running".
+    locked: bool,
+}
+
+pub struct Session {
+    opts: SessionOptions,
+    pool: Pool,
+    events: Receiver<Event>,
+    specs: BTreeMap<PathBuf, SpecView>,
+    runs: BTreeMap<RunId, Entry>,
+    _watcher: Option<DirWatcher>,
+    /// Why watching failed, if it did (the session still works, without live updates).
+    pub watch_error: Option<String>,
+}
+
+impl Session {
+    /// Reads every spec and the store, queues what needs training, and
+    /// starts watching both directories.
+    pub fn open(opts: SessionOptions) -> Result<Session> {
+        for dir in [&opts.experiments_dir, &opts.runs_dir] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        let (tx, rx) = channel();
+        let (pool_tx, pool_rx) = channel();
+        forward(pool_rx, tx.clone(), Event::Pool);
+        let pool = Pool::new(Store::new(&opts.runs_dir), opts.jobs, Some(pool_tx));
+        let (watcher, watch_error) = match start_watching(&opts, tx) {
+            Ok(w) => (Some(w), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let mut session = Session {
+            opts,
+            pool,
+            events: rx,
+            specs: BTreeMap::new(),
+            runs: BTreeMap::new(),
+            _watcher: watcher,
+            watch_error,
+        };
+        for path in spec_files(&session.opts.experiments_dir) {
+            session.load_spec(&path);
+        }
+        session.scan_store();
+        Ok(session)
+    }
+
+    /// Blocks up to `timeout` for something to change; returns what changed
+    /// (empty on timeout).
+    pub fn wait(&mut self, timeout: Duration) -> Vec<Change> {
+        match self.events.recv_timeout(timeout) {
+            Ok(first) => {
+                let mut changes = self.handle(first);
+                changes.extend(self.poll());
+                merge(changes)
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// What changed since the last call, without blocking.
+    pub fn poll(&mut self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        while let Ok(event) = self.events.try_recv() {
+            changes.extend(self.handle(event));
+        }
+        merge(changes)
+    }
+
+    fn handle(&mut self, event: Event) -> Vec<Change> {
+        match event {
+            Event::Pool(PoolEvent::Status(id, _)) | Event::Pool(PoolEvent::Eval(id, _)) => {
+                self.refresh(&id);
+                vec![Change::Runs(vec![id])]
+            }
+            Event::Files(paths) => self.files_changed(&paths),
+        }
+    }
+
+    fn files_changed(&mut self, paths: &[PathBuf]) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut specs_changed = false;
+        let mut runs = BTreeSet::new();
+        let experiments = canonical(&self.opts.experiments_dir);
+        let store_root = canonical(&self.opts.runs_dir);
+        for path in paths {
+            let parent = path.parent().map(canonical);
+            if parent.as_deref() == Some(experiments.as_path()) && is_spec(path) {
+                self.load_spec(path);
+                specs_changed = true;
+            } else if let Ok(rest) = canonical_parent_join(path).strip_prefix(&store_root) {
+                let mut parts = rest.components();
+                let (Some(spec), Some(id)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let Some(id) = id.as_os_str().to_str().and_then(RunId::parse) else {
+                    continue;
+                };
+                let dir = store_root.join(spec).join(&id.0);
+                if !self.runs.contains_key(&id) {
+                    self.add_stored(&id, &dir);
+                }
+                runs.insert(id);
+            }
+        }
+        for id in &runs {
+            self.refresh(id);
+        }
+        if specs_changed {
+            changes.push(Change::Specs);
+        }
+        if !runs.is_empty() {
+            changes.push(Change::Runs(runs.into_iter().collect()));
+        }
+        changes
+    }
+
+    /// (Re)loads one spec file: queues its new runs, pauses queued runs it
+    /// no longer lists, or records its error.
+    fn load_spec(&mut self, path: &Path) {
+        let key = canonical_parent_join(path);
+        let old: BTreeSet<RunId> = self
+            .specs
+            .get(&key)
+            .map(|s| s.run_ids.iter().cloned().collect())
+            .unwrap_or_default();
+        if !path.exists() {
+            self.specs.remove(&key);
+            self.pause_dropped(&old, &BTreeSet::new());
+            return;
+        }
+        let view = match spec::load(path) {
+            Ok(spec) => {
+                let mut ids = Vec::new();
+                let mut failure = None;
+                for config in spec.runs {
+                    let id = config.id();
+                    match self.pool.submit(config, self.opts.autostart) {
+                        Ok(handle) => {
+                            self.track(handle);
+                            ids.push(id);
+                        }
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                SpecView {
+                    name: spec.name,
+                    path: key.clone(),
+                    error: failure.map(|e| SpecError {
+                        path: key.clone(),
+                        line: 1,
+                        column: 1,
+                        message: e.to_string(),
+                    }),
+                    run_ids: ids,
+                }
+            }
+            Err(error) => SpecView {
+                name: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path: key.clone(),
+                error: Some(error),
+                // A broken save keeps the runs it had: they go on training.
+                run_ids: old.iter().cloned().collect(),
+            },
+        };
+        if view.error.is_none() {
+            let new: BTreeSet<RunId> = view.run_ids.iter().cloned().collect();
+            self.pause_dropped(&old, &new);
+        }
+        self.specs.insert(key, view);
+    }
+
+    fn pause_dropped(&self, old: &BTreeSet<RunId>, new: &BTreeSet<RunId>) {
+        for id in old.difference(new) {
+            if let Some(h) = self.pool.handle(id)
+                && h.status() == RunStatus::Queued
+            {
+                self.pool.pause(id);
+            }
+        }
+    }
+
+    fn track(&mut self, handle: Arc<RunHandle>) {
+        let id = handle.id.clone();
+        if let Some(entry) = self.runs.get_mut(&id) {
+            entry.handle = Some(handle);
+        } else {
+            let dir = handle.dir.clone();
+            self.runs.insert(
+                id.clone(),
+                Entry {
+                    config: handle.config.clone(),
+                    dir,
+                    history: Arc::new(Vec::new()),
+                    tail: MetricsTail::default(),
+                    summary: None,
+                    handle: Some(handle),
+                    locked: false,
+                },
+            );
+        }
+        self.refresh(&id);
+    }
+
+    /// Adds every run in the store that no spec of ours lists (trained by
+    /// another process, or from a spec since removed).
+    fn scan_store(&mut self) {
+        let stored = Store::new(&self.opts.runs_dir)
+            .list(None)
+            .unwrap_or_default();
+        for run in stored {
+            if !self.runs.contains_key(&run.id) {
+                self.add_stored(&run.id, &run.dir);
+            }
+        }
+    }
+
+    fn add_stored(&mut self, id: &RunId, dir: &Path) {
+        let Ok(config) = store::read_config(dir) else {
+            return; // not complete yet: its config.json will trigger another event
+        };
+        self.runs.insert(
+            id.clone(),
+            Entry {
+                config: Arc::new(config),
+                dir: dir.to_path_buf(),
+                history: Arc::new(Vec::new()),
+                tail: MetricsTail::default(),
+                summary: None,
+                handle: None,
+                locked: false,
+            },
+        );
+        self.refresh(id);
+    }
+
+    /// Re-reads a run's summary and new metrics lines.
+    fn refresh(&mut self, id: &RunId) {
+        let Some(entry) = self.runs.get_mut(id) else {
+            return;
+        };
+        entry.summary = store::read_summary(&entry.dir).ok().flatten();
+        if let Ok(new) = entry.tail.read_new(&entry.dir) {
+            if entry.tail.restarted() {
+                entry.history = Arc::new(Vec::new());
+            }
+            if !new.is_empty() {
+                Arc::make_mut(&mut entry.history).extend(new);
+            }
+        }
+        entry.locked = entry
+            .summary
+            .as_ref()
+            .is_some_and(|s| s.status == RunStatus::Running)
+            && store::is_locked(&entry.dir);
+    }
+
+    /// Every run, in spec order then grid order; runs of no current spec last.
+    pub fn runs(&self) -> Vec<RunView> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for spec in self.specs.values() {
+            for id in &spec.run_ids {
+                if seen.insert(id.clone())
+                    && let Some(e) = self.runs.get(id)
+                {
+                    out.push(view(id, e));
+                }
+            }
+        }
+        for (id, e) in &self.runs {
+            if !seen.contains(id) {
+                out.push(view(id, e));
+            }
+        }
+        out
+    }
+
+    pub fn specs(&self) -> Vec<SpecView> {
+        self.specs.values().cloned().collect()
+    }
+
+    pub fn pause(&self, id: &RunId) {
+        self.pool.pause(id);
+    }
+    pub fn resume(&self, id: &RunId) {
+        self.pool.resume(id);
+    }
+    pub fn cancel(&self, id: &RunId) {
+        self.pool.cancel(id);
+    }
+    pub fn rerun(&mut self, id: &RunId) {
+        if let Some(entry) = self.runs.get(id)
+            && entry.handle.is_none()
+        {
+            // A run of no current spec: adopt it so this process can train it.
+            let config = (*entry.config).clone();
+            if let Ok(handle) = self.pool.submit(config, false) {
+                self.track(handle);
+            }
+        }
+        self.pool.rerun(id);
+    }
+    /// Queues every run waiting for a start (`--no-autostart`).
+    pub fn start_queued(&self) {
+        self.pool.start_paused();
+    }
+
+    pub fn run_dir(&self, id: &RunId) -> Option<PathBuf> {
+        self.runs.get(id).map(|e| e.dir.clone())
+    }
+
+    pub fn log_tail(&self, id: &RunId, lines: usize) -> Vec<String> {
+        self.run_dir(id)
+            .map(|d| store::log_tail(&d, lines))
+            .unwrap_or_default()
+    }
+
+    pub fn options(&self) -> &SessionOptions {
+        &self.opts
+    }
+
+    /// Running runs checkpoint and stop; they resume next time.
+    pub fn shutdown(self) {
+        self.pool.shutdown();
+    }
+}
+
+fn view(id: &RunId, e: &Entry) -> RunView {
+    let summary = e.summary.as_ref();
+    let owned = e.handle.as_ref().filter(|h| !h.elsewhere());
+    let status = match owned {
+        Some(h) => h.status(),
+        None => match summary.map(|s| s.status) {
+            // "running" with nobody holding the lock: its process died; it
+            // resumes from its checkpoint when someone trains it again.
+            Some(RunStatus::Running) if !e.locked => RunStatus::Queued,
+            Some(s) => s,
+            None => RunStatus::Queued,
+        },
+    };
+    let progress = match owned {
+        Some(h) if h.status() == RunStatus::Running => h.progress(),
+        _ => Progress {
+            iteration: summary.map_or(0, |s| s.iterations_done),
+            total: summary.map_or(e.config.iterations, |s| s.iterations),
+            it_per_sec: summary.and_then(|s| s.last).map_or(0.0, |m| m.it_per_sec),
+            eta_seconds: 0.0,
+        },
+    };
+    RunView {
+        id: id.clone(),
+        config: e.config.clone(),
+        status,
+        progress,
+        latest: e.history.last().copied().or(summary.and_then(|s| s.last)),
+        history: e.history.clone(),
+        error: owned
+            .and_then(|h| h.error())
+            .or_else(|| summary.and_then(|s| s.error.clone())),
+        owned_here: owned.is_some(),
+        dir: e.dir.clone(),
+        coverage: summary.and_then(|s| s.coverage),
+    }
+}
+
+fn start_watching(opts: &SessionOptions, tx: Sender<Event>) -> Result<DirWatcher> {
+    watcher::watch(
+        &[(&opts.experiments_dir, false), (&opts.runs_dir, true)],
+        opts.poll,
+        move |paths| {
+            let _ = tx.send(Event::Files(paths));
+        },
+    )
+}
+
+/// Moves messages of one channel into another, wrapped.
+fn forward<T: Send + 'static>(rx: Receiver<T>, tx: Sender<Event>, wrap: fn(T) -> Event) {
+    std::thread::spawn(move || {
+        for item in rx {
+            if tx.send(wrap(item)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn is_spec(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "toml")
+}
+
+/// The spec files of a directory, sorted.
+pub fn spec_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| is_spec(p) && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn canonical(path: impl AsRef<Path>) -> PathBuf {
+    let path = path.as_ref();
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Canonicalizes the parent (the file itself may be gone).
+fn canonical_parent_join(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => canonical(parent).join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Folds several `Runs` changes into one and drops duplicates.
+fn merge(changes: Vec<Change>) -> Vec<Change> {
+    let mut specs = false;
+    let mut runs = BTreeSet::new();
+    for c in changes {
+        match c {
+            Change::Specs => specs = true,
+            Change::Runs(ids) => runs.extend(ids),
+        }
+    }
+    let mut out = Vec::new();
+    if specs {
+        out.push(Change::Specs);
+    }
+    if !runs.is_empty() {
+        out.push(Change::Runs(runs.into_iter().collect()));
+    }
+    out
+}

@@ -1,0 +1,523 @@
+//! Experiment specs: TOML files whose list values expand into a grid of
+//! runs (cartesian product × seeds). Everything a run refers to —
+//! environment, dataset policy or file, algorithm and hyper-parameters — is
+//! checked here, before anything trains, and every error points at the
+//! offending place as `file:line:column`.
+
+use super::config::{DatasetSource, RunConfig};
+use crate::algo::{self, ParamValue, Params};
+use crate::data::Quality;
+use crate::error::did_you_mean;
+use crate::mdp::{envs, solve};
+use sha2::{Digest, Sha256};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A spec that cannot run, with the place that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A parsed spec and the runs it expands into, in grid order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub name: String,
+    pub path: PathBuf,
+    pub runs: Vec<RunConfig>,
+}
+
+/// The keys a spec may have at the top level.
+const TOP_KEYS: [&str; 10] = [
+    "name",
+    "env",
+    "gamma",
+    "seeds",
+    "iterations",
+    "eval_every",
+    "dataset",
+    "features",
+    "algo",
+    "priority",
+];
+const DATASET_KEYS: [&str; 4] = ["policy", "size", "seed", "file"];
+const FEATURE_KINDS: [&str; 1] = ["tabular"];
+/// Refuse grids that would flood the queue by accident.
+const MAX_RUNS: usize = 100_000;
+
+/// Whether `name` is safe as a directory name in the store: letters,
+/// digits, `-`, `_`, `.`, not starting with a dot, at most 100 characters.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Reads and expands the spec at `path`.
+pub fn load(path: &Path) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the spec: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses spec `text` as if read from `path` (relative dataset files are
+/// resolved beside it).
+pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
+    Parser { path, text }.spec()
+}
+
+struct Parser<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+type Node<'i> = Spanned<DeValue<'i>>;
+
+/// One grid axis: the values a key takes, each with its place.
+type Axis<T> = Vec<(T, Range<usize>)>;
+
+impl<'a> Parser<'a> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        SpecError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn spec(&self) -> Result<Spec, SpecError> {
+        let root = DeTable::parse(self.text)
+            .map_err(|e| self.error(e.span().unwrap_or(0..0), e.message().trim().to_string()))?;
+        let table = root.get_ref();
+        self.check_keys(table, &TOP_KEYS, "spec")?;
+        let stem = self
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = match get(table, "name") {
+            Some(node) => (self.string(node)?, node.span()),
+            None => (stem, 0..0),
+        };
+        if !valid_name(&name.0) {
+            return Err(self.error(
+                name.1,
+                format!(
+                    "spec name `{}` is not a safe directory name (letters, digits, `-`, `_`, `.`; no leading dot, no `/`)",
+                    name.0.escape_default()
+                ),
+            ));
+        }
+        let envs = self.axis(self.required(table, "env", 0..0)?, |n| {
+            let id = self.string(n)?;
+            envs::make(&id).map_err(|e| self.error(n.span(), e.to_string()))?;
+            Ok(id)
+        })?;
+        let gammas = self.optional_axis(table, "gamma", 0.99, |n| {
+            let g = self.number(n)?;
+            solve::check_gamma(g).map_err(|e| self.error(n.span(), e.to_string()))?;
+            Ok(g)
+        })?;
+        let seeds = self.optional_axis(table, "seeds", 0, |n| self.count(n, 0))?;
+        let iterations = self.optional_axis(table, "iterations", 1000, |n| self.count(n, 1))?;
+        let eval_every = self.optional_axis(table, "eval_every", 10, |n| self.count(n, 1))?;
+        let priority = match get(table, "priority") {
+            Some(n) => self.integer(n)?,
+            None => 0,
+        };
+        let datasets = self.datasets(table)?;
+        if let Some(features) = get(table, "features") {
+            let t = self.table(features)?;
+            self.check_keys(t, &["kind"], "features")?;
+            if let Some(kind) = get(t, "kind") {
+                let k = self.string(kind)?;
+                if !FEATURE_KINDS.contains(&k.as_str()) {
+                    return Err(self.error(
+                        kind.span(),
+                        format!(
+                            "unknown feature kind `{k}`; valid choices: {} (linear features are not built yet)",
+                            FEATURE_KINDS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let algos = self.algos(self.required(table, "algo", 0..0)?)?;
+
+        let mut runs = Vec::new();
+        for (env, _) in &envs {
+            for (gamma, _) in &gammas {
+                for (iters, _) in &iterations {
+                    for (every, _) in &eval_every {
+                        for dataset in &datasets {
+                            for (algo, params) in &algos {
+                                for (seed, _) in &seeds {
+                                    if runs.len() >= MAX_RUNS {
+                                        return Err(self.error(
+                                            0..0,
+                                            format!(
+                                                "the grid expands to more than {MAX_RUNS} runs"
+                                            ),
+                                        ));
+                                    }
+                                    runs.push(RunConfig {
+                                        spec: name.0.clone(),
+                                        env: env.clone(),
+                                        gamma: *gamma,
+                                        seed: *seed,
+                                        iterations: *iters,
+                                        eval_every: *every,
+                                        dataset: dataset.resolve(*seed),
+                                        features: "tabular".into(),
+                                        algo: algo.clone(),
+                                        params: params.clone(),
+                                        priority,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Spec {
+            name: name.0,
+            path: self.path.to_path_buf(),
+            runs,
+        })
+    }
+
+    /// Rejects keys outside `valid`, suggesting the closest.
+    fn check_keys(&self, table: &DeTable, valid: &[&str], what: &str) -> Result<(), SpecError> {
+        for (key, _) in table.iter() {
+            if !valid.contains(&key.get_ref().as_ref()) {
+                return Err(self.error(
+                    key.span(),
+                    format!(
+                        "unknown {what} key `{}`{}; valid keys: {}",
+                        key.get_ref(),
+                        did_you_mean(key.get_ref(), valid.iter().copied()),
+                        valid.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn required<'t, 'i>(
+        &self,
+        table: &'t DeTable<'i>,
+        key: &str,
+        at: Range<usize>,
+    ) -> Result<&'t Node<'i>, SpecError> {
+        get(table, key).ok_or_else(|| self.error(at, format!("missing required key `{key}`")))
+    }
+
+    /// A value or a list of values (a grid axis).
+    fn axis<T>(
+        &self,
+        node: &Node,
+        mut one: impl FnMut(&Node) -> Result<T, SpecError>,
+    ) -> Result<Axis<T>, SpecError> {
+        match node.get_ref() {
+            DeValue::Array(items) => {
+                if items.is_empty() {
+                    return Err(self.error(node.span(), "an empty list expands to no runs"));
+                }
+                items.iter().map(|n| Ok((one(n)?, n.span()))).collect()
+            }
+            _ => Ok(vec![(one(node)?, node.span())]),
+        }
+    }
+
+    fn optional_axis<T>(
+        &self,
+        table: &DeTable,
+        key: &str,
+        default: T,
+        one: impl FnMut(&Node) -> Result<T, SpecError>,
+    ) -> Result<Axis<T>, SpecError> {
+        match get(table, key) {
+            Some(node) => self.axis(node, one),
+            None => Ok(vec![(default, 0..0)]),
+        }
+    }
+
+    fn datasets(&self, table: &DeTable) -> Result<Vec<DatasetChoice>, SpecError> {
+        let node = self.required(table, "dataset", 0..0)?;
+        let t = self.table(node)?;
+        self.check_keys(t, &DATASET_KEYS, "dataset")?;
+        let seed = match get(t, "seed") {
+            Some(n) => Some(self.count(n, 0)?),
+            None => None,
+        };
+        if let Some(file) = get(t, "file") {
+            if let Some((key, _)) = t
+                .iter()
+                .find(|(k, _)| matches!(k.get_ref().as_ref(), "policy" | "size" | "seed"))
+            {
+                return Err(self.error(
+                    key.span(),
+                    format!(
+                        "`{}` does not apply to a dataset read from `file`",
+                        key.get_ref()
+                    ),
+                ));
+            }
+            return self
+                .axis(file, |n| {
+                    let relative = self.string(n)?;
+                    let path = self.path.parent().unwrap_or(Path::new(".")).join(&relative);
+                    let bytes = std::fs::read(&path).map_err(|e| {
+                        self.error(
+                            n.span(),
+                            format!("cannot read dataset file {}: {e}", path.display()),
+                        )
+                    })?;
+                    let sha256 = Sha256::digest(&bytes)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    Ok(DatasetChoice::File { path, sha256 })
+                })
+                .map(|axis| axis.into_iter().map(|(d, _)| d).collect());
+        }
+        let policies = self.axis(self.required(t, "policy", node.span())?, |n| {
+            let name = self.string(n)?;
+            Quality::parse(&name).map_err(|e| self.error(n.span(), e.to_string()))
+        })?;
+        let sizes = self.axis(self.required(t, "size", node.span())?, |n| self.count(n, 1))?;
+        let mut out = Vec::new();
+        for (policy, _) in &policies {
+            for (size, _) in &sizes {
+                out.push(DatasetChoice::Collect {
+                    policy: *policy,
+                    size: *size,
+                    seed,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `[[algo]]` tables: each a name plus hyper-parameters, list values
+    /// expanding into a grid; every combination is resolved (defaults
+    /// filled in, unknown keys rejected) here.
+    fn algos(&self, node: &Node) -> Result<Vec<(String, Params)>, SpecError> {
+        let entries: Vec<&Node> = match node.get_ref() {
+            DeValue::Array(items) => items.iter().collect(),
+            DeValue::Table(_) => vec![node],
+            other => {
+                return Err(self.error(
+                    node.span(),
+                    format!(
+                        "`algo` must be a table ([[algo]]), not {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let table = self.table(entry)?;
+            let name_node = self.required(table, "name", entry.span())?;
+            let name = self.string(name_node)?;
+            algo::resolve_params(&name, &Params::new())
+                .or_else(|e| match e {
+                    crate::Error::UnknownAlgo { .. } => Err(e),
+                    _ => Ok(Params::new()),
+                })
+                .map_err(|e| self.error(name_node.span(), e.to_string()))?;
+            // Grid over the keys whose value is a list.
+            let mut grid: Vec<(Params, Vec<Range<usize>>)> = vec![(Params::new(), Vec::new())];
+            for (key, value) in table.iter().filter(|(k, _)| k.get_ref() != "name") {
+                let values = self.axis(value, |n| self.param(n))?;
+                grid = grid
+                    .into_iter()
+                    .flat_map(|(params, spans)| {
+                        values.iter().map(move |(v, span)| {
+                            let mut p = params.clone();
+                            p.insert(key.get_ref().to_string(), v.clone());
+                            let mut s = spans.clone();
+                            s.push(span.clone());
+                            (p, s)
+                        })
+                    })
+                    .collect();
+            }
+            for (params, _) in grid {
+                let resolved = algo::resolve_params(&name, &params).map_err(|e| {
+                    let key = match &e {
+                        crate::Error::UnknownParam { key, .. } => Some((key.clone(), true)),
+                        crate::Error::InvalidParam { key, .. } => Some((key.clone(), false)),
+                        _ => None,
+                    };
+                    let span = key
+                        .and_then(|(key, at_key)| {
+                            table
+                                .iter()
+                                .find(|(k, _)| k.get_ref() == &key)
+                                .map(|(k, v)| if at_key { k.span() } else { v.span() })
+                        })
+                        .unwrap_or(entry.span());
+                    self.error(span, e.to_string())
+                })?;
+                out.push((name.clone(), resolved));
+            }
+        }
+        Ok(out)
+    }
+
+    fn param(&self, node: &Node) -> Result<ParamValue, SpecError> {
+        match node.get_ref() {
+            DeValue::Boolean(b) => Ok(ParamValue::Bool(*b)),
+            DeValue::String(s) => Ok(ParamValue::Text(s.to_string())),
+            DeValue::Integer(_) | DeValue::Float(_) => Ok(ParamValue::Number(self.number(node)?)),
+            other => Err(self.error(
+                node.span(),
+                format!(
+                    "a hyper-parameter is a number, a boolean or a string, not {}",
+                    other.type_str()
+                ),
+            )),
+        }
+    }
+
+    fn table<'t, 'i>(&self, node: &'t Node<'i>) -> Result<&'t DeTable<'i>, SpecError> {
+        node.get_ref().as_table().ok_or_else(|| {
+            self.error(
+                node.span(),
+                format!("expected a table, found {}", node.get_ref().type_str()),
+            )
+        })
+    }
+
+    fn string(&self, node: &Node) -> Result<String, SpecError> {
+        node.get_ref().as_str().map(str::to_string).ok_or_else(|| {
+            self.error(
+                node.span(),
+                format!("expected a string, found {}", node.get_ref().type_str()),
+            )
+        })
+    }
+
+    fn integer(&self, node: &Node) -> Result<i64, SpecError> {
+        match node.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .map_err(|_| self.error(node.span(), "integer out of range")),
+            other => Err(self.error(
+                node.span(),
+                format!("expected an integer, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    /// A non-negative integer of at least `min`.
+    fn count(&self, node: &Node, min: u64) -> Result<u64, SpecError> {
+        let i = self.integer(node)?;
+        u64::try_from(i).ok().filter(|&n| n >= min).ok_or_else(|| {
+            self.error(
+                node.span(),
+                format!("expected an integer >= {min}, found {i}"),
+            )
+        })
+    }
+
+    fn number(&self, node: &Node) -> Result<f64, SpecError> {
+        let x = match node.get_ref() {
+            DeValue::Integer(_) => self.integer(node)? as f64,
+            DeValue::Float(f) => match f.as_str() {
+                "inf" | "+inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                "nan" | "+nan" | "-nan" => f64::NAN,
+                s => s
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| self.error(node.span(), "invalid number"))?,
+            },
+            other => {
+                return Err(self.error(
+                    node.span(),
+                    format!("expected a number, found {}", other.type_str()),
+                ));
+            }
+        };
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(self.error(node.span(), "expected a finite number"))
+        }
+    }
+}
+
+fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Node<'i>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v)
+}
+
+/// A dataset grid point before the run's seed is known.
+#[derive(Debug, Clone)]
+enum DatasetChoice {
+    Collect {
+        policy: Quality,
+        size: u64,
+        /// Fixed dataset seed, or `None`: each run seed collects its own data.
+        seed: Option<u64>,
+    },
+    File {
+        path: PathBuf,
+        sha256: String,
+    },
+}
+
+impl DatasetChoice {
+    fn resolve(&self, run_seed: u64) -> DatasetSource {
+        match self {
+            DatasetChoice::Collect { policy, size, seed } => DatasetSource::Collect {
+                policy: *policy,
+                size: *size,
+                seed: seed.unwrap_or(run_seed),
+            },
+            DatasetChoice::File { path, sha256 } => DatasetSource::File {
+                path: path.clone(),
+                sha256: sha256.clone(),
+            },
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The run store: `runs/<spec>/<run-id>/` with `config.json`,
+//! `metrics.jsonl` (append-only), `checkpoint.json` and `summary.json`
+//! (atomic: temp file, fsync, rename), `policy.json`, `q.npy`, `log.txt`,
+//! and `lock` (an OS file lock, released by the kernel when its process dies,
+//! so a killed worker never leaves a stale lock behind).
+//!
+//! Crash safety: metrics lines are appended as they are computed, and a
+//! checkpoint records how many lines it covers. A resumed run truncates
+//! `metrics.jsonl` back to that count (dropping a torn line, or lines the
+//! crash left past the checkpoint) and recomputes the rest deterministically,
+//! so no eval point is lost or duplicated.
+
+use super::config::{RunConfig, RunId};
+use super::status::RunStatus;
+use crate::error::{Error, Result};
+use crate::eval::Metrics;
+use crate::mdp::Policy;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub const CONFIG: &str = "config.json";
+pub const METRICS: &str = "metrics.jsonl";
+pub const SUMMARY: &str = "summary.json";
+pub const CHECKPOINT: &str = "checkpoint.json";
+pub const POLICY: &str = "policy.json";
+pub const Q_TABLE: &str = "q.npy";
+pub const LOG: &str = "log.txt";
+pub const LOCK: &str = "lock";
+
+/// What a run's `summary.json` says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub status: RunStatus,
+    pub iterations_done: u64,
+    pub iterations: u64,
+    /// The last eval point.
+    pub last: Option<Metrics>,
+    pub error: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub updated: f64,
+    /// Seconds spent in the algorithm's steps, in evaluation, and writing
+    /// the store (so the cost of bookkeeping is visible).
+    #[serde(default)]
+    pub train_seconds: f64,
+    #[serde(default)]
+    pub eval_seconds: f64,
+    #[serde(default)]
+    pub io_seconds: f64,
+    /// Who trains or trained it (`host:pid`).
+    #[serde(default)]
+    pub worker: String,
+    /// Concentrability of the data for the optimal policy (DESIGN "coverage").
+    #[serde(default)]
+    pub coverage: Option<f64>,
+}
+
+impl Summary {
+    /// A run about to start.
+    pub fn new(iterations: u64, worker: String) -> Self {
+        Summary {
+            status: RunStatus::Running,
+            iterations_done: 0,
+            iterations,
+            last: None,
+            error: None,
+            updated: now(),
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+            io_seconds: 0.0,
+            worker,
+            coverage: None,
+        }
+    }
+}
+
+/// Everything needed to resume a run exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub iteration: u64,
+    /// Lines of `metrics.jsonl` this checkpoint covers.
+    pub metrics_lines: u64,
+    pub train_seconds: f64,
+    pub algorithm: serde_json::Value,
+}
+
+/// The store's root directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// One run found in the store.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub id: RunId,
+    pub dir: PathBuf,
+}
+
+fn io(context: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::io(context(), e)
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn run_dir(&self, spec: &str, id: &RunId) -> PathBuf {
+        self.root.join(spec).join(&id.0)
+    }
+
+    /// Creates the run's directory and writes its `config.json` once.
+    pub fn prepare(&self, config: &RunConfig) -> Result<PathBuf> {
+        let dir = self.run_dir(&config.spec, &config.id());
+        std::fs::create_dir_all(&dir).map_err(io(|| {
+            format!("cannot create run directory {}", dir.display())
+        }))?;
+        if !dir.join(CONFIG).exists() {
+            let json = serde_json::to_vec_pretty(config).expect("configs serialize");
+            write_atomic(&dir.join(CONFIG), &json)?;
+        }
+        Ok(dir)
+    }
+
+    /// Every run directory under `spec` (or under every spec), skipping
+    /// names that are not run ids.
+    pub fn list(&self, spec: Option<&str>) -> Result<Vec<StoredRun>> {
+        let specs: Vec<PathBuf> = match spec {
+            Some(s) => vec![self.root.join(s)],
+            None => match std::fs::read_dir(&self.root) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(Error::io(format!("cannot list {}", self.root.display()), e)),
+            },
+        };
+        let mut runs = Vec::new();
+        for dir in specs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.filter_map(|e| e.ok()) {
+                if let Some(id) = entry.file_name().to_str().and_then(RunId::parse) {
+                    runs.push(StoredRun {
+                        id,
+                        dir: entry.path(),
+                    });
+                }
+            }
+        }
+        runs.sort_by(|a, b| a.dir.cmp(&b.dir));
+        Ok(runs)
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new content,
+/// never a mix: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io(|| format!("cannot write {}", path.display())))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::File {
+                path: path.to_path_buf(),
+                message: format!("corrupt JSON: {e}"),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+pub fn read_config(dir: &Path) -> Result<RunConfig> {
+    read_json(&dir.join(CONFIG))?.ok_or_else(|| Error::File {
+        path: dir.join(CONFIG),
+        message: "missing".into(),
+    })
+}
+
+pub fn read_summary(dir: &Path) -> Result<Option<Summary>> {
+    read_json(&dir.join(SUMMARY))
+}
+
+pub fn write_summary(dir: &Path, summary: &Summary) -> Result<()> {
+    write_atomic(
+        &dir.join(SUMMARY),
+        &serde_json::to_vec_pretty(summary).expect("summaries serialize"),
+    )
+}
+
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>> {
+    read_json(&dir.join(CHECKPOINT))
+}
+
+pub fn write_checkpoint(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    write_atomic(
+        &dir.join(CHECKPOINT),
+        &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
+    )
+}
+
+pub fn write_policy(dir: &Path, policy: &Policy) -> Result<()> {
+    let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
+    let json =
+        serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
+    write_atomic(&dir.join(POLICY), &json)
+}
+
+/// Reads a `{"policy": [[...], ...]}` file.
+pub fn read_policy(dir: &Path) -> Result<Policy> {
+    #[derive(Deserialize)]
+    struct File {
+        policy: Vec<Vec<f64>>,
+    }
+    let path = dir.join(POLICY);
+    let f: File = read_json(&path)?.ok_or_else(|| Error::File {
+        path: path.clone(),
+        message: "missing".into(),
+    })?;
+    let cols = f.policy.first().map_or(0, Vec::len);
+    Array2::from_shape_vec((f.policy.len(), cols), f.policy.concat()).map_err(|e| Error::File {
+        path,
+        message: format!("ragged policy: {e}"),
+    })
+}
+
+pub fn write_q(dir: &Path, q: &Array2<f64>) -> Result<()> {
+    let tmp = dir.join(format!("{Q_TABLE}.tmp-{}", std::process::id()));
+    ndarray_npy::write_npy(&tmp, q).map_err(|e| Error::File {
+        path: tmp.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::rename(&tmp, dir.join(Q_TABLE)).map_err(io(|| {
+        format!("cannot write {}", dir.join(Q_TABLE).display())
+    }))
+}
+
+pub fn read_q(dir: &Path) -> Result<Array2<f64>> {
+    let path = dir.join(Q_TABLE);
+    ndarray_npy::read_npy(&path).map_err(|e| Error::File {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// Every complete metrics line of a run. A torn or garbled last line (a
+/// writer killed mid-line) is skipped; garbage before the end is an error.
+pub fn read_metrics(dir: &Path) -> Result<Vec<Metrics>> {
+    let mut tail = MetricsTail::default();
+    tail.read_new(dir)
+}
+
+/// Incremental reader of `metrics.jsonl`: each call returns only the lines
+/// completed since the last one (a line without its newline is left for
+/// later), so watching a growing file costs only what was appended.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsTail {
+    offset: u64,
+    lines: u64,
+    /// The last read found the file cut short and started over.
+    restarted: bool,
+}
+
+impl MetricsTail {
+    pub fn read_new(&mut self, dir: &Path) -> Result<Vec<Metrics>> {
+        let path = dir.join(METRICS);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        self.restarted = len < self.offset;
+        if self.restarted {
+            // Truncated by a resuming writer: read again from the start.
+            self.offset = 0;
+            self.lines = 0;
+        }
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(io(|| format!("cannot read {}", path.display())))?;
+        let mut reader = BufReader::new(file);
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(io(|| format!("cannot read {}", path.display())))?;
+            if n == 0 || line.last() != Some(&b'\n') {
+                break; // end, or a line still being written
+            }
+            match serde_json::from_slice::<Metrics>(&line) {
+                Ok(m) => out.push(m),
+                Err(e) => {
+                    let mut rest = Vec::new();
+                    let _ = reader.read_to_end(&mut rest);
+                    if !rest.iter().all(u8::is_ascii_whitespace) {
+                        return Err(Error::File {
+                            path,
+                            message: format!("line {}: {e}", self.lines + 1),
+                        });
+                    }
+                    break; // a garbled last line: skipped, as if torn
+                }
+            }
+            self.offset += n as u64;
+            self.lines += 1;
+        }
+        Ok(out)
+    }
+}
+
+impl MetricsTail {
+    /// Whether the last [`MetricsTail::read_new`] started over (earlier lines
+    /// were cut by a resuming writer and must be dropped).
+    pub fn restarted(&self) -> bool {
+        self.restarted
+    }
+}
+
+/// Appends eval points to `metrics.jsonl`.
+pub struct MetricsWriter {
+    file: File,
+    lines: u64,
+}
+
+impl MetricsWriter {
+    /// Opens the run's metrics for appending after its first `keep` lines,
+    /// cutting anything beyond them (a torn line, or points a crash left
+    /// past the last checkpoint).
+    pub fn resume(dir: &Path, keep: u64) -> Result<Self> {
+        let path = dir.join(METRICS);
+        let context = || format!("cannot open {}", path.display());
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io(context))?;
+        let mut offset = 0u64;
+        let mut lines = 0u64;
+        {
+            let mut reader = BufReader::new(&mut file);
+            let mut line = Vec::new();
+            while lines < keep {
+                line.clear();
+                let n = reader.read_until(b'\n', &mut line).map_err(io(context))?;
+                if n == 0 || line.last() != Some(&b'\n') {
+                    break;
+                }
+                offset += n as u64;
+                lines += 1;
+            }
+        }
+        if lines < keep {
+            return Err(Error::File {
+                path,
+                message: format!("holds {lines} complete lines, the checkpoint expects {keep}"),
+            });
+        }
+        file.set_len(offset).map_err(io(context))?;
+        file.seek(SeekFrom::Start(offset)).map_err(io(context))?;
+        Ok(MetricsWriter { file, lines })
+    }
+
+    pub fn append(&mut self, m: &Metrics) -> Result<()> {
+        let mut line = serde_json::to_vec(m).expect("metrics serialize");
+        line.push(b'\n');
+        // One write per line: readers see whole lines or a torn tail.
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::io("cannot append to metrics.jsonl", e))?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Makes the appended lines durable (before a checkpoint counts them).
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("cannot sync metrics.jsonl", e))
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+}
+
+/// Holds a run's `lock` file locked; dropping it (or dying) releases it.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+/// Locks the run for this process, or returns `None` if another holds it.
+pub fn try_lock(dir: &Path) -> Result<Option<RunLock>> {
+    let path = dir.join(LOCK);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(|| format!("cannot open {}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(RunLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
+        }
+    }
+}
+
+/// Whether some process holds the run's lock right now.
+pub fn is_locked(dir: &Path) -> bool {
+    matches!(try_lock(dir), Ok(None))
+}
+
+/// Appends a line to the run's `log.txt`.
+pub fn log(dir: &Path, message: &str) {
+    if let Ok(mut f) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(LOG))
+    {
+        let _ = writeln!(f, "{:.3} {message}", now());
+    }
+}
+
+/// The last `n` lines of the run's log.
+pub fn log_tail(dir: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(LOG)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Removes a run's results (not its config), for a rerun.
+pub fn clear(dir: &Path) -> Result<()> {
+    for name in [METRICS, SUMMARY, CHECKPOINT, POLICY, Q_TABLE, LOG] {
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot remove {}", dir.join(name).display()),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}

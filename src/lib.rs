@@ -11,5 +11,6 @@ pub mod error;
 pub mod eval;
 pub mod experiment;
 pub mod mdp;
+pub mod scale;
 
 pub use error::{Error, Result};

@@ -68,7 +68,14 @@ fn exact_dataset(mdp: &TabularMdp) -> Dataset {
 
 #[test]
 fn fqi_on_the_true_model_converges_to_the_optimum() {
-    for id in ["ThreeState-v0", "ImitationTrap-v0"] {
+    for id in [
+        "ThreeState-v0",
+        "ImitationTrap-v0",
+        "FrozenLake-v1",
+        "CliffWalkingSlippery-v1",
+        "Taxi-v4",
+        "Chain-v7",
+    ] {
         let mdp = envs::make(id).unwrap();
         let gamma = 0.95;
         let data = train_data(exact_dataset(&mdp), gamma, 0);

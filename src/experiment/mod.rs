@@ -12,7 +12,9 @@
 //! - [`session`]: specs + store + pool + watcher, the dashboard's model.
 
 pub mod config;
+pub mod figure;
 pub mod pool;
+pub mod report;
 pub mod runner;
 pub mod session;
 pub mod spec;

@@ -145,6 +145,12 @@ impl Store {
             },
         };
         let mut runs = Vec::new();
+        // Pointed at one spec's directory: its children are the runs.
+        let specs = if spec.is_none() && specs.iter().any(|d| d.join(CONFIG).is_file()) {
+            vec![self.root.clone()]
+        } else {
+            specs
+        };
         for dir in specs {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
@@ -481,4 +487,36 @@ pub fn clear(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A run read back from the store.
+#[derive(Debug, Clone)]
+pub struct LoadedRun {
+    pub config: RunConfig,
+    pub summary: Option<Summary>,
+    pub dir: PathBuf,
+}
+
+impl Store {
+    /// Config and summary of every run, read in parallel; unreadable runs
+    /// come back as errors beside the others, never instead of them.
+    pub fn load_all(&self) -> Result<(Vec<LoadedRun>, Vec<Error>)> {
+        use rayon::prelude::*;
+        let read: Vec<Result<LoadedRun>> = self
+            .list(None)?
+            .into_par_iter()
+            .map(|run| {
+                Ok(LoadedRun {
+                    config: read_config(&run.dir)?,
+                    summary: read_summary(&run.dir)?,
+                    dir: run.dir,
+                })
+            })
+            .collect();
+        let (ok, bad): (Vec<_>, Vec<_>) = read.into_iter().partition(Result::is_ok);
+        Ok((
+            ok.into_iter().filter_map(Result::ok).collect(),
+            bad.into_iter().filter_map(Result::err).collect(),
+        ))
+    }
 }

@@ -1,0 +1,234 @@
+//! The score table of the lecture: normalized score per algorithm ×
+//! dataset, mean ± std over seeds, best per row marked. Shared by
+//! `pessimist report` and the dashboard.
+
+use super::config::{DatasetSource, RunConfig};
+use super::status::RunStatus;
+use crate::eval::Metrics;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Scores of one algorithm on one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreCell {
+    pub scores: Vec<f64>,
+    pub mean: f64,
+    /// Sample standard deviation (0 for one seed).
+    pub std: f64,
+}
+
+impl ScoreCell {
+    fn new(scores: Vec<f64>) -> Self {
+        let n = scores.len() as f64;
+        let mean = scores.iter().sum::<f64>() / n;
+        let std = if scores.len() > 1 {
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        ScoreCell { scores, mean, std }
+    }
+
+    /// `72.4 ± 3.1`
+    pub fn text(&self) -> String {
+        format!("{:.1} ± {:.1}", self.mean, self.std)
+    }
+}
+
+/// Rows are datasets (`env policy size`), columns algorithms (with their
+/// non-default hyper-parameters).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScoreTable {
+    pub datasets: Vec<String>,
+    pub algos: Vec<String>,
+    /// `cells[row][column]`, `None` where no run of that pair has finished.
+    pub cells: Vec<Vec<Option<ScoreCell>>>,
+}
+
+/// Orders rows by environment, then dataset policy, then size.
+fn dataset_key(c: &RunConfig) -> (String, String, u64, String) {
+    match &c.dataset {
+        DatasetSource::Collect { policy, size, .. } => (
+            c.env.clone(),
+            policy.name().to_string(),
+            *size,
+            String::new(),
+        ),
+        DatasetSource::File { path, .. } => {
+            (c.env.clone(), "~file".into(), 0, path.display().to_string())
+        }
+    }
+}
+
+impl ScoreTable {
+    /// Final normalized scores of finished runs (`done`; diverged runs have
+    /// no finite score and are left out).
+    pub fn build<'a>(
+        runs: impl IntoIterator<Item = (&'a RunConfig, RunStatus, Option<&'a Metrics>)>,
+    ) -> Self {
+        let mut groups: BTreeMap<
+            (String, String, u64, String),
+            (String, BTreeMap<String, Vec<f64>>),
+        > = BTreeMap::new();
+        let mut algos: Vec<String> = Vec::new();
+        for (config, status, last) in runs {
+            let Some(m) = last.filter(|_| status == RunStatus::Done) else {
+                continue;
+            };
+            if !m.normalized_score.is_finite() {
+                continue;
+            }
+            let algo = config.algo_label();
+            if !algos.contains(&algo) {
+                algos.push(algo.clone());
+            }
+            let label = format!("{} {}", config.env, config.dataset.label());
+            groups
+                .entry(dataset_key(config))
+                .or_insert_with(|| (label, BTreeMap::new()))
+                .1
+                .entry(algo)
+                .or_default()
+                .push(m.normalized_score);
+        }
+        algos.sort();
+        let mut table = ScoreTable {
+            algos,
+            ..Default::default()
+        };
+        for (_, (label, by_algo)) in groups {
+            table.datasets.push(label);
+            table.cells.push(
+                table
+                    .algos
+                    .iter()
+                    .map(|a| by_algo.get(a).map(|s| ScoreCell::new(s.clone())))
+                    .collect(),
+            );
+        }
+        table
+    }
+
+    /// The column with the highest mean in `row`.
+    pub fn best_in_row(&self, row: usize) -> Option<usize> {
+        self.cells[row]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i, c.mean)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("| dataset | {} |\n", self.algos.join(" | "));
+        out.push_str(&format!("|---|{}\n", "---:|".repeat(self.algos.len())));
+        for (r, dataset) in self.datasets.iter().enumerate() {
+            let best = self.best_in_row(r);
+            let cells: Vec<String> = self.cells[r]
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| match cell {
+                    Some(cell) if Some(c) == best => format!("**{}**", cell.text()),
+                    Some(cell) => cell.text(),
+                    None => "–".into(),
+                })
+                .collect();
+            out.push_str(&format!("| {dataset} | {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    /// Long format: one line per (dataset, algorithm).
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["dataset", "algo", "n", "mean", "std"]);
+        for (r, dataset) in self.datasets.iter().enumerate() {
+            for (c, algo) in self.algos.iter().enumerate() {
+                if let Some(cell) = &self.cells[r][c] {
+                    let _ = w.write_record([
+                        dataset.clone(),
+                        algo.clone(),
+                        cell.scores.len().to_string(),
+                        cell.mean.to_string(),
+                        cell.std.to_string(),
+                    ]);
+                }
+            }
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::{Params, resolve_params};
+    use crate::data::Quality;
+
+    fn run(algo: &str, size: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            spec: "s".into(),
+            env: "ThreeState-v0".into(),
+            gamma: 0.9,
+            seed,
+            iterations: 10,
+            eval_every: 1,
+            dataset: DatasetSource::Collect {
+                policy: Quality::Medium,
+                size,
+                seed,
+            },
+            features: "tabular".into(),
+            algo: algo.into(),
+            params: resolve_params(algo, &Params::new()).unwrap(),
+            priority: 0,
+        }
+    }
+
+    fn scored(score: f64) -> Metrics {
+        Metrics {
+            normalized_score: score,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn mean_std_and_best_per_row() {
+        let configs = [
+            run("fqi", 10_000, 0),
+            run("fqi", 10_000, 1),
+            run("bc", 10_000, 0),
+            run("bc", 1_000, 0),
+        ];
+        let metrics = [scored(80.0), scored(100.0), scored(50.0), scored(40.0)];
+        let statuses = [
+            RunStatus::Done,
+            RunStatus::Done,
+            RunStatus::Done,
+            RunStatus::Failed,
+        ];
+        let table = ScoreTable::build(
+            configs
+                .iter()
+                .zip(statuses)
+                .zip(&metrics)
+                .map(|((c, s), m)| (c, s, Some(m))),
+        );
+        assert_eq!(table.algos, vec!["bc", "fqi"]);
+        assert_eq!(table.datasets, vec!["ThreeState-v0 medium 10k"]);
+        let fqi = table.cells[0][1].as_ref().unwrap();
+        assert_eq!(fqi.mean, 90.0);
+        assert!((fqi.std - 200f64.sqrt()).abs() < 1e-12);
+        assert_eq!(table.best_in_row(0), Some(1));
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| ThreeState-v0 medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
+            "{md}"
+        );
+        assert!(
+            table
+                .to_csv()
+                .contains("ThreeState-v0 medium 10k,fqi,2,90,")
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! The symmetric-log scale of the overestimation figure, shared by the SVG
+//! export and the dashboard: symlog(y) = sign(y)·log10(1 + |y|/c), linear
+//! near zero and logarithmic beyond ±c, so −10 ≤ returns ≤ 1 and Q-values
+//! of 10⁶ fit one axis. Ticks sit at 0 and ±c·10^k (`…, −10, −1, 0, 1, 10, 100, …`).
+
+/// The linear threshold c.
+pub const LINEAR_WIDTH: f64 = 1.0;
+
+pub fn symlog(y: f64) -> f64 {
+    y.signum() * (y.abs() / LINEAR_WIDTH).ln_1p() / std::f64::consts::LN_10
+}
+
+/// The inverse of [`symlog`].
+pub fn symexp(t: f64) -> f64 {
+    t.signum() * LINEAR_WIDTH * (t.abs() * std::f64::consts::LN_10).exp_m1()
+}
+
+/// Tick values (in data units) for a symlog axis spanning `lo..=hi`
+/// (data units): 0 if inside, and ±10^k, thinned to at most `max_ticks` by
+/// keeping every n-th decade.
+pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let decades = |limit: f64| -> Vec<f64> {
+        if limit < LINEAR_WIDTH {
+            return Vec::new();
+        }
+        let top = (limit / LINEAR_WIDTH).log10().floor() as i32;
+        (0..=top.min(300))
+            .map(|k| LINEAR_WIDTH * 10f64.powi(k))
+            .collect()
+    };
+    let mut ticks: Vec<f64> = Vec::new();
+    ticks.extend(decades(-lo).into_iter().rev().map(|x| -x));
+    if lo <= 0.0 && hi >= 0.0 {
+        ticks.push(0.0);
+    }
+    ticks.extend(decades(hi));
+    ticks.retain(|&t| t >= lo && t <= hi);
+    thin(ticks, max_ticks)
+}
+
+/// Evenly spaced "nice" ticks (1, 2, 5 × 10^k steps) for a linear axis.
+pub fn linear_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite()) || max_ticks < 2 {
+        return vec![lo];
+    }
+    let raw = span / (max_ticks - 1) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let multiple = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|m| span / (m * magnitude) <= (max_ticks - 1) as f64)
+        .unwrap_or(10.0);
+    let step = multiple * magnitude;
+    // Dividing by an integer power of ten keeps 0.6 from becoming 0.6000000000000001.
+    let at = |i: i64| {
+        if magnitude < 1.0 {
+            i as f64 * multiple / (1.0 / magnitude).round()
+        } else {
+            i as f64 * step
+        }
+    };
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(at).collect()
+}
+
+/// Keeps at most `max` ticks, always including 0 when present.
+fn thin(ticks: Vec<f64>, max: usize) -> Vec<f64> {
+    if ticks.len() <= max.max(1) {
+        return ticks;
+    }
+    let every = ticks.len().div_ceil(max.max(1));
+    let zero = ticks.iter().position(|&t| t == 0.0).unwrap_or(0);
+    ticks
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i.abs_diff(zero) % every == 0)
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// A short tick label: `0`, `1`, `-10`, `100`, `1k`, `1e6`, `0.5`.
+pub fn format_tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if a >= 1e5 {
+        let exponent = a.log10().floor() as i32;
+        let mantissa = v / 10f64.powi(exponent);
+        if (mantissa - mantissa.round()).abs() < 1e-9 {
+            format!("{}e{exponent}", mantissa.round())
+        } else {
+            format!("{mantissa:.1}e{exponent}")
+        }
+    } else if a >= 1000.0 && (a % 1000.0) == 0.0 {
+        format!("{}k", v / 1000.0)
+    } else if a >= 1.0 && v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn symlog_is_linear_near_zero_and_logarithmic_far_out() {
+        assert_eq!(symlog(0.0), 0.0);
+        assert!((symlog(9.0) - 1.0).abs() < 1e-12);
+        assert!((symlog(-99.0) + 2.0).abs() < 1e-12);
+        assert!((symlog(1e-6) - 1e-6 / std::f64::consts::LN_10).abs() < 1e-12);
+    }
+
+    proptest! {
+        #[test]
+        fn symexp_inverts_symlog(y in -1e12f64..1e12) {
+            let back = symexp(symlog(y));
+            prop_assert!((back - y).abs() <= 1e-9 * (1.0 + y.abs()));
+        }
+
+        #[test]
+        fn symlog_is_monotone(a in -1e9f64..1e9, b in -1e9f64..1e9) {
+            prop_assume!(a < b);
+            prop_assert!(symlog(a) < symlog(b));
+        }
+    }
+
+    #[test]
+    fn ticks_are_decades_and_zero() {
+        assert_eq!(
+            symlog_ticks(-12.0, 150.0, 20),
+            vec![-10.0, -1.0, 0.0, 1.0, 10.0, 100.0]
+        );
+        assert_eq!(symlog_ticks(0.2, 0.9, 10), Vec::<f64>::new());
+        let many = symlog_ticks(-1e9, 1e9, 7);
+        assert!(many.len() <= 7 && many.contains(&0.0), "{many:?}");
+        assert_eq!(
+            linear_ticks(0.0, 1.0, 6),
+            vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        );
+        assert_eq!(linear_ticks(-3.0, 7.0, 3), vec![0.0, 5.0]);
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(format_tick(0.0), "0");
+        assert_eq!(format_tick(-10.0), "-10");
+        assert_eq!(format_tick(2000.0), "2k");
+        assert_eq!(format_tick(1e6), "1e6");
+        assert_eq!(format_tick(0.25), "0.25");
+    }
+}

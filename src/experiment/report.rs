@@ -46,7 +46,12 @@ pub struct ScoreTable {
 }
 
 /// Orders rows by environment, then dataset policy, then size.
-fn dataset_key(c: &RunConfig) -> (String, String, u64, String) {
+type DatasetKey = (String, String, u64, String);
+
+/// A row's label and its scores per algorithm.
+type Row = (String, BTreeMap<String, Vec<f64>>);
+
+fn dataset_key(c: &RunConfig) -> DatasetKey {
     match &c.dataset {
         DatasetSource::Collect { policy, size, .. } => (
             c.env.clone(),
@@ -66,10 +71,7 @@ impl ScoreTable {
     pub fn build<'a>(
         runs: impl IntoIterator<Item = (&'a RunConfig, RunStatus, Option<&'a Metrics>)>,
     ) -> Self {
-        let mut groups: BTreeMap<
-            (String, String, u64, String),
-            (String, BTreeMap<String, Vec<f64>>),
-        > = BTreeMap::new();
+        let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
         for (config, status, last) in runs {
             let Some(m) = last.filter(|_| status == RunStatus::Done) else {

@@ -134,7 +134,7 @@ fn env_rollout_truncates_at_the_time_limit() {
     assert_eq!(v["terminated"], false);
     // Chain-v5 allows 4·5 = 20 steps; right then left forever never ends
     // the episode, so the time limit truncates it.
-    let actions = vec!["1,0"; 10].join(",");
+    let actions = ["1,0"; 10].join(",");
     let v = json_of(&[
         "env",
         "rollout",

@@ -5,6 +5,9 @@
 use pessimist::mdp::envs;
 use serde::Deserialize;
 
+/// One entry of Gymnasium's P[s][a]: (prob, next_state, reward, terminated).
+type Entry = (f64, u32, f64, bool);
+
 #[derive(Deserialize)]
 struct Fixture {
     id: String,
@@ -13,7 +16,7 @@ struct Fixture {
     n_actions: usize,
     initial_state_distribution: Vec<f64>,
     #[serde(rename = "P")]
-    p: Vec<Vec<Vec<(f64, u32, f64, bool)>>>,
+    p: Vec<Vec<Vec<Entry>>>,
     max_episode_steps: Option<usize>,
 }
 
@@ -41,7 +44,7 @@ fn check(id: &str) {
     );
     for (s, row) in fixture.p.iter().enumerate() {
         for (a, expected) in row.iter().enumerate() {
-            let got: Vec<(f64, u32, f64, bool)> = mdp
+            let got: Vec<Entry> = mdp
                 .outcomes(s, a)
                 .iter()
                 .map(|o| (o.prob, o.next, o.reward, o.terminated))

@@ -12,5 +12,6 @@ pub mod eval;
 pub mod experiment;
 pub mod mdp;
 pub mod scale;
+pub mod tui;
 
 pub use error::{Error, Result};

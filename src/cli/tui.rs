@@ -1,9 +1,90 @@
-//! `pessimist [tui]`: the dashboard. (Issue 5 — dashboard helper.)
+//! `pessimist [tui]`: the dashboard, interactive or `--headless`.
 
 use super::TuiArgs;
+use anyhow::{Context, bail};
+use pessimist::experiment::SessionOptions;
+use pessimist::tui::{Dashboard, app, headless, terminal};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+fn parse_size(text: &str) -> anyhow::Result<(u16, u16)> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .with_context(|| format!("--size `{text}`: expected WIDTHxHEIGHT, e.g. 120x40"))?;
+    let w: u16 = w
+        .parse()
+        .with_context(|| format!("--size `{text}`: bad width"))?;
+    let h: u16 = h
+        .parse()
+        .with_context(|| format!("--size `{text}`: bad height"))?;
+    if w < 20 || h < 8 {
+        bail!("--size `{text}`: at least 20x8");
+    }
+    Ok((w, h))
+}
 
 pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    todo!("dashboard helper")
+    let experiments_dir = args.experiments_dir.clone();
+    if !experiments_dir.is_dir() {
+        bail!(
+            "{}: no experiments directory (create it and put spec files, *.toml, in it)",
+            experiments_dir.display()
+        );
+    }
+    let runs_dir = args.runs.clone().unwrap_or_else(|| {
+        experiments_dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("runs")))
+            .unwrap_or_else(|| PathBuf::from("runs"))
+    });
+    let options = SessionOptions {
+        experiments_dir,
+        runs_dir: runs_dir.clone(),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        poll: args.poll,
+        autostart: !args.no_autostart,
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if args.headless {
+        let size = parse_size(&args.size)?;
+        let keys =
+            app::parse_keys(args.keys.as_deref().unwrap_or("")).map_err(anyhow::Error::msg)?;
+        let mut dashboard = Dashboard::open(options, no_color)?;
+        let frames = headless::render(
+            &mut dashboard,
+            &keys,
+            args.frames,
+            size,
+            Duration::from_millis(250),
+        );
+        let mut out = std::io::stdout().lock();
+        for frame in frames {
+            out.write_all(frame.as_bytes())?;
+        }
+        out.flush()?;
+        dashboard.session.shutdown();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "the dashboard needs a terminal; use `pessimist run SPEC...` or `pessimist tui --headless` in scripts"
+        );
+    }
+    // The terminal belongs to the dashboard: logs go to a file in the store.
+    std::fs::create_dir_all(&runs_dir)
+        .with_context(|| format!("creating {}", runs_dir.display()))?;
+    let appender = tracing_appender::rolling::never(&runs_dir, "pessimist.log");
+    let _ = tracing_subscriber::fmt()
+        .with_writer(appender)
+        .with_ansi(false)
+        .try_init();
+    tracing::info!("dashboard on {}", runs_dir.display());
+    let dashboard = Dashboard::open(options, no_color)?;
+    terminal::run(dashboard)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -40,6 +40,8 @@ impl ScoreCell {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScoreTable {
     pub datasets: Vec<String>,
+    /// The same rows without the environment (`medium 10k`), for narrow views.
+    pub short_datasets: Vec<String>,
     pub algos: Vec<String>,
     /// `cells[row][column]`, `None` where no run of that pair has finished.
     pub cells: Vec<Vec<Option<ScoreCell>>>,
@@ -98,7 +100,13 @@ impl ScoreTable {
             algos,
             ..Default::default()
         };
-        for (_, (label, by_algo)) in groups {
+        for (key, (label, by_algo)) in groups {
+            let short = label
+                .strip_prefix(&key.0)
+                .unwrap_or(&label)
+                .trim()
+                .to_string();
+            table.short_datasets.push(short);
             table.datasets.push(label);
             table.cells.push(
                 table

@@ -325,7 +325,9 @@ impl Session {
                 entry.history = Arc::new(Vec::new());
             }
             if !new.is_empty() {
-                Arc::make_mut(&mut entry.history).extend(new);
+                let history = Arc::make_mut(&mut entry.history);
+                history.extend(new);
+                downsample(history);
             }
         }
         entry.locked = entry
@@ -494,6 +496,27 @@ fn canonical_parent_join(path: &Path) -> PathBuf {
     match (path.parent(), path.file_name()) {
         (Some(parent), Some(name)) => canonical(parent).join(name),
         _ => path.to_path_buf(),
+    }
+}
+
+/// Most eval points a run keeps in memory for display; the full history
+/// stays on disk (`metrics.jsonl`).
+pub const MAX_HISTORY: usize = 4096;
+
+/// Halves a history that outgrew [`MAX_HISTORY`] (every other point, the
+/// latest always kept), so memory stays bounded however long runs train.
+fn downsample(history: &mut Vec<Metrics>) {
+    if history.len() <= MAX_HISTORY {
+        return;
+    }
+    let last = *history.last().expect("non-empty");
+    let mut i = 0;
+    history.retain(|_| {
+        i += 1;
+        i % 2 == 1
+    });
+    if history.last() != Some(&last) {
+        history.push(last);
     }
 }
 

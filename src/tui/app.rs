@@ -1,0 +1,504 @@
+//! The dashboard's state and its key bindings: pure logic, no terminal, so
+//! every screen and every key is testable (see the snapshot tests).
+
+use crate::experiment::{RunId, RunStatus, RunView, SpecView};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Runs,
+    Chart,
+    Scores,
+}
+
+/// The runs table's sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Spec,
+    Env,
+    Algo,
+    Dataset,
+    Seed,
+    Status,
+    Progress,
+    Return,
+    QEst,
+    Gap,
+    Score,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 11] = [
+        SortKey::Spec,
+        SortKey::Env,
+        SortKey::Algo,
+        SortKey::Dataset,
+        SortKey::Seed,
+        SortKey::Status,
+        SortKey::Progress,
+        SortKey::Return,
+        SortKey::QEst,
+        SortKey::Gap,
+        SortKey::Score,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Spec => "spec",
+            SortKey::Env => "env",
+            SortKey::Algo => "algo",
+            SortKey::Dataset => "dataset",
+            SortKey::Seed => "seed",
+            SortKey::Status => "status",
+            SortKey::Progress => "progress",
+            SortKey::Return => "return",
+            SortKey::QEst => "q_est",
+            SortKey::Gap => "gap",
+            SortKey::Score => "score",
+        }
+    }
+}
+
+/// How the overestimation chart is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChartOptions {
+    /// Exponential moving average weight (TensorBoard's smoothing), 0..0.95.
+    pub smoothing: f64,
+    pub symlog: bool,
+    /// x axis: wall time instead of iterations.
+    pub wall_time: bool,
+    /// Colour curves by algorithm instead of by dataset size.
+    pub colour_by_algo: bool,
+    /// The BEAR figure: one panel for return, one for Q, a line per dataset size.
+    pub per_size: bool,
+    /// Index into the x positions of the cursor, when shown.
+    pub cursor: Option<usize>,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        ChartOptions {
+            smoothing: 0.0,
+            symlog: true,
+            wall_time: false,
+            colour_by_algo: false,
+            per_size: false,
+            cursor: None,
+        }
+    }
+}
+
+/// What a key asks the outside world (the session) to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    None,
+    Quit,
+    Pause(RunId),
+    Resume(RunId),
+    Cancel(RunId),
+    Rerun(RunId),
+    StartQueued,
+    /// Export the current chart as SVG.
+    Export,
+}
+
+/// Everything the dashboard shows and how.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub runs: Vec<RunView>,
+    pub specs: Vec<SpecView>,
+    pub pane: Pane,
+    /// Index into [`App::visible_runs`].
+    pub selected: usize,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub group_by_spec: bool,
+    pub filter: String,
+    /// Typing a filter after `/`.
+    pub editing_filter: bool,
+    /// Runs marked for the chart (empty: the selected run's spec).
+    pub marked: Vec<RunId>,
+    pub chart: ChartOptions,
+    pub show_help: bool,
+    pub detail: bool,
+    /// A one-line message for the footer (export result, errors).
+    pub message: Option<String>,
+    /// Log tail of the selected run, filled by the caller for the detail view.
+    pub log_tail: Vec<String>,
+    /// Where the detail view's Q table and policy came from.
+    pub detail_data: Option<DetailData>,
+    pub no_color: bool,
+}
+
+/// The selected run's learned Q table and policy, for the heatmap.
+#[derive(Debug, Clone)]
+pub struct DetailData {
+    pub q: ndarray::Array2<f64>,
+    pub policy: ndarray::Array2<f64>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            runs: Vec::new(),
+            specs: Vec::new(),
+            pane: Pane::Runs,
+            selected: 0,
+            sort: SortKey::Spec,
+            descending: false,
+            group_by_spec: true,
+            filter: String::new(),
+            editing_filter: false,
+            marked: Vec::new(),
+            chart: ChartOptions::default(),
+            show_help: false,
+            detail: false,
+            message: None,
+            log_tail: Vec::new(),
+            detail_data: None,
+            no_color: false,
+        }
+    }
+}
+
+fn cmp_f64(a: f64, b: f64) -> std::cmp::Ordering {
+    // NaN (no value yet) sorts last.
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.total_cmp(&b),
+    }
+}
+
+fn latest(run: &RunView, f: impl Fn(&crate::eval::Metrics) -> f64) -> f64 {
+    run.latest.as_ref().map_or(f64::NAN, f)
+}
+
+impl App {
+    /// Replaces the data, keeping the cursor on the same run.
+    pub fn update(&mut self, runs: Vec<RunView>, specs: Vec<SpecView>) {
+        let current = self.selected_run().map(|r| r.id.clone());
+        self.runs = runs;
+        self.specs = specs;
+        if let Some(id) = current
+            && let Some(i) = self.visible_runs().iter().position(|r| r.id == id)
+        {
+            self.selected = i;
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        let n = self.visible_runs().len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+    }
+
+    /// Whether `run` passes the filter: every word must appear in its spec,
+    /// env, algo, dataset or status.
+    fn matches(&self, run: &RunView) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let haystack = format!(
+            "{} {} {} {} {} seed={}",
+            run.config.spec,
+            run.config.env,
+            run.config.algo_label(),
+            run.config.dataset.label(),
+            run.status,
+            run.config.seed
+        )
+        .to_lowercase();
+        self.filter
+            .to_lowercase()
+            .split_whitespace()
+            .all(|w| haystack.contains(w))
+    }
+
+    /// The runs table's rows: filtered, then sorted (by spec first when grouped).
+    pub fn visible_runs(&self) -> Vec<&RunView> {
+        let mut rows: Vec<&RunView> = self.runs.iter().filter(|r| self.matches(r)).collect();
+        let key = self.sort;
+        rows.sort_by(|a, b| {
+            let group = if self.group_by_spec {
+                a.config.spec.cmp(&b.config.spec)
+            } else {
+                std::cmp::Ordering::Equal
+            };
+            let order = match key {
+                SortKey::Spec => a.config.spec.cmp(&b.config.spec),
+                SortKey::Env => a.config.env.cmp(&b.config.env),
+                SortKey::Algo => a.config.algo_label().cmp(&b.config.algo_label()),
+                SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
+                SortKey::Seed => a.config.seed.cmp(&b.config.seed),
+                SortKey::Status => a.status.cmp(&b.status),
+                SortKey::Progress => cmp_f64(progress(a), progress(b)),
+                SortKey::Return => {
+                    cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return))
+                }
+                SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
+                SortKey::Gap => cmp_f64(latest(a, |m| m.gap), latest(b, |m| m.gap)),
+                SortKey::Score => cmp_f64(
+                    latest(a, |m| m.normalized_score),
+                    latest(b, |m| m.normalized_score),
+                ),
+            };
+            let order = if self.descending {
+                order.reverse()
+            } else {
+                order
+            };
+            group.then(order)
+        });
+        rows
+    }
+
+    pub fn selected_run(&self) -> Option<&RunView> {
+        self.visible_runs().get(self.selected).copied()
+    }
+
+    /// The runs the chart draws: the marked ones, else every visible run of
+    /// the selected run's spec (at most [`MAX_CHART_RUNS`]).
+    pub fn chart_runs(&self) -> Vec<&RunView> {
+        if !self.marked.is_empty() {
+            return self
+                .runs
+                .iter()
+                .filter(|r| self.marked.contains(&r.id))
+                .collect();
+        }
+        let Some(selected) = self.selected_run() else {
+            return Vec::new();
+        };
+        let spec = selected.config.spec.clone();
+        let mut runs: Vec<&RunView> = self
+            .visible_runs()
+            .into_iter()
+            .filter(|r| r.config.spec == spec)
+            .collect();
+        runs.truncate(MAX_CHART_RUNS);
+        runs
+    }
+
+    /// Applies one key; returns what the session should do.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Action::Quit;
+        }
+        if self.editing_filter {
+            match key.code {
+                KeyCode::Enter => self.editing_filter = false,
+                KeyCode::Esc => {
+                    self.editing_filter = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            self.clamp();
+            return Action::None;
+        }
+        if self.show_help {
+            self.show_help = false;
+            return Action::None;
+        }
+        self.message = None;
+        let selected = self.selected_run().map(|r| (r.id.clone(), r.status));
+        match key.code {
+            KeyCode::Char('q') => return Action::Quit,
+            KeyCode::Char('?') => self.show_help = true,
+            KeyCode::Esc => {
+                if self.detail {
+                    self.detail = false;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.clamp();
+                } else {
+                    self.chart.cursor = None;
+                }
+            }
+            KeyCode::Enter => self.detail = !self.detail,
+            KeyCode::Tab => {
+                self.pane = match self.pane {
+                    Pane::Runs => Pane::Chart,
+                    Pane::Chart => Pane::Scores,
+                    Pane::Scores => Pane::Runs,
+                }
+            }
+            KeyCode::BackTab => {
+                self.pane = match self.pane {
+                    Pane::Runs => Pane::Scores,
+                    Pane::Chart => Pane::Runs,
+                    Pane::Scores => Pane::Chart,
+                }
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected += 1;
+                self.clamp();
+            }
+            KeyCode::PageUp => self.selected = self.selected.saturating_sub(10),
+            KeyCode::PageDown => {
+                self.selected += 10;
+                self.clamp();
+            }
+            KeyCode::Home => self.selected = 0,
+            KeyCode::End => {
+                self.selected = usize::MAX;
+                self.clamp();
+            }
+            KeyCode::Left | KeyCode::Char('h') => self.move_cursor(-1),
+            KeyCode::Right | KeyCode::Char('l') => self.move_cursor(1),
+            KeyCode::Char('/') => self.editing_filter = true,
+            KeyCode::Char('s') => {
+                let i = SortKey::ALL
+                    .iter()
+                    .position(|k| *k == self.sort)
+                    .unwrap_or(0);
+                self.sort = SortKey::ALL[(i + 1) % SortKey::ALL.len()];
+            }
+            KeyCode::Char('S') => self.descending = !self.descending,
+            KeyCode::Char('g') => self.group_by_spec = !self.group_by_spec,
+            KeyCode::Char('m') => {
+                if let Some((id, _)) = selected {
+                    match self.marked.iter().position(|m| *m == id) {
+                        Some(i) => {
+                            self.marked.remove(i);
+                        }
+                        None => self.marked.push(id),
+                    }
+                }
+            }
+            KeyCode::Char('M') => self.marked.clear(),
+            KeyCode::Char('c') => self.chart.colour_by_algo = !self.chart.colour_by_algo,
+            KeyCode::Char('y') => self.chart.symlog = !self.chart.symlog,
+            KeyCode::Char('w') => self.chart.wall_time = !self.chart.wall_time,
+            KeyCode::Char('b') => self.chart.per_size = !self.chart.per_size,
+            KeyCode::Char('[') => self.chart.smoothing = (self.chart.smoothing - 0.1).max(0.0),
+            KeyCode::Char(']') => self.chart.smoothing = (self.chart.smoothing + 0.1).min(0.95),
+            KeyCode::Char('e') => return Action::Export,
+            KeyCode::Char('a') => return Action::StartQueued,
+            KeyCode::Char(' ') => {
+                if let Some((id, status)) = selected {
+                    return match status {
+                        RunStatus::Running | RunStatus::Queued => Action::Pause(id),
+                        RunStatus::Paused => Action::Resume(id),
+                        _ => Action::None,
+                    };
+                }
+            }
+            KeyCode::Char('x') => {
+                if let Some((id, status)) = selected
+                    && !status.is_final()
+                {
+                    return Action::Cancel(id);
+                }
+            }
+            KeyCode::Char('r') => {
+                if let Some((id, _)) = selected {
+                    return Action::Rerun(id);
+                }
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    /// Moves the chart's cursor over the eval points of the charted runs.
+    fn move_cursor(&mut self, step: isize) {
+        let points = self
+            .chart_runs()
+            .iter()
+            .map(|r| r.history.len())
+            .max()
+            .unwrap_or(0);
+        if points == 0 {
+            return;
+        }
+        let at = match self.chart.cursor {
+            None => points as isize - 1,
+            Some(c) => c as isize + step,
+        };
+        self.chart.cursor = Some(at.clamp(0, points as isize - 1) as usize);
+    }
+}
+
+/// Most runs drawn at once when none are marked (a legend must stay readable).
+pub const MAX_CHART_RUNS: usize = 16;
+
+/// Fraction of iterations done.
+pub fn progress(run: &RunView) -> f64 {
+    if run.status == RunStatus::Done {
+        return 1.0;
+    }
+    let p = run.progress;
+    if p.total == 0 {
+        0.0
+    } else {
+        p.iteration as f64 / p.total as f64
+    }
+}
+
+fn dataset_order(run: &RunView) -> (String, u64) {
+    match &run.config.dataset {
+        crate::experiment::DatasetSource::Collect { policy, size, .. } => {
+            (policy.name().to_string(), *size)
+        }
+        crate::experiment::DatasetSource::File { path, .. } => (path.display().to_string(), 0),
+    }
+}
+
+/// Removes escape sequences and control characters from text that comes
+/// from files (run names, error messages), so nothing can drive the terminal.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Parses `--keys` text: characters as they are, and `<enter>`, `<tab>`,
+/// `<esc>`, `<space>`, `<up>`, `<down>`, `<left>`, `<right>`, `<bs>`,
+/// `<backtab>` in angle brackets.
+pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
+    let mut keys = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '<' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
+            let code = match name.to_ascii_lowercase().as_str() {
+                "enter" | "cr" => KeyCode::Enter,
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "esc" => KeyCode::Esc,
+                "space" => KeyCode::Char(' '),
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "bs" | "backspace" => KeyCode::Backspace,
+                "lt" => KeyCode::Char('<'),
+                other => {
+                    return Err(format!(
+                        "unknown key <{other}>; valid: <enter> <tab> <backtab> <esc> <space> <up> <down> <left> <right> <bs> <lt>"
+                    ));
+                }
+            };
+            keys.push(KeyEvent::new(code, KeyModifiers::NONE));
+        } else {
+            keys.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+    }
+    Ok(keys)
+}

@@ -1,0 +1,111 @@
+//! The dashboard's controller: keeps the [`App`] in step with the
+//! [`Session`] and turns key presses into session calls. Shared by the
+//! terminal loop and the headless renderer.
+
+use super::app::{Action, App, DetailData};
+use crate::experiment::figure::{self, Curve};
+use crate::experiment::{Session, SessionOptions, store};
+use crossterm::event::KeyEvent;
+
+pub struct Dashboard {
+    pub app: App,
+    pub session: Session,
+}
+
+impl Dashboard {
+    pub fn open(options: SessionOptions, no_color: bool) -> crate::Result<Self> {
+        let session = Session::open(options)?;
+        let mut app = App {
+            no_color,
+            ..App::default()
+        };
+        if let Some(e) = &session.watch_error {
+            app.message = Some(format!("live updates off: {e}"));
+        }
+        app.update(session.runs(), session.specs());
+        let mut dashboard = Dashboard { app, session };
+        dashboard.refresh_detail();
+        Ok(dashboard)
+    }
+
+    /// Takes in what changed in the session; returns whether anything did.
+    pub fn sync(&mut self) -> bool {
+        let changes = self.session.poll();
+        if changes.is_empty() {
+            return false;
+        }
+        self.refresh();
+        true
+    }
+
+    /// Re-reads every run (progress of running runs moves without events).
+    pub fn refresh(&mut self) {
+        self.app.update(self.session.runs(), self.session.specs());
+        self.refresh_detail();
+    }
+
+    /// Whether some run of this process is training (so progress moves).
+    pub fn busy(&self) -> bool {
+        self.app
+            .runs
+            .iter()
+            .any(|r| r.status == crate::experiment::RunStatus::Running)
+    }
+
+    /// Applies a key; returns `true` when the dashboard should quit.
+    pub fn key(&mut self, key: KeyEvent) -> bool {
+        let action = self.app.handle_key(key);
+        match action {
+            Action::Quit => return true,
+            Action::None => {}
+            Action::Pause(id) => self.session.pause(&id),
+            Action::Resume(id) => self.session.resume(&id),
+            Action::Cancel(id) => self.session.cancel(&id),
+            Action::Rerun(id) => self.session.rerun(&id),
+            Action::StartQueued => self.session.start_queued(),
+            Action::Export => self.app.message = Some(self.export()),
+        }
+        self.refresh();
+        false
+    }
+
+    /// Loads the log tail, Q table and policy of the selected run while the
+    /// detail view is open.
+    fn refresh_detail(&mut self) {
+        if !self.app.detail {
+            self.app.detail_data = None;
+            return;
+        }
+        let Some(run) = self.app.selected_run() else {
+            return;
+        };
+        let dir = run.dir.clone();
+        self.app.log_tail = store::log_tail(&dir, 12);
+        self.app.detail_data = match (store::read_q(&dir), store::read_policy(&dir)) {
+            (Ok(q), Ok(policy)) => Some(DetailData { q, policy }),
+            _ => None,
+        };
+    }
+
+    /// Writes the chart's runs as an SVG figure next to the runs.
+    fn export(&self) -> String {
+        let runs = self.app.chart_runs();
+        let Some(first) = runs.first() else {
+            return "nothing to export: no runs in the chart".into();
+        };
+        let curves: Vec<Curve> = runs
+            .iter()
+            .map(|r| Curve {
+                label: format!("{} · {}", r.config.algo_label(), r.config.dataset.label()),
+                history: &r.history,
+            })
+            .collect();
+        let dir = self.session.options().runs_dir.join(&first.config.spec);
+        let path = dir.join(format!("figure-{}.svg", store::now() as u64));
+        let title = format!("{} — {}", first.config.spec, first.config.env);
+        match figure::write_svg(&curves, &title, &path) {
+            Ok(()) => format!("exported {}", path.display()),
+            Err(e) => format!("export failed: {e}"),
+        }
+    }
+}

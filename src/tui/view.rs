@@ -1,0 +1,875 @@
+//! Drawing the dashboard from an [`App`]: header, spec errors, runs table,
+//! overestimation chart, score table, footer; the run detail and the help
+//! overlay. Nothing here reads files or the clock, so a given `App` always
+//! draws the same frame (the snapshot tests rely on it).
+
+use super::app::{App, Pane, SortKey, progress, sanitize};
+use super::chart::{self, ChartData};
+use crate::experiment::RunStatus;
+use crate::experiment::report::ScoreTable;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap,
+};
+
+/// Colours of the 16-colour palette every terminal has.
+const PALETTE: [Color; 8] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Green,
+    Color::Magenta,
+    Color::LightBlue,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightYellow,
+];
+
+/// The keys the footer always shows.
+const FOOTER: &str =
+    "q quit  ? help  ␣ pause  x cancel  r rerun  ⏎ detail  / filter  s sort  Tab pane  e export";
+
+/// Every key, for the help overlay.
+pub const HELP: [(&str, &str); 27] = [
+    (
+        "q / Ctrl-C",
+        "quit (running runs checkpoint; they resume next time)",
+    ),
+    ("?", "this help (any key closes it)"),
+    ("↑ ↓ j k PgUp PgDn", "select a run"),
+    ("Tab / Shift-Tab", "cycle panes: runs, chart, scores"),
+    ("Enter", "run detail: config, Q/policy heatmap, log, error"),
+    ("Esc", "close detail, clear filter, hide cursor"),
+    ("space", "pause / resume the selected run"),
+    ("x", "cancel the selected run"),
+    ("r", "rerun the selected run from scratch"),
+    ("a", "start runs waiting for a start (--no-autostart)"),
+    (
+        "/",
+        "filter runs (words match spec, env, algo, dataset, status)",
+    ),
+    ("s / S", "sort by the next column / reverse"),
+    ("g", "group by spec on/off"),
+    ("m / M", "mark the run for the chart / clear marks"),
+    (
+        "← → h l",
+        "chart cursor: read every curve at one eval point",
+    ),
+    ("[ ]", "less / more smoothing (EMA; raw curve faint behind)"),
+    ("y", "symlog / linear y axis"),
+    ("w", "x axis: iterations / wall time"),
+    ("c", "colour by dataset size / by algorithm"),
+    ("b", "per-dataset-size view (the BEAR figure)"),
+    ("e", "export the chart as SVG next to the runs"),
+    ("", ""),
+    (
+        "chart",
+        "solid = Q estimate (q_est), dots = true return J(π)",
+    ),
+    ("", "the gap between them is the overestimation"),
+    (
+        "scores",
+        "normalized score, mean ± std over seeds; best bold",
+    ),
+    (
+        "status",
+        "queued running paused done diverged failed cancelled",
+    ),
+    ("NO_COLOR", "set it for a monochrome dashboard"),
+];
+
+fn colour(app: &App, i: usize) -> Style {
+    if app.no_color {
+        Style::default()
+    } else {
+        Style::default().fg(PALETTE[i % PALETTE.len()])
+    }
+}
+
+fn status_style(app: &App, s: RunStatus) -> Style {
+    if app.no_color {
+        return match s {
+            RunStatus::Failed | RunStatus::Diverged => {
+                Style::default().add_modifier(Modifier::BOLD)
+            }
+            _ => Style::default(),
+        };
+    }
+    Style::default().fg(match s {
+        RunStatus::Queued => Color::Gray,
+        RunStatus::Running => Color::Cyan,
+        RunStatus::Paused => Color::Yellow,
+        RunStatus::Done => Color::Green,
+        RunStatus::Diverged => Color::Magenta,
+        RunStatus::Failed => Color::Red,
+        RunStatus::Cancelled => Color::DarkGray,
+    })
+}
+
+fn focused(app: &App, pane: Pane, title: String) -> Block<'static> {
+    let block = Block::default().borders(Borders::ALL).title(title);
+    if app.pane == pane {
+        block.border_style(Style::default().add_modifier(Modifier::BOLD))
+    } else if app.no_color {
+        block
+    } else {
+        block.border_style(Style::default().fg(Color::DarkGray))
+    }
+}
+
+/// Draws one frame.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let errors: Vec<String> = app
+        .specs
+        .iter()
+        .filter_map(|s| s.error.as_ref().map(|e| sanitize(&e.to_string())))
+        .collect();
+    let error_lines = errors.len().min(3) as u16;
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Length(error_lines),
+            Constraint::Min(6),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    draw_header(frame, app, rows[0]);
+    if error_lines > 0 {
+        let style = if app.no_color {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Red)
+        };
+        let lines: Vec<Line> = errors
+            .iter()
+            .take(3)
+            .map(|e| Line::from(Span::styled(format!("✗ {e}"), style)))
+            .collect();
+        frame.render_widget(Paragraph::new(lines), rows[1]);
+    }
+    if app.detail {
+        draw_detail(frame, app, rows[2]);
+    } else {
+        draw_main(frame, app, rows[2]);
+    }
+    draw_footer(frame, app, rows[3]);
+    if app.show_help {
+        draw_help(frame, app, area);
+    }
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+    let count = |s: RunStatus| app.runs.iter().filter(|r| r.status == s).count();
+    let text = format!(
+        " pessimist │ {} specs, {} runs: {} running, {} queued, {} done, {} failed, {} diverged",
+        app.specs.len(),
+        app.runs.len(),
+        count(RunStatus::Running),
+        count(RunStatus::Queued),
+        count(RunStatus::Done),
+        count(RunStatus::Failed),
+        count(RunStatus::Diverged),
+    );
+    let style = if app.no_color {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default().bg(Color::Blue).fg(Color::White)
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
+    let text = if app.editing_filter {
+        format!(
+            " filter: {}▏  (Enter apply, Esc clear)",
+            sanitize(&app.filter)
+        )
+    } else if let Some(m) = &app.message {
+        format!(" {}", sanitize(m))
+    } else {
+        format!(" {FOOTER}")
+    };
+    let style = if app.no_color {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default().bg(Color::DarkGray).fg(Color::White)
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(40), Constraint::Percentage(60)])
+        .split(area);
+    draw_runs(frame, app, parts[0]);
+    let wide = area.width >= 120;
+    let bottom = Layout::default()
+        .direction(if wide {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints(if wide {
+            [Constraint::Percentage(64), Constraint::Percentage(36)]
+        } else {
+            [Constraint::Percentage(65), Constraint::Percentage(35)]
+        })
+        .split(parts[1]);
+    draw_chart(frame, app, bottom[0]);
+    draw_scores(frame, app, bottom[1]);
+}
+
+fn fmt(v: Option<f64>, precision: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() && x.abs() >= 1e6 => format!("{x:.2e}"),
+        Some(x) if x.is_finite() => format!("{x:.precision$}"),
+        Some(x) if x.is_nan() => "nan".into(),
+        Some(x) => format!("{x}"),
+        None => "-".into(),
+    }
+}
+
+fn bar(fraction: f64, width: usize) -> String {
+    let filled = (fraction.clamp(0.0, 1.0) * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn eta(seconds: f64) -> String {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return "-".into();
+    }
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
+    let runs = app.visible_runs();
+    let wide = area.width >= 150;
+    let medium = area.width >= 110;
+    let mut header = Vec::new();
+    let mut widths = Vec::new();
+    let mut add = |name: &'static str, key: Option<SortKey>, w: Constraint| {
+        let mark = match key {
+            Some(k) if k == app.sort => {
+                if app.descending {
+                    "▼"
+                } else {
+                    "▲"
+                }
+            }
+            _ => "",
+        };
+        header.push(format!("{name}{mark}"));
+        widths.push(w);
+    };
+    if wide {
+        add("spec", Some(SortKey::Spec), Constraint::Length(16));
+    }
+    if medium {
+        add("env", Some(SortKey::Env), Constraint::Length(16));
+    }
+    add("algo", Some(SortKey::Algo), Constraint::Min(6));
+    add("dataset", Some(SortKey::Dataset), Constraint::Length(14));
+    add("seed", Some(SortKey::Seed), Constraint::Length(4));
+    add("status", Some(SortKey::Status), Constraint::Length(9));
+    add(
+        "progress",
+        Some(SortKey::Progress),
+        Constraint::Length(if medium { 15 } else { 9 }),
+    );
+    if medium {
+        add("it/s", None, Constraint::Length(8));
+        add("ETA", None, Constraint::Length(6));
+    }
+    add("J", Some(SortKey::Return), Constraint::Length(8));
+    add("q_est", Some(SortKey::QEst), Constraint::Length(8));
+    if medium {
+        add("gap", Some(SortKey::Gap), Constraint::Length(8));
+    }
+    add("score", Some(SortKey::Score), Constraint::Length(6));
+    let rows: Vec<Row> = runs
+        .iter()
+        .map(|r| {
+            let m = r.latest;
+            let p = progress(r);
+            let mut cells: Vec<Cell> = Vec::new();
+            if wide {
+                cells.push(Cell::from(sanitize(&r.config.spec)));
+            }
+            if medium {
+                cells.push(Cell::from(sanitize(&r.config.env)));
+            }
+            let marked = if app.marked.contains(&r.id) {
+                "● "
+            } else {
+                ""
+            };
+            cells.push(Cell::from(format!(
+                "{marked}{}",
+                sanitize(&r.config.algo_label())
+            )));
+            cells.push(Cell::from(sanitize(&r.config.dataset.label())));
+            cells.push(Cell::from(r.config.seed.to_string()));
+            let elsewhere = if r.owned_here || r.status.is_final() {
+                ""
+            } else {
+                "*"
+            };
+            cells.push(
+                Cell::from(format!("{}{elsewhere}", r.status)).style(status_style(app, r.status)),
+            );
+            cells.push(Cell::from(if medium {
+                format!("{} {:>3.0}%", bar(p, 9), p * 100.0)
+            } else {
+                format!("{} {:>3.0}", bar(p, 4), p * 100.0)
+            }));
+            if medium {
+                let running = r.status == RunStatus::Running;
+                cells.push(Cell::from(if running {
+                    fmt(Some(r.progress.it_per_sec), 0)
+                } else {
+                    "-".into()
+                }));
+                cells.push(Cell::from(if running {
+                    eta(r.progress.eta_seconds)
+                } else {
+                    "-".into()
+                }));
+            }
+            cells.push(Cell::from(fmt(m.map(|m| m.true_return), 3)));
+            cells.push(Cell::from(fmt(m.map(|m| m.q_est), 3)));
+            if medium {
+                cells.push(Cell::from(fmt(m.map(|m| m.gap), 3)));
+            }
+            cells.push(Cell::from(fmt(m.map(|m| m.normalized_score), 1)));
+            Row::new(cells)
+        })
+        .collect();
+    let title = format!(
+        " runs {}/{}{}{} ",
+        runs.len(),
+        app.runs.len(),
+        if app.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" filter \"{}\"", sanitize(&app.filter))
+        },
+        if app.group_by_spec { " · by spec" } else { "" }
+    );
+    let highlight = if app.no_color {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+            .bg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD)
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+        .block(focused(app, Pane::Runs, title))
+        .row_highlight_style(highlight)
+        .column_spacing(1);
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(app.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
+    let runs = app.chart_runs();
+    let title = format!(
+        " overestimation: q_est (solid) vs true return (dots){}{}{} ",
+        if app.chart.symlog {
+            " · symlog"
+        } else {
+            " · linear"
+        },
+        if app.chart.smoothing > 0.0 {
+            format!(" · smooth {:.1}", app.chart.smoothing)
+        } else {
+            String::new()
+        },
+        if app.chart.per_size {
+            " · per dataset size"
+        } else {
+            ""
+        },
+    );
+    let block = focused(app, Pane::Chart, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if runs.iter().all(|r| r.history.is_empty()) {
+        frame.render_widget(Paragraph::new(" no eval points yet"), inner);
+        return;
+    }
+    let columns = 2 * inner.width.max(1) as usize;
+    if app.chart.per_size {
+        let halves = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .split(inner);
+        let data = chart::prepare(&runs, &app.chart, columns / 2);
+        draw_curves(frame, app, &data, halves[0], Curves::Truth, "return J(π)");
+        draw_curves(frame, app, &data, halves[1], Curves::Estimate, "Q estimate");
+        return;
+    }
+    let data = chart::prepare(&runs, &app.chart, columns);
+    let (plot, readout) = match &data.cursor {
+        Some((_, values)) if inner.height > 8 => {
+            let lines = (values.len() as u16 + 1).min(inner.height / 3);
+            let parts = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Min(4), Constraint::Length(lines)])
+                .split(inner);
+            (parts[0], Some(parts[1]))
+        }
+        _ => (inner, None),
+    };
+    draw_curves(frame, app, &data, plot, Curves::Both, "");
+    if let (Some(area), Some((x, values))) = (readout, &data.cursor) {
+        let mut lines = vec![Line::from(format!(
+            " at {} {x}: estimate / true",
+            data.x_label
+        ))];
+        for (i, (label, q, j)) in values.iter().enumerate() {
+            let colour_index = data.series.get(i).map_or(i, |s| s.colour);
+            lines.push(Line::from(vec![
+                Span::styled(format!(" ■ {}", sanitize(label)), colour(app, colour_index)),
+                Span::raw(format!("  {} / {}", fmt(Some(*q), 3), fmt(Some(*j), 3))),
+            ]));
+        }
+        frame.render_widget(Paragraph::new(lines), area);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Curves {
+    Both,
+    Estimate,
+    Truth,
+}
+
+fn draw_curves(
+    frame: &mut Frame,
+    app: &App,
+    data: &ChartData,
+    area: Rect,
+    which: Curves,
+    title: &str,
+) {
+    let faint = if app.no_color {
+        Style::default()
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    let mut datasets = Vec::new();
+    for s in &data.series {
+        if which != Curves::Truth && !s.raw_estimate.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(faint)
+                    .data(&s.raw_estimate),
+            );
+        }
+        if which != Curves::Estimate && !s.raw_truth.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(faint)
+                    .data(&s.raw_truth),
+            );
+        }
+    }
+    for s in &data.series {
+        let style = colour(app, s.colour);
+        if which != Curves::Truth {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(style)
+                    .data(&s.estimate),
+            );
+        }
+        if which != Curves::Estimate {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(style)
+                    .data(&s.truth),
+            );
+        }
+    }
+    let cursor_line;
+    if let Some((x, _)) = &data.cursor {
+        cursor_line = [(*x, data.y_bounds[0]), (*x, data.y_bounds[1])];
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().add_modifier(Modifier::DIM))
+                .data(&cursor_line),
+        );
+    }
+    let y_labels: Vec<Span> = spread_labels(&data.y_ticks, data.y_bounds);
+    let x_labels = vec![
+        Span::raw(crate::scale::format_tick(data.x_bounds[0])),
+        Span::raw(crate::scale::format_tick((data.x_bounds[1] / 2.0).round())),
+        Span::raw(crate::scale::format_tick(data.x_bounds[1])),
+    ];
+    let legend: Vec<Span> = data
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i)))
+        .collect();
+    let (plot_area, legend_area) = if area.height > 5 {
+        let parts = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Min(3), Constraint::Length(1)])
+            .split(area);
+        (parts[0], Some(parts[1]))
+    } else {
+        (area, None)
+    };
+    let mut chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .title(data.x_label)
+                .bounds(data.x_bounds)
+                .labels(x_labels),
+        )
+        .y_axis(Axis::default().bounds(data.y_bounds).labels(y_labels))
+        .legend_position(None);
+    if !title.is_empty() {
+        chart = chart.block(Block::default().title(title.to_string()));
+    }
+    frame.render_widget(chart, plot_area);
+    if let Some(area) = legend_area {
+        let mut spans = vec![Span::raw(" ")];
+        spans.extend(legend);
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+}
+
+/// ratatui spreads axis labels evenly between the bounds; to put each tick
+/// label at its own height, fill the evenly spaced slots with the nearest
+/// tick (or nothing).
+fn spread_labels(ticks: &[(f64, String)], bounds: [f64; 2]) -> Vec<Span<'static>> {
+    let slots = 5usize;
+    (0..slots)
+        .map(|i| {
+            let y = bounds[0] + (bounds[1] - bounds[0]) * i as f64 / (slots - 1) as f64;
+            let tolerance = (bounds[1] - bounds[0]) / (2.0 * (slots - 1) as f64);
+            ticks
+                .iter()
+                .filter(|(t, _)| (t - y).abs() <= tolerance)
+                .min_by(|a, b| (a.0 - y).abs().total_cmp(&(b.0 - y).abs()))
+                .map_or(Span::raw(""), |(_, label)| Span::raw(label.clone()))
+        })
+        .collect()
+}
+
+fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
+    let table = ScoreTable::build(
+        app.runs
+            .iter()
+            .map(|r| (&*r.config, r.status, r.latest.as_ref())),
+    );
+    let block = focused(
+        app,
+        Pane::Scores,
+        " normalized score (mean ± std over seeds) ".into(),
+    );
+    if table.datasets.is_empty() {
+        frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
+        return;
+    }
+    // "mean ± std" where it fits, the mean alone where it does not.
+    let room = (area.width.saturating_sub(16) as usize) / table.algos.len().max(1);
+    let full = room >= 13;
+    let cell_width = if full { 13 } else { room.clamp(5, 12) as u16 };
+    let mut widths = vec![Constraint::Min(12)];
+    widths.extend(table.algos.iter().map(|_| Constraint::Length(cell_width)));
+    let header = std::iter::once("dataset".to_string())
+        .chain(table.algos.iter().map(|a| sanitize(a)))
+        .collect::<Vec<_>>();
+    let one_env = app.runs.iter().all(|r| {
+        app.runs
+            .first()
+            .is_some_and(|f| f.config.env == r.config.env)
+    });
+    let labels = if full && !one_env {
+        &table.datasets
+    } else {
+        &table.short_datasets
+    };
+    let rows: Vec<Row> = labels
+        .iter()
+        .enumerate()
+        .map(|(r, dataset)| {
+            let best = table.best_in_row(r);
+            let mut cells = vec![Cell::from(sanitize(dataset))];
+            for (c, cell) in table.cells[r].iter().enumerate() {
+                let text = cell.as_ref().map_or("–".to_string(), |c| {
+                    if full {
+                        c.text()
+                    } else {
+                        format!("{:.1}", c.mean)
+                    }
+                });
+                let style = if Some(c) == best {
+                    let s = Style::default().add_modifier(Modifier::BOLD);
+                    if app.no_color { s } else { s.fg(Color::Green) }
+                } else {
+                    Style::default()
+                };
+                cells.push(Cell::from(text).style(style));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+            .block(block),
+        area,
+    );
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(run) = app.selected_run() else {
+        frame.render_widget(
+            Paragraph::new(" no run selected").block(Block::default().borders(Borders::ALL)),
+            area,
+        );
+        return;
+    };
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(65), Constraint::Percentage(35)])
+        .split(area);
+    let top = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(parts[0]);
+    let c = &run.config;
+    let mut lines = vec![
+        Line::from(format!("id        {}", run.id)),
+        Line::from(format!("spec      {}", sanitize(&c.spec))),
+        Line::from(format!(
+            "env       {}   gamma {}",
+            sanitize(&c.env),
+            c.gamma
+        )),
+        Line::from(format!(
+            "dataset   {}   (seed {})",
+            sanitize(&c.dataset.label()),
+            dataset_seed(c)
+        )),
+        Line::from(format!("algo      {}   seed {}", sanitize(&c.algo), c.seed)),
+    ];
+    for (k, v) in &c.params {
+        lines.push(Line::from(format!("  {k} = {v}")));
+    }
+    lines.push(Line::from(format!(
+        "iterations {} (eval every {})   status {}{}",
+        c.iterations,
+        c.eval_every,
+        run.status,
+        if run.owned_here {
+            ""
+        } else {
+            " (another process)"
+        }
+    )));
+    if let Some(cov) = run.coverage {
+        lines.push(Line::from(format!("coverage  {}", fmt(Some(cov), 2))));
+    }
+    if let Some(m) = &run.latest {
+        lines.push(Line::from(format!(
+            "latest    J {}  q_est {}  gap {}  score {}",
+            fmt(Some(m.true_return), 3),
+            fmt(Some(m.q_est), 3),
+            fmt(Some(m.gap), 3),
+            fmt(Some(m.normalized_score), 1)
+        )));
+        lines.push(Line::from(format!(
+            "          success {}  ood {}  KL {}  bellman {}",
+            fmt(Some(m.success_prob), 3),
+            fmt(Some(m.ood_fraction), 3),
+            fmt(Some(m.kl_behavior), 3),
+            fmt(Some(m.bellman_error), 4)
+        )));
+    }
+    if let Some(e) = &run.error {
+        let style = if app.no_color {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Red)
+        };
+        lines.push(Line::from(Span::styled(
+            format!("error: {}", sanitize(e)),
+            style,
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" run (Esc back) "),
+        ),
+        top[0],
+    );
+    draw_heatmap(frame, app, top[1]);
+    let log: Vec<Line> = app
+        .log_tail
+        .iter()
+        .map(|l| Line::from(sanitize(l)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(log).block(Block::default().borders(Borders::ALL).title(" log.txt ")),
+        parts[1],
+    );
+}
+
+fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
+    match &c.dataset {
+        crate::experiment::DatasetSource::Collect { seed, .. } => seed.to_string(),
+        crate::experiment::DatasetSource::File { sha256, .. } => {
+            format!("file {}", &sha256[..8.min(sha256.len())])
+        }
+    }
+}
+
+/// max_a Q per cell with the policy's arrow, on grid environments.
+fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" max_a Q and greedy action ");
+    let Some(run) = app.selected_run() else {
+        return;
+    };
+    let (Some(data), Ok(mdp)) = (&app.detail_data, crate::mdp::envs::make(&run.config.env)) else {
+        frame.render_widget(Paragraph::new(" no Q table yet").block(block), area);
+        return;
+    };
+    let Some(grid) = mdp.grid() else {
+        frame.render_widget(Paragraph::new(" not a grid environment").block(block), area);
+        return;
+    };
+    if data.q.nrows() != grid.rows * grid.cols {
+        frame.render_widget(
+            Paragraph::new(" Q table does not fit the grid").block(block),
+            area,
+        );
+        return;
+    }
+    let values: Vec<f64> = data
+        .q
+        .outer_iter()
+        .map(|r| r.fold(f64::NEG_INFINITY, |m, &x| m.max(x)))
+        .collect();
+    let (lo, hi) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let shades = [
+        Color::Blue,
+        Color::Cyan,
+        Color::Green,
+        Color::Yellow,
+        Color::Red,
+    ];
+    let cell_width = ((area.width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
+    let mut lines = Vec::new();
+    for r in 0..grid.rows {
+        let mut spans = Vec::new();
+        for c in 0..grid.cols {
+            let s = r * grid.cols + c;
+            let letter = grid.cells[s];
+            let best = crate::mdp::solve::argmax(data.policy.row(s).iter().copied());
+            let text = match letter {
+                'H' | 'C' => letter.to_string(),
+                'G' => "G".into(),
+                _ => format!("{}", grid.action_arrows.get(best).copied().unwrap_or('?')),
+            };
+            let text = if cell_width >= 6 && !matches!(letter, 'H' | 'C' | 'G') {
+                format!(
+                    "{text}{}",
+                    crate::scale::format_tick((values[s] * 100.0).round() / 100.0)
+                )
+            } else {
+                text
+            };
+            let t = if hi > lo {
+                (values[s] - lo) / (hi - lo)
+            } else {
+                0.5
+            };
+            let shade =
+                shades[((t * (shades.len() - 1) as f64).round() as usize).min(shades.len() - 1)];
+            let style = if app.no_color {
+                Style::default()
+            } else {
+                Style::default().fg(Color::Black).bg(shade)
+            };
+            spans.push(Span::styled(format!("{text:^cell_width$}"), style));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(format!(
+        " blue {} … red {}",
+        fmt(Some(lo), 2),
+        fmt(Some(hi), 2)
+    )));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
+    let width = area.width.min(76);
+    let height = area.height.min(HELP.len() as u16 + 2);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k:<18}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(v.to_string()),
+            ])
+        })
+        .collect();
+    let _ = app;
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" keys (any key closes) "),
+        ),
+        popup,
+    );
+}

@@ -1,0 +1,217 @@
+//! Every screen of the dashboard, drawn from deterministic data with
+//! ratatui's TestBackend, at 80x24 and 160x48 (insta snapshots).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pessimist::algo::{Params, resolve_params};
+use pessimist::data::Quality;
+use pessimist::eval::Metrics;
+use pessimist::experiment::{
+    DatasetSource, Progress, RunConfig, RunStatus, RunView, SpecError, SpecView,
+};
+use pessimist::tui::app::{App, DetailData};
+use pessimist::tui::{headless, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Naive FQI's picture: q_est climbs (more on small data) while the true
+/// return stays flat; BC tracks its return.
+fn history(algo: &str, size: u64, seed: u64, points: u64) -> Vec<Metrics> {
+    (0..points)
+        .map(|k| {
+            let t = k as f64 / points.max(2) as f64;
+            let truth = 0.2 + 0.1 * (seed as f64) / 3.0 + 0.05 * (size as f64).log10() * t;
+            let q_est = if algo == "fqi" {
+                truth + 10f64.powf(4.0 * t * (6.0 - (size as f64).log10()) / 3.0) - 1.0
+            } else {
+                truth * (1.0 + 0.02 * t)
+            };
+            Metrics {
+                iteration: k * 20,
+                q_est,
+                true_return: truth,
+                gap: q_est - truth,
+                normalized_score: 100.0 * truth / 0.6,
+                wall_time: k as f64 * 0.01,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunView {
+    let config = RunConfig {
+        spec: "why-offline-rl-is-hard".into(),
+        env: "FrozenLake8x8-v1".into(),
+        gamma: 0.99,
+        seed,
+        iterations: 2000,
+        eval_every: 20,
+        dataset: DatasetSource::Collect {
+            policy: Quality::Medium,
+            size,
+            seed,
+        },
+        features: "tabular".into(),
+        algo: algo.into(),
+        params: resolve_params(algo, &Params::new()).unwrap(),
+        priority: 0,
+    };
+    let history = history(algo, size, seed, points);
+    RunView {
+        id: config.id(),
+        status,
+        progress: Progress {
+            iteration: points * 20,
+            total: 2000,
+            it_per_sec: 1234.0,
+            eta_seconds: 75.0,
+        },
+        latest: history.last().copied(),
+        history: Arc::new(history),
+        error: (status == RunStatus::Failed)
+            .then(|| "dataset file vanished: \u{1b}[31mno such file".to_string()),
+        owned_here: true,
+        dir: PathBuf::from("/nonexistent"),
+        coverage: Some(12.5),
+        config: Arc::new(config),
+    }
+}
+
+fn app() -> App {
+    let mut runs = Vec::new();
+    for (i, size) in [1_000u64, 10_000, 100_000].into_iter().enumerate() {
+        for seed in 0..2 {
+            runs.push(run("fqi", size, seed, RunStatus::Done, 101));
+            runs.push(run("bc", size, seed, RunStatus::Done, 101));
+        }
+        runs.push(run(
+            "fqi",
+            size,
+            2,
+            [RunStatus::Running, RunStatus::Queued, RunStatus::Failed][i],
+            40,
+        ));
+    }
+    let specs = vec![
+        SpecView {
+            name: "why-offline-rl-is-hard".into(),
+            path: PathBuf::from("experiments/why_offline_rl_is_hard.toml"),
+            error: None,
+            run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+        },
+        SpecView {
+            name: "broken".into(),
+            path: PathBuf::from("experiments/broken.toml"),
+            error: Some(SpecError {
+                path: PathBuf::from("experiments/broken.toml"),
+                line: 3,
+                column: 1,
+                message:
+                    "unknown spec key `seedz`, did you mean `seeds`?; valid keys: name, env, ..."
+                        .into(),
+            }),
+            run_ids: Vec::new(),
+        },
+    ];
+    let mut app = App {
+        no_color: true,
+        ..App::default()
+    };
+    app.update(runs, specs);
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let completed = terminal.draw(|f| view::draw(f, app)).unwrap();
+    headless::buffer_text(completed.buffer)
+}
+
+fn press(app: &mut App, keys: &str) {
+    for key in pessimist::tui::app::parse_keys(keys).unwrap() {
+        app.handle_key(key);
+    }
+}
+
+fn both_sizes(name: &str, app: &App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), render(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), render(app, 160, 48));
+}
+
+#[test]
+fn main_screen() {
+    both_sizes("main", &app());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app();
+    press(&mut app, "?");
+    both_sizes("help", &app);
+}
+
+#[test]
+fn filter_sort_and_cursor() {
+    let mut app = app();
+    press(&mut app, "/bc 10k<enter>");
+    assert!(app.visible_runs().iter().all(|r| r.config.algo == "bc"));
+    assert_eq!(app.visible_runs().len(), 2);
+    press(&mut app, "<esc>ssssssssssS<left><left>");
+    both_sizes("sorted_with_cursor", &app);
+}
+
+#[test]
+fn per_dataset_size_view_smoothed_linear() {
+    let mut app = app();
+    press(&mut app, "b]]]y");
+    both_sizes("per_size", &app);
+}
+
+#[test]
+fn run_detail_with_heatmap_and_sanitized_error() {
+    let mut app = app();
+    // The failed run (sizes 100k, seed 2) is the last row of its group.
+    let failed = app
+        .visible_runs()
+        .iter()
+        .position(|r| r.status == RunStatus::Failed)
+        .unwrap();
+    app.selected = failed;
+    press(&mut app, "<enter>");
+    let n = 64;
+    let q = ndarray::Array2::from_shape_fn((n, 4), |(s, a)| (s as f64) / 64.0 + a as f64 * 0.01);
+    let policy = pessimist::mdp::solve::greedy(&q);
+    app.detail_data = Some(DetailData { q, policy });
+    app.log_tail = vec![
+        "1.000 started at iteration 0".into(),
+        "2.000 failed: \u{1b}]0;pwned\u{7}".into(),
+    ];
+    let text = render(&app, 160, 48);
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape sequences reach the terminal"
+    );
+    both_sizes("detail", &app);
+}
+
+#[test]
+fn keys_map_to_session_actions() {
+    use pessimist::tui::Action;
+    let mut app = app();
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    let running = app
+        .visible_runs()
+        .iter()
+        .position(|r| r.status == RunStatus::Running)
+        .unwrap();
+    app.selected = running;
+    let id = app.selected_run().unwrap().id.clone();
+    assert_eq!(app.handle_key(key(' ')), Action::Pause(id.clone()));
+    assert_eq!(app.handle_key(key('x')), Action::Cancel(id.clone()));
+    assert_eq!(app.handle_key(key('r')), Action::Rerun(id));
+    assert_eq!(app.handle_key(key('e')), Action::Export);
+    assert_eq!(app.handle_key(key('q')), Action::Quit);
+    assert!(pessimist::tui::app::parse_keys("<nope>").is_err());
+}

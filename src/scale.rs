@@ -20,22 +20,32 @@ pub fn symexp(t: f64) -> f64 {
 /// keeping every n-th decade.
 pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     let (lo, hi) = (lo.min(hi), lo.max(hi));
-    let decades = |limit: f64| -> Vec<f64> {
-        if limit < LINEAR_WIDTH {
-            return Vec::new();
-        }
-        let top = (limit / LINEAR_WIDTH).log10().floor() as i32;
-        (0..=top.min(300))
-            .map(|k| LINEAR_WIDTH * 10f64.powi(k))
-            .collect()
+    // Decades first; on a short axis also 2 and 5 times them, down to 0.01,
+    // so a return axis from 0 to 0.8 still gets readable ticks.
+    let candidates = |mantissas: &[f64], from: i32| -> Vec<f64> {
+        let top = (lo.abs().max(hi.abs()) / LINEAR_WIDTH)
+            .log10()
+            .floor()
+            .clamp(-3.0, 300.0) as i32;
+        let mut ticks: Vec<f64> = (from..=top)
+            .flat_map(|k| {
+                mantissas
+                    .iter()
+                    .map(move |m| m * LINEAR_WIDTH * 10f64.powi(k))
+            })
+            .flat_map(|t| [-t, t])
+            .chain(std::iter::once(0.0))
+            .filter(|&t| t >= lo && t <= hi)
+            .collect();
+        ticks.sort_by(f64::total_cmp);
+        ticks
     };
-    let mut ticks: Vec<f64> = Vec::new();
-    ticks.extend(decades(-lo).into_iter().rev().map(|x| -x));
-    if lo <= 0.0 && hi >= 0.0 {
-        ticks.push(0.0);
-    }
-    ticks.extend(decades(hi));
-    ticks.retain(|&t| t >= lo && t <= hi);
+    let decades = candidates(&[1.0], 0);
+    let ticks = if decades.len() >= 4 {
+        decades
+    } else {
+        candidates(&[1.0, 2.0, 5.0], -2)
+    };
     thin(ticks, max_ticks)
 }
 
@@ -137,7 +147,11 @@ mod tests {
             symlog_ticks(-12.0, 150.0, 20),
             vec![-10.0, -1.0, 0.0, 1.0, 10.0, 100.0]
         );
-        assert_eq!(symlog_ticks(0.2, 0.9, 10), Vec::<f64>::new());
+        assert_eq!(
+            symlog_ticks(0.0, 0.9, 10),
+            vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+        );
+        assert_eq!(symlog_ticks(0.0, 0.9, 4), vec![0.0, 0.02, 0.1, 0.5]);
         let many = symlog_ticks(-1e9, 1e9, 7);
         assert!(many.len() <= 7 && many.contains(&0.0), "{many:?}");
         assert_eq!(

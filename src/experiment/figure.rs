@@ -37,7 +37,15 @@ impl Ranged for SymlogAxis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        symlog_ticks(self.lo, self.hi, hint.max_num_points().max(2))
+        // Keep ticks at least 1/12 of the axis apart, so labels never overlap.
+        let gap = (symlog(self.hi) - symlog(self.lo)) / 12.0;
+        let mut kept: Vec<f64> = Vec::new();
+        for t in symlog_ticks(self.lo, self.hi, hint.max_num_points().max(2)) {
+            if kept.last().is_none_or(|&k| symlog(t) - symlog(k) >= gap) {
+                kept.push(t);
+            }
+        }
+        kept
     }
 
     fn range(&self) -> Range<f64> {
@@ -133,6 +141,7 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path) -> Result<()> {
         chart
             .configure_mesh()
             .x_desc("iteration")
+            .x_label_formatter(&|x| format_tick(*x))
             .y_desc(if pick == 1 {
                 "return (symlog)"
             } else {

@@ -607,12 +607,17 @@ fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     let header = std::iter::once("dataset".to_string())
         .chain(table.algos.iter().map(|a| sanitize(a)))
         .collect::<Vec<_>>();
-    let one_env = app.runs.iter().all(|r| {
-        app.runs
-            .first()
-            .is_some_and(|f| f.config.env == r.config.env)
-    });
-    let labels = if full && !one_env {
+    // Whole labels (`env policy size`) when they fit beside the scores.
+    let label_room =
+        area.width
+            .saturating_sub(2 + (cell_width + 1) * table.algos.len() as u16) as usize;
+    let longest = table
+        .datasets
+        .iter()
+        .map(|d| d.chars().count())
+        .max()
+        .unwrap_or(0);
+    let labels = if longest <= label_room {
         &table.datasets
     } else {
         &table.short_datasets

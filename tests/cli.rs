@@ -351,32 +351,25 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
 fn eval_rejects_a_policy_of_the_wrong_shape() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.json");
-    std::fs::write(&path, r#"{"policy": [[1.0, 0.0], [0.5, 0.5]]}"#).unwrap();
-    pessimist()
-        .args([
-            "eval",
-            "--env",
-            "ThreeState-v0",
-            "--gamma",
-            "0.9",
-            "--policy",
-        ])
-        .arg(&path)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("5 states x 2 actions"));
-    std::fs::write(&path, "{\"policy\": [[1.0, 0.0],\n oops]}").unwrap();
-    pessimist()
-        .args([
-            "eval",
-            "--env",
-            "ThreeState-v0",
-            "--gamma",
-            "0.9",
-            "--policy",
-        ])
-        .arg(&path)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("p.json:2:"));
+    let eval_fails_with = |content: &str, message: &str| {
+        std::fs::write(&path, content).unwrap();
+        pessimist()
+            .args([
+                "eval",
+                "--env",
+                "ThreeState-v0",
+                "--gamma",
+                "0.9",
+                "--policy",
+            ])
+            .arg(&path)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(message));
+    };
+    eval_fails_with(
+        r#"{"policy": [[1.0, 0.0], [0.5, 0.5]]}"#,
+        "5 states x 2 actions",
+    );
+    eval_fails_with("{\"policy\": [[1.0, 0.0],\n oops]}", "p.json:2:");
 }

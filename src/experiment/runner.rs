@@ -175,6 +175,7 @@ fn train(
     let mut it_per_sec = 0.0;
     let mut loss = f64::NAN;
     loop {
+        let mut ended = None;
         let due = iteration % config.eval_every == 0 || iteration == config.iterations;
         if due && metrics.lines() == eval_index(iteration, config) {
             let started = Instant::now();
@@ -193,24 +194,20 @@ fn train(
                     dir,
                     &format!("diverged at iteration {iteration}: Q is not finite"),
                 );
-                return finish(
-                    dir,
-                    &mut metrics,
-                    learner.as_ref(),
-                    summary,
-                    iteration,
-                    RunStatus::Diverged,
-                );
+                ended = Some(RunStatus::Diverged);
             }
         }
         if iteration >= config.iterations {
+            ended = ended.or(Some(RunStatus::Done));
+        }
+        if let Some(status) = ended {
             return finish(
                 dir,
                 &mut metrics,
                 learner.as_ref(),
                 summary,
                 iteration,
-                RunStatus::Done,
+                status,
             );
         }
         let request = control.get();

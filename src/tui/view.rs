@@ -140,11 +140,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         .split(area);
     draw_header(frame, app, rows[0]);
     if error_lines > 0 {
-        let style = if app.no_color {
-            Style::default().add_modifier(Modifier::BOLD)
-        } else {
-            Style::default().fg(Color::Red)
-        };
+        let style = error_style(app);
         let lines: Vec<Line> = errors
             .iter()
             .take(3)
@@ -175,12 +171,31 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         count(RunStatus::Failed),
         count(RunStatus::Diverged),
     );
-    let style = if app.no_color {
-        Style::default().add_modifier(Modifier::REVERSED)
-    } else {
-        Style::default().bg(Color::Blue).fg(Color::White)
-    };
+    bar_line(frame, app, area, text, Color::Blue);
+}
+
+/// A full-width line in reverse video: the header and the footer.
+fn bar_line(frame: &mut Frame, app: &App, area: Rect, text: String, background: Color) {
+    let style = styled(
+        app,
+        Style::default().bg(background).fg(Color::White),
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
     frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+/// Errors: red, or bold without colour.
+fn error_style(app: &App) -> Style {
+    styled(
+        app,
+        Style::default().fg(Color::Red),
+        Style::default().add_modifier(Modifier::BOLD),
+    )
+}
+
+/// `coloured` normally, `mono` under NO_COLOR.
+fn styled(app: &App, coloured: Style, mono: Style) -> Style {
+    if app.no_color { mono } else { coloured }
 }
 
 fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
@@ -194,12 +209,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         format!(" {FOOTER}")
     };
-    let style = if app.no_color {
-        Style::default().add_modifier(Modifier::REVERSED)
-    } else {
-        Style::default().bg(Color::DarkGray).fg(Color::White)
-    };
-    frame.render_widget(Paragraph::new(text).style(style), area);
+    bar_line(frame, app, area, text, Color::DarkGray);
 }
 
 fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
@@ -368,13 +378,13 @@ fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         },
         if app.group_by_spec { " · by spec" } else { "" }
     );
-    let highlight = if app.no_color {
-        Style::default().add_modifier(Modifier::REVERSED)
-    } else {
+    let highlight = styled(
+        app,
         Style::default()
             .bg(Color::DarkGray)
-            .add_modifier(Modifier::BOLD)
-    };
+            .add_modifier(Modifier::BOLD),
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
         .block(focused(app, Pane::Runs, title))
@@ -466,11 +476,7 @@ fn draw_curves(
     which: Curves,
     title: &str,
 ) {
-    let faint = if app.no_color {
-        Style::default()
-    } else {
-        Style::default().fg(Color::DarkGray)
-    };
+    let faint = styled(app, Style::default().fg(Color::DarkGray), Style::default());
     let mut datasets = Vec::new();
     for s in &data.series {
         if which != Curves::Truth && !s.raw_estimate.is_empty() {
@@ -721,11 +727,7 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         )));
     }
     if let Some(e) = &run.error {
-        let style = if app.no_color {
-            Style::default().add_modifier(Modifier::BOLD)
-        } else {
-            Style::default().fg(Color::Red)
-        };
+        let style = error_style(app);
         lines.push(Line::from(Span::styled(
             format!("error: {}", sanitize(e)),
             style,
@@ -829,11 +831,11 @@ fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect) {
             };
             let shade =
                 shades[((t * (shades.len() - 1) as f64).round() as usize).min(shades.len() - 1)];
-            let style = if app.no_color {
-                Style::default()
-            } else {
-                Style::default().fg(Color::Black).bg(shade)
-            };
+            let style = styled(
+                app,
+                Style::default().fg(Color::Black).bg(shade),
+                Style::default(),
+            );
             spans.push(Span::styled(format!("{text:^cell_width$}"), style));
         }
         lines.push(Line::from(spans));

@@ -480,43 +480,19 @@ fn draw_curves(
     let mut datasets = Vec::new();
     for s in &data.series {
         if which != Curves::Truth && !s.raw_estimate.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(faint)
-                    .data(&s.raw_estimate),
-            );
+            datasets.push(estimate_line(&s.raw_estimate, faint));
         }
         if which != Curves::Estimate && !s.raw_truth.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(faint)
-                    .data(&s.raw_truth),
-            );
+            datasets.push(truth_dots(&s.raw_truth, faint));
         }
     }
     for s in &data.series {
         let style = colour(app, s.colour);
         if which != Curves::Truth {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(style)
-                    .data(&s.estimate),
-            );
+            datasets.push(estimate_line(&s.estimate, style));
         }
         if which != Curves::Estimate {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(style)
-                    .data(&s.truth),
-            );
+            datasets.push(truth_dots(&s.truth, style));
         }
     }
     let cursor_line;
@@ -569,6 +545,24 @@ fn draw_curves(
         spans.extend(legend);
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
+}
+
+/// A learner's estimate: a solid braille line.
+fn estimate_line(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(points)
+}
+
+/// A true return: dots at the eval points.
+fn truth_dots(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Dot)
+        .graph_type(GraphType::Scatter)
+        .style(style)
+        .data(points)
 }
 
 /// ratatui spreads axis labels evenly between the bounds; to put each tick

@@ -97,6 +97,23 @@ pub fn resolve_params(name: &str, params: &Params) -> Result<Params> {
     (entry(name)?.resolve)(params)
 }
 
+/// The default hyper-parameters of algorithm `name` (empty for unknown
+/// names), computed once: labels compare against them on every redraw.
+pub fn defaults(name: &str) -> Params {
+    static DEFAULTS: std::sync::OnceLock<std::collections::HashMap<&'static str, Params>> =
+        std::sync::OnceLock::new();
+    DEFAULTS
+        .get_or_init(|| {
+            REGISTRY
+                .iter()
+                .filter_map(|e| Some((e.name, (e.resolve)(&Params::new()).ok()?)))
+                .collect()
+        })
+        .get(name)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
 pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {

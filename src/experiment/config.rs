@@ -111,7 +111,7 @@ impl RunConfig {
     /// `fqi` or `fqi q_init=random lr=0.5`: the algorithm with the
     /// parameters that differ from their defaults.
     pub fn algo_label(&self) -> String {
-        let defaults = crate::algo::resolve_params(&self.algo, &Params::new()).unwrap_or_default();
+        let defaults = crate::algo::defaults(&self.algo);
         let mut label = self.algo.clone();
         for (k, v) in &self.params {
             if defaults.get(k) != Some(v) {

@@ -129,6 +129,8 @@ pub struct App {
     /// Where the detail view's Q table and policy came from.
     pub detail_data: Option<DetailData>,
     pub no_color: bool,
+    /// The chart's decimated curves from earlier frames.
+    pub cuts: super::chart::CutCache,
 }
 
 /// The selected run's learned Q table and policy, for the heatmap.
@@ -158,6 +160,7 @@ impl Default for App {
             log_tail: Vec::new(),
             detail_data: None,
             no_color: false,
+            cuts: Default::default(),
         }
     }
 }

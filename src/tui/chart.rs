@@ -7,8 +7,12 @@
 //! hundred points each.
 
 use super::app::ChartOptions;
-use crate::experiment::RunView;
+use crate::eval::Metrics;
+use crate::experiment::{RunId, RunView};
 use crate::scale::{format_tick, linear_ticks, symexp, symlog, symlog_ticks};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One curve pair: what the learner believes and what its policy gets.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,19 +20,12 @@ pub struct Series {
     pub label: String,
     /// Index into the palette (curves of one group share it).
     pub colour: usize,
-    /// (x, transformed y), decimated, smoothed when asked.
-    pub estimate: Vec<(f64, f64)>,
-    pub truth: Vec<(f64, f64)>,
-    /// The unsmoothed curves, drawn faint behind smoothed ones.
-    pub raw_estimate: Vec<(f64, f64)>,
-    pub raw_truth: Vec<(f64, f64)>,
+    /// The curves as drawn (shared with the cache, never copied).
+    pub lines: Arc<Cut>,
 }
 
 /// The values of one curve at the cursor: (label, q_est, true return).
 pub type Reading = (String, f64, f64);
-
-/// A curve before drawing: its label, colour group, and (x, q_est, true return) points.
-type Curve = (String, String, Vec<(f64, f64, f64)>);
 
 /// Per dataset label: sums of (x, q_est, true return) and a count per iteration.
 type Sums = (
@@ -54,61 +51,117 @@ pub struct ChartData {
 
 /// Exponential moving average (TensorBoard's smoothing, debiased so the
 /// start is not pulled towards zero).
-pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
-    if weight <= 0.0 {
-        return values.to_vec();
+#[derive(Debug, Clone, Copy)]
+pub struct Ema {
+    weight: f64,
+    last: f64,
+    debias: f64,
+}
+
+impl Ema {
+    pub fn new(weight: f64) -> Self {
+        Ema {
+            weight,
+            last: 0.0,
+            debias: 1.0,
+        }
     }
-    let mut last = 0.0;
-    let mut debias = 1.0;
-    values
-        .iter()
-        .map(|&v| {
-            if !v.is_finite() {
-                return v;
-            }
-            last = last * weight + (1.0 - weight) * v;
-            debias *= weight;
-            last / (1.0 - debias)
-        })
-        .collect()
+
+    /// The smoothed value after `v`.
+    pub fn next(&mut self, v: f64) -> f64 {
+        if self.weight <= 0.0 {
+            return v;
+        }
+        self.last = self.last * self.weight + (1.0 - self.weight) * v;
+        self.debias *= self.weight;
+        self.last / (1.0 - self.debias)
+    }
 }
 
 /// Keeps, per column of `columns` over `x_lo..=x_hi`, the first, lowest,
 /// highest and last point (in their order), so the drawn line looks the
 /// same as the full series at that resolution.
-pub fn decimate(points: &[(f64, f64)], x_lo: f64, x_hi: f64, columns: usize) -> Vec<(f64, f64)> {
-    if points.len() <= 4 * columns.max(1) {
-        return points.to_vec();
+pub fn decimate(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    x_lo: f64,
+    x_hi: f64,
+    columns: usize,
+) -> Vec<(f64, f64)> {
+    let mut d = Decimator::new(x_lo, x_hi, columns);
+    for p in points {
+        d.push(p);
     }
-    let span = (x_hi - x_lo).max(1e-12);
-    let column =
-        |x: f64| (((x - x_lo) / span) * columns as f64).clamp(0.0, columns as f64 - 1.0) as usize;
-    let mut out = Vec::with_capacity(4 * columns);
-    let mut i = 0;
-    while i < points.len() {
-        let c = column(points[i].0);
-        let start = i;
-        let (mut lo, mut hi) = (i, i);
-        while i < points.len() && column(points[i].0) == c {
-            if points[i].1 < points[lo].1 {
-                lo = i;
-            }
-            if points[i].1 > points[hi].1 {
-                hi = i;
-            }
-            i += 1;
+    d.finish()
+}
+
+/// A kept point and its position in the series.
+type Kept = (usize, (f64, f64));
+
+/// Streaming form of [`decimate`]: points go in one at a time, so several
+/// series of one history are cut in a single pass, without copies.
+struct Decimator {
+    x_lo: f64,
+    scale: f64,
+    columns: usize,
+    out: Vec<(f64, f64)>,
+    seen: usize,
+    /// The current column and its first, lowest, highest and last point
+    /// (with their positions, to keep their order).
+    bucket: Option<(usize, [Kept; 4])>,
+}
+
+impl Decimator {
+    fn new(x_lo: f64, x_hi: f64, columns: usize) -> Self {
+        let columns = columns.max(1);
+        Decimator {
+            x_lo,
+            scale: columns as f64 / (x_hi - x_lo).max(1e-12),
+            columns,
+            out: Vec::with_capacity(4 * columns),
+            seen: 0,
+            bucket: None,
         }
-        let mut keep = [start, lo, hi, i - 1];
-        keep.sort_unstable();
-        let mut previous = usize::MAX;
-        for k in keep {
-            if k != previous {
-                out.push(points[k]);
-                previous = k;
+    }
+
+    #[inline]
+    fn push(&mut self, p: (f64, f64)) {
+        let c = (((p.0 - self.x_lo) * self.scale) as usize).min(self.columns - 1);
+        let i = self.seen;
+        self.seen += 1;
+        match &mut self.bucket {
+            Some((current, kept)) if *current == c => {
+                if p.1 < kept[1].1.1 {
+                    kept[1] = (i, p);
+                }
+                if p.1 > kept[2].1.1 {
+                    kept[2] = (i, p);
+                }
+                kept[3] = (i, p);
+            }
+            _ => {
+                self.flush();
+                self.bucket = Some((c, [(i, p); 4]));
             }
         }
     }
-    out
+
+    fn flush(&mut self) {
+        if let Some((_, mut kept)) = self.bucket.take() {
+            kept.sort_by_key(|k| k.0);
+            let mut previous = usize::MAX;
+            for (i, p) in kept {
+                if i != previous {
+                    self.out.push(p);
+                    previous = i;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<(f64, f64)> {
+        self.flush();
+        self.out
+    }
 }
 
 fn transform(y: f64, symlog_axis: bool) -> f64 {
@@ -126,15 +179,42 @@ pub fn group_of(run: &RunView, by_algo: bool) -> String {
 
 /// Builds the chart of `runs` for a plot `columns` braille dots wide.
 /// With `per_size`, curves are averaged per dataset (seeds and runs alike).
-pub fn prepare(runs: &[&RunView], options: &ChartOptions, columns: usize) -> ChartData {
-    let x_of = |m: &crate::eval::Metrics| {
-        if options.wall_time {
-            m.wall_time
-        } else {
-            m.iteration as f64
-        }
-    };
-    // (label, colour group, points (x, q_est, true_return))
+/// Decimated curves of each run from earlier frames, reused while the
+/// run's history, the chart's width and x range and the options are the
+/// same: redrawing (a key, a resize, progress of other runs) then costs only
+/// the drawing.
+#[derive(Debug, Clone, Default)]
+pub struct CutCache(RefCell<HashMap<RunId, (CutKey, Arc<Cut>)>>);
+
+/// What a cached cut depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct CutKey {
+    history: (usize, usize),
+    symlog: bool,
+    columns: usize,
+    x_hi: u64,
+    smoothing: u64,
+    wall: bool,
+}
+
+/// The smallest 1, 2 or 5 × 10^k at or above `x`: the x range moves in
+/// steps, so cached cuts stay valid while runs grow.
+fn nice_ceiling(x: f64) -> f64 {
+    let magnitude = 10f64.powf(x.max(1.0).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&v| v >= x)
+        .unwrap_or(10.0 * magnitude)
+}
+
+pub fn prepare(
+    runs: &[&RunView],
+    options: &ChartOptions,
+    columns: usize,
+    cache: &CutCache,
+) -> ChartData {
+    let wall = options.wall_time;
     let mut curves: Vec<Curve> = Vec::new();
     if options.per_size {
         let mut groups: Vec<Sums> = Vec::new();
@@ -148,76 +228,96 @@ pub fn prepare(runs: &[&RunView], options: &ChartOptions, columns: usize) -> Cha
                 }
             };
             for m in run.history.iter() {
+                let (x, q, j) = point(m, wall);
                 let p = groups[slot]
                     .1
                     .entry(m.iteration)
                     .or_insert((0.0, 0.0, 0.0, 0));
-                p.0 += x_of(m);
-                p.1 += m.q_est;
-                p.2 += m.true_return;
+                p.0 += x;
+                p.1 += q;
+                p.2 += j;
                 p.3 += 1;
             }
         }
-        for (name, points) in groups {
-            let points = points
+        for (name, sums) in groups {
+            let points = sums
                 .into_values()
                 .map(|(x, q, j, n)| (x / n as f64, q / n as f64, j / n as f64))
                 .collect();
-            curves.push((name.clone(), name, points));
+            curves.push(Curve {
+                id: None,
+                label: name.clone(),
+                group: name,
+                points: Points::Averaged(points),
+            });
         }
     } else {
         for run in runs {
-            let label = format!(
-                "{} {} s{}",
-                run.config.algo_label(),
-                run.config.dataset.label(),
-                run.config.seed
-            );
-            let points = run
-                .history
-                .iter()
-                .map(|m| (x_of(m), m.q_est, m.true_return))
-                .collect();
-            curves.push((label, group_of(run, options.colour_by_algo), points));
+            curves.push(Curve {
+                id: Some(run.id.clone()),
+                label: format!(
+                    "{} {} s{}",
+                    run.config.algo_label(),
+                    run.config.dataset.label(),
+                    run.config.seed
+                ),
+                group: group_of(run, options.colour_by_algo),
+                points: Points::Run(&run.history),
+            });
         }
     }
     let mut groups: Vec<String> = Vec::new();
-    for (_, g, _) in &curves {
-        if !groups.contains(g) {
-            groups.push(g.clone());
+    for c in &curves {
+        if !groups.contains(&c.group) {
+            groups.push(c.group.clone());
         }
     }
-    let finite = |v: f64| v.is_finite();
-    let xs = curves.iter().flat_map(|c| c.2.iter().map(|p| p.0));
-    let x_hi = xs.fold(0.0f64, f64::max).max(1.0);
+    let x_hi = nice_ceiling(
+        curves
+            .iter()
+            .map(|c| match &c.points {
+                // Histories grow in x: their last point is their largest.
+                Points::Run(history) => history.last().map_or(0.0, |m| point(m, wall).0),
+                Points::Averaged(points) => points.iter().map(|p| p.0).fold(0.0f64, f64::max),
+            })
+            .fold(0.0f64, f64::max),
+    );
     let x_bounds = [0.0, x_hi];
     let mut series = Vec::with_capacity(curves.len());
     let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (label, group, points) in &curves {
-        let x: Vec<f64> = points.iter().map(|p| p.0).collect();
-        let q: Vec<f64> = points.iter().map(|p| p.1).collect();
-        let j: Vec<f64> = points.iter().map(|p| p.2).collect();
-        for &v in q.iter().chain(&j).filter(|v| finite(**v)) {
-            y_lo = y_lo.min(v);
-            y_hi = y_hi.max(v);
-        }
-        let line = |values: &[f64]| -> Vec<(f64, f64)> {
-            let pts: Vec<(f64, f64)> = x
-                .iter()
-                .zip(values)
-                .filter(|(_, v)| v.is_finite())
-                .map(|(x, v)| (*x, transform(*v, options.symlog)))
-                .collect();
-            decimate(&pts, x_bounds[0], x_bounds[1], columns)
+    for curve in &curves {
+        let cut = match &curve.points {
+            Points::Run(history) => {
+                let key = CutKey {
+                    history: (history.as_ptr() as usize, history.len()),
+                    columns,
+                    x_hi: x_hi.to_bits(),
+                    smoothing: options.smoothing.to_bits(),
+                    wall,
+                    symlog: options.symlog,
+                };
+                let id = curve.id.clone().expect("runs have ids");
+                let mut cache = cache.0.borrow_mut();
+                match cache.get(&id) {
+                    Some((k, cut)) if *k == key => cut.clone(),
+                    _ => {
+                        let points = history.iter().map(|m| point(m, wall));
+                        let cut = Arc::new(cut(points, x_bounds, columns, options));
+                        cache.insert(id, (key, cut.clone()));
+                        cut
+                    }
+                }
+            }
+            Points::Averaged(points) => {
+                Arc::new(cut(points.iter().copied(), x_bounds, columns, options))
+            }
         };
-        let smoothed = options.smoothing > 0.0;
+        y_lo = y_lo.min(cut.y_range.0);
+        y_hi = y_hi.max(cut.y_range.1);
         series.push(Series {
-            label: label.clone(),
-            colour: groups.iter().position(|g| g == group).unwrap_or(0),
-            estimate: line(&ema(&q, options.smoothing)),
-            truth: line(&ema(&j, options.smoothing)),
-            raw_estimate: if smoothed { line(&q) } else { Vec::new() },
-            raw_truth: if smoothed { line(&j) } else { Vec::new() },
+            label: curve.label.clone(),
+            colour: groups.iter().position(|g| *g == curve.group).unwrap_or(0),
+            lines: cut,
         });
     }
     if !y_lo.is_finite() {
@@ -241,15 +341,15 @@ pub fn prepare(runs: &[&RunView], options: &ChartOptions, columns: usize) -> Cha
     let cursor = options.cursor.and_then(|i| {
         let x = curves
             .iter()
-            .filter_map(|c| c.2.get(i).map(|p| p.0))
-            .next()?;
+            .find_map(|c| c.points.iter(wall).nth(i).map(|p| p.0))?;
         let values = curves
             .iter()
-            .filter_map(|(label, _, points)| {
-                let p = points
-                    .iter()
+            .filter_map(|c| {
+                let p = c
+                    .points
+                    .iter(wall)
                     .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))?;
-                Some((label.clone(), p.1, p.2))
+                Some((c.label.clone(), p.1, p.2))
             })
             .collect();
         Some((x, values))
@@ -259,14 +359,107 @@ pub fn prepare(runs: &[&RunView], options: &ChartOptions, columns: usize) -> Cha
         x_bounds,
         y_bounds,
         y_ticks,
-        x_label: if options.wall_time {
-            "seconds"
-        } else {
-            "iteration"
-        },
+        x_label: if wall { "seconds" } else { "iteration" },
         cursor,
         groups,
     }
+}
+
+/// One curve cut to the chart's resolution: (x, y on the chart's scale),
+/// smoothed when asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cut {
+    pub estimate: Vec<(f64, f64)>,
+    pub truth: Vec<(f64, f64)>,
+    /// The unsmoothed curves, drawn faint behind smoothed ones (empty
+    /// without smoothing).
+    pub raw_estimate: Vec<(f64, f64)>,
+    pub raw_truth: Vec<(f64, f64)>,
+    /// Smallest and largest finite raw value (data units).
+    y_range: (f64, f64),
+}
+
+/// Smooths and decimates both curves of one history in a single pass, then
+/// puts what is kept on the y scale (decimating first is exact: the scale
+/// is monotone, so the extremes are the same).
+fn cut(
+    points: impl Iterator<Item = (f64, f64, f64)>,
+    x_bounds: [f64; 2],
+    columns: usize,
+    options: &ChartOptions,
+) -> Cut {
+    let smoothing = options.smoothing;
+    let new = || Decimator::new(x_bounds[0], x_bounds[1], columns);
+    let (mut estimate, mut truth, mut raw_estimate, mut raw_truth) = (new(), new(), new(), new());
+    let smoothed = smoothing > 0.0;
+    let (mut ema_q, mut ema_j) = (Ema::new(smoothing), Ema::new(smoothing));
+    let mut y_range = (f64::INFINITY, f64::NEG_INFINITY);
+    for (x, q, j) in points {
+        for (v, raw, smooth, ema) in [
+            (q, &mut raw_estimate, &mut estimate, &mut ema_q),
+            (j, &mut raw_truth, &mut truth, &mut ema_j),
+        ] {
+            if !v.is_finite() {
+                continue;
+            }
+            y_range = (y_range.0.min(v), y_range.1.max(v));
+            if smoothed {
+                raw.push((x, v));
+                smooth.push((x, ema.next(v)));
+            } else {
+                smooth.push((x, v));
+            }
+        }
+    }
+    let scaled = |d: Decimator| -> Vec<(f64, f64)> {
+        d.finish()
+            .into_iter()
+            .map(|(x, y)| (x, transform(y, options.symlog)))
+            .collect()
+    };
+    Cut {
+        estimate: scaled(estimate),
+        truth: scaled(truth),
+        raw_estimate: scaled(raw_estimate),
+        raw_truth: scaled(raw_truth),
+        y_range,
+    }
+}
+
+/// (x, q_est, true return) of one eval point.
+fn point(m: &Metrics, wall_time: bool) -> (f64, f64, f64) {
+    let x = if wall_time {
+        m.wall_time
+    } else {
+        m.iteration as f64
+    };
+    (x, m.q_est, m.true_return)
+}
+
+/// A curve's points: a run's own history (read in place, never copied) or
+/// an average over runs.
+enum Points<'a> {
+    Run(&'a [Metrics]),
+    Averaged(Vec<(f64, f64, f64)>),
+}
+
+impl Points<'_> {
+    fn iter(&self, wall_time: bool) -> Box<dyn Iterator<Item = (f64, f64, f64)> + '_> {
+        match self {
+            Points::Run(history) => Box::new(history.iter().map(move |m| point(m, wall_time))),
+            Points::Averaged(points) => Box::new(points.iter().copied()),
+        }
+    }
+}
+
+/// A curve before drawing.
+struct Curve<'a> {
+    /// The run, for a curve of one run (the cache key).
+    id: Option<RunId>,
+    label: String,
+    /// Curves of one group share a colour.
+    group: String,
+    points: Points<'a>,
 }
 
 #[cfg(test)]
@@ -278,7 +471,7 @@ mod tests {
         let points: Vec<(f64, f64)> = (0..10_000)
             .map(|i| (i as f64, ((i * 7919) % 1000) as f64))
             .collect();
-        let out = decimate(&points, 0.0, 9_999.0, 50);
+        let out = decimate(points.iter().copied(), 0.0, 9_999.0, 50);
         assert!(out.len() <= 200, "{}", out.len());
         assert_eq!(out.first(), points.first());
         assert_eq!(out.last(), points.last());
@@ -287,11 +480,15 @@ mod tests {
         assert!(out.iter().any(|p| p.1 == max) && out.iter().any(|p| p.1 == min));
         assert!(out.windows(2).all(|w| w[0].0 < w[1].0), "x order kept");
         let short = [(0.0, 1.0), (1.0, 2.0)];
-        assert_eq!(decimate(&short, 0.0, 1.0, 50), short.to_vec());
+        assert_eq!(decimate(short, 0.0, 1.0, 50), short.to_vec());
     }
 
     #[test]
     fn ema_is_debiased_and_zero_weight_is_identity() {
+        let ema = |values: &[f64], w: f64| {
+            let mut e = Ema::new(w);
+            values.iter().map(|&v| e.next(v)).collect::<Vec<f64>>()
+        };
         assert_eq!(ema(&[1.0, 2.0], 0.0), vec![1.0, 2.0]);
         let s = ema(&[5.0, 5.0, 5.0], 0.9);
         assert!(s.iter().all(|v| (v - 5.0).abs() < 1e-12), "{s:?}");

@@ -12,9 +12,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap,
-};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 /// Colours of the 16-colour palette every terminal has.
 const PALETTE: [Color; 8] = [
@@ -421,18 +419,20 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(" no eval points yet"), inner);
         return;
     }
-    let columns = 2 * inner.width.max(1) as usize;
+    // Decimation keeps up to four points per column: one column per cell
+    // gives two per braille dot column, all a line of this width can show.
+    let columns = inner.width.max(1) as usize;
     if app.chart.per_size {
         let halves = Layout::default()
             .direction(Direction::Horizontal)
             .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
             .split(inner);
-        let data = chart::prepare(&runs, &app.chart, columns / 2);
+        let data = chart::prepare(&runs, &app.chart, columns / 2, &app.cuts);
         draw_curves(frame, app, &data, halves[0], Curves::Truth, "return J(π)");
         draw_curves(frame, app, &data, halves[1], Curves::Estimate, "Q estimate");
         return;
     }
-    let data = chart::prepare(&runs, &app.chart, columns);
+    let data = chart::prepare(&runs, &app.chart, columns, &app.cuts);
     let (plot, readout) = match &data.cursor {
         Some((_, values)) if inner.height > 8 => {
             let lines = (values.len() as u16 + 1).min(inner.height / 3);
@@ -476,111 +476,197 @@ fn draw_curves(
     which: Curves,
     title: &str,
 ) {
-    let faint = styled(app, Style::default().fg(Color::DarkGray), Style::default());
-    let mut datasets = Vec::new();
-    for s in &data.series {
-        if which != Curves::Truth && !s.raw_estimate.is_empty() {
-            datasets.push(estimate_line(&s.raw_estimate, faint));
-        }
-        if which != Curves::Estimate && !s.raw_truth.is_empty() {
-            datasets.push(truth_dots(&s.raw_truth, faint));
-        }
+    use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
+    // Rows: optional title, plot, x labels, legend.
+    let title_rows = u16::from(!title.is_empty());
+    let legend_rows = u16::from(area.height > 6);
+    if area.height < 3 + title_rows + legend_rows || area.width < 12 {
+        return;
     }
-    for s in &data.series {
-        let style = colour(app, s.colour);
-        if which != Curves::Truth {
-            datasets.push(estimate_line(&s.estimate, style));
-        }
-        if which != Curves::Estimate {
-            datasets.push(truth_dots(&s.truth, style));
-        }
-    }
-    let cursor_line;
-    if let Some((x, _)) = &data.cursor {
-        cursor_line = [(*x, data.y_bounds[0]), (*x, data.y_bounds[1])];
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::default().add_modifier(Modifier::DIM))
-                .data(&cursor_line),
+    if title_rows > 0 {
+        frame.render_widget(
+            Paragraph::new(format!(" {title}")),
+            Rect { height: 1, ..area },
         );
     }
-    let y_labels: Vec<Span> = spread_labels(&data.y_ticks, data.y_bounds);
-    let x_labels = vec![
-        Span::raw(crate::scale::format_tick(data.x_bounds[0])),
-        Span::raw(crate::scale::format_tick((data.x_bounds[1] / 2.0).round())),
-        Span::raw(crate::scale::format_tick(data.x_bounds[1])),
-    ];
-    let legend: Vec<Span> = data
-        .groups
+    let label_width = data
+        .y_ticks
         .iter()
-        .enumerate()
-        .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i)))
-        .collect();
-    let (plot_area, legend_area) = if area.height > 5 {
-        let parts = Layout::default()
-            .direction(Direction::Vertical)
-            .constraints([Constraint::Min(3), Constraint::Length(1)])
-            .split(area);
-        (parts[0], Some(parts[1]))
-    } else {
-        (area, None)
+        .map(|(_, l)| l.chars().count())
+        .max()
+        .unwrap_or(1) as u16
+        + 1;
+    let plot_height = area.height - title_rows - 1 - legend_rows;
+    let frame_area = Rect {
+        x: area.x + label_width,
+        y: area.y + title_rows,
+        width: area.width - label_width,
+        height: plot_height,
     };
-    let mut chart = Chart::new(datasets)
-        .x_axis(
-            Axis::default()
-                .title(data.x_label)
-                .bounds(data.x_bounds)
-                .labels(x_labels),
-        )
-        .y_axis(Axis::default().bounds(data.y_bounds).labels(y_labels))
-        .legend_position(None);
-    if !title.is_empty() {
-        chart = chart.block(Block::default().title(title.to_string()));
+    let axes = Block::default().borders(Borders::LEFT | Borders::BOTTOM);
+    let plot = axes.inner(frame_area);
+    frame.render_widget(axes, frame_area);
+    // y tick labels at their own rows (ratatui's Chart spreads labels evenly).
+    let [y_lo, y_hi] = data.y_bounds;
+    let mut last_row = None;
+    for (t, label) in data.y_ticks.iter().rev() {
+        let fraction = (y_hi - t) / (y_hi - y_lo).max(1e-12);
+        let row = plot.y + (fraction * plot.height.saturating_sub(1) as f64).round() as u16;
+        if last_row == Some(row) || row >= plot.y + plot.height {
+            continue;
+        }
+        last_row = Some(row);
+        let cell = Rect {
+            x: area.x,
+            y: row,
+            width: label_width - 1,
+            height: 1,
+        };
+        frame.render_widget(
+            Paragraph::new(label.clone()).alignment(ratatui::layout::Alignment::Right),
+            cell,
+        );
     }
-    frame.render_widget(chart, plot_area);
-    if let Some(area) = legend_area {
+    // x labels under the axis: both ends, the middle, and the axis name.
+    let x_row = Rect {
+        x: frame_area.x,
+        y: frame_area.y + frame_area.height,
+        width: frame_area.width,
+        height: 1,
+    };
+    let [x_lo, x_hi] = data.x_bounds;
+    let middle = crate::scale::format_tick(((x_lo + x_hi) / 2.0).round());
+    let right = crate::scale::format_tick(x_hi);
+    let left = crate::scale::format_tick(x_lo);
+    let width = x_row.width as usize;
+    let mut text = vec![' '; width];
+    let mut put = |at: usize, label: &str| {
+        for (i, c) in label.chars().enumerate() {
+            if let Some(slot) = text.get_mut(at + i) {
+                *slot = c;
+            }
+        }
+    };
+    put(0, &left);
+    put((width / 2).saturating_sub(middle.len() / 2), &middle);
+    put(width.saturating_sub(right.len()), &right);
+    let name_at = (width * 3 / 4).saturating_sub(data.x_label.len() / 2);
+    put(name_at, data.x_label);
+    frame.render_widget(Paragraph::new(text.into_iter().collect::<String>()), x_row);
+    if legend_rows > 0 {
         let mut spans = vec![Span::raw(" ")];
-        spans.extend(legend);
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        spans.extend(
+            data.groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i))),
+        );
+        let legend = Rect {
+            y: x_row.y + 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(Line::from(spans)), legend);
+    }
+    // One canvas per marker, each a single layer: braille lines for the
+    // estimates (faint raw curves first), then dots for the true returns.
+    let colour_of = |i: usize| {
+        if app.no_color {
+            Color::Reset
+        } else {
+            PALETTE[i % PALETTE.len()]
+        }
+    };
+    let faint = if app.no_color {
+        Color::Reset
+    } else {
+        Color::DarkGray
+    };
+    let polyline = |ctx: &mut ratatui::widgets::canvas::Context, points: &[(f64, f64)], color| {
+        ctx.draw(&Polyline { points, color });
+    };
+    frame.render_widget(
+        Canvas::default()
+            .marker(Marker::Braille)
+            .x_bounds(data.x_bounds)
+            .y_bounds(data.y_bounds)
+            .paint(|ctx| {
+                for s in &data.series {
+                    if which != Curves::Truth {
+                        polyline(ctx, &s.lines.raw_estimate, faint);
+                    }
+                    if which != Curves::Estimate {
+                        polyline(ctx, &s.lines.raw_truth, faint);
+                    }
+                }
+                for s in &data.series {
+                    if which != Curves::Truth {
+                        polyline(ctx, &s.lines.estimate, colour_of(s.colour));
+                    }
+                }
+                if let Some((x, _)) = &data.cursor {
+                    ctx.draw(&Segment {
+                        x1: *x,
+                        y1: y_lo,
+                        x2: *x,
+                        y2: y_hi,
+                        color: Color::Reset,
+                    });
+                }
+            }),
+        plot,
+    );
+    if which != Curves::Estimate {
+        frame.render_widget(
+            Canvas::default()
+                .marker(Marker::Dot)
+                .x_bounds(data.x_bounds)
+                .y_bounds(data.y_bounds)
+                .paint(|ctx| {
+                    for s in &data.series {
+                        ctx.draw(&Points {
+                            coords: &s.lines.truth,
+                            color: colour_of(s.colour),
+                        });
+                    }
+                }),
+            plot,
+        );
     }
 }
 
-/// A learner's estimate: a solid braille line.
-fn estimate_line(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
-    Dataset::default()
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(style)
-        .data(points)
+/// A line through many points, each a dot or two apart after decimation:
+/// painted by stepping between grid cells (ratatui's `Line` shape clips and
+/// rounds every segment on its own, several times slower for long series).
+struct Polyline<'a> {
+    points: &'a [(f64, f64)],
+    color: Color,
 }
 
-/// A true return: dots at the eval points.
-fn truth_dots(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
-    Dataset::default()
-        .marker(Marker::Dot)
-        .graph_type(GraphType::Scatter)
-        .style(style)
-        .data(points)
-}
-
-/// ratatui spreads axis labels evenly between the bounds; to put each tick
-/// label at its own height, fill the evenly spaced slots with the nearest
-/// tick (or nothing).
-fn spread_labels(ticks: &[(f64, String)], bounds: [f64; 2]) -> Vec<Span<'static>> {
-    let slots = 5usize;
-    (0..slots)
-        .map(|i| {
-            let y = bounds[0] + (bounds[1] - bounds[0]) * i as f64 / (slots - 1) as f64;
-            let tolerance = (bounds[1] - bounds[0]) / (2.0 * (slots - 1) as f64);
-            ticks
-                .iter()
-                .filter(|(t, _)| (t - y).abs() <= tolerance)
-                .min_by(|a, b| (a.0 - y).abs().total_cmp(&(b.0 - y).abs()))
-                .map_or(Span::raw(""), |(_, label)| Span::raw(label.clone()))
-        })
-        .collect()
+impl ratatui::widgets::canvas::Shape for Polyline<'_> {
+    fn draw(&self, painter: &mut ratatui::widgets::canvas::Painter) {
+        let mut previous: Option<(usize, usize)> = None;
+        for &(x, y) in self.points {
+            let Some((gx, gy)) = painter.get_point(x, y) else {
+                previous = None;
+                continue;
+            };
+            if let Some((px, py)) = previous {
+                let (dx, dy) = (gx as isize - px as isize, gy as isize - py as isize);
+                let steps = dx.abs().max(dy.abs()).max(1);
+                for k in 1..=steps {
+                    // Integer steps (nearest cell, no float rounding calls):
+                    // floor(d·k/steps + 1/2).
+                    let along = |d: isize| (2 * d * k + steps).div_euclid(2 * steps);
+                    let (ix, iy) = (px as isize + along(dx), py as isize + along(dy));
+                    painter.paint(ix as usize, iy as usize, self.color);
+                }
+            } else {
+                painter.paint(gx, gy, self.color);
+            }
+            previous = Some((gx, gy));
+        }
+    }
 }
 
 fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {

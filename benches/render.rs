@@ -1,0 +1,103 @@
+//! Rendering one full dashboard frame with 64 runs of 10,000 eval points
+//! each (target: at most 2 ms): series are decimated to the chart's
+//! resolution before drawing, and the decimated curves are reused while a
+//! run's history is unchanged (the "all curves new" case measures the frame
+//! after every run has new points).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pessimist::algo::{Params, resolve_params};
+use pessimist::data::Quality;
+use pessimist::eval::Metrics;
+use pessimist::experiment::{DatasetSource, Progress, RunConfig, RunStatus, RunView};
+use pessimist::tui::app::App;
+use pessimist::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn run(i: u64, points: u64) -> RunView {
+    let size = [1_000u64, 10_000, 100_000, 1_000_000][(i % 4) as usize];
+    let config = RunConfig {
+        spec: "bench".into(),
+        env: "FrozenLake8x8-v1".into(),
+        gamma: 0.99,
+        seed: i / 4,
+        iterations: points * 10,
+        eval_every: 10,
+        dataset: DatasetSource::Collect {
+            policy: Quality::Medium,
+            size,
+            seed: i,
+        },
+        features: "tabular".into(),
+        algo: "fqi".into(),
+        params: resolve_params("fqi", &Params::new()).unwrap(),
+        priority: 0,
+    };
+    let history: Vec<Metrics> = (0..points)
+        .map(|k| {
+            let t = k as f64 / points as f64;
+            let wiggle = ((k * 7919 + i * 31) % 97) as f64 / 97.0;
+            Metrics {
+                iteration: k * 10,
+                q_est: 10f64.powf(5.0 * t) * (1.0 + 0.1 * wiggle),
+                true_return: 0.3 + 0.05 * wiggle,
+                wall_time: t * 60.0,
+                ..Default::default()
+            }
+        })
+        .collect();
+    RunView {
+        id: config.id(),
+        status: RunStatus::Running,
+        progress: Progress {
+            iteration: points * 5,
+            total: points * 10,
+            it_per_sec: 1e4,
+            eta_seconds: 30.0,
+        },
+        latest: history.last().copied(),
+        history: Arc::new(history),
+        error: None,
+        owned_here: true,
+        dir: PathBuf::new(),
+        coverage: None,
+        config: Arc::new(config),
+    }
+}
+
+fn bench_render(c: &mut Criterion) {
+    let runs: Vec<RunView> = (0..64).map(|i| run(i, 10_000)).collect();
+    let mut app = App::default();
+    app.update(runs.clone(), Vec::new());
+    app.marked = runs.iter().map(|r| r.id.clone()).collect();
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    c.bench_function("render frame, 64 runs x 10k points, 160x48", |b| {
+        b.iter(|| terminal.draw(|f| view::draw(f, &app)).unwrap().area)
+    });
+    // Every run's history changed since the last frame: all curves are cut again.
+    c.bench_function("render frame, 64 runs x 10k points, all curves new", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut fresh = app.clone();
+                fresh.cuts = Default::default();
+                fresh
+            },
+            |fresh| terminal.draw(|f| view::draw(f, fresh)).unwrap().area,
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let mut smoothed = app.clone();
+    smoothed.chart.smoothing = 0.6;
+    c.bench_function("render frame, 64 runs x 10k points, smoothed", |b| {
+        b.iter(|| terminal.draw(|f| view::draw(f, &smoothed)).unwrap().area)
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench_render
+}
+criterion_main!(benches);

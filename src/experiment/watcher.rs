@@ -40,7 +40,11 @@ pub fn watch(
     };
     let failed = |e: notify::Error| Error::Invalid(format!("cannot watch for changes: {e}"));
     if poll {
-        let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+        // The poller compares modification times in whole seconds: two saves
+        // within a second would look like one unless contents are compared.
+        let config = notify::Config::default()
+            .with_poll_interval(POLL_INTERVAL)
+            .with_compare_contents(true);
         let d =
             new_debouncer_opt::<_, PollWatcher, NoCache>(DEBOUNCE, None, handler, NoCache, config)
                 .map_err(failed)?;

@@ -1,0 +1,271 @@
+//! Reliability of `pessimist run` and the store, through the binary:
+//! `kill -9` at random moments, two processes on one store, corrupt or
+//! hostile inputs, a read-only store and a full disk. Every test is seeded
+//! and bounded in time; the ones that need the CPU take turns.
+
+use assert_cmd::cargo::cargo_bin;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The machine may have two cores: tests that train for seconds take turns.
+static CPU: Mutex<()> = Mutex::new(());
+
+fn cpu() -> std::sync::MutexGuard<'static, ()> {
+    CPU.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn pessimist() -> Command {
+    Command::new(cargo_bin("pessimist"))
+}
+
+/// Runs `cmd` to the end; stdout and stderr as text.
+fn output(cmd: &mut Command) -> (Output, String, String) {
+    let out = cmd.output().expect("pessimist starts");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{cmd:?} panicked:\n{stderr}");
+    (out, stdout, stderr)
+}
+
+fn run_specs(specs: &[&Path], store: &Path, jobs: usize) -> (Output, String, String) {
+    output(
+        pessimist()
+            .arg("run")
+            .args(specs)
+            .arg("--runs")
+            .arg(store)
+            .args(["--jobs", &jobs.to_string()]),
+    )
+}
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// Every run directory of `spec` in `store`, sorted.
+fn run_dirs(store: &Path, spec: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(store.join(spec)) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    dirs.sort();
+    dirs
+}
+
+fn summary(dir: &Path) -> Option<Value> {
+    let bytes = std::fs::read(dir.join("summary.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn status(dir: &Path) -> Option<String> {
+    summary(dir).and_then(|s| s["status"].as_str().map(str::to_string))
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    out
+}
+
+/// Every path under `dir`, relative to it.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The fields of a metrics line that training determines (not the clock).
+const DETERMINISTIC: [&str; 12] = [
+    "iteration",
+    "q_est",
+    "true_return",
+    "gap",
+    "q_data",
+    "q_true_data",
+    "normalized_score",
+    "success_prob",
+    "bellman_error",
+    "ood_fraction",
+    "kl_behavior",
+    "loss",
+];
+
+/// The metrics lines of a run, each reduced to its deterministic fields.
+fn metrics(dir: &Path) -> Vec<Vec<Value>> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert!(text.ends_with('\n'), "{}: last line torn", dir.display());
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}: line {}: {e}", dir.display(), i + 1));
+            DETERMINISTIC.iter().map(|k| v[*k].clone()).collect()
+        })
+        .collect()
+}
+
+/// Asserts the eval points are exactly 0, every, 2·every, …, iterations.
+fn assert_iterations(dir: &Path, lines: &[Vec<Value>], every: u64, iterations: u64) {
+    let got: Vec<u64> = lines.iter().map(|l| l[0].as_u64().unwrap()).collect();
+    let want: Vec<u64> = (0..=iterations).step_by(every as usize).collect();
+    assert_eq!(got, want, "{}: eval points", dir.display());
+}
+
+fn log_lines(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("log.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const KILL_SPEC: &str = r#"name = "kill"
+env = "FrozenLake8x8-v1"
+seeds = [0, 1]
+iterations = 8000
+eval_every = 50
+dataset = { policy = "medium", size = 200_000 }
+
+[[algo]]
+name = "fqi"
+variant = "sample"
+lr = 0.1
+"#;
+
+/// `kill -9` at ≥ 20 random moments (while collecting data, training,
+/// checkpointing, finishing), then to completion: every run's metrics are
+/// those of an uninterrupted run, eval point for eval point, and so are its
+/// final policy and Q table.
+#[test]
+fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
+    let _cpu = cpu();
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = write(&tmp.path().join("kill.toml"), KILL_SPEC);
+    let killed = tmp.path().join("killed");
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(20_240_917);
+    let mut kills = 0;
+    loop {
+        let mut child = pessimist()
+            .arg("run")
+            .arg(&spec)
+            .arg("--runs")
+            .arg(&killed)
+            .args(["--jobs", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Half the kills land early (start-up, data, first second of
+        // training); the others after one or two checkpoints.
+        let ms = if rng.random_bool(0.5) {
+            rng.random_range(50..=400)
+        } else {
+            rng.random_range(1100..=2600)
+        };
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill(); // SIGKILL; the child may have ended already
+        child.wait().unwrap();
+        kills += 1;
+        let dirs = run_dirs(&killed, "kill");
+        let done = dirs.len() == 2 && dirs.iter().all(|d| status(d).as_deref() == Some("done"));
+        if kills >= 60 || (kills >= 20 && (done || started.elapsed() > Duration::from_secs(30))) {
+            break;
+        }
+    }
+    let (out, _, stderr) = run_specs(&[&spec], &killed, 2);
+    assert!(
+        out.status.success(),
+        "completing after {kills} kills:\n{stderr}"
+    );
+
+    let clean = tmp.path().join("clean");
+    let (out, _, stderr) = run_specs(&[&spec], &clean, 2);
+    assert!(out.status.success(), "{stderr}");
+
+    let a = run_dirs(&killed, "kill");
+    let b = run_dirs(&clean, "kill");
+    assert_eq!(a.len(), 2);
+    let names = |v: &[PathBuf]| {
+        v.iter()
+            .map(|d| d.file_name().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&a), names(&b), "run ids");
+    let mut resumed_later = 0;
+    for (ka, cb) in a.iter().zip(&b) {
+        assert_eq!(status(ka).as_deref(), Some("done"), "{}", ka.display());
+        let (ma, mb) = (metrics(ka), metrics(cb));
+        assert_iterations(ka, &ma, 50, 8000);
+        assert_iterations(cb, &mb, 50, 8000);
+        for (la, lb) in ma.iter().zip(&mb) {
+            assert_eq!(
+                la,
+                lb,
+                "{}: eval point differs from the uninterrupted run",
+                ka.display()
+            );
+        }
+        for file in ["policy.json", "q.npy"] {
+            assert!(
+                std::fs::read(ka.join(file)).unwrap() == std::fs::read(cb.join(file)).unwrap(),
+                "{}: {file} differs from the uninterrupted run",
+                ka.display()
+            );
+        }
+        assert_eq!(summary(ka).unwrap()["iterations_done"], 8000);
+        let log = log_lines(ka);
+        resumed_later += log
+            .iter()
+            .filter(|l| l.contains(" resumed at iteration ") && !l.contains(" at iteration 0 "))
+            .count();
+        assert_eq!(
+            log.iter()
+                .filter(|l| l.contains(" done at iteration "))
+                .count(),
+            1,
+            "{}: {log:#?}",
+            ka.display()
+        );
+    }
+    // Some kills must have landed after a checkpoint, or resuming was not tested.
+    assert!(
+        resumed_later >= 2,
+        "no run resumed from a later checkpoint in {kills} kills"
+    );
+    eprintln!(
+        "{kills} kills, {resumed_later} resumes past iteration 0, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -269,3 +269,283 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         started.elapsed().as_secs_f64()
     );
 }
+
+const BOTH_SPEC: &str = r#"name = "both"
+env = "FrozenLake8x8-v1"
+seeds = [0, 1, 2, 3]
+iterations = 600
+eval_every = 50
+dataset = { policy = "medium", size = 200_000 }
+
+[[algo]]
+name = "fqi"
+variant = "sample"
+lr = 0.1
+"#;
+
+/// Two `pessimist run` on the same spec and store at once: both succeed,
+/// and each run is trained exactly once, by one of them.
+#[test]
+fn two_processes_on_one_store_train_each_run_once() {
+    let _cpu = cpu();
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = write(&tmp.path().join("both.toml"), BOTH_SPEC);
+    let store = tmp.path().join("runs");
+    let spawn = || {
+        pessimist()
+            .arg("run")
+            .arg(&spec)
+            .arg("--runs")
+            .arg(&store)
+            .args(["--jobs", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let dirs = run_dirs(&store, "both");
+    assert_eq!(dirs.len(), 4);
+    for dir in &dirs {
+        assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
+        let log = log_lines(dir);
+        let count = |needle: &str| log.iter().filter(|l| l.contains(needle)).count();
+        assert_eq!(
+            count(" started at iteration 0 "),
+            1,
+            "{}: {log:#?}",
+            dir.display()
+        );
+        assert_eq!(
+            count(" resumed at iteration "),
+            0,
+            "{}: {log:#?}",
+            dir.display()
+        );
+        assert_eq!(
+            count(" done at iteration 600"),
+            1,
+            "{}: {log:#?}",
+            dir.display()
+        );
+        assert_iterations(dir, &metrics(dir), 50, 600);
+    }
+}
+
+const SMALL_SPEC: &str = r#"name = "small"
+env = "ThreeState-v0"
+gamma = 0.9
+seeds = [0, 1, 2]
+iterations = 50
+eval_every = 5
+dataset = { policy = "behavior", size = 1_000 }
+
+[[algo]]
+name = "fqi"
+"#;
+
+fn small_store(tmp: &Path) -> (PathBuf, PathBuf, Vec<PathBuf>) {
+    let spec = write(&tmp.join("small.toml"), SMALL_SPEC);
+    let store = tmp.join("runs");
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    let dirs = run_dirs(&store, "small");
+    assert_eq!(dirs.len(), 3);
+    (spec, store, dirs)
+}
+
+/// A torn last metrics line (a writer killed mid-line) is harmless; garbage
+/// in the middle is reported with the file's name. Nothing is rewritten.
+#[test]
+fn torn_or_garbled_metrics_are_reported_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, store, dirs) = small_store(tmp.path());
+    let torn = dirs[0].join("metrics.jsonl");
+    let mut text = std::fs::read_to_string(&torn).unwrap();
+    text.push_str(r#"{"iteration":55,"q_est":0.9"#);
+    std::fs::write(&torn, &text).unwrap();
+    let before = snapshot(&store);
+
+    let (out, stdout, stderr) = output(pessimist().arg("report").arg(&store));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("fqi"), "{stdout}");
+    let svg = tmp.path().join("plot.svg");
+    let (out, _, stderr) = output(pessimist().arg("plot").arg(&store).arg("--out").arg(&svg));
+    assert!(out.status.success(), "{stderr}");
+    assert!(svg.is_file());
+    // Running the spec again leaves finished runs alone.
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    assert!(before == snapshot(&store), "the store was rewritten");
+
+    let garbled = dirs[1].join("metrics.jsonl");
+    let text = std::fs::read_to_string(&garbled).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(3, "\u{0}\u{0}garbage{");
+    std::fs::write(&garbled, lines.join("\n") + "\n").unwrap();
+    let before = snapshot(&store);
+    let (out, _, stderr) = output(pessimist().arg("plot").arg(&store).arg("--out").arg(&svg));
+    let named = stderr.contains(&garbled.display().to_string()) && stderr.contains("line 4");
+    assert!(
+        named && (!out.status.success() || stderr.contains("warning")),
+        "plot with garbage in {}: exit {:?}, stderr:\n{stderr}",
+        garbled.display(),
+        out.status
+    );
+    let (out, _, stderr) = output(pessimist().arg("report").arg(&store));
+    assert!(out.status.success(), "{stderr}");
+    assert!(before == snapshot(&store), "the store was rewritten");
+}
+
+/// A truncated summary.json: `report` warns, naming the file, and reports
+/// the other runs.
+#[test]
+fn a_truncated_summary_is_named_and_the_other_runs_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, store, dirs) = small_store(tmp.path());
+    let path = dirs[0].join("summary.json");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let before = snapshot(&store);
+    let (out, stdout, stderr) = output(
+        pessimist()
+            .arg("report")
+            .arg(&store)
+            .args(["--format", "json"]),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains(&path.display().to_string()),
+        "{stderr}"
+    );
+    let table: Value = serde_json::from_str(&stdout).unwrap();
+    let scores = table["cells"][0][0]["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 2, "the two intact runs: {stdout}");
+    assert!(before == snapshot(&store), "the store was rewritten");
+}
+
+/// Broken specs: exit non-zero, `file:line:col` at the right line with the
+/// valid choices, and no run directory created.
+#[test]
+fn broken_specs_say_where_and_create_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let head = "name = \"bad\"\nenv = \"ThreeState-v0\"\n";
+    let tail = "dataset = { policy = \"behavior\", size = 100 }\n\n[[algo]]\nname = \"fqi\"\n";
+    let cases: [(&str, String, &str, &[&str]); 5] = [
+        (
+            "syntax",
+            format!("{head}iterations = = 10\n{tail}"),
+            ":3:",
+            &["expected"],
+        ),
+        (
+            "table",
+            format!("{head}[dataset\npolicy = \"behavior\"\n"),
+            ":3:",
+            &["expected `]`"],
+        ),
+        (
+            "key",
+            format!("{head}seedz = [0, 1]\n{tail}"),
+            ":3:1:",
+            &["`seedz`", "did you mean `seeds`", "valid keys"],
+        ),
+        (
+            "env",
+            format!("name = \"bad\"\nenv = \"FrozenLake8x8-v2\"\n{tail}"),
+            ":2:7:",
+            &[
+                "did you mean `FrozenLake8x8-v1`",
+                "valid choices",
+                "Taxi-v4",
+            ],
+        ),
+        (
+            "param",
+            format!("{head}{tail}lrr = 0.1\n"),
+            ":7:1:",
+            &["`lrr`", "did you mean `lr`", "valid keys", "q_init"],
+        ),
+    ];
+    let store = tmp.path().join("runs");
+    for (what, text, place, needles) in cases {
+        let spec = write(&tmp.path().join(format!("{what}.toml")), &text);
+        let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+        assert!(!out.status.success(), "{what}: accepted");
+        let at = format!("{}{place}", spec.display());
+        assert!(stderr.contains(&at), "{what}: no `{at}` in:\n{stderr}");
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{what}: no `{needle}` in:\n{stderr}"
+            );
+        }
+        assert!(!store.exists(), "{what}: created the store");
+    }
+}
+
+/// `report` and `plot` on a store that does not exist.
+#[test]
+fn a_missing_store_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nowhere");
+    for args in [vec!["report"], vec!["plot", "--out", "x.svg"]] {
+        let (out, _, stderr) = output(
+            pessimist()
+                .current_dir(tmp.path())
+                .args(&args)
+                .arg(&missing),
+        );
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains(&missing.display().to_string()) && stderr.contains("no such run store"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(tree(tmp.path()), Vec::<PathBuf>::new());
+}
+
+/// Names that would leave the store: rejected before anything is written.
+#[test]
+fn a_spec_cannot_write_outside_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let specs = tmp.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    let body = "env = \"ThreeState-v0\"\niterations = 5\ndataset = { policy = \"behavior\", size = 100 }\n\n[[algo]]\nname = \"fqi\"\n";
+    let cases = [
+        ("dotdot.toml", "name = \"../evil\"\n", "../evil", ":1:8:"),
+        ("slash.toml", "name = \"a/b\"\n", "a/b", ":1:8:"),
+        ("bell.toml", "name = \"a\\u0007b\"\n", "a\\u{7}b", ":1:8:"),
+        ("dots.toml", "name = \"..\"\n", "`..`", ":1:8:"),
+        ("..bad.toml", "", "..bad", ":1:1:"),
+        ("...toml", "", "`..`", ":1:1:"),
+    ];
+    let store = specs.join("runs");
+    for (file, name, shown, place) in cases {
+        let spec = write(&specs.join(file), &format!("{name}{body}"));
+        let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+        assert!(!out.status.success(), "{file}: accepted");
+        assert!(
+            stderr.contains(&format!("{}{place}", spec.display()))
+                && stderr.contains(shown)
+                && stderr.contains("not a safe directory name"),
+            "{file}: {stderr}"
+        );
+        // The store's default place too: `runs/` beside the spec's directory.
+        let (out, _, _) = output(pessimist().arg("run").arg(&spec).current_dir(&specs));
+        assert!(!out.status.success(), "{file}: accepted");
+    }
+    let mut want: Vec<PathBuf> = cases
+        .iter()
+        .map(|(file, ..)| Path::new("specs").join(file))
+        .collect();
+    want.push(PathBuf::from("specs"));
+    want.sort();
+    assert_eq!(tree(tmp.path()), want, "something was written");
+}

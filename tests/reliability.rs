@@ -312,6 +312,16 @@ fn two_processes_on_one_store_train_each_run_once() {
     }
     let dirs = run_dirs(&store, "both");
     assert_eq!(dirs.len(), 4);
+    // Each process has two workers for four runs: both had to train.
+    let workers: std::collections::BTreeSet<String> = dirs
+        .iter()
+        .map(|d| summary(d).unwrap()["worker"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        workers.len(),
+        2,
+        "the processes did not share the work: {workers:?}"
+    );
     for dir in &dirs {
         assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
         let log = log_lines(dir);
@@ -548,4 +558,144 @@ fn a_spec_cannot_write_outside_the_store() {
     want.push(PathBuf::from("specs"));
     want.sort();
     assert_eq!(tree(tmp.path()), want, "something was written");
+}
+
+const ONE_SPEC: &str = r#"name = "one"
+env = "ThreeState-v0"
+gamma = 0.9
+seeds = [0]
+iterations = 50
+eval_every = 5
+dataset = { policy = "behavior", size = 1_000 }
+
+[[algo]]
+name = "fqi"
+"#;
+
+fn set_mode(dir: &Path, dirs: u32, files: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            set_mode(&path, dirs, files);
+        } else {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(files)).unwrap();
+        }
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dirs)).unwrap();
+}
+
+/// A store made read-only after a first run, and a spec that grew a seed:
+/// the new run fails with "cannot ...", the finished one is untouched.
+#[test]
+fn a_read_only_store_is_reported_and_left_alone() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = write(&tmp.path().join("one.toml"), ONE_SPEC);
+    let store = tmp.path().join("runs");
+    let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+    assert!(out.status.success(), "{stderr}");
+    let finished = run_dirs(&store, "one");
+    assert_eq!(finished.len(), 1);
+    let before = snapshot(&finished[0]);
+    write(&spec, &ONE_SPEC.replace("seeds = [0]", "seeds = [0, 1]"));
+
+    let spec_dir = store.join("one");
+    set_mode(&spec_dir, 0o555, 0o444);
+    let mut cmd = pessimist();
+    cmd.arg("run").arg(&spec).arg("--runs").arg(&store);
+    let probe = spec_dir.join("probe");
+    if std::fs::write(&probe, b"").is_ok() {
+        // Root ignores permissions: try again as `nobody`.
+        let _ = std::fs::remove_file(&probe);
+        set_mode_one(tmp.path(), 0o755);
+        cmd.uid(65534).gid(65534);
+        let runs_as_nobody = pessimist()
+            .arg("--version")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !runs_as_nobody {
+            set_mode(&spec_dir, 0o755, 0o644);
+            eprintln!(
+                "note: writes to a read-only directory succeed (root) and `nobody` is not available: read-only store not tested"
+            );
+            return;
+        }
+    }
+    let (out, _, stderr) = output(&mut cmd);
+    set_mode(&spec_dir, 0o755, 0o644);
+    assert!(
+        !out.status.success(),
+        "a read-only store was accepted:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot") && stderr.contains(&spec_dir.display().to_string()),
+        "{stderr}"
+    );
+    assert!(
+        before == snapshot(&finished[0]),
+        "the finished run was rewritten"
+    );
+    assert_eq!(run_dirs(&store, "one"), finished);
+}
+
+fn set_mode_one(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Unmounts the tmpfs when the test ends, passed or not.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A store on a 64 KiB tmpfs: a run that fills it fails with the reason,
+/// and the run that finished before is intact.
+#[test]
+fn a_full_disk_fails_the_run_and_keeps_finished_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("small-disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("note: cannot mount a tmpfs (not root?): full disk not tested");
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    let store = mnt.join("runs");
+    let spec = write(&tmp.path().join("one.toml"), ONE_SPEC);
+    let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+    assert!(out.status.success(), "{stderr}");
+    let finished = run_dirs(&store, "one");
+    assert_eq!(finished.len(), 1);
+    let before = snapshot(&finished[0]);
+
+    // A new run of 4 001 eval points of ~300 bytes: far more than the disk
+    // holds.
+    let big = ONE_SPEC.replace("iterations = 50", "iterations = [50, 20_000]");
+    write(&spec, &big);
+    let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+    assert!(
+        !out.status.success(),
+        "a full disk went unnoticed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains("cannot"),
+        "{stderr}"
+    );
+    assert!(
+        before == snapshot(&finished[0]),
+        "the finished run was rewritten"
+    );
 }

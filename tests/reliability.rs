@@ -32,6 +32,17 @@ fn output(cmd: &mut Command) -> (Output, String, String) {
     (out, stdout, stderr)
 }
 
+/// An error's cause printed once: `cannot x: Permission denied`, not
+/// `cannot x: Permission denied: Permission denied`.
+fn assert_causes_once(stderr: &str) {
+    for line in stderr.lines() {
+        assert!(
+            line.matches("(os error").count() <= 1,
+            "cause repeated: {line}"
+        );
+    }
+}
+
 fn run_specs(specs: &[&Path], store: &Path, jobs: usize) -> (Output, String, String) {
     output(
         pessimist()
@@ -634,6 +645,7 @@ fn a_read_only_store_is_reported_and_left_alone() {
         stderr.contains("cannot") && stderr.contains(&spec_dir.display().to_string()),
         "{stderr}"
     );
+    assert_causes_once(&stderr);
     assert!(
         before == snapshot(&finished[0]),
         "the finished run was rewritten"
@@ -694,6 +706,7 @@ fn a_full_disk_fails_the_run_and_keeps_finished_ones() {
         stderr.contains("No space left on device") && stderr.contains("cannot"),
         "{stderr}"
     );
+    assert_causes_once(&stderr);
     assert!(
         before == snapshot(&finished[0]),
         "the finished run was rewritten"

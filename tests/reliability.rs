@@ -187,6 +187,7 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let killed = tmp.path().join("killed");
     let mut rng = rand_pcg::Pcg64::seed_from_u64(20_240_917);
     let mut kills = 0;
+    let mut trace = Vec::new();
     loop {
         let mut child = pessimist()
             .arg("run")
@@ -203,15 +204,24 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         let ms = if rng.random_bool(0.5) {
             rng.random_range(50..=400)
         } else {
-            rng.random_range(1100..=2600)
+            rng.random_range(1100..=2000)
         };
         std::thread::sleep(Duration::from_millis(ms));
         let _ = child.kill(); // SIGKILL; the child may have ended already
         child.wait().unwrap();
         kills += 1;
         let dirs = run_dirs(&killed, "kill");
+        let progress: Vec<u64> = dirs
+            .iter()
+            .map(|d| {
+                summary(d)
+                    .and_then(|s| s["iterations_done"].as_u64())
+                    .unwrap_or(0)
+            })
+            .collect();
+        trace.push(format!("{ms}ms→{progress:?}"));
         let done = dirs.len() == 2 && dirs.iter().all(|d| status(d).as_deref() == Some("done"));
-        if kills >= 60 || (kills >= 20 && (done || started.elapsed() > Duration::from_secs(30))) {
+        if kills >= 60 || (kills >= 20 && (done || started.elapsed() > Duration::from_secs(25))) {
             break;
         }
     }
@@ -276,7 +286,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         "no run resumed from a later checkpoint in {kills} kills"
     );
     eprintln!(
-        "{kills} kills, {resumed_later} resumes past iteration 0, {:.1} s",
+        "{kills} kills ({}), {resumed_later} resumes past iteration 0, {:.1} s",
+        trace.join(" "),
         started.elapsed().as_secs_f64()
     );
 }

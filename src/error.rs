@@ -48,11 +48,12 @@ pub enum Error {
     InvalidMdp { id: String, message: String },
     #[error("{0}")]
     Invalid(String),
-    #[error("{context}: {source}")]
+    /// The cause is part of the message and deliberately not a `source()`:
+    /// error chains (`{:#}`) would print it twice.
+    #[error("{context}: {cause}")]
     Io {
         context: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -61,7 +62,7 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 }

@@ -46,7 +46,12 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
     let runs = load(&args.runs_dir)?;
     let histories: Vec<_> = runs
         .iter()
-        .map(|r| store::read_metrics(&r.dir).unwrap_or_default())
+        .map(|r| {
+            store::read_metrics(&r.dir).unwrap_or_else(|e| {
+                eprintln!("warning: skipped the metrics of a run: {e}");
+                Vec::new()
+            })
+        })
         .collect();
     let curves: Vec<Curve> = runs
         .iter()

@@ -193,7 +193,10 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .map(|h| {
             let summary = store::read_summary(&h.dir).ok().flatten();
             let last = summary.as_ref().and_then(|s| s.last);
-            (h, final_status(h), last, summary.and_then(|s| s.error))
+            // A run that failed to write its summary (disk full, read-only
+            // store) has its error only in memory.
+            let error = summary.and_then(|s| s.error).or_else(|| h.error());
+            (h, final_status(h), last, error)
         })
         .collect();
     if as_json {

@@ -49,6 +49,9 @@ pub struct Summary {
     pub eval_seconds: f64,
     #[serde(default)]
     pub io_seconds: f64,
+    /// Of which: serializing and writing `metrics.jsonl` (no fsync).
+    #[serde(default)]
+    pub metrics_seconds: f64,
     /// Who trains or trained it (`host:pid`).
     #[serde(default)]
     pub worker: String,
@@ -70,6 +73,7 @@ impl Summary {
             train_seconds: 0.0,
             eval_seconds: 0.0,
             io_seconds: 0.0,
+            metrics_seconds: 0.0,
             worker,
             coverage: None,
         }
@@ -350,6 +354,9 @@ impl MetricsTail {
 pub struct MetricsWriter {
     file: File,
     lines: u64,
+    /// Serialized lines not yet written: appends cost a memcpy, and the
+    /// file gets whole lines in one write at each flush.
+    pending: Vec<u8>,
 }
 
 impl MetricsWriter {
@@ -389,22 +396,35 @@ impl MetricsWriter {
         }
         file.set_len(offset).map_err(io(context))?;
         file.seek(SeekFrom::Start(offset)).map_err(io(context))?;
-        Ok(MetricsWriter { file, lines })
+        Ok(MetricsWriter {
+            file,
+            lines,
+            pending: Vec::new(),
+        })
     }
 
-    pub fn append(&mut self, m: &Metrics) -> Result<()> {
-        let mut line = serde_json::to_vec(m).expect("metrics serialize");
-        line.push(b'\n');
-        // One write per line: readers see whole lines or a torn tail.
-        self.file
-            .write_all(&line)
-            .map_err(|e| Error::io("cannot append to metrics.jsonl", e))?;
+    /// Queues one line; [`MetricsWriter::flush`] writes it.
+    pub fn append(&mut self, m: &Metrics) {
+        serde_json::to_writer(&mut self.pending, m).expect("metrics serialize");
+        self.pending.push(b'\n');
         self.lines += 1;
+    }
+
+    /// Writes the queued lines (readers see whole lines, or a torn tail if
+    /// the process dies mid-write, which the next writer cuts).
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.file
+                .write_all(&self.pending)
+                .map_err(|e| Error::io("cannot append to metrics.jsonl", e))?;
+            self.pending.clear();
+        }
         Ok(())
     }
 
     /// Makes the appended lines durable (before a checkpoint counts them).
     pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
         self.file
             .sync_data()
             .map_err(|e| Error::io("cannot sync metrics.jsonl", e))

@@ -539,3 +539,24 @@ fn merge(changes: Vec<Change>) -> Vec<Change> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_in_memory_stays_bounded_and_keeps_the_latest_point() {
+        let mut history = Vec::new();
+        for i in 0..100_000u64 {
+            history.push(Metrics {
+                iteration: i,
+                ..Default::default()
+            });
+            downsample(&mut history);
+            assert!(history.len() <= MAX_HISTORY + 1);
+        }
+        assert_eq!(history.last().unwrap().iteration, 99_999);
+        assert_eq!(history.first().unwrap().iteration, 0);
+        assert!(history.windows(2).all(|w| w[0].iteration < w[1].iteration));
+    }
+}

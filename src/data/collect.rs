@@ -161,24 +161,45 @@ pub fn collect(
     seed: u64,
     gamma: f64,
 ) -> Result<Dataset> {
+    if !matches!(quality, Quality::MediumExpert | Quality::MediumReplay) {
+        let behavior = behavior_policy(mdp, quality, gamma)?;
+        return Ok(collect_with_policy(mdp, behavior.policy, size, seed));
+    }
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
     data.reserve(size);
-    match quality {
-        Quality::MediumExpert => {
-            let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
-            let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
-            collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
-            collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
-        }
-        Quality::MediumReplay => replay(mdp, size, gamma, &mut rng, &mut data)?,
-        _ => {
-            let behavior = behavior_policy(mdp, quality, gamma)?;
-            collect_with(mdp, &behavior.policy, size, &mut rng, &mut data);
-            data.behavior = Some(behavior.policy);
-        }
+    if quality == Quality::MediumExpert {
+        let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
+        let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
+        collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
+        collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
+    } else {
+        replay(mdp, size, gamma, &mut rng, &mut data)?;
     }
     Ok(data)
+}
+
+/// Collects `size` transitions with a given stationary `policy`,
+/// deterministically from `seed`, and records it as the data's behaviour
+/// policy. [`collect`] with a stationary quality is this function applied to
+/// [`behavior_policy`]'s result (same seed, same data), so callers that reuse
+/// one calibrated policy skip the calibration.
+///
+/// # Panics
+/// If `policy` is not `n_states × n_actions` (check it with
+/// [`TabularMdp::check_policy`]).
+pub fn collect_with_policy(mdp: &TabularMdp, policy: Policy, size: usize, seed: u64) -> Dataset {
+    assert_eq!(
+        policy.dim(),
+        (mdp.n_states(), mdp.n_actions()),
+        "policy shape does not match the MDP"
+    );
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
+    data.reserve(size);
+    collect_with(mdp, &policy, size, &mut rng, &mut data);
+    data.behavior = Some(policy);
+    data
 }
 
 fn collect_with<R: Rng>(

@@ -11,7 +11,7 @@ pub mod csv;
 pub mod empirical;
 pub mod npy;
 
-pub use collect::collect;
+pub use collect::{collect, collect_with_policy};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::write_npz;

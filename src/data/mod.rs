@@ -140,7 +140,9 @@ impl Dataset {
         n
     }
 
-    /// Appends one transition.
+    /// Appends one transition (inlined: it is the inner loop of collection
+    /// and CSV import).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,

@@ -28,7 +28,7 @@ fn collection(c: &mut Criterion) {
     group.bench_function("medium/1M", |b| {
         b.iter_batched(
             || medium.clone(),
-            |policy| data::collect_with_policy(&mdp, policy, black_box(n), SEED),
+            |policy| data::collect_with_policy(&mdp, policy, black_box(n), SEED).unwrap(),
             BatchSize::LargeInput,
         )
     });

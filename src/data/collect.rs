@@ -164,7 +164,7 @@ pub fn collect(
 ) -> Result<Dataset> {
     if !matches!(quality, Quality::MediumExpert | Quality::MediumReplay) {
         let behavior = behavior_policy(mdp, quality, gamma)?;
-        return Ok(collect_with_policy(mdp, behavior.policy, size, seed));
+        return collect_with_policy(mdp, behavior.policy, size, seed);
     }
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
@@ -185,22 +185,19 @@ pub fn collect(
 /// policy. [`collect`] with a stationary quality is this function applied to
 /// [`behavior_policy`]'s result (same seed, same data), so callers that reuse
 /// one calibrated policy skip the calibration.
-///
-/// # Panics
-/// If `policy` is not `n_states × n_actions` (check it with
-/// [`TabularMdp::check_policy`]).
-pub fn collect_with_policy(mdp: &TabularMdp, policy: Policy, size: usize, seed: u64) -> Dataset {
-    assert_eq!(
-        policy.dim(),
-        (mdp.n_states(), mdp.n_actions()),
-        "policy shape does not match the MDP"
-    );
+pub fn collect_with_policy(
+    mdp: &TabularMdp,
+    policy: Policy,
+    size: usize,
+    seed: u64,
+) -> Result<Dataset> {
+    mdp.check_policy(&policy)?;
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
     data.reserve(size);
     collect_with(mdp, &policy, size, &mut rng, &mut data);
     data.behavior = Some(policy);
-    data
+    Ok(data)
 }
 
 /// Plays `policy` until `data` holds `until` transitions.
@@ -420,6 +417,16 @@ mod tests {
         let estimate = compiled.behavior_estimate();
         // π̂(a1|S0) = 1/2 within 5 sigma of ~10k draws.
         assert!((estimate[[0, 1]] - 0.5).abs() < 5.0 * (0.25f64 / 10_000.0).sqrt());
+    }
+
+    #[test]
+    fn a_given_policy_collects_what_its_quality_does() {
+        let mdp = envs::make("FrozenLake-v1").unwrap();
+        let medium = behavior_policy(&mdp, Quality::Medium, 0.99).unwrap().policy;
+        let a = collect_with_policy(&mdp, medium, 5_000, 11).unwrap();
+        assert_eq!(a, collect(&mdp, Quality::Medium, 5_000, 11, 0.99).unwrap());
+        let wrong = Array2::from_elem((3, 4), 0.25);
+        assert!(collect_with_policy(&mdp, wrong, 10, 0).is_err());
     }
 
     #[test]

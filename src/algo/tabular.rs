@@ -15,48 +15,54 @@ use rand_pcg::Pcg64Mcg;
 pub struct Backup {
     n_states: usize,
     n_actions: usize,
-    /// Per observed pair: its flat index s·|A| + a.
-    pair_cell: Vec<u32>,
-    pair_reward: Vec<f64>,
-    /// Per observed pair: `successor_start[i]..successor_start[i + 1]`.
-    successor_start: Vec<u32>,
-    successor_state: Vec<u32>,
+    /// The observed pairs in the compiled order.
+    pairs: Vec<PairRow>,
+    /// Every pair's successors, one pair after the other.
+    edges: Vec<Edge>,
+}
+
+/// One observed pair, packed so the loop reads one stream per array.
+#[derive(Debug, Clone, Copy)]
+struct PairRow {
+    reward: f64,
+    /// Its flat index s·|A| + a.
+    cell: u32,
+    /// Its successors are `edges[previous pair's end..end]`.
+    edges_end: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
     /// γ · p̂(s'|s,a), or 0 where the transition terminated.
-    successor_weight: Vec<f64>,
+    weight: f64,
+    state: u32,
 }
 
 impl Backup {
     pub fn new(compiled: &EmpiricalMdp, gamma: f64) -> Self {
-        let mut successor_start = Vec::with_capacity(compiled.pairs.len() + 1);
-        let (mut successor_state, mut successor_weight) = (Vec::new(), Vec::new());
-        successor_start.push(0);
-        for pair in &compiled.pairs {
-            for s in compiled.successors_of(pair) {
-                successor_state.push(s.next_state);
-                successor_weight.push(if s.terminated { 0.0 } else { gamma * s.prob });
-            }
-            successor_start.push(successor_state.len() as u32);
-        }
         let (ns, na) = (compiled.n_states, compiled.n_actions);
-        assert!(successor_state.iter().all(|&s| (s as usize) < ns));
-        assert!(
-            compiled
-                .pairs
-                .iter()
-                .all(|p| (p.state as usize) < ns && (p.action as usize) < na)
-        );
+        let mut edges = Vec::with_capacity(compiled.successors.len());
+        let mut pairs = Vec::with_capacity(compiled.pairs.len());
+        for pair in &compiled.pairs {
+            assert!((pair.state as usize) < ns && (pair.action as usize) < na);
+            for s in compiled.successors_of(pair) {
+                assert!((s.next_state as usize) < ns);
+                edges.push(Edge {
+                    weight: if s.terminated { 0.0 } else { gamma * s.prob },
+                    state: s.next_state,
+                });
+            }
+            pairs.push(PairRow {
+                reward: pair.mean_reward,
+                cell: pair.state * na as u32 + pair.action,
+                edges_end: u32::try_from(edges.len()).expect("successor count fits u32"),
+            });
+        }
         Backup {
             n_states: ns,
             n_actions: na,
-            pair_cell: compiled
-                .pairs
-                .iter()
-                .map(|p| p.state * compiled.n_actions as u32 + p.action)
-                .collect(),
-            pair_reward: compiled.pairs.iter().map(|p| p.mean_reward).collect(),
-            successor_start,
-            successor_state,
-            successor_weight,
+            pairs,
+            edges,
         }
     }
 
@@ -65,30 +71,71 @@ impl Backup {
     /// and returns the largest change.
     pub fn apply(&self, v: &[f64], q: &mut [f64]) -> f64 {
         assert!(v.len() >= self.n_states && q.len() >= self.n_states * self.n_actions);
-        let mut change = 0.0f64;
-        for i in 0..self.pair_cell.len() {
-            let (lo, hi) = (
-                self.successor_start[i] as usize,
-                self.successor_start[i + 1] as usize,
-            );
-            let mut value = self.pair_reward[i];
-            for j in lo..hi {
-                // SAFETY: `new` checked every successor state < n_states <= v.len().
-                value += self.successor_weight[j]
-                    * unsafe { *v.get_unchecked(self.successor_state[j] as usize) };
-            }
-            // SAFETY: `new` checked every cell < n_states·n_actions <= q.len().
-            let slot = unsafe { q.get_unchecked_mut(self.pair_cell[i] as usize) };
-            change = change.max((value - *slot).abs());
-            *slot = value;
+        // Four running maxima: a single one would chain each pair's
+        // comparison on the previous pair's.
+        let (mut c0, mut c1, mut c2, mut c3) = (0.0, 0.0, 0.0, 0.0);
+        let mut start = 0;
+        let (chunks, rest) = self.pairs.as_chunks::<4>();
+        for [p0, p1, p2, p3] in chunks {
+            c0 = larger(c0, self.update(p0, &mut start, v, q));
+            c1 = larger(c1, self.update(p1, &mut start, v, q));
+            c2 = larger(c2, self.update(p2, &mut start, v, q));
+            c3 = larger(c3, self.update(p3, &mut start, v, q));
         }
-        change
+        for p in rest {
+            c0 = larger(c0, self.update(p, &mut start, v, q));
+        }
+        larger(larger(c0, c1), larger(c2, c3))
     }
+
+    /// Backs up one pair (whose successors begin at `start`, moved past
+    /// them) into `q` and returns |change|.
+    #[inline(always)]
+    fn update(&self, pair: &PairRow, start: &mut usize, v: &[f64], q: &mut [f64]) -> f64 {
+        let end = pair.edges_end as usize;
+        // SAFETY: `new` made the ends non-decreasing and at most edges.len(),
+        // and `start` is the previous pair's end (or 0).
+        let edges = unsafe { self.edges.get_unchecked(*start..end) };
+        *start = end;
+        let mut value = pair.reward;
+        for e in edges {
+            // SAFETY: `new` checked every successor state < n_states, and
+            // `apply` that n_states <= v.len().
+            value += e.weight * unsafe { *v.get_unchecked(e.state as usize) };
+        }
+        // SAFETY: `new` checked every cell < n_states·n_actions, and `apply`
+        // that this is <= q.len().
+        let slot = unsafe { q.get_unchecked_mut(pair.cell as usize) };
+        let delta = (value - *slot).abs();
+        *slot = value;
+        delta
+    }
+}
+
+/// max(m, x) that keeps `m` when `x` is NaN, as `f64::max` does (`m` never
+/// is), in one instruction.
+#[inline(always)]
+fn larger(m: f64, x: f64) -> f64 {
+    if x > m { x } else { m }
 }
 
 /// max_a q(s, a) per state of a row-major table.
 pub fn max_per_state(q: &[f64], n_actions: usize, v: &mut [f64]) {
-    for (slot, row) in v.iter_mut().zip(q.chunks_exact(n_actions)) {
+    match n_actions {
+        4 => max_rows::<4>(q, v),
+        6 => max_rows::<6>(q, v),
+        _ => {
+            for (slot, row) in v.iter_mut().zip(q.chunks_exact(n_actions)) {
+                *slot = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+            }
+        }
+    }
+}
+
+/// [`max_per_state`] for a compile-time action count: unrolled, so the
+/// rows' independent chains of comparisons overlap.
+fn max_rows<const A: usize>(q: &[f64], v: &mut [f64]) {
+    for (slot, row) in v.iter_mut().zip(q.as_chunks::<A>().0) {
         *slot = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
     }
 }

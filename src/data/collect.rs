@@ -121,12 +121,13 @@ impl<'a> Collector<'a> {
         while self.data.len() < until {
             let mut s = self.sampler.reset(rng);
             let mut step = 0u32;
+            // The episode is cut at the time limit or when the data is full.
+            let budget = self.time_limit.min(until - self.data.len());
             loop {
                 let a = choose(s, rng);
                 let o = self.sampler.step(s, a, rng);
                 step += 1;
-                let full = self.data.len() + 1 >= until;
-                let truncated = !o.terminated && (step as usize >= self.time_limit || full);
+                let truncated = !o.terminated && step as usize >= budget;
                 self.data.push(
                     self.episode,
                     step - 1,
@@ -161,26 +162,45 @@ pub fn collect(
     seed: u64,
     gamma: f64,
 ) -> Result<Dataset> {
+    if !matches!(quality, Quality::MediumExpert | Quality::MediumReplay) {
+        let behavior = behavior_policy(mdp, quality, gamma)?;
+        return collect_with_policy(mdp, behavior.policy, size, seed);
+    }
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
     data.reserve(size);
-    match quality {
-        Quality::MediumExpert => {
-            let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
-            let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
-            collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
-            collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
-        }
-        Quality::MediumReplay => replay(mdp, size, gamma, &mut rng, &mut data)?,
-        _ => {
-            let behavior = behavior_policy(mdp, quality, gamma)?;
-            collect_with(mdp, &behavior.policy, size, &mut rng, &mut data);
-            data.behavior = Some(behavior.policy);
-        }
+    if quality == Quality::MediumExpert {
+        let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
+        let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
+        collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
+        collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
+    } else {
+        replay(mdp, size, gamma, &mut rng, &mut data)?;
     }
     Ok(data)
 }
 
+/// Collects `size` transitions with a given stationary `policy`,
+/// deterministically from `seed`, and records it as the data's behaviour
+/// policy. [`collect`] with a stationary quality is this function applied to
+/// [`behavior_policy`]'s result (same seed, same data), so callers that reuse
+/// one calibrated policy skip the calibration.
+pub fn collect_with_policy(
+    mdp: &TabularMdp,
+    policy: Policy,
+    size: usize,
+    seed: u64,
+) -> Result<Dataset> {
+    mdp.check_policy(&policy)?;
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
+    data.reserve(size);
+    collect_with(mdp, &policy, size, &mut rng, &mut data);
+    data.behavior = Some(policy);
+    Ok(data)
+}
+
+/// Plays `policy` until `data` holds `until` transitions.
 fn collect_with<R: Rng>(
     mdp: &TabularMdp,
     policy: &Policy,
@@ -189,7 +209,116 @@ fn collect_with<R: Rng>(
     data: &mut Dataset,
 ) {
     let actions = PolicySampler::new(policy);
-    Collector::new(mdp, data).run(until, rng, |s, rng| actions.action(s, rng), |_| false);
+    let widest = (0..mdp.n_states())
+        .flat_map(|s| (0..mdp.n_actions()).map(move |a| (s, a)))
+        .map(|(s, a)| mdp.outcomes(s, a).len())
+        .max()
+        .unwrap_or(1);
+    match widest {
+        1 => Padded::<1>::new(mdp).run(mdp, &actions, until, rng, data),
+        2 => Padded::<2>::new(mdp).run(mdp, &actions, until, rng, data),
+        3 => Padded::<3>::new(mdp).run(mdp, &actions, until, rng, data),
+        4 => Padded::<4>::new(mdp).run(mdp, &actions, until, rng, data),
+        _ => Collector::new(mdp, data).run(until, rng, |s, rng| actions.action(s, rng), |_| false),
+    }
+}
+
+/// The MDP's outcomes padded to `K` per (s, a): the collection loop finds a
+/// pair's outcomes by arithmetic rather than through an offset table, which
+/// shortens the chain of dependent loads from one state to the next. Draws
+/// consume the random stream exactly as [`Sampler::step`] does, so the data
+/// is the same as [`Collector`]'s.
+struct Padded<const K: usize> {
+    n_actions: usize,
+    /// Cumulative probabilities, padded with +∞ (never `<= u`).
+    cumulative: Vec<[f64; K]>,
+    next: Vec<[u32; K]>,
+    reward: Vec<[f64; K]>,
+    terminated: Vec<[bool; K]>,
+    /// Index of the pair's last outcome (0: no draw at all).
+    last: Vec<u8>,
+}
+
+impl<const K: usize> Padded<K> {
+    fn new(mdp: &TabularMdp) -> Self {
+        let pairs = mdp.n_states() * mdp.n_actions();
+        let mut table = Padded {
+            n_actions: mdp.n_actions(),
+            cumulative: vec![[f64::INFINITY; K]; pairs],
+            next: vec![[0; K]; pairs],
+            reward: vec![[0.0; K]; pairs],
+            terminated: vec![[false; K]; pairs],
+            last: vec![0; pairs],
+        };
+        for s in 0..mdp.n_states() {
+            for a in 0..mdp.n_actions() {
+                let i = s * mdp.n_actions() + a;
+                let outcomes = mdp.outcomes(s, a);
+                let mut sum = 0.0;
+                for (k, o) in outcomes.iter().enumerate() {
+                    sum += o.prob;
+                    table.cumulative[i][k] = sum;
+                    table.next[i][k] = o.next;
+                    table.reward[i][k] = o.reward;
+                    table.terminated[i][k] = o.terminated;
+                }
+                table.last[i] = (outcomes.len() - 1) as u8;
+            }
+        }
+        table
+    }
+
+    /// [`Collector::run`] with a stationary policy, specialised.
+    fn run<R: Rng>(
+        &self,
+        mdp: &TabularMdp,
+        actions: &PolicySampler,
+        until: usize,
+        rng: &mut R,
+        data: &mut Dataset,
+    ) {
+        let sampler = Sampler::new(mdp);
+        let time_limit = mdp.time_limit().unwrap_or(usize::MAX);
+        let mut episode = data.episode.last().map_or(0, |e| e + 1);
+        while data.len() < until {
+            let mut s = sampler.reset(rng);
+            let budget = time_limit.min(until - data.len());
+            let mut step = 0u32;
+            loop {
+                let a = actions.action(s, rng);
+                let i = s * self.n_actions + a;
+                let last = self.last[i] as usize;
+                let k = if last == 0 {
+                    0
+                } else {
+                    let u: f64 = rng.random();
+                    let below: usize = self.cumulative[i]
+                        .iter()
+                        .map(|&c| usize::from(c <= u))
+                        .sum();
+                    below.min(last)
+                };
+                let (next, terminated) = (self.next[i][k], self.terminated[i][k]);
+                step += 1;
+                let truncated = !terminated && step as usize >= budget;
+                data.push(
+                    episode,
+                    step - 1,
+                    s as u32,
+                    a as u32,
+                    self.reward[i][k],
+                    next,
+                    terminated,
+                    truncated,
+                );
+                s = next as usize;
+                if terminated || truncated {
+                    break;
+                }
+            }
+            episode += 1;
+        }
+    }
 }
 
 /// Online ε-greedy Q-learning (ε = 0.1, step size 0.1, zero initialisation),
@@ -288,6 +417,16 @@ mod tests {
         let estimate = compiled.behavior_estimate();
         // π̂(a1|S0) = 1/2 within 5 sigma of ~10k draws.
         assert!((estimate[[0, 1]] - 0.5).abs() < 5.0 * (0.25f64 / 10_000.0).sqrt());
+    }
+
+    #[test]
+    fn a_given_policy_collects_what_its_quality_does() {
+        let mdp = envs::make("FrozenLake-v1").unwrap();
+        let medium = behavior_policy(&mdp, Quality::Medium, 0.99).unwrap().policy;
+        let a = collect_with_policy(&mdp, medium, 5_000, 11).unwrap();
+        assert_eq!(a, collect(&mdp, Quality::Medium, 5_000, 11, 0.99).unwrap());
+        let wrong = Array2::from_elem((3, 4), 0.25);
+        assert!(collect_with_policy(&mdp, wrong, 10, 0).is_err());
     }
 
     #[test]

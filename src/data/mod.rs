@@ -11,7 +11,7 @@ pub mod csv;
 pub mod empirical;
 pub mod npy;
 
-pub use collect::collect;
+pub use collect::{collect, collect_with_policy};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::write_npz;
@@ -140,7 +140,9 @@ impl Dataset {
         n
     }
 
-    /// Appends one transition.
+    /// Appends one transition (inlined: it is the inner loop of collection
+    /// and CSV import).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,

@@ -229,8 +229,11 @@ impl TabularMdp {
             )));
         }
         for (s, row) in policy.outer_iter().enumerate() {
-            check_distribution(&row.to_vec())
-                .map_err(|m| Error::Invalid(format!("policy row for state {s} {m}")))?;
+            let checked = match row.as_slice() {
+                Some(slice) => check_distribution(slice),
+                None => check_distribution(&row.to_vec()),
+            };
+            checked.map_err(|m| Error::Invalid(format!("policy row for state {s} {m}")))?;
         }
         Ok(())
     }

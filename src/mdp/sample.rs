@@ -5,13 +5,20 @@
 use super::{Outcome, Policy, TabularMdp};
 use rand::Rng;
 
-/// Draws an index from a cumulative distribution (last index on rounding).
+/// Draws an index from a cumulative distribution (last index on rounding):
+/// the first `i` with `u < cumulative[i]`.
+///
+/// The sums are non-decreasing, so the entries `<= u` form a prefix whose
+/// length is that index: short lists count it without branches (a random
+/// `u` makes an early-exit loop mispredict), long ones binary-search it.
 #[inline]
 fn draw(cumulative: &[f64], u: f64) -> usize {
-    cumulative
-        .iter()
-        .position(|&c| u < c)
-        .unwrap_or(cumulative.len() - 1)
+    let below = if cumulative.len() <= 8 {
+        cumulative.iter().map(|&c| usize::from(c <= u)).sum()
+    } else {
+        cumulative.partition_point(|&c| c <= u)
+    };
+    below.min(cumulative.len() - 1)
 }
 
 /// Cumulative sums of `p`.

@@ -4,8 +4,12 @@
 //! graph is split into strongly connected components (Tarjan), which come out
 //! sinks first, so each component is solved once with the values downstream
 //! of it already known: a chain of 1-state components costs O(states), and
-//! only genuinely cyclic parts pay for dense elimination. I − γP_π is strictly
-//! diagonally dominant for γ < 1, so elimination needs no pivoting.
+//! only genuinely cyclic parts pay for elimination — dense for small
+//! components, banded in reverse Cuthill–McKee order for larger ones (grid
+//! worlds have narrow bands: Taxi's 100-state components have bandwidth
+//! ~10, so ~k·b² instead of k³/3 operations). I − γP_π is strictly
+//! diagonally dominant for γ < 1, so elimination needs no pivoting, and
+//! without pivoting the fill stays inside the band.
 //! Optimal values come from policy iteration on top of that exact evaluation,
 //! so Q* is exact too, not a value-iteration approximation.
 
@@ -170,10 +174,12 @@ pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
 
 /// Q(s,a) = Σ p (r + γ V(s')) with V(s') = 0 after termination.
 pub fn q_from_v(mdp: &TabularMdp, v: &Array1<f64>, gamma: f64) -> Array2<f64> {
-    let mut q = Array2::zeros((mdp.n_states(), mdp.n_actions()));
-    for s in 0..mdp.n_states() {
-        for a in 0..mdp.n_actions() {
-            q[[s, a]] = mdp
+    let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    let mut q = Array2::zeros((ns, na));
+    let cells = q.as_slice_mut().expect("a new array is contiguous");
+    for s in 0..ns {
+        for a in 0..na {
+            cells[s * na + a] = mdp
                 .outcomes(s, a)
                 .iter()
                 .map(|o| {
@@ -262,14 +268,37 @@ impl PolicyModel {
     }
 }
 
+/// Components up to this size are solved by dense elimination; larger ones
+/// by banded elimination in a Cuthill–McKee order when that is cheaper.
+const DENSE_MAX: usize = 16;
+
+/// How a cyclic component is eliminated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Method {
+    /// Dense up to `DENSE_MAX` states (or when the band would be as wide),
+    /// banded above.
+    Auto,
+    /// Banded for every cyclic component (tests compare it with dense).
+    #[cfg(test)]
+    Banded,
+    /// Dense for every component, the reference.
+    #[cfg(test)]
+    Dense,
+}
+
 /// Solves (I − M) V = r_π component by component, sinks first.
 fn solve_linear(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Array1<f64> {
+    solve_linear_with(mdp, policy, gamma, Method::Auto)
+}
+
+fn solve_linear_with(mdp: &TabularMdp, policy: &Policy, gamma: f64, method: Method) -> Array1<f64> {
     let model = PolicyModel::new(mdp, policy, gamma);
     let n = mdp.n_states();
-    let mut v = Array1::zeros(n);
-    let mut local = vec![usize::MAX; n];
-    for component in strongly_connected_components(&model, n) {
-        if let [s] = component[..] {
+    let mut v = vec![0.0; n];
+    let components = Components::new(&model, n);
+    let mut work = Workspace::new(n);
+    for component in components.iter() {
+        if let [s] = *component {
             let mut rhs = model.reward[s];
             let mut diag = 1.0;
             for &(t, w) in model.row(s) {
@@ -282,30 +311,252 @@ fn solve_linear(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Array1<f64> {
             v[s] = rhs / diag;
             continue;
         }
+        let banded = match method {
+            Method::Auto => component.len() > DENSE_MAX,
+            #[cfg(test)]
+            Method::Banded => true,
+            #[cfg(test)]
+            Method::Dense => false,
+        };
+        if !(banded && work.solve_banded(&model, component, &mut v, method == Method::Auto)) {
+            work.solve_dense(&model, component, &mut v);
+        }
+    }
+    Array1::from(v)
+}
+
+/// Buffers reused from one component to the next.
+struct Workspace {
+    /// Index of each state within the current component, `usize::MAX` outside.
+    local: Vec<usize>,
+    matrix: Vec<f64>,
+    rhs: Vec<f64>,
+    /// Banded path: the component's states in elimination order, their
+    /// undirected adjacency (CSR) and degrees.
+    order: Vec<usize>,
+    adjacency_start: Vec<usize>,
+    adjacency: Vec<usize>,
+    degree: Vec<usize>,
+}
+
+impl Workspace {
+    fn new(n: usize) -> Self {
+        Workspace {
+            local: vec![usize::MAX; n],
+            matrix: Vec::new(),
+            rhs: Vec::new(),
+            order: Vec::new(),
+            adjacency_start: Vec::new(),
+            adjacency: Vec::new(),
+            degree: Vec::new(),
+        }
+    }
+
+    /// Dense elimination of the component's block, with the values
+    /// downstream of it already in `v`.
+    fn solve_dense(&mut self, model: &PolicyModel, component: &[usize], v: &mut [f64]) {
         let k = component.len();
         for (i, &s) in component.iter().enumerate() {
-            local[s] = i;
+            self.local[s] = i;
         }
-        let mut a = vec![0.0; k * k];
-        let mut b = vec![0.0; k];
+        let (a, b) = (&mut self.matrix, &mut self.rhs);
+        a.clear();
+        a.resize(k * k, 0.0);
+        b.clear();
+        b.resize(k, 0.0);
         for (i, &s) in component.iter().enumerate() {
             a[i * k + i] = 1.0;
             b[i] = model.reward[s];
             for &(t, w) in model.row(s) {
                 let t = t as usize;
-                match local[t] {
+                match self.local[t] {
                     j if j != usize::MAX => a[i * k + j] -= w,
                     _ => b[i] += w * v[t],
                 }
             }
         }
-        eliminate(&mut a, &mut b, k);
+        eliminate(a, b, k);
         for (i, &s) in component.iter().enumerate() {
             v[s] = b[i];
-            local[s] = usize::MAX;
+            self.local[s] = usize::MAX;
         }
     }
-    v
+
+    /// Banded elimination of the component's block in reverse Cuthill–McKee
+    /// order (a breadth-first order keeps every edge between nearby
+    /// positions, so elimination fills in only within the band). With
+    /// `only_if_cheaper`, gives up (returning false, nothing written) when
+    /// the band would cost as much as dense elimination.
+    fn solve_banded(
+        &mut self,
+        model: &PolicyModel,
+        component: &[usize],
+        v: &mut [f64],
+        only_if_cheaper: bool,
+    ) -> bool {
+        let k = component.len();
+        for (i, &s) in component.iter().enumerate() {
+            self.local[s] = i;
+        }
+        self.cuthill_mckee(model, component);
+        // `local` now maps each state to its position in `order`.
+        let (mut lower, mut upper) = (0, 0);
+        for &s in component {
+            let i = self.local[s];
+            for &(t, _) in model.row(s) {
+                let j = self.local[t as usize];
+                if j != usize::MAX {
+                    lower = lower.max(i.saturating_sub(j));
+                    upper = upper.max(j.saturating_sub(i));
+                }
+            }
+        }
+        if only_if_cheaper && 3 * lower * upper >= k * k {
+            for &s in component {
+                self.local[s] = usize::MAX;
+            }
+            return false;
+        }
+        // Row i holds columns i − lower ..= i + upper.
+        let width = lower + upper + 1;
+        let (a, b) = (&mut self.matrix, &mut self.rhs);
+        a.clear();
+        a.resize(k * width, 0.0);
+        b.clear();
+        b.resize(k, 0.0);
+        for &s in component {
+            let i = self.local[s];
+            a[i * width + lower] = 1.0;
+            b[i] = model.reward[s];
+            for &(t, w) in model.row(s) {
+                let t = t as usize;
+                match self.local[t] {
+                    j if j != usize::MAX => a[i * width + lower + j - i] -= w,
+                    _ => b[i] += w * v[t],
+                }
+            }
+        }
+        eliminate_banded(a, b, k, lower, upper);
+        for &s in component {
+            v[s] = b[self.local[s]];
+            self.local[s] = usize::MAX;
+        }
+        true
+    }
+
+    /// Orders the component breadth-first from a low-degree state,
+    /// neighbours by increasing degree, then reversed (RCM), and sets
+    /// `local[s]` to each state's position. Expects `local` to hold the
+    /// component's indices.
+    fn cuthill_mckee(&mut self, model: &PolicyModel, component: &[usize]) {
+        let k = component.len();
+        // Undirected adjacency within the component (duplicates harmless).
+        self.degree.clear();
+        self.degree.resize(k, 0);
+        for (i, &s) in component.iter().enumerate() {
+            for &(t, _) in model.row(s) {
+                let j = self.local[t as usize];
+                if j != usize::MAX && j != i {
+                    self.degree[i] += 1;
+                    self.degree[j] += 1;
+                }
+            }
+        }
+        self.adjacency_start.clear();
+        self.adjacency_start.push(0);
+        let mut total = 0;
+        for &d in &self.degree {
+            total += d;
+            self.adjacency_start.push(total);
+        }
+        self.adjacency.clear();
+        self.adjacency.resize(total, 0);
+        let mut fill = self.adjacency_start[..k].to_vec();
+        for (i, &s) in component.iter().enumerate() {
+            for &(t, _) in model.row(s) {
+                let j = self.local[t as usize];
+                if j != usize::MAX && j != i {
+                    self.adjacency[fill[i]] = j;
+                    fill[i] += 1;
+                    self.adjacency[fill[j]] = i;
+                    fill[j] += 1;
+                }
+            }
+        }
+        let degree = &self.degree;
+        for i in 0..k {
+            let (lo, hi) = (self.adjacency_start[i], self.adjacency_start[i + 1]);
+            self.adjacency[lo..hi].sort_unstable_by_key(|&j| (degree[j], j));
+        }
+        // Breadth-first from the lowest-degree state, then once more from
+        // the last state reached (a pseudo-peripheral start narrows the band).
+        let first = (0..k).min_by_key(|&i| (degree[i], i)).unwrap_or(0);
+        self.breadth_first(first);
+        let far = *self.order.last().expect("components are non-empty");
+        self.breadth_first(far);
+        self.order.reverse();
+        for (position, &i) in self.order.iter().enumerate() {
+            self.local[component[i]] = position;
+        }
+    }
+
+    /// Breadth-first order of the component's local indices from `start`
+    /// (the component is strongly connected, so every index is reached).
+    fn breadth_first(&mut self, start: usize) {
+        let k = self.degree.len();
+        let mut seen = vec![false; k];
+        self.order.clear();
+        self.order.push(start);
+        seen[start] = true;
+        let mut head = 0;
+        while head < self.order.len() {
+            let i = self.order[head];
+            head += 1;
+            for &j in &self.adjacency[self.adjacency_start[i]..self.adjacency_start[i + 1]] {
+                if !seen[j] {
+                    seen[j] = true;
+                    self.order.push(j);
+                }
+            }
+        }
+        debug_assert_eq!(self.order.len(), k);
+    }
+}
+
+/// Gaussian elimination without pivoting of a banded matrix (row i holds
+/// columns i − lower ..= i + upper, at offsets 0..width); no pivoting keeps
+/// the fill inside the band. Leaves the solution in `b`.
+fn eliminate_banded(a: &mut [f64], b: &mut [f64], k: usize, lower: usize, upper: usize) {
+    let width = lower + upper + 1;
+    for p in 0..k {
+        let pivot = a[p * width + lower];
+        let last = (p + upper).min(k - 1);
+        for r in p + 1..=(p + lower).min(k - 1) {
+            // Column p of row r sits at offset lower − (r − p).
+            let f = a[r * width + lower - (r - p)] / pivot;
+            if f == 0.0 {
+                continue;
+            }
+            let (top, bottom) = a.split_at_mut(r * width);
+            // Columns p + 1 ..= last: row p from offset lower + 1, row r
+            // from offset lower + 1 − (r − p).
+            let prow = &top[p * width + lower + 1..p * width + lower + 1 + (last - p)];
+            let start = lower + 1 - (r - p);
+            for (x, y) in bottom[start..start + (last - p)].iter_mut().zip(prow) {
+                *x -= f * y;
+            }
+            b[r] -= f * b[p];
+        }
+    }
+    for p in (0..k).rev() {
+        let last = (p + upper).min(k - 1);
+        let row = &a[p * width + lower..p * width + lower + 1 + (last - p)];
+        let mut s = b[p];
+        for (c, &x) in row.iter().enumerate().skip(1) {
+            s -= x * b[p + c];
+        }
+        b[p] = s / row[0];
+    }
 }
 
 /// Gaussian elimination without pivoting (the matrix is strictly diagonally
@@ -335,67 +586,175 @@ fn eliminate(a: &mut [f64], b: &mut [f64], k: usize) {
     }
 }
 
-/// Tarjan's algorithm, iterative; components come out in reverse topological
-/// order (every component after all components it can reach).
-fn strongly_connected_components(model: &PolicyModel, n: usize) -> Vec<Vec<usize>> {
-    const UNSEEN: usize = usize::MAX;
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut stack = Vec::new();
-    let mut components = Vec::new();
-    let mut counter = 0;
-    let mut call: Vec<(usize, usize)> = Vec::new();
-    for root in 0..n {
-        if index[root] != UNSEEN {
-            continue;
-        }
-        call.push((root, 0));
-        while let Some(&mut (s, ref mut edge)) = call.last_mut() {
-            if *edge == 0 && index[s] == UNSEEN {
-                index[s] = counter;
-                low[s] = counter;
-                counter += 1;
-                stack.push(s);
-                on_stack[s] = true;
-            }
-            let row = model.row(s);
-            if let Some(&(t, _)) = row.get(*edge) {
-                *edge += 1;
-                let t = t as usize;
-                if index[t] == UNSEEN {
-                    call.push((t, 0));
-                } else if on_stack[t] {
-                    low[s] = low[s].min(index[t]);
-                }
+/// Strongly connected components, stored flat: component `c` is
+/// `states[start[c]..start[c + 1]]`.
+struct Components {
+    states: Vec<usize>,
+    start: Vec<usize>,
+}
+
+impl Components {
+    /// Tarjan's algorithm, iterative; components come out in reverse
+    /// topological order (every component after all components it can reach).
+    fn new(model: &PolicyModel, n: usize) -> Self {
+        const UNSEEN: usize = usize::MAX;
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut states = Vec::with_capacity(n);
+        let mut start = vec![0];
+        let mut counter = 0;
+        let mut call: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if index[root] != UNSEEN {
                 continue;
             }
-            call.pop();
-            if let Some(&(parent, _)) = call.last() {
-                low[parent] = low[parent].min(low[s]);
-            }
-            if low[s] == index[s] {
-                let mut component = Vec::new();
-                loop {
-                    let t = stack.pop().expect("Tarjan stack holds the component");
-                    on_stack[t] = false;
-                    component.push(t);
-                    if t == s {
-                        break;
-                    }
+            call.push((root, 0));
+            while let Some(&mut (s, ref mut edge)) = call.last_mut() {
+                if *edge == 0 && index[s] == UNSEEN {
+                    index[s] = counter;
+                    low[s] = counter;
+                    counter += 1;
+                    stack.push(s);
+                    on_stack[s] = true;
                 }
-                components.push(component);
+                let row = model.row(s);
+                if let Some(&(t, _)) = row.get(*edge) {
+                    *edge += 1;
+                    let t = t as usize;
+                    if index[t] == UNSEEN {
+                        call.push((t, 0));
+                    } else if on_stack[t] {
+                        low[s] = low[s].min(index[t]);
+                    }
+                    continue;
+                }
+                call.pop();
+                if let Some(&(parent, _)) = call.last() {
+                    low[parent] = low[parent].min(low[s]);
+                }
+                if low[s] == index[s] {
+                    loop {
+                        let t = stack.pop().expect("Tarjan stack holds the component");
+                        on_stack[t] = false;
+                        states.push(t);
+                        if t == s {
+                            break;
+                        }
+                    }
+                    start.push(states.len());
+                }
             }
         }
+        Components { states, start }
     }
-    components
+
+    fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        self.start.windows(2).map(|w| &self.states[w[0]..w[1]])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mdp::envs;
+    use crate::mdp::{Outcome, envs};
     use ndarray::array;
+    use proptest::prelude::*;
+
+    /// Largest |x − y| relative to the largest |y| (at least 1).
+    fn relative_gap(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+        let scale = y.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        x.iter()
+            .zip(y)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+            / scale
+    }
+
+    /// A random MDP of `n` states and `m` actions: up to four outcomes per
+    /// pair, some terminating, and a random stochastic policy.
+    fn random_problem() -> impl Strategy<Value = (TabularMdp, Policy, f64)> {
+        (2usize..=30, 1usize..=3).prop_flat_map(|(n, m)| {
+            let outcome = (
+                0..n as u32,
+                0.05f64..1.0,
+                -1.0f64..1.0,
+                prop::bool::weighted(0.1),
+            );
+            let pair = prop::collection::vec(outcome, 1..=4);
+            (
+                prop::collection::vec(prop::collection::vec(pair, m), n),
+                prop::collection::vec(prop::collection::vec(0.0f64..1.0, m), n),
+                0.5f64..0.999,
+            )
+                .prop_map(move |(table, weights, gamma)| {
+                    let table = table
+                        .into_iter()
+                        .map(|row| {
+                            row.into_iter()
+                                .map(|list| {
+                                    let total: f64 = list.iter().map(|o| o.1).sum();
+                                    list.into_iter()
+                                        .map(|(next, w, reward, terminated)| Outcome {
+                                            prob: w / total,
+                                            next,
+                                            reward,
+                                            terminated,
+                                        })
+                                        .collect()
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let initial = vec![1.0 / n as f64; n];
+                    let mdp = TabularMdp::new("random", table, initial, None).unwrap();
+                    let mut policy = Policy::zeros((n, m));
+                    for (s, row) in weights.iter().enumerate() {
+                        let total: f64 = row.iter().map(|w| w + 0.01).sum();
+                        for (a, w) in row.iter().enumerate() {
+                            policy[[s, a]] = (w + 0.01) / total;
+                        }
+                    }
+                    (mdp, policy, gamma)
+                })
+        })
+    }
+
+    proptest! {
+        /// Banded elimination in Cuthill–McKee order (forced for every
+        /// cyclic component) and the automatic choice agree with dense
+        /// elimination.
+        #[test]
+        fn banded_matches_dense((mdp, policy, gamma) in random_problem()) {
+            let dense = solve_linear_with(&mdp, &policy, gamma, Method::Dense);
+            let banded = solve_linear_with(&mdp, &policy, gamma, Method::Banded);
+            let auto = solve_linear_with(&mdp, &policy, gamma, Method::Auto);
+            prop_assert!(relative_gap(&banded, &dense) < 1e-9, "{banded} vs {dense}");
+            prop_assert!(relative_gap(&auto, &dense) < 1e-9, "{auto} vs {dense}");
+        }
+    }
+
+    /// The Gymnasium problems, whose stochastic policies have cyclic
+    /// components large enough for the banded path.
+    #[test]
+    fn banded_matches_dense_on_gymnasium_problems() {
+        for id in ["Taxi-v4", "FrozenLake8x8-v1", "CliffWalking-v1"] {
+            let mdp = envs::make(id).unwrap();
+            let gamma = 0.99;
+            let uniform = mdp.uniform_policy();
+            let optimal = optimal(&mdp, gamma).unwrap().policy;
+            let mixture = &optimal * 0.9 + &uniform * 0.1;
+            for policy in [&uniform, &optimal, &mixture] {
+                let dense = solve_linear_with(&mdp, policy, gamma, Method::Dense);
+                for method in [Method::Banded, Method::Auto] {
+                    let v = solve_linear_with(&mdp, policy, gamma, method);
+                    let gap = relative_gap(&v, &dense);
+                    assert!(gap < 1e-10, "{id} {method:?}: gap {gap}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn three_state_optimum_is_the_discounted_plus_one() {

@@ -1,0 +1,124 @@
+//! The experiment store and the watcher.
+//!
+//! Targets: loading the summaries of 10,000 runs (`Store::load_all`) < 1 s;
+//! a spec saved by rename (temp file + rename, as editors save) is seen by
+//! `watcher::watch` within 250 ms (median).
+
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use pessimist::algo::{self, Params};
+use pessimist::data::Quality;
+use pessimist::eval::Metrics;
+use pessimist::experiment::store::{self, Store, Summary};
+use pessimist::experiment::{DatasetSource, RunConfig, RunStatus, watcher};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const RUNS: u64 = 10_000;
+
+fn config(spec: &str, seed: u64) -> RunConfig {
+    RunConfig {
+        spec: spec.to_string(),
+        env: "FrozenLake8x8-v1".to_string(),
+        gamma: 0.99,
+        seed,
+        iterations: 1000,
+        eval_every: 10,
+        dataset: DatasetSource::Collect {
+            policy: Quality::Medium,
+            size: 100_000,
+            seed,
+        },
+        features: "tabular".to_string(),
+        algo: "fqi".to_string(),
+        params: algo::resolve_params("fqi", &Params::new()).unwrap(),
+        priority: 0,
+    }
+}
+
+fn load_all(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let started = Instant::now();
+    for seed in 0..RUNS {
+        // Ten specs of a thousand runs each.
+        let config = config(&format!("spec-{}", seed % 10), seed);
+        let run = store.prepare(&config).unwrap();
+        let mut summary = Summary::new(config.iterations, "bench:1".to_string());
+        summary.status = RunStatus::Done;
+        summary.iterations_done = config.iterations;
+        summary.last = Some(Metrics {
+            iteration: config.iterations,
+            normalized_score: 90.0,
+            ..Metrics::default()
+        });
+        store::write_summary(&run, &summary).unwrap();
+    }
+    eprintln!(
+        "store of {RUNS} runs written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (runs, errors) = store.load_all().unwrap();
+    assert_eq!((runs.len(), errors.len()), (RUNS as usize, 0));
+    assert!(runs.iter().all(|r| r.summary.is_some()));
+
+    let mut group = c.benchmark_group("store");
+    group.sample_size(10);
+    group.bench_function("load_all/10k-runs", |b| {
+        b.iter(|| store.load_all().unwrap())
+    });
+    group.finish();
+}
+
+fn watch(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("grid.toml");
+    std::fs::write(&spec, "# version 0\n").unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
+    let _watcher = watcher::watch(&[(dir.path(), false)], false, move |paths| {
+        let _ = tx.send(paths);
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut version = 0u64;
+    let mut latencies = Vec::new();
+    // Saves the spec by rename and returns how long the watcher took to
+    // report it.
+    let mut save = || -> Duration {
+        while rx.try_recv().is_ok() {} // earlier saves' late events
+        version += 1;
+        let tmp = dir.path().join(".grid.toml.swp");
+        let started = Instant::now();
+        std::fs::write(&tmp, format!("# version {version}\n")).unwrap();
+        std::fs::rename(&tmp, &spec).unwrap();
+        loop {
+            let paths = rx
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the watcher reports the save within 5 s");
+            if paths.contains(&spec) {
+                let latency = started.elapsed();
+                latencies.push(latency);
+                return latency;
+            }
+        }
+    };
+    let mut group = c.benchmark_group("watcher");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("save-by-rename/latency", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| save()).sum())
+    });
+    group.finish();
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!(
+        "watcher latency over {} saves: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[0]),
+        ms(latencies[latencies.len() - 1]),
+    );
+}
+
+criterion_group!(benches, load_all, watch);
+criterion_main!(benches);

@@ -1,0 +1,108 @@
+//! End to end `pessimist train --env FrozenLake8x8-v1 --algo fqi --data
+//! FILE.csv --iterations N` on 100k medium transitions: read the CSV,
+//! compile it, train, evaluate exactly. Target ≤ 50 ms with a normalized
+//! score ≥ 90.
+//!
+//! `in-process` calls the library functions `src/cli/train.rs` calls, in
+//! the same order; `binary` spawns the built executable (process start and
+//! output included).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pessimist::algo::{self, Params, TrainData};
+use pessimist::data::{self, EmpiricalMdp, Quality};
+use pessimist::eval::{Evaluator, Metrics};
+use pessimist::mdp::{envs, solve};
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+const ENV: &str = "FrozenLake8x8-v1";
+const GAMMA: f64 = 0.99;
+/// Seed of the collected data (the learner's seed is the CLI's default, 0).
+const DATA_SEED: u64 = 0;
+/// The fewest sweeps after which fqi's greedy policy scores ≥ 90 on this
+/// dataset (checked in setup).
+const ITERATIONS: u64 = 31;
+
+/// What `pessimist train` does, without the printing.
+fn train(path: &Path, iterations: u64) -> Metrics {
+    let mdp = Arc::new(envs::make(ENV).unwrap());
+    solve::check_gamma(GAMMA).unwrap();
+    let params = Params::new();
+    algo::resolve_params("fqi", &params).unwrap();
+    let dataset = data::read_csv(path, mdp.n_states(), mdp.n_actions()).unwrap();
+    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
+    let mut learner = algo::build(
+        "fqi",
+        &params,
+        TrainData {
+            dataset: Arc::new(dataset),
+            compiled: compiled.clone(),
+            gamma: GAMMA,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    for _ in 0..iterations {
+        learner.step().unwrap();
+    }
+    let (q, policy) = (learner.q(), learner.policy());
+    let evaluator = Evaluator::new(mdp, GAMMA, compiled).unwrap();
+    evaluator.evaluate(&q, &policy).unwrap()
+}
+
+/// The first iteration count whose policy scores ≥ 90.
+fn fewest_iterations(path: &Path) -> Option<u64> {
+    (1..=200).find(|&n| train(path, n).normalized_score >= 90.0)
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let mdp = envs::make(ENV).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("medium-100k.csv");
+    let dataset = data::collect(&mdp, Quality::Medium, 100_000, DATA_SEED, GAMMA).unwrap();
+    data::write_csv(&path, &dataset).unwrap();
+
+    let score = train(&path, ITERATIONS).normalized_score;
+    assert!(score >= 90.0, "{ITERATIONS} iterations score {score}");
+    assert_eq!(fewest_iterations(&path), Some(ITERATIONS));
+    eprintln!("fqi, {ITERATIONS} iterations: normalized score {score:.2}");
+
+    let binary = env!("CARGO_BIN_EXE_pessimist");
+    let args = [
+        "train",
+        "--env",
+        ENV,
+        "--algo",
+        "fqi",
+        "--data",
+        path.to_str().unwrap(),
+        "--iterations",
+        &ITERATIONS.to_string(),
+        "--json",
+    ];
+    let output = Command::new(binary).args(args).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["normalized_score"].as_f64(), Some(score));
+
+    let mut group = c.benchmark_group(format!(
+        "train/{ENV}/fqi/medium-100k/{ITERATIONS}-iterations"
+    ));
+    group.sample_size(20);
+    group.bench_function("in-process", |b| {
+        b.iter(|| train(black_box(&path), ITERATIONS))
+    });
+    group.bench_function("binary", |b| {
+        b.iter(|| {
+            let output = Command::new(binary).args(args).output().unwrap();
+            assert!(output.status.success());
+            output
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, end_to_end);
+criterion_main!(benches);

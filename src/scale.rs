@@ -20,13 +20,14 @@ pub fn symexp(t: f64) -> f64 {
 /// keeping every n-th decade.
 pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     let (lo, hi) = (lo.min(hi), lo.max(hi));
-    // Decades first; on a short axis also 2 and 5 times them, down to 0.01,
-    // so a return axis from 0 to 0.8 still gets readable ticks.
+    // Decades first; on a short axis also 2 and 5 times them, so a return
+    // axis from 0 to 0.8 still gets readable ticks.
+    // The decade of the largest magnitude on the axis.
+    let top = (lo.abs().max(hi.abs()) / LINEAR_WIDTH)
+        .log10()
+        .floor()
+        .clamp(-3.0, 300.0) as i32;
     let candidates = |mantissas: &[f64], from: i32| -> Vec<f64> {
-        let top = (lo.abs().max(hi.abs()) / LINEAR_WIDTH)
-            .log10()
-            .floor()
-            .clamp(-3.0, 300.0) as i32;
         let mut ticks: Vec<f64> = (from..=top)
             .flat_map(|k| {
                 mantissas
@@ -44,7 +45,8 @@ pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     let ticks = if decades.len() >= 4 {
         decades
     } else {
-        candidates(&[1.0, 2.0, 5.0], -2)
+        // Two decades of 1-2-5 steps below the largest value.
+        candidates(&[1.0, 2.0, 5.0], top - 1)
     };
     thin(ticks, max_ticks)
 }
@@ -152,6 +154,10 @@ mod tests {
             vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
         );
         assert_eq!(symlog_ticks(0.0, 0.9, 4), vec![0.0, 0.02, 0.1, 0.5]);
+        assert_eq!(
+            symlog_ticks(-5.5, 1.1, 7),
+            vec![-5.0, -1.0, -0.2, 0.0, 0.2, 1.0]
+        );
         let many = symlog_ticks(-1e9, 1e9, 7);
         assert!(many.len() <= 7 && many.contains(&0.0), "{many:?}");
         assert_eq!(

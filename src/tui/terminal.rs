@@ -1,57 +1,113 @@
 //! The interactive dashboard in a real terminal: raw mode and the alternate
 //! screen (restored on exit, on panic and on SIGTERM/SIGHUP), keyboard
-//! input, and a redraw only when something changed.
+//! input on its own thread, and a redraw only when something changed.
+//!
+//! Input is read on a thread of its own and reaches the loop through a
+//! channel, so the loop never blocks inside the terminal library: crossterm
+//! spins forever on an end-of-file (a closed SSH connection, a killed tmux
+//! pane), and a loop stuck there would neither see SIGHUP nor exit. The
+//! input thread checks the terminal for a hangup before every read and
+//! reports it as [`Input::Gone`].
 
 use super::dashboard::Dashboard;
 use super::view;
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{self, Event, KeyEvent, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
-/// How long to wait for input before looking at the session again.
+/// How long the loop waits for input before looking at the session again.
 const TICK: Duration = Duration::from_millis(100);
 /// How often progress of running runs is redrawn.
 const PROGRESS_REDRAW: Duration = Duration::from_millis(250);
 
-/// Runs the dashboard until `q` or a termination signal.
+/// What the input thread reports.
+enum Input {
+    Key(KeyEvent),
+    Resize,
+    /// The terminal hung up or cannot be read: nobody is watching any more.
+    Gone,
+}
+
+/// Runs the dashboard until `q`, a termination signal or a hangup.
 pub fn run(mut dashboard: Dashboard) -> std::io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(signal, stop.clone())?;
     }
-    // `ratatui::init` also installs a panic hook that restores the terminal.
-    let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut dashboard, &stop);
-    ratatui::restore();
+    install_panic_hook();
+    enable_raw_mode()?;
+    let mut terminal = match execute!(std::io::stdout(), EnterAlternateScreen)
+        .and_then(|()| Terminal::new(CrosstermBackend::new(std::io::stdout())))
+    {
+        Ok(terminal) => terminal,
+        Err(e) => {
+            let _ = ratatui::try_restore();
+            return Err(e);
+        }
+    };
+    let (tx, rx) = channel();
+    spawn_input(tx, stop.clone())?;
+    event_loop(&mut terminal, &mut dashboard, &stop, &rx);
+    stop.store(true, Ordering::Relaxed);
+    // Errors here mean the terminal is gone: nothing is left to restore.
+    let _ = ratatui::try_restore();
     dashboard.session.shutdown();
-    result
+    Ok(())
+}
+
+/// Restores the terminal before a panic of the dashboard's own thread is
+/// reported. Panics of other threads (a training run, caught and recorded
+/// as that run's failure by the pool) go to the log file: printing them
+/// would scribble over the screen that keeps running.
+fn install_panic_hook() {
+    let report = std::panic::take_hook();
+    let dashboard_thread = std::thread::current().id();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == dashboard_thread {
+            let _ = ratatui::try_restore();
+            report(info);
+        } else {
+            tracing::error!("{info}");
+        }
+    }));
 }
 
 fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
     dashboard: &mut Dashboard,
     stop: &AtomicBool,
-) -> std::io::Result<()> {
+    input: &Receiver<Input>,
+) {
     let mut dirty = true;
     let mut last_draw = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if dirty {
-            terminal.draw(|f| view::draw(f, &dashboard.app))?;
+            if let Err(e) = terminal.draw(|f| view::draw(f, &dashboard.app)) {
+                tracing::info!("terminal unwritable, quitting: {e}");
+                return;
+            }
             dirty = false;
             last_draw = Instant::now();
         }
-        if event::poll(TICK)? {
-            match event::read()? {
-                Event::Key(key) if key.kind != KeyEventKind::Release => {
-                    if dashboard.key(key) {
-                        return Ok(());
-                    }
-                    dirty = true;
+        match input.recv_timeout(TICK) {
+            Ok(Input::Key(key)) => {
+                if dashboard.key(key) {
+                    return;
                 }
-                Event::Resize(..) => dirty = true,
-                _ => {}
+                dirty = true;
             }
+            Ok(Input::Resize) => dirty = true,
+            Ok(Input::Gone) | Err(RecvTimeoutError::Disconnected) => {
+                tracing::info!("terminal gone, quitting");
+                return;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
         }
         if dashboard.sync() {
             dirty = true;
@@ -61,5 +117,129 @@ fn event_loop(
             dirty = true;
         }
     }
+}
+
+/// Starts the thread that turns terminal input into [`Input`]s; it ends
+/// when the terminal goes away or `stop` is set.
+fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+    let tty = tty::Tty::open()?;
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match tty.wait(PROGRESS_REDRAW) {
+                    tty::Ready::Idle => {}
+                    tty::Ready::Readable => {
+                        let input = match event::read() {
+                            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                                Input::Key(key)
+                            }
+                            Ok(Event::Resize(..)) => Input::Resize,
+                            Ok(_) => continue,
+                            Err(_) => Input::Gone,
+                        };
+                        let gone = matches!(input, Input::Gone);
+                        if tx.send(input).is_err() || gone {
+                            return;
+                        }
+                    }
+                    tty::Ready::HungUp => {
+                        let _ = tx.send(Input::Gone);
+                        return;
+                    }
+                }
+            }
+        })?;
     Ok(())
+}
+
+#[cfg(unix)]
+mod tty {
+    //! The terminal device crossterm reads (standard input when it is a
+    //! terminal, else /dev/tty), watched with poll(2).
+    use std::fs::File;
+    use std::io::IsTerminal;
+    use std::os::fd::{AsRawFd, RawFd};
+    use std::time::Duration;
+
+    pub enum Ready {
+        Readable,
+        Idle,
+        HungUp,
+    }
+
+    pub struct Tty {
+        fd: RawFd,
+        /// Keeps /dev/tty open when standard input is not the terminal.
+        _device: Option<File>,
+    }
+
+    impl Tty {
+        pub fn open() -> std::io::Result<Self> {
+            if std::io::stdin().is_terminal() {
+                return Ok(Tty {
+                    fd: std::io::stdin().as_raw_fd(),
+                    _device: None,
+                });
+            }
+            let device = File::open("/dev/tty")?;
+            Ok(Tty {
+                fd: device.as_raw_fd(),
+                _device: Some(device),
+            })
+        }
+
+        /// Waits up to `timeout` for input.
+        pub fn wait(&self, timeout: Duration) -> Ready {
+            let mut watched = libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let millis = timeout.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd, for the duration of the call.
+            let n = unsafe { libc::poll(&mut watched, 1, millis) };
+            if n < 0 {
+                return match std::io::Error::last_os_error().kind() {
+                    std::io::ErrorKind::Interrupted => Ready::Idle,
+                    _ => Ready::HungUp,
+                };
+            }
+            if watched.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                Ready::HungUp
+            } else if watched.revents & libc::POLLIN != 0 {
+                Ready::Readable
+            } else {
+                Ready::Idle
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod tty {
+    //! Elsewhere crossterm's own poll is the only way to wait for input.
+    use std::time::Duration;
+
+    pub enum Ready {
+        Readable,
+        Idle,
+        HungUp,
+    }
+
+    pub struct Tty;
+
+    impl Tty {
+        pub fn open() -> std::io::Result<Self> {
+            Ok(Tty)
+        }
+
+        pub fn wait(&self, timeout: Duration) -> Ready {
+            match crossterm::event::poll(timeout) {
+                Ok(true) => Ready::Readable,
+                Ok(false) => Ready::Idle,
+                Err(_) => Ready::HungUp,
+            }
+        }
+    }
 }

@@ -98,7 +98,7 @@ pub fn format_tick(v: f64) -> String {
     let a = v.abs();
     if v == 0.0 {
         "0".into()
-    } else if a >= 1e5 {
+    } else if !(1e-3..1e6).contains(&a) {
         let exponent = a.log10().floor() as i32;
         let mantissa = v / 10f64.powi(exponent);
         if (mantissa - mantissa.round()).abs() < 1e-9 {
@@ -173,6 +173,8 @@ mod tests {
         assert_eq!(format_tick(-10.0), "-10");
         assert_eq!(format_tick(2000.0), "2k");
         assert_eq!(format_tick(1e6), "1e6");
+        assert_eq!(format_tick(1e5), "100k");
+        assert_eq!(format_tick(0.0005), "5e-4");
         assert_eq!(format_tick(0.25), "0.25");
     }
 }

@@ -51,14 +51,39 @@ impl Drop for Session {
     }
 }
 
+/// Whether tmux can run here; it must where PESSIMIST_REQUIRE_TMUX is set.
+fn have_tmux() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("PESSIMIST_REQUIRE_TMUX").is_none(),
+        "tmux is required (PESSIMIST_REQUIRE_TMUX is set) but not installed"
+    );
+    eprintln!("skipped: tmux is not installed");
+    false
+}
+
+/// The progress percentage shown on the first `running` row, if any.
+fn running_percent(screen: &str) -> Option<u32> {
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with('│') && l.contains(" running "))?;
+    let at = row.find('%')?;
+    let digits: String = row[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || *c == ' ')
+        .collect::<String>()
+        .chars()
+        .rev()
+        .collect();
+    digits.trim().parse().ok()
+}
+
 #[test]
 fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("PESSIMIST_REQUIRE_TMUX").is_none(),
-            "tmux is required (PESSIMIST_REQUIRE_TMUX is set) but not installed"
-        );
-        eprintln!("skipped: tmux is not installed");
+    if !have_tmux() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +98,8 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
     let name = format!("pessimist-e2e-{}", std::process::id());
     let _session = Session(name.clone());
     let command = format!(
-        "cd {} && {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; sleep 30",
+        "cd {} && {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; \
+         echo TTY $(stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo); sleep 30",
         dir.path().display(),
         bin.display()
     );
@@ -92,17 +118,25 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
     let s = wait_for(&name, "the first spec's run", |s| {
         s.contains("pessimist │") && s.contains("done")
     });
-    assert!(s.contains("1 runs"), "{s}");
+    assert!(s.contains("1 spec · 1 run:"), "{s}");
 
-    // A new spec, saved from "another pane": its runs appear and train.
+    // A new spec, saved from "another pane": its runs appear and train,
+    // and the progress of the running one moves on screen.
     save(
         &experiments.join("lake.toml"),
-        "name = \"lake\"\nenv = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 300\n\
+        "name = \"lake\"\nenv = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 3000\n\
          eval_every = 10\ndataset = { policy = \"medium\", size = 200_000 }\n\
          [[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n",
     );
     wait_for(&name, "the new spec's runs", |s| {
         s.contains("3 runs") && s.contains("medium 200k")
+    });
+    let first = running_percent(&wait_for(&name, "a run in progress", |s| {
+        running_percent(s).is_some_and(|p| p < 90)
+    }))
+    .unwrap();
+    wait_for(&name, "progress to move", |s| {
+        running_percent(s).is_some_and(|p| p != first)
     });
     let s = wait_for(&name, "the new runs to finish", |s| {
         s.contains("3 done") && s.contains("normalized score")
@@ -119,11 +153,11 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
     assert!(s.contains("did you mean `seeds`"), "{s}");
 
     tmux(&["send-keys", "-t", &name, "?"]);
-    wait_for(&name, "the help", |s| s.contains("keys (any key closes)"));
-    tmux(&["send-keys", "-t", &name, "x"]);
-    wait_for(&name, "the help to close", |s| {
-        !s.contains("keys (any key closes)")
+    wait_for(&name, "the help", |s| {
+        s.contains("┌ keys (") && s.contains("zoom the focused pane")
     });
+    tmux(&["send-keys", "-t", &name, "x"]);
+    wait_for(&name, "the help to close", |s| !s.contains("┌ keys ("));
 
     tmux(&["send-keys", "-t", &name, "q"]);
     let s = wait_for(&name, "the dashboard to exit", |s| {
@@ -134,4 +168,67 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
         !s.contains("pessimist │"),
         "the terminal is restored (alternate screen left): {s}"
     );
+    let s = wait_for(&name, "the terminal modes", |s| s.contains("TTY "));
+    assert!(
+        s.contains("TTY icanon echo"),
+        "raw mode left (canonical input and echo back on): {s}"
+    );
+}
+
+/// A dashboard whose terminal goes away (an SSH connection dropped, a tmux
+/// pane killed) exits instead of spinning on the closed terminal, also when
+/// it ignores SIGHUP.
+#[test]
+fn dashboard_exits_when_its_terminal_goes_away() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("pessimist");
+    for (i, ignore_hup) in [false, true].into_iter().enumerate() {
+        let name = format!("pessimist-hangup-{}-{i}", std::process::id());
+        let session = Session(name.clone());
+        let pid_file = dir.path().join(format!("pid{i}"));
+        let command = format!(
+            "cd {} && {} echo $$ > {} && exec {} tui experiments",
+            dir.path().display(),
+            if ignore_hup { "trap '' HUP &&" } else { "" },
+            pid_file.display(),
+            bin.display()
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            &command,
+        ]);
+        wait_for(&name, "the dashboard", |s| s.contains("pessimist │"));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc_dir = Path::new("/proc").join(pid.trim());
+        assert!(proc_dir.exists());
+        drop(session);
+        let started = Instant::now();
+        while proc_dir.exists() && !zombie(&proc_dir) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the dashboard (pid {}) still runs after its terminal went away",
+                pid.trim()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn zombie(proc_dir: &Path) -> bool {
+    std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+    })
 }

@@ -170,6 +170,14 @@ fn per_dataset_size_view_smoothed_linear() {
 }
 
 #[test]
+fn zoomed_score_table_scrolls() {
+    let mut app = app();
+    press(&mut app, "<tab><tab>z<down>");
+    assert_eq!(app.score_offset, 1);
+    both_sizes("zoomed_scores", &app);
+}
+
+#[test]
 fn run_detail_with_heatmap_and_sanitized_error() {
     let mut app = app();
     // The failed run (sizes 100k, seed 2) is the last row of its group.
@@ -213,5 +221,15 @@ fn keys_map_to_session_actions() {
     assert_eq!(app.handle_key(key('r')), Action::Rerun(id));
     assert_eq!(app.handle_key(key('e')), Action::Export);
     assert_eq!(app.handle_key(key('q')), Action::Quit);
+    // Every binding is reachable, and no key is bound twice.
+    for (i, b) in pessimist::tui::app::BINDINGS.iter().enumerate() {
+        for code in b.keys {
+            let first = pessimist::tui::app::binding(*code).unwrap();
+            assert_eq!(
+                first.command, b.command,
+                "{code:?} is bound twice (entry {i})"
+            );
+        }
+    }
     assert!(pessimist::tui::app::parse_keys("<nope>").is_err());
 }

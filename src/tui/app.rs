@@ -4,12 +4,136 @@
 use crate::experiment::{RunId, RunStatus, RunView, SpecView};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Which pane has the keyboard.
+/// Which pane has the keyboard (its border is bold; `z` zooms it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Runs,
     Chart,
     Scores,
+}
+
+impl Pane {
+    fn next(self) -> Pane {
+        match self {
+            Pane::Runs => Pane::Chart,
+            Pane::Chart => Pane::Scores,
+            Pane::Scores => Pane::Runs,
+        }
+    }
+}
+
+/// Everything a key can ask of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Help,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    Detail,
+    Back,
+    NextPane,
+    PreviousPane,
+    Zoom,
+    PauseResume,
+    Cancel,
+    Rerun,
+    StartWaiting,
+    Filter,
+    SortNext,
+    SortReverse,
+    Group,
+    Mark,
+    ClearMarks,
+    CursorLeft,
+    CursorRight,
+    LessSmoothing,
+    MoreSmoothing,
+    Scale,
+    XAxis,
+    ColourBy,
+    PerSize,
+    Export,
+}
+
+/// One key binding. [`BINDINGS`] is the single source of the dispatch, the
+/// footer and the help screen (gitui's habit), so they cannot disagree.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the help names the keys.
+    pub keys_text: &'static str,
+    pub command: Command,
+    pub help: &'static str,
+    /// The footer's short form, for the keys the footer shows: in table
+    /// order, as many as the width allows.
+    pub footer: Option<&'static str>,
+    /// The help screen's section.
+    pub section: &'static str,
+}
+
+const fn bind(
+    keys: &'static [KeyCode],
+    keys_text: &'static str,
+    command: Command,
+    help: &'static str,
+    footer: Option<&'static str>,
+    section: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        keys_text,
+        command,
+        help,
+        footer,
+        section,
+    }
+}
+
+use KeyCode::Char as K;
+
+#[rustfmt::skip]
+pub const BINDINGS: &[Binding] = &[
+    bind(&[K('q')], "q / Ctrl-C", Command::Quit, "quit (running runs checkpoint and resume next time)", Some("q quit"), "general"),
+    bind(&[K('?')], "?", Command::Help, "this help (↑↓ scroll, any other key closes)", Some("? help"), "general"),
+    bind(&[KeyCode::Tab], "Tab", Command::NextPane, "next pane: runs, chart, scores", Some("Tab pane"), "general"),
+    bind(&[KeyCode::BackTab], "Shift-Tab", Command::PreviousPane, "previous pane", None, "general"),
+    bind(&[K('z')], "z", Command::Zoom, "zoom the focused pane to the whole screen", Some("z zoom"), "general"),
+    bind(&[KeyCode::Enter], "Enter", Command::Detail, "run detail: config, Q/policy heatmap, log, error", Some("⏎ detail"), "general"),
+    bind(&[KeyCode::Esc], "Esc", Command::Back, "back: close detail or zoom, clear filter, hide cursor", None, "general"),
+    bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "previous run (scores pane: scroll up)", None, "runs"),
+    bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "next run (scores pane: scroll down)", None, "runs"),
+    bind(&[KeyCode::PageUp], "PgUp", Command::PageUp, "ten rows up", None, "runs"),
+    bind(&[KeyCode::PageDown], "PgDn", Command::PageDown, "ten rows down", None, "runs"),
+    bind(&[KeyCode::Home], "Home", Command::First, "first row", None, "runs"),
+    bind(&[KeyCode::End], "End", Command::Last, "last row", None, "runs"),
+    bind(&[K(' ')], "space", Command::PauseResume, "pause / resume the selected run", Some("␣ pause"), "runs"),
+    bind(&[K('x')], "x", Command::Cancel, "cancel the selected run", Some("x cancel"), "runs"),
+    bind(&[K('r')], "r", Command::Rerun, "rerun the selected run from scratch", Some("r rerun"), "runs"),
+    bind(&[K('a')], "a", Command::StartWaiting, "start the runs waiting for a start (--no-autostart)", None, "runs"),
+    bind(&[K('/')], "/", Command::Filter, "filter: words match spec, env, algo, dataset, status", Some("/ filter"), "runs"),
+    bind(&[K('s')], "s", Command::SortNext, "sort by the next column", Some("s sort"), "runs"),
+    bind(&[K('S')], "S", Command::SortReverse, "reverse the sort", None, "runs"),
+    bind(&[K('g')], "g", Command::Group, "group by spec on / off", None, "runs"),
+    bind(&[K('m')], "m", Command::Mark, "mark / unmark the run for the chart", None, "runs"),
+    bind(&[K('M')], "M", Command::ClearMarks, "clear the marks", None, "runs"),
+    bind(&[KeyCode::Left, K('h')], "← h", Command::CursorLeft, "chart cursor: previous eval point", None, "chart"),
+    bind(&[KeyCode::Right, K('l')], "→ l", Command::CursorRight, "chart cursor: next eval point", None, "chart"),
+    bind(&[K('[')], "[", Command::LessSmoothing, "less smoothing", None, "chart"),
+    bind(&[K(']')], "]", Command::MoreSmoothing, "more smoothing (EMA; the raw curve faint behind)", None, "chart"),
+    bind(&[K('y')], "y", Command::Scale, "y axis: symlog / linear", None, "chart"),
+    bind(&[K('w')], "w", Command::XAxis, "x axis: iterations / wall time", None, "chart"),
+    bind(&[K('c')], "c", Command::ColourBy, "colour by dataset / by algorithm", None, "chart"),
+    bind(&[K('b')], "b", Command::PerSize, "per-dataset-size view of one algorithm (the BEAR figure)", None, "chart"),
+    bind(&[K('e')], "e", Command::Export, "export the chart as SVG next to the runs", Some("e export"), "chart"),
+];
+
+/// The binding of a key, if any.
+pub fn binding(code: KeyCode) -> Option<&'static Binding> {
+    BINDINGS.iter().find(|b| b.keys.contains(&code))
 }
 
 /// The runs table's sortable columns.
@@ -121,7 +245,13 @@ pub struct App {
     pub marked: Vec<RunId>,
     pub chart: ChartOptions,
     pub show_help: bool,
+    /// First line of the help shown (it scrolls on short terminals).
+    pub help_offset: usize,
     pub detail: bool,
+    /// The focused pane fills the screen.
+    pub zoom: bool,
+    /// First row of the score table shown.
+    pub score_offset: usize,
     /// A one-line message for the footer (export result, errors).
     pub message: Option<String>,
     /// Log tail of the selected run, filled by the caller for the detail view.
@@ -155,7 +285,10 @@ impl Default for App {
             marked: Vec::new(),
             chart: ChartOptions::default(),
             show_help: false,
+            help_offset: 0,
             detail: false,
+            zoom: false,
+            score_offset: 0,
             message: None,
             log_tail: Vec::new(),
             detail_data: None,
@@ -262,9 +395,24 @@ impl App {
         self.visible_runs().get(self.selected).copied()
     }
 
-    /// The runs the chart draws: the marked ones, else every visible run of
-    /// the selected run's spec (at most [`MAX_CHART_RUNS`]).
+    /// The runs the chart draws: the marked ones, else the visible runs of
+    /// the selected run's spec — at most [`MAX_CHART_RUNS`] of them, so the
+    /// legend stays readable, except in the per-dataset-size view, which
+    /// averages every run of the selected run's algorithm.
     pub fn chart_runs(&self) -> Vec<&RunView> {
+        let mut runs = self.chart_candidates();
+        if !self.chart.per_size {
+            runs.truncate(MAX_CHART_RUNS);
+        }
+        runs
+    }
+
+    /// How many runs the chart leaves out (see [`App::chart_runs`]).
+    pub fn chart_hidden(&self) -> usize {
+        self.chart_candidates().len() - self.chart_runs().len()
+    }
+
+    fn chart_candidates(&self) -> Vec<&RunView> {
         if !self.marked.is_empty() {
             return self
                 .runs
@@ -275,14 +423,14 @@ impl App {
         let Some(selected) = self.selected_run() else {
             return Vec::new();
         };
-        let spec = selected.config.spec.clone();
-        let mut runs: Vec<&RunView> = self
-            .visible_runs()
+        let spec = &selected.config.spec;
+        let algo = self.chart.per_size.then(|| selected.config.algo_label());
+        self.visible_runs()
             .into_iter()
-            .filter(|r| r.config.spec == spec)
-            .collect();
-        runs.truncate(MAX_CHART_RUNS);
-        runs
+            .filter(|r| {
+                r.config.spec == *spec && algo.as_ref().is_none_or(|a| *a == r.config.algo_label())
+            })
+            .collect()
     }
 
     /// Applies one key; returns what the session should do.
@@ -308,17 +456,44 @@ impl App {
             return Action::None;
         }
         if self.show_help {
-            self.show_help = false;
+            // The help scrolls with the arrows; any other key closes it.
+            match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_offset = self.help_offset.saturating_sub(1)
+                }
+                KeyCode::Down | KeyCode::Char('j') => self.help_offset += 1,
+                _ => self.show_help = false,
+            }
             return Action::None;
         }
         self.message = None;
+        match binding(key.code) {
+            Some(b) => self.apply(b.command),
+            None => Action::None,
+        }
+    }
+
+    /// Carries out one command of [`BINDINGS`].
+    fn apply(&mut self, command: Command) -> Action {
         let selected = self.selected_run().map(|r| (r.id.clone(), r.status));
-        match key.code {
-            KeyCode::Char('q') => return Action::Quit,
-            KeyCode::Char('?') => self.show_help = true,
-            KeyCode::Esc => {
+        match command {
+            Command::Quit => return Action::Quit,
+            Command::Help => {
+                self.show_help = true;
+                self.help_offset = 0;
+            }
+            Command::Up => self.scroll(-1),
+            Command::Down => self.scroll(1),
+            Command::PageUp => self.scroll(-10),
+            Command::PageDown => self.scroll(10),
+            Command::First => self.scroll(isize::MIN),
+            Command::Last => self.scroll(isize::MAX),
+            Command::Detail => self.detail = !self.detail,
+            Command::Back => {
                 if self.detail {
                     self.detail = false;
+                } else if self.zoom {
+                    self.zoom = false;
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
                     self.clamp();
@@ -326,49 +501,22 @@ impl App {
                     self.chart.cursor = None;
                 }
             }
-            KeyCode::Enter => self.detail = !self.detail,
-            KeyCode::Tab => {
-                self.pane = match self.pane {
-                    Pane::Runs => Pane::Chart,
-                    Pane::Chart => Pane::Scores,
-                    Pane::Scores => Pane::Runs,
-                }
-            }
-            KeyCode::BackTab => {
-                self.pane = match self.pane {
-                    Pane::Runs => Pane::Scores,
-                    Pane::Chart => Pane::Runs,
-                    Pane::Scores => Pane::Chart,
-                }
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected += 1;
-                self.clamp();
-            }
-            KeyCode::PageUp => self.selected = self.selected.saturating_sub(10),
-            KeyCode::PageDown => {
-                self.selected += 10;
-                self.clamp();
-            }
-            KeyCode::Home => self.selected = 0,
-            KeyCode::End => {
-                self.selected = usize::MAX;
-                self.clamp();
-            }
-            KeyCode::Left | KeyCode::Char('h') => self.move_cursor(-1),
-            KeyCode::Right | KeyCode::Char('l') => self.move_cursor(1),
-            KeyCode::Char('/') => self.editing_filter = true,
-            KeyCode::Char('s') => {
+            Command::NextPane => self.pane = self.pane.next(),
+            Command::PreviousPane => self.pane = self.pane.next().next(),
+            Command::Zoom => self.zoom = !self.zoom,
+            Command::CursorLeft => self.move_cursor(-1),
+            Command::CursorRight => self.move_cursor(1),
+            Command::Filter => self.editing_filter = true,
+            Command::SortNext => {
                 let i = SortKey::ALL
                     .iter()
                     .position(|k| *k == self.sort)
                     .unwrap_or(0);
                 self.sort = SortKey::ALL[(i + 1) % SortKey::ALL.len()];
             }
-            KeyCode::Char('S') => self.descending = !self.descending,
-            KeyCode::Char('g') => self.group_by_spec = !self.group_by_spec,
-            KeyCode::Char('m') => {
+            Command::SortReverse => self.descending = !self.descending,
+            Command::Group => self.group_by_spec = !self.group_by_spec,
+            Command::Mark => {
                 if let Some((id, _)) = selected {
                     match self.marked.iter().position(|m| *m == id) {
                         Some(i) => {
@@ -378,16 +526,16 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('M') => self.marked.clear(),
-            KeyCode::Char('c') => self.chart.colour_by_algo = !self.chart.colour_by_algo,
-            KeyCode::Char('y') => self.chart.symlog = !self.chart.symlog,
-            KeyCode::Char('w') => self.chart.wall_time = !self.chart.wall_time,
-            KeyCode::Char('b') => self.chart.per_size = !self.chart.per_size,
-            KeyCode::Char('[') => self.chart.smoothing = (self.chart.smoothing - 0.1).max(0.0),
-            KeyCode::Char(']') => self.chart.smoothing = (self.chart.smoothing + 0.1).min(0.95),
-            KeyCode::Char('e') => return Action::Export,
-            KeyCode::Char('a') => return Action::StartQueued,
-            KeyCode::Char(' ') => {
+            Command::ClearMarks => self.marked.clear(),
+            Command::ColourBy => self.chart.colour_by_algo = !self.chart.colour_by_algo,
+            Command::Scale => self.chart.symlog = !self.chart.symlog,
+            Command::XAxis => self.chart.wall_time = !self.chart.wall_time,
+            Command::PerSize => self.chart.per_size = !self.chart.per_size,
+            Command::LessSmoothing => self.chart.smoothing = (self.chart.smoothing - 0.1).max(0.0),
+            Command::MoreSmoothing => self.chart.smoothing = (self.chart.smoothing + 0.1).min(0.95),
+            Command::Export => return Action::Export,
+            Command::StartWaiting => return Action::StartQueued,
+            Command::PauseResume => {
                 if let Some((id, status)) = selected {
                     return match status {
                         RunStatus::Running | RunStatus::Queued => Action::Pause(id),
@@ -396,21 +544,32 @@ impl App {
                     };
                 }
             }
-            KeyCode::Char('x') => {
+            Command::Cancel => {
                 if let Some((id, status)) = selected
                     && !status.is_final()
                 {
                     return Action::Cancel(id);
                 }
             }
-            KeyCode::Char('r') => {
+            Command::Rerun => {
                 if let Some((id, _)) = selected {
                     return Action::Rerun(id);
                 }
             }
-            _ => {}
         }
         Action::None
+    }
+
+    /// Moves through the focused pane's rows: the score table scrolls, the
+    /// other panes move the selected run (the chart follows it).
+    fn scroll(&mut self, step: isize) {
+        let runs = self.visible_runs().len();
+        let (position, len) = match self.pane {
+            Pane::Scores => (&mut self.score_offset, usize::MAX),
+            Pane::Runs | Pane::Chart => (&mut self.selected, runs),
+        };
+        let moved = position.saturating_add_signed(step);
+        *position = moved.min(len.saturating_sub(1));
     }
 
     /// Moves the chart's cursor over the eval points of the charted runs.
@@ -473,7 +632,7 @@ pub fn sanitize(text: &str) -> String {
 
 /// Parses `--keys` text: characters as they are, and `<enter>`, `<tab>`,
 /// `<esc>`, `<space>`, `<up>`, `<down>`, `<left>`, `<right>`, `<bs>`,
-/// `<backtab>` in angle brackets.
+/// `<home>`, `<end>`, `<pgup>`, `<pgdn>`, `<backtab>` in angle brackets.
 pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
     let mut keys = Vec::new();
     let mut chars = text.chars().peekable();
@@ -491,10 +650,14 @@ pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
                 "left" => KeyCode::Left,
                 "right" => KeyCode::Right,
                 "bs" | "backspace" => KeyCode::Backspace,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" => KeyCode::PageUp,
+                "pgdn" => KeyCode::PageDown,
                 "lt" => KeyCode::Char('<'),
                 other => {
                     return Err(format!(
-                        "unknown key <{other}>; valid: <enter> <tab> <backtab> <esc> <space> <up> <down> <left> <right> <bs> <lt>"
+                        "unknown key <{other}>; valid: <enter> <tab> <backtab> <esc> <space> <up> <down> <left> <right> <bs> <home> <end> <pgup> <pgdn> <lt>"
                     ));
                 }
             };

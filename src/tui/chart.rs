@@ -14,6 +14,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Which curves a plot shows (the per-dataset-size view splits them in two
+/// panels, each scaled to its own values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curves {
+    Both,
+    Estimate,
+    Truth,
+}
+
 /// One curve pair: what the learner believes and what its policy gets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -200,7 +209,8 @@ struct CutKey {
 /// The smallest 1, 2 or 5 × 10^k at or above `x`: the x range moves in
 /// steps, so cached cuts stay valid while runs grow.
 fn nice_ceiling(x: f64) -> f64 {
-    let magnitude = 10f64.powf(x.max(1.0).log10().floor());
+    // Wall times of quick runs are fractions of a second.
+    let magnitude = 10f64.powf(x.max(1e-3).log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
@@ -213,13 +223,26 @@ pub fn prepare(
     options: &ChartOptions,
     columns: usize,
     cache: &CutCache,
+    which: Curves,
 ) -> ChartData {
     let wall = options.wall_time;
     let mut curves: Vec<Curve> = Vec::new();
     if options.per_size {
+        // One algorithm is the BEAR figure; several get their name on each line.
+        let one_algo = runs
+            .windows(2)
+            .all(|w| w[0].config.algo_label() == w[1].config.algo_label());
         let mut groups: Vec<Sums> = Vec::new();
         for run in runs {
-            let name = run.config.dataset.label();
+            let name = if one_algo {
+                run.config.dataset.label()
+            } else {
+                format!(
+                    "{} · {}",
+                    run.config.algo_label(),
+                    run.config.dataset.label()
+                )
+            };
             let slot = match groups.iter().position(|g| g.0 == name) {
                 Some(i) => i,
                 None => {
@@ -312,8 +335,15 @@ pub fn prepare(
                 Arc::new(cut(points.iter().copied(), x_bounds, columns, options))
             }
         };
-        y_lo = y_lo.min(cut.y_range.0);
-        y_hi = y_hi.max(cut.y_range.1);
+        for (shown, range) in [
+            (which != Curves::Truth, cut.estimate_range),
+            (which != Curves::Estimate, cut.truth_range),
+        ] {
+            if shown {
+                y_lo = y_lo.min(range.0);
+                y_hi = y_hi.max(range.1);
+            }
+        }
         series.push(Series {
             label: curve.label.clone(),
             colour: groups.iter().position(|g| *g == curve.group).unwrap_or(0),
@@ -375,8 +405,9 @@ pub struct Cut {
     /// without smoothing).
     pub raw_estimate: Vec<(f64, f64)>,
     pub raw_truth: Vec<(f64, f64)>,
-    /// Smallest and largest finite raw value (data units).
-    y_range: (f64, f64),
+    /// Smallest and largest finite raw value of each curve (data units).
+    estimate_range: (f64, f64),
+    truth_range: (f64, f64),
 }
 
 /// Smooths and decimates both curves of one history in a single pass, then
@@ -393,16 +424,23 @@ fn cut(
     let (mut estimate, mut truth, mut raw_estimate, mut raw_truth) = (new(), new(), new(), new());
     let smoothed = smoothing > 0.0;
     let (mut ema_q, mut ema_j) = (Ema::new(smoothing), Ema::new(smoothing));
-    let mut y_range = (f64::INFINITY, f64::NEG_INFINITY);
+    let empty = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut estimate_range, mut truth_range) = (empty, empty);
     for (x, q, j) in points {
-        for (v, raw, smooth, ema) in [
-            (q, &mut raw_estimate, &mut estimate, &mut ema_q),
-            (j, &mut raw_truth, &mut truth, &mut ema_j),
+        for (v, raw, smooth, ema, range) in [
+            (
+                q,
+                &mut raw_estimate,
+                &mut estimate,
+                &mut ema_q,
+                &mut estimate_range,
+            ),
+            (j, &mut raw_truth, &mut truth, &mut ema_j, &mut truth_range),
         ] {
             if !v.is_finite() {
                 continue;
             }
-            y_range = (y_range.0.min(v), y_range.1.max(v));
+            *range = (range.0.min(v), range.1.max(v));
             if smoothed {
                 raw.push((x, v));
                 smooth.push((x, ema.next(v)));
@@ -422,7 +460,8 @@ fn cut(
         truth: scaled(truth),
         raw_estimate: scaled(raw_estimate),
         raw_truth: scaled(raw_truth),
-        y_range,
+        estimate_range,
+        truth_range,
     }
 }
 

@@ -3,8 +3,8 @@
 //! overlay. Nothing here reads files or the clock, so a given `App` always
 //! draws the same frame (the snapshot tests rely on it).
 
-use super::app::{App, Pane, SortKey, progress, sanitize};
-use super::chart::{self, ChartData};
+use super::app::{App, BINDINGS, Pane, SortKey, progress, sanitize};
+use super::chart::{self, ChartData, Curves};
 use crate::experiment::RunStatus;
 use crate::experiment::report::ScoreTable;
 use ratatui::Frame;
@@ -26,43 +26,8 @@ const PALETTE: [Color; 8] = [
     Color::LightYellow,
 ];
 
-/// The keys the footer always shows.
-const FOOTER: &str =
-    "q quit  ? help  ␣ pause  x cancel  r rerun  ⏎ detail  / filter  s sort  Tab pane  e export";
-
-/// Every key, for the help overlay.
-pub const HELP: [(&str, &str); 27] = [
-    (
-        "q / Ctrl-C",
-        "quit (running runs checkpoint; they resume next time)",
-    ),
-    ("?", "this help (any key closes it)"),
-    ("↑ ↓ j k PgUp PgDn", "select a run"),
-    ("Tab / Shift-Tab", "cycle panes: runs, chart, scores"),
-    ("Enter", "run detail: config, Q/policy heatmap, log, error"),
-    ("Esc", "close detail, clear filter, hide cursor"),
-    ("space", "pause / resume the selected run"),
-    ("x", "cancel the selected run"),
-    ("r", "rerun the selected run from scratch"),
-    ("a", "start runs waiting for a start (--no-autostart)"),
-    (
-        "/",
-        "filter runs (words match spec, env, algo, dataset, status)",
-    ),
-    ("s / S", "sort by the next column / reverse"),
-    ("g", "group by spec on/off"),
-    ("m / M", "mark the run for the chart / clear marks"),
-    (
-        "← → h l",
-        "chart cursor: read every curve at one eval point",
-    ),
-    ("[ ]", "less / more smoothing (EMA; raw curve faint behind)"),
-    ("y", "symlog / linear y axis"),
-    ("w", "x axis: iterations / wall time"),
-    ("c", "colour by dataset size / by algorithm"),
-    ("b", "per-dataset-size view (the BEAR figure)"),
-    ("e", "export the chart as SVG next to the runs"),
-    ("", ""),
+/// What the help says beside the keys.
+const NOTES: [(&str, &str); 5] = [
     (
         "chart",
         "solid = Q estimate (q_est), dots = true return J(π)",
@@ -74,10 +39,40 @@ pub const HELP: [(&str, &str); 27] = [
     ),
     (
         "status",
-        "queued running paused done diverged failed cancelled",
+        "queued running paused waiting done diverged failed cancelled",
     ),
     ("NO_COLOR", "set it for a monochrome dashboard"),
 ];
+
+/// The footer: the bindings' short forms, in table order, as many as fit.
+pub fn footer_text(width: usize) -> String {
+    let mut text = String::new();
+    for item in BINDINGS.iter().filter_map(|b| b.footer) {
+        let needed = text.chars().count() + 2 + item.chars().count();
+        if needed > width {
+            break;
+        }
+        text.push_str("  ");
+        text.push_str(item);
+    }
+    text.split_off(1)
+}
+
+/// The help screen's lines: every binding by section, then the notes.
+pub fn help_lines() -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    let mut section = "";
+    for b in BINDINGS {
+        if b.section != section {
+            section = b.section;
+            lines.push((format!("— {section}"), String::new()));
+        }
+        lines.push((b.keys_text.to_string(), b.help.to_string()));
+    }
+    lines.push((String::new(), String::new()));
+    lines.extend(NOTES.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    lines
+}
 
 fn colour(app: &App, i: usize) -> Style {
     if app.no_color {
@@ -121,28 +116,41 @@ fn focused(app: &App, pane: Pane, title: String) -> Block<'static> {
 /// Draws one frame.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    // Spec errors in full (wrapped), up to a few rows; the rest counted.
+    let budget = if area.height >= 40 { 6 } else { 3 };
     let errors: Vec<String> = app
         .specs
         .iter()
-        .filter_map(|s| s.error.as_ref().map(|e| sanitize(&e.to_string())))
+        .filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("✗ {}", sanitize(&e.to_string())))
+        })
         .collect();
-    let error_lines = errors.len().min(3) as u16;
+    let mut error_lines: Vec<String> = errors
+        .iter()
+        .flat_map(|e| wrap(e, area.width as usize))
+        .collect();
+    if error_lines.len() > budget {
+        let hidden = error_lines.len() - (budget - 1);
+        error_lines.truncate(budget - 1);
+        error_lines.push(format!("… {hidden} more lines of spec errors"));
+    }
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Length(1),
-            Constraint::Length(error_lines),
+            Constraint::Length(error_lines.len() as u16),
             Constraint::Min(6),
             Constraint::Length(1),
         ])
         .split(area);
     draw_header(frame, app, rows[0]);
-    if error_lines > 0 {
+    if !error_lines.is_empty() {
         let style = error_style(app);
-        let lines: Vec<Line> = errors
-            .iter()
-            .take(3)
-            .map(|e| Line::from(Span::styled(format!("✗ {e}"), style)))
+        let lines: Vec<Line> = error_lines
+            .into_iter()
+            .map(|e| Line::from(Span::styled(e, style)))
             .collect();
         frame.render_widget(Paragraph::new(lines), rows[1]);
     }
@@ -157,17 +165,62 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
+/// Splits `text` into lines of at most `width` characters, at spaces where
+/// it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|&i| i > width / 2)
+            .unwrap_or(width);
+        lines.push(
+            rest[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        rest.drain(..cut);
+        while rest.first() == Some(&' ') {
+            rest.remove(0);
+        }
+    }
+    lines.push(rest.into_iter().collect());
+    lines
+}
+
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let count = |s: RunStatus| app.runs.iter().filter(|r| r.status == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    // Running, queued and done always; the other states when they occur.
+    let mut states = Vec::new();
+    for status in [
+        RunStatus::Running,
+        RunStatus::Queued,
+        RunStatus::Paused,
+        RunStatus::Done,
+        RunStatus::Failed,
+        RunStatus::Diverged,
+        RunStatus::Cancelled,
+    ] {
+        let n = count(status);
+        let always = matches!(
+            status,
+            RunStatus::Running | RunStatus::Queued | RunStatus::Done
+        );
+        if always || n > 0 {
+            states.push(format!("{n} {status}"));
+        }
+    }
     let text = format!(
-        " pessimist │ {} specs, {} runs: {} running, {} queued, {} done, {} failed, {} diverged",
-        app.specs.len(),
-        app.runs.len(),
-        count(RunStatus::Running),
-        count(RunStatus::Queued),
-        count(RunStatus::Done),
-        count(RunStatus::Failed),
-        count(RunStatus::Diverged),
+        " pessimist │ {} · {}: {}",
+        plural(app.specs.len(), "spec"),
+        plural(app.runs.len(), "run"),
+        states.join(", ")
     );
     bar_line(frame, app, area, text, Color::Blue);
 }
@@ -205,12 +258,20 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
     } else if let Some(m) = &app.message {
         format!(" {}", sanitize(m))
     } else {
-        format!(" {FOOTER}")
+        footer_text(area.width as usize)
     };
     bar_line(frame, app, area, text, Color::DarkGray);
 }
 
 fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
+    if app.zoom {
+        match app.pane {
+            Pane::Runs => draw_runs(frame, app, area),
+            Pane::Chart => draw_chart(frame, app, area),
+            Pane::Scores => draw_scores(frame, app, area),
+        }
+        return;
+    }
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(40), Constraint::Percentage(60)])
@@ -394,8 +455,14 @@ fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
     let runs = app.chart_runs();
+    let hidden = app.chart_hidden();
     let title = format!(
-        " overestimation: q_est (solid) vs true return (dots){}{}{} ",
+        " {}q_est (solid) vs true return (dots){}{}{}{} ",
+        if area.width >= 100 {
+            "overestimation: "
+        } else {
+            ""
+        },
         if app.chart.symlog {
             " · symlog"
         } else {
@@ -411,6 +478,15 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             ""
         },
+        if hidden > 0 {
+            format!(
+                " · {} of {} runs (m marks)",
+                runs.len(),
+                runs.len() + hidden
+            )
+        } else {
+            String::new()
+        },
     );
     let block = focused(app, Pane::Chart, title);
     let inner = block.inner(area);
@@ -419,6 +495,16 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(" no eval points yet"), inner);
         return;
     }
+    // One legend row under the plots, when there is room for it.
+    let (plots, legend) = if inner.height > 5 {
+        let parts = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Min(4), Constraint::Length(1)])
+            .split(inner);
+        (parts[0], Some(parts[1]))
+    } else {
+        (inner, None)
+    };
     // Decimation keeps up to four points per column: one column per cell
     // gives two per braille dot column, all a line of this width can show.
     let columns = inner.width.max(1) as usize;
@@ -426,46 +512,95 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
         let halves = Layout::default()
             .direction(Direction::Horizontal)
             .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(inner);
-        let data = chart::prepare(&runs, &app.chart, columns / 2, &app.cuts);
-        draw_curves(frame, app, &data, halves[0], Curves::Truth, "return J(π)");
-        draw_curves(frame, app, &data, halves[1], Curves::Estimate, "Q estimate");
+            .spacing(2)
+            .split(plots);
+        let mut groups = Vec::new();
+        for (half, which, title) in [
+            (halves[0], Curves::Truth, "return J(π)"),
+            (halves[1], Curves::Estimate, "Q estimate"),
+        ] {
+            let data = chart::prepare(&runs, &app.chart, columns / 2, &app.cuts, which);
+            draw_curves(frame, app, &data, half, which, title);
+            groups = data.groups;
+        }
+        if let Some(row) = legend {
+            draw_legend(frame, app, &groups, row);
+        }
         return;
     }
-    let data = chart::prepare(&runs, &app.chart, columns, &app.cuts);
-    let (plot, readout) = match &data.cursor {
-        Some((_, values)) if inner.height > 8 => {
-            let lines = (values.len() as u16 + 1).min(inner.height / 3);
-            let parts = Layout::default()
-                .direction(Direction::Vertical)
-                .constraints([Constraint::Min(4), Constraint::Length(lines)])
-                .split(inner);
-            (parts[0], Some(parts[1]))
-        }
-        _ => (inner, None),
+    let data = chart::prepare(&runs, &app.chart, columns, &app.cuts, Curves::Both);
+    let readout_rows = data.cursor.as_ref().map_or(0, |(_, values)| {
+        (values.len() as u16 + 1).min(plots.height / 3)
+    });
+    let (plot, readout) = if readout_rows >= 2 {
+        let parts = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Min(4), Constraint::Length(readout_rows)])
+            .split(plots);
+        (parts[0], Some(parts[1]))
+    } else {
+        (plots, None)
     };
     draw_curves(frame, app, &data, plot, Curves::Both, "");
-    if let (Some(area), Some((x, values))) = (readout, &data.cursor) {
-        let mut lines = vec![Line::from(format!(
-            " at {} {x}: estimate / true",
-            data.x_label
-        ))];
-        for (i, (label, q, j)) in values.iter().enumerate() {
-            let colour_index = data.series.get(i).map_or(i, |s| s.colour);
-            lines.push(Line::from(vec![
-                Span::styled(format!(" ■ {}", sanitize(label)), colour(app, colour_index)),
-                Span::raw(format!("  {} / {}", fmt(Some(*q), 3), fmt(Some(*j), 3))),
-            ]));
+    match (&data.cursor, readout, legend) {
+        (Some((x, values)), Some(area), _) => {
+            let shown = area.height as usize - 1;
+            let more = values.len().saturating_sub(shown);
+            let mut lines = vec![Line::from(format!(
+                " at {} {}: estimate / true{}",
+                data.x_label,
+                crate::scale::format_tick(*x),
+                if more > 0 {
+                    format!(" (+{more} more curves)")
+                } else {
+                    String::new()
+                }
+            ))];
+            for (i, (label, q, j)) in values.iter().enumerate().take(shown) {
+                let colour_index = data.series.get(i).map_or(i, |s| s.colour);
+                lines.push(Line::from(vec![
+                    Span::styled(format!(" ■ {}", sanitize(label)), colour(app, colour_index)),
+                    Span::raw(format!("  {} / {}", fmt(Some(*q), 3), fmt(Some(*j), 3))),
+                ]));
+            }
+            frame.render_widget(Paragraph::new(lines), area);
+            if let Some(row) = legend {
+                draw_legend(frame, app, &data.groups, row);
+            }
         }
-        frame.render_widget(Paragraph::new(lines), area);
+        // No room for a readout: the legend row reads the cursor instead.
+        (Some((x, values)), None, Some(row)) => {
+            let mut spans = vec![Span::raw(format!(
+                " {} {}:",
+                data.x_label,
+                crate::scale::format_tick(*x)
+            ))];
+            for (i, (_, q, j)) in values.iter().enumerate() {
+                let colour_index = data.series.get(i).map_or(i, |s| s.colour);
+                spans.push(Span::styled(" ■", colour(app, colour_index)));
+                spans.push(Span::raw(format!(
+                    "{}/{}",
+                    fmt(Some(*q), 2),
+                    fmt(Some(*j), 2)
+                )));
+            }
+            frame.render_widget(Paragraph::new(Line::from(spans)), row);
+        }
+        (_, _, Some(row)) => draw_legend(frame, app, &data.groups, row),
+        _ => {}
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Curves {
-    Both,
-    Estimate,
-    Truth,
+/// The colour groups' names, one line.
+fn draw_legend(frame: &mut Frame, app: &App, groups: &[String], area: Rect) {
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(
+        groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i))),
+    );
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn draw_curves(
@@ -477,10 +612,9 @@ fn draw_curves(
     title: &str,
 ) {
     use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
-    // Rows: optional title, plot, x labels, legend.
+    // Rows: optional title, plot, x labels.
     let title_rows = u16::from(!title.is_empty());
-    let legend_rows = u16::from(area.height > 6);
-    if area.height < 3 + title_rows + legend_rows || area.width < 12 {
+    if area.height < 3 + title_rows || area.width < 12 {
         return;
     }
     if title_rows > 0 {
@@ -496,7 +630,7 @@ fn draw_curves(
         .max()
         .unwrap_or(1) as u16
         + 1;
-    let plot_height = area.height - title_rows - 1 - legend_rows;
+    let plot_height = area.height - title_rows - 1;
     let frame_area = Rect {
         x: area.x + label_width,
         y: area.y + title_rows,
@@ -535,7 +669,12 @@ fn draw_curves(
         height: 1,
     };
     let [x_lo, x_hi] = data.x_bounds;
-    let middle = crate::scale::format_tick(((x_lo + x_hi) / 2.0).round());
+    let half = (x_lo + x_hi) / 2.0;
+    let middle = crate::scale::format_tick(if x_hi - x_lo >= 10.0 {
+        half.round()
+    } else {
+        half
+    });
     let right = crate::scale::format_tick(x_hi);
     let left = crate::scale::format_tick(x_lo);
     let width = x_row.width as usize;
@@ -550,24 +689,13 @@ fn draw_curves(
     put(0, &left);
     put((width / 2).saturating_sub(middle.len() / 2), &middle);
     put(width.saturating_sub(right.len()), &right);
+    // The axis name between the middle and right labels, if it fits there.
+    let middle_end = width / 2 + middle.len().div_ceil(2);
     let name_at = (width * 3 / 4).saturating_sub(data.x_label.len() / 2);
-    put(name_at, data.x_label);
-    frame.render_widget(Paragraph::new(text.into_iter().collect::<String>()), x_row);
-    if legend_rows > 0 {
-        let mut spans = vec![Span::raw(" ")];
-        spans.extend(
-            data.groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i))),
-        );
-        let legend = Rect {
-            y: x_row.y + 1,
-            height: 1,
-            ..area
-        };
-        frame.render_widget(Paragraph::new(Line::from(spans)), legend);
+    if name_at > middle_end && name_at + data.x_label.len() < width.saturating_sub(right.len()) {
+        put(name_at, data.x_label);
     }
+    frame.render_widget(Paragraph::new(text.into_iter().collect::<String>()), x_row);
     // One canvas per marker, each a single layer: braille lines for the
     // estimates (faint raw curves first), then dots for the true returns.
     let colour_of = |i: usize| {
@@ -675,10 +803,24 @@ fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
             .iter()
             .map(|r| (&*r.config, r.status, r.latest.as_ref())),
     );
+    let rows_shown = area.height.saturating_sub(3) as usize;
+    let offset = app
+        .score_offset
+        .min(table.datasets.len().saturating_sub(rows_shown.max(1)));
+    let more = if table.datasets.len() > rows_shown {
+        format!(
+            "· rows {}–{} of {} ",
+            offset + 1,
+            (offset + rows_shown).min(table.datasets.len()),
+            table.datasets.len()
+        )
+    } else {
+        String::new()
+    };
     let block = focused(
         app,
         Pane::Scores,
-        " normalized score (mean ± std over seeds) ".into(),
+        format!(" normalized score (mean ± std over seeds) {more}"),
     );
     if table.datasets.is_empty() {
         frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
@@ -733,11 +875,13 @@ fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
             Row::new(cells)
         })
         .collect();
-    frame.render_widget(
+    let mut state = ratatui::widgets::TableState::default().with_offset(offset);
+    frame.render_stateful_widget(
         Table::new(rows, widths)
             .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
             .block(block),
         area,
+        &mut state,
     );
 }
 
@@ -753,65 +897,79 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(65), Constraint::Percentage(35)])
         .split(area);
+    // The heatmap takes what its grid needs (up to half), the config the rest.
+    let grid_cols = crate::mdp::envs::make(&run.config.env)
+        .ok()
+        .and_then(|mdp| mdp.grid().map(|g| g.cols as u16));
+    let heatmap_width = grid_cols.map_or(0, |cols| (cols * 7 + 2).min(parts[0].width / 2));
     let top = Layout::default()
         .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .constraints([Constraint::Min(20), Constraint::Length(heatmap_width)])
         .split(parts[0]);
     let c = &run.config;
-    let mut lines = vec![
-        Line::from(format!("id        {}", run.id)),
-        Line::from(format!("spec      {}", sanitize(&c.spec))),
-        Line::from(format!(
-            "env       {}   gamma {}",
-            sanitize(&c.env),
-            c.gamma
-        )),
-        Line::from(format!(
-            "dataset   {}   (seed {})",
-            sanitize(&c.dataset.label()),
-            dataset_seed(c)
-        )),
-        Line::from(format!("algo      {}   seed {}", sanitize(&c.algo), c.seed)),
-    ];
-    for (k, v) in &c.params {
-        lines.push(Line::from(format!("  {k} = {v}")));
-    }
+    let mut lines = Vec::new();
     lines.push(Line::from(format!(
-        "iterations {} (eval every {})   status {}{}",
-        c.iterations,
-        c.eval_every,
+        "status    {}{} · it {}/{}",
         run.status,
         if run.owned_here {
             ""
         } else {
             " (another process)"
-        }
+        },
+        run.progress.iteration,
+        c.iterations,
     )));
-    if let Some(cov) = run.coverage {
-        lines.push(Line::from(format!("coverage  {}", fmt(Some(cov), 2))));
-    }
-    if let Some(m) = &run.latest {
-        lines.push(Line::from(format!(
-            "latest    J {}  q_est {}  gap {}  score {}",
-            fmt(Some(m.true_return), 3),
-            fmt(Some(m.q_est), 3),
-            fmt(Some(m.gap), 3),
-            fmt(Some(m.normalized_score), 1)
-        )));
-        lines.push(Line::from(format!(
-            "          success {}  ood {}  KL {}  bellman {}",
-            fmt(Some(m.success_prob), 3),
-            fmt(Some(m.ood_fraction), 3),
-            fmt(Some(m.kl_behavior), 3),
-            fmt(Some(m.bellman_error), 4)
-        )));
-    }
     if let Some(e) = &run.error {
         let style = error_style(app);
         lines.push(Line::from(Span::styled(
             format!("error: {}", sanitize(e)),
             style,
         )));
+    }
+    lines.extend([
+        Line::from(format!("id        {}", run.id)),
+        Line::from(format!("spec      {}", sanitize(&c.spec))),
+        Line::from(format!("env       {} · γ {}", sanitize(&c.env), c.gamma)),
+        Line::from(format!(
+            "dataset   {} · seed {}",
+            sanitize(&c.dataset.label()),
+            dataset_seed(c)
+        )),
+        Line::from(format!(
+            "algo      {} · seed {} · eval every {}",
+            sanitize(&c.algo),
+            c.seed,
+            c.eval_every
+        )),
+    ]);
+    if let Some(m) = &run.latest {
+        for line in [
+            format!(
+                "latest    J {} · q_est {} · gap {}",
+                fmt(Some(m.true_return), 3),
+                fmt(Some(m.q_est), 3),
+                fmt(Some(m.gap), 3)
+            ),
+            format!(
+                "          score {} · success {}",
+                fmt(Some(m.normalized_score), 1),
+                fmt(Some(m.success_prob), 3)
+            ),
+            format!(
+                "          ood {} · KL {} · bellman {}",
+                fmt(Some(m.ood_fraction), 3),
+                fmt(Some(m.kl_behavior), 3),
+                fmt(Some(m.bellman_error), 4)
+            ),
+        ] {
+            lines.push(Line::from(line));
+        }
+    }
+    if let Some(cov) = run.coverage {
+        lines.push(Line::from(format!("coverage  {}", fmt(Some(cov), 2))));
+    }
+    for (k, v) in &c.params {
+        lines.push(Line::from(format!("  {k} = {v}")));
     }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
@@ -821,7 +979,9 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         ),
         top[0],
     );
-    draw_heatmap(frame, app, top[1]);
+    if heatmap_width > 0 {
+        draw_heatmap(frame, app, top[1]);
+    }
     let log: Vec<Line> = app
         .log_tail
         .iter()
@@ -855,7 +1015,6 @@ fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let Some(grid) = mdp.grid() else {
-        frame.render_widget(Paragraph::new(" not a grid environment").block(block), area);
         return;
     };
     if data.q.nrows() != grid.rows * grid.cols {
@@ -929,34 +1088,31 @@ fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
-    let width = area.width.min(76);
-    let height = area.height.min(HELP.len() as u16 + 2);
+    let lines = help_lines();
+    let width = area.width.min(78);
+    let height = area.height.min(lines.len() as u16 + 2);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
         width,
         height,
     };
-    let lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {k:<18}"),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(v.to_string()),
-            ])
-        })
+    let shown = height.saturating_sub(2) as usize;
+    let offset = app.help_offset.min(lines.len().saturating_sub(shown));
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let text: Vec<Line> = lines
+        .into_iter()
+        .skip(offset)
+        .map(|(k, v)| Line::from(vec![Span::styled(format!(" {k:<12}"), bold), Span::raw(v)]))
         .collect();
-    let _ = app;
+    let title = if shown < text.len() + offset {
+        " keys (↑↓ scroll, any other key closes) "
+    } else {
+        " keys (any key closes) "
+    };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" keys (any key closes) "),
-        ),
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(title)),
         popup,
     );
 }

@@ -219,6 +219,20 @@ fn keys_map_to_session_actions() {
     assert_eq!(app.handle_key(key(' ')), Action::Pause(id.clone()));
     assert_eq!(app.handle_key(key('x')), Action::Cancel(id.clone()));
     assert_eq!(app.handle_key(key('r')), Action::Rerun(id));
+    // A finished run is rerun only on a second `r`.
+    app.selected = 0;
+    let done = app.selected_run().unwrap().id.clone();
+    assert_eq!(app.handle_key(key('r')), Action::None);
+    assert!(app.message.as_ref().unwrap().contains("r again"));
+    assert_eq!(app.handle_key(key('r')), Action::Rerun(done.clone()));
+    assert_eq!(app.handle_key(key('r')), Action::None);
+    assert_eq!(app.handle_key(key('j')), Action::None);
+    assert_eq!(app.handle_key(key('k')), Action::None);
+    assert_eq!(
+        app.handle_key(key('r')),
+        Action::None,
+        "confirmation expires"
+    );
     assert_eq!(app.handle_key(key('e')), Action::Export);
     assert_eq!(app.handle_key(key('q')), Action::Quit);
     // Every binding is reachable, and no key is bound twice.

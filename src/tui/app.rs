@@ -252,6 +252,8 @@ pub struct App {
     pub zoom: bool,
     /// First row of the score table shown.
     pub score_offset: usize,
+    /// A finished run `r` was pressed on once (a second `r` reruns it).
+    pub confirm_rerun: Option<RunId>,
     /// A one-line message for the footer (export result, errors).
     pub message: Option<String>,
     /// Log tail of the selected run, filled by the caller for the detail view.
@@ -289,6 +291,7 @@ impl Default for App {
             detail: false,
             zoom: false,
             score_offset: 0,
+            confirm_rerun: None,
             message: None,
             log_tail: Vec::new(),
             detail_data: None,
@@ -467,10 +470,11 @@ impl App {
             return Action::None;
         }
         self.message = None;
-        match binding(key.code) {
-            Some(b) => self.apply(b.command),
-            None => Action::None,
+        let command = binding(key.code).map(|b| b.command);
+        if command != Some(Command::Rerun) {
+            self.confirm_rerun = None;
         }
+        command.map_or(Action::None, |c| self.apply(c))
     }
 
     /// Carries out one command of [`BINDINGS`].
@@ -552,8 +556,17 @@ impl App {
                 }
             }
             Command::Rerun => {
-                if let Some((id, _)) = selected {
-                    return Action::Rerun(id);
+                // A finished run's results are thrown away: ask once more.
+                if let Some((id, status)) = selected {
+                    if !status.is_final() || self.confirm_rerun.as_ref() == Some(&id) {
+                        self.confirm_rerun = None;
+                        return Action::Rerun(id);
+                    }
+                    self.message = Some(format!(
+                        "r again reruns {id} from scratch, discarding its results"
+                    ));
+                    self.confirm_rerun = Some(id);
+                    return Action::None;
                 }
             }
         }

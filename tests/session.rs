@@ -181,3 +181,41 @@ fn pause_resume_cancel_and_rerun_single_runs() {
     );
     session.shutdown();
 }
+
+/// An idle dashboard stays idle: reading a run's files to show them must
+/// not count as a change (else every reload triggers the next).
+fn idle_session_reports_nothing(poll: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let mut session = Session::open(options(dir.path(), poll)).unwrap();
+    wait_until(&mut session, "two finished runs", |s| {
+        let runs = s.runs();
+        runs.len() == 2 && runs.iter().all(|r| r.status == RunStatus::Done)
+    });
+    // Let the last writes' events arrive (and the reloads they cause).
+    let started = Instant::now();
+    while !session.wait(Duration::from_millis(1200)).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the session never went quiet"
+        );
+    }
+    let quiet = Instant::now();
+    let mut changes = Vec::new();
+    while quiet.elapsed() < Duration::from_secs(2) {
+        changes.extend(session.wait(Duration::from_millis(200)));
+    }
+    assert!(changes.is_empty(), "an idle session changed: {changes:?}");
+    session.shutdown();
+}
+
+#[test]
+fn idle_session_is_quiet_with_native_events() {
+    idle_session_reports_nothing(false);
+}
+
+#[test]
+fn idle_session_is_quiet_when_polling() {
+    idle_session_reports_nothing(true);
+}

@@ -10,7 +10,7 @@ use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
 use super::store::{self, MetricsTail, Store, Summary};
-use super::watcher::{self, DirWatcher};
+use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use std::collections::{BTreeMap, BTreeSet};
@@ -448,7 +448,18 @@ fn view(id: &RunId, e: &Entry) -> RunView {
 
 fn start_watching(opts: &SessionOptions, tx: Sender<Event>) -> Result<DirWatcher> {
     watcher::watch(
-        &[(&opts.experiments_dir, false), (&opts.runs_dir, true)],
+        &[
+            WatchDir {
+                path: &opts.experiments_dir,
+                recursive: false,
+                compare_contents: true,
+            },
+            WatchDir {
+                path: &opts.runs_dir,
+                recursive: true,
+                compare_contents: false,
+            },
+        ],
         opts.poll,
         move |paths| {
             let _ = tx.send(Event::Files(paths));

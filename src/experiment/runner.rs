@@ -2,12 +2,12 @@
 //! the last checkpoint, step, evaluate every `eval_every` iterations, and
 //! leave the run in a state a later process can continue from.
 
-use super::config::{DatasetSource, RunConfig};
+use super::config::{DatasetSource, RunConfig, sha256_file};
 use super::status::RunStatus;
 use super::store::{self, Checkpoint, MetricsWriter, Summary};
 use crate::algo::{self, TrainData};
 use crate::data::{self, EmpiricalMdp};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Metrics};
 use crate::mdp::envs;
 use std::path::Path;
@@ -76,7 +76,19 @@ pub fn dataset(config: &RunConfig) -> Result<data::Dataset> {
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(&mdp, *policy, *size as usize, *seed, config.gamma)
         }
-        DatasetSource::File { path, .. } => data::read_csv(path, mdp.n_states(), mdp.n_actions()),
+        DatasetSource::File { path, sha256 } => {
+            let now = sha256_file(path)
+                .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
+            if &now != sha256 {
+                return Err(Error::File {
+                    path: path.clone(),
+                    message: format!(
+                        "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
+                    ),
+                });
+            }
+            data::read_csv(path, mdp.n_states(), mdp.n_actions())
+        }
     }
 }
 
@@ -342,4 +354,30 @@ pub fn mark_failed(dir: &Path, config: &RunConfig, message: &str) -> Result<()> 
     summary.error = Some(message.to_string());
     summary.updated = store::now();
     store::write_summary(dir, &summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_file_edited_after_the_spec_was_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("f.toml");
+        let csv = dir.path().join("d.csv");
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,0,1,1,true,false\n").unwrap();
+        let text =
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"bc\"\n";
+        let config = super::super::spec::parse(&spec, text)
+            .unwrap()
+            .runs
+            .remove(0);
+        dataset(&config).unwrap();
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,1,-10,1,true,false\n").unwrap();
+        let message = dataset(&config).unwrap_err().to_string();
+        assert!(
+            message.contains("d.csv") && message.contains("changed since the spec was read"),
+            "{message}"
+        );
+    }
 }

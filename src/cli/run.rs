@@ -6,7 +6,7 @@ use super::RunArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
-use pessimist::experiment::{Pool, RunConfig, RunStatus, spec};
+use pessimist::experiment::{Labels, Pool, RunConfig, RunStatus, spec};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -188,6 +188,7 @@ fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
 }
 
 fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
+    let labels = Labels::new(handles.iter().map(|h| h.config.as_ref()));
     let rows: Vec<_> = handles
         .iter()
         .map(|h| {
@@ -207,8 +208,8 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
                     "id": h.id.0,
                     "spec": h.config.spec,
                     "env": h.config.env,
-                    "algo": h.config.algo_label(),
-                    "dataset": h.config.dataset.label(),
+                    "algo": labels.algo(&h.config),
+                    "dataset": labels.dataset(&h.config),
                     "seed": h.config.seed,
                     "status": status.name(),
                     "iterations": last.map(|m| m.iteration),
@@ -233,8 +234,8 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
             h.id.0,
             h.config.env,
-            h.config.algo_label(),
-            h.config.dataset.label(),
+            labels.algo(&h.config),
+            labels.dataset(&h.config),
             h.config.seed,
             status.name(),
             f(last.map(|m| m.q_est), 3),

@@ -88,7 +88,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let pool = Pool::new(Store::new(&store_dir), jobs, None);
     let mut handles = Vec::new();
     for config in configs {
-        handles.push(pool.submit(config, true)?);
+        let handle = pool.submit(config, true)?;
+        // A pause is a dashboard's wish, not a result: a sweep trains it.
+        pool.resume(&handle.id);
+        handles.push(handle);
     }
     let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
     let started = Instant::now();
@@ -107,10 +110,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut last_line = Instant::now();
     loop {
         let (done, iterations) = tally(&handles);
-        let waiting = handles.iter().any(|h| {
-            let s = final_status(h);
-            !s.is_final() && s != RunStatus::Paused
-        });
+        let waiting = handles.iter().any(|h| !final_status(h).is_final());
         let message = format!("{done}/{} runs", handles.len());
         match &bar {
             Some(bar) => {
@@ -137,7 +137,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         {
             match store::read_summary(&h.dir).ok().flatten() {
                 Some(s) if s.status.is_final() => {}
-                _ => pool.retry_elsewhere(&h.id),
+                _ => pool.retry_elsewhere(&h.id, true),
             }
         }
         std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));

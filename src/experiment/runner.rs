@@ -101,7 +101,7 @@ pub fn execute(
     progress: &Mutex<Progress>,
     mut on_eval: impl FnMut(&Metrics),
 ) -> Result<Outcome> {
-    let Some(_lock) = store::try_lock(dir)? else {
+    let Some(_lock) = lock_patiently(dir)? else {
         return Ok(Outcome::Busy);
     };
     if let Some(s) = store::read_summary(dir)?
@@ -128,6 +128,19 @@ pub fn execute(
     summary.updated = store::now();
     store::write_summary(dir, &summary)?;
     Ok(outcome)
+}
+
+/// Takes the run's lock, allowing for a few milliseconds of contention:
+/// [`store::is_locked`] probes (a dashboard checking on the run) hold it
+/// for microseconds, a trainer for the whole run.
+fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
+    for _ in 0..5 {
+        if let Some(lock) = store::try_lock(dir)? {
+            return Ok(Some(lock));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(None)
 }
 
 fn train(

@@ -723,3 +723,52 @@ fn a_full_disk_fails_the_run_and_keeps_finished_ones() {
         "the finished run was rewritten"
     );
 }
+
+/// Rewards of 1e308 on a self-loop: FQI's values overflow to infinity
+/// within two sweeps, and to NaN where +inf and −inf meet. Both runs end
+/// `diverged` (not `failed`) with their history kept up to that point.
+#[test]
+fn overflowing_values_end_as_diverged_with_their_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "episode,step,state,action,reward,next_state,terminated,truncated\n";
+    write(
+        &tmp.path().join("inf.csv"),
+        &format!("{header}0,0,0,0,1e308,0,false,false\n0,1,0,0,1e308,0,false,true\n"),
+    );
+    // State 3's values go to −inf, state 0's to +inf; (2, 0) leads to both.
+    let mut nan = format!(
+        "{header}0,0,0,0,1e308,0,false,true\n1,0,2,0,0,0,false,true\n2,0,2,0,0,3,false,true\n"
+    );
+    for a in 0..4 {
+        nan.push_str(&format!("{},0,3,{a},-1e308,3,false,true\n", 3 + a));
+    }
+    write(&tmp.path().join("nan.csv"), &nan);
+    let spec = write(
+        &tmp.path().join("boom.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.99\niterations = 50\neval_every = 10\n\
+         dataset = { file = [\"inf.csv\", \"nan.csv\"] }\n[[algo]]\nname = \"fqi\"\n",
+    );
+    let store = tmp.path().join("runs");
+    let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+    assert!(out.status.success(), "{stderr}");
+    let dirs = run_dirs(&store, "boom");
+    assert_eq!(dirs.len(), 2);
+    for dir in dirs {
+        assert_eq!(
+            status(&dir).as_deref(),
+            Some("diverged"),
+            "{}",
+            dir.display()
+        );
+        let lines = metrics(&dir);
+        assert_iterations(&dir, &lines, 10, 10);
+        let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert!(last["q_est"].is_null(), "a non-finite q_est: {last}");
+        assert!(
+            log_lines(&dir)
+                .iter()
+                .any(|l| l.contains("diverged at iteration 10"))
+        );
+    }
+}

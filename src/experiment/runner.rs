@@ -9,7 +9,8 @@ use crate::algo::{self, TrainData};
 use crate::data::{self, EmpiricalMdp};
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Metrics};
-use crate::mdp::envs;
+use crate::mdp::{TabularMdp, envs};
+use ndarray::Array2;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -154,7 +155,7 @@ fn train(
     let mdp = Arc::new(envs::make(&config.env)?);
     let dataset = dataset(config)?;
     let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    let evaluator = Evaluator::new(mdp, config.gamma, compiled.clone())?;
+    let evaluator = Evaluator::new(mdp.clone(), config.gamma, compiled.clone())?;
     summary.coverage = evaluator.coverage().ok();
     let mut learner = algo::build(
         &config.algo,
@@ -205,7 +206,17 @@ fn train(
         if due && metrics.lines() == eval_index(iteration, config) {
             let started = Instant::now();
             let (q, policy) = (learner.q(), learner.policy());
-            let mut m = evaluator.evaluate(&q, &policy)?;
+            // Checked first: a non-finite Q can make its policy invalid, and
+            // divergence is a result, not a failure.
+            let finite = q.iter().all(|x| x.is_finite());
+            let mut m = match evaluator.evaluate(&q, &policy) {
+                Ok(m) => m,
+                Err(e) if !finite => {
+                    store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
+                    believed(&mdp, &q)
+                }
+                Err(e) => return Err(e),
+            };
             summary.eval_seconds += started.elapsed().as_secs_f64();
             m.iteration = iteration;
             m.wall_time = summary.train_seconds;
@@ -214,7 +225,7 @@ fn train(
             timed(&mut summary.metrics_seconds, || metrics.append(&m));
             summary.last = Some(m);
             on_eval(&m);
-            if !q.iter().all(|x| x.is_finite()) || !m.q_est.is_finite() {
+            if !finite || !m.q_est.is_finite() {
                 store::log(
                     dir,
                     &format!("diverged at iteration {iteration}: Q is not finite"),
@@ -280,6 +291,39 @@ fn train(
                 eta_seconds: eta,
             };
         }
+    }
+}
+
+/// The eval point of a Q that cannot be evaluated: what the learner
+/// believes, E_{s0}[max_a f(s0, a)] (NaN if any value is), nothing else.
+fn believed(mdp: &TabularMdp, q: &Array2<f64>) -> Metrics {
+    let q_est = mdp
+        .initial()
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d > 0.0)
+        .map(|(s, d)| {
+            d * q.row(s).iter().fold(f64::NEG_INFINITY, |a, &b| {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            })
+        })
+        .sum();
+    Metrics {
+        q_est,
+        true_return: f64::NAN,
+        gap: f64::NAN,
+        q_data: f64::NAN,
+        q_true_data: f64::NAN,
+        normalized_score: f64::NAN,
+        success_prob: f64::NAN,
+        bellman_error: f64::NAN,
+        ood_fraction: f64::NAN,
+        kl_behavior: f64::NAN,
+        ..Metrics::default()
     }
 }
 
@@ -392,5 +436,18 @@ mod tests {
             message.contains("d.csv") && message.contains("changed since the spec was read"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_unevaluable_q_still_records_what_the_learner_believes() {
+        let mdp = envs::make("ImitationTrap-v0").unwrap();
+        let mut q = Array2::zeros((mdp.n_states(), mdp.n_actions()));
+        let start = mdp.initial().iter().position(|d| *d > 0.0).unwrap();
+        q[[start, 0]] = f64::INFINITY;
+        let m = believed(&mdp, &q);
+        assert_eq!(m.q_est, f64::INFINITY);
+        assert!(m.true_return.is_nan());
+        q[[start, 1]] = f64::NAN;
+        assert!(believed(&mdp, &q).q_est.is_nan());
     }
 }

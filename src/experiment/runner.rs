@@ -110,11 +110,7 @@ pub fn execute(
     {
         return Ok(Outcome::Finished(s.status));
     }
-    let worker = format!(
-        "{}:{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
-        std::process::id()
-    );
+    let worker = format!("{}:{}", store::host_name(), std::process::id());
     let mut summary = Summary::new(config.iterations, worker);
     let result = train(dir, config, control, progress, &mut summary, &mut on_eval);
     let outcome = match result {

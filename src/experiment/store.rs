@@ -493,7 +493,7 @@ pub fn log(dir: &Path, message: &str) {
         .append(true)
         .open(dir.join(LOG))
     {
-        let _ = writeln!(f, "{:.3} {message}", now());
+        let _ = writeln!(f, "{} {message}", utc_timestamp(now()));
     }
 }
 
@@ -505,6 +505,41 @@ pub fn log_tail(dir: &Path, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
+}
+
+/// `2026-11-25T01:25:14.234Z` (RFC 3339, UTC, milliseconds) for Unix time `secs`.
+pub fn utc_timestamp(secs: f64) -> String {
+    let millis = (secs * 1000.0).round() as i64;
+    let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// This machine's name, for `host:pid` worker ids (bash does not export
+/// `HOSTNAME`, so the environment is the last resort).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Seconds since the Unix epoch.
@@ -602,6 +637,13 @@ mod tests {
         assert!(!tail.restarted());
         assert_eq!(more.len(), 1);
         assert_eq!(more[0].iteration, 15);
+    }
+
+    #[test]
+    fn log_timestamps_are_utc_rfc3339() {
+        assert_eq!(utc_timestamp(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_timestamp(951_782_400.5), "2000-02-29T00:00:00.500Z");
+        assert_eq!(utc_timestamp(1_795_569_914.234), "2026-11-25T01:25:14.234Z");
     }
 
     /// After an error (garbage mid-file), the next read starts from the top.

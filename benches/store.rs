@@ -75,7 +75,12 @@ fn watch(c: &mut Criterion) {
     let spec = dir.path().join("grid.toml");
     std::fs::write(&spec, "# version 0\n").unwrap();
     let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
-    let _watcher = watcher::watch(&[(dir.path(), false)], false, move |paths| {
+    let specs = watcher::WatchDir {
+        path: dir.path(),
+        recursive: false,
+        compare_contents: true,
+    };
+    let _watcher = watcher::watch(&[specs], false, move |paths| {
         let _ = tx.send(paths);
     })
     .unwrap();

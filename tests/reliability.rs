@@ -175,25 +175,33 @@ lr = 0.1
 "#;
 
 /// `kill -9` at ≥ 20 random moments (while collecting data, training,
-/// checkpointing, finishing), then to completion: every run's metrics are
-/// those of an uninterrupted run, eval point for eval point, and so are its
-/// final policy and Q table.
+/// checkpointing, finishing) of a process that was still running, then to
+/// completion: every run's metrics are those of an uninterrupted run, eval
+/// point for eval point, and so are its final policy and Q table. When the
+/// runs finish before 20 interruptions, a new store starts (a round); every
+/// round's store is checked.
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let _cpu = cpu();
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let spec = write(&tmp.path().join("kill.toml"), KILL_SPEC);
-    let killed = tmp.path().join("killed");
+    let mut stores = vec![tmp.path().join("killed-0")];
     let mut rng = rand_pcg::Pcg64::seed_from_u64(20_240_917);
-    let mut kills = 0;
+    let (mut kills, mut interrupted) = (0, 0);
     let mut trace = Vec::new();
-    loop {
+    while interrupted < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "only {interrupted} interruptions in {kills} kills: {}",
+            trace.join(" ")
+        );
+        let store = stores.last().unwrap().clone();
         let mut child = pessimist()
             .arg("run")
             .arg(&spec)
             .arg("--runs")
-            .arg(&killed)
+            .arg(&store)
             .args(["--jobs", "2"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -207,10 +215,12 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
             rng.random_range(1100..=2000)
         };
         std::thread::sleep(Duration::from_millis(ms));
-        let _ = child.kill(); // SIGKILL; the child may have ended already
+        let running = child.try_wait().unwrap().is_none();
+        let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
-        let dirs = run_dirs(&killed, "kill");
+        interrupted += usize::from(running);
+        let dirs = run_dirs(&store, "kill");
         let progress: Vec<u64> = dirs
             .iter()
             .map(|d| {
@@ -219,13 +229,16 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
                     .unwrap_or(0)
             })
             .collect();
-        trace.push(format!("{ms}ms→{progress:?}"));
+        trace.push(format!(
+            "{ms}ms{}→{progress:?}",
+            if running { "" } else { "(ended)" }
+        ));
         let done = dirs.len() == 2 && dirs.iter().all(|d| status(d).as_deref() == Some("done"));
-        if kills >= 60 || (kills >= 20 && (done || started.elapsed() > Duration::from_secs(25))) {
-            break;
+        if done && interrupted < 20 {
+            stores.push(tmp.path().join(format!("killed-{}", stores.len())));
         }
     }
-    let (out, _, stderr) = run_specs(&[&spec], &killed, 2);
+    let (out, _, stderr) = run_specs(&[&spec], stores.last().unwrap(), 2);
     assert!(
         out.status.success(),
         "completing after {kills} kills:\n{stderr}"
@@ -234,51 +247,52 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let clean = tmp.path().join("clean");
     let (out, _, stderr) = run_specs(&[&spec], &clean, 2);
     assert!(out.status.success(), "{stderr}");
-
-    let a = run_dirs(&killed, "kill");
     let b = run_dirs(&clean, "kill");
-    assert_eq!(a.len(), 2);
     let names = |v: &[PathBuf]| {
         v.iter()
             .map(|d| d.file_name().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(names(&a), names(&b), "run ids");
     let mut resumed_later = 0;
-    for (ka, cb) in a.iter().zip(&b) {
-        assert_eq!(status(ka).as_deref(), Some("done"), "{}", ka.display());
-        let (ma, mb) = (metrics(ka), metrics(cb));
-        assert_iterations(ka, &ma, 50, 8000);
-        assert_iterations(cb, &mb, 50, 8000);
-        for (la, lb) in ma.iter().zip(&mb) {
+    for killed in &stores {
+        let a = run_dirs(killed, "kill");
+        assert_eq!(a.len(), 2);
+        assert_eq!(names(&a), names(&b), "run ids");
+        for (ka, cb) in a.iter().zip(&b) {
+            assert_eq!(status(ka).as_deref(), Some("done"), "{}", ka.display());
+            let (ma, mb) = (metrics(ka), metrics(cb));
+            assert_iterations(ka, &ma, 50, 8000);
+            assert_iterations(cb, &mb, 50, 8000);
+            for (la, lb) in ma.iter().zip(&mb) {
+                assert_eq!(
+                    la,
+                    lb,
+                    "{}: eval point differs from the uninterrupted run",
+                    ka.display()
+                );
+            }
+            for file in ["policy.json", "q.npy"] {
+                assert!(
+                    std::fs::read(ka.join(file)).unwrap() == std::fs::read(cb.join(file)).unwrap(),
+                    "{}: {file} differs from the uninterrupted run",
+                    ka.display()
+                );
+            }
+            assert_eq!(summary(ka).unwrap()["iterations_done"], 8000);
+            let log = log_lines(ka);
+            resumed_later += log
+                .iter()
+                .filter(|l| l.contains(" resumed at iteration ") && !l.contains(" at iteration 0 "))
+                .count();
             assert_eq!(
-                la,
-                lb,
-                "{}: eval point differs from the uninterrupted run",
+                log.iter()
+                    .filter(|l| l.contains(" done at iteration "))
+                    .count(),
+                1,
+                "{}: {log:#?}",
                 ka.display()
             );
         }
-        for file in ["policy.json", "q.npy"] {
-            assert!(
-                std::fs::read(ka.join(file)).unwrap() == std::fs::read(cb.join(file)).unwrap(),
-                "{}: {file} differs from the uninterrupted run",
-                ka.display()
-            );
-        }
-        assert_eq!(summary(ka).unwrap()["iterations_done"], 8000);
-        let log = log_lines(ka);
-        resumed_later += log
-            .iter()
-            .filter(|l| l.contains(" resumed at iteration ") && !l.contains(" at iteration 0 "))
-            .count();
-        assert_eq!(
-            log.iter()
-                .filter(|l| l.contains(" done at iteration "))
-                .count(),
-            1,
-            "{}: {log:#?}",
-            ka.display()
-        );
     }
     // Some kills must have landed after a checkpoint, or resuming was not tested.
     assert!(
@@ -286,7 +300,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         "no run resumed from a later checkpoint in {kills} kills"
     );
     eprintln!(
-        "{kills} kills ({}), {resumed_later} resumes past iteration 0, {:.1} s",
+        "{kills} kills, {interrupted} of running processes, {} round(s) ({}), {resumed_later} resumes past iteration 0, {:.1} s",
+        stores.len(),
         trace.join(" "),
         started.elapsed().as_secs_f64()
     );
@@ -722,4 +737,53 @@ fn a_full_disk_fails_the_run_and_keeps_finished_ones() {
         before == snapshot(&finished[0]),
         "the finished run was rewritten"
     );
+}
+
+/// Rewards of 1e308 on a self-loop: FQI's values overflow to infinity
+/// within two sweeps, and to NaN where +inf and −inf meet. Both runs end
+/// `diverged` (not `failed`) with their history kept up to that point.
+#[test]
+fn overflowing_values_end_as_diverged_with_their_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "episode,step,state,action,reward,next_state,terminated,truncated\n";
+    write(
+        &tmp.path().join("inf.csv"),
+        &format!("{header}0,0,0,0,1e308,0,false,false\n0,1,0,0,1e308,0,false,true\n"),
+    );
+    // State 3's values go to −inf, state 0's to +inf; (2, 0) leads to both.
+    let mut nan = format!(
+        "{header}0,0,0,0,1e308,0,false,true\n1,0,2,0,0,0,false,true\n2,0,2,0,0,3,false,true\n"
+    );
+    for a in 0..4 {
+        nan.push_str(&format!("{},0,3,{a},-1e308,3,false,true\n", 3 + a));
+    }
+    write(&tmp.path().join("nan.csv"), &nan);
+    let spec = write(
+        &tmp.path().join("boom.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.99\niterations = 50\neval_every = 10\n\
+         dataset = { file = [\"inf.csv\", \"nan.csv\"] }\n[[algo]]\nname = \"fqi\"\n",
+    );
+    let store = tmp.path().join("runs");
+    let (out, _, stderr) = run_specs(&[&spec], &store, 1);
+    assert!(out.status.success(), "{stderr}");
+    let dirs = run_dirs(&store, "boom");
+    assert_eq!(dirs.len(), 2);
+    for dir in dirs {
+        assert_eq!(
+            status(&dir).as_deref(),
+            Some("diverged"),
+            "{}",
+            dir.display()
+        );
+        let lines = metrics(&dir);
+        assert_iterations(&dir, &lines, 10, 10);
+        let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert!(last["q_est"].is_null(), "a non-finite q_est: {last}");
+        assert!(
+            log_lines(&dir)
+                .iter()
+                .any(|l| l.contains("diverged at iteration 10"))
+        );
+    }
 }

@@ -181,3 +181,225 @@ fn pause_resume_cancel_and_rerun_single_runs() {
     );
     session.shutdown();
 }
+
+/// An idle dashboard stays idle: reading a run's files to show them must
+/// not count as a change (else every reload triggers the next).
+fn idle_session_reports_nothing(poll: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let mut session = Session::open(options(dir.path(), poll)).unwrap();
+    wait_until(&mut session, "two finished runs", |s| {
+        let runs = s.runs();
+        runs.len() == 2 && runs.iter().all(|r| r.status == RunStatus::Done)
+    });
+    // Let the last writes' events arrive (and the reloads they cause).
+    let started = Instant::now();
+    while !session.wait(Duration::from_millis(1200)).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the session never went quiet"
+        );
+    }
+    let quiet = Instant::now();
+    let mut changes = Vec::new();
+    while quiet.elapsed() < Duration::from_secs(2) {
+        changes.extend(session.wait(Duration::from_millis(200)));
+    }
+    assert!(changes.is_empty(), "an idle session changed: {changes:?}");
+    session.shutdown();
+}
+
+#[test]
+fn idle_session_is_quiet_with_native_events() {
+    idle_session_reports_nothing(false);
+}
+
+#[test]
+fn idle_session_is_quiet_when_polling() {
+    idle_session_reports_nothing(true);
+}
+
+/// One run of a few seconds (a few ×10k iterations of sample-based FQI).
+const SLOW: &str = "env = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0]\niterations = 60000\neval_every = 1000\n\
+                    dataset = { policy = \"random\", size = 10_000 }\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n";
+
+fn summary(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn summary_status(dir: &Path) -> Option<String> {
+    summary(dir)?["status"].as_str().map(str::to_string)
+}
+
+fn summary_field(dir: &Path, key: &str) -> Option<u64> {
+    summary(dir)?[key].as_u64()
+}
+
+/// The run directories of a store (`runs/<spec>/<id>`).
+fn run_dirs(runs: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for spec in std::fs::read_dir(runs).into_iter().flatten().flatten() {
+        out.extend(
+            std::fs::read_dir(spec.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path()),
+        );
+    }
+    out
+}
+
+/// A headless worker killed with -9 leaves its run locked by nobody: the
+/// dashboard, which lists the run, takes it over and finishes it.
+#[test]
+fn the_dashboard_resumes_a_run_whose_other_process_died() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let spec = dir.path().join("experiments/slow.toml");
+    save(&spec, SLOW);
+    let runs = dir.path().join("runs");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
+        .args(["run", spec.to_str().unwrap(), "--jobs", "1", "--runs"])
+        .arg(&runs)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !run_dirs(&runs)
+        .iter()
+        .any(|d| summary_status(d).as_deref() == Some("running"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the child never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut session = Session::open(SessionOptions {
+        jobs: 1,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    wait_until(&mut session, "the run to show as trained elsewhere", |s| {
+        let runs = s.runs();
+        runs.len() == 1 && runs[0].status == RunStatus::Running && !runs[0].owned_here
+    });
+    // Killed after its first checkpoint, so the takeover resumes from it.
+    let run_dir = session.runs()[0].dir.clone();
+    while summary_field(&run_dir, "iterations_done").is_none_or(|i| i == 0) {
+        assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the child ended too soon"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_until(&mut session, "the run to be taken over and finished", |s| {
+        let run = &s.runs()[0];
+        run.owned_here && run.status == RunStatus::Done && run.history.len() == 61
+    });
+    let log = session.log_tail(&session.runs()[0].id, 10).join("\n");
+    assert!(log.contains("resumed at iteration"), "{log}");
+    session.shutdown();
+}
+
+/// Renaming a spec while its runs wait for a worker: they still finish
+/// (the spec's new name lists them; no one paused them).
+#[test]
+fn a_renamed_spec_keeps_its_queued_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let old = dir.path().join("experiments/a.toml");
+    save(
+        &old,
+        &SLOW.replace("[0]", "[0, 1, 2]").replace("60000", "5000"),
+    );
+    let mut session = Session::open(SessionOptions {
+        jobs: 1,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    assert!(session.runs().iter().any(|r| r.status == RunStatus::Queued));
+    std::fs::rename(&old, dir.path().join("experiments/b.toml")).unwrap();
+    wait_until(
+        &mut session,
+        "every run of the renamed spec to finish",
+        |s| {
+            let runs = s.runs();
+            runs.len() == 3 && runs.iter().all(|r| r.status == RunStatus::Done)
+        },
+    );
+    assert_eq!(session.specs().len(), 1);
+    session.shutdown();
+}
+
+/// Without autostart runs wait (not "paused"); `start_queued` starts them
+/// and leaves what the user paused alone.
+#[test]
+fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let mut session = Session::open(SessionOptions {
+        autostart: false,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    let runs = session.runs();
+    assert!(runs.iter().all(|r| r.status == RunStatus::Waiting));
+    session.pause(&runs[0].id);
+    session.start_queued();
+    wait_until(&mut session, "the waiting run to finish", |s| {
+        s.runs()[1].status == RunStatus::Done
+    });
+    assert_eq!(session.runs()[0].status, RunStatus::Paused);
+    session.shutdown();
+}
+
+/// `pessimist run` trains a run a dashboard paused: a Slurm sweep must not
+/// "succeed" with untrained runs.
+#[test]
+fn headless_runs_train_what_a_dashboard_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let spec = dir.path().join("experiments/trap.toml");
+    save(&spec, TRAP);
+    let mut session = Session::open(SessionOptions {
+        autostart: false,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    // A paused run's summary says so (as when a dashboard paused it mid-run).
+    for run in session.runs() {
+        let mut summary = pessimist::experiment::Summary::new(20, "dashboard".into());
+        summary.status = RunStatus::Paused;
+        pessimist::experiment::store::write_summary(&run.dir, &summary).unwrap();
+    }
+    session.wait(Duration::from_millis(300));
+    session.shutdown();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
+        .args(["run", spec.to_str().unwrap(), "--runs"])
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dirs = run_dirs(&dir.path().join("runs"));
+    assert_eq!(dirs.len(), 2);
+    for d in dirs {
+        assert_eq!(
+            summary_status(&d).as_deref(),
+            Some("done"),
+            "{}",
+            d.display()
+        );
+    }
+}

@@ -3,13 +3,15 @@
 
 use super::{PlotArgs, ReportArgs, ReportFormat};
 use anyhow::bail;
-use pessimist::experiment::RunStatus;
 use pessimist::experiment::figure::{self, Curve};
 use pessimist::experiment::report::ScoreTable;
 use pessimist::experiment::store::{self, LoadedRun, Store};
+use pessimist::experiment::{Labels, RunStatus};
+use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Every readable run; unreadable ones are reported on stderr and skipped.
+/// Every readable run, once (one config in two specs is one run);
+/// unreadable ones are reported on stderr and skipped.
 fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
     if !dir.is_dir() {
         bail!(
@@ -21,7 +23,14 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
     for e in errors {
         eprintln!("warning: skipped a run: {e}");
     }
-    Ok(runs)
+    if runs.is_empty() {
+        bail!("no runs in {}", dir.display());
+    }
+    let mut seen = BTreeSet::new();
+    Ok(runs
+        .into_iter()
+        .filter(|r| seen.insert(r.config.id()))
+        .collect())
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<()> {
@@ -53,16 +62,16 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
+    let labels = Labels::new(runs.iter().map(|r| &r.config));
     let curves: Vec<Curve> = runs
         .iter()
         .zip(&histories)
         .map(|(r, h)| Curve {
-            label: format!("{} · {}", r.config.algo_label(), r.config.dataset.label()),
+            label: format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config)),
             history: h,
         })
         .collect();
-    let envs: std::collections::BTreeSet<&str> =
-        runs.iter().map(|r| r.config.env.as_str()).collect();
+    let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
     let title = format!(
         "Q estimate vs true return — {}",
         envs.into_iter().collect::<Vec<_>>().join(", ")

@@ -6,7 +6,7 @@ use super::RunArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
-use pessimist::experiment::{Pool, RunConfig, RunStatus, spec};
+use pessimist::experiment::{Labels, Pool, RunConfig, RunStatus, spec};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,8 +14,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// `I/N`, or SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT.
-fn shard(arg: Option<&str>) -> anyhow::Result<Option<(usize, usize)>> {
+/// `I/N`, or from a Slurm job array: I = (SLURM_ARRAY_TASK_ID −
+/// SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP, N = SLURM_ARRAY_TASK_COUNT,
+/// so `--array=1-8` and `--array=0-14:2` work as well as `--array=0-7`.
+/// `env` reads a variable (the process environment, or a test's).
+fn shard(
+    arg: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<(usize, usize)>> {
     let (index, count) = match arg {
         Some(text) => {
             let (i, n) = text
@@ -28,18 +34,30 @@ fn shard(arg: Option<&str>) -> anyhow::Result<Option<(usize, usize)>> {
             };
             (parse(i)?, parse(n)?)
         }
-        None => match (
-            std::env::var("SLURM_ARRAY_TASK_ID"),
-            std::env::var("SLURM_ARRAY_TASK_COUNT"),
-        ) {
-            (Ok(i), Ok(n)) => (
-                i.parse()
-                    .with_context(|| format!("SLURM_ARRAY_TASK_ID=`{i}` is not a number"))?,
-                n.parse()
-                    .with_context(|| format!("SLURM_ARRAY_TASK_COUNT=`{n}` is not a number"))?,
-            ),
-            _ => return Ok(None),
-        },
+        None => {
+            let var = |name: &str, default: Option<usize>| -> anyhow::Result<Option<usize>> {
+                match env(name) {
+                    Some(v) => v
+                        .trim()
+                        .parse()
+                        .map(Some)
+                        .with_context(|| format!("{name}=`{v}` is not a number")),
+                    None => Ok(default),
+                }
+            };
+            let (Some(id), Some(count)) = (
+                var("SLURM_ARRAY_TASK_ID", None)?,
+                var("SLURM_ARRAY_TASK_COUNT", None)?,
+            ) else {
+                return Ok(None);
+            };
+            let min = var("SLURM_ARRAY_TASK_MIN", Some(0))?.unwrap_or(0);
+            let step = var("SLURM_ARRAY_TASK_STEP", Some(1))?.unwrap_or(1);
+            if id < min || step == 0 || (id - min) % step != 0 {
+                bail!("SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {min}+{step}, …");
+            }
+            ((id - min) / step, count)
+        }
     };
     if count == 0 || index >= count {
         bail!("shard {index}/{count}: need 0 <= I < N");
@@ -70,7 +88,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !errors.is_empty() {
         bail!("{}", errors.join("\n"));
     }
-    if let Some((index, count)) = shard(args.shard.as_deref())? {
+    if let Some((index, count)) = shard(args.shard.as_deref(), |name| std::env::var(name).ok())? {
         configs = configs
             .into_iter()
             .enumerate()
@@ -88,7 +106,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let pool = Pool::new(Store::new(&store_dir), jobs, None);
     let mut handles = Vec::new();
     for config in configs {
-        handles.push(pool.submit(config, true)?);
+        let handle = pool.submit(config, true)?;
+        // A pause is a dashboard's wish, not a result: a sweep trains it.
+        pool.resume(&handle.id);
+        handles.push(handle);
     }
     let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
     let started = Instant::now();
@@ -107,10 +128,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut last_line = Instant::now();
     loop {
         let (done, iterations) = tally(&handles);
-        let waiting = handles.iter().any(|h| {
-            let s = final_status(h);
-            !s.is_final() && s != RunStatus::Paused
-        });
+        let waiting = handles.iter().any(|h| !final_status(h).is_final());
         let message = format!("{done}/{} runs", handles.len());
         match &bar {
             Some(bar) => {
@@ -137,7 +155,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         {
             match store::read_summary(&h.dir).ok().flatten() {
                 Some(s) if s.status.is_final() => {}
-                _ => pool.retry_elsewhere(&h.id),
+                _ => pool.retry_elsewhere(&h.id, true),
             }
         }
         std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));
@@ -188,6 +206,7 @@ fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
 }
 
 fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
+    let labels = Labels::new(handles.iter().map(|h| h.config.as_ref()));
     let rows: Vec<_> = handles
         .iter()
         .map(|h| {
@@ -207,8 +226,8 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
                     "id": h.id.0,
                     "spec": h.config.spec,
                     "env": h.config.env,
-                    "algo": h.config.algo_label(),
-                    "dataset": h.config.dataset.label(),
+                    "algo": labels.algo(&h.config),
+                    "dataset": labels.dataset(&h.config),
                     "seed": h.config.seed,
                     "status": status.name(),
                     "iterations": last.map(|m| m.iteration),
@@ -233,8 +252,8 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
             h.id.0,
             h.config.env,
-            h.config.algo_label(),
-            h.config.dataset.label(),
+            labels.algo(&h.config),
+            labels.dataset(&h.config),
             h.config.seed,
             status.name(),
             f(last.map(|m| m.q_est), 3),
@@ -244,5 +263,46 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         if let Some(e) = error {
             eprintln!("    error: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard;
+
+    fn slurm(vars: &[(&str, &str)]) -> anyhow::Result<Option<(usize, usize)>> {
+        shard(None, |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn slurm_arrays_map_to_shards_whatever_their_first_index_and_step() {
+        let task = |id: &str, min: &str, step: &str, count: &str| {
+            slurm(&[
+                ("SLURM_ARRAY_TASK_ID", id),
+                ("SLURM_ARRAY_TASK_MIN", min),
+                ("SLURM_ARRAY_TASK_STEP", step),
+                ("SLURM_ARRAY_TASK_COUNT", count),
+            ])
+        };
+        // --array=0-3
+        assert_eq!(task("3", "0", "1", "4").unwrap(), Some((3, 4)));
+        // --array=1-4
+        assert_eq!(task("1", "1", "1", "4").unwrap(), Some((0, 4)));
+        assert_eq!(task("4", "1", "1", "4").unwrap(), Some((3, 4)));
+        // --array=10-16:3 (10, 13, 16)
+        assert_eq!(task("16", "10", "3", "3").unwrap(), Some((2, 3)));
+        // Without MIN and STEP (old Slurm): the id itself.
+        let bare = slurm(&[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(bare.unwrap(), Some((2, 4)));
+        assert!(task("5", "1", "1", "4").is_err(), "past the end");
+        assert_eq!(slurm(&[]).unwrap(), None);
+        assert_eq!(shard(Some("1/3"), |_| None).unwrap(), Some((1, 3)));
     }
 }

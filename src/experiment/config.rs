@@ -4,7 +4,7 @@ use crate::algo::Params;
 use crate::data::Quality;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a run's dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,9 +16,48 @@ pub enum DatasetSource {
         size: u64,
         seed: u64,
     },
-    /// Imported from a CSV file; its hash is part of the run id, so editing
-    /// the file re-runs what trained on it.
+    /// Imported from a CSV file. The run id hashes its contents and file
+    /// name, not its path: the same spec read as `f.toml`, `./f.toml` or
+    /// `/abs/f.toml` names the same runs, and editing the file re-runs what
+    /// trained on it. `path` is canonical (absolute), for reading.
     File { path: PathBuf, sha256: String },
+}
+
+/// The part of a dataset source that determines the result.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum HashedDataset<'a> {
+    Collect(&'a DatasetSource),
+    File {
+        source: &'static str,
+        name: String,
+        sha256: &'a str,
+    },
+}
+
+impl DatasetSource {
+    fn hashed(&self) -> HashedDataset<'_> {
+        match self {
+            DatasetSource::Collect { .. } => HashedDataset::Collect(self),
+            DatasetSource::File { path, sha256 } => HashedDataset::File {
+                source: "file",
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                sha256,
+            },
+        }
+    }
+}
+
+/// The hex SHA-256 of a file's contents.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 impl DatasetSource {
@@ -82,7 +121,7 @@ struct Trained<'a> {
     seed: u64,
     iterations: u64,
     eval_every: u64,
-    dataset: &'a DatasetSource,
+    dataset: HashedDataset<'a>,
     features: &'a str,
     algo: &'a str,
     params: &'a Params,
@@ -96,7 +135,7 @@ impl RunConfig {
             seed: self.seed,
             iterations: self.iterations,
             eval_every: self.eval_every,
-            dataset: &self.dataset,
+            dataset: self.dataset.hashed(),
             features: &self.features,
             algo: &self.algo,
             params: &self.params,
@@ -187,5 +226,25 @@ mod tests {
         assert_ne!(a.id(), c.id());
         assert!(RunId::parse(&a.id().0).is_some());
         assert_eq!(c.algo_label(), "fqi lr=0.5");
+    }
+
+    /// The id of [`config`] before file datasets were hashed by contents:
+    /// existing stores keep their runs.
+    const KNOWN_ID: &str = "c7b55f4b20e1875f";
+
+    #[test]
+    fn collected_data_hashes_as_before_and_files_by_name_and_contents() {
+        assert_eq!(config().id().0, KNOWN_ID);
+        let file = |path: &str, sha: &str| RunConfig {
+            dataset: DatasetSource::File {
+                path: path.into(),
+                sha256: sha.into(),
+            },
+            ..config()
+        };
+        let a = file("/data/d.csv", "ab");
+        assert_eq!(a.id(), file("/elsewhere/d.csv", "ab").id());
+        assert_ne!(a.id(), file("/data/d.csv", "cd").id());
+        assert_ne!(a.id(), file("/data/e.csv", "ab").id());
     }
 }

@@ -118,9 +118,9 @@ impl Pool {
         &self.shared.store
     }
 
-    /// Registers a run; queues it unless the store says it has ended (or
-    /// it is paused). Returns its handle. Submitting a known run again only
-    /// updates nothing: its state is kept.
+    /// Registers a run; queues it (or, without `autostart`, leaves it
+    /// waiting) unless the store says it has ended or is paused. Returns its
+    /// handle. Submitting a known run again changes nothing: its state is kept.
     pub fn submit(&self, config: RunConfig, autostart: bool) -> crate::Result<Arc<RunHandle>> {
         let id = config.id();
         if let Some(h) = lock(&self.shared.handles).get(&id) {
@@ -157,7 +157,7 @@ impl Pool {
                 lock(&handle.state).status = Some(RunStatus::Queued);
                 self.shared.enqueue(id, priority);
             }
-            _ => lock(&handle.state).status = Some(RunStatus::Paused),
+            _ => lock(&handle.state).status = Some(RunStatus::Waiting),
         }
         Ok(handle)
     }
@@ -172,15 +172,24 @@ impl Pool {
         let Some(h) = self.handle(id) else { return };
         match h.status() {
             RunStatus::Running => h.control.request(Request::Pause),
-            RunStatus::Queued => self.shared.set(&h, RunStatus::Paused),
+            RunStatus::Queued | RunStatus::Waiting => self.shared.set(&h, RunStatus::Paused),
             _ => {}
         }
     }
 
-    /// Queues a paused run again; it resumes from its checkpoint.
+    /// Takes a queued run off the queue until it is started again (its spec
+    /// no longer lists it): unlike a pause, nobody asked for it.
+    pub fn hold(&self, id: &RunId) {
+        let Some(h) = self.handle(id) else { return };
+        if h.status() == RunStatus::Queued {
+            self.shared.set(&h, RunStatus::Waiting);
+        }
+    }
+
+    /// Queues a paused or waiting run; it resumes from its checkpoint.
     pub fn resume(&self, id: &RunId) {
         let Some(h) = self.handle(id) else { return };
-        if h.status() == RunStatus::Paused {
+        if matches!(h.status(), RunStatus::Paused | RunStatus::Waiting) {
             h.control.request(Request::Continue);
             self.shared.set(&h, RunStatus::Queued);
             self.shared.enqueue(h.id.clone(), h.config.priority);
@@ -192,7 +201,7 @@ impl Pool {
         let Some(h) = self.handle(id) else { return };
         match h.status() {
             RunStatus::Running => h.control.request(Request::Cancel),
-            RunStatus::Queued | RunStatus::Paused => {
+            RunStatus::Queued | RunStatus::Waiting | RunStatus::Paused => {
                 if let Ok(Some(_lock)) = store::try_lock(&h.dir) {
                     let mut s = store::read_summary(&h.dir)
                         .ok()
@@ -218,24 +227,29 @@ impl Pool {
         self.shared.restart(&h);
     }
 
-    /// Queues again a run another process was training when a worker tried
-    /// it (after that process finished or died).
-    pub fn retry_elsewhere(&self, id: &RunId) {
+    /// Takes back a run another process was training when a worker tried
+    /// it (after that process finished or died): queued, or waiting
+    /// without `autostart`.
+    pub fn retry_elsewhere(&self, id: &RunId, autostart: bool) {
         let Some(h) = self.handle(id) else { return };
         if std::mem::take(&mut lock(&h.state).elsewhere) {
-            self.shared.set(&h, RunStatus::Queued);
-            self.shared.enqueue(h.id.clone(), h.config.priority);
+            if autostart {
+                self.shared.set(&h, RunStatus::Queued);
+                self.shared.enqueue(h.id.clone(), h.config.priority);
+            } else {
+                self.shared.set(&h, RunStatus::Waiting);
+            }
         }
     }
 
-    /// Queues every run that is waiting for a key press (`--no-autostart`).
-    pub fn start_paused(&self) {
-        let paused: Vec<RunId> = lock(&self.shared.handles)
+    /// Queues every waiting run (not the ones the user paused).
+    pub fn start_waiting(&self) {
+        let waiting: Vec<RunId> = lock(&self.shared.handles)
             .values()
-            .filter(|h| h.status() == RunStatus::Paused)
+            .filter(|h| h.status() == RunStatus::Waiting)
             .map(|h| h.id.clone())
             .collect();
-        for id in paused {
+        for id in waiting {
             self.resume(&id);
         }
     }

@@ -2,11 +2,12 @@
 //! dataset, mean ± std over seeds, best per row marked. Shared by
 //! `pessimist report` and the dashboard.
 
-use super::config::{DatasetSource, RunConfig};
+use super::config::RunConfig;
+use super::labels::{DatasetKey, Labels};
 use super::status::RunStatus;
 use crate::eval::Metrics;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Scores of one algorithm on one dataset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,8 +36,8 @@ impl ScoreCell {
     }
 }
 
-/// Rows are datasets (`env policy size`), columns algorithms (with their
-/// non-default hyper-parameters).
+/// Rows are dataset groups, columns algorithm groups, both labelled by
+/// [`Labels`]: runs differing only in their seed share a cell.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScoreTable {
     pub datasets: Vec<String>,
@@ -47,32 +48,23 @@ pub struct ScoreTable {
     pub cells: Vec<Vec<Option<ScoreCell>>>,
 }
 
-/// Orders rows by environment, then dataset policy, then size.
-type DatasetKey = (String, String, u64, String);
-
-/// A row's label and its scores per algorithm.
-type Row = (String, BTreeMap<String, Vec<f64>>);
-
-fn dataset_key(c: &RunConfig) -> DatasetKey {
-    match &c.dataset {
-        DatasetSource::Collect { policy, size, .. } => (
-            c.env.clone(),
-            policy.name().to_string(),
-            *size,
-            String::new(),
-        ),
-        DatasetSource::File { path, .. } => {
-            (c.env.clone(), "~file".into(), 0, path.display().to_string())
-        }
-    }
-}
+/// A row's labels and its scores per algorithm.
+type Row = (String, String, BTreeMap<String, Vec<f64>>);
 
 impl ScoreTable {
     /// Final normalized scores of finished runs (`done`; diverged runs have
-    /// no finite score and are left out).
+    /// no finite score and are left out). Labels tell apart every group of
+    /// the runs given, finished or not, so they do not change as runs end;
+    /// a run listed twice (one config in two specs) counts once.
     pub fn build<'a>(
         runs: impl IntoIterator<Item = (&'a RunConfig, RunStatus, Option<&'a Metrics>)>,
     ) -> Self {
+        let mut seen = BTreeSet::new();
+        let runs: Vec<_> = runs
+            .into_iter()
+            .filter(|(c, _, _)| seen.insert(c.id()))
+            .collect();
+        let labels = Labels::new(runs.iter().map(|r| r.0));
         let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
         for (config, status, last) in runs {
@@ -82,15 +74,14 @@ impl ScoreTable {
             if !m.normalized_score.is_finite() {
                 continue;
             }
-            let algo = config.algo_label();
+            let algo = labels.algo(config);
             if !algos.contains(&algo) {
                 algos.push(algo.clone());
             }
-            let label = format!("{} {}", config.env, config.dataset.label());
             groups
-                .entry(dataset_key(config))
-                .or_insert_with(|| (label, BTreeMap::new()))
-                .1
+                .entry(Labels::dataset_key(config))
+                .or_insert_with(|| (labels.dataset(config), labels.data(config), BTreeMap::new()))
+                .2
                 .entry(algo)
                 .or_default()
                 .push(m.normalized_score);
@@ -100,14 +91,9 @@ impl ScoreTable {
             algos,
             ..Default::default()
         };
-        for (key, (label, by_algo)) in groups {
-            let short = label
-                .strip_prefix(&key.0)
-                .unwrap_or(&label)
-                .trim()
-                .to_string();
-            table.short_datasets.push(short);
+        for (_, (label, short, by_algo)) in groups {
             table.datasets.push(label);
+            table.short_datasets.push(short);
             table.cells.push(
                 table
                     .algos
@@ -174,6 +160,7 @@ mod tests {
     use super::*;
     use crate::algo::{Params, resolve_params};
     use crate::data::Quality;
+    use crate::experiment::DatasetSource;
 
     fn run(algo: &str, size: u64, seed: u64) -> RunConfig {
         RunConfig {
@@ -225,20 +212,54 @@ mod tests {
                 .map(|((c, s), m)| (c, s, Some(m))),
         );
         assert_eq!(table.algos, vec!["bc", "fqi"]);
-        assert_eq!(table.datasets, vec!["ThreeState-v0 medium 10k"]);
+        assert_eq!(table.datasets, vec!["medium 10k"]);
         let fqi = table.cells[0][1].as_ref().unwrap();
         assert_eq!(fqi.mean, 90.0);
         assert!((fqi.std - 200f64.sqrt()).abs() < 1e-12);
         assert_eq!(table.best_in_row(0), Some(1));
         let md = table.to_markdown();
         assert!(
-            md.contains("| ThreeState-v0 medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
+            md.contains("| medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
             "{md}"
         );
-        assert!(
-            table
-                .to_csv()
-                .contains("ThreeState-v0 medium 10k,fqi,2,90,")
+        assert!(table.to_csv().contains("medium 10k,fqi,2,90,"));
+    }
+
+    /// gamma × iterations × 2 seeds: four groups of two, not one of eight;
+    /// the same run listed twice (two specs) counts once.
+    #[test]
+    fn only_seeds_are_pooled_and_duplicates_count_once() {
+        let mut configs = Vec::new();
+        for gamma in [0.5, 0.99] {
+            for iterations in [1, 50] {
+                for seed in [0, 1] {
+                    configs.push(RunConfig {
+                        gamma,
+                        iterations,
+                        ..run("fqi", 1_000, seed)
+                    });
+                }
+            }
+        }
+        let twin = RunConfig {
+            spec: "other".into(),
+            ..configs[0].clone()
+        };
+        configs.push(twin);
+        let m = scored(10.0);
+        let table = ScoreTable::build(configs.iter().map(|c| (c, RunStatus::Done, Some(&m))));
+        assert_eq!(table.algos, vec!["fqi"]);
+        assert_eq!(
+            table.datasets,
+            [
+                "medium 1k gamma=0.5 iterations=1",
+                "medium 1k gamma=0.5 iterations=50",
+                "medium 1k gamma=0.99 iterations=1",
+                "medium 1k gamma=0.99 iterations=50",
+            ]
         );
+        for row in &table.cells {
+            assert_eq!(row[0].as_ref().unwrap().scores.len(), 2);
+        }
     }
 }

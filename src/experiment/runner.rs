@@ -2,14 +2,15 @@
 //! the last checkpoint, step, evaluate every `eval_every` iterations, and
 //! leave the run in a state a later process can continue from.
 
-use super::config::{DatasetSource, RunConfig};
+use super::config::{DatasetSource, RunConfig, sha256_file};
 use super::status::RunStatus;
 use super::store::{self, Checkpoint, MetricsWriter, Summary};
 use crate::algo::{self, TrainData};
 use crate::data::{self, EmpiricalMdp};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Metrics};
-use crate::mdp::envs;
+use crate::mdp::{TabularMdp, envs};
+use ndarray::Array2;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -76,7 +77,19 @@ pub fn dataset(config: &RunConfig) -> Result<data::Dataset> {
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(&mdp, *policy, *size as usize, *seed, config.gamma)
         }
-        DatasetSource::File { path, .. } => data::read_csv(path, mdp.n_states(), mdp.n_actions()),
+        DatasetSource::File { path, sha256 } => {
+            let now = sha256_file(path)
+                .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
+            if &now != sha256 {
+                return Err(Error::File {
+                    path: path.clone(),
+                    message: format!(
+                        "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
+                    ),
+                });
+            }
+            data::read_csv(path, mdp.n_states(), mdp.n_actions())
+        }
     }
 }
 
@@ -89,7 +102,7 @@ pub fn execute(
     progress: &Mutex<Progress>,
     mut on_eval: impl FnMut(&Metrics),
 ) -> Result<Outcome> {
-    let Some(_lock) = store::try_lock(dir)? else {
+    let Some(_lock) = lock_patiently(dir)? else {
         return Ok(Outcome::Busy);
     };
     if let Some(s) = store::read_summary(dir)?
@@ -97,11 +110,7 @@ pub fn execute(
     {
         return Ok(Outcome::Finished(s.status));
     }
-    let worker = format!(
-        "{}:{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
-        std::process::id()
-    );
+    let worker = format!("{}:{}", store::host_name(), std::process::id());
     let mut summary = Summary::new(config.iterations, worker);
     let result = train(dir, config, control, progress, &mut summary, &mut on_eval);
     let outcome = match result {
@@ -118,6 +127,19 @@ pub fn execute(
     Ok(outcome)
 }
 
+/// Takes the run's lock, allowing for a few milliseconds of contention:
+/// [`store::is_locked`] probes (a dashboard checking on the run) hold it
+/// for microseconds, a trainer for the whole run.
+fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
+    for _ in 0..5 {
+        if let Some(lock) = store::try_lock(dir)? {
+            return Ok(Some(lock));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(None)
+}
+
 fn train(
     dir: &Path,
     config: &RunConfig,
@@ -129,7 +151,7 @@ fn train(
     let mdp = Arc::new(envs::make(&config.env)?);
     let dataset = dataset(config)?;
     let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    let evaluator = Evaluator::new(mdp, config.gamma, compiled.clone())?;
+    let evaluator = Evaluator::new(mdp.clone(), config.gamma, compiled.clone())?;
     summary.coverage = evaluator.coverage().ok();
     let mut learner = algo::build(
         &config.algo,
@@ -180,7 +202,17 @@ fn train(
         if due && metrics.lines() == eval_index(iteration, config) {
             let started = Instant::now();
             let (q, policy) = (learner.q(), learner.policy());
-            let mut m = evaluator.evaluate(&q, &policy)?;
+            // Checked first: a non-finite Q can make its policy invalid, and
+            // divergence is a result, not a failure.
+            let finite = q.iter().all(|x| x.is_finite());
+            let mut m = match evaluator.evaluate(&q, &policy) {
+                Ok(m) => m,
+                Err(e) if !finite => {
+                    store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
+                    believed(&mdp, &q)
+                }
+                Err(e) => return Err(e),
+            };
             summary.eval_seconds += started.elapsed().as_secs_f64();
             m.iteration = iteration;
             m.wall_time = summary.train_seconds;
@@ -189,7 +221,7 @@ fn train(
             timed(&mut summary.metrics_seconds, || metrics.append(&m));
             summary.last = Some(m);
             on_eval(&m);
-            if !q.iter().all(|x| x.is_finite()) || !m.q_est.is_finite() {
+            if !finite || !m.q_est.is_finite() {
                 store::log(
                     dir,
                     &format!("diverged at iteration {iteration}: Q is not finite"),
@@ -255,6 +287,39 @@ fn train(
                 eta_seconds: eta,
             };
         }
+    }
+}
+
+/// The eval point of a Q that cannot be evaluated: what the learner
+/// believes, E_{s0}[max_a f(s0, a)] (NaN if any value is), nothing else.
+fn believed(mdp: &TabularMdp, q: &Array2<f64>) -> Metrics {
+    let q_est = mdp
+        .initial()
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d > 0.0)
+        .map(|(s, d)| {
+            d * q.row(s).iter().fold(f64::NEG_INFINITY, |a, &b| {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            })
+        })
+        .sum();
+    Metrics {
+        q_est,
+        true_return: f64::NAN,
+        gap: f64::NAN,
+        q_data: f64::NAN,
+        q_true_data: f64::NAN,
+        normalized_score: f64::NAN,
+        success_prob: f64::NAN,
+        bellman_error: f64::NAN,
+        ood_fraction: f64::NAN,
+        kl_behavior: f64::NAN,
+        ..Metrics::default()
     }
 }
 
@@ -342,4 +407,43 @@ pub fn mark_failed(dir: &Path, config: &RunConfig, message: &str) -> Result<()> 
     summary.error = Some(message.to_string());
     summary.updated = store::now();
     store::write_summary(dir, &summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_file_edited_after_the_spec_was_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("f.toml");
+        let csv = dir.path().join("d.csv");
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,0,1,1,true,false\n").unwrap();
+        let text =
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"bc\"\n";
+        let config = super::super::spec::parse(&spec, text)
+            .unwrap()
+            .runs
+            .remove(0);
+        dataset(&config).unwrap();
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,1,-10,1,true,false\n").unwrap();
+        let message = dataset(&config).unwrap_err().to_string();
+        assert!(
+            message.contains("d.csv") && message.contains("changed since the spec was read"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unevaluable_q_still_records_what_the_learner_believes() {
+        let mdp = envs::make("ImitationTrap-v0").unwrap();
+        let mut q = Array2::zeros((mdp.n_states(), mdp.n_actions()));
+        let start = mdp.initial().iter().position(|d| *d > 0.0).unwrap();
+        q[[start, 0]] = f64::INFINITY;
+        let m = believed(&mdp, &q);
+        assert_eq!(m.q_est, f64::INFINITY);
+        assert!(m.true_return.is_nan());
+        q[[start, 1]] = f64::NAN;
+        assert!(believed(&mdp, &q).q_est.is_nan());
+    }
 }

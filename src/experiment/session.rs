@@ -10,14 +10,14 @@ use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
 use super::store::{self, MetricsTail, Store, Summary};
-use super::watcher::{self, DirWatcher};
+use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -86,6 +86,8 @@ pub struct Session {
     specs: BTreeMap<PathBuf, SpecView>,
     runs: BTreeMap<RunId, Entry>,
     _watcher: Option<DirWatcher>,
+    /// When to look next for runs whose other process died.
+    next_orphan_check: Instant,
     /// Why watching failed, if it did (the session still works, without live updates).
     pub watch_error: Option<String>,
 }
@@ -113,6 +115,7 @@ impl Session {
             specs: BTreeMap::new(),
             runs: BTreeMap::new(),
             _watcher: watcher,
+            next_orphan_check: Instant::now() + ORPHAN_CHECK,
             watch_error,
         };
         for path in spec_files(&session.opts.experiments_dir) {
@@ -125,13 +128,29 @@ impl Session {
     /// Blocks up to `timeout` for something to change; returns what changed
     /// (empty on timeout).
     pub fn wait(&mut self, timeout: Duration) -> Vec<Change> {
-        match self.events.recv_timeout(timeout) {
-            Ok(first) => {
-                let mut changes = self.handle(first);
-                changes.extend(self.poll());
-                merge(changes)
+        let deadline = Instant::now() + timeout;
+        loop {
+            let changes = self.poll();
+            if !changes.is_empty() {
+                return changes;
             }
-            Err(_) => Vec::new(),
+            let now = Instant::now();
+            if now >= deadline {
+                return changes;
+            }
+            let until = deadline.min(self.next_orphan_check);
+            match self
+                .events
+                .recv_timeout(until.saturating_duration_since(now))
+            {
+                Ok(first) => {
+                    let mut changes = self.handle(first);
+                    changes.extend(self.poll());
+                    return merge(changes);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Vec::new(),
+            }
         }
     }
 
@@ -141,7 +160,43 @@ impl Session {
         while let Ok(event) = self.events.try_recv() {
             changes.extend(self.handle(event));
         }
+        if Instant::now() >= self.next_orphan_check {
+            changes.extend(self.adopt_orphans());
+        }
         merge(changes)
+    }
+
+    /// Takes over the runs of our specs that another process was training
+    /// and left unfinished (it died: the kernel released its lock, and no
+    /// file event says so, hence the periodic look).
+    fn adopt_orphans(&mut self) -> Vec<Change> {
+        self.next_orphan_check = Instant::now() + ORPHAN_CHECK;
+        let orphans: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, e)| {
+                e.handle.as_ref().is_some_and(|h| h.elsewhere())
+                    && !e.summary.as_ref().is_some_and(|s| s.status.is_final())
+                    && !store::is_locked(&e.dir)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &orphans {
+            // Its last words may have come after our last refresh.
+            self.refresh(id);
+            if !self.runs[id]
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.status.is_final())
+            {
+                self.pool.retry_elsewhere(id, self.opts.autostart);
+            }
+        }
+        if orphans.is_empty() {
+            Vec::new()
+        } else {
+            vec![Change::Runs(orphans)]
+        }
     }
 
     fn handle(&mut self, event: Event) -> Vec<Change> {
@@ -192,8 +247,9 @@ impl Session {
         changes
     }
 
-    /// (Re)loads one spec file: queues its new runs, pauses queued runs it
-    /// no longer lists, or records its error.
+    /// (Re)loads one spec file: queues its new runs (and runs a spec
+    /// dropped earlier), holds queued runs no spec lists any more, or
+    /// records its error.
     fn load_spec(&mut self, path: &Path) {
         let key = canonical_parent_join(path);
         let old: BTreeSet<RunId> = self
@@ -203,7 +259,7 @@ impl Session {
             .unwrap_or_default();
         if !path.exists() {
             self.specs.remove(&key);
-            self.pause_dropped(&old, &BTreeSet::new());
+            self.hold_dropped(&old);
             return;
         }
         let view = match spec::load(path) {
@@ -214,6 +270,9 @@ impl Session {
                     let id = config.id();
                     match self.pool.submit(config, self.opts.autostart) {
                         Ok(handle) => {
+                            if self.opts.autostart && handle.status() == RunStatus::Waiting {
+                                self.pool.resume(&id); // held when a spec dropped it
+                            }
                             self.track(handle);
                             ids.push(id);
                         }
@@ -243,20 +302,16 @@ impl Session {
                 run_ids: old.iter().cloned().collect(),
             },
         };
-        if view.error.is_none() {
-            let new: BTreeSet<RunId> = view.run_ids.iter().cloned().collect();
-            self.pause_dropped(&old, &new);
-        }
         self.specs.insert(key, view);
+        self.hold_dropped(&old);
     }
 
-    fn pause_dropped(&self, old: &BTreeSet<RunId>, new: &BTreeSet<RunId>) {
-        for id in old.difference(new) {
-            if let Some(h) = self.pool.handle(id)
-                && h.status() == RunStatus::Queued
-            {
-                self.pool.pause(id);
-            }
+    /// Takes off the queue the runs of `old` that no spec lists any more
+    /// (a spec renamed lists them under its new name: they stay queued).
+    fn hold_dropped(&self, old: &BTreeSet<RunId>) {
+        let listed: BTreeSet<&RunId> = self.specs.values().flat_map(|s| &s.run_ids).collect();
+        for id in old.iter().filter(|id| !listed.contains(id)) {
+            self.pool.hold(id);
         }
     }
 
@@ -330,10 +385,13 @@ impl Session {
                 downsample(history);
             }
         }
-        entry.locked = entry
-            .summary
-            .as_ref()
-            .is_some_and(|s| s.status == RunStatus::Running)
+        // Probed only for runs another process trains (ours are known).
+        let ours = entry.handle.as_ref().is_some_and(|h| !h.elsewhere());
+        entry.locked = !ours
+            && entry
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.status == RunStatus::Running)
             && store::is_locked(&entry.dir);
     }
 
@@ -383,9 +441,10 @@ impl Session {
         }
         self.pool.rerun(id);
     }
-    /// Queues every run waiting for a start (`--no-autostart`).
+    /// Queues every [`RunStatus::Waiting`] run (`--no-autostart`, or dropped
+    /// by its spec); runs the user paused stay paused.
     pub fn start_queued(&self) {
-        self.pool.start_paused();
+        self.pool.start_waiting();
     }
 
     pub fn run_dir(&self, id: &RunId) -> Option<PathBuf> {
@@ -448,7 +507,18 @@ fn view(id: &RunId, e: &Entry) -> RunView {
 
 fn start_watching(opts: &SessionOptions, tx: Sender<Event>) -> Result<DirWatcher> {
     watcher::watch(
-        &[(&opts.experiments_dir, false), (&opts.runs_dir, true)],
+        &[
+            WatchDir {
+                path: &opts.experiments_dir,
+                recursive: false,
+                compare_contents: true,
+            },
+            WatchDir {
+                path: &opts.runs_dir,
+                recursive: true,
+                compare_contents: false,
+            },
+        ],
         opts.poll,
         move |paths| {
             let _ = tx.send(Event::Files(paths));
@@ -498,6 +568,9 @@ fn canonical_parent_join(path: &Path) -> PathBuf {
         _ => path.to_path_buf(),
     }
 }
+
+/// How often runs another process trains are checked for a dead trainer.
+const ORPHAN_CHECK: Duration = Duration::from_secs(1);
 
 /// Most eval points a run keeps in memory for display; the full history
 /// stays on disk (`metrics.jsonl`).

@@ -4,12 +4,11 @@
 //! checked here, before anything trains, and every error points at the
 //! offending place as `file:line:column`.
 
-use super::config::{DatasetSource, RunConfig};
+use super::config::{DatasetSource, RunConfig, sha256_file};
 use crate::algo::{self, ParamValue, Params};
 use crate::data::Quality;
 use crate::error::did_you_mean;
 use crate::mdp::{envs, solve};
-use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -301,17 +300,16 @@ impl<'a> Parser<'a> {
             return self
                 .axis(file, |n| {
                     let relative = self.string(n)?;
-                    let path = self.path.parent().unwrap_or(Path::new(".")).join(&relative);
-                    let bytes = std::fs::read(&path).map_err(|e| {
+                    let joined = self.path.parent().unwrap_or(Path::new(".")).join(&relative);
+                    let cannot = |e: std::io::Error| {
                         self.error(
                             n.span(),
-                            format!("cannot read dataset file {}: {e}", path.display()),
+                            format!("cannot read dataset file {}: {e}", joined.display()),
                         )
-                    })?;
-                    let sha256 = Sha256::digest(&bytes)
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
+                    };
+                    // Canonical, so the config reads the same from any working directory.
+                    let path = joined.canonicalize().map_err(cannot)?;
+                    let sha256 = sha256_file(&path).map_err(cannot)?;
                     Ok(DatasetChoice::File { path, sha256 })
                 })
                 .map(|axis| axis.into_iter().map(|(d, _)| d).collect());
@@ -519,5 +517,59 @@ impl DatasetChoice {
                 sha256: sha256.clone(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE_SPEC: &str =
+        "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"fqi\"\n";
+
+    fn ids(spec: &Spec) -> Vec<String> {
+        spec.runs.iter().map(|r| r.id().0).collect()
+    }
+
+    /// The dashboard reloads a spec by an absolute path, `pessimist run`
+    /// by whatever the user typed: both must name the same runs.
+    #[test]
+    fn file_datasets_give_the_same_ids_whatever_the_path_to_the_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("experiments");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("d.csv"),
+            "episode,step,state,action,reward,next_state,terminated,truncated\n",
+        )
+        .unwrap();
+        let direct = parse(&sub.join("f.toml"), FILE_SPEC).unwrap();
+        let dotted = parse(
+            &dir.path().join("experiments/./../experiments/f.toml"),
+            FILE_SPEC,
+        )
+        .unwrap();
+        assert_eq!(ids(&direct), ids(&dotted));
+        let DatasetSource::File { path, .. } = &direct.runs[0].dataset else {
+            panic!("a file dataset");
+        };
+        assert!(
+            path.is_absolute() && path.ends_with("experiments/d.csv"),
+            "{}",
+            path.display()
+        );
+        // The same file elsewhere is the same data; other contents are not.
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::copy(sub.join("d.csv"), other.join("d.csv")).unwrap();
+        assert_eq!(
+            ids(&direct),
+            ids(&parse(&other.join("f.toml"), FILE_SPEC).unwrap())
+        );
+        std::fs::write(other.join("d.csv"), "episode,step\n").unwrap();
+        assert_ne!(
+            ids(&direct),
+            ids(&parse(&other.join("f.toml"), FILE_SPEC).unwrap())
+        );
     }
 }

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 pub enum RunStatus {
     /// Waiting for a worker (also: interrupted, resumes from its checkpoint).
     Queued,
+    /// Not queued until started (`--no-autostart`, or its spec dropped it).
+    Waiting,
     Running,
+    /// Paused by the user: it resumes only when asked to.
     Paused,
     Done,
     /// NaN or infinity appeared: a result, with its history kept.
@@ -28,6 +31,7 @@ impl RunStatus {
     pub fn name(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
+            RunStatus::Waiting => "waiting",
             RunStatus::Running => "running",
             RunStatus::Paused => "paused",
             RunStatus::Done => "done",

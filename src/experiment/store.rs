@@ -285,39 +285,49 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<Metrics>> {
 /// Incremental reader of `metrics.jsonl`: each call returns only the lines
 /// completed since the last one (a line without its newline is left for
 /// later), so watching a growing file costs only what was appended.
+///
+/// A resuming writer cuts the file back to its checkpoint and appends
+/// again, possibly past where this reader stopped between two reads: the
+/// last line read is checked to be still in place (one small read), and
+/// if it is not, reading starts over.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsTail {
     offset: u64,
     lines: u64,
-    /// The last read found the file cut short and started over.
+    /// The last complete line read, ending at `offset`.
+    last_line: Vec<u8>,
+    /// The last read started over (earlier lines are void).
     restarted: bool,
+    /// The last read failed: the next one starts over.
+    start_over: bool,
 }
 
 impl MetricsTail {
     pub fn read_new(&mut self, dir: &Path) -> Result<Vec<Metrics>> {
         let path = dir.join(METRICS);
+        let cannot = || format!("cannot read {}", path.display());
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+            Err(e) => return Err(Error::io(cannot(), e)),
         };
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.restarted = len < self.offset;
+        self.restarted = std::mem::take(&mut self.start_over)
+            || len < self.offset
+            || !self.last_line_in_place(&mut file).map_err(io(cannot))?;
         if self.restarted {
-            // Truncated by a resuming writer: read again from the start.
             self.offset = 0;
             self.lines = 0;
+            self.last_line.clear();
         }
         file.seek(SeekFrom::Start(self.offset))
-            .map_err(io(|| format!("cannot read {}", path.display())))?;
+            .map_err(io(cannot))?;
         let mut reader = BufReader::new(file);
         let mut out = Vec::new();
         let mut line = Vec::new();
         loop {
             line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(io(|| format!("cannot read {}", path.display())))?;
+            let n = reader.read_until(b'\n', &mut line).map_err(io(cannot))?;
             if n == 0 || line.last() != Some(&b'\n') {
                 break; // end, or a line still being written
             }
@@ -327,6 +337,8 @@ impl MetricsTail {
                     let mut rest = Vec::new();
                     let _ = reader.read_to_end(&mut rest);
                     if !rest.iter().all(u8::is_ascii_whitespace) {
+                        // Maybe a rewrite this reader misread: start over next time.
+                        self.start_over = true;
                         return Err(Error::File {
                             path,
                             message: format!("line {}: {e}", self.lines + 1),
@@ -337,12 +349,22 @@ impl MetricsTail {
             }
             self.offset += n as u64;
             self.lines += 1;
+            std::mem::swap(&mut self.last_line, &mut line);
         }
         Ok(out)
     }
-}
 
-impl MetricsTail {
+    /// Whether the file still holds the last line read where it was.
+    fn last_line_in_place(&self, file: &mut File) -> std::io::Result<bool> {
+        if self.last_line.is_empty() {
+            return Ok(true);
+        }
+        let mut found = vec![0; self.last_line.len()];
+        file.seek(SeekFrom::Start(self.offset - found.len() as u64))?;
+        file.read_exact(&mut found)?;
+        Ok(found == self.last_line)
+    }
+
     /// Whether the last [`MetricsTail::read_new`] started over (earlier lines
     /// were cut by a resuming writer and must be dropped).
     pub fn restarted(&self) -> bool {
@@ -471,7 +493,7 @@ pub fn log(dir: &Path, message: &str) {
         .append(true)
         .open(dir.join(LOG))
     {
-        let _ = writeln!(f, "{:.3} {message}", now());
+        let _ = writeln!(f, "{} {message}", utc_timestamp(now()));
     }
 }
 
@@ -483,6 +505,41 @@ pub fn log_tail(dir: &Path, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
+}
+
+/// `2026-11-25T01:25:14.234Z` (RFC 3339, UTC, milliseconds) for Unix time `secs`.
+pub fn utc_timestamp(secs: f64) -> String {
+    let millis = (secs * 1000.0).round() as i64;
+    let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// This machine's name, for `host:pid` worker ids (bash does not export
+/// `HOSTNAME`, so the environment is the last resort).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Seconds since the Unix epoch.
@@ -538,5 +595,71 @@ impl Store {
             ok.into_iter().filter_map(Result::ok).collect(),
             bad.into_iter().filter_map(Result::err).collect(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(iteration: u64, q_est: f64) -> Vec<u8> {
+        let mut line = serde_json::to_vec(&Metrics {
+            iteration,
+            q_est,
+            ..Default::default()
+        })
+        .unwrap();
+        line.push(b'\n');
+        line
+    }
+
+    /// A writer that resumes, cuts the file and appends past the reader's
+    /// offset between two reads: the reader notices and starts over.
+    #[test]
+    fn a_tail_starts_over_when_the_file_was_rewritten_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(METRICS);
+        std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
+        let mut tail = MetricsTail::default();
+        assert_eq!(tail.read_new(dir.path()).unwrap().len(), 2);
+        // Resumed from the first line; the new lines are longer (the file
+        // grows past the old offset, so its length alone says nothing).
+        let rewritten = [point(0, 1.0), point(5, 2.000001), point(10, 3.000001)].concat();
+        std::fs::write(&path, rewritten).unwrap();
+        let again = tail.read_new(dir.path()).unwrap();
+        assert!(tail.restarted());
+        let iterations: Vec<u64> = again.iter().map(|m| m.iteration).collect();
+        assert_eq!(iterations, [0, 5, 10]);
+        // Appending as usual continues where it left off.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&point(15, 4.0)).unwrap();
+        let more = tail.read_new(dir.path()).unwrap();
+        assert!(!tail.restarted());
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].iteration, 15);
+    }
+
+    #[test]
+    fn log_timestamps_are_utc_rfc3339() {
+        assert_eq!(utc_timestamp(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_timestamp(951_782_400.5), "2000-02-29T00:00:00.500Z");
+        assert_eq!(utc_timestamp(1_795_569_914.234), "2026-11-25T01:25:14.234Z");
+    }
+
+    /// After an error (garbage mid-file), the next read starts from the top.
+    #[test]
+    fn a_tail_starts_over_after_a_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(METRICS);
+        std::fs::write(
+            &path,
+            [point(0, 1.0), b"garbage\n".to_vec(), point(5, 2.0)].concat(),
+        )
+        .unwrap();
+        let mut tail = MetricsTail::default();
+        assert!(tail.read_new(dir.path()).is_err());
+        std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
+        assert_eq!(tail.read_new(dir.path()).unwrap().len(), 2);
+        assert!(tail.restarted());
     }
 }

@@ -92,7 +92,7 @@ fn status_style(app: &App, s: RunStatus) -> Style {
         };
     }
     Style::default().fg(match s {
-        RunStatus::Queued => Color::Gray,
+        RunStatus::Queued | RunStatus::Waiting => Color::Gray,
         RunStatus::Running => Color::Cyan,
         RunStatus::Paused => Color::Yellow,
         RunStatus::Done => Color::Green,

@@ -1,0 +1,276 @@
+//! Short labels that tell groups of runs apart. Runs that differ only in
+//! their seed form one group (averaged as seeds); every other difference
+//! shows in a label, and only the differences: an algorithm reads `fqi
+//! q_init=zero` when other fqi runs on display use another `q_init`, and
+//! plain `fqi` when they all agree. Used by the score table, `report`,
+//! `plot`, and the dashboard.
+
+use super::config::{DatasetSource, RunConfig};
+use crate::algo::ParamValue;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What varies among a set of configs, and so must be named.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    /// Per algorithm, the hyper-parameters whose value differs among its runs.
+    varying: BTreeMap<String, BTreeSet<String>>,
+    envs: bool,
+    gamma: bool,
+    iterations: bool,
+    eval_every: bool,
+    features: bool,
+    /// File names that stand for more than one content.
+    ambiguous_files: BTreeSet<String>,
+}
+
+/// Orders dataset groups: environment, policy, size, then the settings
+/// that distinguish them. Equal keys ⇔ same group (seeds aside).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DatasetKey {
+    env: String,
+    policy: String,
+    size: u64,
+    file: String,
+    /// γ > 0, whose bits order like its values.
+    gamma_bits: u64,
+    iterations: u64,
+    eval_every: u64,
+    features: String,
+}
+
+fn value_text(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Text(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn file_name(source: &DatasetSource) -> Option<(String, &str)> {
+    match source {
+        DatasetSource::File { path, sha256 } => Some((
+            path.file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+            sha256.as_str(),
+        )),
+        DatasetSource::Collect { .. } => None,
+    }
+}
+
+impl Labels {
+    /// Labels for the runs of `configs` (the ones on display).
+    pub fn new<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> Self {
+        let configs: Vec<&RunConfig> = configs.into_iter().collect();
+        let differ = |f: &dyn Fn(&RunConfig) -> String| {
+            configs.iter().map(|c| f(c)).collect::<BTreeSet<_>>().len() > 1
+        };
+        let mut params: BTreeMap<&str, BTreeMap<&str, BTreeSet<Option<String>>>> = BTreeMap::new();
+        for c in &configs {
+            params.entry(&c.algo).or_default();
+        }
+        for (algo, keys) in params.iter_mut() {
+            let runs: Vec<&RunConfig> = configs
+                .iter()
+                .copied()
+                .filter(|c| c.algo == *algo)
+                .collect();
+            for c in &runs {
+                for k in c.params.keys() {
+                    keys.entry(k.as_str()).or_default();
+                }
+            }
+            for (k, values) in keys.iter_mut() {
+                values.extend(runs.iter().map(|c| c.params.get(*k).map(value_text)));
+            }
+        }
+        let mut shas: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for c in &configs {
+            if let Some((name, sha)) = file_name(&c.dataset) {
+                shas.entry(name).or_default().insert(sha);
+            }
+        }
+        Labels {
+            varying: params
+                .into_iter()
+                .map(|(algo, keys)| {
+                    let varying = keys
+                        .into_iter()
+                        .filter(|(_, values)| values.len() > 1)
+                        .map(|(k, _)| k.to_string())
+                        .collect();
+                    (algo.to_string(), varying)
+                })
+                .collect(),
+            envs: differ(&|c| c.env.clone()),
+            gamma: differ(&|c| c.gamma.to_string()),
+            iterations: differ(&|c| c.iterations.to_string()),
+            eval_every: differ(&|c| c.eval_every.to_string()),
+            features: differ(&|c| c.features.clone()),
+            ambiguous_files: shas
+                .into_iter()
+                .filter(|(_, s)| s.len() > 1)
+                .map(|(name, _)| name)
+                .collect(),
+        }
+    }
+
+    /// The algorithm and the hyper-parameters that vary among its runs:
+    /// `fqi q_init=random`, or `bc`.
+    pub fn algo(&self, c: &RunConfig) -> String {
+        let mut label = c.algo.clone();
+        for k in self.varying.get(&c.algo).into_iter().flatten() {
+            let v = c.params.get(k).map_or_else(|| "-".to_string(), value_text);
+            label.push_str(&format!(" {k}={v}"));
+        }
+        label
+    }
+
+    /// The dataset and the settings that vary: `medium 10k`, with the
+    /// environment first when several are shown, and `gamma=0.5` etc. after.
+    pub fn dataset(&self, c: &RunConfig) -> String {
+        if self.envs {
+            format!("{} {}", c.env, self.data(c))
+        } else {
+            self.data(c)
+        }
+    }
+
+    /// [`Labels::dataset`] without the environment, for narrow views.
+    pub fn data(&self, c: &RunConfig) -> String {
+        let mut label = c.dataset.label();
+        if let Some((name, sha)) = file_name(&c.dataset)
+            && self.ambiguous_files.contains(&name)
+        {
+            label.push_str(&format!("@{}", &sha[..sha.len().min(8)]));
+        }
+        let mut add = |on: bool, key: &str, value: String| {
+            if on {
+                label.push_str(&format!(" {key}={value}"));
+            }
+        };
+        add(self.gamma, "gamma", c.gamma.to_string());
+        add(self.iterations, "iterations", c.iterations.to_string());
+        add(self.eval_every, "eval_every", c.eval_every.to_string());
+        add(self.features, "features", c.features.clone());
+        label
+    }
+
+    /// The dataset group of a run, in display order.
+    pub fn dataset_key(c: &RunConfig) -> DatasetKey {
+        let (policy, size, file) = match &c.dataset {
+            DatasetSource::Collect { policy, size, .. } => {
+                (policy.name().to_string(), *size, String::new())
+            }
+            DatasetSource::File { path, sha256 } => (
+                "~file".to_string(),
+                0,
+                format!(
+                    "{} {sha256}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            ),
+        };
+        DatasetKey {
+            env: c.env.clone(),
+            policy,
+            size,
+            file,
+            gamma_bits: c.gamma.to_bits(),
+            iterations: c.iterations,
+            eval_every: c.eval_every,
+            features: c.features.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::{Params, resolve_params};
+    use crate::data::Quality;
+
+    fn config(algo: &str, set: &[(&str, &str)]) -> RunConfig {
+        let mut params = Params::new();
+        for (k, v) in set {
+            params.insert(k.to_string(), ParamValue::Text(v.to_string()));
+        }
+        RunConfig {
+            spec: "s".into(),
+            env: "ThreeState-v0".into(),
+            gamma: 0.9,
+            seed: 0,
+            iterations: 10,
+            eval_every: 1,
+            dataset: DatasetSource::Collect {
+                policy: Quality::Medium,
+                size: 1000,
+                seed: 0,
+            },
+            features: "tabular".into(),
+            algo: algo.into(),
+            params: resolve_params(algo, &params).unwrap(),
+            priority: 0,
+        }
+    }
+
+    #[test]
+    fn algorithms_name_only_the_parameters_that_vary_among_their_runs() {
+        let fqi = |q_init| config("fqi", &[("q_init", q_init), ("variant", "sample")]);
+        let runs = [
+            fqi("zero"),
+            fqi("optimistic"),
+            fqi("random"),
+            config("bc", &[]),
+        ];
+        let labels = Labels::new(&runs);
+        let names: Vec<String> = runs.iter().map(|c| labels.algo(c)).collect();
+        assert_eq!(
+            names,
+            [
+                "fqi q_init=zero",
+                "fqi q_init=optimistic",
+                "fqi q_init=random",
+                "bc"
+            ]
+        );
+        // Alone, a non-default setting needs no name.
+        assert_eq!(Labels::new(&runs[..1]).algo(&runs[0]), "fqi");
+    }
+
+    #[test]
+    fn datasets_name_the_environment_and_settings_only_when_they_vary() {
+        let a = config("fqi", &[]);
+        let labels = Labels::new([&a]);
+        assert_eq!(labels.dataset(&a), "medium 1k");
+        let b = RunConfig {
+            gamma: 0.5,
+            iterations: 50,
+            ..a.clone()
+        };
+        let c = RunConfig {
+            env: "ImitationTrap-v0".into(),
+            ..a.clone()
+        };
+        let labels = Labels::new([&a, &b, &c]);
+        assert_eq!(
+            labels.dataset(&a),
+            "ThreeState-v0 medium 1k gamma=0.9 iterations=10"
+        );
+        assert_eq!(
+            labels.dataset(&b),
+            "ThreeState-v0 medium 1k gamma=0.5 iterations=50"
+        );
+        assert_eq!(labels.data(&c), "medium 1k gamma=0.9 iterations=10");
+        assert_ne!(Labels::dataset_key(&a), Labels::dataset_key(&b));
+        // Seeds (of the run and of its data) are one group.
+        let seed = RunConfig {
+            seed: 3,
+            dataset: DatasetSource::Collect {
+                policy: Quality::Medium,
+                size: 1000,
+                seed: 3,
+            },
+            ..a.clone()
+        };
+        assert_eq!(Labels::dataset_key(&a), Labels::dataset_key(&seed));
+    }
+}

@@ -658,4 +658,66 @@ mod tests {
             assert!(data.step.iter().all(|&t| (t as usize) < replay.horizon));
         }
     }
+
+    /// Statistical check of collection on the slippery FrozenLake: per
+    /// state the action frequencies match π_β, and per (s, a) the successor
+    /// frequencies match P, each within 5 binomial standard deviations.
+    #[test]
+    fn collected_frequencies_match_the_policy_and_the_dynamics() {
+        let mdp = envs::make("FrozenLake-v1").unwrap();
+        let data = collect(&mdp, Quality::Medium, 300_000, 5, 0.99).unwrap();
+        let pi = data.behavior.clone().unwrap();
+        let (ns, na) = (mdp.n_states(), mdp.n_actions());
+        let within = |count: usize, n: usize, p: f64, what: &str| {
+            let expected = n as f64 * p;
+            let sigma = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!(
+                (count as f64 - expected).abs() <= 5.0 * sigma + 1e-9,
+                "{what}: {count} of {n}, expected {expected:.1} ± {sigma:.1}"
+            );
+        };
+        let mut pair = vec![0usize; ns * na];
+        let mut next = vec![0usize; ns * na * ns];
+        for i in 0..data.len() {
+            let (s, a, t) = (
+                data.state[i] as usize,
+                data.action[i] as usize,
+                data.next_state[i] as usize,
+            );
+            pair[s * na + a] += 1;
+            next[(s * na + a) * ns + t] += 1;
+        }
+        let mut checked = 0;
+        for s in 0..ns {
+            let n_s: usize = pair[s * na..(s + 1) * na].iter().sum();
+            if n_s < 1_000 {
+                continue;
+            }
+            for a in 0..na {
+                within(
+                    pair[s * na + a],
+                    n_s,
+                    pi[[s, a]],
+                    &format!("action {a} in {s}"),
+                );
+                let n = pair[s * na + a];
+                for t in 0..ns {
+                    let p: f64 = mdp
+                        .outcomes(s, a)
+                        .iter()
+                        .filter(|o| o.next as usize == t)
+                        .map(|o| o.prob)
+                        .sum();
+                    within(
+                        next[(s * na + a) * ns + t],
+                        n,
+                        p,
+                        &format!("{s} -{a}-> {t}"),
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "only {checked} pairs had enough data");
+    }
 }

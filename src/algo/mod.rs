@@ -35,8 +35,10 @@ pub struct TrainData {
 /// What one iteration reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepReport {
-    /// The algorithm's own training loss for this iteration (for fqi: the
-    /// largest change of Q; for losses with several terms, their sum).
+    /// The algorithm's own training loss for this iteration; each
+    /// algorithm's doc says what it is (fqi's sweep: the largest |ΔQ| of the
+    /// sweep; fqi's sample variant: the epoch's mean squared TD error; bc: the
+    /// largest |ΔQ| of its evaluation sweep). Losses with several terms report their sum.
     pub loss: f64,
 }
 

@@ -268,7 +268,8 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
 /// The normalized discounted occupancy d^π(s, a) = (1 − γ) Σ_t γ^t
 /// P(s_t = s, a_t = a), propagated until the remaining discounted mass is
 /// below 1e-12 (episodes that end stop contributing, so rows may sum to
-/// less than 1 on episodic problems).
+/// less than 1 on episodic problems). Each step visits only the states
+/// that hold mass, so a long chain costs O(its length), not O(length²).
 pub fn occupancy(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Result<Array2<f64>> {
     check_gamma(gamma)?;
     mdp.check_policy(policy)?;
@@ -276,13 +277,12 @@ pub fn occupancy(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Result<Array2
     let mut d = Array2::zeros((ns, na));
     let mut p: Vec<f64> = mdp.initial().to_vec();
     let mut next = vec![0.0; ns];
+    let mut active: Vec<usize> = (0..ns).filter(|&s| p[s] > 0.0).collect();
+    let mut reached = Vec::new();
     let mut weight = 1.0 - gamma;
-    while weight * p.iter().sum::<f64>() > 1e-12 {
-        next.iter_mut().for_each(|x| *x = 0.0);
-        for s in 0..ns {
-            if p[s] == 0.0 {
-                continue;
-            }
+    while weight * active.iter().map(|&s| p[s]).sum::<f64>() > 1e-12 {
+        reached.clear();
+        for &s in &active {
             for a in 0..na {
                 let mass = p[s] * policy[[s, a]];
                 if mass == 0.0 {
@@ -290,11 +290,23 @@ pub fn occupancy(mdp: &TabularMdp, policy: &Policy, gamma: f64) -> Result<Array2
                 }
                 d[[s, a]] += weight * mass;
                 for o in mdp.outcomes(s, a).iter().filter(|o| !o.terminated) {
-                    next[o.next as usize] += mass * o.prob;
+                    let added = mass * o.prob;
+                    let t = o.next as usize;
+                    // Only positive additions, so each state is listed once.
+                    if added > 0.0 {
+                        if next[t] == 0.0 {
+                            reached.push(t);
+                        }
+                        next[t] += added;
+                    }
                 }
             }
         }
+        for &s in &active {
+            p[s] = 0.0;
+        }
         std::mem::swap(&mut p, &mut next);
+        std::mem::swap(&mut active, &mut reached);
         weight *= gamma;
     }
     Ok(d)

@@ -466,3 +466,53 @@ fn eval_rejects_a_policy_of_the_wrong_shape() {
     );
     eval_fails_with("{\"policy\": [[1.0, 0.0],\n oops]}", "p.json:2:");
 }
+
+/// `data collect` says how every quality was calibrated, and the coverage.
+#[test]
+fn data_collect_reports_the_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = |policy: &str| {
+        let out = pessimist()
+            .args([
+                "data",
+                "collect",
+                "--env",
+                "FrozenLake-v1",
+                "--policy",
+                policy,
+            ])
+            .args(["--size", "20000", "-o"])
+            .arg(dir.path().join(format!("{policy}.csv")))
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let medium = report("medium");
+    assert!(
+        medium.contains("behaviour: epsilon ")
+            && medium.contains("(score 50.0), achieved J ")
+            && medium.contains("normalized score 50.0"),
+        "{medium}"
+    );
+    let expert = report("expert");
+    assert!(expert.contains("(score 95.0), achieved J "), "{expert}");
+    let both = report("medium-expert");
+    assert!(
+        both.contains("medium half: epsilon") && both.contains("expert half: epsilon"),
+        "{both}"
+    );
+    let replay = report("medium-replay");
+    assert!(
+        replay.contains("Q-learners (episodes cut at 100 steps)") && replay.contains("learner 0: "),
+        "{replay}"
+    );
+    for text in [&medium, &expert, &both, &replay] {
+        assert!(
+            text.contains("coverage (concentrability of the optimal policy): "),
+            "{text}"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 //! midpoint of J(random) and J*, `expert` as the largest ε whose normalized
 //! score is still ≥ 95 (a fixed 5% noise scores only 80 on FrozenLake8x8,
 //! where slips compound); `medium-replay` is the replay buffer of online
-//! Q-learners stopped when they reach the medium target (see [`replay`]);
+//! Q-learners stopped when they reach the medium target (see [`Replay`]);
 //! `medium-expert` is half medium, half expert data; `behavior` is the
 //! environment's documented behaviour policy (the lecture's toy problems).
 
@@ -381,7 +381,14 @@ pub struct Learner {
     pub reached: bool,
 }
 
-/// How a `medium-replay` dataset was made.
+/// How a `medium-replay` dataset was made: tabular Q-learning online (zero
+/// initialisation, step size 0.1, updated after every step), behaving
+/// ε-greedily (ε = 0.1, ties broken at random, seeded). Every 10 episodes
+/// its behaviour is evaluated exactly; the learner stops once that J
+/// reaches the medium target, and a fresh learner (next seed) takes over
+/// until the data holds `size` transitions. The dataset is thus the
+/// concatenated replay buffers of several training runs, each from scratch
+/// to medium; the last one is cut by the size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replay {
     /// The medium target J (midpoint of random and optimal).
@@ -416,13 +423,7 @@ fn epsilon_greedy(q: &Array2<f64>, epsilon: f64) -> Policy {
     pi
 }
 
-/// Tabular Q-learning online (zero initialisation, step size 0.1, updated
-/// after every step), behaving ε-greedily (ε = 0.1, ties broken at random).
-/// Every 10 episodes its behaviour is evaluated exactly; the learner stops
-/// once that J reaches the medium target, and a fresh learner (next seed)
-/// takes over until the data holds `size` transitions. The dataset is thus
-/// the concatenated replay buffers of several training runs, each from
-/// scratch to medium; the last one is cut by the size.
+/// Collects a `medium-replay` dataset (see [`Replay`]).
 fn replay(
     mdp: &TabularMdp,
     size: usize,

@@ -85,8 +85,8 @@ impl std::fmt::Display for Quality {
 
 /// Transitions of a tabular environment, as columns.
 ///
-/// Row `i` is the transition (state[i], action[i]) → (reward[i],
-/// next_state[i]) at step `step[i]` of episode `episode[i]`.
+/// Row `i` is the transition (`state[i]`, `action[i]`) → (`reward[i]`,
+/// `next_state[i]`) at step `step[i]` of episode `episode[i]`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     pub n_states: usize,

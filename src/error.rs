@@ -20,11 +20,12 @@ pub enum Error {
         hint: String,
         choices: String,
     },
-    #[error("{algo}: unknown hyper-parameter `{key}`{hint}; valid keys: {valid}")]
+    #[error("{algo}: unknown hyper-parameter `{key}`{hint}; {valid}")]
     UnknownParam {
         algo: String,
         key: String,
         hint: String,
+        /// "valid keys: a, b", or that the algorithm takes none.
         valid: String,
     },
     #[error("{algo}: hyper-parameter `{key}` = {value}: {reason}")]

@@ -1,7 +1,36 @@
-//! The symmetric-log scale of the overestimation figure, shared by the SVG
-//! export and the dashboard: symlog(y) = sign(y)·log10(1 + |y|/c), linear
+//! The scales and smoothing of the overestimation figure, shared by the SVG
+//! export and the dashboard. The symmetric-log scale: symlog(y) = sign(y)·log10(1 + |y|/c), linear
 //! near zero and logarithmic beyond ±c, so −10 ≤ returns ≤ 1 and Q-values
 //! of 10⁶ fit one axis. Ticks sit at 0 and ±c·10^k (`…, −10, −1, 0, 1, 10, 100, …`).
+
+/// Exponential moving average (TensorBoard's smoothing, debiased so the
+/// start is not pulled towards zero).
+#[derive(Debug, Clone, Copy)]
+pub struct Ema {
+    weight: f64,
+    last: f64,
+    debias: f64,
+}
+
+impl Ema {
+    pub fn new(weight: f64) -> Self {
+        Ema {
+            weight,
+            last: 0.0,
+            debias: 1.0,
+        }
+    }
+
+    /// The smoothed value after `v`.
+    pub fn next(&mut self, v: f64) -> f64 {
+        if self.weight <= 0.0 {
+            return v;
+        }
+        self.last = self.last * self.weight + (1.0 - self.weight) * v;
+        self.debias *= self.weight;
+        self.last / (1.0 - self.debias)
+    }
+}
 
 /// The linear threshold c.
 pub const LINEAR_WIDTH: f64 = 1.0;
@@ -176,5 +205,18 @@ mod tests {
         assert_eq!(format_tick(1e5), "100k");
         assert_eq!(format_tick(0.0005), "5e-4");
         assert_eq!(format_tick(0.25), "0.25");
+    }
+
+    #[test]
+    fn ema_is_debiased_and_zero_weight_is_identity() {
+        let ema = |values: &[f64], w: f64| {
+            let mut e = Ema::new(w);
+            values.iter().map(|&v| e.next(v)).collect::<Vec<f64>>()
+        };
+        assert_eq!(ema(&[1.0, 2.0], 0.0), vec![1.0, 2.0]);
+        let s = ema(&[5.0, 5.0, 5.0], 0.9);
+        assert!(s.iter().all(|v| (v - 5.0).abs() < 1e-12), "{s:?}");
+        let s = ema(&[0.0, 10.0], 0.5);
+        assert!((s[1] - 10.0 * 0.5 / 0.75).abs() < 1e-12);
     }
 }

@@ -150,6 +150,22 @@ fn env_rollout_truncates_at_the_time_limit() {
         (v["truncated"].as_bool(), v["terminated"].as_bool()),
         (Some(true), Some(false))
     );
+    // As Gymnasium's TimeLimit: a step that reaches the limit is truncated
+    // even if it also terminates (ImitationTrap's limit is its one step).
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "ImitationTrap-v0",
+        "--start",
+        "0",
+        "--actions",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(
+        (v["truncated"].as_bool(), v["terminated"].as_bool()),
+        (Some(true), Some(true))
+    );
     let too_many = format!("{actions},1");
     pessimist()
         .args([
@@ -345,6 +361,83 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("did you mean `medium`"));
+
+    // Sizes past the 32-bit counts, and unknown output formats, are
+    // rejected before any collection.
+    let collect_args = [
+        "data",
+        "collect",
+        "--env",
+        "Taxi-v4",
+        "--policy",
+        "medium-replay",
+    ];
+    pessimist()
+        .args(collect_args)
+        .args(["--size", "18446744073709551615", "-o"])
+        .arg(dir.path().join("huge.csv"))
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("at most 4294967295 transitions")
+                .and(predicate::str::contains("panicked").not()),
+        );
+    pessimist()
+        .args(collect_args)
+        .args(["--size", "4000000000", "-o"])
+        .arg(dir.path().join("x.txt"))
+        .timeout(std::time::Duration::from_secs(5))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "x.txt: unknown output format; valid extensions: .csv, .npz",
+        ));
+
+    let header_only = dir.path().join("empty.csv");
+    std::fs::write(
+        &header_only,
+        "episode,step,state,action,reward,next_state,terminated,truncated\n",
+    )
+    .unwrap();
+    pessimist()
+        .args(["train", "--env", "ThreeState-v0", "--algo", "fqi", "--data"])
+        .arg(&header_only)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("empty.csv: no transitions"));
+    pessimist()
+        .args([
+            "train",
+            "--env",
+            "ThreeState-v0",
+            "--algo",
+            "bc",
+            "--data",
+            &csv,
+        ])
+        .args(["--set", "alpha=1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "bc: unknown hyper-parameter `alpha`; bc takes no hyper-parameters",
+        ));
+}
+
+/// A closed pipe (`pessimist ... | head -c 100`) ends the process quietly
+/// instead of a panic with a backtrace.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
+        .args(["env", "show", "Taxi-v4", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.status.success());
 }
 
 #[test]
@@ -372,4 +465,54 @@ fn eval_rejects_a_policy_of_the_wrong_shape() {
         "5 states x 2 actions",
     );
     eval_fails_with("{\"policy\": [[1.0, 0.0],\n oops]}", "p.json:2:");
+}
+
+/// `data collect` says how every quality was calibrated, and the coverage.
+#[test]
+fn data_collect_reports_the_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = |policy: &str| {
+        let out = pessimist()
+            .args([
+                "data",
+                "collect",
+                "--env",
+                "FrozenLake-v1",
+                "--policy",
+                policy,
+            ])
+            .args(["--size", "20000", "-o"])
+            .arg(dir.path().join(format!("{policy}.csv")))
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let medium = report("medium");
+    assert!(
+        medium.contains("behaviour: epsilon ")
+            && medium.contains("(score 50.0), achieved J ")
+            && medium.contains("normalized score 50.0"),
+        "{medium}"
+    );
+    let expert = report("expert");
+    assert!(expert.contains("(score 95.0), achieved J "), "{expert}");
+    let both = report("medium-expert");
+    assert!(
+        both.contains("medium half: epsilon") && both.contains("expert half: epsilon"),
+        "{both}"
+    );
+    let replay = report("medium-replay");
+    assert!(
+        replay.contains("Q-learners (episodes cut at 100 steps)") && replay.contains("learner 0: "),
+        "{replay}"
+    );
+    for text in [&medium, &expert, &both, &replay] {
+        assert!(
+            text.contains("coverage (concentrability of the optimal policy): "),
+            "{text}"
+        );
+    }
 }

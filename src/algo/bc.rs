@@ -5,7 +5,8 @@
 //! with truth, its Q is what the data says the cloned policy is worth:
 //! each iteration applies one sweep of the empirical Bellman evaluation
 //! operator of π (fitted Q evaluation on the compiled dataset, unseen pairs
-//! at 0). The policy is final after the first iteration. No hyper-parameters.
+//! at 0); its loss is that sweep's largest |ΔQ|. The policy is final after
+//! the first iteration. No hyper-parameters.
 
 use super::tabular::{Backup, load_table, save_table};
 use super::{Algorithm, ParamReader, Params, StepReport, TrainData};

@@ -35,8 +35,10 @@ pub struct TrainData {
 /// What one iteration reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepReport {
-    /// The algorithm's own training loss for this iteration (for fqi: the
-    /// largest change of Q; for losses with several terms, their sum).
+    /// The algorithm's own training loss for this iteration; each
+    /// algorithm's doc says what it is (fqi's sweep: the largest |ΔQ| of the
+    /// sweep; fqi's sample variant: the epoch's mean squared TD error; bc: the
+    /// largest |ΔQ| of its evaluation sweep). Losses with several terms report their sum.
     pub loss: f64,
 }
 
@@ -95,23 +97,6 @@ fn entry(name: &str) -> Result<&'static Entry> {
 /// them with every default filled in (the canonical form run ids hash).
 pub fn resolve_params(name: &str, params: &Params) -> Result<Params> {
     (entry(name)?.resolve)(params)
-}
-
-/// The default hyper-parameters of algorithm `name` (empty for unknown
-/// names), computed once: labels compare against them on every redraw.
-pub fn defaults(name: &str) -> Params {
-    static DEFAULTS: std::sync::OnceLock<std::collections::HashMap<&'static str, Params>> =
-        std::sync::OnceLock::new();
-    DEFAULTS
-        .get_or_init(|| {
-            REGISTRY
-                .iter()
-                .filter_map(|e| Some((e.name, (e.resolve)(&Params::new()).ok()?)))
-                .collect()
-        })
-        .get(name)
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys

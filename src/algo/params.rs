@@ -157,12 +157,12 @@ impl<'a> ParamReader<'a> {
                 algo: self.algo.to_string(),
                 key: key.clone(),
                 hint: did_you_mean(key, self.resolved.keys().map(String::as_str)),
-                valid: self
-                    .resolved
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                valid: if self.resolved.is_empty() {
+                    format!("{} takes no hyper-parameters", self.algo)
+                } else {
+                    let keys: Vec<&str> = self.resolved.keys().map(String::as_str).collect();
+                    format!("valid keys: {}", keys.join(", "))
+                },
             });
         }
         Ok(self.resolved)

@@ -192,7 +192,8 @@ fn rollout(
         observations.push(state);
         rewards.push(o.reward);
         terminated = o.terminated;
-        truncated = !terminated && mdp.time_limit() == Some(t + 1);
+        // Gymnasium's TimeLimit: truncated at the limit even if also terminated.
+        truncated = mdp.time_limit() == Some(t + 1);
     }
     if json {
         let out = json!({

@@ -76,7 +76,7 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
         "Q estimate vs true return — {}",
         envs.into_iter().collect::<Vec<_>>().join(", ")
     );
-    figure::write_svg(&curves, &title, &args.out)?;
+    figure::write_svg(&curves, &title, &args.out, figure::FigureOptions::default())?;
     eprintln!("wrote {} ({} runs)", args.out.display(), runs.len());
     Ok(())
 }

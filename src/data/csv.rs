@@ -5,7 +5,7 @@
 //! pandas write them). Rewards are written in Rust's shortest round-trip
 //! form, so export then import is lossless.
 
-use super::Dataset;
+use super::{Dataset, MAX_TRANSITIONS};
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
@@ -66,6 +66,13 @@ pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
             Err(e) => return Err(csv_error(row + 1, None, e.to_string())),
         }
         row += 1;
+        if data.len() == MAX_TRANSITIONS {
+            return Err(csv_error(
+                row,
+                None,
+                format!("too many rows; a dataset holds at most {MAX_TRANSITIONS} transitions"),
+            ));
+        }
         let cell = |c: usize| -> Result<&str> {
             let bytes = record
                 .get(index[c])
@@ -76,12 +83,17 @@ pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
         };
         let integer = |c: usize, limit: Option<usize>| -> Result<u32> {
             let text = cell(c)?;
-            let value: u32 = text.parse().map_err(|_| {
-                csv_error(
-                    row,
-                    Some(COLUMNS[c]),
-                    format!("`{text}` is not a non-negative integer"),
-                )
+            let value: u32 = text.parse().map_err(|e: std::num::ParseIntError| {
+                let message = match e.kind() {
+                    std::num::IntErrorKind::PosOverflow => {
+                        format!(
+                            "{text} is out of range; the largest allowed is {}",
+                            u32::MAX
+                        )
+                    }
+                    _ => format!("`{text}` is not a non-negative integer"),
+                };
+                csv_error(row, Some(COLUMNS[c]), message)
             })?;
             match limit {
                 Some(n) if value as usize >= n => Err(csv_error(
@@ -129,6 +141,12 @@ pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
             flag(7)?,
         );
     }
+    if data.is_empty() {
+        return Err(Error::File {
+            path: path.to_path_buf(),
+            message: "no transitions".into(),
+        });
+    }
     Ok(data)
 }
 
@@ -175,7 +193,7 @@ mod tests {
                 any::<bool>(),
                 any::<bool>(),
             ),
-            0..200,
+            1..200,
         )
         .prop_map(|rows| {
             let mut d = Dataset::new(16, 4);
@@ -224,5 +242,14 @@ mod tests {
         assert!(e.contains("`maybe` is not a boolean"), "{e}");
         let e = error_of(&format!("{header}0,0,0,0,0\n"));
         assert!(e.contains("row 1"), "{e}");
+        let e = error_of(&format!("{header}4294967296,0,0,0,0,1,false,false\n"));
+        assert!(
+            e.contains("row 1, column `episode`: 4294967296 is out of range; the largest allowed is 4294967295"),
+            "{e}"
+        );
+        let e = error_of(&format!("{header}-1,0,0,0,0,1,false,false\n"));
+        assert!(e.contains("`-1` is not a non-negative integer"), "{e}");
+        let e = error_of(header);
+        assert!(e.ends_with("bad.csv: no transitions"), "{e}");
     }
 }

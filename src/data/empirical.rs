@@ -54,10 +54,15 @@ impl EmpiricalMdp {
     /// order) and counts each distinct (s, a, s', terminated) in a small hash
     /// table; only those distinct keys are then sorted. The cost is
     /// O(transitions + distinct keys · log), with memory for the distinct
-    /// keys only.
+    /// keys only. Counts are `u32`: collection and the CSV reader keep
+    /// datasets within [`MAX_TRANSITIONS`](super::MAX_TRANSITIONS).
     pub fn compile(data: &Dataset) -> Self {
         let (ns, na) = (data.n_states, data.n_actions);
         let n = data.len();
+        assert!(
+            n <= super::MAX_TRANSITIONS,
+            "{n} transitions overflow the 32-bit counts"
+        );
         let mut pair_count = vec![0u32; ns * na];
         let mut reward_sum = vec![0.0f64; ns * na];
         // (s·|A| + a)·2|S| + 2s' + terminated: ordered as (s, a, s', terminated).

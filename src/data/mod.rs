@@ -11,13 +11,20 @@ pub mod csv;
 pub mod empirical;
 pub mod npy;
 
-pub use collect::{collect, collect_with_policy};
+pub use collect::{Calibration, collect, collect_calibrated, collect_with_policy};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::write_npz;
 
 use crate::mdp::Policy;
 use serde::{Deserialize, Serialize};
+
+/// The most transitions a dataset may hold: episode ids, steps, the
+/// empirical MDP's counts and its pair and successor offsets are `u32`.
+pub const MAX_TRANSITIONS: usize = u32::MAX as usize;
+
+/// Memory of one transition across the columns.
+const BYTES_PER_TRANSITION: usize = 5 * size_of::<u32>() + size_of::<f64>() + 2;
 
 /// D4RL's dataset quality names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,8 +85,8 @@ impl std::fmt::Display for Quality {
 
 /// Transitions of a tabular environment, as columns.
 ///
-/// Row `i` is the transition (state[i], action[i]) → (reward[i],
-/// next_state[i]) at step `step[i]` of episode `episode[i]`.
+/// Row `i` is the transition (`state[i]`, `action[i]`) → (`reward[i]`,
+/// `next_state[i]`) at step `step[i]` of episode `episode[i]`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     pub n_states: usize,
@@ -107,16 +114,30 @@ impl Dataset {
         }
     }
 
-    /// Reserves room for `additional` more transitions in every column.
-    pub fn reserve(&mut self, additional: usize) {
-        self.episode.reserve(additional);
-        self.step.reserve(additional);
-        self.state.reserve(additional);
-        self.action.reserve(additional);
-        self.reward.reserve(additional);
-        self.next_state.reserve(additional);
-        self.terminated.reserve(additional);
-        self.truncated.reserve(additional);
+    /// Reserves room for `additional` more transitions in every column; an
+    /// error, not an abort, when the total would pass [`MAX_TRANSITIONS`] or
+    /// the memory is not there.
+    pub fn try_reserve(&mut self, additional: usize) -> crate::Result<()> {
+        let total = self.len().saturating_add(additional);
+        if total > MAX_TRANSITIONS {
+            return Err(crate::Error::Invalid(format!(
+                "{total} transitions: a dataset holds at most {MAX_TRANSITIONS} (its counts are 32-bit)"
+            )));
+        }
+        let fail = |e: std::collections::TryReserveError| {
+            crate::Error::Invalid(format!(
+                "cannot allocate memory for {total} transitions ({} bytes each): {e}",
+                BYTES_PER_TRANSITION
+            ))
+        };
+        self.episode.try_reserve(additional).map_err(fail)?;
+        self.step.try_reserve(additional).map_err(fail)?;
+        self.state.try_reserve(additional).map_err(fail)?;
+        self.action.try_reserve(additional).map_err(fail)?;
+        self.reward.try_reserve(additional).map_err(fail)?;
+        self.next_state.try_reserve(additional).map_err(fail)?;
+        self.terminated.try_reserve(additional).map_err(fail)?;
+        self.truncated.try_reserve(additional).map_err(fail)
     }
 
     pub fn len(&self) -> usize {

@@ -1,6 +1,7 @@
 //! The numbers the dashboard plots: what the learner believes (q_est) against
 //! what its policy really gets (true_return, exact on tabular problems).
 
+pub mod json_float;
 mod metrics;
 
 pub use metrics::Metrics;
@@ -151,5 +152,80 @@ impl Evaluator {
             worst = worst.max(mass / total / data_share);
         }
         Ok(worst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::mdp::envs;
+    use ndarray::array;
+
+    /// ThreeState with six hand-made transitions: (S0,a0)→S1 twice,
+    /// (S1,a0)→won (+1) twice, (S0,a1)→S2 once, (S2,a0)→lost (−10) once.
+    fn tiny(with_s1: bool) -> Evaluator {
+        let mdp = Arc::new(envs::make("ThreeState-v0").unwrap());
+        let mut data = Dataset::new(5, 2);
+        let rows = [
+            (0, 0, 0, 0, 0.0, 1, false),
+            (0, 1, 1, 0, 1.0, 3, true),
+            (1, 0, 0, 1, 0.0, 2, false),
+            (1, 1, 2, 0, -10.0, 4, true),
+            (2, 0, 0, 0, 0.0, 1, false),
+            (2, 1, 1, 0, 1.0, 3, true),
+        ];
+        for (e, t, s, a, r, s2, term) in rows {
+            if with_s1 || s != 1 {
+                data.push(e, t, s, a, r, s2, term, false);
+            }
+        }
+        let compiled = Arc::new(EmpiricalMdp::compile(&data));
+        Evaluator::new(mdp, 0.9, compiled).unwrap()
+    }
+
+    fn close(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+
+    /// Every metric against its value worked out on paper (γ = 0.9).
+    #[test]
+    fn metrics_match_hand_computed_values() {
+        let evaluator = tiny(true);
+        let f = array![[1.0, 2.0], [3.0, 5.0], [-4.0, 0.0], [0.0, 0.0], [0.0, 0.0]];
+        // 50/50 in S0, the unseen a1 in S1, a0 elsewhere.
+        let pi = array![[0.5, 0.5], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
+        let m = evaluator.evaluate(&f, &pi).unwrap();
+        close(m.q_est, 1.5); // ½·1 + ½·2
+        close(m.true_return, -4.05); // ½·0.9·1 + ½·0.9·(−10)
+        close(m.gap, 5.55);
+        // Weights 2/6, 1/6, 2/6, 1/6 on (S0,a0), (S0,a1), (S1,a0), (S2,a0).
+        close(m.q_data, (2.0 * 1.0 + 2.0 + 2.0 * 3.0 - 4.0) / 6.0);
+        // Q^π there: 0.9, −9, 1, −10.
+        close(m.q_true_data, (2.0 * 0.9 - 9.0 + 2.0 * 1.0 - 10.0) / 6.0);
+        // Believed V = (1.5, 5, −4, 0, 0); residuals f − (r + γV(s')):
+        // 1 − 4.5, 2 + 3.6, 3 − 1, −4 + 10.
+        let residuals = 2.0 * 3.5f64.powi(2) + 5.6f64.powi(2) + 2.0 * 4.0 + 36.0;
+        close(m.bellman_error, residuals / 6.0);
+        close(m.ood_fraction, 1.0 / 3.0); // S1 of S0, S1, S2
+        assert_eq!(m.kl_behavior, f64::INFINITY);
+        close(m.normalized_score, 0.0); // π plays as randomly as uniform where it matters
+        close(m.success_prob, 0.5);
+        // In support: only S0 diverges from π̂_β = (2/3, 1/3), with weight 3/6.
+        let in_support = array![[0.5, 0.5], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
+        let m = evaluator.evaluate(&f, &in_support).unwrap();
+        let kl = 0.5 * (0.5 * (0.5f64 / (2.0 / 3.0)).ln() + 0.5 * (0.5f64 / (1.0 / 3.0)).ln());
+        close(m.kl_behavior, kl);
+        close(m.ood_fraction, 0.0);
+        // π*: (S0,a0) then (S1,a0): occupancy shares 1/1.9 and 0.9/1.9 over
+        // data shares 2/6 each, so the first is the worst, 3/1.9.
+        close(evaluator.coverage().unwrap(), 3.0 / 1.9);
+        // Without S1's data π* leaves the support.
+        assert_eq!(tiny(false).coverage().unwrap(), f64::INFINITY);
+        // Per state: max_a f − V^π = (2 + 4.05, 5 − 1, 0 + 10, 0, 0).
+        let over = evaluator.overestimation_by_state(&f, &pi).unwrap();
+        for (got, want) in over.iter().zip([6.05, 4.0, 10.0, 0.0, 0.0]) {
+            close(*got, want);
+        }
     }
 }

@@ -146,23 +146,6 @@ impl RunConfig {
         let digest = Sha256::digest(&json);
         RunId(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
     }
-
-    /// `fqi` or `fqi q_init=random lr=0.5`: the algorithm with the
-    /// parameters that differ from their defaults.
-    pub fn algo_label(&self) -> String {
-        let defaults = crate::algo::defaults(&self.algo);
-        let mut label = self.algo.clone();
-        for (k, v) in &self.params {
-            if defaults.get(k) != Some(v) {
-                let v = match v {
-                    crate::algo::ParamValue::Text(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                label.push_str(&format!(" {k}={v}"));
-            }
-        }
-        label
-    }
 }
 
 /// 16 hex digits of the SHA-256 of a run's canonical config.
@@ -225,7 +208,6 @@ mod tests {
         c.params.insert("lr".into(), ParamValue::Number(0.5));
         assert_ne!(a.id(), c.id());
         assert!(RunId::parse(&a.id().0).is_some());
-        assert_eq!(c.algo_label(), "fqi lr=0.5");
     }
 
     /// The id of [`config`] before file datasets were hashed by contents:

@@ -1,11 +1,12 @@
 //! The overestimation figure as SVG (plotters): the "why offline RL is
 //! hard" picture. Left panel: the true return J(π) of the learned policy;
 //! right panel: the learner's own estimate q_est. Both on a symmetric-log
-//! y axis, one colour per curve (algorithm · dataset), seeds averaged.
+//! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
+//! averaged; the dashboard's export passes its chart's settings.
 
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
-use crate::scale::{format_tick, symlog, symlog_ticks};
+use crate::scale::{Ema, format_tick, linear_ticks, symlog, symlog_ticks};
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -19,28 +20,62 @@ pub struct Curve<'a> {
     pub history: &'a [Metrics],
 }
 
-/// A y axis in data units drawn on the symlog scale, ticked at 0 and ±10^k.
-#[derive(Debug, Clone)]
-struct SymlogAxis {
-    lo: f64,
-    hi: f64,
+/// How the figure is drawn: the plot command's defaults, or the
+/// dashboard chart's settings when it exports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FigureOptions {
+    /// Symmetric-log y axes (else linear).
+    pub symlog: bool,
+    /// x is training seconds instead of iterations.
+    pub wall_time: bool,
+    /// Exponential moving average weight of the curves (0: none).
+    pub smoothing: f64,
 }
 
-impl Ranged for SymlogAxis {
+impl Default for FigureOptions {
+    fn default() -> Self {
+        FigureOptions {
+            symlog: true,
+            wall_time: false,
+            smoothing: 0.0,
+        }
+    }
+}
+
+/// A y axis in data units drawn on the symlog scale, ticked at 0 and
+/// ±10^k, or on a linear one.
+#[derive(Debug, Clone)]
+struct YAxis {
+    lo: f64,
+    hi: f64,
+    symlog: bool,
+}
+
+impl YAxis {
+    fn scale(&self, y: f64) -> f64 {
+        if self.symlog { symlog(y) } else { y }
+    }
+}
+
+impl Ranged for YAxis {
     type FormatOption = NoDefaultFormatting;
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let (a, b) = (symlog(self.lo), symlog(self.hi));
-        let t = (symlog(*value) - a) / (b - a).max(1e-12);
+        let (a, b) = (self.scale(self.lo), self.scale(self.hi));
+        let t = (self.scale(*value) - a) / (b - a).max(1e-12);
         limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        let most = hint.max_num_points().max(2);
+        if !self.symlog {
+            return linear_ticks(self.lo, self.hi, most.min(8));
+        }
         // Keep ticks at least 1/12 of the axis apart, so labels never overlap.
         let gap = (symlog(self.hi) - symlog(self.lo)) / 12.0;
         let mut kept: Vec<f64> = Vec::new();
-        for t in symlog_ticks(self.lo, self.hi, hint.max_num_points().max(2)) {
+        for t in symlog_ticks(self.lo, self.hi, most) {
             if kept.last().is_none_or(|&k| symlog(t) - symlog(k) >= gap) {
                 kept.push(t);
             }
@@ -53,7 +88,7 @@ impl Ranged for SymlogAxis {
     }
 }
 
-impl ValueFormatter<f64> for SymlogAxis {
+impl ValueFormatter<f64> for YAxis {
     fn format(value: &f64) -> String {
         format_tick(*value)
     }
@@ -72,9 +107,11 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// (iteration, mean true return, mean q_est) per eval point of each label.
-fn averaged(curves: &[Curve]) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
-    let mut sums: BTreeMap<String, BTreeMap<u64, (f64, f64, usize)>> = BTreeMap::new();
+/// (x, mean true return, mean q_est) per eval point of each label, x the
+/// iteration or the mean training seconds, smoothed as asked.
+fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
+    type Sums = (f64, f64, f64, usize);
+    let mut sums: BTreeMap<String, BTreeMap<u64, Sums>> = BTreeMap::new();
     for c in curves {
         let points = sums.entry(c.label.clone()).or_default();
         for m in c
@@ -82,17 +119,26 @@ fn averaged(curves: &[Curve]) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
             .iter()
             .filter(|m| m.true_return.is_finite() && m.q_est.is_finite())
         {
-            let p = points.entry(m.iteration).or_insert((0.0, 0.0, 0));
-            p.0 += m.true_return;
-            p.1 += m.q_est;
-            p.2 += 1;
+            let p = points.entry(m.iteration).or_insert((0.0, 0.0, 0.0, 0));
+            p.0 += if options.wall_time {
+                m.wall_time
+            } else {
+                m.iteration as f64
+            };
+            p.1 += m.true_return;
+            p.2 += m.q_est;
+            p.3 += 1;
         }
     }
     sums.into_iter()
         .map(|(label, points)| {
+            let (mut ema_j, mut ema_q) = (Ema::new(options.smoothing), Ema::new(options.smoothing));
             let line = points
-                .into_iter()
-                .map(|(i, (j, q, n))| (i as f64, j / n as f64, q / n as f64))
+                .into_values()
+                .map(|(x, j, q, n)| {
+                    let n = n as f64;
+                    (x / n, ema_j.next(j / n), ema_q.next(q / n))
+                })
                 .collect();
             (label, line)
         })
@@ -100,8 +146,8 @@ fn averaged(curves: &[Curve]) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
 }
 
 /// Writes the two-panel figure to `path` (SVG).
-pub fn write_svg(curves: &[Curve], title: &str, path: &Path) -> Result<()> {
-    let lines = averaged(curves);
+pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOptions) -> Result<()> {
+    let lines = averaged(curves, options);
     if lines.values().all(Vec::is_empty) {
         return Err(Error::Invalid("no eval points to plot yet".into()));
     }
@@ -109,7 +155,11 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         message: format!("cannot draw the figure: {e}"),
     };
-    let x_max = lines.values().flatten().map(|p| p.0).fold(1.0f64, f64::max);
+    let x_max = lines
+        .values()
+        .flatten()
+        .map(|p| p.0)
+        .fold(f64::MIN_POSITIVE, f64::max);
     let root = SVGBackend::new(path, (1280, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let root = root
@@ -127,9 +177,10 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path) -> Result<()> {
             .map(value)
             .fold((0.0f64, 1.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
         let pad = |y: f64| y + y.signum() * y.abs() * 0.15;
-        let axis = SymlogAxis {
+        let axis = YAxis {
             lo: pad(lo),
             hi: pad(hi),
+            symlog: options.symlog,
         };
         let mut chart = ChartBuilder::on(panel)
             .caption(name, ("sans-serif", 18))
@@ -140,12 +191,17 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path) -> Result<()> {
             .map_err(|e| failed(&e))?;
         chart
             .configure_mesh()
-            .x_desc("iteration")
-            .x_label_formatter(&|x| format_tick(*x))
-            .y_desc(if pick == 1 {
-                "return (symlog)"
+            .x_desc(if options.wall_time {
+                "training seconds"
             } else {
-                "Q (symlog)"
+                "iteration"
+            })
+            .x_label_formatter(&|x| format_tick(*x))
+            .y_desc(match (pick, options.symlog) {
+                (1, true) => "return (symlog)",
+                (1, false) => "return",
+                (_, true) => "Q (symlog)",
+                (_, false) => "Q",
             })
             .light_line_style(WHITE.mix(0.0))
             .draw()

@@ -155,34 +155,63 @@ mod tests {
     use super::*;
     use crate::mdp::envs;
     use crate::mdp::solve::evaluate_policy;
+    use crate::mdp::{Policy, TabularMdp};
     use rand::SeedableRng;
     use rand_pcg::Pcg64Mcg;
 
-    /// Exact evaluation agrees with Monte-Carlo returns within a 5-sigma bound.
-    #[test]
-    fn monte_carlo_matches_exact_evaluation() {
-        let mdp = envs::make("ThreeState-v0").unwrap();
-        let gamma = 0.9;
-        let policy = mdp.behavior().unwrap().clone();
-        let exact = evaluate_policy(&mdp, &policy, gamma).unwrap().j;
-        let (sampler, actions) = (Sampler::new(&mdp), PolicySampler::new(&policy));
+    /// Mean discounted Monte-Carlo return of `policy` over `n` episodes
+    /// (cut at `steps`, where γ^steps is negligible) and its 5-sigma bound.
+    fn monte_carlo(
+        mdp: &TabularMdp,
+        policy: &Policy,
+        gamma: f64,
+        n: usize,
+        steps: usize,
+    ) -> (f64, f64) {
+        let (sampler, actions) = (Sampler::new(mdp), PolicySampler::new(policy));
         let mut rng = Pcg64Mcg::seed_from_u64(7);
-        let n = 20_000;
         let returns: Vec<f64> = (0..n)
             .map(|_| {
-                let ep = rollout(&sampler, &actions, 1000, &mut rng);
+                let ep = rollout(&sampler, &actions, steps, &mut rng);
                 ep.rewards.iter().rev().fold(0.0, |acc, r| r + gamma * acc)
             })
             .collect();
         let mean = returns.iter().sum::<f64>() / n as f64;
         let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let bound = 5.0 * (var / n as f64).sqrt();
-        assert!(
-            (mean - exact).abs() < bound,
-            "MC {mean} vs exact {exact} (bound {bound})"
-        );
+        (mean, 5.0 * (var / n as f64).sqrt())
+    }
+
+    /// Exact evaluation agrees with Monte-Carlo returns within a 5-sigma
+    /// bound: on the acyclic ThreeState, and with stochastic policies on
+    /// FrozenLake8x8 and Taxi, whose policy graphs have cyclic components
+    /// (solved densely and banded).
+    #[test]
+    fn monte_carlo_matches_exact_evaluation() {
+        let mdp = envs::make("ThreeState-v0").unwrap();
+        let policy = mdp.behavior().unwrap().clone();
+        let exact = evaluate_policy(&mdp, &policy, 0.9).unwrap().j;
         // 0.5·0.9·1 + 0.5·0.9·(−10)
         assert!((exact - (-4.05)).abs() < 1e-12);
+        let mut cases = vec![("ThreeState-v0", policy, 0.9)];
+        for id in ["FrozenLake8x8-v1", "Taxi-v4"] {
+            let mdp = envs::make(id).unwrap();
+            let optimal = crate::mdp::solve::optimal(&mdp, 0.99).unwrap().policy;
+            cases.push((id, optimal * 0.7 + mdp.uniform_policy() * 0.3, 0.99));
+        }
+        for (id, policy, gamma) in cases {
+            let mdp = envs::make(id).unwrap();
+            let exact = evaluate_policy(&mdp, &policy, gamma).unwrap().j;
+            // γ^5000 < 1e-21: the cut changes nothing visible.
+            let (mean, bound) = monte_carlo(&mdp, &policy, gamma, 20_000, 5_000);
+            assert!(
+                (mean - exact).abs() < bound,
+                "{id}: MC {mean} vs exact {exact} (bound {bound})"
+            );
+            assert!(
+                bound < 0.05 * (1.0 + exact.abs()),
+                "{id}: bound {bound} too loose"
+            );
+        }
     }
 
     #[test]

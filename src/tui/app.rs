@@ -1,8 +1,11 @@
 //! The dashboard's state and its key bindings: pure logic, no terminal, so
 //! every screen and every key is testable (see the snapshot tests).
 
-use crate::experiment::{RunId, RunStatus, RunView, SpecView};
+use crate::experiment::labels::Labels;
+use crate::experiment::report::ScoreTable;
+use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
 
 /// Which pane has the keyboard (its border is bold; `z` zooms it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +235,8 @@ pub enum Action {
 pub struct App {
     pub runs: Vec<RunView>,
     pub specs: Vec<SpecView>,
+    /// Per spec, the names that tell its runs apart (what varies among them).
+    pub spec_labels: BTreeMap<String, Labels>,
     pub pane: Pane,
     /// Index into [`App::visible_runs`].
     pub selected: usize,
@@ -277,6 +282,7 @@ impl Default for App {
         App {
             runs: Vec::new(),
             specs: Vec::new(),
+            spec_labels: BTreeMap::new(),
             pane: Pane::Runs,
             selected: 0,
             sort: SortKey::Spec,
@@ -319,6 +325,14 @@ impl App {
     /// Replaces the data, keeping the cursor on the same run.
     pub fn update(&mut self, runs: Vec<RunView>, specs: Vec<SpecView>) {
         let current = self.selected_run().map(|r| r.id.clone());
+        let mut by_spec: BTreeMap<&str, Vec<&RunConfig>> = BTreeMap::new();
+        for r in &runs {
+            by_spec.entry(&r.config.spec).or_default().push(&r.config);
+        }
+        self.spec_labels = by_spec
+            .into_iter()
+            .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
+            .collect();
         self.runs = runs;
         self.specs = specs;
         if let Some(id) = current
@@ -327,6 +341,23 @@ impl App {
             self.selected = i;
         }
         self.clamp();
+    }
+
+    /// The labels of a run's spec.
+    pub fn labels(&self, config: &RunConfig) -> &Labels {
+        static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
+        self.spec_labels.get(&config.spec).unwrap_or(&NONE)
+    }
+
+    /// The score table of the selected run's spec (its visible runs).
+    pub fn score_table(&self) -> ScoreTable {
+        let spec = self.selected_run().map(|r| r.config.spec.clone());
+        ScoreTable::build(
+            self.visible_runs()
+                .into_iter()
+                .filter(|r| Some(&r.config.spec) == spec.as_ref())
+                .map(|r| (&*r.config, r.status, r.latest.as_ref())),
+        )
     }
 
     fn clamp(&mut self) {
@@ -344,8 +375,8 @@ impl App {
             "{} {} {} {} {} seed={}",
             run.config.spec,
             run.config.env,
-            run.config.algo_label(),
-            run.config.dataset.label(),
+            self.labels(&run.config).algo(&run.config),
+            self.labels(&run.config).dataset(&run.config),
             run.status,
             run.config.seed
         )
@@ -369,7 +400,10 @@ impl App {
             let order = match key {
                 SortKey::Spec => a.config.spec.cmp(&b.config.spec),
                 SortKey::Env => a.config.env.cmp(&b.config.env),
-                SortKey::Algo => a.config.algo_label().cmp(&b.config.algo_label()),
+                SortKey::Algo => self
+                    .labels(&a.config)
+                    .algo(&a.config)
+                    .cmp(&self.labels(&b.config).algo(&b.config)),
                 SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
                 SortKey::Seed => a.config.seed.cmp(&b.config.seed),
                 SortKey::Status => a.status.cmp(&b.status),
@@ -427,11 +461,17 @@ impl App {
             return Vec::new();
         };
         let spec = &selected.config.spec;
-        let algo = self.chart.per_size.then(|| selected.config.algo_label());
+        let algo = self
+            .chart
+            .per_size
+            .then(|| self.labels(&selected.config).algo(&selected.config));
         self.visible_runs()
             .into_iter()
             .filter(|r| {
-                r.config.spec == *spec && algo.as_ref().is_none_or(|a| *a == r.config.algo_label())
+                r.config.spec == *spec
+                    && algo
+                        .as_ref()
+                        .is_none_or(|a| *a == self.labels(&r.config).algo(&r.config))
             })
             .collect()
     }

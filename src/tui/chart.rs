@@ -8,8 +8,9 @@
 
 use super::app::ChartOptions;
 use crate::eval::Metrics;
+use crate::experiment::labels::Labels;
 use crate::experiment::{RunId, RunView};
-use crate::scale::{format_tick, linear_ticks, symexp, symlog, symlog_ticks};
+use crate::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,35 +57,6 @@ pub struct ChartData {
     pub cursor: Option<(f64, Vec<Reading>)>,
     /// Legend names of the colour groups, in colour order.
     pub groups: Vec<String>,
-}
-
-/// Exponential moving average (TensorBoard's smoothing, debiased so the
-/// start is not pulled towards zero).
-#[derive(Debug, Clone, Copy)]
-pub struct Ema {
-    weight: f64,
-    last: f64,
-    debias: f64,
-}
-
-impl Ema {
-    pub fn new(weight: f64) -> Self {
-        Ema {
-            weight,
-            last: 0.0,
-            debias: 1.0,
-        }
-    }
-
-    /// The smoothed value after `v`.
-    pub fn next(&mut self, v: f64) -> f64 {
-        if self.weight <= 0.0 {
-            return v;
-        }
-        self.last = self.last * self.weight + (1.0 - self.weight) * v;
-        self.debias *= self.weight;
-        self.last / (1.0 - self.debias)
-    }
 }
 
 /// Keeps, per column of `columns` over `x_lo..=x_hi`, the first, lowest,
@@ -178,11 +150,11 @@ fn transform(y: f64, symlog_axis: bool) -> f64 {
 }
 
 /// Group name of a run for colouring: its dataset or its algorithm.
-pub fn group_of(run: &RunView, by_algo: bool) -> String {
+pub fn group_of(run: &RunView, by_algo: bool, labels: &Labels) -> String {
     if by_algo {
-        run.config.algo_label()
+        labels.algo(&run.config)
     } else {
-        run.config.dataset.label()
+        labels.dataset(&run.config)
     }
 }
 
@@ -226,21 +198,22 @@ pub fn prepare(
     which: Curves,
 ) -> ChartData {
     let wall = options.wall_time;
+    let labels = &Labels::new(runs.iter().map(|r| &*r.config));
     let mut curves: Vec<Curve> = Vec::new();
     if options.per_size {
         // One algorithm is the BEAR figure; several get their name on each line.
         let one_algo = runs
             .windows(2)
-            .all(|w| w[0].config.algo_label() == w[1].config.algo_label());
+            .all(|w| labels.algo(&w[0].config) == labels.algo(&w[1].config));
         let mut groups: Vec<Sums> = Vec::new();
         for run in runs {
             let name = if one_algo {
-                run.config.dataset.label()
+                labels.dataset(&run.config)
             } else {
                 format!(
                     "{} · {}",
-                    run.config.algo_label(),
-                    run.config.dataset.label()
+                    labels.algo(&run.config),
+                    labels.dataset(&run.config)
                 )
             };
             let slot = match groups.iter().position(|g| g.0 == name) {
@@ -280,11 +253,11 @@ pub fn prepare(
                 id: Some(run.id.clone()),
                 label: format!(
                     "{} {} s{}",
-                    run.config.algo_label(),
-                    run.config.dataset.label(),
+                    labels.algo(&run.config),
+                    labels.dataset(&run.config),
                     run.config.seed
                 ),
-                group: group_of(run, options.colour_by_algo),
+                group: group_of(run, options.colour_by_algo, labels),
                 points: Points::Run(&run.history),
             });
         }
@@ -520,18 +493,5 @@ mod tests {
         assert!(out.windows(2).all(|w| w[0].0 < w[1].0), "x order kept");
         let short = [(0.0, 1.0), (1.0, 2.0)];
         assert_eq!(decimate(short, 0.0, 1.0, 50), short.to_vec());
-    }
-
-    #[test]
-    fn ema_is_debiased_and_zero_weight_is_identity() {
-        let ema = |values: &[f64], w: f64| {
-            let mut e = Ema::new(w);
-            values.iter().map(|&v| e.next(v)).collect::<Vec<f64>>()
-        };
-        assert_eq!(ema(&[1.0, 2.0], 0.0), vec![1.0, 2.0]);
-        let s = ema(&[5.0, 5.0, 5.0], 0.9);
-        assert!(s.iter().all(|v| (v - 5.0).abs() < 1e-12), "{s:?}");
-        let s = ema(&[0.0, 10.0], 0.5);
-        assert!((s[1] - 10.0 * 0.5 / 0.75).abs() < 1e-12);
     }
 }

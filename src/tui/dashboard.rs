@@ -3,7 +3,8 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::figure::{self, Curve};
+use crate::experiment::figure::{self, Curve, FigureOptions};
+use crate::experiment::labels::Labels;
 use crate::experiment::{Session, SessionOptions, store};
 use crossterm::event::KeyEvent;
 
@@ -87,23 +88,45 @@ impl Dashboard {
         };
     }
 
-    /// Writes the chart's runs as an SVG figure next to the runs.
+    /// Writes the chart as it is on screen (its runs, scale, x axis and
+    /// smoothing; per dataset size when that view is on) as an SVG figure
+    /// next to the runs.
     fn export(&self) -> String {
-        let runs = self.app.chart_runs();
+        let app = &self.app;
+        let runs = app.chart_runs();
         let Some(first) = runs.first() else {
             return "nothing to export: no runs in the chart".into();
         };
+        let labels = Labels::new(runs.iter().map(|r| &*r.config));
         let curves: Vec<Curve> = runs
             .iter()
             .map(|r| Curve {
-                label: format!("{} · {}", r.config.algo_label(), r.config.dataset.label()),
+                label: if app.chart.per_size {
+                    labels.dataset(&r.config)
+                } else {
+                    format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config))
+                },
                 history: &r.history,
             })
             .collect();
         let dir = self.session.options().runs_dir.join(&first.config.spec);
         let path = dir.join(format!("figure-{}.svg", store::now() as u64));
-        let title = format!("{} — {}", first.config.spec, first.config.env);
-        match figure::write_svg(&curves, &title, &path) {
+        let title = if app.chart.per_size {
+            format!(
+                "{} — {} — {} per dataset size",
+                first.config.spec,
+                first.config.env,
+                labels.algo(&first.config)
+            )
+        } else {
+            format!("{} — {}", first.config.spec, first.config.env)
+        };
+        let options = FigureOptions {
+            symlog: app.chart.symlog,
+            wall_time: app.chart.wall_time,
+            smoothing: app.chart.smoothing,
+        };
+        match figure::write_svg(&curves, &title, &path, options) {
             Ok(()) => format!("exported {}", path.display()),
             Err(e) => format!("export failed: {e}"),
         }

@@ -5,8 +5,8 @@
 
 use super::app::{App, BINDINGS, Pane, SortKey, progress, sanitize};
 use super::chart::{self, ChartData, Curves};
-use crate::experiment::RunStatus;
 use crate::experiment::report::ScoreTable;
+use crate::experiment::{RunStatus, RunView};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -323,107 +323,200 @@ fn eta(seconds: f64) -> String {
     }
 }
 
+/// A column of the runs table: its header, sort key, and each row's cell.
+struct Column<'a> {
+    name: &'static str,
+    key: Option<SortKey>,
+    /// Dropped first when the table is too narrow: higher goes first.
+    optional: u8,
+    cells: Vec<Cell<'a>>,
+    width: usize,
+}
+
 fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
     let runs = app.visible_runs();
-    let wide = area.width >= 150;
-    let medium = area.width >= 110;
-    let mut header = Vec::new();
-    let mut widths = Vec::new();
-    let mut add = |name: &'static str, key: Option<SortKey>, w: Constraint| {
-        let mark = match key {
-            Some(k) if k == app.sort => {
-                if app.descending {
-                    "▼"
-                } else {
-                    "▲"
-                }
-            }
-            _ => "",
+    let any_running = runs.iter().any(|r| r.status == RunStatus::Running);
+    let mut columns: Vec<Column> = Vec::new();
+    let mut add = |name, key, optional, texts: Vec<String>, styles: Option<Vec<Style>>| {
+        let width = texts
+            .iter()
+            .map(|t| t.chars().count())
+            .chain([name_width(name, key, app)])
+            .max()
+            .unwrap_or(1);
+        let cells = match styles {
+            Some(styles) => texts
+                .into_iter()
+                .zip(styles)
+                .map(|(t, st)| Cell::from(t).style(st))
+                .collect(),
+            None => texts.into_iter().map(Cell::from).collect(),
         };
-        header.push(format!("{name}{mark}"));
-        widths.push(w);
+        columns.push(Column {
+            name,
+            key,
+            optional,
+            cells,
+            width,
+        });
     };
-    if wide {
-        add("spec", Some(SortKey::Spec), Constraint::Length(16));
-    }
-    if medium {
-        add("env", Some(SortKey::Env), Constraint::Length(16));
-    }
-    add("algo", Some(SortKey::Algo), Constraint::Min(6));
-    add("dataset", Some(SortKey::Dataset), Constraint::Length(14));
-    add("seed", Some(SortKey::Seed), Constraint::Length(4));
-    add("status", Some(SortKey::Status), Constraint::Length(9));
+    let text = |f: &dyn Fn(&RunView) -> String| runs.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let metric = |f: fn(&crate::eval::Metrics) -> f64, precision| {
+        text(&|r| fmt(r.latest.map(|m| f(&m)), precision))
+    };
     add(
-        "progress",
-        Some(SortKey::Progress),
-        Constraint::Length(if medium { 15 } else { 9 }),
+        "spec",
+        Some(SortKey::Spec),
+        5,
+        text(&|r| sanitize(&r.config.spec)),
+        None,
     );
-    if medium {
-        add("it/s", None, Constraint::Length(8));
-        add("ETA", None, Constraint::Length(6));
-    }
-    add("J", Some(SortKey::Return), Constraint::Length(8));
-    add("q_est", Some(SortKey::QEst), Constraint::Length(8));
-    if medium {
-        add("gap", Some(SortKey::Gap), Constraint::Length(8));
-    }
-    add("score", Some(SortKey::Score), Constraint::Length(6));
-    let rows: Vec<Row> = runs
-        .iter()
-        .map(|r| {
-            let m = r.latest;
-            let p = progress(r);
-            let mut cells: Vec<Cell> = Vec::new();
-            if wide {
-                cells.push(Cell::from(sanitize(&r.config.spec)));
-            }
-            if medium {
-                cells.push(Cell::from(sanitize(&r.config.env)));
-            }
+    add(
+        "env",
+        Some(SortKey::Env),
+        3,
+        text(&|r| sanitize(&r.config.env)),
+        None,
+    );
+    add(
+        "algo",
+        Some(SortKey::Algo),
+        0,
+        text(&|r| {
             let marked = if app.marked.contains(&r.id) {
                 "● "
             } else {
                 ""
             };
-            cells.push(Cell::from(format!(
+            format!(
                 "{marked}{}",
-                sanitize(&r.config.algo_label())
-            )));
-            cells.push(Cell::from(sanitize(&r.config.dataset.label())));
-            cells.push(Cell::from(r.config.seed.to_string()));
+                sanitize(&app.labels(&r.config).algo(&r.config))
+            )
+        }),
+        None,
+    );
+    add(
+        "dataset",
+        Some(SortKey::Dataset),
+        0,
+        text(&|r| sanitize(&app.labels(&r.config).data(&r.config))),
+        None,
+    );
+    add(
+        "seed",
+        Some(SortKey::Seed),
+        0,
+        text(&|r| r.config.seed.to_string()),
+        None,
+    );
+    add(
+        "status",
+        Some(SortKey::Status),
+        0,
+        text(&|r| {
+            // `*`: trained by another process.
             let elsewhere = if r.owned_here || r.status.is_final() {
                 ""
             } else {
                 "*"
             };
-            cells.push(
-                Cell::from(format!("{}{elsewhere}", r.status)).style(status_style(app, r.status)),
-            );
-            cells.push(Cell::from(if medium {
-                format!("{} {:>3.0}%", bar(p, 9), p * 100.0)
-            } else {
-                format!("{} {:>3.0}", bar(p, 4), p * 100.0)
-            }));
-            if medium {
-                let running = r.status == RunStatus::Running;
-                cells.push(Cell::from(if running {
+            format!("{}{elsewhere}", r.status)
+        }),
+        Some(runs.iter().map(|r| status_style(app, r.status)).collect()),
+    );
+    add(
+        "progress",
+        Some(SortKey::Progress),
+        0,
+        text(&|r| format!("{} {:>3.0}%", bar(progress(r), 5), progress(r) * 100.0)),
+        None,
+    );
+    if any_running {
+        let running = |r: &RunView| r.status == RunStatus::Running;
+        add(
+            "it/s",
+            None,
+            2,
+            text(&|r| {
+                if running(r) {
                     fmt(Some(r.progress.it_per_sec), 0)
                 } else {
                     "-".into()
-                }));
-                cells.push(Cell::from(if running {
+                }
+            }),
+            None,
+        );
+        add(
+            "ETA",
+            None,
+            2,
+            text(&|r| {
+                if running(r) {
                     eta(r.progress.eta_seconds)
                 } else {
                     "-".into()
-                }));
+                }
+            }),
+            None,
+        );
+    }
+    add(
+        "J",
+        Some(SortKey::Return),
+        0,
+        metric(|m| m.true_return, 3),
+        None,
+    );
+    add(
+        "q_est",
+        Some(SortKey::QEst),
+        0,
+        metric(|m| m.q_est, 3),
+        None,
+    );
+    add("gap", Some(SortKey::Gap), 1, metric(|m| m.gap, 3), None);
+    add(
+        "score",
+        Some(SortKey::Score),
+        0,
+        metric(|m| m.normalized_score, 1),
+        None,
+    );
+    // Drop optional columns, most optional first, until the rest fits
+    // (the algo column takes what is left, so its labels show whole).
+    let room = area.width.saturating_sub(2) as usize;
+    let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<usize>();
+    for level in (1..=5).rev() {
+        if total(&columns) <= room {
+            break;
+        }
+        columns.retain(|c| c.optional != level);
+    }
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}{}", c.name, sort_mark(c.key, app)))
+        .collect();
+    let squeezed = total(&columns) > room;
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|c| {
+            if c.name == "algo" && squeezed {
+                Constraint::Min(c.width.min(8) as u16)
+            } else {
+                Constraint::Length(c.width as u16)
             }
-            cells.push(Cell::from(fmt(m.map(|m| m.true_return), 3)));
-            cells.push(Cell::from(fmt(m.map(|m| m.q_est), 3)));
-            if medium {
-                cells.push(Cell::from(fmt(m.map(|m| m.gap), 3)));
-            }
-            cells.push(Cell::from(fmt(m.map(|m| m.normalized_score), 1)));
-            Row::new(cells)
+        })
+        .collect();
+    let mut cells: Vec<std::vec::IntoIter<Cell>> =
+        columns.into_iter().map(|c| c.cells.into_iter()).collect();
+    let rows: Vec<Row> = (0..runs.len())
+        .map(|_| {
+            Row::new(
+                cells
+                    .iter_mut()
+                    .filter_map(Iterator::next)
+                    .collect::<Vec<_>>(),
+            )
         })
         .collect();
     let title = format!(
@@ -451,6 +544,19 @@ fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         .column_spacing(1);
     let mut state = ratatui::widgets::TableState::default().with_selected(Some(app.selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// ▲ or ▼ on the column the table is sorted by.
+fn sort_mark(key: Option<SortKey>, app: &App) -> &'static str {
+    match key {
+        Some(k) if k == app.sort && app.descending => "▼",
+        Some(k) if k == app.sort => "▲",
+        _ => "",
+    }
+}
+
+fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
+    name.len() + sort_mark(key, app).chars().count()
 }
 
 fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
@@ -798,83 +904,53 @@ impl ratatui::widgets::canvas::Shape for Polyline<'_> {
 }
 
 fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
-    let table = ScoreTable::build(
-        app.runs
-            .iter()
-            .map(|r| (&*r.config, r.status, r.latest.as_ref())),
-    );
+    let table = &app.score_table();
+    let spec = app
+        .selected_run()
+        .map(|r| format!("· {} ", sanitize(&r.config.spec)))
+        .unwrap_or_default();
+    let title = format!(" normalized score, mean ± std over seeds {spec}");
+    if table.datasets.is_empty() {
+        let block = focused(app, Pane::Scores, title);
+        frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
+        return;
+    }
+    let grid = score_grid(table, area.width.saturating_sub(2) as usize);
     let rows_shown = area.height.saturating_sub(3) as usize;
-    let offset = app
-        .score_offset
-        .min(table.datasets.len().saturating_sub(rows_shown.max(1)));
-    let more = if table.datasets.len() > rows_shown {
+    let n = grid.rows.len();
+    let offset = app.score_offset.min(n.saturating_sub(rows_shown.max(1)));
+    let more = if n > rows_shown {
         format!(
-            "· rows {}–{} of {} ",
+            "· rows {}–{} of {n} ",
             offset + 1,
-            (offset + rows_shown).min(table.datasets.len()),
-            table.datasets.len()
+            (offset + rows_shown).min(n)
         )
     } else {
         String::new()
     };
-    let block = focused(
-        app,
-        Pane::Scores,
-        format!(" normalized score (mean ± std over seeds) {more}"),
-    );
-    if table.datasets.is_empty() {
-        frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
-        return;
-    }
-    // "mean ± std" where it fits, the mean alone where it does not.
-    let room = (area.width.saturating_sub(16) as usize) / table.algos.len().max(1);
-    let full = room >= 13;
-    let cell_width = if full { 13 } else { room.clamp(5, 12) as u16 };
-    let mut widths = vec![Constraint::Min(12)];
-    widths.extend(table.algos.iter().map(|_| Constraint::Length(cell_width)));
-    let header = std::iter::once("dataset".to_string())
-        .chain(table.algos.iter().map(|a| sanitize(a)))
-        .collect::<Vec<_>>();
-    // Whole labels (`env policy size`) when they fit beside the scores.
-    let label_room =
-        area.width
-            .saturating_sub(2 + (cell_width + 1) * table.algos.len() as u16) as usize;
-    let longest = table
-        .datasets
-        .iter()
-        .map(|d| d.chars().count())
-        .max()
-        .unwrap_or(0);
-    let labels = if longest <= label_room {
-        &table.datasets
+    let block = focused(app, Pane::Scores, format!("{title}{more}"));
+    let best = Style::default().add_modifier(Modifier::BOLD);
+    let best = if app.no_color {
+        best
     } else {
-        &table.short_datasets
+        best.fg(Color::Green)
     };
-    let rows: Vec<Row> = labels
+    let rows: Vec<Row> = grid
+        .rows
         .iter()
-        .enumerate()
-        .map(|(r, dataset)| {
-            let best = table.best_in_row(r);
-            let mut cells = vec![Cell::from(sanitize(dataset))];
-            for (c, cell) in table.cells[r].iter().enumerate() {
-                let text = cell.as_ref().map_or("–".to_string(), |c| {
-                    if full {
-                        c.text()
-                    } else {
-                        format!("{:.1}", c.mean)
-                    }
-                });
-                let style = if Some(c) == best {
-                    let s = Style::default().add_modifier(Modifier::BOLD);
-                    if app.no_color { s } else { s.fg(Color::Green) }
-                } else {
-                    Style::default()
-                };
-                cells.push(Cell::from(text).style(style));
-            }
-            Row::new(cells)
+        .map(|(label, cells)| {
+            let mut row = vec![Cell::from(sanitize(label))];
+            row.extend(cells.iter().map(|(text, is_best)| {
+                Cell::from(text.clone()).style(if *is_best { best } else { Style::default() })
+            }));
+            Row::new(row)
         })
         .collect();
+    let header: Vec<String> = std::iter::once(grid.corner.to_string())
+        .chain(grid.columns.iter().map(|c| sanitize(c)))
+        .collect();
+    let widths = std::iter::once(Constraint::Length(grid.label_width as u16))
+        .chain(grid.widths.iter().map(|w| Constraint::Length(*w as u16)));
     let mut state = ratatui::widgets::TableState::default().with_offset(offset);
     frame.render_stateful_widget(
         Table::new(rows, widths)
@@ -883,6 +959,104 @@ fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         area,
         &mut state,
     );
+}
+
+/// The score table laid out for a width: datasets as rows (the lecture's
+/// tables), or algorithms as rows when their names do not fit as column
+/// headers; `mean ± std` where it fits, the mean alone where not.
+struct ScoreGrid {
+    corner: &'static str,
+    columns: Vec<String>,
+    rows: Vec<GridRow>,
+    label_width: usize,
+    widths: Vec<usize>,
+}
+
+/// A row label, and per column the text and whether it is the best score
+/// of its dataset.
+type GridRow = (String, Vec<(String, bool)>);
+
+fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
+    let text = |c: &Option<crate::experiment::report::ScoreCell>, full: bool| match c {
+        Some(c) if full => c.text(),
+        Some(c) => format!("{:.1}", c.mean),
+        None => "–".to_string(),
+    };
+    let layout = |transposed: bool, full: bool, long: bool| {
+        let datasets = if long {
+            &table.datasets
+        } else {
+            &table.short_datasets
+        };
+        let best: Vec<Option<usize>> = (0..table.datasets.len())
+            .map(|d| table.best_in_row(d))
+            .collect();
+        let cell = |d: usize, a: usize| (text(&table.cells[d][a], full), best[d] == Some(a));
+        let (corner, columns, rows): (_, Vec<String>, Vec<GridRow>) = if transposed {
+            let rows = table
+                .algos
+                .iter()
+                .enumerate()
+                .map(|(a, algo)| {
+                    let cells = (0..datasets.len()).map(|d| cell(d, a)).collect();
+                    (algo.clone(), cells)
+                })
+                .collect();
+            ("algorithm", datasets.clone(), rows)
+        } else {
+            let rows = datasets
+                .iter()
+                .enumerate()
+                .map(|(d, label)| {
+                    let cells = (0..table.algos.len()).map(|a| cell(d, a)).collect();
+                    (label.clone(), cells)
+                })
+                .collect();
+            ("dataset", table.algos.clone(), rows)
+        };
+        let count = |s: &str| s.chars().count();
+        let label_width = rows
+            .iter()
+            .map(|r| count(&r.0))
+            .chain([count(corner)])
+            .max()
+            .unwrap_or(0);
+        let widths: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                rows.iter()
+                    .map(|r| count(&r.1[j].0))
+                    .chain([count(c)])
+                    .max()
+                    .unwrap_or(1)
+            })
+            .collect();
+        ScoreGrid {
+            corner,
+            columns,
+            rows,
+            label_width,
+            widths,
+        }
+    };
+    let fits =
+        |g: &ScoreGrid| g.label_width + g.widths.iter().map(|w| w + 1).sum::<usize>() <= width;
+    // Most readable first: full cells, long labels, the lecture's orientation.
+    for full in [true, false] {
+        for long in [true, false] {
+            for transposed in [false, true] {
+                let grid = layout(transposed, full, long);
+                if fits(&grid) {
+                    return grid;
+                }
+            }
+        }
+    }
+    // Nothing fits whole: the narrowest columns, cut at the edge.
+    let mut grid = layout(false, false, false);
+    grid.label_width = grid.label_width.min(width / 3);
+    grid
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {

@@ -4,6 +4,7 @@
 use crate::experiment::labels::Labels;
 use crate::experiment::report::ScoreTable;
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
+use crossterm::event::KeyCode::Char as K;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
@@ -95,8 +96,6 @@ const fn bind(
         section,
     }
 }
-
-use KeyCode::Char as K;
 
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[

@@ -168,6 +168,9 @@ fn train(
         Some(c) => {
             learner.load_state(&c.algorithm)?;
             summary.train_seconds = c.train_seconds;
+            summary.eval_seconds = c.eval_seconds;
+            summary.metrics_seconds = c.metrics_seconds;
+            summary.io_seconds = c.io_seconds;
             (c.iteration, c.metrics_lines)
         }
         None => (0, 0),
@@ -351,6 +354,9 @@ fn save_checkpoint(
             iteration,
             metrics_lines: metrics.lines(),
             train_seconds: summary.train_seconds,
+            eval_seconds: summary.eval_seconds,
+            metrics_seconds: summary.metrics_seconds,
+            io_seconds: summary.io_seconds,
             algorithm: learner.save_state(),
         },
     )?;

@@ -212,32 +212,39 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .map(|h| {
             let summary = store::read_summary(&h.dir).ok().flatten();
             let last = summary.as_ref().and_then(|s| s.last);
+            let seconds = summary
+                .as_ref()
+                .map_or((0.0, 0.0), |s| (s.metrics_seconds, s.total_seconds()));
             // A run that failed to write its summary (disk full, read-only
             // store) has its error only in memory.
             let error = summary.and_then(|s| s.error).or_else(|| h.error());
-            (h, final_status(h), last, error)
+            (h, final_status(h), last, error, seconds)
         })
         .collect();
     if as_json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(h, status, last, error)| {
-                json!({
-                    "id": h.id.0,
-                    "spec": h.config.spec,
-                    "env": h.config.env,
-                    "algo": labels.algo(&h.config),
-                    "dataset": labels.dataset(&h.config),
-                    "seed": h.config.seed,
-                    "status": status.name(),
-                    "iterations": last.map(|m| m.iteration),
-                    "q_est": last.map(|m| m.q_est),
-                    "true_return": last.map(|m| m.true_return),
-                    "normalized_score": last.map(|m| m.normalized_score),
-                    "dir": h.dir,
-                    "error": error,
-                })
-            })
+            .map(
+                |(h, status, last, error, (metrics_seconds, total_seconds))| {
+                    json!({
+                        "id": h.id.0,
+                        "spec": h.config.spec,
+                        "env": h.config.env,
+                        "algo": labels.algo(&h.config),
+                        "dataset": labels.dataset(&h.config),
+                        "seed": h.config.seed,
+                        "status": status.name(),
+                        "iterations": last.map(|m| m.iteration),
+                        "q_est": last.map(|m| m.q_est),
+                        "true_return": last.map(|m| m.true_return),
+                        "normalized_score": last.map(|m| m.normalized_score),
+                        "dir": h.dir,
+                        "error": error,
+                        "metrics_seconds": metrics_seconds,
+                        "total_seconds": total_seconds,
+                    })
+                },
+            )
             .collect();
         println!("{}", serde_json::Value::Array(out));
         return;
@@ -246,7 +253,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
         "run", "env", "algo", "dataset", "seed", "status", "q_est", "return", "score"
     );
-    for (h, status, last, error) in &rows {
+    for (h, status, last, error, _) in &rows {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
         eprintln!(
             "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
@@ -263,6 +270,17 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         if let Some(e) = error {
             eprintln!("    error: {e}");
         }
+    }
+    // Against each run's whole cost (setup included): training alone can
+    // take microseconds (ImitationTrap), which makes any ratio to it huge.
+    let (metrics, total) = rows
+        .iter()
+        .fold((0.0, 0.0), |(m, t), r| (m + r.4.0, t + r.4.1));
+    if total > 0.0 {
+        eprintln!(
+            "writing metrics: {metrics:.4} s of {total:.3} s spent by the runs ({:.2}%)",
+            100.0 * metrics / total
+        );
     }
 }
 

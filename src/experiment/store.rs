@@ -49,9 +49,12 @@ pub struct Summary {
     pub eval_seconds: f64,
     #[serde(default)]
     pub io_seconds: f64,
-    /// Of which: serializing and writing `metrics.jsonl` (no fsync).
+    /// Serializing and writing `metrics.jsonl` (its fsyncs count as io).
     #[serde(default)]
     pub metrics_seconds: f64,
+    /// Building the environment, the data and the learner (each start).
+    #[serde(default)]
+    pub setup_seconds: f64,
     /// Who trains or trained it (`host:pid`).
     #[serde(default)]
     pub worker: String,
@@ -61,6 +64,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Every second the run has cost so far: setup, training, evaluation,
+    /// metrics and the other files.
+    pub fn total_seconds(&self) -> f64 {
+        self.setup_seconds
+            + self.train_seconds
+            + self.eval_seconds
+            + self.metrics_seconds
+            + self.io_seconds
+    }
+
     /// A run about to start.
     pub fn new(iterations: u64, worker: String) -> Self {
         Summary {
@@ -74,6 +87,7 @@ impl Summary {
             eval_seconds: 0.0,
             io_seconds: 0.0,
             metrics_seconds: 0.0,
+            setup_seconds: 0.0,
             worker,
             coverage: None,
         }
@@ -94,6 +108,8 @@ pub struct Checkpoint {
     pub metrics_seconds: f64,
     #[serde(default)]
     pub io_seconds: f64,
+    #[serde(default)]
+    pub setup_seconds: f64,
     pub algorithm: serde_json::Value,
 }
 

@@ -4,10 +4,11 @@
 
 use super::RunArgs;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
-use pessimist::experiment::{Labels, Pool, RunConfig, RunStatus, spec};
+use pessimist::experiment::{Labels, Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,27 +115,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
-    let bar = terminal.then(|| {
-        let bar = ProgressBar::new(total_iterations);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
+    let mut bars = terminal.then(|| Bars::new(total_iterations));
     let mut last_line = Instant::now();
     loop {
         let (done, iterations) = tally(&handles);
         let waiting = handles.iter().any(|h| !final_status(h).is_final());
         let message = format!("{done}/{} runs", handles.len());
-        match &bar {
-            Some(bar) => {
-                bar.set_position(iterations);
-                bar.set_message(message);
-            }
+        match &mut bars {
+            Some(bars) => bars.update(&handles, iterations, message),
             None if last_line.elapsed() >= Duration::from_secs(5) || !waiting => {
                 eprintln!(
                     "[{:>7.1}s] {message}, {iterations}/{total_iterations} iterations",
@@ -160,8 +148,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    if let Some(bars) = bars {
+        bars.clear();
     }
     pool.shutdown();
     print_summary(&handles, args.json);
@@ -175,6 +163,79 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Progress bars on a terminal: the sweep's, and under it one per run
+/// training in this process (iterations, it/s, ETA).
+struct Bars {
+    all: MultiProgress,
+    overall: ProgressBar,
+    runs: HashMap<RunId, ProgressBar>,
+}
+
+impl Bars {
+    fn new(total_iterations: u64) -> Self {
+        let all = MultiProgress::new();
+        let overall = all.add(ProgressBar::new(total_iterations));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Bars {
+            all,
+            overall,
+            runs: HashMap::new(),
+        }
+    }
+
+    fn update(&mut self, handles: &[Arc<RunHandle>], iterations: u64, message: String) {
+        self.overall.set_position(iterations);
+        self.overall.set_message(message);
+        for h in handles {
+            let running = !h.elsewhere() && h.status() == RunStatus::Running;
+            match (running, self.runs.get(&h.id)) {
+                (true, bar) => {
+                    let bar = bar.cloned().unwrap_or_else(|| self.add(h));
+                    let p = h.progress();
+                    bar.set_position(p.iteration);
+                    bar.set_message(format!(
+                        "{:.0} it/s, eta {:.0} s",
+                        p.it_per_sec, p.eta_seconds
+                    ));
+                }
+                (false, Some(_)) => {
+                    if let Some(bar) = self.runs.remove(&h.id) {
+                        bar.finish_and_clear();
+                        self.all.remove(&bar);
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+    }
+
+    fn add(&mut self, h: &RunHandle) -> ProgressBar {
+        let bar = self.all.add(ProgressBar::new(h.config.iterations));
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{} seed {}", h.id, h.config.seed));
+        self.runs.insert(h.id.clone(), bar.clone());
+        bar
+    }
+
+    fn clear(self) {
+        for bar in self.runs.values() {
+            bar.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
+        let _ = self.all.clear();
+    }
 }
 
 /// Runs ended and iterations done so far.

@@ -279,6 +279,15 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
                 );
             }
             assert_eq!(summary(ka).unwrap()["iterations_done"], 8000);
+            // Costs add up over the resumed pieces (not just the last one).
+            let eval = |d: &Path| summary(d).unwrap()["eval_seconds"].as_f64().unwrap();
+            assert!(
+                eval(ka) > 0.25 * eval(cb),
+                "{}: eval seconds {} after resuming, {} uninterrupted",
+                ka.display(),
+                eval(ka),
+                eval(cb)
+            );
             let log = log_lines(ka);
             resumed_later += log
                 .iter()

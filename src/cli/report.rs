@@ -35,7 +35,7 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
 
 pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     let runs = load(&args.runs_dir)?;
-    let table = ScoreTable::build(runs.iter().map(|r| {
+    let mut table = ScoreTable::build(runs.iter().map(|r| {
         let summary = r.summary.as_ref();
         (
             &r.config,
@@ -43,6 +43,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
             summary.and_then(|s| s.last.as_ref()),
         )
     }));
+    let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
+    if envs.len() == 1 {
+        // One environment: naming it on every row says nothing.
+        table.datasets = table.short_datasets.clone();
+    }
     match args.format {
         ReportFormat::Md => print!("{}", table.to_markdown()),
         ReportFormat::Csv => print!("{}", table.to_csv()),

@@ -4,10 +4,11 @@
 
 use super::RunArgs;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
-use pessimist::experiment::{Labels, Pool, RunConfig, RunStatus, spec};
+use pessimist::experiment::{Labels, Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,27 +115,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
-    let bar = terminal.then(|| {
-        let bar = ProgressBar::new(total_iterations);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
+    let mut bars = terminal.then(|| Bars::new(total_iterations));
     let mut last_line = Instant::now();
     loop {
         let (done, iterations) = tally(&handles);
         let waiting = handles.iter().any(|h| !final_status(h).is_final());
         let message = format!("{done}/{} runs", handles.len());
-        match &bar {
-            Some(bar) => {
-                bar.set_position(iterations);
-                bar.set_message(message);
-            }
+        match &mut bars {
+            Some(bars) => bars.update(&handles, iterations, message),
             None if last_line.elapsed() >= Duration::from_secs(5) || !waiting => {
                 eprintln!(
                     "[{:>7.1}s] {message}, {iterations}/{total_iterations} iterations",
@@ -160,8 +148,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    if let Some(bars) = bars {
+        bars.clear();
     }
     pool.shutdown();
     print_summary(&handles, args.json);
@@ -175,6 +163,79 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Progress bars on a terminal: the sweep's, and under it one per run
+/// training in this process (iterations, it/s, ETA).
+struct Bars {
+    all: MultiProgress,
+    overall: ProgressBar,
+    runs: HashMap<RunId, ProgressBar>,
+}
+
+impl Bars {
+    fn new(total_iterations: u64) -> Self {
+        let all = MultiProgress::new();
+        let overall = all.add(ProgressBar::new(total_iterations));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Bars {
+            all,
+            overall,
+            runs: HashMap::new(),
+        }
+    }
+
+    fn update(&mut self, handles: &[Arc<RunHandle>], iterations: u64, message: String) {
+        self.overall.set_position(iterations);
+        self.overall.set_message(message);
+        for h in handles {
+            let running = !h.elsewhere() && h.status() == RunStatus::Running;
+            match (running, self.runs.get(&h.id)) {
+                (true, bar) => {
+                    let bar = bar.cloned().unwrap_or_else(|| self.add(h));
+                    let p = h.progress();
+                    bar.set_position(p.iteration);
+                    bar.set_message(format!(
+                        "{:.0} it/s, eta {:.0} s",
+                        p.it_per_sec, p.eta_seconds
+                    ));
+                }
+                (false, Some(_)) => {
+                    if let Some(bar) = self.runs.remove(&h.id) {
+                        bar.finish_and_clear();
+                        self.all.remove(&bar);
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+    }
+
+    fn add(&mut self, h: &RunHandle) -> ProgressBar {
+        let bar = self.all.add(ProgressBar::new(h.config.iterations));
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{} seed {}", h.id, h.config.seed));
+        self.runs.insert(h.id.clone(), bar.clone());
+        bar
+    }
+
+    fn clear(self) {
+        for bar in self.runs.values() {
+            bar.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
+        let _ = self.all.clear();
+    }
 }
 
 /// Runs ended and iterations done so far.
@@ -212,32 +273,39 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .map(|h| {
             let summary = store::read_summary(&h.dir).ok().flatten();
             let last = summary.as_ref().and_then(|s| s.last);
+            let seconds = summary
+                .as_ref()
+                .map_or((0.0, 0.0), |s| (s.metrics_seconds, s.total_seconds()));
             // A run that failed to write its summary (disk full, read-only
             // store) has its error only in memory.
             let error = summary.and_then(|s| s.error).or_else(|| h.error());
-            (h, final_status(h), last, error)
+            (h, final_status(h), last, error, seconds)
         })
         .collect();
     if as_json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(h, status, last, error)| {
-                json!({
-                    "id": h.id.0,
-                    "spec": h.config.spec,
-                    "env": h.config.env,
-                    "algo": labels.algo(&h.config),
-                    "dataset": labels.dataset(&h.config),
-                    "seed": h.config.seed,
-                    "status": status.name(),
-                    "iterations": last.map(|m| m.iteration),
-                    "q_est": last.map(|m| m.q_est),
-                    "true_return": last.map(|m| m.true_return),
-                    "normalized_score": last.map(|m| m.normalized_score),
-                    "dir": h.dir,
-                    "error": error,
-                })
-            })
+            .map(
+                |(h, status, last, error, (metrics_seconds, total_seconds))| {
+                    json!({
+                        "id": h.id.0,
+                        "spec": h.config.spec,
+                        "env": h.config.env,
+                        "algo": labels.algo(&h.config),
+                        "dataset": labels.dataset(&h.config),
+                        "seed": h.config.seed,
+                        "status": status.name(),
+                        "iterations": last.map(|m| m.iteration),
+                        "q_est": last.map(|m| m.q_est),
+                        "true_return": last.map(|m| m.true_return),
+                        "normalized_score": last.map(|m| m.normalized_score),
+                        "dir": h.dir,
+                        "error": error,
+                        "metrics_seconds": metrics_seconds,
+                        "total_seconds": total_seconds,
+                    })
+                },
+            )
             .collect();
         println!("{}", serde_json::Value::Array(out));
         return;
@@ -246,7 +314,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
         "run", "env", "algo", "dataset", "seed", "status", "q_est", "return", "score"
     );
-    for (h, status, last, error) in &rows {
+    for (h, status, last, error, _) in &rows {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
         eprintln!(
             "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
@@ -263,6 +331,17 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         if let Some(e) = error {
             eprintln!("    error: {e}");
         }
+    }
+    // Against each run's whole cost (setup included): training alone can
+    // take microseconds (ImitationTrap), which makes any ratio to it huge.
+    let (metrics, total) = rows
+        .iter()
+        .fold((0.0, 0.0), |(m, t), r| (m + r.4.0, t + r.4.1));
+    if total > 0.0 {
+        eprintln!(
+            "writing metrics: {metrics:.4} s of {total:.3} s spent by the runs ({:.2}%)",
+            100.0 * metrics / total
+        );
     }
 }
 

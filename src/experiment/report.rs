@@ -40,8 +40,10 @@ impl ScoreCell {
 /// [`Labels`]: runs differing only in their seed share a cell.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScoreTable {
+    /// `env` + [`Labels::data`], the environment always named.
     pub datasets: Vec<String>,
-    /// The same rows without the environment (`medium 10k`), for narrow views.
+    /// The same rows without the environment (`medium 10k`), for narrow
+    /// views or when all rows share one environment.
     pub short_datasets: Vec<String>,
     pub algos: Vec<String>,
     /// `cells[row][column]`, `None` where no run of that pair has finished.
@@ -80,7 +82,10 @@ impl ScoreTable {
             }
             groups
                 .entry(Labels::dataset_key(config))
-                .or_insert_with(|| (labels.dataset(config), labels.data(config), BTreeMap::new()))
+                .or_insert_with(|| {
+                    let data = labels.data(config);
+                    (format!("{} {data}", config.env), data, BTreeMap::new())
+                })
                 .2
                 .entry(algo)
                 .or_default()
@@ -212,17 +217,22 @@ mod tests {
                 .map(|((c, s), m)| (c, s, Some(m))),
         );
         assert_eq!(table.algos, vec!["bc", "fqi"]);
-        assert_eq!(table.datasets, vec!["medium 10k"]);
+        assert_eq!(table.datasets, vec!["ThreeState-v0 medium 10k"]);
+        assert_eq!(table.short_datasets, vec!["medium 10k"]);
         let fqi = table.cells[0][1].as_ref().unwrap();
         assert_eq!(fqi.mean, 90.0);
         assert!((fqi.std - 200f64.sqrt()).abs() < 1e-12);
         assert_eq!(table.best_in_row(0), Some(1));
         let md = table.to_markdown();
         assert!(
-            md.contains("| medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
+            md.contains("| ThreeState-v0 medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
             "{md}"
         );
-        assert!(table.to_csv().contains("medium 10k,fqi,2,90,"));
+        assert!(
+            table
+                .to_csv()
+                .contains("ThreeState-v0 medium 10k,fqi,2,90,")
+        );
     }
 
     /// gamma × iterations × 2 seeds: four groups of two, not one of eight;
@@ -250,7 +260,7 @@ mod tests {
         let table = ScoreTable::build(configs.iter().map(|c| (c, RunStatus::Done, Some(&m))));
         assert_eq!(table.algos, vec!["fqi"]);
         assert_eq!(
-            table.datasets,
+            table.short_datasets,
             [
                 "medium 1k gamma=0.5 iterations=1",
                 "medium 1k gamma=0.5 iterations=50",

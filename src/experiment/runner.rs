@@ -148,6 +148,7 @@ fn train(
     summary: &mut Summary,
     on_eval: &mut impl FnMut(&Metrics),
 ) -> Result<Outcome> {
+    let started = Instant::now();
     let mdp = Arc::new(envs::make(&config.env)?);
     let dataset = dataset(config)?;
     let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
@@ -168,10 +169,15 @@ fn train(
         Some(c) => {
             learner.load_state(&c.algorithm)?;
             summary.train_seconds = c.train_seconds;
+            summary.eval_seconds = c.eval_seconds;
+            summary.metrics_seconds = c.metrics_seconds;
+            summary.io_seconds = c.io_seconds;
+            summary.setup_seconds = c.setup_seconds;
             (c.iteration, c.metrics_lines)
         }
         None => (0, 0),
     };
+    summary.setup_seconds += started.elapsed().as_secs_f64();
     let mut metrics = MetricsWriter::resume(dir, kept)?;
     if let Some(last) = store::read_metrics(dir)?.last() {
         summary.last = Some(*last);
@@ -351,6 +357,10 @@ fn save_checkpoint(
             iteration,
             metrics_lines: metrics.lines(),
             train_seconds: summary.train_seconds,
+            eval_seconds: summary.eval_seconds,
+            metrics_seconds: summary.metrics_seconds,
+            io_seconds: summary.io_seconds,
+            setup_seconds: summary.setup_seconds,
             algorithm: learner.save_state(),
         },
     )?;
@@ -377,7 +387,8 @@ fn finish(
     store::log(
         dir,
         &format!(
-            "{status} at iteration {iteration}: train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
+            "{status} at iteration {iteration}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
+            summary.setup_seconds,
             summary.train_seconds,
             summary.eval_seconds,
             summary.metrics_seconds,

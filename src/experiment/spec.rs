@@ -377,19 +377,29 @@ impl<'a> Parser<'a> {
                     })
                     .collect();
             }
-            for (params, _) in grid {
+            // The keys in the order their values' spans were collected.
+            let keys: Vec<_> = table
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| k.get_ref() != "name")
+                .collect();
+            for (params, spans) in grid {
                 let resolved = algo::resolve_params(&name, &params).map_err(|e| {
-                    let key = match &e {
-                        crate::Error::UnknownParam { key, .. } => Some((key.clone(), true)),
-                        crate::Error::InvalidParam { key, .. } => Some((key.clone(), false)),
-                        _ => None,
+                    let (key, at_key) = match &e {
+                        crate::Error::UnknownParam { key, .. } => (Some(key), true),
+                        crate::Error::InvalidParam { key, .. } => (Some(key), false),
+                        _ => (None, false),
                     };
+                    // An unknown key points at the key, a bad value at the
+                    // value itself (the list element, in a list).
                     let span = key
-                        .and_then(|(key, at_key)| {
-                            table
-                                .iter()
-                                .find(|(k, _)| k.get_ref() == &key)
-                                .map(|(k, v)| if at_key { k.span() } else { v.span() })
+                        .and_then(|key| keys.iter().position(|k| k.get_ref() == key))
+                        .map(|i| {
+                            if at_key {
+                                keys[i].span()
+                            } else {
+                                spans[i].clone()
+                            }
                         })
                         .unwrap_or(entry.span());
                     self.error(span, e.to_string())
@@ -571,5 +581,13 @@ mod tests {
             ids(&direct),
             ids(&parse(&other.join("f.toml"), FILE_SPEC).unwrap())
         );
+    }
+
+    #[test]
+    fn a_bad_value_in_a_list_points_at_the_element() {
+        let text = "env = \"ThreeState-v0\"\ndataset = { policy = \"medium\", size = 100 }\n[[algo]]\nname = \"fqi\"\nq_init = [\"zero\", \"bogus\"]\n";
+        let e = parse(Path::new("s.toml"), text).unwrap_err();
+        assert_eq!((e.line, e.column), (5, 19), "{e}");
+        assert!(e.message.contains("bogus"), "{e}");
     }
 }

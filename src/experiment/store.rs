@@ -49,9 +49,12 @@ pub struct Summary {
     pub eval_seconds: f64,
     #[serde(default)]
     pub io_seconds: f64,
-    /// Of which: serializing and writing `metrics.jsonl` (no fsync).
+    /// Serializing and writing `metrics.jsonl` (its fsyncs count as io).
     #[serde(default)]
     pub metrics_seconds: f64,
+    /// Building the environment, the data and the learner (each start).
+    #[serde(default)]
+    pub setup_seconds: f64,
     /// Who trains or trained it (`host:pid`).
     #[serde(default)]
     pub worker: String,
@@ -62,6 +65,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Every second the run has cost so far: setup, training, evaluation,
+    /// metrics and the other files.
+    pub fn total_seconds(&self) -> f64 {
+        self.setup_seconds
+            + self.train_seconds
+            + self.eval_seconds
+            + self.metrics_seconds
+            + self.io_seconds
+    }
+
     /// A run about to start.
     pub fn new(iterations: u64, worker: String) -> Self {
         Summary {
@@ -75,6 +88,7 @@ impl Summary {
             eval_seconds: 0.0,
             io_seconds: 0.0,
             metrics_seconds: 0.0,
+            setup_seconds: 0.0,
             worker,
             coverage: None,
         }
@@ -88,6 +102,15 @@ pub struct Checkpoint {
     /// Lines of `metrics.jsonl` this checkpoint covers.
     pub metrics_lines: u64,
     pub train_seconds: f64,
+    /// The other costs so far, restored on resume with `train_seconds`.
+    #[serde(default)]
+    pub eval_seconds: f64,
+    #[serde(default)]
+    pub metrics_seconds: f64,
+    #[serde(default)]
+    pub io_seconds: f64,
+    #[serde(default)]
+    pub setup_seconds: f64,
     pub algorithm: serde_json::Value,
 }
 
@@ -175,19 +198,34 @@ impl Store {
 }
 
 /// Writes `bytes` to `path` so that readers see the old or the new content,
-/// never a mix: temp file in the same directory, fsync, rename.
+/// never a mix: temp file in the same directory, fsync, rename, fsync of
+/// the directory (so the rename itself survives a power loss).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io(|| format!("cannot write {}", path.display())))
+}
+
+/// Makes the entries of `file`'s directory (a rename) durable. File
+/// systems that cannot sync a directory say `InvalidInput`: nothing to do.
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
@@ -263,9 +301,12 @@ pub fn write_q(dir: &Path, q: &Array2<f64>) -> Result<()> {
         path: tmp.clone(),
         message: e.to_string(),
     })?;
-    std::fs::rename(&tmp, dir.join(Q_TABLE)).map_err(io(|| {
-        format!("cannot write {}", dir.join(Q_TABLE).display())
-    }))
+    let path = dir.join(Q_TABLE);
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .and_then(|()| sync_dir(&path))
+        .map_err(io(|| format!("cannot write {}", path.display())))
 }
 
 pub fn read_q(dir: &Path) -> Result<Array2<f64>> {

@@ -351,6 +351,10 @@ fn save_checkpoint(
     timed(&mut summary.metrics_seconds, || metrics.flush())?;
     let started = Instant::now();
     metrics.sync()?;
+    // The current Q and policy too: the dashboard's detail view shows
+    // a running run's heatmap from them.
+    store::write_policy(dir, &learner.policy())?;
+    store::write_q(dir, &learner.q())?;
     store::write_checkpoint(
         dir,
         &Checkpoint {
@@ -378,10 +382,6 @@ fn finish(
     iteration: u64,
     status: RunStatus,
 ) -> Result<Outcome> {
-    let started = Instant::now();
-    store::write_policy(dir, &learner.policy())?;
-    store::write_q(dir, &learner.q())?;
-    summary.io_seconds += started.elapsed().as_secs_f64();
     save_checkpoint(dir, metrics, learner, summary, iteration)?;
     summary.status = status;
     store::log(

@@ -582,7 +582,7 @@ impl App {
                 if let Some((id, status)) = selected {
                     return match status {
                         RunStatus::Running | RunStatus::Queued => Action::Pause(id),
-                        RunStatus::Paused => Action::Resume(id),
+                        RunStatus::Paused | RunStatus::Waiting => Action::Resume(id),
                         _ => Action::None,
                     };
                 }

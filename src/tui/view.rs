@@ -201,6 +201,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     for status in [
         RunStatus::Running,
         RunStatus::Queued,
+        RunStatus::Waiting,
         RunStatus::Paused,
         RunStatus::Done,
         RunStatus::Failed,
@@ -1042,9 +1043,21 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
     };
     let fits =
         |g: &ScoreGrid| g.label_width + g.widths.iter().map(|w| w + 1).sum::<usize>() <= width;
+    // The environment in the dataset labels only when it tells rows apart.
+    let prefixes: std::collections::BTreeSet<&str> = table
+        .datasets
+        .iter()
+        .zip(&table.short_datasets)
+        .map(|(long, short)| long.strip_suffix(short.as_str()).unwrap_or(long))
+        .collect();
+    let long_labels: &[bool] = if prefixes.len() > 1 {
+        &[true, false]
+    } else {
+        &[false]
+    };
     // Most readable first: full cells, long labels, the lecture's orientation.
     for full in [true, false] {
-        for long in [true, false] {
+        for &long in long_labels {
             for transposed in [false, true] {
                 let grid = layout(transposed, full, long);
                 if fits(&grid) {

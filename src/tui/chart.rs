@@ -104,9 +104,21 @@ impl Decimator {
         }
     }
 
+    /// The column of x.
+    #[inline]
+    fn column(&self, x: f64) -> usize {
+        (((x - self.x_lo) * self.scale) as usize).min(self.columns - 1)
+    }
+
     #[inline]
     fn push(&mut self, p: (f64, f64)) {
-        let c = (((p.0 - self.x_lo) * self.scale) as usize).min(self.columns - 1);
+        self.push_at(self.column(p.0), p);
+    }
+
+    /// [`Decimator::push`] with the column known (decimators over the same
+    /// x range share it).
+    #[inline]
+    fn push_at(&mut self, c: usize, p: (f64, f64)) {
         let i = self.seen;
         self.seen += 1;
         match &mut self.bucket {
@@ -124,6 +136,15 @@ impl Decimator {
                 self.bucket = Some((c, [(i, p); 4]));
             }
         }
+    }
+
+    /// Every point kept so far (the open column's too), in no order.
+    fn kept(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.out.iter().copied().chain(
+            self.bucket
+                .iter()
+                .flat_map(|(_, kept)| kept.iter().map(|k| k.1)),
+        )
     }
 
     fn flush(&mut self) {
@@ -397,31 +418,36 @@ fn cut(
     let (mut estimate, mut truth, mut raw_estimate, mut raw_truth) = (new(), new(), new(), new());
     let smoothed = smoothing > 0.0;
     let (mut ema_q, mut ema_j) = (Ema::new(smoothing), Ema::new(smoothing));
-    let empty = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut estimate_range, mut truth_range) = (empty, empty);
     for (x, q, j) in points {
-        for (v, raw, smooth, ema, range) in [
-            (
-                q,
-                &mut raw_estimate,
-                &mut estimate,
-                &mut ema_q,
-                &mut estimate_range,
-            ),
-            (j, &mut raw_truth, &mut truth, &mut ema_j, &mut truth_range),
+        let c = estimate.column(x);
+        for (v, raw, smooth, ema) in [
+            (q, &mut raw_estimate, &mut estimate, &mut ema_q),
+            (j, &mut raw_truth, &mut truth, &mut ema_j),
         ] {
             if !v.is_finite() {
                 continue;
             }
-            *range = (range.0.min(v), range.1.max(v));
             if smoothed {
-                raw.push((x, v));
-                smooth.push((x, ema.next(v)));
+                raw.push_at(c, (x, v));
+                smooth.push_at(c, (x, ema.next(v)));
             } else {
-                smooth.push((x, v));
+                smooth.push_at(c, (x, v));
             }
         }
     }
+    // Decimation keeps each column's extremes, so the kept raw points
+    // span the same range as all of them.
+    let range = |d: &Decimator| {
+        d.kept()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, y)| {
+                (lo.min(y), hi.max(y))
+            })
+    };
+    let (estimate_range, truth_range) = if smoothed {
+        (range(&raw_estimate), range(&raw_truth))
+    } else {
+        (range(&estimate), range(&truth))
+    };
     let scaled = |d: Decimator| -> Vec<(f64, f64)> {
         d.finish()
             .into_iter()

@@ -432,9 +432,10 @@ impl App {
     }
 
     /// The runs the chart draws: the marked ones, else the visible runs of
-    /// the selected run's spec — at most [`MAX_CHART_RUNS`] of them, so the
+    /// the selected run's spec and algorithm (of every algorithm when
+    /// colouring by algorithm) — at most [`MAX_CHART_RUNS`] of them, so the
     /// legend stays readable, except in the per-dataset-size view, which
-    /// averages every run of the selected run's algorithm.
+    /// averages them all.
     pub fn chart_runs(&self) -> Vec<&RunView> {
         let mut runs = self.chart_candidates();
         if !self.chart.per_size {
@@ -459,10 +460,10 @@ impl App {
         let Some(selected) = self.selected_run() else {
             return Vec::new();
         };
+        // One algorithm, coloured by dataset (the BEAR figure), unless the
+        // colours tell algorithms apart.
         let spec = &selected.config.spec;
-        let algo = self
-            .chart
-            .per_size
+        let algo = (self.chart.per_size || !self.chart.colour_by_algo)
             .then(|| self.labels(&selected.config).algo(&selected.config));
         self.visible_runs()
             .into_iter()

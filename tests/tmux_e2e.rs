@@ -41,7 +41,16 @@ fn save(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// A detached tmux session of `width`×`height` running `command`; killed when dropped.
 struct Session(String);
+
+impl Session {
+    fn start(name: &str, (width, height): (u16, u16), command: &str) -> Session {
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux(&["new-session", "-d", "-s", name, "-x", &w, "-y", &h, command]);
+        Session(name.to_string())
+    }
+}
 
 impl Drop for Session {
     fn drop(&mut self) {
@@ -96,24 +105,13 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
     );
     let bin = assert_cmd::cargo::cargo_bin("pessimist");
     let name = format!("pessimist-e2e-{}", std::process::id());
-    let _session = Session(name.clone());
     let command = format!(
         "cd {} && {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; \
          echo TTY $(stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo); sleep 30",
         dir.path().display(),
         bin.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
+    let _session = Session::start(&name, (120, 40), &command);
 
     let s = wait_for(&name, "the first spec's run", |s| {
         s.contains("pessimist │") && s.contains("done")
@@ -188,7 +186,6 @@ fn dashboard_exits_when_its_terminal_goes_away() {
     let bin = assert_cmd::cargo::cargo_bin("pessimist");
     for (i, ignore_hup) in [false, true].into_iter().enumerate() {
         let name = format!("pessimist-hangup-{}-{i}", std::process::id());
-        let session = Session(name.clone());
         let pid_file = dir.path().join(format!("pid{i}"));
         let command = format!(
             "cd {} && {} echo $$ > {} && exec {} tui experiments",
@@ -197,17 +194,7 @@ fn dashboard_exits_when_its_terminal_goes_away() {
             pid_file.display(),
             bin.display()
         );
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            &command,
-        ]);
+        let session = Session::start(&name, (80, 24), &command);
         wait_for(&name, "the dashboard", |s| s.contains("pessimist │"));
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let proc_dir = Path::new("/proc").join(pid.trim());

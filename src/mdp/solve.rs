@@ -86,19 +86,7 @@ pub fn value_iteration(
         let mut update = |s: usize| {
             let mut best = f64::NEG_INFINITY;
             for a in 0..na {
-                let q: f64 = mdp
-                    .outcomes(s, a)
-                    .iter()
-                    .map(|o| {
-                        let future = if o.terminated {
-                            0.0
-                        } else {
-                            v[o.next as usize]
-                        };
-                        o.prob * (o.reward + gamma * future)
-                    })
-                    .sum();
-                best = best.max(q);
+                best = best.max(backup(mdp, s, a, &v, gamma));
             }
             delta = delta.max((best - v[s]).abs());
             v[s] = best;
@@ -340,25 +328,31 @@ pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
     best.0
 }
 
+/// Σ p (r + γ V(s')) over the outcomes of (s, a), V(s') = 0 after termination.
+#[inline]
+fn backup(mdp: &TabularMdp, s: usize, a: usize, v: &[f64], gamma: f64) -> f64 {
+    mdp.outcomes(s, a)
+        .iter()
+        .map(|o| {
+            let future = if o.terminated {
+                0.0
+            } else {
+                v[o.next as usize]
+            };
+            o.prob * (o.reward + gamma * future)
+        })
+        .sum()
+}
+
 /// Q(s,a) = Σ p (r + γ V(s')) with V(s') = 0 after termination.
 pub fn q_from_v(mdp: &TabularMdp, v: &Array1<f64>, gamma: f64) -> Array2<f64> {
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    let v = v.to_vec();
     let mut q = Array2::zeros((ns, na));
     let cells = q.as_slice_mut().expect("a new array is contiguous");
     for s in 0..ns {
         for a in 0..na {
-            cells[s * na + a] = mdp
-                .outcomes(s, a)
-                .iter()
-                .map(|o| {
-                    let future = if o.terminated {
-                        0.0
-                    } else {
-                        v[o.next as usize]
-                    };
-                    o.prob * (o.reward + gamma * future)
-                })
-                .sum();
+            cells[s * na + a] = backup(mdp, s, a, &v, gamma);
         }
     }
     q

@@ -1303,3 +1303,56 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
         popup,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::report::ScoreCell;
+
+    fn table() -> ScoreTable {
+        let cell = |mean: f64| {
+            Some(ScoreCell {
+                scores: vec![mean],
+                mean,
+                std: 0.0,
+            })
+        };
+        ScoreTable {
+            datasets: vec!["Chain-v5 medium 1k".into(), "Chain-v5 medium 1M".into()],
+            short_datasets: vec!["medium 1k".into(), "medium 1M".into()],
+            algos: vec![
+                "fqi q_init=optimistic".into(),
+                "fqi q_init=random".into(),
+                "fqi q_init=zero".into(),
+            ],
+            cells: vec![
+                vec![cell(10.0), cell(20.0), cell(30.0)],
+                vec![cell(90.0), None, cell(80.0)],
+            ],
+        }
+    }
+
+    #[test]
+    fn score_grid_keeps_the_lecture_layout_where_it_fits() {
+        let grid = score_grid(&table(), 120);
+        assert_eq!(grid.corner, "dataset");
+        assert_eq!(grid.columns.len(), 3);
+        // One environment: its name would tell no row apart.
+        assert_eq!(grid.rows[0].0, "medium 1k");
+        assert_eq!(grid.rows[0].1[2], ("30.0 ± 0.0".to_string(), true));
+        assert_eq!(grid.rows[1].1[1], ("–".to_string(), false));
+        assert_eq!(grid.rows[1].1[0], ("90.0 ± 0.0".to_string(), true));
+    }
+
+    #[test]
+    fn score_grid_turns_long_algorithm_names_into_rows() {
+        let grid = score_grid(&table(), 50);
+        assert_eq!(grid.corner, "algorithm");
+        assert_eq!(grid.columns, vec!["medium 1k", "medium 1M"]);
+        assert_eq!(grid.rows[2].0, "fqi q_init=zero");
+        // The best of each dataset stays marked, now down a column.
+        assert!(grid.rows[2].1[0].1 && grid.rows[0].1[1].1);
+        let width = grid.label_width + grid.widths.iter().map(|w| w + 1).sum::<usize>();
+        assert!(width <= 50, "{width}");
+    }
+}

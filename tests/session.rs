@@ -5,6 +5,18 @@ use pessimist::experiment::{Change, RunStatus, Session, SessionOptions};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The idle tests measure this process's CPU time, so they run alone;
+/// the others share the process freely.
+static CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    CPU.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    CPU.write().unwrap_or_else(|p| p.into_inner())
+}
+
 fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");
     std::fs::write(&tmp, text).unwrap();
@@ -102,16 +114,19 @@ fn watch_specs_and_runs(poll: bool) {
 
 #[test]
 fn native_events() {
+    let _cpu = shared();
     watch_specs_and_runs(false);
 }
 
 #[test]
 fn polling() {
+    let _cpu = shared();
     watch_specs_and_runs(true);
 }
 
 #[test]
 fn pause_resume_cancel_and_rerun_single_runs() {
+    let _cpu = shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let slow = "env = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 100000\neval_every = 1000\n\
@@ -202,21 +217,41 @@ fn idle_session_reports_nothing(poll: bool) {
         );
     }
     let quiet = Instant::now();
+    let cpu_before = cpu_ticks();
     let mut changes = Vec::new();
-    while quiet.elapsed() < Duration::from_secs(2) {
+    while quiet.elapsed() < Duration::from_secs(3) {
         changes.extend(session.wait(Duration::from_millis(200)));
     }
     assert!(changes.is_empty(), "an idle session changed: {changes:?}");
+    // Nor does it work in the background (reloading on its own reads, say):
+    // under 1% of a core, in clock ticks of 10 ms.
+    let used = cpu_ticks() - cpu_before;
+    assert!(used <= 3, "an idle session used {used} ticks of CPU in 3 s");
     session.shutdown();
+}
+
+/// User + system CPU time of this process, in clock ticks.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // After the command name: state is field 3, utime 14 and stime 15.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 #[test]
 fn idle_session_is_quiet_with_native_events() {
+    let _cpu = alone();
     idle_session_reports_nothing(false);
 }
 
 #[test]
 fn idle_session_is_quiet_when_polling() {
+    let _cpu = alone();
     idle_session_reports_nothing(true);
 }
 
@@ -256,6 +291,7 @@ fn run_dirs(runs: &Path) -> Vec<std::path::PathBuf> {
 /// dashboard, which lists the run, takes it over and finishes it.
 #[test]
 fn the_dashboard_resumes_a_run_whose_other_process_died() {
+    let _cpu = shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let spec = dir.path().join("experiments/slow.toml");
@@ -312,6 +348,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
 /// (the spec's new name lists them; no one paused them).
 #[test]
 fn a_renamed_spec_keeps_its_queued_runs() {
+    let _cpu = shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let old = dir.path().join("experiments/a.toml");
@@ -342,6 +379,7 @@ fn a_renamed_spec_keeps_its_queued_runs() {
 /// and leaves what the user paused alone.
 #[test]
 fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
+    let _cpu = shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     save(&dir.path().join("experiments/trap.toml"), TRAP);
@@ -365,6 +403,7 @@ fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
 /// "succeed" with untrained runs.
 #[test]
 fn headless_runs_train_what_a_dashboard_paused() {
+    let _cpu = shared();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let spec = dir.path().join("experiments/trap.toml");

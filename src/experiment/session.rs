@@ -79,6 +79,17 @@ struct Entry {
     locked: bool,
 }
 
+/// What a view of a run shows, to tell a real change from a repeated event.
+fn fingerprint(e: &Entry) -> (Option<(RunStatus, u64, u64)>, usize, Option<u64>) {
+    (
+        e.summary
+            .as_ref()
+            .map(|s| (s.status, s.iterations_done, s.updated.to_bits())),
+        e.history.len(),
+        e.history.last().map(|m| m.iteration),
+    )
+}
+
 pub struct Session {
     opts: SessionOptions,
     pool: Pool,
@@ -181,21 +192,25 @@ impl Session {
             })
             .map(|(id, _)| id.clone())
             .collect();
-        for id in &orphans {
+        let mut changed = Vec::new();
+        for id in orphans {
             // Its last words may have come after our last refresh.
-            self.refresh(id);
-            if !self.runs[id]
-                .summary
-                .as_ref()
-                .is_some_and(|s| s.status.is_final())
-            {
-                self.pool.retry_elsewhere(id, self.opts.autostart);
+            let before = fingerprint(&self.runs[&id]);
+            self.refresh(&id);
+            let entry = &self.runs[&id];
+            let ended = entry.summary.as_ref().is_some_and(|s| s.status.is_final());
+            if !ended {
+                self.pool.retry_elsewhere(&id, self.opts.autostart);
+            }
+            // Only what moved is a change: an idle dashboard stays idle.
+            if !ended || fingerprint(entry) != before {
+                changed.push(id);
             }
         }
-        if orphans.is_empty() {
+        if changed.is_empty() {
             Vec::new()
         } else {
-            vec![Change::Runs(orphans)]
+            vec![Change::Runs(changed)]
         }
     }
 
@@ -213,6 +228,7 @@ impl Session {
         let mut changes = Vec::new();
         let mut specs_changed = false;
         let mut runs = BTreeSet::new();
+        let mut new_runs = BTreeSet::new();
         let experiments = canonical(&self.opts.experiments_dir);
         let store_root = canonical(&self.opts.runs_dir);
         for path in paths {
@@ -231,18 +247,27 @@ impl Session {
                 let dir = store_root.join(spec).join(&id.0);
                 if !self.runs.contains_key(&id) {
                     self.add_stored(&id, &dir);
+                    // New to us: a change whatever its files say.
+                    new_runs.insert(id.clone());
                 }
                 runs.insert(id);
             }
         }
-        for id in &runs {
-            self.refresh(id);
-        }
+        // Only runs whose state moved are a change: file events can arrive
+        // after the pool already reported what they say.
+        let moved: Vec<RunId> = runs
+            .into_iter()
+            .filter(|id| {
+                let before = self.runs.get(id).map(fingerprint);
+                self.refresh(id);
+                new_runs.contains(id) || self.runs.get(id).map(fingerprint) != before
+            })
+            .collect();
         if specs_changed {
             changes.push(Change::Specs);
         }
-        if !runs.is_empty() {
-            changes.push(Change::Runs(runs.into_iter().collect()));
+        if !moved.is_empty() {
+            changes.push(Change::Runs(moved));
         }
         changes
     }

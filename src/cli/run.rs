@@ -310,18 +310,45 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         println!("{}", serde_json::Value::Array(out));
         return;
     }
+    // In the table, labels tell apart the runs of one spec (a sweep over
+    // several specs would otherwise name every setting that differs
+    // between them), and the environment has its own column.
+    let mut by_spec: HashMap<&str, Vec<&RunConfig>> = HashMap::new();
+    for h in handles {
+        by_spec.entry(&h.config.spec).or_default().push(&h.config);
+    }
+    let spec_labels: HashMap<&str, Labels> = by_spec
+        .into_iter()
+        .map(|(spec, configs)| (spec, Labels::new(configs)))
+        .collect();
+    let names: Vec<(String, String)> = handles
+        .iter()
+        .map(|h| {
+            let l = &spec_labels[h.config.spec.as_str()];
+            (l.algo(&h.config), l.data(&h.config))
+        })
+        .collect();
+    let width = |f: fn(&(String, String)) -> &String, header: &str| {
+        names
+            .iter()
+            .map(|n| f(n).chars().count())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (wa, wd) = (width(|n| &n.0, "algo"), width(|n| &n.1, "dataset"));
     eprintln!(
-        "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
+        "{:<16} {:<18} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>7}",
         "run", "env", "algo", "dataset", "seed", "status", "q_est", "return", "score"
     );
-    for (h, status, last, error, _) in &rows {
+    for ((h, status, last, error, _), (algo, data)) in rows.iter().zip(&names) {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
         eprintln!(
-            "{:<16} {:<18} {:<22} {:<14} {:>4} {:<9} {:>10} {:>10} {:>7}",
+            "{:<16} {:<18} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>7}",
             h.id.0,
             h.config.env,
-            labels.algo(&h.config),
-            labels.dataset(&h.config),
+            algo,
+            data,
             h.config.seed,
             status.name(),
             f(last.map(|m| m.q_est), 3),

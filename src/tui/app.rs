@@ -437,16 +437,18 @@ impl App {
     /// legend stays readable, except in the per-dataset-size view, which
     /// averages them all.
     pub fn chart_runs(&self) -> Vec<&RunView> {
+        self.chart_selection().0
+    }
+
+    /// [`App::chart_runs`], and how many runs it leaves out.
+    pub fn chart_selection(&self) -> (Vec<&RunView>, usize) {
         let mut runs = self.chart_candidates();
+        let all = runs.len();
         if !self.chart.per_size {
             runs.truncate(MAX_CHART_RUNS);
         }
-        runs
-    }
-
-    /// How many runs the chart leaves out (see [`App::chart_runs`]).
-    pub fn chart_hidden(&self) -> usize {
-        self.chart_candidates().len() - self.chart_runs().len()
+        let hidden = all - runs.len();
+        (runs, hidden)
     }
 
     fn chart_candidates(&self) -> Vec<&RunView> {

@@ -561,8 +561,7 @@ fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
 }
 
 fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
-    let runs = app.chart_runs();
-    let hidden = app.chart_hidden();
+    let (runs, hidden) = app.chart_selection();
     let title = format!(
         " {}q_est (solid) vs true return (dots){}{}{}{} ",
         if area.width >= 100 {

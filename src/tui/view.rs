@@ -1084,10 +1084,9 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         .constraints([Constraint::Percentage(65), Constraint::Percentage(35)])
         .split(area);
     // The heatmap takes what its grid needs (up to half), the config the rest.
-    let grid_cols = crate::mdp::envs::make(&run.config.env)
-        .ok()
-        .and_then(|mdp| mdp.grid().map(|g| g.cols as u16));
-    let heatmap_width = grid_cols.map_or(0, |cols| (cols * 7 + 2).min(parts[0].width / 2));
+    let mdp = crate::mdp::envs::make(&run.config.env).ok();
+    let grid = mdp.as_ref().and_then(|m| m.grid());
+    let heatmap_width = grid.map_or(0, |g| (g.cols as u16 * 7 + 2).min(parts[0].width / 2));
     let top = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Min(20), Constraint::Length(heatmap_width)])
@@ -1165,8 +1164,8 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         ),
         top[0],
     );
-    if heatmap_width > 0 {
-        draw_heatmap(frame, app, top[1]);
+    if let Some(grid) = grid {
+        draw_heatmap(frame, app, top[1], grid);
     }
     let log: Vec<Line> = app
         .log_tail
@@ -1189,18 +1188,12 @@ fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
 }
 
 /// max_a Q per cell with the policy's arrow, on grid environments.
-fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect, grid: &crate::mdp::GridLayout) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" max_a Q and greedy action ");
-    let Some(run) = app.selected_run() else {
-        return;
-    };
-    let (Some(data), Ok(mdp)) = (&app.detail_data, crate::mdp::envs::make(&run.config.env)) else {
+    let Some(data) = &app.detail_data else {
         frame.render_widget(Paragraph::new(" no Q table yet").block(block), area);
-        return;
-    };
-    let Some(grid) = mdp.grid() else {
         return;
     };
     if data.q.nrows() != grid.rows * grid.cols {

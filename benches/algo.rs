@@ -6,7 +6,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pessimist::algo::{self, Algorithm, ParamValue, Params, TrainData};
-use pessimist::data::{self, EmpiricalMdp, Quality};
+use pessimist::data::{self, Quality};
 use pessimist::mdp::{TabularMdp, envs, solve};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -16,12 +16,7 @@ const SEED: u64 = 42;
 
 fn train_data(mdp: &TabularMdp, quality: Quality, size: usize) -> TrainData {
     let dataset = data::collect(mdp, quality, size, SEED, GAMMA).unwrap();
-    TrainData {
-        compiled: Arc::new(EmpiricalMdp::compile(&dataset)),
-        dataset: Arc::new(dataset),
-        gamma: GAMMA,
-        seed: SEED,
-    }
+    TrainData::new(Arc::new(mdp.clone()), dataset, GAMMA, SEED)
 }
 
 fn fqi(variant: &str, data: TrainData) -> Box<dyn Algorithm> {

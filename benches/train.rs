@@ -9,7 +9,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pessimist::algo::{self, Params, TrainData};
-use pessimist::data::{self, EmpiricalMdp, Quality};
+use pessimist::data::{self, Quality};
 use pessimist::eval::{Evaluator, Metrics};
 use pessimist::mdp::{envs, solve};
 use std::hint::black_box;
@@ -32,18 +32,9 @@ fn train(path: &Path, iterations: u64) -> Metrics {
     let params = Params::new();
     algo::resolve_params("fqi", &params).unwrap();
     let dataset = data::read_csv(path, mdp.n_states(), mdp.n_actions()).unwrap();
-    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    let mut learner = algo::build(
-        "fqi",
-        &params,
-        TrainData {
-            dataset: Arc::new(dataset),
-            compiled: compiled.clone(),
-            gamma: GAMMA,
-            seed: 0,
-        },
-    )
-    .unwrap();
+    let data = TrainData::new(mdp.clone(), dataset, GAMMA, 0);
+    let compiled = data.compiled.clone();
+    let mut learner = algo::build("fqi", &params, data).unwrap();
     for _ in 0..iterations {
         learner.step().unwrap();
     }

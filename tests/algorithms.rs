@@ -2,19 +2,13 @@
 //! and checkpoints that restore bit for bit.
 
 use pessimist::algo::{self, Algorithm, ParamValue, Params, TrainData};
-use pessimist::data::{self, Dataset, EmpiricalMdp, Quality};
+use pessimist::data::{self, Dataset, Quality};
 use pessimist::eval::Evaluator;
 use pessimist::mdp::{TabularMdp, envs, solve};
 use std::sync::Arc;
 
-fn train_data(dataset: Dataset, gamma: f64, seed: u64) -> TrainData {
-    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    TrainData {
-        dataset: Arc::new(dataset),
-        compiled,
-        gamma,
-        seed,
-    }
+fn train_data(mdp: &TabularMdp, dataset: Dataset, gamma: f64, seed: u64) -> TrainData {
+    TrainData::new(Arc::new(mdp.clone()), dataset, gamma, seed)
 }
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
@@ -78,7 +72,7 @@ fn fqi_on_the_true_model_converges_to_the_optimum() {
     ] {
         let mdp = envs::make(id).unwrap();
         let gamma = 0.95;
-        let data = train_data(exact_dataset(&mdp), gamma, 0);
+        let data = train_data(&mdp, exact_dataset(&mdp), gamma, 0);
         let learner = trained("fqi", &Params::new(), &data, 2_000);
         let optimum = solve::optimal(&mdp, gamma).unwrap();
         let q = learner.q();
@@ -103,7 +97,7 @@ fn imitation_trap_bc_copies_the_mix_and_fqi_finds_the_good_action() {
     let mdp = Arc::new(envs::make("ImitationTrap-v0").unwrap());
     let gamma = 0.9;
     let dataset = data::collect(&mdp, Quality::Behavior, 10_000, 0, gamma).unwrap();
-    let data = train_data(dataset, gamma, 0);
+    let data = train_data(&mdp, dataset, gamma, 0);
     let evaluator = Evaluator::new(mdp.clone(), gamma, data.compiled.clone()).unwrap();
     let bc = trained("bc", &Params::new(), &data, 10);
     let m = evaluator.evaluate(&bc.q(), &bc.policy()).unwrap();
@@ -131,7 +125,7 @@ fn three_state_q_learning_overestimates_with_nonzero_initialisation() {
     let mdp = Arc::new(envs::make("ThreeState-v0").unwrap());
     let gamma = 0.9;
     let dataset = data::collect(&mdp, Quality::Behavior, 2_000, 0, gamma).unwrap();
-    let data = train_data(dataset, gamma, 0);
+    let data = train_data(&mdp, dataset, gamma, 0);
     let evaluator = Evaluator::new(mdp.clone(), gamma, data.compiled.clone()).unwrap();
     let sample = |init: &str| {
         let p = params(&[
@@ -180,7 +174,7 @@ fn three_state_q_learning_overestimates_with_nonzero_initialisation() {
 fn sweep_and_sample_variants_agree_on_deterministic_data() {
     let mdp = envs::make("ThreeState-v0").unwrap();
     let gamma = 0.9;
-    let data = train_data(exact_dataset(&mdp), gamma, 3);
+    let data = train_data(&mdp, exact_dataset(&mdp), gamma, 3);
     let sweep = trained("fqi", &Params::new(), &data, 100);
     let p = params(&[("variant", text("sample")), ("lr", ParamValue::Number(1.0))]);
     let sample = trained("fqi", &p, &data, 100);
@@ -196,7 +190,7 @@ fn checkpoints_restore_exactly() {
     let mdp = envs::make("ThreeState-v0").unwrap();
     let gamma = 0.9;
     let dataset = data::collect(&mdp, Quality::Random, 500, 1, gamma).unwrap();
-    let data = train_data(dataset, gamma, 1);
+    let data = train_data(&mdp, dataset, gamma, 1);
     for (name, p) in [
         (
             "fqi",

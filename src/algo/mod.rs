@@ -16,7 +16,7 @@ pub use params::{ParamReader, ParamValue, Params};
 
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::{Error, Result, did_you_mean};
-use crate::mdp::Policy;
+use crate::mdp::{Policy, TabularMdp};
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -24,12 +24,29 @@ use std::sync::Arc;
 /// many runs can train on one dataset at once.
 #[derive(Debug, Clone)]
 pub struct TrainData {
+    /// The environment the data came from. Offline learners never read it;
+    /// it is here for the online baseline, which interacts with it on the
+    /// dataset's budget, and for targets defined by the true model.
+    pub env: Arc<TabularMdp>,
     pub dataset: Arc<Dataset>,
     pub compiled: Arc<EmpiricalMdp>,
     pub gamma: f64,
     /// Every random choice of a run derives from this seed (and, for
     /// resumable runs, from the iteration number), so runs are reproducible.
     pub seed: u64,
+}
+
+impl TrainData {
+    /// Compiles `dataset` once; every learner of the run shares the result.
+    pub fn new(env: Arc<TabularMdp>, dataset: Dataset, gamma: f64, seed: u64) -> Self {
+        TrainData {
+            env,
+            compiled: Arc::new(EmpiricalMdp::compile(&dataset)),
+            dataset: Arc::new(dataset),
+            gamma,
+            seed,
+        }
+    }
 }
 
 /// What one iteration reports.

@@ -4,7 +4,7 @@ use super::env::rows;
 use super::{EvalArgs, TrainArgs};
 use anyhow::{Context, anyhow};
 use pessimist::algo::{self, ParamValue, Params, TrainData};
-use pessimist::data::{self, EmpiricalMdp};
+use pessimist::data;
 use pessimist::eval::{Evaluator, normalized_score};
 use pessimist::mdp::{Policy, envs, solve};
 use serde::Deserialize;
@@ -24,17 +24,9 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let params = parse_sets(&args.set)?;
     algo::resolve_params(&args.algo, &params)?;
     let dataset = data::read_csv(&args.data, mdp.n_states(), mdp.n_actions())?;
-    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    let mut learner = algo::build(
-        &args.algo,
-        &params,
-        TrainData {
-            dataset: Arc::new(dataset),
-            compiled: compiled.clone(),
-            gamma: args.gamma,
-            seed: args.seed,
-        },
-    )?;
+    let data = TrainData::new(mdp.clone(), dataset, args.gamma, args.seed);
+    let compiled = data.compiled.clone();
+    let mut learner = algo::build(&args.algo, &params, data)?;
     let iterations = args.iterations.unwrap_or(DEFAULT_ITERATIONS);
     for i in 0..iterations {
         learner

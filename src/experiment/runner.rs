@@ -6,7 +6,7 @@ use super::config::{DatasetSource, RunConfig, sha256_file};
 use super::status::RunStatus;
 use super::store::{self, Checkpoint, MetricsWriter, Summary};
 use crate::algo::{self, TrainData};
-use crate::data::{self, EmpiricalMdp};
+use crate::data;
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Metrics};
 use crate::mdp::{TabularMdp, envs};
@@ -150,20 +150,10 @@ fn train(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let mdp = Arc::new(envs::make(&config.env)?);
-    let dataset = dataset(config)?;
-    let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
-    let evaluator = Evaluator::new(mdp.clone(), config.gamma, compiled.clone())?;
+    let data = TrainData::new(mdp.clone(), dataset(config)?, config.gamma, config.seed);
+    let evaluator = Evaluator::new(mdp.clone(), config.gamma, data.compiled.clone())?;
     summary.coverage = evaluator.coverage().ok();
-    let mut learner = algo::build(
-        &config.algo,
-        &config.params,
-        TrainData {
-            dataset: Arc::new(dataset),
-            compiled,
-            gamma: config.gamma,
-            seed: config.seed,
-        },
-    )?;
+    let mut learner = algo::build(&config.algo, &config.params, data)?;
     let checkpoint = store::read_checkpoint(dir)?;
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {

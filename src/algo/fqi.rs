@@ -195,9 +195,7 @@ fn q_learning_any(
     let mut squared = 0.0;
     for t in transitions {
         let next = t.next_row as usize;
-        let best = q[next..next + n_actions]
-            .iter()
-            .fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let best = solve::max_value(&q[next..next + n_actions]);
         let slot = &mut q[t.cell as usize];
         let td = t.reward + gamma * best - *slot;
         *slot += lr * td;

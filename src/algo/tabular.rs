@@ -5,6 +5,7 @@
 use super::{ParamReader, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::{Error, Result};
+use crate::mdp::solve;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -126,7 +127,7 @@ pub fn max_per_state(q: &[f64], n_actions: usize, v: &mut [f64]) {
         6 => max_rows::<6>(q, v),
         _ => {
             for (slot, row) in v.iter_mut().zip(q.chunks_exact(n_actions)) {
-                *slot = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+                *slot = solve::max_value(row);
             }
         }
     }
@@ -136,7 +137,7 @@ pub fn max_per_state(q: &[f64], n_actions: usize, v: &mut [f64]) {
 /// rows' independent chains of comparisons overlap.
 fn max_rows<const A: usize>(q: &[f64], v: &mut [f64]) {
     for (slot, row) in v.iter_mut().zip(q.as_chunks::<A>().0) {
-        *slot = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        *slot = solve::max_value(row);
     }
 }
 

@@ -412,7 +412,7 @@ fn epsilon_greedy(q: &Array2<f64>, epsilon: f64) -> Policy {
     let na = q.ncols() as f64;
     let mut pi = Array2::from_elem(q.dim(), epsilon / na);
     for (row, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
-        let best = row.fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let best = solve::max_value(row);
         let ties = row.iter().filter(|&&x| x == best).count() as f64;
         for (&x, p) in row.iter().zip(out.iter_mut()) {
             if x == best {
@@ -468,9 +468,7 @@ fn replay(
                 let bootstrap = if o.terminated {
                     0.0
                 } else {
-                    q[next * na..(next + 1) * na]
-                        .iter()
-                        .fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+                    solve::max_value(&q[next * na..(next + 1) * na])
                 };
                 let cell = &mut q[s * na + a];
                 *cell += REPLAY_STEP_SIZE * (o.reward + gamma * bootstrap - *cell);

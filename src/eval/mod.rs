@@ -131,9 +131,7 @@ impl Evaluator {
     /// Per state: max_a f(s,a) − V^π(s), where the learner fools itself.
     pub fn overestimation_by_state(&self, q: &Array2<f64>, policy: &Policy) -> Result<Array1<f64>> {
         let truth = solve::evaluate_policy(&self.mdp, policy, self.gamma)?;
-        Ok(Array1::from_iter(q.outer_iter().zip(truth.v.iter()).map(
-            |(row, v)| row.fold(f64::NEG_INFINITY, |m, &x| m.max(x)) - v,
-        )))
+        Ok(solve::row_maxima(q) - &truth.v)
     }
 
     /// Concentrability max_{s,a} d^{π*}(s,a) / d^D(s,a) over pairs π* visits;

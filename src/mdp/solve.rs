@@ -317,6 +317,16 @@ pub fn greedy(q: &Array2<f64>) -> Policy {
     pi
 }
 
+/// The largest value (−∞ for none; NaNs are skipped, as `f64::max` does).
+pub fn max_value<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+    values.into_iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+}
+
+/// max_a q(s, a) for every state s.
+pub fn row_maxima(q: &Array2<f64>) -> Array1<f64> {
+    Array1::from_iter(q.outer_iter().map(max_value))
+}
+
 /// Index of the largest value; the first one on ties.
 pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
     let mut best = (0, f64::NEG_INFINITY);

@@ -7,6 +7,7 @@ use super::app::{App, BINDINGS, Pane, SortKey, progress, sanitize};
 use super::chart::{self, ChartData, Curves};
 use crate::experiment::report::ScoreTable;
 use crate::experiment::{RunStatus, RunView};
+use crate::mdp::solve;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -1203,11 +1204,7 @@ fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect, grid: &crate::mdp::Gri
         );
         return;
     }
-    let values: Vec<f64> = data
-        .q
-        .outer_iter()
-        .map(|r| r.fold(f64::NEG_INFINITY, |m, &x| m.max(x)))
-        .collect();
+    let values = solve::row_maxima(&data.q);
     let (lo, hi) = values
         .iter()
         .filter(|v| v.is_finite())

@@ -1,26 +1,31 @@
-//! `fqi`: naive off-policy Q-learning / fitted Q iteration,
-//! f ← r + γ max_a' f(s', a') on dataset transitions (Ernst et al. 2005;
-//! Watkins 1989). The baseline that overestimates: the max reaches actions
-//! the data never shows, whose values are whatever Q started with.
+//! `fqi`: naive off-policy Q-learning / fitted Q iteration (Ernst et al.
+//! 2005; Watkins 1989), the baseline that overestimates:
 //!
-//! Variants (`variant`):
-//! - `sweep` (default): one iteration applies the empirical Bellman optimality
-//!   operator to every observed pair of the compiled dataset at once.
-//! - `sample`: one iteration is an epoch of tabular Q-learning over the stored
-//!   transitions (in a fixed seeded order) with step size
-//!   α_k = lr / (1 + lr_decay · k) at epoch k.
+//!   f(s,a) ← r + γ max_a' f(s', a')   on dataset transitions.
 //!
-//! The loss each step reports: `sweep`, the largest |ΔQ| over the pairs (0 at
-//! the fixed point); `sample`, the mean squared TD error of the epoch.
+//! The max reaches actions the data never shows, whose values are whatever
+//! Q started with (`q_init`); pairs the data never shows are never updated,
+//! and the greedy policy takes them when their values are the largest.
 //!
-//! Defaults: variant = "sweep", lr = 0.1, lr_decay = 0, q_init = "zero"
-//! (also "optimistic", "random" with init_scale = 1).
+//! Variants (`variant`), each with its own keys:
+//! - `sweep` (default): one iteration applies the empirical Bellman
+//!   optimality operator to every observed pair of the compiled dataset at
+//!   once. Keys: `q_init`. Loss: the largest |ΔQ| of the sweep (0 at the
+//!   fixed point).
+//! - `sample`: one iteration is an epoch of tabular Q-learning over the
+//!   stored transitions in a fixed seeded order,
+//!   f(s,a) ← f(s,a) + α_k (r + γ max_a' f(s',a') − f(s,a)), with
+//!   α_k = lr / (1 + lr_decay · k) at epoch k. Keys: `lr` (0.1),
+//!   `lr_decay` (0), `q_init`. Loss: the epoch's mean squared TD error.
+//!
+//! `q_init` = "zero" (default), "optimistic" (r_max / (1 − γ)) or "random"
+//! (N(0, init_scale²), init_scale = 1).
 
-use super::tabular::{Backup, QInit, load_table, max_per_state, save_table};
-use super::{Algorithm, ParamReader, Params, StepReport, TrainData};
+use super::tabular::{Backup, QInit, Rule, Tabular, max_per_state};
+use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::mdp::{Policy, solve};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
@@ -28,27 +33,101 @@ use rand_pcg::Pcg64Mcg;
 pub const NAME: &str = "fqi";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Variant {
+    Sweep,
+    Sample { lr: f64, lr_decay: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
-    pub sample: bool,
-    pub lr: f64,
-    pub lr_decay: f64,
+    pub variant: Variant,
     pub q_init: QInit,
 }
 
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let variant = r.choice("variant", "sweep", &["sweep", "sample"])?;
-        let lr = r.number("lr", 0.1, 0.0, 1.0)?;
-        let lr_decay = r.number("lr_decay", 0.0, 0.0, 1e12)?;
-        let q_init = QInit::read(&mut r)?;
-        let config = Config {
-            sample: variant == "sample",
-            lr,
-            lr_decay,
-            q_init,
+        let variant = match r.choice("variant", "sweep", &["sweep", "sample"])? {
+            "sample" => Variant::Sample {
+                lr: r.number("lr", 0.1, 0.0, 1.0)?,
+                lr_decay: r.number("lr_decay", 0.0, 0.0, 1e12)?,
+            },
+            _ => {
+                r.owned_by(&["lr", "lr_decay"], "variant = \"sample\"");
+                Variant::Sweep
+            }
         };
-        Ok((config, r.finish()?))
+        let q_init = QInit::read(&mut r)?;
+        Ok((Config { variant, q_init }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let init = config.q_init.table(&data);
+    Ok(match config.variant {
+        Variant::Sweep => Tabular::boxed(Sweep::new(&data), init),
+        Variant::Sample { lr, lr_decay } => Tabular::boxed(Sample::new(&data, lr, lr_decay)?, init),
+    })
+}
+
+/// The `sweep` variant.
+pub struct Sweep {
+    backup: Backup,
+    /// V(s) = max_a f(s, a), reused between sweeps.
+    v: Vec<f64>,
+}
+
+impl Rule for Sweep {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        let n_actions = q.ncols();
+        let q = q.as_slice_mut().expect("Q is contiguous");
+        max_per_state(q, n_actions, &mut self.v);
+        self.backup.apply(&self.v, q)
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
+    }
+}
+
+impl Sweep {
+    pub fn new(data: &TrainData) -> Self {
+        Sweep {
+            backup: Backup::new(&data.compiled, data.gamma),
+            v: vec![0.0; data.compiled.n_states + 1],
+        }
+    }
+}
+
+/// The `sample` variant.
+pub struct Sample {
+    gamma: f64,
+    lr: f64,
+    lr_decay: f64,
+    transitions: Vec<Transition>,
+}
+
+impl Rule for Sample {
+    fn step(&mut self, q: &mut Array2<f64>, iteration: u64) -> f64 {
+        let lr = self.lr / (1.0 + self.lr_decay * iteration as f64);
+        let n_actions = q.ncols();
+        let q = q.as_slice_mut().expect("Q is contiguous");
+        let squared = match n_actions {
+            2 => q_learning::<2>(q, &self.transitions, self.gamma, lr),
+            4 => q_learning::<4>(q, &self.transitions, self.gamma, lr),
+            6 => q_learning::<6>(q, &self.transitions, self.gamma, lr),
+            n => q_learning_any(q, &self.transitions, self.gamma, lr, n),
+        };
+        squared / self.transitions.len().max(1) as f64
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
     }
 }
 
@@ -57,33 +136,43 @@ impl Config {
 struct Transition {
     /// s·|A| + a.
     cell: u32,
-    /// s'·|A| of the successor's row, or the all-zero row past the table
-    /// when the transition terminated (so the loop has no branch).
+    /// s'·|A| of the successor's row, or the all-zero terminal row when the
+    /// transition terminated (so the loop has no branch).
     next_row: u32,
     reward: f64,
 }
 
-pub struct Fqi {
-    config: Config,
-    gamma: f64,
-    n_actions: usize,
-    /// Q, plus one trailing all-zero row for terminal successors.
-    q: Array2<f64>,
-    iteration: u64,
-    backup: Option<Backup>,
-    /// V(s) = max_a Q(s, a), reused between sweeps.
-    v: Vec<f64>,
-    transitions: Vec<Transition>,
-}
-
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    let (config, _) = Config::read(params)?;
-    Ok(Box::new(Fqi::new(config, &data)?))
+impl Sample {
+    pub fn new(data: &TrainData, lr: f64, lr_decay: f64) -> Result<Self> {
+        check_ranges(data)?;
+        let d = &data.dataset;
+        let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
+        let mut order: Vec<usize> = (0..d.len()).collect();
+        order.shuffle(&mut Pcg64Mcg::seed_from_u64(data.seed));
+        let transitions = order
+            .into_iter()
+            .map(|i| Transition {
+                cell: d.state[i] * na as u32 + d.action[i],
+                next_row: if d.terminated[i] {
+                    ns as u32
+                } else {
+                    d.next_state[i]
+                } * na as u32,
+                reward: d.reward[i],
+            })
+            .collect();
+        Ok(Sample {
+            gamma: data.gamma,
+            lr,
+            lr_decay,
+            transitions,
+        })
+    }
 }
 
 /// Checks that every transition indexes the table, so the learning loops
 /// may skip bounds checks.
-pub fn check_ranges(data: &TrainData) -> Result<()> {
+fn check_ranges(data: &TrainData) -> Result<()> {
     let d = &data.dataset;
     let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
     let bad = (0..d.len()).find(|&i| {
@@ -94,62 +183,6 @@ pub fn check_ranges(data: &TrainData) -> Result<()> {
             "dataset transition {i} is outside the environment's {ns} states x {na} actions"
         ))),
         None => Ok(()),
-    }
-}
-
-impl Fqi {
-    pub fn new(config: Config, data: &TrainData) -> Result<Self> {
-        check_ranges(data)?;
-        let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
-        let init = config.q_init.table(data);
-        let mut q = Array2::zeros((ns + 1, na));
-        q.slice_mut(ndarray::s![..ns, ..]).assign(&init);
-        let transitions = if config.sample {
-            let d = &data.dataset;
-            let mut order: Vec<usize> = (0..d.len()).collect();
-            order.shuffle(&mut Pcg64Mcg::seed_from_u64(data.seed));
-            order
-                .into_iter()
-                .map(|i| Transition {
-                    cell: d.state[i] * na as u32 + d.action[i],
-                    next_row: if d.terminated[i] {
-                        ns as u32
-                    } else {
-                        d.next_state[i]
-                    } * na as u32,
-                    reward: d.reward[i],
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Fqi {
-            config,
-            gamma: data.gamma,
-            n_actions: na,
-            q,
-            iteration: 0,
-            backup: (!config.sample).then(|| Backup::new(&data.compiled, data.gamma)),
-            v: vec![0.0; ns + 1],
-            transitions,
-        })
-    }
-
-    fn n_states(&self) -> usize {
-        self.q.nrows() - 1
-    }
-
-    /// One epoch of Q-learning; returns the mean squared TD error.
-    fn epoch(&mut self) -> f64 {
-        let lr = self.config.lr / (1.0 + self.config.lr_decay * self.iteration as f64);
-        let q = self.q.as_slice_mut().expect("Q is contiguous");
-        let squared = match self.n_actions {
-            2 => q_learning::<2>(q, &self.transitions, self.gamma, lr),
-            4 => q_learning::<4>(q, &self.transitions, self.gamma, lr),
-            6 => q_learning::<6>(q, &self.transitions, self.gamma, lr),
-            n => q_learning_any(q, &self.transitions, self.gamma, lr, n),
-        };
-        squared / self.transitions.len().max(1) as f64
     }
 }
 
@@ -168,7 +201,7 @@ fn q_learning<const A: usize>(
     );
     let mut squared = 0.0;
     for t in transitions {
-        // SAFETY: `Fqi::new` checked every state and action against the
+        // SAFETY: `Sample::new` checked every state and action against the
         // table's shape, and `q` is that table plus the terminal row.
         unsafe {
             let row = q.as_ptr().add(t.next_row as usize);
@@ -202,41 +235,4 @@ fn q_learning_any(
         squared += td * td;
     }
     squared
-}
-
-impl Algorithm for Fqi {
-    fn step(&mut self) -> Result<StepReport> {
-        let loss = match &self.backup {
-            Some(backup) => {
-                let q = self.q.as_slice_mut().expect("Q is contiguous");
-                max_per_state(q, self.n_actions, &mut self.v);
-                backup.apply(&self.v, q)
-            }
-            None => self.epoch(),
-        };
-        self.iteration += 1;
-        Ok(StepReport { loss })
-    }
-
-    fn q(&self) -> Array2<f64> {
-        self.q.slice(ndarray::s![..self.n_states(), ..]).to_owned()
-    }
-
-    fn policy(&self) -> Policy {
-        solve::greedy(&self.q())
-    }
-
-    fn save_state(&self) -> serde_json::Value {
-        serde_json::json!({ "iteration": self.iteration, "q": save_table(&self.q()) })
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        let ns = self.n_states();
-        let q = load_table(&state["q"], (ns, self.n_actions))?;
-        self.iteration = state["iteration"]
-            .as_u64()
-            .ok_or_else(|| Error::Invalid("checkpoint: missing iteration".into()))?;
-        self.q.slice_mut(ndarray::s![..ns, ..]).assign(&q);
-        Ok(())
-    }
 }

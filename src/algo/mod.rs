@@ -7,10 +7,18 @@
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
 //! with its update rule, defaults and citation in the file's doc comment.
 
+pub mod awac;
 pub mod bc;
+pub mod bcq;
+pub mod brac;
+pub mod fisher_brc;
+pub mod fqe;
 pub mod fqi;
+pub mod iql;
+pub mod online;
 pub mod params;
 pub mod tabular;
+pub mod td3bc;
 
 pub use params::{ParamReader, ParamValue, Params};
 
@@ -73,6 +81,17 @@ pub trait Algorithm: Send {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
 
+/// The registry entry of the algorithm module `$m` (its `NAME`, `resolve`, `build`).
+macro_rules! entry {
+    ($m:ident) => {
+        Entry {
+            name: $m::NAME,
+            resolve: $m::resolve,
+            build: $m::build,
+        }
+    };
+}
+
 /// One registered algorithm.
 struct Entry {
     name: &'static str,
@@ -81,17 +100,18 @@ struct Entry {
     build: fn(&Params, TrainData) -> Result<Box<dyn Algorithm>>,
 }
 
+/// Every algorithm, in the order listings show them.
 const REGISTRY: &[Entry] = &[
-    Entry {
-        name: fqi::NAME,
-        resolve: |p| fqi::Config::read(p).map(|(_, resolved)| resolved),
-        build: fqi::build,
-    },
-    Entry {
-        name: bc::NAME,
-        resolve: bc::read,
-        build: bc::build,
-    },
+    entry!(fqi),
+    entry!(bc),
+    entry!(bcq),
+    entry!(brac),
+    entry!(td3bc),
+    entry!(awac),
+    entry!(fisher_brc),
+    entry!(iql),
+    entry!(fqe),
+    entry!(online),
 ];
 
 /// The names of every algorithm, as specs and `--algo` spell them.

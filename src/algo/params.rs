@@ -43,10 +43,18 @@ impl ParamValue {
 pub type Params = BTreeMap<String, ParamValue>;
 
 /// Reads typed values out of [`Params`], remembering which keys exist.
+///
+/// A key belongs to the choice that uses it (`lr` to fqi's `sample`
+/// variant, `init_scale` to `q_init = "random"`): an algorithm reads it only
+/// under that choice and names it with [`ParamReader::owned_by`] otherwise,
+/// so a key the run would ignore is an error rather than a second run id
+/// for the same training.
 pub struct ParamReader<'a> {
     algo: &'static str,
     given: &'a Params,
     resolved: Params,
+    /// Keys this configuration does not use, with the choice that would.
+    elsewhere: Vec<(&'static str, String)>,
 }
 
 impl<'a> ParamReader<'a> {
@@ -55,7 +63,15 @@ impl<'a> ParamReader<'a> {
             algo,
             given,
             resolved: Params::new(),
+            elsewhere: Vec::new(),
         }
+    }
+
+    /// Declares that `keys` are used only under `owner` (e.g.
+    /// `variant = "sample"`), which this configuration did not choose.
+    pub fn owned_by(&mut self, keys: &[&'static str], owner: &str) {
+        self.elsewhere
+            .extend(keys.iter().map(|&k| (k, owner.to_string())));
     }
 
     fn invalid(&self, key: &str, value: &ParamValue, reason: impl Into<String>) -> Error {
@@ -152,16 +168,47 @@ impl<'a> ParamReader<'a> {
     /// Rejects keys nobody read, naming the valid ones; returns the resolved
     /// parameters (every key with its value or default).
     pub fn finish(self) -> Result<Params> {
+        if let Some((key, owner)) = self
+            .elsewhere
+            .iter()
+            .find(|(k, _)| self.given.contains_key(*k) && !self.resolved.contains_key(*k))
+        {
+            let keys: Vec<&str> = self.resolved.keys().map(String::as_str).collect();
+            return Err(self.invalid(
+                key,
+                &self.given[*key],
+                format!(
+                    "used only with {owner}, which this configuration does not choose; its keys: {}",
+                    keys.join(", ")
+                ),
+            ));
+        }
         if let Some(key) = self.given.keys().find(|k| !self.resolved.contains_key(*k)) {
             return Err(Error::UnknownParam {
                 algo: self.algo.to_string(),
                 key: key.clone(),
-                hint: did_you_mean(key, self.resolved.keys().map(String::as_str)),
+                hint: did_you_mean(
+                    key,
+                    self.resolved
+                        .keys()
+                        .map(String::as_str)
+                        .chain(self.elsewhere.iter().map(|(k, _)| *k)),
+                ),
                 valid: if self.resolved.is_empty() {
                     format!("{} takes no hyper-parameters", self.algo)
                 } else {
                     let keys: Vec<&str> = self.resolved.keys().map(String::as_str).collect();
-                    format!("valid keys: {}", keys.join(", "))
+                    let others: Vec<String> = self
+                        .elsewhere
+                        .iter()
+                        .map(|(k, owner)| format!("{k} with {owner}"))
+                        .collect();
+                    let others = if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (and {})", others.join(", "))
+                    };
+                    format!("valid keys: {}{others}", keys.join(", "))
                 },
             });
         }
@@ -205,5 +252,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("valid choices: zero, random"), "{err}");
+    }
+
+    #[test]
+    fn a_key_of_another_choice_names_its_owner_and_the_keys_in_use() {
+        let p = given(&[("lr", ParamValue::Number(0.5))]);
+        let mut r = ParamReader::new("fqi", &p);
+        r.choice("variant", "sweep", &["sweep", "sample"]).unwrap();
+        r.owned_by(&["lr"], "variant = \"sample\"");
+        let err = r.finish().unwrap_err().to_string();
+        assert!(err.contains("`lr` = 0.5"), "{err}");
+        assert!(err.contains("used only with variant = \"sample\""), "{err}");
+        assert!(err.contains("its keys: variant"), "{err}");
     }
 }

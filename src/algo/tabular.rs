@@ -1,15 +1,108 @@
-//! The pieces every tabular learner shares: the empirical Bellman backup over
-//! the compiled dataset (O(observed pairs + distinct successors) a sweep),
-//! the initialisation of Q, and exact checkpoints of a Q table.
+//! What every tabular learner shares, so that an algorithm's file holds only
+//! its own update:
+//! - [`Tabular`]: the Q table (with its terminal row), the iteration counter
+//!   and exact checkpoints, around an algorithm's [`Rule`];
+//! - [`Backup`]: the empirical Bellman backup r̂(s,a) + γ Σ p̂(s'|s,a) v(s')
+//!   over the compiled dataset, O(observed pairs + distinct successors) a sweep;
+//! - reductions over a state's actions: [`max_per_state`], [`expected`],
+//!   [`tilt`] (π ∝ π̂_β exp(f/T)) and [`soft_value`];
+//! - [`QInit`]: where the values of pairs the data never shows come from.
 
-use super::{ParamReader, TrainData};
+use super::{Algorithm, ParamReader, StepReport, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::{Error, Result};
-use crate::mdp::solve;
-use ndarray::Array2;
+use crate::mdp::{Policy, solve};
+use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
+
+/// One algorithm's update on a Q table; [`Tabular`] does the rest.
+pub trait Rule: Send {
+    /// One iteration on `q` (states + 1 rows: the last is the all-zero row
+    /// terminal transitions lead to, and stays zero). `iteration` counts
+    /// from 0. Returns the loss the algorithm's doc names.
+    fn step(&mut self, q: &mut Array2<f64>, iteration: u64) -> f64;
+    /// The policy the algorithm acts by, given its current Q (without the
+    /// terminal row). Called at evaluation points only.
+    fn policy(&self, q: ArrayView2<f64>) -> Policy;
+    /// State of the rule beyond Q and the iteration, for checkpoints.
+    fn save(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Restores what [`Rule::save`] wrote.
+    fn load(&mut self, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A tabular learner: a [`Rule`] stepping a Q table.
+pub struct Tabular<R> {
+    rule: R,
+    /// f(s, a), plus the all-zero terminal row.
+    q: Array2<f64>,
+    iteration: u64,
+}
+
+impl<R: Rule + 'static> Tabular<R> {
+    /// A learner starting from `init` (states × actions).
+    pub fn boxed(rule: R, init: Array2<f64>) -> Box<dyn Algorithm> {
+        let (ns, na) = init.dim();
+        let mut q = Array2::zeros((ns + 1, na));
+        q.slice_mut(s![..ns, ..]).assign(&init);
+        Box::new(Tabular {
+            rule,
+            q,
+            iteration: 0,
+        })
+    }
+}
+
+impl<R> Tabular<R> {
+    fn table(&self) -> ArrayView2<'_, f64> {
+        self.q.slice(s![..self.q.nrows() - 1, ..])
+    }
+}
+
+impl<R: Rule> Algorithm for Tabular<R> {
+    fn step(&mut self) -> Result<StepReport> {
+        let loss = self.rule.step(&mut self.q, self.iteration);
+        self.iteration += 1;
+        Ok(StepReport { loss })
+    }
+
+    fn q(&self) -> Array2<f64> {
+        self.table().to_owned()
+    }
+
+    fn policy(&self) -> Policy {
+        self.rule.policy(self.table())
+    }
+
+    fn save_state(&self) -> serde_json::Value {
+        serde_json::json!({
+            "iteration": self.iteration,
+            "q": save_table(&self.q()),
+            "rule": self.rule.save(),
+        })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let ns = self.q.nrows() - 1;
+        let q = load_table(&state["q"], (ns, self.q.ncols()))?;
+        // Checkpoints of learners without a counter (bc) have none.
+        let iteration = match &state["iteration"] {
+            serde_json::Value::Null => 0,
+            value => value
+                .as_u64()
+                .ok_or_else(|| Error::Invalid("checkpoint: bad iteration".into()))?,
+        };
+        self.rule.load(&state["rule"])?;
+        self.q.slice_mut(s![..ns, ..]).assign(&q);
+        self.iteration = iteration;
+        Ok(())
+    }
+}
 
 /// The compiled dataset flattened for the backup's inner loop.
 #[derive(Debug, Clone)]
@@ -20,6 +113,9 @@ pub struct Backup {
     pairs: Vec<PairRow>,
     /// Every pair's successors, one pair after the other.
     edges: Vec<Edge>,
+    /// The distinct states the backup reads v at (non-terminal successors),
+    /// ascending: rules whose v is costly compute it only there.
+    read_states: Vec<u32>,
 }
 
 /// One observed pair, packed so the loop reads one stream per array.
@@ -44,10 +140,12 @@ impl Backup {
         let (ns, na) = (compiled.n_states, compiled.n_actions);
         let mut edges = Vec::with_capacity(compiled.successors.len());
         let mut pairs = Vec::with_capacity(compiled.pairs.len());
+        let mut read = vec![false; ns];
         for pair in &compiled.pairs {
             assert!((pair.state as usize) < ns && (pair.action as usize) < na);
             for s in compiled.successors_of(pair) {
                 assert!((s.next_state as usize) < ns);
+                read[s.next_state as usize] |= !s.terminated;
                 edges.push(Edge {
                     weight: if s.terminated { 0.0 } else { gamma * s.prob },
                     state: s.next_state,
@@ -59,12 +157,19 @@ impl Backup {
                 edges_end: u32::try_from(edges.len()).expect("successor count fits u32"),
             });
         }
+        let read_states = (0..ns as u32).filter(|&s| read[s as usize]).collect();
         Backup {
             n_states: ns,
             n_actions: na,
             pairs,
             edges,
+            read_states,
         }
+    }
+
+    /// The states whose v the backup reads.
+    pub fn read_states(&self) -> impl Iterator<Item = usize> + '_ {
+        self.read_states.iter().map(|&s| s as usize)
     }
 
     /// Writes r̂(s,a) + γ Σ p̂(s'|s,a) v(s') into `q` (states × actions,
@@ -141,10 +246,58 @@ fn max_rows<const A: usize>(q: &[f64], v: &mut [f64]) {
     }
 }
 
+/// Σ_a π(a) f(a): one state's value under a policy.
+#[inline]
+pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
+    pi.iter().zip(f).map(|(p, x)| p * x).sum()
+}
+
+/// π(a) ∝ b(a) exp(f(a) / temperature) into `out`: the closed-form
+/// maximiser of E_π f − temperature · KL(π ‖ b). Actions b never takes
+/// get no mass; temperature = ∞ gives b, temperature → 0 the best action
+/// of b's support.
+pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
+    let top = support_max(b, f);
+    let mut total = 0.0;
+    for ((o, &p), &x) in out.iter_mut().zip(b).zip(f) {
+        *o = if p > 0.0 {
+            p * ((x - top) / temperature).exp()
+        } else {
+            0.0
+        };
+        total += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= total;
+    }
+}
+
+/// temperature · log Σ_a b(a) exp(f(a) / temperature) = max_π E_π f −
+/// temperature · KL(π ‖ b), the value of [`tilt`]'s policy with its penalty.
+pub fn soft_value(b: &[f64], f: &[f64], temperature: f64) -> f64 {
+    let top = support_max(b, f);
+    let sum: f64 = b
+        .iter()
+        .zip(f)
+        .filter(|(p, _)| **p > 0.0)
+        .map(|(p, x)| p * ((x - top) / temperature).exp())
+        .sum();
+    top + temperature * sum.ln()
+}
+
+/// max f over the actions b takes (subtracted before exponentiating).
+fn support_max(b: &[f64], f: &[f64]) -> f64 {
+    b.iter()
+        .zip(f)
+        .filter(|(p, _)| **p > 0.0)
+        .fold(f64::NEG_INFINITY, |m, (_, &x)| m.max(x))
+}
+
 /// Separates the initialisation's random stream from the run's other uses of its seed.
 const INIT_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// The values Q starts from, which unseen pairs keep forever.
+/// The values Q starts from, which unseen pairs keep unless the algorithm
+/// says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum QInit {
     Zero,
@@ -159,14 +312,21 @@ pub enum QInit {
 impl QInit {
     pub const CHOICES: [&'static str; 3] = ["zero", "optimistic", "random"];
 
-    /// Reads `q_init` and `init_scale` (the standard deviation of `random`).
+    /// Reads `q_init` (default "zero") and, for `random` only, `init_scale`
+    /// (its standard deviation, default 1).
     pub fn read(reader: &mut ParamReader) -> Result<Self> {
-        let kind = reader.choice("q_init", "zero", &Self::CHOICES)?;
-        let scale = reader.number("init_scale", 1.0, 0.0, 1e12)?;
-        Ok(match kind {
-            "optimistic" => QInit::Optimistic,
-            "random" => QInit::Random { scale },
-            _ => QInit::Zero,
+        Ok(match reader.choice("q_init", "zero", &Self::CHOICES)? {
+            "random" => QInit::Random {
+                scale: reader.number("init_scale", 1.0, 0.0, 1e12)?,
+            },
+            other => {
+                reader.owned_by(&["init_scale"], "q_init = \"random\"");
+                if other == "optimistic" {
+                    QInit::Optimistic
+                } else {
+                    QInit::Zero
+                }
+            }
         })
     }
 
@@ -187,7 +347,7 @@ impl QInit {
     }
 }
 
-/// A Q table as JSON that restores bit for bit (JSON has no NaN or inf).
+/// A table as JSON that restores bit for bit (JSON has no NaN or inf).
 pub fn save_table(q: &Array2<f64>) -> serde_json::Value {
     serde_json::json!({
         "shape": [q.nrows(), q.ncols()],
@@ -199,10 +359,10 @@ pub fn save_table(q: &Array2<f64>) -> serde_json::Value {
 pub fn load_table(value: &serde_json::Value, shape: (usize, usize)) -> Result<Array2<f64>> {
     let bad = |what: &str| Error::Invalid(format!("checkpoint: {what}"));
     let bits: Vec<u64> =
-        serde_json::from_value(value["bits"].clone()).map_err(|e| bad(&format!("Q table: {e}")))?;
+        serde_json::from_value(value["bits"].clone()).map_err(|e| bad(&format!("table: {e}")))?;
     if bits.len() != shape.0 * shape.1 {
         return Err(bad(&format!(
-            "Q table has {} entries, expected {}x{}",
+            "table has {} entries, expected {}x{}",
             bits.len(),
             shape.0,
             shape.1
@@ -210,4 +370,31 @@ pub fn load_table(value: &serde_json::Value, shape: (usize, usize)) -> Result<Ar
     }
     Array2::from_shape_vec(shape, bits.into_iter().map(f64::from_bits).collect())
         .map_err(|e| bad(&e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilt_and_soft_value_are_the_kl_regularised_optimum() {
+        let (b, f) = ([0.5, 0.0, 0.5], [1.0, 100.0, 3.0]);
+        let mut pi = [0.0; 3];
+        tilt(&b, &f, 2.0, &mut pi);
+        // π ∝ b exp(f/2) on b's support; the unseen action gets nothing.
+        let (w0, w2) = (0.5 * 0.5f64.exp(), 0.5 * 1.5f64.exp());
+        assert!((pi[0] - w0 / (w0 + w2)).abs() < 1e-12 && pi[1] == 0.0);
+        // Its value minus 2·KL(π‖b) equals the closed form.
+        let kl: f64 = (0..3)
+            .filter(|&a| pi[a] > 0.0)
+            .map(|a| pi[a] * (pi[a] / b[a]).ln())
+            .sum();
+        let direct = expected(&pi, &f) - 2.0 * kl;
+        assert!((soft_value(&b, &f, 2.0) - direct).abs() < 1e-12);
+        // Temperature → 0: the best action of the support; → ∞: b itself.
+        tilt(&b, &f, 1e-3, &mut pi);
+        assert_eq!(pi, [0.0, 0.0, 1.0]);
+        tilt(&b, &f, 1e9, &mut pi);
+        assert!((pi[0] - 0.5).abs() < 1e-6 && (pi[2] - 0.5).abs() < 1e-6);
+    }
 }

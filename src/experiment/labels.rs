@@ -63,7 +63,7 @@ impl Labels {
         let differ = |f: &dyn Fn(&RunConfig) -> String| {
             configs.iter().map(|c| f(c)).collect::<BTreeSet<_>>().len() > 1
         };
-        let mut params: BTreeMap<&str, BTreeMap<&str, BTreeSet<Option<String>>>> = BTreeMap::new();
+        let mut params: BTreeMap<&str, BTreeMap<&str, BTreeSet<String>>> = BTreeMap::new();
         for c in &configs {
             params.entry(&c.algo).or_default();
         }
@@ -78,8 +78,11 @@ impl Labels {
                     keys.entry(k.as_str()).or_default();
                 }
             }
+            // A key only some runs have (`init_scale` belongs to
+            // q_init = "random") varies only where its values differ: its
+            // absence follows from the key that chose otherwise, which is named.
             for (k, values) in keys.iter_mut() {
-                values.extend(runs.iter().map(|c| c.params.get(*k).map(value_text)));
+                values.extend(runs.iter().filter_map(|c| c.params.get(*k).map(value_text)));
             }
         }
         let mut shas: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();

@@ -1,0 +1,50 @@
+//! `awac`: advantage-weighted actor-critic (Nair, Dalal, Gupta & Levine
+//! 2020), tabular form. The critic evaluates the current policy,
+//!
+//!   f(s,a) ← r + γ E_{a'~π} f(s',a')   on the observed pairs,
+//!
+//! and the actor is the weighted maximum-likelihood fit on dataset actions,
+//! max_π E_{(s,a)~D}[log π(a|s) exp(A(s,a)/λ)] with A = f − E_π f, whose
+//! tabular solution is
+//!
+//!   π(a|s) ∝ π̂_β(a|s) exp(A(s,a) / λ) = π̂_β(a|s) exp(f(s,a) / λ) / Z(s).
+//!
+//! The baseline E_π f cancels in the normalisation, so in a table AWAC is
+//! exactly BRAC's policy variant with α = λ (a test checks it); with
+//! function approximation they differ in how the actor is fitted. Actions
+//! the data never shows in a visited state get no mass; states the data
+//! never visits have a uniform π̂_β.
+//!
+//! Keys: `lambda` (1.0, the temperature, in reward units), `q_init` (as
+//! `fqi`). Loss: the sweep's largest |ΔQ|.
+
+use super::brac::Brac;
+use super::tabular::{QInit, Tabular};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+
+pub const NAME: &str = "awac";
+
+pub struct Config {
+    pub lambda: f64,
+    pub q_init: QInit,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let lambda = r.number("lambda", 1.0, 1e-9, 1e12)?;
+        let q_init = QInit::read(&mut r)?;
+        Ok((Config { lambda, q_init }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let init = config.q_init.table(&data);
+    Ok(Tabular::boxed(Brac::new(&data, config.lambda, false), init))
+}

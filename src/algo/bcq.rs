@@ -1,0 +1,100 @@
+//! `bcq`: discrete batch-constrained Q-learning (Fujimoto et al. 2019,
+//! "Benchmarking batch deep RL algorithms in the discrete setting"):
+//!
+//!   f(s,a) ← r + γ max_{a' ∈ A_τ(s')} f(s', a'),
+//!   A_τ(s) = { a : π̂_β(a|s) / max_b π̂_β(b|s) ≥ τ },
+//!
+//! on the observed pairs of the compiled dataset, one sweep an iteration.
+//! The policy is greedy over A_τ(s) (ties to the lowest action).
+//!
+//! τ slides from naive Q-learning to imitation: τ = 0 admits every action
+//! (exactly `fqi`'s sweep), τ = 1 only the behaviour's most frequent ones,
+//! never an action the data does not show in that state. States the data
+//! never visits have a uniform π̂_β, so every action is admitted there;
+//! unseen pairs keep their `q_init` value and are only chosen where they
+//! are admitted.
+//!
+//! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
+//! largest |ΔQ|.
+
+use super::tabular::{Backup, QInit, Rule, Tabular};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::{Policy, solve};
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "bcq";
+
+pub struct Config {
+    pub tau: f64,
+    pub q_init: QInit,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let tau = r.number("tau", 0.3, 0.0, 1.0)?;
+        let q_init = QInit::read(&mut r)?;
+        Ok((Config { tau, q_init }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let behavior = data.compiled.behavior_estimate();
+    let admitted = behavior
+        .outer_iter()
+        .map(|row| {
+            let top = solve::max_value(row);
+            row.iter().map(|&p| p >= config.tau * top).collect()
+        })
+        .collect();
+    let rule = Bcq {
+        admitted,
+        backup: Backup::new(&data.compiled, data.gamma),
+        v: vec![0.0; data.compiled.n_states],
+    };
+    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+}
+
+pub struct Bcq {
+    /// A_τ(s) as a flag per action.
+    admitted: Vec<Vec<bool>>,
+    backup: Backup,
+    v: Vec<f64>,
+}
+
+impl Rule for Bcq {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for s in self.backup.read_states() {
+            self.v[s] = self.best(s, q.row(s).iter().copied()).1;
+        }
+        self.backup
+            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let mut pi = Array2::zeros(q.dim());
+        for (s, row) in q.outer_iter().enumerate() {
+            pi[[s, self.best(s, row.iter().copied()).0]] = 1.0;
+        }
+        pi
+    }
+}
+
+impl Bcq {
+    /// The best admitted action of `s` and its value (the first on ties).
+    fn best(&self, s: usize, values: impl Iterator<Item = f64>) -> (usize, f64) {
+        let mut best = (0, f64::NEG_INFINITY);
+        for (a, x) in values.enumerate() {
+            if self.admitted[s][a] && x > best.1 {
+                best = (a, x);
+            }
+        }
+        best
+    }
+}

@@ -1,0 +1,126 @@
+//! `brac`: behaviour-regularised actor-critic (Wu, Tucker & Nachum 2019),
+//! tabular form with the actor in closed form. The actor maximises
+//! E_π f(s,·) − α KL(π(·|s) ‖ π̂_β(·|s)), so
+//!
+//!   π(a|s) ∝ π̂_β(a|s) exp(f(s,a) / α),
+//!
+//! and the critic, one sweep on the observed pairs an iteration, is
+//! - `variant = "value"` (BRAC-v, default): the penalty in the target,
+//!   f(s,a) ← r + γ (E_π f(s',·) − α KL(π(·|s') ‖ π̂_β(·|s'))), which is
+//!   r + γ α log Σ_a' π̂_β(a'|s') exp(f(s',a') / α) in closed form;
+//! - `variant = "policy"` (BRAC-p): the penalty on the actor only,
+//!   f(s,a) ← r + γ E_π f(s',·).
+//!
+//! α slides from imitation to naive Q-learning: α → ∞ gives π̂_β, α → 0 the
+//! greedy policy over the behaviour's support (which is `fqi`'s greedy
+//! policy where the data shows every action). Actions the data never shows
+//! in a visited state have π̂_β = 0, so the KL keeps π off them (their
+//! `q_init` value is never used there); states the data never visits have a
+//! uniform π̂_β.
+//!
+//! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
+//! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+
+use super::tabular::{Backup, QInit, Rule, Tabular, expected, soft_value, tilt};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "brac";
+
+pub struct Config {
+    pub penalise_value: bool,
+    pub alpha: f64,
+    pub q_init: QInit,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let penalise_value = r.choice("variant", "value", &["value", "policy"])? == "value";
+        let alpha = r.number("alpha", 0.1, 1e-9, 1e12)?;
+        let q_init = QInit::read(&mut r)?;
+        let config = Config {
+            penalise_value,
+            alpha,
+            q_init,
+        };
+        Ok((config, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let init = config.q_init.table(&data);
+    Ok(Tabular::boxed(
+        Brac::new(&data, config.alpha, config.penalise_value),
+        init,
+    ))
+}
+
+/// BRAC's rule; `awac` is its policy variant.
+pub struct Brac {
+    behavior: Policy,
+    alpha: f64,
+    penalise_value: bool,
+    backup: Backup,
+    v: Vec<f64>,
+    pi: Vec<f64>,
+}
+
+impl Rule for Brac {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for s in self.backup.read_states() {
+            let b = self.behavior.row(s);
+            let (b, f) = (
+                b.as_slice().expect("row"),
+                q.row(s).to_slice().expect("row"),
+            );
+            self.v[s] = if self.penalise_value {
+                soft_value(b, f, self.alpha)
+            } else {
+                tilt(b, f, self.alpha, &mut self.pi);
+                expected(&self.pi, f)
+            };
+        }
+        self.backup
+            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let mut pi = Array2::zeros(q.dim());
+        for ((b, f), mut out) in self
+            .behavior
+            .outer_iter()
+            .zip(q.outer_iter())
+            .zip(pi.outer_iter_mut())
+        {
+            tilt(
+                b.as_slice().expect("row"),
+                f.to_slice().expect("row"),
+                self.alpha,
+                out.as_slice_mut().expect("row"),
+            );
+        }
+        pi
+    }
+}
+
+impl Brac {
+    pub fn new(data: &TrainData, alpha: f64, penalise_value: bool) -> Self {
+        let c = &data.compiled;
+        Brac {
+            behavior: c.behavior_estimate(),
+            alpha,
+            penalise_value,
+            backup: Backup::new(c, data.gamma),
+            v: vec![0.0; c.n_states],
+            pi: vec![0.0; c.n_actions],
+        }
+    }
+}

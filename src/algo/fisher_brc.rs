@@ -1,0 +1,152 @@
+//! `fisher-brc`: Fisher-divergence behaviour-regularised critic (Kostrikov,
+//! Tompson, Fergus & Nachum 2021), discrete tabular analog.
+//!
+//! The paper parameterises the critic as the behaviour's log-density plus
+//! an offset, f(s,a) = log μ(a|s) + O(s,a), and penalises the offset's
+//! action-gradient ‖∇_a O(s,a)‖² at a ~ π: O may shift a state's values
+//! as a whole but not tilt them away from log μ across actions unless the
+//! data pays for it (a Fisher-divergence constraint towards μ). With
+//! discrete actions there is no action-gradient; the analog kept here
+//! penalises the offset's spread across the actions π takes, which, like the
+//! gradient, ignores a per-state constant (so the reward's scale and sign
+//! do not bias f):
+//!
+//!   f(s,a) = α log μ(a|s) + O(s,a),      π(·|s) = softmax(f(s,·) / α) ∝ μ exp(O / α),
+//!   O ← argmin_O ½ E_D[(f(s,a) − y)²] + λ E_{s~D, a~π}[(O(s,a) − Ō(s))²],
+//!   y = r + γ Σ_a' π(a'|s') f(s',a'),    Ō(s) = Σ_a π(a|s) O(s,a).
+//!
+//! α is the actor's temperature (π ∝ μ exp(O/α) is the KL-regularised
+//! policy at temperature α; the target carries no entropy bonus, whose
+//! "stay alive" reward would swamp FrozenLake's goal). One sweep an
+//! iteration holds π and Ō at their previous values, which makes the
+//! minimisation exact per pair:
+//! O(s,a) = (n(s,a)(y − α log μ) + 2λ n(s) π(a|s) Ō(s)) / (n(s,a) + 2λ n(s) π(a|s)).
+//! λ = 0 fits f to the target (soft policy iteration within the data);
+//! λ → ∞ keeps f = α log μ + const, so π → μ (behaviour cloning).
+//! μ is π̂_β floored at 10⁻³ (the paper's behaviour model is a density,
+//! never zero): an action the data never shows in a visited state gets the
+//! state's mean offset, so f sits α log(10⁻³ / μ(a')) below the seen
+//! actions a' there; states the data never visits keep f = α log(1/|A|).
+//!
+//! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
+//! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
+
+use super::tabular::{Backup, Rule, Tabular, expected, tilt};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "fisher-brc";
+
+/// μ's floor: the smallest behaviour probability the critic's log sees.
+const MIN_BEHAVIOR_PROB: f64 = 1e-3;
+
+pub struct Config {
+    pub alpha: f64,
+    pub lambda: f64,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let alpha = r.number("alpha", 0.01, 1e-9, 1e12)?;
+        let lambda = r.number("lambda", 0.1, 0.0, 1e12)?;
+        Ok((Config { alpha, lambda }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let c = &data.compiled;
+    let prior = c
+        .behavior_estimate()
+        .mapv(|p| config.alpha * p.max(MIN_BEHAVIOR_PROB).ln());
+    let backup = Backup::new(c, data.gamma);
+    let mut states: Vec<usize> = (0..c.n_states).filter(|&s| c.state_count[s] > 0).collect();
+    let visited = states.clone();
+    states.extend(backup.read_states());
+    states.sort_unstable();
+    states.dedup();
+    let rule = FisherBrc {
+        alpha: config.alpha,
+        lambda: config.lambda,
+        counts: Array2::from_shape_fn(prior.dim(), |(s, a)| c.count(s, a) as f64),
+        prior: prior.clone(),
+        visited,
+        states,
+        backup,
+        v: vec![0.0; c.n_states],
+        pi: Array2::zeros(prior.dim()),
+        ones: vec![1.0; c.n_actions],
+    };
+    Ok(Tabular::boxed(rule, prior))
+}
+
+pub struct FisherBrc {
+    alpha: f64,
+    lambda: f64,
+    /// n(s, a).
+    counts: Array2<f64>,
+    /// α log μ(a|s).
+    prior: Array2<f64>,
+    /// The states the data visits: where the penalty and the fit act.
+    visited: Vec<usize>,
+    /// The states whose π a sweep needs: visited ones and successors.
+    states: Vec<usize>,
+    backup: Backup,
+    v: Vec<f64>,
+    /// π(·|s) under the critic before the sweep.
+    pi: Array2<f64>,
+    ones: Vec<f64>,
+}
+
+impl Rule for FisherBrc {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for &s in &self.states {
+            let (f, mut pi) = (q.row(s), self.pi.row_mut(s));
+            let (f, pi) = (f.to_slice().expect("row"), pi.as_slice_mut().expect("row"));
+            tilt(&self.ones, f, self.alpha, pi);
+            self.v[s] = expected(pi, f);
+        }
+        let before = q.clone();
+        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
+        self.backup
+            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"));
+        let mut largest: f64 = 0.0;
+        for &s in &self.visited {
+            let n_s: f64 = self.counts.row(s).sum();
+            let old_mean: f64 = (0..q.ncols())
+                .map(|a| self.pi[[s, a]] * (before[[s, a]] - self.prior[[s, a]]))
+                .sum();
+            for a in 0..q.ncols() {
+                let (n, prior) = (self.counts[[s, a]], self.prior[[s, a]]);
+                let weight = 2.0 * self.lambda * n_s * self.pi[[s, a]];
+                if n + weight == 0.0 {
+                    continue;
+                }
+                let offset = (n * (q[[s, a]] - prior) + weight * old_mean) / (n + weight);
+                q[[s, a]] = prior + offset;
+                largest = largest.max((q[[s, a]] - before[[s, a]]).abs());
+            }
+        }
+        largest
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let mut pi = Array2::zeros(q.dim());
+        for (f, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
+            tilt(
+                &self.ones,
+                f.to_slice().expect("row"),
+                self.alpha,
+                out.as_slice_mut().expect("row"),
+            );
+        }
+        pi
+    }
+}

@@ -1,0 +1,81 @@
+//! `fqe`: fitted Q evaluation (Le, Voloshin & Yue 2019), off-policy
+//! evaluation of a fixed target policy π_e from the data, tabular form:
+//!
+//!   f(s,a) ← r + γ Σ_a' π_e(a'|s') f(s',a')   on the observed pairs,
+//!
+//! one sweep an iteration, from f = 0. Its q_est is the estimate of J(π_e)
+//! and its true_return the exact J(π_e), so the gap is the evaluation error.
+//! Where π_e takes actions the data never shows, f keeps 0 there: FQE's
+//! bias under distribution shift, on display.
+//!
+//! Keys: `target` = "behavior" (default: π̂_β, the cloned behaviour, which
+//! makes this `bc`'s critic), "uniform", or "optimal" (π* of the true
+//! environment, a target the data may not cover). Loss: the sweep's
+//! largest |ΔQ|.
+
+use super::tabular::{Backup, Rule, Tabular, expected};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::{Policy, solve};
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "fqe";
+
+const TARGETS: [&str; 3] = ["behavior", "uniform", "optimal"];
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    read(params).map(|(_, resolved)| resolved)
+}
+
+fn read(params: &Params) -> Result<(&'static str, Params)> {
+    let mut r = ParamReader::new(NAME, params);
+    let target = r.choice("target", "behavior", &TARGETS)?;
+    Ok((target, r.finish()?))
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (target, _) = read(params)?;
+    let policy = match target {
+        "uniform" => data.env.uniform_policy(),
+        "optimal" => solve::optimal(&data.env, data.gamma)?.policy,
+        _ => data.compiled.behavior_estimate(),
+    };
+    Ok(Evaluate::boxed(&data, policy))
+}
+
+/// Evaluation of a fixed policy; `bc` uses it for its critic.
+pub struct Evaluate {
+    policy: Policy,
+    backup: Backup,
+    v: Vec<f64>,
+}
+
+impl Rule for Evaluate {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for s in self.backup.read_states() {
+            self.v[s] = expected(
+                self.policy.row(s).to_slice().expect("row"),
+                q.row(s).to_slice().expect("row"),
+            );
+        }
+        self.backup
+            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
+    }
+
+    fn policy(&self, _q: ArrayView2<f64>) -> Policy {
+        self.policy.clone()
+    }
+}
+
+impl Evaluate {
+    /// A learner evaluating `policy` from f = 0.
+    pub fn boxed(data: &TrainData, policy: Policy) -> Box<dyn Algorithm> {
+        let c = &data.compiled;
+        let rule = Evaluate {
+            policy,
+            backup: Backup::new(c, data.gamma),
+            v: vec![0.0; c.n_states],
+        };
+        Tabular::boxed(rule, Array2::zeros((c.n_states, c.n_actions)))
+    }
+}

@@ -1,0 +1,172 @@
+//! `online`: the online baseline (the lecture's online row): an ε-greedy
+//! tabular Q-learner (Watkins 1989) that interacts with the environment
+//! itself, for as many steps as the dataset holds, so the score table
+//! compares offline methods with online learning on the same budget:
+//!
+//!   a ~ ε-greedy(f(s,·)),  (r, s') ~ P(·|s,a),
+//!   f(s,a) ← f(s,a) + lr (r + γ max_a' f(s',a') − f(s,a))   (no bootstrap when s' terminates).
+//!
+//! The budget of |D| steps is spread evenly over the first
+//! `budget_iterations` iterations; later iterations take no step (loss 0).
+//! Episodes end on termination or at the time limit (Gymnasium's, or
+//! 4 × states steps where it sets none, as the data collector's learners).
+//! Each iteration draws from a stream seeded by (seed, iteration), so a
+//! resumed run replays exactly. Exploration breaks ties between greedy
+//! actions at random; the evaluated policy is greedy (ties to the lowest
+//! action). Unvisited pairs keep 0. It never reads the dataset.
+//!
+//! Keys: `epsilon` (0.1), `lr` (0.1), `budget_iterations` (100).
+//! Loss: the iteration's mean squared TD error.
+
+use super::tabular::{Rule, Tabular};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::{Error, Result};
+use crate::mdp::sample::Sampler;
+use crate::mdp::{Policy, solve};
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+pub const NAME: &str = "online";
+
+/// Separates the interaction's random stream from the run's other uses of its seed.
+const ONLINE_STREAM: u64 = 0x6a09_e667_f3bc_c909;
+
+pub struct Config {
+    pub epsilon: f64,
+    pub lr: f64,
+    pub budget_iterations: u64,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let epsilon = r.number("epsilon", 0.1, 0.0, 1.0)?;
+        let lr = r.number("lr", 0.1, 0.0, 1.0)?;
+        let budget_iterations = r.integer("budget_iterations", 100, 1, 1 << 40)?;
+        let config = Config {
+            epsilon,
+            lr,
+            budget_iterations,
+        };
+        Ok((config, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let env = &data.env;
+    let budget = data.dataset.len() as u64;
+    let sampler = Sampler::new(env);
+    let state = sampler.reset(&mut Pcg64Mcg::seed_from_u64(data.seed ^ ONLINE_STREAM));
+    let rule = Online {
+        gamma: data.gamma,
+        lr: config.lr,
+        epsilon: config.epsilon,
+        per_iteration: budget.div_ceil(config.budget_iterations),
+        budget,
+        time_limit: env.time_limit().unwrap_or(4 * env.n_states()) as u64,
+        seed: data.seed,
+        sampler,
+        position: Position {
+            state,
+            ..Position::default()
+        },
+    };
+    Ok(Tabular::boxed(
+        rule,
+        Array2::zeros((env.n_states(), env.n_actions())),
+    ))
+}
+
+pub struct Online {
+    gamma: f64,
+    lr: f64,
+    epsilon: f64,
+    per_iteration: u64,
+    budget: u64,
+    time_limit: u64,
+    seed: u64,
+    sampler: Sampler,
+    position: Position,
+}
+
+/// Where the interaction stands: what a checkpoint must keep beyond Q.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+struct Position {
+    state: usize,
+    /// Steps into the current episode.
+    episode_step: u64,
+    /// Steps taken so far.
+    steps: u64,
+}
+
+impl Rule for Online {
+    fn step(&mut self, q: &mut Array2<f64>, iteration: u64) -> f64 {
+        let n = self.per_iteration.min(self.budget - self.position.steps);
+        let mut rng = Pcg64Mcg::seed_from_u64(
+            self.seed ^ ONLINE_STREAM ^ (iteration + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let na = q.ncols();
+        let mut squared = 0.0;
+        let p = &mut self.position;
+        for _ in 0..n {
+            let s = p.state;
+            let a = if rng.random::<f64>() < self.epsilon {
+                rng.random_range(0..na)
+            } else {
+                greedy_action(q.row(s), &mut rng)
+            };
+            let o = self.sampler.step(s, a, &mut rng);
+            let next = o.next as usize;
+            let bootstrap = if o.terminated {
+                0.0
+            } else {
+                solve::max_value(q.row(next))
+            };
+            let td = o.reward + self.gamma * bootstrap - q[[s, a]];
+            q[[s, a]] += self.lr * td;
+            squared += td * td;
+            p.steps += 1;
+            p.episode_step += 1;
+            if o.terminated || p.episode_step >= self.time_limit {
+                p.state = self.sampler.reset(&mut rng);
+                p.episode_step = 0;
+            } else {
+                p.state = next;
+            }
+        }
+        if n == 0 { 0.0 } else { squared / n as f64 }
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
+    }
+
+    fn save(&self) -> serde_json::Value {
+        serde_json::to_value(self.position).expect("plain numbers")
+    }
+
+    fn load(&mut self, state: &serde_json::Value) -> Result<()> {
+        self.position = serde_json::from_value(state.clone())
+            .map_err(|e| Error::Invalid(format!("checkpoint: online position: {e}")))?;
+        Ok(())
+    }
+}
+
+/// A greedy action, ties broken at random: untried actions (all at 0)
+/// are explored rather than always the first.
+fn greedy_action(row: ArrayView1<f64>, rng: &mut impl Rng) -> usize {
+    let best = solve::max_value(row);
+    let ties = row.iter().filter(|&&x| x == best).count();
+    let pick = rng.random_range(0..ties.max(1));
+    row.iter()
+        .enumerate()
+        .filter(|(_, x)| **x == best)
+        .nth(pick)
+        .map_or(0, |(a, _)| a)
+}

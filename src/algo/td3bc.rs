@@ -1,0 +1,199 @@
+//! `td3bc`: TD3+BC (Fujimoto & Gu 2021) for discrete actions, tabular form.
+//! The actor maximises the Q-value plus a behaviour-cloning term,
+//!
+//!   π = argmax_π E_{(s,a)~D}[λ f(s,·)·π(·|s) − ‖π(·|s) − e_a‖²],   λ = α / E_D|f(s,a)|,
+//!
+//! where π(·|s) is a point of the probability simplex (TD3's deterministic
+//! action becomes a distribution, the squared distance to the dataset action
+//! its one-hot e_a). Per state the objective is n(s)(λ f·π − ‖π‖² + 2 π·π̂_β − 1),
+//! so the maximiser is exact and closed-form:
+//!
+//!   π(·|s) = Proj_simplex(π̂_β(·|s) + λ f(s,·) / 2)   (Euclidean projection,
+//!   Duchi et al. 2008; one step of the full-batch problem, no step size).
+//!
+//! The critic evaluates the actor, one sweep on the observed pairs an
+//! iteration: f(s,a) ← r + γ Σ_a' π(a'|s') f(s',a').
+//!
+//! α = 0 is behaviour cloning exactly (λ = 0, π = π̂_β); large α trusts
+//! the critic. λ is also 0 while f is 0 on every dataset pair (nothing to
+//! normalise by). Unlike BRAC's KL, the squared distance is finite off the
+//! support: an unseen action keeps its `q_init` value and gets mass when
+//! λ f/2 outweighs the behaviour's lead. States the data never visits use a
+//! uniform π̂_β.
+//!
+//! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+
+use super::tabular::{Backup, QInit, Rule, Tabular, expected};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::data::EmpiricalMdp;
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::{Array2, ArrayView2};
+use std::sync::Arc;
+
+pub const NAME: &str = "td3bc";
+
+pub struct Config {
+    pub alpha: f64,
+    pub q_init: QInit,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let alpha = r.number("alpha", 2.5, 0.0, 1e12)?;
+        let q_init = QInit::read(&mut r)?;
+        Ok((Config { alpha, q_init }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let c = &data.compiled;
+    let rule = Td3Bc {
+        behavior: c.behavior_estimate(),
+        alpha: config.alpha,
+        compiled: c.clone(),
+        backup: Backup::new(c, data.gamma),
+        v: vec![0.0; c.n_states],
+        pi: vec![0.0; c.n_actions],
+        scratch: Vec::with_capacity(c.n_actions),
+    };
+    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+}
+
+pub struct Td3Bc {
+    behavior: Policy,
+    alpha: f64,
+    compiled: Arc<EmpiricalMdp>,
+    backup: Backup,
+    v: Vec<f64>,
+    pi: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+impl Rule for Td3Bc {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        let lambda = self.lambda(q.view());
+        for s in self.backup.read_states() {
+            let f = q.row(s).to_slice().expect("row");
+            actor(
+                self.behavior.row(s).to_slice().expect("row"),
+                f,
+                lambda,
+                &mut self.pi,
+                &mut self.scratch,
+            );
+            self.v[s] = expected(&self.pi, f);
+        }
+        self.backup
+            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let lambda = self.lambda(q);
+        let mut pi = Array2::zeros(q.dim());
+        let mut scratch = Vec::new();
+        for ((b, f), mut out) in self
+            .behavior
+            .outer_iter()
+            .zip(q.outer_iter())
+            .zip(pi.outer_iter_mut())
+        {
+            actor(
+                b.to_slice().expect("row"),
+                f.to_slice().expect("row"),
+                lambda,
+                out.as_slice_mut().expect("row"),
+                &mut scratch,
+            );
+        }
+        pi
+    }
+}
+
+impl Td3Bc {
+    /// λ = α / E_D|f(s,a)| over the dataset's transitions (0 while that is 0).
+    fn lambda(&self, q: ArrayView2<f64>) -> f64 {
+        let c = &*self.compiled;
+        let mean_abs = c
+            .pairs
+            .iter()
+            .map(|p| p.count as f64 * q[[p.state as usize, p.action as usize]].abs())
+            .sum::<f64>()
+            / c.n_transitions.max(1) as f64;
+        if mean_abs > 0.0 {
+            self.alpha / mean_abs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// π = Proj_simplex(b + λ f / 2) into `out`; exactly b when λ = 0.
+fn actor(b: &[f64], f: &[f64], lambda: f64, out: &mut [f64], scratch: &mut Vec<f64>) {
+    if lambda == 0.0 {
+        out.copy_from_slice(b);
+        return;
+    }
+    for ((o, p), x) in out.iter_mut().zip(b).zip(f) {
+        *o = p + lambda * x / 2.0;
+    }
+    project_to_simplex(out, scratch);
+}
+
+/// The Euclidean projection onto {π ≥ 0, Σ π = 1}, in place (Duchi,
+/// Shalev-Shwartz, Singer & Chandra 2008): π = max(y − θ, 0) with θ from the
+/// sorted values.
+fn project_to_simplex(y: &mut [f64], sorted: &mut Vec<f64>) {
+    sorted.clear();
+    sorted.extend_from_slice(y);
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let (mut sum, mut theta) = (0.0, 0.0);
+    for (j, &u) in sorted.iter().enumerate() {
+        sum += u;
+        let t = (sum - 1.0) / (j + 1) as f64;
+        if u - t > 0.0 {
+            theta = t;
+        }
+    }
+    for x in y.iter_mut() {
+        *x = (*x - theta).max(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The projection is the closest point of the simplex: no other point
+    /// of a fine grid is nearer.
+    #[test]
+    fn projection_is_the_nearest_point_of_the_simplex() {
+        for y in [
+            [0.3, 0.9, -0.4],
+            [5.0, 5.0, 5.0],
+            [-1.0, -2.0, 0.2],
+            [0.2, 0.3, 0.5],
+        ] {
+            let mut p = y;
+            project_to_simplex(&mut p, &mut Vec::new());
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p.iter().all(|&x| x >= 0.0));
+            let dist = |q: &[f64]| q.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            for i in 0..=100 {
+                for j in 0..=(100 - i) {
+                    let q = [
+                        i as f64 / 100.0,
+                        j as f64 / 100.0,
+                        (100 - i - j) as f64 / 100.0,
+                    ];
+                    assert!(dist(&p) <= dist(&q) + 1e-12, "{y:?}: {p:?} vs {q:?}");
+                }
+            }
+        }
+    }
+}

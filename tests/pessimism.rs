@@ -1,0 +1,478 @@
+//! Pessimism, part 1, against the theory each algorithm comes with: the
+//! limits where one algorithm becomes another, what each does with actions
+//! the data never shows, and the lecture's toy problems.
+
+mod learning;
+
+use learning::{exact_dataset, params, text, train_data, trained};
+use pessimist::algo::{self, Algorithm, ParamValue, Params, TrainData};
+use pessimist::data::{self, Quality};
+use pessimist::eval::Evaluator;
+use pessimist::mdp::{Policy, TabularMdp, envs, solve};
+use std::sync::Arc;
+
+fn number(x: f64) -> ParamValue {
+    ParamValue::Number(x)
+}
+
+fn collected(
+    id: &str,
+    quality: Quality,
+    size: usize,
+    seed: u64,
+    gamma: f64,
+) -> (TabularMdp, TrainData) {
+    let mdp = envs::make(id).unwrap();
+    let dataset = data::collect(&mdp, quality, size, seed, gamma).unwrap();
+    let data = train_data(&mdp, dataset, gamma, seed);
+    (mdp, data)
+}
+
+/// The datasets the limit checks run on: three environments, two qualities, two seeds.
+fn datasets() -> Vec<(String, TrainData)> {
+    let mut out = Vec::new();
+    for (id, size) in [
+        ("FrozenLake8x8-v1", 20_000),
+        ("CliffWalkingSlippery-v1", 20_000),
+        ("Taxi-v4", 50_000),
+    ] {
+        for quality in [Quality::Medium, Quality::Random] {
+            for seed in [0, 1] {
+                let (_, data) = collected(id, quality, size, seed, 0.95);
+                out.push((format!("{id} {quality} seed {seed}"), data));
+            }
+        }
+    }
+    out
+}
+
+fn max_abs_diff(a: &Policy, b: &Policy) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Pairs (s, a) of states the data visits where `pi` puts mass on an
+/// action the data never shows there.
+fn unseen_choices(data: &TrainData, pi: &Policy) -> Vec<(usize, usize)> {
+    let c = &data.compiled;
+    (0..c.n_states)
+        .filter(|&s| c.state_count[s] > 0)
+        .flat_map(|s| (0..c.n_actions).map(move |a| (s, a)))
+        .filter(|&(s, a)| pi[[s, a]] > 0.0 && c.count(s, a) == 0)
+        .collect()
+}
+
+#[test]
+fn bcq_at_tau_zero_is_fqi_and_at_tau_one_never_leaves_the_data() {
+    let random = params(&[("q_init", text("random")), ("init_scale", number(3.0))]);
+    for (name, data) in datasets() {
+        let fqi = trained("fqi", &random, &data, 60);
+        let mut p = random.clone();
+        p.insert("tau".into(), number(0.0));
+        let bcq = trained("bcq", &p, &data, 60);
+        assert_eq!(fqi.q(), bcq.q(), "{name}: BCQ(τ=0) Q");
+        assert_eq!(fqi.policy(), bcq.policy(), "{name}: BCQ(τ=0) policy");
+        p.insert("tau".into(), number(1.0));
+        let strict = trained("bcq", &p, &data, 60);
+        let unseen = unseen_choices(&data, &strict.policy());
+        assert!(
+            unseen.is_empty(),
+            "{name}: BCQ(τ=1) takes unseen {unseen:?}"
+        );
+    }
+}
+
+#[test]
+fn td3bc_at_alpha_zero_is_bc() {
+    for (name, data) in datasets() {
+        let bc = trained("bc", &Params::new(), &data, 40);
+        let td3bc = trained("td3bc", &params(&[("alpha", number(0.0))]), &data, 40);
+        assert_eq!(bc.policy(), td3bc.policy(), "{name}: TD3+BC(α=0) policy");
+        assert_eq!(bc.q(), td3bc.q(), "{name}: TD3+BC(α=0) Q");
+    }
+}
+
+/// BRAC slides from the behaviour (α → ∞) to naive Q-learning's greedy
+/// policy (α → 0) where the data shows every action, in both variants.
+#[test]
+fn brac_interpolates_between_the_behaviour_and_fqi() {
+    for variant in ["value", "policy"] {
+        for (id, seed) in [
+            ("FrozenLake-v1", 0),
+            ("FrozenLake-v1", 1),
+            ("CliffWalkingSlippery-v1", 2),
+        ] {
+            // Uniform data this large shows every action of every visited state.
+            let (_, data) = collected(id, Quality::Random, 200_000, seed, 0.9);
+            let behavior = data.compiled.behavior_estimate();
+            let p = |alpha: f64| params(&[("variant", text(variant)), ("alpha", number(alpha))]);
+            let wide = trained("brac", &p(1e9), &data, 200);
+            let d = max_abs_diff(&wide.policy(), &behavior);
+            assert!(d < 1e-6, "{id} {variant}: α = 1e9 is {d} from π̂_β");
+            let fqi = trained("fqi", &Params::new(), &data, 200);
+            let narrow = trained("brac", &p(1e-6), &data, 200);
+            let (greedy, q) = (fqi.policy(), fqi.q());
+            let mut compared = 0;
+            for s in (0..data.compiled.n_states).filter(|&s| data.compiled.state_count[s] > 0) {
+                let mut row: Vec<f64> = q.row(s).to_vec();
+                row.sort_by(|a, b| b.total_cmp(a));
+                if row[0] - row[1] < 1e-3 {
+                    continue; // a near-tie: α = 1e-6 splits it
+                }
+                compared += 1;
+                for a in 0..q.ncols() {
+                    let (got, want) = (narrow.policy()[[s, a]], greedy[[s, a]]);
+                    assert!(
+                        (got - want).abs() < 1e-6,
+                        "{id} {variant}: π({a}|{s}) = {got}, fqi {want}"
+                    );
+                }
+            }
+            assert!(
+                compared >= 8,
+                "{id}: only {compared} states without near-ties"
+            );
+        }
+    }
+}
+
+#[test]
+fn awac_is_brac_policy_variant_in_a_table() {
+    for (name, data) in datasets().into_iter().take(4) {
+        for lambda in [0.1, 1.0] {
+            let awac = trained("awac", &params(&[("lambda", number(lambda))]), &data, 50);
+            let brac_p = params(&[("variant", text("policy")), ("alpha", number(lambda))]);
+            let brac = trained("brac", &brac_p, &data, 50);
+            assert_eq!(awac.q(), brac.q(), "{name} λ = {lambda}");
+            assert_eq!(awac.policy(), brac.policy(), "{name} λ = {lambda}");
+        }
+    }
+}
+
+/// On data whose empirical MDP is the true one and whose actions are
+/// uniform, IQL with τ = 0.5 evaluates the uniform behaviour (SARSA), and
+/// τ → 1 reaches the optimum (every action is in the support).
+#[test]
+fn iql_expectile_slides_from_behaviour_evaluation_to_the_optimum() {
+    let gamma = 0.9;
+    for id in [
+        "FrozenLake-v1",
+        "CliffWalkingSlippery-v1",
+        "Taxi-v4",
+        "ThreeState-v0",
+    ] {
+        let mdp = envs::make(id).unwrap();
+        let data = train_data(&mdp, exact_dataset(&mdp), gamma, 0);
+        let behaviour = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), gamma).unwrap();
+        let optimum = solve::optimal(&mdp, gamma).unwrap();
+        let sarsa = trained("iql", &params(&[("tau", number(0.5))]), &data, 400);
+        let greedy = trained(
+            "iql",
+            &params(&[("tau", number(0.999_99)), ("beta", number(1e4))]),
+            &data,
+            400,
+        );
+        let scale = optimum.values.q.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        for s in (0..mdp.n_states()).filter(|&s| !mdp.is_absorbing(s)) {
+            for a in 0..mdp.n_actions() {
+                let (got, want) = (sarsa.q()[[s, a]], behaviour.q[[s, a]]);
+                assert!(
+                    (got - want).abs() < 1e-9 * scale,
+                    "{id} τ=0.5 Q({s},{a}) = {got}, Q^β = {want}"
+                );
+                let (got, want) = (greedy.q()[[s, a]], optimum.values.q[[s, a]]);
+                assert!(
+                    (got - want).abs() < 1e-2 * scale,
+                    "{id} τ→1 Q({s},{a}) = {got}, Q* = {want}"
+                );
+            }
+        }
+        let j = solve::evaluate_policy(&mdp, &greedy.policy(), gamma)
+            .unwrap()
+            .j;
+        let (j_star, j_b) = (optimum.values.j, behaviour.j);
+        assert!(
+            j >= j_star - 0.01 * (j_star - j_b).abs(),
+            "{id}: J(π_IQL) = {j}, J* = {j_star}"
+        );
+    }
+}
+
+/// FQE's estimate of a fixed policy converges to its exact value as the
+/// data grows: the mean error over seeds shrinks and ends small.
+#[test]
+fn fqe_converges_to_the_exact_value_of_its_target() {
+    let gamma = 0.95;
+    for (id, target) in [
+        ("FrozenLake-v1", "uniform"),
+        ("CliffWalkingSlippery-v1", "uniform"),
+        ("FrozenLake8x8-v1", "behavior"),
+    ] {
+        let mdp = Arc::new(envs::make(id).unwrap());
+        let error = |size: usize| {
+            (0..4u64)
+                .map(|seed| {
+                    let dataset = data::collect(&mdp, Quality::Random, size, seed, gamma).unwrap();
+                    let data = train_data(&mdp, dataset, gamma, seed);
+                    let evaluator =
+                        Evaluator::new(mdp.clone(), gamma, data.compiled.clone()).unwrap();
+                    let fqe = trained("fqe", &params(&[("target", text(target))]), &data, 600);
+                    let m = evaluator.evaluate(&fqe.q(), &fqe.policy()).unwrap();
+                    m.gap.abs() / (1.0 + m.true_return.abs())
+                })
+                .sum::<f64>()
+                / 4.0
+        };
+        let (small, large) = (error(2_000), error(500_000));
+        assert!(
+            large < small / 3.0 && large < 0.02,
+            "{id}: FQE error {small} at 2k, {large} at 500k"
+        );
+    }
+}
+
+/// The pessimistic learners, and whether each takes `q_init`.
+const PESSIMISTS: [(&str, bool); 6] = [
+    ("bcq", true),
+    ("brac", true),
+    ("td3bc", true),
+    ("awac", true),
+    ("fisher-brc", false),
+    ("iql", false),
+];
+
+fn with_random_init(takes_init: bool, scale: f64) -> Params {
+    if takes_init {
+        params(&[("q_init", text("random")), ("init_scale", number(scale))])
+    } else {
+        Params::new()
+    }
+}
+
+/// The counterfactual-query problem: random values in the pairs the data
+/// never shows ((S1,a1), (S2,a1)) lure naive Q-learning into S2 for some
+/// seed. The methods that keep π on the data's support never go there;
+/// TD3+BC's squared-distance constraint is soft, so a large enough
+/// extrapolated value still lures it (for some seeds); with unseen values
+/// at 0 its default α keeps it near the behaviour's 50/50 mix in S0, which
+/// it improves on without reaching S1's path.
+#[test]
+fn three_state_fools_fqi_and_no_pessimist() {
+    let mdp = Arc::new(envs::make("ThreeState-v0").unwrap());
+    let gamma = 0.9;
+    let dataset = data::collect(&mdp, Quality::Behavior, 2_000, 0, gamma).unwrap();
+    let base = train_data(&mdp, dataset, gamma, 0);
+    let evaluator = Evaluator::new(mdp.clone(), gamma, base.compiled.clone()).unwrap();
+    let j = |learner: &dyn Algorithm| {
+        evaluator
+            .evaluate(&learner.q(), &learner.policy())
+            .unwrap()
+            .true_return
+    };
+    let seeds = 0..40u64;
+    let fooled = seeds.clone().any(|seed| {
+        let data = TrainData {
+            seed,
+            ..base.clone()
+        };
+        j(&*trained("fqi", &with_random_init(true, 5.0), &data, 60)) < 0.0
+    });
+    assert!(fooled, "no random initialisation lured FQI into S2");
+    for (name, takes_init) in PESSIMISTS.into_iter().filter(|(n, _)| *n != "td3bc") {
+        for seed in seeds.clone() {
+            let data = TrainData {
+                seed,
+                ..base.clone()
+            };
+            let learner = trained(name, &with_random_init(takes_init, 5.0), &data, 60);
+            let got = j(&*learner);
+            assert!(
+                got > 0.85,
+                "{name} seed {seed}: J = {got}, S1's path is worth 0.9"
+            );
+        }
+    }
+    let td3bc_fooled = seeds.clone().any(|seed| {
+        let data = TrainData {
+            seed,
+            ..base.clone()
+        };
+        j(&*trained("td3bc", &with_random_init(true, 5.0), &data, 60)) < 0.0
+    });
+    assert!(td3bc_fooled, "TD3+BC's soft constraint held for every seed");
+    let zero = j(&*trained("td3bc", &Params::new(), &base, 60));
+    let bc = j(&*trained("bc", &Params::new(), &base, 60));
+    assert!(
+        zero > bc + 1.0,
+        "TD3+BC with unseen values at 0: J = {zero}, BC {bc}"
+    );
+}
+
+/// ImitationTrap: BC copies the behaviour's 50/50 mix (J ≈ −4.5); every
+/// offline RL method here picks the good action.
+#[test]
+fn imitation_trap_bc_copies_the_mix_and_the_pessimists_do_not() {
+    let mdp = Arc::new(envs::make("ImitationTrap-v0").unwrap());
+    let gamma = 0.9;
+    let dataset = data::collect(&mdp, Quality::Behavior, 10_000, 3, gamma).unwrap();
+    let data = train_data(&mdp, dataset, gamma, 3);
+    let evaluator = Evaluator::new(mdp.clone(), gamma, data.compiled.clone()).unwrap();
+    let j = |name: &str| {
+        let learner = trained(name, &Params::new(), &data, 30);
+        evaluator
+            .evaluate(&learner.q(), &learner.policy())
+            .unwrap()
+            .true_return
+    };
+    assert!((j("bc") + 4.5).abs() < 0.35, "BC J = {}", j("bc"));
+    for (name, _) in PESSIMISTS {
+        assert!(j(name) > 0.99, "{name}: J = {}", j(name));
+    }
+}
+
+/// Every algorithm resumes from a checkpoint exactly where it left off.
+#[test]
+fn every_algorithm_checkpoints_exactly() {
+    let (_, data) = collected("FrozenLake-v1", Quality::Medium, 3_000, 4, 0.9);
+    for name in algo::names() {
+        let p = Params::new();
+        let mut straight = trained(name, &p, &data, 7);
+        let resumed = trained(name, &p, &data, 3);
+        let mut fresh = algo::build(name, &p, data.clone()).unwrap();
+        fresh.load_state(&resumed.save_state()).unwrap();
+        for _ in 3..7 {
+            fresh.step().unwrap();
+        }
+        assert_eq!(straight.q(), fresh.q(), "{name}");
+        assert_eq!(straight.policy(), fresh.policy(), "{name}");
+        straight.step().unwrap();
+        fresh.step().unwrap();
+        assert_eq!(straight.q(), fresh.q(), "{name}");
+    }
+}
+
+/// A key the chosen variant does not use is an error naming the choice that
+/// would use it and the keys in use; defaults name only used keys.
+#[test]
+fn keys_belong_to_their_variant() {
+    let e = algo::resolve_params("fqi", &params(&[("lr", number(0.5))]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`lr`") && e.contains("variant = \"sample\""),
+        "{e}"
+    );
+    assert!(e.contains("its keys: q_init, variant"), "{e}");
+    let e = algo::resolve_params("bcq", &params(&[("init_scale", number(2.0))]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("q_init = \"random\""), "{e}");
+    let sweep = algo::resolve_params("fqi", &Params::new()).unwrap();
+    assert_eq!(sweep.keys().collect::<Vec<_>>(), ["q_init", "variant"]);
+    let sample = algo::resolve_params("fqi", &params(&[("variant", text("sample"))])).unwrap();
+    assert_eq!(
+        sample.keys().collect::<Vec<_>>(),
+        ["lr", "lr_decay", "q_init", "variant"]
+    );
+}
+
+/// The online baseline spends exactly the dataset's budget and, on
+/// slippery FrozenLake, gets within 10% of the optimum with it.
+#[test]
+fn online_learns_within_the_dataset_budget() {
+    for seed in 0..3 {
+        let (mdp, data) = collected("FrozenLake-v1", Quality::Random, 200_000, seed, 0.95);
+        let p = params(&[("epsilon", number(0.2)), ("lr", number(0.02))]);
+        let learner = trained("online", &p, &data, 150);
+        let j = solve::evaluate_policy(&mdp, &learner.policy(), 0.95)
+            .unwrap()
+            .j;
+        let optimum = solve::optimal(&mdp, 0.95).unwrap().values.j;
+        assert!(
+            j > 0.9 * optimum,
+            "seed {seed}: online J = {j}, J* = {optimum}"
+        );
+        let state = learner.save_state();
+        assert_eq!(state["rule"]["steps"], 200_000, "{state}");
+    }
+}
+
+/// One non-default hyper-parameter per algorithm, for `--set`.
+fn one_setting(name: &str) -> Vec<&'static str> {
+    let set = match name {
+        "fqi" => "variant=sample",
+        "bcq" => "tau=0.5",
+        "brac" => "variant=policy",
+        "td3bc" => "alpha=1",
+        "awac" => "lambda=0.5",
+        "fisher-brc" => "lambda=1",
+        "iql" => "tau=0.8",
+        "fqe" => "target=uniform",
+        "online" => "epsilon=0.2",
+        _ => return Vec::new(),
+    };
+    vec!["--set", set]
+}
+
+/// Every algorithm trains through `pessimist train --set`, and the policy it
+/// exports re-evaluates, in an independent `pessimist eval`, to the
+/// true_return it reported.
+#[test]
+fn every_exported_policy_re_evaluates_to_its_reported_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = assert_cmd::Command::cargo_bin("pessimist")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let env = "CliffWalkingSlippery-v1";
+    let data_arg = data.to_str().unwrap();
+    run(&[
+        "data", "collect", "--env", env, "--policy", "medium", "--size", "20000", "--seed", "2",
+        "-o", data_arg,
+    ]);
+    for name in algo::names() {
+        let policy = dir.path().join(format!("{name}.json"));
+        let policy_arg = policy.to_str().unwrap();
+        let mut args = vec![
+            "train",
+            "--env",
+            env,
+            "--algo",
+            name,
+            "--data",
+            data_arg,
+            "--gamma",
+            "0.95",
+            "--iterations",
+            "200",
+            "--json",
+            "--policy-out",
+            policy_arg,
+        ];
+        args.extend(one_setting(name));
+        let trained = run(&args);
+        let evaluated = run(&[
+            "eval", "--env", env, "--policy", policy_arg, "--gamma", "0.95", "--json",
+        ]);
+        let (reported, again) = (
+            trained["true_return"].as_f64().unwrap(),
+            evaluated["true_return"].as_f64().unwrap(),
+        );
+        assert!(
+            (reported - again).abs() <= 1e-9 * (1.0 + reported.abs()),
+            "{name}: {reported} vs {again}"
+        );
+    }
+}

@@ -82,6 +82,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup,
         v: vec![0.0; c.n_states],
         pi: Array2::zeros(prior.dim()),
+        before: vec![0.0; (c.n_states + 1) * c.n_actions],
         ones: vec![1.0; c.n_actions],
     };
     Ok(Tabular::boxed(rule, prior))
@@ -102,6 +103,8 @@ pub struct FisherBrc {
     v: Vec<f64>,
     /// π(·|s) under the critic before the sweep.
     pi: Array2<f64>,
+    /// f before the sweep (with the terminal row).
+    before: Vec<f64>,
     ones: Vec<f64>,
 }
 
@@ -113,25 +116,36 @@ impl Rule for FisherBrc {
             tilt(&self.ones, f, self.alpha, pi);
             self.v[s] = expected(pi, f);
         }
-        let before = q.clone();
+        let na = q.ncols();
+        let q = q.as_slice_mut().expect("Q is contiguous");
+        self.before.copy_from_slice(q);
         // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
-        self.backup
-            .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"));
+        self.backup.apply(&self.v, q);
+        let (pi, prior, counts) = (
+            self.pi.as_slice().expect("contiguous"),
+            self.prior.as_slice().expect("contiguous"),
+            self.counts.as_slice().expect("contiguous"),
+        );
         let mut largest: f64 = 0.0;
         for &s in &self.visited {
-            let n_s: f64 = self.counts.row(s).sum();
-            let old_mean: f64 = (0..q.ncols())
-                .map(|a| self.pi[[s, a]] * (before[[s, a]] - self.prior[[s, a]]))
-                .sum();
-            for a in 0..q.ncols() {
-                let (n, prior) = (self.counts[[s, a]], self.prior[[s, a]]);
-                let weight = 2.0 * self.lambda * n_s * self.pi[[s, a]];
-                if n + weight == 0.0 {
+            let cells = s * na..(s + 1) * na;
+            let (pi, prior, counts) = (
+                &pi[cells.clone()],
+                &prior[cells.clone()],
+                &counts[cells.clone()],
+            );
+            let (before, q) = (&self.before[cells.clone()], &mut q[cells]);
+            let n_s: f64 = counts.iter().sum();
+            let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
+            for a in 0..na {
+                let weight = 2.0 * self.lambda * n_s * pi[a];
+                if counts[a] + weight == 0.0 {
                     continue;
                 }
-                let offset = (n * (q[[s, a]] - prior) + weight * old_mean) / (n + weight);
-                q[[s, a]] = prior + offset;
-                largest = largest.max((q[[s, a]] - before[[s, a]]).abs());
+                let offset =
+                    (counts[a] * (q[a] - prior[a]) + weight * old_mean) / (counts[a] + weight);
+                q[a] = prior[a] + offset;
+                largest = largest.max((q[a] - before[a]).abs());
             }
         }
         largest

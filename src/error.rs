@@ -28,6 +28,17 @@ pub enum Error {
         /// "valid keys: a, b", or that the algorithm takes none.
         valid: String,
     },
+    #[error(
+        "{algo}: hyper-parameter `{key}` is used only with {owner}, which this configuration does not choose; its keys: {keys}"
+    )]
+    ParamNotUsed {
+        algo: String,
+        key: String,
+        /// The choice that would use it, e.g. `variant = "sample"`.
+        owner: String,
+        /// The keys this configuration uses.
+        keys: String,
+    },
     #[error("{algo}: hyper-parameter `{key}` = {value}: {reason}")]
     InvalidParam {
         algo: String,

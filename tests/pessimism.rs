@@ -476,3 +476,31 @@ fn every_exported_policy_re_evaluates_to_its_reported_return() {
         );
     }
 }
+
+/// In a spec's grid a key may belong to some points only: `init_scale`
+/// goes to the `random` runs, and the others leave it out of their config
+/// (one run id per training). A key no point uses is an error at the key.
+#[test]
+fn spec_grids_give_a_key_to_the_points_that_use_it() {
+    use pessimist::experiment::spec;
+    let head = "name = \"t\"\nenv = \"ThreeState-v0\"\ndataset = { policy = \"behavior\", size = 100 }\n[[algo]]\nname = \"fqi\"\n";
+    let path = std::path::Path::new("experiments/t.toml");
+    let ok = spec::parse(
+        path,
+        &format!("{head}q_init = [\"zero\", \"random\"]\ninit_scale = 5.0\n"),
+    )
+    .unwrap();
+    let scales: Vec<Option<&ParamValue>> =
+        ok.runs.iter().map(|r| r.params.get("init_scale")).collect();
+    assert_eq!(scales, [None, Some(&number(5.0))]);
+    let err = spec::parse(
+        path,
+        &format!("{head}q_init = [\"zero\", \"optimistic\"]\ninit_scale = 5.0\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("t.toml:7:1:") && err.contains("used only with q_init = \"random\""),
+        "{err}"
+    );
+}

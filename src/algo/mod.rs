@@ -136,6 +136,26 @@ pub fn resolve_params(name: &str, params: &Params) -> Result<Params> {
     (entry(name)?.resolve)(params)
 }
 
+/// [`resolve_params`] for one point of a spec's grid, where a key may
+/// belong to the other points: `q_init = ["zero", "random"]` with
+/// `init_scale = 5` gives `init_scale` to the `random` runs only. Keys this
+/// point does not use are left out of its canonical config (so they never
+/// split one training into two run ids) and returned; the spec rejects a
+/// key that no point uses.
+pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<String>)> {
+    let mut params = params.clone();
+    let mut unused = Vec::new();
+    loop {
+        match resolve_params(name, &params) {
+            Err(Error::ParamNotUsed { key, .. }) => {
+                params.remove(&key);
+                unused.push(key);
+            }
+            resolved => return resolved.map(|p| (p, unused)),
+        }
+    }
+}
+
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
 pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {

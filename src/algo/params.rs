@@ -174,14 +174,12 @@ impl<'a> ParamReader<'a> {
             .find(|(k, _)| self.given.contains_key(*k) && !self.resolved.contains_key(*k))
         {
             let keys: Vec<&str> = self.resolved.keys().map(String::as_str).collect();
-            return Err(self.invalid(
-                key,
-                &self.given[*key],
-                format!(
-                    "used only with {owner}, which this configuration does not choose; its keys: {}",
-                    keys.join(", ")
-                ),
-            ));
+            return Err(Error::ParamNotUsed {
+                algo: self.algo.to_string(),
+                key: key.to_string(),
+                owner: owner.clone(),
+                keys: keys.join(", "),
+            });
         }
         if let Some(key) = self.given.keys().find(|k| !self.resolved.contains_key(*k)) {
             return Err(Error::UnknownParam {
@@ -261,7 +259,7 @@ mod tests {
         r.choice("variant", "sweep", &["sweep", "sample"]).unwrap();
         r.owned_by(&["lr"], "variant = \"sample\"");
         let err = r.finish().unwrap_err().to_string();
-        assert!(err.contains("`lr` = 0.5"), "{err}");
+        assert!(err.contains("`lr` is used only"), "{err}");
         assert!(err.contains("used only with variant = \"sample\""), "{err}");
         assert!(err.contains("its keys: variant"), "{err}");
     }

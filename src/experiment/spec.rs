@@ -383,28 +383,46 @@ impl<'a> Parser<'a> {
                 .map(|(k, _)| k)
                 .filter(|k| k.get_ref() != "name")
                 .collect();
+            // Keys no grid point uses, with the first point's complaint.
+            let mut unused = std::collections::BTreeMap::<String, Params>::new();
+            let mut used = std::collections::BTreeSet::<String>::new();
             for (params, spans) in grid {
-                let resolved = algo::resolve_params(&name, &params).map_err(|e| {
-                    let (key, at_key) = match &e {
-                        crate::Error::UnknownParam { key, .. } => (Some(key), true),
-                        crate::Error::InvalidParam { key, .. } => (Some(key), false),
-                        _ => (None, false),
-                    };
-                    // An unknown key points at the key, a bad value at the
-                    // value itself (the list element, in a list).
-                    let span = key
-                        .and_then(|key| keys.iter().position(|k| k.get_ref() == key))
-                        .map(|i| {
-                            if at_key {
-                                keys[i].span()
-                            } else {
-                                spans[i].clone()
-                            }
-                        })
-                        .unwrap_or(entry.span());
-                    self.error(span, e.to_string())
-                })?;
+                let (resolved, dropped) =
+                    algo::resolve_grid_point(&name, &params).map_err(|e| {
+                        let (key, at_key) = match &e {
+                            crate::Error::UnknownParam { key, .. } => (Some(key), true),
+                            crate::Error::InvalidParam { key, .. } => (Some(key), false),
+                            _ => (None, false),
+                        };
+                        // An unknown key points at the key, a bad value at the
+                        // value itself (the list element, in a list).
+                        let span = key
+                            .and_then(|key| keys.iter().position(|k| k.get_ref() == key))
+                            .map(|i| {
+                                if at_key {
+                                    keys[i].span()
+                                } else {
+                                    spans[i].clone()
+                                }
+                            })
+                            .unwrap_or(entry.span());
+                        self.error(span, e.to_string())
+                    })?;
+                for key in dropped {
+                    unused.entry(key).or_insert_with(|| params.clone());
+                }
+                used.extend(resolved.keys().cloned());
                 out.push((name.clone(), resolved));
+            }
+            if let Some((key, params)) = unused.into_iter().find(|(k, _)| !used.contains(k)) {
+                let message = algo::resolve_params(&name, &params)
+                    .err()
+                    .map_or_else(|| format!("`{key}` is not used"), |e| e.to_string());
+                let span = keys
+                    .iter()
+                    .find(|k| k.get_ref() == &key)
+                    .map_or(entry.span(), |k| k.span());
+                return Err(self.error(span, message));
             }
         }
         Ok(out)

@@ -1,9 +1,9 @@
 //! The dashboard's state and its key bindings: pure logic, no terminal, so
 //! every screen and every key is testable (see the snapshot tests).
 
-use crate::experiment::labels::Labels;
-use crate::experiment::report::ScoreTable;
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
+use crate::present::Labels;
+use crate::present::scores::ScoreTable;
 use crossterm::event::KeyCode::Char as K;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;

@@ -8,9 +8,9 @@
 
 use super::app::ChartOptions;
 use crate::eval::Metrics;
-use crate::experiment::labels::Labels;
 use crate::experiment::{RunId, RunView};
-use crate::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
+use crate::present::Labels;
+use crate::present::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::figure::{self, Curve, FigureOptions};
-use crate::experiment::labels::Labels;
 use crate::experiment::{Session, SessionOptions, store};
+use crate::present::Labels;
+use crate::present::figure::{self, Curve, FigureOptions};
 use crossterm::event::KeyEvent;
 
 pub struct Dashboard {

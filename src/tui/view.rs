@@ -5,9 +5,9 @@
 
 use super::app::{App, BINDINGS, Pane, SortKey, progress, sanitize};
 use super::chart::{self, ChartData, Curves};
-use crate::experiment::report::ScoreTable;
 use crate::experiment::{RunStatus, RunView};
 use crate::mdp::solve;
+use crate::present::scores::ScoreTable;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -656,7 +656,7 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
             let mut lines = vec![Line::from(format!(
                 " at {} {}: estimate / true{}",
                 data.x_label,
-                crate::scale::format_tick(*x),
+                crate::present::scale::format_tick(*x),
                 if more > 0 {
                     format!(" (+{more} more curves)")
                 } else {
@@ -680,7 +680,7 @@ fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
             let mut spans = vec![Span::raw(format!(
                 " {} {}:",
                 data.x_label,
-                crate::scale::format_tick(*x)
+                crate::present::scale::format_tick(*x)
             ))];
             for (i, (_, q, j)) in values.iter().enumerate() {
                 let colour_index = data.series.get(i).map_or(i, |s| s.colour);
@@ -777,13 +777,13 @@ fn draw_curves(
     };
     let [x_lo, x_hi] = data.x_bounds;
     let half = (x_lo + x_hi) / 2.0;
-    let middle = crate::scale::format_tick(if x_hi - x_lo >= 10.0 {
+    let middle = crate::present::scale::format_tick(if x_hi - x_lo >= 10.0 {
         half.round()
     } else {
         half
     });
-    let right = crate::scale::format_tick(x_hi);
-    let left = crate::scale::format_tick(x_lo);
+    let right = crate::present::scale::format_tick(x_hi);
+    let left = crate::present::scale::format_tick(x_lo);
     let width = x_row.width as usize;
     let mut text = vec![' '; width];
     let mut put = |at: usize, label: &str| {
@@ -978,7 +978,7 @@ struct ScoreGrid {
 type GridRow = (String, Vec<(String, bool)>);
 
 fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
-    let text = |c: &Option<crate::experiment::report::ScoreCell>, full: bool| match c {
+    let text = |c: &Option<crate::present::scores::ScoreCell>, full: bool| match c {
         Some(c) if full => c.text(),
         Some(c) => format!("{:.1}", c.mean),
         None => "–".to_string(),
@@ -1234,7 +1234,7 @@ fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect, grid: &crate::mdp::Gri
             let text = if cell_width >= 6 && !matches!(letter, 'H' | 'C' | 'G') {
                 format!(
                     "{text}{}",
-                    crate::scale::format_tick((values[s] * 100.0).round() / 100.0)
+                    crate::present::scale::format_tick((values[s] * 100.0).round() / 100.0)
                 )
             } else {
                 text
@@ -1296,7 +1296,7 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::report::ScoreCell;
+    use crate::present::scores::ScoreCell;
 
     fn table() -> ScoreTable {
         let cell = |mean: f64| {

@@ -1,10 +1,12 @@
-//! The overestimation chart, the heart of the dashboard: q_est and the true
-//! return of the charted runs against iterations (or wall time), on a
-//! symmetric-log or linear y axis. ratatui's `Chart` has linear axes only,
-//! so values are transformed here and ticks drawn at the decades; each
-//! series is cut to the chart's braille resolution (min and max per
-//! column) before drawing, so 64 runs of 10,000 points draw in a few
-//! hundred points each.
+//! The overestimation chart's curves, ready to draw (the heart of the
+//! dashboard; [`view`](super::view) draws them): q_est and the true return
+//! of the charted runs against iterations (or wall time), on a
+//! symmetric-log or linear y axis, as [`ChartOptions`] say. ratatui's
+//! `Chart` has linear axes only, so values are transformed here and ticks
+//! drawn at the decades; each series is cut to the chart's braille
+//! resolution (min and max per column) before drawing, so 64 runs of
+//! 10,000 points draw in a few hundred points each, and cut again only when
+//! a run's history changes ([`Revisions`]).
 
 use crate::eval::Metrics;
 use crate::experiment::{RunId, RunView};

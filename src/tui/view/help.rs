@@ -1,5 +1,5 @@
 //! The help overlay: every pane's keys by pane, generated from the
-//! tables in [`keys`](crate::tui::keys), then notes on reading the screen.
+//! tables in [`tui::keys`](crate::tui::keys), then notes on reading the screen.
 
 use crate::tui::app::App;
 use crate::tui::keys;

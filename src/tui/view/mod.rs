@@ -5,11 +5,11 @@
 //! detail's environment and overestimation), so a given `App` always draws
 //! the same frame (the snapshot tests rely on it).
 
-mod chart;
-mod detail;
-mod help;
-mod runs;
-mod scores;
+pub mod chart;
+pub mod detail;
+pub mod help;
+pub mod runs;
+pub mod scores;
 
 use super::app::{App, Pane, sanitize};
 use super::keys::{self, Binding};

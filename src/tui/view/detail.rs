@@ -143,7 +143,7 @@ pub(super) fn draw_heatmap(
 ) {
     let over = app.heatmap == Heatmap::Overestimation;
     let block = Block::default().borders(Borders::ALL).title(if over {
-        " max_a Q − V^π (o) and greedy action "
+        " max_a Q − V^π and action "
     } else {
         " max_a Q and greedy action "
     });

@@ -2,7 +2,9 @@
 //! each (target: at most 2 ms): series are decimated to the chart's
 //! resolution before drawing, and the decimated curves are reused while a
 //! run's history is unchanged (the "all curves new" case measures the frame
-//! after every run has new points).
+//! after every run has new points). The rows and score tables are derived
+//! once per change of state (`App::update`, measured on its own), not per
+//! frame.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pessimist::algo::{Params, resolve_params};
@@ -85,6 +87,15 @@ fn bench_render(c: &mut Criterion) {
                 fresh
             },
             |fresh| terminal.draw(|f| view::draw(f, fresh)).unwrap().area,
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    // What a change of state costs once (not per frame): the rows sorted,
+    // the score tables built, the revisions compared.
+    c.bench_function("state change, 64 runs: App::update", |b| {
+        b.iter_batched_ref(
+            || (app.clone(), runs.clone()),
+            |(fresh, runs)| fresh.update(std::mem::take(runs), Vec::new()),
             criterion::BatchSize::LargeInput,
         )
     });

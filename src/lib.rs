@@ -3,7 +3,11 @@
 //! away from the returns their policies really get.
 //!
 //! Data flows one way: environments ([`mdp`]) → datasets ([`data`]) →
-//! learners ([`algo`]) → exact evaluation ([`eval`]).
+//! learners ([`algo`]) → exact evaluation ([`eval`]) → the experiment
+//! system ([`experiment`]: specs, runs, store, workers) → presentation
+//! ([`present`]: labels, score table, scales, figure) → the dashboard
+//! ([`tui`]). A module imports only from the ones before it; [`error`] is
+//! shared by all.
 
 pub mod algo;
 pub mod data;
@@ -11,7 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod experiment;
 pub mod mdp;
-pub mod scale;
+pub mod present;
 pub mod tui;
 
 pub use error::{Error, Result};

@@ -3,10 +3,11 @@
 
 use super::{PlotArgs, ReportArgs, ReportFormat};
 use anyhow::bail;
-use pessimist::experiment::figure::{self, Curve};
-use pessimist::experiment::report::ScoreTable;
+use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun, Store};
-use pessimist::experiment::{Labels, RunStatus};
+use pessimist::present::Labels;
+use pessimist::present::ScoreTable;
+use pessimist::present::figure::{self, Curve};
 use std::collections::BTreeSet;
 use std::path::Path;
 

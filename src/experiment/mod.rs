@@ -7,16 +7,16 @@
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
 //! - [`store`]: the crash-safe on-disk layout of runs;
 //! - [`runner`]: trains one run into the store, resumably;
-//! - [`labels`]: short labels that tell groups of runs apart;
 //! - [`pool`]: background workers with a priority queue and per-run control;
 //! - [`watcher`]: debounced or polling directory watching;
+//! - [`status`]: a run's life cycle (queued … done, diverged, failed);
 //! - [`session`]: specs + store + pool + watcher, the dashboard's model.
+//!
+//! How runs are named, tabulated and drawn is [`present`](crate::present),
+//! one floor up.
 
 pub mod config;
-pub mod figure;
-pub mod labels;
 pub mod pool;
-pub mod report;
 pub mod runner;
 pub mod session;
 pub mod spec;
@@ -25,7 +25,6 @@ pub mod store;
 pub mod watcher;
 
 pub use config::{DatasetSource, RunConfig, RunId};
-pub use labels::Labels;
 pub use pool::{Pool, PoolEvent, RunHandle};
 pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};

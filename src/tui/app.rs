@@ -1,142 +1,21 @@
-//! The dashboard's state and its key bindings: pure logic, no terminal, so
-//! every screen and every key is testable (see the snapshot tests).
+//! The dashboard's state and what keys do to it: pure logic, no terminal,
+//! so every screen and every key is testable (see the snapshot tests). The
+//! keys themselves are declared per pane in [`keys`](super::keys); here is
+//! whether each is available now, and what it does.
 
-use crate::experiment::labels::Labels;
-use crate::experiment::report::ScoreTable;
+use super::chart::{ChartOptions, CutCache, Revisions};
+pub use super::detail::DetailData;
+use super::detail::{Envs, Heatmap};
+use super::keys::binding_in;
+pub use super::keys::{BINDINGS, Binding, Command, Pane, binding, parse_keys};
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
-use crossterm::event::KeyCode::Char as K;
+use crate::mdp::TabularMdp;
+use crate::present::Labels;
+use crate::present::scores::ScoreTable;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ndarray::Array1;
 use std::collections::BTreeMap;
-
-/// Which pane has the keyboard (its border is bold; `z` zooms it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Runs,
-    Chart,
-    Scores,
-}
-
-impl Pane {
-    fn next(self) -> Pane {
-        match self {
-            Pane::Runs => Pane::Chart,
-            Pane::Chart => Pane::Scores,
-            Pane::Scores => Pane::Runs,
-        }
-    }
-}
-
-/// Everything a key can ask of the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    Quit,
-    Help,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    First,
-    Last,
-    Detail,
-    Back,
-    NextPane,
-    PreviousPane,
-    Zoom,
-    PauseResume,
-    Cancel,
-    Rerun,
-    StartWaiting,
-    Filter,
-    SortNext,
-    SortReverse,
-    Group,
-    Mark,
-    ClearMarks,
-    CursorLeft,
-    CursorRight,
-    LessSmoothing,
-    MoreSmoothing,
-    Scale,
-    XAxis,
-    ColourBy,
-    PerSize,
-    Export,
-}
-
-/// One key binding. [`BINDINGS`] is the single source of the dispatch, the
-/// footer and the help screen (gitui's habit), so they cannot disagree.
-#[derive(Debug, Clone, Copy)]
-pub struct Binding {
-    pub keys: &'static [KeyCode],
-    /// How the help names the keys.
-    pub keys_text: &'static str,
-    pub command: Command,
-    pub help: &'static str,
-    /// The footer's short form, for the keys the footer shows: in table
-    /// order, as many as the width allows.
-    pub footer: Option<&'static str>,
-    /// The help screen's section.
-    pub section: &'static str,
-}
-
-const fn bind(
-    keys: &'static [KeyCode],
-    keys_text: &'static str,
-    command: Command,
-    help: &'static str,
-    footer: Option<&'static str>,
-    section: &'static str,
-) -> Binding {
-    Binding {
-        keys,
-        keys_text,
-        command,
-        help,
-        footer,
-        section,
-    }
-}
-
-#[rustfmt::skip]
-pub const BINDINGS: &[Binding] = &[
-    bind(&[K('q')], "q / Ctrl-C", Command::Quit, "quit (running runs checkpoint and resume next time)", Some("q quit"), "general"),
-    bind(&[K('?')], "?", Command::Help, "this help (↑↓ scroll, any other key closes)", Some("? help"), "general"),
-    bind(&[KeyCode::Tab], "Tab", Command::NextPane, "next pane: runs, chart, scores", Some("Tab pane"), "general"),
-    bind(&[KeyCode::BackTab], "Shift-Tab", Command::PreviousPane, "previous pane", None, "general"),
-    bind(&[K('z')], "z", Command::Zoom, "zoom the focused pane to the whole screen", Some("z zoom"), "general"),
-    bind(&[KeyCode::Enter], "Enter", Command::Detail, "run detail: config, Q/policy heatmap, log, error", Some("⏎ detail"), "general"),
-    bind(&[KeyCode::Esc], "Esc", Command::Back, "back: close detail or zoom, clear filter, hide cursor", None, "general"),
-    bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "previous run (scores pane: scroll up)", None, "runs"),
-    bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "next run (scores pane: scroll down)", None, "runs"),
-    bind(&[KeyCode::PageUp], "PgUp", Command::PageUp, "ten rows up", None, "runs"),
-    bind(&[KeyCode::PageDown], "PgDn", Command::PageDown, "ten rows down", None, "runs"),
-    bind(&[KeyCode::Home], "Home", Command::First, "first row", None, "runs"),
-    bind(&[KeyCode::End], "End", Command::Last, "last row", None, "runs"),
-    bind(&[K(' ')], "space", Command::PauseResume, "pause / resume the selected run", Some("␣ pause"), "runs"),
-    bind(&[K('x')], "x", Command::Cancel, "cancel the selected run", Some("x cancel"), "runs"),
-    bind(&[K('r')], "r", Command::Rerun, "rerun the selected run from scratch", Some("r rerun"), "runs"),
-    bind(&[K('a')], "a", Command::StartWaiting, "start the runs waiting for a start (--no-autostart)", None, "runs"),
-    bind(&[K('/')], "/", Command::Filter, "filter: words match spec, env, algo, dataset, status", Some("/ filter"), "runs"),
-    bind(&[K('s')], "s", Command::SortNext, "sort by the next column", Some("s sort"), "runs"),
-    bind(&[K('S')], "S", Command::SortReverse, "reverse the sort", None, "runs"),
-    bind(&[K('g')], "g", Command::Group, "group by spec on / off", None, "runs"),
-    bind(&[K('m')], "m", Command::Mark, "mark / unmark the run for the chart", None, "runs"),
-    bind(&[K('M')], "M", Command::ClearMarks, "clear the marks", None, "runs"),
-    bind(&[KeyCode::Left, K('h')], "← h", Command::CursorLeft, "chart cursor: previous eval point", None, "chart"),
-    bind(&[KeyCode::Right, K('l')], "→ l", Command::CursorRight, "chart cursor: next eval point", None, "chart"),
-    bind(&[K('[')], "[", Command::LessSmoothing, "less smoothing", None, "chart"),
-    bind(&[K(']')], "]", Command::MoreSmoothing, "more smoothing (EMA; the raw curve faint behind)", None, "chart"),
-    bind(&[K('y')], "y", Command::Scale, "y axis: symlog / linear", None, "chart"),
-    bind(&[K('w')], "w", Command::XAxis, "x axis: iterations / wall time", None, "chart"),
-    bind(&[K('c')], "c", Command::ColourBy, "colour by dataset / by algorithm", None, "chart"),
-    bind(&[K('b')], "b", Command::PerSize, "per-dataset-size view of one algorithm (the BEAR figure)", None, "chart"),
-    bind(&[K('e')], "e", Command::Export, "export the chart as SVG next to the runs", Some("e export"), "chart"),
-];
-
-/// The binding of a key, if any.
-pub fn binding(code: KeyCode) -> Option<&'static Binding> {
-    BINDINGS.iter().find(|b| b.keys.contains(&code))
-}
+use std::sync::Arc;
 
 /// The runs table's sortable columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,35 +65,6 @@ impl SortKey {
     }
 }
 
-/// How the overestimation chart is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ChartOptions {
-    /// Exponential moving average weight (TensorBoard's smoothing), 0..0.95.
-    pub smoothing: f64,
-    pub symlog: bool,
-    /// x axis: wall time instead of iterations.
-    pub wall_time: bool,
-    /// Colour curves by algorithm instead of by dataset size.
-    pub colour_by_algo: bool,
-    /// The BEAR figure: one panel for return, one for Q, a line per dataset size.
-    pub per_size: bool,
-    /// Index into the x positions of the cursor, when shown.
-    pub cursor: Option<usize>,
-}
-
-impl Default for ChartOptions {
-    fn default() -> Self {
-        ChartOptions {
-            smoothing: 0.0,
-            symlog: true,
-            wall_time: false,
-            colour_by_algo: false,
-            per_size: false,
-            cursor: None,
-        }
-    }
-}
-
 /// What a key asks the outside world (the session) to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -236,6 +86,8 @@ pub struct App {
     pub specs: Vec<SpecView>,
     /// Per spec, the names that tell its runs apart (what varies among them).
     pub spec_labels: BTreeMap<String, Labels>,
+    /// The focused pane of the main screen (the detail, while open, has the
+    /// keyboard: see [`App::focus`]).
     pub pane: Pane,
     /// Index into [`App::visible_runs`].
     pub selected: usize,
@@ -262,18 +114,28 @@ pub struct App {
     pub message: Option<String>,
     /// Log tail of the selected run, filled by the caller for the detail view.
     pub log_tail: Vec<String>,
-    /// Where the detail view's Q table and policy came from.
+    /// Where the detail view's Q table and policy came from (set it with
+    /// [`App::set_detail_data`], which also computes the overestimation).
     pub detail_data: Option<DetailData>,
+    /// The selected run's environment while the detail is open (its grid
+    /// lays out the heatmap).
+    pub detail_env: Option<Arc<TabularMdp>>,
+    /// Per state, max_a Q − V^π of [`App::detail_data`] (or why there is none).
+    pub overestimation: Option<Result<Array1<f64>, String>>,
+    /// What the detail's heatmap shows.
+    pub heatmap: Heatmap,
+    /// Environments the detail has built, by id.
+    pub envs: Envs,
     pub no_color: bool,
     /// The chart's decimated curves from earlier frames.
-    pub cuts: super::chart::CutCache,
-}
-
-/// The selected run's learned Q table and policy, for the heatmap.
-#[derive(Debug, Clone)]
-pub struct DetailData {
-    pub q: ndarray::Array2<f64>,
-    pub policy: ndarray::Array2<f64>,
+    pub cuts: CutCache,
+    /// Per run, the revision of its history (the key of [`App::cuts`]).
+    pub revisions: Revisions,
+    /// Derived once per change of the runs, filter or sort (not per frame):
+    /// the runs table's rows, as indices into [`App::runs`].
+    pub rows: Vec<usize>,
+    /// Derived with [`App::rows`]: each spec's score table over its visible runs.
+    pub scores: BTreeMap<String, ScoreTable>,
 }
 
 impl Default for App {
@@ -300,8 +162,15 @@ impl Default for App {
             message: None,
             log_tail: Vec::new(),
             detail_data: None,
+            detail_env: None,
+            overestimation: None,
+            heatmap: Heatmap::default(),
+            envs: Envs::default(),
             no_color: false,
             cuts: Default::default(),
+            revisions: Revisions::default(),
+            rows: Vec::new(),
+            scores: BTreeMap::new(),
         }
     }
 }
@@ -332,13 +201,43 @@ impl App {
             .into_iter()
             .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
             .collect();
+        self.revisions.update(&self.runs, &runs);
         self.runs = runs;
         self.specs = specs;
+        self.refresh();
         if let Some(id) = current
             && let Some(i) = self.visible_runs().iter().position(|r| r.id == id)
         {
             self.selected = i;
         }
+        self.clamp();
+        self.load_detail_env();
+    }
+
+    /// Recomputes what is derived from the runs, the filter and the sort:
+    /// the rows and the score tables (call it after changing those fields
+    /// by hand; [`App::update`] and the keys do).
+    pub fn refresh(&mut self) {
+        let mut rows: Vec<usize> = (0..self.runs.len())
+            .filter(|&i| self.matches(&self.runs[i]))
+            .collect();
+        rows.sort_by(|&a, &b| self.order(&self.runs[a], &self.runs[b]));
+        self.rows = rows;
+        let mut by_spec: BTreeMap<&str, Vec<&RunView>> = BTreeMap::new();
+        for &i in &self.rows {
+            let run = &self.runs[i];
+            by_spec.entry(&run.config.spec).or_default().push(run);
+        }
+        self.scores = by_spec
+            .into_iter()
+            .map(|(spec, runs)| {
+                let table = ScoreTable::build(
+                    runs.into_iter()
+                        .map(|r| (&*r.config, r.status, r.latest.as_ref())),
+                );
+                (spec.to_string(), table)
+            })
+            .collect();
         self.clamp();
     }
 
@@ -349,18 +248,16 @@ impl App {
     }
 
     /// The score table of the selected run's spec (its visible runs).
-    pub fn score_table(&self) -> ScoreTable {
-        let spec = self.selected_run().map(|r| r.config.spec.clone());
-        ScoreTable::build(
-            self.visible_runs()
-                .into_iter()
-                .filter(|r| Some(&r.config.spec) == spec.as_ref())
-                .map(|r| (&*r.config, r.status, r.latest.as_ref())),
-        )
+    pub fn score_table(&self) -> &ScoreTable {
+        static NONE: std::sync::LazyLock<ScoreTable> =
+            std::sync::LazyLock::new(|| ScoreTable::build(std::iter::empty()));
+        self.selected_run()
+            .and_then(|r| self.scores.get(&r.config.spec))
+            .unwrap_or(&NONE)
     }
 
     fn clamp(&mut self) {
-        let n = self.visible_runs().len();
+        let n = self.rows.len();
         self.selected = self.selected.min(n.saturating_sub(1));
     }
 
@@ -386,49 +283,54 @@ impl App {
             .all(|w| haystack.contains(w))
     }
 
-    /// The runs table's rows: filtered, then sorted (by spec first when grouped).
+    /// The runs table's order: by spec first when grouped, then the sort key.
+    fn order(&self, a: &RunView, b: &RunView) -> std::cmp::Ordering {
+        let group = if self.group_by_spec {
+            a.config.spec.cmp(&b.config.spec)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        let order = match self.sort {
+            SortKey::Spec => a.config.spec.cmp(&b.config.spec),
+            SortKey::Env => a.config.env.cmp(&b.config.env),
+            SortKey::Algo => self
+                .labels(&a.config)
+                .algo(&a.config)
+                .cmp(&self.labels(&b.config).algo(&b.config)),
+            SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
+            SortKey::Seed => a.config.seed.cmp(&b.config.seed),
+            SortKey::Status => a.status.cmp(&b.status),
+            SortKey::Progress => cmp_f64(progress(a), progress(b)),
+            SortKey::Return => cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return)),
+            SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
+            SortKey::Gap => cmp_f64(latest(a, |m| m.gap), latest(b, |m| m.gap)),
+            SortKey::Score => cmp_f64(
+                latest(a, |m| m.normalized_score),
+                latest(b, |m| m.normalized_score),
+            ),
+        };
+        let order = if self.descending {
+            order.reverse()
+        } else {
+            order
+        };
+        group.then(order)
+    }
+
+    /// The runs table's rows: filtered, then sorted (by spec first when
+    /// grouped); computed by [`App::refresh`], read here.
     pub fn visible_runs(&self) -> Vec<&RunView> {
-        let mut rows: Vec<&RunView> = self.runs.iter().filter(|r| self.matches(r)).collect();
-        let key = self.sort;
-        rows.sort_by(|a, b| {
-            let group = if self.group_by_spec {
-                a.config.spec.cmp(&b.config.spec)
-            } else {
-                std::cmp::Ordering::Equal
-            };
-            let order = match key {
-                SortKey::Spec => a.config.spec.cmp(&b.config.spec),
-                SortKey::Env => a.config.env.cmp(&b.config.env),
-                SortKey::Algo => self
-                    .labels(&a.config)
-                    .algo(&a.config)
-                    .cmp(&self.labels(&b.config).algo(&b.config)),
-                SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
-                SortKey::Seed => a.config.seed.cmp(&b.config.seed),
-                SortKey::Status => a.status.cmp(&b.status),
-                SortKey::Progress => cmp_f64(progress(a), progress(b)),
-                SortKey::Return => {
-                    cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return))
-                }
-                SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
-                SortKey::Gap => cmp_f64(latest(a, |m| m.gap), latest(b, |m| m.gap)),
-                SortKey::Score => cmp_f64(
-                    latest(a, |m| m.normalized_score),
-                    latest(b, |m| m.normalized_score),
-                ),
-            };
-            let order = if self.descending {
-                order.reverse()
-            } else {
-                order
-            };
-            group.then(order)
-        });
-        rows
+        self.rows.iter().map(|&i| &self.runs[i]).collect()
     }
 
     pub fn selected_run(&self) -> Option<&RunView> {
-        self.visible_runs().get(self.selected).copied()
+        self.rows.get(self.selected).map(|&i| &self.runs[i])
+    }
+
+    /// Which pane has the keyboard: the detail while it is open, else the
+    /// focused pane of the main screen.
+    pub fn focus(&self) -> Pane {
+        if self.detail { Pane::Detail } else { self.pane }
     }
 
     /// The runs the chart draws: the marked ones, else the visible runs of
@@ -478,6 +380,53 @@ impl App {
             .collect()
     }
 
+    /// Whether `command` does something now; if not, why (the footer shows
+    /// it disabled, and pressing its key says so).
+    pub fn availability(&self, command: Command) -> Result<(), String> {
+        let run = self.selected_run();
+        let status = run.map(|r| r.status);
+        let no_run = || Err("no run selected".to_string());
+        match command {
+            // Enter closes an open detail even when its run is gone.
+            Command::Detail if !self.detail && run.is_none() => no_run(),
+            Command::Mark | Command::Rerun if run.is_none() => no_run(),
+            Command::PauseResume => match status {
+                None => no_run(),
+                Some(s) if s.is_final() => Err(format!("the run is {s}: nothing to pause")),
+                Some(_) => Ok(()),
+            },
+            Command::Cancel => match status {
+                None => no_run(),
+                Some(s) if s.is_final() => Err(format!("the run is {s}: nothing to cancel")),
+                Some(_) => Ok(()),
+            },
+            Command::StartWaiting if !self.runs.iter().any(|r| r.status == RunStatus::Waiting) => {
+                Err("no run is waiting for a start".into())
+            }
+            Command::ClearMarks if self.marked.is_empty() => Err("no run is marked".into()),
+            Command::CursorLeft | Command::CursorRight | Command::Export
+                if self.chart_runs().iter().all(|r| r.history.is_empty()) =>
+            {
+                Err("the chart has no eval points yet".into())
+            }
+            Command::LessSmoothing if self.chart.smoothing <= 0.0 => {
+                Err("smoothing is already off".into())
+            }
+            Command::MoreSmoothing if self.chart.smoothing >= 0.95 => {
+                Err("smoothing is already at its most".into())
+            }
+            Command::Overestimation if !self.detail => {
+                Err("o: the overestimation heatmap is in the run detail (Enter)".into())
+            }
+            Command::Overestimation => match &self.overestimation {
+                Some(Ok(_)) => Ok(()),
+                Some(Err(e)) => Err(format!("no overestimation: {e}")),
+                None => Err("no overestimation: the run has no Q table and policy yet, or its environment no table".into()),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// Applies one key; returns what the session should do.
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
@@ -497,7 +446,8 @@ impl App {
                 _ => {}
             }
             self.selected = 0;
-            self.clamp();
+            self.refresh();
+            self.load_detail_env();
             return Action::None;
         }
         if self.show_help {
@@ -512,14 +462,39 @@ impl App {
             return Action::None;
         }
         self.message = None;
-        let command = binding(key.code).map(|b| b.command);
+        let command = binding_in(self.focus(), key.code).map(|b| b.command);
         if command != Some(Command::Rerun) {
             self.confirm_rerun = None;
         }
-        command.map_or(Action::None, |c| self.apply(c))
+        let Some(command) = command else {
+            return Action::None;
+        };
+        if let Err(why) = self.availability(command) {
+            self.message = Some(why);
+            return Action::None;
+        }
+        let rows_before = (
+            self.filter.clone(),
+            self.sort,
+            self.descending,
+            self.group_by_spec,
+        );
+        let action = self.apply(command);
+        if rows_before
+            != (
+                self.filter.clone(),
+                self.sort,
+                self.descending,
+                self.group_by_spec,
+            )
+        {
+            self.refresh();
+        }
+        self.load_detail_env();
+        action
     }
 
-    /// Carries out one command of [`BINDINGS`].
+    /// Carries out one available command.
     fn apply(&mut self, command: Command) -> Action {
         let selected = self.selected_run().map(|r| (r.id.clone(), r.status));
         match command {
@@ -542,7 +517,6 @@ impl App {
                     self.zoom = false;
                 } else if !self.filter.is_empty() {
                     self.filter.clear();
-                    self.clamp();
                 } else {
                     self.chart.cursor = None;
                 }
@@ -579,6 +553,12 @@ impl App {
             Command::PerSize => self.chart.per_size = !self.chart.per_size,
             Command::LessSmoothing => self.chart.smoothing = (self.chart.smoothing - 0.1).max(0.0),
             Command::MoreSmoothing => self.chart.smoothing = (self.chart.smoothing + 0.1).min(0.95),
+            Command::Overestimation => {
+                self.heatmap = match self.heatmap {
+                    Heatmap::MaxQ => Heatmap::Overestimation,
+                    Heatmap::Overestimation => Heatmap::MaxQ,
+                }
+            }
             Command::Export => return Action::Export,
             Command::StartWaiting => return Action::StartQueued,
             Command::PauseResume => {
@@ -591,9 +571,7 @@ impl App {
                 }
             }
             Command::Cancel => {
-                if let Some((id, status)) = selected
-                    && !status.is_final()
-                {
+                if let Some((id, _)) = selected {
                     return Action::Cancel(id);
                 }
             }
@@ -616,12 +594,12 @@ impl App {
     }
 
     /// Moves through the focused pane's rows: the score table scrolls, the
-    /// other panes move the selected run (the chart follows it).
+    /// other panes move the selected run (the chart and the detail follow it).
     fn scroll(&mut self, step: isize) {
-        let runs = self.visible_runs().len();
-        let (position, len) = match self.pane {
+        let runs = self.rows.len();
+        let (position, len) = match self.focus() {
             Pane::Scores => (&mut self.score_offset, usize::MAX),
-            Pane::Runs | Pane::Chart => (&mut self.selected, runs),
+            Pane::Runs | Pane::Chart | Pane::Detail => (&mut self.selected, runs),
         };
         let moved = position.saturating_add_signed(step);
         *position = moved.min(len.saturating_sub(1));
@@ -643,6 +621,46 @@ impl App {
             Some(c) => c as isize + step,
         };
         self.chart.cursor = Some(at.clamp(0, points as isize - 1) as usize);
+    }
+
+    /// While the detail is open: the selected run's environment, built
+    /// once per id (here, on a change of state, never while drawing).
+    fn load_detail_env(&mut self) {
+        let wanted = self
+            .detail
+            .then(|| self.selected_run().map(|r| r.config.env.clone()))
+            .flatten();
+        let same = match (&wanted, &self.detail_env) {
+            (Some(id), Some(env)) => env.id() == id,
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.detail_env = wanted.and_then(|id| self.envs.get(&id));
+            self.overestimation = None;
+            self.compute_overestimation();
+        }
+    }
+
+    /// Takes in the selected run's Q table and policy (read by the caller
+    /// when the detail opens and when the run's files change); the
+    /// overestimation is computed here, when they change, not per frame.
+    pub fn set_detail_data(&mut self, data: Option<DetailData>) {
+        self.load_detail_env();
+        if data != self.detail_data || self.overestimation.is_none() {
+            self.detail_data = data;
+            self.compute_overestimation();
+        }
+    }
+
+    fn compute_overestimation(&mut self) {
+        let gamma = self.selected_run().map(|r| r.config.gamma);
+        self.overestimation = match (&self.detail_env, &self.detail_data, gamma) {
+            (Some(mdp), Some(data), Some(gamma)) => {
+                Some(super::detail::overestimation(mdp, gamma, data))
+            }
+            _ => None,
+        };
     }
 }
 
@@ -685,41 +703,57 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
-/// Parses `--keys` text: characters as they are, and `<enter>`, `<tab>`,
-/// `<esc>`, `<space>`, `<up>`, `<down>`, `<left>`, `<right>`, `<bs>`,
-/// `<home>`, `<end>`, `<pgup>`, `<pgdn>`, `<backtab>` in angle brackets.
-pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
-    let mut keys = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '<' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
-            let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
-            let code = match name.to_ascii_lowercase().as_str() {
-                "enter" | "cr" => KeyCode::Enter,
-                "tab" => KeyCode::Tab,
-                "backtab" => KeyCode::BackTab,
-                "esc" => KeyCode::Esc,
-                "space" => KeyCode::Char(' '),
-                "up" => KeyCode::Up,
-                "down" => KeyCode::Down,
-                "left" => KeyCode::Left,
-                "right" => KeyCode::Right,
-                "bs" | "backspace" => KeyCode::Backspace,
-                "home" => KeyCode::Home,
-                "end" => KeyCode::End,
-                "pgup" => KeyCode::PageUp,
-                "pgdn" => KeyCode::PageDown,
-                "lt" => KeyCode::Char('<'),
-                other => {
-                    return Err(format!(
-                        "unknown key <{other}>; valid: <enter> <tab> <backtab> <esc> <space> <up> <down> <left> <right> <bs> <home> <end> <pgup> <pgdn> <lt>"
-                    ));
-                }
-            };
-            keys.push(KeyEvent::new(code, KeyModifiers::NONE));
-        } else {
-            keys.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::chart::tests::run_view;
+
+    fn press(app: &mut App, keys: &str) -> Action {
+        let mut last = Action::None;
+        for key in parse_keys(keys).unwrap() {
+            last = app.handle_key(key);
         }
+        last
     }
-    Ok(keys)
+
+    #[test]
+    fn a_key_that_does_nothing_now_says_why() {
+        let mut app = App::default();
+        app.update(vec![run_view("FrozenLake-v1", 1.0, 3)], Vec::new());
+        assert_eq!(press(&mut app, "x"), Action::None);
+        assert!(app.message.as_ref().unwrap().contains("nothing to cancel"));
+        assert_eq!(press(&mut app, "["), Action::None);
+        assert!(app.message.as_ref().unwrap().contains("smoothing"));
+        press(&mut app, "o");
+        assert!(app.message.as_ref().unwrap().contains("run detail"));
+        assert_eq!(app.heatmap, Heatmap::MaxQ);
+    }
+
+    #[test]
+    fn the_detail_builds_its_environment_once_and_the_overestimation_on_new_data() {
+        let mut app = App::default();
+        app.update(vec![run_view("FrozenLake-v1", 1.0, 3)], Vec::new());
+        assert!(
+            app.detail_env.is_none(),
+            "nothing built before the detail opens"
+        );
+        press(&mut app, "<enter>");
+        let env = app.detail_env.clone().expect("built when the detail opens");
+        assert_eq!(env.id(), "FrozenLake-v1");
+        press(&mut app, "o");
+        assert!(app.message.as_ref().unwrap().contains("no overestimation"));
+        // Believes every state is worth 1; no state is, under its policy.
+        let q = ndarray::Array2::from_elem((16, 4), 1.0);
+        let policy = crate::mdp::solve::greedy(&q);
+        app.set_detail_data(Some(DetailData { q, policy }));
+        let over = app.overestimation.clone().unwrap().unwrap();
+        assert_eq!(over.len(), 16);
+        assert!(over.iter().all(|&o| o > 0.0), "{over}");
+        press(&mut app, "o");
+        assert_eq!(app.heatmap, Heatmap::Overestimation);
+        assert_eq!(app.availability(Command::Overestimation), Ok(()));
+        // Another key or the same data again: the environment is the one built.
+        press(&mut app, "<down>");
+        assert!(Arc::ptr_eq(&env, app.detail_env.as_ref().unwrap()));
+    }
 }

@@ -1,19 +1,90 @@
-//! The overestimation chart, the heart of the dashboard: q_est and the true
-//! return of the charted runs against iterations (or wall time), on a
-//! symmetric-log or linear y axis. ratatui's `Chart` has linear axes only,
-//! so values are transformed here and ticks drawn at the decades; each
-//! series is cut to the chart's braille resolution (min and max per
-//! column) before drawing, so 64 runs of 10,000 points draw in a few
-//! hundred points each.
+//! The overestimation chart's curves, ready to draw (the heart of the
+//! dashboard; [`view`](super::view) draws them): q_est and the true return
+//! of the charted runs against iterations (or wall time), on a
+//! symmetric-log or linear y axis, as [`ChartOptions`] say. ratatui's
+//! `Chart` has linear axes only, so values are transformed here and ticks
+//! drawn at the decades; each series is cut to the chart's braille
+//! resolution (min and max per column) before drawing, so 64 runs of
+//! 10,000 points draw in a few hundred points each, and cut again only when
+//! a run's history changes ([`Revisions`]).
 
-use super::app::ChartOptions;
 use crate::eval::Metrics;
-use crate::experiment::labels::Labels;
 use crate::experiment::{RunId, RunView};
-use crate::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
+use crate::present::Labels;
+use crate::present::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// How the overestimation chart is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChartOptions {
+    /// Exponential moving average weight (TensorBoard's smoothing), 0..0.95.
+    pub smoothing: f64,
+    pub symlog: bool,
+    /// x axis: wall time instead of iterations.
+    pub wall_time: bool,
+    /// Colour curves by algorithm instead of by dataset size.
+    pub colour_by_algo: bool,
+    /// The BEAR figure: one panel for return, one for Q, a line per dataset size.
+    pub per_size: bool,
+    /// Index into the x positions of the cursor, when shown.
+    pub cursor: Option<usize>,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        ChartOptions {
+            smoothing: 0.0,
+            symlog: true,
+            wall_time: false,
+            colour_by_algo: false,
+            per_size: false,
+            cursor: None,
+        }
+    }
+}
+
+/// Per run, a number that changes whenever its history does: the key of
+/// the chart's cache. A history is shared (`Arc`) and never changes in
+/// place while shared, so a new history is a new `Arc`; its address is no
+/// key, though: a rerun's fresh history can be allocated where the old one
+/// was, with as many points, and the old curve would be drawn again.
+#[derive(Debug, Clone, Default)]
+pub struct Revisions {
+    of: HashMap<RunId, u64>,
+    next: u64,
+}
+
+impl Revisions {
+    /// Takes in the runs that replace `old`: a run keeps its revision while
+    /// its history is the same `Arc` (both are alive here, so comparing
+    /// them is sound), and gets a new one otherwise.
+    pub fn update(&mut self, old: &[RunView], new: &[RunView]) {
+        let before: HashMap<&RunId, &Arc<Vec<Metrics>>> =
+            old.iter().map(|r| (&r.id, &r.history)).collect();
+        let mut of = HashMap::with_capacity(new.len());
+        for run in new {
+            let same = before
+                .get(&run.id)
+                .is_some_and(|h| Arc::ptr_eq(h, &run.history));
+            let revision = match self.of.get(&run.id) {
+                Some(&r) if same => r,
+                _ => {
+                    self.next += 1;
+                    self.next
+                }
+            };
+            of.insert(run.id.clone(), revision);
+        }
+        self.of = of;
+    }
+
+    /// The revision of a run's history (`None`: a run never taken in).
+    pub fn get(&self, id: &RunId) -> Option<u64> {
+        self.of.get(id).copied()
+    }
+}
 
 /// Which curves a plot shows (the per-dataset-size view splits them in two
 /// panels, each scaled to its own values).
@@ -179,10 +250,8 @@ pub fn group_of(run: &RunView, by_algo: bool, labels: &Labels) -> String {
     }
 }
 
-/// Builds the chart of `runs` for a plot `columns` braille dots wide.
-/// With `per_size`, curves are averaged per dataset (seeds and runs alike).
 /// Decimated curves of each run from earlier frames, reused while the
-/// run's history, the chart's width and x range and the options are the
+/// run's history (its [`Revisions`] number), the chart's width and x range and the options are the
 /// same: redrawing (a key, a resize, progress of other runs) then costs only
 /// the drawing.
 #[derive(Debug, Clone, Default)]
@@ -191,7 +260,7 @@ pub struct CutCache(RefCell<HashMap<RunId, (CutKey, Arc<Cut>)>>);
 /// What a cached cut depends on.
 #[derive(Debug, Clone, PartialEq)]
 struct CutKey {
-    history: (usize, usize),
+    revision: u64,
     symlog: bool,
     columns: usize,
     x_hi: u64,
@@ -211,11 +280,14 @@ fn nice_ceiling(x: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
+/// Builds the chart of `runs` for a plot `columns` braille dots wide,
+/// reusing the cached cuts of histories that did not change.
+/// With `per_size`, curves are averaged per dataset (seeds and runs alike).
 pub fn prepare(
     runs: &[&RunView],
     options: &ChartOptions,
     columns: usize,
-    cache: &CutCache,
+    (cache, revisions): (&CutCache, &Revisions),
     which: Curves,
 ) -> ChartData {
     let wall = options.wall_time;
@@ -305,23 +377,32 @@ pub fn prepare(
     for curve in &curves {
         let cut = match &curve.points {
             Points::Run(history) => {
-                let key = CutKey {
-                    history: (history.as_ptr() as usize, history.len()),
-                    columns,
-                    x_hi: x_hi.to_bits(),
-                    smoothing: options.smoothing.to_bits(),
-                    wall,
-                    symlog: options.symlog,
+                let id = curve.id.as_ref().expect("runs have ids");
+                let fresh = || {
+                    let points = history.iter().map(|m| point(m, wall));
+                    Arc::new(cut(points, x_bounds, columns, options))
                 };
-                let id = curve.id.clone().expect("runs have ids");
-                let mut cache = cache.0.borrow_mut();
-                match cache.get(&id) {
-                    Some((k, cut)) if *k == key => cut.clone(),
-                    _ => {
-                        let points = history.iter().map(|m| point(m, wall));
-                        let cut = Arc::new(cut(points, x_bounds, columns, options));
-                        cache.insert(id, (key, cut.clone()));
-                        cut
+                match revisions.get(id) {
+                    // A run the revisions never saw: nothing to key it by.
+                    None => fresh(),
+                    Some(revision) => {
+                        let key = CutKey {
+                            revision,
+                            columns,
+                            x_hi: x_hi.to_bits(),
+                            smoothing: options.smoothing.to_bits(),
+                            wall,
+                            symlog: options.symlog,
+                        };
+                        let mut cache = cache.0.borrow_mut();
+                        match cache.get(id) {
+                            Some((k, cut)) if *k == key => cut.clone(),
+                            _ => {
+                                let cut = fresh();
+                                cache.insert(id.clone(), (key, cut.clone()));
+                                cut
+                            }
+                        }
                     }
                 }
             }
@@ -501,8 +582,81 @@ struct Curve<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::experiment::{DatasetSource, Progress, RunConfig, RunStatus};
+
+    /// A run of `env` whose eval points all read `q`.
+    pub(crate) fn run_view(env: &str, q: f64, points: u64) -> RunView {
+        let config = RunConfig {
+            spec: "s".into(),
+            env: env.into(),
+            gamma: 0.9,
+            seed: 0,
+            iterations: 100,
+            eval_every: 10,
+            dataset: DatasetSource::Collect {
+                policy: crate::data::Quality::Medium,
+                size: 1000,
+                seed: 0,
+            },
+            features: "tabular".into(),
+            algo: "fqi".into(),
+            params: crate::algo::resolve_params("fqi", &Default::default()).unwrap(),
+            priority: 0,
+        };
+        let history = (0..points)
+            .map(|k| Metrics {
+                iteration: k * 10,
+                q_est: q,
+                true_return: 0.5,
+                ..Default::default()
+            })
+            .collect();
+        RunView {
+            id: config.id(),
+            config: Arc::new(config),
+            status: RunStatus::Done,
+            progress: Progress::default(),
+            latest: None,
+            history: Arc::new(history),
+            error: None,
+            owned_here: true,
+            dir: Default::default(),
+            coverage: None,
+        }
+    }
+
+    #[test]
+    fn a_rerun_history_is_cut_again_though_it_has_as_many_points() {
+        let before = run_view("ThreeState-v0", 1.0, 5);
+        let mut revisions = Revisions::default();
+        revisions.update(&[], std::slice::from_ref(&before));
+        let cache = CutCache::default();
+        let options = ChartOptions::default();
+        let chart = |run: &RunView, revisions: &Revisions| {
+            prepare(&[run], &options, 40, (&cache, revisions), Curves::Both)
+        };
+        let first = chart(&before, &revisions);
+        // The same history again (a redraw): the cached cut, not a copy.
+        let same = before.clone();
+        let mut next = revisions.clone();
+        next.update(std::slice::from_ref(&before), std::slice::from_ref(&same));
+        assert_eq!(next.get(&same.id), revisions.get(&before.id));
+        let again = chart(&same, &next);
+        assert!(Arc::ptr_eq(&first.series[0].lines, &again.series[0].lines));
+        // A rerun: a new history of as many points, other values.
+        let rerun = RunView {
+            history: run_view("ThreeState-v0", 100.0, 5).history,
+            ..before.clone()
+        };
+        let mut after = next.clone();
+        after.update(std::slice::from_ref(&same), std::slice::from_ref(&rerun));
+        assert_ne!(after.get(&rerun.id), next.get(&same.id));
+        let redrawn = chart(&rerun, &after);
+        assert_ne!(first.series[0].lines, redrawn.series[0].lines);
+        assert!(redrawn.series[0].lines.estimate_range.1 > 99.0);
+    }
 
     #[test]
     fn decimation_keeps_extremes_and_ends() {

@@ -3,9 +3,9 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::figure::{self, Curve, FigureOptions};
-use crate::experiment::labels::Labels;
 use crate::experiment::{Session, SessionOptions, store};
+use crate::present::Labels;
+use crate::present::figure::{self, Curve, FigureOptions};
 use crossterm::event::KeyEvent;
 
 pub struct Dashboard {
@@ -71,10 +71,11 @@ impl Dashboard {
     }
 
     /// Loads the log tail, Q table and policy of the selected run while the
-    /// detail view is open.
+    /// detail view is open (on every change the session reports, so a
+    /// rewritten q.npy or policy.json shows).
     fn refresh_detail(&mut self) {
         if !self.app.detail {
-            self.app.detail_data = None;
+            self.app.set_detail_data(None);
             return;
         }
         let Some(run) = self.app.selected_run() else {
@@ -82,10 +83,12 @@ impl Dashboard {
         };
         let dir = run.dir.clone();
         self.app.log_tail = store::log_tail(&dir, 12);
-        self.app.detail_data = match (store::read_q(&dir), store::read_policy(&dir)) {
+        let data = match (store::read_q(&dir), store::read_policy(&dir)) {
             (Ok(q), Ok(policy)) => Some(DetailData { q, policy }),
             _ => None,
         };
+        // The overestimation is recomputed only when these changed.
+        self.app.set_detail_data(data);
     }
 
     /// Writes the chart as it is on screen (its runs, scale, x axis and

@@ -7,7 +7,7 @@
 //! spins forever on an end-of-file (a closed SSH connection, a killed tmux
 //! pane), and a loop stuck there would neither see SIGHUP nor exit. The
 //! input thread checks the terminal for a hangup before every read and
-//! reports it as [`Input::Gone`].
+//! reports it as `Input::Gone`.
 
 use super::dashboard::Dashboard;
 use super::view;

@@ -5,8 +5,8 @@
 //! plain `fqi` when they all agree. Used by the score table, `report`,
 //! `plot`, and the dashboard.
 
-use super::config::{DatasetSource, RunConfig};
 use crate::algo::ParamValue;
+use crate::experiment::{DatasetSource, RunConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What varies among a set of configs, and so must be named.

@@ -4,9 +4,9 @@
 //! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
 //! averaged; the dashboard's export passes its chart's settings.
 
+use super::scale::{Ema, format_tick, linear_ticks, symlog, symlog_ticks};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
-use crate::scale::{Ema, format_tick, linear_ticks, symlog, symlog_ticks};
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use std::collections::BTreeMap;

@@ -2,10 +2,9 @@
 //! dataset, mean ± std over seeds, best per row marked. Shared by
 //! `pessimist report` and the dashboard.
 
-use super::config::RunConfig;
 use super::labels::{DatasetKey, Labels};
-use super::status::RunStatus;
 use crate::eval::Metrics;
+use crate::experiment::{RunConfig, RunStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,21 @@
+//! Presentation: how runs are named, tabulated and drawn for people. Pure
+//! functions of configs and metrics, shared by the command line (`report`,
+//! `plot`, `run`'s summary) and the dashboard; nothing here trains, stores
+//! or watches (that is [`experiment`](crate::experiment)), so the
+//! experiment system stays usable without any of it.
+//!
+//! - [`labels`]: short labels that tell groups of runs apart (only what
+//!   differs among them is named);
+//! - [`scores`]: the lecture's score table, algorithm × dataset, mean ± std
+//!   over seeds, as markdown, CSV or JSON;
+//! - [`scale`]: the symmetric-log scale, its ticks and the smoothing of
+//!   curves, shared by the chart and the figure;
+//! - [`figure`]: the overestimation figure as SVG.
+
+pub mod figure;
+pub mod labels;
+pub mod scale;
+pub mod scores;
+
+pub use labels::Labels;
+pub use scores::ScoreTable;

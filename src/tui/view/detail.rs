@@ -1,0 +1,241 @@
+//! The run detail: config, latest metrics, the heatmap of max_a Q or of
+//! the overestimation max_a Q − V^π on grid maps, and the log tail. It
+//! draws what the [`App`] holds (environment, Q table, overestimation),
+//! loaded outside drawing.
+
+use super::{error_style, fmt, styled};
+use crate::mdp::solve;
+use crate::tui::app::{App, sanitize};
+use crate::tui::detail::Heatmap;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(run) = app.selected_run() else {
+        frame.render_widget(
+            Paragraph::new(" no run selected").block(Block::default().borders(Borders::ALL)),
+            area,
+        );
+        return;
+    };
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(65), Constraint::Percentage(35)])
+        .split(area);
+    // The heatmap takes what its grid needs (up to half), the config the rest.
+    // The environment was built when the detail opened (never here).
+    let grid = app
+        .detail_env
+        .as_deref()
+        .filter(|m| m.id() == run.config.env)
+        .and_then(|m| m.grid());
+    let heatmap_width = grid.map_or(0, |g| (g.cols as u16 * 7 + 2).min(parts[0].width / 2));
+    let top = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Min(20), Constraint::Length(heatmap_width)])
+        .split(parts[0]);
+    let c = &run.config;
+    let mut lines = Vec::new();
+    lines.push(Line::from(format!(
+        "status    {}{} · it {}/{}",
+        run.status,
+        if run.owned_here {
+            ""
+        } else {
+            " (another process)"
+        },
+        run.progress.iteration,
+        c.iterations,
+    )));
+    if let Some(e) = &run.error {
+        let style = error_style(app);
+        lines.push(Line::from(Span::styled(
+            format!("error: {}", sanitize(e)),
+            style,
+        )));
+    }
+    lines.extend([
+        Line::from(format!("id        {}", run.id)),
+        Line::from(format!("spec      {}", sanitize(&c.spec))),
+        Line::from(format!("env       {} · γ {}", sanitize(&c.env), c.gamma)),
+        Line::from(format!(
+            "dataset   {} · seed {}",
+            sanitize(&c.dataset.label()),
+            dataset_seed(c)
+        )),
+        Line::from(format!(
+            "algo      {} · seed {} · eval every {}",
+            sanitize(&c.algo),
+            c.seed,
+            c.eval_every
+        )),
+    ]);
+    if let Some(m) = &run.latest {
+        for line in [
+            format!(
+                "latest    J {} · q_est {} · gap {}",
+                fmt(Some(m.true_return), 3),
+                fmt(Some(m.q_est), 3),
+                fmt(Some(m.gap), 3)
+            ),
+            format!(
+                "          score {} · success {}",
+                fmt(Some(m.normalized_score), 1),
+                fmt(Some(m.success_prob), 3)
+            ),
+            format!(
+                "          ood {} · KL {} · bellman {}",
+                fmt(Some(m.ood_fraction), 3),
+                fmt(Some(m.kl_behavior), 3),
+                fmt(Some(m.bellman_error), 4)
+            ),
+        ] {
+            lines.push(Line::from(line));
+        }
+    }
+    if let Some(cov) = run.coverage {
+        lines.push(Line::from(format!("coverage  {}", fmt(Some(cov), 2))));
+    }
+    for (k, v) in &c.params {
+        lines.push(Line::from(format!("  {k} = {v}")));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" run (Esc back) "),
+        ),
+        top[0],
+    );
+    if let Some(grid) = grid {
+        draw_heatmap(frame, app, top[1], grid);
+    }
+    let log: Vec<Line> = app
+        .log_tail
+        .iter()
+        .map(|l| Line::from(sanitize(l)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(log).block(Block::default().borders(Borders::ALL).title(" log.txt ")),
+        parts[1],
+    );
+}
+
+fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
+    match &c.dataset {
+        crate::experiment::DatasetSource::Collect { seed, .. } => seed.to_string(),
+        crate::experiment::DatasetSource::File { sha256, .. } => {
+            format!("file {}", &sha256[..8.min(sha256.len())])
+        }
+    }
+}
+
+/// Per cell of a grid environment: max_a Q, or the overestimation
+/// max_a Q − V^π (`o`), with the policy's arrow.
+pub(super) fn draw_heatmap(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    grid: &crate::mdp::GridLayout,
+) {
+    let over = app.heatmap == Heatmap::Overestimation;
+    let block = Block::default().borders(Borders::ALL).title(if over {
+        " max_a Q − V^π and action "
+    } else {
+        " max_a Q and greedy action "
+    });
+    let Some(data) = &app.detail_data else {
+        frame.render_widget(Paragraph::new(" no Q table yet").block(block), area);
+        return;
+    };
+    if data.q.nrows() != grid.rows * grid.cols {
+        frame.render_widget(
+            Paragraph::new(" Q table does not fit the grid").block(block),
+            area,
+        );
+        return;
+    }
+    let max_q;
+    let values = if over {
+        match &app.overestimation {
+            Some(Ok(values)) => values,
+            Some(Err(e)) => {
+                let text = format!(" no overestimation: {}", sanitize(e));
+                frame.render_widget(
+                    Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+                    area,
+                );
+                return;
+            }
+            None => {
+                frame.render_widget(
+                    Paragraph::new(" overestimation not computed yet").block(block),
+                    area,
+                );
+                return;
+            }
+        }
+    } else {
+        max_q = solve::row_maxima(&data.q);
+        &max_q
+    };
+    let (lo, hi) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let shades = [
+        Color::Blue,
+        Color::Cyan,
+        Color::Green,
+        Color::Yellow,
+        Color::Red,
+    ];
+    let cell_width = ((area.width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
+    let mut lines = Vec::new();
+    for r in 0..grid.rows {
+        let mut spans = Vec::new();
+        for c in 0..grid.cols {
+            let s = r * grid.cols + c;
+            let letter = grid.cells[s];
+            let best = crate::mdp::solve::argmax(data.policy.row(s).iter().copied());
+            let text = match letter {
+                'H' | 'C' => letter.to_string(),
+                'G' => "G".into(),
+                _ => format!("{}", grid.action_arrows.get(best).copied().unwrap_or('?')),
+            };
+            let text = if cell_width >= 6 && !matches!(letter, 'H' | 'C' | 'G') {
+                format!(
+                    "{text}{}",
+                    crate::present::scale::format_tick((values[s] * 100.0).round() / 100.0)
+                )
+            } else {
+                text
+            };
+            let t = if hi > lo {
+                (values[s] - lo) / (hi - lo)
+            } else {
+                0.5
+            };
+            let shade =
+                shades[((t * (shades.len() - 1) as f64).round() as usize).min(shades.len() - 1)];
+            let style = styled(
+                app,
+                Style::default().fg(Color::Black).bg(shade),
+                Style::default(),
+            );
+            spans.push(Span::styled(format!("{text:^cell_width$}"), style));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(format!(
+        " blue {} … red {}",
+        fmt(Some(lo), 2),
+        fmt(Some(hi), 2)
+    )));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

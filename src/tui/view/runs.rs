@@ -1,0 +1,265 @@
+//! The runs table pane: one row per visible run (status, progress, the
+//! latest J, q_est, gap and score), columns dropped by priority when narrow.
+
+use super::{fmt, focused, status_style, styled};
+use crate::experiment::{RunStatus, RunView};
+use crate::tui::app::{App, Pane, SortKey, progress, sanitize};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Cell, Row, Table};
+
+fn bar(fraction: f64, width: usize) -> String {
+    let filled = (fraction.clamp(0.0, 1.0) * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn eta(seconds: f64) -> String {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return "-".into();
+    }
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// A column of the runs table: its header, sort key, and each row's cell.
+struct Column<'a> {
+    name: &'static str,
+    key: Option<SortKey>,
+    /// Dropped first when the table is too narrow: higher goes first.
+    optional: u8,
+    cells: Vec<Cell<'a>>,
+    width: usize,
+}
+
+pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
+    let runs = app.visible_runs();
+    let any_running = runs.iter().any(|r| r.status == RunStatus::Running);
+    let mut columns: Vec<Column> = Vec::new();
+    let mut add = |name, key, optional, texts: Vec<String>, styles: Option<Vec<Style>>| {
+        let width = texts
+            .iter()
+            .map(|t| t.chars().count())
+            .chain([name_width(name, key, app)])
+            .max()
+            .unwrap_or(1);
+        let cells = match styles {
+            Some(styles) => texts
+                .into_iter()
+                .zip(styles)
+                .map(|(t, st)| Cell::from(t).style(st))
+                .collect(),
+            None => texts.into_iter().map(Cell::from).collect(),
+        };
+        columns.push(Column {
+            name,
+            key,
+            optional,
+            cells,
+            width,
+        });
+    };
+    let text = |f: &dyn Fn(&RunView) -> String| runs.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let metric = |f: fn(&crate::eval::Metrics) -> f64, precision| {
+        text(&|r| fmt(r.latest.map(|m| f(&m)), precision))
+    };
+    add(
+        "spec",
+        Some(SortKey::Spec),
+        5,
+        text(&|r| sanitize(&r.config.spec)),
+        None,
+    );
+    add(
+        "env",
+        Some(SortKey::Env),
+        3,
+        text(&|r| sanitize(&r.config.env)),
+        None,
+    );
+    add(
+        "algo",
+        Some(SortKey::Algo),
+        0,
+        text(&|r| {
+            let marked = if app.marked.contains(&r.id) {
+                "● "
+            } else {
+                ""
+            };
+            format!(
+                "{marked}{}",
+                sanitize(&app.labels(&r.config).algo(&r.config))
+            )
+        }),
+        None,
+    );
+    add(
+        "dataset",
+        Some(SortKey::Dataset),
+        0,
+        text(&|r| sanitize(&app.labels(&r.config).data(&r.config))),
+        None,
+    );
+    add(
+        "seed",
+        Some(SortKey::Seed),
+        0,
+        text(&|r| r.config.seed.to_string()),
+        None,
+    );
+    add(
+        "status",
+        Some(SortKey::Status),
+        0,
+        text(&|r| {
+            // `*`: trained by another process.
+            let elsewhere = if r.owned_here || r.status.is_final() {
+                ""
+            } else {
+                "*"
+            };
+            format!("{}{elsewhere}", r.status)
+        }),
+        Some(runs.iter().map(|r| status_style(app, r.status)).collect()),
+    );
+    add(
+        "progress",
+        Some(SortKey::Progress),
+        0,
+        text(&|r| format!("{} {:>3.0}%", bar(progress(r), 5), progress(r) * 100.0)),
+        None,
+    );
+    if any_running {
+        let running = |r: &RunView| r.status == RunStatus::Running;
+        add(
+            "it/s",
+            None,
+            2,
+            text(&|r| {
+                if running(r) {
+                    fmt(Some(r.progress.it_per_sec), 0)
+                } else {
+                    "-".into()
+                }
+            }),
+            None,
+        );
+        add(
+            "ETA",
+            None,
+            2,
+            text(&|r| {
+                if running(r) {
+                    eta(r.progress.eta_seconds)
+                } else {
+                    "-".into()
+                }
+            }),
+            None,
+        );
+    }
+    add(
+        "J",
+        Some(SortKey::Return),
+        0,
+        metric(|m| m.true_return, 3),
+        None,
+    );
+    add(
+        "q_est",
+        Some(SortKey::QEst),
+        0,
+        metric(|m| m.q_est, 3),
+        None,
+    );
+    add("gap", Some(SortKey::Gap), 1, metric(|m| m.gap, 3), None);
+    add(
+        "score",
+        Some(SortKey::Score),
+        0,
+        metric(|m| m.normalized_score, 1),
+        None,
+    );
+    // Drop optional columns, most optional first, until the rest fits
+    // (the algo column takes what is left, so its labels show whole).
+    let room = area.width.saturating_sub(2) as usize;
+    let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<usize>();
+    for level in (1..=5).rev() {
+        if total(&columns) <= room {
+            break;
+        }
+        columns.retain(|c| c.optional != level);
+    }
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}{}", c.name, sort_mark(c.key, app)))
+        .collect();
+    let squeezed = total(&columns) > room;
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|c| {
+            if c.name == "algo" && squeezed {
+                Constraint::Min(c.width.min(8) as u16)
+            } else {
+                Constraint::Length(c.width as u16)
+            }
+        })
+        .collect();
+    let mut cells: Vec<std::vec::IntoIter<Cell>> =
+        columns.into_iter().map(|c| c.cells.into_iter()).collect();
+    let rows: Vec<Row> = (0..runs.len())
+        .map(|_| {
+            Row::new(
+                cells
+                    .iter_mut()
+                    .filter_map(Iterator::next)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let title = format!(
+        " runs {}/{}{}{} ",
+        runs.len(),
+        app.runs.len(),
+        if app.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" filter \"{}\"", sanitize(&app.filter))
+        },
+        if app.group_by_spec { " · by spec" } else { "" }
+    );
+    let highlight = styled(
+        app,
+        Style::default()
+            .bg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD),
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+        .block(focused(app, Pane::Runs, title))
+        .row_highlight_style(highlight)
+        .column_spacing(1);
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(app.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// ▲ or ▼ on the column the table is sorted by.
+fn sort_mark(key: Option<SortKey>, app: &App) -> &'static str {
+    match key {
+        Some(k) if k == app.sort && app.descending => "▼",
+        Some(k) if k == app.sort => "▲",
+        _ => "",
+    }
+}
+
+fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
+    name.len() + sort_mark(key, app).chars().count()
+}

@@ -77,9 +77,6 @@ struct Shared {
     queue: Mutex<(BinaryHeap<Job>, u64)>,
     wake: Condvar,
     handles: Mutex<HashMap<RunId, Arc<RunHandle>>>,
-    /// Runs a worker is on right now.
-    active: Mutex<usize>,
-    idle: Condvar,
     events: Mutex<Option<Sender<PoolEvent>>>,
     stopping: AtomicBool,
 }
@@ -97,8 +94,6 @@ impl Pool {
             queue: Mutex::new((BinaryHeap::new(), 0)),
             wake: Condvar::new(),
             handles: Mutex::new(HashMap::new()),
-            active: Mutex::new(0),
-            idle: Condvar::new(),
             events: Mutex::new(events),
             stopping: AtomicBool::new(false),
         });
@@ -112,10 +107,6 @@ impl Pool {
             })
             .collect();
         Pool { shared, workers }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.shared.store
     }
 
     /// Registers a run; queues it (or, without `autostart`, leaves it
@@ -254,27 +245,6 @@ impl Pool {
         }
     }
 
-    /// Blocks until the queue is empty and no worker is busy.
-    pub fn wait_idle(&self) {
-        let mut active = lock(&self.shared.active);
-        loop {
-            let queued = !lock(&self.shared.queue).0.is_empty();
-            if *active == 0 && !queued {
-                return;
-            }
-            active = self
-                .shared
-                .idle
-                .wait_timeout(active, std::time::Duration::from_millis(100))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-    }
-
-    pub fn handles(&self) -> Vec<Arc<RunHandle>> {
-        lock(&self.shared.handles).values().cloned().collect()
-    }
-
     /// Asks running runs to checkpoint and stop (they resume next time),
     /// and joins the workers.
     pub fn shutdown(mut self) {
@@ -355,7 +325,6 @@ impl Shared {
             if let Some(job) = q.0.pop() {
                 let handle = lock(&self.handles).get(&job.id).cloned();
                 if let Some(h) = handle.filter(|h| h.status() == RunStatus::Queued) {
-                    *lock(&self.active) += 1;
                     return Some(h);
                 }
                 continue; // paused or cancelled while queued
@@ -409,7 +378,5 @@ fn worker(shared: &Shared) {
         if rerun {
             shared.restart(&h);
         }
-        *lock(&shared.active) -= 1;
-        shared.idle.notify_all();
     }
 }

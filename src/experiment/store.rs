@@ -136,10 +136,6 @@ impl Store {
         Store { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     pub fn run_dir(&self, spec: &str, id: &RunId) -> PathBuf {
         self.root.join(spec).join(&id.0)
     }

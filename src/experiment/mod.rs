@@ -6,6 +6,8 @@
 //!   error with `file:line:column`;
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
 //! - [`store`]: the crash-safe on-disk layout of runs;
+//! - [`pipeline`]: environment → dataset → learner and evaluator, built
+//!   once for the runner and `pessimist train`;
 //! - [`runner`]: trains one run into the store, resumably;
 //! - [`labels`]: short labels that tell groups of runs apart;
 //! - [`pool`]: background workers with a priority queue and per-run control;
@@ -15,6 +17,7 @@
 pub mod config;
 pub mod figure;
 pub mod labels;
+pub mod pipeline;
 pub mod pool;
 pub mod report;
 pub mod runner;

@@ -29,7 +29,7 @@ pub mod watcher;
 
 pub use config::{DatasetSource, RunConfig, RunId};
 pub use labels::Labels;
-pub use pool::{Pool, PoolEvent, RunHandle};
+pub use pool::{Adoption, Pool, PoolEvent, RunHandle};
 pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};
 pub use spec::{Spec, SpecError};

@@ -15,6 +15,19 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+/// What [`Pool::adopt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adoption {
+    /// This process trains the run (or does not know it).
+    NotElsewhere,
+    /// The other process still holds the run.
+    Held,
+    /// The other process let go of it, ended.
+    Ended,
+    /// The other process let go of it unfinished: queued here now.
+    Adopted,
+}
+
 /// What the pool tells its owner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PoolEvent {
@@ -218,18 +231,32 @@ impl Pool {
         self.shared.restart(&h);
     }
 
-    /// Takes back a run another process was training when a worker tried
-    /// it (after that process finished or died): queued, or waiting
-    /// without `autostart`.
-    pub fn retry_elsewhere(&self, id: &RunId, autostart: bool) {
-        let Some(h) = self.handle(id) else { return };
-        if std::mem::take(&mut lock(&h.state).elsewhere) {
-            if autostart {
-                self.shared.set(&h, RunStatus::Queued);
-                self.shared.enqueue(h.id.clone(), h.config.priority);
-            } else {
-                self.shared.set(&h, RunStatus::Waiting);
+    /// Takes over a run another process was training when a worker tried
+    /// it, once that process let go of it (its lock is free: it stopped,
+    /// or died, and the kernel released the lock) without ending it: the
+    /// run is queued again (or waits, without `autostart`) and resumes
+    /// from its last checkpoint. The summary is read after the lock was
+    /// seen free, so it holds that process's last words.
+    pub fn adopt(&self, id: &RunId, autostart: bool) -> Adoption {
+        let Some(h) = self.handle(id).filter(|h| h.elsewhere()) else {
+            return Adoption::NotElsewhere;
+        };
+        if store::is_locked(&h.dir) {
+            return Adoption::Held;
+        }
+        match store::read_summary(&h.dir).ok().flatten() {
+            Some(s) if s.status.is_final() => Adoption::Ended,
+            // Taken once, should two threads adopt at the same time.
+            _ if std::mem::take(&mut lock(&h.state).elsewhere) => {
+                if autostart {
+                    self.shared.set(&h, RunStatus::Queued);
+                    self.shared.enqueue(h.id.clone(), h.config.priority);
+                } else {
+                    self.shared.set(&h, RunStatus::Waiting);
+                }
+                Adoption::Adopted
             }
+            _ => Adoption::NotElsewhere,
         }
     }
 

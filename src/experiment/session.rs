@@ -5,7 +5,7 @@
 //! back from the store as their files change.
 
 use super::config::{RunConfig, RunId};
-use super::pool::{Pool, PoolEvent, RunHandle};
+use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
@@ -179,31 +179,30 @@ impl Session {
 
     /// Takes over the runs of our specs that another process was training
     /// and left unfinished (it died: the kernel released its lock, and no
-    /// file event says so, hence the periodic look).
+    /// file event says so, hence the periodic look). Runs whose summary
+    /// already says they ended are not probed again.
     fn adopt_orphans(&mut self) -> Vec<Change> {
         self.next_orphan_check = Instant::now() + ORPHAN_CHECK;
-        let orphans: Vec<RunId> = self
+        let candidates: Vec<RunId> = self
             .runs
             .iter()
             .filter(|(_, e)| {
                 e.handle.as_ref().is_some_and(|h| h.elsewhere())
                     && !e.summary.as_ref().is_some_and(|s| s.status.is_final())
-                    && !store::is_locked(&e.dir)
             })
             .map(|(id, _)| id.clone())
             .collect();
         let mut changed = Vec::new();
-        for id in orphans {
+        for id in candidates {
+            let adoption = self.pool.adopt(&id, self.opts.autostart);
+            if matches!(adoption, Adoption::Held | Adoption::NotElsewhere) {
+                continue;
+            }
             // Its last words may have come after our last refresh.
             let before = fingerprint(&self.runs[&id]);
             self.refresh(&id);
-            let entry = &self.runs[&id];
-            let ended = entry.summary.as_ref().is_some_and(|s| s.status.is_final());
-            if !ended {
-                self.pool.retry_elsewhere(&id, self.opts.autostart);
-            }
             // Only what moved is a change: an idle dashboard stays idle.
-            if !ended || fingerprint(entry) != before {
+            if adoption == Adoption::Adopted || fingerprint(&self.runs[&id]) != before {
                 changed.push(id);
             }
         }

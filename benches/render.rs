@@ -49,7 +49,7 @@ fn run(i: u64, points: u64) -> RunView {
         history: Arc::new(history),
         error: None,
         owned_here: true,
-        dir: PathBuf::new(),
+        dir: PathBuf::new().into(),
         coverage: None,
         config: Arc::new(config),
     }

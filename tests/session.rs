@@ -314,7 +314,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
     });
     // Killed after its first checkpoint, so the takeover resumes from it.
     let run_dir = session.runs()[0].dir.clone();
-    while summary_field(&run_dir, "iterations_done").is_none_or(|i| i == 0) {
+    while summary_field(run_dir.path(), "iterations_done").is_none_or(|i| i == 0) {
         assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -58,7 +58,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
         error: (status == RunStatus::Failed)
             .then(|| "dataset file vanished: \u{1b}[31mno such file".to_string()),
         owned_here: true,
-        dir: PathBuf::from("/nonexistent"),
+        dir: PathBuf::from("/nonexistent").into(),
         coverage: Some(12.5),
         config: Arc::new(config),
     }

@@ -5,7 +5,7 @@
 //! - [`spec`]: TOML specs expanded into a grid of [`RunConfig`]s, every
 //!   error with `file:line:column`;
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
-//! - [`store`]: the crash-safe on-disk layout of runs;
+//! - [`store`]: the crash-safe on-disk layout of runs ([`RunDir`]);
 //! - [`pipeline`]: environment → dataset → learner and evaluator, built
 //!   once for the runner and `pessimist train`;
 //! - [`runner`]: trains one run into the store, resumably;
@@ -34,4 +34,4 @@ pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};
 pub use spec::{Spec, SpecError};
 pub use status::RunStatus;
-pub use store::{Store, Summary};
+pub use store::{RunDir, Store, Summary};

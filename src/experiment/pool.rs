@@ -6,10 +6,9 @@
 use super::config::{RunConfig, RunId};
 use super::runner::{self, Control, Outcome, Progress, Request};
 use super::status::RunStatus;
-use super::store::{self, Store};
+use super::store::{self, RunDir, Store};
 use crate::eval::Metrics;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -40,7 +39,7 @@ pub enum PoolEvent {
 pub struct RunHandle {
     pub id: RunId,
     pub config: Arc<RunConfig>,
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub control: Control,
     pub progress: Mutex<Progress>,
     state: Mutex<HandleState>,

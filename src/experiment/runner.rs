@@ -5,13 +5,12 @@
 use super::config::RunConfig;
 use super::pipeline::{Setup, Training};
 use super::status::RunStatus;
-use super::store::{self, Checkpoint, MetricsWriter, Summary};
+use super::store::{self, Checkpoint, MetricsWriter, RunDir, Summary};
 use crate::algo;
 use crate::error::Result;
 use crate::eval::Metrics;
 use crate::mdp::TabularMdp;
 use ndarray::Array2;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -72,7 +71,7 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Trains `config` in `dir` (prepared by [`store::Store::prepare`]) until it
 /// ends or `control` asks it to stop. `on_eval` sees every new eval point.
 pub fn execute(
-    dir: &Path,
+    dir: &RunDir,
     config: &RunConfig,
     control: &Control,
     progress: &Mutex<Progress>,
@@ -106,7 +105,7 @@ pub fn execute(
 /// Takes the run's lock, allowing for a few milliseconds of contention:
 /// [`store::is_locked`] probes (a dashboard checking on the run) hold it
 /// for microseconds, a trainer for the whole run.
-fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
+fn lock_patiently(dir: &RunDir) -> Result<Option<store::RunLock>> {
     for _ in 0..5 {
         if let Some(lock) = store::try_lock(dir)? {
             return Ok(Some(lock));
@@ -117,7 +116,7 @@ fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
 }
 
 fn train(
-    dir: &Path,
+    dir: &RunDir,
     config: &RunConfig,
     control: &Control,
     progress: &Mutex<Progress>,
@@ -309,7 +308,7 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
 }
 
 fn save_checkpoint(
-    dir: &Path,
+    dir: &RunDir,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
@@ -342,7 +341,7 @@ fn save_checkpoint(
 
 /// Writes the final policy, Q table and checkpoint of a run that ended.
 fn finish(
-    dir: &Path,
+    dir: &RunDir,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
@@ -375,7 +374,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Records a failure that happened outside [`execute`] (a panic).
-pub fn mark_failed(dir: &Path, config: &RunConfig, message: &str) -> Result<()> {
+pub fn mark_failed(dir: &RunDir, config: &RunConfig, message: &str) -> Result<()> {
     store::log(dir, &format!("failed: {message}"));
     let mut summary = store::read_summary(dir)
         .ok()

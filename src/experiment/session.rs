@@ -9,7 +9,7 @@ use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
-use super::store::{self, MetricsTail, Store, Summary};
+use super::store::{self, MetricsTail, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
@@ -43,7 +43,7 @@ pub struct RunView {
     pub error: Option<String>,
     /// Trained by this process's pool (else another process trains it).
     pub owned_here: bool,
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub coverage: Option<f64>,
 }
 
@@ -69,7 +69,7 @@ enum Event {
 
 struct Entry {
     config: Arc<RunConfig>,
-    dir: PathBuf,
+    dir: RunDir,
     history: Arc<Vec<Metrics>>,
     tail: MetricsTail,
     summary: Option<Summary>,
@@ -243,7 +243,7 @@ impl Session {
                 let Some(id) = id.as_os_str().to_str().and_then(RunId::parse) else {
                     continue;
                 };
-                let dir = store_root.join(spec).join(&id.0);
+                let dir = RunDir::new(store_root.join(spec).join(&id.0));
                 if !self.runs.contains_key(&id) {
                     self.add_stored(&id, &dir);
                     // New to us: a change whatever its files say.
@@ -374,7 +374,7 @@ impl Session {
         }
     }
 
-    fn add_stored(&mut self, id: &RunId, dir: &Path) {
+    fn add_stored(&mut self, id: &RunId, dir: &RunDir) {
         let Ok(config) = store::read_config(dir) else {
             return; // not complete yet: its config.json will trigger another event
         };
@@ -382,7 +382,7 @@ impl Session {
             id.clone(),
             Entry {
                 config: Arc::new(config),
-                dir: dir.to_path_buf(),
+                dir: dir.clone(),
                 history: Arc::new(Vec::new()),
                 tail: MetricsTail::default(),
                 summary: None,
@@ -471,7 +471,7 @@ impl Session {
         self.pool.start_waiting();
     }
 
-    pub fn run_dir(&self, id: &RunId) -> Option<PathBuf> {
+    pub fn run_dir(&self, id: &RunId) -> Option<RunDir> {
         self.runs.get(id).map(|e| e.dir.clone())
     }
 

@@ -57,12 +57,6 @@ impl From<PathBuf> for RunDir {
     }
 }
 
-impl AsRef<Path> for RunDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
 /// What a run's `summary.json` says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

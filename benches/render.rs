@@ -7,10 +7,8 @@
 //! frame.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pessimist::algo::{Params, resolve_params};
-use pessimist::data::Quality;
 use pessimist::eval::Metrics;
-use pessimist::experiment::{DatasetSource, Progress, RunConfig, RunStatus, RunView};
+use pessimist::experiment::{Progress, RunConfig, RunStatus, RunView};
 use pessimist::tui::app::App;
 use pessimist::tui::view;
 use ratatui::Terminal;
@@ -22,20 +20,10 @@ fn run(i: u64, points: u64) -> RunView {
     let size = [1_000u64, 10_000, 100_000, 1_000_000][(i % 4) as usize];
     let config = RunConfig {
         spec: "bench".into(),
-        env: "FrozenLake8x8-v1".into(),
-        gamma: 0.99,
         seed: i / 4,
         iterations: points * 10,
-        eval_every: 10,
-        dataset: DatasetSource::Collect {
-            policy: Quality::Medium,
-            size,
-            seed: i,
-        },
-        features: "tabular".into(),
-        algo: "fqi".into(),
-        params: resolve_params("fqi", &Params::new()).unwrap(),
-        priority: 0,
+        // The data's seed stays `i`.
+        ..RunConfig::example("FrozenLake8x8-v1", "fqi", size, i)
     };
     let history: Vec<Metrics> = (0..points)
         .map(|k| {
@@ -63,7 +51,7 @@ fn run(i: u64, points: u64) -> RunView {
         history: Arc::new(history),
         error: None,
         owned_here: true,
-        dir: PathBuf::new(),
+        dir: PathBuf::new().into(),
         coverage: None,
         config: Arc::new(config),
     }

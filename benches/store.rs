@@ -5,11 +5,9 @@
 //! `watcher::watch` within 250 ms (median).
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use pessimist::algo::{self, Params};
-use pessimist::data::Quality;
 use pessimist::eval::Metrics;
 use pessimist::experiment::store::{self, Store, Summary};
-use pessimist::experiment::{DatasetSource, RunConfig, RunStatus, watcher};
+use pessimist::experiment::{RunConfig, RunStatus, watcher};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,20 +17,7 @@ const RUNS: u64 = 10_000;
 fn config(spec: &str, seed: u64) -> RunConfig {
     RunConfig {
         spec: spec.to_string(),
-        env: "FrozenLake8x8-v1".to_string(),
-        gamma: 0.99,
-        seed,
-        iterations: 1000,
-        eval_every: 10,
-        dataset: DatasetSource::Collect {
-            policy: Quality::Medium,
-            size: 100_000,
-            seed,
-        },
-        features: "tabular".to_string(),
-        algo: "fqi".to_string(),
-        params: algo::resolve_params("fqi", &Params::new()).unwrap(),
-        priority: 0,
+        ..RunConfig::example("FrozenLake8x8-v1", "fqi", 100_000, seed)
     }
 }
 

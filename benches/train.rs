@@ -3,19 +3,19 @@
 //! compile it, train, evaluate exactly. Target ≤ 50 ms with a normalized
 //! score ≥ 90.
 //!
-//! `in-process` calls the library functions `src/cli/train.rs` calls, in
-//! the same order; `binary` spawns the built executable (process start and
+//! `in-process` builds and trains as `src/cli/train.rs` does (one
+//! [`Setup::build`], the steps, one evaluation); `binary` spawns the built executable (process start and
 //! output included).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pessimist::algo::{self, Params, TrainData};
+use pessimist::algo::Params;
 use pessimist::data::{self, Quality};
-use pessimist::eval::{Evaluator, Metrics};
-use pessimist::mdp::{envs, solve};
+use pessimist::eval::Metrics;
+use pessimist::experiment::pipeline::{Data, Setup, Training};
+use pessimist::mdp::envs;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 const ENV: &str = "FrozenLake8x8-v1";
 const GAMMA: f64 = 0.99;
@@ -27,20 +27,24 @@ const ITERATIONS: u64 = 31;
 
 /// What `pessimist train` does, without the printing.
 fn train(path: &Path, iterations: u64) -> Metrics {
-    let mdp = Arc::new(envs::make(ENV).unwrap());
-    solve::check_gamma(GAMMA).unwrap();
-    let params = Params::new();
-    algo::resolve_params("fqi", &params).unwrap();
-    let dataset = data::read_csv(path, mdp.n_states(), mdp.n_actions()).unwrap();
-    let data = TrainData::new(mdp.clone(), dataset, GAMMA, 0);
-    let compiled = data.compiled.clone();
-    let mut learner = algo::build("fqi", &params, data).unwrap();
+    let Training {
+        mut learner,
+        evaluator,
+        ..
+    } = Setup {
+        env: ENV,
+        data: Data::Csv(path),
+        algo: "fqi",
+        params: &Params::new(),
+        gamma: GAMMA,
+        seed: 0,
+    }
+    .build()
+    .unwrap();
     for _ in 0..iterations {
         learner.step().unwrap();
     }
-    let (q, policy) = (learner.q(), learner.policy());
-    let evaluator = Evaluator::new(mdp, GAMMA, compiled).unwrap();
-    evaluator.evaluate(&q, &policy).unwrap()
+    evaluator.evaluate(&learner.q(), &learner.policy()).unwrap()
 }
 
 /// The first iteration count whose policy scores ≥ 90.

@@ -2,7 +2,6 @@
 //! error messages (DESIGN.md "Command line").
 
 use assert_cmd::Command;
-use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
 
@@ -11,14 +10,31 @@ fn pessimist() -> Command {
 }
 
 fn json_of(args: &[&str]) -> Value {
-    let out = pessimist()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e})"))
+    json_from(pessimist().args(args))
+}
+
+/// The JSON a successful command prints.
+fn json_from(command: &mut Command) -> Value {
+    let out = command.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{command:?}: not JSON ({e})"))
+}
+
+/// `pessimist train --env ENV --algo ALGO --data DATA`.
+fn train(env: &str, algo: &str, data: &str) -> Command {
+    let mut command = pessimist();
+    command.args(["train", "--env", env, "--algo", algo, "--data", data]);
+    command
+}
+
+/// Runs `command`, which must fail and say each of `says` on stderr;
+/// returns its stderr.
+fn fails_saying(command: &mut Command, says: &[&str]) -> String {
+    let out = command.assert().failure().get_output().stderr.clone();
+    let stderr = String::from_utf8_lossy(&out).into_owned();
+    for text in says {
+        assert!(stderr.contains(text), "stderr lacks `{text}`:\n{stderr}");
+    }
+    stderr
 }
 
 fn collect(dir: &Path, env: &str, policy: &str, size: usize, seed: u64) -> String {
@@ -103,8 +119,8 @@ fn env_rollout_follows_the_given_actions() {
     assert_eq!(v["rewards"], serde_json::json!([0.0, -10.0]));
     assert_eq!(v["terminated"], true);
     assert_eq!(v["truncated"], false);
-    pessimist()
-        .args([
+    fails_saying(
+        pessimist().args([
             "env",
             "rollout",
             "ThreeState-v0",
@@ -112,10 +128,9 @@ fn env_rollout_follows_the_given_actions() {
             "0",
             "--actions",
             "1,0,0",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("episode ended"));
+        ]),
+        &["episode ended"],
+    );
 }
 
 #[test]
@@ -167,8 +182,8 @@ fn env_rollout_truncates_at_the_time_limit() {
         (Some(true), Some(true))
     );
     let too_many = format!("{actions},1");
-    pessimist()
-        .args([
+    fails_saying(
+        pessimist().args([
             "env",
             "rollout",
             "Chain-v5",
@@ -176,10 +191,9 @@ fn env_rollout_truncates_at_the_time_limit() {
             "0",
             "--actions",
             &too_many,
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("20"));
+        ]),
+        &["20"],
+    );
 }
 
 #[test]
@@ -192,34 +206,19 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
     );
 
     // BC copies the 50/50 mix: J near -4.5. FQI picks a0: J = 1.
-    let bc = json_of(&[
-        "train",
-        "--env",
-        "ImitationTrap-v0",
-        "--algo",
-        "bc",
-        "--data",
-        &csv,
-        "--json",
-    ]);
+    let bc = json_from(train("ImitationTrap-v0", "bc", &csv).arg("--json"));
     let j_bc = bc["true_return"].as_f64().unwrap();
     assert!(
         (j_bc + 4.5).abs() < 0.6,
         "BC's return {j_bc} is not the behaviour's mix"
     );
     let policy_path = dir.path().join("fqi.json");
-    let fqi = json_of(&[
-        "train",
-        "--env",
-        "ImitationTrap-v0",
-        "--algo",
-        "fqi",
-        "--data",
-        &csv,
-        "--json",
-        "--policy-out",
-        policy_path.to_str().unwrap(),
-    ]);
+    let fqi = json_from(
+        train("ImitationTrap-v0", "fqi", &csv)
+            .arg("--json")
+            .arg("--policy-out")
+            .arg(&policy_path),
+    );
     assert!((fqi["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
     assert!((fqi["normalized_score"].as_f64().unwrap() - 100.0).abs() < 1e-9);
     for key in [
@@ -251,16 +250,7 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
 fn fqi_on_a_medium_frozenlake8x8_dataset_scores_at_least_90() {
     let dir = tempfile::tempdir().unwrap();
     let csv = collect(dir.path(), "FrozenLake8x8-v1", "medium", 100_000, 0);
-    let v = json_of(&[
-        "train",
-        "--env",
-        "FrozenLake8x8-v1",
-        "--algo",
-        "fqi",
-        "--data",
-        &csv,
-        "--json",
-    ]);
+    let v = json_from(train("FrozenLake8x8-v1", "fqi", &csv).arg("--json"));
     let score = v["normalized_score"].as_f64().unwrap();
     assert!(score >= 90.0, "normalized score {score}");
 }
@@ -277,19 +267,10 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
     )
     .unwrap();
     let bad = bad.to_str().unwrap();
-    pessimist()
-        .args([
-            "train",
-            "--env",
-            "ThreeState-v0",
-            "--algo",
-            "fqi",
-            "--data",
-            bad,
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("row 2").and(predicate::str::contains("action")));
+    fails_saying(
+        &mut train("ThreeState-v0", "fqi", bad),
+        &["row 2", "action"],
+    );
 
     let out_of_range = dir.path().join("range.csv");
     std::fs::write(
@@ -297,70 +278,40 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
         "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,9,0,0,1,false,false\n",
     )
     .unwrap();
-    pessimist()
-        .args(["train", "--env", "ThreeState-v0", "--algo", "fqi"])
-        .args(["--data", out_of_range.to_str().unwrap()])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("row 1").and(predicate::str::contains("0..=4")));
-
-    pessimist()
-        .args(["env", "show", "FrozenLake-v2"])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("did you mean `FrozenLake-v1`")
-                .and(predicate::str::contains("valid choices")),
-        );
+    fails_saying(
+        &mut train("ThreeState-v0", "fqi", out_of_range.to_str().unwrap()),
+        &["row 1", "0..=4"],
+    );
+    fails_saying(
+        pessimist().args(["env", "show", "FrozenLake-v2"]),
+        &["did you mean `FrozenLake-v1`", "valid choices"],
+    );
 
     let csv = collect(dir.path(), "ThreeState-v0", "behavior", 100, 0);
-    pessimist()
-        .args([
-            "train",
-            "--env",
-            "ThreeState-v0",
-            "--algo",
-            "cql2",
-            "--data",
-            &csv,
-        ])
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("unknown algorithm `cql2`")
-                .and(predicate::str::contains("fqi")),
-        );
-    pessimist()
-        .args([
-            "train",
-            "--env",
-            "ThreeState-v0",
-            "--algo",
-            "fqi",
-            "--data",
-            &csv,
-            "--set",
-            "q_inti=random",
-        ])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("`q_inti`").and(predicate::str::contains("q_init")));
-    pessimist()
-        .args([
-            "data",
-            "collect",
-            "--env",
-            "ThreeState-v0",
-            "--policy",
-            "meduim",
-            "--size",
-            "10",
-            "-o",
-        ])
-        .arg(dir.path().join("x.csv"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("did you mean `medium`"));
+    fails_saying(
+        &mut train("ThreeState-v0", "cql2", &csv),
+        &["unknown algorithm `cql2`", "fqi"],
+    );
+    fails_saying(
+        train("ThreeState-v0", "fqi", &csv).args(["--set", "q_inti=random"]),
+        &["`q_inti`", "q_init"],
+    );
+    fails_saying(
+        pessimist()
+            .args([
+                "data",
+                "collect",
+                "--env",
+                "ThreeState-v0",
+                "--policy",
+                "meduim",
+                "--size",
+                "10",
+                "-o",
+            ])
+            .arg(dir.path().join("x.csv")),
+        &["did you mean `medium`"],
+    );
 
     // Sizes past the 32-bit counts, and unknown output formats, are
     // rejected before any collection.
@@ -372,26 +323,22 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
         "--policy",
         "medium-replay",
     ];
-    pessimist()
-        .args(collect_args)
-        .args(["--size", "18446744073709551615", "-o"])
-        .arg(dir.path().join("huge.csv"))
-        .assert()
-        .failure()
-        .stderr(
-            predicate::str::contains("at most 4294967295 transitions")
-                .and(predicate::str::contains("panicked").not()),
-        );
-    pessimist()
-        .args(collect_args)
-        .args(["--size", "4000000000", "-o"])
-        .arg(dir.path().join("x.txt"))
-        .timeout(std::time::Duration::from_secs(5))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "x.txt: unknown output format; valid extensions: .csv, .npz",
-        ));
+    let huge = fails_saying(
+        pessimist()
+            .args(collect_args)
+            .args(["--size", "18446744073709551615", "-o"])
+            .arg(dir.path().join("huge.csv")),
+        &["at most 4294967295 transitions"],
+    );
+    assert!(!huge.contains("panicked"), "{huge}");
+    fails_saying(
+        pessimist()
+            .args(collect_args)
+            .args(["--size", "4000000000", "-o"])
+            .arg(dir.path().join("x.txt"))
+            .timeout(std::time::Duration::from_secs(5)),
+        &["x.txt: unknown output format; valid extensions: .csv, .npz"],
+    );
 
     let header_only = dir.path().join("empty.csv");
     std::fs::write(
@@ -399,28 +346,14 @@ fn bad_input_gets_an_error_that_says_what_and_where() {
         "episode,step,state,action,reward,next_state,terminated,truncated\n",
     )
     .unwrap();
-    pessimist()
-        .args(["train", "--env", "ThreeState-v0", "--algo", "fqi", "--data"])
-        .arg(&header_only)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("empty.csv: no transitions"));
-    pessimist()
-        .args([
-            "train",
-            "--env",
-            "ThreeState-v0",
-            "--algo",
-            "bc",
-            "--data",
-            &csv,
-        ])
-        .args(["--set", "alpha=1"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "bc: unknown hyper-parameter `alpha`; bc takes no hyper-parameters",
-        ));
+    fails_saying(
+        &mut train("ThreeState-v0", "fqi", header_only.to_str().unwrap()),
+        &["empty.csv: no transitions"],
+    );
+    fails_saying(
+        train("ThreeState-v0", "bc", &csv).args(["--set", "alpha=1"]),
+        &["bc: unknown hyper-parameter `alpha`; bc takes no hyper-parameters"],
+    );
 }
 
 /// A closed pipe (`pessimist ... | head -c 100`) ends the process quietly
@@ -446,19 +379,19 @@ fn eval_rejects_a_policy_of_the_wrong_shape() {
     let path = dir.path().join("p.json");
     let eval_fails_with = |content: &str, message: &str| {
         std::fs::write(&path, content).unwrap();
-        pessimist()
-            .args([
-                "eval",
-                "--env",
-                "ThreeState-v0",
-                "--gamma",
-                "0.9",
-                "--policy",
-            ])
-            .arg(&path)
-            .assert()
-            .failure()
-            .stderr(predicate::str::contains(message));
+        fails_saying(
+            pessimist()
+                .args([
+                    "eval",
+                    "--env",
+                    "ThreeState-v0",
+                    "--gamma",
+                    "0.9",
+                    "--policy",
+                ])
+                .arg(&path),
+            &[message],
+        );
     };
     eval_fails_with(
         r#"{"policy": [[1.0, 0.0], [0.5, 0.5]]}"#,

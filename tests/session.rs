@@ -1,8 +1,8 @@
 //! The dashboard's model without a terminal: specs are loaded and watched,
 //! runs train in the background, runs trained by another process appear.
 
-use pessimist::experiment::{Change, RunStatus, Session, SessionOptions};
-use std::path::Path;
+use pessimist::experiment::{Change, RunId, RunStatus, RunView, Session, SessionOptions};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The idle tests measure this process's CPU time, so they run alone;
@@ -21,6 +21,28 @@ fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
+}
+
+/// A directory with `experiments/NAME` holding `text`; returns the spec's path.
+fn experiments(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let spec = dir.path().join("experiments").join(name);
+    save(&spec, text);
+    (dir, spec)
+}
+
+/// The session's view of run `id`.
+fn run(session: &Session, id: &RunId) -> RunView {
+    session.runs().into_iter().find(|r| &r.id == id).unwrap()
+}
+
+/// Waits until the session lists `n` runs, all done.
+fn wait_all_done(session: &mut Session, n: usize, what: &str) {
+    wait_until(session, what, |s| {
+        let runs = s.runs();
+        runs.len() == n && runs.iter().all(|r| r.status == RunStatus::Done)
+    });
 }
 
 /// Waits (handling changes) until `ok` holds for the session.
@@ -49,28 +71,17 @@ fn options(root: &Path, poll: bool) -> SessionOptions {
 }
 
 fn watch_specs_and_runs(poll: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let (dir, spec) = experiments("trap.toml", TRAP);
     let mut session = Session::open(options(dir.path(), poll)).unwrap();
     assert!(session.watch_error.is_none());
-    wait_until(&mut session, "two finished runs", |s| {
-        let runs = s.runs();
-        runs.len() == 2 && runs.iter().all(|r| r.status == RunStatus::Done)
-    });
+    wait_all_done(&mut session, 2, "two finished runs");
     let run = &session.runs()[0];
     assert_eq!(run.history.len(), 5, "eval points 0, 5, 10, 15, 20");
     assert!(run.owned_here);
 
     // A grid value added: only the new runs train.
-    save(
-        &dir.path().join("experiments/trap.toml"),
-        &TRAP.replace("[0, 1]", "[0, 1, 2]"),
-    );
-    wait_until(&mut session, "the third seed", |s| {
-        let runs = s.runs();
-        runs.len() == 3 && runs.iter().all(|r| r.status == RunStatus::Done)
-    });
+    save(&spec, &TRAP.replace("[0, 1]", "[0, 1, 2]"));
+    wait_all_done(&mut session, 3, "the third seed");
 
     // A broken spec shows its error; the other runs stay.
     save(
@@ -127,11 +138,9 @@ fn polling() {
 #[test]
 fn pause_resume_cancel_and_rerun_single_runs() {
     let _cpu = shared();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let slow = "env = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 100000\neval_every = 1000\n\
                 dataset = { policy = \"random\", size = 100_000 }\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n";
-    save(&dir.path().join("experiments/slow.toml"), slow);
+    let (dir, _) = experiments("slow.toml", slow);
     let mut session = Session::open(SessionOptions {
         jobs: 1,
         ..options(dir.path(), false)
@@ -153,7 +162,7 @@ fn pause_resume_cancel_and_rerun_single_runs() {
         .unwrap()
         .id
         .clone();
-    let status = |s: &Session, id| s.runs().into_iter().find(|r| &r.id == id).unwrap().status;
+    let status = |s: &Session, id| run(s, id).status;
 
     session.pause(&running);
     wait_until(&mut session, "the pause", |s| {
@@ -167,22 +176,10 @@ fn pause_resume_cancel_and_rerun_single_runs() {
     wait_until(&mut session, "the cancel", |s| {
         status(s, &queued) == RunStatus::Cancelled
     });
-    let paused_at = session
-        .runs()
-        .into_iter()
-        .find(|r| r.id == running)
-        .unwrap()
-        .progress
-        .iteration;
+    let paused_at = run(&session, &running).progress.iteration;
     session.resume(&running);
     wait_until(&mut session, "the resumed run to move on", |s| {
-        s.runs()
-            .into_iter()
-            .find(|r| r.id == running)
-            .unwrap()
-            .progress
-            .iteration
-            > paused_at
+        run(s, &running).progress.iteration > paused_at
     });
     session.rerun(&queued);
     wait_until(&mut session, "the rerun to queue", |s| {
@@ -200,14 +197,9 @@ fn pause_resume_cancel_and_rerun_single_runs() {
 /// An idle dashboard stays idle: reading a run's files to show them must
 /// not count as a change (else every reload triggers the next).
 fn idle_session_reports_nothing(poll: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let (dir, _) = experiments("trap.toml", TRAP);
     let mut session = Session::open(options(dir.path(), poll)).unwrap();
-    wait_until(&mut session, "two finished runs", |s| {
-        let runs = s.runs();
-        runs.len() == 2 && runs.iter().all(|r| r.status == RunStatus::Done)
-    });
+    wait_all_done(&mut session, 2, "two finished runs");
     // Let the last writes' events arrive (and the reloads they cause).
     let started = Instant::now();
     while !session.wait(Duration::from_millis(1200)).is_empty() {
@@ -292,10 +284,7 @@ fn run_dirs(runs: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_dashboard_resumes_a_run_whose_other_process_died() {
     let _cpu = shared();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    let spec = dir.path().join("experiments/slow.toml");
-    save(&spec, SLOW);
+    let (dir, spec) = experiments("slow.toml", SLOW);
     let runs = dir.path().join("runs");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
         .args(["run", spec.to_str().unwrap(), "--jobs", "1", "--runs"])
@@ -325,7 +314,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
     });
     // Killed after its first checkpoint, so the takeover resumes from it.
     let run_dir = session.runs()[0].dir.clone();
-    while summary_field(&run_dir, "iterations_done").is_none_or(|i| i == 0) {
+    while summary_field(run_dir.path(), "iterations_done").is_none_or(|i| i == 0) {
         assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -349,11 +338,8 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
 #[test]
 fn a_renamed_spec_keeps_its_queued_runs() {
     let _cpu = shared();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    let old = dir.path().join("experiments/a.toml");
-    save(
-        &old,
+    let (dir, old) = experiments(
+        "a.toml",
         &SLOW.replace("[0]", "[0, 1, 2]").replace("60000", "5000"),
     );
     let mut session = Session::open(SessionOptions {
@@ -363,14 +349,7 @@ fn a_renamed_spec_keeps_its_queued_runs() {
     .unwrap();
     assert!(session.runs().iter().any(|r| r.status == RunStatus::Queued));
     std::fs::rename(&old, dir.path().join("experiments/b.toml")).unwrap();
-    wait_until(
-        &mut session,
-        "every run of the renamed spec to finish",
-        |s| {
-            let runs = s.runs();
-            runs.len() == 3 && runs.iter().all(|r| r.status == RunStatus::Done)
-        },
-    );
+    wait_all_done(&mut session, 3, "every run of the renamed spec to finish");
     assert_eq!(session.specs().len(), 1);
     session.shutdown();
 }
@@ -380,9 +359,7 @@ fn a_renamed_spec_keeps_its_queued_runs() {
 #[test]
 fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
     let _cpu = shared();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    save(&dir.path().join("experiments/trap.toml"), TRAP);
+    let (dir, _) = experiments("trap.toml", TRAP);
     let mut session = Session::open(SessionOptions {
         autostart: false,
         ..options(dir.path(), false)
@@ -404,10 +381,7 @@ fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
 #[test]
 fn headless_runs_train_what_a_dashboard_paused() {
     let _cpu = shared();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    let spec = dir.path().join("experiments/trap.toml");
-    save(&spec, TRAP);
+    let (dir, spec) = experiments("trap.toml", TRAP);
     let mut session = Session::open(SessionOptions {
         autostart: false,
         ..options(dir.path(), false)

@@ -2,12 +2,8 @@
 //! ratatui's TestBackend, at 80x24 and 160x48 (insta snapshots).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pessimist::algo::{Params, resolve_params};
-use pessimist::data::Quality;
 use pessimist::eval::Metrics;
-use pessimist::experiment::{
-    DatasetSource, Progress, RunConfig, RunStatus, RunView, SpecError, SpecView,
-};
+use pessimist::experiment::{Progress, RunConfig, RunStatus, RunView, SpecError, SpecView};
 use pessimist::tui::app::{App, DetailData};
 use pessimist::tui::{headless, view};
 use ratatui::Terminal;
@@ -43,20 +39,9 @@ fn history(algo: &str, size: u64, seed: u64, points: u64) -> Vec<Metrics> {
 fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunView {
     let config = RunConfig {
         spec: "why-offline-rl-is-hard".into(),
-        env: "FrozenLake8x8-v1".into(),
-        gamma: 0.99,
-        seed,
         iterations: 2000,
         eval_every: 20,
-        dataset: DatasetSource::Collect {
-            policy: Quality::Medium,
-            size,
-            seed,
-        },
-        features: "tabular".into(),
-        algo: algo.into(),
-        params: resolve_params(algo, &Params::new()).unwrap(),
-        priority: 0,
+        ..RunConfig::example("FrozenLake8x8-v1", algo, size, seed)
     };
     let history = history(algo, size, seed, points);
     RunView {
@@ -73,7 +58,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
         error: (status == RunStatus::Failed)
             .then(|| "dataset file vanished: \u{1b}[31mno such file".to_string()),
         owned_here: true,
-        dir: PathBuf::from("/nonexistent"),
+        dir: PathBuf::from("/nonexistent").into(),
         coverage: Some(12.5),
         config: Arc::new(config),
     }

@@ -138,14 +138,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         // Runs another process holds: once it lets go (finished or died),
         // resume them here if they did not end.
-        for h in handles
-            .iter()
-            .filter(|h| h.elsewhere() && !store::is_locked(&h.dir))
-        {
-            match store::read_summary(&h.dir).ok().flatten() {
-                Some(s) if s.status.is_final() => {}
-                _ => pool.retry_elsewhere(&h.id, true),
-            }
+        for h in handles.iter().filter(|h| h.elsewhere()) {
+            pool.adopt(&h.id, true);
         }
         std::thread::sleep(Duration::from_millis(if terminal { 100 } else { 250 }));
     }

@@ -3,14 +3,13 @@
 use super::env::rows;
 use super::{EvalArgs, TrainArgs};
 use anyhow::{Context, anyhow};
-use pessimist::algo::{self, ParamValue, Params, TrainData};
-use pessimist::data;
-use pessimist::eval::{Evaluator, normalized_score};
+use pessimist::algo::{ParamValue, Params};
+use pessimist::eval::normalized_score;
+use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::mdp::{Policy, envs, solve};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Iterations when `--iterations` is not given: enough for every tabular
@@ -19,14 +18,20 @@ const DEFAULT_ITERATIONS: u64 = 1000;
 
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mdp = Arc::new(envs::make(&args.env)?);
-    solve::check_gamma(args.gamma)?;
     let params = parse_sets(&args.set)?;
-    algo::resolve_params(&args.algo, &params)?;
-    let dataset = data::read_csv(&args.data, mdp.n_states(), mdp.n_actions())?;
-    let data = TrainData::new(mdp.clone(), dataset, args.gamma, args.seed);
-    let compiled = data.compiled.clone();
-    let mut learner = algo::build(&args.algo, &params, data)?;
+    let Training {
+        env: mdp,
+        mut learner,
+        evaluator,
+    } = Setup {
+        env: &args.env,
+        data: Data::Csv(&args.data),
+        algo: &args.algo,
+        params: &params,
+        gamma: args.gamma,
+        seed: args.seed,
+    }
+    .build()?;
     let iterations = args.iterations.unwrap_or(DEFAULT_ITERATIONS);
     for i in 0..iterations {
         learner
@@ -34,7 +39,6 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{} iteration {i}", args.algo))?;
     }
     let (q, policy) = (learner.q(), learner.policy());
-    let evaluator = Evaluator::new(mdp.clone(), args.gamma, compiled)?;
     let m = evaluator.evaluate(&q, &policy)?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.policy_out {

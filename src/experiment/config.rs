@@ -148,6 +148,34 @@ impl RunConfig {
     }
 }
 
+impl RunConfig {
+    /// A run with usual settings, for tests, benchmarks and examples to
+    /// adjust: `algo` with its default hyper-parameters on `size` medium
+    /// transitions of `env`, the run and its data seeded with `seed`,
+    /// γ = 0.99, 1000 iterations evaluated every 10, spec `example`.
+    /// Panics if no algorithm is called `algo`.
+    pub fn example(env: &str, algo: &str, size: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            spec: "example".into(),
+            env: env.into(),
+            gamma: 0.99,
+            seed,
+            iterations: 1000,
+            eval_every: 10,
+            dataset: DatasetSource::Collect {
+                policy: Quality::Medium,
+                size,
+                seed,
+            },
+            features: "tabular".into(),
+            algo: algo.into(),
+            params: crate::algo::resolve_params(algo, &Params::new())
+                .expect("a registered algorithm"),
+            priority: 0,
+        }
+    }
+}
+
 /// 16 hex digits of the SHA-256 of a run's canonical config.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -178,20 +206,8 @@ mod tests {
     fn config() -> RunConfig {
         RunConfig {
             spec: "s".into(),
-            env: "FrozenLake-v1".into(),
-            gamma: 0.99,
-            seed: 0,
             iterations: 100,
-            eval_every: 10,
-            dataset: DatasetSource::Collect {
-                policy: Quality::Medium,
-                size: 1000,
-                seed: 0,
-            },
-            features: "tabular".into(),
-            algo: "fqi".into(),
-            params: crate::algo::resolve_params("fqi", &Params::new()).unwrap(),
-            priority: 0,
+            ..RunConfig::example("FrozenLake-v1", "fqi", 1000, 0)
         }
     }
 

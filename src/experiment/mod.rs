@@ -5,7 +5,9 @@
 //! - [`spec`]: TOML specs expanded into a grid of [`RunConfig`]s, every
 //!   error with `file:line:column`;
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
-//! - [`store`]: the crash-safe on-disk layout of runs;
+//! - [`store`]: the crash-safe on-disk layout of runs ([`RunDir`]);
+//! - [`pipeline`]: environment → dataset → learner and evaluator, built
+//!   once for the runner and `pessimist train`;
 //! - [`runner`]: trains one run into the store, resumably;
 //! - [`pool`]: background workers with a priority queue and per-run control;
 //! - [`watcher`]: debounced or polling directory watching;
@@ -16,6 +18,7 @@
 //! one floor up.
 
 pub mod config;
+pub mod pipeline;
 pub mod pool;
 pub mod runner;
 pub mod session;
@@ -25,9 +28,9 @@ pub mod store;
 pub mod watcher;
 
 pub use config::{DatasetSource, RunConfig, RunId};
-pub use pool::{Pool, PoolEvent, RunHandle};
+pub use pool::{Adoption, Pool, PoolEvent, RunHandle};
 pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};
 pub use spec::{Spec, SpecError};
 pub use status::RunStatus;
-pub use store::{Store, Summary};
+pub use store::{RunDir, Store, Summary};

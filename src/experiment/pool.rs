@@ -6,14 +6,26 @@
 use super::config::{RunConfig, RunId};
 use super::runner::{self, Control, Outcome, Progress, Request};
 use super::status::RunStatus;
-use super::store::{self, Store};
+use super::store::{self, RunDir, Store};
 use crate::eval::Metrics;
 use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+
+/// What [`Pool::adopt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adoption {
+    /// This process trains the run (or does not know it).
+    NotElsewhere,
+    /// The other process still holds the run.
+    Held,
+    /// The other process let go of it, ended.
+    Ended,
+    /// The other process let go of it unfinished: queued here now.
+    Adopted,
+}
 
 /// What the pool tells its owner.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +39,7 @@ pub enum PoolEvent {
 pub struct RunHandle {
     pub id: RunId,
     pub config: Arc<RunConfig>,
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub control: Control,
     pub progress: Mutex<Progress>,
     state: Mutex<HandleState>,
@@ -77,9 +89,6 @@ struct Shared {
     queue: Mutex<(BinaryHeap<Job>, u64)>,
     wake: Condvar,
     handles: Mutex<HashMap<RunId, Arc<RunHandle>>>,
-    /// Runs a worker is on right now.
-    active: Mutex<usize>,
-    idle: Condvar,
     events: Mutex<Option<Sender<PoolEvent>>>,
     stopping: AtomicBool,
 }
@@ -97,8 +106,6 @@ impl Pool {
             queue: Mutex::new((BinaryHeap::new(), 0)),
             wake: Condvar::new(),
             handles: Mutex::new(HashMap::new()),
-            active: Mutex::new(0),
-            idle: Condvar::new(),
             events: Mutex::new(events),
             stopping: AtomicBool::new(false),
         });
@@ -112,10 +119,6 @@ impl Pool {
             })
             .collect();
         Pool { shared, workers }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.shared.store
     }
 
     /// Registers a run; queues it (or, without `autostart`, leaves it
@@ -227,18 +230,32 @@ impl Pool {
         self.shared.restart(&h);
     }
 
-    /// Takes back a run another process was training when a worker tried
-    /// it (after that process finished or died): queued, or waiting
-    /// without `autostart`.
-    pub fn retry_elsewhere(&self, id: &RunId, autostart: bool) {
-        let Some(h) = self.handle(id) else { return };
-        if std::mem::take(&mut lock(&h.state).elsewhere) {
-            if autostart {
-                self.shared.set(&h, RunStatus::Queued);
-                self.shared.enqueue(h.id.clone(), h.config.priority);
-            } else {
-                self.shared.set(&h, RunStatus::Waiting);
+    /// Takes over a run another process was training when a worker tried
+    /// it, once that process let go of it (its lock is free: it stopped,
+    /// or died, and the kernel released the lock) without ending it: the
+    /// run is queued again (or waits, without `autostart`) and resumes
+    /// from its last checkpoint. The summary is read after the lock was
+    /// seen free, so it holds that process's last words.
+    pub fn adopt(&self, id: &RunId, autostart: bool) -> Adoption {
+        let Some(h) = self.handle(id).filter(|h| h.elsewhere()) else {
+            return Adoption::NotElsewhere;
+        };
+        if store::is_locked(&h.dir) {
+            return Adoption::Held;
+        }
+        match store::read_summary(&h.dir).ok().flatten() {
+            Some(s) if s.status.is_final() => Adoption::Ended,
+            // Taken once, should two threads adopt at the same time.
+            _ if std::mem::take(&mut lock(&h.state).elsewhere) => {
+                if autostart {
+                    self.shared.set(&h, RunStatus::Queued);
+                    self.shared.enqueue(h.id.clone(), h.config.priority);
+                } else {
+                    self.shared.set(&h, RunStatus::Waiting);
+                }
+                Adoption::Adopted
             }
+            _ => Adoption::NotElsewhere,
         }
     }
 
@@ -252,27 +269,6 @@ impl Pool {
         for id in waiting {
             self.resume(&id);
         }
-    }
-
-    /// Blocks until the queue is empty and no worker is busy.
-    pub fn wait_idle(&self) {
-        let mut active = lock(&self.shared.active);
-        loop {
-            let queued = !lock(&self.shared.queue).0.is_empty();
-            if *active == 0 && !queued {
-                return;
-            }
-            active = self
-                .shared
-                .idle
-                .wait_timeout(active, std::time::Duration::from_millis(100))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-    }
-
-    pub fn handles(&self) -> Vec<Arc<RunHandle>> {
-        lock(&self.shared.handles).values().cloned().collect()
     }
 
     /// Asks running runs to checkpoint and stop (they resume next time),
@@ -355,7 +351,6 @@ impl Shared {
             if let Some(job) = q.0.pop() {
                 let handle = lock(&self.handles).get(&job.id).cloned();
                 if let Some(h) = handle.filter(|h| h.status() == RunStatus::Queued) {
-                    *lock(&self.active) += 1;
                     return Some(h);
                 }
                 continue; // paused or cancelled while queued
@@ -409,7 +404,5 @@ fn worker(shared: &Shared) {
         if rerun {
             shared.restart(&h);
         }
-        *lock(&shared.active) -= 1;
-        shared.idle.notify_all();
     }
 }

@@ -2,17 +2,15 @@
 //! the last checkpoint, step, evaluate every `eval_every` iterations, and
 //! leave the run in a state a later process can continue from.
 
-use super::config::{DatasetSource, RunConfig, sha256_file};
+use super::config::RunConfig;
+use super::pipeline::{Setup, Training};
 use super::status::RunStatus;
-use super::store::{self, Checkpoint, MetricsWriter, Summary};
-use crate::algo::{self, TrainData};
-use crate::data;
-use crate::error::{Error, Result};
-use crate::eval::{Evaluator, Metrics};
-use crate::mdp::{TabularMdp, envs};
+use super::store::{self, Checkpoint, MetricsWriter, RunDir, Summary};
+use crate::algo;
+use crate::error::Result;
+use crate::eval::Metrics;
+use crate::mdp::TabularMdp;
 use ndarray::Array2;
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -70,33 +68,10 @@ pub enum Outcome {
 /// How often a running run checkpoints (and syncs its metrics).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Builds the run's dataset (collected or read), deterministically.
-pub fn dataset(config: &RunConfig) -> Result<data::Dataset> {
-    let mdp = envs::make(&config.env)?;
-    match &config.dataset {
-        DatasetSource::Collect { policy, size, seed } => {
-            data::collect(&mdp, *policy, *size as usize, *seed, config.gamma)
-        }
-        DatasetSource::File { path, sha256 } => {
-            let now = sha256_file(path)
-                .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
-            if &now != sha256 {
-                return Err(Error::File {
-                    path: path.clone(),
-                    message: format!(
-                        "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
-                    ),
-                });
-            }
-            data::read_csv(path, mdp.n_states(), mdp.n_actions())
-        }
-    }
-}
-
 /// Trains `config` in `dir` (prepared by [`store::Store::prepare`]) until it
 /// ends or `control` asks it to stop. `on_eval` sees every new eval point.
 pub fn execute(
-    dir: &Path,
+    dir: &RunDir,
     config: &RunConfig,
     control: &Control,
     progress: &Mutex<Progress>,
@@ -130,7 +105,7 @@ pub fn execute(
 /// Takes the run's lock, allowing for a few milliseconds of contention:
 /// [`store::is_locked`] probes (a dashboard checking on the run) hold it
 /// for microseconds, a trainer for the whole run.
-fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
+fn lock_patiently(dir: &RunDir) -> Result<Option<store::RunLock>> {
     for _ in 0..5 {
         if let Some(lock) = store::try_lock(dir)? {
             return Ok(Some(lock));
@@ -141,7 +116,7 @@ fn lock_patiently(dir: &Path) -> Result<Option<store::RunLock>> {
 }
 
 fn train(
-    dir: &Path,
+    dir: &RunDir,
     config: &RunConfig,
     control: &Control,
     progress: &Mutex<Progress>,
@@ -149,11 +124,12 @@ fn train(
     on_eval: &mut impl FnMut(&Metrics),
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let mdp = Arc::new(envs::make(&config.env)?);
-    let data = TrainData::new(mdp.clone(), dataset(config)?, config.gamma, config.seed);
-    let evaluator = Evaluator::new(mdp.clone(), config.gamma, data.compiled.clone())?;
+    let Training {
+        env,
+        mut learner,
+        evaluator,
+    } = Setup::of(config).build()?;
     summary.coverage = evaluator.coverage().ok();
-    let mut learner = algo::build(&config.algo, &config.params, data)?;
     let checkpoint = store::read_checkpoint(dir)?;
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {
@@ -205,7 +181,7 @@ fn train(
                 Ok(m) => m,
                 Err(e) if !finite => {
                     store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
-                    believed(&mdp, &q)
+                    believed(&env, &q)
                 }
                 Err(e) => return Err(e),
             };
@@ -332,7 +308,7 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
 }
 
 fn save_checkpoint(
-    dir: &Path,
+    dir: &RunDir,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
@@ -365,7 +341,7 @@ fn save_checkpoint(
 
 /// Writes the final policy, Q table and checkpoint of a run that ended.
 fn finish(
-    dir: &Path,
+    dir: &RunDir,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
@@ -398,7 +374,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Records a failure that happened outside [`execute`] (a panic).
-pub fn mark_failed(dir: &Path, config: &RunConfig, message: &str) -> Result<()> {
+pub fn mark_failed(dir: &RunDir, config: &RunConfig, message: &str) -> Result<()> {
     store::log(dir, &format!("failed: {message}"));
     let mut summary = store::read_summary(dir)
         .ok()
@@ -415,29 +391,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_dataset_file_edited_after_the_spec_was_read_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = dir.path().join("f.toml");
-        let csv = dir.path().join("d.csv");
-        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,0,1,1,true,false\n").unwrap();
-        let text =
-            "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"bc\"\n";
-        let config = super::super::spec::parse(&spec, text)
-            .unwrap()
-            .runs
-            .remove(0);
-        dataset(&config).unwrap();
-        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,1,-10,1,true,false\n").unwrap();
-        let message = dataset(&config).unwrap_err().to_string();
-        assert!(
-            message.contains("d.csv") && message.contains("changed since the spec was read"),
-            "{message}"
-        );
-    }
-
-    #[test]
     fn an_unevaluable_q_still_records_what_the_learner_believes() {
-        let mdp = envs::make("ImitationTrap-v0").unwrap();
+        let mdp = crate::mdp::envs::make("ImitationTrap-v0").unwrap();
         let mut q = Array2::zeros((mdp.n_states(), mdp.n_actions()));
         let start = mdp.initial().iter().position(|d| *d > 0.0).unwrap();
         q[[start, 0]] = f64::INFINITY;

@@ -5,11 +5,11 @@
 //! back from the store as their files change.
 
 use super::config::{RunConfig, RunId};
-use super::pool::{Pool, PoolEvent, RunHandle};
+use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
-use super::store::{self, MetricsTail, Store, Summary};
+use super::store::{self, MetricsTail, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
@@ -43,7 +43,7 @@ pub struct RunView {
     pub error: Option<String>,
     /// Trained by this process's pool (else another process trains it).
     pub owned_here: bool,
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub coverage: Option<f64>,
 }
 
@@ -69,7 +69,7 @@ enum Event {
 
 struct Entry {
     config: Arc<RunConfig>,
-    dir: PathBuf,
+    dir: RunDir,
     history: Arc<Vec<Metrics>>,
     tail: MetricsTail,
     summary: Option<Summary>,
@@ -179,31 +179,30 @@ impl Session {
 
     /// Takes over the runs of our specs that another process was training
     /// and left unfinished (it died: the kernel released its lock, and no
-    /// file event says so, hence the periodic look).
+    /// file event says so, hence the periodic look). Runs whose summary
+    /// already says they ended are not probed again.
     fn adopt_orphans(&mut self) -> Vec<Change> {
         self.next_orphan_check = Instant::now() + ORPHAN_CHECK;
-        let orphans: Vec<RunId> = self
+        let candidates: Vec<RunId> = self
             .runs
             .iter()
             .filter(|(_, e)| {
                 e.handle.as_ref().is_some_and(|h| h.elsewhere())
                     && !e.summary.as_ref().is_some_and(|s| s.status.is_final())
-                    && !store::is_locked(&e.dir)
             })
             .map(|(id, _)| id.clone())
             .collect();
         let mut changed = Vec::new();
-        for id in orphans {
+        for id in candidates {
+            let adoption = self.pool.adopt(&id, self.opts.autostart);
+            if matches!(adoption, Adoption::Held | Adoption::NotElsewhere) {
+                continue;
+            }
             // Its last words may have come after our last refresh.
             let before = fingerprint(&self.runs[&id]);
             self.refresh(&id);
-            let entry = &self.runs[&id];
-            let ended = entry.summary.as_ref().is_some_and(|s| s.status.is_final());
-            if !ended {
-                self.pool.retry_elsewhere(&id, self.opts.autostart);
-            }
             // Only what moved is a change: an idle dashboard stays idle.
-            if !ended || fingerprint(entry) != before {
+            if adoption == Adoption::Adopted || fingerprint(&self.runs[&id]) != before {
                 changed.push(id);
             }
         }
@@ -244,7 +243,7 @@ impl Session {
                 let Some(id) = id.as_os_str().to_str().and_then(RunId::parse) else {
                     continue;
                 };
-                let dir = store_root.join(spec).join(&id.0);
+                let dir = RunDir::new(store_root.join(spec).join(&id.0));
                 if !self.runs.contains_key(&id) {
                     self.add_stored(&id, &dir);
                     // New to us: a change whatever its files say.
@@ -375,7 +374,7 @@ impl Session {
         }
     }
 
-    fn add_stored(&mut self, id: &RunId, dir: &Path) {
+    fn add_stored(&mut self, id: &RunId, dir: &RunDir) {
         let Ok(config) = store::read_config(dir) else {
             return; // not complete yet: its config.json will trigger another event
         };
@@ -383,7 +382,7 @@ impl Session {
             id.clone(),
             Entry {
                 config: Arc::new(config),
-                dir: dir.to_path_buf(),
+                dir: dir.clone(),
                 history: Arc::new(Vec::new()),
                 tail: MetricsTail::default(),
                 summary: None,
@@ -472,7 +471,7 @@ impl Session {
         self.pool.start_waiting();
     }
 
-    pub fn run_dir(&self, id: &RunId) -> Option<PathBuf> {
+    pub fn run_dir(&self, id: &RunId) -> Option<RunDir> {
         self.runs.get(id).map(|e| e.dir.clone())
     }
 

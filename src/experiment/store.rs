@@ -1,4 +1,4 @@
-//! The run store: `runs/<spec>/<run-id>/` with `config.json`,
+//! The run store: `runs/<spec>/<run-id>/`, a [`RunDir`] with `config.json`,
 //! `metrics.jsonl` (append-only), `checkpoint.json` and `summary.json`
 //! (atomic: temp file, fsync, rename), `policy.json`, `q.npy`, `log.txt`,
 //! and `lock` (an OS file lock, released by the kernel when its process dies,
@@ -21,14 +21,41 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-pub const CONFIG: &str = "config.json";
-pub const METRICS: &str = "metrics.jsonl";
-pub const SUMMARY: &str = "summary.json";
-pub const CHECKPOINT: &str = "checkpoint.json";
-pub const POLICY: &str = "policy.json";
-pub const Q_TABLE: &str = "q.npy";
-pub const LOG: &str = "log.txt";
-pub const LOCK: &str = "lock";
+const CONFIG: &str = "config.json";
+const METRICS: &str = "metrics.jsonl";
+const SUMMARY: &str = "summary.json";
+const CHECKPOINT: &str = "checkpoint.json";
+const POLICY: &str = "policy.json";
+const Q_TABLE: &str = "q.npy";
+const LOG: &str = "log.txt";
+const LOCK: &str = "lock";
+
+/// One run's directory. The functions of this module that read and write
+/// a run's files take it, so nothing else names those files or mistakes
+/// another directory for a run's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RunDir(PathBuf);
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        RunDir(path.into())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl From<PathBuf> for RunDir {
+    fn from(path: PathBuf) -> Self {
+        RunDir(path)
+    }
+}
 
 /// What a run's `summary.json` says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,7 +151,7 @@ pub struct Store {
 #[derive(Debug, Clone)]
 pub struct StoredRun {
     pub id: RunId,
-    pub dir: PathBuf,
+    pub dir: RunDir,
 }
 
 fn io(context: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> Error {
@@ -136,23 +163,20 @@ impl Store {
         Store { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    pub fn run_dir(&self, spec: &str, id: &RunId) -> PathBuf {
-        self.root.join(spec).join(&id.0)
+    pub fn run_dir(&self, spec: &str, id: &RunId) -> RunDir {
+        RunDir(self.root.join(spec).join(&id.0))
     }
 
     /// Creates the run's directory and writes its `config.json` once.
-    pub fn prepare(&self, config: &RunConfig) -> Result<PathBuf> {
+    pub fn prepare(&self, config: &RunConfig) -> Result<RunDir> {
         let dir = self.run_dir(&config.spec, &config.id());
-        std::fs::create_dir_all(&dir).map_err(io(|| {
-            format!("cannot create run directory {}", dir.display())
+        std::fs::create_dir_all(dir.path()).map_err(io(|| {
+            format!("cannot create run directory {}", dir.path().display())
         }))?;
-        if !dir.join(CONFIG).exists() {
+        let path = dir.file(CONFIG);
+        if !path.exists() {
             let json = serde_json::to_vec_pretty(config).expect("configs serialize");
-            write_atomic(&dir.join(CONFIG), &json)?;
+            write_atomic(&path, &json)?;
         }
         Ok(dir)
     }
@@ -187,7 +211,7 @@ impl Store {
                 if let Some(id) = entry.file_name().to_str().and_then(RunId::parse) {
                     runs.push(StoredRun {
                         id,
-                        dir: entry.path(),
+                        dir: RunDir(entry.path()),
                     });
                 }
             }
@@ -241,49 +265,50 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     }
 }
 
-pub fn read_config(dir: &Path) -> Result<RunConfig> {
-    read_json(&dir.join(CONFIG))?.ok_or_else(|| Error::File {
-        path: dir.join(CONFIG),
+pub fn read_config(dir: &RunDir) -> Result<RunConfig> {
+    let path = dir.file(CONFIG);
+    read_json(&path)?.ok_or_else(|| Error::File {
+        path,
         message: "missing".into(),
     })
 }
 
-pub fn read_summary(dir: &Path) -> Result<Option<Summary>> {
-    read_json(&dir.join(SUMMARY))
+pub fn read_summary(dir: &RunDir) -> Result<Option<Summary>> {
+    read_json(&dir.file(SUMMARY))
 }
 
-pub fn write_summary(dir: &Path, summary: &Summary) -> Result<()> {
+pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {
     write_atomic(
-        &dir.join(SUMMARY),
+        &dir.file(SUMMARY),
         &serde_json::to_vec_pretty(summary).expect("summaries serialize"),
     )
 }
 
-pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>> {
-    read_json(&dir.join(CHECKPOINT))
+pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
+    read_json(&dir.file(CHECKPOINT))
 }
 
-pub fn write_checkpoint(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
+pub fn write_checkpoint(dir: &RunDir, checkpoint: &Checkpoint) -> Result<()> {
     write_atomic(
-        &dir.join(CHECKPOINT),
+        &dir.file(CHECKPOINT),
         &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
     )
 }
 
-pub fn write_policy(dir: &Path, policy: &Policy) -> Result<()> {
+pub fn write_policy(dir: &RunDir, policy: &Policy) -> Result<()> {
     let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
     let json =
         serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
-    write_atomic(&dir.join(POLICY), &json)
+    write_atomic(&dir.file(POLICY), &json)
 }
 
 /// Reads a `{"policy": [[...], ...]}` file.
-pub fn read_policy(dir: &Path) -> Result<Policy> {
+pub fn read_policy(dir: &RunDir) -> Result<Policy> {
     #[derive(Deserialize)]
     struct File {
         policy: Vec<Vec<f64>>,
     }
-    let path = dir.join(POLICY);
+    let path = dir.file(POLICY);
     let f: File = read_json(&path)?.ok_or_else(|| Error::File {
         path: path.clone(),
         message: "missing".into(),
@@ -295,13 +320,13 @@ pub fn read_policy(dir: &Path) -> Result<Policy> {
     })
 }
 
-pub fn write_q(dir: &Path, q: &Array2<f64>) -> Result<()> {
-    let tmp = dir.join(format!("{Q_TABLE}.tmp-{}", std::process::id()));
+pub fn write_q(dir: &RunDir, q: &Array2<f64>) -> Result<()> {
+    let tmp = dir.file(&format!("{Q_TABLE}.tmp-{}", std::process::id()));
     ndarray_npy::write_npy(&tmp, q).map_err(|e| Error::File {
         path: tmp.clone(),
         message: e.to_string(),
     })?;
-    let path = dir.join(Q_TABLE);
+    let path = dir.file(Q_TABLE);
     File::open(&tmp)
         .and_then(|f| f.sync_all())
         .and_then(|()| std::fs::rename(&tmp, &path))
@@ -309,8 +334,8 @@ pub fn write_q(dir: &Path, q: &Array2<f64>) -> Result<()> {
         .map_err(io(|| format!("cannot write {}", path.display())))
 }
 
-pub fn read_q(dir: &Path) -> Result<Array2<f64>> {
-    let path = dir.join(Q_TABLE);
+pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {
+    let path = dir.file(Q_TABLE);
     ndarray_npy::read_npy(&path).map_err(|e| Error::File {
         path,
         message: e.to_string(),
@@ -319,7 +344,7 @@ pub fn read_q(dir: &Path) -> Result<Array2<f64>> {
 
 /// Every complete metrics line of a run. A torn or garbled last line (a
 /// writer killed mid-line) is skipped; garbage before the end is an error.
-pub fn read_metrics(dir: &Path) -> Result<Vec<Metrics>> {
+pub fn read_metrics(dir: &RunDir) -> Result<Vec<Metrics>> {
     let mut tail = MetricsTail::default();
     tail.read_new(dir)
 }
@@ -345,8 +370,8 @@ pub struct MetricsTail {
 }
 
 impl MetricsTail {
-    pub fn read_new(&mut self, dir: &Path) -> Result<Vec<Metrics>> {
-        let path = dir.join(METRICS);
+    pub fn read_new(&mut self, dir: &RunDir) -> Result<Vec<Metrics>> {
+        let path = dir.file(METRICS);
         let cannot = || format!("cannot read {}", path.display());
         let mut file = match File::open(&path) {
             Ok(f) => f,
@@ -427,8 +452,8 @@ impl MetricsWriter {
     /// Opens the run's metrics for appending after its first `keep` lines,
     /// cutting anything beyond them (a torn line, or points a crash left
     /// past the last checkpoint).
-    pub fn resume(dir: &Path, keep: u64) -> Result<Self> {
-        let path = dir.join(METRICS);
+    pub fn resume(dir: &RunDir, keep: u64) -> Result<Self> {
+        let path = dir.file(METRICS);
         let context = || format!("cannot open {}", path.display());
         let mut file = OpenOptions::new()
             .create(true)
@@ -506,8 +531,8 @@ pub struct RunLock {
 }
 
 /// Locks the run for this process, or returns `None` if another holds it.
-pub fn try_lock(dir: &Path) -> Result<Option<RunLock>> {
-    let path = dir.join(LOCK);
+pub fn try_lock(dir: &RunDir) -> Result<Option<RunLock>> {
+    let path = dir.file(LOCK);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -524,24 +549,24 @@ pub fn try_lock(dir: &Path) -> Result<Option<RunLock>> {
 }
 
 /// Whether some process holds the run's lock right now.
-pub fn is_locked(dir: &Path) -> bool {
+pub fn is_locked(dir: &RunDir) -> bool {
     matches!(try_lock(dir), Ok(None))
 }
 
 /// Appends a line to the run's `log.txt`.
-pub fn log(dir: &Path, message: &str) {
+pub fn log(dir: &RunDir, message: &str) {
     if let Ok(mut f) = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(LOG))
+        .open(dir.file(LOG))
     {
         let _ = writeln!(f, "{} {message}", utc_timestamp(now()));
     }
 }
 
 /// The last `n` lines of the run's log.
-pub fn log_tail(dir: &Path, n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join(LOG)).unwrap_or_default();
+pub fn log_tail(dir: &RunDir, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.file(LOG)).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
@@ -592,16 +617,14 @@ pub fn now() -> f64 {
 }
 
 /// Removes a run's results (not its config), for a rerun.
-pub fn clear(dir: &Path) -> Result<()> {
+pub fn clear(dir: &RunDir) -> Result<()> {
     for name in [METRICS, SUMMARY, CHECKPOINT, POLICY, Q_TABLE, LOG] {
-        match std::fs::remove_file(dir.join(name)) {
+        let path = dir.file(name);
+        match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(Error::io(
-                    format!("cannot remove {}", dir.join(name).display()),
-                    e,
-                ));
+                return Err(Error::io(format!("cannot remove {}", path.display()), e));
             }
         }
     }
@@ -613,7 +636,7 @@ pub fn clear(dir: &Path) -> Result<()> {
 pub struct LoadedRun {
     pub config: RunConfig,
     pub summary: Option<Summary>,
-    pub dir: PathBuf,
+    pub dir: RunDir,
 }
 
 impl Store {
@@ -659,23 +682,24 @@ mod tests {
     /// offset between two reads: the reader notices and starts over.
     #[test]
     fn a_tail_starts_over_when_the_file_was_rewritten_behind_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(METRICS);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(tmp.path());
+        let path = dir.file(METRICS);
         std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
         let mut tail = MetricsTail::default();
-        assert_eq!(tail.read_new(dir.path()).unwrap().len(), 2);
+        assert_eq!(tail.read_new(&dir).unwrap().len(), 2);
         // Resumed from the first line; the new lines are longer (the file
         // grows past the old offset, so its length alone says nothing).
         let rewritten = [point(0, 1.0), point(5, 2.000001), point(10, 3.000001)].concat();
         std::fs::write(&path, rewritten).unwrap();
-        let again = tail.read_new(dir.path()).unwrap();
+        let again = tail.read_new(&dir).unwrap();
         assert!(tail.restarted());
         let iterations: Vec<u64> = again.iter().map(|m| m.iteration).collect();
         assert_eq!(iterations, [0, 5, 10]);
         // Appending as usual continues where it left off.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(&point(15, 4.0)).unwrap();
-        let more = tail.read_new(dir.path()).unwrap();
+        let more = tail.read_new(&dir).unwrap();
         assert!(!tail.restarted());
         assert_eq!(more.len(), 1);
         assert_eq!(more[0].iteration, 15);
@@ -691,17 +715,18 @@ mod tests {
     /// After an error (garbage mid-file), the next read starts from the top.
     #[test]
     fn a_tail_starts_over_after_a_parse_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(METRICS);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(tmp.path());
+        let path = dir.file(METRICS);
         std::fs::write(
             &path,
             [point(0, 1.0), b"garbage\n".to_vec(), point(5, 2.0)].concat(),
         )
         .unwrap();
         let mut tail = MetricsTail::default();
-        assert!(tail.read_new(dir.path()).is_err());
+        assert!(tail.read_new(&dir).is_err());
         std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
-        assert_eq!(tail.read_new(dir.path()).unwrap().len(), 2);
+        assert_eq!(tail.read_new(&dir).unwrap().len(), 2);
         assert!(tail.restarted());
     }
 }

@@ -198,20 +198,11 @@ mod tests {
         }
         RunConfig {
             spec: "s".into(),
-            env: "ThreeState-v0".into(),
             gamma: 0.9,
-            seed: 0,
             iterations: 10,
             eval_every: 1,
-            dataset: DatasetSource::Collect {
-                policy: Quality::Medium,
-                size: 1000,
-                seed: 0,
-            },
-            features: "tabular".into(),
-            algo: algo.into(),
             params: resolve_params(algo, &params).unwrap(),
-            priority: 0,
+            ..RunConfig::example("ThreeState-v0", algo, 1000, 0)
         }
     }
 

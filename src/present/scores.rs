@@ -162,27 +162,14 @@ impl ScoreTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algo::{Params, resolve_params};
-    use crate::data::Quality;
-    use crate::experiment::DatasetSource;
 
     fn run(algo: &str, size: u64, seed: u64) -> RunConfig {
         RunConfig {
             spec: "s".into(),
-            env: "ThreeState-v0".into(),
             gamma: 0.9,
-            seed,
             iterations: 10,
             eval_every: 1,
-            dataset: DatasetSource::Collect {
-                policy: Quality::Medium,
-                size,
-                seed,
-            },
-            features: "tabular".into(),
-            algo: algo.into(),
-            params: resolve_params(algo, &Params::new()).unwrap(),
-            priority: 0,
+            ..RunConfig::example("ThreeState-v0", algo, size, seed)
         }
     }
 

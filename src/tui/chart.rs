@@ -584,7 +584,7 @@ struct Curve<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::experiment::{DatasetSource, Progress, RunConfig, RunStatus};
+    use crate::experiment::{DatasetSource, Progress, RunConfig, RunDir, RunStatus};
 
     /// A run of `env` whose eval points all read `q`.
     pub(crate) fn run_view(env: &str, q: f64, points: u64) -> RunView {
@@ -622,7 +622,7 @@ pub(crate) mod tests {
             history: Arc::new(history),
             error: None,
             owned_here: true,
-            dir: Default::default(),
+            dir: RunDir::new(""),
             coverage: None,
         }
     }

@@ -1,0 +1,122 @@
+//! Builds what a run trains and is measured with, in one place for every
+//! caller (the store's runner and `pessimist train`): the environment, its
+//! dataset, the dataset compiled once ([`TrainData`]), the learner on it,
+//! and the evaluator beside it.
+
+use super::config::{DatasetSource, RunConfig, sha256_file};
+use crate::algo::{self, Algorithm, Params, TrainData};
+use crate::data::{self, Dataset};
+use crate::error::{Error, Result};
+use crate::eval::Evaluator;
+use crate::mdp::{TabularMdp, envs, solve};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Where the transitions come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'a> {
+    /// As a run's config says: collected, or read from a file that must
+    /// still hold what the run id hashed.
+    Source(&'a DatasetSource),
+    /// A CSV file as it is now (`pessimist train --data`).
+    Csv(&'a Path),
+}
+
+/// What to build: a run's config, or the same settings from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup<'a> {
+    pub env: &'a str,
+    pub data: Data<'a>,
+    pub algo: &'a str,
+    pub params: &'a Params,
+    pub gamma: f64,
+    pub seed: u64,
+}
+
+/// A learner ready to step, and what measures it.
+pub struct Training {
+    pub env: Arc<TabularMdp>,
+    pub learner: Box<dyn Algorithm>,
+    pub evaluator: Evaluator,
+}
+
+impl<'a> Setup<'a> {
+    pub fn of(config: &'a RunConfig) -> Self {
+        Setup {
+            env: &config.env,
+            data: Data::Source(&config.dataset),
+            algo: &config.algo,
+            params: &config.params,
+            gamma: config.gamma,
+            seed: config.seed,
+        }
+    }
+
+    /// Checks γ and the hyper-parameters before reading any data (a typo
+    /// in `--set` should not wait for a large CSV), then builds the rest.
+    pub fn build(&self) -> Result<Training> {
+        let env = Arc::new(envs::make(self.env)?);
+        solve::check_gamma(self.gamma)?;
+        algo::resolve_params(self.algo, self.params)?;
+        let dataset = match self.data {
+            Data::Source(source) => dataset(&env, source, self.gamma)?,
+            Data::Csv(path) => data::read_csv(path, env.n_states(), env.n_actions())?,
+        };
+        let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed);
+        let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
+        let learner = algo::build(self.algo, self.params, data)?;
+        Ok(Training {
+            env,
+            learner,
+            evaluator,
+        })
+    }
+}
+
+/// A run's dataset (collected or read), deterministically.
+pub fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Dataset> {
+    match source {
+        DatasetSource::Collect { policy, size, seed } => {
+            data::collect(env, *policy, *size as usize, *seed, gamma)
+        }
+        DatasetSource::File { path, sha256 } => {
+            let now = sha256_file(path)
+                .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
+            if &now != sha256 {
+                return Err(Error::File {
+                    path: path.clone(),
+                    message: format!(
+                        "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
+                    ),
+                });
+            }
+            data::read_csv(path, env.n_states(), env.n_actions())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_file_edited_after_the_spec_was_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("f.toml");
+        let csv = dir.path().join("d.csv");
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,0,1,1,true,false\n").unwrap();
+        let text =
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"bc\"\n";
+        let config = super::super::spec::parse(&spec, text)
+            .unwrap()
+            .runs
+            .remove(0);
+        Setup::of(&config).build().unwrap();
+        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,1,-10,1,true,false\n").unwrap();
+        let message = Setup::of(&config).build().err().unwrap().to_string();
+        assert!(
+            message.contains("d.csv") && message.contains("changed since the spec was read"),
+            "{message}"
+        );
+    }
+}

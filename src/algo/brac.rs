@@ -21,7 +21,7 @@
 //! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
 //! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected, soft_value, tilt};
+use super::tabular::{Backup, QInit, Rule, Tabular, expected, soft_value, tilt, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -93,21 +93,7 @@ impl Rule for Brac {
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        let mut pi = Array2::zeros(q.dim());
-        for ((b, f), mut out) in self
-            .behavior
-            .outer_iter()
-            .zip(q.outer_iter())
-            .zip(pi.outer_iter_mut())
-        {
-            tilt(
-                b.as_slice().expect("row"),
-                f.to_slice().expect("row"),
-                self.alpha,
-                out.as_slice_mut().expect("row"),
-            );
-        }
-        pi
+        tilted(&self.behavior, q, self.alpha)
     }
 }
 

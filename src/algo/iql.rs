@@ -18,7 +18,7 @@
 //! Keys: `tau` (0.7, in [0.5, 1)), `beta` (3.0, inverse temperature, ≥ 0).
 //! Loss: the sweep's largest |ΔQ|.
 
-use super::tabular::{Backup, Rule, Tabular, tilt};
+use super::tabular::{Backup, Rule, Tabular, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -88,22 +88,7 @@ impl Rule for Iql {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         // exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
-        let temperature = 1.0 / self.beta;
-        let mut pi = Array2::zeros(q.dim());
-        for ((b, f), mut out) in self
-            .behavior
-            .outer_iter()
-            .zip(q.outer_iter())
-            .zip(pi.outer_iter_mut())
-        {
-            tilt(
-                b.to_slice().expect("row"),
-                f.to_slice().expect("row"),
-                temperature,
-                out.as_slice_mut().expect("row"),
-            );
-        }
-        pi
+        tilted(&self.behavior, q, 1.0 / self.beta)
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`Backup`]: the empirical Bellman backup r̂(s,a) + γ Σ p̂(s'|s,a) v(s')
 //!   over the compiled dataset, O(observed pairs + distinct successors) a sweep;
 //! - reductions over a state's actions: [`max_per_state`], [`expected`],
-//!   [`tilt`] (π ∝ π̂_β exp(f/T)) and [`soft_value`];
+//!   [`tilt`] (π ∝ π̂_β exp(f/T), [`tilted`] for every state) and [`soft_value`];
 //! - [`QInit`]: where the values of pairs the data never shows come from.
 
 use super::{Algorithm, ParamReader, StepReport, TrainData};
@@ -270,6 +270,20 @@ pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     for o in out.iter_mut() {
         *o /= total;
     }
+}
+
+/// [`tilt`] of every state: π(a|s) ∝ b(a|s) exp(f(s,a) / temperature).
+pub fn tilted(b: &Policy, f: ArrayView2<f64>, temperature: f64) -> Policy {
+    let mut pi = Array2::zeros(f.dim());
+    for ((b, f), mut out) in b.outer_iter().zip(f.outer_iter()).zip(pi.outer_iter_mut()) {
+        tilt(
+            b.to_slice().expect("rows are contiguous"),
+            f.to_slice().expect("rows are contiguous"),
+            temperature,
+            out.as_slice_mut().expect("rows are contiguous"),
+        );
+    }
+    pi
 }
 
 /// temperature · log Σ_a b(a) exp(f(a) / temperature) = max_π E_π f −

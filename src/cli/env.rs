@@ -50,6 +50,7 @@ fn show(mdp: &TabularMdp, json: bool) -> anyhow::Result<()> {
             "n_actions": mdp.n_actions(),
             "initial_state_distribution": mdp.initial(),
             "P": p,
+            "max_episode_steps": mdp.time_limit(),
         });
         println!("{out}");
         return Ok(());

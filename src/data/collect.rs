@@ -44,10 +44,13 @@ pub const MEDIUM_FRACTION: f64 = 1.0 / 3.0;
 pub const LEARNER_EPSILON: f64 = 0.1;
 /// The learner's constant step size.
 const LEARNER_STEP_SIZE: f64 = 0.1;
-/// Transitions between two exact evaluations of the learner's policy (on
-/// Taxi and CliffWalking one episode is enough to pass a third of the
-/// expert's score: checking only at episode ends overshoots).
+/// The learner's policy is evaluated exactly after 20 transitions, then
+/// after every 20 more or 1% more, whichever is more: on Taxi one episode
+/// is enough to pass a third of the expert's score (checking only at
+/// episode ends overshoots), while FrozenLake8x8 needs ~75k transitions
+/// (evaluating every 20 of them would cost a second).
 const LEARNER_EVAL_EVERY: usize = 20;
+const LEARNER_EVAL_GROWTH: f64 = 1.01;
 /// The most transitions the learner plays to reach `medium` before giving up.
 pub const LEARNER_BUDGET: usize = 20_000_000;
 /// Added to the dataset seed for the learner's random stream, so that the
@@ -89,8 +92,8 @@ pub enum Provenance {
 /// The online learner behind `medium` and `medium-replay`: tabular
 /// Q-learning (zero initialisation, step size 0.1, updated after every
 /// step), behaving ε-greedily with ε = [`LEARNER_EPSILON`] (ties broken at
-/// random), episodes cut at the MDP's horizon. Every 20 transitions its
-/// greedy policy (ties broken by a random order of the actions drawn once
+/// random), episodes cut at the MDP's horizon. Every 20 transitions, or
+/// every 1% more transitions later on, its greedy policy (ties broken by a random order of the actions drawn once
 /// per state), with the [`NOISE`] of the
 /// data, is evaluated exactly; it stops once that policy's score reaches
 /// the target (its buffer's last episode is then cut: truncated).
@@ -458,7 +461,8 @@ fn learn(
         reached: false,
         horizon,
     };
-    let mut greedy = greedy_by(&q, &order);
+    let noisy_return = NoisyReturn::new(mdp, horizon);
+    let mut next_eval = LEARNER_EVAL_EVERY;
     while learner.transitions < budget && !learner.reached {
         let mut s = sampler.reset(&mut rng);
         let left = budget - learner.transitions;
@@ -480,11 +484,10 @@ fn learn(
             let cell = &mut q[[s, a]];
             *cell += LEARNER_STEP_SIZE * (o.reward + gamma * bootstrap - *cell);
             learner.transitions += 1;
-            if learner.transitions.is_multiple_of(LEARNER_EVAL_EVERY)
-                || learner.transitions == budget
-            {
-                greedy = greedy_by(&q, &order);
-                let r = scale.episode_return(mdp, &with_noise(&greedy, NOISE))?;
+            if learner.transitions == next_eval || learner.transitions == budget {
+                let grown = (next_eval as f64 * LEARNER_EVAL_GROWTH).ceil() as usize;
+                next_eval = grown.max(next_eval + LEARNER_EVAL_EVERY);
+                let r = noisy_return.episode_return(&greedy_actions(&q, &order), NOISE);
                 learner.score = scale.score(r);
                 learner.reached = learner.score >= target;
             }
@@ -509,17 +512,97 @@ fn learn(
         }
         learner.episodes += 1;
     }
-    Ok((greedy, learner))
+    Ok((greedy_by(&q, &order), learner))
+}
+
+/// The episode return of a deterministic policy played with noise ε,
+/// exactly, for the learner's frequent checks: [`solve::episode_return`]
+/// for this one shape of policy, with the MDP flattened once and every
+/// state updated at every step (the noise reaches every action).
+struct NoisyReturn {
+    n_actions: usize,
+    horizon: usize,
+    /// Per (s, a): expected reward, and its outcomes' range in `next`/`prob`.
+    reward: Vec<f64>,
+    offsets: Vec<u32>,
+    /// Non-terminal outcomes only (V = 0 after termination).
+    next: Vec<u32>,
+    prob: Vec<f64>,
+    initial: Vec<f64>,
+}
+
+impl NoisyReturn {
+    fn new(mdp: &TabularMdp, horizon: usize) -> Self {
+        let (ns, na) = (mdp.n_states(), mdp.n_actions());
+        let mut table = NoisyReturn {
+            n_actions: na,
+            horizon,
+            reward: Vec::with_capacity(ns * na),
+            offsets: vec![0],
+            next: Vec::new(),
+            prob: Vec::new(),
+            initial: mdp.initial().to_vec(),
+        };
+        for s in 0..ns {
+            for a in 0..na {
+                table.reward.push(mdp.expected_reward(s, a));
+                for o in mdp.outcomes(s, a).iter().filter(|o| !o.terminated) {
+                    table.next.push(o.next);
+                    table.prob.push(o.prob);
+                }
+                table.offsets.push(table.next.len() as u32);
+            }
+        }
+        table
+    }
+
+    /// R of (1 − ε)·`greedy` + ε·uniform, `greedy[s]` the action in s.
+    fn episode_return(&self, greedy: &[usize], epsilon: f64) -> f64 {
+        let na = self.n_actions;
+        let ns = greedy.len();
+        let (mut v, mut next_v) = (vec![0.0; ns], vec![0.0; ns]);
+        for _ in 0..self.horizon {
+            for (s, out) in next_v.iter_mut().enumerate() {
+                let (mut mean, mut chosen) = (0.0, 0.0);
+                for a in 0..na {
+                    let i = s * na + a;
+                    let range = self.offsets[i] as usize..self.offsets[i + 1] as usize;
+                    let after: f64 = self.next[range.clone()]
+                        .iter()
+                        .zip(&self.prob[range])
+                        .map(|(&t, &p)| p * v[t as usize])
+                        .sum();
+                    let q = self.reward[i] + after;
+                    mean += q;
+                    if a == greedy[s] {
+                        chosen = q;
+                    }
+                }
+                *out = (1.0 - epsilon) * chosen + epsilon * mean / na as f64;
+            }
+            std::mem::swap(&mut v, &mut next_v);
+        }
+        self.initial.iter().zip(&v).map(|(d, x)| d * x).sum()
+    }
+}
+
+/// The greedy action of every state of `q`, ties broken by the larger `order`.
+fn greedy_actions(q: &Array2<f64>, order: &Array2<u32>) -> Vec<usize> {
+    q.outer_iter()
+        .zip(order.outer_iter())
+        .map(|(row, rank)| {
+            (0..row.len())
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(rank[a].cmp(&rank[b])))
+                .expect("a state has actions")
+        })
+        .collect()
 }
 
 /// The deterministic greedy policy of `q`, ties broken by the larger `order`.
 fn greedy_by(q: &Array2<f64>, order: &Array2<u32>) -> Policy {
     let mut pi = Array2::zeros(q.dim());
-    for (s, (row, rank)) in q.outer_iter().zip(order.outer_iter()).enumerate() {
-        let best = (0..row.len())
-            .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(rank[a].cmp(&rank[b])))
-            .expect("a state has actions");
-        pi[[s, best]] = 1.0;
+    for (s, a) in greedy_actions(q, order).into_iter().enumerate() {
+        pi[[s, a]] = 1.0;
     }
     pi
 }
@@ -579,6 +662,32 @@ mod tests {
             // The seed seeds the learner: another seed, another policy.
             let other = behavior_policy(&mdp, Quality::Medium, gamma, 1).unwrap();
             assert_ne!(other.policy, medium.policy, "{id}");
+        }
+    }
+
+    /// The learner's dense check is the exact finite-horizon evaluation.
+    #[test]
+    fn the_learners_check_is_the_exact_episode_return() {
+        for id in ["Taxi-v4", "FrozenLake8x8-v1", "ThreeState-v0"] {
+            let mdp = envs::make(id).unwrap();
+            let dense = NoisyReturn::new(&mdp, mdp.horizon());
+            let mut rng = Pcg64Mcg::seed_from_u64(1);
+            let q =
+                Array2::from_shape_fn((mdp.n_states(), mdp.n_actions()), |_| rng.random::<f64>());
+            let order = Array2::from_elem(q.dim(), 0u32);
+            for epsilon in [0.0, NOISE, 0.3] {
+                let exact = solve::episode_return(
+                    &mdp,
+                    &with_noise(&greedy_by(&q, &order), epsilon),
+                    mdp.horizon(),
+                )
+                .unwrap();
+                let fast = dense.episode_return(&greedy_actions(&q, &order), epsilon);
+                assert!(
+                    (fast - exact).abs() < 1e-9 * (1.0 + exact.abs()),
+                    "{id}: {fast} vs {exact}"
+                );
+            }
         }
     }
 

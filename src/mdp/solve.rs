@@ -223,7 +223,7 @@ pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Resu
     let value = |s: usize, v: &[f64]| -> f64 {
         (0..mdp.n_actions())
             .filter(|&a| policy[[s, a]] != 0.0)
-            .map(|a| policy[[s, a]] * undiscounted_backup(mdp, s, a, v))
+            .map(|a| policy[[s, a]] * backup(mdp, s, a, v, 1.0))
             .sum()
     };
     Ok(start_value(
@@ -290,7 +290,7 @@ pub fn max_episode_return(mdp: &TabularMdp, horizon: usize) -> f64 {
     };
     let value = |s: usize, v: &[f64]| -> f64 {
         (0..mdp.n_actions())
-            .map(|a| undiscounted_backup(mdp, s, a, v))
+            .map(|a| backup(mdp, s, a, v, 1.0))
             .fold(f64::NEG_INFINITY, f64::max)
     };
     start_value(mdp, &finite_horizon(mdp.n_states(), horizon, reads, value))
@@ -301,22 +301,6 @@ fn non_terminal_successors(mdp: &TabularMdp, s: usize, a: usize) -> impl Iterato
         .iter()
         .filter(|o| !o.terminated)
         .map(|o| o.next as usize)
-}
-
-/// Σ p (r + V(s')) over the outcomes of (s, a), V(s') = 0 after termination.
-#[inline]
-fn undiscounted_backup(mdp: &TabularMdp, s: usize, a: usize, v: &[f64]) -> f64 {
-    mdp.outcomes(s, a)
-        .iter()
-        .map(|o| {
-            let after = if o.terminated {
-                0.0
-            } else {
-                v[o.next as usize]
-            };
-            o.prob * (o.reward + after)
-        })
-        .sum()
 }
 
 /// Σ_s d0(s) V(s).

@@ -246,13 +246,15 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
     assert!((e["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
 }
 
+/// Medium data is narrow (one noisy policy scoring ~31): fqi still learns
+/// far better than the behaviour, though not the optimum.
 #[test]
-fn fqi_on_a_medium_frozenlake8x8_dataset_scores_at_least_90() {
+fn fqi_on_a_medium_frozenlake8x8_dataset_scores_far_above_medium() {
     let dir = tempfile::tempdir().unwrap();
     let csv = collect(dir.path(), "FrozenLake8x8-v1", "medium", 100_000, 0);
     let v = json_from(train("FrozenLake8x8-v1", "fqi", &csv).arg("--json"));
     let score = v["normalized_score"].as_f64().unwrap();
-    assert!(score >= 90.0, "normalized score {score}");
+    assert!(score >= 75.0, "normalized score {score}");
 }
 
 #[test]
@@ -400,9 +402,9 @@ fn eval_rejects_a_policy_of_the_wrong_shape() {
     eval_fails_with("{\"policy\": [[1.0, 0.0],\n oops]}", "p.json:2:");
 }
 
-/// `data collect` says how every quality was calibrated, and the coverage.
+/// `data collect` says where every quality's data came from, and its statistics.
 #[test]
-fn data_collect_reports_the_calibration() {
+fn data_collect_reports_the_behaviour() {
     let dir = tempfile::tempdir().unwrap();
     let report = |policy: &str| {
         let out = pessimist()
@@ -425,26 +427,28 @@ fn data_collect_reports_the_calibration() {
     };
     let medium = report("medium");
     assert!(
-        medium.contains("behaviour: epsilon ")
-            && medium.contains("(score 50.0), achieved J ")
-            && medium.contains("normalized score 50.0"),
+        medium.contains("behaviour: score ")
+            && medium.contains("epsilon 0.05")
+            && medium.contains("reached the target"),
         "{medium}"
     );
     let expert = report("expert");
-    assert!(expert.contains("(score 95.0), achieved J "), "{expert}");
+    assert!(expert.contains("behaviour: score 72.4 "), "{expert}");
     let both = report("medium-expert");
     assert!(
-        both.contains("medium half: epsilon") && both.contains("expert half: epsilon"),
+        both.contains("medium half: score") && both.contains("expert half: score"),
         "{both}"
     );
     let replay = report("medium-replay");
     assert!(
-        replay.contains("Q-learners (episodes cut at 100 steps)") && replay.contains("learner 0: "),
+        replay.contains("replay buffer of an online Q-learner") && replay.contains("requested"),
         "{replay}"
     );
     for text in [&medium, &expert, &both, &replay] {
         assert!(
-            text.contains("coverage (concentrability of the optimal policy): "),
+            text.contains("concentrability of the optimal policy: ")
+                && text.contains("state coverage: ")
+                && text.contains("action support: "),
             "{text}"
         );
     }

@@ -2,9 +2,9 @@
 
 use super::DataCommand;
 use anyhow::bail;
-use pessimist::data::collect::{Behavior, Calibration, Learner};
+use pessimist::data::collect::{Behavior, Learner, Provenance};
 use pessimist::data::{self, EmpiricalMdp, MAX_TRANSITIONS, Quality};
-use pessimist::eval::{Evaluator, normalized_score};
+use pessimist::eval::{DatasetStats, Evaluator};
 use pessimist::mdp::envs;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +13,7 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
     let DataCommand::Collect {
         env,
         policy,
+        epsilon,
         size,
         seed,
         gamma,
@@ -30,9 +31,12 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
         bail!("--size {size}: a dataset holds at most {MAX_TRANSITIONS} transitions");
     }
     let mdp = Arc::new(envs::make(&env)?);
-    let quality = Quality::parse(&policy)?;
+    let mut quality = Quality::parse(&policy)?;
+    if let Some(epsilon) = epsilon {
+        quality = quality.with_epsilon(epsilon)?;
+    }
     let started = Instant::now();
-    let (dataset, calibration) = data::collect_calibrated(&mdp, quality, size, seed, gamma)?;
+    let (dataset, provenance) = data::collect_with_provenance(&mdp, quality, size, seed, gamma)?;
     let collected = started.elapsed();
     if format == Some("csv") {
         data::write_csv(&out, &dataset)?;
@@ -47,21 +51,38 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
         out.display()
     );
     let evaluator = Evaluator::new(mdp, gamma, Arc::new(EmpiricalMdp::compile(&dataset)))?;
-    let (random, optimal) = (evaluator.random_return, evaluator.optimum.values.j);
-    let score = |j| normalized_score(j, random, optimal);
-    eprintln!("returns at gamma {gamma}: random {random:.4}, optimal {optimal:.4}");
-    let describe = |name: &str, b: &Behavior| match (b.epsilon, b.target) {
-        (Some(epsilon), Some(target)) => format!(
-            "{name}: epsilon {epsilon:.6} (uniform share), target J {target:.4} (score {:.1}), achieved J {:.4}, normalized score {:.1}",
-            score(target),
-            b.j,
-            score(b.j)
-        ),
-        _ => format!("{name}: J {:.4}, normalized score {:.1}", b.j, score(b.j)),
+    let scale = evaluator.scale;
+    eprintln!(
+        "score = 100 (R - R_random) / (R_best - R_random) on the undiscounted return R of one {}-step episode: R_random {:.4}, R_best {:.4}",
+        scale.horizon, scale.random, scale.best
+    );
+    let describe = |name: &str, b: &Behavior| {
+        let noise = b
+            .epsilon
+            .map_or(String::new(), |e| format!(", epsilon {e}"));
+        format!(
+            "{name}: score {:.1} (R {:.4}, discounted J {:.4} at gamma {gamma}){noise}",
+            b.score, b.episode_return, b.j
+        )
     };
-    match &calibration {
-        Calibration::Stationary(b) => eprintln!("{}", describe("behaviour", b)),
-        Calibration::MediumExpert {
+    let learned = |l: &Learner| {
+        format!(
+            "online Q-learner: {} episodes, {} transitions, score {:.1} {} the target {:.1} (a third of the expert's)",
+            l.episodes,
+            l.transitions,
+            l.score,
+            if l.reached { "reached" } else { "short of" },
+            l.target
+        )
+    };
+    match &provenance {
+        Provenance::Stationary(b) => {
+            eprintln!("{}", describe("behaviour", b));
+            if let Some(l) = &b.learner {
+                eprintln!("  its greedy policy comes from an {}", learned(l));
+            }
+        }
+        Provenance::MediumExpert {
             medium,
             expert,
             medium_transitions,
@@ -76,45 +97,47 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
                 dataset.len() - medium_transitions
             );
         }
-        Calibration::Replay(replay) => {
-            let reached = replay.learners.iter().filter(|l| l.reached).count();
-            eprintln!(
-                "replay: {} Q-learners (episodes cut at {} steps), {reached} reached the target J {:.4} (score {:.1})",
-                replay.learners.len(),
-                replay.horizon,
-                replay.target,
-                score(replay.target)
-            );
-            if replay.learners.len() <= 8 {
-                for (i, l) in replay.learners.iter().enumerate() {
-                    eprintln!(
-                        "  learner {i}: {} episodes, {} transitions, final J {:.4} (score {:.1}){}",
-                        l.episodes,
-                        l.transitions,
-                        l.final_j,
-                        score(l.final_j),
-                        if l.reached { "" } else { ", cut by the size" }
-                    );
-                }
-            } else {
-                let range = |f: &dyn Fn(&Learner) -> f64| {
-                    let values = replay.learners.iter().map(f);
-                    let lo = values.clone().fold(f64::INFINITY, f64::min);
-                    (lo, values.fold(f64::NEG_INFINITY, f64::max))
-                };
-                let (e_lo, e_hi) = range(&|l| l.episodes as f64);
-                let (j_lo, j_hi) = range(&|l| l.final_j);
+        Provenance::Replay { learner, requested } => {
+            eprintln!("replay buffer of an {}", learned(learner));
+            if dataset.len() < *requested {
                 eprintln!(
-                    "  per learner: {e_lo}..{e_hi} episodes, final J {j_lo:.4}..{j_hi:.4} (score {:.1}..{:.1})",
-                    score(j_lo),
-                    score(j_hi)
+                    "  the buffer up to the stop holds {} transitions, fewer than the {requested} requested: the dataset is the whole buffer",
+                    dataset.len()
+                );
+            } else if learner.reached {
+                eprintln!("  the buffer up to the stop, cut at the requested size");
+            } else {
+                eprintln!(
+                    "  the requested size cut the buffer before the learner reached the target"
                 );
             }
         }
     }
-    eprintln!(
-        "coverage (concentrability of the optimal policy): {:.3}",
-        evaluator.coverage()?
-    );
+    print_stats(&evaluator.dataset_stats(&dataset)?);
     Ok(())
+}
+
+fn print_stats(s: &DatasetStats) {
+    let score = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+    eprintln!(
+        "behaviour score {} exact, {} from the returns of the complete ones of its {} episodes",
+        score(s.behavior_score),
+        score(Some(s.data_score).filter(|x| x.is_finite())),
+        s.episodes
+    );
+    eprintln!(
+        "action support: one action only in {:.1}% of visited states, {:.2} distinct actions per visited state",
+        100.0 * s.single_action_share,
+        s.mean_actions
+    );
+    eprintln!(
+        "state coverage: {} of {} reachable states ({:.1}%)",
+        s.visited_states,
+        s.reachable_states,
+        100.0 * s.state_coverage
+    );
+    eprintln!(
+        "concentrability of the optimal policy: {:.3}",
+        s.concentrability
+    );
 }

@@ -15,6 +15,14 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             for info in envs::list() {
                 println!("{:<26} {}", info.id, info.summary);
             }
+            println!(
+                "{:<26} a grid map of FrozenLake letters (S, F, H, G), slippery",
+                "map:PATH"
+            );
+            println!(
+                "{:<26} your own MDP: Gymnasium's P table as JSON (scripts/export_mdp.py writes one)",
+                "file:PATH"
+            );
             Ok(())
         }
         EnvCommand::Show { id, json } => show(&envs::make(&id)?, json),
@@ -50,6 +58,7 @@ fn show(mdp: &TabularMdp, json: bool) -> anyhow::Result<()> {
             "n_actions": mdp.n_actions(),
             "initial_state_distribution": mdp.initial(),
             "P": p,
+            "max_episode_steps": mdp.time_limit(),
         });
         println!("{out}");
         return Ok(());

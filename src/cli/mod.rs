@@ -143,15 +143,19 @@ enum DataCommand {
     Collect {
         #[arg(long)]
         env: String,
-        /// random, medium, expert, medium-replay, medium-expert, behavior
+        /// random, medium, expert, medium-replay, medium-expert, behavior, optimal
         #[arg(long)]
         policy: String,
+        /// The coverage knob: play the `optimal` or `medium` policy with
+        /// this probability of a uniformly random action.
+        #[arg(long)]
+        epsilon: Option<f64>,
         /// Number of transitions (at most 2^32 - 1: counts are 32-bit).
         #[arg(long)]
         size: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Discount used to calibrate `medium`.
+        /// Discount of the optimal policy and the medium learner.
         #[arg(long, default_value_t = 0.99)]
         gamma: f64,
         /// Output file (.csv, or .npz for numpy).

@@ -4,7 +4,6 @@ use super::env::rows;
 use super::{EvalArgs, TrainArgs};
 use anyhow::{Context, anyhow};
 use pessimist::algo::{ParamValue, Params};
-use pessimist::eval::normalized_score;
 use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::mdp::{Policy, envs, solve};
 use serde::Deserialize;
@@ -50,6 +49,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             "q": rows(&q),
             "q_est": m.q_est,
             "true_return": m.true_return,
+            "episode_return": m.episode_return,
             "normalized_score": m.normalized_score,
             "iterations": iterations,
             "seconds": seconds,
@@ -65,6 +65,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         println!("  q_est            {:>12.4}", m.q_est);
         println!("  true_return      {:>12.4}", m.true_return);
         println!("  gap              {:>12.4}", m.gap);
+        println!("  episode_return   {:>12.4}", m.episode_return);
         println!("  normalized_score {:>12.1}", m.normalized_score);
         println!("  success_prob     {:>12.4}", m.success_prob);
         println!("  ood_fraction     {:>12.4}", m.ood_fraction);
@@ -80,7 +81,9 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let values = solve::evaluate_policy(&mdp, &policy, args.gamma)?;
     let optimum = solve::optimal(&mdp, args.gamma)?.values.j;
     let random = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), args.gamma)?.j;
-    let score = normalized_score(values.j, random, optimum);
+    let scale = solve::EpisodeScale::new(&mdp)?;
+    let episode_return = scale.episode_return(&mdp, &policy)?;
+    let score = scale.score(episode_return);
     let success = mdp
         .time_limit()
         .map(|h| solve::success_probability(&mdp, &policy, h))
@@ -88,9 +91,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.json {
         let out = json!({
             "true_return": values.j,
+            "episode_return": episode_return,
             "normalized_score": score,
             "optimal_return": optimum,
             "random_return": random,
+            "best_episode_return": scale.best,
+            "random_episode_return": scale.random,
+            "horizon": scale.horizon,
             "success_prob": success,
             "V": values.v.to_vec(),
             "Q": rows(&values.q),
@@ -101,6 +108,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         println!("  true_return      {:>12.6}", values.j);
         println!("  optimal_return   {:>12.6}", optimum);
         println!("  random_return    {:>12.6}", random);
+        println!(
+            "  episode_return   {episode_return:>12.6}  (undiscounted, {} steps; best {:.6}, random {:.6})",
+            scale.horizon, scale.best, scale.random
+        );
         println!("  normalized_score {:>12.1}", score);
         if let Some(p) = success {
             println!("  success_prob     {p:>12.4}");

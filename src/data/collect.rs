@@ -1,47 +1,86 @@
 //! Behaviour policies and seeded collection.
 //!
-//! The qualities follow D4RL: `random` is uniform; `medium` and `expert` mix
-//! the optimal policy with uniform play, (1 − ε)·π* + ε·uniform, with ε
-//! found by bisection on the *exact* return: `medium` so that J sits at the
-//! midpoint of J(random) and J*, `expert` as the largest ε whose normalized
-//! score is still ≥ 95 (a fixed 5% noise scores only 80 on FrozenLake8x8,
-//! where slips compound); `medium-replay` is the replay buffer of online
-//! Q-learners stopped when they reach the medium target (see [`Replay`]);
-//! `medium-expert` is half medium, half expert data; `behavior` is the
-//! environment's documented behaviour policy (the lecture's toy problems).
+//! The qualities follow D4RL, whose datasets come from single trained
+//! policies with narrow actions (distribution shift needs narrow data):
+//! - `random`: the uniform policy;
+//! - `expert`: the optimal policy (ties to the lowest action) played
+//!   ε-greedily with the fixed noise [`NOISE`] = 0.05: with probability
+//!   0.05 a uniformly random action;
+//! - `medium`: the greedy policy of one online Q-learner (see [`Learner`])
+//!   stopped when that policy, played with the same noise, reaches a third
+//!   of the expert's normalized score ([`MEDIUM_FRACTION`]; D4RL's medium
+//!   policies are trained to about a third of the expert), played with the
+//!   same noise;
+//! - `medium-replay`: that learner's replay buffer up to the stop: every
+//!   transition it played while learning, in order. A smaller `size` keeps
+//!   the buffer's beginning; a larger one gets the whole buffer and no more
+//!   (the dataset is shorter than asked, and `data collect` says so);
+//! - `medium-expert`: the first half `medium`, the second half `expert`;
+//! - `behavior`: the environment's documented behaviour policy (the
+//!   lecture's toy problems);
+//! - the coverage knob `optimal`/`medium` with an ε: that greedy policy
+//!   played ε-greedily, from narrow (ε = 0) to uniform (ε = 1) data.
+//!
+//! Scores are D4RL's, of the exact undiscounted return of one episode
+//! within the time limit ([`EpisodeScale`]). The learner is seeded by the
+//! dataset's seed (each seed replicates the whole pipeline: train a policy,
+//! then collect with it), on a random stream of its own.
 
-use super::{Dataset, Quality};
+use super::{Dataset, Greedy, Quality};
 use crate::error::{Error, Result};
 use crate::mdp::sample::{PolicySampler, Sampler};
-use crate::mdp::solve::{self, evaluate_policy};
+use crate::mdp::solve::{self, EpisodeScale, evaluate_policy};
 use crate::mdp::{Policy, TabularMdp};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-/// The normalized score the expert's noise is calibrated to keep.
-pub const EXPERT_SCORE: f64 = 95.0;
+/// The exploration noise of `expert` and `medium`: the probability of a
+/// uniformly random action instead of the policy's.
+pub const NOISE: f64 = 0.05;
+/// `medium`'s target, as a share of the expert's normalized score.
+pub const MEDIUM_FRACTION: f64 = 1.0 / 3.0;
+/// The learner's own ε-greedy exploration while it learns.
+pub const LEARNER_EPSILON: f64 = 0.1;
+/// The learner's constant step size.
+const LEARNER_STEP_SIZE: f64 = 0.1;
+/// The learner's policy is evaluated exactly after 20 transitions, then
+/// after every 20 more or 1% more, whichever is more: on Taxi one episode
+/// is enough to pass a third of the expert's score (checking only at
+/// episode ends overshoots), while FrozenLake8x8 needs ~75k transitions
+/// (evaluating every 20 of them would cost a second).
+const LEARNER_EVAL_EVERY: usize = 20;
+const LEARNER_EVAL_GROWTH: f64 = 1.01;
+/// The most transitions the learner plays to reach `medium` before giving up.
+pub const LEARNER_BUDGET: usize = 20_000_000;
+/// Added to the dataset seed for the learner's random stream, so that the
+/// learner and the collection of its policy draw independent numbers.
+const LEARNER_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// A stationary behaviour policy and how it was calibrated.
+/// A stationary behaviour policy and what it is worth.
 #[derive(Debug, Clone)]
 pub struct Behavior {
     pub policy: Policy,
-    /// Its exact discounted return.
+    /// Its exact discounted return J.
     pub j: f64,
-    /// The weight of the uniform policy in the optimal/uniform mixture, for
-    /// `medium` and `expert`.
+    /// Its exact episode return within the horizon.
+    pub episode_return: f64,
+    /// D4RL's normalized score of that return.
+    pub score: f64,
+    /// The probability of a uniformly random action (expert, medium and
+    /// the coverage knob).
     pub epsilon: Option<f64>,
-    /// The return ε was calibrated to reach, for `medium` and `expert`.
-    pub target: Option<f64>,
+    /// How the medium policy was learned.
+    pub learner: Option<Learner>,
 }
 
-/// How a dataset's behaviour was chosen, for `data collect`'s report.
+/// Where a dataset's transitions came from, for `data collect`'s report.
 #[derive(Debug, Clone)]
-pub enum Calibration {
+pub enum Provenance {
     /// One stationary policy.
     Stationary(Behavior),
-    /// Online learners (`medium-replay`).
-    Replay(Replay),
+    /// The online learner's buffer (`medium-replay`); `requested` is the size asked for.
+    Replay { learner: Learner, requested: usize },
     /// The first `medium_transitions` from `medium`, the rest from `expert`.
     MediumExpert {
         medium: Behavior,
@@ -50,43 +89,80 @@ pub enum Calibration {
     },
 }
 
-/// (1 − ε)·π* + ε·uniform.
-fn mixture(optimal: &Policy, epsilon: f64) -> Policy {
-    let n_actions = optimal.ncols() as f64;
-    optimal.mapv(|p| (1.0 - epsilon) * p + epsilon / n_actions)
+/// The online learner behind `medium` and `medium-replay`: tabular
+/// Q-learning (zero initialisation, step size 0.1, updated after every
+/// step), behaving ε-greedily with ε = [`LEARNER_EPSILON`] (ties broken at
+/// random), episodes cut at the MDP's horizon. Every 20 transitions, or
+/// every 1% more transitions later on, its greedy policy (ties broken by a random order of the actions drawn once
+/// per state), with the [`NOISE`] of the
+/// data, is evaluated exactly; it stops once that policy's score reaches
+/// the target (its buffer's last episode is then cut: truncated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Learner {
+    pub episodes: usize,
+    pub transitions: usize,
+    /// The score the learner stops at: a third of the expert's.
+    pub target: f64,
+    /// The score of its noisy greedy policy when it stopped.
+    pub score: f64,
+    /// Whether that score reached the target (false: cut by the size).
+    pub reached: bool,
+    /// Episodes are cut at this many steps.
+    pub horizon: usize,
 }
 
-/// The stationary policy of `quality` (all but the two mixtures of data).
-pub fn behavior_policy(mdp: &TabularMdp, quality: Quality, gamma: f64) -> Result<Behavior> {
-    let with_return = |policy: Policy, epsilon, target| -> Result<Behavior> {
-        let j = evaluate_policy(mdp, &policy, gamma)?.j;
+/// (1 − ε)·π + ε·uniform.
+pub fn with_noise(policy: &Policy, epsilon: f64) -> Policy {
+    let n_actions = policy.ncols() as f64;
+    policy.mapv(|p| (1.0 - epsilon) * p + epsilon / n_actions)
+}
+
+/// The stationary behaviour of `quality` (all but `medium-replay` and
+/// `medium-expert`); `seed` seeds the `medium` learner.
+pub fn behavior_policy(
+    mdp: &TabularMdp,
+    quality: Quality,
+    gamma: f64,
+    seed: u64,
+) -> Result<Behavior> {
+    let scale = EpisodeScale::new(mdp)?;
+    let describe = |policy: Policy, epsilon, learner| -> Result<Behavior> {
+        let episode_return = scale.episode_return(mdp, &policy)?;
         Ok(Behavior {
+            j: evaluate_policy(mdp, &policy, gamma)?.j,
+            episode_return,
+            score: scale.score(episode_return),
             policy,
-            j,
             epsilon,
-            target,
+            learner,
         })
     };
-    match quality {
-        Quality::Random => with_return(mdp.uniform_policy(), None, None),
-        Quality::Medium | Quality::Expert => {
-            let optimal = solve::optimal(mdp, gamma)?;
-            let random = evaluate_policy(mdp, &mdp.uniform_policy(), gamma)?.j;
-            let share = if quality == Quality::Medium {
-                0.5
-            } else {
-                EXPERT_SCORE / 100.0
-            };
-            let target = random + share * (optimal.values.j - random);
-            let epsilon = calibrate(mdp, &optimal.policy, gamma, target)?;
-            with_return(
-                mixture(&optimal.policy, epsilon),
-                Some(epsilon),
-                Some(target),
-            )
+    let optimal = |epsilon: f64| -> Result<Behavior> {
+        let policy = with_noise(&solve::optimal(mdp, gamma)?.policy, epsilon);
+        describe(policy, Some(epsilon), None)
+    };
+    let medium = |epsilon: f64| -> Result<Behavior> {
+        let target = MEDIUM_FRACTION * optimal(NOISE)?.score;
+        let (greedy, learner) = learn(mdp, gamma, seed, &scale, target, None)?;
+        if !learner.reached {
+            return Err(Error::Invalid(format!(
+                "{}: the online Q-learner did not reach the medium score {target:.1} within {LEARNER_BUDGET} transitions (it got {:.1})",
+                mdp.id(),
+                learner.score
+            )));
         }
+        describe(with_noise(&greedy, epsilon), Some(epsilon), Some(learner))
+    };
+    match quality {
+        Quality::Random => describe(mdp.uniform_policy(), None, None),
+        Quality::Expert => optimal(NOISE),
+        Quality::Medium => medium(NOISE),
+        Quality::EpsilonGreedy { policy, epsilon } => match policy {
+            Greedy::Optimal => optimal(epsilon),
+            Greedy::Medium => medium(epsilon),
+        },
         Quality::Behavior => match mdp.behavior() {
-            Some(policy) => with_return(policy.clone(), None, None),
+            Some(policy) => describe(policy.clone(), None, None),
             None => Err(Error::Invalid(format!(
                 "{} defines no behaviour policy; use random, medium, expert, medium-replay or medium-expert",
                 mdp.id()
@@ -98,25 +174,9 @@ pub fn behavior_policy(mdp: &TabularMdp, quality: Quality, gamma: f64) -> Result
     }
 }
 
-/// The largest ε (within 1e-6) whose mixture's return is still ≥ `target`,
-/// by bisection (J falls as ε grows from the optimum at ε = 0 to random
-/// play at ε = 1).
-fn calibrate(mdp: &TabularMdp, optimal: &Policy, gamma: f64, target: f64) -> Result<f64> {
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    while hi - lo >= 1e-6 {
-        let mid = 0.5 * (lo + hi);
-        let j = evaluate_policy(mdp, &mixture(optimal, mid), gamma)?.j;
-        if j >= target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(lo)
-}
-
 /// Gymnasium's TimeLimit: an episode is truncated when its step count
-/// reaches the limit, even if that last step also terminated it. A dataset
+/// reaches the limit ([`TabularMdp::horizon`]: the collector caps episodes
+/// where Gymnasium sets no limit), even if that last step also terminated it. A dataset
 /// that is full cuts its last episode too (marked truncated unless it
 /// terminated).
 #[inline(always)]
@@ -138,7 +198,7 @@ impl<'a> Collector<'a> {
         let episode = data.episode.last().map_or(0, |e| e + 1);
         Collector {
             sampler: Sampler::new(mdp),
-            time_limit: mdp.time_limit().unwrap_or(usize::MAX),
+            time_limit: mdp.horizon(),
             data,
             episode,
         }
@@ -176,9 +236,10 @@ impl<'a> Collector<'a> {
 }
 
 /// Collects `size` transitions with the behaviour policy named by `quality`
-/// (calibrated with discount `gamma`), deterministically from `seed`.
+/// (optimal values at discount `gamma`), deterministically from `seed`.
 /// Episodes are truncated at the environment's time limit; the last episode
-/// is cut (truncated) when `size` is reached.
+/// is cut (truncated) when `size` is reached. `medium-replay` may hold
+/// fewer (see the module doc).
 pub fn collect(
     mdp: &TabularMdp,
     quality: Quality,
@@ -186,40 +247,46 @@ pub fn collect(
     seed: u64,
     gamma: f64,
 ) -> Result<Dataset> {
-    collect_calibrated(mdp, quality, size, seed, gamma).map(|(data, _)| data)
+    collect_with_provenance(mdp, quality, size, seed, gamma).map(|(data, _)| data)
 }
 
-/// [`collect`], also returning how the behaviour was calibrated.
-pub fn collect_calibrated(
+/// [`collect`], also returning where the transitions came from.
+pub fn collect_with_provenance(
     mdp: &TabularMdp,
     quality: Quality,
     size: usize,
     seed: u64,
     gamma: f64,
-) -> Result<(Dataset, Calibration)> {
+) -> Result<(Dataset, Provenance)> {
     if !matches!(quality, Quality::MediumExpert | Quality::MediumReplay) {
-        let behavior = behavior_policy(mdp, quality, gamma)?;
+        let behavior = behavior_policy(mdp, quality, gamma, seed)?;
         let data = collect_with_policy(mdp, behavior.policy.clone(), size, seed)?;
-        return Ok((data, Calibration::Stationary(behavior)));
+        return Ok((data, Provenance::Stationary(behavior)));
     }
     let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
     data.try_reserve(size)?;
-    let calibration = if quality == Quality::MediumExpert {
+    let provenance = if quality == Quality::MediumExpert {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        let medium = behavior_policy(mdp, Quality::Medium, gamma)?;
-        let expert = behavior_policy(mdp, Quality::Expert, gamma)?;
+        let medium = behavior_policy(mdp, Quality::Medium, gamma, seed)?;
+        let expert = behavior_policy(mdp, Quality::Expert, gamma, seed)?;
         collect_with(mdp, &medium.policy, size / 2, &mut rng, &mut data);
         let medium_transitions = data.len();
         collect_with(mdp, &expert.policy, size, &mut rng, &mut data);
-        Calibration::MediumExpert {
+        Provenance::MediumExpert {
             medium,
             expert,
             medium_transitions,
         }
     } else {
-        Calibration::Replay(replay(mdp, size, seed, gamma, &mut data)?)
+        let scale = EpisodeScale::new(mdp)?;
+        let target = MEDIUM_FRACTION * behavior_policy(mdp, Quality::Expert, gamma, seed)?.score;
+        let (_, learner) = learn(mdp, gamma, seed, &scale, target, Some((&mut data, size)))?;
+        Provenance::Replay {
+            learner,
+            requested: size,
+        }
     };
-    Ok((data, calibration))
+    Ok((data, provenance))
 }
 
 /// Collects `size` transitions with a given stationary `policy`,
@@ -320,7 +387,7 @@ impl<const K: usize> Padded<K> {
         data: &mut Dataset,
     ) {
         let sampler = Sampler::new(mdp);
-        let time_limit = mdp.time_limit().unwrap_or(usize::MAX);
+        let time_limit = mdp.horizon();
         let mut episode = data.episode.last().map_or(0, |e| e + 1);
         while data.len() < until {
             let mut s = sampler.reset(rng);
@@ -363,116 +430,70 @@ impl<const K: usize> Padded<K> {
     }
 }
 
-/// The ε of the replay learner's ε-greedy behaviour.
-const REPLAY_EPSILON: f64 = 0.1;
-/// The replay learner's constant step size.
-const REPLAY_STEP_SIZE: f64 = 0.1;
-/// Episodes between two exact evaluations of the learner's behaviour.
-const REPLAY_EVAL_EVERY: usize = 10;
-
-/// One online learner of a `medium-replay` dataset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Learner {
-    pub episodes: usize,
-    pub transitions: usize,
-    /// Exact J of its ε-greedy behaviour when it stopped.
-    pub final_j: f64,
-    /// Whether that J reached the target (false: the data filled up first).
-    pub reached: bool,
-}
-
-/// How a `medium-replay` dataset was made: tabular Q-learning online (zero
-/// initialisation, step size 0.1, updated after every step), behaving
-/// ε-greedily (ε = 0.1, ties broken at random, seeded). Every 10 episodes
-/// its behaviour is evaluated exactly; the learner stops once that J
-/// reaches the medium target, and a fresh learner (next seed) takes over
-/// until the data holds `size` transitions. The dataset is thus the
-/// concatenated replay buffers of several training runs, each from scratch
-/// to medium; the last one is cut by the size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replay {
-    /// The medium target J (midpoint of random and optimal).
-    pub target: f64,
-    /// Episodes are cut at this many steps (the time limit, else see [`replay_horizon`]).
-    pub horizon: usize,
-    pub learners: Vec<Learner>,
-}
-
-/// The replay learner's episode cap: Gymnasium's time limit, or where none
-/// is registered (CliffWalking) four steps per state, Chain-vN's own rule,
-/// which lets a learner cross the state space several times while one
-/// stuck episode cannot fill the whole buffer.
-pub fn replay_horizon(mdp: &TabularMdp) -> usize {
-    mdp.time_limit().unwrap_or(4 * mdp.n_states())
-}
-
-/// ε-greedy over `q[s]` with ties broken uniformly at random, as a policy:
-/// what the learner plays, for exact evaluation.
-fn epsilon_greedy(q: &Array2<f64>, epsilon: f64) -> Policy {
-    let na = q.ncols() as f64;
-    let mut pi = Array2::from_elem(q.dim(), epsilon / na);
-    for (row, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
-        let best = solve::max_value(row);
-        let ties = row.iter().filter(|&&x| x == best).count() as f64;
-        for (&x, p) in row.iter().zip(out.iter_mut()) {
-            if x == best {
-                *p += (1.0 - epsilon) / ties;
-            }
-        }
-    }
-    pi
-}
-
-/// Collects a `medium-replay` dataset (see [`Replay`]).
-fn replay(
+/// Runs the online learner (see [`Learner`]) until its noisy greedy policy
+/// scores `target` or it has played its budget: [`LEARNER_BUDGET`], or the
+/// size of `buffer`, which then receives every transition it plays.
+/// Returns its greedy policy and how it went.
+fn learn(
     mdp: &TabularMdp,
-    size: usize,
-    seed: u64,
     gamma: f64,
-    data: &mut Dataset,
-) -> Result<Replay> {
-    let optimal = solve::optimal(mdp, gamma)?.values.j;
-    let random = evaluate_policy(mdp, &mdp.uniform_policy(), gamma)?.j;
-    let target = 0.5 * (random + optimal);
-    let horizon = replay_horizon(mdp);
+    seed: u64,
+    scale: &EpisodeScale,
+    target: f64,
+    mut buffer: Option<(&mut Dataset, usize)>,
+) -> Result<(Policy, Learner)> {
+    let budget = buffer.as_ref().map_or(LEARNER_BUDGET, |(_, size)| *size);
+    let horizon = mdp.horizon();
     let sampler = Sampler::new(mdp);
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
-    let mut report = Replay {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed.wrapping_add(LEARNER_STREAM));
+    let mut q = Array2::<f64>::zeros((ns, na));
+    // A random order of the actions in each state, drawn once: the greedy
+    // policy breaks ties by it (ties to the lowest action would make the
+    // untrained learner's policy "always action 0", which on Taxi and
+    // CliffWalking already scores far above random play).
+    let order = Array2::from_shape_fn((ns, na), |_| rng.random::<u32>());
+    let mut learner = Learner {
+        episodes: 0,
+        transitions: 0,
         target,
+        score: f64::NAN,
+        reached: false,
         horizon,
-        learners: Vec::new(),
     };
-    let mut episode = 0u32;
-    while data.len() < size {
-        let mut rng = Pcg64Mcg::seed_from_u64(seed.wrapping_add(report.learners.len() as u64));
-        let mut q = vec![0.0; ns * na];
-        let started = data.len();
-        let mut learner = Learner {
-            episodes: 0,
-            transitions: 0,
-            final_j: random,
-            reached: false,
-        };
-        while data.len() < size && !learner.reached {
-            let mut s = sampler.reset(&mut rng);
-            let budget = size - data.len();
-            for step in 0..horizon.min(budget) {
-                let row = &q[s * na..(s + 1) * na];
-                let a = if rng.random::<f64>() < REPLAY_EPSILON {
-                    rng.random_range(0..na)
-                } else {
-                    random_argmax(row, &mut rng)
-                };
-                let o = sampler.step(s, a, &mut rng);
-                let next = o.next as usize;
-                let bootstrap = if o.terminated {
-                    0.0
-                } else {
-                    solve::max_value(&q[next * na..(next + 1) * na])
-                };
-                let cell = &mut q[s * na + a];
-                *cell += REPLAY_STEP_SIZE * (o.reward + gamma * bootstrap - *cell);
-                let truncated = truncated(step + 1, horizon, budget, o.terminated);
+    let noisy_return = NoisyReturn::new(mdp, horizon);
+    let mut next_eval = LEARNER_EVAL_EVERY;
+    while learner.transitions < budget && !learner.reached {
+        let mut s = sampler.reset(&mut rng);
+        let left = budget - learner.transitions;
+        let episode = learner.episodes as u32;
+        for step in 0..horizon.min(left) {
+            let row = q.row(s);
+            let a = if rng.random::<f64>() < LEARNER_EPSILON {
+                rng.random_range(0..na)
+            } else {
+                random_argmax(row.as_slice().expect("rows are contiguous"), &mut rng)
+            };
+            let o = sampler.step(s, a, &mut rng);
+            let next = o.next as usize;
+            let bootstrap = if o.terminated {
+                0.0
+            } else {
+                solve::max_value(q.row(next))
+            };
+            let cell = &mut q[[s, a]];
+            *cell += LEARNER_STEP_SIZE * (o.reward + gamma * bootstrap - *cell);
+            learner.transitions += 1;
+            if learner.transitions == next_eval || learner.transitions == budget {
+                let grown = (next_eval as f64 * LEARNER_EVAL_GROWTH).ceil() as usize;
+                next_eval = grown.max(next_eval + LEARNER_EVAL_EVERY);
+                let r = noisy_return.episode_return(&greedy_actions(&q, &order), NOISE);
+                learner.score = scale.score(r);
+                learner.reached = learner.score >= target;
+            }
+            if let Some((data, _)) = buffer.as_mut() {
+                let cut = learner.reached && !o.terminated;
+                let truncated = cut || truncated(step + 1, horizon, left, o.terminated);
                 data.push(
                     episode,
                     step as u32,
@@ -483,25 +504,107 @@ fn replay(
                     o.terminated,
                     truncated,
                 );
-                s = next;
-                if o.terminated {
-                    break;
-                }
             }
-            episode += 1;
-            learner.episodes += 1;
-            if learner.episodes.is_multiple_of(REPLAY_EVAL_EVERY) || data.len() >= size {
-                let table =
-                    Array2::from_shape_vec((ns, na), q.clone()).expect("the shape is the table's");
-                let behavior = epsilon_greedy(&table, REPLAY_EPSILON);
-                learner.final_j = evaluate_policy(mdp, &behavior, gamma)?.j;
-                learner.reached = learner.final_j >= target;
+            s = next;
+            if o.terminated || learner.reached {
+                break;
             }
         }
-        learner.transitions = data.len() - started;
-        report.learners.push(learner);
+        learner.episodes += 1;
     }
-    Ok(report)
+    Ok((greedy_by(&q, &order), learner))
+}
+
+/// The episode return of a deterministic policy played with noise ε,
+/// exactly, for the learner's frequent checks: [`solve::episode_return`]
+/// for this one shape of policy, with the MDP flattened once and every
+/// state updated at every step (the noise reaches every action).
+struct NoisyReturn {
+    n_actions: usize,
+    horizon: usize,
+    /// Per (s, a): expected reward, and its outcomes' range in `next`/`prob`.
+    reward: Vec<f64>,
+    offsets: Vec<u32>,
+    /// Non-terminal outcomes only (V = 0 after termination).
+    next: Vec<u32>,
+    prob: Vec<f64>,
+    initial: Vec<f64>,
+}
+
+impl NoisyReturn {
+    fn new(mdp: &TabularMdp, horizon: usize) -> Self {
+        let (ns, na) = (mdp.n_states(), mdp.n_actions());
+        let mut table = NoisyReturn {
+            n_actions: na,
+            horizon,
+            reward: Vec::with_capacity(ns * na),
+            offsets: vec![0],
+            next: Vec::new(),
+            prob: Vec::new(),
+            initial: mdp.initial().to_vec(),
+        };
+        for s in 0..ns {
+            for a in 0..na {
+                table.reward.push(mdp.expected_reward(s, a));
+                for o in mdp.outcomes(s, a).iter().filter(|o| !o.terminated) {
+                    table.next.push(o.next);
+                    table.prob.push(o.prob);
+                }
+                table.offsets.push(table.next.len() as u32);
+            }
+        }
+        table
+    }
+
+    /// R of (1 − ε)·`greedy` + ε·uniform, `greedy[s]` the action in s.
+    fn episode_return(&self, greedy: &[usize], epsilon: f64) -> f64 {
+        let na = self.n_actions;
+        let ns = greedy.len();
+        let (mut v, mut next_v) = (vec![0.0; ns], vec![0.0; ns]);
+        for _ in 0..self.horizon {
+            for (s, out) in next_v.iter_mut().enumerate() {
+                let (mut mean, mut chosen) = (0.0, 0.0);
+                for a in 0..na {
+                    let i = s * na + a;
+                    let range = self.offsets[i] as usize..self.offsets[i + 1] as usize;
+                    let after: f64 = self.next[range.clone()]
+                        .iter()
+                        .zip(&self.prob[range])
+                        .map(|(&t, &p)| p * v[t as usize])
+                        .sum();
+                    let q = self.reward[i] + after;
+                    mean += q;
+                    if a == greedy[s] {
+                        chosen = q;
+                    }
+                }
+                *out = (1.0 - epsilon) * chosen + epsilon * mean / na as f64;
+            }
+            std::mem::swap(&mut v, &mut next_v);
+        }
+        self.initial.iter().zip(&v).map(|(d, x)| d * x).sum()
+    }
+}
+
+/// The greedy action of every state of `q`, ties broken by the larger `order`.
+fn greedy_actions(q: &Array2<f64>, order: &Array2<u32>) -> Vec<usize> {
+    q.outer_iter()
+        .zip(order.outer_iter())
+        .map(|(row, rank)| {
+            (0..row.len())
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(rank[a].cmp(&rank[b])))
+                .expect("a state has actions")
+        })
+        .collect()
+}
+
+/// The deterministic greedy policy of `q`, ties broken by the larger `order`.
+fn greedy_by(q: &Array2<f64>, order: &Array2<u32>) -> Policy {
+    let mut pi = Array2::zeros(q.dim());
+    for (s, a) in greedy_actions(q, order).into_iter().enumerate() {
+        pi[[s, a]] = 1.0;
+    }
+    pi
 }
 
 /// Index of the largest value, ties broken uniformly at random (a learner
@@ -528,27 +631,87 @@ mod tests {
     use crate::data::EmpiricalMdp;
     use crate::mdp::envs;
 
+    /// `expert` is π* with the fixed noise; `medium` is one learner's greedy
+    /// policy with the same noise, at a third of the expert's score or a
+    /// little above (it is checked every 10 episodes), genuinely worse.
     #[test]
-    fn medium_sits_at_the_midpoint_and_expert_keeps_95() {
-        for id in ["ThreeState-v0", "FrozenLake8x8-v1", "Taxi-v4"] {
+    fn expert_and_medium_are_noisy_single_policies() {
+        for id in ["FrozenLake8x8-v1", "Taxi-v4"] {
             let mdp = envs::make(id).unwrap();
             let gamma = 0.99;
-            let random = behavior_policy(&mdp, Quality::Random, gamma).unwrap().j;
             let optimal = solve::optimal(&mdp, gamma).unwrap();
-            let score = |j| crate::eval::normalized_score(j, random, optimal.values.j);
-            let medium = behavior_policy(&mdp, Quality::Medium, gamma).unwrap();
+            let expert = behavior_policy(&mdp, Quality::Expert, gamma, 0).unwrap();
+            assert_eq!(expert.policy, with_noise(&optimal.policy, NOISE));
+            let medium = behavior_policy(&mdp, Quality::Medium, gamma, 0).unwrap();
+            let learner = medium.learner.clone().unwrap();
+            assert!(learner.reached, "{id}: {learner:?}");
+            assert!((learner.target - expert.score / 3.0).abs() < 1e-9);
+            assert!((medium.score - learner.score).abs() < 1e-9);
+            assert!(medium.score >= learner.target, "{id}: {}", medium.score);
             assert!(
-                (score(medium.j) - 50.0).abs() < 1e-3,
-                "{id}: {}",
-                score(medium.j)
+                medium.score < expert.score - 10.0,
+                "{id}: {} vs {}",
+                medium.score,
+                expert.score
             );
-            let expert = behavior_policy(&mdp, Quality::Expert, gamma).unwrap();
-            assert!(score(expert.j) >= EXPERT_SCORE, "{id}: {}", score(expert.j));
-            // The largest such ε: a little more noise drops below 95.
-            let noisier = mixture(&optimal.policy, expert.epsilon.unwrap() + 1e-5);
-            let j = evaluate_policy(&mdp, &noisier, gamma).unwrap().j;
-            assert!(score(j) < EXPERT_SCORE, "{id}: {}", score(j));
+            let top = 1.0 - NOISE + NOISE / mdp.n_actions() as f64;
+            for row in medium.policy.outer_iter() {
+                let max = solve::max_value(row);
+                assert!((max - top).abs() < 1e-12, "{id}: {row}");
+            }
+            // The seed seeds the learner: another seed, another policy.
+            let other = behavior_policy(&mdp, Quality::Medium, gamma, 1).unwrap();
+            assert_ne!(other.policy, medium.policy, "{id}");
         }
+    }
+
+    /// The learner's dense check is the exact finite-horizon evaluation.
+    #[test]
+    fn the_learners_check_is_the_exact_episode_return() {
+        for id in ["Taxi-v4", "FrozenLake8x8-v1", "ThreeState-v0"] {
+            let mdp = envs::make(id).unwrap();
+            let dense = NoisyReturn::new(&mdp, mdp.horizon());
+            let mut rng = Pcg64Mcg::seed_from_u64(1);
+            let q =
+                Array2::from_shape_fn((mdp.n_states(), mdp.n_actions()), |_| rng.random::<f64>());
+            let order = Array2::from_elem(q.dim(), 0u32);
+            for epsilon in [0.0, NOISE, 0.3] {
+                let exact = solve::episode_return(
+                    &mdp,
+                    &with_noise(&greedy_by(&q, &order), epsilon),
+                    mdp.horizon(),
+                )
+                .unwrap();
+                let fast = dense.episode_return(&greedy_actions(&q, &order), epsilon);
+                assert!(
+                    (fast - exact).abs() < 1e-9 * (1.0 + exact.abs()),
+                    "{id}: {fast} vs {exact}"
+                );
+            }
+        }
+    }
+
+    /// The knob: ε = 0 is π* itself, ε = 1 uniform play; `medium` with an ε
+    /// is the medium learner's policy with that noise.
+    #[test]
+    fn the_coverage_knob_slides_from_narrow_to_uniform() {
+        let mdp = envs::make("FrozenLake-v1").unwrap();
+        let knob = |policy, epsilon| Quality::EpsilonGreedy { policy, epsilon };
+        let optimal = solve::optimal(&mdp, 0.99).unwrap().policy;
+        let narrow = behavior_policy(&mdp, knob(Greedy::Optimal, 0.0), 0.99, 0).unwrap();
+        assert_eq!(narrow.policy, optimal);
+        let broad = behavior_policy(&mdp, knob(Greedy::Optimal, 1.0), 0.99, 0).unwrap();
+        assert_eq!(broad.policy, mdp.uniform_policy());
+        assert!(broad.score.abs() < 1e-9, "{}", broad.score);
+        let medium = behavior_policy(&mdp, Quality::Medium, 0.99, 3).unwrap();
+        let noisy = behavior_policy(&mdp, knob(Greedy::Medium, NOISE), 0.99, 3).unwrap();
+        assert_eq!(noisy.policy, medium.policy);
+        assert!(Quality::Random.with_epsilon(0.1).is_err());
+        assert!(Quality::Medium.with_epsilon(1.5).is_err());
+        assert_eq!(
+            Quality::parse("optimal").unwrap(),
+            knob(Greedy::Optimal, 0.0)
+        );
     }
 
     #[test]
@@ -571,7 +734,9 @@ mod tests {
     #[test]
     fn a_given_policy_collects_what_its_quality_does() {
         let mdp = envs::make("FrozenLake-v1").unwrap();
-        let medium = behavior_policy(&mdp, Quality::Medium, 0.99).unwrap().policy;
+        let medium = behavior_policy(&mdp, Quality::Medium, 0.99, 11)
+            .unwrap()
+            .policy;
         let a = collect_with_policy(&mdp, medium, 5_000, 11).unwrap();
         assert_eq!(a, collect(&mdp, Quality::Medium, 5_000, 11, 0.99).unwrap());
         let wrong = Array2::from_elem((3, 4), 0.25);
@@ -592,13 +757,13 @@ mod tests {
     }
 
     #[test]
-    fn replay_and_mixture_have_the_requested_size() {
+    fn mixture_has_the_requested_size_and_replay_at_most() {
         let mdp = envs::make("ThreeState-v0").unwrap();
-        for quality in [Quality::MediumReplay, Quality::MediumExpert] {
-            let data = collect(&mdp, quality, 5_000, 1, 0.9).unwrap();
-            assert_eq!(data.len(), 5_000, "{quality}");
-            assert!(data.behavior.is_none());
-        }
+        let data = collect(&mdp, Quality::MediumExpert, 5_000, 1, 0.9).unwrap();
+        assert_eq!(data.len(), 5_000);
+        assert!(data.behavior.is_none());
+        let data = collect(&mdp, Quality::MediumReplay, 5_000, 1, 0.9).unwrap();
+        assert!(data.len() <= 5_000 && !data.is_empty());
     }
 
     /// Gymnasium's TimeLimit sets `truncated` on the step that reaches the
@@ -623,38 +788,32 @@ mod tests {
         assert!(data.truncated.iter().any(|&t| t));
     }
 
-    /// The replay learners learn online: their buffers contain successes,
-    /// and the first learner's behaviour reached the medium target (its J
-    /// evaluated exactly) before the next one started from scratch.
+    /// `medium-replay` is the buffer of the learner behind `medium`, up to
+    /// its stop: a larger size gets no more, a smaller one its beginning.
     #[test]
-    fn medium_replay_learners_reach_medium() {
-        for (id, size, success) in [
-            ("FrozenLake8x8-v1", 400_000, 1.0),
-            ("Taxi-v4", 100_000, 20.0),
-        ] {
+    fn medium_replay_is_the_medium_learners_buffer() {
+        for (id, success, least) in [("FrozenLake8x8-v1", 1.0, 10), ("Taxi-v4", 20.0, 1)] {
             let mdp = envs::make(id).unwrap();
             let gamma = 0.99;
-            let (data, calibration) =
-                collect_calibrated(&mdp, Quality::MediumReplay, size, 0, gamma).unwrap();
-            assert_eq!(data.len(), size);
-            let Calibration::Replay(replay) = calibration else {
-                panic!("{id}: medium-replay reports its learners");
+            let (data, provenance) =
+                collect_with_provenance(&mdp, Quality::MediumReplay, 10_000_000, 0, gamma).unwrap();
+            let Provenance::Replay { learner, requested } = provenance else {
+                panic!("{id}: medium-replay reports its learner");
             };
-            let medium = behavior_policy(&mdp, Quality::Medium, gamma).unwrap();
-            assert!((replay.target - medium.target.unwrap()).abs() < 1e-12);
-            assert!(replay.learners.len() >= 2, "{id}: {replay:?}");
-            for learner in &replay.learners[..replay.learners.len() - 1] {
-                assert!(
-                    learner.reached && learner.final_j >= replay.target,
-                    "{id}: {learner:?}"
-                );
-            }
-            let total: usize = replay.learners.iter().map(|l| l.transitions).sum();
-            assert_eq!(total, size);
+            assert_eq!(requested, 10_000_000);
+            let medium = behavior_policy(&mdp, Quality::Medium, gamma, 0).unwrap();
+            assert_eq!(Some(&learner), medium.learner.as_ref(), "{id}");
+            assert!(learner.reached, "{id}: {learner:?}");
+            assert_eq!(data.len(), learner.transitions);
+            assert_eq!(data.n_episodes(), learner.episodes);
             let successes = data.reward.iter().filter(|&&r| r == success).count();
-            assert!(successes >= 50, "{id}: {successes} successes");
-            // Episodes never pass the time limit.
-            assert!(data.step.iter().all(|&t| (t as usize) < replay.horizon));
+            assert!(successes >= least, "{id}: {successes} successes");
+            // Episodes never pass the horizon.
+            assert!(data.step.iter().all(|&t| (t as usize) < learner.horizon));
+            let half = collect(&mdp, Quality::MediumReplay, data.len() / 2, 0, gamma).unwrap();
+            assert_eq!(half.len(), data.len() / 2);
+            assert_eq!(half.state[..], data.state[..half.len()]);
+            assert_eq!(half.action[..], data.action[..half.len()]);
         }
     }
 

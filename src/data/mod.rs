@@ -11,7 +11,7 @@ pub mod csv;
 pub mod empirical;
 pub mod npy;
 
-pub use collect::{Calibration, collect, collect_calibrated, collect_with_policy};
+pub use collect::{Provenance, collect, collect_with_policy, collect_with_provenance};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::write_npz;
@@ -26,8 +26,9 @@ pub const MAX_TRANSITIONS: usize = u32::MAX as usize;
 /// Memory of one transition across the columns.
 const BYTES_PER_TRANSITION: usize = 5 * size_of::<u32>() + size_of::<f64>() + 2;
 
-/// D4RL's dataset quality names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// D4RL's dataset quality names (see [`collect`] for what each means), plus
+/// the coverage knob: a greedy policy played ε-greedily with a chosen ε.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Quality {
     Random,
@@ -38,9 +39,27 @@ pub enum Quality {
     /// The environment's own documented behaviour policy (the lecture's toy
     /// problems define one: see [`crate::mdp::TabularMdp::behavior`]).
     Behavior,
+    /// `policy = "optimal" | "medium", epsilon = ε`: that greedy policy
+    /// with probability ε replaced by a uniformly random action, so a
+    /// user slides from narrow (ε = 0) to uniform (ε = 1) data.
+    EpsilonGreedy {
+        policy: Greedy,
+        epsilon: f64,
+    },
+}
+
+/// The greedy policies the coverage knob adds noise to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Greedy {
+    /// The optimal policy (ties to the lowest action).
+    Optimal,
+    /// The `medium` learner's greedy policy.
+    Medium,
 }
 
 impl Quality {
+    /// The named qualities (the coverage knob is `optimal`/`medium` with an ε).
     pub const ALL: [Quality; 6] = [
         Quality::Random,
         Quality::Medium,
@@ -50,36 +69,90 @@ impl Quality {
         Quality::Behavior,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The name a spec and `--policy` use, with the ε of the coverage knob.
+    pub fn name(self) -> String {
         match self {
-            Quality::Random => "random",
-            Quality::Medium => "medium",
-            Quality::Expert => "expert",
-            Quality::MediumReplay => "medium-replay",
-            Quality::MediumExpert => "medium-expert",
-            Quality::Behavior => "behavior",
+            Quality::Random => "random".into(),
+            Quality::Medium => "medium".into(),
+            Quality::Expert => "expert".into(),
+            Quality::MediumReplay => "medium-replay".into(),
+            Quality::MediumExpert => "medium-expert".into(),
+            Quality::Behavior => "behavior".into(),
+            Quality::EpsilonGreedy { policy, epsilon } => {
+                let base = match policy {
+                    Greedy::Optimal => "optimal",
+                    Greedy::Medium => "medium",
+                };
+                format!("{base} ε={epsilon}")
+            }
         }
     }
 
-    /// Parses a quality name, with the valid choices in the error.
+    /// The version of the quality's definition, hashed into run ids so a
+    /// store never mixes two meanings of one name. 2: `medium` and
+    /// `expert` became single near-deterministic policies (they were
+    /// optimal/uniform mixtures calibrated on the discounted return), and
+    /// `medium-replay` one learner's buffer (it was several learners').
+    pub fn definition(self) -> u32 {
+        match self {
+            Quality::Random | Quality::Behavior | Quality::EpsilonGreedy { .. } => 1,
+            Quality::Medium | Quality::Expert | Quality::MediumReplay | Quality::MediumExpert => 2,
+        }
+    }
+
+    /// Parses a quality name, with the valid choices in the error;
+    /// `optimal` is the optimal policy itself (ε = 0 of the coverage knob).
     pub fn parse(name: &str) -> crate::Result<Self> {
+        if name == "optimal" {
+            return Ok(Quality::EpsilonGreedy {
+                policy: Greedy::Optimal,
+                epsilon: 0.0,
+            });
+        }
         Quality::ALL
             .into_iter()
             .find(|q| q.name() == name)
             .ok_or_else(|| {
-                let names: Vec<&str> = Quality::ALL.iter().map(|q| q.name()).collect();
+                let mut names: Vec<String> = Quality::ALL.iter().map(|q| q.name()).collect();
+                names.push("optimal".into());
                 crate::Error::Invalid(format!(
                     "unknown dataset policy `{name}`{}; valid choices: {}",
-                    crate::error::did_you_mean(name, names.iter().copied()),
+                    crate::error::did_you_mean(name, names.iter().map(String::as_str)),
                     names.join(", ")
                 ))
             })
+    }
+
+    /// The coverage knob: `optimal` or `medium` played ε-greedily.
+    pub fn with_epsilon(self, epsilon: f64) -> crate::Result<Self> {
+        if !(0.0..=1.0).contains(&epsilon) {
+            return Err(crate::Error::Invalid(format!(
+                "epsilon {epsilon} is not a probability (0 to 1)"
+            )));
+        }
+        let policy = match self {
+            Quality::Medium
+            | Quality::EpsilonGreedy {
+                policy: Greedy::Medium,
+                ..
+            } => Greedy::Medium,
+            Quality::EpsilonGreedy {
+                policy: Greedy::Optimal,
+                ..
+            } => Greedy::Optimal,
+            other => {
+                return Err(crate::Error::Invalid(format!(
+                    "epsilon applies to the `optimal` and `medium` policies, not `{other}`"
+                )));
+            }
+        };
+        Ok(Quality::EpsilonGreedy { policy, epsilon })
     }
 }
 
 impl std::fmt::Display for Quality {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 

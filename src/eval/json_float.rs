@@ -22,6 +22,11 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(d.deserialize_any(FloatVisitor)?.unwrap_or(f64::NAN))
 }
 
+/// NaN, the default of a field that older files lack (`default = "json_float::nan"`).
+pub fn nan() -> f64 {
+    f64::NAN
+}
+
 /// `Option<f64>`: `None` is `null`, and so is `Some(NaN)`.
 pub mod option {
     use super::*;

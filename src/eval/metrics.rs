@@ -14,7 +14,7 @@ pub struct Metrics {
     /// What the learner believes: E_{s0}[Σ_a π(a|s0) f(s0, a)].
     #[serde(with = "json_float")]
     pub q_est: f64,
-    /// J(π), exact.
+    /// J(π), the discounted return, exact: what Q estimates.
     #[serde(with = "json_float")]
     pub true_return: f64,
     /// q_est − true_return: the overestimation.
@@ -26,7 +26,13 @@ pub struct Metrics {
     /// Mean Q^π(s, a) over the same transitions.
     #[serde(with = "json_float")]
     pub q_true_data: f64,
-    /// 100 · (J(π) − J(random)) / (J(π*) − J(random)).
+    /// The expected undiscounted return of one episode within the time
+    /// limit ([`crate::mdp::TabularMdp::horizon`]), exact: what D4RL scores.
+    /// NaN (`null`) in lines written before it existed.
+    #[serde(with = "json_float", default = "json_float::nan")]
+    pub episode_return: f64,
+    /// D4RL's score: 100 · (R(π) − R(uniform)) / (R_best − R(uniform)) on
+    /// `episode_return`, R_best the best return within the time limit.
     #[serde(with = "json_float")]
     pub normalized_score: f64,
     /// Probability of reaching a goal within the Gymnasium time limit.

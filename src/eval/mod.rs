@@ -1,33 +1,26 @@
 //! The numbers the dashboard plots: what the learner believes (q_est) against
 //! what its policy really gets (true_return, exact on tabular problems).
+//!
+//! Two returns, both exact: `true_return` is the discounted J(π), what Q
+//! estimates (the overestimation chart compares q_est with it);
+//! `episode_return` is the undiscounted return of one episode within the
+//! time limit, and `normalized_score` is D4RL's score of it.
 
+mod dataset;
 pub mod json_float;
 mod metrics;
 
+pub use dataset::{DatasetStats, reachable_states};
 pub use metrics::Metrics;
 
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
-use crate::mdp::solve::Optimum;
+use crate::mdp::solve::{EpisodeScale, Optimum};
 use crate::mdp::{Policy, TabularMdp, solve};
 use ndarray::{Array1, Array2};
 use std::sync::Arc;
 
-/// D4RL's normalized score with the true optimum:
-/// 100 · (J − J_random) / (J* − J_random). Where random play is already
-/// optimal (J* = J_random) every policy that matches it scores 100.
-pub fn normalized_score(j: f64, random: f64, optimum: f64) -> f64 {
-    let span = optimum - random;
-    if span.abs() <= 1e-12 * (1.0 + optimum.abs()) {
-        if (j - optimum).abs() <= 1e-9 * (1.0 + optimum.abs()) {
-            100.0
-        } else {
-            100.0 + 100.0 * (j - optimum) / (1.0 + optimum.abs())
-        }
-    } else {
-        100.0 * (j - random) / span
-    }
-}
+pub use crate::mdp::solve::normalized_score;
 
 /// Evaluates (f, π) pairs of one run against the true MDP. Built once per
 /// run: it solves the optimum and the random policy's return up front.
@@ -35,8 +28,10 @@ pub struct Evaluator {
     pub mdp: Arc<TabularMdp>,
     pub gamma: f64,
     pub optimum: Optimum,
-    /// J of the uniform random policy (the 0 of the normalized score).
+    /// J of the uniform random policy.
     pub random_return: f64,
+    /// The episode returns that score 0 and 100.
+    pub scale: EpisodeScale,
     pub compiled: Arc<EmpiricalMdp>,
     /// π̂_β(a|s) from the data's counts.
     behavior: Policy,
@@ -46,7 +41,9 @@ impl Evaluator {
     pub fn new(mdp: Arc<TabularMdp>, gamma: f64, compiled: Arc<EmpiricalMdp>) -> Result<Self> {
         let optimum = solve::optimal(&mdp, gamma)?;
         let random_return = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), gamma)?.j;
+        let scale = EpisodeScale::new(&mdp)?;
         Ok(Evaluator {
+            scale,
             behavior: compiled.behavior_estimate(),
             mdp,
             gamma,
@@ -113,13 +110,15 @@ impl Evaluator {
             }
             _ => f64::NAN,
         };
+        let episode_return = self.scale.episode_return(&self.mdp, policy)?;
         Ok(Metrics {
             q_est,
             true_return: truth.j,
             gap: q_est - truth.j,
             q_data,
             q_true_data,
-            normalized_score: normalized_score(truth.j, self.random_return, self.optimum.values.j),
+            episode_return,
+            normalized_score: self.scale.score(episode_return),
             success_prob,
             bellman_error: bellman,
             ood_fraction: ood as f64 / visited.max(1) as f64,
@@ -207,6 +206,7 @@ mod tests {
         close(m.bellman_error, residuals / 6.0);
         close(m.ood_fraction, 1.0 / 3.0); // S1 of S0, S1, S2
         assert_eq!(m.kl_behavior, f64::INFINITY);
+        close(m.episode_return, -4.5); // ½·(+1) + ½·(−10), undiscounted
         close(m.normalized_score, 0.0); // π plays as randomly as uniform where it matters
         close(m.success_prob, 0.5);
         // In support: only S0 diverges from π̂_β = (2/3, 1/3), with weight 3/6.
@@ -225,5 +225,30 @@ mod tests {
         for (got, want) in over.iter().zip([6.05, 4.0, 10.0, 0.0, 0.0]) {
             close(*got, want);
         }
+    }
+
+    /// The dataset's statistics on the six hand-made transitions: S0 saw
+    /// both actions, S1 and S2 one each; S0, S1, S2 are the reachable
+    /// states that are not absorbing (won and lost are).
+    #[test]
+    fn dataset_stats_match_hand_computed_values() {
+        let evaluator = tiny(true);
+        let mut data = Dataset::new(5, 2);
+        let c = &*evaluator.compiled;
+        // Only the size and the episodes are read from the data itself.
+        for (e, s, a, r, s2) in [(0, 0, 0, 0.0, 1), (0, 1, 0, 1.0, 3), (1, 0, 1, 0.0, 2)] {
+            data.push(e, if s == 1 { 1 } else { 0 }, s, a, r, s2, s == 1, false);
+        }
+        let stats = evaluator.dataset_stats(&data).unwrap();
+        assert_eq!(c.n_transitions, 6);
+        assert_eq!((stats.visited_states, stats.reachable_states), (3, 3));
+        close(stats.state_coverage, 1.0);
+        close(stats.single_action_share, 2.0 / 3.0);
+        close(stats.mean_actions, 4.0 / 3.0);
+        close(stats.concentrability, 3.0 / 1.9);
+        assert_eq!(stats.behavior_score, None);
+        // One complete episode (+1, the best): score 100; the cut one is left out.
+        close(stats.data_score, 100.0);
+        assert_eq!((stats.transitions, stats.episodes), (3, 2));
     }
 }

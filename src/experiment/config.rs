@@ -27,7 +27,14 @@ pub enum DatasetSource {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum HashedDataset<'a> {
-    Collect(&'a DatasetSource),
+    Collect {
+        source: &'static str,
+        policy: &'a Quality,
+        /// [`Quality::definition`]: a store never mixes two meanings of a name.
+        definition: u32,
+        size: u64,
+        seed: u64,
+    },
     File {
         source: &'static str,
         name: String,
@@ -38,7 +45,13 @@ enum HashedDataset<'a> {
 impl DatasetSource {
     fn hashed(&self) -> HashedDataset<'_> {
         match self {
-            DatasetSource::Collect { .. } => HashedDataset::Collect(self),
+            DatasetSource::Collect { policy, size, seed } => HashedDataset::Collect {
+                source: "collect",
+                policy,
+                definition: policy.definition(),
+                size: *size,
+                seed: *seed,
+            },
             DatasetSource::File { path, sha256 } => HashedDataset::File {
                 source: "file",
                 name: path
@@ -113,10 +126,18 @@ pub struct RunConfig {
     pub priority: i64,
 }
 
+/// The version of what a run computes beyond its config, hashed into run
+/// ids. 2: metrics carry `episode_return` and D4RL's `normalized_score` on
+/// it (it was on the discounted J), and collection cuts episodes at
+/// [`crate::mdp::TabularMdp::horizon`] where Gymnasium sets no time limit.
+pub const PIPELINE_VERSION: u32 = 2;
+
 /// The part of a config that determines the result.
 #[derive(Serialize)]
 struct Trained<'a> {
-    env: &'a str,
+    pipeline: u32,
+    /// A `file:`/`map:` environment by its file's name and contents.
+    env: std::borrow::Cow<'a, str>,
     gamma: f64,
     seed: u64,
     iterations: u64,
@@ -130,7 +151,8 @@ struct Trained<'a> {
 impl RunConfig {
     pub fn id(&self) -> RunId {
         let trained = Trained {
-            env: &self.env,
+            pipeline: PIPELINE_VERSION,
+            env: crate::mdp::envs::hashed_id(&self.env),
             gamma: self.gamma,
             seed: self.seed,
             iterations: self.iterations,
@@ -226,11 +248,12 @@ mod tests {
         assert!(RunId::parse(&a.id().0).is_some());
     }
 
-    /// The id of [`config`] (fqi's sweep, resolved to `q_init` and
-    /// `variant` since keys belong to their variant; before, it also hashed
-    /// the sample variant's `lr`, `lr_decay` and `init_scale`): pinned so
-    /// that an unintended change of the canonical form shows here.
-    const KNOWN_ID: &str = "7af3c9216d7540a4";
+    /// The id of [`config`] since D4RL's scores and dataset definitions
+    /// (pipeline 2, `medium` definition 2) and since keys belong to their
+    /// variant (fqi's sweep resolves to `q_init` and `variant` only): a
+    /// store keeps its runs until a definition changes. Pinned so that an
+    /// unintended change of the canonical form shows here.
+    const KNOWN_ID: &str = "e3f51b2ebe525486";
 
     #[test]
     fn collected_data_hashes_as_before_and_files_by_name_and_contents() {
@@ -242,6 +265,28 @@ mod tests {
             },
             ..config()
         };
+        // The definition of a quality is part of what is hashed.
+        let hashed = serde_json::to_string(&config().dataset.hashed()).unwrap();
+        assert!(hashed.contains("\"definition\":2"), "{hashed}");
+        let random = |policy| RunConfig {
+            dataset: DatasetSource::Collect {
+                policy,
+                size: 1000,
+                seed: 0,
+            },
+            ..config()
+        };
+        let hashed = serde_json::to_string(&random(Quality::Random).dataset.hashed()).unwrap();
+        assert!(hashed.contains("\"definition\":1"), "{hashed}");
+        // A pinned environment file by name and contents, not directory.
+        let env = |id: &str| RunConfig {
+            env: id.into(),
+            ..config()
+        };
+        let pinned = env("file:/a/m.json#0123456789abcdef");
+        assert_eq!(pinned.id(), env("file:/b/m.json#0123456789abcdef").id());
+        assert_ne!(pinned.id(), env("file:/a/m.json#0123456789abcdee").id());
+        assert_ne!(pinned.id(), env("file:/a/n.json#0123456789abcdef").id());
         let a = file("/data/d.csv", "ab");
         assert_eq!(a.id(), file("/elsewhere/d.csv", "ab").id());
         assert_ne!(a.id(), file("/data/d.csv", "cd").id());

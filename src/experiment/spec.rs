@@ -61,7 +61,7 @@ const TOP_KEYS: [&str; 10] = [
     "algo",
     "priority",
 ];
-const DATASET_KEYS: [&str; 4] = ["policy", "size", "seed", "file"];
+const DATASET_KEYS: [&str; 5] = ["policy", "size", "seed", "file", "epsilon"];
 const FEATURE_KINDS: [&str; 1] = ["tabular"];
 /// Refuse grids that would flood the queue by accident.
 const MAX_RUNS: usize = 100_000;
@@ -140,11 +140,7 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let envs = self.axis(self.required(table, "env", 0..0)?, |n| {
-            let id = self.string(n)?;
-            envs::make(&id).map_err(|e| self.error(n.span(), e.to_string()))?;
-            Ok(id)
-        })?;
+        let envs = self.axis(self.required(table, "env", 0..0)?, |n| self.env(n))?;
         let gammas = self.optional_axis(table, "gamma", 0.99, |n| {
             let g = self.number(n)?;
             solve::check_gamma(g).map_err(|e| self.error(n.span(), e.to_string()))?;
@@ -219,6 +215,25 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// An environment id, or `{ file = "my_mdp.json" }` for `file:PATH`. A
+    /// `file:`/`map:` path is resolved against the spec's directory and
+    /// pinned to the file's contents ([`envs::pin`]), so the run id changes
+    /// when the file does.
+    fn env(&self, node: &Node) -> Result<String, SpecError> {
+        let id = match node.get_ref() {
+            DeValue::Table(t) => {
+                self.check_keys(t, &["file"], "env")?;
+                let file = self.required(t, "file", node.span())?;
+                format!("file:{}", self.string(file)?)
+            }
+            _ => self.string(node)?,
+        };
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let pinned = envs::pin(&id, base).map_err(|e| self.error(node.span(), e.to_string()))?;
+        envs::make(&pinned).map_err(|e| self.error(node.span(), e.to_string()))?;
+        Ok(pinned)
+    }
+
     /// Rejects keys outside `valid`, suggesting the closest.
     fn check_keys(&self, table: &DeTable, valid: &[&str], what: &str) -> Result<(), SpecError> {
         for (key, _) in table.iter() {
@@ -285,10 +300,9 @@ impl<'a> Parser<'a> {
             None => None,
         };
         if let Some(file) = get(t, "file") {
-            if let Some((key, _)) = t
-                .iter()
-                .find(|(k, _)| matches!(k.get_ref().as_ref(), "policy" | "size" | "seed"))
-            {
+            if let Some((key, _)) = t.iter().find(|(k, _)| {
+                matches!(k.get_ref().as_ref(), "policy" | "size" | "seed" | "epsilon")
+            }) {
                 return Err(self.error(
                     key.span(),
                     format!(
@@ -319,14 +333,40 @@ impl<'a> Parser<'a> {
             Quality::parse(&name).map_err(|e| self.error(n.span(), e.to_string()))
         })?;
         let sizes = self.axis(self.required(t, "size", node.span())?, |n| self.count(n, 1))?;
+        // The coverage knob: every policy with every ε.
+        let epsilons = match get(t, "epsilon") {
+            Some(n) => self
+                .axis(n, |n| {
+                    let e = self.number(n)?;
+                    if !(0.0..=1.0).contains(&e) {
+                        return Err(self.error(
+                            n.span(),
+                            format!("epsilon {e} is not a probability (0 to 1)"),
+                        ));
+                    }
+                    Ok(e)
+                })?
+                .into_iter()
+                .map(|(e, span)| (Some(e), span))
+                .collect(),
+            None => vec![(None, node.span())],
+        };
         let mut out = Vec::new();
-        for (policy, _) in &policies {
-            for (size, _) in &sizes {
-                out.push(DatasetChoice::Collect {
-                    policy: *policy,
-                    size: *size,
-                    seed,
-                });
+        for (policy, policy_span) in &policies {
+            for (epsilon, _) in &epsilons {
+                let policy = match epsilon {
+                    Some(e) => policy
+                        .with_epsilon(*e)
+                        .map_err(|e| self.error(policy_span.clone(), e.to_string()))?,
+                    None => *policy,
+                };
+                for (size, _) in &sizes {
+                    out.push(DatasetChoice::Collect {
+                        policy,
+                        size: *size,
+                        seed,
+                    });
+                }
             }
         }
         Ok(out)
@@ -599,6 +639,89 @@ mod tests {
             ids(&direct),
             ids(&parse(&other.join("f.toml"), FILE_SPEC).unwrap())
         );
+    }
+
+    /// `env = { file = ... }` and `map:` paths are read beside the spec and
+    /// pinned to their contents: the same file anywhere names the same
+    /// runs, an edit names new ones.
+    #[test]
+    fn env_files_resolve_beside_the_spec_and_hash_their_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let mdp = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mdp/FrozenLake-v1.json"
+        );
+        std::fs::copy(mdp, dir.path().join("FrozenLake-v1.json")).unwrap();
+        std::fs::write(dir.path().join("lake.txt"), "SF\nHG\n").unwrap();
+        let spec = |env: &str| {
+            format!(
+                "env = {env}\ndataset = {{ policy = \"random\", size = 10 }}\n[[algo]]\nname = \"fqi\"\n"
+            )
+        };
+        let file = parse(
+            &dir.path().join("s.toml"),
+            &spec("{ file = \"FrozenLake-v1.json\" }"),
+        )
+        .unwrap();
+        assert!(
+            file.runs[0].env.starts_with("file:/"),
+            "{}",
+            file.runs[0].env
+        );
+        let cli = format!("\"file:{mdp}\"");
+        assert_eq!(
+            ids(&file),
+            ids(&parse(Path::new("elsewhere/s.toml"), &spec(&cli)).unwrap())
+        );
+        let map = parse(&dir.path().join("s.toml"), &spec("\"map:lake.txt\"")).unwrap();
+        std::fs::write(dir.path().join("lake.txt"), "SH\nFG\n").unwrap();
+        let edited = parse(&dir.path().join("s.toml"), &spec("\"map:lake.txt\"")).unwrap();
+        assert_ne!(ids(&map), ids(&edited));
+        let e = parse(&dir.path().join("s.toml"), &spec("{ path = \"x\" }")).unwrap_err();
+        assert!(e.message.contains("unknown env key `path`"), "{e}");
+        let e = parse(
+            &dir.path().join("s.toml"),
+            &spec("{ file = \"none.json\" }"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("none.json"), "{e}");
+    }
+
+    /// The coverage knob expands like any grid axis and is checked in place.
+    #[test]
+    fn epsilon_slides_the_optimal_and_medium_policies() {
+        let spec = |dataset: &str| {
+            format!("env = \"FrozenLake-v1\"\ndataset = {dataset}\n[[algo]]\nname = \"fqi\"\n")
+        };
+        let grid = parse(
+            Path::new("s.toml"),
+            &spec("{ policy = [\"optimal\", \"medium\"], epsilon = [0.0, 0.3], size = 100 }"),
+        )
+        .unwrap();
+        let labels: Vec<String> = grid.runs.iter().map(|r| r.dataset.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "optimal ε=0 100",
+                "optimal ε=0.3 100",
+                "medium ε=0 100",
+                "medium ε=0.3 100"
+            ]
+        );
+        let e = parse(
+            Path::new("s.toml"),
+            &spec("{ policy = \"random\", epsilon = 0.3, size = 100 }"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("epsilon applies to"), "{e}");
+        assert_eq!((e.line, e.column), (2, 22), "{e}");
+        let e = parse(
+            Path::new("s.toml"),
+            &spec("{ policy = \"optimal\", epsilon = [0.1, 2.0], size = 100 }"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("not a probability"), "{e}");
+        assert_eq!((e.line, e.column), (2, 49), "{e}");
     }
 
     #[test]

@@ -176,6 +176,13 @@ impl TabularMdp {
     pub fn time_limit(&self) -> Option<usize> {
         self.time_limit
     }
+    /// The length of an episode for scores and online learners: Gymnasium's
+    /// time limit, or where none is registered (CliffWalking) four steps
+    /// per state, Chain-vN's own rule, which lets a policy cross the state
+    /// space several times while one stuck episode cannot go on forever.
+    pub fn horizon(&self) -> usize {
+        self.time_limit.unwrap_or(4 * self.n_states)
+    }
     pub fn is_goal(&self, s: usize) -> bool {
         self.goal[s]
     }

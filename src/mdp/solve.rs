@@ -161,41 +161,22 @@ fn max_abs_reward(mdp: &TabularMdp) -> f64 {
 }
 
 /// Probability that an episode started from d0 reaches a goal state within
-/// `horizon` steps (Gymnasium's time limit) under `policy`.
-///
-/// p_{t+1}(s) depends only on p_t at the successors of s, so after the
-/// first step only predecessors of states whose value just changed are
-/// recomputed: a long deterministic chain costs O(horizon + states) rather
-/// than O(horizon · states), and the loop ends once nothing changes.
+/// `horizon` steps (Gymnasium's time limit) under `policy`: the expected
+/// return within the horizon when arriving at a goal pays 1 and ends the
+/// episode (see [`finite_horizon`]).
 pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
     mdp.check_policy(policy)?;
-    let n = mdp.n_states();
     // Where a successor's value is read: non-terminal, non-goal outcomes.
-    let reads = |s: usize| {
-        (0..mdp.n_actions())
-            .filter(move |&a| policy[[s, a]] != 0.0)
-            .flat_map(move |a| mdp.outcomes(s, a))
-            .filter(|o| !o.terminated && !mdp.is_goal(o.next as usize))
+    let reads = |s: usize, out: &mut Vec<usize>| {
+        for a in (0..mdp.n_actions()).filter(|&a| policy[[s, a]] != 0.0) {
+            out.extend(
+                mdp.outcomes(s, a)
+                    .iter()
+                    .filter(|o| !o.terminated && !mdp.is_goal(o.next as usize))
+                    .map(|o| o.next as usize),
+            );
+        }
     };
-    // Predecessors (CSR, duplicates harmless).
-    let mut start = vec![0usize; n + 1];
-    for s in 0..n {
-        for o in reads(s) {
-            start[o.next as usize + 1] += 1;
-        }
-    }
-    for t in 0..n {
-        start[t + 1] += start[t];
-    }
-    let mut fill = start[..n].to_vec();
-    let mut predecessors = vec![0usize; start[n]];
-    for s in 0..n {
-        for o in reads(s) {
-            let t = o.next as usize;
-            predecessors[fill[t]] = s;
-            fill[t] += 1;
-        }
-    }
     let value = |s: usize, p: &[f64]| -> f64 {
         let mut total = 0.0;
         for a in 0..mdp.n_actions() {
@@ -222,7 +203,149 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
         }
         total
     };
-    let mut p = vec![0.0; n];
+    Ok(start_value(
+        mdp,
+        &finite_horizon(mdp.n_states(), horizon, reads, value),
+    ))
+}
+
+/// The expected undiscounted return of one episode started from d0 and cut
+/// after `horizon` steps (Gymnasium's time limit), exactly: `horizon`
+/// backward steps V_{k+1}(s) = Σ_a π(a|s) Σ p (r + V_k(s')), V(s') = 0 after
+/// termination. D4RL's score is of this return.
+pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
+    mdp.check_policy(policy)?;
+    let reads = |s: usize, out: &mut Vec<usize>| {
+        for a in (0..mdp.n_actions()).filter(|&a| policy[[s, a]] != 0.0) {
+            out.extend(non_terminal_successors(mdp, s, a));
+        }
+    };
+    let value = |s: usize, v: &[f64]| -> f64 {
+        (0..mdp.n_actions())
+            .filter(|&a| policy[[s, a]] != 0.0)
+            .map(|a| policy[[s, a]] * backup(mdp, s, a, v, 1.0))
+            .sum()
+    };
+    Ok(start_value(
+        mdp,
+        &finite_horizon(mdp.n_states(), horizon, reads, value),
+    ))
+}
+
+/// D4RL's normalized score: 100 · (R − R_random) / (R_best − R_random).
+/// Where random play is already the best (R_best = R_random) every policy
+/// that matches it scores 100.
+pub fn normalized_score(r: f64, random: f64, best: f64) -> f64 {
+    let span = best - random;
+    if span.abs() <= 1e-12 * (1.0 + best.abs()) {
+        if (r - best).abs() <= 1e-9 * (1.0 + best.abs()) {
+            100.0
+        } else {
+            100.0 + 100.0 * (r - best) / (1.0 + best.abs())
+        }
+    } else {
+        100.0 * (r - random) / span
+    }
+}
+
+/// The scale of D4RL's score on one MDP: episodes of [`TabularMdp::horizon`]
+/// steps, the uniform policy's episode return (score 0) and the best any
+/// policy gets within the horizon (score 100).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeScale {
+    pub horizon: usize,
+    pub random: f64,
+    pub best: f64,
+}
+
+impl EpisodeScale {
+    pub fn new(mdp: &TabularMdp) -> Result<Self> {
+        let horizon = mdp.horizon();
+        Ok(EpisodeScale {
+            horizon,
+            random: episode_return(mdp, &mdp.uniform_policy(), horizon)?,
+            best: max_episode_return(mdp, horizon),
+        })
+    }
+
+    /// The episode return of `policy` within the horizon.
+    pub fn episode_return(&self, mdp: &TabularMdp, policy: &Policy) -> Result<f64> {
+        episode_return(mdp, policy, self.horizon)
+    }
+
+    /// D4RL's normalized score of an episode return.
+    pub fn score(&self, episode_return: f64) -> f64 {
+        normalized_score(episode_return, self.random, self.best)
+    }
+}
+
+/// The best expected undiscounted return any policy (possibly
+/// time-dependent) gets within `horizon` steps, by backward induction:
+/// V_{k+1}(s) = max_a Σ p (r + V_k(s')). The 100 of D4RL's score.
+pub fn max_episode_return(mdp: &TabularMdp, horizon: usize) -> f64 {
+    let reads = |s: usize, out: &mut Vec<usize>| {
+        for a in 0..mdp.n_actions() {
+            out.extend(non_terminal_successors(mdp, s, a));
+        }
+    };
+    let value = |s: usize, v: &[f64]| -> f64 {
+        (0..mdp.n_actions())
+            .map(|a| backup(mdp, s, a, v, 1.0))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    start_value(mdp, &finite_horizon(mdp.n_states(), horizon, reads, value))
+}
+
+fn non_terminal_successors(mdp: &TabularMdp, s: usize, a: usize) -> impl Iterator<Item = usize> {
+    mdp.outcomes(s, a)
+        .iter()
+        .filter(|o| !o.terminated)
+        .map(|o| o.next as usize)
+}
+
+/// Σ_s d0(s) V(s).
+fn start_value(mdp: &TabularMdp, v: &[f64]) -> f64 {
+    mdp.initial().iter().zip(v).map(|(d, x)| d * x).sum()
+}
+
+/// V_horizon of the finite-horizon recursion V_0 = 0, V_{k+1}(s) =
+/// `backup`(s, V_k), where `backup`(s, ·) reads V only at the states
+/// `reads`(s) lists.
+///
+/// V_{k+1}(s) depends only on V_k at those successors, so after the first
+/// step only predecessors of states whose value just changed are
+/// recomputed: a long deterministic chain costs O(horizon + states) rather
+/// than O(horizon · states), and the loop ends once nothing changes.
+fn finite_horizon(
+    n: usize,
+    horizon: usize,
+    reads: impl Fn(usize, &mut Vec<usize>),
+    backup: impl Fn(usize, &[f64]) -> f64,
+) -> Vec<f64> {
+    // Predecessors (CSR, duplicates harmless).
+    let mut successors: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut start = vec![0usize; n + 1];
+    for s in 0..n {
+        let mut out = Vec::new();
+        reads(s, &mut out);
+        for &t in &out {
+            start[t + 1] += 1;
+        }
+        successors.push(out);
+    }
+    for t in 0..n {
+        start[t + 1] += start[t];
+    }
+    let mut fill = start[..n].to_vec();
+    let mut predecessors = vec![0usize; start[n]];
+    for (s, out) in successors.iter().enumerate() {
+        for &t in out {
+            predecessors[fill[t]] = s;
+            fill[t] += 1;
+        }
+    }
+    drop(successors);
+    let mut v = vec![0.0; n];
     let mut candidates: Vec<usize> = (0..n).collect();
     let mut queued = vec![false; n];
     let mut updates = Vec::new();
@@ -230,17 +353,17 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
         if candidates.is_empty() {
             break;
         }
-        // Every new value from the previous step's p, then applied at once.
+        // Every new value from the previous step's V, then applied at once.
         updates.clear();
         updates.extend(
             candidates
                 .iter()
-                .map(|&s| (s, value(s, &p)))
-                .filter(|&(s, x)| x != p[s]),
+                .map(|&s| (s, backup(s, &v)))
+                .filter(|&(s, x)| x != v[s]),
         );
         candidates.clear();
         for &(t, x) in &updates {
-            p[t] = x;
+            v[t] = x;
             for &s in &predecessors[start[t]..start[t + 1]] {
                 if !queued[s] {
                     queued[s] = true;
@@ -250,7 +373,7 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
         }
         candidates.iter().for_each(|&s| queued[s] = false);
     }
-    Ok(mdp.initial().iter().zip(&p).map(|(d, x)| d * x).sum())
+    v
 }
 
 /// The normalized discounted occupancy d^π(s, a) = (1 − γ) Σ_t γ^t
@@ -1048,6 +1171,92 @@ mod tests {
         assert!((v.j - -4.5).abs() < 1e-12);
         let p = success_probability(&mdp, &array![[0.5, 0.5], [1.0, 0.0], [1.0, 0.0]], 1).unwrap();
         assert!((p - 0.5).abs() < 1e-12);
+    }
+
+    /// Episode returns and the best return within the horizon, worked out
+    /// on paper on the toy problems.
+    #[test]
+    fn episode_returns_match_hand_computed_values() {
+        let close = |got: f64, want: f64| assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        for id in ["ThreeState-v0", "ImitationTrap-v0"] {
+            // Uniform: ½·(+1) + ½·(−10); best: +1.
+            let mdp = envs::make(id).unwrap();
+            let scale = EpisodeScale::new(&mdp).unwrap();
+            close(scale.random, -4.5);
+            close(scale.best, 1.0);
+            close(scale.score(1.0), 100.0);
+            close(scale.score(-4.5), 0.0);
+        }
+        // Bandit: the mean arm, the best arm.
+        let bandit = EpisodeScale::new(&envs::make("Bandit-v0").unwrap()).unwrap();
+        close(bandit.random, 0.58);
+        close(bandit.best, 0.8);
+        // CliffWalking has no time limit: 4 · 48 steps; the optimum walks 13.
+        let cliff = envs::make("CliffWalking-v1").unwrap();
+        assert_eq!(cliff.horizon(), 192);
+        close(max_episode_return(&cliff, cliff.horizon()), -13.0);
+        // Chain-v100 always right: the 99th step pays +1.
+        let chain = envs::make("Chain-v100").unwrap();
+        let right = Array2::from_shape_fn((100, 2), |(_, a)| a as f64);
+        close(episode_return(&chain, &right, 400).unwrap(), 1.0);
+        close(episode_return(&chain, &right, 99).unwrap(), 1.0);
+        close(episode_return(&chain, &right, 98).unwrap(), 0.0);
+        close(max_episode_return(&chain, 50), 0.1);
+        // Chain-v3 uniform within 2 steps: ½·0.1, or right then ½·1; a
+        // third step adds ¼ (back at the start) · ½·0.1.
+        let chain = envs::make("Chain-v3").unwrap();
+        let uniform = chain.uniform_policy();
+        close(episode_return(&chain, &uniform, 2).unwrap(), 0.05 + 0.25);
+        close(
+            episode_return(&chain, &uniform, 3).unwrap(),
+            0.3 + 0.25 * 0.05,
+        );
+        // FrozenLake pays 1 at the goal only: the return is the success probability.
+        let lake = envs::make("FrozenLake8x8-v1").unwrap();
+        let pi = optimal(&lake, 0.99).unwrap().policy;
+        let h = lake.horizon();
+        close(
+            episode_return(&lake, &pi, h).unwrap(),
+            success_probability(&lake, &pi, h).unwrap(),
+        );
+    }
+
+    /// The exact episode return against Monte-Carlo episodes cut at the
+    /// time limit, within 5 standard errors.
+    #[test]
+    fn episode_returns_match_monte_carlo() {
+        use crate::mdp::sample::{PolicySampler, Sampler};
+        use rand::SeedableRng;
+        for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalking-v1"] {
+            let mdp = envs::make(id).unwrap();
+            let optimum = optimal(&mdp, 0.99).unwrap().policy;
+            let noisy = optimum.mapv(|p| 0.7 * p + 0.3 / mdp.n_actions() as f64);
+            let exact = episode_return(&mdp, &noisy, mdp.horizon()).unwrap();
+            let (sampler, actions) = (Sampler::new(&mdp), PolicySampler::new(&noisy));
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+            let n = 20_000;
+            let (mut sum, mut squares) = (0.0, 0.0);
+            for _ in 0..n {
+                let mut s = sampler.reset(&mut rng);
+                let mut total = 0.0;
+                for _ in 0..mdp.horizon() {
+                    let o = sampler.step(s, actions.action(s, &mut rng), &mut rng);
+                    total += o.reward;
+                    s = o.next as usize;
+                    if o.terminated {
+                        break;
+                    }
+                }
+                sum += total;
+                squares += total * total;
+            }
+            let mean = sum / n as f64;
+            let se = ((squares / n as f64 - mean * mean) / n as f64).sqrt();
+            assert!(
+                (mean - exact).abs() <= 5.0 * se,
+                "{id}: Monte-Carlo {mean} ± {se}, exact {exact}"
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! Built-in environments, by Gymnasium-compatible id.
 
 mod cliff_walking;
+mod file;
 mod frozen_lake;
 mod taxi;
 mod toy;
 
+pub use file::from_json;
 pub use frozen_lake::{BUNDLED_MAPS, parse_map};
 pub use toy::{BANDIT_ARMS, BANDIT_BEHAVIOR};
 
 use super::TabularMdp;
 use crate::error::{Error, Result, did_you_mean};
-use std::path::Path;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 /// One entry of `pessimist env list`.
 #[derive(Debug, Clone)]
@@ -96,10 +100,13 @@ pub fn make(id: &str) -> Result<TabularMdp> {
                     ))),
                 };
             }
-            if let Some(path) = id.strip_prefix("map:") {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::io(format!("cannot read map {path}"), e))?;
+            if let Some(rest) = id.strip_prefix("map:") {
+                let (path, text) = read_pinned(rest, "map")?;
                 return frozen_lake::from_map(id, Path::new(path), &text);
+            }
+            if let Some(rest) = id.strip_prefix("file:") {
+                let (_, text) = read_pinned(rest, "MDP file")?;
+                return file::from_json(id, &text);
             }
             if let Some((_, text)) = id
                 .strip_prefix("FrozenLake-")
@@ -111,10 +118,113 @@ pub fn make(id: &str) -> Result<TabularMdp> {
             Err(Error::UnknownEnv {
                 id: id.to_string(),
                 hint: did_you_mean(id, ids.iter().map(String::as_str)),
-                choices: format!("{}, Chain-vN, map:PATH", ids.join(", ")),
+                choices: format!("{}, Chain-vN, map:PATH, file:PATH", ids.join(", ")),
             })
         }
     }
+}
+
+/// The first 16 hex digits of the SHA-256 of a file's contents: what pins a
+/// `file:`/`map:` environment in a run's config.
+pub fn content_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `PATH` or `PATH#HASH` (see [`pin`]) → (PATH, HASH).
+fn split_pin(rest: &str) -> (&str, Option<&str>) {
+    match rest.rsplit_once('#') {
+        Some((path, hash))
+            if hash.len() == 16
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) =>
+        {
+            (path, Some(hash))
+        }
+        _ => (rest, None),
+    }
+}
+
+/// Reads the file of a `file:`/`map:` id, checking a pinned hash.
+fn read_pinned<'a>(rest: &'a str, what: &str) -> Result<(&'a str, String)> {
+    let (path, pinned) = split_pin(rest);
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {what} {path}"), e))?;
+    if let Some(pinned) = pinned {
+        let now = content_hash(&bytes);
+        if now != pinned {
+            return Err(Error::File {
+                path: PathBuf::from(path),
+                message: format!(
+                    "the {what} changed since the spec was read (contents {now}, the run expects {pinned}); save the spec again to train on the new contents"
+                ),
+            });
+        }
+    }
+    let text = String::from_utf8(bytes).map_err(|_| Error::File {
+        path: PathBuf::from(path),
+        message: format!("the {what} is not UTF-8 text"),
+    })?;
+    Ok((path, text))
+}
+
+/// Pins a `file:PATH` or `map:PATH` id to its file as a spec names it: a
+/// relative PATH is resolved against `base` (the spec's directory), made
+/// canonical, and the contents' hash appended (`file:/abs/x.json#HASH`), so
+/// the run id changes when the file does and a run refuses a file edited
+/// since. Other ids are returned unchanged.
+pub fn pin(id: &str, base: &Path) -> Result<String> {
+    let Some((prefix, rest)) = ["file:", "map:"]
+        .iter()
+        .find_map(|p| id.strip_prefix(p).map(|rest| (*p, rest)))
+    else {
+        return Ok(id.to_string());
+    };
+    let (path, _) = split_pin(rest);
+    let joined = base.join(path);
+    let canonical = joined
+        .canonicalize()
+        .map_err(|e| Error::io(format!("cannot read {}", joined.display()), e))?;
+    let bytes = std::fs::read(&canonical)
+        .map_err(|e| Error::io(format!("cannot read {}", canonical.display()), e))?;
+    Ok(format!(
+        "{prefix}{}#{}",
+        canonical.display(),
+        content_hash(&bytes)
+    ))
+}
+
+/// What a run id hashes of an environment id: a pinned file's name and
+/// contents, not its directory (as for dataset files), so the same spec
+/// read from anywhere names the same runs.
+pub fn hashed_id(id: &str) -> Cow<'_, str> {
+    for prefix in ["file:", "map:"] {
+        if let Some(rest) = id.strip_prefix(prefix)
+            && let (path, Some(hash)) = split_pin(rest)
+        {
+            let name = Path::new(path)
+                .file_name()
+                .map_or(Cow::Borrowed(path), |n| n.to_string_lossy());
+            return Cow::Owned(format!("{prefix}{name}#{hash}"));
+        }
+    }
+    Cow::Borrowed(id)
+}
+
+/// A short label for tables: `file:NAME` for a file, the id otherwise.
+pub fn label(id: &str) -> Cow<'_, str> {
+    for prefix in ["file:", "map:"] {
+        if let Some(rest) = id.strip_prefix(prefix) {
+            let (path, _) = split_pin(rest);
+            if let Some(name) = Path::new(path).file_name() {
+                return Cow::Owned(format!("{prefix}{}", name.to_string_lossy()));
+            }
+        }
+    }
+    Cow::Borrowed(id)
 }
 
 #[cfg(test)]
@@ -177,5 +287,32 @@ mod tests {
                 .contains("Chain-vN")
         );
         assert!(make("map:/nonexistent.txt").is_err());
+        assert!(make("file:/nonexistent.json").is_err());
+    }
+
+    /// A pinned file loads while its contents match and is refused after
+    /// an edit; the hashed id keeps the name and contents, not the directory.
+    #[test]
+    fn pinned_files_hash_their_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lake.txt");
+        std::fs::write(&path, "SF\nHG\n").unwrap();
+        let pinned = pin("map:lake.txt", dir.path()).unwrap();
+        assert!(
+            pinned.starts_with("map:/") && pinned.contains("lake.txt#"),
+            "{pinned}"
+        );
+        make(&pinned).unwrap();
+        let hashed = hashed_id(&pinned).into_owned();
+        assert!(hashed.starts_with("map:lake.txt#"), "{hashed}");
+        assert_eq!(label(&pinned), "map:lake.txt");
+        std::fs::write(&path, "SH\nFG\n").unwrap();
+        let e = make(&pinned).unwrap_err().to_string();
+        assert!(e.contains("changed since the spec was read"), "{e}");
+        let again = pin("map:lake.txt", dir.path()).unwrap();
+        assert_ne!(hashed_id(&again), hashed);
+        make(&again).unwrap();
+        assert_eq!(pin("Taxi-v4", dir.path()).unwrap(), "Taxi-v4");
+        assert_eq!(hashed_id("Taxi-v4"), "Taxi-v4");
     }
 }

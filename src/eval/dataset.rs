@@ -1,0 +1,130 @@
+//! What a dataset offers a learner, shown with every dataset: how good its
+//! behaviour is, how narrow its actions are, how much of the state space it
+//! covers, and how well it covers the optimal policy.
+
+use super::Evaluator;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::mdp::TabularMdp;
+use serde::{Deserialize, Serialize};
+
+/// Statistics of one dataset against its environment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DatasetStats {
+    pub transitions: usize,
+    pub episodes: usize,
+    /// D4RL's score of the behaviour policy, exact, when the data records
+    /// one stationary policy (not `medium-replay` or `medium-expert`).
+    #[serde(with = "super::json_float::option")]
+    pub behavior_score: Option<f64>,
+    /// D4RL's score of the mean undiscounted return of the data's complete
+    /// episodes (ended by termination or at the time limit, not cut by the
+    /// size); NaN when there is none.
+    #[serde(with = "super::json_float")]
+    pub data_score: f64,
+    /// Share of visited states where only one action was ever taken.
+    #[serde(with = "super::json_float")]
+    pub single_action_share: f64,
+    /// Mean number of distinct actions taken per visited state.
+    #[serde(with = "super::json_float")]
+    pub mean_actions: f64,
+    /// States acted in by the data.
+    pub visited_states: usize,
+    /// States some policy can act in: reachable from the start
+    /// distribution, not absorbing (FrozenLake's holes and goal are not).
+    pub reachable_states: usize,
+    /// visited_states / reachable_states.
+    #[serde(with = "super::json_float")]
+    pub state_coverage: f64,
+    /// max_{s,a} d^{π*}(s,a) / d^D(s,a) ([`Evaluator::coverage`]); ∞ when
+    /// π* leaves the data's support.
+    #[serde(with = "super::json_float")]
+    pub concentrability: f64,
+}
+
+impl Evaluator {
+    /// [`DatasetStats`] of `data`, the dataset this evaluator was built on.
+    pub fn dataset_stats(&self, data: &Dataset) -> Result<DatasetStats> {
+        let c = &*self.compiled;
+        let mdp = &*self.mdp;
+        let mut actions_seen = vec![0u32; c.n_states];
+        for pair in &c.pairs {
+            actions_seen[pair.state as usize] += 1;
+        }
+        let visited = actions_seen.iter().filter(|&&k| k > 0).count();
+        let single = actions_seen.iter().filter(|&&k| k == 1).count();
+        let distinct: u32 = actions_seen.iter().sum();
+        let reachable = reachable_states(mdp);
+        let per_visited = |x: f64| {
+            if visited == 0 {
+                f64::NAN
+            } else {
+                x / visited as f64
+            }
+        };
+        let behavior_score = match &data.behavior {
+            Some(policy) => Some(self.scale.score(self.scale.episode_return(mdp, policy)?)),
+            None => None,
+        };
+        Ok(DatasetStats {
+            transitions: data.len(),
+            episodes: data.n_episodes(),
+            behavior_score,
+            data_score: self
+                .scale
+                .score(complete_episode_return(data, mdp.horizon())),
+            single_action_share: per_visited(single as f64),
+            mean_actions: per_visited(distinct as f64),
+            visited_states: visited,
+            reachable_states: reachable,
+            state_coverage: visited as f64 / reachable.max(1) as f64,
+            concentrability: self.coverage()?,
+        })
+    }
+}
+
+/// The number of non-absorbing states reachable from the start distribution
+/// by some sequence of actions (terminating outcomes lead nowhere).
+pub fn reachable_states(mdp: &TabularMdp) -> usize {
+    let mut seen = vec![false; mdp.n_states()];
+    let mut stack: Vec<usize> = (0..mdp.n_states())
+        .filter(|&s| mdp.initial()[s] > 0.0)
+        .collect();
+    stack.iter().for_each(|&s| seen[s] = true);
+    while let Some(s) = stack.pop() {
+        for a in 0..mdp.n_actions() {
+            for o in mdp.outcomes(s, a) {
+                let t = o.next as usize;
+                if o.prob > 0.0 && !o.terminated && !seen[t] {
+                    seen[t] = true;
+                    stack.push(t);
+                }
+            }
+        }
+    }
+    (0..mdp.n_states())
+        .filter(|&s| seen[s] && !mdp.is_absorbing(s))
+        .count()
+}
+
+/// Mean undiscounted return of the episodes that ended by termination or at
+/// the `horizon`-th step; NaN when none did.
+fn complete_episode_return(data: &Dataset, horizon: usize) -> f64 {
+    let (mut total, mut episodes, mut running) = (0.0, 0usize, 0.0);
+    for i in 0..data.len() {
+        running += data.reward[i];
+        let last = i + 1 == data.len() || data.episode[i + 1] != data.episode[i];
+        if last {
+            if data.terminated[i] || data.step[i] as usize + 1 >= horizon {
+                total += running;
+                episodes += 1;
+            }
+            running = 0.0;
+        }
+    }
+    if episodes == 0 {
+        f64::NAN
+    } else {
+        total / episodes as f64
+    }
+}

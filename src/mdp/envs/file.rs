@@ -1,0 +1,166 @@
+//! Bring your own MDP: a JSON file in the shape of Gymnasium's
+//! `env.unwrapped.P`, so any toy-text environment (and any small problem a
+//! researcher has) loads as a [`TabularMdp`]. `scripts/export_mdp.py`
+//! writes one from a Gymnasium environment; `pessimist env show --json`
+//! writes one from a built-in environment.
+//!
+//! ```json
+//! {"n_states": 2, "n_actions": 1,
+//!  "initial_state_distribution": [1.0, 0.0],
+//!  "P": [[[[1.0, 1, 0.5, false]]], [[[1.0, 1, 0.0, true]]]],
+//!  "max_episode_steps": 100}
+//! ```
+//!
+//! `P[s][a]` lists `[probability, next_state, reward, terminated]`
+//! outcomes; `max_episode_steps` (Gymnasium's time limit) may be null or
+//! absent; `id` and `gymnasium_version` are informational. A reward of
+//! `null` (how JSON spells NaN) is rejected with the place that has it.
+
+use crate::error::{Error, Result};
+use crate::mdp::{Outcome, TabularMdp};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MdpFile {
+    n_states: usize,
+    n_actions: usize,
+    initial_state_distribution: Vec<f64>,
+    #[serde(rename = "P")]
+    p: Vec<Vec<Vec<Value>>>,
+    #[serde(default)]
+    max_episode_steps: Option<usize>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    gymnasium_version: Option<String>,
+}
+
+/// Parses and validates an MDP file's `text`; `id` names it in errors
+/// (`file:PATH`). Every error says which state, action or outcome is wrong.
+pub fn from_json(id: &str, text: &str) -> Result<TabularMdp> {
+    let invalid = |message: String| Error::InvalidMdp {
+        id: id.to_string(),
+        message,
+    };
+    let file: MdpFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let (ns, na) = (file.n_states, file.n_actions);
+    if file.p.len() != ns {
+        return Err(invalid(format!(
+            "P has {} states, n_states is {ns}",
+            file.p.len()
+        )));
+    }
+    if file.initial_state_distribution.len() != ns {
+        return Err(invalid(format!(
+            "initial_state_distribution has {} entries, n_states is {ns}",
+            file.initial_state_distribution.len()
+        )));
+    }
+    if file.max_episode_steps == Some(0) {
+        return Err(invalid("max_episode_steps is 0".into()));
+    }
+    let mut table = Vec::with_capacity(ns);
+    for (s, row) in file.p.iter().enumerate() {
+        if row.len() != na {
+            return Err(invalid(format!(
+                "P[{s}] has {} actions, n_actions is {na}",
+                row.len()
+            )));
+        }
+        let mut actions = Vec::with_capacity(na);
+        for (a, list) in row.iter().enumerate() {
+            let outcomes = list
+                .iter()
+                .enumerate()
+                .map(|(k, v)| outcome(v, ns).map_err(|m| invalid(format!("P[{s}][{a}][{k}] {m}"))))
+                .collect::<Result<Vec<_>>>()?;
+            actions.push(outcomes);
+        }
+        table.push(actions);
+    }
+    TabularMdp::new(
+        id,
+        table,
+        file.initial_state_distribution,
+        file.max_episode_steps,
+    )
+}
+
+/// One `[probability, next_state, reward, terminated]` entry.
+fn outcome(v: &Value, n_states: usize) -> std::result::Result<Outcome, String> {
+    let shape = || format!("is {v}, not [probability, next_state, reward, terminated]");
+    let items = v.as_array().filter(|a| a.len() == 4).ok_or_else(shape)?;
+    let prob = items[0].as_f64().ok_or_else(shape)?;
+    let next = items[1]
+        .as_u64()
+        .filter(|&t| (t as usize) < n_states)
+        .ok_or_else(|| format!("leads to state {}, not one of 0..{n_states}", items[1]))?;
+    let reward = match &items[2] {
+        Value::Null => f64::NAN,
+        r => r.as_f64().ok_or_else(shape)?,
+    };
+    let terminated = match &items[3] {
+        Value::Bool(b) => *b,
+        Value::Number(n) if n.as_u64() == Some(0) => false,
+        Value::Number(n) if n.as_u64() == Some(1) => true,
+        _ => return Err(shape()),
+    };
+    Ok(Outcome {
+        prob,
+        next: next as u32,
+        reward,
+        terminated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"{"n_states": 2, "n_actions": 1,
+        "initial_state_distribution": [1.0, 0.0],
+        "P": [[[[1.0, 1, 0.5, false]]], [[[1.0, 1, 0.0, true]]]],
+        "max_episode_steps": 100}"#;
+
+    #[test]
+    fn a_small_file_loads() {
+        let mdp = from_json("file:two.json", TWO).unwrap();
+        assert_eq!((mdp.n_states(), mdp.n_actions()), (2, 1));
+        assert_eq!(mdp.time_limit(), Some(100));
+        assert_eq!(mdp.outcomes(0, 0)[0].reward, 0.5);
+        assert!(mdp.outcomes(1, 0)[0].terminated);
+    }
+
+    #[test]
+    fn errors_name_the_state_and_action() {
+        let error = |from: &str, to: &str| {
+            from_json("file:two.json", &TWO.replace(from, to))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = error("[[[1.0, 1, 0.5, false]]]", "[[[0.5, 1, 0.5, false]]]");
+        assert!(
+            e.contains("P[0][0] sums to 0.5") && e.contains("file:two.json"),
+            "{e}"
+        );
+        let e = error("[[[1.0, 1, 0.0, true]]]", "[[[1.0, 2, 0.0, true]]]");
+        assert!(e.contains("P[1][0][0] leads to state 2"), "{e}");
+        let e = error("0.5, false", "null, false");
+        assert!(e.contains("P[0][0] has reward NaN"), "{e}");
+        let e = error("[[[1.0, 1, 0.0, true]]]", "[[[1.0, 1, 0.0, true]], []]");
+        assert!(e.contains("P[1] has 2 actions, n_actions is 1"), "{e}");
+        let e = error("[1.0, 0.0]", "[1.0]");
+        assert!(
+            e.contains("initial_state_distribution has 1 entries"),
+            "{e}"
+        );
+        let e = error("\"max_episode_steps\"", "\"time_limit\"");
+        assert!(e.contains("unknown field `time_limit`"), "{e}");
+        let e = error("[1.0, 1, 0.5, false]", "[1.0, 1, 0.5]");
+        assert!(e.contains("P[0][0][0] is [1.0,1,0.5], not"), "{e}");
+    }
+}

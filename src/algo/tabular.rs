@@ -261,7 +261,7 @@ pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     let mut total = 0.0;
     for ((o, &p), &x) in out.iter_mut().zip(b).zip(f) {
         *o = if p > 0.0 {
-            p * ((x - top) / temperature).exp()
+            p * exp_or_zero((x - top) / temperature)
         } else {
             0.0
         };
@@ -294,9 +294,17 @@ pub fn soft_value(b: &[f64], f: &[f64], temperature: f64) -> f64 {
         .iter()
         .zip(f)
         .filter(|(p, _)| **p > 0.0)
-        .map(|(p, x)| p * ((x - top) / temperature).exp())
+        .map(|(p, x)| p * exp_or_zero((x - top) / temperature))
         .sum();
     top + temperature * sum.ln()
+}
+
+/// exp(z) for z ≤ 0, flushed to 0 below −700 without calling exp: libm
+/// takes a slow path on underflow, and a cold temperature underflows most
+/// actions of a state.
+#[inline]
+fn exp_or_zero(z: f64) -> f64 {
+    if z < -700.0 { 0.0 } else { z.exp() }
 }
 
 /// max f over the actions b takes (subtracted before exponentiating).

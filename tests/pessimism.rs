@@ -234,13 +234,14 @@ fn fqe_converges_to_the_exact_value_of_its_target() {
 }
 
 /// The pessimistic learners, and whether each takes `q_init`.
-const PESSIMISTS: [(&str, bool); 6] = [
+const PESSIMISTS: [(&str, bool); 7] = [
     ("bcq", true),
     ("brac", true),
     ("td3bc", true),
     ("awac", true),
     ("fisher-brc", false),
     ("iql", false),
+    ("vi-lcb", false),
 ];
 
 fn with_random_init(takes_init: bool, scale: f64) -> Params {
@@ -411,6 +412,7 @@ fn one_setting(name: &str) -> Vec<&'static str> {
         "iql" => "tau=0.8",
         "fqe" => "target=uniform",
         "online" => "epsilon=0.2",
+        "vi-lcb" => "c=0.05",
         _ => return Vec::new(),
     };
     vec!["--set", set]
@@ -503,4 +505,57 @@ fn spec_grids_give_a_key_to_the_points_that_use_it() {
         err.contains("t.toml:7:1:") && err.contains("used only with q_init = \"random\""),
         "{err}"
     );
+}
+
+/// VI-LCB never takes an action the data does not show in a state, on
+/// narrow and broad data, from light to heavy penalties.
+#[test]
+fn vi_lcb_never_takes_an_unseen_action() {
+    for (name, data) in datasets() {
+        for c in [0.0, 0.01, 1.0] {
+            let learner = trained("vi-lcb", &params(&[("c", number(c))]), &data, 300);
+            let unseen = unseen_choices(&data, &learner.policy());
+            assert!(
+                unseen.is_empty(),
+                "{name} c = {c}: VI-LCB takes unseen {unseen:?}"
+            );
+        }
+    }
+}
+
+/// With data that covers the optimal policy (the optimal policy with 30%
+/// random actions), VI-LCB's return approaches J* as the dataset grows.
+#[test]
+fn vi_lcb_approaches_the_optimum_as_covering_data_grows() {
+    let gamma = 0.95;
+    let quality = Quality::EpsilonGreedy {
+        policy: data::Greedy::Optimal,
+        epsilon: 0.3,
+    };
+    for id in ["FrozenLake-v1", "CliffWalkingSlippery-v1"] {
+        let mdp = envs::make(id).unwrap();
+        let optimum = solve::optimal(&mdp, gamma).unwrap().values.j;
+        let random = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), gamma)
+            .unwrap()
+            .j;
+        let shortfall = |size: usize| {
+            (0..3u64)
+                .map(|seed| {
+                    let dataset = data::collect(&mdp, quality, size, seed, gamma).unwrap();
+                    let data = train_data(&mdp, dataset, gamma, seed);
+                    let learner = trained("vi-lcb", &Params::new(), &data, 500);
+                    let j = solve::evaluate_policy(&mdp, &learner.policy(), gamma)
+                        .unwrap()
+                        .j;
+                    (optimum - j) / (optimum - random)
+                })
+                .sum::<f64>()
+                / 3.0
+        };
+        let (small, large) = (shortfall(2_000), shortfall(1_000_000));
+        assert!(
+            large < small && large < 0.02,
+            "{id}: shortfall {small} at 2k, {large} at 1M"
+        );
+    }
 }

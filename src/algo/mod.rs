@@ -19,6 +19,7 @@ pub mod online;
 pub mod params;
 pub mod tabular;
 pub mod td3bc;
+pub mod vi_lcb;
 
 pub use params::{ParamReader, ParamValue, Params};
 
@@ -110,6 +111,7 @@ const REGISTRY: &[Entry] = &[
     entry!(awac),
     entry!(fisher_brc),
     entry!(iql),
+    entry!(vi_lcb),
     entry!(fqe),
     entry!(online),
 ];

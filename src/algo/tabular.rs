@@ -9,7 +9,7 @@
 //! - [`QInit`]: where the values of pairs the data never shows come from.
 
 use super::{Algorithm, ParamReader, StepReport, TrainData};
-use crate::data::EmpiricalMdp;
+use crate::data::{EmpiricalMdp, ObservedPair};
 use crate::error::{Error, Result};
 use crate::mdp::{Policy, solve};
 use ndarray::{Array2, ArrayView2, s};
@@ -137,6 +137,16 @@ struct Edge {
 
 impl Backup {
     pub fn new(compiled: &EmpiricalMdp, gamma: f64) -> Self {
+        Self::with_rewards(compiled, gamma, |pair| pair.mean_reward)
+    }
+
+    /// A backup whose pairs earn `reward(pair)` instead of their mean
+    /// reward (a penalised model, as VI-LCB's).
+    pub fn with_rewards(
+        compiled: &EmpiricalMdp,
+        gamma: f64,
+        reward: impl Fn(&ObservedPair) -> f64,
+    ) -> Self {
         let (ns, na) = (compiled.n_states, compiled.n_actions);
         let mut edges = Vec::with_capacity(compiled.successors.len());
         let mut pairs = Vec::with_capacity(compiled.pairs.len());
@@ -152,7 +162,7 @@ impl Backup {
                 });
             }
             pairs.push(PairRow {
-                reward: pair.mean_reward,
+                reward: reward(pair),
                 cell: pair.state * na as u32 + pair.action,
                 edges_end: u32::try_from(edges.len()).expect("successor count fits u32"),
             });

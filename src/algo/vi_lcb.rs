@@ -1,0 +1,166 @@
+//! `vi-lcb`: value iteration with lower confidence bounds (Rashidinejad,
+//! Zhu, Ma, Jiao & Russell 2021), model-based pessimism on the empirical
+//! MDP the dataset compiles to:
+//!
+//!   f(s,a) ← max(r̂(s,a) − b(s,a) + γ Σ_s' p̂(s'|s,a) V(s'), f_min)   for n(s,a) > 0,
+//!   b(s,a) = c · ΔV · √(log(|S||A| / δ) / n(s,a)),
+//!   V(s)   = max over the actions the data shows in s of f(s,a)   (f_min where it shows none),
+//!
+//! one sweep an iteration. The penalty is the paper's Hoeffding bonus: the
+//! value range ΔV times the confidence width of n(s,a) samples, so thinly
+//! covered pairs lose most. The paper's ΔV is the bound (r_max − r_min) /
+//! (1 − γ), a hundredfold too wide at γ = 0.99 on FrozenLake, whose values
+//! stay below 1; ΔV here is the spread of the unpenalised optimal values
+//! over the data's states (value iteration on the empirical MDP at build
+//! time), the bound where that does not settle. f_min = min(0, r_min) /
+//! (1 − γ), the lowest return the rewards allow, bounds f below (the
+//! paper's clipping at 0 for rewards in [0, 1]); r_min and r_max are the
+//! dataset's reward range.
+//!
+//! Actions the data never shows in a state are excluded, not estimated:
+//! they hold f_min and the policy, greedy over the data's actions, never
+//! takes them; where the penalty leaves several of its actions equal (at
+//! f_min), it takes the one the data shows most often. States the data
+//! never visits are worth f_min and get a uniform policy. As n(s,a) grows the penalty vanishes and f approaches
+//! the optimum of the empirical MDP restricted to the data's support, so
+//! with data that covers the optimal policy J(π) approaches J*.
+//!
+//! Keys: `c` (0.01, the bonus's constant; the theory's constants are loose),
+//! `delta` (0.05, the confidence level). Loss: the sweep's largest |ΔQ|.
+
+use super::tabular::{Backup, Rule, Tabular};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "vi-lcb";
+
+pub struct Config {
+    pub c: f64,
+    pub delta: f64,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let c = r.number("c", 0.01, 0.0, 1e12)?;
+        let delta = r.number("delta", 0.05, 1e-12, 1.0)?;
+        Ok((Config { c, delta }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let c = &data.compiled;
+    let (ns, na) = (c.n_states, c.n_actions);
+    let (r_min, r_max) = data
+        .dataset
+        .reward
+        .iter()
+        .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let floor = r_min.min(0.0) / (1.0 - data.gamma);
+    let seen: Vec<Vec<usize>> = (0..ns)
+        .map(|s| {
+            let mut actions: Vec<usize> = (0..na).filter(|&a| c.count(s, a) > 0).collect();
+            // Most frequent first: ties go to the behaviour's favourite.
+            actions.sort_by_key(|&a| std::cmp::Reverse(c.count(s, a)));
+            actions
+        })
+        .collect();
+    let mut rule = ViLcb {
+        floor,
+        seen,
+        backup: Backup::new(c, data.gamma),
+        v: vec![floor; ns],
+    };
+    let range = rule.value_range(ns, na, r_max - r_min, data.gamma);
+    let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
+    rule.backup = Backup::with_rewards(c, data.gamma, |pair| {
+        pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
+    });
+    Ok(Tabular::boxed(rule, Array2::from_elem((ns, na), floor)))
+}
+
+pub struct ViLcb {
+    /// f_min, the lowest return the rewards allow.
+    floor: f64,
+    /// The actions the data shows in each state.
+    seen: Vec<Vec<usize>>,
+    backup: Backup,
+    v: Vec<f64>,
+}
+
+impl Rule for ViLcb {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for s in self.backup.read_states() {
+            self.v[s] = self
+                .best(s, q.row(s).to_slice().expect("row"))
+                .map_or(self.floor, |(_, x)| x);
+        }
+        let na = q.ncols();
+        let cells = q.as_slice_mut().expect("Q is contiguous");
+        let largest = self.backup.apply(&self.v, cells);
+        for (s, actions) in self.seen.iter().enumerate() {
+            for &a in actions {
+                let x = &mut cells[s * na + a];
+                *x = x.max(self.floor);
+            }
+        }
+        largest
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let na = q.ncols();
+        let mut pi = Array2::from_elem(q.dim(), 1.0 / na as f64);
+        for (s, mut row) in pi.outer_iter_mut().enumerate() {
+            if let Some((a, _)) = self.best(s, q.row(s).to_slice().expect("row")) {
+                row.fill(0.0);
+                row[a] = 1.0;
+            }
+        }
+        pi
+    }
+}
+
+impl ViLcb {
+    /// The best action the data shows in `s`, and its value; ties go to
+    /// the action the data shows most often.
+    fn best(&self, s: usize, f: &[f64]) -> Option<(usize, f64)> {
+        self.seen[s].iter().fold(None, |best, &a| match best {
+            Some((_, x)) if x >= f[a] => best,
+            _ => Some((a, f[a])),
+        })
+    }
+
+    /// The spread of the optimal values of the unpenalised empirical MDP
+    /// (restricted to the data's actions) over the states the data visits:
+    /// the value range the bonus scales with. The theory's bound,
+    /// (r_max − r_min)/(1 − γ), is the fallback where value iteration has
+    /// not settled within its sweeps.
+    fn value_range(&mut self, ns: usize, na: usize, reward_range: f64, gamma: f64) -> f64 {
+        let bound = reward_range / (1.0 - gamma);
+        let mut q = Array2::from_elem((ns + 1, na), self.floor);
+        q.row_mut(ns).fill(0.0);
+        for _ in 0..MAX_RANGE_SWEEPS {
+            if self.step(&mut q, 0) <= 1e-9 * (1.0 + bound) {
+                let v: Vec<f64> = (0..ns)
+                    .filter(|&s| !self.seen[s].is_empty())
+                    .filter_map(|s| self.best(s, q.row(s).to_slice().expect("row")))
+                    .map(|(_, x)| x)
+                    .collect();
+                let spread = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+                    - v.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+                return if spread.is_finite() { spread } else { bound };
+            }
+        }
+        bound
+    }
+}
+
+/// Sweeps the unpenalised value iteration may take to find the value range.
+const MAX_RANGE_SWEEPS: usize = 10_000;

@@ -7,6 +7,7 @@
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
 //! with its update rule, defaults and citation in the file's doc comment.
 
+pub mod atac;
 pub mod awac;
 pub mod bc;
 pub mod bcq;
@@ -112,6 +113,7 @@ const REGISTRY: &[Entry] = &[
     entry!(fisher_brc),
     entry!(iql),
     entry!(vi_lcb),
+    entry!(atac),
     entry!(fqe),
     entry!(online),
 ];

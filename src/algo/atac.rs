@@ -1,0 +1,160 @@
+//! `atac`: adversarially trained actor-critic (Cheng, Xie, Jiang & Agarwal
+//! 2022), relative pessimism, tabular form. The critic is the adversary:
+//!
+//!   f_k = argmin_{f ∈ F} E_D[f(s, π_k) − f(s, a)] + β E_D[(f(s,a) − y(s,a))²],
+//!   y(s,a) = r + γ Σ_a' π_k(a'|s') f(s',a')    (held fixed within an iteration),
+//!   π_{k+1}(·|s) ∝ π_k(·|s) exp(η f_k(s,·) / Δ_k(s))   (no-regret mirror descent, Hedge; π_0 uniform),
+//!
+//! where Δ_k(s) is the spread of f_k(s,·) over the actions the data shows in
+//! s (so a step means the same at any reward scale; the no-regret
+//! guarantee wants losses in a known range), and F the tables bounded by
+//! the returns the rewards allow,
+//! [min(0, r_min), max(0, r_max)] / (1 − γ). Per dataset state the critic's
+//! objective is n(s)/N · (π_k − π̂_β)·f + β Σ_a n(s,a)/N (f(s,a) − y(s,a))²,
+//! so its minimiser is exact and closed-form:
+//!
+//!   f(s,a) = clip(y(s,a) − (π_k(a|s) − π̂_β(a|s)) / (2β π̂_β(a|s)))   on the data's actions,
+//!   f(s,a) = the lower bound                                           on the others, where π_k acts.
+//!
+//! The critic makes the actor's actions look worse than the data's by as
+//! much as the Bellman term allows, which is why ATAC improves on the
+//! behaviour for every β ≥ 0 (robust policy improvement): β = 0 leaves
+//! only the relative term, so f is the bound's top where π_k under-plays
+//! the data and its bottom where it over-plays it, and π drifts to π̂_β;
+//! large β makes f Bellman-consistent and π improves within the data's
+//! support. States the data never visits keep f = 0 and a uniform π.
+//!
+//! Keys: `beta` (10), `eta` (1, the actor's step per spread of f). Loss: the
+//! largest |Δf| of the iteration.
+
+use super::tabular::{Backup, Rule, Tabular, expected, load_table, save_table, tilt};
+use super::{Algorithm, ParamReader, Params, TrainData};
+use crate::error::Result;
+use crate::mdp::Policy;
+use ndarray::{Array2, ArrayView2};
+
+pub const NAME: &str = "atac";
+
+pub struct Config {
+    pub beta: f64,
+    pub eta: f64,
+}
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let beta = r.number("beta", 10.0, 0.0, 1e12)?;
+        let eta = r.number("eta", 1.0, 1e-9, 1e12)?;
+        Ok((Config { beta, eta }, r.finish()?))
+    }
+}
+
+pub fn resolve(params: &Params) -> Result<Params> {
+    Config::read(params).map(|(_, resolved)| resolved)
+}
+
+pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+    let (config, _) = Config::read(params)?;
+    let c = &data.compiled;
+    let (ns, na) = (c.n_states, c.n_actions);
+    let (r_min, r_max) = data
+        .dataset
+        .reward
+        .iter()
+        .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let rule = Atac {
+        beta: config.beta,
+        eta: config.eta,
+        bounds: (r_min / (1.0 - data.gamma), r_max / (1.0 - data.gamma)),
+        behavior: c.behavior_estimate(),
+        visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),
+        backup: Backup::new(c, data.gamma),
+        v: vec![0.0; ns],
+        pi: Array2::from_elem((ns, na), 1.0 / na as f64),
+        before: vec![0.0; (ns + 1) * na],
+        old: vec![0.0; na],
+    };
+    Ok(Tabular::boxed(rule, Array2::zeros((ns, na))))
+}
+
+pub struct Atac {
+    beta: f64,
+    eta: f64,
+    /// F's range: the lowest and highest returns the rewards allow.
+    bounds: (f64, f64),
+    behavior: Policy,
+    visited: Vec<usize>,
+    backup: Backup,
+    v: Vec<f64>,
+    /// The actor, π_k.
+    pi: Array2<f64>,
+    /// f before the iteration (with the terminal row).
+    before: Vec<f64>,
+    /// Scratch: π_k(·|s) during the actor step.
+    old: Vec<f64>,
+}
+
+impl Rule for Atac {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        for s in self.backup.read_states() {
+            let (f, pi) = (q.row(s), self.pi.row(s));
+            self.v[s] = expected(pi.to_slice().expect("row"), f.to_slice().expect("row"));
+        }
+        let na = q.ncols();
+        let cells = q.as_slice_mut().expect("Q is contiguous");
+        let mut largest: f64 = 0.0;
+        self.before.copy_from_slice(cells);
+        // y into the observed pairs, then the adversary's minimiser.
+        self.backup.apply(&self.v, cells);
+        let (lo, hi) = self.bounds;
+        for &s in &self.visited {
+            let (f, before) = (
+                &mut cells[s * na..(s + 1) * na],
+                &self.before[s * na..(s + 1) * na],
+            );
+            let (pi, b) = (self.pi.row(s), self.behavior.row(s));
+            for (a, (&p, &b)) in pi.iter().zip(b).enumerate() {
+                let shift = p - b;
+                f[a] = if b == 0.0 {
+                    if p > 0.0 { lo } else { before[a] }
+                } else if self.beta == 0.0 {
+                    if shift > 0.0 {
+                        lo
+                    } else if shift < 0.0 {
+                        hi
+                    } else {
+                        f[a]
+                    }
+                } else {
+                    (f[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi)
+                };
+                largest = largest.max((f[a] - before[a]).abs());
+            }
+            // Hedge on the state's values scaled to the spread over the
+            // data's actions, so that a step means the same at any reward
+            // scale (and the bang-bang critic of β = 0 cannot overshoot).
+            let b = self.behavior.row(s);
+            let seen = f.iter().zip(b).filter(|(_, b)| **b > 0.0).map(|(x, _)| *x);
+            let spread =
+                seen.clone().fold(f64::NEG_INFINITY, f64::max) - seen.fold(f64::INFINITY, f64::min);
+            let mut pi = self.pi.row_mut(s);
+            let pi = pi.as_slice_mut().expect("row");
+            self.old.copy_from_slice(pi);
+            tilt(&self.old, f, spread.max(f64::MIN_POSITIVE) / self.eta, pi);
+        }
+        largest
+    }
+
+    fn policy(&self, _q: ArrayView2<f64>) -> Policy {
+        self.pi.clone()
+    }
+
+    fn save(&self) -> serde_json::Value {
+        save_table(&self.pi)
+    }
+
+    fn load(&mut self, state: &serde_json::Value) -> Result<()> {
+        self.pi = load_table(state, self.pi.dim())?;
+        Ok(())
+    }
+}

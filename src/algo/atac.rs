@@ -57,15 +57,10 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
-    let (r_min, r_max) = data
-        .dataset
-        .reward
-        .iter()
-        .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
     let rule = Atac {
         beta: config.beta,
         eta: config.eta,
-        bounds: (r_min / (1.0 - data.gamma), r_max / (1.0 - data.gamma)),
+        bounds: data.return_bounds(),
         behavior: c.behavior_estimate(),
         visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),
         backup: Backup::new(c, data.gamma),

@@ -57,6 +57,18 @@ impl TrainData {
             seed,
         }
     }
+
+    /// The lowest and highest discounted returns the dataset's rewards
+    /// allow, (min(0, r_min), max(0, r_max)) / (1 − γ): the range of any
+    /// value a learner may claim.
+    pub fn return_bounds(&self) -> (f64, f64) {
+        let (lo, hi) = self
+            .dataset
+            .reward
+            .iter()
+            .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        (lo / (1.0 - self.gamma), hi / (1.0 - self.gamma))
+    }
 }
 
 /// What one iteration reports.

@@ -366,10 +366,7 @@ impl QInit {
         let shape = (data.compiled.n_states, data.compiled.n_actions);
         match self {
             QInit::Zero => Array2::zeros(shape),
-            QInit::Optimistic => {
-                let r_max = data.dataset.reward.iter().fold(0.0f64, |m, &r| m.max(r));
-                Array2::from_elem(shape, r_max / (1.0 - data.gamma))
-            }
+            QInit::Optimistic => Array2::from_elem(shape, data.return_bounds().1),
             QInit::Random { scale } => {
                 let mut rng = Pcg64Mcg::seed_from_u64(data.seed ^ INIT_STREAM);
                 let normal = Normal::new(0.0, scale).expect("scale is validated finite and >= 0");

@@ -58,12 +58,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
-    let (r_min, r_max) = data
-        .dataset
-        .reward
-        .iter()
-        .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-    let floor = r_min.min(0.0) / (1.0 - data.gamma);
+    let (floor, ceiling) = data.return_bounds();
     let seen: Vec<Vec<usize>> = (0..ns)
         .map(|s| {
             let mut actions: Vec<usize> = (0..na).filter(|&a| c.count(s, a) > 0).collect();
@@ -78,7 +73,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(c, data.gamma),
         v: vec![floor; ns],
     };
-    let range = rule.value_range(ns, na, r_max - r_min, data.gamma);
+    let range = rule.value_range(ns, na, ceiling - floor);
     let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
     rule.backup = Backup::with_rewards(c, data.gamma, |pair| {
         pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
@@ -139,11 +134,9 @@ impl ViLcb {
 
     /// The spread of the optimal values of the unpenalised empirical MDP
     /// (restricted to the data's actions) over the states the data visits:
-    /// the value range the bonus scales with. The theory's bound,
-    /// (r_max − r_min)/(1 − γ), is the fallback where value iteration has
-    /// not settled within its sweeps.
-    fn value_range(&mut self, ns: usize, na: usize, reward_range: f64, gamma: f64) -> f64 {
-        let bound = reward_range / (1.0 - gamma);
+    /// the value range the bonus scales with. The theory's `bound` is the
+    /// fallback where value iteration has not settled within its sweeps.
+    fn value_range(&mut self, ns: usize, na: usize, bound: f64) -> f64 {
         let mut q = Array2::from_elem((ns + 1, na), self.floor);
         q.row_mut(ns).fill(0.0);
         for _ in 0..MAX_RANGE_SWEEPS {

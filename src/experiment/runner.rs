@@ -128,8 +128,20 @@ fn train(
         env,
         mut learner,
         evaluator,
+        dataset,
     } = Setup::of(config).build()?;
-    summary.coverage = evaluator.coverage().ok();
+    // The dataset's statistics hold its concentrability (the coverage).
+    summary.dataset_stats = match evaluator.dataset_stats(&dataset) {
+        Ok(stats) => Some(stats),
+        Err(e) => {
+            store::log(dir, &format!("no dataset statistics: {e}"));
+            None
+        }
+    };
+    summary.coverage = match &summary.dataset_stats {
+        Some(stats) => Some(stats.concentrability),
+        None => evaluator.coverage().ok(),
+    };
     let checkpoint = store::read_checkpoint(dir)?;
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {

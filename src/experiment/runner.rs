@@ -298,6 +298,7 @@ fn believed(mdp: &TabularMdp, q: &Array2<f64>) -> Metrics {
         gap: f64::NAN,
         q_data: f64::NAN,
         q_true_data: f64::NAN,
+        episode_return: f64::NAN,
         normalized_score: f64::NAN,
         success_prob: f64::NAN,
         bellman_error: f64::NAN,
@@ -410,7 +411,7 @@ mod tests {
         q[[start, 0]] = f64::INFINITY;
         let m = believed(&mdp, &q);
         assert_eq!(m.q_est, f64::INFINITY);
-        assert!(m.true_return.is_nan());
+        assert!(m.true_return.is_nan() && m.episode_return.is_nan());
         q[[start, 1]] = f64::NAN;
         assert!(believed(&mdp, &q).q_est.is_nan());
     }

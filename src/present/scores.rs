@@ -12,8 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What the table shows, for titles: the score is D4RL's, of the episode return.
 pub const TITLE: &str = "normalized score (D4RL, of the episode return R)";
-/// [`TITLE`] for narrow views.
-pub const SHORT_TITLE: &str = "score (D4RL, episode return)";
+/// [`TITLE`] for narrower views, then the narrowest.
+pub const SHORT_TITLES: [&str; 2] = [
+    "normalized score (D4RL, episode return)",
+    "normalized score (D4RL, of R)",
+];
 /// What the episode-return table of `report` shows.
 pub const EPISODE_RETURN_TITLE: &str =
     "episode return R (undiscounted, one episode within the time limit)";

@@ -19,11 +19,17 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     // The longest title that fits: the score is D4RL's, of the episode return.
     let title = |more: &str| {
         let long = format!(" {}, mean ± std over seeds {spec}{more}", scores::TITLE);
-        if long.chars().count() + 2 <= area.width as usize {
-            long
-        } else {
-            format!(" {} {spec}{more}", scores::SHORT_TITLE)
-        }
+        let shorter = scores::SHORT_TITLES.map(|t| format!(" {t} {spec}{more}"));
+        std::iter::once(long)
+            .chain(shorter)
+            .reduce(|fits, next| {
+                if fits.chars().count() + 2 <= area.width as usize {
+                    fits
+                } else {
+                    next
+                }
+            })
+            .unwrap_or_default()
     };
     if table.datasets.is_empty() {
         let block = focused(app, Pane::Scores, title(""));

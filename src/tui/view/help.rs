@@ -15,7 +15,7 @@ const NOTES: [(&str, &str); 7] = [
     ("", "R = one episode's return within the time limit"),
     (
         "chart",
-        "solid = Q estimate (q_est), dots = true return J(π)",
+        "solid = Q estimate (q_est), dots = discounted J(π)",
     ),
     ("", "the gap between them is the overestimation"),
     (

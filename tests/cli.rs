@@ -579,4 +579,26 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{json}"
     );
     assert_eq!(cell["true_return"]["values"].as_array().unwrap().len(), 2);
+
+    // The dashboard's run detail reads the statistics from the store.
+    let out = pessimist()
+        .arg("tui")
+        .arg(dir.path().join("experiments"))
+        .arg("--runs")
+        .arg(&store)
+        .args(["--headless", "--frames", "1", "--size", "120x30"])
+        .args(["--keys", "<enter>"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let frame = String::from_utf8(out).unwrap();
+    assert!(
+        frame.contains(
+            "behaviour score 0.0 · one action in 0% of states · 2.0 actions/state · states 1/1"
+        ),
+        "{frame}"
+    );
+    assert!(frame.contains("(D4RL, of R)"), "{frame}");
 }

@@ -53,6 +53,7 @@ fn run(i: u64, points: u64) -> RunView {
         owned_here: true,
         dir: PathBuf::new().into(),
         coverage: None,
+        dataset_stats: None,
         config: Arc::new(config),
     }
 }

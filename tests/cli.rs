@@ -453,3 +453,152 @@ fn data_collect_reports_the_behaviour() {
         );
     }
 }
+
+/// A finished sweep of the imitation trap (bc and fqi, two seeds) in a
+/// temporary store: the store, `run --json`'s output, and the table a
+/// plain `run` prints on stderr.
+fn trap_sweep() -> (tempfile::TempDir, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("experiments").join("trap.toml");
+    std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+    std::fs::write(
+        &spec,
+        "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let out = pessimist()
+        .arg("run")
+        .arg(&spec)
+        .arg("--runs")
+        .arg(dir.path().join("runs"))
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let json = serde_json::from_slice(&out.stdout).unwrap();
+    // Again without --json: the finished runs are reused, and the table
+    // goes to stderr.
+    let out = pessimist()
+        .arg("run")
+        .arg(&spec)
+        .arg("--runs")
+        .arg(dir.path().join("runs"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    (dir, json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
+    let (dir, runs, table) = trap_sweep();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in runs {
+        // One decision: the episode return is the immediate reward, and
+        // the discounted J equals it; the score is D4RL's of it.
+        let (j, r) = (
+            run["true_return"].as_f64().unwrap(),
+            run["episode_return"].as_f64().unwrap(),
+        );
+        assert!((j - r).abs() < 1e-9, "{run}");
+        let score = run["normalized_score"].as_f64().unwrap();
+        assert!((score - 100.0 * (r + 4.5) / 5.5).abs() < 1e-6, "{run}");
+        // summary.json keeps the dataset's statistics.
+        let summary: Value = serde_json::from_str(
+            &std::fs::read_to_string(Path::new(run["dir"].as_str().unwrap()).join("summary.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let stats = &summary["dataset_stats"];
+        assert_eq!(stats["transitions"], 200, "{summary}");
+        assert_eq!(stats["visited_states"], 1, "{summary}");
+        assert_eq!(stats["single_action_share"], 0.0, "{summary}");
+        assert_eq!(stats["mean_actions"], 2.0, "{summary}");
+        // The uniform behaviour scores 0 by definition.
+        assert!(stats["behavior_score"].as_f64().unwrap().abs() < 1e-9);
+    }
+    let header = table.lines().find(|l| l.starts_with("run ")).unwrap();
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert!(columns.ends_with(&["q_est", "J", "R", "score"]), "{table}");
+    assert!(
+        table.contains("J: discounted return") && table.contains("D4RL"),
+        "{table}"
+    );
+
+    let store = dir.path().join("runs");
+    let report = |format: &str| {
+        let out = pessimist()
+            .arg("report")
+            .arg(&store)
+            .args(["--format", format])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let md = report("md");
+    for title in [
+        "## normalized score (D4RL, of the episode return R)",
+        "## episode return R (undiscounted",
+        "## discounted return J(π) (what Q estimates)",
+    ] {
+        assert!(md.contains(title), "md lacks {title}:\n{md}");
+    }
+    let csv = report("csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        header,
+        [
+            "dataset",
+            "algo",
+            "n",
+            "mean",
+            "std",
+            "episode_return_mean",
+            "episode_return_std",
+            "true_return_mean",
+            "true_return_std"
+        ]
+    );
+    let json: Value = serde_json::from_str(&report("json")).unwrap();
+    assert!(json["score"].as_str().unwrap().contains("D4RL"), "{json}");
+    let cell = &json["cells"][0][0];
+    let mean_r = cell["episode_return"]["mean"].as_f64().unwrap();
+    let rs: Vec<f64> = runs
+        .iter()
+        .filter(|r| r["algo"] == json["algos"][0])
+        .map(|r| r["episode_return"].as_f64().unwrap())
+        .collect();
+    assert!(
+        (mean_r - rs.iter().sum::<f64>() / rs.len() as f64).abs() < 1e-9,
+        "{json}"
+    );
+    assert_eq!(cell["true_return"]["values"].as_array().unwrap().len(), 2);
+
+    // The dashboard's run detail reads the statistics from the store.
+    let out = pessimist()
+        .arg("tui")
+        .arg(dir.path().join("experiments"))
+        .arg("--runs")
+        .arg(&store)
+        .args(["--headless", "--frames", "1", "--size", "120x30"])
+        .args(["--keys", "<enter>"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let frame = String::from_utf8(out).unwrap();
+    assert!(
+        frame.contains(
+            "behaviour score 0.0 · one action in 0% of states · 2.0 actions/state · states 1/1"
+        ),
+        "{frame}"
+    );
+    assert!(frame.contains("(D4RL, of R)"), "{frame}");
+}

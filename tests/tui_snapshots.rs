@@ -2,7 +2,7 @@
 //! ratatui's TestBackend, at 80x24 and 160x48 (insta snapshots).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pessimist::eval::Metrics;
+use pessimist::eval::{DatasetStats, Metrics};
 use pessimist::experiment::{Progress, RunConfig, RunStatus, RunView, SpecError, SpecView};
 use pessimist::tui::app::{App, DetailData};
 use pessimist::tui::{headless, view};
@@ -27,6 +27,7 @@ fn history(algo: &str, size: u64, seed: u64, points: u64) -> Vec<Metrics> {
                 iteration: k * 20,
                 q_est,
                 true_return: truth,
+                episode_return: 1.5 * truth,
                 gap: q_est - truth,
                 normalized_score: 100.0 * truth / 0.6,
                 wall_time: k as f64 * 0.01,
@@ -60,6 +61,18 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
         owned_here: true,
         dir: PathBuf::from("/nonexistent").into(),
         coverage: Some(12.5),
+        dataset_stats: Some(DatasetStats {
+            transitions: size as usize,
+            episodes: size as usize / 40,
+            behavior_score: Some(33.1),
+            data_score: 31.7,
+            single_action_share: 0.87,
+            mean_actions: 1.2,
+            visited_states: 61,
+            reachable_states: 62,
+            state_coverage: 61.0 / 62.0,
+            concentrability: 12.5,
+        }),
         config: Arc::new(config),
     }
 }
@@ -130,6 +143,28 @@ fn main_screen() {
     both_sizes("main", &app());
 }
 
+/// The runs table's header row at `width` columns.
+fn runs_header(app: &App, width: u16) -> Vec<String> {
+    let text = render(app, width, 24);
+    let line = text.lines().find(|l| l.contains("status")).unwrap();
+    line.trim_matches(|c| c == '│' || c == ' ')
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(['▲', '▼']).to_string())
+        .collect()
+}
+
+#[test]
+fn the_episode_return_column_goes_before_j_on_narrow_screens() {
+    let app = app();
+    let at_80 = runs_header(&app, 80);
+    assert!(at_80.ends_with(&["J", "R", "q_est", "gap", "score"].map(String::from)));
+    let at_66 = runs_header(&app, 66);
+    assert!(
+        at_66.ends_with(&["J", "q_est", "score"].map(String::from)),
+        "{at_66:?}"
+    );
+}
+
 #[test]
 fn help_overlay() {
     let mut app = app();
@@ -143,7 +178,8 @@ fn filter_sort_and_cursor() {
     press(&mut app, "/bc 10k<enter>");
     assert!(app.visible_runs().iter().all(|r| r.config.algo == "bc"));
     assert_eq!(app.visible_runs().len(), 2);
-    press(&mut app, "<esc>ssssssssssS<left><left>");
+    // Eleven presses from `spec`: sorted by score, descending.
+    press(&mut app, "<esc>sssssssssssS<left><left>");
     both_sizes("sorted_with_cursor", &app);
 }
 

@@ -8,6 +8,7 @@ use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
+use pessimist::present::scores;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -52,7 +53,16 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     match args.format {
         ReportFormat::Md => print!("{}", table.to_markdown()),
         ReportFormat::Csv => print!("{}", table.to_csv()),
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&table)?),
+        ReportFormat::Json => {
+            // Which number is which, beside the numbers.
+            let mut value = serde_json::to_value(&table)?;
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("score".into(), scores::TITLE.into());
+                fields.insert("episode_return".into(), scores::EPISODE_RETURN_TITLE.into());
+                fields.insert("true_return".into(), scores::TRUE_RETURN_TITLE.into());
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
     }
     Ok(())
 }
@@ -77,9 +87,9 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
             history: h,
         })
         .collect();
-    let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
+    let envs: BTreeSet<String> = runs.iter().map(|r| labels.env(&r.config)).collect();
     let title = format!(
-        "Q estimate vs true return — {}",
+        "Q estimate vs the discounted return J(π) — {}",
         envs.into_iter().collect::<Vec<_>>().join(", ")
     );
     figure::write_svg(&curves, &title, &args.out, figure::FigureOptions::default())?;

@@ -261,6 +261,9 @@ fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
     }
 }
 
+/// Says under the table which number is which.
+const RETURNS_LEGEND: &str = "J: discounted return J(π), what q_est estimates; R: return of one episode within the time limit (undiscounted); score: D4RL's normalized score of R";
+
 fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
     let labels = Labels::new(handles.iter().map(|h| h.config.as_ref()));
     let rows: Vec<_> = handles
@@ -293,6 +296,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
                         "iterations": last.map(|m| m.iteration),
                         "q_est": last.map(|m| m.q_est),
                         "true_return": last.map(|m| m.true_return),
+                        "episode_return": last.map(|m| m.episode_return),
                         "normalized_score": last.map(|m| m.normalized_score),
                         "dir": h.dir,
                         "error": error,
@@ -323,6 +327,10 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             (l.algo(&h.config), l.data(&h.config))
         })
         .collect();
+    let envs: Vec<String> = handles
+        .iter()
+        .map(|h| spec_labels[h.config.spec.as_str()].env(&h.config))
+        .collect();
     let width = |f: fn(&(String, String)) -> &String, header: &str| {
         names
             .iter()
@@ -332,28 +340,36 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             .unwrap_or(0)
     };
     let (wa, wd) = (width(|n| &n.0, "algo"), width(|n| &n.1, "dataset"));
+    let we = envs
+        .iter()
+        .map(|e| e.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(3);
     eprintln!(
-        "{:<16} {:<18} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>7}",
-        "run", "env", "algo", "dataset", "seed", "status", "q_est", "return", "score"
+        "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>10} {:>7}",
+        "run", "env", "algo", "dataset", "seed", "status", "q_est", "J", "R", "score"
     );
-    for ((h, status, last, error, _), (algo, data)) in rows.iter().zip(&names) {
+    for (((h, status, last, error, _), (algo, data)), env) in rows.iter().zip(&names).zip(&envs) {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
         eprintln!(
-            "{:<16} {:<18} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>7}",
+            "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>10} {:>7}",
             h.id.0,
-            h.config.env,
+            env,
             algo,
             data,
             h.config.seed,
             status.name(),
             f(last.map(|m| m.q_est), 3),
             f(last.map(|m| m.true_return), 3),
+            f(last.map(|m| m.episode_return), 3),
             f(last.map(|m| m.normalized_score), 1),
         );
         if let Some(e) = error {
             eprintln!("    error: {e}");
         }
     }
+    eprintln!("{RETURNS_LEGEND}");
     // Against each run's whole cost (setup included): training alone can
     // take microseconds (ImitationTrap), which makes any ratio to it huge.
     let (metrics, total) = rows

@@ -22,6 +22,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         env: mdp,
         mut learner,
         evaluator,
+        ..
     } = Setup {
         env: &args.env,
         data: Data::Csv(&args.data),

@@ -38,6 +38,8 @@ pub struct Training {
     pub env: Arc<TabularMdp>,
     pub learner: Box<dyn Algorithm>,
     pub evaluator: Evaluator,
+    /// The transitions the learner trains on (for their statistics).
+    pub dataset: Arc<Dataset>,
 }
 
 impl<'a> Setup<'a> {
@@ -64,11 +66,13 @@ impl<'a> Setup<'a> {
         };
         let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed);
         let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
+        let dataset = data.dataset.clone();
         let learner = algo::build(self.algo, self.params, data)?;
         Ok(Training {
             env,
             learner,
             evaluator,
+            dataset,
         })
     }
 }

@@ -128,8 +128,20 @@ fn train(
         env,
         mut learner,
         evaluator,
+        dataset,
     } = Setup::of(config).build()?;
-    summary.coverage = evaluator.coverage().ok();
+    // The dataset's statistics hold its concentrability (the coverage).
+    summary.dataset_stats = match evaluator.dataset_stats(&dataset) {
+        Ok(stats) => Some(stats),
+        Err(e) => {
+            store::log(dir, &format!("no dataset statistics: {e}"));
+            None
+        }
+    };
+    summary.coverage = match &summary.dataset_stats {
+        Some(stats) => Some(stats.concentrability),
+        None => evaluator.coverage().ok(),
+    };
     let checkpoint = store::read_checkpoint(dir)?;
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {
@@ -286,6 +298,7 @@ fn believed(mdp: &TabularMdp, q: &Array2<f64>) -> Metrics {
         gap: f64::NAN,
         q_data: f64::NAN,
         q_true_data: f64::NAN,
+        episode_return: f64::NAN,
         normalized_score: f64::NAN,
         success_prob: f64::NAN,
         bellman_error: f64::NAN,
@@ -398,7 +411,7 @@ mod tests {
         q[[start, 0]] = f64::INFINITY;
         let m = believed(&mdp, &q);
         assert_eq!(m.q_est, f64::INFINITY);
-        assert!(m.true_return.is_nan());
+        assert!(m.true_return.is_nan() && m.episode_return.is_nan());
         q[[start, 1]] = f64::NAN;
         assert!(believed(&mdp, &q).q_est.is_nan());
     }

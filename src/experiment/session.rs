@@ -12,7 +12,7 @@ use super::status::RunStatus;
 use super::store::{self, MetricsTail, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
-use crate::eval::Metrics;
+use crate::eval::{DatasetStats, Metrics};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +45,9 @@ pub struct RunView {
     pub owned_here: bool,
     pub dir: RunDir,
     pub coverage: Option<f64>,
+    /// The dataset's statistics, from the run's summary (none in summaries
+    /// written before they existed).
+    pub dataset_stats: Option<DatasetStats>,
 }
 
 #[derive(Debug, Clone)]
@@ -526,6 +529,7 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         owned_here: owned.is_some(),
         dir: e.dir.clone(),
         coverage: summary.and_then(|s| s.coverage),
+        dataset_stats: summary.and_then(|s| s.dataset_stats),
     }
 }
 

@@ -13,7 +13,7 @@
 use super::config::{RunConfig, RunId};
 use super::status::RunStatus;
 use crate::error::{Error, Result};
-use crate::eval::Metrics;
+use crate::eval::{DatasetStats, Metrics};
 use crate::mdp::Policy;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,11 @@ pub struct Summary {
     /// infinite (written `"inf"`) when π* leaves the data's support.
     #[serde(default, with = "crate::eval::json_float::option")]
     pub coverage: Option<f64>,
+    /// What the run's dataset offers ([`DatasetStats`]): the behaviour's
+    /// score, its action support, state coverage, concentrability. Absent
+    /// in summaries written before it existed.
+    #[serde(default)]
+    pub dataset_stats: Option<DatasetStats>,
 }
 
 impl Summary {
@@ -118,6 +123,7 @@ impl Summary {
             setup_seconds: 0.0,
             worker,
             coverage: None,
+            dataset_stats: None,
         }
     }
 }
@@ -676,6 +682,17 @@ mod tests {
         .unwrap();
         line.push(b'\n');
         line
+    }
+
+    #[test]
+    fn a_summary_written_before_dataset_stats_still_loads() {
+        let mut old = serde_json::to_value(Summary::new(10, "h:1".into())).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("dataset_stats");
+        fields.remove("coverage");
+        let back: Summary = serde_json::from_value(old).unwrap();
+        assert_eq!(back.dataset_stats, None);
+        assert_eq!(back.coverage, None);
     }
 
     /// A writer that resumes, cuts the file and appends past the reader's

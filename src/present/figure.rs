@@ -1,6 +1,7 @@
 //! The overestimation figure as SVG (plotters): the "why offline RL is
-//! hard" picture. Left panel: the true return J(π) of the learned policy;
-//! right panel: the learner's own estimate q_est. Both on a symmetric-log
+//! hard" picture. Left panel: the discounted return J(π) of the learned
+//! policy, the quantity Q estimates (not the episode return D4RL scores);
+//! right panel: the learner's own estimate q_est of it. Both on a symmetric-log
 //! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
 //! averaged; the dashboard's export passes its chart's settings.
 
@@ -12,6 +13,11 @@ use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
+
+/// The left panel: the discounted return, what Q estimates.
+pub const LEFT_CAPTION: &str = "true discounted return J(π), what Q estimates";
+/// The right panel.
+pub const RIGHT_CAPTION: &str = "Q estimate q_est of J(π)";
 
 /// One run's history and the curve it belongs to.
 pub struct Curve<'a> {
@@ -168,7 +174,7 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
     let panels = root.split_evenly((1, 2));
     for (panel, (name, pick)) in panels
         .iter()
-        .zip([("true return J(π)", 1usize), ("Q estimate q_est", 2usize)])
+        .zip([(LEFT_CAPTION, 1usize), (RIGHT_CAPTION, 2usize)])
     {
         let value = |p: &(f64, f64, f64)| if pick == 1 { p.1 } else { p.2 };
         let (lo, hi) = lines
@@ -198,10 +204,10 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
             })
             .x_label_formatter(&|x| format_tick(*x))
             .y_desc(match (pick, options.symlog) {
-                (1, true) => "return (symlog)",
-                (1, false) => "return",
-                (_, true) => "Q (symlog)",
-                (_, false) => "Q",
+                (1, true) => "discounted J(π) (symlog)",
+                (1, false) => "discounted J(π)",
+                (_, true) => "Q estimate of J(π) (symlog)",
+                (_, false) => "Q estimate of J(π)",
             })
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -229,4 +235,36 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
     }
     root.present().map_err(|e| failed(&e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_left_panel_says_it_is_the_discounted_return_q_estimates() {
+        let history: Vec<Metrics> = (0..3)
+            .map(|k| Metrics {
+                iteration: k,
+                true_return: 0.5,
+                q_est: 1.0 + k as f64,
+                ..Default::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.svg");
+        let curves = [Curve {
+            label: "fqi · medium 1k".into(),
+            history: &history,
+        }];
+        write_svg(&curves, "t", &path, FigureOptions::default()).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in [
+            "true discounted return J(π), what Q estimates",
+            "discounted J(π) (symlog)",
+            "Q estimate q_est of J(π)",
+        ] {
+            assert!(svg.contains(text), "the figure lacks {text:?}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 use crate::algo::ParamValue;
 use crate::experiment::{DatasetSource, RunConfig};
+use crate::mdp::envs;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What varies among a set of configs, and so must be named.
@@ -21,6 +22,9 @@ pub struct Labels {
     features: bool,
     /// File names that stand for more than one content.
     ambiguous_files: BTreeSet<String>,
+    /// Short environment names ([`envs::label`]) that stand for more than
+    /// one environment (two files of one name).
+    ambiguous_envs: BTreeSet<String>,
 }
 
 /// Orders dataset groups: environment, policy, size, then the settings
@@ -91,7 +95,19 @@ impl Labels {
                 shas.entry(name).or_default().insert(sha);
             }
         }
+        let mut env_ids: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for c in &configs {
+            env_ids
+                .entry(envs::label(&c.env).into_owned())
+                .or_default()
+                .insert(&c.env);
+        }
         Labels {
+            ambiguous_envs: env_ids
+                .into_iter()
+                .filter(|(_, ids)| ids.len() > 1)
+                .map(|(label, _)| label)
+                .collect(),
             varying: params
                 .into_iter()
                 .map(|(algo, keys)| {
@@ -127,14 +143,31 @@ impl Labels {
         label
     }
 
+    /// The environment, short ([`envs::label`]): a pinned
+    /// `file:/abs/x.json#HASH` reads `file:x.json`, and `file:x.json#HASH`
+    /// when another `x.json` is on display.
+    pub fn env(&self, c: &RunConfig) -> String {
+        let label = envs::label(&c.env);
+        if self.ambiguous_envs.contains(label.as_ref()) {
+            envs::hashed_id(&c.env).into_owned()
+        } else {
+            label.into_owned()
+        }
+    }
+
     /// The dataset and the settings that vary: `medium 10k`, with the
     /// environment first when several are shown, and `gamma=0.5` etc. after.
     pub fn dataset(&self, c: &RunConfig) -> String {
         if self.envs {
-            format!("{} {}", c.env, self.data(c))
+            self.env_data(c)
         } else {
             self.data(c)
         }
+    }
+
+    /// [`Labels::env`] and [`Labels::data`]: the environment always named.
+    pub fn env_data(&self, c: &RunConfig) -> String {
+        format!("{} {}", self.env(c), self.data(c))
     }
 
     /// [`Labels::dataset`] without the environment, for narrow views.
@@ -266,5 +299,24 @@ mod tests {
             ..a.clone()
         };
         assert_eq!(Labels::dataset_key(&a), Labels::dataset_key(&seed));
+    }
+
+    #[test]
+    fn pinned_file_environments_read_short_unless_two_share_a_name() {
+        let on = |env: &str| RunConfig {
+            env: env.into(),
+            ..config("fqi", &[])
+        };
+        let a = on("file:/home/me/mdps/x.json#0123456789abcdef");
+        let b = on("file:/tmp/other/x.json#fedcba9876543210");
+        let c = on("ThreeState-v0");
+        let labels = Labels::new([&a, &c]);
+        assert_eq!(labels.env(&a), "file:x.json");
+        assert_eq!(labels.dataset(&a), "file:x.json medium 1k");
+        assert_eq!(labels.env_data(&c), "ThreeState-v0 medium 1k");
+        // Two files named x.json: their content hashes tell them apart.
+        let labels = Labels::new([&a, &b]);
+        assert_eq!(labels.env(&a), "file:x.json#0123456789abcdef");
+        assert_eq!(labels.env(&b), "file:x.json#fedcba9876543210");
     }
 }

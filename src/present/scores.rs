@@ -1,6 +1,8 @@
 //! The score table of the lecture: normalized score per algorithm ×
 //! dataset, mean ± std over seeds, best per row marked. Shared by
-//! `pessimist report` and the dashboard.
+//! `pessimist report` and the dashboard. The score is D4RL's, of the
+//! episode return R (undiscounted, one episode within the time limit);
+//! each cell also holds R and the discounted J(π), what Q estimates.
 
 use super::labels::{DatasetKey, Labels};
 use crate::eval::Metrics;
@@ -8,25 +10,82 @@ use crate::experiment::{RunConfig, RunStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Scores of one algorithm on one dataset.
+/// What the table shows, for titles: the score is D4RL's, of the episode return.
+pub const TITLE: &str = "normalized score (D4RL, of the episode return R)";
+/// [`TITLE`] for narrower views, then the narrowest.
+pub const SHORT_TITLES: [&str; 2] = [
+    "normalized score (D4RL, episode return)",
+    "normalized score (D4RL, of R)",
+];
+/// What the episode-return table of `report` shows.
+pub const EPISODE_RETURN_TITLE: &str =
+    "episode return R (undiscounted, one episode within the time limit)";
+/// What the discounted-return table of `report` shows.
+pub const TRUE_RETURN_TITLE: &str = "discounted return J(π) (what Q estimates)";
+
+/// Values over seeds, their mean and sample standard deviation (0 for
+/// one seed); NaN values (eval points written before a metric existed)
+/// make the mean NaN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stat {
+    pub values: Vec<f64>,
+    pub mean: f64,
+    pub std: f64,
+}
+
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = if values.len() > 1 {
+        (values.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, std)
+}
+
+impl Stat {
+    pub fn new(values: Vec<f64>) -> Self {
+        let (mean, std) = mean_std(&values);
+        Stat { values, mean, std }
+    }
+
+    /// `0.412 ± 0.013` with `precision` decimals; `–` when unknown.
+    pub fn text(&self, precision: usize) -> String {
+        if self.mean.is_finite() {
+            format!("{:.precision$} ± {:.precision$}", self.mean, self.std)
+        } else {
+            "–".into()
+        }
+    }
+}
+
+/// Scores of one algorithm on one dataset, and the returns they come from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoreCell {
+    /// D4RL's normalized score of each seed's episode return.
     pub scores: Vec<f64>,
     pub mean: f64,
     /// Sample standard deviation (0 for one seed).
     pub std: f64,
+    /// The episode return R (undiscounted, within the time limit).
+    pub episode_return: Stat,
+    /// The discounted return J(π).
+    pub true_return: Stat,
 }
 
 impl ScoreCell {
-    fn new(scores: Vec<f64>) -> Self {
-        let n = scores.len() as f64;
-        let mean = scores.iter().sum::<f64>() / n;
-        let std = if scores.len() > 1 {
-            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        ScoreCell { scores, mean, std }
+    /// From each seed's final eval point.
+    pub fn new(points: &[Metrics]) -> Self {
+        let scores: Vec<f64> = points.iter().map(|m| m.normalized_score).collect();
+        let (mean, std) = mean_std(&scores);
+        ScoreCell {
+            scores,
+            mean,
+            std,
+            episode_return: Stat::new(points.iter().map(|m| m.episode_return).collect()),
+            true_return: Stat::new(points.iter().map(|m| m.true_return).collect()),
+        }
     }
 
     /// `72.4 ± 3.1`
@@ -50,7 +109,7 @@ pub struct ScoreTable {
 }
 
 /// A row's labels and its scores per algorithm.
-type Row = (String, String, BTreeMap<String, Vec<f64>>);
+type Row = (String, String, BTreeMap<String, Vec<Metrics>>);
 
 impl ScoreTable {
     /// Final normalized scores of finished runs (`done`; diverged runs have
@@ -83,12 +142,12 @@ impl ScoreTable {
                 .entry(Labels::dataset_key(config))
                 .or_insert_with(|| {
                     let data = labels.data(config);
-                    (format!("{} {data}", config.env), data, BTreeMap::new())
+                    (labels.env_data(config), data, BTreeMap::new())
                 })
                 .2
                 .entry(algo)
                 .or_default()
-                .push(m.normalized_score);
+                .push(*m);
         }
         algos.sort();
         let mut table = ScoreTable {
@@ -102,34 +161,60 @@ impl ScoreTable {
                 table
                     .algos
                     .iter()
-                    .map(|a| by_algo.get(a).map(|s| ScoreCell::new(s.clone())))
+                    .map(|a| by_algo.get(a).map(|points| ScoreCell::new(points)))
                     .collect(),
             );
         }
         table
     }
 
-    /// The column with the highest mean in `row`.
+    /// The column with the highest mean score in `row`.
     pub fn best_in_row(&self, row: usize) -> Option<usize> {
+        self.best_by(row, |c| c.mean)
+    }
+
+    /// The column with the highest finite `value` in `row`.
+    fn best_by(&self, row: usize, value: impl Fn(&ScoreCell) -> f64) -> Option<usize> {
         self.cells[row]
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.as_ref().map(|c| (i, c.mean)))
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i, value(c))))
+            .filter(|(_, v)| v.is_finite())
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i)
     }
 
+    /// The score table under its title, then the same layout for the
+    /// episode return R and the discounted J(π), each with its title.
     pub fn to_markdown(&self) -> String {
+        let mut out = format!("## {TITLE}, mean ± std over seeds\n\n");
+        out.push_str(&self.markdown_table(|c| (c.mean, c.text())));
+        for (title, pick) in [
+            (
+                EPISODE_RETURN_TITLE,
+                (|c: &ScoreCell| &c.episode_return) as fn(&ScoreCell) -> &Stat,
+            ),
+            (TRUE_RETURN_TITLE, |c: &ScoreCell| &c.true_return),
+        ] {
+            out.push_str(&format!("\n## {title}, mean ± std over seeds\n\n"));
+            out.push_str(&self.markdown_table(|c| (pick(c).mean, pick(c).text(3))));
+        }
+        out
+    }
+
+    /// One markdown table of `value` (the mean that ranks, and the text)
+    /// per cell, the best per row in bold.
+    fn markdown_table(&self, value: impl Fn(&ScoreCell) -> (f64, String)) -> String {
         let mut out = format!("| dataset | {} |\n", self.algos.join(" | "));
         out.push_str(&format!("|---|{}\n", "---:|".repeat(self.algos.len())));
         for (r, dataset) in self.datasets.iter().enumerate() {
-            let best = self.best_in_row(r);
+            let best = self.best_by(r, |c| value(c).0);
             let cells: Vec<String> = self.cells[r]
                 .iter()
                 .enumerate()
                 .map(|(c, cell)| match cell {
-                    Some(cell) if Some(c) == best => format!("**{}**", cell.text()),
-                    Some(cell) => cell.text(),
+                    Some(cell) if Some(c) == best => format!("**{}**", value(cell).1),
+                    Some(cell) => value(cell).1,
                     None => "–".into(),
                 })
                 .collect();
@@ -141,7 +226,17 @@ impl ScoreTable {
     /// Long format: one line per (dataset, algorithm).
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(["dataset", "algo", "n", "mean", "std"]);
+        let _ = w.write_record([
+            "dataset",
+            "algo",
+            "n",
+            "mean",
+            "std",
+            "episode_return_mean",
+            "episode_return_std",
+            "true_return_mean",
+            "true_return_std",
+        ]);
         for (r, dataset) in self.datasets.iter().enumerate() {
             for (c, algo) in self.algos.iter().enumerate() {
                 if let Some(cell) = &self.cells[r][c] {
@@ -151,6 +246,10 @@ impl ScoreTable {
                         cell.scores.len().to_string(),
                         cell.mean.to_string(),
                         cell.std.to_string(),
+                        cell.episode_return.mean.to_string(),
+                        cell.episode_return.std.to_string(),
+                        cell.true_return.mean.to_string(),
+                        cell.true_return.std.to_string(),
                     ]);
                 }
             }
@@ -173,9 +272,12 @@ mod tests {
         }
     }
 
+    /// A final eval point whose returns follow from the score.
     fn scored(score: f64) -> Metrics {
         Metrics {
             normalized_score: score,
+            episode_return: score / 10.0,
+            true_return: score / 200.0,
             ..Default::default()
         }
     }
@@ -219,6 +321,27 @@ mod tests {
                 .to_csv()
                 .contains("ThreeState-v0 medium 10k,fqi,2,90,")
         );
+        // Each cell carries the returns beside the score.
+        assert_eq!(fqi.episode_return.values, [8.0, 10.0]);
+        assert_eq!(fqi.episode_return.mean, 9.0);
+        assert_eq!(fqi.true_return.mean, 0.45);
+        assert!(md.starts_with(&format!("## {TITLE}")), "{md}");
+        assert!(
+            md.contains("| ThreeState-v0 medium 10k | 5.000 ± 0.000 | **9.000 ± 1.414** |"),
+            "{md}"
+        );
+        assert!(md.contains(EPISODE_RETURN_TITLE) && md.contains(TRUE_RETURN_TITLE));
+    }
+
+    #[test]
+    fn returns_unknown_in_old_metrics_show_as_a_dash() {
+        let old = Metrics {
+            episode_return: f64::NAN,
+            ..scored(10.0)
+        };
+        let cell = ScoreCell::new(&[old]);
+        assert_eq!(cell.text(), "10.0 ± 0.0");
+        assert_eq!(cell.episode_return.text(3), "–");
     }
 
     /// gamma × iterations × 2 seeds: four groups of two, not one of eight;

@@ -27,14 +27,17 @@ pub enum SortKey {
     Seed,
     Status,
     Progress,
+    /// The discounted J(π) (`true_return`).
     Return,
+    /// One episode's undiscounted return (`episode_return`).
+    EpisodeReturn,
     QEst,
     Gap,
     Score,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 11] = [
+    pub const ALL: [SortKey; 12] = [
         SortKey::Spec,
         SortKey::Env,
         SortKey::Algo,
@@ -43,6 +46,7 @@ impl SortKey {
         SortKey::Status,
         SortKey::Progress,
         SortKey::Return,
+        SortKey::EpisodeReturn,
         SortKey::QEst,
         SortKey::Gap,
         SortKey::Score,
@@ -57,7 +61,8 @@ impl SortKey {
             SortKey::Seed => "seed",
             SortKey::Status => "status",
             SortKey::Progress => "progress",
-            SortKey::Return => "return",
+            SortKey::Return => "J",
+            SortKey::EpisodeReturn => "R",
             SortKey::QEst => "q_est",
             SortKey::Gap => "gap",
             SortKey::Score => "score",
@@ -268,9 +273,10 @@ impl App {
             return true;
         }
         let haystack = format!(
-            "{} {} {} {} {} seed={}",
+            "{} {} {} {} {} {} seed={}",
             run.config.spec,
             run.config.env,
+            crate::mdp::envs::label(&run.config.env),
             self.labels(&run.config).algo(&run.config),
             self.labels(&run.config).dataset(&run.config),
             run.status,
@@ -302,6 +308,10 @@ impl App {
             SortKey::Status => a.status.cmp(&b.status),
             SortKey::Progress => cmp_f64(progress(a), progress(b)),
             SortKey::Return => cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return)),
+            SortKey::EpisodeReturn => cmp_f64(
+                latest(a, |m| m.episode_return),
+                latest(b, |m| m.episode_return),
+            ),
             SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
             SortKey::Gap => cmp_f64(latest(a, |m| m.gap), latest(b, |m| m.gap)),
             SortKey::Score => cmp_f64(

@@ -624,6 +624,7 @@ pub(crate) mod tests {
             owned_here: true,
             dir: RunDir::new(""),
             coverage: None,
+            dataset_stats: None,
         }
     }
 

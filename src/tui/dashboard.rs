@@ -118,11 +118,11 @@ impl Dashboard {
             format!(
                 "{} — {} — {} per dataset size",
                 first.config.spec,
-                first.config.env,
+                labels.env(&first.config),
                 labels.algo(&first.config)
             )
         } else {
-            format!("{} — {}", first.config.spec, first.config.env)
+            format!("{} — {}", first.config.spec, labels.env(&first.config))
         };
         let options = FigureOptions {
             symlog: app.chart.symlog,

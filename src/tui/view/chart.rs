@@ -1,6 +1,7 @@
 //! The chart pane: the overestimation chart drawn from [`chart::prepare`]'s
-//! curves (braille lines for q_est, dots for the true return), its cursor
-//! readout and legend; the per-dataset-size view's two panels.
+//! curves (braille lines for q_est, dots for the true discounted return
+//! J(π), what Q estimates), its cursor readout and legend; the
+//! per-dataset-size view's two panels.
 
 use super::{PALETTE, colour, fmt, focused};
 use crate::tui::app::{App, Pane, sanitize};
@@ -15,7 +16,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
     let (runs, hidden) = app.chart_selection();
     let title = format!(
-        " {}q_est (solid) vs true return (dots){}{}{}{} ",
+        " {}q_est (solid) vs J(π) (dots){}{}{}{} ",
         if area.width >= 100 {
             "overestimation: "
         } else {
@@ -74,7 +75,7 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
             .split(plots);
         let mut groups = Vec::new();
         for (half, which, title) in [
-            (halves[0], Curves::Truth, "return J(π)"),
+            (halves[0], Curves::Truth, "discounted J(π)"),
             (halves[1], Curves::Estimate, "Q estimate"),
         ] {
             let data = chart::prepare(

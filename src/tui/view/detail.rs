@@ -57,47 +57,82 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             style,
         )));
     }
-    lines.extend([
-        Line::from(format!("id        {}", run.id)),
-        Line::from(format!("spec      {}", sanitize(&c.spec))),
-        Line::from(format!("env       {} · γ {}", sanitize(&c.env), c.gamma)),
-        Line::from(format!(
-            "dataset   {} · seed {}",
-            sanitize(&c.dataset.label()),
-            dataset_seed(c)
-        )),
-        Line::from(format!(
-            "algo      {} · seed {} · eval every {}",
-            sanitize(&c.algo),
-            c.seed,
-            c.eval_every
-        )),
-    ]);
-    if let Some(m) = &run.latest {
-        for line in [
-            format!(
-                "latest    J {} · q_est {} · gap {}",
-                fmt(Some(m.true_return), 3),
-                fmt(Some(m.q_est), 3),
-                fmt(Some(m.gap), 3)
-            ),
-            format!(
-                "          score {} · success {}",
-                fmt(Some(m.normalized_score), 1),
-                fmt(Some(m.success_prob), 3)
-            ),
-            format!(
-                "          ood {} · KL {} · bellman {}",
-                fmt(Some(m.ood_fraction), 3),
-                fmt(Some(m.kl_behavior), 3),
-                fmt(Some(m.bellman_error), 4)
-            ),
-        ] {
-            lines.push(Line::from(line));
-        }
+    // Fields break between ` · ` separators, never inside one.
+    let room = top[0].width.saturating_sub(2) as usize;
+    let mut field = |head: &str, parts: Vec<String>| {
+        lines.extend(flow(head, &parts, room).into_iter().map(Line::from));
+    };
+    field("id", vec![run.id.to_string()]);
+    field("spec", vec![sanitize(&c.spec)]);
+    field(
+        "env",
+        vec![
+            sanitize(&crate::mdp::envs::label(&c.env)),
+            format!("γ {}", c.gamma),
+        ],
+    );
+    let mut dataset = vec![
+        sanitize(&c.dataset.label()),
+        format!("seed {}", dataset_seed(c)),
+    ];
+    let stats = match &run.dataset_stats {
+        Some(stats) => dataset_parts(stats),
+        None => run
+            .coverage
+            .map(|cov| format!("concentrability {}", fmt(Some(cov), 2)))
+            .into_iter()
+            .collect(),
+    };
+    // On the dataset's line where they fit in two lines; on a narrow
+    // screen after the latest metrics, which matter more.
+    let with_stats: Vec<String> = dataset.iter().chain(&stats).cloned().collect();
+    let stats_later = flow("dataset", &with_stats, room).len() > 2;
+    if !stats_later {
+        dataset = with_stats;
     }
-    if let Some(cov) = run.coverage {
-        lines.push(Line::from(format!("coverage  {}", fmt(Some(cov), 2))));
+    field("dataset", dataset);
+    field(
+        "algo",
+        vec![
+            sanitize(&c.algo),
+            format!("seed {}", c.seed),
+            format!("eval every {}", c.eval_every),
+        ],
+    );
+    if let Some(m) = &run.latest {
+        // Which return is which, where there is room (`?` says it too).
+        let (discounted, episode, d4rl) = if room >= 60 {
+            (" (discounted)", " (episode return)", " (D4RL, of R)")
+        } else {
+            ("", "", "")
+        };
+        field(
+            "latest",
+            vec![
+                format!("J {}{discounted}", fmt(Some(m.true_return), 3)),
+                format!("q_est {}", fmt(Some(m.q_est), 3)),
+                format!("gap {}", fmt(Some(m.gap), 3)),
+            ],
+        );
+        field(
+            "",
+            vec![
+                format!("R {}{episode}", fmt(Some(m.episode_return), 3)),
+                format!("score {}{d4rl}", fmt(Some(m.normalized_score), 1)),
+                format!("success {}", fmt(Some(m.success_prob), 3)),
+            ],
+        );
+        field(
+            "",
+            vec![
+                format!("ood {}", fmt(Some(m.ood_fraction), 3)),
+                format!("KL {}", fmt(Some(m.kl_behavior), 3)),
+                format!("bellman {}", fmt(Some(m.bellman_error), 4)),
+            ],
+        );
+    }
+    if stats_later {
+        field("data", stats);
     }
     for (k, v) in &c.params {
         lines.push(Line::from(format!("  {k} = {v}")));
@@ -122,6 +157,53 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(log).block(Block::default().borders(Borders::ALL).title(" log.txt ")),
         parts[1],
     );
+}
+
+/// `head` in a 10-wide column, then `parts` joined by ` · `, broken into
+/// lines of at most `width` characters between parts (a part longer than
+/// a line gets a line of its own, which the paragraph then wraps).
+fn flow(head: &str, parts: &[String], width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = format!("{head:<9} ");
+    let mut empty = true;
+    for part in parts {
+        let sep = if empty { "" } else { " · " };
+        let needed = line.chars().count() + sep.chars().count() + part.chars().count();
+        if !empty && needed > width {
+            lines.push(std::mem::replace(&mut line, format!("{:<9} ", "")));
+            line.push_str(part);
+        } else {
+            line.push_str(sep);
+            line.push_str(part);
+        }
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// The dataset's statistics as the detail names them: the behaviour's
+/// score (or the data's own, for mixtures), its action support, state
+/// coverage and concentrability.
+fn dataset_parts(s: &crate::eval::DatasetStats) -> Vec<String> {
+    let mut parts = Vec::new();
+    match s.behavior_score {
+        Some(score) => parts.push(format!("behaviour score {}", fmt(Some(score), 1))),
+        None if s.data_score.is_finite() => {
+            parts.push(format!("data score {}", fmt(Some(s.data_score), 1)))
+        }
+        None => {}
+    }
+    parts.extend([
+        format!(
+            "one action in {}% of states",
+            fmt(Some(100.0 * s.single_action_share), 0)
+        ),
+        format!("{} actions/state", fmt(Some(s.mean_actions), 1)),
+        format!("states {}/{}", s.visited_states, s.reachable_states),
+        format!("concentrability {}", fmt(Some(s.concentrability), 1)),
+    ]);
+    parts
 }
 
 fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
@@ -238,4 +320,27 @@ pub(super) fn draw_heatmap(
         fmt(Some(hi), 2)
     )));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flow;
+
+    #[test]
+    fn fields_break_between_parts_and_keep_their_column() {
+        let parts: Vec<String> = ["J 0.510", "q_est 19.463", "gap 18.953"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            flow("latest", &parts, 80),
+            ["latest    J 0.510 · q_est 19.463 · gap 18.953"]
+        );
+        assert_eq!(
+            flow("latest", &parts, 32),
+            ["latest    J 0.510 · q_est 19.463", "          gap 18.953"]
+        );
+        // A part too long for any line still gets one of its own.
+        let long = vec!["x".repeat(40), "y".into()];
+        assert_eq!(flow("", &long, 20).len(), 2);
+    }
 }

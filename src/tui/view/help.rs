@@ -10,15 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// What the help says beside the keys.
-const NOTES: [(&str, &str); 5] = [
+const NOTES: [(&str, &str); 7] = [
+    ("runs", "J = discounted return J(π), what Q estimates;"),
+    ("", "R = one episode's return within the time limit"),
     (
         "chart",
-        "solid = Q estimate (q_est), dots = true return J(π)",
+        "solid = Q estimate (q_est), dots = discounted J(π)",
     ),
     ("", "the gap between them is the overestimation"),
     (
         "scores",
-        "normalized score, mean ± std over seeds; best bold",
+        "D4RL's normalized score of R, mean ± std; best bold",
     ),
     (
         "status",

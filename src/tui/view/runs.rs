@@ -1,5 +1,8 @@
 //! The runs table pane: one row per visible run (status, progress, the
-//! latest J, q_est, gap and score), columns dropped by priority when narrow.
+//! latest J, R, q_est, gap and score), columns dropped by priority when
+//! narrow. J is the discounted return J(π), what Q estimates; R is one
+//! episode's undiscounted return within the time limit, which D4RL's score
+//! normalizes.
 
 use super::{fmt, focused, status_style, styled};
 use crate::experiment::{RunStatus, RunView};
@@ -80,7 +83,7 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         "env",
         Some(SortKey::Env),
         3,
-        text(&|r| sanitize(&r.config.env)),
+        text(&|r| sanitize(&crate::mdp::envs::label(&r.config.env))),
         None,
     );
     add(
@@ -173,6 +176,13 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         None,
     );
     add(
+        "R",
+        Some(SortKey::EpisodeReturn),
+        1,
+        metric(|m| m.episode_return, 3),
+        None,
+    );
+    add(
         "q_est",
         Some(SortKey::QEst),
         0,
@@ -197,6 +207,7 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         }
         columns.retain(|c| c.optional != level);
     }
+    let shown: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let header: Vec<String> = columns
         .iter()
         .map(|c| format!("{}{}", c.name, sort_mark(c.key, app)))
@@ -224,7 +235,7 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
             )
         })
         .collect();
-    let title = format!(
+    let mut title = format!(
         " runs {}/{}{}{} ",
         runs.len(),
         app.runs.len(),
@@ -235,6 +246,16 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         },
         if app.group_by_spec { " · by spec" } else { "" }
     );
+    // Which return is which, where the title has room for it.
+    let has = |name| shown.contains(&name);
+    let legend = match (has("J"), has("R")) {
+        (true, true) => "· J discounted (Q's target), R episode return, score D4RL's of R ",
+        (true, false) => "· J discounted return (Q's target), score D4RL's ",
+        _ => "",
+    };
+    if title.chars().count() + legend.chars().count() + 2 <= area.width as usize {
+        title.push_str(legend);
+    }
     let highlight = styled(
         app,
         Style::default()

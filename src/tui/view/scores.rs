@@ -3,7 +3,7 @@
 //! their names do not fit as columns).
 
 use super::focused;
-use crate::present::scores::ScoreTable;
+use crate::present::scores::{self, ScoreTable};
 use crate::tui::app::{App, Pane, sanitize};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -16,9 +16,23 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         .selected_run()
         .map(|r| format!("· {} ", sanitize(&r.config.spec)))
         .unwrap_or_default();
-    let title = format!(" normalized score, mean ± std over seeds {spec}");
+    // The longest title that fits: the score is D4RL's, of the episode return.
+    let title = |more: &str| {
+        let long = format!(" {}, mean ± std over seeds {spec}{more}", scores::TITLE);
+        let shorter = scores::SHORT_TITLES.map(|t| format!(" {t} {spec}{more}"));
+        std::iter::once(long)
+            .chain(shorter)
+            .reduce(|fits, next| {
+                if fits.chars().count() + 2 <= area.width as usize {
+                    fits
+                } else {
+                    next
+                }
+            })
+            .unwrap_or_default()
+    };
     if table.datasets.is_empty() {
-        let block = focused(app, Pane::Scores, title);
+        let block = focused(app, Pane::Scores, title(""));
         frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
         return;
     }
@@ -35,7 +49,7 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         String::new()
     };
-    let block = focused(app, Pane::Scores, format!("{title}{more}"));
+    let block = focused(app, Pane::Scores, title(&more));
     let best = Style::default().add_modifier(Modifier::BOLD);
     let best = if app.no_color {
         best
@@ -185,11 +199,10 @@ mod tests {
 
     fn table() -> ScoreTable {
         let cell = |mean: f64| {
-            Some(ScoreCell {
-                scores: vec![mean],
-                mean,
-                std: 0.0,
-            })
+            Some(ScoreCell::new(&[crate::eval::Metrics {
+                normalized_score: mean,
+                ..Default::default()
+            }]))
         };
         ScoreTable {
             datasets: vec!["Chain-v5 medium 1k".into(), "Chain-v5 medium 1M".into()],

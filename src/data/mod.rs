@@ -26,7 +26,7 @@ pub const MAX_TRANSITIONS: usize = u32::MAX as usize;
 /// Memory of one transition across the columns.
 const BYTES_PER_TRANSITION: usize = 5 * size_of::<u32>() + size_of::<f64>() + 2;
 
-/// D4RL's dataset quality names (see [`collect`] for what each means), plus
+/// D4RL's dataset quality names (see [`collect()`] for what each means), plus
 /// the coverage knob: a greedy policy played ε-greedily with a chosen ε.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -163,7 +163,7 @@ fn max_abs_reward(mdp: &TabularMdp) -> f64 {
 /// Probability that an episode started from d0 reaches a goal state within
 /// `horizon` steps (Gymnasium's time limit) under `policy`: the expected
 /// return within the horizon when arriving at a goal pays 1 and ends the
-/// episode (see [`finite_horizon`]).
+/// episode (by backward steps, as [`EpisodeScale`] computes returns).
 pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
     mdp.check_policy(policy)?;
     // Where a successor's value is read: non-terminal, non-goal outcomes.

@@ -39,10 +39,6 @@ impl Config {
     }
 }
 
-pub fn resolve(params: &Params) -> Result<Params> {
-    Config::read(params).map(|(_, resolved)| resolved)
-}
-
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);

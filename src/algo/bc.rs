@@ -14,11 +14,16 @@ use crate::error::Result;
 
 pub const NAME: &str = "bc";
 
-pub fn resolve(params: &Params) -> Result<Params> {
-    ParamReader::new(NAME, params).finish()
+/// No hyper-parameters: reading only rejects keys.
+pub struct Config;
+
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        Ok((Config, ParamReader::new(NAME, params).finish()?))
+    }
 }
 
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    resolve(params)?;
+    Config::read(params)?;
     Ok(Evaluate::boxed(&data, data.compiled.behavior_estimate()))
 }

@@ -23,19 +23,21 @@ pub const NAME: &str = "fqe";
 
 const TARGETS: [&str; 3] = ["behavior", "uniform", "optimal"];
 
-pub fn resolve(params: &Params) -> Result<Params> {
-    read(params).map(|(_, resolved)| resolved)
+pub struct Config {
+    pub target: &'static str,
 }
 
-fn read(params: &Params) -> Result<(&'static str, Params)> {
-    let mut r = ParamReader::new(NAME, params);
-    let target = r.choice("target", "behavior", &TARGETS)?;
-    Ok((target, r.finish()?))
+impl Config {
+    pub fn read(params: &Params) -> Result<(Self, Params)> {
+        let mut r = ParamReader::new(NAME, params);
+        let target = r.choice("target", "behavior", &TARGETS)?;
+        Ok((Config { target }, r.finish()?))
+    }
 }
 
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    let (target, _) = read(params)?;
-    let policy = match target {
+    let (config, _) = Config::read(params)?;
+    let policy = match config.target {
         "uniform" => data.env.uniform_policy(),
         "optimal" => solve::optimal(&data.env, data.gamma)?.policy,
         _ => data.compiled.behavior_estimate(),

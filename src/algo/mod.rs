@@ -95,12 +95,14 @@ pub trait Algorithm: Send {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
 
-/// The registry entry of the algorithm module `$m` (its `NAME`, `resolve`, `build`).
+/// The registry entry of the algorithm module `$m`: its `NAME`, its
+/// `Config::read` (whose resolved parameters are the canonical form) and
+/// its `build`.
 macro_rules! entry {
     ($m:ident) => {
         Entry {
             name: $m::NAME,
-            resolve: $m::resolve,
+            resolve: |params| $m::Config::read(params).map(|(_, resolved)| resolved),
             build: $m::build,
         }
     };

@@ -90,12 +90,14 @@ start() {
     echo "munged $!" >>"$dir/pids"
     wait_for 20 "munged's socket" test -S "$socket"
 
-    # Two free TCP ports for slurmctld and slurmd (another cluster may run).
-    local ports
-    ports=$(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+    # Two free TCP ports for slurmctld and slurmd (another cluster may run):
+    # random ones no socket uses (/proc/net/tcp lists ports in hex).
+    local ports="" port
+    while [ "$(wc -w <<<"$ports")" -lt 2 ]; do
+        port=$((20000 + RANDOM % 40000))
+        grep -qi ":$(printf '%04X' "$port") " /proc/net/tcp /proc/net/tcp6 2>/dev/null ||
+            [[ " $ports " == *" $port "* ]] || ports="$ports $port"
+    done
     read -r ctld_port slurmd_port <<<"$ports"
 
     local host cpus memory

@@ -153,6 +153,31 @@ fn assert_iterations(dir: &Path, lines: &[Vec<Value>], every: u64, iterations: u
     assert_eq!(got, want, "{}: eval points", dir.display());
 }
 
+/// Waits until `spec` has `n` runs in `store`, each held by PESSIMIST_TEST_HOLD
+/// (running, checkpointed after its first step) by a worker whose name ends
+/// with `worker` (`:PID`) if given. Bounded: fails after 300 s.
+fn wait_held(store: &Path, spec: &str, n: usize, worker: Option<&str>) {
+    let held = |d: &PathBuf| {
+        summary(d).is_some_and(|s| {
+            s["status"] == "running"
+                && s["iterations_done"].as_u64() >= Some(1)
+                && worker.is_none_or(|want| s["worker"].as_str().is_some_and(|w| w.ends_with(want)))
+        })
+    };
+    let started = Instant::now();
+    loop {
+        let dirs = run_dirs(store, spec);
+        if dirs.len() == n && dirs.iter().all(held) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{n} runs of {spec} never held: {dirs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn log_lines(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("log.txt"))
         .unwrap_or_default()
@@ -220,22 +245,7 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
             .unwrap();
         let ms = if held {
             let worker = format!(":{}", child.id());
-            let waiting = Instant::now();
-            while !(run_dirs(&store, "kill").len() == 2
-                && run_dirs(&store, "kill").iter().all(|d| {
-                    summary(d).is_some_and(|s| {
-                        s["status"] == "running"
-                            && s["iterations_done"].as_u64() >= Some(1)
-                            && s["worker"].as_str().is_some_and(|w| w.ends_with(&worker))
-                    })
-                }))
-            {
-                assert!(
-                    waiting.elapsed() < Duration::from_secs(300),
-                    "the runs never held"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_held(&store, "kill", 2, Some(&worker));
             0
         } else if rng.random_bool(0.5) {
             // Early: start-up, data, the first second of training.
@@ -387,20 +397,7 @@ fn two_processes_on_one_store_train_each_run_once() {
             .unwrap()
     };
     let (a, b) = (spawn(), spawn());
-    let waiting = Instant::now();
-    while !(run_dirs(&store, "both").len() == 4
-        && run_dirs(&store, "both").iter().all(|d| {
-            summary(d).is_some_and(|s| {
-                s["status"] == "running" && s["iterations_done"].as_u64() >= Some(1)
-            })
-        }))
-    {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(300),
-            "the four runs never held"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_held(&store, "both", 4, None);
     std::fs::remove_file(&hold).unwrap();
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();

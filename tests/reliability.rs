@@ -214,6 +214,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let mut stores = vec![tmp.path().join("killed-0")];
     let mut rng = rand_pcg::Pcg64::seed_from_u64(20_240_917);
     let (mut kills, mut interrupted) = (0, 0);
+    // The costs (eval seconds) each run's summary showed after each kill.
+    let mut costs_seen: BTreeMap<PathBuf, f64> = BTreeMap::new();
     let mut trace = Vec::new();
     // The first two kills are certain to land mid-run, after a checkpoint
     // (the runs hold, checkpointed, while `hold` exists: a test-only switch
@@ -263,6 +265,12 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         kills += 1;
         interrupted += usize::from(running);
         let dirs = run_dirs(&store, "kill");
+        for d in &dirs {
+            if let Some(e) = summary(d).and_then(|s| s["eval_seconds"].as_f64()) {
+                let seen = costs_seen.entry(d.clone()).or_default();
+                *seen = seen.max(e);
+            }
+        }
         let progress: Vec<u64> = dirs
             .iter()
             .map(|d| {
@@ -321,14 +329,15 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
                 );
             }
             assert_eq!(summary(ka).unwrap()["iterations_done"], 8000);
-            // Costs add up over the resumed pieces (not just the last one).
-            let eval = |d: &Path| summary(d).unwrap()["eval_seconds"].as_f64().unwrap();
+            // Costs add up over the resumed pieces (not just the last one):
+            // the final eval seconds are at least what any piece had
+            // recorded (clock readings, compared with each other only).
+            let eval = summary(ka).unwrap()["eval_seconds"].as_f64().unwrap();
+            let seen = costs_seen.get(ka).copied().unwrap_or(0.0);
             assert!(
-                eval(ka) > 0.25 * eval(cb),
-                "{}: eval seconds {} after resuming, {} uninterrupted",
-                ka.display(),
-                eval(ka),
-                eval(cb)
+                eval >= seen && eval > 0.0,
+                "{}: eval seconds {eval} at the end, {seen} recorded before",
+                ka.display()
             );
             let log = log_lines(ka);
             resumed_later += log

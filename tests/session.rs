@@ -50,7 +50,7 @@ fn wait_until(session: &mut Session, what: &str, ok: impl Fn(&Session) -> bool) 
     let started = Instant::now();
     while !ok(session) {
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(180),
             "timed out waiting for {what}"
         );
         session.wait(Duration::from_millis(100));
@@ -200,26 +200,27 @@ fn idle_session_reports_nothing(poll: bool) {
     let (dir, _) = experiments("trap.toml", TRAP);
     let mut session = Session::open(options(dir.path(), poll)).unwrap();
     wait_all_done(&mut session, 2, "two finished runs");
-    // Let the last writes' events arrive (and the reloads they cause).
-    let started = Instant::now();
-    while !session.wait(Duration::from_millis(1200)).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the session never went quiet"
-        );
+    // The last writes' events (and the reloads they cause) arrive late on a
+    // busy machine, so no single window proves anything; but a session that
+    // reloads on its own reads (or works in the background) changes, or
+    // burns CPU, in every window. Wanted: one 3 s window, of the first ten,
+    // without a change and under 1% of a core (clock ticks of 10 ms).
+    let mut windows = Vec::new();
+    for _ in 0..10 {
+        let quiet = Instant::now();
+        let cpu_before = cpu_ticks();
+        let mut changes = Vec::new();
+        while quiet.elapsed() < Duration::from_secs(3) {
+            changes.extend(session.wait(Duration::from_millis(200)));
+        }
+        let used = cpu_ticks() - cpu_before;
+        if changes.is_empty() && used <= 3 {
+            session.shutdown();
+            return;
+        }
+        windows.push(format!("{used} ticks, changes {changes:?}"));
     }
-    let quiet = Instant::now();
-    let cpu_before = cpu_ticks();
-    let mut changes = Vec::new();
-    while quiet.elapsed() < Duration::from_secs(3) {
-        changes.extend(session.wait(Duration::from_millis(200)));
-    }
-    assert!(changes.is_empty(), "an idle session changed: {changes:?}");
-    // Nor does it work in the background (reloading on its own reads, say):
-    // under 1% of a core, in clock ticks of 10 ms.
-    let used = cpu_ticks() - cpu_before;
-    assert!(used <= 3, "an idle session used {used} ticks of CPU in 3 s");
-    session.shutdown();
+    panic!("an idle session was never quiet for 3 s: {windows:#?}");
 }
 
 /// User + system CPU time of this process, in clock ticks.
@@ -247,8 +248,9 @@ fn idle_session_is_quiet_when_polling() {
     idle_session_reports_nothing(true);
 }
 
-/// One run of a few seconds (a few ×10k iterations of sample-based FQI).
-const SLOW: &str = "env = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0]\niterations = 60000\neval_every = 1000\n\
+/// One run of sample-based FQI (a second or so; tests that need it alive
+/// longer hold it with PESSIMIST_TEST_HOLD).
+const SLOW: &str = "env = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0]\niterations = 6000\neval_every = 100\n\
                     dataset = { policy = \"random\", size = 10_000 }\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n";
 
 fn summary(dir: &Path) -> Option<serde_json::Value> {
@@ -286,9 +288,15 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
     let _cpu = shared();
     let (dir, spec) = experiments("slow.toml", SLOW);
     let runs = dir.path().join("runs");
+    // The child's run holds after its first step, checkpointed, while this
+    // file exists (a test-only switch of the runner): it is alive and past
+    // its first checkpoint when killed, by construction.
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
         .args(["run", spec.to_str().unwrap(), "--jobs", "1", "--runs"])
         .arg(&runs)
+        .env("PESSIMIST_TEST_HOLD", &hold)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -298,7 +306,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
         .any(|d| summary_status(d).as_deref() == Some("running"))
     {
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(180),
             "the child never started"
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -315,15 +323,19 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
     // Killed after its first checkpoint, so the takeover resumes from it.
     let run_dir = session.runs()[0].dir.clone();
     while summary_field(run_dir.path(), "iterations_done").is_none_or(|i| i == 0) {
-        assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint");
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no checkpoint"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
         child.try_wait().unwrap().is_none(),
-        "the child ended too soon"
+        "the child ended while holding its run"
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    std::fs::remove_file(&hold).unwrap();
     wait_until(&mut session, "the run to be taken over and finished", |s| {
         let run = &s.runs()[0];
         run.owned_here && run.status == RunStatus::Done && run.history.len() == 61
@@ -340,7 +352,7 @@ fn a_renamed_spec_keeps_its_queued_runs() {
     let _cpu = shared();
     let (dir, old) = experiments(
         "a.toml",
-        &SLOW.replace("[0]", "[0, 1, 2]").replace("60000", "5000"),
+        &SLOW.replace("[0]", "[0, 1, 2]").replace("6000", "5000"),
     );
     let mut session = Session::open(SessionOptions {
         jobs: 1,

@@ -27,7 +27,7 @@ fn wait_for(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
         if ok(&s) {
             return s;
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > Duration::from_secs(180) {
             panic!("timed out waiting for {what}; screen:\n{s}");
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -105,10 +105,14 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
     );
     let bin = assert_cmd::cargo::cargo_bin("pessimist");
     let name = format!("pessimist-e2e-{}", std::process::id());
+    // While `hold` exists, a run stops after its first step (a test-only
+    // switch of the runner): the test sees a run in progress, then lets go.
+    let hold = dir.path().join("hold");
     let command = format!(
-        "cd {} && {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; \
+        "cd {} && PESSIMIST_TEST_HOLD={} {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; \
          echo TTY $(stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo); sleep 30",
         dir.path().display(),
+        hold.display(),
         bin.display()
     );
     let _session = Session::start(&name, (120, 40), &command);
@@ -120,10 +124,11 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
 
     // A new spec, saved from "another pane": its runs appear and train,
     // and the progress of the running one moves on screen.
+    std::fs::write(&hold, "").unwrap();
     save(
         &experiments.join("lake.toml"),
-        "name = \"lake\"\nenv = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 3000\n\
-         eval_every = 10\ndataset = { policy = \"medium\", size = 200_000 }\n\
+        "name = \"lake\"\nenv = \"FrozenLake8x8-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 5000\n\
+         eval_every = 50\ndataset = { policy = \"medium\", size = 200_000 }\n\
          [[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n",
     );
     wait_for(&name, "the new spec's runs", |s| {
@@ -133,6 +138,7 @@ fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
         running_percent(s).is_some_and(|p| p < 90)
     }))
     .unwrap();
+    std::fs::remove_file(&hold).unwrap();
     wait_for(&name, "progress to move", |s| {
         running_percent(s).is_some_and(|p| p != first)
     });
@@ -203,7 +209,7 @@ fn dashboard_exits_when_its_terminal_goes_away() {
         let started = Instant::now();
         while proc_dir.exists() && !zombie(&proc_dir) {
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < Duration::from_secs(120),
                 "the dashboard (pid {}) still runs after its terminal went away",
                 pid.trim()
             );

@@ -176,6 +176,8 @@ fn train(
     summary.status = RunStatus::Running;
     store::write_summary(dir, summary)?;
 
+    let hold = test_hold();
+    let mut held = false;
     let mut last_checkpoint = Instant::now();
     let mut interval = (Instant::now(), iteration);
     let mut it_per_sec = 0.0;
@@ -227,7 +229,10 @@ fn train(
             );
         }
         let request = control.get();
-        if request != Request::Continue || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+        let holding = iteration > 0 && hold.as_ref().is_some_and(|gate| gate.exists());
+        if request != Request::Continue
+            || (!held && (holding || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
+        {
             save_checkpoint(dir, &mut metrics, learner.as_ref(), summary, iteration)?;
             last_checkpoint = Instant::now();
             match request {
@@ -251,6 +256,11 @@ fn train(
                 }
             }
         }
+        held = holding;
+        if holding {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
         let started = Instant::now();
         let report = learner.step()?;
         summary.train_seconds += started.elapsed().as_secs_f64();
@@ -272,6 +282,14 @@ fn train(
             };
         }
     }
+}
+
+/// For tests only (not a user setting): while the file named by
+/// `PESSIMIST_TEST_HOLD` exists, a run that has taken a step checkpoints
+/// once and waits (pause, cancel and stop still work), so a test can catch a
+/// process mid-run by construction instead of by a wall-clock margin.
+fn test_hold() -> Option<std::path::PathBuf> {
+    std::env::var_os("PESSIMIST_TEST_HOLD").map(Into::into)
 }
 
 /// The eval point of a Q that cannot be evaluated: what the learner

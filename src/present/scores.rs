@@ -462,30 +462,31 @@ impl ScoreTable {
         let c = self.counts();
         let mut lines = Vec::new();
         if c.diverged > 0 {
-            let mut line = format!(
-                "{DIVERGED_MARK} diverged (Q became NaN or ∞): {} of {} runs, \
-                 scored by their last finite eval point",
+            let none = if c.diverged_unscored > 0 {
+                format!(", {} with none: no score", c.diverged_unscored)
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "{DIVERGED_MARK} diverged (Q hit NaN/∞), scored by its last finite eval point \
+                 ({} of {} runs{none})",
                 c.diverged, c.runs
-            );
-            if c.diverged_unscored > 0 {
-                line.push_str(&format!(" ({} had none: no score)", c.diverged_unscored));
-            }
-            lines.push(line);
+            ));
         }
         if c.failed > 0 {
             lines.push(format!(
-                "{FAILED_MARK}n: n runs failed (an error, no score): {} of {} runs",
+                "{FAILED_MARK}n: n runs failed, no score ({} of {} runs)",
                 c.failed, c.runs
             ));
         }
         if c.pending > 0 {
             lines.push(format!(
-                "k/n: k of the cell's n runs have ended ({} of {} runs not yet)",
+                "k/n: k of the cell's n runs ended ({} of {} runs not yet)",
                 c.pending, c.runs
             ));
         }
         lines.push(format!(
-            "{TOTAL}: sum of each column's row means; (k/n rows): only k scored, not ranked"
+            "{TOTAL}: sum of the row means; (k/n rows): only k scored, not ranked"
         ));
         lines
     }
@@ -782,10 +783,10 @@ mod tests {
         assert_eq!(cell.short_text(), "50.0†");
         let legend = table.legend();
         assert!(
-            legend[0].starts_with("† diverged") && legend[0].contains("2 of 3 runs"),
+            legend[0].starts_with("† diverged") && legend[0].contains("(2 of 3 runs"),
             "{legend:?}"
         );
-        assert!(legend[0].contains("1 had none: no score"), "{legend:?}");
+        assert!(legend[0].contains("1 with none: no score"), "{legend:?}");
         let md = table.to_markdown();
         assert!(
             md.contains("| ThreeState-v0 medium 1k | – | **50.0 ± 28.3†** |"),
@@ -826,8 +827,8 @@ mod tests {
         assert_eq!((cell.failed, cell.pending, cell.runs), (1, 2, 5));
         assert_eq!(cell.text(), format!("40.0 ± 0.0 {FAILED_MARK}1 3/5"));
         let legend = table.legend().join("\n");
-        assert!(legend.contains("✗n: n runs failed") && legend.contains("1 of 5 runs"));
-        assert!(legend.contains("k/n: k of the cell's n runs have ended (2 of 5"));
+        assert!(legend.contains("✗n: n runs failed, no score (1 of 5 runs)"));
+        assert!(legend.contains("k/n: k of the cell's n runs ended (2 of 5 runs not yet)"));
         let csv = table.to_csv();
         let header = csv.lines().next().unwrap();
         assert!(header.ends_with(",diverged,failed,runs"), "{csv}");

@@ -305,4 +305,37 @@ mod tests {
             assert!(svg.contains(text), "the figure lacks {text:?}");
         }
     }
+
+    /// Diverged runs keep their curve, ended by a `×` (drawn 3 px wide,
+    /// nothing else is); notes (failed runs) are written under the panels.
+    #[test]
+    fn diverged_curves_end_in_a_cross_and_notes_are_written() {
+        let history: Vec<Metrics> = (0..3)
+            .map(|k| Metrics {
+                iteration: k,
+                true_return: 0.5,
+                q_est: if k == 2 { f64::INFINITY } else { 1.0 },
+                ..Default::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let draw = |label: &str, notes: &[String]| {
+            let path = dir.path().join("f.svg");
+            let curves = [Curve {
+                label: label.into(),
+                history: &history,
+            }];
+            write_svg_noted(&curves, "t", &path, FigureOptions::default(), notes).unwrap();
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let cross = "stroke-width=\"3\"";
+        let plain = draw("fqi · medium 1k", &[]);
+        assert!(!plain.contains(cross));
+        let note = "failed, no curve: bc · medium 1k (1 run)".to_string();
+        let diverged = draw(&format!("fqi · medium 1k{DIVERGED}"), &[note]);
+        // One cross per panel (two strokes each).
+        assert_eq!(diverged.matches(cross).count(), 4, "{diverged}");
+        assert!(diverged.contains("(diverged)"));
+        assert!(diverged.contains("failed, no curve: bc · medium 1k (1 run)"));
+    }
 }

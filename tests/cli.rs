@@ -454,6 +454,20 @@ fn data_collect_reports_the_behaviour() {
     }
 }
 
+/// What `pessimist report STORE --format FORMAT` prints.
+fn report_of(store: &Path, format: &str) -> String {
+    let out = pessimist()
+        .arg("report")
+        .arg(store)
+        .args(["--format", format])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 /// A finished sweep of the imitation trap (bc and fqi, two seeds) in a
 /// temporary store: the store, `run --json`'s output, and the table a
 /// plain `run` prints on stderr.
@@ -529,18 +543,7 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
     );
 
     let store = dir.path().join("runs");
-    let report = |format: &str| {
-        let out = pessimist()
-            .arg("report")
-            .arg(&store)
-            .args(["--format", format])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let report = |format: &str| report_of(&store, format);
     let md = report("md");
     for title in [
         "## normalized score (D4RL, of the episode return R)",
@@ -647,18 +650,7 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         .arg(&store)
         .assert()
         .failure();
-    let report = |format: &str| {
-        let out = pessimist()
-            .arg("report")
-            .arg(&store)
-            .args(["--format", format])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let report = |format: &str| report_of(&store, format);
 
     let md = report("md");
     let row = |label: &str| {

@@ -236,7 +236,7 @@ pub struct Total {
 }
 
 impl Total {
-    fn new<'a>(means: impl Iterator<Item = (f64, bool)>, of: usize) -> Self {
+    fn new(means: impl Iterator<Item = (f64, bool)>, of: usize) -> Self {
         let mut total = Total {
             sum: 0.0,
             rows: 0,

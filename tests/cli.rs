@@ -458,6 +458,20 @@ fn data_collect_reports_the_behaviour() {
     }
 }
 
+/// What `pessimist report STORE --format FORMAT` prints.
+fn report_of(store: &Path, format: &str) -> String {
+    let out = pessimist()
+        .arg("report")
+        .arg(store)
+        .args(["--format", format])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 /// A finished sweep of the imitation trap (bc and fqi, two seeds) in a
 /// temporary store: the store, `run --json`'s output, and the table a
 /// plain `run` prints on stderr.
@@ -533,18 +547,7 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
     );
 
     let store = dir.path().join("runs");
-    let report = |format: &str| {
-        let out = pessimist()
-            .arg("report")
-            .arg(&store)
-            .args(["--format", format])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let report = |format: &str| report_of(&store, format);
     let md = report("md");
     for title in [
         "## normalized score (D4RL, of the episode return R)",
@@ -566,7 +569,10 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
             "episode_return_mean",
             "episode_return_std",
             "true_return_mean",
-            "true_return_std"
+            "true_return_std",
+            "diverged",
+            "failed",
+            "runs"
         ]
     );
     let json: Value = serde_json::from_str(&report("json")).unwrap();
@@ -605,4 +611,133 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{frame}"
     );
     assert!(frame.contains("(D4RL, of R)"), "{frame}");
+}
+
+/// A store with a diverged run (rewards of 1e308 on a self-loop), a failed
+/// one (a state out of range) and finished ones: `report` counts them all,
+/// in every format, with the behaviour column and the Total row; `plot`
+/// draws the diverged curves and names the failed runs.
+#[test]
+fn report_and_plot_count_diverged_and_failed_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "episode,step,state,action,reward,next_state,terminated,truncated\n";
+    std::fs::write(
+        dir.path().join("inf.csv"),
+        format!("{header}0,0,0,0,1e308,0,false,false\n0,1,0,0,1e308,0,false,true\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        format!("{header}0,0,99,0,0,4,false,true\n"),
+    )
+    .unwrap();
+    let boom = dir.path().join("boom.toml");
+    std::fs::write(
+        &boom,
+        "env = \"FrozenLake-v1\"\ngamma = 0.99\niterations = 30\neval_every = 10\n\
+         dataset = { file = [\"inf.csv\", \"bad.csv\"] }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let fine = dir.path().join("fine.toml");
+    std::fs::write(
+        &fine,
+        "env = \"FrozenLake-v1\"\ngamma = 0.99\nseeds = [0, 1]\niterations = 30\neval_every = 10\n\
+         dataset = { policy = \"medium\", size = 500 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let store = dir.path().join("runs");
+    // A failed run makes `run` exit non-zero; the store is what matters.
+    pessimist()
+        .arg("run")
+        .args([&boom, &fine])
+        .arg("--runs")
+        .arg(&store)
+        .assert()
+        .failure();
+    let report = |format: &str| report_of(&store, format);
+
+    let md = report("md");
+    let row = |label: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label}:\n{md}"))
+            .to_string()
+    };
+    assert!(md.contains("| dataset | behaviour | fqi |"), "{md}");
+    // The diverged run is scored by its last finite eval point, marked.
+    assert!(row("inf.csv").ends_with("± 0.0†** |"), "{md}");
+    assert!(row("bad.csv").ends_with("| – | – ✗1 |"), "{md}");
+    // Medium data records one policy: its exact score is the behaviour's.
+    let medium = row("medium 500");
+    let cells: Vec<&str> = medium.split(" | ").collect();
+    assert!(cells[1].contains(" ± "), "{medium}");
+    assert!(row("**Total**").contains("(2/3 rows)"), "{md}");
+    for footnote in [
+        "† diverged (Q hit NaN/∞), scored by its last finite eval point (1 of 4 runs)",
+        "✗n: n runs failed, no score (1 of 4 runs)",
+        "Total: sum of the row means",
+    ] {
+        assert!(md.contains(footnote), "md lacks {footnote:?}:\n{md}");
+    }
+
+    let csv = report("csv");
+    assert!(csv.contains("\ninf.csv,fqi,1,"), "{csv}");
+    assert!(
+        csv.contains(",1,0,1\n"),
+        "diverged 1, failed 0, runs 1: {csv}"
+    );
+    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,0,1,1\n"), "{csv}");
+    assert!(csv.contains("\nmedium 500,behaviour,2,"), "{csv}");
+    assert!(csv.contains("\nTotal,fqi,2,"), "{csv}");
+
+    let json: Value = serde_json::from_str(&report("json")).unwrap();
+    let datasets: Vec<&str> = json["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(datasets, ["medium 500", "bad.csv", "inf.csv"], "{json}");
+    let cell = |d: usize| &json["cells"][d + 1][0];
+    assert_eq!(
+        (cell(0)["failed"].clone(), cell(0)["diverged"].clone()),
+        (1.into(), 0.into())
+    );
+    assert_eq!(
+        (cell(1)["failed"].clone(), cell(1)["diverged"].clone()),
+        (0.into(), 1.into())
+    );
+    assert_eq!(cell(1)["scores"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(
+        json["cells"][0][0]["scores"].as_array().unwrap().len(),
+        2,
+        "{json}"
+    );
+    assert!(
+        json["behavior"][1].is_null() && json["behavior"][0]["mean"].is_f64(),
+        "{json}"
+    );
+    assert_eq!(json["total"][0]["rows"], 2, "{json}");
+
+    let svg = dir.path().join("f.svg");
+    let out = pessimist()
+        .arg("plot")
+        .arg(&store)
+        .arg("--out")
+        .arg(&svg)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert!(
+        stderr.contains("failed, no curve: fqi · bad.csv (1 run)"),
+        "{stderr}"
+    );
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg.contains("(diverged)") && svg.contains("failed, no curve"),
+        "{svg}"
+    );
 }

@@ -3,13 +3,14 @@
 
 use super::{PlotArgs, ReportArgs, ReportFormat};
 use anyhow::bail;
+use pessimist::eval::Metrics;
 use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
-use pessimist::present::scores;
-use std::collections::BTreeSet;
+use pessimist::present::scores::{self, RunResult};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Every readable run, once (one config in two specs is one run);
@@ -35,15 +36,33 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
         .collect())
 }
 
+/// A run's eval points; unreadable ones are reported on stderr and none kept.
+fn read_history(run: &LoadedRun) -> Vec<Metrics> {
+    store::read_metrics(&run.dir).unwrap_or_else(|e| {
+        eprintln!("warning: skipped the metrics of a run: {e}");
+        Vec::new()
+    })
+}
+
 pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     let runs = load(&args.runs_dir)?;
-    let mut table = ScoreTable::build(runs.iter().map(|r| {
+    // A diverged run whose last point has no finite score is scored by
+    // an earlier one: only its metrics are read.
+    let histories: Vec<std::cell::OnceCell<Vec<Metrics>>> =
+        runs.iter().map(|_| Default::default()).collect();
+    let mut table = ScoreTable::build(runs.iter().zip(&histories).map(|(r, history)| {
         let summary = r.summary.as_ref();
-        (
-            &r.config,
-            summary.map_or(RunStatus::Queued, |s| s.status),
-            summary.and_then(|s| s.last.as_ref()),
-        )
+        let status = summary.map_or(RunStatus::Queued, |s| s.status);
+        RunResult {
+            config: &r.config,
+            status,
+            point: scores::scoring_point(status, summary.and_then(|s| s.last.as_ref()), || {
+                history.get_or_init(|| read_history(r)).as_slice()
+            }),
+            behavior: summary
+                .and_then(|s| s.dataset_stats.as_ref())
+                .and_then(scores::behavior_score),
+        }
     }));
     let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
     if envs.len() == 1 {
@@ -67,24 +86,42 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The figure: one curve per label (seeds averaged); diverged runs get
+/// their own curve, labelled [`figure::DIVERGED`], up to their last finite
+/// point (marked `×`); failed runs have no curve and are named under the
+/// panels.
 pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
     let runs = load(&args.runs_dir)?;
-    let histories: Vec<_> = runs
-        .iter()
-        .map(|r| {
-            store::read_metrics(&r.dir).unwrap_or_else(|e| {
-                eprintln!("warning: skipped the metrics of a run: {e}");
-                Vec::new()
-            })
-        })
-        .collect();
+    let status = |r: &LoadedRun| r.summary.as_ref().map_or(RunStatus::Queued, |s| s.status);
+    let (failed, drawn): (Vec<&LoadedRun>, Vec<&LoadedRun>) =
+        runs.iter().partition(|r| status(r) == RunStatus::Failed);
+    let histories: Vec<_> = drawn.iter().map(|r| read_history(r)).collect();
     let labels = Labels::new(runs.iter().map(|r| &r.config));
-    let curves: Vec<Curve> = runs
+    let label =
+        |r: &LoadedRun| format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config));
+    let curves: Vec<Curve> = drawn
         .iter()
         .zip(&histories)
         .map(|(r, h)| Curve {
-            label: format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config)),
+            label: if status(r) == RunStatus::Diverged {
+                format!("{}{}", label(r), figure::DIVERGED)
+            } else {
+                label(r)
+            },
             history: h,
+        })
+        .collect();
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &failed {
+        *failures.entry(label(r)).or_default() += 1;
+    }
+    let notes: Vec<String> = failures
+        .iter()
+        .map(|(label, n)| {
+            format!(
+                "failed, no curve: {label} ({n} run{})",
+                if *n == 1 { "" } else { "s" }
+            )
         })
         .collect();
     let envs: BTreeSet<String> = runs.iter().map(|r| labels.env(&r.config)).collect();
@@ -92,7 +129,16 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
         "Q estimate vs the discounted return J(π) — {}",
         envs.into_iter().collect::<Vec<_>>().join(", ")
     );
-    figure::write_svg(&curves, &title, &args.out, figure::FigureOptions::default())?;
+    figure::write_svg_noted(
+        &curves,
+        &title,
+        &args.out,
+        figure::FigureOptions::default(),
+        &notes,
+    )?;
+    for note in &notes {
+        eprintln!("{note}");
+    }
     eprintln!("wrote {} ({} runs)", args.out.display(), runs.len());
     Ok(())
 }

@@ -19,6 +19,10 @@ pub const LEFT_CAPTION: &str = "true discounted return J(π), what Q estimates";
 /// The right panel.
 pub const RIGHT_CAPTION: &str = "Q estimate q_est of J(π)";
 
+/// Ends the label of a curve of diverged runs: the curve stops at their
+/// last finite eval point, which is marked `×`.
+pub const DIVERGED: &str = " (diverged)";
+
 /// One run's history and the curve it belongs to.
 pub struct Curve<'a> {
     /// Runs with the same label are averaged (seeds).
@@ -153,6 +157,18 @@ fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f
 
 /// Writes the two-panel figure to `path` (SVG).
 pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOptions) -> Result<()> {
+    write_svg_noted(curves, title, path, options, &[])
+}
+
+/// [`write_svg`] with `notes` written under the panels, one line each
+/// (what has no curve, such as failed runs).
+pub fn write_svg_noted(
+    curves: &[Curve],
+    title: &str,
+    path: &Path,
+    options: FigureOptions,
+    notes: &[String],
+) -> Result<()> {
     let lines = averaged(curves, options);
     if lines.values().all(Vec::is_empty) {
         return Err(Error::Invalid("no eval points to plot yet".into()));
@@ -166,8 +182,20 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
         .flatten()
         .map(|p| p.0)
         .fold(f64::MIN_POSITIVE, f64::max);
-    let root = SVGBackend::new(path, (1280, 520)).into_drawing_area();
+    const NOTE_HEIGHT: u32 = 22;
+    let height = 520 + NOTE_HEIGHT * notes.len() as u32;
+    let root = SVGBackend::new(path, (1280, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
+    let (root, under) = root.split_vertically(520);
+    for (k, note) in notes.iter().enumerate() {
+        under
+            .draw_text(
+                note,
+                &("sans-serif", 16).into_text_style(&under),
+                (16, 2 + (NOTE_HEIGHT as usize * k) as i32),
+            )
+            .map_err(|e| failed(&e))?;
+    }
     let root = root
         .titled(title, ("sans-serif", 22))
         .map_err(|e| failed(&e))?;
@@ -224,6 +252,16 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });
+            // Where diverged runs stop: their last finite point.
+            if let Some(end) = points.last().filter(|_| label.ends_with(DIVERGED)) {
+                chart
+                    .draw_series(std::iter::once(Cross::new(
+                        (end.0, value(end)),
+                        6,
+                        colour.stroke_width(3),
+                    )))
+                    .map_err(|e| failed(&e))?;
+            }
         }
         chart
             .configure_series_labels()
@@ -266,5 +304,38 @@ mod tests {
         ] {
             assert!(svg.contains(text), "the figure lacks {text:?}");
         }
+    }
+
+    /// Diverged runs keep their curve, ended by a `×` (drawn 3 px wide,
+    /// nothing else is); notes (failed runs) are written under the panels.
+    #[test]
+    fn diverged_curves_end_in_a_cross_and_notes_are_written() {
+        let history: Vec<Metrics> = (0..3)
+            .map(|k| Metrics {
+                iteration: k,
+                true_return: 0.5,
+                q_est: if k == 2 { f64::INFINITY } else { 1.0 },
+                ..Default::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let draw = |label: &str, notes: &[String]| {
+            let path = dir.path().join("f.svg");
+            let curves = [Curve {
+                label: label.into(),
+                history: &history,
+            }];
+            write_svg_noted(&curves, "t", &path, FigureOptions::default(), notes).unwrap();
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let cross = "stroke-width=\"3\"";
+        let plain = draw("fqi · medium 1k", &[]);
+        assert!(!plain.contains(cross));
+        let note = "failed, no curve: bc · medium 1k (1 run)".to_string();
+        let diverged = draw(&format!("fqi · medium 1k{DIVERGED}"), &[note]);
+        // One cross per panel (two strokes each).
+        assert_eq!(diverged.matches(cross).count(), 4, "{diverged}");
+        assert!(diverged.contains("(diverged)"));
+        assert!(diverged.contains("failed, no curve: bc · medium 1k (1 run)"));
     }
 }

@@ -7,7 +7,8 @@
 //! - [`labels`]: short labels that tell groups of runs apart (only what
 //!   differs among them is named);
 //! - [`scores`]: the lecture's score table, algorithm × dataset, mean ± std
-//!   over seeds, as markdown, CSV or JSON;
+//!   over seeds, the behaviour's score first and a Total row, every run
+//!   counted (diverged `†`, failed `✗n`), as markdown, CSV or JSON;
 //! - [`scale`]: the symmetric-log scale, its ticks and the smoothing of
 //!   curves, shared by the chart and the figure;
 //! - [`figure`]: the overestimation figure as SVG.

@@ -1,11 +1,32 @@
 //! The score table of the lecture: normalized score per algorithm ×
-//! dataset, mean ± std over seeds, best per row marked. Shared by
-//! `pessimist report` and the dashboard. The score is D4RL's, of the
-//! episode return R (undiscounted, one episode within the time limit);
-//! each cell also holds R and the discounted J(π), what Q estimates.
+//! dataset, mean ± std over seeds, best per row marked, laid out like the
+//! TD3+BC and ATAC tables: the behaviour policy's own score first, one
+//! column per algorithm, a **Total** row. Shared by `pessimist report` and
+//! the dashboard. The score is D4RL's, of the episode return R
+//! (undiscounted, one episode within the time limit); each cell also holds
+//! R and the discounted J(π), what Q estimates.
+//!
+//! Every run is counted, so a table never flatters the methods that blow up
+//! or crash. The rules, one place for all views:
+//! - a `done` run contributes its final score;
+//! - a `diverged` run contributes its **last finite score** (the last eval
+//!   point whose normalized score is finite, [`scoring_point`]), and its
+//!   cell is marked `†` (`12.3 ± 4.0†`); the mean includes it. A run that
+//!   diverged before any finite eval point has no score: it only counts in
+//!   the cell's `diverged` (a cell with nothing else shows `–†`);
+//! - `failed` runs have no score and are counted beside the cell: `✗1`;
+//! - queued, waiting, running, paused and cancelled runs are not results;
+//!   while some run of a cell has not ended, the cell shows its progress,
+//!   results so far over its runs (` 3/5`);
+//! - the behaviour column is the behaviour policy's own score from each
+//!   run's [`DatasetStats`] ([`behavior_score`]), mean ± std over the
+//!   row's datasets (one per seed); it is never the best of its row;
+//! - the Total row sums each column's row means over the rows where the
+//!   column has a score; a column lacking some rows says so (`(2/3 rows)`)
+//!   and cannot be the best total.
 
 use super::labels::{DatasetKey, Labels};
-use crate::eval::Metrics;
+use crate::eval::{DatasetStats, Metrics};
 use crate::experiment::{RunConfig, RunStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,10 +43,56 @@ pub const EPISODE_RETURN_TITLE: &str =
     "episode return R (undiscounted, one episode within the time limit)";
 /// What the discounted-return table of `report` shows.
 pub const TRUE_RETURN_TITLE: &str = "discounted return J(π) (what Q estimates)";
+/// The behaviour column's header.
+pub const BEHAVIOUR: &str = "behaviour";
+/// The total row's label.
+pub const TOTAL: &str = "Total";
+/// Marks a cell with a diverged run.
+pub const DIVERGED_MARK: char = '†';
+/// Marks, with a count, a cell's failed runs.
+pub const FAILED_MARK: char = '✗';
+
+/// The eval point that scores a run: a `diverged` run's last point with a
+/// finite normalized score (`history` is read only then, and only when
+/// `last` is not finite), any other run's last point.
+pub fn scoring_point<'a>(
+    status: RunStatus,
+    last: Option<&'a Metrics>,
+    history: impl FnOnce() -> &'a [Metrics],
+) -> Option<&'a Metrics> {
+    if status != RunStatus::Diverged || last.is_some_and(|m| m.normalized_score.is_finite()) {
+        return last;
+    }
+    history()
+        .iter()
+        .rev()
+        .find(|m| m.normalized_score.is_finite())
+}
+
+/// The behaviour's score of a dataset: exact where the data records one
+/// stationary policy, else (`medium-replay`, `medium-expert`, imported
+/// files) the score of its episodes' mean return, as ATAC's table does.
+pub fn behavior_score(stats: &DatasetStats) -> Option<f64> {
+    stats
+        .behavior_score
+        .or(Some(stats.data_score))
+        .filter(|s| s.is_finite())
+}
+
+/// One run as the table counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunResult<'a> {
+    pub config: &'a RunConfig,
+    pub status: RunStatus,
+    /// Its [`scoring_point`].
+    pub point: Option<&'a Metrics>,
+    /// Its dataset's [`behavior_score`].
+    pub behavior: Option<f64>,
+}
 
 /// Values over seeds, their mean and sample standard deviation (0 for
-/// one seed); NaN values (eval points written before a metric existed)
-/// make the mean NaN.
+/// one seed, NaN for none); NaN values (eval points written before a
+/// metric existed) make the mean NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stat {
     pub values: Vec<f64>,
@@ -36,10 +103,10 @@ pub struct Stat {
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
-    let std = if values.len() > 1 {
-        (values.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
+    let std = match values.len() {
+        0 => f64::NAN,
+        1 => 0.0,
+        _ => (values.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
     };
     (mean, std)
 }
@@ -60,10 +127,12 @@ impl Stat {
     }
 }
 
-/// Scores of one algorithm on one dataset, and the returns they come from.
+/// Scores of one algorithm on one dataset, the returns they come from, and
+/// how many of the pair's runs diverged, failed or have not ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoreCell {
-    /// D4RL's normalized score of each seed's episode return.
+    /// D4RL's normalized score of each scored run's episode return (done
+    /// runs' final, diverged runs' last finite).
     pub scores: Vec<f64>,
     pub mean: f64,
     /// Sample standard deviation (0 for one seed).
@@ -72,11 +141,25 @@ pub struct ScoreCell {
     pub episode_return: Stat,
     /// The discounted return J(π).
     pub true_return: Stat,
+    /// Runs that diverged, scored by their last finite eval point...
+    pub diverged: usize,
+    /// ...except these, which diverged before any finite one (no score).
+    pub diverged_unscored: usize,
+    /// Runs that failed (an error; no score).
+    pub failed: usize,
+    /// Runs not ended yet: queued, waiting, running or paused.
+    pub pending: usize,
+    /// Every run of the pair, whatever its status.
+    pub runs: usize,
 }
 
 impl ScoreCell {
-    /// From each seed's final eval point.
+    /// From each seed's final eval point, every run done.
     pub fn new(points: &[Metrics]) -> Self {
+        Self::counted(points, Counts::default())
+    }
+
+    fn counted(points: &[Metrics], counts: Counts) -> Self {
         let scores: Vec<f64> = points.iter().map(|m| m.normalized_score).collect();
         let (mean, std) = mean_std(&scores);
         ScoreCell {
@@ -85,12 +168,116 @@ impl ScoreCell {
             std,
             episode_return: Stat::new(points.iter().map(|m| m.episode_return).collect()),
             true_return: Stat::new(points.iter().map(|m| m.true_return).collect()),
+            diverged: counts.diverged,
+            diverged_unscored: counts.diverged_unscored,
+            failed: counts.failed,
+            pending: counts.pending,
+            runs: counts.runs.max(points.len()),
         }
     }
 
-    /// `72.4 ± 3.1`
+    /// `72.4 ± 3.1` and the cell's marks (`72.4 ± 3.1† ✗1`).
     pub fn text(&self) -> String {
-        format!("{:.1} ± {:.1}", self.mean, self.std)
+        let mean = Stat {
+            values: Vec::new(),
+            mean: self.mean,
+            std: self.std,
+        };
+        format!("{}{}", mean.text(1), self.marks())
+    }
+
+    /// The mean alone and the marks, for narrow views (`72.4†`).
+    pub fn short_text(&self) -> String {
+        if self.mean.is_finite() {
+            format!("{:.1}{}", self.mean, self.marks())
+        } else {
+            format!("–{}", self.marks())
+        }
+    }
+
+    /// `†` if a run diverged, ` ✗n` for n failed runs, ` k/n` while some
+    /// of the n runs have not ended (k have).
+    pub fn marks(&self) -> String {
+        let mut out = String::new();
+        if self.diverged > 0 {
+            out.push(DIVERGED_MARK);
+        }
+        if self.failed > 0 {
+            out.push_str(&format!(" {FAILED_MARK}{}", self.failed));
+        }
+        if self.pending > 0 {
+            out.push_str(&format!(" {}/{}", self.runs - self.pending, self.runs));
+        }
+        out
+    }
+}
+
+/// How a cell's runs ended, beside its scored points.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    diverged: usize,
+    diverged_unscored: usize,
+    failed: usize,
+    pending: usize,
+    runs: usize,
+}
+
+/// A column's Total: the sum of its row means over the rows where it has
+/// a score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Total {
+    pub sum: f64,
+    /// Rows summed...
+    pub rows: usize,
+    /// ...of the table's rows.
+    pub of: usize,
+    /// Some summed cell holds a diverged run's score.
+    pub diverged: bool,
+}
+
+impl Total {
+    fn new(means: impl Iterator<Item = (f64, bool)>, of: usize) -> Self {
+        let mut total = Total {
+            sum: 0.0,
+            rows: 0,
+            of,
+            diverged: false,
+        };
+        for (mean, diverged) in means.filter(|(m, _)| m.is_finite()) {
+            total.sum += mean;
+            total.rows += 1;
+            total.diverged |= diverged;
+        }
+        total
+    }
+
+    /// Whether every row is summed (else it is not ranked).
+    pub fn complete(&self) -> bool {
+        self.rows == self.of && self.of > 0
+    }
+
+    /// `412.3`, `412.3†`, `301.0 (2/3 rows)`; `–` with no row.
+    pub fn text(&self) -> String {
+        self.text_with(" rows")
+    }
+
+    /// [`Total::text`] for narrow views: `301.0 (2/3)`.
+    pub fn short_text(&self) -> String {
+        self.text_with("")
+    }
+
+    fn text_with(&self, rows: &str) -> String {
+        if self.rows == 0 {
+            return "–".into();
+        }
+        let mut out = format!("{:.1}", self.sum);
+        if self.diverged {
+            out.push(DIVERGED_MARK);
+        }
+        if !self.complete() {
+            out.push_str(&format!(" ({}/{}{rows})", self.rows, self.of));
+        }
+        out
     }
 }
 
@@ -104,73 +291,137 @@ pub struct ScoreTable {
     /// views or when all rows share one environment.
     pub short_datasets: Vec<String>,
     pub algos: Vec<String>,
-    /// `cells[row][column]`, `None` where no run of that pair has finished.
+    /// `cells[row][column]`, `None` where the pair has no run.
     pub cells: Vec<Vec<Option<ScoreCell>>>,
+    /// The behaviour's score per row, over the row's datasets (one per
+    /// seed); `None` where no run of the row has its dataset's statistics.
+    pub behavior: Vec<Option<Stat>>,
+    /// The Total row, per column of `algos`.
+    pub total: Vec<Total>,
+    /// The behaviour column's Total.
+    pub behavior_total: Option<Total>,
 }
 
-/// A row's labels and its scores per algorithm.
-type Row = (String, String, BTreeMap<String, Vec<Metrics>>);
+/// A row's labels, its runs per algorithm, and its behaviour's score per seed.
+type Row<'a> = (
+    String,
+    String,
+    BTreeMap<String, (Vec<Metrics>, Counts)>,
+    BTreeMap<u64, f64>,
+);
 
 impl ScoreTable {
-    /// Final normalized scores of finished runs (`done`; diverged runs have
-    /// no finite score and are left out). Labels tell apart every group of
-    /// the runs given, finished or not, so they do not change as runs end;
-    /// a run listed twice (one config in two specs) counts once.
-    pub fn build<'a>(
-        runs: impl IntoIterator<Item = (&'a RunConfig, RunStatus, Option<&'a Metrics>)>,
-    ) -> Self {
+    /// Every run given, counted by the rules of the module doc. Labels
+    /// tell apart every group of the runs given, finished or not, so they
+    /// do not change as runs end; a run listed twice (one config in two
+    /// specs) counts once.
+    pub fn build<'a>(runs: impl IntoIterator<Item = RunResult<'a>>) -> Self {
         let mut seen = BTreeSet::new();
         let runs: Vec<_> = runs
             .into_iter()
-            .filter(|(c, _, _)| seen.insert(c.id()))
+            .filter(|r| seen.insert(r.config.id()))
             .collect();
-        let labels = Labels::new(runs.iter().map(|r| r.0));
+        let labels = Labels::new(runs.iter().map(|r| r.config));
         let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
-        for (config, status, last) in runs {
-            let Some(m) = last.filter(|_| status == RunStatus::Done) else {
-                continue;
-            };
-            if !m.normalized_score.is_finite() {
-                continue;
-            }
+        for run in runs {
+            let config = run.config;
             let algo = labels.algo(config);
             if !algos.contains(&algo) {
                 algos.push(algo.clone());
             }
-            groups
+            let row = groups
                 .entry(Labels::dataset_key(config))
                 .or_insert_with(|| {
                     let data = labels.data(config);
-                    (labels.env_data(config), data, BTreeMap::new())
-                })
-                .2
-                .entry(algo)
-                .or_default()
-                .push(*m);
+                    (
+                        labels.env_data(config),
+                        data,
+                        BTreeMap::new(),
+                        BTreeMap::new(),
+                    )
+                });
+            if let Some(b) = run.behavior {
+                row.3.insert(config.seed, b);
+            }
+            let (points, counts) = row.2.entry(algo).or_default();
+            counts.runs += 1;
+            let scored = run.point.filter(|m| m.normalized_score.is_finite());
+            match run.status {
+                RunStatus::Done => points.extend(scored.copied()),
+                RunStatus::Diverged => {
+                    counts.diverged += 1;
+                    match scored {
+                        Some(m) => points.push(*m),
+                        None => counts.diverged_unscored += 1,
+                    }
+                }
+                RunStatus::Failed => counts.failed += 1,
+                RunStatus::Cancelled => {}
+                RunStatus::Queued | RunStatus::Waiting | RunStatus::Running | RunStatus::Paused => {
+                    counts.pending += 1
+                }
+            }
         }
         algos.sort();
         let mut table = ScoreTable {
             algos,
             ..Default::default()
         };
-        for (_, (label, short, by_algo)) in groups {
+        for (_, (label, short, by_algo, behavior)) in groups {
             table.datasets.push(label);
             table.short_datasets.push(short);
+            table
+                .behavior
+                .push((!behavior.is_empty()).then(|| Stat::new(behavior.into_values().collect())));
             table.cells.push(
                 table
                     .algos
                     .iter()
-                    .map(|a| by_algo.get(a).map(|points| ScoreCell::new(points)))
+                    .map(|a| {
+                        by_algo
+                            .get(a)
+                            .map(|(points, counts)| ScoreCell::counted(points, *counts))
+                    })
                     .collect(),
             );
         }
+        let rows = table.datasets.len();
+        table.total = (0..table.algos.len())
+            .map(|c| {
+                Total::new(
+                    table
+                        .cells
+                        .iter()
+                        .filter_map(|row| row[c].as_ref())
+                        .map(|cell| (cell.mean, cell.diverged > 0)),
+                    rows,
+                )
+            })
+            .collect();
+        table.behavior_total = (rows > 0).then(|| {
+            Total::new(
+                table.behavior.iter().flatten().map(|s| (s.mean, false)),
+                rows,
+            )
+        });
         table
     }
 
     /// The column with the highest mean score in `row`.
     pub fn best_in_row(&self, row: usize) -> Option<usize> {
         self.best_by(row, |c| c.mean)
+    }
+
+    /// The column with the highest Total over every row; columns lacking
+    /// some rows are not ranked.
+    pub fn best_total(&self) -> Option<usize> {
+        self.total
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.complete() && t.sum.is_finite())
+            .max_by(|a, b| a.1.sum.total_cmp(&b.1.sum))
+            .map(|(i, _)| i)
     }
 
     /// The column with the highest finite `value` in `row`.
@@ -184,11 +435,73 @@ impl ScoreTable {
             .map(|(i, _)| i)
     }
 
-    /// The score table under its title, then the same layout for the
-    /// episode return R and the discounted J(π), each with its title.
+    /// The behaviour column's text in `row`.
+    pub fn behavior_text(&self, row: usize) -> String {
+        self.behavior[row]
+            .as_ref()
+            .map_or_else(|| "–".into(), |s| s.text(1))
+    }
+
+    /// Every cell's runs, summed: (runs, diverged, of them unscored,
+    /// failed, not ended).
+    fn counts(&self) -> Counts {
+        let mut all = Counts::default();
+        for cell in self.cells.iter().flatten().flatten() {
+            all.runs += cell.runs;
+            all.diverged += cell.diverged;
+            all.diverged_unscored += cell.diverged_unscored;
+            all.failed += cell.failed;
+            all.pending += cell.pending;
+        }
+        all
+    }
+
+    /// What the marks in the table mean, one line each, only for the
+    /// marks it holds (the Total line always).
+    pub fn legend(&self) -> Vec<String> {
+        let c = self.counts();
+        let mut lines = Vec::new();
+        if c.diverged > 0 {
+            let none = if c.diverged_unscored > 0 {
+                format!(", {} with none: no score", c.diverged_unscored)
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "{DIVERGED_MARK} diverged (Q hit NaN/∞), scored by its last finite eval point \
+                 ({} of {} runs{none})",
+                c.diverged, c.runs
+            ));
+        }
+        if c.failed > 0 {
+            lines.push(format!(
+                "{FAILED_MARK}n: n runs failed, no score ({} of {} runs)",
+                c.failed, c.runs
+            ));
+        }
+        if c.pending > 0 {
+            lines.push(format!(
+                "k/n: k of the cell's n runs ended ({} of {} runs not yet)",
+                c.pending, c.runs
+            ));
+        }
+        lines.push(format!(
+            "{TOTAL}: sum of the row means; (k/n rows): only k scored, not ranked"
+        ));
+        lines
+    }
+
+    /// The score table under its title, with the behaviour column, the
+    /// Total row and the legend of its marks; then the same layout (no
+    /// behaviour, no Total) for the episode return R and the discounted
+    /// J(π), each with its title.
     pub fn to_markdown(&self) -> String {
         let mut out = format!("## {TITLE}, mean ± std over seeds\n\n");
-        out.push_str(&self.markdown_table(|c| (c.mean, c.text())));
+        out.push_str(&self.markdown_table(true, |c| (c.mean, c.text())));
+        out.push('\n');
+        for line in self.legend() {
+            out.push_str(&format!("{line}  \n"));
+        }
         for (title, pick) in [
             (
                 EPISODE_RETURN_TITLE,
@@ -197,33 +510,62 @@ impl ScoreTable {
             (TRUE_RETURN_TITLE, |c: &ScoreCell| &c.true_return),
         ] {
             out.push_str(&format!("\n## {title}, mean ± std over seeds\n\n"));
-            out.push_str(&self.markdown_table(|c| (pick(c).mean, pick(c).text(3))));
+            out.push_str(&self.markdown_table(false, |c| {
+                (pick(c).mean, format!("{}{}", pick(c).text(3), c.marks()))
+            }));
         }
         out
     }
 
     /// One markdown table of `value` (the mean that ranks, and the text)
-    /// per cell, the best per row in bold.
-    fn markdown_table(&self, value: impl Fn(&ScoreCell) -> (f64, String)) -> String {
-        let mut out = format!("| dataset | {} |\n", self.algos.join(" | "));
-        out.push_str(&format!("|---|{}\n", "---:|".repeat(self.algos.len())));
+    /// per cell, the best per row in bold; `lecture` adds the behaviour
+    /// column and the Total row.
+    fn markdown_table(&self, lecture: bool, value: impl Fn(&ScoreCell) -> (f64, String)) -> String {
+        let bold = |text: String, best: bool| if best { format!("**{text}**") } else { text };
+        let behaviour = if lecture {
+            format!(" {BEHAVIOUR} |")
+        } else {
+            String::new()
+        };
+        let columns = self.algos.len() + usize::from(lecture);
+        let mut out = format!("| dataset |{behaviour} {} |\n", self.algos.join(" | "));
+        out.push_str(&format!("|---|{}\n", "---:|".repeat(columns)));
         for (r, dataset) in self.datasets.iter().enumerate() {
             let best = self.best_by(r, |c| value(c).0);
-            let cells: Vec<String> = self.cells[r]
-                .iter()
-                .enumerate()
-                .map(|(c, cell)| match cell {
-                    Some(cell) if Some(c) == best => format!("**{}**", value(cell).1),
-                    Some(cell) => value(cell).1,
-                    None => "–".into(),
-                })
-                .collect();
+            let mut cells: Vec<String> = Vec::new();
+            if lecture {
+                cells.push(self.behavior_text(r));
+            }
+            cells.extend(
+                self.cells[r]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cell)| match cell {
+                        Some(cell) => bold(value(cell).1, Some(c) == best),
+                        None => "–".into(),
+                    }),
+            );
             out.push_str(&format!("| {dataset} | {} |\n", cells.join(" | ")));
+        }
+        if lecture {
+            let best = self.best_total();
+            let cells: Vec<String> =
+                std::iter::once(self.behavior_total.map_or_else(|| "–".into(), |t| t.text()))
+                    .chain(
+                        self.total
+                            .iter()
+                            .enumerate()
+                            .map(|(c, t)| bold(t.text(), Some(c) == best)),
+                    )
+                    .collect();
+            out.push_str(&format!("| **{TOTAL}** | {} |\n", cells.join(" | ")));
         }
         out
     }
 
-    /// Long format: one line per (dataset, algorithm).
+    /// Long format: one line per (dataset, algorithm) with its counts,
+    /// then the behaviour (algo `behaviour`, per dataset) and the Total
+    /// row (dataset `Total`: n rows summed, mean the sum), as records.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record([
@@ -236,23 +578,62 @@ impl ScoreTable {
             "episode_return_std",
             "true_return_mean",
             "true_return_std",
+            "diverged",
+            "failed",
+            "runs",
         ]);
+        let num = |x: f64| {
+            if x.is_finite() {
+                x.to_string()
+            } else {
+                String::new()
+            }
+        };
         for (r, dataset) in self.datasets.iter().enumerate() {
+            if let Some(b) = &self.behavior[r] {
+                let mut record = vec![
+                    dataset.clone(),
+                    BEHAVIOUR.into(),
+                    b.values.len().to_string(),
+                    num(b.mean),
+                    num(b.std),
+                ];
+                record.extend(std::iter::repeat_n(String::new(), 7));
+                let _ = w.write_record(record);
+            }
             for (c, algo) in self.algos.iter().enumerate() {
                 if let Some(cell) = &self.cells[r][c] {
                     let _ = w.write_record([
                         dataset.clone(),
                         algo.clone(),
                         cell.scores.len().to_string(),
-                        cell.mean.to_string(),
-                        cell.std.to_string(),
-                        cell.episode_return.mean.to_string(),
-                        cell.episode_return.std.to_string(),
-                        cell.true_return.mean.to_string(),
-                        cell.true_return.std.to_string(),
+                        num(cell.mean),
+                        num(cell.std),
+                        num(cell.episode_return.mean),
+                        num(cell.episode_return.std),
+                        num(cell.true_return.mean),
+                        num(cell.true_return.std),
+                        cell.diverged.to_string(),
+                        cell.failed.to_string(),
+                        cell.runs.to_string(),
                     ]);
                 }
             }
+        }
+        let totals = self
+            .behavior_total
+            .iter()
+            .map(|t| (BEHAVIOUR, t))
+            .chain(self.algos.iter().map(String::as_str).zip(&self.total));
+        for (algo, t) in totals.filter(|(_, t)| t.rows > 0) {
+            let mut record = vec![
+                TOTAL.to_string(),
+                algo.to_string(),
+                t.rows.to_string(),
+                num(t.sum),
+            ];
+            record.extend(std::iter::repeat_n(String::new(), 8));
+            let _ = w.write_record(record);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
@@ -282,6 +663,20 @@ mod tests {
         }
     }
 
+    /// A run as the table counts it, with no behaviour score.
+    fn result<'a>(
+        c: &'a RunConfig,
+        status: RunStatus,
+        point: Option<&'a Metrics>,
+    ) -> RunResult<'a> {
+        RunResult {
+            config: c,
+            status,
+            point,
+            behavior: None,
+        }
+    }
+
     #[test]
     fn mean_std_and_best_per_row() {
         let configs = [
@@ -302,18 +697,22 @@ mod tests {
                 .iter()
                 .zip(statuses)
                 .zip(&metrics)
-                .map(|((c, s), m)| (c, s, Some(m))),
+                .map(|((c, s), m)| result(c, s, Some(m))),
         );
         assert_eq!(table.algos, vec!["bc", "fqi"]);
-        assert_eq!(table.datasets, vec!["ThreeState-v0 medium 10k"]);
-        assert_eq!(table.short_datasets, vec!["medium 10k"]);
-        let fqi = table.cells[0][1].as_ref().unwrap();
+        // The failed run's dataset is a row: it is counted, not dropped.
+        assert_eq!(
+            table.datasets,
+            vec!["ThreeState-v0 medium 1k", "ThreeState-v0 medium 10k"]
+        );
+        assert_eq!(table.short_datasets, vec!["medium 1k", "medium 10k"]);
+        let fqi = table.cells[1][1].as_ref().unwrap();
         assert_eq!(fqi.mean, 90.0);
         assert!((fqi.std - 200f64.sqrt()).abs() < 1e-12);
-        assert_eq!(table.best_in_row(0), Some(1));
+        assert_eq!(table.best_in_row(1), Some(1));
         let md = table.to_markdown();
         assert!(
-            md.contains("| ThreeState-v0 medium 10k | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
+            md.contains("| ThreeState-v0 medium 10k | – | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
             "{md}"
         );
         assert!(
@@ -344,6 +743,221 @@ mod tests {
         assert_eq!(cell.episode_return.text(3), "–");
     }
 
+    /// A diverged run is scored by its last eval point with a finite score,
+    /// which counts in the mean; the cell is marked † and the legend says
+    /// how many diverged, and how many had no finite point at all.
+    #[test]
+    fn diverged_runs_count_with_their_last_finite_score() {
+        let history = [scored(10.0), scored(30.0), scored(f64::NAN)];
+        let never = [scored(f64::INFINITY)];
+        // Read only for a diverged run whose last point is not finite.
+        let point = scoring_point(RunStatus::Diverged, history.last(), || &history);
+        assert_eq!(point.map(|m| m.normalized_score), Some(30.0));
+        let done = scored(70.0);
+        assert_eq!(
+            scoring_point(RunStatus::Done, Some(&done), || unreachable!()),
+            Some(&done)
+        );
+        let configs = [
+            run("fqi", 1_000, 0),
+            run("fqi", 1_000, 1),
+            run("fqi", 1_000, 2),
+        ];
+        let table = ScoreTable::build([
+            result(&configs[0], RunStatus::Done, Some(&done)),
+            result(&configs[1], RunStatus::Diverged, point),
+            result(
+                &configs[2],
+                RunStatus::Diverged,
+                scoring_point(RunStatus::Diverged, never.last(), || &never),
+            ),
+        ]);
+        let cell = table.cells[0][0].as_ref().unwrap();
+        assert_eq!(cell.scores, [70.0, 30.0]);
+        assert_eq!(cell.mean, 50.0);
+        assert_eq!(
+            (cell.diverged, cell.diverged_unscored, cell.runs),
+            (2, 1, 3)
+        );
+        assert_eq!(cell.text(), format!("50.0 ± 28.3{DIVERGED_MARK}"));
+        assert_eq!(cell.short_text(), "50.0†");
+        let legend = table.legend();
+        assert!(
+            legend[0].starts_with("† diverged") && legend[0].contains("(2 of 3 runs"),
+            "{legend:?}"
+        );
+        assert!(legend[0].contains("1 with none: no score"), "{legend:?}");
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| ThreeState-v0 medium 1k | – | **50.0 ± 28.3†** |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(&legend[0]),
+            "the footnote is under the table: {md}"
+        );
+        // The Total includes it, marked too.
+        assert_eq!(table.total[0].text(), "50.0†");
+        // Diverged with no finite point and nothing else: a dash, marked.
+        let table = ScoreTable::build([result(&configs[2], RunStatus::Diverged, None)]);
+        assert_eq!(table.cells[0][0].as_ref().unwrap().text(), "–†");
+    }
+
+    /// Failed runs have no score and are counted beside the cell, in every
+    /// format; runs not ended show the cell's progress.
+    #[test]
+    fn failed_and_pending_runs_are_counted_beside_the_cell() {
+        let configs: Vec<RunConfig> = (0..5).map(|seed| run("bc", 1_000, seed)).collect();
+        let m = scored(40.0);
+        let statuses = [
+            RunStatus::Done,
+            RunStatus::Failed,
+            RunStatus::Running,
+            RunStatus::Queued,
+            RunStatus::Cancelled,
+        ];
+        let table = ScoreTable::build(
+            configs
+                .iter()
+                .zip(statuses)
+                .map(|(c, s)| result(c, s, Some(&m))),
+        );
+        let cell = table.cells[0][0].as_ref().unwrap();
+        assert_eq!(cell.scores, [40.0], "only the done run scores");
+        assert_eq!((cell.failed, cell.pending, cell.runs), (1, 2, 5));
+        assert_eq!(cell.text(), format!("40.0 ± 0.0 {FAILED_MARK}1 3/5"));
+        let legend = table.legend().join("\n");
+        assert!(legend.contains("✗n: n runs failed, no score (1 of 5 runs)"));
+        assert!(legend.contains("k/n: k of the cell's n runs ended (2 of 5 runs not yet)"));
+        let csv = table.to_csv();
+        let header = csv.lines().next().unwrap();
+        assert!(header.ends_with(",diverged,failed,runs"), "{csv}");
+        assert!(
+            csv.contains("medium 1k,bc,1,40,0,4,0,0.2,0,0,1,5\n"),
+            "{csv}"
+        );
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["cells"][0][0]["failed"], 1);
+        assert_eq!(json["cells"][0][0]["diverged"], 0);
+        // A failed pair alone: no score, the count.
+        let table = ScoreTable::build([result(&configs[1], RunStatus::Failed, None)]);
+        assert_eq!(table.cells[0][0].as_ref().unwrap().text(), "– ✗1");
+        assert_eq!(table.total[0].text(), "–");
+    }
+
+    /// The Total row sums each column's row means where it has a score; a
+    /// column lacking rows says how many it sums and is not ranked.
+    #[test]
+    fn the_total_row_sums_row_means_and_ranks_only_complete_columns() {
+        let configs = [
+            run("bc", 1_000, 0),
+            run("bc", 10_000, 0),
+            run("bc", 10_000, 1),
+            run("fqi", 1_000, 0),
+            run("iql", 1_000, 0),
+            run("iql", 10_000, 0),
+        ];
+        let points = [
+            scored(10.0),
+            scored(20.0),
+            scored(40.0),
+            scored(95.0),
+            scored(30.0),
+            scored(5.0),
+        ];
+        let table = ScoreTable::build(
+            configs
+                .iter()
+                .zip(&points)
+                .map(|(c, m)| result(c, RunStatus::Done, Some(m))),
+        );
+        assert_eq!(table.algos, ["bc", "fqi", "iql"]);
+        let sums: Vec<(f64, usize)> = table.total.iter().map(|t| (t.sum, t.rows)).collect();
+        assert_eq!(sums, [(40.0, 2), (95.0, 1), (35.0, 2)]);
+        assert_eq!(table.total[1].text(), "95.0 (1/2 rows)");
+        assert_eq!(table.total[1].short_text(), "95.0 (1/2)");
+        // fqi's 95 covers one row only: bc's 40 is the best total.
+        assert_eq!(table.best_total(), Some(0));
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| **Total** | – | **40.0** | 95.0 (1/2 rows) | 35.0 |"),
+            "{md}"
+        );
+        let csv = table.to_csv();
+        assert!(csv.contains("\nTotal,bc,2,40,"), "{csv}");
+        assert!(csv.contains("\nTotal,fqi,1,95,"), "{csv}");
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["total"][0]["sum"], 40.0);
+        assert_eq!(json["total"][1]["rows"], 1);
+        assert_eq!(json["total"][1]["of"], 2);
+    }
+
+    /// The behaviour's own score: one value per dataset (seed), mean ± std
+    /// over them, the data's return where no single policy is recorded;
+    /// first column, with a Total, never the best of its row.
+    #[test]
+    fn the_behaviour_column_comes_first_and_never_ranks() {
+        let stats = |behavior: Option<f64>, data: f64| DatasetStats {
+            transitions: 10,
+            episodes: 1,
+            behavior_score: behavior,
+            data_score: data,
+            single_action_share: 1.0,
+            mean_actions: 1.0,
+            visited_states: 1,
+            reachable_states: 1,
+            state_coverage: 1.0,
+            concentrability: 1.0,
+        };
+        assert_eq!(behavior_score(&stats(Some(60.0), 55.0)), Some(60.0));
+        assert_eq!(behavior_score(&stats(None, 55.0)), Some(55.0));
+        assert_eq!(behavior_score(&stats(None, f64::NAN)), None);
+        let configs = [
+            run("bc", 1_000, 0),
+            run("fqi", 1_000, 0),
+            run("bc", 1_000, 1),
+            run("fqi", 1_000, 1),
+        ];
+        let (bc, fqi) = (scored(20.0), scored(10.0));
+        // Seed 0's dataset scores 60, seed 1's 80; both algorithms share them.
+        let table = ScoreTable::build(configs.iter().map(|c| RunResult {
+            behavior: Some(if c.seed == 0 { 60.0 } else { 80.0 }),
+            ..result(
+                c,
+                RunStatus::Done,
+                Some(if c.algo == "bc" { &bc } else { &fqi }),
+            )
+        }));
+        let b = table.behavior[0].as_ref().unwrap();
+        assert_eq!(b.values, [60.0, 80.0], "one value per dataset");
+        assert_eq!(b.mean, 70.0);
+        assert_eq!(table.behavior_text(0), "70.0 ± 14.1");
+        assert_eq!(table.behavior_total.unwrap().sum, 70.0);
+        // Better than every algorithm, yet the best of the row is an algorithm.
+        assert_eq!(table.best_in_row(0), Some(0));
+        let md = table.to_markdown();
+        assert!(md.contains("| dataset | behaviour | bc | fqi |"), "{md}");
+        assert!(
+            md.contains("| ThreeState-v0 medium 1k | 70.0 ± 14.1 | **20.0 ± 0.0** | 10.0 ± 0.0 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| **Total** | 70.0 | **20.0** | 10.0 |"),
+            "{md}"
+        );
+        // Only the score table has the behaviour column and the Total row.
+        let returns = &md[md.find(EPISODE_RETURN_TITLE).unwrap()..];
+        assert!(returns.contains("| dataset | bc | fqi |") && !returns.contains(TOTAL));
+        let csv = table.to_csv();
+        assert!(
+            csv.contains("ThreeState-v0 medium 1k,behaviour,2,70,"),
+            "{csv}"
+        );
+        assert!(csv.contains("Total,behaviour,1,70,"), "{csv}");
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["behavior"][0]["mean"], 70.0);
+    }
+
     /// gamma × iterations × 2 seeds: four groups of two, not one of eight;
     /// the same run listed twice (two specs) counts once.
     #[test]
@@ -366,7 +980,7 @@ mod tests {
         };
         configs.push(twin);
         let m = scored(10.0);
-        let table = ScoreTable::build(configs.iter().map(|c| (c, RunStatus::Done, Some(&m))));
+        let table = ScoreTable::build(configs.iter().map(|c| result(c, RunStatus::Done, Some(&m))));
         assert_eq!(table.algos, vec!["fqi"]);
         assert_eq!(
             table.short_datasets,
@@ -379,6 +993,7 @@ mod tests {
         );
         for row in &table.cells {
             assert_eq!(row[0].as_ref().unwrap().scores.len(), 2);
+            assert_eq!(row[0].as_ref().unwrap().runs, 2);
         }
     }
 }

@@ -11,7 +11,7 @@ pub use super::keys::{BINDINGS, Binding, Command, Pane, binding, parse_keys};
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::mdp::TabularMdp;
 use crate::present::Labels;
-use crate::present::scores::ScoreTable;
+use crate::present::scores::{self, RunResult, ScoreTable};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ndarray::Array1;
 use std::collections::BTreeMap;
@@ -236,10 +236,12 @@ impl App {
         self.scores = by_spec
             .into_iter()
             .map(|(spec, runs)| {
-                let table = ScoreTable::build(
-                    runs.into_iter()
-                        .map(|r| (&*r.config, r.status, r.latest.as_ref())),
-                );
+                let table = ScoreTable::build(runs.into_iter().map(|r| RunResult {
+                    config: &r.config,
+                    status: r.status,
+                    point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
+                    behavior: r.dataset_stats.as_ref().and_then(scores::behavior_score),
+                }));
                 (spec.to_string(), table)
             })
             .collect();

@@ -33,7 +33,7 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     };
     if table.datasets.is_empty() {
         let block = focused(app, Pane::Scores, title(""));
-        frame.render_widget(Paragraph::new(" no finished runs yet").block(block), area);
+        frame.render_widget(Paragraph::new(" no runs yet").block(block), area);
         return;
     }
     let grid = score_grid(table, area.width.saturating_sub(2) as usize);
@@ -80,11 +80,30 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         area,
         &mut state,
     );
+    // What the marks mean, in the lines the rows leave free.
+    let legend = table.legend();
+    let shown = legend.len().min(rows_shown.saturating_sub(n)) as u16;
+    if shown > 0 {
+        let lines: Vec<ratatui::text::Line> = legend
+            .into_iter()
+            .take(shown as usize)
+            .map(|l| ratatui::text::Line::styled(l, Style::default().add_modifier(Modifier::DIM)))
+            .collect();
+        let under = Rect {
+            x: area.x + 1,
+            y: area.y + area.height - 1 - shown,
+            width: area.width.saturating_sub(2),
+            height: shown,
+        };
+        frame.render_widget(Paragraph::new(lines), under);
+    }
 }
 
 /// The score table laid out for a width: datasets as rows (the lecture's
-/// tables), or algorithms as rows when their names do not fit as column
-/// headers; `mean ± std` where it fits, the mean alone where not.
+/// tables: the behaviour column first, the Total row last), or algorithms
+/// as rows when their names do not fit as column headers; `mean ± std`
+/// where it fits, the mean alone where not; the marks (`†`, `✗n`, `k/n`)
+/// always.
 struct ScoreGrid {
     corner: &'static str,
     columns: Vec<String>,
@@ -94,14 +113,50 @@ struct ScoreGrid {
 }
 
 /// A row label, and per column the text and whether it is the best score
-/// of its dataset.
+/// of its dataset (or the best Total).
 type GridRow = (String, Vec<(String, bool)>);
 
 fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
-    let text = |c: &Option<crate::present::scores::ScoreCell>, full: bool| match c {
-        Some(c) if full => c.text(),
-        Some(c) => format!("{:.1}", c.mean),
-        None => "–".to_string(),
+    // The lecture's orientation: per dataset row, the behaviour then each
+    // algorithm; then the Total row.
+    let matrix = |full: bool| -> Vec<Vec<(String, bool)>> {
+        let mut rows: Vec<Vec<(String, bool)>> = (0..table.datasets.len())
+            .map(|d| {
+                let best = table.best_in_row(d);
+                let behaviour = match &table.behavior[d] {
+                    Some(b) if full => b.text(1),
+                    Some(b) if b.mean.is_finite() => format!("{:.1}", b.mean),
+                    _ => "–".to_string(),
+                };
+                std::iter::once((behaviour, false))
+                    .chain(table.cells[d].iter().enumerate().map(|(a, c)| {
+                        let text = match c {
+                            Some(c) if full => c.text(),
+                            Some(c) => c.short_text(),
+                            None => "–".to_string(),
+                        };
+                        (text, best == Some(a))
+                    }))
+                    .collect()
+            })
+            .collect();
+        let best = table.best_total();
+        let total = |t: &scores::Total| if full { t.text() } else { t.short_text() };
+        rows.push(
+            std::iter::once((
+                table.behavior_total.map_or("–".into(), |t| total(&t)),
+                false,
+            ))
+            .chain(
+                table
+                    .total
+                    .iter()
+                    .enumerate()
+                    .map(|(a, t)| (total(t), best == Some(a))),
+            )
+            .collect(),
+        );
+        rows
     };
     let layout = |transposed: bool, full: bool, long: bool| {
         let datasets = if long {
@@ -109,31 +164,28 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
         } else {
             &table.short_datasets
         };
-        let best: Vec<Option<usize>> = (0..table.datasets.len())
-            .map(|d| table.best_in_row(d))
+        let row_labels: Vec<String> = datasets
+            .iter()
+            .cloned()
+            .chain([scores::TOTAL.to_string()])
             .collect();
-        let cell = |d: usize, a: usize| (text(&table.cells[d][a], full), best[d] == Some(a));
+        let column_labels: Vec<String> = std::iter::once(scores::BEHAVIOUR.to_string())
+            .chain(table.algos.iter().cloned())
+            .collect();
+        let matrix = matrix(full);
         let (corner, columns, rows): (_, Vec<String>, Vec<GridRow>) = if transposed {
-            let rows = table
-                .algos
-                .iter()
+            let rows = column_labels
+                .into_iter()
                 .enumerate()
-                .map(|(a, algo)| {
-                    let cells = (0..datasets.len()).map(|d| cell(d, a)).collect();
-                    (algo.clone(), cells)
-                })
+                .map(|(a, label)| (label, matrix.iter().map(|r| r[a].clone()).collect()))
                 .collect();
-            ("algorithm", datasets.clone(), rows)
+            ("algorithm", row_labels, rows)
         } else {
-            let rows = datasets
-                .iter()
-                .enumerate()
-                .map(|(d, label)| {
-                    let cells = (0..table.algos.len()).map(|a| cell(d, a)).collect();
-                    (label.clone(), cells)
-                })
-                .collect();
-            ("dataset", table.algos.clone(), rows)
+            (
+                "dataset",
+                column_labels,
+                row_labels.into_iter().zip(matrix).collect(),
+            )
         };
         let count = |s: &str| s.chars().count();
         let label_width = rows
@@ -195,7 +247,7 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::present::scores::ScoreCell;
+    use crate::present::scores::{ScoreCell, Stat, Total};
 
     fn table() -> ScoreTable {
         let cell = |mean: f64| {
@@ -204,6 +256,16 @@ mod tests {
                 ..Default::default()
             }]))
         };
+        let total = |sum: f64, rows: usize| Total {
+            sum,
+            rows,
+            of: 2,
+            diverged: false,
+        };
+        let mut diverged = cell(80.0).unwrap();
+        diverged.diverged = 1;
+        diverged.failed = 2;
+        diverged.runs = 3;
         ScoreTable {
             datasets: vec!["Chain-v5 medium 1k".into(), "Chain-v5 medium 1M".into()],
             short_datasets: vec!["medium 1k".into(), "medium 1M".into()],
@@ -214,8 +276,11 @@ mod tests {
             ],
             cells: vec![
                 vec![cell(10.0), cell(20.0), cell(30.0)],
-                vec![cell(90.0), None, cell(80.0)],
+                vec![cell(90.0), None, Some(diverged)],
             ],
+            behavior: vec![Some(Stat::new(vec![40.0, 50.0])), None],
+            total: vec![total(100.0, 2), total(20.0, 1), total(110.0, 2)],
+            behavior_total: Some(total(45.0, 1)),
         }
     }
 
@@ -223,23 +288,35 @@ mod tests {
     fn score_grid_keeps_the_lecture_layout_where_it_fits() {
         let grid = score_grid(&table(), 120);
         assert_eq!(grid.corner, "dataset");
-        assert_eq!(grid.columns.len(), 3);
+        assert_eq!(grid.columns[0], "behaviour");
+        assert_eq!(grid.columns.len(), 4);
         // One environment: its name would tell no row apart.
         assert_eq!(grid.rows[0].0, "medium 1k");
-        assert_eq!(grid.rows[0].1[2], ("30.0 ± 0.0".to_string(), true));
-        assert_eq!(grid.rows[1].1[1], ("–".to_string(), false));
-        assert_eq!(grid.rows[1].1[0], ("90.0 ± 0.0".to_string(), true));
+        assert_eq!(grid.rows[0].1[0], ("45.0 ± 7.1".to_string(), false));
+        assert_eq!(grid.rows[0].1[3], ("30.0 ± 0.0".to_string(), true));
+        assert_eq!(grid.rows[1].1[2], ("–".to_string(), false));
+        assert_eq!(grid.rows[1].1[1], ("90.0 ± 0.0".to_string(), true));
+        // The marks: diverged and failed runs.
+        assert_eq!(grid.rows[1].1[3], ("80.0 ± 0.0† ✗2".to_string(), false));
+        // The Total row, its best (over complete columns) highlighted.
+        assert_eq!(grid.rows[2].0, "Total");
+        assert_eq!(grid.rows[2].1[0], ("45.0 (1/2 rows)".to_string(), false));
+        assert_eq!(grid.rows[2].1[2], ("20.0 (1/2 rows)".to_string(), false));
+        assert_eq!(grid.rows[2].1[3], ("110.0".to_string(), true));
     }
 
     #[test]
     fn score_grid_turns_long_algorithm_names_into_rows() {
-        let grid = score_grid(&table(), 50);
+        let grid = score_grid(&table(), 60);
         assert_eq!(grid.corner, "algorithm");
-        assert_eq!(grid.columns, vec!["medium 1k", "medium 1M"]);
-        assert_eq!(grid.rows[2].0, "fqi q_init=zero");
+        assert_eq!(grid.columns, vec!["medium 1k", "medium 1M", "Total"]);
+        assert_eq!(grid.rows[0].0, "behaviour");
+        assert_eq!(grid.rows[3].0, "fqi q_init=zero");
         // The best of each dataset stays marked, now down a column.
-        assert!(grid.rows[2].1[0].1 && grid.rows[0].1[1].1);
+        assert!(grid.rows[3].1[0].1 && grid.rows[1].1[1].1 && grid.rows[3].1[2].1);
+        // Narrow: the mean alone, the marks kept.
+        assert_eq!(grid.rows[3].1[1].0, "80.0† ✗2");
         let width = grid.label_width + grid.widths.iter().map(|w| w + 1).sum::<usize>();
-        assert!(width <= 50, "{width}");
+        assert!(width <= 60, "{width}");
     }
 }

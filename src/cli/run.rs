@@ -106,14 +106,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = Pool::new(Store::new(&store_dir), jobs, None);
-    let mut handles = Vec::new();
+    let mut handles: Vec<Arc<RunHandle>> = Vec::new();
+    // Two specs (or one named twice) can list the same run: it is one run.
+    let mut seen = std::collections::HashSet::new();
     for config in configs {
         let handle = pool.submit(config, true)?;
+        if !seen.insert(handle.id.clone()) {
+            continue;
+        }
         // A pause is a dashboard's wish, not a result: a sweep trains it.
         pool.resume(&handle.id);
+        if args.retry_failed && handle.status() == RunStatus::Failed {
+            pool.rerun(&handle.id);
+        }
+        if handle.status() == RunStatus::Failed
+            && let Some(e) = handle.error()
+        {
+            eprintln!("run {} failed: {e}", handle.id);
+        }
         handles.push(handle);
     }
-    let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
+    // Saturating: a sum of huge iteration counts must not wrap.
+    let total_iterations = handles
+        .iter()
+        .fold(0u64, |sum, h| sum.saturating_add(h.config.iterations));
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let mut bars = terminal.then(|| Bars::new(total_iterations));
@@ -236,15 +252,16 @@ impl Bars {
 /// Runs ended and iterations done so far.
 fn tally(handles: &[Arc<pessimist::experiment::RunHandle>]) -> (usize, u64) {
     let mut done = 0;
-    let mut iterations = 0;
+    let mut iterations = 0u64;
     for h in handles {
         let status = final_status(h);
-        if status.is_final() {
+        let run = if status.is_final() {
             done += 1;
-            iterations += h.config.iterations;
+            h.config.iterations
         } else {
-            iterations += h.progress().iteration;
-        }
+            h.progress().iteration
+        };
+        iterations = iterations.saturating_add(run);
     }
     (done, iterations)
 }

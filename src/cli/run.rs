@@ -126,10 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         handles.push(handle);
     }
-    // Saturating: a sum of huge iteration counts must not wrap.
-    let total_iterations = handles
-        .iter()
-        .fold(0u64, |sum, h| sum.saturating_add(h.config.iterations));
+    let total_iterations = saturating_sum(handles.iter().map(|h| h.config.iterations));
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let mut bars = terminal.then(|| Bars::new(total_iterations));
@@ -249,6 +246,12 @@ impl Bars {
     }
 }
 
+/// A sum of iteration counts that stops at `u64::MAX` instead of wrapping
+/// (a spec may ask for 10^18 iterations a run).
+fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
+}
+
 /// Runs ended and iterations done so far.
 fn tally(handles: &[Arc<pessimist::experiment::RunHandle>]) -> (usize, u64) {
     let mut done = 0;
@@ -261,7 +264,7 @@ fn tally(handles: &[Arc<pessimist::experiment::RunHandle>]) -> (usize, u64) {
         } else {
             h.progress().iteration
         };
-        iterations = iterations.saturating_add(run);
+        iterations = saturating_sum([iterations, run]);
     }
     (done, iterations)
 }
@@ -402,7 +405,14 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
 
 #[cfg(test)]
 mod tests {
-    use super::shard;
+    use super::{saturating_sum, shard};
+
+    #[test]
+    fn iteration_totals_do_not_wrap() {
+        let huge = 9_000_000_000_000_000_000u64;
+        assert_eq!(saturating_sum([huge, huge, huge]), u64::MAX);
+        assert_eq!(saturating_sum([2, 3]), 5);
+    }
 
     fn slurm(vars: &[(&str, &str)]) -> anyhow::Result<Option<(usize, usize)>> {
         shard(None, |name| {

@@ -718,9 +718,10 @@ fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Node<'i>> {
 
 /// Eval points of a run: iterations 0, every, 2·every, … and the last.
 pub fn eval_points(iterations: u64, every: u64) -> u64 {
-    (iterations / every.max(1))
+    let every = every.max(1);
+    (iterations / every)
         .saturating_add(1)
-        .saturating_add(u64::from(iterations % every.max(1) != 0))
+        .saturating_add(u64::from(!iterations.is_multiple_of(every)))
 }
 
 /// `12.3 MB`, `4.5 TB`: a size for an error message.
@@ -904,6 +905,70 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("not a probability"), "{e}");
         assert_eq!((e.line, e.column), (2, 49), "{e}");
+    }
+
+    const FQI: &str = "env = \"ImitationTrap-v0\"\ndataset = { policy = \"random\", size = 100 }\n";
+
+    /// Seventy lists of two values: 2^70 runs, counted without wrapping
+    /// and without expanding anything.
+    #[test]
+    fn a_grid_product_saturates_instead_of_wrapping() {
+        let keys: String = (0..70).map(|i| format!("k{i} = [1, 2]\n")).collect();
+        let text = format!("{FQI}[[algo]]\nname = \"fqi\"\n{keys}");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(
+            e.message
+                .contains("the grid expands to at least 18446744073709551615 runs"),
+            "{e}"
+        );
+        // Tables add up; a product that wraps to a small number (2^64 here)
+        // must not pass.
+        let keys: String = (0..32).map(|i| format!("k{i} = [1, 2, 3, 4]\n")).collect();
+        let text = format!("{FQI}seeds = [0, 1]\n[[algo]]\nname = \"fqi\"\n{keys}");
+        assert!(parse(Path::new("s.toml"), &text).is_err());
+        let text = format!(
+            "{FQI}seeds = [0, 1, 2]\n[[algo]]\nname = \"bc\"\n[[algo]]\nname = \"fqi\"\nq_init = [{}]\n",
+            vec!["\"zero\""; 40_000].join(", ")
+        );
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(
+            e.message.contains(
+                "120003 runs, more than the limit of 100000: `seeds` (3) × ([[algo]] bc: 1 + [[algo]] fqi: `q_init` (40000))"
+            ),
+            "{e}"
+        );
+    }
+
+    /// Grid points that resolve to the same run name it once.
+    #[test]
+    fn equal_grid_points_are_one_run() {
+        let text = "env = \"ImitationTrap-v0\"\ndataset = { policy = \"random\", size = [100, 100] }\n[[algo]]\nname = \"fqi\"\n";
+        assert_eq!(parse(Path::new("s.toml"), text).unwrap().runs.len(), 1);
+    }
+
+    /// A 20 MB environment name or key is rejected with a bounded quote.
+    #[test]
+    fn huge_names_are_quoted_in_part() {
+        let name = "x".repeat(20_000_000);
+        let text = format!(
+            "env = \"{name}\"\ndataset = {{ policy = \"random\", size = 100 }}\n[[algo]]\nname = \"fqi\"\n"
+        );
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        assert!(e.message.contains("…(20000000 bytes)"), "{}", e.message);
+        let text = format!("{FQI}{name} = 1\n[[algo]]\nname = \"fqi\"\n");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        let text = format!("{FQI}[[algo]]\nname = \"{name}\"\n");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+    }
+
+    #[test]
+    fn eval_points_count_the_first_and_the_last() {
+        assert_eq!(eval_points(50, 5), 11);
+        assert_eq!(eval_points(52, 5), 12);
+        assert_eq!(eval_points(u64::MAX, 1), u64::MAX);
     }
 
     #[test]

@@ -821,13 +821,15 @@ fn within_memory(kib: u64, args: &[&std::ffi::OsStr]) -> Command {
 fn a_grid_past_the_run_limit_is_refused_before_it_is_expanded() {
     let tmp = tempfile::tempdir().unwrap();
     let list = |n: usize| {
-        let values: Vec<String> = (0..n).map(|i| format!("{}.5", i)).collect();
+        let values: Vec<String> = (0..n)
+            .map(|i| format!("{:.4}", i as f64 / n as f64))
+            .collect();
         format!("[{}]", values.join(", "))
     };
     let spec = write(
         &tmp.path().join("huge.toml"),
         &format!(
-            "env = \"FrozenLake-v1\"\ndataset = {{ policy = \"random\", size = 100 }}\n[[algo]]\nname = \"cql\"\nalpha = {}\nlr = {}\nq_init_scale = {}\n",
+            "env = \"FrozenLake-v1\"\ndataset = {{ policy = \"random\", size = 100 }}\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\nq_init = \"random\"\nlr = {}\nlr_decay = {}\ninit_scale = {}\n",
             list(1000),
             list(1000),
             list(100)
@@ -848,9 +850,7 @@ fn a_grid_past_the_run_limit_is_refused_before_it_is_expanded() {
         "huge.toml",
         "100000000 runs",
         "limit of 100000",
-        "`alpha` (1000)",
-        "`lr` (1000)",
-        "`q_init_scale` (100)",
+        "[[algo]] fqi: `init_scale` (100) × `lr` (1000) × `lr_decay` (1000)",
     ] {
         assert!(stderr.contains(text), "stderr lacks `{text}`:\n{stderr}");
     }

@@ -892,8 +892,12 @@ fn run_repairs_a_garbage_summary_and_config() {
     let (spec, store, dirs) = small_store(tmp.path());
     let config = std::fs::read(dirs[1].join("config.json")).unwrap();
     let last = summary(&dirs[0]).unwrap()["last"].clone();
+    let trained = metrics(&dirs[2]);
     std::fs::write(dirs[0].join("summary.json"), "\u{0}garbage{").unwrap();
     std::fs::write(dirs[1].join("config.json"), "not json").unwrap();
+    // No checkpoint to resume from either: trained again from the start.
+    std::fs::write(dirs[2].join("summary.json"), "{").unwrap();
+    std::fs::write(dirs[2].join("checkpoint.json"), "[").unwrap();
     for _ in 0..2 {
         let (out, _, stderr) = run_specs(&[&spec], &store, 2);
         assert!(out.status.success(), "{stderr}");
@@ -915,6 +919,18 @@ fn run_repairs_a_garbage_summary_and_config() {
         log_lines(&dirs[0])
     );
     assert_iterations(&dirs[0], &metrics(&dirs[0]), 5, 50);
+    assert_eq!(
+        metrics(&dirs[2]),
+        trained,
+        "trained again, to the same result"
+    );
+    assert!(
+        log_lines(&dirs[2])
+            .iter()
+            .any(|l| l.contains("training again from the start")),
+        "{:?}",
+        log_lines(&dirs[2])
+    );
     let (out, _, stderr) = output(pessimist().arg("report").arg(&store));
     assert!(
         out.status.success() && !stderr.contains("warning"),

@@ -8,19 +8,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown environment `{id}`{hint}; valid choices: {choices}")]
+    #[error(
+        "unknown environment `{}`{hint}; valid choices: {choices}",
+        bounded(id)
+    )]
     UnknownEnv {
         id: String,
         hint: String,
         choices: String,
     },
-    #[error("unknown algorithm `{name}`{hint}; valid choices: {choices}")]
+    #[error(
+        "unknown algorithm `{}`{hint}; valid choices: {choices}",
+        bounded(name)
+    )]
     UnknownAlgo {
         name: String,
         hint: String,
         choices: String,
     },
-    #[error("{algo}: unknown hyper-parameter `{key}`{hint}; {valid}")]
+    #[error("{algo}: unknown hyper-parameter `{}`{hint}; {valid}", bounded(key))]
     UnknownParam {
         algo: String,
         key: String,
@@ -39,7 +45,7 @@ pub enum Error {
         /// The keys this configuration uses.
         keys: String,
     },
-    #[error("{algo}: hyper-parameter `{key}` = {value}: {reason}")]
+    #[error("{algo}: hyper-parameter `{key}` = {}: {reason}", bounded(value))]
     InvalidParam {
         algo: String,
         key: String,
@@ -79,8 +85,31 @@ impl Error {
     }
 }
 
+/// The most of a user-given name an error quotes, in bytes.
+pub const QUOTE_LIMIT: usize = 200;
+
+/// `name` as an error quotes it: in full up to [`QUOTE_LIMIT`] bytes, else
+/// its start and its length, `…(N bytes)` (a 50 MB name is not echoed).
+pub fn bounded(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= QUOTE_LIMIT {
+        return name.into();
+    }
+    let mut end = QUOTE_LIMIT;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…({} bytes)", &name[..end], name.len()).into()
+}
+
+/// Names longer than this get no suggestion: the edit distance costs
+/// O(|got| · |choice|) per choice, and nothing that long is a typo.
+const SUGGEST_LIMIT: usize = 64;
+
 /// "; did you mean `x`?" when one of `choices` is close to `got`, else "".
 pub fn did_you_mean<'a>(got: &str, choices: impl IntoIterator<Item = &'a str>) -> String {
+    if got.len() > SUGGEST_LIMIT {
+        return String::new();
+    }
     let got_l = got.to_ascii_lowercase();
     choices
         .into_iter()
@@ -117,5 +146,21 @@ mod tests {
             " (did you mean `alpha`?)"
         );
         assert_eq!(did_you_mean("zzzzzz", ["alpha", "beta"]), "");
+        assert_eq!(did_you_mean(&"alpha".repeat(1000), ["alpha"]), "");
+    }
+
+    #[test]
+    fn errors_quote_a_bounded_prefix_of_names() {
+        assert_eq!(bounded("fqi"), "fqi");
+        let long = "é".repeat(1_000_000);
+        let quoted = bounded(&long);
+        assert!(quoted.len() < QUOTE_LIMIT + 30, "{}", quoted.len());
+        assert!(quoted.ends_with("…(2000000 bytes)"), "{quoted}");
+        let e = Error::UnknownEnv {
+            id: long.clone(),
+            hint: String::new(),
+            choices: "a, b".into(),
+        };
+        assert!(e.to_string().len() < 300);
     }
 }

@@ -17,7 +17,10 @@ fn main() -> ExitCode {
     }
     let args = cli::Cli::parse();
     match cli::run(args) {
-        Ok(code) => code,
+        Ok(code) => match cli::out::flush() {
+            Ok(()) => code,
+            Err(e) => cli::out::fail(&e),
+        },
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

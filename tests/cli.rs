@@ -741,3 +741,123 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         "{svg}"
     );
 }
+
+/// `> /dev/full`: every command that prints says it cannot write, with a
+/// non-zero exit, instead of panicking (exit 101).
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let (dir, _, _) = trap_sweep();
+    let runs = dir.path().join("runs");
+    let runs = runs.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["report", runs],
+        &["report", runs, "--format", "json"],
+        &["env", "list"],
+        &["env", "show", "Taxi-v4", "--json"],
+        &["env", "solve", "FrozenLake-v1", "--gamma", "0.9"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: cannot write to standard output: No space left on device")
+                && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// `report` and `plot` read a store whose `runs/<spec>` is a symlink to
+/// a directory elsewhere (a shared disk, a big volume).
+#[test]
+fn report_and_plot_follow_a_symlinked_spec_directory() {
+    let (dir, runs, _) = trap_sweep();
+    let store = dir.path().join("runs");
+    let report = || json_of(&["report", store.to_str().unwrap(), "--format", "json"]);
+    let plot = |name: &str| {
+        let svg = dir.path().join(name);
+        pessimist()
+            .arg("plot")
+            .arg(&store)
+            .arg("--out")
+            .arg(&svg)
+            .assert()
+            .success();
+        std::fs::read(&svg).unwrap()
+    };
+    let (table, figure) = (report(), plot("before.svg"));
+    assert_eq!(runs.as_array().unwrap().len(), 4);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::rename(store.join("trap"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, store.join("trap")).unwrap();
+    assert_eq!(report(), table);
+    assert!(plot("after.svg") == figure, "the figure changed");
+}
+
+/// `--size 65535x65535` is refused with the limit, not an abort.
+#[test]
+fn a_huge_headless_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fails_saying(
+        pessimist()
+            .arg("tui")
+            .arg(dir.path())
+            .args(["--headless", "--size", "65535x65535"]),
+        &["--size `65535x65535`: at most 1000x1000"],
+    );
+}
+
+/// Spec mistakes that used to pass or fail late are refused when the spec
+/// is read, saying which key: `algo = []`, duplicate seeds, a dataset
+/// larger than a dataset can be, and a run of 10^18 eval points.
+#[test]
+fn specs_that_make_no_runs_or_too_much_are_refused_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "env = \"ImitationTrap-v0\"\n";
+    let data = "dataset = { policy = \"random\", size = 100 }\n";
+    let fqi = "[[algo]]\nname = \"fqi\"\n";
+    let cases = [
+        (
+            format!("{base}{data}algo = []\n"),
+            "`algo` is an empty list",
+        ),
+        (
+            format!("{base}seeds = []\n{data}{fqi}"),
+            "`seeds` is an empty list",
+        ),
+        (
+            format!("{base}seeds = [1, 1, 1]\n{data}{fqi}"),
+            "seed 1 is listed twice",
+        ),
+        (
+            format!("{base}dataset = {{ policy = \"random\", size = 4294967296 }}\n{fqi}"),
+            "at most 4294967295 transitions",
+        ),
+        (
+            format!("{base}iterations = 1_000_000_000_000_000_000\neval_every = 1\n{data}{fqi}"),
+            "records 1000000000000000001 eval points per run",
+        ),
+    ];
+    for (text, says) in cases {
+        let spec = dir.path().join("s.toml");
+        std::fs::write(&spec, &text).unwrap();
+        fails_saying(
+            pessimist()
+                .arg("run")
+                .arg(&spec)
+                .arg("--runs")
+                .arg(dir.path().join("runs")),
+            &["s.toml:", says],
+        );
+        assert!(!dir.path().join("runs").exists(), "{text}");
+    }
+}

@@ -887,3 +887,194 @@ fn overflowing_values_end_as_diverged_with_their_history() {
         );
     }
 }
+
+/// `pessimist ARGS...` with its address space limited to `kib` KiB
+/// (`ulimit -v`): a command that tries to hold more fails instead of
+/// swapping the machine to a halt.
+fn within_memory(kib: u64, args: &[&std::ffi::OsStr]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$@\""))
+        .arg("sh")
+        .arg(cargo_bin("pessimist"))
+        .args(args);
+    cmd
+}
+
+/// A spec of three lists (1,000 × 1,000 × 100 values) is refused from the
+/// lengths alone, naming the lists and the product, under a 1 GB address
+/// space: expanding it first (the old way) needed tens of gigabytes.
+#[test]
+fn a_grid_past_the_run_limit_is_refused_before_it_is_expanded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = |n: usize| {
+        let values: Vec<String> = (0..n)
+            .map(|i| format!("{:.4}", i as f64 / n as f64))
+            .collect();
+        format!("[{}]", values.join(", "))
+    };
+    let spec = write(
+        &tmp.path().join("huge.toml"),
+        &format!(
+            "env = \"FrozenLake-v1\"\ndataset = {{ policy = \"random\", size = 100 }}\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\nq_init = \"random\"\nlr = {}\nlr_decay = {}\ninit_scale = {}\n",
+            list(1000),
+            list(1000),
+            list(100)
+        ),
+    );
+    let store = tmp.path().join("runs");
+    let (out, _, stderr) = output(&mut within_memory(
+        1_000_000,
+        &[
+            "run".as_ref(),
+            spec.as_os_str(),
+            "--runs".as_ref(),
+            store.as_os_str(),
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for text in [
+        "huge.toml",
+        "100000000 runs",
+        "limit of 100000",
+        "[[algo]] fqi: `init_scale` (100) × `lr` (1000) × `lr_decay` (1000)",
+    ] {
+        assert!(stderr.contains(text), "stderr lacks `{text}`:\n{stderr}");
+    }
+    assert!(!store.exists(), "nothing is created");
+
+    // The dashboard loads every spec: it shows this one's error beside
+    // the good spec's runs, and goes on.
+    let experiments = tmp.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    std::fs::rename(&spec, experiments.join("huge.toml")).unwrap();
+    write(&experiments.join("small.toml"), SMALL_SPEC);
+    let (out, frame, stderr) = output(&mut within_memory(
+        4_000_000,
+        &[
+            "tui".as_ref(),
+            experiments.as_os_str(),
+            "--runs".as_ref(),
+            store.as_os_str(),
+            "--headless".as_ref(),
+            "--no-autostart".as_ref(),
+            "--size".as_ref(),
+            "200x30".as_ref(),
+        ],
+    ));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        frame.contains("huge.toml:1:1: the grid expands to 100000000 runs"),
+        "{frame}"
+    );
+    assert!(frame.contains("3 runs"), "{frame}");
+}
+
+/// Garbage in `summary.json` (the checkpoint intact) and in `config.json`:
+/// `run` rebuilds the summary by resuming from the checkpoint, rewrites the
+/// config from the spec, and every later `run` and `report` work.
+#[test]
+fn run_repairs_a_garbage_summary_and_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, store, dirs) = small_store(tmp.path());
+    let config = std::fs::read(dirs[1].join("config.json")).unwrap();
+    let last = summary(&dirs[0]).unwrap()["last"].clone();
+    let trained = metrics(&dirs[2]);
+    std::fs::write(dirs[0].join("summary.json"), "\u{0}garbage{").unwrap();
+    std::fs::write(dirs[1].join("config.json"), "not json").unwrap();
+    // No checkpoint to resume from either: trained again from the start.
+    std::fs::write(dirs[2].join("summary.json"), "{").unwrap();
+    std::fs::write(dirs[2].join("checkpoint.json"), "[").unwrap();
+    for _ in 0..2 {
+        let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+        assert!(out.status.success(), "{stderr}");
+        for dir in &dirs {
+            assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
+        }
+    }
+    assert_eq!(
+        summary(&dirs[0]).unwrap()["last"],
+        last,
+        "rebuilt, same result"
+    );
+    assert_eq!(std::fs::read(dirs[1].join("config.json")).unwrap(), config);
+    assert!(
+        log_lines(&dirs[0])
+            .iter()
+            .any(|l| l.contains("summary.json: corrupt JSON")),
+        "{:?}",
+        log_lines(&dirs[0])
+    );
+    assert_iterations(&dirs[0], &metrics(&dirs[0]), 5, 50);
+    assert_eq!(
+        metrics(&dirs[2]),
+        trained,
+        "trained again, to the same result"
+    );
+    assert!(
+        log_lines(&dirs[2])
+            .iter()
+            .any(|l| l.contains("training again from the start")),
+        "{:?}",
+        log_lines(&dirs[2])
+    );
+    let (out, _, stderr) = output(pessimist().arg("report").arg(&store));
+    assert!(
+        out.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
+}
+
+/// A regular file where a run's directory should be fails that run (its
+/// error printed) and the rest of the sweep trains; the exit is non-zero.
+/// (A file in place works as root too, unlike a permission bit.) A run
+/// that failed stays failed, until `run --retry-failed` trains it again.
+#[test]
+fn one_bad_run_directory_fails_one_run_and_failed_runs_can_be_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, store, dirs) = small_store(tmp.path());
+    for dir in &dirs {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    std::fs::write(&dirs[0], "in the way").unwrap();
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot create run directory {}",
+            dirs[0].display()
+        )) && stderr.contains("1 run(s) failed"),
+        "{stderr}"
+    );
+    assert_causes_once(&stderr);
+    for dir in &dirs[1..] {
+        assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
+    }
+
+    // A run on record as failed: reported as failed, retried on request.
+    std::fs::remove_file(&dirs[0]).unwrap();
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    let path = dirs[1].join("summary.json");
+    let mut failed = summary(&dirs[1]).unwrap();
+    failed["status"] = "failed".into();
+    failed["error"] = "a disk error".into();
+    std::fs::write(&path, serde_json::to_vec(&failed).unwrap()).unwrap();
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("a disk error"), "{stderr}");
+    assert_eq!(status(&dirs[1]).as_deref(), Some("failed"));
+    let (out, _, stderr) = output(
+        pessimist()
+            .arg("run")
+            .arg(&spec)
+            .arg("--runs")
+            .arg(&store)
+            .arg("--retry-failed"),
+    );
+    assert!(out.status.success(), "{stderr}");
+    for dir in &dirs {
+        assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
+    }
+    assert_iterations(&dirs[1], &metrics(&dirs[1]), 5, 50);
+}

@@ -2,8 +2,29 @@
 //! command group. The commands are thin: parse, call the library, print.
 //! Their flags and JSON shapes are a stable interface (DESIGN.md).
 
+/// Shadows std's `println!` in every command module: output goes through
+/// [`out::write`], so a full disk or a closed pipe is an error message and
+/// an exit code, never a panic. (Defined before the modules that use it:
+/// `macro_rules!` scope is textual.)
+macro_rules! println {
+    () => {
+        $crate::cli::out::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Shadows std's `print!` like [`println!`].
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::out::write(format_args!($($arg)*))
+    };
+}
+
 mod data;
 mod env;
+pub mod out;
 mod report;
 mod run;
 mod train;
@@ -99,6 +120,10 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Train failed runs again, from the start (a sweep otherwise reports
+    /// them as they are). Diverged runs are results and are kept.
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,14 +106,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = Pool::new(Store::new(&store_dir), jobs, None);
-    let mut handles = Vec::new();
+    let mut handles: Vec<Arc<RunHandle>> = Vec::new();
+    // Two specs (or one named twice) can list the same run: it is one run.
+    let mut seen = std::collections::HashSet::new();
     for config in configs {
         let handle = pool.submit(config, true)?;
+        if !seen.insert(handle.id.clone()) {
+            continue;
+        }
         // A pause is a dashboard's wish, not a result: a sweep trains it.
         pool.resume(&handle.id);
+        if args.retry_failed && handle.status() == RunStatus::Failed {
+            pool.rerun(&handle.id);
+        }
+        if handle.status() == RunStatus::Failed
+            && let Some(e) = handle.error()
+        {
+            eprintln!("run {} failed: {e}", handle.id);
+        }
         handles.push(handle);
     }
-    let total_iterations: u64 = handles.iter().map(|h| h.config.iterations).sum();
+    let total_iterations = saturating_sum(handles.iter().map(|h| h.config.iterations));
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let mut bars = terminal.then(|| Bars::new(total_iterations));
@@ -233,18 +246,25 @@ impl Bars {
     }
 }
 
+/// A sum of iteration counts that stops at `u64::MAX` instead of wrapping
+/// (a spec may ask for 10^18 iterations a run).
+fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
+}
+
 /// Runs ended and iterations done so far.
 fn tally(handles: &[Arc<pessimist::experiment::RunHandle>]) -> (usize, u64) {
     let mut done = 0;
-    let mut iterations = 0;
+    let mut iterations = 0u64;
     for h in handles {
         let status = final_status(h);
-        if status.is_final() {
+        let run = if status.is_final() {
             done += 1;
-            iterations += h.config.iterations;
+            h.config.iterations
         } else {
-            iterations += h.progress().iteration;
-        }
+            h.progress().iteration
+        };
+        iterations = saturating_sum([iterations, run]);
     }
     (done, iterations)
 }
@@ -385,7 +405,14 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
 
 #[cfg(test)]
 mod tests {
-    use super::shard;
+    use super::{saturating_sum, shard};
+
+    #[test]
+    fn iteration_totals_do_not_wrap() {
+        let huge = 9_000_000_000_000_000_000u64;
+        assert_eq!(saturating_sum([huge, huge, huge]), u64::MAX);
+        assert_eq!(saturating_sum([2, 3]), 5);
+    }
 
     fn slurm(vars: &[(&str, &str)]) -> anyhow::Result<Option<(usize, usize)>> {
         shard(None, |name| {

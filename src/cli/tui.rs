@@ -4,10 +4,13 @@ use super::TuiArgs;
 use anyhow::{Context, bail};
 use pessimist::experiment::SessionOptions;
 use pessimist::tui::{Dashboard, app, headless, terminal};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// The largest `--size` a headless frame may have.
+const MAX_SIZE: (u16, u16) = (1000, 1000);
 
 fn parse_size(text: &str) -> anyhow::Result<(u16, u16)> {
     let (w, h) = text
@@ -21,6 +24,14 @@ fn parse_size(text: &str) -> anyhow::Result<(u16, u16)> {
         .with_context(|| format!("--size `{text}`: bad height"))?;
     if w < 20 || h < 8 {
         bail!("--size `{text}`: at least 20x8");
+    }
+    // A frame is a buffer of w·h cells: 65535x65535 would be 4·10⁹ of them.
+    if w > MAX_SIZE.0 || h > MAX_SIZE.1 {
+        bail!(
+            "--size `{text}`: at most {}x{} (a frame is a buffer of width × height cells)",
+            MAX_SIZE.0,
+            MAX_SIZE.1
+        );
     }
     Ok((w, h))
 }
@@ -62,11 +73,9 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
             size,
             Duration::from_millis(250),
         );
-        let mut out = std::io::stdout().lock();
         for frame in frames {
-            out.write_all(frame.as_bytes())?;
+            print!("{frame}");
         }
-        out.flush()?;
         dashboard.session.shutdown();
         return Ok(ExitCode::SUCCESS);
     }

@@ -124,13 +124,27 @@ impl Pool {
     /// Registers a run; queues it (or, without `autostart`, leaves it
     /// waiting) unless the store says it has ended or is paused. Returns its
     /// handle. Submitting a known run again changes nothing: its state is kept.
+    /// A run whose directory cannot be prepared (a file in its place, no
+    /// permission) is registered failed, with the reason: one bad directory
+    /// fails one run, and the others train.
     pub fn submit(&self, config: RunConfig, autostart: bool) -> crate::Result<Arc<RunHandle>> {
         let id = config.id();
         if let Some(h) = lock(&self.shared.handles).get(&id) {
             return Ok(h.clone());
         }
-        let dir = self.shared.store.prepare(&config)?;
-        let summary = store::read_summary(&dir).ok().flatten();
+        let (dir, summary) = match self.shared.store.prepare(&config) {
+            Ok(dir) => {
+                let summary = store::read_summary(&dir).ok().flatten();
+                (dir, summary)
+            }
+            Err(e) => {
+                let dir = self.shared.store.run_dir(&config.spec, &id);
+                let mut failed = store::Summary::new(config.iterations, String::new());
+                failed.status = RunStatus::Failed;
+                failed.error = Some(e.to_string());
+                (dir, Some(failed))
+            }
+        };
         let status = summary.as_ref().map(|s| s.status);
         let handle = Arc::new(RunHandle {
             id: id.clone(),

@@ -80,7 +80,7 @@ pub fn execute(
     let Some(_lock) = lock_patiently(dir)? else {
         return Ok(Outcome::Busy);
     };
-    if let Some(s) = store::read_summary(dir)?
+    if let Some(s) = store::read_summary_to_repair(dir)
         && s.status.is_final()
     {
         return Ok(Outcome::Finished(s.status));
@@ -142,7 +142,7 @@ fn train(
         Some(stats) => Some(stats.concentrability),
         None => evaluator.coverage().ok(),
     };
-    let checkpoint = store::read_checkpoint(dir)?;
+    let checkpoint = store::read_checkpoint_to_repair(dir);
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {
             learner.load_state(&c.algorithm)?;

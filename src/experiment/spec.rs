@@ -6,8 +6,8 @@
 
 use super::config::{DatasetSource, RunConfig, sha256_file};
 use crate::algo::{self, ParamValue, Params};
-use crate::data::Quality;
-use crate::error::did_you_mean;
+use crate::data::{MAX_TRANSITIONS, Quality};
+use crate::error::{bounded, did_you_mean};
 use crate::mdp::{envs, solve};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -64,7 +64,14 @@ const TOP_KEYS: [&str; 10] = [
 const DATASET_KEYS: [&str; 5] = ["policy", "size", "seed", "file", "epsilon"];
 const FEATURE_KINDS: [&str; 1] = ["tabular"];
 /// Refuse grids that would flood the queue by accident.
-const MAX_RUNS: usize = 100_000;
+pub const MAX_RUNS: u64 = 100_000;
+/// Eval points one run may record: each is a line of `metrics.jsonl` of
+/// about [`METRICS_LINE_BYTES`], and the dashboard keeps a run's series in
+/// memory, so `iterations = 10^18, eval_every = 1` is refused up front.
+pub const MAX_EVAL_POINTS: u64 = 100_000;
+/// The size of one line of `metrics.jsonl`, roughly, for the cost quoted
+/// when [`MAX_EVAL_POINTS`] is passed.
+const METRICS_LINE_BYTES: u64 = 320;
 
 /// Whether `name` is safe as a directory name in the store: letters,
 /// digits, `-`, `_`, `.`, not starting with a dot, at most 100 characters.
@@ -136,10 +143,12 @@ impl<'a> Parser<'a> {
                 name.1,
                 format!(
                     "spec name `{}` is not a safe directory name (letters, digits, `-`, `_`, `.`; no leading dot, no `/`)",
-                    name.0.escape_default()
+                    bounded(&name.0).escape_default()
                 ),
             ));
         }
+        // Before anything is built or expanded: O(spec) time and memory.
+        self.check_grid_size(table)?;
         let envs = self.axis(self.required(table, "env", 0..0)?, |n| self.env(n))?;
         let gammas = self.optional_axis(table, "gamma", 0.99, |n| {
             let g = self.number(n)?;
@@ -147,8 +156,37 @@ impl<'a> Parser<'a> {
             Ok(g)
         })?;
         let seeds = self.optional_axis(table, "seeds", 0, |n| self.count(n, 0))?;
+        // The same seed twice would list the same runs twice.
+        for (i, (seed, span)) in seeds.iter().enumerate() {
+            if seeds[..i].iter().any(|(s, _)| s == seed) {
+                return Err(self.error(
+                    span.clone(),
+                    format!("seed {seed} is listed twice in `seeds`"),
+                ));
+            }
+        }
         let iterations = self.optional_axis(table, "iterations", 1000, |n| self.count(n, 1))?;
         let eval_every = self.optional_axis(table, "eval_every", 10, |n| self.count(n, 1))?;
+        for (iters, iters_span) in &iterations {
+            for (every, every_span) in &eval_every {
+                let points = eval_points(*iters, *every);
+                if points > MAX_EVAL_POINTS {
+                    let span = if every_span.is_empty() {
+                        iters_span
+                    } else {
+                        every_span
+                    };
+                    return Err(self.error(
+                        span.clone(),
+                        format!(
+                            "iterations = {iters} with eval_every = {every} records {points} eval points per run (about {} of metrics.jsonl each); at most {MAX_EVAL_POINTS}: set eval_every to at least {}",
+                            human_bytes(points as f64 * METRICS_LINE_BYTES as f64),
+                            iters.div_ceil(MAX_EVAL_POINTS - 2)
+                        ),
+                    ));
+                }
+            }
+        }
         let priority = match get(table, "priority") {
             Some(n) => self.integer(n)?,
             None => 0,
@@ -163,7 +201,8 @@ impl<'a> Parser<'a> {
                     return Err(self.error(
                         kind.span(),
                         format!(
-                            "unknown feature kind `{k}`; valid choices: {} (linear features are not built yet)",
+                            "unknown feature kind `{}`; valid choices: {} (linear features are not built yet)",
+                            bounded(&k),
                             FEATURE_KINDS.join(", ")
                         ),
                     ));
@@ -173,6 +212,9 @@ impl<'a> Parser<'a> {
         let algos = self.algos(self.required(table, "algo", 0..0)?)?;
 
         let mut runs = Vec::new();
+        // Distinct grid points can resolve to the same run (a key only
+        // another variant uses): each run is listed once.
+        let mut ids = std::collections::HashSet::new();
         for (env, _) in &envs {
             for (gamma, _) in &gammas {
                 for (iters, _) in &iterations {
@@ -180,15 +222,7 @@ impl<'a> Parser<'a> {
                         for dataset in &datasets {
                             for (algo, params) in &algos {
                                 for (seed, _) in &seeds {
-                                    if runs.len() >= MAX_RUNS {
-                                        return Err(self.error(
-                                            0..0,
-                                            format!(
-                                                "the grid expands to more than {MAX_RUNS} runs"
-                                            ),
-                                        ));
-                                    }
-                                    runs.push(RunConfig {
+                                    let run = RunConfig {
                                         spec: name.0.clone(),
                                         env: env.clone(),
                                         gamma: *gamma,
@@ -200,7 +234,10 @@ impl<'a> Parser<'a> {
                                         algo: algo.clone(),
                                         params: params.clone(),
                                         priority,
-                                    });
+                                    };
+                                    if ids.insert(run.id()) {
+                                        runs.push(run);
+                                    }
                                 }
                             }
                         }
@@ -213,6 +250,117 @@ impl<'a> Parser<'a> {
             path: self.path.to_path_buf(),
             runs,
         })
+    }
+
+    /// Rejects a grid of more than [`MAX_RUNS`] runs, or of none, from the
+    /// lengths of its lists alone, before anything is built or expanded:
+    /// time and memory are O(spec), and the product saturates instead of
+    /// wrapping, whatever the number and lengths of the lists.
+    fn check_grid_size(&self, table: &DeTable) -> Result<(), SpecError> {
+        let mut runs: u64 = 1;
+        // The lists of more than one value, `name (length)`, for the error.
+        let mut factors: Vec<String> = Vec::new();
+        let multiply = |runs: &mut u64, factors: &mut Vec<String>, what: String, len: u64| {
+            *runs = runs.saturating_mul(len);
+            if len > 1 {
+                factors.push(format!("{what} ({len})"));
+            }
+        };
+        for key in ["env", "gamma", "seeds", "iterations", "eval_every"] {
+            let len = self.list_len(get(table, key), key)?;
+            multiply(&mut runs, &mut factors, format!("`{key}`"), len);
+        }
+        if let Some(DeValue::Table(t)) = get(table, "dataset").map(Spanned::get_ref) {
+            let keys: &[&str] = if get(t, "file").is_some() {
+                &["file"]
+            } else {
+                &["policy", "epsilon", "size"]
+            };
+            for key in keys {
+                let what = format!("dataset.{key}");
+                let len = self.list_len(get(t, key), &what)?;
+                multiply(&mut runs, &mut factors, format!("`{what}`"), len);
+            }
+        }
+        let entries: Vec<&Node> = match get(table, "algo").map(|n| (n, n.get_ref())) {
+            Some((_, DeValue::Array(items))) => items.iter().collect(),
+            Some((node, DeValue::Table(_))) => vec![node],
+            _ => Vec::new(),
+        };
+        if let Some(node) = get(table, "algo")
+            && entries.is_empty()
+            && node.get_ref().as_array().is_some()
+        {
+            return Err(self.error(
+                node.span(),
+                "`algo` is an empty list: it expands to no runs (add an [[algo]] table)",
+            ));
+        }
+        // Each [[algo]] table is a grid of its own; the tables add up.
+        let mut algo_runs: u64 = 0;
+        let mut algo_factors = Vec::new();
+        for entry in &entries {
+            let Some(t) = entry.get_ref().as_table() else {
+                continue; // not a table: `algos` says so
+            };
+            let name = get(t, "name")
+                .and_then(|n| n.get_ref().as_str())
+                .unwrap_or("?");
+            let mut one: u64 = 1;
+            let mut lists = Vec::new();
+            for (key, value) in t.iter().filter(|(k, _)| k.get_ref() != "name") {
+                let what = format!("[[algo]] {} `{}`", bounded(name), bounded(key.get_ref()));
+                let len = self.list_len(Some(value), &what)?;
+                multiply(
+                    &mut one,
+                    &mut lists,
+                    format!("`{}`", bounded(key.get_ref())),
+                    len,
+                );
+            }
+            algo_runs = algo_runs.saturating_add(one);
+            algo_factors.push(if lists.is_empty() {
+                format!("[[algo]] {}: 1", bounded(name))
+            } else {
+                format!("[[algo]] {}: {}", bounded(name), lists.join(" × "))
+            });
+        }
+        if algo_runs > 1 {
+            factors.push(if entries.len() == 1 {
+                algo_factors.remove(0)
+            } else {
+                format!("({})", algo_factors.join(" + "))
+            });
+        }
+        runs = runs.saturating_mul(algo_runs.max(1));
+        if runs > MAX_RUNS {
+            let count = if runs == u64::MAX {
+                format!("at least {runs}")
+            } else {
+                runs.to_string()
+            };
+            return Err(self.error(
+                0..0,
+                format!(
+                    "the grid expands to {count} runs, more than the limit of {MAX_RUNS}: {}",
+                    factors.join(" × ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many values `node` gives a grid axis: a list's length (an
+    /// empty list is an error naming `what`), else one.
+    fn list_len(&self, node: Option<&Node>, what: &str) -> Result<u64, SpecError> {
+        match node.map(|n| (n, n.get_ref())) {
+            Some((node, DeValue::Array(items))) if items.is_empty() => Err(self.error(
+                node.span(),
+                format!("`{what}` is an empty list: it expands to no runs"),
+            )),
+            Some((_, DeValue::Array(items))) => Ok(items.len() as u64),
+            _ => Ok(1),
+        }
     }
 
     /// An environment id, or `{ file = "my_mdp.json" }` for `file:PATH`. A
@@ -242,7 +390,7 @@ impl<'a> Parser<'a> {
                     key.span(),
                     format!(
                         "unknown {what} key `{}`{}; valid keys: {}",
-                        key.get_ref(),
+                        bounded(key.get_ref()),
                         did_you_mean(key.get_ref(), valid.iter().copied()),
                         valid.join(", ")
                     ),
@@ -332,7 +480,18 @@ impl<'a> Parser<'a> {
             let name = self.string(n)?;
             Quality::parse(&name).map_err(|e| self.error(n.span(), e.to_string()))
         })?;
-        let sizes = self.axis(self.required(t, "size", node.span())?, |n| self.count(n, 1))?;
+        let sizes = self.axis(self.required(t, "size", node.span())?, |n| {
+            let size = self.count(n, 1)?;
+            if size > MAX_TRANSITIONS as u64 {
+                return Err(self.error(
+                    n.span(),
+                    format!(
+                        "dataset size {size}: a dataset holds at most {MAX_TRANSITIONS} transitions (counts are 32-bit)"
+                    ),
+                ));
+            }
+            Ok(size)
+        })?;
         // The coverage knob: every policy with every ε.
         let epsilons = match get(t, "epsilon") {
             Some(n) => self
@@ -557,6 +716,30 @@ fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Node<'i>> {
         .map(|(_, v)| v)
 }
 
+/// Eval points of a run: iterations 0, every, 2·every, … and the last.
+pub fn eval_points(iterations: u64, every: u64) -> u64 {
+    let every = every.max(1);
+    (iterations / every)
+        .saturating_add(1)
+        .saturating_add(u64::from(!iterations.is_multiple_of(every)))
+}
+
+/// `12.3 MB`, `4.5 TB`: a size for an error message.
+fn human_bytes(bytes: f64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes:.0} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
 /// A dataset grid point before the run's seed is known.
 #[derive(Debug, Clone)]
 enum DatasetChoice {
@@ -722,6 +905,70 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("not a probability"), "{e}");
         assert_eq!((e.line, e.column), (2, 49), "{e}");
+    }
+
+    const FQI: &str = "env = \"ImitationTrap-v0\"\ndataset = { policy = \"random\", size = 100 }\n";
+
+    /// Seventy lists of two values: 2^70 runs, counted without wrapping
+    /// and without expanding anything.
+    #[test]
+    fn a_grid_product_saturates_instead_of_wrapping() {
+        let keys: String = (0..70).map(|i| format!("k{i} = [1, 2]\n")).collect();
+        let text = format!("{FQI}[[algo]]\nname = \"fqi\"\n{keys}");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(
+            e.message
+                .contains("the grid expands to at least 18446744073709551615 runs"),
+            "{e}"
+        );
+        // Tables add up; a product that wraps to a small number (2^64 here)
+        // must not pass.
+        let keys: String = (0..32).map(|i| format!("k{i} = [1, 2, 3, 4]\n")).collect();
+        let text = format!("{FQI}seeds = [0, 1]\n[[algo]]\nname = \"fqi\"\n{keys}");
+        assert!(parse(Path::new("s.toml"), &text).is_err());
+        let text = format!(
+            "{FQI}seeds = [0, 1, 2]\n[[algo]]\nname = \"bc\"\n[[algo]]\nname = \"fqi\"\nq_init = [{}]\n",
+            vec!["\"zero\""; 40_000].join(", ")
+        );
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(
+            e.message.contains(
+                "120003 runs, more than the limit of 100000: `seeds` (3) × ([[algo]] bc: 1 + [[algo]] fqi: `q_init` (40000))"
+            ),
+            "{e}"
+        );
+    }
+
+    /// Grid points that resolve to the same run name it once.
+    #[test]
+    fn equal_grid_points_are_one_run() {
+        let text = "env = \"ImitationTrap-v0\"\ndataset = { policy = \"random\", size = [100, 100] }\n[[algo]]\nname = \"fqi\"\n";
+        assert_eq!(parse(Path::new("s.toml"), text).unwrap().runs.len(), 1);
+    }
+
+    /// A 20 MB environment name or key is rejected with a bounded quote.
+    #[test]
+    fn huge_names_are_quoted_in_part() {
+        let name = "x".repeat(20_000_000);
+        let text = format!(
+            "env = \"{name}\"\ndataset = {{ policy = \"random\", size = 100 }}\n[[algo]]\nname = \"fqi\"\n"
+        );
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        assert!(e.message.contains("…(20000000 bytes)"), "{}", e.message);
+        let text = format!("{FQI}{name} = 1\n[[algo]]\nname = \"fqi\"\n");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        let text = format!("{FQI}[[algo]]\nname = \"{name}\"\n");
+        let e = parse(Path::new("s.toml"), &text).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+    }
+
+    #[test]
+    fn eval_points_count_the_first_and_the_last() {
+        assert_eq!(eval_points(50, 5), 11);
+        assert_eq!(eval_points(52, 5), 12);
+        assert_eq!(eval_points(u64::MAX, 1), u64::MAX);
     }
 
     #[test]

@@ -173,15 +173,33 @@ impl Store {
         RunDir(self.root.join(spec).join(&id.0))
     }
 
-    /// Creates the run's directory and writes its `config.json` once.
+    /// Creates the run's directory and writes its `config.json`, again
+    /// whenever the file on disk is not the config's own bytes (missing,
+    /// truncated, garbage): the run id names the config, so the spec's copy
+    /// is the truth.
     pub fn prepare(&self, config: &RunConfig) -> Result<RunDir> {
         let dir = self.run_dir(&config.spec, &config.id());
         std::fs::create_dir_all(dir.path()).map_err(io(|| {
             format!("cannot create run directory {}", dir.path().display())
         }))?;
         let path = dir.file(CONFIG);
-        if !path.exists() {
-            let json = serde_json::to_vec_pretty(config).expect("configs serialize");
+        let json = serde_json::to_vec_pretty(config).expect("configs serialize");
+        // Bounded: a config is a few hundred bytes, so a longer file is
+        // wrong without reading it all.
+        let on_disk = File::open(&path).ok().and_then(|f| {
+            let mut bytes = Vec::new();
+            f.take(json.len() as u64 + 1)
+                .read_to_end(&mut bytes)
+                .ok()
+                .map(|_| bytes)
+        });
+        if on_disk.as_deref() != Some(json.as_slice()) {
+            if on_disk.is_some() {
+                log(
+                    &dir,
+                    "config.json did not match the run's config: rewritten",
+                );
+            }
             write_atomic(&path, &json)?;
         }
         Ok(dir)
@@ -195,7 +213,8 @@ impl Store {
             None => match std::fs::read_dir(&self.root) {
                 Ok(entries) => entries
                     .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    // `Path::is_dir` follows a symlinked `runs/<spec>`; a `DirEntry`'s type would not.
+                    .filter(|e| e.path().is_dir())
                     .map(|e| e.path())
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -281,6 +300,26 @@ pub fn read_config(dir: &RunDir) -> Result<RunConfig> {
 
 pub fn read_summary(dir: &RunDir) -> Result<Option<Summary>> {
     read_json(&dir.file(SUMMARY))
+}
+
+/// The summary of a run about to be trained. An unreadable one (garbage,
+/// a torn write by hand) is a cache of the checkpoint and the metrics,
+/// which training rebuilds: it counts as absent, and the log says so.
+pub fn read_summary_to_repair(dir: &RunDir) -> Option<Summary> {
+    read_summary(dir).unwrap_or_else(|e| {
+        log(dir, &format!("{e}; rebuilding it from the checkpoint"));
+        None
+    })
+}
+
+/// The checkpoint of a run about to be trained. An unreadable one cannot
+/// be resumed from: the run trains again from the start (its metrics are
+/// cut back to none), and the log says so.
+pub fn read_checkpoint_to_repair(dir: &RunDir) -> Option<Checkpoint> {
+    read_checkpoint(dir).unwrap_or_else(|e| {
+        log(dir, &format!("{e}; training again from the start"));
+        None
+    })
 }
 
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {

@@ -53,11 +53,9 @@ pub fn baird() -> Result<TabularMdp> {
         if i / 8 == a { state(s)[i % 8] } else { 0.0 }
     });
     let behavior = Array2::from_shape_fn((7, 2), |(_, a)| [6.0 / 7.0, 1.0 / 7.0][a]);
-    Ok(
-        TabularMdp::new("Baird-v0", table, vec![1.0 / 7.0; 7], Some(100))?
-            .with_features(phi)
-            .with_behavior(behavior)?,
-    )
+    TabularMdp::new("Baird-v0", table, vec![1.0 / 7.0; 7], Some(100))?
+        .with_features(phi)
+        .with_behavior(behavior)
 }
 
 /// `TwoState-v0` (Tsitsiklis & Van Roy 1997; Sutton & Barto §11.2): one
@@ -68,9 +66,7 @@ pub fn baird() -> Result<TabularMdp> {
 /// θ' = (6γ/5) θ, which grows without bound for γ > 5/6.
 pub fn two_state() -> Result<TabularMdp> {
     let table = vec![vec![vec![go(1)]], vec![vec![go(1)]]];
-    Ok(
-        TabularMdp::new("TwoState-v0", table, vec![1.0, 0.0], Some(2))?
-            .with_features(array![[1.0], [2.0]])
-            .with_behavior(array![[1.0], [1.0]])?,
-    )
+    TabularMdp::new("TwoState-v0", table, vec![1.0, 0.0], Some(2))?
+        .with_features(array![[1.0], [2.0]])
+        .with_behavior(array![[1.0], [1.0]])
 }

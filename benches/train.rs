@@ -13,6 +13,7 @@ use pessimist::algo::Params;
 use pessimist::data::{self, Quality};
 use pessimist::eval::Metrics;
 use pessimist::experiment::pipeline::{Data, Setup, Training};
+use pessimist::features::FeatureSpec;
 use pessimist::mdp::envs;
 use std::hint::black_box;
 use std::path::Path;
@@ -39,6 +40,7 @@ fn train(path: &Path, iterations: u64) -> Metrics {
         params: &Params::new(),
         gamma: GAMMA,
         seed: 0,
+        features: &FeatureSpec::tabular(),
     }
     .build()
     .unwrap();

@@ -3,18 +3,20 @@
 //! away from the returns their policies really get.
 //!
 //! Data flows one way: environments ([`mdp`]) → datasets ([`data`]) →
-//! learners ([`algo`]) → exact evaluation ([`eval`]) → the experiment
+//! representations ([`features`]) → learners ([`algo`]) → exact evaluation ([`eval`]) → the experiment
 //! system ([`experiment`]: specs, runs, store, workers) → presentation
 //! ([`present`]: labels, score table, scales, figure) → the dashboard
-//! ([`tui`]). A module imports only from the ones before it; [`error`] is
-//! shared by all.
+//! ([`tui`]). A module imports only from the ones before it; [`error`] and
+//! [`params`] (validated hyper-parameters) are shared by all.
 
 pub mod algo;
 pub mod data;
 pub mod error;
 pub mod eval;
 pub mod experiment;
+pub mod features;
 pub mod mdp;
+pub mod params;
 pub mod present;
 pub mod tui;
 

@@ -20,15 +20,28 @@
 //!
 //! `q_init` = "zero" (default), "optimistic" (r_max / (1 − γ)) or "random"
 //! (N(0, init_scale²), init_scale = 1).
+//!
+//! With features (Q = θᵀφ, see [`super::linear`]) the same two variants:
+//! `sweep` is least-squares FQI, θ ← argmin_θ Σ_D (θᵀφ(s,a) − y)² with the
+//! targets y = r + γ max_a' θ_kᵀφ(s',a') of the previous weights (exact
+//! ridge regression on the observed pairs weighted by their counts);
+//! `sample` is semi-gradient Q-learning, θ ← θ + α_k δ φ(s,a) per stored
+//! transition, δ the TD error. Both diverge where the features let one
+//! update raise the values it bootstraps from (TwoState-v0 for the first,
+//! Baird-v0 for the second). Loss: the largest |ΔQ| over every pair
+//! (`sweep`), the epoch's mean squared TD error (`sample`).
 
+use super::linear::{self, LeastSquares, Linear, LinearRule};
 use super::tabular::{Backup, QInit, Rule, Tabular, max_per_state};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
+use crate::features::Phi;
 use crate::mdp::{Policy, solve};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
+use std::sync::Arc;
 
 pub const NAME: &str = "fqi";
 
@@ -64,6 +77,20 @@ impl Config {
 
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
+    if let Some(phi) = data.phi.clone() {
+        let theta = linear::initial_theta(config.q_init, &phi, &data)?;
+        return Ok(match config.variant {
+            Variant::Sweep => Linear::boxed(FittedSweep::new(phi.clone(), &data)?, phi, theta),
+            Variant::Sample { lr, lr_decay } => Linear::boxed(
+                SemiGradient {
+                    phi: phi.clone(),
+                    sample: Sample::new(&data, lr, lr_decay)?,
+                },
+                phi,
+                theta,
+            ),
+        });
+    }
     let init = config.q_init.table(&data);
     Ok(match config.variant {
         Variant::Sweep => Tabular::boxed(Sweep::new(&data), init),
@@ -97,6 +124,79 @@ impl Sweep {
             backup: Backup::new(&data.compiled, data.gamma),
             v: vec![0.0; data.compiled.n_states + 1],
         }
+    }
+}
+
+/// The `sweep` variant with features: least-squares FQI.
+pub struct FittedSweep {
+    phi: Arc<Phi>,
+    fit: LeastSquares,
+    backup: Backup,
+    v: Vec<f64>,
+    /// The targets, in the backup's layout (states + 1 rows × actions).
+    y: Vec<f64>,
+}
+
+impl FittedSweep {
+    fn new(phi: Arc<Phi>, data: &TrainData) -> Result<Self> {
+        let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
+        Ok(FittedSweep {
+            fit: LeastSquares::on_data(phi.clone(), data)?,
+            phi,
+            backup: Backup::new(&data.compiled, data.gamma),
+            v: vec![0.0; ns + 1],
+            y: vec![0.0; (ns + 1) * na],
+        })
+    }
+}
+
+impl LinearRule for FittedSweep {
+    fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
+        linear::max_per_state(self.phi.q(theta.view()).view(), &mut self.v);
+        self.backup.apply(&self.v, &mut self.y);
+        let next = self.fit.fit(|row| self.y[row], theta.view());
+        let change = linear::largest_change(&self.phi, theta.view(), next.view());
+        *theta = next;
+        change
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
+    }
+}
+
+/// The `sample` variant with features: semi-gradient Q-learning.
+pub struct SemiGradient {
+    phi: Arc<Phi>,
+    sample: Sample,
+}
+
+impl LinearRule for SemiGradient {
+    fn step(&mut self, theta: &mut Array1<f64>, iteration: u64) -> f64 {
+        let s = &self.sample;
+        let lr = s.lr / (1.0 + s.lr_decay * iteration as f64);
+        let (m, na) = (self.phi.matrix(), self.phi.n_actions());
+        let terminal = self.phi.n_states() * na;
+        let mut squared = 0.0;
+        for t in &s.transitions {
+            let next = t.next_row as usize;
+            let best = if next == terminal {
+                0.0
+            } else {
+                (next..next + na)
+                    .map(|row| m.row(row).dot(theta))
+                    .fold(f64::NEG_INFINITY, f64::max)
+            };
+            let x = m.row(t.cell as usize);
+            let td = t.reward + s.gamma * best - x.dot(theta);
+            theta.scaled_add(lr * td, &x);
+            squared += td * td;
+        }
+        squared / s.transitions.len().max(1) as f64
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
     }
 }
 

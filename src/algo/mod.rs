@@ -16,16 +16,17 @@ pub mod fisher_brc;
 pub mod fqe;
 pub mod fqi;
 pub mod iql;
+pub mod linear;
 pub mod online;
-pub mod params;
 pub mod tabular;
 pub mod td3bc;
 pub mod vi_lcb;
 
-pub use params::{ParamReader, ParamValue, Params};
+pub use crate::params::{ParamReader, ParamValue, Params};
 
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::{Error, Result, did_you_mean};
+use crate::features::{FeatureSpec, Phi};
 use crate::mdp::{Policy, TabularMdp};
 use ndarray::Array2;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct TrainData {
     /// Every random choice of a run derives from this seed (and, for
     /// resumable runs, from the iteration number), so runs are reproducible.
     pub seed: u64,
+    /// φ(s,a) for learners with Q = θᵀφ; `None` keeps a table.
+    pub phi: Option<Arc<Phi>>,
 }
 
 impl TrainData {
@@ -55,6 +58,15 @@ impl TrainData {
             dataset: Arc::new(dataset),
             gamma,
             seed,
+            phi: None,
+        }
+    }
+
+    /// The same data for a linear learner on `phi`.
+    pub fn with_features(self, phi: Option<Phi>) -> Self {
+        TrainData {
+            phi: phi.map(Arc::new),
+            ..self
         }
     }
 
@@ -174,8 +186,30 @@ pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<St
     }
 }
 
+/// The algorithms that learn Q = θᵀφ when a run has features.
+pub const LINEAR_FORMS: [&str; 1] = ["fqi"];
+
+/// Refuses features for an algorithm that has only its tabular form.
+pub fn check_features(name: &str, features: &FeatureSpec) -> Result<()> {
+    if features.is_tabular() || LINEAR_FORMS.contains(&name) {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{name} has no linear form yet (features {}); with features use: {}",
+        features.label(),
+        LINEAR_FORMS.join(", ")
+    )))
+}
+
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
 pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    (entry(name)?.build)(params, data)
+    let entry = entry(name)?;
+    if data.phi.is_some() && !LINEAR_FORMS.contains(&name) {
+        return Err(Error::Invalid(format!(
+            "{name} has no linear form yet; with features use: {}",
+            LINEAR_FORMS.join(", ")
+        )));
+    }
+    (entry.build)(params, data)
 }

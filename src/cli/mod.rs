@@ -201,6 +201,10 @@ pub struct TrainArgs {
     /// Hyper-parameter, KEY=VALUE (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Linear features instead of a table, KEY=VALUE (repeatable; `kind` first,
+    /// e.g. `--features kind=tile --features tilings=8`), as a spec's `features`.
+    #[arg(long = "features", value_name = "KEY=VALUE")]
+    pub features: Vec<String>,
     #[arg(long, default_value_t = 0.99)]
     pub gamma: f64,
     /// Iterations to run, exactly this many (default: 1000, enough for every

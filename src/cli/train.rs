@@ -5,6 +5,7 @@ use super::{EvalArgs, TrainArgs};
 use anyhow::{Context, anyhow};
 use pessimist::algo::{ParamValue, Params};
 use pessimist::experiment::pipeline::{Data, Setup, Training};
+use pessimist::features::FeatureSpec;
 use pessimist::mdp::{Policy, envs, solve};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +18,12 @@ const DEFAULT_ITERATIONS: u64 = 1000;
 
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let params = parse_sets(&args.set)?;
+    let params = parse_sets("--set", &args.set)?;
+    let features = if args.features.is_empty() {
+        FeatureSpec::tabular()
+    } else {
+        FeatureSpec::read(&parse_sets("--features", &args.features)?)?
+    };
     let Training {
         env: mdp,
         mut learner,
@@ -30,6 +36,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         params: &params,
         gamma: args.gamma,
         seed: args.seed,
+        features: &features,
     }
     .build()?;
     let iterations = args.iterations.unwrap_or(DEFAULT_ITERATIONS);
@@ -122,18 +129,19 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 /// `--set KEY=VALUE` pairs; a repeated key is an error, not a silent override.
-fn parse_sets(sets: &[String]) -> anyhow::Result<Params> {
+/// `flag` KEY=VALUE options as parameters.
+fn parse_sets(flag: &str, sets: &[String]) -> anyhow::Result<Params> {
     let mut params = Params::new();
     for set in sets {
         let (key, value) = set
             .split_once('=')
-            .ok_or_else(|| anyhow!("--set {set}: expected KEY=VALUE"))?;
+            .ok_or_else(|| anyhow!("{flag} {set}: expected KEY=VALUE"))?;
         let key = key.trim();
         if params
             .insert(key.to_string(), ParamValue::parse(value.trim()))
             .is_some()
         {
-            return Err(anyhow!("--set {set}: `{key}` is set twice"));
+            return Err(anyhow!("{flag} {set}: `{key}` is set twice"));
         }
     }
     Ok(params)

@@ -2,6 +2,7 @@
 
 use crate::algo::Params;
 use crate::data::Quality;
+use crate::features::FeatureSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -116,7 +117,9 @@ pub struct RunConfig {
     pub iterations: u64,
     pub eval_every: u64,
     pub dataset: DatasetSource,
-    pub features: String,
+    /// Q's representation: a table, or linear features (hashed: a
+    /// table's `"tabular"` keeps the ids runs had before features).
+    pub features: FeatureSpec,
     pub algo: String,
     /// Resolved hyper-parameters (every default present), so the id names
     /// every value the run trained with.
@@ -143,7 +146,7 @@ struct Trained<'a> {
     iterations: u64,
     eval_every: u64,
     dataset: HashedDataset<'a>,
-    features: &'a str,
+    features: &'a FeatureSpec,
     algo: &'a str,
     params: &'a Params,
 }
@@ -189,7 +192,7 @@ impl RunConfig {
                 size,
                 seed,
             },
-            features: "tabular".into(),
+            features: FeatureSpec::tabular(),
             algo: algo.into(),
             params: crate::algo::resolve_params(algo, &Params::new())
                 .expect("a registered algorithm"),

@@ -8,6 +8,7 @@ use crate::algo::{self, Algorithm, Params, TrainData};
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
 use crate::eval::Evaluator;
+use crate::features::FeatureSpec;
 use crate::mdp::{TabularMdp, envs, solve};
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub struct Setup<'a> {
     pub params: &'a Params,
     pub gamma: f64,
     pub seed: u64,
+    pub features: &'a FeatureSpec,
 }
 
 /// A learner ready to step, and what measures it.
@@ -51,6 +53,7 @@ impl<'a> Setup<'a> {
             params: &config.params,
             gamma: config.gamma,
             seed: config.seed,
+            features: &config.features,
         }
     }
 
@@ -60,11 +63,13 @@ impl<'a> Setup<'a> {
         let env = Arc::new(envs::make(self.env)?);
         solve::check_gamma(self.gamma)?;
         algo::resolve_params(self.algo, self.params)?;
+        algo::check_features(self.algo, self.features)?;
+        let phi = self.features.build(&env, self.seed)?;
         let dataset = match self.data {
             Data::Source(source) => dataset(&env, source, self.gamma)?,
             Data::Csv(path) => data::read_csv(path, env.n_states(), env.n_actions())?,
         };
-        let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed);
+        let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed).with_features(phi);
         let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
         let dataset = data.dataset.clone();
         let learner = algo::build(self.algo, self.params, data)?;

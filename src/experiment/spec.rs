@@ -8,6 +8,7 @@ use super::config::{DatasetSource, RunConfig, sha256_file};
 use crate::algo::{self, ParamValue, Params};
 use crate::data::{MAX_TRANSITIONS, Quality};
 use crate::error::{bounded, did_you_mean};
+use crate::features::FeatureSpec;
 use crate::mdp::{envs, solve};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -62,7 +63,6 @@ const TOP_KEYS: [&str; 10] = [
     "priority",
 ];
 const DATASET_KEYS: [&str; 5] = ["policy", "size", "seed", "file", "epsilon"];
-const FEATURE_KINDS: [&str; 1] = ["tabular"];
 /// Refuse grids that would flood the queue by accident.
 pub const MAX_RUNS: u64 = 100_000;
 /// Eval points one run may record: each is a line of `metrics.jsonl` of
@@ -192,23 +192,9 @@ impl<'a> Parser<'a> {
             None => 0,
         };
         let datasets = self.datasets(table)?;
-        if let Some(features) = get(table, "features") {
-            let t = self.table(features)?;
-            self.check_keys(t, &["kind"], "features")?;
-            if let Some(kind) = get(t, "kind") {
-                let k = self.string(kind)?;
-                if !FEATURE_KINDS.contains(&k.as_str()) {
-                    return Err(self.error(
-                        kind.span(),
-                        format!(
-                            "unknown feature kind `{}`; valid choices: {} (linear features are not built yet)",
-                            bounded(&k),
-                            FEATURE_KINDS.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
+        let features = self.optional_axis(table, "features", FeatureSpec::tabular(), |n| {
+            self.features(n)
+        })?;
         let algos = self.algos(self.required(table, "algo", 0..0)?)?;
 
         let mut runs = Vec::new();
@@ -220,7 +206,12 @@ impl<'a> Parser<'a> {
                 for (iters, _) in &iterations {
                     for (every, _) in &eval_every {
                         for dataset in &datasets {
-                            for (algo, params) in &algos {
+                            for ((algo, params), (features, at)) in algos
+                                .iter()
+                                .flat_map(|a| features.iter().map(move |f| (a, f)))
+                            {
+                                algo::check_features(algo, features)
+                                    .map_err(|e| self.error(at.clone(), e.to_string()))?;
                                 for (seed, _) in &seeds {
                                     let run = RunConfig {
                                         spec: name.0.clone(),
@@ -230,7 +221,7 @@ impl<'a> Parser<'a> {
                                         iterations: *iters,
                                         eval_every: *every,
                                         dataset: dataset.resolve(*seed),
-                                        features: "tabular".into(),
+                                        features: features.clone(),
                                         algo: algo.clone(),
                                         params: params.clone(),
                                         priority,
@@ -266,7 +257,7 @@ impl<'a> Parser<'a> {
                 factors.push(format!("{what} ({len})"));
             }
         };
-        for key in ["env", "gamma", "seeds", "iterations", "eval_every"] {
+        for key in ["env", "gamma", "seeds", "iterations", "eval_every", "features"] {
             let len = self.list_len(get(table, key), key)?;
             multiply(&mut runs, &mut factors, format!("`{key}`"), len);
         }
@@ -380,6 +371,41 @@ impl<'a> Parser<'a> {
         let pinned = envs::pin(&id, base).map_err(|e| self.error(node.span(), e.to_string()))?;
         envs::make(&pinned).map_err(|e| self.error(node.span(), e.to_string()))?;
         Ok(pinned)
+    }
+
+    /// `"tabular"`, or a `features` table of scalar keys (see
+    /// [`FeatureSpec::read`]); errors point at the key they are about.
+    fn features(&self, node: &Node) -> Result<FeatureSpec, SpecError> {
+        let table = match node.get_ref() {
+            DeValue::String(s) if s == "tabular" => return Ok(FeatureSpec::tabular()),
+            DeValue::Table(t) => t,
+            _ => {
+                return Err(self.error(
+                    node.span(),
+                    "`features` must be a table such as { kind = \"tile\" }, or \"tabular\"",
+                ));
+            }
+        };
+        let mut params = Params::new();
+        for (key, value) in table.iter() {
+            params.insert(key.get_ref().to_string(), self.param(value)?);
+        }
+        FeatureSpec::read(&params).map_err(|e| {
+            let key = match &e {
+                crate::Error::UnknownParam { key, .. }
+                | crate::Error::InvalidParam { key, .. }
+                | crate::Error::ParamNotUsed { key, .. } => Some(key.as_str()),
+                _ => None,
+            };
+            let span = table
+                .iter()
+                .find(|(k, _)| Some(k.get_ref().as_ref()) == key)
+                .map_or(node.span(), |(k, v)| match e {
+                    crate::Error::InvalidParam { .. } => v.span(),
+                    _ => k.span(),
+                });
+            self.error(span, e.to_string())
+        })
     }
 
     /// Rejects keys outside `valid`, suggesting the closest.

@@ -57,6 +57,14 @@ pub struct TabularMdp {
     /// The behaviour policy the environment is defined with, if any (the
     /// lecture's toy problems come with the data-collecting policy).
     behavior: Option<Policy>,
+    /// Each state's position in a space where nearby states are alike
+    /// (states × coordinates in [0, 1]), for the features that generalise:
+    /// Taxi's taxi row and column, passenger and destination. Grid worlds
+    /// derive theirs from the grid.
+    coordinates: Option<Array2<f64>>,
+    /// The environment's own classic features φ(s,a) (pairs s·|A| + a ×
+    /// features), for `features = { kind = "env" }` (Baird-v0, TwoState-v0).
+    features: Option<Array2<f64>>,
 }
 
 const PROB_TOLERANCE: f64 = 1e-9;
@@ -132,6 +140,8 @@ impl TabularMdp {
             goal: vec![false; n_states],
             grid: None,
             behavior: None,
+            coordinates: None,
+            features: None,
         })
     }
 
@@ -159,6 +169,28 @@ impl TabularMdp {
 
     pub fn behavior(&self) -> Option<&Policy> {
         self.behavior.as_ref()
+    }
+
+    /// Attaches each state's coordinates (states × coordinates, in [0, 1]).
+    pub fn with_coordinates(mut self, coordinates: Array2<f64>) -> Self {
+        debug_assert_eq!(coordinates.nrows(), self.n_states);
+        self.coordinates = Some(coordinates);
+        self
+    }
+
+    pub fn coordinates(&self) -> Option<&Array2<f64>> {
+        self.coordinates.as_ref()
+    }
+
+    /// Attaches the environment's own features φ(s,a) (pairs × features).
+    pub fn with_features(mut self, features: Array2<f64>) -> Self {
+        debug_assert_eq!(features.nrows(), self.n_states * self.n_actions);
+        self.features = Some(features);
+        self
+    }
+
+    pub fn features(&self) -> Option<&Array2<f64>> {
+        self.features.as_ref()
     }
 
     pub fn id(&self) -> &str {

@@ -123,7 +123,7 @@ impl Labels {
             gamma: differ(&|c| c.gamma.to_string()),
             iterations: differ(&|c| c.iterations.to_string()),
             eval_every: differ(&|c| c.eval_every.to_string()),
-            features: differ(&|c| c.features.clone()),
+            features: differ(&|c| c.features.label()),
             ambiguous_files: shas
                 .into_iter()
                 .filter(|(_, s)| s.len() > 1)
@@ -186,7 +186,7 @@ impl Labels {
         add(self.gamma, "gamma", c.gamma.to_string());
         add(self.iterations, "iterations", c.iterations.to_string());
         add(self.eval_every, "eval_every", c.eval_every.to_string());
-        add(self.features, "features", c.features.clone());
+        add(self.features, "features", c.features.label());
         label
     }
 
@@ -213,7 +213,7 @@ impl Labels {
             gamma_bits: c.gamma.to_bits(),
             iterations: c.iterations,
             eval_every: c.eval_every,
-            features: c.features.clone(),
+            features: c.features.label(),
         }
     }
 }

@@ -600,7 +600,7 @@ pub(crate) mod tests {
                 size: 1000,
                 seed: 0,
             },
-            features: "tabular".into(),
+            features: crate::features::FeatureSpec::tabular(),
             algo: "fqi".into(),
             params: crate::algo::resolve_params("fqi", &Default::default()).unwrap(),
             priority: 0,

@@ -1,11 +1,13 @@
 //! Built-in environments, by Gymnasium-compatible id.
 
 mod cliff_walking;
+mod counterexamples;
 mod file;
 mod frozen_lake;
 mod taxi;
 mod toy;
 
+pub use counterexamples::BAIRD_THETA0;
 pub use file::from_json;
 pub use frozen_lake::{BUNDLED_MAPS, parse_map};
 pub use toy::{BANDIT_ARMS, BANDIT_BEHAVIOR};
@@ -67,6 +69,14 @@ pub fn list() -> Vec<EnvInfo> {
             "five Bernoulli arms, horizon 1; the behaviour barely covers the best arm and never plays one",
         ),
         info(
+            "Baird-v0",
+            "Baird's star (7 states, reward 0): off-policy linear Q-learning diverges with its features",
+        ),
+        info(
+            "TwoState-v0",
+            "Tsitsiklis & Van Roy: features 1 and 2, least-squares FQI multiplies θ by 6γ/5",
+        ),
+        info(
             "Chain-v10",
             "Chain-vN: N states in a row, +0.1 for giving up at the start, +1 at the far end",
         ),
@@ -91,6 +101,8 @@ pub fn make(id: &str) -> Result<TabularMdp> {
         "ThreeState-v0" => toy::three_state(),
         "ImitationTrap-v0" => toy::imitation_trap(),
         "Bandit-v0" => toy::bandit(),
+        "Baird-v0" => counterexamples::baird(),
+        "TwoState-v0" => counterexamples::two_state(),
         _ => {
             if let Some(n) = id.strip_prefix("Chain-v") {
                 return match n.parse::<usize>() {

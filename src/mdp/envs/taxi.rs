@@ -98,7 +98,20 @@ pub fn taxi(id: &str) -> Result<TabularMdp> {
     }
     let total: f64 = initial.iter().sum();
     initial.iter_mut().for_each(|p| *p /= total);
-    Ok(TabularMdp::new(id, table, initial, Some(200))?.with_goals(goals))
+    // Taxi row and column, passenger location (4: in the taxi) and
+    // destination, each scaled to [0, 1], for features that generalise.
+    let coordinates = ndarray::Array2::from_shape_fn((500, 4), |(s, i)| {
+        let (dest, pass, cell) = (s % 4, (s / 4) % 5, s / 20);
+        [
+            (cell / 5) as f64 / 4.0,
+            (cell % 5) as f64 / 4.0,
+            pass as f64 / 4.0,
+            dest as f64 / 3.0,
+        ][i]
+    });
+    Ok(TabularMdp::new(id, table, initial, Some(200))?
+        .with_goals(goals)
+        .with_coordinates(coordinates))
 }
 
 #[cfg(test)]

@@ -1,0 +1,427 @@
+//! Representations: Q(s,a) = θᵀφ(s,a). The table is the one-hot case;
+//! every other kind shares parameters between pairs, so one update moves
+//! many values — which is how function approximation lets Q run away where
+//! a table only keeps its initial values.
+//!
+//! A spec's `features = { kind = "...", ... }` reads into a [`FeatureSpec`]
+//! (part of the run id); [`FeatureSpec::build`] gives the matrix [`Phi`] of
+//! every state-action pair of a tabular environment. What each kind can
+//! represent:
+//! - `onehot`: any Q (the table, as a linear model);
+//! - `tile` (Sutton & Barto §9.5.4): piecewise-constant Q over the state's
+//!   coordinates, at the resolution of the tiles; hashed when the tilings
+//!   hold more tiles than `size`;
+//! - `rbf`: smooth Q over the coordinates (Gaussian bumps on a grid of
+//!   `centres` per coordinate);
+//! - `poly`: polynomials of the coordinates up to `degree` — the optimal Q
+//!   of a grid world is not one, so some error always remains;
+//! - `random`: `dim` Gaussian random projections of the state's one-hot
+//!   code (Johnson–Lindenstrauss); exact only when `dim` ≥ the states;
+//! - `grid`: a bias, the normalised coordinates and the distance to the
+//!   nearest goal — coarse, far from Q*;
+//! - `env`: the environment's own classic features (Baird-v0, TwoState-v0),
+//!   chosen to break off-policy learning.
+//!
+//! Actions (`actions`, except for `env`): `"blocks"` (default) gives each
+//! action its own copy of the state features, φ(s,a) = e_a ⊗ ψ(s), so
+//! actions share nothing; `"shared"` gives one trunk and a bias per action,
+//! φ(s,a) = [ψ(s); e_a], so Q(s,a) = wᵀψ(s) + b_a generalises across
+//! actions: the action gaps are the same in every state.
+
+mod basis;
+mod coords;
+mod tile;
+
+pub use coords::state_coordinates;
+pub use tile::TileCoder;
+
+use crate::error::{Error, Result};
+use crate::mdp::TabularMdp;
+use crate::params::{ParamReader, ParamValue, Params};
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// The `features` kinds a spec may name.
+pub const KINDS: [&str; 7] = ["onehot", "tile", "rbf", "poly", "random", "grid", "env"];
+
+/// Largest feature dimension a run may ask for (θ and the Gram matrix
+/// are dense: 4096² f64s are 128 MiB).
+pub const MAX_DIM: usize = 4096;
+
+/// A spec's `features` table, resolved: `kind` and every key of that kind
+/// with its default. Tabular runs have none (serialised as `"tabular"`,
+/// which keeps their run ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Repr", into = "Repr")]
+pub struct FeatureSpec(Option<Params>);
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Repr {
+    Name(String),
+    Spec(Params),
+}
+
+impl TryFrom<Repr> for FeatureSpec {
+    type Error = String;
+    fn try_from(repr: Repr) -> std::result::Result<Self, String> {
+        match repr {
+            Repr::Name(name) if name == "tabular" => Ok(FeatureSpec(None)),
+            Repr::Name(name) => Err(format!(
+                "features: expected \"tabular\" or a table, got `{name}`"
+            )),
+            Repr::Spec(params) => FeatureSpec::read(&params).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl From<FeatureSpec> for Repr {
+    fn from(spec: FeatureSpec) -> Repr {
+        match spec.0 {
+            None => Repr::Name("tabular".into()),
+            Some(params) => Repr::Spec(params),
+        }
+    }
+}
+
+/// How φ(s,a) combines the state's features with the action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Actions {
+    Blocks,
+    Shared,
+}
+
+impl FeatureSpec {
+    /// No features: the learner keeps a table.
+    pub fn tabular() -> Self {
+        FeatureSpec(None)
+    }
+
+    /// Validates a `features` table and fills in its defaults.
+    pub fn read(given: &Params) -> Result<Self> {
+        let mut r = ParamReader::new("features", given);
+        let kind = r.choice("kind", "onehot", &KINDS)?;
+        read_kind(&mut r, kind)?;
+        Ok(FeatureSpec(Some(r.finish()?)))
+    }
+
+    pub fn is_tabular(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The resolved keys (kind included), or `None` for a table.
+    pub fn params(&self) -> Option<&Params> {
+        self.0.as_ref()
+    }
+
+    /// `tabular`, or `tile tilings=8 tiles=4 …` (keys in order).
+    pub fn label(&self) -> String {
+        match &self.0 {
+            None => "tabular".into(),
+            Some(p) => {
+                let kind = text(p, "kind");
+                let rest: Vec<String> = p
+                    .iter()
+                    .filter(|(k, _)| *k != "kind")
+                    .map(|(k, v)| match v {
+                        ParamValue::Text(s) => format!("{k}={s}"),
+                        v => format!("{k}={v}"),
+                    })
+                    .collect();
+                std::iter::once(kind)
+                    .chain(rest)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        }
+    }
+
+    /// φ for every pair of `mdp`; `None` for a table. `seed` draws the
+    /// random projections.
+    pub fn build(&self, mdp: &TabularMdp, seed: u64) -> Result<Option<Phi>> {
+        let Some(p) = &self.0 else {
+            return Ok(None);
+        };
+        let kind = text(p, "kind");
+        let phi = if kind == "env" {
+            let Some(pairs) = mdp.features() else {
+                return Err(Error::Invalid(format!(
+                    "features kind `env`: {} defines no features of its own (Baird-v0 and TwoState-v0 do)",
+                    mdp.id()
+                )));
+            };
+            Phi::new(pairs.to_owned(), mdp.n_actions())
+        } else {
+            let states = state_features(p, &kind, mdp, seed)?;
+            let actions = match text(p, "actions").as_str() {
+                "shared" => Actions::Shared,
+                _ => Actions::Blocks,
+            };
+            Phi::new(
+                per_action(states.view(), mdp.n_actions(), actions),
+                mdp.n_actions(),
+            )
+        };
+        if phi.dim() > MAX_DIM {
+            return Err(Error::Invalid(format!(
+                "features {}: {} features per pair, more than the {MAX_DIM} allowed",
+                self.label(),
+                phi.dim()
+            )));
+        }
+        Ok(Some(phi))
+    }
+}
+
+fn text(p: &Params, key: &str) -> String {
+    match p.get(key) {
+        Some(ParamValue::Text(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn number(p: &Params, key: &str) -> f64 {
+    match p.get(key) {
+        Some(ParamValue::Number(x)) => *x,
+        _ => f64::NAN,
+    }
+}
+
+/// Reads the keys of `kind` (the same calls decide the defaults for
+/// [`FeatureSpec::read`] and the values for [`state_features`]).
+fn read_kind(r: &mut ParamReader, kind: &str) -> Result<()> {
+    if kind != "env" {
+        r.choice("actions", "blocks", &["blocks", "shared"])?;
+    }
+    let own = |k: &str| match k {
+        "tile" => &["tilings", "tiles", "size"][..],
+        "rbf" => &["centres", "width"][..],
+        "poly" => &["degree"][..],
+        "random" => &["dim"][..],
+        _ => &[][..],
+    };
+    for other in KINDS.iter().filter(|k| **k != kind) {
+        r.owned_by(own(other), &format!("kind = \"{other}\""));
+    }
+    match kind {
+        "tile" => {
+            r.integer("tilings", 8, 1, 64)?;
+            r.integer("tiles", 4, 1, 64)?;
+            r.integer("size", 512, 1, MAX_DIM as u64)?;
+        }
+        "rbf" => {
+            r.integer("centres", 4, 1, 64)?;
+            r.number("width", 0.25, 1e-6, 1e6)?;
+        }
+        "poly" => {
+            r.integer("degree", 2, 1, 8)?;
+        }
+        "random" => {
+            r.integer("dim", 16, 1, MAX_DIM as u64)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// ψ(s) for every state: states × features.
+fn state_features(p: &Params, kind: &str, mdp: &TabularMdp, seed: u64) -> Result<Array2<f64>> {
+    let int = |k: &str| number(p, k) as usize;
+    Ok(match kind {
+        "onehot" => Array2::eye(mdp.n_states()),
+        "tile" => {
+            let coords = state_coordinates(mdp);
+            TileCoder::new(coords.ncols(), int("tilings"), int("tiles"), int("size"))
+                .dense(coords.view())
+        }
+        "rbf" => basis::rbf(
+            state_coordinates(mdp).view(),
+            int("centres"),
+            number(p, "width"),
+        ),
+        "poly" => basis::poly(state_coordinates(mdp).view(), int("degree")),
+        "random" => basis::random(mdp.n_states(), int("dim"), seed),
+        "grid" => basis::grid(mdp)?,
+        other => unreachable!("kind `{other}` was validated"),
+    })
+}
+
+/// φ(s,a) from ψ(s): pairs (row s·|A| + a) × features.
+fn per_action(states: ArrayView2<f64>, n_actions: usize, actions: Actions) -> Array2<f64> {
+    let (ns, d) = states.dim();
+    let width = match actions {
+        Actions::Blocks => d * n_actions,
+        Actions::Shared => d + n_actions,
+    };
+    let mut phi = Array2::zeros((ns * n_actions, width));
+    for s in 0..ns {
+        for a in 0..n_actions {
+            let mut row = phi.row_mut(s * n_actions + a);
+            match actions {
+                Actions::Blocks => row
+                    .slice_mut(ndarray::s![a * d..(a + 1) * d])
+                    .assign(&states.row(s)),
+                Actions::Shared => {
+                    row.slice_mut(ndarray::s![..d]).assign(&states.row(s));
+                    row[d + a] = 1.0;
+                }
+            }
+        }
+    }
+    phi
+}
+
+/// φ(s,a) for every pair of a tabular environment, row s·|A| + a.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phi {
+    matrix: Array2<f64>,
+    n_actions: usize,
+}
+
+impl Phi {
+    pub fn new(matrix: Array2<f64>, n_actions: usize) -> Self {
+        Phi { matrix, n_actions }
+    }
+
+    /// Features per pair.
+    pub fn dim(&self) -> usize {
+        self.matrix.ncols()
+    }
+
+    pub fn n_states(&self) -> usize {
+        self.matrix.nrows() / self.n_actions
+    }
+
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// φ(s,a).
+    pub fn row(&self, s: usize, a: usize) -> ArrayView1<'_, f64> {
+        self.matrix.row(s * self.n_actions + a)
+    }
+
+    /// Every pair's features, row s·|A| + a.
+    pub fn matrix(&self) -> ArrayView2<'_, f64> {
+        self.matrix.view()
+    }
+
+    /// The Q table θᵀφ(s,a): states × actions.
+    pub fn q(&self, theta: ArrayView1<f64>) -> Array2<f64> {
+        self.matrix
+            .dot(&theta)
+            .into_shape_with_order((self.n_states(), self.n_actions))
+            .expect("pairs are states × actions")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mdp::envs;
+
+    fn spec(pairs: &[(&str, ParamValue)]) -> Result<FeatureSpec> {
+        FeatureSpec::read(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn kind(k: &str) -> (&'static str, ParamValue) {
+        ("kind", ParamValue::Text(k.into()))
+    }
+
+    #[test]
+    fn tabular_serialises_as_before_and_tables_round_trip() {
+        assert_eq!(
+            serde_json::to_string(&FeatureSpec::tabular()).unwrap(),
+            "\"tabular\""
+        );
+        let tile = spec(&[kind("tile")]).unwrap();
+        let json = serde_json::to_string(&tile).unwrap();
+        assert_eq!(serde_json::from_str::<FeatureSpec>(&json).unwrap(), tile);
+        assert_eq!(
+            tile.label(),
+            "tile actions=blocks size=512 tiles=4 tilings=8"
+        );
+        assert!(serde_json::from_str::<FeatureSpec>("\"tile\"").is_err());
+    }
+
+    #[test]
+    fn keys_belong_to_their_kind() {
+        let e = spec(&[kind("poly"), ("tilings", ParamValue::Number(8.0))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kind = \"tile\""), "{e}");
+        let e = spec(&[kind("tiles")]).unwrap_err().to_string();
+        assert!(e.contains("valid choices") && e.contains("tile"), "{e}");
+    }
+
+    /// One-hot blocks are the table: Φθ reads θ back as states × actions.
+    #[test]
+    fn onehot_blocks_are_the_table() {
+        let mdp = envs::make("FrozenLake-v1").unwrap();
+        let phi = spec(&[kind("onehot")])
+            .unwrap()
+            .build(&mdp, 0)
+            .unwrap()
+            .unwrap();
+        let (ns, na) = (mdp.n_states(), mdp.n_actions());
+        assert_eq!(phi.dim(), ns * na);
+        // Blocks: θ's block a holds action a's column.
+        let theta = ndarray::Array1::from_iter((0..ns * na).map(|i| i as f64));
+        let q = phi.q(theta.view());
+        for s in 0..ns {
+            for a in 0..na {
+                assert_eq!(q[[s, a]], (a * ns + s) as f64);
+            }
+        }
+    }
+
+    /// Shared features give every state the same action gaps.
+    #[test]
+    fn shared_actions_share_the_trunk() {
+        let mdp = envs::make("FrozenLake8x8-v1").unwrap();
+        let phi = spec(&[kind("rbf"), ("actions", ParamValue::Text("shared".into()))])
+            .unwrap()
+            .build(&mdp, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(phi.dim(), 16 + 4);
+        let theta = ndarray::Array1::from_iter((0..phi.dim()).map(|i| (i as f64).sin()));
+        let q = phi.q(theta.view());
+        for s in 1..mdp.n_states() {
+            let gap = |s: usize| q[[s, 3]] - q[[s, 0]];
+            assert!((gap(s) - gap(0)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn env_kind_needs_the_environments_own_features() {
+        let e = spec(&[kind("env")])
+            .unwrap()
+            .build(&envs::make("Taxi-v4").unwrap(), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Baird-v0"), "{e}");
+    }
+
+    #[test]
+    fn every_kind_builds_on_every_grid_world() {
+        for id in [
+            "FrozenLake8x8-v1",
+            "CliffWalkingSlippery-v1",
+            "Taxi-v4",
+            "Chain-v10",
+        ] {
+            let mdp = envs::make(id).unwrap();
+            for k in KINDS.iter().filter(|k| **k != "env") {
+                let phi = spec(&[kind(k)]).unwrap().build(&mdp, 0).unwrap().unwrap();
+                assert_eq!(phi.n_states(), mdp.n_states(), "{id} {k}");
+                assert!(phi.matrix().iter().all(|x| x.is_finite()), "{id} {k}");
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Linear function approximation against what theory says it does: one-hot
+//! features are the table, least-squares FQI multiplies θ by 6γ/5 on
+//! TwoState-v0, semi-gradient Q-learning runs away on Baird's star, and the
+//! true return stays exact (0 on both counterexamples) while the estimate
+//! leaves it behind.
+
+mod learning;
+
+use learning::{params, text, train_data, trained};
+use pessimist::algo::{ParamValue, Params, TrainData};
+use pessimist::data::{self, Dataset, Quality};
+use pessimist::features::FeatureSpec;
+use pessimist::mdp::{TabularMdp, envs};
+
+fn features(pairs: &[(&str, ParamValue)]) -> FeatureSpec {
+    FeatureSpec::read(&params(pairs)).unwrap()
+}
+
+fn linear(mdp: &TabularMdp, data: TrainData, spec: &FeatureSpec) -> TrainData {
+    let phi = spec.build(mdp, data.seed).unwrap();
+    data.with_features(phi)
+}
+
+fn random_init(scale: f64) -> Params {
+    params(&[
+        ("q_init", text("random")),
+        ("init_scale", ParamValue::Number(scale)),
+    ])
+}
+
+fn largest_abs(q: &ndarray::Array2<f64>) -> f64 {
+    q.iter().fold(0.0, |m: f64, x| m.max(x.abs()))
+}
+
+/// With one-hot features, least-squares FQI is tabular FQI: the same Q
+/// (to 1e-6) and the same greedy action wherever the table's best action
+/// leads the next by more than that, from zero and from random values.
+#[test]
+fn onehot_least_squares_fqi_is_tabular_fqi() {
+    for (id, quality) in [
+        ("FrozenLake8x8-v1", Quality::Medium),
+        ("CliffWalkingSlippery-v1", Quality::Random),
+        ("FrozenLake-v1", Quality::Expert),
+    ] {
+        let mdp = envs::make(id).unwrap();
+        let dataset = data::collect(&mdp, quality, 20_000, 1, 0.95).unwrap();
+        let table = train_data(&mdp, dataset, 0.95, 1);
+        let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+        for p in [Params::new(), random_init(2.0)] {
+            let a = trained("fqi", &p, &table, 40);
+            let b = trained("fqi", &p, &lin, 40);
+            let gap = (&a.q() - &b.q())
+                .iter()
+                .fold(0.0, |m: f64, x| m.max(x.abs()));
+            assert!(gap < 1e-6, "{id} {p:?}: |Q_table − Q_linear| = {gap}");
+            let (qa, pa, pb) = (a.q(), a.policy(), b.policy());
+            for s in 0..mdp.n_states() {
+                let mut row = qa.row(s).to_vec();
+                row.sort_by(|x, y| y.total_cmp(x));
+                if row[0] - row[1] > 1e-6 {
+                    assert_eq!(pa.row(s), pb.row(s), "{id} {p:?} state {s}");
+                }
+            }
+        }
+    }
+}
+
+/// Both transitions of TwoState-v0 once each (the data its two-step
+/// episodes give, exactly).
+fn two_state_data(mdp: &TabularMdp, gamma: f64) -> TrainData {
+    let mut d = Dataset::new(2, 1);
+    d.push(0, 0, 0, 0, 0.0, 1, false, false);
+    d.push(0, 1, 1, 0, 0.0, 1, false, true);
+    train_data(mdp, d, gamma, 0)
+}
+
+/// Tsitsiklis & Van Roy: least-squares FQI's θ is multiplied by exactly
+/// 6γ/5 each iteration, so it runs away for γ > 5/6 and dies out below.
+#[test]
+fn two_state_least_squares_fqi_grows_by_six_gamma_fifths() {
+    let mdp = envs::make("TwoState-v0").unwrap();
+    let env = features(&[("kind", text("env"))]);
+    for gamma in [0.99, 0.9, 0.8] {
+        let data = linear(&mdp, two_state_data(&mdp, gamma), &env);
+        let mut learner = pessimist::algo::build("fqi", &random_init(1.0), data).unwrap();
+        let mut previous = learner.q()[[0, 0]];
+        assert!(previous != 0.0);
+        for k in 0..50 {
+            learner.step().unwrap();
+            let now = learner.q()[[0, 0]];
+            let ratio = now / previous;
+            assert!(
+                (ratio - 6.0 * gamma / 5.0).abs() < 1e-6,
+                "γ = {gamma}, iteration {k}: θ multiplied by {ratio}"
+            );
+            previous = now;
+        }
+        // Q(1) = 2 Q(0) throughout: the features tie them.
+        let q = learner.q();
+        assert!((q[[1, 0]] - 2.0 * q[[0, 0]]).abs() <= 1e-9 * q[[1, 0]].abs());
+    }
+}
+
+/// Baird's star: semi-gradient Q-learning from random weights multiplies
+/// the largest |Q| by a million within 300 epochs of 10k transitions,
+/// while every true value is 0; least-squares FQI on the same data fits
+/// its 14 pairs exactly and stays bounded.
+#[test]
+fn baird_semi_gradient_q_learning_diverges_and_least_squares_does_not() {
+    let mdp = envs::make("Baird-v0").unwrap();
+    let gamma = 0.99;
+    let dataset = data::collect(&mdp, Quality::Behavior, 10_000, 0, gamma).unwrap();
+    let data = linear(
+        &mdp,
+        train_data(&mdp, dataset, gamma, 0),
+        &features(&[("kind", text("env"))]),
+    );
+    let sample = params(&[
+        ("variant", text("sample")),
+        ("lr", ParamValue::Number(0.01)),
+        ("q_init", text("random")),
+    ]);
+    let mut learner = pessimist::algo::build("fqi", &sample, data.clone()).unwrap();
+    let start = largest_abs(&learner.q());
+    let mut grew_at = None;
+    for epoch in 0..300 {
+        learner.step().unwrap();
+        let now = largest_abs(&learner.q());
+        if now >= 1e6 * start {
+            grew_at = Some(epoch);
+            break;
+        }
+    }
+    assert!(grew_at.is_some(), "|Q| stayed within 1e6 × {start}");
+    let fitted = trained("fqi", &random_init(1.0), &data, 300);
+    let bound = largest_abs(&fitted.q());
+    assert!(bound < 10.0, "least-squares FQI reached |Q| = {bound}");
+}
+
+/// A spec's `features` reach the run: its id differs from the tabular
+/// run's, a list of representations is an axis, a key of another kind is
+/// an error at the key, and an algorithm without a linear form is refused
+/// when the spec is read, not when it trains.
+#[test]
+fn specs_carry_features_into_runs() {
+    use pessimist::experiment::spec;
+    let path = std::path::Path::new("experiments/t.toml");
+    let head =
+        "name = \"t\"\nenv = \"FrozenLake-v1\"\ndataset = { policy = \"random\", size = 100 }\n";
+    let parsed = spec::parse(
+        path,
+        &format!("{head}features = [\"tabular\", {{ kind = \"tile\", tilings = 4 }}]\n[[algo]]\nname = \"fqi\"\n"),
+    )
+    .unwrap();
+    assert_eq!(parsed.runs.len(), 2);
+    assert!(parsed.runs[0].features.is_tabular());
+    assert_eq!(
+        parsed.runs[1].features.label(),
+        "tile actions=blocks size=512 tiles=4 tilings=4"
+    );
+    assert_ne!(parsed.runs[0].id(), parsed.runs[1].id());
+    let e = spec::parse(
+        path,
+        &format!("{head}features = {{ kind = \"poly\", tilings = 4 }}\n[[algo]]\nname = \"fqi\"\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("t.toml:4:") && e.contains("kind = \"tile\""),
+        "{e}"
+    );
+    let e = spec::parse(
+        path,
+        &format!("{head}features = {{ kind = \"rbf\" }}\n[[algo]]\nname = \"bcq\"\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bcq has no linear form") && e.contains("fqi"),
+        "{e}"
+    );
+}

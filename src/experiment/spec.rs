@@ -257,7 +257,14 @@ impl<'a> Parser<'a> {
                 factors.push(format!("{what} ({len})"));
             }
         };
-        for key in ["env", "gamma", "seeds", "iterations", "eval_every", "features"] {
+        for key in [
+            "env",
+            "gamma",
+            "seeds",
+            "iterations",
+            "eval_every",
+            "features",
+        ] {
             let len = self.list_len(get(table, key), key)?;
             multiply(&mut runs, &mut factors, format!("`{key}`"), len);
         }

@@ -6,11 +6,11 @@
 
 mod learning;
 
-use learning::{params, text, train_data, trained};
+use learning::{exact_dataset, params, text, train_data, trained};
 use pessimist::algo::{ParamValue, Params, TrainData};
 use pessimist::data::{self, Dataset, Quality};
 use pessimist::features::FeatureSpec;
-use pessimist::mdp::{TabularMdp, envs};
+use pessimist::mdp::{TabularMdp, envs, solve};
 
 fn features(pairs: &[(&str, ParamValue)]) -> FeatureSpec {
     FeatureSpec::read(&params(pairs)).unwrap()
@@ -179,4 +179,48 @@ fn specs_carry_features_into_runs() {
         e.contains("bcq has no linear form") && e.contains("fqi"),
         "{e}"
     );
+}
+
+/// Least-squares FQE with features that can represent Q^π (random
+/// projections of the 16 states onto 16 dimensions, per-action blocks:
+/// full rank almost surely, so any Q) on data whose empirical MDP is the
+/// true one converges to the exact Q^π on every pair the data shows.
+#[test]
+fn linear_fqe_converges_to_the_exact_value_when_features_can_represent_it() {
+    let mdp = envs::make("FrozenLake-v1").unwrap();
+    let gamma = 0.9;
+    let data = train_data(&mdp, exact_dataset(&mdp), gamma, 3);
+    let data = linear(
+        &mdp,
+        data,
+        &features(&[("kind", text("random")), ("dim", ParamValue::Number(16.0))]),
+    );
+    for target in ["uniform", "optimal"] {
+        let learner = trained("fqe", &params(&[("target", text(target))]), &data, 400);
+        let exact = solve::evaluate_policy(&mdp, &learner.policy(), gamma)
+            .unwrap()
+            .q;
+        let q = learner.q();
+        let mut worst: f64 = 0.0;
+        for s in (0..mdp.n_states()).filter(|&s| !mdp.is_absorbing(s)) {
+            for a in 0..mdp.n_actions() {
+                worst = worst.max((q[[s, a]] - exact[[s, a]]).abs());
+            }
+        }
+        assert!(worst < 1e-6, "{target}: |Q − Q^π| up to {worst}");
+    }
+    // Coarse features cannot: the grid's five numbers per action leave an error.
+    let coarse = linear(
+        &mdp,
+        train_data(&mdp, exact_dataset(&mdp), gamma, 3),
+        &features(&[("kind", text("grid"))]),
+    );
+    let learner = trained("fqe", &params(&[("target", text("uniform"))]), &coarse, 400);
+    let exact = solve::evaluate_policy(&mdp, &learner.policy(), gamma)
+        .unwrap()
+        .q;
+    let error = (&learner.q() - &exact)
+        .iter()
+        .fold(0.0, |m: f64, x| m.max(x.abs()));
+    assert!(error > 1e-3, "grid features fit Q^uniform to {error}");
 }

@@ -8,16 +8,23 @@
 //! Where π_e takes actions the data never shows, f keeps 0 there: FQE's
 //! bias under distribution shift, on display.
 //!
+//! With features (Q = θᵀφ) it is least-squares FQE: θ ← argmin Σ_D
+//! (θᵀφ(s,a) − r − γ Σ_a' π_e(a'|s') θ_kᵀφ(s',a'))², from θ = 0; with
+//! features that can represent Q^π_e and data covering π_e it converges to
+//! Q^π_e, otherwise to the projected fixed point (or away from it: the
+//! projection is off-policy).
+//!
 //! Keys: `target` = "behavior" (default: π̂_β, the cloned behaviour, which
 //! makes this `bc`'s critic), "uniform", or "optimal" (π* of the true
 //! environment, a target the data may not cover). Loss: the sweep's
 //! largest |ΔQ|.
 
+use super::linear::{Fitted, Linear, NextValue};
 use super::tabular::{Backup, Rule, Tabular, expected};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::{Policy, solve};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 
 pub const NAME: &str = "fqe";
 
@@ -42,6 +49,11 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         "optimal" => solve::optimal(&data.env, data.gamma)?.policy,
         _ => data.compiled.behavior_estimate(),
     };
+    if let Some(phi) = data.phi.clone() {
+        let theta = Array1::zeros(phi.dim());
+        let rule = Fitted::new(phi.clone(), &data, NextValue::Of(policy))?;
+        return Ok(Linear::boxed(rule, phi, theta));
+    }
     Ok(Evaluate::boxed(&data, policy))
 }
 

@@ -31,7 +31,7 @@
 //! Baird-v0 for the second). Loss: the largest |ΔQ| over every pair
 //! (`sweep`), the epoch's mean squared TD error (`sample`).
 
-use super::linear::{self, LeastSquares, Linear, LinearRule};
+use super::linear::{self, Fitted, Linear, LinearRule, NextValue};
 use super::tabular::{Backup, QInit, Rule, Tabular, max_per_state};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
@@ -80,7 +80,11 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     if let Some(phi) = data.phi.clone() {
         let theta = linear::initial_theta(config.q_init, &phi, &data)?;
         return Ok(match config.variant {
-            Variant::Sweep => Linear::boxed(FittedSweep::new(phi.clone(), &data)?, phi, theta),
+            Variant::Sweep => Linear::boxed(
+                Fitted::new(phi.clone(), &data, NextValue::Greedy)?,
+                phi,
+                theta,
+            ),
             Variant::Sample { lr, lr_decay } => Linear::boxed(
                 SemiGradient {
                     phi: phi.clone(),
@@ -124,44 +128,6 @@ impl Sweep {
             backup: Backup::new(&data.compiled, data.gamma),
             v: vec![0.0; data.compiled.n_states + 1],
         }
-    }
-}
-
-/// The `sweep` variant with features: least-squares FQI.
-pub struct FittedSweep {
-    phi: Arc<Phi>,
-    fit: LeastSquares,
-    backup: Backup,
-    v: Vec<f64>,
-    /// The targets, in the backup's layout (states + 1 rows × actions).
-    y: Vec<f64>,
-}
-
-impl FittedSweep {
-    fn new(phi: Arc<Phi>, data: &TrainData) -> Result<Self> {
-        let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
-        Ok(FittedSweep {
-            fit: LeastSquares::on_data(phi.clone(), data)?,
-            phi,
-            backup: Backup::new(&data.compiled, data.gamma),
-            v: vec![0.0; ns + 1],
-            y: vec![0.0; (ns + 1) * na],
-        })
-    }
-}
-
-impl LinearRule for FittedSweep {
-    fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
-        linear::max_per_state(self.phi.q(theta.view()).view(), &mut self.v);
-        self.backup.apply(&self.v, &mut self.y);
-        let next = self.fit.fit(|row| self.y[row], theta.view());
-        let change = linear::largest_change(&self.phi, theta.view(), next.view());
-        *theta = next;
-        change
-    }
-
-    fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        solve::greedy(&q.to_owned())
     }
 }
 

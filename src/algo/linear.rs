@@ -7,15 +7,17 @@
 //! - [`LeastSquares`]: the data-weighted ridge regression onto φ, its Gram
 //!   matrix factored once (Cholesky, linfa-linalg), so an iteration costs
 //!   one pass over the observed pairs and two triangular solves;
+//! - [`Fitted`]: fitted iteration by least squares, with the values of the
+//!   next states taken greedily (FQI) or under a fixed policy (FQE);
 //! - [`initial_theta`]: `q_init` for weights — the least-squares fit of the
 //!   tabular initial values, so every `q_init` means the same Q in both
 //!   forms (and one-hot features reproduce the table exactly).
 
-use super::tabular::QInit;
+use super::tabular::{Backup, QInit, expected};
 use super::{Algorithm, StepReport, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
-use crate::mdp::Policy;
+use crate::mdp::{Policy, solve};
 use linfa_linalg::cholesky::Cholesky;
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
@@ -216,4 +218,68 @@ pub fn largest_change(phi: &Phi, before: ArrayView1<f64>, after: ArrayView1<f64>
         .dot(&delta)
         .iter()
         .fold(0.0, |m: f64, x| m.max(x.abs()))
+}
+
+/// How [`Fitted`] values the next state.
+pub enum NextValue {
+    /// max_a' θᵀφ(s',a'), and the greedy policy (FQI).
+    Greedy,
+    /// Σ_a' π(a'|s') θᵀφ(s',a') for a fixed π, which is also the policy (FQE).
+    Of(Policy),
+}
+
+/// Fitted iteration by least squares: θ ← argmin Σ_D (θᵀφ(s,a) − y)² with
+/// y = r + γ V_θ(s') of the previous weights. Loss: the largest |ΔQ| over
+/// every pair.
+pub struct Fitted {
+    phi: Arc<Phi>,
+    fit: LeastSquares,
+    backup: Backup,
+    next: NextValue,
+    v: Vec<f64>,
+    /// The targets, in the backup's layout (states + 1 rows × actions).
+    y: Vec<f64>,
+}
+
+impl Fitted {
+    pub fn new(phi: Arc<Phi>, data: &TrainData, next: NextValue) -> Result<Self> {
+        let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
+        Ok(Fitted {
+            fit: LeastSquares::on_data(phi.clone(), data)?,
+            phi,
+            backup: Backup::new(&data.compiled, data.gamma),
+            next,
+            v: vec![0.0; ns + 1],
+            y: vec![0.0; (ns + 1) * na],
+        })
+    }
+}
+
+impl LinearRule for Fitted {
+    fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
+        let q = self.phi.q(theta.view());
+        match &self.next {
+            NextValue::Greedy => max_per_state(q.view(), &mut self.v),
+            NextValue::Of(pi) => {
+                for (s, v) in self.v.iter_mut().enumerate().take(q.nrows()) {
+                    *v = expected(
+                        pi.row(s).to_slice().expect("row"),
+                        q.row(s).to_slice().expect("row"),
+                    );
+                }
+            }
+        }
+        self.backup.apply(&self.v, &mut self.y);
+        let next = self.fit.fit(|row| self.y[row], theta.view());
+        let change = largest_change(&self.phi, theta.view(), next.view());
+        *theta = next;
+        change
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        match &self.next {
+            NextValue::Greedy => solve::greedy(&q.to_owned()),
+            NextValue::Of(pi) => pi.clone(),
+        }
+    }
 }

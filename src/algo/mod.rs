@@ -187,7 +187,7 @@ pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<St
 }
 
 /// The algorithms that learn Q = θᵀφ when a run has features.
-pub const LINEAR_FORMS: [&str; 1] = ["fqi"];
+pub const LINEAR_FORMS: [&str; 2] = ["fqi", "fqe"];
 
 /// Refuses features for an algorithm that has only its tabular form.
 pub fn check_features(name: &str, features: &FeatureSpec) -> Result<()> {

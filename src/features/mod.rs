@@ -109,11 +109,6 @@ impl FeatureSpec {
         self.0.is_none()
     }
 
-    /// The resolved keys (kind included), or `None` for a table.
-    pub fn params(&self) -> Option<&Params> {
-        self.0.as_ref()
-    }
-
     /// `tabular`, or `tile tilings=8 tiles=4 …` (keys in order).
     pub fn label(&self) -> String {
         match &self.0 {
@@ -294,11 +289,6 @@ impl Phi {
 
     pub fn n_actions(&self) -> usize {
         self.n_actions
-    }
-
-    /// φ(s,a).
-    pub fn row(&self, s: usize, a: usize) -> ArrayView1<'_, f64> {
-        self.matrix.row(s * self.n_actions + a)
     }
 
     /// Every pair's features, row s·|A| + a.

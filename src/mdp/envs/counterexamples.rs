@@ -16,19 +16,15 @@ fn go(next: u32) -> Outcome {
     }
 }
 
-/// The starting weights Sutton & Barto give Baird's counterexample,
-/// (1, 1, 1, 1, 1, 1, 10, 1), per action block.
-pub const BAIRD_THETA0: [f64; 8] = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0];
-
 /// `Baird-v0` (Sutton & Barto §11.2, Figure 11.1): six upper states
 /// (0–5) and one lower state (6); `dashed` (action 0) jumps to one of the
 /// upper states uniformly, `solid` (action 1) to the lower one; reward 0,
 /// no end (time limit 100 for collection). The behaviour plays dashed 6/7,
 /// solid 1/7. State features: 2e_i + e_7 for upper state i, e_6 + 2e_7
 /// for the lower one; φ(s,a) gives each action its own block of them (16
-/// features). Semi-gradient off-policy Q-learning diverges from
-/// [`BAIRD_THETA0`]; 16 features fit its 14 pairs exactly, so
-/// least-squares FQI does not.
+/// features). Semi-gradient off-policy Q-learning diverges from almost
+/// any nonzero weights (Sutton & Barto start from (1, …, 1, 10, 1)); 16
+/// features fit its 14 pairs exactly, so least-squares FQI does not.
 pub fn baird() -> Result<TabularMdp> {
     let dashed: Vec<Outcome> = (0..6)
         .map(|s| Outcome {

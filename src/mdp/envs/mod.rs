@@ -7,7 +7,6 @@ mod frozen_lake;
 mod taxi;
 mod toy;
 
-pub use counterexamples::BAIRD_THETA0;
 pub use file::from_json;
 pub use frozen_lake::{BUNDLED_MAPS, parse_map};
 pub use toy::{BANDIT_ARMS, BANDIT_BEHAVIOR};

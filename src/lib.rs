@@ -14,8 +14,10 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod experiment;
+pub mod fsio;
 pub mod mdp;
 pub mod present;
+pub mod text;
 pub mod tui;
 
 pub use error::{Error, Result};

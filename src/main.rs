@@ -19,7 +19,9 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote file names and file contents: no escape
+            // sequence from them reaches the terminal.
+            eprintln!("error: {}", pessimist::text::sanitize(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }

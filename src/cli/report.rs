@@ -9,6 +9,7 @@ use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
 use pessimist::present::scores;
+use pessimist::text::sanitize;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -23,7 +24,7 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
     }
     let (runs, errors) = Store::new(dir).load_all()?;
     for e in errors {
-        eprintln!("warning: skipped a run: {e}");
+        eprintln!("warning: skipped a run: {}", sanitize(&e.to_string()));
     }
     if runs.is_empty() {
         bail!("no runs in {}", dir.display());
@@ -51,8 +52,9 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         table.datasets = table.short_datasets.clone();
     }
     match args.format {
-        ReportFormat::Md => print!("{}", table.to_markdown()),
-        ReportFormat::Csv => print!("{}", table.to_csv()),
+        // Names come from files: no escape sequence reaches the terminal.
+        ReportFormat::Md => print!("{}", sanitize(&table.to_markdown())),
+        ReportFormat::Csv => print!("{}", sanitize(&table.to_csv())),
         ReportFormat::Json => {
             // Which number is which, beside the numbers.
             let mut value = serde_json::to_value(&table)?;
@@ -73,7 +75,10 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             store::read_metrics(&r.dir).unwrap_or_else(|e| {
-                eprintln!("warning: skipped the metrics of a run: {e}");
+                eprintln!(
+                    "warning: skipped the metrics of a run: {}",
+                    sanitize(&e.to_string())
+                );
                 Vec::new()
             })
         })

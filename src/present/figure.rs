@@ -169,7 +169,7 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
     let root = SVGBackend::new(path, (1280, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let root = root
-        .titled(title, ("sans-serif", 22))
+        .titled(&crate::text::xml_text(title), ("sans-serif", 22))
         .map_err(|e| failed(&e))?;
     let panels = root.split_evenly((1, 2));
     for (panel, (name, pick)) in panels
@@ -220,7 +220,7 @@ pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOpti
                     colour.stroke_width(2),
                 ))
                 .map_err(|e| failed(&e))?
-                .label(label.clone())
+                .label(crate::text::xml_text(label))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });

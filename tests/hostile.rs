@@ -133,12 +133,11 @@ fn trained(experiments: &Path) -> PathBuf {
     let (ok, _, stderr) = output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));
     assert!(ok, "{stderr}");
     let spec_dir = experiments.parent().unwrap().join("runs").join("trap");
-    let run = std::fs::read_dir(&spec_dir)
+    std::fs::read_dir(&spec_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.join("config.json").is_file())
-        .expect("a run directory");
-    run
+        .expect("a run directory")
 }
 
 #[test]
@@ -166,7 +165,7 @@ fn a_q_table_claiming_100000_by_100000_is_an_error_in_the_detail() {
     // A valid header claiming 80 GB over 16 bytes of data.
     let mut header =
         "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

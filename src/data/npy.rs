@@ -108,7 +108,7 @@ mod tests {
     /// A version 1.0 npy file with header `dict` and `data`.
     fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
         let mut header = dict.to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
+        while !(10 + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');

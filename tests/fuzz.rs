@@ -17,6 +17,9 @@
 //!
 //! (8 targets × 130,000 cases = 1,040,000 inputs.)
 
+mod hostile_support;
+
+use hostile_support::npy;
 use pessimist::data::npy::parse_q_table;
 use pessimist::experiment::{RunDir, spec, store};
 use proptest::prelude::*;
@@ -274,20 +277,6 @@ fn fuzz_store_readers() {
             }
         });
     }
-}
-
-/// An npy header over `data` bytes (version 1.0, padded to 64).
-fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = dict.to_string();
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
 }
 
 #[test]

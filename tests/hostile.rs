@@ -7,7 +7,10 @@
 //! The tmux tests (keys drawn late, panics off the main thread) are in
 //! `tests/tmux_hostile.rs`.
 
+mod hostile_support;
+
 use assert_cmd::Command;
+use hostile_support::{TRAP, mkfifo, npy};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,16 +41,6 @@ fn assert_no_controls(what: &str, text: &str) {
         "{what} holds a control character:\n{text:?}"
     );
 }
-
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-}
-
-const TRAP: &str = "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\n\
-                    eval_every = 5\ndataset = { policy = \"behavior\", size = 200 }\n\
-                    [[algo]]\nname = \"bc\"\n";
 
 /// An experiments directory with `specs` (name, text) and its store beside it.
 fn experiments(specs: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
@@ -163,16 +156,10 @@ fn a_q_table_claiming_100000_by_100000_is_an_error_in_the_detail() {
     let (_dir, experiments) = experiments(&[("trap.toml", TRAP)]);
     let run = trained(&experiments);
     // A valid header claiming 80 GB over 16 bytes of data.
-    let mut header =
-        "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }".to_string();
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend([0u8; 16]);
+    let bytes = npy(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }",
+        &[0u8; 16],
+    );
     std::fs::write(run.join("q.npy"), bytes).unwrap();
     let (ok, screen, stderr) = headless(&experiments, "<enter>");
     assert!(ok, "{stderr}");

@@ -5,76 +5,10 @@
 //! wall-clock margin (the 60 s limit only turns a hang into a failure).
 //! `.ci/run` sets PESSIMIST_REQUIRE_TMUX=1 so these cannot be skipped there.
 
+mod hostile_support;
+
+use hostile_support::{Session, TRAP, have_tmux, mkfifo, tmux, wait_for};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("running tmux");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Waits until the screen satisfies `ok`, or fails with the last screen.
-fn wait_for(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    loop {
-        let s = tmux(&["capture-pane", "-p", "-t", session]);
-        if ok(&s) {
-            return s;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            panic!("timed out waiting for {what}; screen:\n{s}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A detached tmux session running `command`; killed when dropped.
-struct Session(String);
-
-impl Session {
-    fn start(name: &str, command: &str) -> Session {
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            command,
-        ]);
-        Session(name.to_string())
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
-fn have_tmux() -> bool {
-    if Command::new("tmux").arg("-V").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("PESSIMIST_REQUIRE_TMUX").is_none(),
-        "tmux is required (PESSIMIST_REQUIRE_TMUX is set) but not installed"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
-}
-
-const TRAP: &str = "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\n\
-                    eval_every = 5\ndataset = { policy = \"behavior\", size = 200 }\n\
-                    [[algo]]\nname = \"bc\"\n";
 
 /// The dashboard on `dir/experiments` in tmux, with `env` set; after it
 /// exits the pane shows `DASHBOARD-EXITED <code>` and the terminal modes.
@@ -112,9 +46,7 @@ fn a_fifo_dataset_does_not_block_start_up_and_q_quits() {
         "{ file = \"fifo.csv\" }",
     );
     std::fs::write(experiments.join("fifo.toml"), fifo).unwrap();
-    let c = std::ffi::CString::new(experiments.join("fifo.csv").to_str().unwrap()).unwrap();
-    // SAFETY: a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&experiments.join("fifo.csv"));
     let name = format!("pessimist-fifo-{}", std::process::id());
     let _session = dashboard(dir.path(), &name, "");
     wait_for(&name, "the spec error", |s| {

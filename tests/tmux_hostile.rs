@@ -78,7 +78,9 @@ fn a_pasted_filter_is_drawn_whole() {
     // without another event arriving after it.
     tmux(&["send-keys", "-t", &name, "-l", "/zz-new"]);
     wait_for(&name, "the whole filter", |s| s.contains("filter: zz-new"));
+    // Esc then q in one read would be Alt+q: wait for Esc to be applied.
     tmux(&["send-keys", "-t", &name, "Escape"]);
+    wait_for(&name, "the filter to close", |s| !s.contains("filter: "));
     tmux(&["send-keys", "-t", &name, "q"]);
     wait_for(&name, "the dashboard to exit", |s| {
         s.contains("DASHBOARD-EXITED")

@@ -229,14 +229,33 @@ impl<R> LineLimit<R> {
     }
 
     fn account(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut lines = bytes.split(|&b| b == b'\n');
-        // The first piece continues the line before this read.
-        self.run += lines.next().map_or(0, <[u8]>::len) as u64;
-        let mut longest = self.run;
-        for line in lines {
-            self.run = line.len() as u64;
-            longest = longest.max(self.run);
-        }
+        let longest = if bytes.len() as u64 <= self.limit.bytes {
+            // A line wholly inside a read no longer than the limit is within
+            // it: only the line continuing across reads needs counting, so
+            // two short scans do (the reads of a CSV reader are 1 MiB).
+            match bytes.iter().position(|&b| b == b'\n') {
+                None => {
+                    self.run += bytes.len() as u64;
+                    self.run
+                }
+                Some(first) => {
+                    let continued = self.run + first as u64;
+                    let last = bytes.iter().rposition(|&b| b == b'\n').unwrap_or(first);
+                    self.run = (bytes.len() - last - 1) as u64;
+                    continued.max(self.run)
+                }
+            }
+        } else {
+            let mut lines = bytes.split(|&b| b == b'\n');
+            // The first piece continues the line before this read.
+            self.run += lines.next().map_or(0, <[u8]>::len) as u64;
+            let mut longest = self.run;
+            for line in lines {
+                self.run = line.len() as u64;
+                longest = longest.max(self.run);
+            }
+            longest
+        };
         if longest > self.limit.bytes {
             return Err(too_large(self.limit));
         }
@@ -333,6 +352,22 @@ mod tests {
         let mut out = Vec::new();
         ok.read_to_end(&mut out).unwrap();
         let mut long = LineLimit::new(&b"ab\nabcde\n"[..], limit);
+        assert!(long.read_to_end(&mut Vec::new()).is_err());
+        // Reads shorter than the limit, lines across them.
+        struct Chunks<'a>(&'a [u8]);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(3).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut ok = LineLimit::new(Chunks(b"ab\nabcd\nab\ncd\n"), limit);
+        ok.read_to_end(&mut Vec::new()).unwrap();
+        let mut long = LineLimit::new(Chunks(b"ab\nabcde\n"), limit);
+        assert!(long.read_to_end(&mut Vec::new()).is_err());
+        let mut long = LineLimit::new(Chunks(b"abcde"), limit);
         assert!(long.read_to_end(&mut Vec::new()).is_err());
         let mut reader = &b"abcd\nabcdef\n"[..];
         let mut line = Vec::new();

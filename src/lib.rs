@@ -15,9 +15,11 @@ pub mod error;
 pub mod eval;
 pub mod experiment;
 pub mod features;
+pub mod fsio;
 pub mod mdp;
 pub mod params;
 pub mod present;
+pub mod text;
 pub mod tui;
 
 pub use error::{Error, Result};

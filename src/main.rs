@@ -22,7 +22,9 @@ fn main() -> ExitCode {
             Err(e) => cli::out::fail(&e),
         },
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote file names and file contents: no escape
+            // sequence from them reaches the terminal.
+            eprintln!("error: {}", pessimist::text::sanitize(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }

@@ -10,6 +10,7 @@ use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
 use pessimist::present::scores::{self, RunResult};
+use pessimist::text::sanitize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -24,7 +25,7 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
     }
     let (runs, errors) = Store::new(dir).load_all()?;
     for e in errors {
-        eprintln!("warning: skipped a run: {e}");
+        eprintln!("warning: skipped a run: {}", sanitize(&e.to_string()));
     }
     if runs.is_empty() {
         bail!("no runs in {}", dir.display());
@@ -39,7 +40,10 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
 /// A run's eval points; unreadable ones are reported on stderr and none kept.
 fn read_history(run: &LoadedRun) -> Vec<Metrics> {
     store::read_metrics(&run.dir).unwrap_or_else(|e| {
-        eprintln!("warning: skipped the metrics of a run: {e}");
+        eprintln!(
+            "warning: skipped the metrics of a run: {}",
+            sanitize(&e.to_string())
+        );
         Vec::new()
     })
 }
@@ -70,8 +74,9 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         table.datasets = table.short_datasets.clone();
     }
     match args.format {
-        ReportFormat::Md => print!("{}", table.to_markdown()),
-        ReportFormat::Csv => print!("{}", table.to_csv()),
+        // Names come from files: no escape sequence reaches the terminal.
+        ReportFormat::Md => print!("{}", sanitize(&table.to_markdown())),
+        ReportFormat::Csv => print!("{}", sanitize(&table.to_csv())),
         ReportFormat::Json => {
             // Which number is which, beside the numbers.
             let mut value = serde_json::to_value(&table)?;
@@ -137,7 +142,7 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
         &notes,
     )?;
     for note in &notes {
-        eprintln!("{note}");
+        eprintln!("{}", sanitize(note));
     }
     eprintln!("wrote {} ({} runs)", args.out.display(), runs.len());
     Ok(())

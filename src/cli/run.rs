@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
 use pessimist::experiment::{Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
+use pessimist::text::sanitize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -344,12 +345,12 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .iter()
         .map(|h| {
             let l = &spec_labels[h.config.spec.as_str()];
-            (l.algo(&h.config), l.data(&h.config))
+            (sanitize(&l.algo(&h.config)), sanitize(&l.data(&h.config)))
         })
         .collect();
     let envs: Vec<String> = handles
         .iter()
-        .map(|h| spec_labels[h.config.spec.as_str()].env(&h.config))
+        .map(|h| sanitize(&spec_labels[h.config.spec.as_str()].env(&h.config)))
         .collect();
     let width = |f: fn(&(String, String)) -> &String, header: &str| {
         names
@@ -386,7 +387,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             f(last.map(|m| m.normalized_score), 1),
         );
         if let Some(e) = error {
-            eprintln!("    error: {e}");
+            eprintln!("    error: {}", sanitize(e));
         }
     }
     eprintln!("{RETURNS_LEGEND}");

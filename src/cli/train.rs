@@ -154,8 +154,8 @@ struct PolicyFile {
 }
 
 fn read_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = pessimist::fsio::read_to_string_bounded(path, pessimist::fsio::JSON)
+        .with_context(|| format!("reading {}", path.display()))?;
     let file: PolicyFile = serde_json::from_str(&text).map_err(|e| {
         anyhow!(
             "{}:{}:{}: {e} (expected {{\"policy\": [[pi(a|s) per a] per s]}})",

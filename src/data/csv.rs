@@ -24,12 +24,14 @@ pub const COLUMNS: [&str; 8] = [
 
 /// Reads a dataset CSV, checking every cell against the environment's sizes.
 pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Dataset> {
-    let file = std::fs::File::open(path)
+    let file = crate::fsio::open_regular(path)
         .map_err(|e| Error::io(format!("cannot open dataset {}", path.display()), e))?;
+    // Streamed: a row longer than the limit fails the read instead of
+    // growing a record without end; the row count is bounded below.
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .buffer_capacity(1 << 20)
-        .from_reader(file);
+        .from_reader(crate::fsio::LineLimit::new(file, crate::fsio::LINE));
     let csv_error = |row: u64, column: Option<&str>, message: String| Error::Csv {
         path: path.to_path_buf(),
         row,

@@ -86,12 +86,13 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Reads and expands the spec at `path`.
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-        path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read the spec: {e}"),
-    })?;
+    let text =
+        crate::fsio::read_to_string_bounded(path, crate::fsio::SPEC).map_err(|e| SpecError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the spec: {e}"),
+        })?;
     parse(path, &text)
 }
 

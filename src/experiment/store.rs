@@ -18,7 +18,7 @@ use crate::mdp::Policy;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const CONFIG: &str = "config.json";
@@ -278,7 +278,7 @@ fn sync_dir(file: &Path) -> std::io::Result<()> {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
-    match std::fs::read(path) {
+    match crate::fsio::read_bounded(path, crate::fsio::JSON) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::File {
@@ -380,11 +380,7 @@ pub fn write_q(dir: &RunDir, q: &Array2<f64>) -> Result<()> {
 }
 
 pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {
-    let path = dir.file(Q_TABLE);
-    ndarray_npy::read_npy(&path).map_err(|e| Error::File {
-        path,
-        message: e.to_string(),
-    })
+    crate::data::npy::read_q_table(&dir.file(Q_TABLE))
 }
 
 /// Every complete metrics line of a run. A torn or garbled last line (a
@@ -418,7 +414,7 @@ impl MetricsTail {
     pub fn read_new(&mut self, dir: &RunDir) -> Result<Vec<Metrics>> {
         let path = dir.file(METRICS);
         let cannot = || format!("cannot read {}", path.display());
-        let mut file = match File::open(&path) {
+        let mut file = match crate::fsio::open_regular(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io(cannot(), e)),
@@ -439,7 +435,8 @@ impl MetricsTail {
         let mut line = Vec::new();
         loop {
             line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(io(cannot))?;
+            let n = crate::fsio::read_line_bounded(&mut reader, &mut line, crate::fsio::LINE)
+                .map_err(io(cannot))?;
             if n == 0 || line.last() != Some(&b'\n') {
                 break; // end, or a line still being written
             }
@@ -447,7 +444,7 @@ impl MetricsTail {
                 Ok(m) => out.push(m),
                 Err(e) => {
                     let mut rest = Vec::new();
-                    let _ = reader.read_to_end(&mut rest);
+                    let _ = reader.take(crate::fsio::LINE.bytes).read_to_end(&mut rest);
                     if !rest.iter().all(u8::is_ascii_whitespace) {
                         // Maybe a rewrite this reader misread: start over next time.
                         self.start_over = true;
@@ -514,7 +511,8 @@ impl MetricsWriter {
             let mut line = Vec::new();
             while lines < keep {
                 line.clear();
-                let n = reader.read_until(b'\n', &mut line).map_err(io(context))?;
+                let n = crate::fsio::read_line_bounded(&mut reader, &mut line, crate::fsio::LINE)
+                    .map_err(io(context))?;
                 if n == 0 || line.last() != Some(&b'\n') {
                     break;
                 }
@@ -611,7 +609,8 @@ pub fn log(dir: &RunDir, message: &str) {
 
 /// The last `n` lines of the run's log.
 pub fn log_tail(dir: &RunDir, n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.file(LOG)).unwrap_or_default();
+    let bytes = crate::fsio::read_tail(&dir.file(LOG), crate::fsio::LOG_TAIL).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()

@@ -163,7 +163,7 @@ fn scan(dirs: &[(PathBuf, bool, bool)]) -> HashMap<PathBuf, Fingerprint> {
                     pending.push(path.clone());
                 }
                 let contents = (*contents && meta.is_file())
-                    .then(|| std::fs::read(&path).ok())
+                    .then(|| crate::fsio::read_bounded(&path, crate::fsio::SPEC).ok())
                     .flatten()
                     .map(|bytes| {
                         let mut h = std::collections::hash_map::DefaultHasher::new();

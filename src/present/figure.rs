@@ -190,14 +190,14 @@ pub fn write_svg_noted(
     for (k, note) in notes.iter().enumerate() {
         under
             .draw_text(
-                note,
+                &crate::text::xml_text(note),
                 &("sans-serif", 16).into_text_style(&under),
                 (16, 2 + (NOTE_HEIGHT as usize * k) as i32),
             )
             .map_err(|e| failed(&e))?;
     }
     let root = root
-        .titled(title, ("sans-serif", 22))
+        .titled(&crate::text::xml_text(title), ("sans-serif", 22))
         .map_err(|e| failed(&e))?;
     let panels = root.split_evenly((1, 2));
     for (panel, (name, pick)) in panels
@@ -248,7 +248,7 @@ pub fn write_svg_noted(
                     colour.stroke_width(2),
                 ))
                 .map_err(|e| failed(&e))?
-                .label(label.clone())
+                .label(crate::text::xml_text(label))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });

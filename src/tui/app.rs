@@ -119,6 +119,9 @@ pub struct App {
     pub message: Option<String>,
     /// Log tail of the selected run, filled by the caller for the detail view.
     pub log_tail: Vec<String>,
+    /// Why the selected run's Q table or policy could not be read (a
+    /// corrupt or oversized file), for the detail view.
+    pub detail_error: Option<String>,
     /// Where the detail view's Q table and policy came from (set it with
     /// [`App::set_detail_data`], which also computes the overestimation).
     pub detail_data: Option<DetailData>,
@@ -166,6 +169,7 @@ impl Default for App {
             confirm_rerun: None,
             message: None,
             log_tail: Vec::new(),
+            detail_error: None,
             detail_data: None,
             detail_env: None,
             overestimation: None,
@@ -701,19 +705,8 @@ fn dataset_order(run: &RunView) -> (String, u64) {
     }
 }
 
-/// Removes escape sequences and control characters from text that comes
-/// from files (run names, error messages), so nothing can drive the terminal.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+/// Shared with every text output of the command line ([`crate::text`]).
+pub use crate::text::sanitize;
 
 #[cfg(test)]
 mod tests {

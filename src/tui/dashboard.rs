@@ -75,6 +75,7 @@ impl Dashboard {
     /// rewritten q.npy or policy.json shows).
     fn refresh_detail(&mut self) {
         if !self.app.detail {
+            self.app.detail_error = None;
             self.app.set_detail_data(None);
             return;
         }
@@ -83,10 +84,19 @@ impl Dashboard {
         };
         let dir = run.dir.clone();
         self.app.log_tail = store::log_tail(&dir, 12);
-        let data = match (store::read_q(&dir), store::read_policy(&dir)) {
-            (Ok(q), Ok(policy)) => Some(DetailData { q, policy }),
-            _ => None,
+        // Missing files are a run still training; anything else (a corrupt
+        // or oversized q.npy) is shown in the detail, never a crash.
+        let missing = |e: &crate::Error| match e {
+            crate::Error::File { message, .. } => message == "missing",
+            crate::Error::Io { cause, .. } => cause.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
         };
+        let (data, error) = match (store::read_q(&dir), store::read_policy(&dir)) {
+            (Ok(q), Ok(policy)) => (Some(DetailData { q, policy }), None),
+            (Err(e), _) | (_, Err(e)) if !missing(&e) => (None, Some(e.to_string())),
+            _ => (None, None),
+        };
+        self.app.detail_error = error;
         // The overestimation is recomputed only when these changed.
         self.app.set_detail_data(data);
     }

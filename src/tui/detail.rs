@@ -53,6 +53,15 @@ pub fn overestimation(
     if data.q.dim() != data.policy.dim() {
         return Err("the Q table and the policy differ in shape".into());
     }
+    if data.q.dim() != (mdp.n_states(), mdp.n_actions()) {
+        return Err(format!(
+            "the Q table is {}×{}, the environment has {} states × {} actions",
+            data.q.nrows(),
+            data.q.ncols(),
+            mdp.n_states(),
+            mdp.n_actions()
+        ));
+    }
     let truth = solve::evaluate_policy(mdp, &data.policy, gamma).map_err(|e| e.to_string())?;
     Ok(solve::row_maxima(&data.q) - &truth.v)
 }

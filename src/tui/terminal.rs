@@ -42,6 +42,7 @@ pub fn run(mut dashboard: Dashboard) -> std::io::Result<()> {
     }
     install_panic_hook();
     enable_raw_mode()?;
+    let restore = Restore;
     let mut terminal = match execute!(std::io::stdout(), EnterAlternateScreen)
         .and_then(|()| Terminal::new(CrosstermBackend::new(std::io::stdout())))
     {
@@ -55,27 +56,51 @@ pub fn run(mut dashboard: Dashboard) -> std::io::Result<()> {
     spawn_input(tx, stop.clone())?;
     event_loop(&mut terminal, &mut dashboard, &stop, &rx);
     stop.store(true, Ordering::Relaxed);
-    // Errors here mean the terminal is gone: nothing is left to restore.
-    let _ = ratatui::try_restore();
+    drop(restore);
     dashboard.session.shutdown();
     Ok(())
 }
 
-/// Restores the terminal before a panic of the dashboard's own thread is
-/// reported. Panics of other threads (a training run, caught and recorded
-/// as that run's failure by the pool) go to the log file: printing them
-/// would scribble over the screen that keeps running.
+/// Restores the terminal before a panic of the dashboard's own thread or
+/// of the input thread is reported (either ends the dashboard: the input
+/// thread's end closes the channel, and the loop quits). Panics of other
+/// threads (a training run, caught and recorded as that run's failure by
+/// the pool) go to the log file: printing them would scribble over the
+/// screen that keeps running. Whatever ends [`run`] otherwise, its
+/// [`Restore`] guard restores the terminal on the way out.
 fn install_panic_hook() {
     let report = std::panic::take_hook();
     let dashboard_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == dashboard_thread {
+        let current = std::thread::current();
+        if current.id() == dashboard_thread || current.name() == Some(INPUT_THREAD) {
             let _ = ratatui::try_restore();
             report(info);
         } else {
             tracing::error!("{info}");
         }
     }));
+}
+
+/// The input thread's name, which the panic hook knows it by.
+const INPUT_THREAD: &str = "input";
+
+/// Restores the terminal when dropped: on return and on unwinding alike.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        // Errors here mean the terminal is gone: nothing is left to restore.
+        let _ = ratatui::try_restore();
+    }
+}
+
+/// Tests only: `PESSIMIST_TEST_PANIC=input` makes the input thread panic
+/// on its first key, to check that the terminal is restored.
+fn forced_panic(place: &str) {
+    if std::env::var_os("PESSIMIST_TEST_PANIC").is_some_and(|v| v == place) {
+        panic!("forced panic in the {place} thread (PESSIMIST_TEST_PANIC)");
+    }
 }
 
 fn event_loop(
@@ -96,14 +121,27 @@ fn event_loop(
             last_draw = Instant::now();
         }
         match input.recv_timeout(TICK) {
-            Ok(Input::Key(key)) => {
-                if dashboard.key(key) {
-                    return;
+            Ok(first) => {
+                // Everything already typed (a paste, fast typing) is applied
+                // before the next frame, so the frame shows all of it.
+                let pending = std::iter::from_fn(|| input.try_recv().ok());
+                for event in std::iter::once(first).chain(pending) {
+                    match event {
+                        Input::Key(key) => {
+                            if dashboard.key(key) {
+                                return;
+                            }
+                        }
+                        Input::Resize => {}
+                        Input::Gone => {
+                            tracing::info!("terminal gone, quitting");
+                            return;
+                        }
+                    }
                 }
                 dirty = true;
             }
-            Ok(Input::Resize) => dirty = true,
-            Ok(Input::Gone) | Err(RecvTimeoutError::Disconnected) => {
+            Err(RecvTimeoutError::Disconnected) => {
                 tracing::info!("terminal gone, quitting");
                 return;
             }
@@ -124,23 +162,35 @@ fn event_loop(
 fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> std::io::Result<()> {
     let tty = tty::Tty::open()?;
     std::thread::Builder::new()
-        .name("input".into())
+        .name(INPUT_THREAD.into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match tty.wait(PROGRESS_REDRAW) {
                     tty::Ready::Idle => {}
                     tty::Ready::Readable => {
-                        let input = match event::read() {
-                            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                                Input::Key(key)
+                        // One read of the terminal can bring many events (a
+                        // paste): crossterm parses them all into its own
+                        // queue, and the terminal is then no longer readable.
+                        // Take every queued event now, not at the next key.
+                        loop {
+                            let input = match event::read() {
+                                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                                    forced_panic(INPUT_THREAD);
+                                    Some(Input::Key(key))
+                                }
+                                Ok(Event::Resize(..)) => Some(Input::Resize),
+                                Ok(_) => None,
+                                Err(_) => Some(Input::Gone),
+                            };
+                            if let Some(input) = input {
+                                let gone = matches!(input, Input::Gone);
+                                if tx.send(input).is_err() || gone {
+                                    return;
+                                }
                             }
-                            Ok(Event::Resize(..)) => Input::Resize,
-                            Ok(_) => continue,
-                            Err(_) => Input::Gone,
-                        };
-                        let gone = matches!(input, Input::Gone);
-                        if tx.send(input).is_err() || gone {
-                            return;
+                            if !matches!(event::poll(Duration::ZERO), Ok(true)) {
+                                break;
+                            }
                         }
                     }
                     tty::Ready::HungUp => {

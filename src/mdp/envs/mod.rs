@@ -161,9 +161,14 @@ fn split_pin(rest: &str) -> (&str, Option<&str>) {
 
 /// Reads the file of a `file:`/`map:` id, checking a pinned hash.
 fn read_pinned<'a>(rest: &'a str, what: &str) -> Result<(&'a str, String)> {
+    let limit = if what == "map" {
+        crate::fsio::MAP
+    } else {
+        crate::fsio::MDP_FILE
+    };
     let (path, pinned) = split_pin(rest);
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {what} {path}"), e))?;
+    let bytes = crate::fsio::read_bounded(Path::new(path), limit)
+        .map_err(|e| Error::io(format!("cannot read {what} {path}"), e))?;
     if let Some(pinned) = pinned {
         let now = content_hash(&bytes);
         if now != pinned {
@@ -199,7 +204,12 @@ pub fn pin(id: &str, base: &Path) -> Result<String> {
     let canonical = joined
         .canonicalize()
         .map_err(|e| Error::io(format!("cannot read {}", joined.display()), e))?;
-    let bytes = std::fs::read(&canonical)
+    let limit = if prefix == "map:" {
+        crate::fsio::MAP
+    } else {
+        crate::fsio::MDP_FILE
+    };
+    let bytes = crate::fsio::read_bounded(&canonical, limit)
         .map_err(|e| Error::io(format!("cannot read {}", canonical.display()), e))?;
     Ok(format!(
         "{prefix}{}#{}",

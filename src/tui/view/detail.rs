@@ -57,6 +57,12 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             style,
         )));
     }
+    if let Some(e) = &app.detail_error {
+        lines.push(Line::from(Span::styled(
+            format!("cannot show the Q table: {}", sanitize(e)),
+            error_style(app),
+        )));
+    }
     // Fields break between ` · ` separators, never inside one.
     let room = top[0].width.saturating_sub(2) as usize;
     let mut field = |head: &str, parts: Vec<String>| {

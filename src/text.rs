@@ -1,0 +1,51 @@
+//! Text from files (spec values, file names, CSV cells, store JSON) on its
+//! way to a terminal: one sanitiser for the dashboard and every command's
+//! output, so no file can drive the terminal (set its title, move the
+//! cursor, hide output) with escape sequences.
+
+/// Replaces control characters (ESC, BEL, C1 controls such as U+009B CSI,
+/// carriage returns, tabs) with U+FFFD; line breaks stay. Characters keep
+/// their count, so column widths computed before or after agree.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Text for an XML document (SVG) whose writer escapes `<`, `&` and
+/// quotes itself (plotters does): the characters XML 1.0 cannot hold at all
+/// (C0 controls but tab and line breaks, U+FFFE, U+FFFF) and C1 controls
+/// become U+FFFD, so a name with an escape sequence still makes a valid
+/// document.
+pub fn xml_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_lose_their_escape() {
+        let s = sanitize("a\u{1b}]0;pwned\u{7}b\u{9b}2J\nc");
+        assert_eq!(s, "a\u{FFFD}]0;pwned\u{FFFD}b\u{FFFD}2J\nc");
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'));
+    }
+
+    #[test]
+    fn xml_text_keeps_only_characters_xml_allows() {
+        assert_eq!(xml_text("a\u{1b}b\u{FFFF}\tc<"), "a\u{FFFD}b\u{FFFD}\tc<");
+    }
+}

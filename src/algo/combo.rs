@@ -164,4 +164,9 @@ impl Rule for Combo {
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         self.cql.policy_of(q)
     }
+
+    fn load(&mut self, _state: &serde_json::Value) -> Result<()> {
+        self.cql.desync();
+        Ok(())
+    }
 }

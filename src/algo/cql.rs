@@ -136,6 +136,10 @@ pub struct Cql {
     /// τ log Σ_a exp(f(s,a)/τ) per state, beside σ.
     soft: Vec<f64>,
     scratch: Scratch,
+    /// Whether `sigma` and `soft` are those of the current f: the descent
+    /// leaves them so (bit for bit, one softmax of the same row), a
+    /// checkpoint's load does not.
+    synced: bool,
 }
 
 /// Scratch rows of one state's step: a candidate f, its σ, the Newton direction.
@@ -175,6 +179,7 @@ impl Cql {
                 candidate_sigma: vec![0.0; na],
                 direction: vec![0.0; na],
             },
+            synced: false,
         }
     }
 
@@ -183,9 +188,11 @@ impl Cql {
     pub fn targets(&mut self, q: &Array2<f64>) {
         let na = self.n_actions;
         let f = q.as_slice().expect("Q is contiguous");
-        for &s in &self.visited {
-            let cells = s * na..(s + 1) * na;
-            self.soft[s] = softmax(&f[cells.clone()], self.tau, &mut self.sigma[cells]);
+        if !self.synced {
+            for &s in &self.visited {
+                let cells = s * na..(s + 1) * na;
+                self.soft[s] = softmax(&f[cells.clone()], self.tau, &mut self.sigma[cells]);
+            }
         }
         for s in self.backup.read_states() {
             let row = &f[s * na..(s + 1) * na];
@@ -221,6 +228,7 @@ impl Cql {
                 largest = largest.max(change);
             }
         }
+        self.synced = true;
         largest
     }
 
@@ -334,7 +342,12 @@ impl State<'_> {
                 }
                 let candidate_soft = softmax(candidate, self.tau, candidate_sigma);
                 let after = self.objective(candidate, candidate_soft);
-                if after <= before - ARMIJO * t * slope {
+                // Near the optimum the promised decrease drowns in φ's
+                // rounding: a step that changes φ by no more than that is
+                // accepted, not backtracked forty times.
+                let noise = 1e-12 * before.abs();
+                let enough = after <= before - ARMIJO * t * slope;
+                if enough || (t * slope <= noise && after <= before + noise) {
                     let change = largest_seen_change(f, candidate, self.w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);
@@ -422,5 +435,17 @@ impl Rule for Cql {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         self.policy_of(q)
+    }
+
+    fn load(&mut self, _state: &serde_json::Value) -> Result<()> {
+        self.synced = false;
+        Ok(())
+    }
+}
+
+impl Cql {
+    /// Marks σ as stale (the table was replaced from a checkpoint).
+    pub fn desync(&mut self) {
+        self.synced = false;
     }
 }

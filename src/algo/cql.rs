@@ -312,13 +312,17 @@ impl State<'_> {
         // summed in that form (the difference cancels when σ sits on unseen
         // actions); where D(a) = 0 (no data, no push-down) the coordinate
         // has neither gradient nor curvature and stays.
+        // One pass for g (into `candidate`) and 1/D (into `candidate_sigma`,
+        // 0 where D = 0), both scratch until the trial steps.
         let (mut sdg, mut denominator) = (0.0, 0.0);
         for (a, &x) in f.iter().enumerate() {
             let d = self.w[a] + c * sigma[a];
-            if d > 0.0 {
-                sdg += sigma[a] * gradient(a, x) / d;
-                denominator += sigma[a] * self.w[a] / d;
-            }
+            let g = gradient(a, x);
+            let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
+            sdg += sigma[a] * g * inverse;
+            denominator += sigma[a] * self.w[a] * inverse;
+            candidate[a] = g;
+            candidate_sigma[a] = inverse;
         }
         let before = self.objective(f, *soft);
         if denominator > 0.0 {
@@ -326,13 +330,8 @@ impl State<'_> {
             let shift = c * sdg / denominator;
             let mut slope = 0.0;
             for (a, slot) in direction.iter_mut().enumerate() {
-                let d = self.w[a] + c * sigma[a];
-                let g = gradient(a, f[a]);
-                *slot = if d > 0.0 {
-                    (g + shift * sigma[a]) / d
-                } else {
-                    0.0
-                };
+                let g = candidate[a];
+                *slot = (g + shift * sigma[a]) * candidate_sigma[a];
                 slope += g * *slot;
             }
             let mut t = 1.0;
@@ -421,8 +420,9 @@ fn softmax(f: &[f64], tau: f64, out: &mut [f64]) -> f64 {
         *o = if z < -700.0 { 0.0 } else { z.exp() };
         total += *o;
     }
+    let scale = 1.0 / total;
     for o in out.iter_mut() {
-        *o /= total;
+        *o *= scale;
     }
     top + tau * total.ln()
 }

@@ -298,15 +298,20 @@ impl State<'_> {
             candidate_sigma,
             direction,
         } = scratch;
+        // One length for every row, so the loops below index without checks.
+        let n = f.len();
+        let (sigma, candidate, candidate_sigma, direction) = (
+            &mut sigma[..n],
+            &mut candidate[..n],
+            &mut candidate_sigma[..n],
+            &mut direction[..n],
+        );
+        let (w, y, up) = (&self.w[..n], &self.y[..n], &self.up[..n]);
         let push = self.alpha * self.down;
         let c = push / self.tau;
         let gradient = |a: usize, x: f64| {
-            let bellman = if self.w[a] > 0.0 {
-                self.w[a] * (x - self.y[a])
-            } else {
-                0.0
-            };
-            push * sigma[a] - self.alpha * self.up[a] + bellman
+            let bellman = if w[a] > 0.0 { w[a] * (x - y[a]) } else { 0.0 };
+            push * sigma[a] - self.alpha * up[a] + bellman
         };
         // σᵀD⁻¹g and the denominator 1 − c σᵀD⁻¹σ = Σ_a σ(a) w(a)/D(a),
         // summed in that form (the difference cancels when σ sits on unseen
@@ -316,11 +321,11 @@ impl State<'_> {
         // 0 where D = 0), both scratch until the trial steps.
         let (mut sdg, mut denominator) = (0.0, 0.0);
         for (a, &x) in f.iter().enumerate() {
-            let d = self.w[a] + c * sigma[a];
+            let d = w[a] + c * sigma[a];
             let g = gradient(a, x);
             let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
             sdg += sigma[a] * g * inverse;
-            denominator += sigma[a] * self.w[a] * inverse;
+            denominator += sigma[a] * w[a] * inverse;
             candidate[a] = g;
             candidate_sigma[a] = inverse;
         }
@@ -347,7 +352,7 @@ impl State<'_> {
                 let noise = 1e-12 * before.abs();
                 let enough = after <= before - ARMIJO * t * slope;
                 if enough || (t * slope <= noise && after <= before + noise) {
-                    let change = largest_seen_change(f, candidate, self.w);
+                    let change = largest_seen_change(f, candidate, w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);
                     *soft = candidate_soft;
@@ -357,7 +362,7 @@ impl State<'_> {
                     // Where σ sits on unseen actions φ is nearly flat along
                     // them and the full step is enormous: go on from a step
                     // no longer than the row's spread (f and y) plus 30τ.
-                    let spread = row_spread(f, self.y, self.w) + 30.0 * self.tau;
+                    let spread = row_spread(f, y, w) + 30.0 * self.tau;
                     let longest = direction.iter().fold(0.0f64, |m, x| m.max(x.abs()));
                     (spread / longest).min(0.5)
                 } else {
@@ -366,14 +371,14 @@ impl State<'_> {
             }
         }
         for (a, slot) in candidate.iter_mut().enumerate() {
-            let d = self.w[a] + c / 2.0;
+            let d = w[a] + c / 2.0;
             *slot = if d > 0.0 {
                 f[a] - gradient(a, f[a]) / d
             } else {
                 f[a]
             };
         }
-        let change = largest_seen_change(f, candidate, self.w);
+        let change = largest_seen_change(f, candidate, w);
         f.copy_from_slice(candidate);
         *soft = softmax(f, self.tau, sigma);
         change

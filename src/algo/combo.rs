@@ -1,6 +1,6 @@
 //! `combo`: conservative offline model-based policy optimisation (Yu,
 //! Kumar, Rafailov, Rajeswaran, Levine & Finn 2021), discrete analog. It is
-//! [`cql`](super::cql)'s objective with the push-down term and the Bellman
+//! [`cql`]'s objective with the push-down term and the Bellman
 //! term taken over the model's rollouts mixed with the data:
 //!
 //!   L(f) = α [Σ_s d_f(s) τ log Σ_a exp(f(s,a)/τ) − Σ_s d(s) Σ_a π̂_β(a|s) f(s,a)]

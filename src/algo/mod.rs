@@ -12,6 +12,8 @@ pub mod awac;
 pub mod bc;
 pub mod bcq;
 pub mod brac;
+pub mod combo;
+pub mod cql;
 pub mod fisher_brc;
 pub mod fqe;
 pub mod fqi;
@@ -140,6 +142,8 @@ const REGISTRY: &[Entry] = &[
     entry!(iql),
     entry!(vi_lcb),
     entry!(atac),
+    entry!(cql),
+    entry!(combo),
     entry!(fqe),
     entry!(online),
 ];

@@ -336,18 +336,25 @@ fn imitation_trap_bc_copies_the_mix_and_the_pessimists_do_not() {
     }
 }
 
-/// The part-2 pessimists, whose theorems say they never do worse than the
-/// behaviour that collected the data (given enough of it).
-const NEVER_BELOW_BEHAVIOUR: [&str; 2] = ["vi-lcb", "atac"];
+/// The pessimists whose guarantees say they never do worse than the
+/// behaviour that collected the data (given enough of it): VI-LCB's lower
+/// confidence bound, ATAC's robust policy improvement, CQL's lower bound
+/// on its own policy's value.
+const NEVER_BELOW_BEHAVIOUR: [&str; 3] = ["vi-lcb", "atac", "cql"];
+/// Pessimism, part 2: never lured to an action the data does not show.
+const PART_TWO: [&str; 4] = ["vi-lcb", "atac", "cql", "combo"];
 
 /// Bandit-v0, ATAC's example: the worst arm (p = 0.3) is missing from the
 /// data and the best (p = 0.8) barely there. A random value on the missing
 /// arm lures naive FQI to it, below the behaviour (J = 0.566), for some
 /// seed. No pessimist is lured (over 40 datasets and initialisations); the
-/// part-2 ones play the missing arm with vanishing probability and never fall below the
-/// behaviour. The soft ones may: AWAC stays a hair below it at the
-/// behaviour's own mix, and Fisher-BRC's behaviour density, floored at
-/// 10⁻³, leaves the missing arm a few percent.
+/// part-2 ones play the missing arm with vanishing probability, and
+/// VI-LCB, ATAC and CQL never fall below the behaviour. The others may:
+/// AWAC stays a hair below it at the behaviour's own mix, Fisher-BRC's
+/// behaviour density, floored at 10⁻³, leaves the missing arm a few
+/// percent, and COMBO, whose push-down follows its model's rollouts rather
+/// than the data and carries no lower bound here (see `combo.rs`), settles
+/// on the 0.5 arm for one dataset of the 40.
 #[test]
 fn bandit_fools_fqi_and_no_pessimist() {
     let mdp = Arc::new(envs::make("Bandit-v0").unwrap());
@@ -385,9 +392,12 @@ fn bandit_fools_fqi_and_no_pessimist() {
         for seed in seeds.clone() {
             let (j, lured) = play(name, &with_random_init(takes_init, 5.0), &data_of(seed));
             assert!(lured < 0.5, "{name} seed {seed}: lured, w.p. {lured}");
+            if PART_TWO.contains(&name) {
+                assert!(lured < 1e-6, "{name} seed {seed}: missing arm w.p. {lured}");
+            }
             if NEVER_BELOW_BEHAVIOUR.contains(&name) {
                 assert!(
-                    j >= behaviour && lured < 1e-6,
+                    j >= behaviour,
                     "{name} seed {seed}: J = {j} (behaviour {behaviour}), missing arm w.p. {lured}"
                 );
             }

@@ -3,7 +3,7 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::{Session, SessionOptions, store};
+use crate::experiment::{RunStatus, Session, SessionOptions, store};
 use crate::present::Labels;
 use crate::present::figure::{self, Curve, FigureOptions};
 use crossterm::event::KeyEvent;
@@ -113,13 +113,20 @@ impl Dashboard {
         let labels = Labels::new(runs.iter().map(|r| &*r.config));
         let curves: Vec<Curve> = runs
             .iter()
-            .map(|r| Curve {
-                label: if app.chart.per_size {
+            .map(|r| {
+                let mut label = if app.chart.per_size {
                     labels.dataset(&r.config)
                 } else {
                     format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config))
-                },
-                history: &r.history,
+                };
+                // As `plot` marks them: the curve ends in a cross.
+                if r.status == RunStatus::Diverged {
+                    label.push_str(figure::DIVERGED);
+                }
+                Curve {
+                    label,
+                    history: &r.history,
+                }
             })
             .collect();
         let dir = self.session.options().runs_dir.join(&first.config.spec);

@@ -1,76 +1,18 @@
 //! The dashboard in a real terminal: tmux runs the binary on a temporary
 //! experiments directory; the test writes specs, sends keys and reads the
-//! screen with capture-pane. `.ci/run` installs tmux and sets
-//! PESSIMIST_REQUIRE_TMUX=1 so the test cannot be skipped there.
+//! screen with capture-pane (helpers in `tmux_support`).
+
+mod tmux_support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("running tmux");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn screen(session: &str) -> String {
-    tmux(&["capture-pane", "-p", "-t", session])
-}
-
-/// Waits until the screen satisfies `ok`, or fails with the last screen.
-fn wait_for(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    loop {
-        let s = screen(session);
-        if ok(&s) {
-            return s;
-        }
-        if started.elapsed() > Duration::from_secs(180) {
-            panic!("timed out waiting for {what}; screen:\n{s}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use tmux_support::{Session, have_tmux, tmux, wait_for};
 
 /// Writes a file the way editors save: temp file, then rename.
 fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("swp");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
-}
-
-/// A detached tmux session of `width`×`height` running `command`; killed when dropped.
-struct Session(String);
-
-impl Session {
-    fn start(name: &str, (width, height): (u16, u16), command: &str) -> Session {
-        let (w, h) = (width.to_string(), height.to_string());
-        tmux(&["new-session", "-d", "-s", name, "-x", &w, "-y", &h, command]);
-        Session(name.to_string())
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
-/// Whether tmux can run here; it must where PESSIMIST_REQUIRE_TMUX is set.
-fn have_tmux() -> bool {
-    if Command::new("tmux").arg("-V").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("PESSIMIST_REQUIRE_TMUX").is_none(),
-        "tmux is required (PESSIMIST_REQUIRE_TMUX is set) but not installed"
-    );
-    eprintln!("skipped: tmux is not installed");
-    false
 }
 
 /// The progress percentage shown on the first `running` row, if any.

@@ -2,13 +2,15 @@
 //! a FIFO dataset does not block start-up or `q`; a pasted filter shows
 //! whole; a panic off the main thread restores the terminal. tmux runs the
 //! binary; every wait synchronises on the captured screen, never on a
-//! wall-clock margin (the 60 s limit only turns a hang into a failure).
+//! wall-clock margin (the 180 s limit only turns a hang into a failure).
 //! `.ci/run` sets PESSIMIST_REQUIRE_TMUX=1 so these cannot be skipped there.
 
 mod hostile_support;
+mod tmux_support;
 
-use hostile_support::{Session, TRAP, have_tmux, mkfifo, tmux, wait_for};
+use hostile_support::{TRAP, mkfifo};
 use std::path::Path;
+use tmux_support::{Session, have_tmux, tmux, wait_for};
 
 /// The dashboard on `dir/experiments` in tmux, with `env` set; after it
 /// exits the pane shows `DASHBOARD-EXITED <code>` and the terminal modes.
@@ -20,7 +22,7 @@ fn dashboard(dir: &Path, name: &str, env: &str) -> Session {
         dir.display(),
         bin.display()
     );
-    Session::start(name, &command)
+    Session::start(name, (120, 40), &command)
 }
 
 fn assert_restored(name: &str) -> String {

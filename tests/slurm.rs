@@ -327,6 +327,12 @@ fn a_slurm_job_array_trains_every_run_once_and_survives_a_cancelled_task() {
         (!Path::new(&format!("/proc/{pid}")).exists()).then_some(())
     });
     assert_ne!(summary(&first).unwrap()["status"], "done");
+    // CANCELLED shows while slurmd still cleans the step up (COMPLETING, as
+    // squeue lists it); a job requeued then can fail to launch. Wait until
+    // squeue no longer lists it at all.
+    wait_for("the cancelled task to finish completing", || {
+        (!cluster.queued(&task0)).then_some(())
+    });
 
     // Let every run go, and requeue the cancelled task (at once: a requeued
     // job otherwise waits for its begin time).
@@ -342,7 +348,17 @@ fn a_slurm_job_array_trains_every_run_once_and_survives_a_cancelled_task() {
         let id = format!("{job}_{task}");
         let output =
             std::fs::read_to_string(root.join(format!("task_{task}.out"))).unwrap_or_default();
-        assert_eq!(cluster.state(&id), "COMPLETED", "task {task}:\n{output}");
+        let state = cluster.state(&id);
+        if state != "COMPLETED" {
+            let job = ok(cluster.command("scontrol").args(["show", "job", &id]));
+            let log =
+                std::fs::read_to_string(root.join("cluster/slurmctld.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "task {task} ended {state}:\n{output}\n{job}\nslurmctld.log (last lines, newest first):\n{}",
+                tail.join("\n")
+            );
+        }
     }
     let array_done = started.elapsed();
 

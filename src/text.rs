@@ -18,6 +18,16 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+/// `x` with `decimals` decimals, or in scientific notation from 10⁷ on, so
+/// a diverging estimate (up to 1e308) keeps a table's columns in place.
+pub fn number(x: f64, decimals: usize) -> String {
+    if x.is_finite() && x.abs() >= 1e7 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.decimals$}")
+    }
+}
+
 /// Text for an XML document (SVG) whose writer escapes `<`, `&` and
 /// quotes itself (plotters does): the characters XML 1.0 cannot hold at all
 /// (C0 controls but tab and line breaks, U+FFFE, U+FFFF) and C1 controls
@@ -36,6 +46,15 @@ pub fn xml_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_numbers_switch_to_scientific_notation() {
+        assert_eq!(number(0.12345, 3), "0.123");
+        assert_eq!(number(-9_999_999.0, 1), "-9999999.0");
+        assert_eq!(number(9.28e71, 4), "9.280e71");
+        assert_eq!(number(f64::NAN, 3), "NaN");
+        assert_eq!(number(f64::INFINITY, 3), "inf");
+    }
 
     #[test]
     fn escape_sequences_lose_their_escape() {

@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
 use pessimist::experiment::{Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
-use pessimist::text::sanitize;
+use pessimist::text::{number, sanitize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -372,7 +372,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         "run", "env", "algo", "dataset", "seed", "status", "q_est", "J", "R", "score"
     );
     for (((h, status, last, error, _), (algo, data)), env) in rows.iter().zip(&names).zip(&envs) {
-        let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| format!("{x:.p$}"));
+        let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| number(x, p));
         eprintln!(
             "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>10} {:>7}",
             h.id.0,

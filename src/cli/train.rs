@@ -7,6 +7,7 @@ use pessimist::algo::{ParamValue, Params};
 use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::features::FeatureSpec;
 use pessimist::mdp::{Policy, envs, solve};
+use pessimist::text::number;
 use serde::Deserialize;
 use serde_json::json;
 use std::path::Path;
@@ -70,10 +71,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             mdp.id(),
             iterations
         );
-        println!("  q_est            {:>12.4}", m.q_est);
-        println!("  true_return      {:>12.4}", m.true_return);
-        println!("  gap              {:>12.4}", m.gap);
-        println!("  episode_return   {:>12.4}", m.episode_return);
+        println!("  q_est            {:>12}", number(m.q_est, 4));
+        println!("  true_return      {:>12}", number(m.true_return, 4));
+        println!("  gap              {:>12}", number(m.gap, 4));
+        println!("  episode_return   {:>12}", number(m.episode_return, 4));
         println!("  normalized_score {:>12.1}", m.normalized_score);
         println!("  success_prob     {:>12.4}", m.success_prob);
         println!("  ood_fraction     {:>12.4}", m.ood_fraction);

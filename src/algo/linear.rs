@@ -13,7 +13,7 @@
 //!   tabular initial values, so every `q_init` means the same Q in both
 //!   forms (and one-hot features reproduce the table exactly).
 
-use super::tabular::{Backup, QInit, expected};
+use super::tabular::{Backup, QInit, expected, max_per_state};
 use super::{Algorithm, StepReport, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
@@ -201,16 +201,6 @@ pub fn initial_theta(init: QInit, phi: &Arc<Phi>, data: &TrainData) -> Result<Ar
     Ok(LeastSquares::new(phi.clone(), every_pair)?.fit(|row| cells[row], zero.view()))
 }
 
-/// max_a θᵀφ(s,a) per state, plus a 0 for the terminal row the backup reads.
-pub fn max_per_state(q: ArrayView2<f64>, v: &mut [f64]) {
-    for (v, row) in v.iter_mut().zip(q.outer_iter()) {
-        *v = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    }
-    if let Some(last) = v.get_mut(q.nrows()) {
-        *last = 0.0;
-    }
-}
-
 /// The largest |Δ| between two weight vectors' values on every pair.
 pub fn largest_change(phi: &Phi, before: ArrayView1<f64>, after: ArrayView1<f64>) -> f64 {
     let delta = &after - &before;
@@ -259,10 +249,16 @@ impl LinearRule for Fitted {
     fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
         let q = self.phi.q(theta.view());
         match &self.next {
-            NextValue::Greedy => max_per_state(q.view(), &mut self.v),
+            // v's last entry, the terminal row's, stays 0.
+            NextValue::Greedy => max_per_state(
+                q.as_slice().expect("Φθ is contiguous"),
+                q.ncols(),
+                &mut self.v,
+            ),
             NextValue::Of(pi) => {
-                for (s, v) in self.v.iter_mut().enumerate().take(q.nrows()) {
-                    *v = expected(
+                // Only where the backup reads v, as fqe's tabular sweep does.
+                for s in self.backup.read_states() {
+                    self.v[s] = expected(
                         pi.row(s).to_slice().expect("row"),
                         q.row(s).to_slice().expect("row"),
                     );

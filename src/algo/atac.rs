@@ -27,7 +27,8 @@
 //! Keys: `beta` (10), `eta` (1, the actor's step per spread of f). Loss: the
 //! largest |Δf| of the iteration.
 
-use super::tabular::{Backup, Rule, Tabular, expected, load_table, save_table, tilt};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, expected, load_table, save_table, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -65,7 +66,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         before: vec![0.0; (ns + 1) * na],
         old: vec![0.0; na],
     };
-    Ok(Tabular::boxed(rule, Array2::zeros((ns, na))))
+    linear::or_table(rule, Array2::zeros((ns, na)), Cells::DataStates, &data)
 }
 
 pub struct Atac {
@@ -149,3 +150,5 @@ impl Rule for Atac {
         Ok(())
     }
 }
+
+impl Projectable for Atac {}

@@ -19,7 +19,8 @@
 //! `fqi`). Loss: the sweep's largest |ΔQ|.
 
 use super::brac::Brac;
-use super::tabular::{QInit, Tabular};
+use super::linear::{self, Cells};
+use super::tabular::QInit;
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 
@@ -42,5 +43,6 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    Ok(Tabular::boxed(Brac::new(&data, config.lambda, false), init))
+    let rule = Brac::new(&data, config.lambda, false);
+    linear::or_table(rule, init, Cells::Observed, &data)
 }

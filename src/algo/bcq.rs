@@ -17,7 +17,8 @@
 //! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
 //! largest |ΔQ|.
 
-use super::tabular::{Backup, QInit, Rule, Tabular};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::{Policy, solve};
@@ -54,7 +55,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(&data.compiled, data.gamma),
         v: vec![0.0; data.compiled.n_states],
     };
-    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
 }
 
 pub struct Bcq {
@@ -94,3 +95,5 @@ impl Bcq {
         best
     }
 }
+
+impl Projectable for Bcq {}

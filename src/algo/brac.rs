@@ -21,7 +21,8 @@
 //! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
 //! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected, soft_value, tilt, tilted};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule, expected, soft_value, tilt, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -53,10 +54,8 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    Ok(Tabular::boxed(
-        Brac::new(&data, config.alpha, config.penalise_value),
-        init,
-    ))
+    let rule = Brac::new(&data, config.alpha, config.penalise_value);
+    linear::or_table(rule, init, Cells::Observed, &data)
 }
 
 /// BRAC's rule; `awac` is its policy variant.
@@ -106,3 +105,5 @@ impl Brac {
         }
     }
 }
+
+impl Projectable for Brac {}

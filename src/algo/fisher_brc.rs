@@ -31,7 +31,8 @@
 //! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
 //! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
 
-use super::tabular::{Backup, Rule, Tabular, expected, tilt};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, expected, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -81,7 +82,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         before: vec![0.0; (c.n_states + 1) * c.n_actions],
         ones: vec![1.0; c.n_actions],
     };
-    Ok(Tabular::boxed(rule, prior))
+    linear::or_table(rule, prior, Cells::DataStates, &data)
 }
 
 pub struct FisherBrc {
@@ -160,3 +161,5 @@ impl Rule for FisherBrc {
         pi
     }
 }
+
+impl Projectable for FisherBrc {}

@@ -18,7 +18,8 @@
 //! Keys: `tau` (0.7, in [0.5, 1)), `beta` (3.0, inverse temperature, ≥ 0).
 //! Loss: the sweep's largest |ΔQ|.
 
-use super::tabular::{Backup, Rule, Tabular, tilted};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -51,10 +52,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
     };
-    Ok(Tabular::boxed(
-        rule,
-        Array2::zeros((c.n_states, c.n_actions)),
-    ))
+    let init = Array2::zeros((c.n_states, c.n_actions));
+    linear::or_table(rule, init, Cells::Observed, &data)
 }
 
 pub struct Iql {
@@ -143,3 +142,5 @@ mod tests {
         assert!((expectile(0.5, &f, &w, &mut Vec::new()) - mean).abs() < 1e-12);
     }
 }
+
+impl Projectable for Iql {}

@@ -23,7 +23,8 @@
 //!
 //! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule, expected};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
@@ -59,7 +60,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         pi: vec![0.0; c.n_actions],
         scratch: Vec::with_capacity(c.n_actions),
     };
-    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
 }
 
 pub struct Td3Bc {
@@ -193,3 +194,5 @@ mod tests {
         }
     }
 }
+
+impl Projectable for Td3Bc {}

@@ -17,6 +17,10 @@
 //!
 //! Keys: `lambda` (1.0, the temperature, in reward units), `q_init` (as
 //! `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ): as `brac`'s policy variant, least-squares
+//! evaluation of the tilted π on the observed pairs, so it diverges where
+//! that does (TwoState-v0).
 
 use super::brac::Brac;
 use super::linear::{self, Cells};

@@ -83,14 +83,12 @@ pub fn state_features(phi: &Phi) -> Array2<f64> {
     let (m, na, ns) = (phi.matrix(), phi.n_actions(), phi.n_states());
     let row = |s: usize, a: usize| m.row(s * na + a);
     let d = phi.dim();
-    let blocks = d % na == 0 && {
+    let blocks = d.is_multiple_of(na) && {
         let w = d / na;
         (0..ns).all(|s| {
             (0..na).all(|a| {
                 let r = row(s, a);
-                r.iter()
-                    .enumerate()
-                    .all(|(i, &x)| i / w == a || x == 0.0)
+                r.iter().enumerate().all(|(i, &x)| i / w == a || x == 0.0)
                     && r.slice(s![a * w..(a + 1) * w]) == row(s, 0).slice(s![..w])
             })
         })
@@ -124,7 +122,11 @@ fn clone_behavior(psi: &Array2<f64>, data: &TrainData) -> Result<Policy> {
         .collect();
     match shown[..] {
         [] => return Ok(Array2::from_elem((ns, na), 1.0 / na as f64)),
-        [only] => return Ok(Array2::from_shape_fn((ns, na), |(_, a)| f64::from(a == only))),
+        [only] => {
+            return Ok(Array2::from_shape_fn((ns, na), |(_, a)| {
+                f64::from(a == only)
+            }));
+        }
         _ => {}
     }
     // Each pair's count, scaled down to at most MAX_ROWS rows in all.

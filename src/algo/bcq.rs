@@ -16,6 +16,14 @@
 //!
 //! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
 //! largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! FQI on the observed pairs (weighted by their counts) with bcq's target
+//! r + γ max_{a' ∈ A_τ(s')} θ_kᵀφ(s',a'), A_τ from the counts as above.
+//! The max stays inside the data's support, but shared features still
+//! carry the fit to unseen pairs; it can diverge wherever the features
+//! make fqi's fit expand and the behaviour shows the greedy action (on
+//! TwoState-v0, one action, it is fqi exactly).
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, QInit, Rule};

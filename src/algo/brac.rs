@@ -20,6 +20,13 @@
 //!
 //! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
 //! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! fitted iteration on the observed pairs (weighted by their counts) with
+//! the target above computed from Φθ_k; the actor stays in closed form on
+//! Φθ. The KL keeps the backup on the behaviour's actions but not the fit's
+//! extrapolation: with one action (TwoState-v0) π = π̂_β, the penalty is 0,
+//! and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, QInit, Rule, expected, soft_value, tilt, tilted};

@@ -44,6 +44,9 @@
 //! increases. Keys: `alpha`, `tau`, `inner`, `q_init` as `cql`'s (same
 //! defaults, same units), `real_ratio` (0.5, the paper's), `horizon` (5,
 //! the paper's for small problems). Loss: the iteration's largest |Δf|.
+//!
+//! With features (Q = θᵀφ): as `cql`'s linear form, with these weights in
+//! the step; it diverges where that does (TwoState-v0).
 
 use super::cql::{self, Cql};
 use super::linear::{self, Cells, Projectable};

@@ -59,6 +59,14 @@
 //! largest |Δf| over the data's pairs (unseen actions sink without end).
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): each iteration
+//! takes the Newton step above on Φθ's rows of the data's states and
+//! projects it by least squares onto span(Φ), every action of a data state
+//! weighted by the state's share n(s)/N (the data's weights, not the
+//! step's curvature, which vanishes on the actions π leaves), from the
+//! weights that fit `q_init`. With one action (TwoState-v0) the push-down
+//! and the push-up cancel and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, QInit, Rule, expected};

@@ -30,6 +30,12 @@
 //!
 //! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
 //! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the offsets'
+//! minimiser above on every action of the data's states, projected by
+//! least squares with each action weighted by its state's share n(s)/N,
+//! from the weights that fit α log μ. The penalty damps each step but does
+//! not bound it: on TwoState-v0 it runs away, somewhat slower than fqi.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, Rule, expected, tilt};

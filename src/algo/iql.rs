@@ -17,6 +17,12 @@
 //!
 //! Keys: `tau` (0.7, in [0.5, 1)), `beta` (3.0, inverse temperature, ≥ 0).
 //! Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! fitted iteration on the observed pairs with the expectile target, V(s')
+//! from Φθ_k on the data's actions of s'. The target never reads an unseen
+//! action, but the fit extrapolates like fqi's: with one action
+//! (TwoState-v0) the expectile is that action's value and it diverges.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, Rule, tilted};
@@ -117,6 +123,8 @@ fn expectile(tau: f64, f: &[f64], w: &[f64], sorted: &mut Vec<(f64, f64)>) -> f6
     unreachable!("the last piece always holds the root")
 }
 
+impl Projectable for Iql {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +150,3 @@ mod tests {
         assert!((expectile(0.5, &f, &w, &mut Vec::new()) - mean).abs() < 1e-12);
     }
 }
-
-impl Projectable for Iql {}

@@ -9,9 +9,14 @@
 //!   one pass over the observed pairs and two triangular solves;
 //! - [`Fitted`]: fitted iteration by least squares, with the values of the
 //!   next states taken greedily (FQI) or under a fixed policy (FQE);
-//! - [`initial_theta`]: `q_init` for weights — the least-squares fit of the
-//!   tabular initial values, so every `q_init` means the same Q in both
-//!   forms (and one-hot features reproduce the table exactly).
+//! - [`Projected`]: every other algorithm's linear form — its tabular
+//!   [`Rule`] steps on Φθ as a table and the stepped table is projected
+//!   back onto span(Φ) on the algorithm's [`Cells`] ([`or_table`] builds
+//!   either form from the same rule);
+//! - [`initial_theta`], [`fit_table`]: `q_init` for weights — the
+//!   least-squares fit of the tabular initial values, so every `q_init`
+//!   means the same Q in both forms (and one-hot features reproduce the
+//!   table exactly).
 
 use super::tabular::{Backup, QInit, Rule, Tabular, expected, max_per_state};
 use super::{Algorithm, StepReport, TrainData};

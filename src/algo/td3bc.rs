@@ -22,6 +22,12 @@
 //! uniform π̂_β.
 //!
 //! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the critic is
+//! least-squares FQE of the actor on the observed pairs (weighted by their
+//! counts); the actor and λ are the closed forms above on Φθ. With one
+//! action (TwoState-v0) the actor is that action and it diverges as fqi
+//! does.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, QInit, Rule, expected};
@@ -163,6 +169,8 @@ fn project_to_simplex(y: &mut [f64], sorted: &mut Vec<f64>) {
     }
 }
 
+impl Projectable for Td3Bc {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +202,3 @@ mod tests {
         }
     }
 }
-
-impl Projectable for Td3Bc {}

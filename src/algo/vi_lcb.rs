@@ -27,6 +27,13 @@
 //!
 //! Keys: `c` (0.01, the bonus's constant; the theory's constants are loose),
 //! `delta` (0.05, the confidence level). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the penalised,
+//! floored backup on the observed pairs (weighted by their counts),
+//! projected by least squares; it starts from the weights that fit f_min.
+//! The clip is a floor only: it stops the values falling, not rising, so
+//! from weights above the floor it runs away where fqi does (TwoState-v0
+//! from positive weights); from its own start, f_min = 0 there, it stays.
 
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, Rule};

@@ -196,3 +196,35 @@ fn log_ratio_fit(psi: &Array2<f64>, data: &TrainData, shown: &[usize]) -> Result
         .expect("a square factor");
     Ok(rhs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// ψ comes back from either layout, and side by side from others.
+    #[test]
+    fn state_features_are_recovered_from_phi() {
+        let psi = array![[1.0, 2.0], [3.0, 0.0], [0.5, -1.0]];
+        let blocks = Array2::from_shape_fn((6, 4), |(row, i)| {
+            let (s, a) = (row / 2, row % 2);
+            if i / 2 == a { psi[[s, i % 2]] } else { 0.0 }
+        });
+        assert_eq!(state_features(&Phi::new(blocks, 2)), psi);
+        let shared = Array2::from_shape_fn((6, 4), |(row, i)| {
+            let (s, a) = (row / 2, row % 2);
+            if i < 2 {
+                psi[[s, i]]
+            } else {
+                f64::from(i - 2 == a)
+            }
+        });
+        assert_eq!(state_features(&Phi::new(shared, 2)), psi);
+        // Baird-like: neither layout, so every action's φ side by side.
+        let other = array![[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]];
+        assert_eq!(
+            state_features(&Phi::new(other, 2)),
+            array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+        );
+    }
+}

@@ -450,3 +450,25 @@ fn projected_learners_resume_from_checkpoints_bit_for_bit() {
         assert_eq!(straight.policy(), resumed.policy(), "{name}");
     }
 }
+
+/// A diverged learner's checkpoint restores its inf and NaN weights as
+/// they were (JSON numbers cannot hold them).
+#[test]
+fn diverged_weights_survive_a_checkpoint() {
+    let mdp = envs::make("TwoState-v0").unwrap();
+    let data = linear(
+        &mdp,
+        two_state_data(&mdp, 0.99),
+        &features(&[("kind", text("env"))]),
+    );
+    let mut learner = pessimist::algo::build("fqi", &random_init(1e12), data.clone()).unwrap();
+    while learner.q()[[0, 0]].is_finite() {
+        learner.step().unwrap();
+    }
+    let state = serde_json::to_string(&learner.save_state()).unwrap();
+    let mut resumed = pessimist::algo::build("fqi", &Params::new(), data).unwrap();
+    resumed
+        .load_state(&serde_json::from_str(&state).unwrap())
+        .unwrap();
+    assert_eq!(format!("{:?}", learner.q()), format!("{:?}", resumed.q()));
+}

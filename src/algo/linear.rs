@@ -18,14 +18,16 @@
 //!   means the same Q in both forms (and one-hot features reproduce the
 //!   table exactly).
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected, max_per_state};
+use super::tabular::{
+    Backup, QInit, Rule, Tabular, expected, load_table, max_per_state, save_table,
+};
 use super::{Algorithm, StepReport, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::{Policy, solve};
 use linfa_linalg::cholesky::Cholesky;
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use std::sync::Arc;
 
 /// Ridge added to a Gram matrix, relative to its mean diagonal: enough to
@@ -89,15 +91,25 @@ impl<R: LinearRule> Algorithm for Linear<R> {
     fn save_state(&self) -> serde_json::Value {
         serde_json::json!({
             "iteration": self.iteration,
-            "theta": self.theta.to_vec(),
+            // Bit for bit, as tables are: a diverging θ holds inf and NaN,
+            // which JSON numbers cannot.
+            "theta": save_table(&self.theta.clone().insert_axis(Axis(1))),
             "rule": self.rule.save(),
         })
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
         let bad = |what: &str| Error::Invalid(format!("checkpoint: {what}"));
-        let theta: Vec<f64> = serde_json::from_value(state["theta"].clone())
-            .map_err(|e| bad(&format!("weights: {e}")))?;
+        let theta: Vec<f64> = match &state["theta"] {
+            // Checkpoints before weights were saved bit for bit.
+            numbers @ serde_json::Value::Array(_) => serde_json::from_value(numbers.clone())
+                .map_err(|e| bad(&format!("weights: {e}")))?,
+            table => {
+                load_table(table, (self.theta.len(), 1))?
+                    .into_raw_vec_and_offset()
+                    .0
+            }
+        };
         if theta.len() != self.theta.len() {
             return Err(bad(&format!(
                 "{} weights for {} features",

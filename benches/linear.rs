@@ -4,7 +4,9 @@
 //! 64 state features × 4 actions ≤ 20 ms (the Gram matrix is factored
 //! once; an iteration is one pass over the compiled pairs and two
 //! triangular solves); tile coding of 1M two-dimensional states with 8
-//! tilings ≤ 10 ms.
+//! tilings ≤ 10 ms. Also one projected iteration of cql (every action of
+//! the data's states) and of vi-lcb (the observed pairs) on the same data:
+//! Φθ as a table, the tabular rule's step, the projection (two fits).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
@@ -17,9 +19,9 @@ use rand_pcg::Pcg64Mcg;
 use std::hint::black_box;
 use std::sync::Arc;
 
-/// FrozenLake8x8: 64 states, 4 actions; one-hot state features in
-/// per-action blocks are 64 × 4 = 256 weights.
-fn least_squares_fqi(c: &mut Criterion) {
+/// FrozenLake8x8, 1M random transitions, one-hot state features in
+/// per-action blocks: 64 states × 4 actions = 256 weights.
+fn frozen_lake_1m() -> TrainData {
     let mdp = envs::make("FrozenLake8x8-v1").unwrap();
     let dataset = data::collect(&mdp, Quality::Random, 1_000_000, 0, 0.99).unwrap();
     let features = FeatureSpec::read(&Params::from([(
@@ -28,13 +30,30 @@ fn least_squares_fqi(c: &mut Criterion) {
     )]))
     .unwrap();
     let phi = features.build(&mdp, 0).unwrap();
-    let data = TrainData::new(Arc::new(mdp), dataset, 0.99, 0).with_features(phi);
+    TrainData::new(Arc::new(mdp), dataset, 0.99, 0).with_features(phi)
+}
+
+fn least_squares_fqi(c: &mut Criterion) {
+    let data = frozen_lake_1m();
     let mut group = c.benchmark_group("linear-fqi/FrozenLake8x8-v1/random-1M");
     group.bench_function("build (Gram + Cholesky)", |b| {
         b.iter(|| algo::build("fqi", &Params::new(), data.clone()).unwrap())
     });
     let mut learner = algo::build("fqi", &Params::new(), data).unwrap();
     group.bench_function("iteration", |b| b.iter(|| learner.step().unwrap()));
+    group.finish();
+}
+
+/// One projected iteration of cql and of vi-lcb.
+fn projected(c: &mut Criterion) {
+    let data = frozen_lake_1m();
+    let mut group = c.benchmark_group("linear-projected/FrozenLake8x8-v1/random-1M");
+    for name in ["cql", "vi-lcb"] {
+        let mut learner = algo::build(name, &Params::new(), data.clone()).unwrap();
+        group.bench_function(format!("{name} iteration"), |b| {
+            b.iter(|| learner.step().unwrap())
+        });
+    }
     group.finish();
 }
 
@@ -51,5 +70,5 @@ fn tile_coding(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, least_squares_fqi, tile_coding);
+criterion_group!(benches, least_squares_fqi, projected, tile_coding);
 criterion_main!(benches);

@@ -26,8 +26,17 @@
 //!
 //! Keys: `beta` (10), `eta` (1, the actor's step per spread of f). Loss: the
 //! largest |Δf| of the iteration.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the adversary's
+//! clipped minimiser above on every action of the data's states, projected
+//! by least squares with each action weighted by its state's share n(s)/N;
+//! the actor's Hedge step reads the critic before the projection, as in the
+//! table. Every fitted value lies in the return range, so θ stays within
+//! the projection's norm times that range, whatever it started from: it
+//! stays bounded on TwoState-v0 and Baird-v0, where fqi runs away.
 
-use super::tabular::{Backup, Rule, Tabular, expected, load_table, save_table, tilt};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, expected, load_table, save_table, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -65,7 +74,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         before: vec![0.0; (ns + 1) * na],
         old: vec![0.0; na],
     };
-    Ok(Tabular::boxed(rule, Array2::zeros((ns, na))))
+    linear::or_table(rule, Array2::zeros((ns, na)), Cells::DataStates, &data)
 }
 
 pub struct Atac {
@@ -149,3 +158,5 @@ impl Rule for Atac {
         Ok(())
     }
 }
+
+impl Projectable for Atac {}

@@ -17,9 +17,14 @@
 //!
 //! Keys: `lambda` (1.0, the temperature, in reward units), `q_init` (as
 //! `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ): as `brac`'s policy variant, least-squares
+//! evaluation of the tilted π on the observed pairs, so it diverges where
+//! that does (TwoState-v0).
 
 use super::brac::Brac;
-use super::tabular::{QInit, Tabular};
+use super::linear::{self, Cells};
+use super::tabular::QInit;
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 
@@ -42,5 +47,6 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    Ok(Tabular::boxed(Brac::new(&data, config.lambda, false), init))
+    let rule = Brac::new(&data, config.lambda, false);
+    linear::or_table(rule, init, Cells::Observed, &data)
 }

@@ -16,8 +16,17 @@
 //!
 //! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
 //! largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! FQI on the observed pairs (weighted by their counts) with bcq's target
+//! r + γ max_{a' ∈ A_τ(s')} θ_kᵀφ(s',a'), A_τ from the counts as above.
+//! The max stays inside the data's support, but shared features still
+//! carry the fit to unseen pairs; it can diverge wherever the features
+//! make fqi's fit expand and the behaviour shows the greedy action (on
+//! TwoState-v0, one action, it is fqi exactly).
 
-use super::tabular::{Backup, QInit, Rule, Tabular};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::{Policy, solve};
@@ -54,7 +63,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(&data.compiled, data.gamma),
         v: vec![0.0; data.compiled.n_states],
     };
-    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
 }
 
 pub struct Bcq {
@@ -94,3 +103,5 @@ impl Bcq {
         best
     }
 }
+
+impl Projectable for Bcq {}

@@ -20,8 +20,16 @@
 //!
 //! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
 //! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! fitted iteration on the observed pairs (weighted by their counts) with
+//! the target above computed from Φθ_k; the actor stays in closed form on
+//! Φθ. The KL keeps the backup on the behaviour's actions but not the fit's
+//! extrapolation: with one action (TwoState-v0) π = π̂_β, the penalty is 0,
+//! and it diverges as fqi does.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected, soft_value, tilt, tilted};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule, expected, soft_value, tilt, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -53,10 +61,8 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    Ok(Tabular::boxed(
-        Brac::new(&data, config.alpha, config.penalise_value),
-        init,
-    ))
+    let rule = Brac::new(&data, config.alpha, config.penalise_value);
+    linear::or_table(rule, init, Cells::Observed, &data)
 }
 
 /// BRAC's rule; `awac` is its policy variant.
@@ -106,3 +112,5 @@ impl Brac {
         }
     }
 }
+
+impl Projectable for Brac {}

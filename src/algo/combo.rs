@@ -44,9 +44,13 @@
 //! increases. Keys: `alpha`, `tau`, `inner`, `q_init` as `cql`'s (same
 //! defaults, same units), `real_ratio` (0.5, the paper's), `horizon` (5,
 //! the paper's for small problems). Loss: the iteration's largest |Δf|.
+//!
+//! With features (Q = θᵀφ): as `cql`'s linear form, with these weights in
+//! the step; it diverges where that does (TwoState-v0).
 
 use super::cql::{self, Cql};
-use super::tabular::{Rule, Tabular};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::Rule;
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
@@ -91,7 +95,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         next: vec![0.0; ns],
         rollouts: vec![0.0; ns],
     };
-    Ok(Tabular::boxed(rule, config.cql.q_init.table(&data)))
+    let init = config.cql.q_init.table(&data);
+    linear::or_table(rule, init, Cells::DataStates, &data)
 }
 
 pub struct Combo {
@@ -176,5 +181,11 @@ impl Rule for Combo {
     fn load(&mut self, _state: &serde_json::Value) -> Result<()> {
         self.cql.desync();
         Ok(())
+    }
+}
+
+impl Projectable for Combo {
+    fn replaced(&mut self) {
+        self.cql.desync();
     }
 }

@@ -59,8 +59,17 @@
 //! largest |Δf| over the data's pairs (unseen actions sink without end).
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): each iteration
+//! takes the Newton step above on Φθ's rows of the data's states and
+//! projects it by least squares onto span(Φ), every action of a data state
+//! weighted by the state's share n(s)/N (the data's weights, not the
+//! step's curvature, which vanishes on the actions π leaves), from the
+//! weights that fit `q_init`. With one action (TwoState-v0) the push-down
+//! and the push-up cancel and it diverges as fqi does.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule, expected};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -99,7 +108,7 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let rule = Cql::new(&config, &data);
-    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+    linear::or_table(rule, config.q_init.table(&data), Cells::DataStates, &data)
 }
 
 /// The rewards' range R = max(0, r_max) − min(0, r_min), the unit of α and
@@ -452,5 +461,13 @@ impl Cql {
     /// Marks σ as stale (the table was replaced from a checkpoint).
     pub fn desync(&mut self) {
         self.synced = false;
+    }
+}
+
+/// σ and the soft values cached beside the table describe the table the
+/// last descent left, not its projection.
+impl Projectable for Cql {
+    fn replaced(&mut self) {
+        self.desync();
     }
 }

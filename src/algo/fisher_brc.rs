@@ -30,8 +30,15 @@
 //!
 //! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
 //! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the offsets'
+//! minimiser above on every action of the data's states, projected by
+//! least squares with each action weighted by its state's share n(s)/N,
+//! from the weights that fit α log μ. The penalty damps each step but does
+//! not bound it: on TwoState-v0 it runs away, somewhat slower than fqi.
 
-use super::tabular::{Backup, Rule, Tabular, expected, tilt};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, expected, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -81,7 +88,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         before: vec![0.0; (c.n_states + 1) * c.n_actions],
         ones: vec![1.0; c.n_actions],
     };
-    Ok(Tabular::boxed(rule, prior))
+    linear::or_table(rule, prior, Cells::DataStates, &data)
 }
 
 pub struct FisherBrc {
@@ -160,3 +167,5 @@ impl Rule for FisherBrc {
         pi
     }
 }
+
+impl Projectable for FisherBrc {}

@@ -17,8 +17,15 @@
 //!
 //! Keys: `tau` (0.7, in [0.5, 1)), `beta` (3.0, inverse temperature, ≥ 0).
 //! Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
+//! fitted iteration on the observed pairs with the expectile target, V(s')
+//! from Φθ_k on the data's actions of s'. The target never reads an unseen
+//! action, but the fit extrapolates like fqi's: with one action
+//! (TwoState-v0) the expectile is that action's value and it diverges.
 
-use super::tabular::{Backup, Rule, Tabular, tilted};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -51,10 +58,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
     };
-    Ok(Tabular::boxed(
-        rule,
-        Array2::zeros((c.n_states, c.n_actions)),
-    ))
+    let init = Array2::zeros((c.n_states, c.n_actions));
+    linear::or_table(rule, init, Cells::Observed, &data)
 }
 
 pub struct Iql {
@@ -117,6 +122,8 @@ fn expectile(tau: f64, f: &[f64], w: &[f64], sorted: &mut Vec<(f64, f64)>) -> f6
     }
     unreachable!("the last piece always holds the root")
 }
+
+impl Projectable for Iql {}
 
 #[cfg(test)]
 mod tests {

@@ -190,8 +190,26 @@ pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<St
     }
 }
 
-/// The algorithms that learn Q = θᵀφ when a run has features.
-pub const LINEAR_FORMS: [&str; 2] = ["fqi", "fqe"];
+/// The algorithms that learn Q = θᵀφ when a run has features: all but
+/// `online`, whose Q-learning steps one sampled transition at a time, each
+/// reading the values the previous one wrote, so it has no iteration's
+/// table to project (its linear form would be a different learner,
+/// ε-greedy semi-gradient Q-learning).
+pub const LINEAR_FORMS: [&str; 13] = [
+    "fqi",
+    "bc",
+    "bcq",
+    "brac",
+    "td3bc",
+    "awac",
+    "fisher-brc",
+    "iql",
+    "vi-lcb",
+    "atac",
+    "cql",
+    "combo",
+    "fqe",
+];
 
 /// Refuses features for an algorithm that has only its tabular form.
 pub fn check_features(name: &str, features: &FeatureSpec) -> Result<()> {
@@ -199,7 +217,7 @@ pub fn check_features(name: &str, features: &FeatureSpec) -> Result<()> {
         return Ok(());
     }
     Err(Error::Invalid(format!(
-        "{name} has no linear form yet (features {}); with features use: {}",
+        "{name} has no linear form (features {}); with features use: {}",
         features.label(),
         LINEAR_FORMS.join(", ")
     )))
@@ -211,7 +229,7 @@ pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Alg
     let entry = entry(name)?;
     if data.phi.is_some() && !LINEAR_FORMS.contains(&name) {
         return Err(Error::Invalid(format!(
-            "{name} has no linear form yet; with features use: {}",
+            "{name} has no linear form; with features use: {}",
             LINEAR_FORMS.join(", ")
         )));
     }

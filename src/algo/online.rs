@@ -17,6 +17,11 @@
 //!
 //! Keys: `epsilon` (0.1), `lr` (0.1), `budget_iterations` (100).
 //! Loss: the iteration's mean squared TD error.
+//!
+//! No linear form: every step reads the values the previous step wrote,
+//! so an iteration leaves no table whose projection would be its linear
+//! form (that would be ε-greedy semi-gradient Q-learning, a learner of its
+//! own). With `features` a spec naming it is refused when it is read.
 
 use super::tabular::{Rule, Tabular};
 use super::{Algorithm, ParamReader, Params, TrainData};

@@ -22,8 +22,15 @@
 //! uniform π̂_β.
 //!
 //! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the critic is
+//! least-squares FQE of the actor on the observed pairs (weighted by their
+//! counts); the actor and λ are the closed forms above on Φθ. With one
+//! action (TwoState-v0) the actor is that action and it diverges as fqi
+//! does.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, QInit, Rule, expected};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
@@ -59,7 +66,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         pi: vec![0.0; c.n_actions],
         scratch: Vec::with_capacity(c.n_actions),
     };
-    Ok(Tabular::boxed(rule, config.q_init.table(&data)))
+    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
 }
 
 pub struct Td3Bc {
@@ -161,6 +168,8 @@ fn project_to_simplex(y: &mut [f64], sorted: &mut Vec<f64>) {
         *x = (*x - theta).max(0.0);
     }
 }
+
+impl Projectable for Td3Bc {}
 
 #[cfg(test)]
 mod tests {

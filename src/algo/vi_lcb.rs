@@ -27,8 +27,16 @@
 //!
 //! Keys: `c` (0.01, the bonus's constant; the theory's constants are loose),
 //! `delta` (0.05, the confidence level). Loss: the sweep's largest |ΔQ|.
+//!
+//! With features (Q = θᵀφ, [`super::linear::Projected`]): the penalised,
+//! floored backup on the observed pairs (weighted by their counts),
+//! projected by least squares; it starts from the weights that fit f_min.
+//! The clip is a floor only: it stops the values falling, not rising, so
+//! from weights above the floor it runs away where fqi does (TwoState-v0
+//! from positive weights); from its own start, f_min = 0 there, it stays.
 
-use super::tabular::{Backup, Rule, Tabular};
+use super::linear::{self, Cells, Projectable};
+use super::tabular::{Backup, Rule};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -74,7 +82,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     rule.backup = Backup::with_rewards(c, data.gamma, |pair| {
         pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
     });
-    Ok(Tabular::boxed(rule, Array2::from_elem((ns, na), floor)))
+    let init = Array2::from_elem((ns, na), floor);
+    linear::or_table(rule, init, Cells::Observed, &data)
 }
 
 pub struct ViLcb {
@@ -153,3 +162,5 @@ impl ViLcb {
 
 /// Sweeps the unpenalised value iteration may take to find the value range.
 const MAX_RANGE_SWEEPS: usize = 10_000;
+
+impl Projectable for ViLcb {}

@@ -5,6 +5,7 @@
 
 use super::{error_style, fmt, styled};
 use crate::mdp::solve;
+use crate::present::scores;
 use crate::tui::app::{App, sanitize};
 use crate::tui::detail::Heatmap;
 use ratatui::Frame;
@@ -124,7 +125,10 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             "",
             vec![
                 format!("R {}{episode}", fmt(Some(m.episode_return), 3)),
-                format!("score {}{d4rl}", fmt(Some(m.normalized_score), 1)),
+                format!(
+                    "score {}{d4rl}",
+                    scores::score_text(Some(m.normalized_score), 1)
+                ),
                 format!("success {}", fmt(Some(m.success_prob), 3)),
             ],
         );

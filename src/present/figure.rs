@@ -5,7 +5,7 @@
 //! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
 //! averaged; the dashboard's export passes its chart's settings.
 
-use super::scale::{Ema, format_tick, linear_ticks, symlog, symlog_ticks};
+use super::scale::{Ema, format_tick, linear_ticks, running_mean, symlog, symlog_ticks};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
@@ -130,14 +130,16 @@ fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f
             .filter(|m| m.true_return.is_finite() && m.q_est.is_finite())
         {
             let p = points.entry(m.iteration).or_insert((0.0, 0.0, 0.0, 0));
-            p.0 += if options.wall_time {
+            let x = if options.wall_time {
                 m.wall_time
             } else {
                 m.iteration as f64
             };
-            p.1 += m.true_return;
-            p.2 += m.q_est;
+            // Means, not sums: two estimates of 1e308 sum to ∞.
             p.3 += 1;
+            p.0 = running_mean(p.0, x, p.3);
+            p.1 = running_mean(p.1, m.true_return, p.3);
+            p.2 = running_mean(p.2, m.q_est, p.3);
         }
     }
     sums.into_iter()
@@ -145,10 +147,7 @@ fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f
             let (mut ema_j, mut ema_q) = (Ema::new(options.smoothing), Ema::new(options.smoothing));
             let line = points
                 .into_values()
-                .map(|(x, j, q, n)| {
-                    let n = n as f64;
-                    (x / n, ema_j.next(j / n), ema_q.next(q / n))
-                })
+                .map(|(x, j, q, _)| (x, ema_j.next(j), ema_q.next(q)))
                 .collect();
             (label, line)
         })

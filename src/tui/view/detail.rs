@@ -198,7 +198,10 @@ fn flow(head: &str, parts: &[String], width: usize) -> Vec<String> {
 fn dataset_parts(s: &crate::eval::DatasetStats) -> Vec<String> {
     let mut parts = Vec::new();
     match s.behavior_score {
-        Some(score) => parts.push(format!("behaviour score {}", fmt(Some(score), 1))),
+        Some(score) => parts.push(format!(
+            "behaviour score {}",
+            scores::score_text(Some(score), 1)
+        )),
         None if s.data_score.is_finite() => {
             parts.push(format!("data score {}", fmt(Some(s.data_score), 1)))
         }

@@ -3,6 +3,9 @@
 //! environments × five seeds), and the linear figure's spec still shows
 //! what its comments say, headless, on its cheapest runs.
 
+mod cli_support;
+
+use cli_support::pessimist;
 use pessimist::experiment::spec;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -48,19 +51,6 @@ fn the_score_table_covers_every_learner_quality_environment_and_seed() {
         BTreeSet::from(["CliffWalkingSlippery-v1", "FrozenLake8x8-v1", "Taxi-v4"])
     );
     assert_eq!(spec.runs.len(), learners.len() * 5 * 3 * 5);
-}
-
-fn pessimist(args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pessimist"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pessimist {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// `why_offline_rl_is_hard_linear.toml`: least-squares FQI with per-action

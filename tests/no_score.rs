@@ -3,30 +3,11 @@
 //! output says so (null in JSON, `–` in text, an empty CSV field), never
 //! 100.
 
+mod cli_support;
+
+use cli_support::{pessimist, printed};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn pessimist(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_pessimist"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pessimist {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[test]
 fn zero_reward_environments_have_no_score_anywhere() {
@@ -37,9 +18,9 @@ fn zero_reward_environments_have_no_score_anywhere() {
         "data", "collect", "--env", "Baird-v0", "--policy", "behavior", "--size", "500", "-o", data,
     ]);
     assert!(
-        text(&collected).contains("behaviour: score – "),
+        printed(&collected).contains("behaviour: score – "),
         "{}",
-        text(&collected)
+        printed(&collected)
     );
     let train = [
         "train", "--env", "Baird-v0", "--algo", "fqi", "--data", data,
@@ -59,7 +40,7 @@ fn zero_reward_environments_have_no_score_anywhere() {
     .unwrap();
     assert!(json["normalized_score"].is_null(), "{json}");
     assert_eq!(json["episode_return"], 0.0);
-    let shown = text(&pessimist(&[&train[..], &["--iterations", "5"]].concat()));
+    let shown = printed(&pessimist(&[&train[..], &["--iterations", "5"]].concat()));
     assert!(shown.contains("normalized_score            –"), "{shown}");
     let eval = [
         "eval",
@@ -97,11 +78,11 @@ fn zero_reward_environments_have_no_score_anywhere() {
                 .unwrap();
         assert!(metrics.contains("\"normalized_score\":null"), "{metrics}");
     }
-    assert!(!text(&out).contains("100.0"), "{}", text(&out));
-    let md = text(&pessimist(&["report", runs, "--format", "md"]));
+    assert!(!printed(&out).contains("100.0"), "{}", printed(&out));
+    let md = printed(&pessimist(&["report", runs, "--format", "md"]));
     assert!(md.contains("| Baird-v0 behavior 200 | – | – |"), "{md}");
     assert!(!md.contains("100.0"), "{md}");
-    let csv = text(&pessimist(&["report", runs, "--format", "csv"]));
+    let csv = printed(&pessimist(&["report", runs, "--format", "csv"]));
     assert!(
         csv.contains("Baird-v0 behavior 200,fqi,0,,,0,0,0,0,0,0,2"),
         "{csv}"

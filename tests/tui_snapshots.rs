@@ -268,3 +268,86 @@ fn keys_map_to_session_actions() {
     }
     assert!(pessimist::tui::app::parse_keys("<nope>").is_err());
 }
+
+/// Linear off-policy learning running away on TwoState-v0 (every reward
+/// 0): one run's q_est climbs 1 → 1e300 and then overflows (∞, NaN), one
+/// at γ = 0.8 dies out. The symlog axis is ticked at round decades up to
+/// 1e300, the diverged curve ends in `×` at its last finite point, the
+/// cursor reads `diverged` past it, and no score exists (`–`), never 100.
+#[test]
+fn diverged_run_near_1e300() {
+    let two_state = |seed: u64, status: RunStatus, q: &dyn Fn(u64) -> f64| {
+        let config = RunConfig {
+            spec: "linear_divergence".into(),
+            gamma: if status == RunStatus::Diverged {
+                0.99
+            } else {
+                0.8
+            },
+            iterations: 400,
+            eval_every: 10,
+            ..RunConfig::example("TwoState-v0", "fqi", 10_000, seed)
+        };
+        let history: Vec<Metrics> = (0..41)
+            .map(|k| Metrics {
+                iteration: k * 10,
+                q_est: q(k),
+                true_return: 0.0,
+                episode_return: 0.0,
+                normalized_score: f64::NAN,
+                ..Default::default()
+            })
+            .collect();
+        RunView {
+            id: config.id(),
+            status,
+            progress: Progress {
+                iteration: 400,
+                total: 400,
+                it_per_sec: 1e4,
+                eta_seconds: 0.0,
+            },
+            latest: history.last().copied(),
+            history: Arc::new(history),
+            error: None,
+            owned_here: true,
+            dir: PathBuf::from("/nonexistent").into(),
+            coverage: None,
+            dataset_stats: None,
+            config: Arc::new(config),
+        }
+    };
+    let runaway = |k: u64| match k {
+        0..=30 => 10f64.powi(k as i32 * 10),
+        31..=35 => f64::INFINITY,
+        _ => f64::NAN,
+    };
+    let runs = vec![
+        two_state(0, RunStatus::Diverged, &runaway),
+        two_state(1, RunStatus::Done, &|k| 0.9f64.powi(k as i32)),
+    ];
+    let specs = vec![SpecView {
+        name: "linear_divergence".into(),
+        path: PathBuf::from("experiments/linear_divergence.toml"),
+        error: None,
+        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+    }];
+    let mut app = App {
+        no_color: true,
+        ..App::default()
+    };
+    app.update(runs, specs);
+    // The cursor on the last eval point: the diverged run reads `diverged`.
+    press(&mut app, "<right>");
+    for _ in 0..45 {
+        press(&mut app, "<right>");
+    }
+    let text = render(&app, 160, 48);
+    for word in ["1e300", "1e100", "×", "diverged"] {
+        assert!(text.contains(word), "{word}:\n{text}");
+    }
+    for bad in ["inf", "nan", "100.0"] {
+        assert!(!text.contains(bad), "{bad}:\n{text}");
+    }
+    both_sizes("diverged_1e300", &app);
+}

@@ -6,6 +6,7 @@ use pessimist::data::collect::{Behavior, Learner, Provenance};
 use pessimist::data::{self, EmpiricalMdp, MAX_TRANSITIONS, Quality};
 use pessimist::eval::{DatasetStats, Evaluator};
 use pessimist::mdp::envs;
+use pessimist::present::scores::score_text;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -61,8 +62,10 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
             .epsilon
             .map_or(String::new(), |e| format!(", epsilon {e}"));
         format!(
-            "{name}: score {:.1} (R {:.4}, discounted J {:.4} at gamma {gamma}){noise}",
-            b.score, b.episode_return, b.j
+            "{name}: score {} (R {:.4}, discounted J {:.4} at gamma {gamma}){noise}",
+            score_text(Some(b.score), 1),
+            b.episode_return,
+            b.j
         )
     };
     let learned = |l: &Learner| {
@@ -118,7 +121,7 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
 }
 
 fn print_stats(s: &DatasetStats) {
-    let score = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+    let score = |x: Option<f64>| score_text(x, 1);
     eprintln!(
         "behaviour score {} exact, {} from the returns of the complete ones of its {} episodes",
         score(s.behavior_score),

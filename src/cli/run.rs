@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
 use pessimist::experiment::{Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
+use pessimist::present::scores::score_text;
 use pessimist::text::{number, sanitize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -384,7 +385,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             f(last.map(|m| m.q_est), 3),
             f(last.map(|m| m.true_return), 3),
             f(last.map(|m| m.episode_return), 3),
-            f(last.map(|m| m.normalized_score), 1),
+            score_text(last.map(|m| m.normalized_score), 1),
         );
         if let Some(e) = error {
             eprintln!("    error: {}", sanitize(e));

@@ -7,6 +7,7 @@ use pessimist::algo::{ParamValue, Params};
 use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::features::FeatureSpec;
 use pessimist::mdp::{Policy, envs, solve};
+use pessimist::present::scores::score_text;
 use pessimist::text::number;
 use serde::Deserialize;
 use serde_json::json;
@@ -75,7 +76,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         println!("  true_return      {:>12}", number(m.true_return, 4));
         println!("  gap              {:>12}", number(m.gap, 4));
         println!("  episode_return   {:>12}", number(m.episode_return, 4));
-        println!("  normalized_score {:>12.1}", m.normalized_score);
+        println!(
+            "  normalized_score {:>12}",
+            score_text(Some(m.normalized_score), 1)
+        );
         println!("  success_prob     {:>12.4}", m.success_prob);
         println!("  ood_fraction     {:>12.4}", m.ood_fraction);
     }
@@ -121,7 +125,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "  episode_return   {episode_return:>12.6}  (undiscounted, {} steps; best {:.6}, random {:.6})",
             scale.horizon, scale.best, scale.random
         );
-        println!("  normalized_score {:>12.1}", score);
+        println!("  normalized_score {:>12}", score_text(Some(score), 1));
         if let Some(p) = success {
             println!("  success_prob     {p:>12.4}");
         }

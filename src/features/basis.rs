@@ -4,8 +4,8 @@
 use super::coords::state_coordinates;
 use crate::error::{Error, Result};
 use crate::mdp::TabularMdp;
-use ndarray::{Array2, ArrayView2};
-use rand::SeedableRng;
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 
@@ -31,6 +31,77 @@ pub fn rbf(states: ArrayView2<f64>, centres: usize, width: f64) -> Array2<f64> {
         }
         (-d2 / (2.0 * width * width)).exp()
     })
+}
+
+/// Gaussian bumps exp(−‖x − c‖² / 2w²) at the rows of `centres`.
+pub fn rbf_at(states: ArrayView2<f64>, centres: ArrayView2<f64>, width: f64) -> Array2<f64> {
+    Array2::from_shape_fn((states.nrows(), centres.nrows()), |(s, c)| {
+        (-squared_distance(states.row(s), centres.row(c)) / (2.0 * width * width)).exp()
+    })
+}
+
+fn squared_distance(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// `k` centres for [`rbf_at`] by k-means (linfa-clustering's Lloyd
+/// iterations) over `points`, started from k-means++ (D² sampling) drawn
+/// with `seed`: the same seed gives the same centres. Errors when there are
+/// fewer distinct points than centres.
+pub fn kmeans_centres(points: ArrayView2<f64>, k: usize, seed: u64) -> Result<Array2<f64>> {
+    use linfa::DatasetBase;
+    use linfa::traits::Fit;
+    use linfa_clustering::{KMeans, KMeansInit};
+    let n = points.nrows();
+    let mut distinct: Vec<Vec<u64>> = points
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().map(|x| x.to_bits()).collect())
+        .collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() < k {
+        return Err(Error::Invalid(format!(
+            "features kind `rbf`, centres = \"kmeans\": k = {k} centres for {} distinct states",
+            distinct.len()
+        )));
+    }
+    // k-means++: the first centre uniformly, each next one with probability
+    // proportional to its squared distance to the nearest centre so far.
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0xCE47_2E55);
+    let d2 = squared_distance;
+    let mut chosen = vec![rng.random_range(0..n)];
+    let mut nearest: Vec<f64> = (0..n)
+        .map(|i| d2(points.row(i), points.row(chosen[0])))
+        .collect();
+    while chosen.len() < k {
+        let total: f64 = nearest.iter().sum();
+        let mut pick = rng.random::<f64>() * total;
+        let next = (0..n)
+            .find(|&i| {
+                pick -= nearest[i];
+                nearest[i] > 0.0 && pick <= 0.0
+            })
+            .unwrap_or_else(|| {
+                (0..n)
+                    .rev()
+                    .find(|&i| nearest[i] > 0.0)
+                    .expect("k ≤ distinct")
+            });
+        chosen.push(next);
+        for (i, m) in nearest.iter_mut().enumerate() {
+            *m = m.min(d2(points.row(i), points.row(next)));
+        }
+    }
+    let init = points.select(Axis(0), &chosen);
+    let model = KMeans::params(k)
+        .init_method(KMeansInit::Precomputed(init))
+        .n_runs(1)
+        .max_n_iterations(300)
+        .tolerance(1e-9)
+        .fit(&DatasetBase::from(points.to_owned()))
+        .map_err(|e| Error::Invalid(format!("features kind `rbf`, k-means: {e}")))?;
+    Ok(model.centroids().clone())
 }
 
 /// Every monomial of the coordinates of total degree ≤ `degree`, the

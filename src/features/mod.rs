@@ -12,7 +12,8 @@
 //!   coordinates, at the resolution of the tiles; hashed when the tilings
 //!   hold more tiles than `size`;
 //! - `rbf`: smooth Q over the coordinates (Gaussian bumps on a grid of
-//!   `centres` per coordinate);
+//!   `centres` per coordinate, or with `centres = "kmeans"` at `k` centres
+//!   that k-means places, see below);
 //! - `poly`: polynomials of the coordinates up to `degree` — the optimal Q
 //!   of a grid world is not one, so some error always remains;
 //! - `random`: `dim` Gaussian random projections of the state's one-hot
@@ -21,6 +22,17 @@
 //!   nearest goal — coarse, far from Q*;
 //! - `env`: the environment's own classic features (Baird-v0, TwoState-v0),
 //!   chosen to break off-policy learning.
+//!
+//! k-means centres (`centres = "kmeans"`, `k` = 16) cluster the
+//! coordinates of every state of the environment, not the dataset's: the
+//! features are the representation, fixed before any data, so runs on
+//! datasets of every size and quality share them (a figure across sizes
+//! then compares the data, not the bases), unseen states keep centres near
+//! them (the states the data never visit are where Q extrapolates, and
+//! where it should be seen to), and the same features serve evaluation and
+//! FQE of any policy. They follow the state layout where a grid cannot
+//! (any `k`, Taxi's 4-D cells), and k-means++ draws the start from the
+//! run's seed: the same seed, the same centres.
 //!
 //! Actions (`actions`, except for `env`): `"blocks"` (default) gives each
 //! action its own copy of the state features, φ(s,a) = e_a ⊗ ψ(s), so
@@ -101,7 +113,7 @@ impl FeatureSpec {
     pub fn read(given: &Params) -> Result<Self> {
         let mut r = ParamReader::new("features", given);
         let kind = r.choice("kind", "onehot", &KINDS)?;
-        read_kind(&mut r, kind)?;
+        read_kind(&mut r, given, kind)?;
         Ok(FeatureSpec(Some(r.finish()?)))
     }
 
@@ -184,13 +196,13 @@ fn number(p: &Params, key: &str) -> f64 {
 
 /// Reads the keys of `kind` (the same calls decide the defaults for
 /// [`FeatureSpec::read`] and the values for [`state_features`]).
-fn read_kind(r: &mut ParamReader, kind: &str) -> Result<()> {
+fn read_kind(r: &mut ParamReader, given: &Params, kind: &str) -> Result<()> {
     if kind != "env" {
         r.choice("actions", "blocks", &["blocks", "shared"])?;
     }
     let own = |k: &str| match k {
         "tile" => &["tilings", "tiles", "size"][..],
-        "rbf" => &["centres", "width"][..],
+        "rbf" => &["centres", "width", "k"][..],
         "poly" => &["degree"][..],
         "random" => &["dim"][..],
         _ => &[][..],
@@ -205,7 +217,18 @@ fn read_kind(r: &mut ParamReader, kind: &str) -> Result<()> {
             r.integer("size", 512, 1, MAX_DIM as u64)?;
         }
         "rbf" => {
-            r.integer("centres", 4, 1, 64)?;
+            // A number of centres per coordinate (a grid), or "kmeans".
+            match given.get("centres") {
+                Some(ParamValue::Text(_)) => {
+                    r.choice("centres", "kmeans", &["kmeans"])
+                        .map_err(centres_error)?;
+                    r.integer("k", 16, 1, MAX_DIM as u64)?;
+                }
+                _ => {
+                    r.integer("centres", 4, 1, 64).map_err(centres_error)?;
+                    r.owned_by(&["k"], "centres = \"kmeans\"");
+                }
+            }
             r.number("width", 0.25, 1e-6, 1e6)?;
         }
         "poly" => {
@@ -219,6 +242,34 @@ fn read_kind(r: &mut ParamReader, kind: &str) -> Result<()> {
     Ok(())
 }
 
+/// A bad `centres` names both its forms.
+fn centres_error(e: Error) -> Error {
+    match e {
+        Error::InvalidParam {
+            algo,
+            key,
+            value,
+            reason,
+        } => Error::InvalidParam {
+            algo,
+            key,
+            value,
+            reason: {
+                // A misspelt name keeps the choice's hint; a bad number its reason.
+                let (why, hint) = match reason.strip_prefix("valid choices: kmeans") {
+                    Some(hint) => (String::new(), hint.to_string()),
+                    None => (format!("{reason}; "), String::new()),
+                };
+                format!(
+                    "{why}valid choices: a whole number of centres per coordinate \
+                     (a grid, 1 to 64), or \"kmeans\" (with `k` centres){hint}"
+                )
+            },
+        },
+        other => other,
+    }
+}
+
 /// ψ(s) for every state: states × features.
 fn state_features(p: &Params, kind: &str, mdp: &TabularMdp, seed: u64) -> Result<Array2<f64>> {
     let int = |k: &str| number(p, k) as usize;
@@ -228,6 +279,11 @@ fn state_features(p: &Params, kind: &str, mdp: &TabularMdp, seed: u64) -> Result
             let coords = state_coordinates(mdp);
             TileCoder::new(coords.ncols(), int("tilings"), int("tiles"), int("size"))
                 .dense(coords.view())
+        }
+        "rbf" if text(p, "centres") == "kmeans" => {
+            let coords = state_coordinates(mdp);
+            let centres = basis::kmeans_centres(coords.view(), int("k"), seed)?;
+            basis::rbf_at(coords.view(), centres.view(), number(p, "width"))
         }
         "rbf" => basis::rbf(
             state_coordinates(mdp).view(),
@@ -388,6 +444,79 @@ mod tests {
         }
     }
 
+    fn kmeans(k: f64) -> FeatureSpec {
+        spec(&[
+            kind("rbf"),
+            ("centres", ParamValue::Text("kmeans".into())),
+            ("k", ParamValue::Number(k)),
+        ])
+        .unwrap()
+    }
+
+    /// k-means centres: the run's seed decides them, the same seed gives
+    /// the same features, and the key is part of the label (so of run ids).
+    #[test]
+    fn kmeans_centres_follow_the_seed() {
+        let mdp = envs::make("FrozenLake8x8-v1").unwrap();
+        let coords = state_coordinates(&mdp);
+        let centres = |seed| basis::kmeans_centres(coords.view(), 8, seed).unwrap();
+        assert_eq!(centres(3), centres(3));
+        assert_ne!(centres(3), centres(4));
+        // Each centre is the mean of the states nearest to it, inside the map.
+        let c = centres(3);
+        assert_eq!(c.dim(), (8, 2));
+        assert!(c.iter().all(|x| (0.0..=1.0).contains(x)), "{c}");
+        let spec = kmeans(8.0);
+        assert_eq!(
+            spec.label(),
+            "rbf actions=blocks centres=kmeans k=8 width=0.25"
+        );
+        let phi = |seed| spec.build(&mdp, seed).unwrap().unwrap();
+        assert_eq!(phi(0), phi(0));
+        assert_ne!(phi(0), phi(1));
+        assert_eq!(phi(0).dim(), 8 * 4);
+        // Taxi's four coordinates, 500 states.
+        let taxi = envs::make("Taxi-v4").unwrap();
+        assert_eq!(kmeans(16.0).build(&taxi, 0).unwrap().unwrap().dim(), 16 * 6);
+    }
+
+    #[test]
+    fn kmeans_keys_are_checked_with_the_valid_choices() {
+        let centres = |v: ParamValue| {
+            spec(&[kind("rbf"), ("centres", v)])
+                .unwrap_err()
+                .to_string()
+        };
+        for e in [
+            centres(ParamValue::Text("kmean".into())),
+            centres(ParamValue::Number(0.0)),
+            centres(ParamValue::Number(2.5)),
+        ] {
+            assert!(
+                e.contains("`centres`")
+                    && e.contains("valid choices: a whole number of centres per coordinate")
+                    && e.contains("\"kmeans\""),
+                "{e}"
+            );
+        }
+        assert!(centres(ParamValue::Text("kmean".into())).contains("did you mean `kmeans`"));
+        // `k` only with k-means centres, and not more centres than states.
+        let e = spec(&[kind("rbf"), ("k", ParamValue::Number(8.0))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("centres = \"kmeans\""), "{e}");
+        let e = kmeans(11.0)
+            .build(&envs::make("Chain-v10").unwrap(), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("k = 11 centres for 10 distinct states"), "{e}");
+        // Grid centres keep their label (and run ids).
+        assert_eq!(
+            spec(&[kind("rbf")]).unwrap().label(),
+            "rbf actions=blocks centres=4 width=0.25"
+        );
+    }
+
     #[test]
     fn env_kind_needs_the_environments_own_features() {
         let e = spec(&[kind("env")])
@@ -412,6 +541,9 @@ mod tests {
                 assert_eq!(phi.n_states(), mdp.n_states(), "{id} {k}");
                 assert!(phi.matrix().iter().all(|x| x.is_finite()), "{id} {k}");
             }
+            let phi = kmeans(8.0).build(&mdp, 0).unwrap().unwrap();
+            assert_eq!(phi.n_states(), mdp.n_states(), "{id} k-means");
+            assert!(phi.matrix().iter().all(|x| x.is_finite()), "{id} k-means");
         }
     }
 }

@@ -233,16 +233,14 @@ pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Resu
 }
 
 /// D4RL's normalized score: 100 · (R − R_random) / (R_best − R_random).
-/// Where random play is already the best (R_best = R_random) every policy
-/// that matches it scores 100.
+/// Where random play is already the best (R_best = R_random up to a tiny
+/// relative tolerance: Baird-v0 and TwoState-v0, whose rewards are all 0)
+/// the score is 0/0 and none exists: NaN, which files write as `null` and
+/// every view shows as `–`, never a number.
 pub fn normalized_score(r: f64, random: f64, best: f64) -> f64 {
     let span = best - random;
-    if span.abs() <= 1e-12 * (1.0 + best.abs()) {
-        if (r - best).abs() <= 1e-9 * (1.0 + best.abs()) {
-            100.0
-        } else {
-            100.0 + 100.0 * (r - best) / (1.0 + best.abs())
-        }
+    if span.abs() <= 1e-12 * (1.0 + best.abs().max(random.abs())) {
+        f64::NAN
     } else {
         100.0 * (r - random) / span
     }
@@ -1187,6 +1185,15 @@ mod tests {
             close(scale.score(1.0), 100.0);
             close(scale.score(-4.5), 0.0);
         }
+        // Every reward 0: random play is the best, 0/0, no score at all.
+        for id in ["Baird-v0", "TwoState-v0"] {
+            let scale = EpisodeScale::new(&envs::make(id).unwrap()).unwrap();
+            assert_eq!((scale.random, scale.best), (0.0, 0.0), "{id}");
+            assert!(scale.score(0.0).is_nan(), "{id}");
+        }
+        assert!(normalized_score(1.0, 1.0, 1.0 + 1e-15).is_nan());
+        // A tiny span that is not 0/0 still scores.
+        close(normalized_score(0.5e-6, 0.0, 1e-6), 50.0);
         // Bandit: the mean arm, the best arm.
         let bandit = EpisodeScale::new(&envs::make("Bandit-v0").unwrap()).unwrap();
         close(bandit.random, 0.58);

@@ -5,7 +5,8 @@
 //! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
 //! averaged; the dashboard's export passes its chart's settings.
 
-use super::scale::{Ema, format_tick, linear_ticks, symlog, symlog_ticks};
+use super::labels::natural_order;
+use super::scale::{Ema, format_tick, linear_ticks, running_mean, symlog, symlog_ticks};
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
@@ -117,9 +118,13 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// One curve's (x, true return, q_est) points.
+type Line = Vec<(f64, f64, f64)>;
+
 /// (x, mean true return, mean q_est) per eval point of each label, x the
 /// iteration or the mean training seconds, smoothed as asked.
-fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
+/// Curves in [`natural_order`] of their labels (`1k` before `10k`).
+fn averaged(curves: &[Curve], options: FigureOptions) -> Vec<(String, Line)> {
     type Sums = (f64, f64, f64, usize);
     let mut sums: BTreeMap<String, BTreeMap<u64, Sums>> = BTreeMap::new();
     for c in curves {
@@ -130,29 +135,31 @@ fn averaged(curves: &[Curve], options: FigureOptions) -> BTreeMap<String, Vec<(f
             .filter(|m| m.true_return.is_finite() && m.q_est.is_finite())
         {
             let p = points.entry(m.iteration).or_insert((0.0, 0.0, 0.0, 0));
-            p.0 += if options.wall_time {
+            let x = if options.wall_time {
                 m.wall_time
             } else {
                 m.iteration as f64
             };
-            p.1 += m.true_return;
-            p.2 += m.q_est;
+            // Means, not sums: two estimates of 1e308 sum to ∞.
             p.3 += 1;
+            p.0 = running_mean(p.0, x, p.3);
+            p.1 = running_mean(p.1, m.true_return, p.3);
+            p.2 = running_mean(p.2, m.q_est, p.3);
         }
     }
-    sums.into_iter()
+    let mut lines = sums
+        .into_iter()
         .map(|(label, points)| {
             let (mut ema_j, mut ema_q) = (Ema::new(options.smoothing), Ema::new(options.smoothing));
             let line = points
                 .into_values()
-                .map(|(x, j, q, n)| {
-                    let n = n as f64;
-                    (x / n, ema_j.next(j / n), ema_q.next(q / n))
-                })
+                .map(|(x, j, q, _)| (x, ema_j.next(j), ema_q.next(q)))
                 .collect();
             (label, line)
         })
-        .collect()
+        .collect::<Vec<_>>();
+    lines.sort_by(|a, b| natural_order(&a.0, &b.0));
+    lines
 }
 
 /// Writes the two-panel figure to `path` (SVG).
@@ -170,7 +177,7 @@ pub fn write_svg_noted(
     notes: &[String],
 ) -> Result<()> {
     let lines = averaged(curves, options);
-    if lines.values().all(Vec::is_empty) {
+    if lines.iter().all(|(_, points)| points.is_empty()) {
         return Err(Error::Invalid("no eval points to plot yet".into()));
     }
     let failed = |e: &dyn std::fmt::Display| Error::File {
@@ -178,8 +185,8 @@ pub fn write_svg_noted(
         message: format!("cannot draw the figure: {e}"),
     };
     let x_max = lines
-        .values()
-        .flatten()
+        .iter()
+        .flat_map(|(_, points)| points)
         .map(|p| p.0)
         .fold(f64::MIN_POSITIVE, f64::max);
     const NOTE_HEIGHT: u32 = 22;
@@ -206,11 +213,12 @@ pub fn write_svg_noted(
     {
         let value = |p: &(f64, f64, f64)| if pick == 1 { p.1 } else { p.2 };
         let (lo, hi) = lines
-            .values()
-            .flatten()
+            .iter()
+            .flat_map(|(_, points)| points)
             .map(value)
             .fold((0.0f64, 1.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
-        let pad = |y: f64| y + y.signum() * y.abs() * 0.15;
+        // 15% beyond the extremes, up to f64::MAX (1.6e308 · 1.15 is ∞).
+        let pad = |y: f64| (y + y.signum() * y.abs() * 0.15).clamp(f64::MIN, f64::MAX);
         let axis = YAxis {
             lo: pad(lo),
             hi: pad(hi),
@@ -304,6 +312,57 @@ mod tests {
         ] {
             assert!(svg.contains(text), "the figure lacks {text:?}");
         }
+    }
+
+    /// Seeds near f64::MAX average and pad without overflowing, the axis
+    /// is ticked at round decades, and curves come in size order.
+    #[test]
+    fn estimates_near_the_largest_float_draw_in_size_order() {
+        let climbing = |top: f64| -> Vec<Metrics> {
+            (0..4)
+                .map(|k| Metrics {
+                    iteration: k * 10,
+                    true_return: 0.0,
+                    q_est: if k == 3 {
+                        top
+                    } else {
+                        10f64.powi(100 * k as i32)
+                    },
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let (a, b, small) = (climbing(1.6e308), climbing(1.7e308), climbing(1.0));
+        let curves = [
+            Curve {
+                label: "fqi · medium 10k".into(),
+                history: &small,
+            },
+            Curve {
+                label: "fqi · medium 1k".into(),
+                history: &a,
+            },
+            Curve {
+                label: "fqi · medium 1k".into(),
+                history: &b,
+            },
+        ];
+        let lines = averaged(&curves, FigureOptions::default());
+        assert_eq!(lines[0].0, "fqi · medium 1k");
+        assert!((lines[0].1[3].2 - 1.65e308).abs() < 1e294, "{lines:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.svg");
+        write_svg(&curves, "t", &path, FigureOptions::default()).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        // Texts stand on their own lines between their tags.
+        let texts: Vec<&str> = svg.lines().filter(|l| !l.starts_with('<')).collect();
+        assert!(
+            texts.contains(&"1e300") && texts.contains(&"1e100"),
+            "{texts:?}"
+        );
+        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
+        let first = |label: &str| texts.iter().position(|t| *t == label).unwrap();
+        assert!(first("fqi · medium 1k") < first("fqi · medium 10k"));
     }
 
     /// Diverged runs keep their curve, ended by a `×` (drawn 3 px wide,

@@ -42,6 +42,58 @@ pub struct DatasetKey {
     features: String,
 }
 
+/// Orders labels as people read them: numbers by value, `k` and `M`
+/// suffixes included (`medium 1k` < `medium 10k` < `medium 100k` <
+/// `medium 1M`), text as text. For curves drawn from labels alone.
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    #[derive(PartialEq, PartialOrd)]
+    enum Token<'a> {
+        Number(f64),
+        Text(&'a str),
+    }
+    fn tokens(s: &str) -> Vec<Token<'_>> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if digits > 0 {
+                let mut value: f64 = rest[..digits].parse().unwrap_or(f64::MAX);
+                rest = &rest[digits..];
+                // A size suffix ends a word: `1k`, `1M`, not `8x8`.
+                let mut chars = rest.chars();
+                let scale = match chars.next() {
+                    Some('k') => 1e3,
+                    Some('M') => 1e6,
+                    _ => 1.0,
+                };
+                if scale > 1.0 && !chars.next().is_some_and(char::is_alphanumeric) {
+                    value *= scale;
+                    rest = &rest[1..];
+                }
+                out.push(Token::Number(value));
+            } else {
+                let len = rest
+                    .find(|c: char| c.is_ascii_digit())
+                    .unwrap_or(rest.len())
+                    .max(c.len_utf8());
+                out.push(Token::Text(&rest[..len]));
+                rest = &rest[len..];
+            }
+        }
+        out
+    }
+    let (ta, tb) = (tokens(a), tokens(b));
+    for (x, y) in ta.iter().zip(&tb) {
+        match x.partial_cmp(y) {
+            Some(std::cmp::Ordering::Equal) | None => {}
+            Some(order) => return order,
+        }
+    }
+    ta.len().cmp(&tb.len()).then_with(|| a.cmp(b))
+}
+
 fn value_text(v: &ParamValue) -> String {
     match v {
         ParamValue::Text(s) => s.clone(),
@@ -222,6 +274,35 @@ impl Labels {
 mod tests {
     use super::*;
     use crate::algo::{Params, resolve_params};
+
+    #[test]
+    fn natural_order_reads_sizes_as_numbers() {
+        let mut labels = vec![
+            "fqi · Taxi-v4 medium 1k",
+            "fqi · FrozenLake8x8-v1 medium 1M",
+            "fqi · FrozenLake8x8-v1 medium 100k",
+            "fqi · FrozenLake8x8-v1 medium 10k",
+            "fqi · FrozenLake8x8-v1 medium 1k",
+            "bc · FrozenLake8x8-v1 medium 1k",
+        ];
+        labels.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            labels,
+            [
+                "bc · FrozenLake8x8-v1 medium 1k",
+                "fqi · FrozenLake8x8-v1 medium 1k",
+                "fqi · FrozenLake8x8-v1 medium 10k",
+                "fqi · FrozenLake8x8-v1 medium 100k",
+                "fqi · FrozenLake8x8-v1 medium 1M",
+                "fqi · Taxi-v4 medium 1k",
+            ]
+        );
+        assert_eq!(
+            natural_order("Chain-v9", "Chain-v10"),
+            std::cmp::Ordering::Less
+        );
+        assert_eq!(natural_order("a 1kb", "a 2"), std::cmp::Ordering::Less);
+    }
     use crate::data::Quality;
 
     fn config(algo: &str, set: &[(&str, &str)]) -> RunConfig {

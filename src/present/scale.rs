@@ -32,6 +32,13 @@ impl Ema {
     }
 }
 
+/// The mean of n values from the mean of the first n − 1 and the n-th, as
+/// a convex combination: finite values up to f64::MAX never overflow.
+pub fn running_mean(mean: f64, value: f64, n: usize) -> f64 {
+    let n = n as f64;
+    mean * ((n - 1.0) / n) + value / n
+}
+
 /// The linear threshold c.
 pub const LINEAR_WIDTH: f64 = 1.0;
 
@@ -58,11 +65,7 @@ pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
         .clamp(-3.0, 300.0) as i32;
     let candidates = |mantissas: &[f64], from: i32| -> Vec<f64> {
         let mut ticks: Vec<f64> = (from..=top)
-            .flat_map(|k| {
-                mantissas
-                    .iter()
-                    .map(move |m| m * LINEAR_WIDTH * 10f64.powi(k))
-            })
+            .flat_map(|k| mantissas.iter().map(move |m| m * LINEAR_WIDTH * decade(k)))
             .flat_map(|t| [-t, t])
             .chain(std::iter::once(0.0))
             .filter(|&t| t >= lo && t <= hi)
@@ -71,13 +74,33 @@ pub fn symlog_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
         ticks
     };
     let decades = candidates(&[1.0], 0);
-    let ticks = if decades.len() >= 4 {
+    let ticks = if decades.len() > max_ticks {
+        // Many decades (Q running away to 1e300): every 2nd, 5th, 10th, …
+        // decade, so the labels stay round (1e100, 1e200, 1e300).
+        let every = |step: i32| {
+            decades
+                .iter()
+                .copied()
+                .filter(|t| *t == 0.0 || (t.abs().log10().round() as i32) % step == 0)
+                .collect::<Vec<f64>>()
+        };
+        return [1, 2, 5, 10, 20, 25, 50, 100]
+            .into_iter()
+            .map(every)
+            .find(|ticks| ticks.len() <= max_ticks.max(1))
+            .unwrap_or_else(|| thin(every(100), max_ticks));
+    } else if decades.len() >= 4 {
         decades
     } else {
         // Two decades of 1-2-5 steps below the largest value.
         candidates(&[1.0, 2.0, 5.0], top - 1)
     };
     thin(ticks, max_ticks)
+}
+
+/// 10^k exactly (the nearest f64; `powi` drifts: 1.0000000000000002e100).
+fn decade(k: i32) -> f64 {
+    format!("1e{k}").parse().expect("a decimal exponent")
 }
 
 /// Evenly spaced "nice" ticks (1, 2, 5 × 10^k steps) for a linear axis.
@@ -189,6 +212,15 @@ mod tests {
         );
         let many = symlog_ticks(-1e9, 1e9, 7);
         assert!(many.len() <= 7 && many.contains(&0.0), "{many:?}");
+        // Q running away: round decades, up to the largest value.
+        assert_eq!(
+            symlog_ticks(0.0, 1.5e300, 7),
+            vec![0.0, 1.0, 1e100, 1e200, 1e300]
+        );
+        assert_eq!(
+            symlog_ticks(-2.0, 1e299, 7),
+            vec![-1.0, 0.0, 1.0, 1e100, 1e200]
+        );
         assert_eq!(
             linear_ticks(0.0, 1.0, 6),
             vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
@@ -205,6 +237,20 @@ mod tests {
         assert_eq!(format_tick(1e5), "100k");
         assert_eq!(format_tick(0.0005), "5e-4");
         assert_eq!(format_tick(0.25), "0.25");
+        assert_eq!(format_tick(1e300), "1e300");
+        assert_eq!(format_tick(-1.5e300), "-1.5e300");
+    }
+
+    /// Means of values near f64::MAX stay finite (a sum would not).
+    #[test]
+    fn running_means_never_overflow() {
+        let mut mean = 0.0;
+        for (n, v) in [1e308, 1.5e308, 1.7e308].into_iter().enumerate() {
+            mean = running_mean(mean, v, n + 1);
+        }
+        assert!(mean.is_finite() && (mean - 1.4e308).abs() < 1e294, "{mean}");
+        assert_eq!(running_mean(0.0, 3.0, 1), 3.0);
+        assert_eq!(running_mean(3.0, 5.0, 2), 4.0);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! or crash. The rules, one place for all views:
 //! - a `done` run contributes its final score;
 //! - a `diverged` run contributes its **last finite score** (the last eval
-//!   point whose normalized score is finite, [`scoring_point`]), and its
+//!   point whose return or score is finite, [`scoring_point`]), and its
 //!   cell is marked `†` (`12.3 ± 4.0†`); the mean includes it. A run that
 //!   diverged before any finite eval point has no score: it only counts in
 //!   the cell's `diverged` (a cell with nothing else shows `–†`);
@@ -23,7 +23,13 @@
 //!   row's datasets (one per seed); it is never the best of its row;
 //! - the Total row sums each column's row means over the rows where the
 //!   column has a score; a column lacking some rows says so (`(2/3 rows)`)
-//!   and cannot be the best total.
+//!   and cannot be the best total;
+//! - where every return is the same (Baird-v0, TwoState-v0: all rewards
+//!   0) D4RL's score is 0/0 and no score exists
+//!   ([`crate::mdp::solve::normalized_score`] is NaN): the cell shows `–`
+//!   (markdown), an empty field (CSV) or `null` (JSON), counts the run in
+//!   `no_score` and still shows its R and J; such rows are not part of
+//!   the Total, so they leave the other rows' ranking alone.
 
 use super::labels::{DatasetKey, Labels};
 use crate::eval::{DatasetStats, Metrics};
@@ -52,21 +58,35 @@ pub const DIVERGED_MARK: char = '†';
 /// Marks, with a count, a cell's failed runs.
 pub const FAILED_MARK: char = '✗';
 
+/// One run's score as text, `precision` decimals; `–` where there is none
+/// (no eval point yet, or an environment without a score: NaN).
+pub fn score_text(score: Option<f64>, precision: usize) -> String {
+    match score {
+        Some(x) if !x.is_nan() => crate::text::number(x, precision),
+        _ => "–".into(),
+    }
+}
+
 /// The eval point that scores a run: a `diverged` run's last point with a
-/// finite normalized score (`history` is read only then, and only when
-/// `last` is not finite), any other run's last point.
+/// finite episode return or score (`history` is read only then, and only
+/// when `last` has neither), any other run's last point. The return, not
+/// the score: on an environment without a score (all returns equal) a
+/// finite point still gives R and J.
 pub fn scoring_point<'a>(
     status: RunStatus,
     last: Option<&'a Metrics>,
     history: impl FnOnce() -> &'a [Metrics],
 ) -> Option<&'a Metrics> {
-    if status != RunStatus::Diverged || last.is_some_and(|m| m.normalized_score.is_finite()) {
+    if status != RunStatus::Diverged || last.is_some_and(has_result) {
         return last;
     }
-    history()
-        .iter()
-        .rev()
-        .find(|m| m.normalized_score.is_finite())
+    history().iter().rev().find(|m| has_result(m))
+}
+
+/// Whether an eval point gives the run a result: a finite return (its score
+/// may not exist) or a finite score.
+fn has_result(m: &Metrics) -> bool {
+    m.episode_return.is_finite() || m.normalized_score.is_finite()
 }
 
 /// The behaviour's score of a dataset: exact where the data records one
@@ -132,8 +152,10 @@ impl Stat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoreCell {
     /// D4RL's normalized score of each scored run's episode return (done
-    /// runs' final, diverged runs' last finite).
+    /// runs' final, diverged runs' last finite); runs of an environment
+    /// without a score are not in it (see `no_score`).
     pub scores: Vec<f64>,
+    /// NaN (`null` in JSON, `–` in text) when no run has a score.
     pub mean: f64,
     /// Sample standard deviation (0 for one seed).
     pub std: f64,
@@ -151,6 +173,9 @@ pub struct ScoreCell {
     pub pending: usize,
     /// Every run of the pair, whatever its status.
     pub runs: usize,
+    /// Runs with a return but no score: their environment has none
+    /// (R_best = R_random, so D4RL's score is 0/0).
+    pub no_score: usize,
 }
 
 impl ScoreCell {
@@ -160,7 +185,10 @@ impl ScoreCell {
     }
 
     fn counted(points: &[Metrics], counts: Counts) -> Self {
-        let scores: Vec<f64> = points.iter().map(|m| m.normalized_score).collect();
+        let (scores, no_score): (Vec<f64>, Vec<f64>) = points
+            .iter()
+            .map(|m| m.normalized_score)
+            .partition(|s| !s.is_nan());
         let (mean, std) = mean_std(&scores);
         ScoreCell {
             scores,
@@ -173,6 +201,7 @@ impl ScoreCell {
             failed: counts.failed,
             pending: counts.pending,
             runs: counts.runs.max(points.len()),
+            no_score: no_score.len(),
         }
     }
 
@@ -220,6 +249,7 @@ struct Counts {
     failed: usize,
     pending: usize,
     runs: usize,
+    no_score: usize,
 }
 
 /// A column's Total: the sum of its row means over the rows where it has
@@ -346,7 +376,7 @@ impl ScoreTable {
             }
             let (points, counts) = row.2.entry(algo).or_default();
             counts.runs += 1;
-            let scored = run.point.filter(|m| m.normalized_score.is_finite());
+            let scored = run.point.filter(|m| has_result(m));
             match run.status {
                 RunStatus::Done => points.extend(scored.copied()),
                 RunStatus::Diverged => {
@@ -386,7 +416,12 @@ impl ScoreTable {
                     .collect(),
             );
         }
-        let rows = table.datasets.len();
+        // Rows of an environment without a score are not part of a Total.
+        let rows = table
+            .cells
+            .iter()
+            .filter(|row| !row.iter().flatten().any(|c| c.no_score > 0))
+            .count();
         table.total = (0..table.algos.len())
             .map(|c| {
                 Total::new(
@@ -452,6 +487,7 @@ impl ScoreTable {
             all.diverged_unscored += cell.diverged_unscored;
             all.failed += cell.failed;
             all.pending += cell.pending;
+            all.no_score += cell.no_score;
         }
         all
     }
@@ -483,6 +519,13 @@ impl ScoreTable {
             lines.push(format!(
                 "k/n: k of the cell's n runs ended ({} of {} runs not yet)",
                 c.pending, c.runs
+            ));
+        }
+        if c.no_score > 0 {
+            lines.push(format!(
+                "–: no score where every return is the same (all rewards 0: 0/0), \
+                 not in the Total ({} of {} runs)",
+                c.no_score, c.runs
             ));
         }
         lines.push(format!(
@@ -801,6 +844,74 @@ mod tests {
         // Diverged with no finite point and nothing else: a dash, marked.
         let table = ScoreTable::build([result(&configs[2], RunStatus::Diverged, None)]);
         assert_eq!(table.cells[0][0].as_ref().unwrap().text(), "–†");
+    }
+
+    /// Where every return is the same (Baird-v0: all rewards 0) no score
+    /// exists: the cell says so (`–`, empty CSV field, JSON null) and
+    /// still gives R and J, a diverged run there is still marked, and the
+    /// row stays out of the Total, so the other rows rank as before.
+    #[test]
+    fn environments_without_a_score_show_none_and_stay_out_of_the_total() {
+        let baird = |seed| RunConfig {
+            env: "Baird-v0".into(),
+            ..run("fqi", 10_000, seed)
+        };
+        let (b0, b1, three) = (baird(0), baird(1), run("fqi", 1_000, 0));
+        let none = Metrics {
+            normalized_score: f64::NAN,
+            episode_return: 0.0,
+            true_return: 0.0,
+            ..Default::default()
+        };
+        let diverged = [
+            none,
+            Metrics {
+                q_est: f64::NAN,
+                ..none
+            },
+        ];
+        let point = scoring_point(RunStatus::Diverged, diverged.last(), || &diverged);
+        assert!(point.is_some(), "a finite return is a result");
+        let good = scored(60.0);
+        let table = ScoreTable::build([
+            result(&b0, RunStatus::Done, Some(&none)),
+            result(&b1, RunStatus::Diverged, point),
+            result(&three, RunStatus::Done, Some(&good)),
+        ]);
+        let row = table
+            .datasets
+            .iter()
+            .position(|d| d.contains("Baird"))
+            .unwrap();
+        let cell = table.cells[row][0].as_ref().unwrap();
+        assert!(cell.scores.is_empty() && cell.mean.is_nan(), "{cell:?}");
+        assert_eq!((cell.no_score, cell.diverged, cell.runs), (2, 1, 2));
+        assert_eq!(cell.text(), "–†");
+        assert_eq!(cell.episode_return.text(3), "0.000 ± 0.000");
+        assert_eq!(cell.true_return.text(3), "0.000 ± 0.000");
+        // The Total: the scored row only, complete, so ranked.
+        assert_eq!((table.total[0].rows, table.total[0].of), (1, 1));
+        assert_eq!(table.total[0].text(), "60.0");
+        assert_eq!(table.best_total(), Some(0));
+        let md = table.to_markdown();
+        assert!(md.contains("| Baird-v0 medium 10k | – | –† |"), "{md}");
+        assert!(
+            md.contains("–: no score where every return is the same"),
+            "{md}"
+        );
+        assert!(!md.contains("100.0"), "{md}");
+        let csv = table.to_csv();
+        assert!(
+            csv.contains("Baird-v0 medium 10k,fqi,0,,,0,0,0,0,1,0,2"),
+            "{csv}"
+        );
+        let json = serde_json::to_value(&table).unwrap();
+        let cell = &json["cells"][row][0];
+        assert!(cell["mean"].is_null() && cell["std"].is_null(), "{cell}");
+        assert_eq!(cell["no_score"], 2);
+        assert_eq!(score_text(Some(f64::NAN), 1), "–");
+        assert_eq!(score_text(None, 1), "–");
+        assert_eq!(score_text(Some(12.345), 1), "12.3");
     }
 
     /// Failed runs have no score and are counted beside the cell, in every

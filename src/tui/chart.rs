@@ -9,9 +9,12 @@
 //! a run's history changes ([`Revisions`]).
 
 use crate::eval::Metrics;
-use crate::experiment::{RunId, RunView};
+use crate::experiment::{RunId, RunStatus, RunView};
 use crate::present::Labels;
-use crate::present::scale::{Ema, format_tick, linear_ticks, symexp, symlog, symlog_ticks};
+use crate::present::figure::DIVERGED;
+use crate::present::scale::{
+    Ema, format_tick, linear_ticks, running_mean, symexp, symlog, symlog_ticks,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -108,7 +111,8 @@ pub struct Series {
 /// The values of one curve at the cursor: (label, q_est, true return).
 pub type Reading = (String, f64, f64);
 
-/// Per dataset label: sums of (x, q_est, true return) and a count per iteration.
+/// Per dataset label: running means of (x, q_est, true return) and a
+/// count per iteration (means, not sums: two estimates of 1e308 sum to ∞).
 type Sums = (
     String,
     std::collections::BTreeMap<u64, (f64, f64, f64, usize)>,
@@ -322,17 +326,14 @@ pub fn prepare(
                     .1
                     .entry(m.iteration)
                     .or_insert((0.0, 0.0, 0.0, 0));
-                p.0 += x;
-                p.1 += q;
-                p.2 += j;
                 p.3 += 1;
+                p.0 = running_mean(p.0, x, p.3);
+                p.1 = running_mean(p.1, q, p.3);
+                p.2 = running_mean(p.2, j, p.3);
             }
         }
         for (name, sums) in groups {
-            let points = sums
-                .into_values()
-                .map(|(x, q, j, n)| (x / n as f64, q / n as f64, j / n as f64))
-                .collect();
+            let points = sums.into_values().map(|(x, q, j, _)| (x, q, j)).collect();
             curves.push(Curve {
                 id: None,
                 label: name.clone(),
@@ -345,10 +346,15 @@ pub fn prepare(
             curves.push(Curve {
                 id: Some(run.id.clone()),
                 label: format!(
-                    "{} {} s{}",
+                    "{} {} s{}{}",
                     labels.algo(&run.config),
                     labels.dataset(&run.config),
-                    run.config.seed
+                    run.config.seed,
+                    if run.status == RunStatus::Diverged {
+                        DIVERGED
+                    } else {
+                        ""
+                    }
                 ),
                 group: group_of(run, options.colour_by_algo, labels),
                 points: Points::Run(&run.history),
@@ -483,6 +489,9 @@ pub struct Cut {
     /// Smallest and largest finite raw value of each curve (data units).
     estimate_range: (f64, f64),
     truth_range: (f64, f64),
+    /// Where the estimate diverged: its last finite point (x, y on the
+    /// chart's scale) when a NaN or infinite one follows; drawn `×`.
+    pub diverged_at: Option<(f64, f64)>,
 }
 
 /// Smooths and decimates both curves of one history in a single pass, then
@@ -499,21 +508,29 @@ fn cut(
     let (mut estimate, mut truth, mut raw_estimate, mut raw_truth) = (new(), new(), new(), new());
     let smoothed = smoothing > 0.0;
     let (mut ema_q, mut ema_j) = (Ema::new(smoothing), Ema::new(smoothing));
+    // Keeps a finite value (smoothed, its raw value behind); returns it as drawn.
+    let keep = |raw: &mut Decimator, line: &mut Decimator, ema: &mut Ema, c, x, v| {
+        let drawn = if smoothed {
+            raw.push_at(c, (x, v));
+            ema.next(v)
+        } else {
+            v
+        };
+        line.push_at(c, (x, drawn));
+        drawn
+    };
+    // The last finite estimate as drawn, and whether a non-finite one followed.
+    let (mut last_finite, mut diverged) = (None, false);
     for (x, q, j) in points {
         let c = estimate.column(x);
-        for (v, raw, smooth, ema) in [
-            (q, &mut raw_estimate, &mut estimate, &mut ema_q),
-            (j, &mut raw_truth, &mut truth, &mut ema_j),
-        ] {
-            if !v.is_finite() {
-                continue;
-            }
-            if smoothed {
-                raw.push_at(c, (x, v));
-                smooth.push_at(c, (x, ema.next(v)));
-            } else {
-                smooth.push_at(c, (x, v));
-            }
+        if q.is_finite() {
+            let drawn = keep(&mut raw_estimate, &mut estimate, &mut ema_q, c, x, q);
+            (last_finite, diverged) = (Some((x, drawn)), false);
+        } else {
+            diverged = last_finite.is_some();
+        }
+        if j.is_finite() {
+            keep(&mut raw_truth, &mut truth, &mut ema_j, c, x, j);
         }
     }
     // Decimation keeps each column's extremes, so the kept raw points
@@ -542,6 +559,9 @@ fn cut(
         raw_truth: scaled(raw_truth),
         estimate_range,
         truth_range,
+        diverged_at: last_finite
+            .filter(|_| diverged)
+            .map(|(x, y)| (x, transform(y, options.symlog))),
     }
 }
 
@@ -657,6 +677,83 @@ pub(crate) mod tests {
         let redrawn = chart(&rerun, &after);
         assert_ne!(first.series[0].lines, redrawn.series[0].lines);
         assert!(redrawn.series[0].lines.estimate_range.1 > 99.0);
+    }
+
+    /// A linear learner running away: q_est 1 → 1e300, then ∞ and NaN.
+    pub(crate) fn diverging(seed: u64) -> RunView {
+        let mut run = run_view("TwoState-v0", 0.0, 0);
+        let history: Vec<Metrics> = [1.0, 1e100, 1e200, 1e300, f64::INFINITY, f64::NAN]
+            .into_iter()
+            .enumerate()
+            .map(|(k, q)| Metrics {
+                iteration: k as u64 * 10,
+                q_est: q,
+                true_return: 0.0,
+                ..Default::default()
+            })
+            .collect();
+        Arc::make_mut(&mut run.config).seed = seed;
+        run.id = run.config.id();
+        run.history = Arc::new(history);
+        run.status = RunStatus::Diverged;
+        run
+    }
+
+    /// The symlog axis carries 1e300: finite bounds, round scientific tick
+    /// labels up to 1e300, the curve up to its last finite point and a
+    /// cross there; seeds averaged near f64::MAX stay finite.
+    #[test]
+    fn a_run_diverging_past_1e300_keeps_the_chart_whole() {
+        let (cache, revisions) = (CutCache::default(), Revisions::default());
+        let run = diverging(0);
+        for per_size in [false, true] {
+            let options = ChartOptions {
+                per_size,
+                ..Default::default()
+            };
+            let chart = prepare(&[&run], &options, 60, (&cache, &revisions), Curves::Both);
+            assert!(chart.y_bounds.iter().all(|b| b.is_finite()), "{chart:?}");
+            let labels: Vec<&str> = chart.y_ticks.iter().map(|t| t.1.as_str()).collect();
+            assert!(
+                labels.contains(&"1e300") && labels.contains(&"1e100"),
+                "{labels:?}"
+            );
+            assert!(labels.iter().all(|l| l.len() <= 6), "{labels:?}");
+            let lines = &chart.series[0].lines;
+            assert!(lines.estimate.iter().all(|p| p.1.is_finite()));
+            assert_eq!(lines.estimate.len(), 4, "{lines:?}");
+            let (x, y) = lines.diverged_at.expect("marked diverged");
+            assert_eq!(x, 30.0);
+            assert!((y - symlog(1e300)).abs() < 1e-9, "{y}");
+            if !per_size {
+                assert!(chart.series[0].label.ends_with(DIVERGED));
+            }
+        }
+        // Two seeds at 1.5e308 average to 1.5e308, not ∞.
+        let high = |seed| {
+            let mut r = diverging(seed);
+            Arc::make_mut(&mut r.history)[3].q_est = 1.5e308;
+            r
+        };
+        let (a, b) = (high(0), high(1));
+        let options = ChartOptions {
+            per_size: true,
+            ..Default::default()
+        };
+        let chart = prepare(&[&a, &b], &options, 60, (&cache, &revisions), Curves::Both);
+        let top = chart.series[0].lines.estimate_range.1;
+        assert_eq!(top, 1.5e308);
+        // A run that never had a finite estimate is not marked.
+        let mut nan = run_view("TwoState-v0", f64::NAN, 3);
+        nan.status = RunStatus::Diverged;
+        let chart = prepare(
+            &[&nan],
+            &Default::default(),
+            60,
+            (&cache, &revisions),
+            Curves::Both,
+        );
+        assert_eq!(chart.series[0].lines.diverged_at, None);
     }
 
     #[test]

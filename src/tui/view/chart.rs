@@ -8,10 +8,14 @@ use crate::tui::app::{App, Pane, sanitize};
 use crate::tui::chart::{self, ChartData, Curves};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
+
+/// Marks where a run's estimate diverged (NaN or ±∞ followed), as the
+/// SVG figure does.
+pub const DIVERGED_MARK: &str = "×";
 
 pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
     let (runs, hidden) = app.chart_selection();
@@ -131,7 +135,7 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
                 let colour_index = data.series.get(i).map_or(i, |s| s.colour);
                 lines.push(Line::from(vec![
                     Span::styled(format!(" ■ {}", sanitize(label)), colour(app, colour_index)),
-                    Span::raw(format!("  {} / {}", fmt(Some(*q), 3), fmt(Some(*j), 3))),
+                    Span::raw(format!("  {} / {}", value(*q, 3), value(*j, 3))),
                 ]));
             }
             frame.render_widget(Paragraph::new(lines), area);
@@ -149,16 +153,21 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
             for (i, (_, q, j)) in values.iter().enumerate() {
                 let colour_index = data.series.get(i).map_or(i, |s| s.colour);
                 spans.push(Span::styled(" ■", colour(app, colour_index)));
-                spans.push(Span::raw(format!(
-                    "{}/{}",
-                    fmt(Some(*q), 2),
-                    fmt(Some(*j), 2)
-                )));
+                spans.push(Span::raw(format!("{}/{}", value(*q, 2), value(*j, 2))));
             }
             frame.render_widget(Paragraph::new(Line::from(spans)), row);
         }
         (_, _, Some(row)) => draw_legend(frame, app, &data.groups, row),
         _ => {}
+    }
+}
+
+/// A value of the cursor's readout: NaN or ±∞ (Q overflowed) is `diverged`.
+fn value(v: f64, precision: usize) -> String {
+    if v.is_finite() {
+        fmt(Some(v), precision)
+    } else {
+        "diverged".into()
     }
 }
 
@@ -301,6 +310,16 @@ pub(super) fn draw_curves(
                 for s in &data.series {
                     if which != Curves::Truth {
                         polyline(ctx, &s.lines.estimate, colour_of(s.colour));
+                    }
+                }
+                // A diverged estimate ends in a cross at its last finite point.
+                for s in data.series.iter().filter(|_| which != Curves::Truth) {
+                    if let Some((x, y)) = s.lines.diverged_at {
+                        ctx.print(
+                            x,
+                            y,
+                            Span::styled(DIVERGED_MARK, Style::default().fg(colour_of(s.colour))),
+                        );
                     }
                 }
                 if let Some((x, _)) = &data.cursor {

@@ -5,6 +5,7 @@
 
 use super::{error_style, fmt, styled};
 use crate::mdp::solve;
+use crate::present::scores;
 use crate::tui::app::{App, sanitize};
 use crate::tui::detail::Heatmap;
 use ratatui::Frame;
@@ -124,7 +125,10 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             "",
             vec![
                 format!("R {}{episode}", fmt(Some(m.episode_return), 3)),
-                format!("score {}{d4rl}", fmt(Some(m.normalized_score), 1)),
+                format!(
+                    "score {}{d4rl}",
+                    scores::score_text(Some(m.normalized_score), 1)
+                ),
                 format!("success {}", fmt(Some(m.success_prob), 3)),
             ],
         );
@@ -194,7 +198,10 @@ fn flow(head: &str, parts: &[String], width: usize) -> Vec<String> {
 fn dataset_parts(s: &crate::eval::DatasetStats) -> Vec<String> {
     let mut parts = Vec::new();
     match s.behavior_score {
-        Some(score) => parts.push(format!("behaviour score {}", fmt(Some(score), 1))),
+        Some(score) => parts.push(format!(
+            "behaviour score {}",
+            scores::score_text(Some(score), 1)
+        )),
         None if s.data_score.is_finite() => {
             parts.push(format!("data score {}", fmt(Some(s.data_score), 1)))
         }

@@ -6,6 +6,7 @@
 
 use super::{fmt, focused, status_style, styled};
 use crate::experiment::{RunStatus, RunView};
+use crate::present::scores;
 use crate::tui::app::{App, Pane, SortKey, progress, sanitize};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -71,6 +72,13 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
     let text = |f: &dyn Fn(&RunView) -> String| runs.iter().map(|r| f(r)).collect::<Vec<_>>();
     let metric = |f: fn(&crate::eval::Metrics) -> f64, precision| {
         text(&|r| fmt(r.latest.map(|m| f(&m)), precision))
+    };
+    // What the learner believes: NaN or ±∞ there is Q overflowing.
+    let estimate = |f: fn(&crate::eval::Metrics) -> f64| {
+        text(&|r| match r.latest.map(|m| f(&m)) {
+            Some(v) if !v.is_finite() => "diverged".into(),
+            v => fmt(v, 3),
+        })
     };
     add(
         "spec",
@@ -182,19 +190,13 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         metric(|m| m.episode_return, 3),
         None,
     );
-    add(
-        "q_est",
-        Some(SortKey::QEst),
-        0,
-        metric(|m| m.q_est, 3),
-        None,
-    );
-    add("gap", Some(SortKey::Gap), 1, metric(|m| m.gap, 3), None);
+    add("q_est", Some(SortKey::QEst), 0, estimate(|m| m.q_est), None);
+    add("gap", Some(SortKey::Gap), 1, estimate(|m| m.gap), None);
     add(
         "score",
         Some(SortKey::Score),
         0,
-        metric(|m| m.normalized_score, 1),
+        text(&|r| scores::score_text(r.latest.map(|m| m.normalized_score), 1)),
         None,
     );
     // Drop optional columns, most optional first, until the rest fits

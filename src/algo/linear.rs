@@ -199,21 +199,38 @@ impl LeastSquares {
     /// θ fitting `target(row)` on the rows, held towards `prior` where
     /// they say nothing.
     pub fn fit(&self, target: impl Fn(usize) -> f64, prior: ArrayView1<f64>) -> Array1<f64> {
-        let m = self.phi.matrix();
         let mut rhs = Array2::<f64>::zeros((self.phi.dim(), 1));
         rhs.column_mut(0).scaled_add(self.ridge, &prior);
+        // Over slices: a pair's row is short, and ndarray's per-row views
+        // cost more than the row's arithmetic.
+        let sum = rhs.as_slice_mut().expect("a fresh column");
         for &(row, w) in &self.rows {
             let y = w * target(row);
-            rhs.column_mut(0).scaled_add(y, &m.row(row));
+            for (s, x) in sum.iter_mut().zip(self.phi.row(row)) {
+                *s += y * x;
+            }
         }
-        self.factor
-            .solve_triangular_inplace(&mut rhs, UPLO::Lower)
-            .expect("a square factor");
+        forward_substitute(&self.factor, rhs.as_slice_mut().expect("a fresh column"));
         self.factor
             .t()
             .solve_triangular_inplace(&mut rhs, UPLO::Upper)
             .expect("a square factor");
         rhs.column(0).to_owned()
+    }
+}
+
+/// Solves L y = b in place for a lower-triangular, row-major L, row by row
+/// (y_i = (b_i − Σ_{j<i} L_ij y_j) / L_ii): linfa-linalg's solver walks
+/// L's columns instead, which are strided here, and took half of an
+/// iteration. The back substitution with Lᵀ walks L's rows in linfa's
+/// order already.
+fn forward_substitute(l: &Array2<f64>, b: &mut [f64]) {
+    let d = b.len();
+    let l = l.as_slice().expect("a standard layout factor");
+    for i in 0..d {
+        let row = &l[i * d..(i + 1) * d];
+        let known: f64 = row[..i].iter().zip(&b[..i]).map(|(x, y)| x * y).sum();
+        b[i] = (b[i] - known) / row[i];
     }
 }
 

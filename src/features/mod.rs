@@ -331,7 +331,20 @@ pub struct Phi {
 
 impl Phi {
     pub fn new(matrix: Array2<f64>, n_actions: usize) -> Self {
+        // Row-major, so learners read a pair's features as one slice.
+        let matrix = if matrix.is_standard_layout() {
+            matrix
+        } else {
+            matrix.as_standard_layout().into_owned()
+        };
         Phi { matrix, n_actions }
+    }
+
+    /// The features of row s·|A| + a, contiguous.
+    pub fn row(&self, row: usize) -> &[f64] {
+        let d = self.dim();
+        let all = self.matrix.as_slice().expect("a standard layout matrix");
+        &all[row * d..(row + 1) * d]
     }
 
     /// Features per pair.

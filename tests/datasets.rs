@@ -1,24 +1,13 @@
 //! The dataset qualities mean what a D4RL user reads into them, checked on
 //! the CSV files `pessimist data collect` writes.
 
+mod cli_support;
+
+use cli_support::pessimist;
 use pessimist::data::read_csv;
 use pessimist::mdp::{envs, solve};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn pessimist(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_pessimist"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pessimist {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Collects `size` transitions of `policy` on `env` into `dir` and counts
 /// per (state, action).

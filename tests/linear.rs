@@ -7,7 +7,7 @@
 mod learning;
 
 use learning::{exact_dataset, params, text, train_data, trained};
-use pessimist::algo::{ParamValue, Params, TrainData};
+use pessimist::algo::{self, ParamValue, Params, TrainData};
 use pessimist::data::{self, Dataset, Quality};
 use pessimist::features::FeatureSpec;
 use pessimist::mdp::{TabularMdp, envs, solve};
@@ -234,21 +234,16 @@ fn greedy_action(row: ndarray::ArrayView1<f64>) -> Option<usize> {
     row.iter().position(|&p| p == 1.0)
 }
 
-/// The algorithms with a linear form beside fqi and fqe, and whether each
-/// takes `q_init`.
-const PESSIMISTS: [(&str, bool); 11] = [
-    ("bc", false),
-    ("bcq", true),
-    ("brac", true),
-    ("td3bc", true),
-    ("awac", true),
-    ("fisher-brc", false),
-    ("iql", false),
-    ("vi-lcb", false),
-    ("atac", false),
-    ("cql", true),
-    ("combo", true),
-];
+/// Every linear form beside fqi and fqe (checked on their own above), from
+/// the library's list, so each new one is checked as it lands; and whether
+/// each takes `q_init`.
+fn other_linear_forms() -> Vec<(&'static str, bool)> {
+    algo::LINEAR_FORMS
+        .into_iter()
+        .filter(|name| !["fqi", "fqe"].contains(name))
+        .map(|name| (name, algo::resolve_params(name, &random_init(1.0)).is_ok()))
+        .collect()
+}
 
 /// The largest |x − y| over two tables.
 fn largest_gap(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
@@ -273,7 +268,10 @@ fn onehot_projected_iteration_is_the_tabular_algorithm() {
         let dataset = data::collect(&mdp, quality, 20_000, 1, 0.95).unwrap();
         let table = train_data(&mdp, dataset, 0.95, 1);
         let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
-        for (name, has_init) in PESSIMISTS.into_iter().filter(|(name, _)| *name != "bc") {
+        for (name, has_init) in other_linear_forms()
+            .into_iter()
+            .filter(|(name, _)| *name != "bc")
+        {
             let inits = if has_init {
                 vec![Params::new(), random.clone()]
             } else {
@@ -375,7 +373,7 @@ fn from_random_weights(name: &str, data: &TrainData) -> Box<dyn pessimist::algo:
 #[test]
 fn baird_every_projected_form_stays_bounded() {
     let data = baird_data(0.99);
-    for (name, _) in PESSIMISTS {
+    for (name, _) in other_linear_forms() {
         let mut learner = from_random_weights(name, &data);
         let mut worst: f64 = 0.0;
         for _ in 0..300 {
@@ -405,7 +403,7 @@ fn two_state_only_atac_stays_bounded() {
         two_state_data(&mdp, 0.99),
         &features(&[("kind", text("env"))]),
     );
-    for (name, _) in PESSIMISTS {
+    for (name, _) in other_linear_forms() {
         let mut learner = from_random_weights(name, &data);
         let start = largest_abs(&learner.q());
         assert!(start > 0.01, "{name} starts at |Q| = {start}");

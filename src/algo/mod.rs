@@ -28,7 +28,7 @@ pub use crate::params::{ParamReader, ParamValue, Params};
 
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::{Error, Result, did_you_mean};
-use crate::features::{FeatureSpec, Phi};
+use crate::features::Phi;
 use crate::mdp::{Policy, TabularMdp};
 use ndarray::Array2;
 use std::sync::Arc;
@@ -190,48 +190,8 @@ pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<St
     }
 }
 
-/// The algorithms that learn Q = θᵀφ when a run has features: all but
-/// `online`, whose Q-learning steps one sampled transition at a time, each
-/// reading the values the previous one wrote, so it has no iteration's
-/// table to project (its linear form would be a different learner,
-/// ε-greedy semi-gradient Q-learning).
-pub const LINEAR_FORMS: [&str; 13] = [
-    "fqi",
-    "bc",
-    "bcq",
-    "brac",
-    "td3bc",
-    "awac",
-    "fisher-brc",
-    "iql",
-    "vi-lcb",
-    "atac",
-    "cql",
-    "combo",
-    "fqe",
-];
-
-/// Refuses features for an algorithm that has only its tabular form.
-pub fn check_features(name: &str, features: &FeatureSpec) -> Result<()> {
-    if features.is_tabular() || LINEAR_FORMS.contains(&name) {
-        return Ok(());
-    }
-    Err(Error::Invalid(format!(
-        "{name} has no linear form (features {}); with features use: {}",
-        features.label(),
-        LINEAR_FORMS.join(", ")
-    )))
-}
-
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
 pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
-    let entry = entry(name)?;
-    if data.phi.is_some() && !LINEAR_FORMS.contains(&name) {
-        return Err(Error::Invalid(format!(
-            "{name} has no linear form; with features use: {}",
-            LINEAR_FORMS.join(", ")
-        )));
-    }
-    (entry.build)(params, data)
+    (entry(name)?.build)(params, data)
 }

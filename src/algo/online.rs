@@ -18,19 +18,23 @@
 //! Keys: `epsilon` (0.1), `lr` (0.1), `budget_iterations` (100).
 //! Loss: the iteration's mean squared TD error.
 //!
-//! No linear form: every step reads the values the previous step wrote,
-//! so an iteration leaves no table whose projection would be its linear
-//! form (that would be ε-greedy semi-gradient Q-learning, a learner of its
-//! own). With `features` a spec naming it is refused when it is read.
+//! With features (Q = θᵀφ) it is ε-greedy semi-gradient Q-learning on the
+//! same interaction: each step reads f(s,·) = θᵀφ(s,·) and moves θ by
+//! lr · δ · φ(s,a), δ the TD error. With one-hot features that is the
+//! table's update, bit for bit. Like semi-gradient fqi it can run away
+//! where features generalise across the states its exploration visits.
 
+use super::linear::{Linear, LinearRule};
 use super::tabular::{Rule, Tabular};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
+use crate::features::Phi;
 use crate::mdp::sample::Sampler;
 use crate::mdp::{Policy, solve};
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use std::sync::Arc;
 
 pub const NAME: &str = "online";
 
@@ -78,10 +82,20 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
             ..Position::default()
         },
     };
-    Ok(Tabular::boxed(
-        rule,
-        Array2::zeros((env.n_states(), env.n_actions())),
-    ))
+    Ok(match data.phi.clone() {
+        Some(phi) => {
+            let theta = Array1::zeros(phi.dim());
+            Linear::boxed(
+                SemiGradient {
+                    online: rule,
+                    phi: phi.clone(),
+                },
+                phi,
+                theta,
+            )
+        }
+        None => Tabular::boxed(rule, Array2::zeros((env.n_states(), env.n_actions()))),
+    })
 }
 
 pub struct Online {
@@ -106,31 +120,75 @@ struct Position {
     steps: u64,
 }
 
-impl Rule for Online {
-    fn step(&mut self, q: &mut Array2<f64>, iteration: u64) -> f64 {
+/// What the interaction reads and moves: a table, or weights on features.
+trait Values {
+    /// f(s, ·) into `row`.
+    fn read(&self, s: usize, row: &mut [f64]);
+    /// Moves f(s, a) by `step`, as the representation allows.
+    fn add(&mut self, s: usize, a: usize, step: f64);
+}
+
+impl Values for Array2<f64> {
+    fn read(&self, s: usize, row: &mut [f64]) {
+        row.iter_mut().zip(self.row(s)).for_each(|(r, &f)| *r = f);
+    }
+
+    fn add(&mut self, s: usize, a: usize, step: f64) {
+        self[[s, a]] += step;
+    }
+}
+
+/// θ on φ: f(s,a) = θᵀφ(s,a), and a step at (s,a) moves θ along φ(s,a).
+struct Weights<'a> {
+    phi: &'a Phi,
+    theta: &'a mut Array1<f64>,
+}
+
+impl Values for Weights<'_> {
+    fn read(&self, s: usize, row: &mut [f64]) {
+        let na = row.len();
+        for (a, r) in row.iter_mut().enumerate() {
+            *r = ArrayView1::from(self.phi.row(s * na + a)).dot(self.theta);
+        }
+    }
+
+    fn add(&mut self, s: usize, a: usize, step: f64) {
+        let x = self.phi.row(s * self.phi.n_actions() + a);
+        self.theta
+            .iter_mut()
+            .zip(x)
+            .for_each(|(t, &x)| *t += step * x);
+    }
+}
+
+impl Online {
+    /// One iteration's share of the budget, on `values` (|A| actions).
+    fn interact(&mut self, values: &mut impl Values, na: usize, iteration: u64) -> f64 {
         let n = self.per_iteration.min(self.budget - self.position.steps);
         let mut rng = Pcg64Mcg::seed_from_u64(
             self.seed ^ ONLINE_STREAM ^ (iteration + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        let na = q.ncols();
+        let (mut row, mut next_row) = (vec![0.0; na], vec![0.0; na]);
         let mut squared = 0.0;
         let p = &mut self.position;
         for _ in 0..n {
             let s = p.state;
+            values.read(s, &mut row);
             let a = if rng.random::<f64>() < self.epsilon {
                 rng.random_range(0..na)
             } else {
-                greedy_action(q.row(s), &mut rng)
+                greedy_action(ArrayView1::from(&row[..]), &mut rng)
             };
             let o = self.sampler.step(s, a, &mut rng);
             let next = o.next as usize;
             let bootstrap = if o.terminated {
                 0.0
             } else {
-                solve::max_value(q.row(next))
+                values.read(next, &mut next_row);
+                solve::max_value(ArrayView1::from(&next_row[..]))
             };
-            let td = o.reward + self.gamma * bootstrap - q[[s, a]];
-            q[[s, a]] += self.lr * td;
+            let td = o.reward + self.gamma * bootstrap - row[a];
+            values.add(s, a, self.lr * td);
             squared += td * td;
             p.steps += 1;
             p.episode_step += 1;
@@ -144,10 +202,6 @@ impl Rule for Online {
         if n == 0 { 0.0 } else { squared / n as f64 }
     }
 
-    fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        solve::greedy(&q.to_owned())
-    }
-
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self.position).expect("plain numbers")
     }
@@ -156,6 +210,54 @@ impl Rule for Online {
         self.position = serde_json::from_value(state.clone())
             .map_err(|e| Error::Invalid(format!("checkpoint: online position: {e}")))?;
         Ok(())
+    }
+}
+
+impl Rule for Online {
+    fn step(&mut self, q: &mut Array2<f64>, iteration: u64) -> f64 {
+        let na = q.ncols();
+        self.interact(q, na, iteration)
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
+    }
+
+    fn save(&self) -> serde_json::Value {
+        Online::save(self)
+    }
+
+    fn load(&mut self, state: &serde_json::Value) -> Result<()> {
+        Online::load(self, state)
+    }
+}
+
+/// The linear form: the same interaction, stepping θ.
+pub struct SemiGradient {
+    online: Online,
+    phi: Arc<Phi>,
+}
+
+impl LinearRule for SemiGradient {
+    fn step(&mut self, theta: &mut Array1<f64>, iteration: u64) -> f64 {
+        let na = self.phi.n_actions();
+        let mut weights = Weights {
+            phi: &self.phi,
+            theta,
+        };
+        self.online.interact(&mut weights, na, iteration)
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        solve::greedy(&q.to_owned())
+    }
+
+    fn save(&self) -> serde_json::Value {
+        self.online.save()
+    }
+
+    fn load(&mut self, state: &serde_json::Value) -> Result<()> {
+        self.online.load(state)
     }
 }
 

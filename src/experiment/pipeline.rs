@@ -63,7 +63,6 @@ impl<'a> Setup<'a> {
         let env = Arc::new(envs::make(self.env)?);
         solve::check_gamma(self.gamma)?;
         algo::resolve_params(self.algo, self.params)?;
-        algo::check_features(self.algo, self.features)?;
         let phi = self.features.build(&env, self.seed)?;
         let dataset = match self.data {
             Data::Source(source) => dataset(&env, source, self.gamma)?,

@@ -207,12 +207,10 @@ impl<'a> Parser<'a> {
                 for (iters, _) in &iterations {
                     for (every, _) in &eval_every {
                         for dataset in &datasets {
-                            for ((algo, params), (features, at)) in algos
+                            for ((algo, params), (features, _)) in algos
                                 .iter()
                                 .flat_map(|a| features.iter().map(move |f| (a, f)))
                             {
-                                algo::check_features(algo, features)
-                                    .map_err(|e| self.error(at.clone(), e.to_string()))?;
                                 for (seed, _) in &seeds {
                                     let run = RunConfig {
                                         spec: name.0.clone(),

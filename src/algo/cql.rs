@@ -60,7 +60,7 @@
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, expected};
+use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, expected, row_len};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -205,7 +205,12 @@ impl Cql {
     /// the targets, with the current weights; returns the largest |Δf|.
     /// Reads σ where [`Cql::targets`] left it.
     pub fn descend(&mut self, q: &mut Array2<f64>) -> f64 {
-        let na = self.n_actions;
+        by_row_len!(self.n_actions, self.descend_rows(q))
+    }
+
+    /// [`Cql::descend`] for rows of [`row_len`]`::<N>` actions.
+    fn descend_rows<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
+        let na = row_len::<N>(self.n_actions);
         let f = q.as_slice_mut().expect("Q is contiguous");
         let mut largest: f64 = 0.0;
         for _ in 0..self.inner {
@@ -219,7 +224,7 @@ impl Cql {
                     w: &self.bellman[cells.clone()],
                     y: &self.y[cells.clone()],
                 };
-                let change = state.step(
+                let change = state.step::<N>(
                     &mut f[cells.clone()],
                     &mut self.sigma[cells],
                     &mut self.soft[s],
@@ -265,13 +270,16 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    /// φ at `f`, given τ log Σ exp(f/τ).
+    /// φ at `f` (a row: the weights are cut to its length), given τ log Σ exp(f/τ).
+    #[inline(always)]
     fn objective(&self, f: &[f64], soft: f64) -> f64 {
+        let n = f.len();
+        let (up, w, y) = (&self.up[..n], &self.w[..n], &self.y[..n]);
         let mut value = self.alpha * self.down * soft;
-        for (((&x, &u), &w), &y) in f.iter().zip(self.up).zip(self.w).zip(self.y) {
-            value -= self.alpha * u * x;
-            if w > 0.0 {
-                value += 0.5 * w * (x - y) * (x - y);
+        for a in 0..n {
+            value -= self.alpha * up[a] * f[a];
+            if w[a] > 0.0 {
+                value += 0.5 * w[a] * (f[a] - y[a]) * (f[a] - y[a]);
             }
         }
         value
@@ -292,14 +300,25 @@ impl State<'_> {
     /// g / (w + c/2) coordinate-wise (H ⪯ diag(w + c/2): a softmax
     /// Jacobian's eigenvalues are ≤ ½), which never increases φ. So φ
     /// never increases.
-    fn step(&self, f: &mut [f64], sigma: &mut [f64], soft: &mut f64, scratch: &mut Scratch) -> f64 {
+    ///
+    /// Compiled for rows of [`row_len`]`::<N>` actions.
+    #[inline(always)]
+    fn step<const N: usize>(
+        &self,
+        f: &mut [f64],
+        sigma: &mut [f64],
+        soft: &mut f64,
+        scratch: &mut Scratch,
+    ) -> f64 {
         let Scratch {
             candidate,
             candidate_sigma,
             direction,
         } = scratch;
-        // One length for every row, so the loops below index without checks.
-        let n = f.len();
+        // One length for every row (a constant for N > 0), so the loops
+        // below index without checks.
+        let n = row_len::<N>(f.len());
+        let f = &mut f[..n];
         let (sigma, candidate, candidate_sigma, direction) = (
             &mut sigma[..n],
             &mut candidate[..n],
@@ -317,10 +336,13 @@ impl State<'_> {
         // summed in that form (the difference cancels when σ sits on unseen
         // actions); where D(a) = 0 (no data, no push-down) the coordinate
         // has neither gradient nor curvature and stays.
-        // One pass for g (into `candidate`) and 1/D (into `candidate_sigma`,
-        // 0 where D = 0), both scratch until the trial steps.
+        // One pass for g (into `candidate`), 1/D (into `candidate_sigma`,
+        // 0 where D = 0), both scratch until the trial steps, and φ(f)
+        // (summed in `objective`'s order).
         let (mut sdg, mut denominator) = (0.0, 0.0);
-        for (a, &x) in f.iter().enumerate() {
+        let mut before = push * *soft;
+        for a in 0..n {
+            let x = f[a];
             let d = w[a] + c * sigma[a];
             let g = gradient(a, x);
             let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
@@ -328,8 +350,11 @@ impl State<'_> {
             denominator += sigma[a] * w[a] * inverse;
             candidate[a] = g;
             candidate_sigma[a] = inverse;
+            before -= self.alpha * up[a] * x;
+            if w[a] > 0.0 {
+                before += 0.5 * w[a] * (x - y[a]) * (x - y[a]);
+            }
         }
-        let before = self.objective(f, *soft);
         if denominator > 0.0 {
             // The Newton direction, and gᵀ direction for the sufficient decrease.
             let shift = c * sdg / denominator;
@@ -416,6 +441,7 @@ fn largest_seen_change(a: &[f64], b: &[f64], w: &[f64]) -> f64 {
 }
 
 /// σ = softmax(f/τ) into `out`; returns τ log Σ_a exp(f(a)/τ).
+#[inline(always)]
 fn softmax(f: &[f64], tau: f64, out: &mut [f64]) -> f64 {
     let top = f.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
     let mut total = 0.0;

@@ -256,6 +256,29 @@ fn max_rows<const A: usize>(q: &[f64], v: &mut [f64]) {
     }
 }
 
+/// Calls `receiver.method::<N>(args)` with the row length as a constant
+/// where it is a bundled environment's action count (N = 4 or 6), else
+/// with N = 0 (the kernel reads the length at run time, see [`row_len`]):
+/// a kernel written once over slices is then compiled unrolled, without
+/// bounds checks, for the common rows, as [`max_per_state`]'s are.
+macro_rules! by_row_len {
+    ($n:expr, $receiver:ident . $method:ident ( $($arg:expr),* $(,)? )) => {
+        match $n {
+            4 => $receiver.$method::<4>($($arg),*),
+            6 => $receiver.$method::<6>($($arg),*),
+            _ => $receiver.$method::<0>($($arg),*),
+        }
+    };
+}
+pub(crate) use by_row_len;
+
+/// The row length of a kernel [`by_row_len`] compiled for `N` (`n` when
+/// N = 0); re-slicing rows to it lets the compiler drop their bounds checks.
+#[inline(always)]
+pub const fn row_len<const N: usize>(n: usize) -> usize {
+    if N == 0 { n } else { N }
+}
+
 /// Σ_a π(a) f(a): one state's value under a policy.
 #[inline]
 pub fn expected(pi: &[f64], f: &[f64]) -> f64 {

@@ -31,7 +31,7 @@
 //! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
 //! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
 
-use super::tabular::{Backup, Rule, Tabular, expected, tilt};
+use super::tabular::{Backup, Rule, Tabular, by_row_len, expected, row_len, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -106,31 +106,52 @@ pub struct FisherBrc {
 
 impl Rule for FisherBrc {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
-        for &s in &self.states {
-            let (f, mut pi) = (q.row(s), self.pi.row_mut(s));
-            let (f, pi) = (f.to_slice().expect("row"), pi.as_slice_mut().expect("row"));
-            tilt(&self.ones, f, self.alpha, pi);
-            self.v[s] = expected(pi, f);
+        by_row_len!(q.ncols(), self.sweep(q))
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        let mut pi = Array2::zeros(q.dim());
+        for (f, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
+            tilt(
+                &self.ones,
+                f.to_slice().expect("row"),
+                self.alpha,
+                out.as_slice_mut().expect("row"),
+            );
         }
-        let na = q.ncols();
+        pi
+    }
+}
+
+impl FisherBrc {
+    /// One sweep for rows of [`row_len`]`::<N>` actions.
+    fn sweep<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
+        let na = row_len::<N>(q.ncols());
         let q = q.as_slice_mut().expect("Q is contiguous");
-        self.before.copy_from_slice(q);
-        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
-        self.backup.apply(&self.v, q);
         let (pi, prior, counts) = (
-            self.pi.as_slice().expect("contiguous"),
+            self.pi.as_slice_mut().expect("contiguous"),
             self.prior.as_slice().expect("contiguous"),
             self.counts.as_slice().expect("contiguous"),
         );
+        let ones = &self.ones[..na];
+        for &s in &self.states {
+            let row = s * na..(s + 1) * na;
+            let (f, pi) = (&q[row.clone()][..na], &mut pi[row][..na]);
+            tilt(ones, f, self.alpha, pi);
+            self.v[s] = expected(pi, f);
+        }
+        self.before.copy_from_slice(q);
+        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
+        self.backup.apply(&self.v, q);
         let mut largest: f64 = 0.0;
         for &s in &self.visited {
-            let cells = s * na..(s + 1) * na;
+            let row = s * na..(s + 1) * na;
             let (pi, prior, counts) = (
-                &pi[cells.clone()],
-                &prior[cells.clone()],
-                &counts[cells.clone()],
+                &pi[row.clone()][..na],
+                &prior[row.clone()][..na],
+                &counts[row.clone()][..na],
             );
-            let (before, q) = (&self.before[cells.clone()], &mut q[cells]);
+            let (before, q) = (&self.before[row.clone()][..na], &mut q[row][..na]);
             let n_s: f64 = counts.iter().sum();
             let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
             for a in 0..na {
@@ -145,18 +166,5 @@ impl Rule for FisherBrc {
             }
         }
         largest
-    }
-
-    fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        let mut pi = Array2::zeros(q.dim());
-        for (f, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
-            tilt(
-                &self.ones,
-                f.to_slice().expect("row"),
-                self.alpha,
-                out.as_slice_mut().expect("row"),
-            );
-        }
-        pi
     }
 }

@@ -280,7 +280,7 @@ pub const fn row_len<const N: usize>(n: usize) -> usize {
 }
 
 /// Σ_a π(a) f(a): one state's value under a policy.
-#[inline]
+#[inline(always)]
 pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
     pi.iter().zip(f).map(|(p, x)| p * x).sum()
 }
@@ -289,6 +289,7 @@ pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
 /// maximiser of E_π f − temperature · KL(π ‖ b). Actions b never takes
 /// get no mass; temperature = ∞ gives b, temperature → 0 the best action
 /// of b's support.
+#[inline(always)]
 pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     let top = support_max(b, f);
     let mut total = 0.0;
@@ -341,6 +342,7 @@ fn exp_or_zero(z: f64) -> f64 {
 }
 
 /// max f over the actions b takes (subtracted before exponentiating).
+#[inline(always)]
 fn support_max(b: &[f64], f: &[f64]) -> f64 {
     b.iter()
         .zip(f)

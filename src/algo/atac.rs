@@ -124,6 +124,9 @@ impl Atac {
         let (lo, hi) = self.bounds;
         let old = &mut self.old[..na];
         for &s in &self.visited {
+            // The row's own maximum change (max is exact in any order): one
+            // chain of comparisons across every state would serialise it.
+            let mut row_largest: f64 = 0.0;
             let row = s * na..(s + 1) * na;
             let f = &mut cells[row.clone()][..na];
             let before = &self.before[row.clone()][..na];
@@ -145,8 +148,9 @@ impl Atac {
                 } else {
                     (f[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi)
                 };
-                largest = largest.max((f[a] - before[a]).abs());
+                row_largest = row_largest.max((f[a] - before[a]).abs());
             }
+            largest = largest.max(row_largest);
             // Hedge on the state's values scaled to the spread over the
             // data's actions, so that a step means the same at any reward
             // scale (and the bang-bang critic of β = 0 cannot overshoot).

@@ -154,6 +154,9 @@ impl FisherBrc {
             let (before, q) = (&self.before[row.clone()][..na], &mut q[row][..na]);
             let n_s: f64 = counts.iter().sum();
             let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
+            // The row's own maximum (max is exact in any order): one chain
+            // of comparisons across every state would serialise the sweep.
+            let mut row_largest: f64 = 0.0;
             for a in 0..na {
                 let weight = 2.0 * self.lambda * n_s * pi[a];
                 if counts[a] + weight == 0.0 {
@@ -162,8 +165,9 @@ impl FisherBrc {
                 let offset =
                     (counts[a] * (q[a] - prior[a]) + weight * old_mean) / (counts[a] + weight);
                 q[a] = prior[a] + offset;
-                largest = largest.max((q[a] - before[a]).abs());
+                row_largest = row_largest.max((q[a] - before[a]).abs());
             }
+            largest = largest.max(row_largest);
         }
         largest
     }

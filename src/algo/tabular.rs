@@ -292,13 +292,14 @@ pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
 #[inline(always)]
 pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     let top = support_max(b, f);
+    // The exponents first, in a pass of their own that the compiler
+    // vectorises (the exps' pass calls libm and branches on the support).
+    for (o, &x) in out.iter_mut().zip(f) {
+        *o = (x - top) / temperature;
+    }
     let mut total = 0.0;
-    for ((o, &p), &x) in out.iter_mut().zip(b).zip(f) {
-        *o = if p > 0.0 {
-            p * exp_or_zero((x - top) / temperature)
-        } else {
-            0.0
-        };
+    for (o, &p) in out.iter_mut().zip(b) {
+        *o = if p > 0.0 { p * exp_or_zero(*o) } else { 0.0 };
         total += *o;
     }
     for o in out.iter_mut() {

@@ -369,7 +369,19 @@ impl State<'_> {
                 for ((slot, &x), &step) in candidate.iter_mut().zip(f.iter()).zip(&*direction) {
                     *slot = x - t * step;
                 }
-                let candidate_soft = softmax(candidate, self.tau, candidate_sigma);
+                // A step that rounds away on every action (near the fixed
+                // point, or a short backtrack) leaves the row as it is, bit
+                // for bit: its σ and soft value are the current ones (the
+                // descent keeps them those of f), so its exps are skipped.
+                let unchanged = candidate
+                    .iter()
+                    .zip(f.iter())
+                    .fold(true, |same, (c, x)| same & (c.to_bits() == x.to_bits()));
+                let candidate_soft = if unchanged {
+                    *soft
+                } else {
+                    softmax(candidate, self.tau, candidate_sigma)
+                };
                 let after = self.objective(candidate, candidate_soft);
                 // Near the optimum the promised decrease drowns in φ's
                 // rounding: a step that changes φ by no more than that is
@@ -377,6 +389,9 @@ impl State<'_> {
                 let noise = 1e-12 * before.abs();
                 let enough = after <= before - ARMIJO * t * slope;
                 if enough || (t * slope <= noise && after <= before + noise) {
+                    if unchanged {
+                        return 0.0;
+                    }
                     let change = largest_seen_change(f, candidate, w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);

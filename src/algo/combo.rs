@@ -124,18 +124,16 @@ impl Combo {
                 break;
             }
             self.next.fill(0.0);
-            let (rho, next, sigma) = (&self.rho, &mut self.next, &self.cql.sigma);
+            let (rho, next, sigma) = (&self.rho[..], &mut self.next[..], &self.cql.sigma[..]);
+            let (pairs, successors) = (&self.model.pairs[..], &self.model.successors[..]);
             // Without branches on the data: a pair π leaves (mass 0) and a
             // terminal transition add +0, which leaves `next` as it is.
-            for pair in &self.model.pairs {
+            for pair in pairs {
                 let s = pair.state as usize;
                 let mass = rho[s] * sigma[s * na + pair.action as usize];
-                for x in self.model.successors_of(pair) {
-                    next[x.next_state as usize] += if x.terminated {
-                        0.0
-                    } else {
-                        mass * x.prob
-                    };
+                let range = pair.successors_start as usize..pair.successors_end as usize;
+                for x in &successors[range] {
+                    next[x.next_state as usize] += if x.terminated { 0.0 } else { mass * x.prob };
                 }
             }
             std::mem::swap(&mut self.rho, &mut self.next);

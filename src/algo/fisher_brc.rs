@@ -136,7 +136,19 @@ impl FisherBrc {
         let ones = &self.ones[..na];
         for &s in &self.states {
             let row = s * na..(s + 1) * na;
-            let (f, pi) = (&q[row.clone()][..na], &mut pi[row][..na]);
+            let (f, pi) = (&q[row.clone()][..na], &mut pi[row.clone()][..na]);
+            // Every sweep leaves π(·|s) and v(s) those of `before` (f when
+            // they were computed): a row that has not changed since, bit
+            // for bit, keeps them and skips its exps. A row never tilted
+            // is all zero (a tilted one has mass).
+            let before = &self.before[row][..na];
+            let same = f
+                .iter()
+                .zip(before)
+                .fold(true, |same, (x, b)| same & (x.to_bits() == b.to_bits()));
+            if same && pi.iter().any(|&p| p != 0.0) {
+                continue;
+            }
             tilt(ones, f, self.alpha, pi);
             self.v[s] = expected(pi, f);
         }

@@ -151,6 +151,18 @@ impl Atac {
                 row_largest = row_largest.max((f[a] - before[a]).abs());
             }
             largest = largest.max(row_largest);
+            // Hedge keeps a one-hot π_k where its action's value is finite
+            // (that action's weight is exp(0) = 1 of a total of 1, the
+            // others have none), bit for bit: no exps for it.
+            let (mut support, mut mass, mut at) = (0, 0.0, 0);
+            for (a, &p) in pi.iter().enumerate() {
+                if p != 0.0 {
+                    (support, mass, at) = (support + 1, p, a);
+                }
+            }
+            if support == 1 && mass == 1.0 && f[at].is_finite() {
+                continue;
+            }
             // Hedge on the state's values scaled to the spread over the
             // data's actions, so that a step means the same at any reward
             // scale (and the bang-bang critic of β = 0 cannot overshoot).

@@ -135,11 +135,35 @@ pub struct Cql {
     pub sigma: Vec<f64>,
     /// τ log Σ_a exp(f(s,a)/τ) per state, beside σ.
     soft: Vec<f64>,
+    /// What each visited state's last step read and whether it left the row.
+    last: LastStep,
     scratch: Scratch,
     /// Whether `sigma` and `soft` are those of the current f: the descent
     /// leaves them so (bit for bit, one softmax of the same row), a
     /// checkpoint's load does not.
     synced: bool,
+}
+
+/// Each visited state's last step: the inputs of [`State::step`] that can
+/// change between iterations (y, the Bellman and push-down weights; f, σ
+/// and the soft value change only by the step, or by a checkpoint's load,
+/// after which nothing here is trusted), and whether the step left the row
+/// as it was. The step is a pure function of its inputs and the row, so a
+/// state it left alone, whose inputs are again the same bit for bit, would
+/// be left alone again: it is skipped.
+struct LastStep {
+    y: Vec<f64>,
+    w: Vec<f64>,
+    down: Vec<f64>,
+    left_alone: Vec<bool>,
+}
+
+/// Whether two rows are the same bit for bit.
+#[inline(always)]
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .fold(true, |same, (x, y)| same & (x.to_bits() == y.to_bits()))
 }
 
 /// Scratch rows of one state's step: a candidate f, its σ, the Newton direction.
@@ -174,6 +198,12 @@ impl Cql {
             y: vec![0.0; ns * na],
             sigma: vec![1.0 / na as f64; ns * na],
             soft: vec![0.0; ns],
+            last: LastStep {
+                y: vec![0.0; ns * na],
+                w: vec![0.0; ns * na],
+                down: vec![0.0; ns],
+                left_alone: vec![false; ns],
+            },
             scratch: Scratch {
                 candidate: vec![0.0; na],
                 candidate_sigma: vec![0.0; na],
@@ -213,9 +243,24 @@ impl Cql {
         let na = row_len::<N>(self.n_actions);
         let f = q.as_slice_mut().expect("Q is contiguous");
         let mut largest: f64 = 0.0;
+        // The rows are those the last steps left unless a load replaced them.
+        let mut trusted = self.synced;
         for _ in 0..self.inner {
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
+                let last = &mut self.last;
+                let (y, w) = (&self.y[cells.clone()], &self.bellman[cells.clone()]);
+                if trusted
+                    && last.left_alone[s]
+                    && same_bits(y, &last.y[cells.clone()])
+                    && same_bits(w, &last.w[cells.clone()])
+                    && self.down[s].to_bits() == last.down[s].to_bits()
+                {
+                    continue;
+                }
+                last.y[cells.clone()].copy_from_slice(y);
+                last.w[cells.clone()].copy_from_slice(w);
+                last.down[s] = self.down[s];
                 let state = State {
                     alpha: self.alpha,
                     tau: self.tau,
@@ -230,8 +275,10 @@ impl Cql {
                     &mut self.soft[s],
                     &mut self.scratch,
                 );
-                largest = largest.max(change);
+                last.left_alone[s] = change.is_none();
+                largest = largest.max(change.unwrap_or(0.0));
             }
+            trusted = true;
         }
         self.synced = true;
         largest
@@ -287,7 +334,8 @@ impl State<'_> {
 
     /// One safeguarded Newton step on `f` (whose σ and soft value are
     /// `sigma`, `soft`, both updated); returns the largest |Δf| over the
-    /// data's actions.
+    /// data's actions, or `None` where the step rounded away and left the
+    /// row as it was, bit for bit.
     ///
     /// φ's Hessian is D − c σσᵀ with D = diag(w + cσ), c = α d/τ, so the
     /// Newton step H⁻¹g is D⁻¹g + c D⁻¹σ (σᵀD⁻¹g) / (1 − c σᵀD⁻¹σ)
@@ -309,7 +357,7 @@ impl State<'_> {
         sigma: &mut [f64],
         soft: &mut f64,
         scratch: &mut Scratch,
-    ) -> f64 {
+    ) -> Option<f64> {
         let Scratch {
             candidate,
             candidate_sigma,
@@ -390,13 +438,13 @@ impl State<'_> {
                 let enough = after <= before - ARMIJO * t * slope;
                 if enough || (t * slope <= noise && after <= before + noise) {
                     if unchanged {
-                        return 0.0;
+                        return None;
                     }
                     let change = largest_seen_change(f, candidate, w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);
                     *soft = candidate_soft;
-                    return change;
+                    return Some(change);
                 }
                 t = if attempt == 0 {
                     // Where σ sits on unseen actions φ is nearly flat along
@@ -421,7 +469,7 @@ impl State<'_> {
         let change = largest_seen_change(f, candidate, w);
         f.copy_from_slice(candidate);
         *soft = softmax(f, self.tau, sigma);
-        change
+        Some(change)
     }
 }
 

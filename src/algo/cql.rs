@@ -60,7 +60,7 @@
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.
 
-use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, expected, row_len};
+use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, expected, row_len, same_bits};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -156,14 +156,6 @@ struct LastStep {
     w: Vec<f64>,
     down: Vec<f64>,
     left_alone: Vec<bool>,
-}
-
-/// Whether two rows are the same bit for bit.
-#[inline(always)]
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .fold(true, |same, (x, y)| same & (x.to_bits() == y.to_bits()))
 }
 
 /// Scratch rows of one state's step: a candidate f, its σ, the Newton direction.
@@ -421,10 +413,7 @@ impl State<'_> {
                 // point, or a short backtrack) leaves the row as it is, bit
                 // for bit: its σ and soft value are the current ones (the
                 // descent keeps them those of f), so its exps are skipped.
-                let unchanged = candidate
-                    .iter()
-                    .zip(f.iter())
-                    .fold(true, |same, (c, x)| same & (c.to_bits() == x.to_bits()));
+                let unchanged = same_bits(candidate, f);
                 let candidate_soft = if unchanged {
                     *soft
                 } else {

@@ -31,7 +31,7 @@
 //! Keys: `alpha` (0.01, in reward units: small against the values' spread), `lambda` (0.1, the penalty's
 //! weight, as the paper's default). Loss: the largest |Δf| of the sweep.
 
-use super::tabular::{Backup, Rule, Tabular, by_row_len, expected, row_len, tilt};
+use super::tabular::{Backup, Rule, Tabular, by_row_len, expected, row_len, same_bits, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -142,11 +142,7 @@ impl FisherBrc {
             // for bit, keeps them and skips its exps. A row never tilted
             // is all zero (a tilted one has mass).
             let before = &self.before[row][..na];
-            let same = f
-                .iter()
-                .zip(before)
-                .fold(true, |same, (x, b)| same & (x.to_bits() == b.to_bits()));
-            if same && pi.iter().any(|&p| p != 0.0) {
+            if same_bits(f, before) && pi.iter().any(|&p| p != 0.0) {
                 continue;
             }
             tilt(ones, f, self.alpha, pi);

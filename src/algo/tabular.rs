@@ -6,7 +6,9 @@
 //!   over the compiled dataset, O(observed pairs + distinct successors) a sweep;
 //! - reductions over a state's actions: [`max_per_state`], [`expected`],
 //!   [`tilt`] (π ∝ π̂_β exp(f/T), [`tilted`] for every state) and [`soft_value`];
-//! - [`QInit`]: where the values of pairs the data never shows come from.
+//! - [`QInit`]: where the values of pairs the data never shows come from;
+//! - for the kernels: [`by_row_len`] (a kernel compiled per action count)
+//!   and [`same_bits`] (a row unchanged since a pure function last read it).
 
 use super::{Algorithm, ParamReader, StepReport, TrainData};
 use crate::data::{EmpiricalMdp, ObservedPair};
@@ -277,6 +279,17 @@ pub(crate) use by_row_len;
 #[inline(always)]
 pub const fn row_len<const N: usize>(n: usize) -> usize {
     if N == 0 { n } else { N }
+}
+
+/// Whether two rows are the same bit for bit (unlike `==`, which takes −0
+/// for 0 and no NaN for itself): a pure function of a row that is the same
+/// bit for bit need not be computed again.
+#[inline(always)]
+pub fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(true, |same, (x, y)| same & (x.to_bits() == y.to_bits()))
 }
 
 /// Σ_a π(a) f(a): one state's value under a policy.

@@ -145,10 +145,10 @@ pub struct Cql {
 }
 
 /// Each visited state's last step: the inputs of [`State::step`] that can
-/// change between iterations (y, the Bellman and push-down weights; f, σ
-/// and the soft value change only by the step, or by a checkpoint's load,
-/// after which nothing here is trusted), and whether the step left the row
-/// as it was. The step is a pure function of its inputs and the row, so a
+/// change between iterations (y, the Bellman and push-down weights; α, τ
+/// and the push-up weights are fixed by [`Cql::new`]; f, σ and the soft
+/// value change only by the step, or by a checkpoint's load, after which
+/// nothing here is trusted), and whether the step left the row as it was. The step is a pure function of its inputs and the row, so a
 /// state it left alone, whose inputs are again the same bit for bit, would
 /// be left alone again: it is skipped.
 struct LastStep {

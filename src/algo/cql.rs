@@ -148,7 +148,8 @@ pub struct Cql {
 /// change between iterations (y, the Bellman and push-down weights; α, τ
 /// and the push-up weights are fixed by [`Cql::new`]; f, σ and the soft
 /// value change only by the step, or by a checkpoint's load, after which
-/// nothing here is trusted), and whether the step left the row as it was. The step is a pure function of its inputs and the row, so a
+/// nothing here is trusted), and whether every step of the last descent
+/// left the row as it was (then [`Cql::targets`] keeps its v too). The step is a pure function of its inputs and the row, so a
 /// state it left alone, whose inputs are again the same bit for bit, would
 /// be left alone again: it is skipped.
 struct LastStep {
@@ -217,6 +218,12 @@ impl Cql {
             }
         }
         for s in self.backup.read_states() {
+            // v(s) is that of the row the last targets read where the last
+            // descent left the row alone, or never steps it (unvisited).
+            let unvisited = self.data_share[s] == 0.0;
+            if self.synced && (unvisited || self.last.left_alone[s]) {
+                continue;
+            }
             let row = &f[s * na..(s + 1) * na];
             self.v[s] = expected(&self.sigma[s * na..(s + 1) * na], row);
         }
@@ -237,7 +244,7 @@ impl Cql {
         let mut largest: f64 = 0.0;
         // The rows are those the last steps left unless a load replaced them.
         let mut trusted = self.synced;
-        for _ in 0..self.inner {
+        for inner in 0..self.inner {
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
                 let last = &mut self.last;
@@ -267,7 +274,9 @@ impl Cql {
                     &mut self.soft[s],
                     &mut self.scratch,
                 );
-                last.left_alone[s] = change.is_none();
+                // Left alone by every step of this descent (a state skipped
+                // above was).
+                last.left_alone[s] = (inner == 0 || last.left_alone[s]) && change.is_none();
                 largest = largest.max(change.unwrap_or(0.0));
             }
             trusted = true;

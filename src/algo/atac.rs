@@ -36,7 +36,7 @@
 //! stays bounded on TwoState-v0 and Baird-v0, where fqi runs away.
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, Rule, expected, load_table, save_table, tilt};
+use super::tabular::{Backup, Rule, by_row_len, expected, load_table, row_len, save_table, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -96,53 +96,7 @@ pub struct Atac {
 
 impl Rule for Atac {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
-        for s in self.backup.read_states() {
-            let (f, pi) = (q.row(s), self.pi.row(s));
-            self.v[s] = expected(pi.to_slice().expect("row"), f.to_slice().expect("row"));
-        }
-        let na = q.ncols();
-        let cells = q.as_slice_mut().expect("Q is contiguous");
-        let mut largest: f64 = 0.0;
-        self.before.copy_from_slice(cells);
-        // y into the observed pairs, then the adversary's minimiser.
-        self.backup.apply(&self.v, cells);
-        let (lo, hi) = self.bounds;
-        for &s in &self.visited {
-            let (f, before) = (
-                &mut cells[s * na..(s + 1) * na],
-                &self.before[s * na..(s + 1) * na],
-            );
-            let (pi, b) = (self.pi.row(s), self.behavior.row(s));
-            for (a, (&p, &b)) in pi.iter().zip(b).enumerate() {
-                let shift = p - b;
-                f[a] = if b == 0.0 {
-                    if p > 0.0 { lo } else { before[a] }
-                } else if self.beta == 0.0 {
-                    if shift > 0.0 {
-                        lo
-                    } else if shift < 0.0 {
-                        hi
-                    } else {
-                        f[a]
-                    }
-                } else {
-                    (f[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi)
-                };
-                largest = largest.max((f[a] - before[a]).abs());
-            }
-            // Hedge on the state's values scaled to the spread over the
-            // data's actions, so that a step means the same at any reward
-            // scale (and the bang-bang critic of β = 0 cannot overshoot).
-            let b = self.behavior.row(s);
-            let seen = f.iter().zip(b).filter(|(_, b)| **b > 0.0).map(|(x, _)| *x);
-            let spread =
-                seen.clone().fold(f64::NEG_INFINITY, f64::max) - seen.fold(f64::INFINITY, f64::min);
-            let mut pi = self.pi.row_mut(s);
-            let pi = pi.as_slice_mut().expect("row");
-            self.old.copy_from_slice(pi);
-            tilt(&self.old, f, spread.max(f64::MIN_POSITIVE) / self.eta, pi);
-        }
-        largest
+        by_row_len!(q.ncols(), self.iterate(q))
     }
 
     fn policy(&self, _q: ArrayView2<f64>) -> Policy {
@@ -160,3 +114,77 @@ impl Rule for Atac {
 }
 
 impl Projectable for Atac {}
+
+impl Atac {
+    /// One iteration (critic, then actor) for rows of [`row_len`]`::<N>` actions.
+    fn iterate<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
+        let na = row_len::<N>(q.ncols());
+        let cells = q.as_slice_mut().expect("Q is contiguous");
+        let pi = self.pi.as_slice_mut().expect("π is contiguous");
+        let behavior = self.behavior.as_slice().expect("π̂_β is contiguous");
+        for s in self.backup.read_states() {
+            let row = s * na..(s + 1) * na;
+            self.v[s] = expected(&pi[row.clone()][..na], &cells[row][..na]);
+        }
+        let mut largest: f64 = 0.0;
+        self.before.copy_from_slice(cells);
+        // y into the observed pairs, then the adversary's minimiser.
+        self.backup.apply(&self.v, cells);
+        let (lo, hi) = self.bounds;
+        let old = &mut self.old[..na];
+        for &s in &self.visited {
+            // The row's own maximum change (max is exact in any order): one
+            // chain of comparisons across every state would serialise it.
+            let mut row_largest: f64 = 0.0;
+            let row = s * na..(s + 1) * na;
+            let f = &mut cells[row.clone()][..na];
+            let before = &self.before[row.clone()][..na];
+            let b = &behavior[row.clone()][..na];
+            let pi = &mut pi[row][..na];
+            for a in 0..na {
+                let (p, b) = (pi[a], b[a]);
+                let shift = p - b;
+                f[a] = if b == 0.0 {
+                    if p > 0.0 { lo } else { before[a] }
+                } else if self.beta == 0.0 {
+                    if shift > 0.0 {
+                        lo
+                    } else if shift < 0.0 {
+                        hi
+                    } else {
+                        f[a]
+                    }
+                } else {
+                    (f[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi)
+                };
+                row_largest = row_largest.max((f[a] - before[a]).abs());
+            }
+            largest = largest.max(row_largest);
+            // Hedge keeps a one-hot π_k where its action's value is finite
+            // (that action's weight is exp(0) = 1 of a total of 1, the
+            // others have none), bit for bit: no exps for it.
+            let (mut support, mut mass, mut at) = (0, 0.0, 0);
+            for (a, &p) in pi.iter().enumerate() {
+                if p != 0.0 {
+                    (support, mass, at) = (support + 1, p, a);
+                }
+            }
+            if support == 1 && mass == 1.0 && f[at].is_finite() {
+                continue;
+            }
+            // Hedge on the state's values scaled to the spread over the
+            // data's actions, so that a step means the same at any reward
+            // scale (and the bang-bang critic of β = 0 cannot overshoot).
+            let (mut top, mut bottom) = (f64::NEG_INFINITY, f64::INFINITY);
+            for a in 0..na {
+                if b[a] > 0.0 {
+                    top = top.max(f[a]);
+                    bottom = bottom.min(f[a]);
+                }
+            }
+            old.copy_from_slice(pi);
+            tilt(old, f, (top - bottom).max(f64::MIN_POSITIVE) / self.eta, pi);
+        }
+        largest
+    }
+}

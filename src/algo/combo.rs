@@ -129,16 +129,16 @@ impl Combo {
                 break;
             }
             self.next.fill(0.0);
-            for pair in &self.model.pairs {
+            let (rho, next, sigma) = (&self.rho[..], &mut self.next[..], &self.cql.sigma[..]);
+            let (pairs, successors) = (&self.model.pairs[..], &self.model.successors[..]);
+            // Without branches on the data: a pair π leaves (mass 0) and a
+            // terminal transition add +0, which leaves `next` as it is.
+            for pair in pairs {
                 let s = pair.state as usize;
-                let mass = self.rho[s] * self.cql.sigma[s * na + pair.action as usize];
-                if mass == 0.0 {
-                    continue;
-                }
-                for x in self.model.successors_of(pair) {
-                    if !x.terminated {
-                        self.next[x.next_state as usize] += mass * x.prob;
-                    }
+                let mass = rho[s] * sigma[s * na + pair.action as usize];
+                let range = pair.successors_start as usize..pair.successors_end as usize;
+                for x in &successors[range] {
+                    next[x.next_state as usize] += if x.terminated { 0.0 } else { mass * x.prob };
                 }
             }
             std::mem::swap(&mut self.rho, &mut self.next);
@@ -162,10 +162,16 @@ impl Rule for Combo {
         for &s in &cql.visited {
             let model = self.rollouts[s];
             cql.down[s] = real * cql.data_share[s] + (1.0 - real) * model;
-            for cell in s * na..(s + 1) * na {
+            let row = s * na..(s + 1) * na;
+            let (bellman, up, sigma) = (
+                &mut cql.bellman[row.clone()],
+                &cql.up[row.clone()][..na],
+                &cql.sigma[row][..na],
+            );
+            for (a, slot) in bellman[..na].iter_mut().enumerate() {
                 // Only the data's pairs have a model transition (and a target).
-                cql.bellman[cell] = if cql.up[cell] > 0.0 {
-                    real * cql.up[cell] + (1.0 - real) * model * cql.sigma[cell]
+                *slot = if up[a] > 0.0 {
+                    real * up[a] + (1.0 - real) * model * sigma[a]
                 } else {
                     0.0
                 };

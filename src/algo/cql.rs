@@ -69,7 +69,7 @@
 //! and the push-up cancel and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, QInit, Rule, expected};
+use super::tabular::{Backup, QInit, Rule, by_row_len, expected, row_len, same_bits};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -144,11 +144,28 @@ pub struct Cql {
     pub sigma: Vec<f64>,
     /// τ log Σ_a exp(f(s,a)/τ) per state, beside σ.
     soft: Vec<f64>,
+    /// What each visited state's last step read and whether it left the row.
+    last: LastStep,
     scratch: Scratch,
     /// Whether `sigma` and `soft` are those of the current f: the descent
     /// leaves them so (bit for bit, one softmax of the same row), a
     /// checkpoint's load does not.
     synced: bool,
+}
+
+/// Each visited state's last step: the inputs of [`State::step`] that can
+/// change between iterations (y, the Bellman and push-down weights; α, τ
+/// and the push-up weights are fixed by [`Cql::new`]; f, σ and the soft
+/// value change only by the step, or by a checkpoint's load, after which
+/// nothing here is trusted), and whether every step of the last descent
+/// left the row as it was (then [`Cql::targets`] keeps its v too). The step is a pure function of its inputs and the row, so a
+/// state it left alone, whose inputs are again the same bit for bit, would
+/// be left alone again: it is skipped.
+struct LastStep {
+    y: Vec<f64>,
+    w: Vec<f64>,
+    down: Vec<f64>,
+    left_alone: Vec<bool>,
 }
 
 /// Scratch rows of one state's step: a candidate f, its σ, the Newton direction.
@@ -183,6 +200,12 @@ impl Cql {
             y: vec![0.0; ns * na],
             sigma: vec![1.0 / na as f64; ns * na],
             soft: vec![0.0; ns],
+            last: LastStep {
+                y: vec![0.0; ns * na],
+                w: vec![0.0; ns * na],
+                down: vec![0.0; ns],
+                left_alone: vec![false; ns],
+            },
             scratch: Scratch {
                 candidate: vec![0.0; na],
                 candidate_sigma: vec![0.0; na],
@@ -204,6 +227,12 @@ impl Cql {
             }
         }
         for s in self.backup.read_states() {
+            // v(s) is that of the row the last targets read where the last
+            // descent left the row alone, or never steps it (unvisited).
+            let unvisited = self.data_share[s] == 0.0;
+            if self.synced && (unvisited || self.last.left_alone[s]) {
+                continue;
+            }
             let row = &f[s * na..(s + 1) * na];
             self.v[s] = expected(&self.sigma[s * na..(s + 1) * na], row);
         }
@@ -214,12 +243,32 @@ impl Cql {
     /// the targets, with the current weights; returns the largest |Δf|.
     /// Reads σ where [`Cql::targets`] left it.
     pub fn descend(&mut self, q: &mut Array2<f64>) -> f64 {
-        let na = self.n_actions;
+        by_row_len!(self.n_actions, self.descend_rows(q))
+    }
+
+    /// [`Cql::descend`] for rows of [`row_len`]`::<N>` actions.
+    fn descend_rows<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
+        let na = row_len::<N>(self.n_actions);
         let f = q.as_slice_mut().expect("Q is contiguous");
         let mut largest: f64 = 0.0;
-        for _ in 0..self.inner {
+        // The rows are those the last steps left unless a load replaced them.
+        let mut trusted = self.synced;
+        for inner in 0..self.inner {
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
+                let last = &mut self.last;
+                let (y, w) = (&self.y[cells.clone()], &self.bellman[cells.clone()]);
+                if trusted
+                    && last.left_alone[s]
+                    && same_bits(y, &last.y[cells.clone()])
+                    && same_bits(w, &last.w[cells.clone()])
+                    && self.down[s].to_bits() == last.down[s].to_bits()
+                {
+                    continue;
+                }
+                last.y[cells.clone()].copy_from_slice(y);
+                last.w[cells.clone()].copy_from_slice(w);
+                last.down[s] = self.down[s];
                 let state = State {
                     alpha: self.alpha,
                     tau: self.tau,
@@ -228,14 +277,18 @@ impl Cql {
                     w: &self.bellman[cells.clone()],
                     y: &self.y[cells.clone()],
                 };
-                let change = state.step(
+                let change = state.step::<N>(
                     &mut f[cells.clone()],
                     &mut self.sigma[cells],
                     &mut self.soft[s],
                     &mut self.scratch,
                 );
-                largest = largest.max(change);
+                // Left alone by every step of this descent (a state skipped
+                // above was).
+                last.left_alone[s] = (inner == 0 || last.left_alone[s]) && change.is_none();
+                largest = largest.max(change.unwrap_or(0.0));
             }
+            trusted = true;
         }
         self.synced = true;
         largest
@@ -274,13 +327,16 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    /// φ at `f`, given τ log Σ exp(f/τ).
+    /// φ at `f` (a row: the weights are cut to its length), given τ log Σ exp(f/τ).
+    #[inline(always)]
     fn objective(&self, f: &[f64], soft: f64) -> f64 {
+        let n = f.len();
+        let (up, w, y) = (&self.up[..n], &self.w[..n], &self.y[..n]);
         let mut value = self.alpha * self.down * soft;
-        for (((&x, &u), &w), &y) in f.iter().zip(self.up).zip(self.w).zip(self.y) {
-            value -= self.alpha * u * x;
-            if w > 0.0 {
-                value += 0.5 * w * (x - y) * (x - y);
+        for a in 0..n {
+            value -= self.alpha * up[a] * f[a];
+            if w[a] > 0.0 {
+                value += 0.5 * w[a] * (f[a] - y[a]) * (f[a] - y[a]);
             }
         }
         value
@@ -288,7 +344,8 @@ impl State<'_> {
 
     /// One safeguarded Newton step on `f` (whose σ and soft value are
     /// `sigma`, `soft`, both updated); returns the largest |Δf| over the
-    /// data's actions.
+    /// data's actions, or `None` where the step rounded away and left the
+    /// row as it was, bit for bit.
     ///
     /// φ's Hessian is D − c σσᵀ with D = diag(w + cσ), c = α d/τ, so the
     /// Newton step H⁻¹g is D⁻¹g + c D⁻¹σ (σᵀD⁻¹g) / (1 − c σᵀD⁻¹σ)
@@ -301,14 +358,25 @@ impl State<'_> {
     /// g / (w + c/2) coordinate-wise (H ⪯ diag(w + c/2): a softmax
     /// Jacobian's eigenvalues are ≤ ½), which never increases φ. So φ
     /// never increases.
-    fn step(&self, f: &mut [f64], sigma: &mut [f64], soft: &mut f64, scratch: &mut Scratch) -> f64 {
+    ///
+    /// Compiled for rows of [`row_len`]`::<N>` actions.
+    #[inline(always)]
+    fn step<const N: usize>(
+        &self,
+        f: &mut [f64],
+        sigma: &mut [f64],
+        soft: &mut f64,
+        scratch: &mut Scratch,
+    ) -> Option<f64> {
         let Scratch {
             candidate,
             candidate_sigma,
             direction,
         } = scratch;
-        // One length for every row, so the loops below index without checks.
-        let n = f.len();
+        // One length for every row (a constant for N > 0), so the loops
+        // below index without checks.
+        let n = row_len::<N>(f.len());
+        let f = &mut f[..n];
         let (sigma, candidate, candidate_sigma, direction) = (
             &mut sigma[..n],
             &mut candidate[..n],
@@ -326,10 +394,13 @@ impl State<'_> {
         // summed in that form (the difference cancels when σ sits on unseen
         // actions); where D(a) = 0 (no data, no push-down) the coordinate
         // has neither gradient nor curvature and stays.
-        // One pass for g (into `candidate`) and 1/D (into `candidate_sigma`,
-        // 0 where D = 0), both scratch until the trial steps.
+        // One pass for g (into `candidate`), 1/D (into `candidate_sigma`,
+        // 0 where D = 0), both scratch until the trial steps, and φ(f)
+        // (summed in `objective`'s order).
         let (mut sdg, mut denominator) = (0.0, 0.0);
-        for (a, &x) in f.iter().enumerate() {
+        let mut before = push * *soft;
+        for a in 0..n {
+            let x = f[a];
             let d = w[a] + c * sigma[a];
             let g = gradient(a, x);
             let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
@@ -337,8 +408,11 @@ impl State<'_> {
             denominator += sigma[a] * w[a] * inverse;
             candidate[a] = g;
             candidate_sigma[a] = inverse;
+            before -= self.alpha * up[a] * x;
+            if w[a] > 0.0 {
+                before += 0.5 * w[a] * (x - y[a]) * (x - y[a]);
+            }
         }
-        let before = self.objective(f, *soft);
         if denominator > 0.0 {
             // The Newton direction, and gᵀ direction for the sufficient decrease.
             let shift = c * sdg / denominator;
@@ -353,7 +427,16 @@ impl State<'_> {
                 for ((slot, &x), &step) in candidate.iter_mut().zip(f.iter()).zip(&*direction) {
                     *slot = x - t * step;
                 }
-                let candidate_soft = softmax(candidate, self.tau, candidate_sigma);
+                // A step that rounds away on every action (near the fixed
+                // point, or a short backtrack) leaves the row as it is, bit
+                // for bit: its σ and soft value are the current ones (the
+                // descent keeps them those of f), so its exps are skipped.
+                let unchanged = same_bits(candidate, f);
+                let candidate_soft = if unchanged {
+                    *soft
+                } else {
+                    softmax(candidate, self.tau, candidate_sigma)
+                };
                 let after = self.objective(candidate, candidate_soft);
                 // Near the optimum the promised decrease drowns in φ's
                 // rounding: a step that changes φ by no more than that is
@@ -361,11 +444,14 @@ impl State<'_> {
                 let noise = 1e-12 * before.abs();
                 let enough = after <= before - ARMIJO * t * slope;
                 if enough || (t * slope <= noise && after <= before + noise) {
+                    if unchanged {
+                        return None;
+                    }
                     let change = largest_seen_change(f, candidate, w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);
                     *soft = candidate_soft;
-                    return change;
+                    return Some(change);
                 }
                 t = if attempt == 0 {
                     // Where σ sits on unseen actions φ is nearly flat along
@@ -390,7 +476,7 @@ impl State<'_> {
         let change = largest_seen_change(f, candidate, w);
         f.copy_from_slice(candidate);
         *soft = softmax(f, self.tau, sigma);
-        change
+        Some(change)
     }
 }
 
@@ -425,6 +511,7 @@ fn largest_seen_change(a: &[f64], b: &[f64], w: &[f64]) -> f64 {
 }
 
 /// σ = softmax(f/τ) into `out`; returns τ log Σ_a exp(f(a)/τ).
+#[inline(always)]
 fn softmax(f: &[f64], tau: f64, out: &mut [f64]) -> f64 {
     let top = f.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
     let mut total = 0.0;

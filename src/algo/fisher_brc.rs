@@ -38,7 +38,7 @@
 //! not bound it: on TwoState-v0 it runs away, somewhat slower than fqi.
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, Rule, expected, tilt};
+use super::tabular::{Backup, Rule, by_row_len, expected, row_len, same_bits, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -113,45 +113,7 @@ pub struct FisherBrc {
 
 impl Rule for FisherBrc {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
-        for &s in &self.states {
-            let (f, mut pi) = (q.row(s), self.pi.row_mut(s));
-            let (f, pi) = (f.to_slice().expect("row"), pi.as_slice_mut().expect("row"));
-            tilt(&self.ones, f, self.alpha, pi);
-            self.v[s] = expected(pi, f);
-        }
-        let na = q.ncols();
-        let q = q.as_slice_mut().expect("Q is contiguous");
-        self.before.copy_from_slice(q);
-        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
-        self.backup.apply(&self.v, q);
-        let (pi, prior, counts) = (
-            self.pi.as_slice().expect("contiguous"),
-            self.prior.as_slice().expect("contiguous"),
-            self.counts.as_slice().expect("contiguous"),
-        );
-        let mut largest: f64 = 0.0;
-        for &s in &self.visited {
-            let cells = s * na..(s + 1) * na;
-            let (pi, prior, counts) = (
-                &pi[cells.clone()],
-                &prior[cells.clone()],
-                &counts[cells.clone()],
-            );
-            let (before, q) = (&self.before[cells.clone()], &mut q[cells]);
-            let n_s: f64 = counts.iter().sum();
-            let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
-            for a in 0..na {
-                let weight = 2.0 * self.lambda * n_s * pi[a];
-                if counts[a] + weight == 0.0 {
-                    continue;
-                }
-                let offset =
-                    (counts[a] * (q[a] - prior[a]) + weight * old_mean) / (counts[a] + weight);
-                q[a] = prior[a] + offset;
-                largest = largest.max((q[a] - before[a]).abs());
-            }
-        }
-        largest
+        by_row_len!(q.ncols(), self.sweep(q))
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
@@ -169,3 +131,61 @@ impl Rule for FisherBrc {
 }
 
 impl Projectable for FisherBrc {}
+
+impl FisherBrc {
+    /// One sweep for rows of [`row_len`]`::<N>` actions.
+    fn sweep<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
+        let na = row_len::<N>(q.ncols());
+        let q = q.as_slice_mut().expect("Q is contiguous");
+        let (pi, prior, counts) = (
+            self.pi.as_slice_mut().expect("contiguous"),
+            self.prior.as_slice().expect("contiguous"),
+            self.counts.as_slice().expect("contiguous"),
+        );
+        let ones = &self.ones[..na];
+        for &s in &self.states {
+            let row = s * na..(s + 1) * na;
+            let (f, pi) = (&q[row.clone()][..na], &mut pi[row.clone()][..na]);
+            // Every sweep leaves π(·|s) and v(s) those of `before` (f when
+            // they were computed): a row that has not changed since, bit
+            // for bit, keeps them and skips its exps. A row never tilted
+            // is all zero (a tilted one has mass).
+            let before = &self.before[row][..na];
+            if same_bits(f, before) && pi.iter().any(|&p| p != 0.0) {
+                continue;
+            }
+            tilt(ones, f, self.alpha, pi);
+            self.v[s] = expected(pi, f);
+        }
+        self.before.copy_from_slice(q);
+        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
+        self.backup.apply(&self.v, q);
+        let mut largest: f64 = 0.0;
+        for &s in &self.visited {
+            let row = s * na..(s + 1) * na;
+            let (pi, prior, counts) = (
+                &pi[row.clone()][..na],
+                &prior[row.clone()][..na],
+                &counts[row.clone()][..na],
+            );
+            let (before, q) = (&self.before[row.clone()][..na], &mut q[row][..na]);
+            let n_s: f64 = counts.iter().sum();
+            let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
+            // The row's own maximum (max is exact in any order): one chain
+            // of comparisons across every state would serialise the sweep.
+            let mut row_largest: f64 = 0.0;
+            for a in 0..na {
+                let weight = 2.0 * self.lambda * n_s * pi[a];
+                if counts[a] + weight == 0.0 {
+                    continue;
+                }
+                let offset =
+                    (counts[a] * (q[a] - prior[a]) + weight * old_mean) / (counts[a] + weight);
+                q[a] = prior[a] + offset;
+                row_largest = row_largest.max((q[a] - before[a]).abs());
+            }
+            largest = largest.max(row_largest);
+        }
+        largest
+    }
+}

@@ -6,7 +6,9 @@
 //!   over the compiled dataset, O(observed pairs + distinct successors) a sweep;
 //! - reductions over a state's actions: [`max_per_state`], [`expected`],
 //!   [`tilt`] (π ∝ π̂_β exp(f/T), [`tilted`] for every state) and [`soft_value`];
-//! - [`QInit`]: where the values of pairs the data never shows come from.
+//! - [`QInit`]: where the values of pairs the data never shows come from;
+//! - for the kernels: [`by_row_len`] (a kernel compiled per action count)
+//!   and [`same_bits`] (a row unchanged since a pure function last read it).
 
 use super::{Algorithm, ParamReader, StepReport, TrainData};
 use crate::data::{EmpiricalMdp, ObservedPair};
@@ -256,8 +258,42 @@ fn max_rows<const A: usize>(q: &[f64], v: &mut [f64]) {
     }
 }
 
+/// Calls `receiver.method::<N>(args)` with the row length as a constant
+/// where it is a bundled environment's action count (N = 4 or 6), else
+/// with N = 0 (the kernel reads the length at run time, see [`row_len`]):
+/// a kernel written once over slices is then compiled unrolled, without
+/// bounds checks, for the common rows, as [`max_per_state`]'s are.
+macro_rules! by_row_len {
+    ($n:expr, $receiver:ident . $method:ident ( $($arg:expr),* $(,)? )) => {
+        match $n {
+            4 => $receiver.$method::<4>($($arg),*),
+            6 => $receiver.$method::<6>($($arg),*),
+            _ => $receiver.$method::<0>($($arg),*),
+        }
+    };
+}
+pub(crate) use by_row_len;
+
+/// The row length of a kernel [`by_row_len`] compiled for `N` (`n` when
+/// N = 0); re-slicing rows to it lets the compiler drop their bounds checks.
+#[inline(always)]
+pub const fn row_len<const N: usize>(n: usize) -> usize {
+    if N == 0 { n } else { N }
+}
+
+/// Whether two rows are the same bit for bit (unlike `==`, which takes −0
+/// for 0 and no NaN for itself): a pure function of a row that is the same
+/// bit for bit need not be computed again.
+#[inline(always)]
+pub fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(true, |same, (x, y)| same & (x.to_bits() == y.to_bits()))
+}
+
 /// Σ_a π(a) f(a): one state's value under a policy.
-#[inline]
+#[inline(always)]
 pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
     pi.iter().zip(f).map(|(p, x)| p * x).sum()
 }
@@ -266,15 +302,17 @@ pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
 /// maximiser of E_π f − temperature · KL(π ‖ b). Actions b never takes
 /// get no mass; temperature = ∞ gives b, temperature → 0 the best action
 /// of b's support.
+#[inline(always)]
 pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     let top = support_max(b, f);
+    // The exponents first, in a pass of their own that the compiler
+    // vectorises (the exps' pass calls libm and branches on the support).
+    for (o, &x) in out.iter_mut().zip(f) {
+        *o = (x - top) / temperature;
+    }
     let mut total = 0.0;
-    for ((o, &p), &x) in out.iter_mut().zip(b).zip(f) {
-        *o = if p > 0.0 {
-            p * exp_or_zero((x - top) / temperature)
-        } else {
-            0.0
-        };
+    for (o, &p) in out.iter_mut().zip(b) {
+        *o = if p > 0.0 { p * exp_or_zero(*o) } else { 0.0 };
         total += *o;
     }
     for o in out.iter_mut() {
@@ -318,6 +356,7 @@ fn exp_or_zero(z: f64) -> f64 {
 }
 
 /// max f over the actions b takes (subtracted before exponentiating).
+#[inline(always)]
 fn support_max(b: &[f64], f: &[f64]) -> f64 {
     b.iter()
         .zip(f)

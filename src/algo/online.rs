@@ -122,15 +122,16 @@ struct Position {
 
 /// What the interaction reads and moves: a table, or weights on features.
 trait Values {
-    /// f(s, ·) into `row`.
-    fn read(&self, s: usize, row: &mut [f64]);
+    /// f(s, ·): the table's own row, or computed into `buf` (|A| long).
+    fn read<'a>(&'a self, s: usize, buf: &'a mut [f64]) -> &'a [f64];
     /// Moves f(s, a) by `step`, as the representation allows.
     fn add(&mut self, s: usize, a: usize, step: f64);
 }
 
 impl Values for Array2<f64> {
-    fn read(&self, s: usize, row: &mut [f64]) {
-        row.iter_mut().zip(self.row(s)).for_each(|(r, &f)| *r = f);
+    fn read<'a>(&'a self, s: usize, buf: &'a mut [f64]) -> &'a [f64] {
+        let na = buf.len();
+        &self.as_slice().expect("Q is contiguous")[s * na..(s + 1) * na]
     }
 
     fn add(&mut self, s: usize, a: usize, step: f64) {
@@ -145,11 +146,12 @@ struct Weights<'a> {
 }
 
 impl Values for Weights<'_> {
-    fn read(&self, s: usize, row: &mut [f64]) {
-        let na = row.len();
-        for (a, r) in row.iter_mut().enumerate() {
-            *r = ArrayView1::from(self.phi.row(s * na + a)).dot(self.theta);
+    fn read<'a>(&'a self, s: usize, buf: &'a mut [f64]) -> &'a [f64] {
+        let na = buf.len();
+        for (a, f) in buf.iter_mut().enumerate() {
+            *f = ArrayView1::from(self.phi.row(s * na + a)).dot(self.theta);
         }
+        buf
     }
 
     fn add(&mut self, s: usize, a: usize, step: f64) {
@@ -168,26 +170,26 @@ impl Online {
         let mut rng = Pcg64Mcg::seed_from_u64(
             self.seed ^ ONLINE_STREAM ^ (iteration + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        let (mut row, mut next_row) = (vec![0.0; na], vec![0.0; na]);
+        let mut buf = vec![0.0; na];
         let mut squared = 0.0;
         let p = &mut self.position;
         for _ in 0..n {
             let s = p.state;
-            values.read(s, &mut row);
+            let row = values.read(s, &mut buf);
             let a = if rng.random::<f64>() < self.epsilon {
                 rng.random_range(0..na)
             } else {
-                greedy_action(ArrayView1::from(&row[..]), &mut rng)
+                greedy_action(ArrayView1::from(row), &mut rng)
             };
+            let f = row[a];
             let o = self.sampler.step(s, a, &mut rng);
             let next = o.next as usize;
             let bootstrap = if o.terminated {
                 0.0
             } else {
-                values.read(next, &mut next_row);
-                solve::max_value(ArrayView1::from(&next_row[..]))
+                solve::max_value(ArrayView1::from(values.read(next, &mut buf)))
             };
-            let td = o.reward + self.gamma * bootstrap - row[a];
+            let td = o.reward + self.gamma * bootstrap - f;
             values.add(s, a, self.lr * td);
             squared += td * td;
             p.steps += 1;

@@ -19,10 +19,13 @@
 //! the trunk, φ's columns before the per-action biases; with features of
 //! neither layout (an environment's own) it is φ(s,a) of every action,
 //! side by side. Actions the dataset never shows anywhere get π = 0 (the
-//! regression has no class for them). Datasets above [`MAX_ROWS`]
-//! transitions are fitted on their pairs' counts scaled down to that many
-//! rows (each observed pair keeps at least one), so the frequencies are
-//! the data's to within 1/[`MAX_ROWS`].
+//! regression has no class for them). linfa takes no sample weights, so
+//! each pair is repeated by its count; datasets above [`MAX_ROWS`]
+//! transitions, or whose rows × ψ would exceed [`MAX_CELLS`] numbers, are
+//! fitted on their pairs' counts scaled down to fit and rounded (each
+//! observed pair keeps at least one row): the frequencies of well-visited
+//! states stay the data's, those of states seen a few times are coarsened
+//! by the rounding.
 
 use super::fqe::Evaluate;
 use super::linear::{Fitted, Linear, NextValue};
@@ -78,6 +81,10 @@ const LOG_FLOOR: f64 = 1e-6;
 /// The most rows the logistic regression fits (see the module doc).
 pub const MAX_ROWS: usize = 200_000;
 
+/// The most numbers in the regression's design matrix (256 MiB of f64):
+/// wide features fit fewer rows.
+pub const MAX_CELLS: usize = 1 << 25;
+
 /// ψ(s), states × state features, recovered from φ (see the module doc).
 pub fn state_features(phi: &Phi) -> Array2<f64> {
     let (m, na, ns) = (phi.matrix(), phi.n_actions(), phi.n_states());
@@ -129,8 +136,9 @@ fn clone_behavior(psi: &Array2<f64>, data: &TrainData) -> Result<Policy> {
         }
         _ => {}
     }
-    // Each pair's count, scaled down to at most MAX_ROWS rows in all.
-    let scale = (MAX_ROWS as f64 / c.n_transitions.max(1) as f64).min(1.0);
+    // Each pair's count, scaled down to at most `max_rows` rows in all.
+    let max_rows = (MAX_CELLS / psi.ncols().max(1)).min(MAX_ROWS);
+    let scale = (max_rows as f64 / c.n_transitions.max(1) as f64).min(1.0);
     let copies: Vec<usize> = c
         .pairs
         .iter()

@@ -28,15 +28,13 @@
 //! by the rounding.
 
 use super::fqe::Evaluate;
-use super::linear::{Fitted, Linear, NextValue};
+use super::linear::{self, Fitted, Linear, NextValue};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::Policy;
 use linfa::DatasetBase;
 use linfa::traits::Fit;
-use linfa_linalg::cholesky::Cholesky;
-use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
 use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2, s};
 
@@ -177,31 +175,22 @@ fn log_ratio_fit(psi: &Array2<f64>, data: &TrainData, shown: &[usize]) -> Result
     let c = &data.compiled;
     let d = psi.ncols();
     let behavior = c.behavior_estimate();
-    let mut gram = Array2::<f64>::zeros((d, d));
+    let visited = || c.state_count.iter().enumerate().filter(|(_, n)| **n > 0);
+    let (factor, _) = linear::ridge_factor(
+        d,
+        visited().map(|(s, &n)| (psi.row(s), n as f64)),
+        "bc: the state features",
+    )?;
     let mut rhs = Array2::<f64>::zeros((d, shown.len()));
-    for (s, &n) in c.state_count.iter().enumerate().filter(|(_, n)| **n > 0) {
+    for (s, &n) in visited() {
         let (x, n) = (psi.row(s), n as f64);
-        for i in 0..d {
-            if x[i] != 0.0 {
-                gram.row_mut(i).scaled_add(n * x[i], &x);
-                for (k, &a) in shown.iter().enumerate() {
-                    rhs[[i, k]] += n * x[i] * behavior[[s, a]].max(LOG_FLOOR).ln();
-                }
+        for i in (0..d).filter(|&i| x[i] != 0.0) {
+            for (k, &a) in shown.iter().enumerate() {
+                rhs[[i, k]] += n * x[i] * behavior[[s, a]].max(LOG_FLOOR).ln();
             }
         }
     }
-    let ridge = 1e-9 * (gram.diag().sum() / d as f64).max(f64::MIN_POSITIVE);
-    gram.diag_mut().iter_mut().for_each(|g| *g += ridge);
-    let factor = gram
-        .cholesky()
-        .map_err(|e| Error::Invalid(format!("bc: the state features' Gram matrix: {e}")))?;
-    factor
-        .solve_triangular_inplace(&mut rhs, UPLO::Lower)
-        .expect("a square factor");
-    factor
-        .t()
-        .solve_triangular_inplace(&mut rhs, UPLO::Upper)
-        .expect("a square factor");
+    linear::solve_factored(&factor, &mut rhs);
     Ok(rhs)
 }
 

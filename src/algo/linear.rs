@@ -143,32 +143,9 @@ pub struct LeastSquares {
 impl LeastSquares {
     /// Fits the pairs `rows` with weights (s·|A| + a, w).
     pub fn new(phi: Arc<Phi>, rows: Vec<(usize, f64)>) -> Result<Self> {
-        let d = phi.dim();
         let m = phi.matrix();
-        let mut gram = Array2::<f64>::zeros((d, d));
-        for &(row, w) in &rows {
-            let x = m.row(row);
-            // Rank-one update of the upper triangle; mirrored below.
-            for i in 0..d {
-                let wx = w * x[i];
-                if wx != 0.0 {
-                    for j in i..d {
-                        gram[[i, j]] += wx * x[j];
-                    }
-                }
-            }
-        }
-        for i in 0..d {
-            for j in 0..i {
-                gram[[i, j]] = gram[[j, i]];
-            }
-        }
-        let mean_diagonal = gram.diag().sum() / d as f64;
-        let ridge = RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
-        gram.diag_mut().iter_mut().for_each(|g| *g += ridge);
-        let factor = gram
-            .cholesky()
-            .map_err(|e| Error::Invalid(format!("least squares: the Gram matrix: {e}")))?;
+        let weighted = rows.iter().map(|&(row, w)| (m.row(row), w));
+        let (factor, ridge) = ridge_factor(phi.dim(), weighted, "least squares")?;
         Ok(LeastSquares {
             phi,
             rows,
@@ -210,13 +187,56 @@ impl LeastSquares {
                 *s += y * x;
             }
         }
-        forward_substitute(&self.factor, rhs.as_slice_mut().expect("a fresh column"));
-        self.factor
-            .t()
-            .solve_triangular_inplace(&mut rhs, UPLO::Upper)
-            .expect("a square factor");
+        solve_factored(&self.factor, &mut rhs);
         rhs.column(0).to_owned()
     }
+}
+
+/// The Cholesky factor L of G + λI, G = Σ w x xᵀ over the weighted rows
+/// (d features each), λ = [`RIDGE`] × G's mean diagonal; and λ. `what`
+/// names the fit in the error a singular G gives.
+pub fn ridge_factor<'a>(
+    d: usize,
+    rows: impl IntoIterator<Item = (ArrayView1<'a, f64>, f64)>,
+    what: &str,
+) -> Result<(Array2<f64>, f64)> {
+    let mut gram = Array2::<f64>::zeros((d, d));
+    for (x, w) in rows {
+        // Rank-one update of the upper triangle; mirrored below.
+        for i in 0..d {
+            let wx = w * x[i];
+            if wx != 0.0 {
+                for j in i..d {
+                    gram[[i, j]] += wx * x[j];
+                }
+            }
+        }
+    }
+    for i in 0..d {
+        for j in 0..i {
+            gram[[i, j]] = gram[[j, i]];
+        }
+    }
+    let mean_diagonal = gram.diag().sum() / d as f64;
+    let ridge = RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
+    gram.diag_mut().iter_mut().for_each(|g| *g += ridge);
+    let factor = gram
+        .cholesky()
+        .map_err(|e| Error::Invalid(format!("{what}: the Gram matrix: {e}")))?;
+    Ok((factor, ridge))
+}
+
+/// Solves LLᵀ X = B in place, B with one column per right-hand side.
+pub fn solve_factored(factor: &Array2<f64>, rhs: &mut Array2<f64>) {
+    for mut column in rhs.columns_mut() {
+        let mut b = column.to_vec();
+        forward_substitute(factor, &mut b);
+        column.assign(&ArrayView1::from(&b[..]));
+    }
+    factor
+        .t()
+        .solve_triangular_inplace(rhs, UPLO::Upper)
+        .expect("a square factor");
 }
 
 /// Solves L y = b in place for a lower-triangular, row-major L, row by row

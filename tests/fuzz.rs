@@ -20,6 +20,7 @@
 //! 336,619 of them accepted as valid, no panic, no hang, no allocation
 //! above the bound, 111 MiB peak resident memory.
 
+mod cli_support;
 mod hostile_support;
 
 use hostile_support::npy;
@@ -230,21 +231,15 @@ fn fuzz_dataset_csv_reader() {
 /// valid inputs for the store's readers.
 fn store_files() -> (tempfile::TempDir, Vec<(String, String)>) {
     let dir = scratch();
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
-        .current_dir(dir.path())
-        .args(["run", "--json", "--runs", "runs"])
-        .arg({
-            let spec = dir.path().join("trap.toml");
-            std::fs::write(&spec, SPECS[1]).unwrap();
-            spec
-        })
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (spec, runs) = (dir.path().join("trap.toml"), dir.path().join("runs"));
+    std::fs::write(&spec, SPECS[1]).unwrap();
+    let out = cli_support::pessimist(&[
+        "run",
+        "--json",
+        "--runs",
+        runs.to_str().unwrap(),
+        spec.to_str().unwrap(),
+    ]);
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let run = dir.path().join(runs[0]["dir"].as_str().unwrap());
     let files = ["config.json", "summary.json", "metrics.jsonl"]

@@ -2,6 +2,7 @@
 //! limits where one algorithm becomes another, what each does with actions
 //! the data never shows, and the lecture's toy problems.
 
+mod cli_support;
 mod learning;
 
 use learning::{exact_dataset, params, text, train_data, trained};
@@ -501,17 +502,8 @@ fn every_exported_policy_re_evaluates_to_its_reported_return() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.csv");
     let run = |args: &[&str]| -> serde_json::Value {
-        let out = assert_cmd::Command::cargo_bin("pessimist")
-            .unwrap()
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+        serde_json::from_slice(&cli_support::pessimist(args).stdout)
+            .unwrap_or(serde_json::Value::Null)
     };
     let env = "CliffWalkingSlippery-v1";
     let data_arg = data.to_str().unwrap();

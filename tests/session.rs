@@ -1,6 +1,8 @@
 //! The dashboard's model without a terminal: specs are loaded and watched,
 //! runs train in the background, runs trained by another process appear.
 
+mod cli_support;
+
 use pessimist::experiment::{Change, RunId, RunStatus, RunView, Session, SessionOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -407,16 +409,13 @@ fn headless_runs_train_what_a_dashboard_paused() {
     }
     session.wait(Duration::from_millis(300));
     session.shutdown();
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
-        .args(["run", spec.to_str().unwrap(), "--runs"])
-        .arg(dir.path().join("runs"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let runs = dir.path().join("runs");
+    cli_support::pessimist(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
     let dirs = run_dirs(&dir.path().join("runs"));
     assert_eq!(dirs.len(), 2);
     for d in dirs {

@@ -15,7 +15,7 @@ use pessimist::experiment::spec;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Timeout of every wait: far beyond what the waits take (seconds), only
 /// there so that a broken cluster fails the test instead of hanging it.
@@ -65,6 +65,13 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
 }
 
 /// The cluster of `scripts/slurm_cluster.sh start`; its jobs are cancelled
@@ -333,6 +340,15 @@ fn a_slurm_job_array_trains_every_run_once_and_survives_a_cancelled_task() {
     wait_for("the cancelled task to finish completing", || {
         (!cluster.queued(&task0)).then_some(())
     });
+    // slurmd refuses a launch credential created in the same whole second as
+    // the job's revocation (`cred_revoked`: ctime <= revoked, in seconds), and
+    // the job is revoked before it leaves the queue. So the requeued task may
+    // start only once the clock has passed the second it left the queue in.
+    let left_queue = unix_seconds();
+    wait_for(
+        "the clock to pass the second the cancelled task ended in",
+        || (unix_seconds() > left_queue).then_some(()),
+    );
 
     // Let every run go, and requeue the cancelled task (at once: a requeued
     // job otherwise waits for its begin time).

@@ -71,7 +71,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; ns],
         pi: Array2::from_elem((ns, na), 1.0 / na as f64),
-        before: vec![0.0; (ns + 1) * na],
+        y: vec![0.0; ns * na],
         old: vec![0.0; na],
     };
     linear::or_table(rule, Array2::zeros((ns, na)), Cells::DataStates, &data)
@@ -88,8 +88,8 @@ pub struct Atac {
     v: Vec<f64>,
     /// The actor, π_k.
     pi: Array2<f64>,
-    /// f before the iteration (with the terminal row).
-    before: Vec<f64>,
+    /// The targets y on the observed pairs (other cells unused).
+    y: Vec<f64>,
     /// Scratch: π_k(·|s) during the actor step.
     old: Vec<f64>,
 }
@@ -127,9 +127,8 @@ impl Atac {
             self.v[s] = expected(&pi[row.clone()][..na], &cells[row][..na]);
         }
         let mut largest: f64 = 0.0;
-        self.before.copy_from_slice(cells);
-        // y into the observed pairs, then the adversary's minimiser.
-        self.backup.apply(&self.v, cells);
+        // y on the observed pairs, then the adversary's minimiser in place.
+        self.backup.apply(&self.v, &mut self.y);
         let (lo, hi) = self.bounds;
         let old = &mut self.old[..na];
         for &s in &self.visited {
@@ -138,26 +137,30 @@ impl Atac {
             let mut row_largest: f64 = 0.0;
             let row = s * na..(s + 1) * na;
             let f = &mut cells[row.clone()][..na];
-            let before = &self.before[row.clone()][..na];
+            let y = &self.y[row.clone()][..na];
             let b = &behavior[row.clone()][..na];
             let pi = &mut pi[row][..na];
             for a in 0..na {
-                let (p, b) = (pi[a], b[a]);
+                let (p, b, before) = (pi[a], b[a], f[a]);
                 let shift = p - b;
+                // Computed for every action and then chosen, so that the
+                // loop has no branch around its division and the compiler
+                // divides two actions at a time.
+                let minimiser = (y[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi);
                 f[a] = if b == 0.0 {
-                    if p > 0.0 { lo } else { before[a] }
+                    if p > 0.0 { lo } else { before }
                 } else if self.beta == 0.0 {
                     if shift > 0.0 {
                         lo
                     } else if shift < 0.0 {
                         hi
                     } else {
-                        f[a]
+                        y[a]
                     }
                 } else {
-                    (f[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi)
+                    minimiser
                 };
-                row_largest = row_largest.max((f[a] - before[a]).abs());
+                row_largest = row_largest.max((f[a] - before).abs());
             }
             largest = largest.max(row_largest);
             // Hedge keeps a one-hot π_k where its action's value is finite

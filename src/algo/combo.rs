@@ -56,7 +56,6 @@ use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
-use std::sync::Arc;
 
 pub const NAME: &str = "combo";
 
@@ -90,7 +89,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         real_ratio: config.real_ratio,
         horizon: config.horizon,
         gamma: data.gamma,
-        model: data.compiled.clone(),
+        arrivals: Arrivals::new(&data.compiled),
         rho: vec![0.0; ns],
         next: vec![0.0; ns],
         rollouts: vec![0.0; ns],
@@ -104,8 +103,8 @@ pub struct Combo {
     real_ratio: f64,
     horizon: u64,
     gamma: f64,
-    /// The learned model: the empirical MDP.
-    model: Arc<EmpiricalMdp>,
+    /// The learned model, the empirical MDP, as its arrivals.
+    arrivals: Arrivals,
     /// ρ_t, ρ_{t+1} and d_M (scratch, per state).
     rho: Vec<f64>,
     next: Vec<f64>,
@@ -117,7 +116,6 @@ impl Combo {
     /// (`cql.sigma`) under the model from the data's states, into
     /// `self.rollouts`.
     fn roll_out(&mut self) {
-        let na = self.model.n_actions;
         self.rho.copy_from_slice(&self.cql.data_share);
         self.rollouts.fill(0.0);
         let mut discount = 1.0;
@@ -128,19 +126,8 @@ impl Combo {
             if t + 1 == self.horizon {
                 break;
             }
-            self.next.fill(0.0);
-            let (rho, next, sigma) = (&self.rho[..], &mut self.next[..], &self.cql.sigma[..]);
-            let (pairs, successors) = (&self.model.pairs[..], &self.model.successors[..]);
-            // Without branches on the data: a pair π leaves (mass 0) and a
-            // terminal transition add +0, which leaves `next` as it is.
-            for pair in pairs {
-                let s = pair.state as usize;
-                let mass = rho[s] * sigma[s * na + pair.action as usize];
-                let range = pair.successors_start as usize..pair.successors_end as usize;
-                for x in &successors[range] {
-                    next[x.next_state as usize] += if x.terminated { 0.0 } else { mass * x.prob };
-                }
-            }
+            self.arrivals
+                .step(&self.rho, &self.cql.sigma, &mut self.next);
             std::mem::swap(&mut self.rho, &mut self.next);
             discount *= self.gamma;
         }
@@ -153,11 +140,88 @@ impl Combo {
     }
 }
 
+/// The model's transitions by where they arrive: for each state s', the
+/// non-terminal transitions into it, in the compiled order. A rollout step
+/// then gathers each state's mass and writes it once, where scattering
+/// along the pairs chained every addition to a state on the last one; the
+/// sums are the scatter's, in its order, bit for bit.
+struct Arrivals {
+    n_actions: usize,
+    /// The arrivals into s' are `edges[starts[s']..starts[s' + 1]]`.
+    starts: Vec<u32>,
+    edges: Vec<Arrival>,
+}
+
+#[derive(Clone, Copy)]
+struct Arrival {
+    /// p̂(s'|s,a).
+    prob: f64,
+    /// s, and the flat index s·|A| + a of the pair.
+    state: u32,
+    cell: u32,
+}
+
+impl Arrivals {
+    fn new(model: &EmpiricalMdp) -> Self {
+        let (ns, na) = (model.n_states, model.n_actions);
+        // Every non-terminal transition as (pair, successor), in the compiled order.
+        let transitions = || {
+            model.pairs.iter().flat_map(|pair| {
+                model
+                    .successors_of(pair)
+                    .iter()
+                    .filter(|x| !x.terminated)
+                    .map(move |x| (pair, x))
+            })
+        };
+        let mut starts = vec![0u32; ns + 1];
+        for (_, x) in transitions() {
+            starts[x.next_state as usize + 1] += 1;
+        }
+        for s in 0..ns {
+            starts[s + 1] += starts[s];
+        }
+        let mut filled = starts.clone();
+        let blank = Arrival {
+            prob: 0.0,
+            state: 0,
+            cell: 0,
+        };
+        let mut edges = vec![blank; starts[ns] as usize];
+        for (pair, x) in transitions() {
+            let slot = &mut filled[x.next_state as usize];
+            edges[*slot as usize] = Arrival {
+                prob: x.prob,
+                state: pair.state,
+                cell: pair.state * na as u32 + pair.action,
+            };
+            *slot += 1;
+        }
+        Arrivals {
+            n_actions: na,
+            starts,
+            edges,
+        }
+    }
+
+    /// ρ_{t+1}(s') = Σ ρ_t(s) σ(a|s) p̂(s'|s,a) over the arrivals into s'.
+    fn step(&self, rho: &[f64], sigma: &[f64], next: &mut [f64]) {
+        for (s, slot) in next.iter_mut().enumerate() {
+            let arrivals = &self.edges[self.starts[s] as usize..self.starts[s + 1] as usize];
+            let mut mass = 0.0;
+            for x in arrivals {
+                mass += rho[x.state as usize] * sigma[x.cell as usize] * x.prob;
+            }
+            *slot = mass;
+        }
+    }
+}
+
 impl Rule for Combo {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         self.cql.targets(q);
         self.roll_out();
-        let (real, na) = (self.real_ratio, self.model.n_actions);
+        let (real, na) = (self.real_ratio, self.arrivals.n_actions);
         let cql = &mut self.cql;
         for &s in &cql.visited {
             let model = self.rollouts[s];

@@ -163,6 +163,15 @@ impl Atac {
                 row_largest = row_largest.max((f[a] - before).abs());
             }
             largest = largest.max(row_largest);
+        }
+        // The actor in a pass of its own: each state's critic is a chain of
+        // divisions its Hedge step waits for, and one pass of critics keeps
+        // many states' divisions in flight at once.
+        for &s in &self.visited {
+            let row = s * na..(s + 1) * na;
+            let f = &cells[row.clone()][..na];
+            let b = &behavior[row.clone()][..na];
+            let pi = &mut pi[row][..na];
             // Hedge keeps a one-hot π_k where its action's value is finite
             // (that action's weight is exp(0) = 1 of a total of 1, the
             // others have none), bit for bit: no exps for it.

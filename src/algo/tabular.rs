@@ -349,10 +349,16 @@ pub fn soft_value(b: &[f64], f: &[f64], temperature: f64) -> f64 {
 
 /// exp(z) for z ≤ 0, flushed to 0 below −700 without calling exp: libm
 /// takes a slow path on underflow, and a cold temperature underflows most
-/// actions of a state.
+/// actions of a state. The top action's z is 0, whose exp is 1 exactly.
 #[inline]
 fn exp_or_zero(z: f64) -> f64 {
-    if z < -700.0 { 0.0 } else { z.exp() }
+    if z < -700.0 {
+        0.0
+    } else if z == 0.0 {
+        1.0
+    } else {
+        z.exp()
+    }
 }
 
 /// max f over the actions b takes (subtracted before exponentiating).

@@ -344,8 +344,8 @@ impl State<'_> {
 
     /// One safeguarded Newton step on `f` (whose σ and soft value are
     /// `sigma`, `soft`, both updated); returns the largest |Δf| over the
-    /// data's actions, or `None` where the step rounded away and left the
-    /// row as it was, bit for bit.
+    /// data's actions, or `None` where the step was within rounding of the
+    /// row ([`within_rounding`]) and left it as it was, bit for bit.
     ///
     /// φ's Hessian is D − c σσᵀ with D = diag(w + cσ), c = α d/τ, so the
     /// Newton step H⁻¹g is D⁻¹g + c D⁻¹σ (σᵀD⁻¹g) / (1 − c σᵀD⁻¹σ)
@@ -438,16 +438,13 @@ impl State<'_> {
                     *slot = x - t * step;
                 }
                 // A step within rounding of the row on every action (near
-                // the fixed point, or a short backtrack) is not taken: the
-                // row stays as it is, bit for bit, so its σ and soft value
-                // are the current ones (the descent keeps them those of f)
-                // and its exps are skipped.
-                let unchanged = within_rounding(f, candidate);
-                let candidate_soft = if unchanged {
-                    *soft
-                } else {
-                    softmax(candidate, self.tau, candidate_sigma)
-                };
+                // the fixed point, or a line search shrunk to nothing) is
+                // not taken: the row stays as it is, bit for bit, and its
+                // exps and φ are not computed.
+                if within_rounding(f, candidate) {
+                    return None;
+                }
+                let candidate_soft = softmax(candidate, self.tau, candidate_sigma);
                 let after = self.objective(candidate, candidate_soft);
                 // Near the optimum the promised decrease drowns in φ's
                 // rounding: a step that changes φ by no more than that is
@@ -459,9 +456,6 @@ impl State<'_> {
                 let noise = 1e-12 * terms;
                 let enough = after <= before - ARMIJO * t * slope;
                 if enough || (t * slope <= noise && after <= before + noise) {
-                    if unchanged {
-                        return None;
-                    }
                     let change = largest_seen_change(f, candidate, w);
                     f.copy_from_slice(candidate);
                     sigma.copy_from_slice(candidate_sigma);

@@ -248,9 +248,12 @@ impl Rule for Combo {
         self.cql.policy_of(q)
     }
 
-    fn load(&mut self, _state: &serde_json::Value) -> Result<()> {
-        self.cql.desync();
-        Ok(())
+    fn save(&self) -> serde_json::Value {
+        self.cql.save_memory()
+    }
+
+    fn load(&mut self, state: &serde_json::Value) -> Result<()> {
+        self.cql.load_memory(state)
     }
 }
 

@@ -304,17 +304,36 @@ pub fn expected(pi: &[f64], f: &[f64]) -> f64 {
 /// of b's support.
 #[inline(always)]
 pub fn tilt(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
+    tilt_exponents(b, f, temperature, out);
+    tilt_weigh(b, out);
+    tilt_normalise(out);
+}
+
+/// [`tilt`]'s first step: (f(a) − max over b's support) / temperature into
+/// `out`, in a pass of its own that the compiler vectorises (the next one
+/// calls libm and branches on the support). A caller tilting many rows
+/// can take each step over every row in turn (atac does), so that the
+/// rows' exps are independent calls in one stream.
+#[inline(always)]
+pub fn tilt_exponents(b: &[f64], f: &[f64], temperature: f64, out: &mut [f64]) {
     let top = support_max(b, f);
-    // The exponents first, in a pass of their own that the compiler
-    // vectorises (the exps' pass calls libm and branches on the support).
     for (o, &x) in out.iter_mut().zip(f) {
         *o = (x - top) / temperature;
     }
-    let mut total = 0.0;
+}
+
+/// [`tilt`]'s second step: the exponents in `out` become b(a) exp(·).
+#[inline(always)]
+pub fn tilt_weigh(b: &[f64], out: &mut [f64]) {
     for (o, &p) in out.iter_mut().zip(b) {
         *o = if p > 0.0 { p * exp_or_zero(*o) } else { 0.0 };
-        total += *o;
     }
+}
+
+/// [`tilt`]'s last step: the weights in `out` divided by their sum.
+#[inline(always)]
+pub fn tilt_normalise(out: &mut [f64]) {
+    let total: f64 = out.iter().fold(0.0, |sum, &o| sum + o);
     for o in out.iter_mut() {
         *o /= total;
     }

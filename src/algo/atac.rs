@@ -8,8 +8,8 @@
 //! where Δ_k(s) is the spread of f_k(s,·) over the actions the data shows in
 //! s (so a step means the same at any reward scale; the no-regret
 //! guarantee wants losses in a known range; shares Hedge drives below the
-//! smallest normal double, 2.2e-308, are set to 0), and F the tables bounded by
-//! the returns the rewards allow,
+//! smallest normal double, 2.2e-308, are set to 0), and F the tables
+//! bounded by the returns the rewards allow,
 //! [min(0, r_min), max(0, r_max)] / (1 − γ). Per dataset state the critic's
 //! objective is n(s)/N · (π_k − π̂_β)·f + β Σ_a n(s,a)/N (f(s,a) − y(s,a))²,
 //! so its minimiser is exact and closed-form:
@@ -149,8 +149,7 @@ impl Atac {
                 let (p, b, before) = (pi[a], b[a], f[a]);
                 let shift = p - b;
                 // Computed for every action and then chosen, so that the
-                // loop has no branch around its division and the compiler
-                // divides two actions at a time.
+                // division does not wait on the branches below.
                 let minimiser = (y[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi);
                 f[a] = if b == 0.0 {
                     if p > 0.0 { lo } else { before }

@@ -21,6 +21,16 @@ fn linear(mdp: &TabularMdp, data: TrainData, spec: &FeatureSpec) -> TrainData {
     data.with_features(phi)
 }
 
+/// Data of `size` transitions of `quality` on `id` (seed 1, γ 0.95), as a
+/// table and with one-hot features.
+fn table_and_onehot(id: &str, quality: Quality, size: usize) -> (TrainData, TrainData) {
+    let mdp = envs::make(id).unwrap();
+    let dataset = data::collect(&mdp, quality, size, 1, 0.95).unwrap();
+    let table = train_data(&mdp, dataset, 0.95, 1);
+    let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+    (table, lin)
+}
+
 fn random_init(scale: f64) -> Params {
     params(&[
         ("q_init", text("random")),
@@ -42,10 +52,7 @@ fn onehot_least_squares_fqi_is_tabular_fqi() {
         ("CliffWalkingSlippery-v1", Quality::Random),
         ("FrozenLake-v1", Quality::Expert),
     ] {
-        let mdp = envs::make(id).unwrap();
-        let dataset = data::collect(&mdp, quality, 20_000, 1, 0.95).unwrap();
-        let table = train_data(&mdp, dataset, 0.95, 1);
-        let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+        let (table, lin) = table_and_onehot(id, quality, 20_000);
         for p in [Params::new(), random_init(2.0)] {
             let a = trained("fqi", &p, &table, 40);
             let b = trained("fqi", &p, &lin, 40);
@@ -54,7 +61,7 @@ fn onehot_least_squares_fqi_is_tabular_fqi() {
                 .fold(0.0, |m: f64, x| m.max(x.abs()));
             assert!(gap < 1e-6, "{id} {p:?}: |Q_table − Q_linear| = {gap}");
             let (qa, pa, pb) = (a.q(), a.policy(), b.policy());
-            for s in 0..mdp.n_states() {
+            for s in 0..table.compiled.n_states {
                 let mut row = qa.row(s).to_vec();
                 row.sort_by(|x, y| y.total_cmp(x));
                 if row[0] - row[1] > 1e-6 {
@@ -180,10 +187,7 @@ fn specs_carry_features_into_runs() {
 #[test]
 fn onehot_online_is_tabular_online() {
     for id in ["FrozenLake8x8-v1", "CliffWalkingSlippery-v1"] {
-        let mdp = envs::make(id).unwrap();
-        let dataset = data::collect(&mdp, Quality::Random, 20_000, 1, 0.95).unwrap();
-        let table = train_data(&mdp, dataset, 0.95, 1);
-        let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+        let (table, lin) = table_and_onehot(id, Quality::Random, 20_000);
         let (a, b) = (
             trained("online", &Params::new(), &table, 100),
             trained("online", &Params::new(), &lin, 100),
@@ -272,10 +276,7 @@ fn onehot_projected_iteration_is_the_tabular_algorithm() {
         ("FrozenLake8x8-v1", Quality::Medium),
         ("CliffWalkingSlippery-v1", Quality::Random),
     ] {
-        let mdp = envs::make(id).unwrap();
-        let dataset = data::collect(&mdp, quality, 20_000, 1, 0.95).unwrap();
-        let table = train_data(&mdp, dataset, 0.95, 1);
-        let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+        let (table, lin) = table_and_onehot(id, quality, 20_000);
         for (name, has_init) in other_linear_forms()
             .into_iter()
             .filter(|(name, _)| *name != "bc")
@@ -309,7 +310,7 @@ fn onehot_projected_iteration_is_the_tabular_algorithm() {
                 );
                 // Greedy policies may break a tie of Q either way.
                 let pb = b.policy();
-                for s in 0..mdp.n_states() {
+                for s in 0..table.compiled.n_states {
                     let pi_gap = (&pa.row(s) - &pb.row(s))
                         .iter()
                         .fold(0.0, |m: f64, x| m.max(x.abs()));
@@ -337,10 +338,7 @@ fn onehot_linear_bc_is_tabular_bc() {
         ("CliffWalkingSlippery-v1", Quality::Random, 20_000),
         ("Taxi-v4", Quality::Medium, 50_000),
     ] {
-        let mdp = envs::make(id).unwrap();
-        let dataset = data::collect(&mdp, quality, size, 1, 0.95).unwrap();
-        let table = train_data(&mdp, dataset, 0.95, 1);
-        let lin = linear(&mdp, table.clone(), &features(&[("kind", text("onehot"))]));
+        let (table, lin) = table_and_onehot(id, quality, size);
         let (a, b) = (
             trained("bc", &Params::new(), &table, 0),
             trained("bc", &Params::new(), &lin, 0),
@@ -348,7 +346,7 @@ fn onehot_linear_bc_is_tabular_bc() {
         let (pa, pb) = (a.policy(), b.policy());
         let gap = largest_gap(&pa, &pb);
         assert!(gap < 1e-4, "{id}: |π_table − π_linear| = {gap}");
-        for s in 0..mdp.n_states() {
+        for s in 0..table.compiled.n_states {
             let row = pa.row(s);
             let top = row.iter().fold(0.0f64, |m, &p| m.max(p));
             let leaders: Vec<usize> = (0..row.len()).filter(|&x| row[x] == top).collect();

@@ -146,7 +146,6 @@ impl Combo {
 /// along the pairs chained every addition to a state on the last one; the
 /// sums are the scatter's, in its order, bit for bit.
 struct Arrivals {
-    n_actions: usize,
     /// The arrivals into s' are `edges[starts[s']..starts[s' + 1]]`.
     starts: Vec<u32>,
     edges: Vec<Arrival>,
@@ -197,11 +196,7 @@ impl Arrivals {
             };
             *slot += 1;
         }
-        Arrivals {
-            n_actions: na,
-            starts,
-            edges,
-        }
+        Arrivals { starts, edges }
     }
 
     /// ρ_{t+1}(s') = Σ ρ_t(s) σ(a|s) p̂(s'|s,a) over the arrivals into s'.
@@ -221,7 +216,7 @@ impl Rule for Combo {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         self.cql.targets(q);
         self.roll_out();
-        let (real, na) = (self.real_ratio, self.arrivals.n_actions);
+        let (real, na) = (self.real_ratio, q.ncols());
         let cql = &mut self.cql;
         for &s in &cql.visited {
             let model = self.rollouts[s];

@@ -69,7 +69,7 @@
 //! and the push-up cancel and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, QInit, Rule, by_row_len, expected, row_len};
+use super::tabular::{Backup, QInit, Rule, by_row_len, expected, load_table, row_len, save_table};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::mdp::Policy;
@@ -601,54 +601,45 @@ impl Cql {
         if !self.remembered {
             return serde_json::Value::Null;
         }
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+        let table = |v: &[f64], width: usize| {
+            save_table(&Array2::from_shape_vec((v.len() / width, width), v.to_vec()).expect("rows"))
+        };
         serde_json::json!({
-            "y": bits(&self.last.y),
-            "w": bits(&self.last.w),
-            "down": bits(&self.last.down),
+            "y": table(&self.last.y, self.n_actions),
+            "w": table(&self.last.w, self.n_actions),
+            "down": table(&self.last.down, 1),
             "left_alone": self.last.left_alone,
         })
     }
 
     /// Restores what [`Cql::save_memory`] wrote; σ is recomputed from the
-    /// restored table. Checkpoints without it (older ones, or saved before
-    /// the first descent) restore nothing, and every row is stepped.
+    /// restored table. Checkpoints without it (saved before the first
+    /// descent) restore nothing, and every row is stepped.
     pub fn load_memory(&mut self, state: &serde_json::Value) -> Result<()> {
         self.desync();
         if state.is_null() {
             return Ok(());
         }
-        let bad = |what: String| Error::Invalid(format!("checkpoint: cql's memory: {what}"));
-        let read = |key: &str, len: usize| -> Result<Vec<serde_json::Value>> {
-            let values = state[key]
-                .as_array()
-                .ok_or_else(|| bad(format!("no {key}")))?;
-            if values.len() != len {
-                return Err(bad(format!(
-                    "{key} has {} entries, expected {len}",
-                    values.len()
-                )));
-            }
-            Ok(values.clone())
+        let (ns, na) = (self.last.down.len(), self.n_actions);
+        let floats = |key: &str, width: usize| -> Result<Vec<f64>> {
+            Ok(load_table(&state[key], (ns, width))?
+                .into_raw_vec_and_offset()
+                .0)
         };
-        let floats = |key: &str, len: usize| -> Result<Vec<f64>> {
-            read(key, len)?
-                .iter()
-                .map(|v| v.as_u64().map(f64::from_bits))
-                .collect::<Option<_>>()
-                .ok_or_else(|| bad(format!("{key}: not bits")))
+        let left_alone: Vec<bool> = serde_json::from_value(state["left_alone"].clone())
+            .ok()
+            .filter(|v: &Vec<bool>| v.len() == ns)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "checkpoint: cql's memory: left_alone is not {ns} booleans"
+                ))
+            })?;
+        self.last = LastStep {
+            y: floats("y", na)?,
+            w: floats("w", na)?,
+            down: floats("down", 1)?,
+            left_alone,
         };
-        let last = LastStep {
-            y: floats("y", self.last.y.len())?,
-            w: floats("w", self.last.w.len())?,
-            down: floats("down", self.last.down.len())?,
-            left_alone: read("left_alone", self.last.left_alone.len())?
-                .iter()
-                .map(serde_json::Value::as_bool)
-                .collect::<Option<_>>()
-                .ok_or_else(|| bad("left_alone: not booleans".into()))?,
-        };
-        self.last = last;
         self.remembered = true;
         Ok(())
     }

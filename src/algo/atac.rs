@@ -37,6 +37,7 @@
 //! stays bounded on TwoState-v0 and Baird-v0, where fqi runs away.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{
     Backup, Rule, by_row_len, expected, load_table, row_len, save_table, tilt_exponents,
     tilt_normalise, tilt_weigh,
@@ -67,7 +68,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
     let rule = Atac {
-        beta: config.beta,
+        beta: config.beta / value_unit(&data),
         eta: config.eta,
         bounds: data.return_bounds(),
         behavior: c.behavior_estimate(),

@@ -24,6 +24,7 @@
 
 use super::brac::Brac;
 use super::linear::{self, Cells};
+use super::scale::value_unit;
 use super::tabular::QInit;
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -47,6 +48,6 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    let rule = Brac::new(&data, config.lambda, false);
+    let rule = Brac::new(&data, config.lambda * value_unit(&data), false);
     linear::or_table(rule, init, Cells::Observed, &data)
 }

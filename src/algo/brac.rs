@@ -29,6 +29,7 @@
 //! and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{Backup, QInit, Rule, expected, soft_value, tilt, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -61,7 +62,7 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    let rule = Brac::new(&data, config.alpha, config.penalise_value);
+    let rule = Brac::new(&data, config.alpha * value_unit(&data), config.penalise_value);
     linear::or_table(rule, init, Cells::Observed, &data)
 }
 

@@ -69,6 +69,7 @@
 //! and the push-up cancel and it diverges as fqi does.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{Backup, QInit, Rule, by_row_len, expected, load_table, row_len, save_table};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
@@ -111,13 +112,6 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     linear::or_table(rule, config.q_init.table(&data), Cells::DataStates, &data)
 }
 
-/// The rewards' range R = max(0, r_max) − min(0, r_min), the unit of α and
-/// τ (1 where every reward is 0).
-pub fn reward_range(data: &TrainData) -> f64 {
-    let (lo, hi) = data.return_bounds();
-    let range = (hi - lo) * (1.0 - data.gamma);
-    if range > 0.0 { range } else { 1.0 }
-}
 
 pub struct Cql {
     /// α and τ in value units (times the rewards' range).
@@ -190,15 +184,15 @@ impl Cql {
     pub fn new(config: &Config, data: &TrainData) -> Self {
         let c = &data.compiled;
         let (ns, na) = (c.n_states, c.n_actions);
-        let range = reward_range(data);
+        let unit = value_unit(data);
         let n = c.n_transitions.max(1) as f64;
         let data_share: Vec<f64> = c.state_count.iter().map(|&k| k as f64 / n).collect();
         let up: Vec<f64> = (0..ns * na)
             .map(|cell| c.count(cell / na, cell % na) as f64 / n)
             .collect();
         Cql {
-            alpha: config.alpha * range,
-            tau: config.tau * range,
+            alpha: config.alpha * unit,
+            tau: config.tau * unit,
             inner: config.inner,
             n_actions: na,
             visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),

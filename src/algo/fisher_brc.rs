@@ -38,6 +38,7 @@
 //! not bound it: on TwoState-v0 it runs away, somewhat slower than fqi.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{Backup, Rule, by_row_len, expected, row_len, same_bits, tilt};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -66,9 +67,10 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
+    let alpha = config.alpha * value_unit(&data);
     let prior = c
         .behavior_estimate()
-        .mapv(|p| config.alpha * p.max(MIN_BEHAVIOR_PROB).ln());
+        .mapv(|p| alpha * p.max(MIN_BEHAVIOR_PROB).ln());
     let backup = Backup::new(c, data.gamma);
     let mut states: Vec<usize> = (0..c.n_states).filter(|&s| c.state_count[s] > 0).collect();
     let visited = states.clone();
@@ -76,7 +78,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     states.sort_unstable();
     states.dedup();
     let rule = FisherBrc {
-        alpha: config.alpha,
+        alpha,
         lambda: config.lambda,
         counts: Array2::from_shape_fn(prior.dim(), |(s, a)| c.count(s, a) as f64),
         prior: prior.clone(),
@@ -86,7 +88,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         v: vec![0.0; c.n_states],
         pi: Array2::zeros(prior.dim()),
         before: vec![0.0; (c.n_states + 1) * c.n_actions],
-        ones: vec![1.0; c.n_actions],
+        support: c.behavior_estimate().mapv(|p| if p > 0.0 { 1.0 } else { 0.0 }),
     };
     linear::or_table(rule, prior, Cells::DataStates, &data)
 }
@@ -108,7 +110,9 @@ pub struct FisherBrc {
     pi: Array2<f64>,
     /// f before the sweep (with the terminal row).
     before: Vec<f64>,
-    ones: Vec<f64>,
+    /// 1 on the data's actions of a visited state (every action of an
+    /// unvisited one), 0 elsewhere: the support π is tilted on.
+    support: Array2<f64>,
 }
 
 impl Rule for FisherBrc {
@@ -118,9 +122,13 @@ impl Rule for FisherBrc {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         let mut pi = Array2::zeros(q.dim());
-        for (f, mut out) in q.outer_iter().zip(pi.outer_iter_mut()) {
+        for ((f, support), mut out) in q
+            .outer_iter()
+            .zip(self.support.outer_iter())
+            .zip(pi.outer_iter_mut())
+        {
             tilt(
-                &self.ones,
+                support.to_slice().expect("row"),
                 f.to_slice().expect("row"),
                 self.alpha,
                 out.as_slice_mut().expect("row"),
@@ -132,20 +140,49 @@ impl Rule for FisherBrc {
 
 impl Projectable for FisherBrc {}
 
+/// Ō(s) at the state's joint minimiser, from the targets' offsets t(a) =
+/// y(a) − α log μ(a) (in `f` − `prior` on the data's actions). Setting the
+/// gradient in each O(a) to zero gives O(a) = (n(a) t(a) + w π(a) Ō) /
+/// (n(a) + w π(a)) on the data's actions and O(a) = Ō on the others (no
+/// data term), with w = 2λ n(s); Σ_a π(a) O(a) = Ō then solves to the mean
+/// of the data's targets weighted by π(a) n(a) / (n(a) + w π(a)). So Ō is
+/// a convex combination of offsets the data supports, and an unseen action
+/// never outranks the best seen one (it also pays α log(μ_floor / μ)).
+/// Where π has no mass on the data's actions, the counts weigh the mean.
+fn mean_offset(f: &[f64], prior: &[f64], counts: &[f64], pi: &[f64], w: f64) -> f64 {
+    let (mut total, mut weights) = (0.0, 0.0);
+    for a in 0..f.len() {
+        if counts[a] > 0.0 {
+            let weight = pi[a] * counts[a] / (counts[a] + w * pi[a]);
+            total += weight * (f[a] - prior[a]);
+            weights += weight;
+        }
+    }
+    if weights > 0.0 {
+        return total / weights;
+    }
+    let n: f64 = counts.iter().sum();
+    (0..f.len())
+        .map(|a| counts[a] * (f[a] - prior[a]))
+        .sum::<f64>()
+        / n
+}
+
 impl FisherBrc {
     /// One sweep for rows of [`row_len`]`::<N>` actions.
     fn sweep<const N: usize>(&mut self, q: &mut Array2<f64>) -> f64 {
         let na = row_len::<N>(q.ncols());
         let q = q.as_slice_mut().expect("Q is contiguous");
-        let (pi, prior, counts) = (
+        let (pi, prior, counts, support) = (
             self.pi.as_slice_mut().expect("contiguous"),
             self.prior.as_slice().expect("contiguous"),
             self.counts.as_slice().expect("contiguous"),
+            self.support.as_slice().expect("contiguous"),
         );
-        let ones = &self.ones[..na];
         for &s in &self.states {
             let row = s * na..(s + 1) * na;
             let (f, pi) = (&q[row.clone()][..na], &mut pi[row.clone()][..na]);
+            let support = &support[row.clone()][..na];
             // Every sweep leaves π(·|s) and v(s) those of `before` (f when
             // they were computed): a row that has not changed since, bit
             // for bit, keeps them and skips its exps. A row never tilted
@@ -154,7 +191,7 @@ impl FisherBrc {
             if same_bits(f, before) && pi.iter().any(|&p| p != 0.0) {
                 continue;
             }
-            tilt(ones, f, self.alpha, pi);
+            tilt(support, f, self.alpha, pi);
             self.v[s] = expected(pi, f);
         }
         self.before.copy_from_slice(q);
@@ -170,17 +207,17 @@ impl FisherBrc {
             );
             let (before, q) = (&self.before[row.clone()][..na], &mut q[row][..na]);
             let n_s: f64 = counts.iter().sum();
-            let old_mean: f64 = (0..na).map(|a| pi[a] * (before[a] - prior[a])).sum();
+            let mean = mean_offset(q, prior, counts, pi, 2.0 * self.lambda * n_s);
             // The row's own maximum (max is exact in any order): one chain
             // of comparisons across every state would serialise the sweep.
             let mut row_largest: f64 = 0.0;
             for a in 0..na {
                 let weight = 2.0 * self.lambda * n_s * pi[a];
-                if counts[a] + weight == 0.0 {
-                    continue;
-                }
-                let offset =
-                    (counts[a] * (q[a] - prior[a]) + weight * old_mean) / (counts[a] + weight);
+                let offset = if counts[a] > 0.0 {
+                    (counts[a] * (q[a] - prior[a]) + weight * mean) / (counts[a] + weight)
+                } else {
+                    mean
+                };
                 q[a] = prior[a] + offset;
                 row_largest = row_largest.max((q[a] - before[a]).abs());
             }

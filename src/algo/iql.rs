@@ -25,6 +25,7 @@
 //! (TwoState-v0) the expectile is that action's value and it diverges.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{Backup, Rule, tilted};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -53,7 +54,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let rule = Iql {
         behavior: c.behavior_estimate(),
         tau: config.tau,
-        beta: config.beta,
+        temperature: value_unit(&data) / config.beta,
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
@@ -65,7 +66,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
 pub struct Iql {
     behavior: Policy,
     tau: f64,
-    beta: f64,
+    /// The extraction's temperature in value units, unit / β.
+    temperature: f64,
     backup: Backup,
     v: Vec<f64>,
     /// Scratch for the expectile: (value, weight) sorted by value.
@@ -89,7 +91,7 @@ impl Rule for Iql {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         // exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
-        tilted(&self.behavior, q, 1.0 / self.beta)
+        tilted(&self.behavior, q, self.temperature)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod fqi;
 pub mod iql;
 pub mod linear;
 pub mod online;
+pub mod scale;
 pub mod tabular;
 pub mod td3bc;
 pub mod vi_lcb;

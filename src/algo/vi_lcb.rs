@@ -36,6 +36,7 @@
 //! from positive weights); from its own start, f_min = 0 there, it stays.
 
 use super::linear::{self, Cells, Projectable};
+use super::scale::value_unit;
 use super::tabular::{Backup, Rule};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -62,7 +63,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
-    let (floor, ceiling) = data.return_bounds();
+    let (floor, _) = data.return_bounds();
     let seen: Vec<Vec<usize>> = (0..ns)
         .map(|s| {
             let mut actions: Vec<usize> = (0..na).filter(|&a| c.count(s, a) > 0).collect();
@@ -71,17 +72,16 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
             actions
         })
         .collect();
-    let mut rule = ViLcb {
+    let range = value_unit(&data);
+    let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
+    let rule = ViLcb {
         floor,
         seen,
-        backup: Backup::new(c, data.gamma),
+        backup: Backup::with_rewards(c, data.gamma, |pair| {
+            pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
+        }),
         v: vec![floor; ns],
     };
-    let range = rule.value_range(ns, na, ceiling - floor);
-    let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
-    rule.backup = Backup::with_rewards(c, data.gamma, |pair| {
-        pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
-    });
     let init = Array2::from_elem((ns, na), floor);
     linear::or_table(rule, init, Cells::Observed, &data)
 }
@@ -136,31 +136,6 @@ impl ViLcb {
             _ => Some((a, f[a])),
         })
     }
-
-    /// The spread of the optimal values of the unpenalised empirical MDP
-    /// (restricted to the data's actions) over the states the data visits:
-    /// the value range the bonus scales with. The theory's `bound` is the
-    /// fallback where value iteration has not settled within its sweeps.
-    fn value_range(&mut self, ns: usize, na: usize, bound: f64) -> f64 {
-        let mut q = Array2::from_elem((ns + 1, na), self.floor);
-        q.row_mut(ns).fill(0.0);
-        for _ in 0..MAX_RANGE_SWEEPS {
-            if self.step(&mut q, 0) <= 1e-9 * (1.0 + bound) {
-                let v: Vec<f64> = (0..ns)
-                    .filter(|&s| !self.seen[s].is_empty())
-                    .filter_map(|s| self.best(s, q.row(s).to_slice().expect("row")))
-                    .map(|(_, x)| x)
-                    .collect();
-                let spread = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x))
-                    - v.iter().fold(f64::INFINITY, |m, &x| m.min(x));
-                return if spread.is_finite() { spread } else { bound };
-            }
-        }
-        bound
-    }
 }
-
-/// Sweeps the unpenalised value iteration may take to find the value range.
-const MAX_RANGE_SWEEPS: usize = 10_000;
 
 impl Projectable for ViLcb {}

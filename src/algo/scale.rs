@@ -1,0 +1,83 @@
+//! The data's own unit of value, in which every temperature, penalty and
+//! bonus of the pessimistic learners is stated.
+//!
+//! A temperature in absolute reward units means something else on every
+//! environment: α = 0.1 is a cold actor on Taxi, whose values span about a
+//! hundred, and a frozen one on FrozenLake, whose values stay below 1, where
+//! it copies the behaviour. The unit here is the spread of the values the
+//! data supports, max − min of Q̂*(s,a) over the observed pairs, where Q̂*
+//! is the optimal value of the empirical MDP restricted to the data's
+//! actions (value iteration at build time; states the data never leaves
+//! from are worth 0). It scales with the rewards (multiplying every reward
+//! by c > 0 multiplies it by c, so no policy changes), it does not move
+//! with a constant shift of the values, and it needs nothing the data does
+//! not show. `vi-lcb`'s bonus uses the same spread, as its ΔV.
+
+use super::TrainData;
+use super::tabular::Backup;
+
+/// At most this many sweeps of the restricted value iteration; it stops
+/// earlier when a sweep changes no value by more than [`TOLERANCE`] of the
+/// spread (a relative test, so the stopping sweep does not depend on the
+/// rewards' scale).
+const MAX_SWEEPS: usize = 100_000;
+const TOLERANCE: f64 = 1e-10;
+
+/// The spread of Q̂* over the observed pairs (see the module doc); 1 where
+/// it is 0 or not finite (no reward, or a single pair), where no policy
+/// depends on a temperature's unit.
+pub fn value_unit(data: &TrainData) -> f64 {
+    let spread = restricted_optimum(data).spread;
+    if spread.is_finite() && spread > 0.0 {
+        spread
+    } else {
+        1.0
+    }
+}
+
+/// Q̂* on the observed pairs and its spread.
+pub struct RestrictedOptimum {
+    /// Q̂*(s,a), states × actions row-major; unobserved cells are unused.
+    pub q: Vec<f64>,
+    pub spread: f64,
+}
+
+/// Value iteration on the empirical MDP over the data's actions only.
+pub fn restricted_optimum(data: &TrainData) -> RestrictedOptimum {
+    let c = &data.compiled;
+    let (ns, na) = (c.n_states, c.n_actions);
+    let backup = Backup::new(c, data.gamma);
+    let observed: Vec<usize> = c
+        .pairs
+        .iter()
+        .map(|p| p.state as usize * na + p.action as usize)
+        .collect();
+    let mut q = vec![f64::NEG_INFINITY; ns * na];
+    for &cell in &observed {
+        q[cell] = 0.0;
+    }
+    let mut v = vec![0.0; ns];
+    let spread_of = |q: &[f64]| {
+        let (lo, hi) = observed
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+                (lo.min(q[i]), hi.max(q[i]))
+            });
+        hi - lo
+    };
+    for _ in 0..MAX_SWEEPS {
+        for s in backup.read_states() {
+            let best = q[s * na..(s + 1) * na]
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+            // A successor the data never leaves from is worth 0.
+            v[s] = if best.is_finite() { best } else { 0.0 };
+        }
+        let change = backup.apply(&v, &mut q);
+        if change <= TOLERANCE * spread_of(&q) {
+            break;
+        }
+    }
+    let spread = spread_of(&q);
+    RestrictedOptimum { q, spread }
+}

@@ -15,8 +15,11 @@
 //! the data never shows in a visited state get no mass; states the data
 //! never visits have a uniform π̂_β.
 //!
-//! Keys: `lambda` (1.0, the temperature, in reward units), `q_init` (as
-//! `fqi`). Loss: the sweep's largest |ΔQ|.
+//! Keys: `lambda` (0.03, the temperature in the data's value unit,
+//! [`super::scale`], as `brac`'s α; chosen on
+//! `experiments/defaults_panel.toml`; the paper's λ = 1 is in the
+//! absolute units of its tasks' rewards), `q_init` (as `fqi`). Loss: the
+//! sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ): as `brac`'s policy variant, least-squares
 //! evaluation of the tilted π on the observed pairs, so it diverges where
@@ -39,7 +42,7 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let lambda = r.number("lambda", 1.0, 1e-9, 1e12)?;
+        let lambda = r.number("lambda", 0.03, 1e-9, 1e12)?;
         let q_init = QInit::read(&mut r)?;
         Ok((Config { lambda, q_init }, r.finish()?))
     }

@@ -18,8 +18,13 @@
 //! `q_init` value is never used there); states the data never visits have a
 //! uniform π̂_β.
 //!
-//! Keys: `variant` ("value" | "policy"), `alpha` (0.1, in reward units),
-//! `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//! Keys: `variant` ("value" | "policy"), `alpha` (0.03, in the data's
+//! value unit, [`super::scale`]: the temperature is α times the spread of
+//! the values the data supports, so it means the same on FrozenLake, whose
+//! values stay below 1, as on Taxi, whose span a hundred; chosen on
+//! `experiments/defaults_panel.toml`), `q_init` (as `fqi`). Loss: the
+//! sweep's largest |ΔQ|. The paper states α in absolute units (tuned per
+//! D4RL task); it has no normalisation of its own.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
 //! fitted iteration on the observed pairs (weighted by their counts) with
@@ -48,7 +53,7 @@ impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
         let penalise_value = r.choice("variant", "value", &["value", "policy"])? == "value";
-        let alpha = r.number("alpha", 0.1, 1e-9, 1e12)?;
+        let alpha = r.number("alpha", 0.03, 1e-9, 1e12)?;
         let q_init = QInit::read(&mut r)?;
         let config = Config {
             penalise_value,
@@ -62,7 +67,11 @@ impl Config {
 pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(&data);
-    let rule = Brac::new(&data, config.alpha * value_unit(&data), config.penalise_value);
+    let rule = Brac::new(
+        &data,
+        config.alpha * value_unit(&data),
+        config.penalise_value,
+    );
     linear::or_table(rule, init, Cells::Observed, &data)
 }
 

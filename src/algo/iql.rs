@@ -15,7 +15,11 @@
 //! them); states the data never visits have a uniform π̂_β, so V there is the
 //! expectile of their (zero) values.
 //!
-//! Keys: `tau` (0.7, in [0.5, 1)), `beta` (3.0, inverse temperature, ≥ 0).
+//! Keys: `tau` (0.7, in [0.5, 1)), `beta` (30, the inverse temperature in
+//! the data's value unit, [`super::scale`]: π ∝ π̂_β exp(β (f − V) / unit)).
+//! The paper's β = 3 goes with rewards rescaled so that the dataset's
+//! returns span 1000; here the unit is the spread of the values the data
+//! supports, and β = 30 was chosen on `experiments/defaults_panel.toml`.
 //! Loss: the sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
@@ -43,7 +47,7 @@ impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
         let tau = r.number("tau", 0.7, 0.5, 0.999_999)?;
-        let beta = r.number("beta", 3.0, 0.0, 1e12)?;
+        let beta = r.number("beta", 30.0, 0.0, 1e12)?;
         Ok((Config { tau, beta }, r.finish()?))
     }
 }

@@ -1,6 +1,6 @@
 //! The bundled experiments: each one loads, the score table holds what
-//! its header promises (every learning algorithm × five qualities × three
-//! environments × five seeds), and the linear figure's spec still shows
+//! its header promises (every learning algorithm × five qualities × two
+//! sizes × three environments × five seeds), and the linear figure's spec still shows
 //! what its comments say, headless, on its cheapest runs.
 
 mod cli_support;
@@ -50,7 +50,9 @@ fn the_score_table_covers_every_learner_quality_environment_and_seed() {
         envs,
         BTreeSet::from(["CliffWalkingSlippery-v1", "FrozenLake8x8-v1", "Taxi-v4"])
     );
-    assert_eq!(spec.runs.len(), learners.len() * 5 * 3 * 5);
+    let sizes: BTreeSet<u64> = spec.runs.iter().filter_map(|r| r.dataset.size()).collect();
+    assert_eq!(sizes, BTreeSet::from([10_000, 100_000]));
+    assert_eq!(spec.runs.len(), learners.len() * 5 * 2 * 3 * 5);
 }
 
 /// `why_offline_rl_is_hard_linear.toml`: least-squares FQI with per-action

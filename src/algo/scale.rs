@@ -24,26 +24,24 @@ const MAX_SWEEPS: usize = 100_000;
 const TOLERANCE: f64 = 1e-10;
 
 /// The spread of Q̂* over the observed pairs (see the module doc); 1 where
-/// it is 0 or not finite (no reward, or a single pair), where no policy
-/// depends on a temperature's unit.
+/// it is 0 (no reward, or a single value), where no policy depends on a
+/// temperature's unit.
 pub fn value_unit(data: &TrainData) -> f64 {
-    let spread = restricted_optimum(data).spread;
-    if spread.is_finite() && spread > 0.0 {
-        spread
-    } else {
-        1.0
-    }
+    let spread = value_spread(data);
+    if spread > 0.0 { spread } else { 1.0 }
 }
 
-/// Q̂* on the observed pairs and its spread.
-pub struct RestrictedOptimum {
-    /// Q̂*(s,a), states × actions row-major; unobserved cells are unused.
-    pub q: Vec<f64>,
-    pub spread: f64,
+/// The spread itself, 0 where the data supports a single value (or none):
+/// the scale of a penalty that must vanish when there is nothing to be
+/// pessimistic about (`vi-lcb`'s bonus on reward-free data).
+pub fn value_spread(data: &TrainData) -> f64 {
+    let spread = restricted_optimum_spread(data);
+    if spread.is_finite() { spread } else { 0.0 }
 }
 
-/// Value iteration on the empirical MDP over the data's actions only.
-pub fn restricted_optimum(data: &TrainData) -> RestrictedOptimum {
+/// max − min of Q̂* over the observed pairs, by value iteration on the
+/// empirical MDP over the data's actions only (−∞ with no pairs).
+fn restricted_optimum_spread(data: &TrainData) -> f64 {
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
     let backup = Backup::new(c, data.gamma);
@@ -78,6 +76,5 @@ pub fn restricted_optimum(data: &TrainData) -> RestrictedOptimum {
             break;
         }
     }
-    let spread = spread_of(&q);
-    RestrictedOptimum { q, spread }
+    spread_of(&q)
 }

@@ -13,7 +13,8 @@
 //! stay below 1; ΔV here is the data's value unit ([`super::scale`]): the
 //! spread of the unpenalised optimal values over the observed pairs (value
 //! iteration on the empirical MDP restricted to the data's actions, at
-//! build time), so the bonus scales with the rewards. f_min = min(0, r_min) /
+//! build time), so the bonus scales with the rewards, and vanishes on
+//! reward-free data (TwoState-v0, Baird-v0). f_min = min(0, r_min) /
 //! (1 − γ), the lowest return the rewards allow, bounds f below (the
 //! paper's clipping at 0 for rewards in [0, 1]); r_min and r_max are the
 //! dataset's reward range.
@@ -46,7 +47,7 @@
 //! from positive weights); from its own start, f_min = 0 there, it stays.
 
 use super::linear::{self, Cells, Projectable};
-use super::scale::value_unit;
+use super::scale::value_spread;
 use super::tabular::{Backup, Rule};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -82,7 +83,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
             actions
         })
         .collect();
-    let range = value_unit(&data);
+    let range = value_spread(&data);
     let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
     let rule = ViLcb {
         floor,

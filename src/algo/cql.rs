@@ -83,6 +83,9 @@ use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "cql";
 
+/// α's default, in the data's value unit (see the keys above).
+const DEFAULT_ALPHA: f64 = 0.03;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
     /// α, in units of the rewards' range.
@@ -96,14 +99,14 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let config = Self::read_from(&mut r)?;
+        let config = Self::read_from(&mut r, DEFAULT_ALPHA)?;
         Ok((config, r.finish()?))
     }
 
-    /// Reads CQL's keys (`combo` has them too).
-    pub fn read_from(r: &mut ParamReader) -> Result<Self> {
+    /// Reads CQL's keys (`combo` has them too, with α defaulting to its own).
+    pub fn read_from(r: &mut ParamReader, default_alpha: f64) -> Result<Self> {
         Ok(Config {
-            alpha: r.number("alpha", 0.03, 0.0, 1e12)?,
+            alpha: r.number("alpha", default_alpha, 0.0, 1e12)?,
             tau: r.number("tau", 0.01, 1e-12, 1e12)?,
             inner: r.integer("inner", 1, 1, 10_000)?,
             q_init: QInit::read(r)?,

@@ -601,6 +601,9 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "## normalized score (D4RL, of the episode return R)",
         "## episode return R (undiscounted",
         "## discounted return J(π) (what Q estimates)",
+        "## start coverage (share of the start distribution on states the data visits)",
+        "## q_est on the covered start states",
+        "## discounted return J(π) on the covered start states",
     ] {
         assert!(md.contains(title), "md lacks {title}:\n{md}");
     }
@@ -618,6 +621,12 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
             "episode_return_std",
             "true_return_mean",
             "true_return_std",
+            "start_coverage_mean",
+            "start_coverage_std",
+            "q_est_covered_mean",
+            "q_est_covered_std",
+            "true_return_covered_mean",
+            "true_return_covered_std",
             "diverged",
             "failed",
             "runs"
@@ -637,6 +646,13 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{json}"
     );
     assert_eq!(cell["true_return"]["values"].as_array().unwrap().len(), 2);
+    assert_eq!(cell["start_coverage"]["mean"], 1.0, "{json}");
+    assert!(
+        json["start_coverage"]
+            .as_str()
+            .unwrap()
+            .contains("start distribution")
+    );
 
     // The dashboard's run detail reads the statistics from the store.
     let out = pessimist()
@@ -734,7 +750,7 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         csv.contains(",1,0,1\n"),
         "diverged 1, failed 0, runs 1: {csv}"
     );
-    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,0,1,1\n"), "{csv}");
+    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,,,,,,,0,1,1\n"), "{csv}");
     assert!(csv.contains("\nmedium 500,behaviour,2,"), "{csv}");
     assert!(csv.contains("\nTotal,fqi,2,"), "{csv}");
 

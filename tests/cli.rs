@@ -677,6 +677,53 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
     assert!(frame.contains("(D4RL, of R)"), "{frame}");
 }
 
+/// 20 random FrozenLake transitions leave most of the lake unvisited: the
+/// run's summary lists those states and the dashboard's heatmap, reading
+/// it from the store, hatches them.
+#[test]
+fn the_detail_hatches_the_states_the_data_never_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    std::fs::write(
+        experiments.join("lake.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.9\niterations = 10\neval_every = 10\n\
+         dataset = { policy = \"random\", size = 20 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let store = dir.path().join("runs");
+    let runs = json_from(
+        pessimist()
+            .arg("run")
+            .arg(experiments.join("lake.toml"))
+            .arg("--runs")
+            .arg(&store)
+            .arg("--json"),
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(runs[0]["dir"].as_str().unwrap()).join("summary.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    // The start state is visited; the goal, at least, never acted in.
+    let unvisited = summary["unvisited_states"].as_array().unwrap();
+    assert!(unvisited.contains(&15.into()) && !unvisited.contains(&0.into()));
+    let out = pessimist()
+        .arg("tui")
+        .arg(&experiments)
+        .arg("--runs")
+        .arg(&store)
+        .args(["--headless", "--frames", "1", "--size", "120x30"])
+        .args(["--keys", "<enter>"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let frame = String::from_utf8(out).unwrap();
+    assert!(frame.contains("░ never in the data"), "{frame}");
+}
+
 /// A store with a diverged run (rewards of 1e308 on a self-loop), a failed
 /// one (a state out of range) and finished ones: `report` counts them all,
 /// in every format, with the behaviour column and the Total row; `plot`

@@ -43,6 +43,17 @@ pub fn xml_text(text: &str) -> String {
         .collect()
 }
 
+/// A share in [0, 1] as a whole percentage; `99%` rather than `100%` for
+/// any share short of 1, so a rounded figure never claims full coverage;
+/// `-` when unknown (NaN).
+pub fn percent(share: f64) -> String {
+    if share.is_nan() {
+        return "-".into();
+    }
+    let p = (100.0 * share).round();
+    format!("{}%", if share < 1.0 { p.min(99.0) } else { p })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +65,15 @@ mod tests {
         assert_eq!(number(9.28e71, 4), "9.280e71");
         assert_eq!(number(f64::NAN, 3), "NaN");
         assert_eq!(number(f64::INFINITY, 3), "inf");
+    }
+
+    #[test]
+    fn percentages_never_round_up_to_full() {
+        assert_eq!(percent(0.714), "71%");
+        assert_eq!(percent(0.9996), "99%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(f64::NAN), "-");
     }
 
     #[test]

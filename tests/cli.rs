@@ -226,6 +226,9 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
         "q",
         "q_est",
         "true_return",
+        "start_coverage",
+        "q_est_covered",
+        "true_return_covered",
         "normalized_score",
         "iterations",
         "seconds",
@@ -244,6 +247,37 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
         "--json",
     ]);
     assert!((e["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+}
+
+/// `train --json` gives the start coverage and the covered metrics,
+/// checked against the CSV it read and the exact V^π of the policy it
+/// printed: 300 random Taxi transitions act in few of the 300 start states.
+#[test]
+fn train_json_reports_start_coverage_and_the_covered_metrics() {
+    use pessimist::mdp::{envs, solve};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = collect(dir.path(), "Taxi-v4", "random", 300, 0);
+    let out = json_from(train("Taxi-v4", "fqi", &csv).args(["--iterations", "50", "--json"]));
+    let mdp = envs::make("Taxi-v4").unwrap();
+    let data = pessimist::data::read_csv(Path::new(&csv), mdp.n_states(), mdp.n_actions()).unwrap();
+    let d0 = mdp.initial();
+    let mut covered: Vec<usize> = data.state.iter().map(|&s| s as usize).collect();
+    covered.sort();
+    covered.dedup();
+    covered.retain(|&s| d0[s] > 0.0);
+    let mass: f64 = covered.iter().map(|&s| d0[s]).sum();
+    assert!(0.0 < mass && mass < 0.5, "{mass}");
+    let number = |key: &str| out[key].as_f64().unwrap_or_else(|| panic!("no {key}"));
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-9 * (1.0 + want.abs());
+    assert!(close(number("start_coverage"), mass), "{mass}");
+    let policy = ndarray::Array2::from_shape_fn((mdp.n_states(), mdp.n_actions()), |(s, a)| {
+        out["policy"][s][a].as_f64().unwrap()
+    });
+    let v = solve::evaluate_policy(&mdp, &policy, 0.99).unwrap().v;
+    let j: f64 = covered.iter().map(|&s| d0[s] * v[s]).sum::<f64>() / mass;
+    assert!(close(number("true_return_covered"), j), "{j}");
+    // fqi leaves the states it never saw at 0: all of q_est is theirs.
+    assert!(close(number("q_est"), mass * number("q_est_covered")));
 }
 
 /// Medium data is narrow (one noisy policy scoring ~31): fqi still learns
@@ -524,6 +558,10 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         assert!((j - r).abs() < 1e-9, "{run}");
         let score = run["normalized_score"].as_f64().unwrap();
         assert!((score - 100.0 * (r + 4.5) / 5.5).abs() < 1e-6, "{run}");
+        // The data acts in the one start state: the covered metrics are the plain ones.
+        assert_eq!(run["start_coverage"], 1.0, "{run}");
+        assert_eq!(run["q_est_covered"], run["q_est"], "{run}");
+        assert_eq!(run["true_return_covered"], run["true_return"], "{run}");
         // summary.json keeps the dataset's statistics.
         let summary: Value = serde_json::from_str(
             &std::fs::read_to_string(Path::new(run["dir"].as_str().unwrap()).join("summary.json"))
@@ -537,10 +575,20 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         assert_eq!(stats["mean_actions"], 2.0, "{summary}");
         // The uniform behaviour scores 0 by definition.
         assert!(stats["behavior_score"].as_f64().unwrap().abs() < 1e-9);
+        // Only the end of the episode is never acted in.
+        let unvisited = summary["unvisited_states"].as_array().unwrap();
+        assert!(
+            !unvisited.is_empty() && !unvisited.contains(&0.into()),
+            "{summary}"
+        );
     }
     let header = table.lines().find(|l| l.starts_with("run ")).unwrap();
     let columns: Vec<&str> = header.split_whitespace().collect();
-    assert!(columns.ends_with(&["q_est", "J", "R", "score"]), "{table}");
+    assert!(
+        columns.ends_with(&["starts", "q_est", "J", "R", "score"]),
+        "{table}"
+    );
+    assert!(table.contains(" 100% "), "{table}");
     assert!(
         table.contains("J: discounted return") && table.contains("D4RL"),
         "{table}"
@@ -553,6 +601,9 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "## normalized score (D4RL, of the episode return R)",
         "## episode return R (undiscounted",
         "## discounted return J(π) (what Q estimates)",
+        "## start coverage (share of the start distribution on states the data visits)",
+        "## q_est on the covered start states",
+        "## discounted return J(π) on the covered start states",
     ] {
         assert!(md.contains(title), "md lacks {title}:\n{md}");
     }
@@ -570,6 +621,12 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
             "episode_return_std",
             "true_return_mean",
             "true_return_std",
+            "start_coverage_mean",
+            "start_coverage_std",
+            "q_est_covered_mean",
+            "q_est_covered_std",
+            "true_return_covered_mean",
+            "true_return_covered_std",
             "diverged",
             "failed",
             "runs"
@@ -589,6 +646,13 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{json}"
     );
     assert_eq!(cell["true_return"]["values"].as_array().unwrap().len(), 2);
+    assert_eq!(cell["start_coverage"]["mean"], 1.0, "{json}");
+    assert!(
+        json["start_coverage"]
+            .as_str()
+            .unwrap()
+            .contains("start distribution")
+    );
 
     // The dashboard's run detail reads the statistics from the store.
     let out = pessimist()
@@ -611,6 +675,53 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{frame}"
     );
     assert!(frame.contains("(D4RL, of R)"), "{frame}");
+}
+
+/// 20 random FrozenLake transitions leave most of the lake unvisited: the
+/// run's summary lists those states and the dashboard's heatmap, reading
+/// it from the store, hatches them.
+#[test]
+fn the_detail_hatches_the_states_the_data_never_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    std::fs::write(
+        experiments.join("lake.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.9\niterations = 10\neval_every = 10\n\
+         dataset = { policy = \"random\", size = 20 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let store = dir.path().join("runs");
+    let runs = json_from(
+        pessimist()
+            .arg("run")
+            .arg(experiments.join("lake.toml"))
+            .arg("--runs")
+            .arg(&store)
+            .arg("--json"),
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(runs[0]["dir"].as_str().unwrap()).join("summary.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    // The start state is visited; the goal, at least, never acted in.
+    let unvisited = summary["unvisited_states"].as_array().unwrap();
+    assert!(unvisited.contains(&15.into()) && !unvisited.contains(&0.into()));
+    let out = pessimist()
+        .arg("tui")
+        .arg(&experiments)
+        .arg("--runs")
+        .arg(&store)
+        .args(["--headless", "--frames", "1", "--size", "120x30"])
+        .args(["--keys", "<enter>"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let frame = String::from_utf8(out).unwrap();
+    assert!(frame.contains("░ never in the data"), "{frame}");
 }
 
 /// A store with a diverged run (rewards of 1e308 on a self-loop), a failed
@@ -686,7 +797,7 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         csv.contains(",1,0,1\n"),
         "diverged 1, failed 0, runs 1: {csv}"
     );
-    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,0,1,1\n"), "{csv}");
+    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,,,,,,,0,1,1\n"), "{csv}");
     assert!(csv.contains("\nmedium 500,behaviour,2,"), "{csv}");
     assert!(csv.contains("\nTotal,fqi,2,"), "{csv}");
 

@@ -84,7 +84,8 @@ fn zero_reward_environments_have_no_score_anywhere() {
     assert!(!md.contains("100.0"), "{md}");
     let csv = printed(&pessimist(&["report", runs, "--format", "csv"]));
     assert!(
-        csv.contains("Baird-v0 behavior 200,fqi,0,,,0,0,0,0,0,0,2"),
+        // Every start state in the data: coverage 1, the covered returns 0 too.
+        csv.contains("Baird-v0 behavior 200,fqi,0,,,0,0,0,0,1,0,0,0,0,0,0,0,2"),
         "{csv}"
     );
     let json: Value =

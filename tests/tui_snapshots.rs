@@ -212,7 +212,11 @@ fn run_detail_with_heatmap_and_sanitized_error() {
     let n = 64;
     let q = ndarray::Array2::from_shape_fn((n, 4), |(s, a)| (s as f64) / 64.0 + a as f64 * 0.01);
     let policy = pessimist::mdp::solve::greedy(&q);
-    app.detail_data = Some(DetailData { q, policy });
+    app.detail_data = Some(DetailData {
+        q,
+        policy,
+        unvisited: Vec::new(),
+    });
     app.log_tail = vec![
         "1.000 started at iteration 0".into(),
         "2.000 failed: \u{1b}]0;pwned\u{7}".into(),
@@ -350,4 +354,85 @@ fn diverged_run_near_1e300() {
         assert!(!text.contains(bad), "{bad}:\n{text}");
     }
     both_sizes("diverged_1e300", &app);
+}
+
+/// vi-lcb on Taxi-like data that misses half the start distribution: the
+/// gap column shows the gap on the covered start states, marked `ᶜ`, sorts
+/// by it, and the title says what the mark means; a run with every start
+/// covered keeps its plain gap. In the detail the covered numbers have
+/// their line and the states without data are hatched, the legend says so.
+#[test]
+fn covered_gap_is_marked_and_states_without_data_are_hatched() {
+    let with = |seed: u64, latest: Metrics| {
+        let mut r = run("fqi", 10_000, seed, RunStatus::Done, 101);
+        r.latest = Some(latest);
+        r
+    };
+    let partial = Metrics {
+        q_est: -729.789,
+        true_return: -145.005,
+        gap: -584.784,
+        start_coverage: 0.49,
+        q_est_covered: -448.549,
+        true_return_covered: -98.642,
+        ..Default::default()
+    };
+    let full = |gap: f64| Metrics {
+        q_est: gap - 100.0,
+        true_return: -100.0,
+        gap,
+        start_coverage: 1.0,
+        q_est_covered: gap - 100.0,
+        true_return_covered: -100.0,
+        ..Default::default()
+    };
+    let runs = vec![with(0, partial), with(1, full(-400.0)), with(2, full(2.0))];
+    let specs = vec![SpecView {
+        name: "why-offline-rl-is-hard".into(),
+        path: PathBuf::from("experiments/why_offline_rl_is_hard.toml"),
+        error: None,
+        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+    }];
+    let mut app = App {
+        no_color: true,
+        ..App::default()
+    };
+    app.update(runs, specs);
+    // Ten presses from `spec`: by gap, as shown (−400 < −349.907ᶜ < 2).
+    press(&mut app, "ssssssssss");
+    let seeds: Vec<u64> = app.visible_runs().iter().map(|r| r.config.seed).collect();
+    assert_eq!(seeds, [1, 0, 2]);
+    let text = render(&app, 160, 48);
+    for shown in [
+        "-349.907ᶜ",
+        "-400.000 ",
+        "2.000 ",
+        "gapᶜ on the start states in the data",
+    ] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    assert!(!text.contains("-584.784"), "{text}");
+    both_sizes("covered_gap", &app);
+
+    app.selected = 1;
+    press(&mut app, "<enter>");
+    let n = 64;
+    let q = ndarray::Array2::from_shape_fn((n, 4), |(s, a)| (s as f64) / 64.0 + a as f64 * 0.01);
+    let policy = pessimist::mdp::solve::greedy(&q);
+    // The last two rows never visited (the goal and holes are terminal).
+    app.set_detail_data(Some(DetailData {
+        q,
+        policy,
+        unvisited: (48..64).collect(),
+    }));
+    press(&mut app, "o");
+    let text = render(&app, 160, 48);
+    for shown in [
+        "covered   start states 49% in the data · J -98.642 · q_est -448.549 · gap -349.907",
+        "░ never in the data",
+        "░░",
+    ] {
+        assert!(text.contains(shown), "{shown}:\n{text}");
+    }
+    both_sizes("covered_detail", &app);
 }

@@ -84,6 +84,12 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
                 fields.insert("score".into(), scores::TITLE.into());
                 fields.insert("episode_return".into(), scores::EPISODE_RETURN_TITLE.into());
                 fields.insert("true_return".into(), scores::TRUE_RETURN_TITLE.into());
+                fields.insert("start_coverage".into(), scores::START_COVERAGE_TITLE.into());
+                fields.insert("q_est_covered".into(), scores::Q_EST_COVERED_TITLE.into());
+                fields.insert(
+                    "true_return_covered".into(),
+                    scores::TRUE_RETURN_COVERED_TITLE.into(),
+                );
             }
             println!("{}", serde_json::to_string_pretty(&value)?);
         }

@@ -9,7 +9,7 @@ use pessimist::experiment::store::{self, Store};
 use pessimist::experiment::{Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
 use pessimist::present::scores::score_text;
-use pessimist::text::{number, sanitize};
+use pessimist::text::{number, percent, sanitize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -284,7 +284,7 @@ fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
 }
 
 /// Says under the table which number is which.
-const RETURNS_LEGEND: &str = "J: discounted return J(π), what q_est estimates; R: return of one episode within the time limit (undiscounted); score: D4RL's normalized score of R";
+const RETURNS_LEGEND: &str = "J: discounted return J(π), what q_est estimates; R: return of one episode within the time limit (undiscounted); score: D4RL's normalized score of R; starts: share of the start distribution on states the data visits (q_est and J average over every start)";
 
 fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
     let labels = Labels::new(handles.iter().map(|h| h.config.as_ref()));
@@ -318,6 +318,9 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
                         "iterations": last.map(|m| m.iteration),
                         "q_est": last.map(|m| m.q_est),
                         "true_return": last.map(|m| m.true_return),
+                        "start_coverage": last.map(|m| m.start_coverage),
+                        "q_est_covered": last.map(|m| m.q_est_covered),
+                        "true_return_covered": last.map(|m| m.true_return_covered),
                         "episode_return": last.map(|m| m.episode_return),
                         "normalized_score": last.map(|m| m.normalized_score),
                         "dir": h.dir,
@@ -369,19 +372,20 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .unwrap_or(0)
         .max(3);
     eprintln!(
-        "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>10} {:>7}",
-        "run", "env", "algo", "dataset", "seed", "status", "q_est", "J", "R", "score"
+        "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
+        "run", "env", "algo", "dataset", "seed", "status", "starts", "q_est", "J", "R", "score"
     );
     for (((h, status, last, error, _), (algo, data)), env) in rows.iter().zip(&names).zip(&envs) {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| number(x, p));
         eprintln!(
-            "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>10} {:>10} {:>10} {:>7}",
+            "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
             h.id.0,
             env,
             algo,
             data,
             h.config.seed,
             status.name(),
+            last.map_or("-".into(), |m| percent(m.start_coverage)),
             f(last.map(|m| m.q_est), 3),
             f(last.map(|m| m.true_return), 3),
             f(last.map(|m| m.episode_return), 3),

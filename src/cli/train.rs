@@ -59,6 +59,9 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             "q": rows(&q),
             "q_est": m.q_est,
             "true_return": m.true_return,
+            "start_coverage": m.start_coverage,
+            "q_est_covered": m.q_est_covered,
+            "true_return_covered": m.true_return_covered,
             "episode_return": m.episode_return,
             "normalized_score": m.normalized_score,
             "iterations": iterations,
@@ -75,6 +78,16 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         println!("  q_est            {:>12}", number(m.q_est, 4));
         println!("  true_return      {:>12}", number(m.true_return, 4));
         println!("  gap              {:>12}", number(m.gap, 4));
+        println!("  start_coverage   {:>12.4}", m.start_coverage);
+        // Unvisited start states hold the learner's convention, not an estimate.
+        if let Some(gap) = m.covered_gap() {
+            println!(
+                "  on the covered start states: q_est {} · true_return {} · gap {}",
+                number(m.q_est_covered, 4),
+                number(m.true_return_covered, 4),
+                number(gap, 4)
+            );
+        }
         println!("  episode_return   {:>12}", number(m.episode_return, 4));
         println!(
             "  normalized_score {:>12}",

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// JSON has no NaN or infinity: ±∞ are written as `"inf"`/`"-inf"` (an
 /// unbounded KL stays infinite) and NaN as `null` (see [`json_float`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub iteration: u64,
     /// What the learner believes: E_{s0}[Σ_a π(a|s0) f(s0, a)].
@@ -20,6 +20,19 @@ pub struct Metrics {
     /// q_est − true_return: the overestimation.
     #[serde(with = "json_float")]
     pub gap: f64,
+    /// Share of the start distribution on states the data acts in. At an
+    /// unvisited start q_est holds the learner's convention for unseen
+    /// states (0, a floor), not an estimate. NaN (`null`) where unknown:
+    /// lines written before it existed.
+    #[serde(with = "json_float", default = "json_float::nan")]
+    pub start_coverage: f64,
+    /// q_est over the covered start states only (d0 renormalised on them);
+    /// NaN when none is covered.
+    #[serde(with = "json_float", default = "json_float::nan")]
+    pub q_est_covered: f64,
+    /// J(π) over the same start states: E_{s0 ~ d0 | covered}[V^π(s0)].
+    #[serde(with = "json_float", default = "json_float::nan")]
+    pub true_return_covered: f64,
     /// Mean f(s, a) over dataset transitions.
     #[serde(with = "json_float")]
     pub q_data: f64,
@@ -58,6 +71,41 @@ pub struct Metrics {
     pub it_per_sec: f64,
 }
 
+impl Metrics {
+    /// The gap the runs table shows: on the covered start states when the
+    /// data misses some, so that it measures the critic alone; `None` at
+    /// full (or unknown) coverage, where the plain `gap` is that already.
+    pub fn covered_gap(&self) -> Option<f64> {
+        (self.start_coverage < 1.0).then_some(self.q_est_covered - self.true_return_covered)
+    }
+}
+
+impl Default for Metrics {
+    /// Zeros, but coverage unknown (NaN), as in lines written before it.
+    fn default() -> Self {
+        Metrics {
+            iteration: 0,
+            q_est: 0.0,
+            true_return: 0.0,
+            gap: 0.0,
+            start_coverage: f64::NAN,
+            q_est_covered: f64::NAN,
+            true_return_covered: f64::NAN,
+            q_data: 0.0,
+            q_true_data: 0.0,
+            episode_return: 0.0,
+            normalized_score: 0.0,
+            success_prob: 0.0,
+            bellman_error: 0.0,
+            ood_fraction: 0.0,
+            kl_behavior: 0.0,
+            loss: 0.0,
+            wall_time: 0.0,
+            it_per_sec: 0.0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +134,40 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&diverged).unwrap()).unwrap();
         assert!(back.q_est.is_nan());
         assert_eq!(back.gap, f64::NEG_INFINITY);
+    }
+
+    /// A line written before the coverage metrics loads with them unknown,
+    /// and the runs table keeps the plain gap for it.
+    #[test]
+    fn lines_without_coverage_load_as_unknown() {
+        let mut line = serde_json::to_value(Metrics {
+            q_est: 2.0,
+            gap: 1.5,
+            ..Default::default()
+        })
+        .unwrap();
+        for field in ["start_coverage", "q_est_covered", "true_return_covered"] {
+            assert!(line[field].is_null(), "{line}");
+            line.as_object_mut().unwrap().remove(field);
+        }
+        let old: Metrics = serde_json::from_value(line).unwrap();
+        assert!(old.start_coverage.is_nan() && old.q_est_covered.is_nan());
+        assert!(old.true_return_covered.is_nan());
+        assert_eq!((old.q_est, old.covered_gap()), (2.0, None));
+        let partial = Metrics {
+            start_coverage: 0.7,
+            q_est_covered: -3.0,
+            true_return_covered: -5.0,
+            ..old
+        };
+        assert_eq!(partial.covered_gap(), Some(2.0));
+        assert_eq!(
+            Metrics {
+                start_coverage: 1.0,
+                ..partial
+            }
+            .covered_gap(),
+            None
+        );
     }
 }

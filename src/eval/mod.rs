@@ -17,7 +17,7 @@ use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::mdp::solve::{EpisodeScale, Optimum};
 use crate::mdp::{Policy, TabularMdp, solve};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1};
 use std::sync::Arc;
 
 pub use crate::mdp::solve::normalized_score;
@@ -66,6 +66,9 @@ impl Evaluator {
             .map(|(d, v)| d * v)
             .sum();
         let c = &*self.compiled;
+        let covered = self.covered_starts(ArrayView1::from(&believed), truth.v.view());
+        let (start_coverage, q_est_covered, true_return_covered) =
+            covered.unwrap_or((1.0, q_est, truth.j));
         let n = c.n_transitions.max(1) as f64;
         let (mut q_data, mut q_true_data, mut bellman) = (0.0, 0.0, 0.0);
         for pair in &c.pairs {
@@ -115,6 +118,9 @@ impl Evaluator {
             q_est,
             true_return: truth.j,
             gap: q_est - truth.j,
+            start_coverage,
+            q_est_covered,
+            true_return_covered,
             q_data,
             q_true_data,
             episode_return,
@@ -125,6 +131,39 @@ impl Evaluator {
             kl_behavior: kl,
             ..Metrics::default()
         })
+    }
+
+    /// Where the data misses some start state: the share of d0 on the start
+    /// states it acts in, and the means of `believed` and `true_v` over
+    /// those (d0 renormalised; NaN when there is none). `None` when it acts
+    /// in every start state, so that full coverage changes no number.
+    fn covered_starts(
+        &self,
+        believed: ArrayView1<f64>,
+        true_v: ArrayView1<f64>,
+    ) -> Option<(f64, f64, f64)> {
+        let d0 = self.mdp.initial();
+        let starts = || (0..d0.len()).filter(|&s| d0[s] > 0.0);
+        if starts().all(|s| self.visited(s)) {
+            return None;
+        }
+        let covered = || starts().filter(|&s| self.visited(s));
+        let mass: f64 = covered().map(|s| d0[s]).sum();
+        let mean = |x: ArrayView1<f64>| covered().map(|s| d0[s] * x[s]).sum::<f64>() / mass;
+        Some((mass / d0.iter().sum::<f64>(), mean(believed), mean(true_v)))
+    }
+
+    /// Whether the data acts in state `s` (has a transition from it).
+    fn visited(&self, s: usize) -> bool {
+        self.compiled.state_count[s] > 0
+    }
+
+    /// The states the data never acts in, ascending: there Q holds the
+    /// learner's convention for unseen states, which the heatmap marks.
+    pub fn unvisited_states(&self) -> Vec<usize> {
+        (0..self.compiled.n_states)
+            .filter(|&s| !self.visited(s))
+            .collect()
     }
 
     /// Per state: max_a f(s,a) − V^π(s), where the learner fools itself.
@@ -156,12 +195,13 @@ impl Evaluator {
 mod tests {
     use super::*;
     use crate::data::Dataset;
-    use crate::mdp::envs;
+    use crate::mdp::{Outcome, envs};
     use ndarray::array;
 
     /// ThreeState with six hand-made transitions: (S0,a0)→S1 twice,
-    /// (S1,a0)→won (+1) twice, (S0,a1)→S2 once, (S2,a0)→lost (−10) once.
-    fn tiny(with_s1: bool) -> Evaluator {
+    /// (S1,a0)→won (+1) twice, (S0,a1)→S2 once, (S2,a0)→lost (−10) once;
+    /// those from the states `without` left out.
+    fn tiny(without: &[u32]) -> Evaluator {
         let mdp = Arc::new(envs::make("ThreeState-v0").unwrap());
         let mut data = Dataset::new(5, 2);
         let rows = [
@@ -173,7 +213,7 @@ mod tests {
             (2, 1, 1, 0, 1.0, 3, true),
         ];
         for (e, t, s, a, r, s2, term) in rows {
-            if with_s1 || s != 1 {
+            if !without.contains(&s) {
                 data.push(e, t, s, a, r, s2, term, false);
             }
         }
@@ -188,7 +228,7 @@ mod tests {
     /// Every metric against its value worked out on paper (γ = 0.9).
     #[test]
     fn metrics_match_hand_computed_values() {
-        let evaluator = tiny(true);
+        let evaluator = tiny(&[]);
         let f = array![[1.0, 2.0], [3.0, 5.0], [-4.0, 0.0], [0.0, 0.0], [0.0, 0.0]];
         // 50/50 in S0, the unseen a1 in S1, a0 elsewhere.
         let pi = array![[0.5, 0.5], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
@@ -219,7 +259,7 @@ mod tests {
         // data shares 2/6 each, so the first is the worst, 3/1.9.
         close(evaluator.coverage().unwrap(), 3.0 / 1.9);
         // Without S1's data π* leaves the support.
-        assert_eq!(tiny(false).coverage().unwrap(), f64::INFINITY);
+        assert_eq!(tiny(&[1]).coverage().unwrap(), f64::INFINITY);
         // Per state: max_a f − V^π = (2 + 4.05, 5 − 1, 0 + 10, 0, 0).
         let over = evaluator.overestimation_by_state(&f, &pi).unwrap();
         for (got, want) in over.iter().zip([6.05, 4.0, 10.0, 0.0, 0.0]) {
@@ -227,12 +267,61 @@ mod tests {
         }
     }
 
+    /// Two starts, A (d0 ¼, ends with +1) and B (d0 ¾, ends with −10), and
+    /// data from A only: B's value 0 is the learner's convention, which the
+    /// covered metrics leave out.
+    #[test]
+    fn covered_metrics_leave_out_the_starts_the_data_never_visits() {
+        let end = |reward| {
+            vec![Outcome {
+                prob: 1.0,
+                next: 2,
+                reward,
+                terminated: true,
+            }]
+        };
+        let table = vec![vec![end(1.0)], vec![end(-10.0)], vec![end(0.0)]];
+        let mdp = TabularMdp::new("two-starts", table, vec![0.25, 0.75, 0.0], None).unwrap();
+        let mut data = Dataset::new(3, 1);
+        data.push(0, 0, 0, 0, 1.0, 2, true, false);
+        let compiled = Arc::new(EmpiricalMdp::compile(&data));
+        let evaluator = Evaluator::new(Arc::new(mdp), 0.9, compiled).unwrap();
+        let (f, pi) = (array![[4.0], [0.0], [0.0]], array![[1.0], [1.0], [1.0]]);
+        let m = evaluator.evaluate(&f, &pi).unwrap();
+        close(m.q_est, 1.0); // ¼·4 + ¾·0
+        close(m.true_return, -7.25); // ¼·1 + ¾·(−10)
+        close(m.start_coverage, 0.25);
+        close(m.q_est_covered, 4.0);
+        close(m.true_return_covered, 1.0);
+        assert_eq!(m.covered_gap(), Some(3.0));
+        assert_eq!(evaluator.unvisited_states(), [1, 2]);
+    }
+
+    /// Data in every start state changes no number; data in none leaves the
+    /// covered metrics undefined.
+    #[test]
+    fn full_coverage_keeps_the_plain_metrics_and_none_has_no_covered_ones() {
+        let f = array![[1.0, 2.0], [3.0, 5.0], [-4.0, 0.0], [0.0, 0.0], [0.0, 0.0]];
+        let pi = array![[0.5, 0.5], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
+        let m = tiny(&[]).evaluate(&f, &pi).unwrap();
+        assert_eq!(m.start_coverage, 1.0);
+        assert_eq!(
+            (m.q_est_covered, m.true_return_covered),
+            (m.q_est, m.true_return)
+        );
+        assert_eq!(m.covered_gap(), None);
+        let m = tiny(&[0]).evaluate(&f, &pi).unwrap();
+        assert_eq!(m.start_coverage, 0.0);
+        assert!(m.q_est_covered.is_nan() && m.true_return_covered.is_nan());
+        close(m.gap, 5.55);
+    }
+
     /// The dataset's statistics on the six hand-made transitions: S0 saw
     /// both actions, S1 and S2 one each; S0, S1, S2 are the reachable
     /// states that are not absorbing (won and lost are).
     #[test]
     fn dataset_stats_match_hand_computed_values() {
-        let evaluator = tiny(true);
+        let evaluator = tiny(&[]);
         let mut data = Dataset::new(5, 2);
         let c = &*evaluator.compiled;
         // Only the size and the episodes are read from the data itself.

@@ -142,6 +142,7 @@ fn train(
         Some(stats) => Some(stats.concentrability),
         None => evaluator.coverage().ok(),
     };
+    summary.unvisited_states = Some(evaluator.unvisited_states());
     let checkpoint = store::read_checkpoint_to_repair(dir);
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {

@@ -616,7 +616,8 @@ fn downsample(history: &mut Vec<Metrics>) {
         i += 1;
         i % 2 == 1
     });
-    if history.last() != Some(&last) {
+    // By iteration, not by value: a point holding a NaN is unequal to itself.
+    if history.last().map(|m| m.iteration) != Some(last.iteration) {
         history.push(last);
     }
 }
@@ -649,8 +650,10 @@ mod tests {
     fn history_in_memory_stays_bounded_and_keeps_the_latest_point() {
         let mut history = Vec::new();
         for i in 0..100_000u64 {
+            // With a NaN, as a diverged point or an old line's coverage has.
             history.push(Metrics {
                 iteration: i,
+                loss: f64::NAN,
                 ..Default::default()
             });
             downsample(&mut history);

@@ -94,6 +94,11 @@ pub struct Summary {
     /// in summaries written before it existed.
     #[serde(default)]
     pub dataset_stats: Option<DatasetStats>,
+    /// The states the data never acts in, ascending: the detail's heatmap
+    /// marks them, as their Q is the learner's convention for unseen
+    /// states. Absent in summaries written before it existed.
+    #[serde(default)]
+    pub unvisited_states: Option<Vec<usize>>,
 }
 
 impl Summary {
@@ -124,6 +129,7 @@ impl Summary {
             worker,
             coverage: None,
             dataset_stats: None,
+            unvisited_states: None,
         }
     }
 }
@@ -728,9 +734,11 @@ mod tests {
         let fields = old.as_object_mut().unwrap();
         fields.remove("dataset_stats");
         fields.remove("coverage");
+        fields.remove("unvisited_states");
         let back: Summary = serde_json::from_value(old).unwrap();
         assert_eq!(back.dataset_stats, None);
         assert_eq!(back.coverage, None);
+        assert_eq!(back.unvisited_states, None);
     }
 
     /// A writer that resumes, cuts the file and appends past the reader's

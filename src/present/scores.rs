@@ -49,6 +49,14 @@ pub const EPISODE_RETURN_TITLE: &str =
     "episode return R (undiscounted, one episode within the time limit)";
 /// What the discounted-return table of `report` shows.
 pub const TRUE_RETURN_TITLE: &str = "discounted return J(π) (what Q estimates)";
+/// What the start-coverage table of `report` shows.
+pub const START_COVERAGE_TITLE: &str =
+    "start coverage (share of the start distribution on states the data visits)";
+/// What the covered-estimate table of `report` shows.
+pub const Q_EST_COVERED_TITLE: &str =
+    "q_est on the covered start states (elsewhere Q holds a learner's convention)";
+/// What the covered-return table of `report` shows.
+pub const TRUE_RETURN_COVERED_TITLE: &str = "discounted return J(π) on the covered start states";
 /// The behaviour column's header.
 pub const BEHAVIOUR: &str = "behaviour";
 /// The total row's label.
@@ -112,7 +120,7 @@ pub struct RunResult<'a> {
 
 /// Values over seeds, their mean and sample standard deviation (0 for
 /// one seed, NaN for none); NaN values (eval points written before a
-/// metric existed) make the mean NaN.
+/// metric existed) make both NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stat {
     pub values: Vec<f64>,
@@ -125,6 +133,7 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
     let mean = values.iter().sum::<f64>() / n;
     let std = match values.len() {
         0 => f64::NAN,
+        1 if mean.is_nan() => f64::NAN,
         1 => 0.0,
         _ => (values.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
     };
@@ -163,6 +172,11 @@ pub struct ScoreCell {
     pub episode_return: Stat,
     /// The discounted return J(π).
     pub true_return: Stat,
+    /// The share of the start distribution the data visits.
+    pub start_coverage: Stat,
+    /// q_est and J(π) over the covered start states only.
+    pub q_est_covered: Stat,
+    pub true_return_covered: Stat,
     /// Runs that diverged, scored by their last finite eval point...
     pub diverged: usize,
     /// ...except these, which diverged before any finite one (no score).
@@ -190,12 +204,16 @@ impl ScoreCell {
             .map(|m| m.normalized_score)
             .partition(|s| !s.is_nan());
         let (mean, std) = mean_std(&scores);
+        let stat = |metric: fn(&Metrics) -> f64| Stat::new(points.iter().map(metric).collect());
         ScoreCell {
             scores,
             mean,
             std,
-            episode_return: Stat::new(points.iter().map(|m| m.episode_return).collect()),
-            true_return: Stat::new(points.iter().map(|m| m.true_return).collect()),
+            episode_return: stat(|m| m.episode_return),
+            true_return: stat(|m| m.true_return),
+            start_coverage: stat(|m| m.start_coverage),
+            q_est_covered: stat(|m| m.q_est_covered),
+            true_return_covered: stat(|m| m.true_return_covered),
             diverged: counts.diverged,
             diverged_unscored: counts.diverged_unscored,
             failed: counts.failed,
@@ -536,8 +554,10 @@ impl ScoreTable {
 
     /// The score table under its title, with the behaviour column, the
     /// Total row and the legend of its marks; then the same layout (no
-    /// behaviour, no Total) for the episode return R and the discounted
-    /// J(π), each with its title.
+    /// behaviour, no Total) for the episode return R, the discounted J(π),
+    /// the start coverage and q_est and J(π) on the covered start states,
+    /// each with its title. The best is bold only where higher is better:
+    /// returns, not coverage or belief.
     pub fn to_markdown(&self) -> String {
         let mut out = format!("## {TITLE}, mean ± std over seeds\n\n");
         out.push_str(&self.markdown_table(true, |c| (c.mean, c.text())));
@@ -545,23 +565,26 @@ impl ScoreTable {
         for line in self.legend() {
             out.push_str(&format!("{line}  \n"));
         }
-        for (title, pick) in [
-            (
-                EPISODE_RETURN_TITLE,
-                (|c: &ScoreCell| &c.episode_return) as fn(&ScoreCell) -> &Stat,
-            ),
-            (TRUE_RETURN_TITLE, |c: &ScoreCell| &c.true_return),
-        ] {
+        type Pick = fn(&ScoreCell) -> &Stat;
+        let tables: [(&str, Pick, bool); 5] = [
+            (EPISODE_RETURN_TITLE, |c| &c.episode_return, true),
+            (TRUE_RETURN_TITLE, |c| &c.true_return, true),
+            (START_COVERAGE_TITLE, |c| &c.start_coverage, false),
+            (Q_EST_COVERED_TITLE, |c| &c.q_est_covered, false),
+            (TRUE_RETURN_COVERED_TITLE, |c| &c.true_return_covered, true),
+        ];
+        for (title, pick, ranked) in tables {
             out.push_str(&format!("\n## {title}, mean ± std over seeds\n\n"));
             out.push_str(&self.markdown_table(false, |c| {
-                (pick(c).mean, format!("{}{}", pick(c).text(3), c.marks()))
+                let rank = if ranked { pick(c).mean } else { f64::NAN };
+                (rank, format!("{}{}", pick(c).text(3), c.marks()))
             }));
         }
         out
     }
 
-    /// One markdown table of `value` (the mean that ranks, and the text)
-    /// per cell, the best per row in bold; `lecture` adds the behaviour
+    /// One markdown table of `value` (the mean that ranks, NaN for none,
+    /// and the text) per cell, the best per row in bold; `lecture` adds the behaviour
     /// column and the Total row.
     fn markdown_table(&self, lecture: bool, value: impl Fn(&ScoreCell) -> (f64, String)) -> String {
         let bold = |text: String, best: bool| if best { format!("**{text}**") } else { text };
@@ -611,7 +634,7 @@ impl ScoreTable {
     /// row (dataset `Total`: n rows summed, mean the sum), as records.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record([
+        let header = [
             "dataset",
             "algo",
             "n",
@@ -621,10 +644,17 @@ impl ScoreTable {
             "episode_return_std",
             "true_return_mean",
             "true_return_std",
+            "start_coverage_mean",
+            "start_coverage_std",
+            "q_est_covered_mean",
+            "q_est_covered_std",
+            "true_return_covered_mean",
+            "true_return_covered_std",
             "diverged",
             "failed",
             "runs",
-        ]);
+        ];
+        let _ = w.write_record(header);
         let num = |x: f64| {
             if x.is_finite() {
                 x.to_string()
@@ -641,25 +671,33 @@ impl ScoreTable {
                     num(b.mean),
                     num(b.std),
                 ];
-                record.extend(std::iter::repeat_n(String::new(), 7));
+                record.resize(header.len(), String::new());
                 let _ = w.write_record(record);
             }
             for (c, algo) in self.algos.iter().enumerate() {
                 if let Some(cell) = &self.cells[r][c] {
-                    let _ = w.write_record([
+                    let mut record = vec![
                         dataset.clone(),
                         algo.clone(),
                         cell.scores.len().to_string(),
                         num(cell.mean),
                         num(cell.std),
-                        num(cell.episode_return.mean),
-                        num(cell.episode_return.std),
-                        num(cell.true_return.mean),
-                        num(cell.true_return.std),
+                    ];
+                    for stat in [
+                        &cell.episode_return,
+                        &cell.true_return,
+                        &cell.start_coverage,
+                        &cell.q_est_covered,
+                        &cell.true_return_covered,
+                    ] {
+                        record.extend([num(stat.mean), num(stat.std)]);
+                    }
+                    record.extend([
                         cell.diverged.to_string(),
                         cell.failed.to_string(),
                         cell.runs.to_string(),
                     ]);
+                    let _ = w.write_record(record);
                 }
             }
         }
@@ -675,7 +713,7 @@ impl ScoreTable {
                 t.rows.to_string(),
                 num(t.sum),
             ];
-            record.extend(std::iter::repeat_n(String::new(), 8));
+            record.resize(header.len(), String::new());
             let _ = w.write_record(record);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -775,6 +813,65 @@ mod tests {
         assert!(md.contains(EPISODE_RETURN_TITLE) && md.contains(TRUE_RETURN_TITLE));
     }
 
+    /// The covered metrics have their own tables (bold only for the
+    /// return) and CSV columns beside the returns; old points, without
+    /// them, leave those empty.
+    #[test]
+    fn covered_metrics_have_their_tables_and_columns() {
+        let configs = [
+            run("fqi", 1_000, 0),
+            run("fqi", 1_000, 1),
+            run("bc", 1_000, 0),
+        ];
+        let covered = |coverage, q_est, j| Metrics {
+            start_coverage: coverage,
+            q_est_covered: q_est,
+            true_return_covered: j,
+            ..scored(50.0)
+        };
+        let points = [covered(0.5, 4.0, 1.0), covered(0.7, 6.0, 2.0), scored(40.0)];
+        let table = ScoreTable::build(
+            configs
+                .iter()
+                .zip(&points)
+                .map(|(c, m)| result(c, RunStatus::Done, Some(m))),
+        );
+        assert_eq!(table.algos, ["bc", "fqi"]);
+        let fqi = table.cells[0][1].as_ref().unwrap();
+        assert_eq!(fqi.start_coverage.values, [0.5, 0.7]);
+        assert_eq!(
+            (fqi.q_est_covered.mean, fqi.true_return_covered.mean),
+            (5.0, 1.5)
+        );
+        let md = table.to_markdown();
+        for title in [
+            START_COVERAGE_TITLE,
+            Q_EST_COVERED_TITLE,
+            TRUE_RETURN_COVERED_TITLE,
+        ] {
+            assert!(md.contains(&format!("## {title}")), "{md}");
+        }
+        assert!(
+            md.contains("| ThreeState-v0 medium 1k | – | 0.600 ± 0.141 |"),
+            "{md}"
+        );
+        assert!(md.contains("| – | 5.000 ± 1.414 |"), "{md}");
+        assert!(md.contains("| – | **1.500 ± 0.707** |"), "{md}");
+        let csv = table.to_csv();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let column = |name| header.iter().position(|h| *h == name).unwrap();
+        let fqi_row: Vec<&str> = csv.lines().nth(2).unwrap().split(',').collect();
+        assert_eq!(fqi_row[1], "fqi", "{csv}");
+        assert_eq!(fqi_row[column("start_coverage_mean")], "0.6", "{csv}");
+        assert_eq!(fqi_row[column("q_est_covered_mean")], "5", "{csv}");
+        assert_eq!(fqi_row[column("true_return_covered_mean")], "1.5", "{csv}");
+        let bc_row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(bc_row[column("start_coverage_mean")], "", "{csv}");
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["cells"][0][1]["start_coverage"]["mean"], 0.6);
+        assert!(json["cells"][0][0]["q_est_covered"]["mean"].is_null());
+    }
+
     #[test]
     fn returns_unknown_in_old_metrics_show_as_a_dash() {
         let old = Metrics {
@@ -797,10 +894,8 @@ mod tests {
         let point = scoring_point(RunStatus::Diverged, history.last(), || &history);
         assert_eq!(point.map(|m| m.normalized_score), Some(30.0));
         let done = scored(70.0);
-        assert_eq!(
-            scoring_point(RunStatus::Done, Some(&done), || unreachable!()),
-            Some(&done)
-        );
+        let scoring = scoring_point(RunStatus::Done, Some(&done), || unreachable!());
+        assert!(std::ptr::eq(scoring.unwrap(), &done));
         let configs = [
             run("fqi", 1_000, 0),
             run("fqi", 1_000, 1),
@@ -902,7 +997,7 @@ mod tests {
         assert!(!md.contains("100.0"), "{md}");
         let csv = table.to_csv();
         assert!(
-            csv.contains("Baird-v0 medium 10k,fqi,0,,,0,0,0,0,1,0,2"),
+            csv.contains("Baird-v0 medium 10k,fqi,0,,,0,0,0,0,,,,,,,1,0,2"),
             "{csv}"
         );
         let json = serde_json::to_value(&table).unwrap();
@@ -944,7 +1039,7 @@ mod tests {
         let header = csv.lines().next().unwrap();
         assert!(header.ends_with(",diverged,failed,runs"), "{csv}");
         assert!(
-            csv.contains("medium 1k,bc,1,40,0,4,0,0.2,0,0,1,5\n"),
+            csv.contains("medium 1k,bc,1,40,0,4,0,0.2,0,,,,,,,0,1,5\n"),
             "{csv}"
         );
         let json = serde_json::to_value(&table).unwrap();

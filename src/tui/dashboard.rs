@@ -70,9 +70,9 @@ impl Dashboard {
         false
     }
 
-    /// Loads the log tail, Q table and policy of the selected run while the
-    /// detail view is open (on every change the session reports, so a
-    /// rewritten q.npy or policy.json shows).
+    /// Loads the log tail, Q table, policy and unvisited states of the
+    /// selected run while the detail view is open (on every change the
+    /// session reports, so a rewritten q.npy or policy.json shows).
     fn refresh_detail(&mut self) {
         if !self.app.detail {
             self.app.detail_error = None;
@@ -91,8 +91,22 @@ impl Dashboard {
             crate::Error::Io { cause, .. } => cause.kind() == std::io::ErrorKind::NotFound,
             _ => false,
         };
+        let unvisited = || {
+            store::read_summary(&dir)
+                .ok()
+                .flatten()
+                .and_then(|s| s.unvisited_states)
+                .unwrap_or_default()
+        };
         let (data, error) = match (store::read_q(&dir), store::read_policy(&dir)) {
-            (Ok(q), Ok(policy)) => (Some(DetailData { q, policy }), None),
+            (Ok(q), Ok(policy)) => (
+                Some(DetailData {
+                    q,
+                    policy,
+                    unvisited: unvisited(),
+                }),
+                None,
+            ),
             (Err(e), _) | (_, Err(e)) if !missing(&e) => (None, Some(e.to_string())),
             _ => (None, None),
         };

@@ -1,8 +1,8 @@
 //! The run detail's model: the selected run's environment (built once per
 //! id, when the detail opens, never while drawing: a `map:` id reads its
-//! file), its learned Q table and policy, and the per-state overestimation
-//! max_a f(s,a) − V^π(s) computed from them when they change. The heatmap
-//! draws what is here.
+//! file), its learned Q table and policy, the states its data never acts
+//! in, and the per-state overestimation max_a f(s,a) − V^π(s) computed
+//! from them when they change. The heatmap draws what is here.
 
 use crate::mdp::{TabularMdp, solve};
 use ndarray::{Array1, Array2};
@@ -14,6 +14,10 @@ use std::sync::Arc;
 pub struct DetailData {
     pub q: Array2<f64>,
     pub policy: Array2<f64>,
+    /// The states the data never acts in (from the run's summary; none
+    /// known for runs stored before it was recorded): the heatmap marks
+    /// them, as their Q is the learner's convention for unseen states.
+    pub unvisited: Vec<usize>,
 }
 
 /// What the detail's heatmap shows per state.
@@ -79,7 +83,12 @@ mod tests {
         });
         let policy = solve::greedy(&q);
         let truth = solve::evaluate_policy(&mdp, &policy, 0.9).unwrap();
-        let over = overestimation(&mdp, 0.9, &DetailData { q, policy }).unwrap();
+        let data = DetailData {
+            q,
+            policy,
+            unvisited: Vec::new(),
+        };
+        let over = overestimation(&mdp, 0.9, &data).unwrap();
         assert_eq!(over.len(), mdp.n_states());
         assert!((over[0] - (5.0 - truth.v[0])).abs() < 1e-9, "{over}");
         assert!(over[0] > 14.0, "{over}");

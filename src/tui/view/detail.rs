@@ -1,7 +1,8 @@
-//! The run detail: config, latest metrics, the heatmap of max_a Q or of
-//! the overestimation max_a Q − V^π on grid maps, and the log tail. It
-//! draws what the [`App`] holds (environment, Q table, overestimation),
-//! loaded outside drawing.
+//! The run detail: config, latest metrics (and the same on the start
+//! states the data visits), the heatmap of max_a Q or of the
+//! overestimation max_a Q − V^π on grid maps, states without data hatched,
+//! and the log tail. It draws what the [`App`] holds (environment, Q
+//! table, overestimation), loaded outside drawing.
 
 use super::{error_style, fmt, styled};
 use crate::mdp::solve;
@@ -121,6 +122,23 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
                 format!("gap {}", fmt(Some(m.gap), 3)),
             ],
         );
+        // The same on the start states the data visits; unknown for eval
+        // points written before it was recorded.
+        if !m.start_coverage.is_nan() {
+            let in_data = if room >= 60 { " in the data" } else { "" };
+            let mut parts = vec![format!(
+                "start states {}{in_data}",
+                crate::text::percent(m.start_coverage)
+            )];
+            if let Some(gap) = m.covered_gap() {
+                parts.extend([
+                    format!("J {}", fmt(Some(m.true_return_covered), 3)),
+                    format!("q_est {}", fmt(Some(m.q_est_covered), 3)),
+                    format!("gap {}", fmt(Some(gap), 3)),
+                ]);
+            }
+            field("covered", parts);
+        }
         field(
             "",
             vec![
@@ -228,8 +246,12 @@ fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
     }
 }
 
+/// Hatches the heatmap's cells of states the data never acts in.
+const NO_DATA: &str = "░";
+
 /// Per cell of a grid environment: max_a Q, or the overestimation
-/// max_a Q − V^π (`o`), with the policy's arrow.
+/// max_a Q − V^π (`o`), with the policy's arrow; states the data never
+/// acts in hatched with [`NO_DATA`] (their Q is a convention).
 pub(super) fn draw_heatmap(
     frame: &mut Frame,
     app: &App,
@@ -277,10 +299,17 @@ pub(super) fn draw_heatmap(
         max_q = solve::row_maxima(&data.q);
         &max_q
     };
+    let mut unvisited = vec![false; values.len()];
+    for &s in data.unvisited.iter().filter(|&&s| s < values.len()) {
+        unvisited[s] = true;
+    }
+    // The colours span the states in the data: elsewhere a value is the
+    // learner's convention (a floor of −1000, say), which would wash them out.
     let (lo, hi) = values
         .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+        .zip(&unvisited)
+        .filter(|(v, out)| v.is_finite() && !**out)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (&v, _)| {
             (lo.min(v), hi.max(v))
         });
     let shades = [
@@ -292,18 +321,24 @@ pub(super) fn draw_heatmap(
     ];
     let cell_width = ((area.width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
     let mut lines = Vec::new();
+    let mut hatched = false;
     for r in 0..grid.rows {
         let mut spans = Vec::new();
         for c in 0..grid.cols {
             let s = r * grid.cols + c;
             let letter = grid.cells[s];
             let best = crate::mdp::solve::argmax(data.policy.row(s).iter().copied());
+            let terminal = matches!(letter, 'H' | 'C' | 'G');
+            // Never in the data: hatched instead of the arrow, no shade.
+            let no_data = unvisited[s] && !terminal;
+            hatched |= no_data;
             let text = match letter {
                 'H' | 'C' => letter.to_string(),
                 'G' => "G".into(),
+                _ if no_data => NO_DATA.to_string(),
                 _ => format!("{}", grid.action_arrows.get(best).copied().unwrap_or('?')),
             };
-            let text = if cell_width >= 6 && !matches!(letter, 'H' | 'C' | 'G') {
+            let text = if cell_width >= 6 && !terminal {
                 format!(
                     "{text}{}",
                     crate::present::scale::format_tick((values[s] * 100.0).round() / 100.0)
@@ -311,6 +346,12 @@ pub(super) fn draw_heatmap(
             } else {
                 text
             };
+            if no_data {
+                let style = styled(app, Style::default().fg(Color::DarkGray), Style::default());
+                let text = format!("{text:^cell_width$}").replace(' ', NO_DATA);
+                spans.push(Span::styled(text, style));
+                continue;
+            }
             let t = if hi > lo {
                 (values[s] - lo) / (hi - lo)
             } else {
@@ -332,6 +373,9 @@ pub(super) fn draw_heatmap(
         fmt(Some(lo), 2),
         fmt(Some(hi), 2)
     )));
+    if hatched {
+        lines.push(Line::from(format!(" {NO_DATA} never in the data")));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

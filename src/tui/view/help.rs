@@ -10,9 +10,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// What the help says beside the keys.
-const NOTES: [(&str, &str); 7] = [
+const NOTES: [(&str, &str); 9] = [
     ("runs", "J = discounted return J(π), what Q estimates;"),
-    ("", "R = one episode's return within the time limit"),
+    ("", "R = one episode's return within the time limit;"),
+    ("", "gapᶜ = q_est − J on the start states the data visits,"),
+    (
+        "",
+        "where it misses some (their Q is a convention, not a guess)",
+    ),
     (
         "chart",
         "solid = Q estimate (q_est), dots = discounted J(π)",

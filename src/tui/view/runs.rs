@@ -2,9 +2,11 @@
 //! latest J, R, q_est, gap and score), columns dropped by priority when
 //! narrow. J is the discounted return J(π), what Q estimates; R is one
 //! episode's undiscounted return within the time limit, which D4RL's score
-//! normalizes.
+//! normalizes. Where the data misses some start state the gap is the one on
+//! the start states it visits, marked [`COVERED_MARK`].
 
 use super::{fmt, focused, status_style, styled};
+use crate::eval::Metrics;
 use crate::experiment::{RunStatus, RunView};
 use crate::present::scores;
 use crate::tui::app::{App, Pane, SortKey, progress, sanitize};
@@ -29,6 +31,30 @@ fn eta(seconds: f64) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{s}s")
+    }
+}
+
+/// Marks a gap measured on the covered start states only.
+const COVERED_MARK: char = 'ᶜ';
+
+/// What the learner believes, or `diverged` where Q overflowed (NaN, ±∞).
+fn estimate(v: f64) -> String {
+    if v.is_finite() {
+        fmt(Some(v), 3)
+    } else {
+        "diverged".into()
+    }
+}
+
+/// The gap cell: q_est − J on the start states the data visits when it
+/// misses some (an unvisited start holds the learner's convention, not an
+/// estimate), marked; `–` marked when it visits none.
+fn gap(m: &Metrics) -> String {
+    match m.covered_gap() {
+        Some(_) if m.start_coverage == 0.0 => format!("–{COVERED_MARK}"),
+        Some(g) if g.is_finite() => format!("{}{COVERED_MARK}", fmt(Some(g), 3)),
+        Some(g) => estimate(g),
+        None => estimate(m.gap),
     }
 }
 
@@ -70,16 +96,10 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         });
     };
     let text = |f: &dyn Fn(&RunView) -> String| runs.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let metric = |f: fn(&crate::eval::Metrics) -> f64, precision| {
-        text(&|r| fmt(r.latest.map(|m| f(&m)), precision))
-    };
-    // What the learner believes: NaN or ±∞ there is Q overflowing.
-    let estimate = |f: fn(&crate::eval::Metrics) -> f64| {
-        text(&|r| match r.latest.map(|m| f(&m)) {
-            Some(v) if !v.is_finite() => "diverged".into(),
-            v => fmt(v, 3),
-        })
-    };
+    let metric =
+        |f: fn(&Metrics) -> f64, precision| text(&|r| fmt(r.latest.map(|m| f(&m)), precision));
+    let latest =
+        |f: fn(&Metrics) -> String| text(&|r| r.latest.map_or_else(|| fmt(None, 3), |m| f(&m)));
     add(
         "spec",
         Some(SortKey::Spec),
@@ -190,8 +210,14 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         metric(|m| m.episode_return, 3),
         None,
     );
-    add("q_est", Some(SortKey::QEst), 0, estimate(|m| m.q_est), None);
-    add("gap", Some(SortKey::Gap), 1, estimate(|m| m.gap), None);
+    add(
+        "q_est",
+        Some(SortKey::QEst),
+        0,
+        latest(|m| estimate(m.q_est)),
+        None,
+    );
+    add("gap", Some(SortKey::Gap), 1, latest(gap), None);
     add(
         "score",
         Some(SortKey::Score),
@@ -250,13 +276,24 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
     );
     // Which return is which, where the title has room for it.
     let has = |name| shown.contains(&name);
-    let legend = match (has("J"), has("R")) {
+    let returns = match (has("J"), has("R")) {
         (true, true) => "· J discounted (Q's target), R episode return, score D4RL's of R ",
         (true, false) => "· J discounted return (Q's target), score D4RL's ",
         _ => "",
     };
-    if title.chars().count() + legend.chars().count() + 2 <= area.width as usize {
-        title.push_str(legend);
+    let marked = has("gap")
+        && runs
+            .iter()
+            .any(|r| r.latest.is_some_and(|m| m.covered_gap().is_some()));
+    let covered = if marked {
+        format!("· gap{COVERED_MARK} on the start states in the data ")
+    } else {
+        String::new()
+    };
+    for legend in [returns, &covered] {
+        if title.chars().count() + legend.chars().count() + 2 <= area.width as usize {
+            title.push_str(legend);
+        }
     }
     let highlight = styled(
         app,
@@ -285,4 +322,43 @@ fn sort_mark(key: Option<SortKey>, app: &App) -> &'static str {
 
 fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
     name.len() + sort_mark(key, app).chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gap_cell_marks_the_covered_gap_and_only_it() {
+        let old = Metrics {
+            q_est: 3.0,
+            gap: 2.5,
+            ..Default::default()
+        };
+        assert_eq!(gap(&old), "2.500");
+        let partial = Metrics {
+            start_coverage: 0.6,
+            q_est_covered: 1.0,
+            true_return_covered: 0.75,
+            ..old
+        };
+        assert_eq!(gap(&partial), "0.250ᶜ");
+        let full = Metrics {
+            start_coverage: 1.0,
+            ..partial
+        };
+        assert_eq!(gap(&full), "2.500");
+        let none = Metrics {
+            start_coverage: 0.0,
+            q_est_covered: f64::NAN,
+            true_return_covered: f64::NAN,
+            ..old
+        };
+        assert_eq!(gap(&none), "–ᶜ");
+        let diverged = Metrics {
+            q_est_covered: f64::INFINITY,
+            ..partial
+        };
+        assert_eq!(gap(&diverged), "diverged");
+    }
 }

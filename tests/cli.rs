@@ -655,19 +655,7 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
     );
 
     // The dashboard's run detail reads the statistics from the store.
-    let out = pessimist()
-        .arg("tui")
-        .arg(dir.path().join("experiments"))
-        .arg("--runs")
-        .arg(&store)
-        .args(["--headless", "--frames", "1", "--size", "120x30"])
-        .args(["--keys", "<enter>"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let frame = String::from_utf8(out).unwrap();
+    let frame = detail_frame(&dir.path().join("experiments"), &store);
     assert!(
         frame.contains(
             "behaviour score 0.0 · one action in 0% of states · 2.0 actions/state · states 1/1"
@@ -675,6 +663,24 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
         "{frame}"
     );
     assert!(frame.contains("(D4RL, of R)"), "{frame}");
+}
+
+/// The dashboard's first frame (120x30, headless) with the first run's
+/// detail open, read from `store`.
+fn detail_frame(experiments: &Path, store: &Path) -> String {
+    let out = pessimist()
+        .arg("tui")
+        .arg(experiments)
+        .arg("--runs")
+        .arg(store)
+        .args(["--headless", "--frames", "1", "--size", "120x30"])
+        .args(["--keys", "<enter>"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
 }
 
 /// 20 random FrozenLake transitions leave most of the lake unvisited: the
@@ -708,19 +714,7 @@ fn the_detail_hatches_the_states_the_data_never_visits() {
     // The start state is visited; the goal, at least, never acted in.
     let unvisited = summary["unvisited_states"].as_array().unwrap();
     assert!(unvisited.contains(&15.into()) && !unvisited.contains(&0.into()));
-    let out = pessimist()
-        .arg("tui")
-        .arg(&experiments)
-        .arg("--runs")
-        .arg(&store)
-        .args(["--headless", "--frames", "1", "--size", "120x30"])
-        .args(["--keys", "<enter>"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let frame = String::from_utf8(out).unwrap();
+    let frame = detail_frame(&experiments, &store);
     assert!(frame.contains("░ never in the data"), "{frame}");
 }
 

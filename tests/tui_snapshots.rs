@@ -121,6 +121,22 @@ fn app() -> App {
     app
 }
 
+/// A colourless dashboard showing `runs`, all of the spec `name` at `path`.
+fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
+    let specs = vec![SpecView {
+        name: name.into(),
+        path: PathBuf::from(path),
+        error: None,
+        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+    }];
+    let mut app = App {
+        no_color: true,
+        ..App::default()
+    };
+    app.update(runs, specs);
+    app
+}
+
 fn render(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     let completed = terminal.draw(|f| view::draw(f, app)).unwrap();
@@ -330,17 +346,11 @@ fn diverged_run_near_1e300() {
         two_state(0, RunStatus::Diverged, &runaway),
         two_state(1, RunStatus::Done, &|k| 0.9f64.powi(k as i32)),
     ];
-    let specs = vec![SpecView {
-        name: "linear_divergence".into(),
-        path: PathBuf::from("experiments/linear_divergence.toml"),
-        error: None,
-        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
-    }];
-    let mut app = App {
-        no_color: true,
-        ..App::default()
-    };
-    app.update(runs, specs);
+    let mut app = one_spec(
+        runs,
+        "linear_divergence",
+        "experiments/linear_divergence.toml",
+    );
     // The cursor on the last eval point: the diverged run reads `diverged`.
     press(&mut app, "<right>");
     for _ in 0..45 {
@@ -387,17 +397,11 @@ fn covered_gap_is_marked_and_states_without_data_are_hatched() {
         ..Default::default()
     };
     let runs = vec![with(0, partial), with(1, full(-400.0)), with(2, full(2.0))];
-    let specs = vec![SpecView {
-        name: "why-offline-rl-is-hard".into(),
-        path: PathBuf::from("experiments/why_offline_rl_is_hard.toml"),
-        error: None,
-        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
-    }];
-    let mut app = App {
-        no_color: true,
-        ..App::default()
-    };
-    app.update(runs, specs);
+    let mut app = one_spec(
+        runs,
+        "why-offline-rl-is-hard",
+        "experiments/why_offline_rl_is_hard.toml",
+    );
     // Ten presses from `spec`: by gap, as shown (−400 < −349.907ᶜ < 2).
     press(&mut app, "ssssssssss");
     let seeds: Vec<u64> = app.visible_runs().iter().map(|r| r.config.seed).collect();

@@ -21,7 +21,7 @@
 //! Keys: `variant` ("value" | "policy"), `alpha` (0.03, in the data's
 //! value unit, [`super::scale`]: the temperature is α times the spread of
 //! the values the data supports, so it means the same on FrozenLake, whose
-//! values stay below 1, as on Taxi, whose span a hundred; chosen on
+//! values stay below 1, as on Taxi, whose values span a hundred; chosen on
 //! `experiments/defaults_panel.toml`), `q_init` (as `fqi`). Loss: the
 //! sweep's largest |ΔQ|. The paper states α in absolute units (tuned per
 //! D4RL task); it has no normalisation of its own.

@@ -78,9 +78,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let alpha = config.alpha * value_unit(&data);
-    let prior = c
-        .behavior_estimate()
-        .mapv(|p| alpha * p.max(MIN_BEHAVIOR_PROB).ln());
+    let behavior = c.behavior_estimate();
+    let prior = behavior.mapv(|p| alpha * p.max(MIN_BEHAVIOR_PROB).ln());
     let backup = Backup::new(c, data.gamma);
     let mut states: Vec<usize> = (0..c.n_states).filter(|&s| c.state_count[s] > 0).collect();
     let visited = states.clone();
@@ -98,9 +97,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         v: vec![0.0; c.n_states],
         pi: Array2::zeros(prior.dim()),
         before: vec![0.0; (c.n_states + 1) * c.n_actions],
-        support: c
-            .behavior_estimate()
-            .mapv(|p| if p > 0.0 { 1.0 } else { 0.0 }),
+        support: behavior.mapv(|p| if p > 0.0 { 1.0 } else { 0.0 }),
     };
     linear::or_table(rule, prior, Cells::DataStates, &data)
 }
@@ -160,7 +157,8 @@ impl Projectable for FisherBrc {}
 /// of the data's targets weighted by π(a) n(a) / (n(a) + w π(a)). So Ō is
 /// a convex combination of offsets the data supports, and an unseen action
 /// never outranks the best seen one (it also pays α log(μ_floor / μ)).
-/// Where π has no mass on the data's actions, the counts weigh the mean.
+/// The weights never all vanish: π is tilted on the data's actions, and
+/// the best of them keeps weight exp(0).
 fn mean_offset(f: &[f64], prior: &[f64], counts: &[f64], pi: &[f64], w: f64) -> f64 {
     let (mut total, mut weights) = (0.0, 0.0);
     for a in 0..f.len() {
@@ -170,14 +168,7 @@ fn mean_offset(f: &[f64], prior: &[f64], counts: &[f64], pi: &[f64], w: f64) -> 
             weights += weight;
         }
     }
-    if weights > 0.0 {
-        return total / weights;
-    }
-    let n: f64 = counts.iter().sum();
-    (0..f.len())
-        .map(|a| counts[a] * (f[a] - prior[a]))
-        .sum::<f64>()
-        / n
+    total / weights
 }
 
 impl FisherBrc {

@@ -15,6 +15,7 @@
 
 use super::TrainData;
 use super::tabular::Backup;
+use crate::mdp::solve::max_value;
 
 /// At most this many sweeps of the restricted value iteration; it stops
 /// earlier when a sweep changes no value by more than [`TOLERANCE`] of the
@@ -65,9 +66,7 @@ fn restricted_optimum_spread(data: &TrainData) -> f64 {
     };
     for _ in 0..MAX_SWEEPS {
         for s in backup.read_states() {
-            let best = q[s * na..(s + 1) * na]
-                .iter()
-                .fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+            let best = max_value(&q[s * na..(s + 1) * na]);
             // A successor the data never leaves from is worth 0.
             v[s] = if best.is_finite() { best } else { 0.0 };
         }

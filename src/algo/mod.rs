@@ -55,10 +55,23 @@ pub struct TrainData {
 impl TrainData {
     /// Compiles `dataset` once; every learner of the run shares the result.
     pub fn new(env: Arc<TabularMdp>, dataset: Dataset, gamma: f64, seed: u64) -> Self {
+        let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
+        Self::compiled(env, Arc::new(dataset), compiled, gamma, seed)
+    }
+
+    /// A dataset compiled already (shared by runs, see
+    /// [`crate::experiment::datasets`]): `compiled` must be `dataset`'s.
+    pub fn compiled(
+        env: Arc<TabularMdp>,
+        dataset: Arc<Dataset>,
+        compiled: Arc<EmpiricalMdp>,
+        gamma: f64,
+        seed: u64,
+    ) -> Self {
         TrainData {
             env,
-            compiled: Arc::new(EmpiricalMdp::compile(&dataset)),
-            dataset: Arc::new(dataset),
+            dataset,
+            compiled,
             gamma,
             seed,
             phi: None,

@@ -6,6 +6,8 @@
 //!   error with `file:line:column`;
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
 //! - [`store`]: the crash-safe on-disk layout of runs ([`RunDir`]);
+//! - [`datasets`]: each dataset definition built and compiled once per
+//!   process, shared by its runs;
 //! - [`pipeline`]: environment → dataset → learner and evaluator, built
 //!   once for the runner and `pessimist train`;
 //! - [`runner`]: trains one run into the store, resumably;
@@ -18,6 +20,7 @@
 //! one floor up.
 
 pub mod config;
+pub mod datasets;
 pub mod pipeline;
 pub mod pool;
 pub mod runner;

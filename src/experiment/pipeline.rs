@@ -1,9 +1,11 @@
 //! Builds what a run trains and is measured with, in one place for every
 //! caller (the store's runner and `pessimist train`): the environment, its
-//! dataset, the dataset compiled once ([`TrainData`]), the learner on it,
+//! dataset, the dataset compiled once and shared by the runs that use it
+//! ([`datasets`], [`TrainData`]), the learner on it,
 //! and the evaluator beside it.
 
 use super::config::{DatasetSource, RunConfig, sha256_file};
+use super::datasets::{self, Built};
 use crate::algo::{self, Algorithm, Params, TrainData};
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
@@ -64,11 +66,22 @@ impl<'a> Setup<'a> {
         solve::check_gamma(self.gamma)?;
         algo::resolve_params(self.algo, self.params)?;
         let phi = self.features.build(&env, self.seed)?;
-        let dataset = match self.data {
+        let built = match self.data {
             Data::Source(source) => dataset(&env, source, self.gamma)?,
-            Data::Csv(path) => data::read_csv(path, env.n_states(), env.n_actions())?,
+            Data::Csv(path) => Arc::new(Built::new(data::read_csv(
+                path,
+                env.n_states(),
+                env.n_actions(),
+            )?)),
         };
-        let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed).with_features(phi);
+        let data = TrainData::compiled(
+            env.clone(),
+            built.dataset.clone(),
+            built.compiled.clone(),
+            self.gamma,
+            self.seed,
+        )
+        .with_features(phi);
         let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
         let dataset = data.dataset.clone();
         let learner = algo::build(self.algo, self.params, data)?;
@@ -81,26 +94,29 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// A run's dataset (collected or read), deterministically.
-pub fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Dataset> {
-    match source {
+/// A run's dataset (collected or read), deterministically. A file is
+/// checked against the hash its run id holds at every use, shared or not:
+/// a run never trains on contents its id does not describe, and a changed
+/// file is reported the same way whatever this process read before.
+fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Arc<Built>> {
+    if let DatasetSource::File { path, sha256 } = source {
+        let now = sha256_file(path)
+            .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
+        if &now != sha256 {
+            return Err(Error::File {
+                path: path.clone(),
+                message: format!(
+                    "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
+                ),
+            });
+        }
+    }
+    datasets::shared(env.id(), source, gamma, || match source {
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(env, *policy, *size as usize, *seed, gamma)
         }
-        DatasetSource::File { path, sha256 } => {
-            let now = sha256_file(path)
-                .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
-            if &now != sha256 {
-                return Err(Error::File {
-                    path: path.clone(),
-                    message: format!(
-                        "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
-                    ),
-                });
-            }
-            data::read_csv(path, env.n_states(), env.n_actions())
-        }
-    }
+        DatasetSource::File { path, .. } => data::read_csv(path, env.n_states(), env.n_actions()),
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! experiments directory; the test writes specs, sends keys and reads the
 //! screen with capture-pane (helpers in `tmux_support`).
 
+mod skip_support;
 mod tmux_support;
 
 use std::path::Path;

@@ -508,7 +508,8 @@ fn report_of(store: &Path, format: &str) -> String {
 
 /// A finished sweep of the imitation trap (bc and fqi, two seeds) in a
 /// temporary store: the store, `run --json`'s output, and the table a
-/// plain `run` prints on stderr.
+/// plain `run` prints on stdout (results there, so `run ... > out.txt`
+/// holds them; progress and logs on stderr).
 fn trap_sweep() -> (tempfile::TempDir, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("experiments").join("trap.toml");
@@ -530,7 +531,7 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
         .clone();
     let json = serde_json::from_slice(&out.stdout).unwrap();
     // Again without --json: the finished runs are reused, and the table
-    // goes to stderr.
+    // goes to stdout, none of it to stderr.
     let out = pessimist()
         .arg("run")
         .arg(&spec)
@@ -540,7 +541,12 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
         .success()
         .get_output()
         .clone();
-    (dir, json, String::from_utf8_lossy(&out.stderr).into_owned())
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("q_est") && !stderr.contains("J: discounted"),
+        "{stderr}"
+    );
+    (dir, json, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub struct Cli {
 enum Command {
     /// Open the dashboard on an experiments directory (the default command).
     Tui(TuiArgs),
-    /// Run experiment specs headless, progress on stderr.
+    /// Run experiment specs headless: results on stdout, progress on stderr.
     Run(RunArgs),
     /// List, inspect, solve and step through environments.
     #[command(subcommand)]

@@ -195,7 +195,7 @@ pub struct TrainArgs {
     pub env: String,
     #[arg(long)]
     pub algo: String,
-    /// Dataset CSV.
+    /// Dataset: CSV, or `.npz` as `data collect` writes it.
     #[arg(long)]
     pub data: PathBuf,
     /// Hyper-parameter, KEY=VALUE (repeatable).

@@ -19,8 +19,8 @@ pub enum Data<'a> {
     /// As a run's config says: collected, or read from a file that must
     /// still hold what the run id hashed.
     Source(&'a DatasetSource),
-    /// A CSV file as it is now (`pessimist train --data`).
-    Csv(&'a Path),
+    /// A dataset file (CSV or `.npz`) as it is now (`pessimist train --data`).
+    File(&'a Path),
 }
 
 /// What to build: a run's config, or the same settings from the command line.
@@ -66,7 +66,7 @@ impl<'a> Setup<'a> {
         let phi = self.features.build(&env, self.seed)?;
         let dataset = match self.data {
             Data::Source(source) => dataset(&env, source, self.gamma)?,
-            Data::Csv(path) => data::read_csv(path, env.n_states(), env.n_actions())?,
+            Data::File(path) => data::read_file(path, env.n_states(), env.n_actions())?,
         };
         let data = TrainData::new(env.clone(), dataset, self.gamma, self.seed).with_features(phi);
         let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
@@ -98,7 +98,7 @@ pub fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<D
                     ),
                 });
             }
-            data::read_csv(path, env.n_states(), env.n_actions())
+            data::read_file(path, env.n_states(), env.n_actions())
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The command line as scripts use it: flags, JSON shapes, exit codes and
 //! error messages (DESIGN.md "Command line").
 
+mod cli_support;
+
 use assert_cmd::Command;
+use cli_support::{snapshot, tree};
 use serde_json::Value;
 use std::path::Path;
 
@@ -945,6 +948,85 @@ fn report_and_plot_follow_a_symlinked_spec_directory() {
 }
 
 /// `--size 65535x65535` is refused with the limit, not an abort.
+/// `tui --headless` shows the store as it is and writes nothing to it, not
+/// even for the runs a spec lists that nobody trained; `--train` trains
+/// them, and leaves each run done, or stopped at a checkpoint it resumes
+/// from at the next call, never half-written.
+#[test]
+fn headless_frames_leave_the_store_as_it_is_unless_asked_to_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    let store = dir.path().join("runs");
+    std::fs::write(
+        experiments.join("trap.toml"),
+        "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\niterations = 20\neval_every = 10\n\
+         dataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n",
+    )
+    .unwrap();
+    pessimist()
+        .arg("run")
+        .arg(experiments.join("trap.toml"))
+        .arg("--runs")
+        .arg(&store)
+        .assert()
+        .success();
+    std::fs::write(
+        experiments.join("lake.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.9\nseeds = [0, 1, 2]\niterations = 300\neval_every = 10\n\
+         dataset = { policy = \"medium\", size = 2000 }\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n",
+    )
+    .unwrap();
+    let headless = |train: bool| {
+        let mut command = pessimist();
+        command
+            .arg("tui")
+            .arg(&experiments)
+            .arg("--runs")
+            .arg(&store)
+            .args(["--headless", "--frames", "3", "--size", "120x30"]);
+        if train {
+            command.arg("--train");
+        }
+        let out = command.assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let (paths, files) = (tree(&store), snapshot(&store));
+    let frames = headless(false);
+    assert_eq!(tree(&store), paths, "{frames}");
+    assert!(snapshot(&store) == files, "a file of the store changed");
+    assert!(frames.contains("2 specs · 5 runs"), "{frames}");
+
+    // Trains, a call at a time, until every run of the new spec is done.
+    let statuses = || -> Vec<Option<String>> {
+        let spec = store.join("lake");
+        let Ok(entries) = std::fs::read_dir(&spec) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| {
+                let summary = std::fs::read(e.unwrap().path().join("summary.json")).ok()?;
+                let summary: Value = serde_json::from_slice(&summary).unwrap();
+                Some(summary["status"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    for call in 0.. {
+        assert!(call < 200, "the runs never finished: {:?}", statuses());
+        headless(true);
+        let now = statuses();
+        for status in &now {
+            assert!(
+                matches!(status.as_deref(), None | Some("done" | "queued")),
+                "a run left {status:?}"
+            );
+        }
+        if now.len() == 3 && now.iter().all(|s| s.as_deref() == Some("done")) {
+            break;
+        }
+    }
+}
+
 #[test]
 fn a_huge_headless_size_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,9 +3,11 @@
 //! hostile inputs, a read-only store and a full disk. Every test is seeded
 //! and bounded in time; the ones that need the CPU take turns.
 
+mod cli_support;
 mod skip_support;
 
 use assert_cmd::cargo::cargo_bin;
+use cli_support::{snapshot, tree};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use skip_support::skip_or_fail;
@@ -82,41 +84,6 @@ fn summary(dir: &Path) -> Option<Value> {
 
 fn status(dir: &Path) -> Option<String> {
     summary(dir).and_then(|s| s["status"].as_str().map(str::to_string))
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    out
-}
-
-/// Every path under `dir`, relative to it.
-fn tree(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            out.push(path.strip_prefix(dir).unwrap().to_path_buf());
-            if path.is_dir() {
-                stack.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The fields of a metrics line that training determines (not the clock).

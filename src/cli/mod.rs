@@ -100,6 +100,11 @@ pub struct TuiArgs {
     /// With --headless: keys to feed before rendering (e.g. "jj<Enter>").
     #[arg(long)]
     pub keys: Option<String>,
+    /// With --headless: train the runs that need it while rendering. Without
+    /// it the frames show the store as it is and write nothing (the `a` key
+    /// in --keys starts the waiting runs too).
+    #[arg(long, requires = "headless")]
+    pub train: bool,
 }
 
 #[derive(Debug, Args)]

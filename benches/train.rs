@@ -40,7 +40,7 @@ fn train_with(path: &Path, algo: &str, params: &Params, iterations: u64) -> Metr
         ..
     } = Setup {
         env: ENV,
-        data: Data::Csv(path),
+        data: Data::File(path),
         algo,
         params,
         gamma: GAMMA,

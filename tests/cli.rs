@@ -1,7 +1,10 @@
 //! The command line as scripts use it: flags, JSON shapes, exit codes and
 //! error messages (DESIGN.md "Command line").
 
+mod cli_support;
+
 use assert_cmd::Command;
+use cli_support::{snapshot, tree};
 use serde_json::Value;
 use std::path::Path;
 
@@ -38,7 +41,19 @@ fn fails_saying(command: &mut Command, says: &[&str]) -> String {
 }
 
 fn collect(dir: &Path, env: &str, policy: &str, size: usize, seed: u64) -> String {
-    let path = dir.join(format!("{env}-{policy}-{size}-{seed}.csv"));
+    collect_as(dir, env, policy, size, seed, "csv")
+}
+
+/// [`collect`] to a file of the format `extension` names (csv, npz).
+fn collect_as(
+    dir: &Path,
+    env: &str,
+    policy: &str,
+    size: usize,
+    seed: u64,
+    extension: &str,
+) -> String {
+    let path = dir.join(format!("{env}-{policy}-{size}-{seed}.{extension}"));
     let path = path.to_str().unwrap().to_string();
     pessimist()
         .args(["data", "collect", "--env", env, "--policy", policy])
@@ -247,6 +262,24 @@ fn collect_train_eval_round_trip_on_the_imitation_trap() {
         "--json",
     ]);
     assert!((e["true_return"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+}
+
+/// `data collect -o x.npz` reads back: `train` on it gives what `train` on
+/// the same data as CSV gives, to the last bit.
+#[test]
+fn an_npz_dataset_trains_as_its_csv_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, policy, size, seed) = ("FrozenLake-v1", "medium", 3000, 4);
+    let csv = collect_as(dir.path(), env, policy, size, seed, "csv");
+    let npz = collect_as(dir.path(), env, policy, size, seed, "npz");
+    for algo in ["fqi", "cql"] {
+        let trained = |data: &str| {
+            let mut out = json_from(train(env, algo, data).arg("--json"));
+            out["seconds"] = Value::Null; // the clock's, not the data's
+            out
+        };
+        assert_eq!(trained(&npz), trained(&csv), "{algo}");
+    }
 }
 
 /// `train --json` gives the start coverage and the covered metrics,
@@ -508,7 +541,8 @@ fn report_of(store: &Path, format: &str) -> String {
 
 /// A finished sweep of the imitation trap (bc and fqi, two seeds) in a
 /// temporary store: the store, `run --json`'s output, and the table a
-/// plain `run` prints on stderr.
+/// plain `run` prints on stdout (results there, so `run ... > out.txt`
+/// holds them; progress and logs on stderr).
 fn trap_sweep() -> (tempfile::TempDir, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("experiments").join("trap.toml");
@@ -530,7 +564,7 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
         .clone();
     let json = serde_json::from_slice(&out.stdout).unwrap();
     // Again without --json: the finished runs are reused, and the table
-    // goes to stderr.
+    // goes to stdout, none of it to stderr.
     let out = pessimist()
         .arg("run")
         .arg(&spec)
@@ -540,7 +574,12 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
         .success()
         .get_output()
         .clone();
-    (dir, json, String::from_utf8_lossy(&out.stderr).into_owned())
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("q_est") && !stderr.contains("J: discounted"),
+        "{stderr}"
+    );
+    (dir, json, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
@@ -909,6 +948,85 @@ fn report_and_plot_follow_a_symlinked_spec_directory() {
 }
 
 /// `--size 65535x65535` is refused with the limit, not an abort.
+/// `tui --headless` shows the store as it is and writes nothing to it, not
+/// even for the runs a spec lists that nobody trained; `--train` trains
+/// them, and leaves each run done, or stopped at a checkpoint it resumes
+/// from at the next call, never half-written.
+#[test]
+fn headless_frames_leave_the_store_as_it_is_unless_asked_to_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    let store = dir.path().join("runs");
+    std::fs::write(
+        experiments.join("trap.toml"),
+        "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\niterations = 20\neval_every = 10\n\
+         dataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n",
+    )
+    .unwrap();
+    pessimist()
+        .arg("run")
+        .arg(experiments.join("trap.toml"))
+        .arg("--runs")
+        .arg(&store)
+        .assert()
+        .success();
+    std::fs::write(
+        experiments.join("lake.toml"),
+        "env = \"FrozenLake-v1\"\ngamma = 0.9\nseeds = [0, 1, 2]\niterations = 300\neval_every = 10\n\
+         dataset = { policy = \"medium\", size = 2000 }\n[[algo]]\nname = \"fqi\"\nvariant = \"sample\"\n",
+    )
+    .unwrap();
+    let headless = |train: bool| {
+        let mut command = pessimist();
+        command
+            .arg("tui")
+            .arg(&experiments)
+            .arg("--runs")
+            .arg(&store)
+            .args(["--headless", "--frames", "3", "--size", "120x30"]);
+        if train {
+            command.arg("--train");
+        }
+        let out = command.assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let (paths, files) = (tree(&store), snapshot(&store));
+    let frames = headless(false);
+    assert_eq!(tree(&store), paths, "{frames}");
+    assert!(snapshot(&store) == files, "a file of the store changed");
+    assert!(frames.contains("2 specs · 5 runs"), "{frames}");
+
+    // Trains, a call at a time, until every run of the new spec is done.
+    let statuses = || -> Vec<Option<String>> {
+        let spec = store.join("lake");
+        let Ok(entries) = std::fs::read_dir(&spec) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| {
+                let summary = std::fs::read(e.unwrap().path().join("summary.json")).ok()?;
+                let summary: Value = serde_json::from_slice(&summary).unwrap();
+                Some(summary["status"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    for call in 0.. {
+        assert!(call < 200, "the runs never finished: {:?}", statuses());
+        headless(true);
+        let now = statuses();
+        for status in &now {
+            assert!(
+                matches!(status.as_deref(), None | Some("done" | "queued")),
+                "a run left {status:?}"
+            );
+        }
+        if now.len() == 3 && now.iter().all(|s| s.as_deref() == Some("done")) {
+            break;
+        }
+    }
+}
+
 #[test]
 fn a_huge_headless_size_is_refused() {
     let dir = tempfile::tempdir().unwrap();

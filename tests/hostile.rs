@@ -205,9 +205,9 @@ fn a_dataset_named_with_an_escape_is_shown_sanitised_and_plotted_as_valid_svg() 
     std::fs::write(experiments.join("trap.toml"), spec).unwrap();
     let (ok, stdout, stderr) = output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("pwned"), "{stderr}");
-    assert_no_controls("run's table", &stderr);
-    assert_no_controls("run's stdout", &stdout);
+    assert!(stdout.contains("pwned"), "{stdout}");
+    assert_no_controls("run's table", &stdout);
+    assert_no_controls("run's stderr", &stderr);
     let runs = dir.path().join("runs");
     for format in ["md", "csv"] {
         let (ok, stdout, stderr) =

@@ -3,9 +3,14 @@
 //! hostile inputs, a read-only store and a full disk. Every test is seeded
 //! and bounded in time; the ones that need the CPU take turns.
 
+mod cli_support;
+mod skip_support;
+
 use assert_cmd::cargo::cargo_bin;
+use cli_support::{snapshot, tree};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use skip_support::skip_or_fail;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -79,41 +84,6 @@ fn summary(dir: &Path) -> Option<Value> {
 
 fn status(dir: &Path) -> Option<String> {
     summary(dir).and_then(|s| s["status"].as_str().map(str::to_string))
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    out
-}
-
-/// Every path under `dir`, relative to it.
-fn tree(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            out.push(path.strip_prefix(dir).unwrap().to_path_buf());
-            if path.is_dir() {
-                stack.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The fields of a metrics line that training determines (not the clock).
@@ -735,6 +705,7 @@ fn a_read_only_store_is_reported_and_left_alone() {
             if read_only.is_none() {
                 set_mode(&spec_dir, 0o755, 0o644);
                 skip_or_fail(
+                    "PESSIMIST_REQUIRE_FS",
                     "writes to a read-only directory succeed (root), `nobody` is not available and a read-only bind mount failed: read-only store not tested",
                 );
                 return;
@@ -763,16 +734,6 @@ fn a_read_only_store_is_reported_and_left_alone() {
 fn set_mode_one(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Under CI (PESSIMIST_REQUIRE_FS=1, set by `.ci/run`) a test that cannot
-/// set up its file system must fail; elsewhere it says why it skips.
-fn skip_or_fail(why: &str) {
-    assert!(
-        std::env::var("PESSIMIST_REQUIRE_FS").map_or(true, |v| v != "1"),
-        "PESSIMIST_REQUIRE_FS=1: {why}"
-    );
-    eprintln!("note: {why}");
 }
 
 /// `mount ARGS SOURCE TARGET`, unmounted when dropped; None if it failed.
@@ -804,7 +765,10 @@ fn a_full_disk_fails_the_run_and_keeps_finished_ones() {
     let mnt = tmp.path().join("small-disk");
     std::fs::create_dir(&mnt).unwrap();
     let Some(_mount) = mount(&["-t", "tmpfs", "-o", "size=64k"], Path::new("tmpfs"), &mnt) else {
-        skip_or_fail("cannot mount a tmpfs (not root?): full disk not tested");
+        skip_or_fail(
+            "PESSIMIST_REQUIRE_FS",
+            "cannot mount a tmpfs (not root?): full disk not tested",
+        );
         return;
     };
     let store = mnt.join("runs");

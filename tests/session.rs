@@ -401,8 +401,10 @@ fn headless_runs_train_what_a_dashboard_paused() {
         ..options(dir.path(), false)
     })
     .unwrap();
-    // A paused run's summary says so (as when a dashboard paused it mid-run).
+    // A paused run's summary says so (as when a dashboard paused it mid-run;
+    // a session without autostart writes nothing, so the directory is made here).
     for run in session.runs() {
+        std::fs::create_dir_all(run.dir.path()).unwrap();
         let mut summary = pessimist::experiment::Summary::new(20, "dashboard".into());
         summary.status = RunStatus::Paused;
         pessimist::experiment::store::write_summary(&run.dir, &summary).unwrap();

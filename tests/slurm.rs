@@ -10,9 +10,12 @@
 //! must run. Every wait is on a file, a job state or a status, bounded by a
 //! generous timeout that fails loudly; nothing depends on how fast it runs.
 
+mod skip_support;
+
 use assert_cmd::cargo::cargo_bin;
 use pessimist::experiment::spec;
 use serde_json::Value;
+use skip_support::skip_or_fail;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -232,15 +235,16 @@ fn is_root() -> bool {
 
 #[test]
 fn a_slurm_job_array_trains_every_run_once_and_survives_a_cancelled_task() {
-    let required = std::env::var("PESSIMIST_REQUIRE_SLURM").is_ok_and(|v| v == "1");
     let have_slurm = Command::new("sbatch").arg("--version").output().is_ok();
     if !(have_slurm && is_root()) {
-        assert!(
-            !required,
-            "PESSIMIST_REQUIRE_SLURM=1 but {}: install slurm-wlm and munge (see .ci/run) and run as root",
-            if have_slurm { "not root" } else { "no sbatch" }
+        skip_or_fail(
+            "PESSIMIST_REQUIRE_SLURM",
+            if have_slurm {
+                "not root (a Slurm cluster needs root)"
+            } else {
+                "no sbatch: install slurm-wlm and munge (see .ci/run) and run as root"
+            },
         );
-        eprintln!("skipped: needs sbatch (slurm-wlm, munge) and root");
         return;
     }
     let started = Instant::now();

@@ -2,9 +2,10 @@
 //! experiments directory; the test writes specs, sends keys and reads the
 //! screen with capture-pane (helpers in `tmux_support`).
 
+mod skip_support;
 mod tmux_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tmux_support::{Session, have_tmux, tmux, wait_for};
 
@@ -32,19 +33,28 @@ fn running_percent(screen: &str) -> Option<u32> {
     digits.trim().parse().ok()
 }
 
-#[test]
-fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
-    if !have_tmux() {
-        return;
-    }
+/// A temporary directory with `experiments/trap.toml`: behaviour cloning on
+/// the imitation trap, for the given seeds (a TOML list).
+fn trap_experiments(seeds: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let experiments = dir.path().join("experiments");
     std::fs::create_dir(&experiments).unwrap();
     save(
         &experiments.join("trap.toml"),
-        "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\neval_every = 5\n\
-         dataset = { policy = \"behavior\", size = 500 }\n[[algo]]\nname = \"bc\"\n",
+        &format!(
+            "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = {seeds}\niterations = 20\neval_every = 5\n\
+             dataset = {{ policy = \"behavior\", size = 500 }}\n[[algo]]\nname = \"bc\"\n"
+        ),
     );
+    (dir, experiments)
+}
+
+#[test]
+fn dashboard_in_tmux_shows_new_runs_progress_errors_and_quits_cleanly() {
+    if !have_tmux() {
+        return;
+    }
+    let (dir, experiments) = trap_experiments("[0]");
     let bin = assert_cmd::cargo::cargo_bin("pessimist");
     let name = format!("pessimist-e2e-{}", std::process::id());
     // While `hold` exists, a run stops after its first step (a test-only
@@ -168,4 +178,62 @@ fn zombie(proc_dir: &Path) -> bool {
             .next()
             .is_some_and(|s| s.trim_start().starts_with('Z'))
     })
+}
+
+/// Whether the screen shows a frame drawn at `width`×`height`: as many
+/// rows, and the runs pane's top border ending in its corner at the last
+/// column. A frame of another size cropped or padded by tmux does not:
+/// its border runs past the edge, or stops short of it.
+fn drawn_at(screen: &str, (width, height): (usize, usize)) -> bool {
+    let rows: Vec<&str> = screen.lines().collect();
+    rows.len() == height
+        && rows.iter().any(|row| {
+            row.starts_with("┌ runs") && row.ends_with('┐') && row.chars().count() == width
+        })
+}
+
+/// Resizing the terminal (an SSH user's window, a tmux split) redraws the
+/// dashboard at the new size at once, with no key pressed, and a key typed
+/// after a resize is not held back: `q` quits with nothing after it.
+#[test]
+fn dashboard_redraws_on_resize_without_a_key_and_quits_at_once_after() {
+    if !have_tmux() {
+        return;
+    }
+    let (dir, _) = trap_experiments("[0, 1]");
+    let bin = assert_cmd::cargo::cargo_bin("pessimist");
+    let name = format!("pessimist-resize-{}", std::process::id());
+    let command = format!(
+        "cd {} && {} tui experiments --jobs 1; echo DASHBOARD-EXITED $?; sleep 30",
+        dir.path().display(),
+        bin.display()
+    );
+    let _session = Session::start(&name, (160, 48), &command);
+    wait_for(&name, "the dashboard at 160x48", |s| {
+        drawn_at(s, (160, 48)) && s.contains("2 done")
+    });
+    let resize = |(width, height): (usize, usize)| {
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux(&["resize-window", "-t", &name, "-x", &w, "-y", &h]);
+        wait_for(&name, &format!("the frame redrawn at {w}x{h}"), |s| {
+            drawn_at(s, (width, height))
+        });
+    };
+    // A key between resizes; the help opening and closing shows it was read.
+    let keys = || {
+        tmux(&["send-keys", "-t", &name, "Down", "?"]);
+        wait_for(&name, "the help", |s| s.contains("┌ keys ("));
+        tmux(&["send-keys", "-t", &name, "x"]);
+        wait_for(&name, "the help to close", |s| !s.contains("┌ keys ("));
+    };
+    resize((80, 24));
+    keys();
+    resize((160, 48));
+    keys();
+    resize((80, 24));
+    tmux(&["send-keys", "-t", &name, "q"]);
+    let s = wait_for(&name, "the dashboard to quit on `q` alone", |s| {
+        s.contains("DASHBOARD-EXITED")
+    });
+    assert!(s.contains("DASHBOARD-EXITED 0"), "{s}");
 }

@@ -6,6 +6,7 @@
 //! `.ci/run` sets PESSIMIST_REQUIRE_TMUX=1 so these cannot be skipped there.
 
 mod hostile_support;
+mod skip_support;
 mod tmux_support;
 
 use hostile_support::{TRAP, mkfifo};

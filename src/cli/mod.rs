@@ -53,7 +53,7 @@ pub struct Cli {
 enum Command {
     /// Open the dashboard on an experiments directory (the default command).
     Tui(TuiArgs),
-    /// Run experiment specs headless, progress on stderr.
+    /// Run experiment specs headless: results on stdout, progress on stderr.
     Run(RunArgs),
     /// List, inspect, solve and step through environments.
     #[command(subcommand)]
@@ -100,6 +100,11 @@ pub struct TuiArgs {
     /// With --headless: keys to feed before rendering (e.g. "jj<Enter>").
     #[arg(long)]
     pub keys: Option<String>,
+    /// With --headless: train the runs that need it while rendering. Without
+    /// it the frames show the store as it is and write nothing (the `a` key
+    /// in --keys starts the waiting runs too).
+    #[arg(long, requires = "headless")]
+    pub train: bool,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +200,7 @@ pub struct TrainArgs {
     pub env: String,
     #[arg(long)]
     pub algo: String,
-    /// Dataset CSV.
+    /// Dataset: CSV, or `.npz` as `data collect` writes it.
     #[arg(long)]
     pub data: PathBuf,
     /// Hyper-parameter, KEY=VALUE (repeatable).

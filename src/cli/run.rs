@@ -1,6 +1,7 @@
 //! `pessimist run`: headless sweeps, with progress on stderr (bars on a
-//! terminal, plain periodic lines otherwise), a summary table at the end,
-//! and a non-zero exit when a run failed.
+//! terminal, plain periodic lines otherwise), the results (a table, or
+//! JSON) on stdout at the end, so `> out.txt` holds them, and a non-zero
+//! exit when a run failed.
 
 use super::RunArgs;
 use anyhow::{Context, bail};
@@ -120,11 +121,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         pool.resume(&handle.id);
         if args.retry_failed && handle.status() == RunStatus::Failed {
             pool.rerun(&handle.id);
-        }
-        if handle.status() == RunStatus::Failed
-            && let Some(e) = handle.error()
-        {
-            eprintln!("run {} failed: {e}", handle.id);
         }
         handles.push(handle);
     }
@@ -302,6 +298,16 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             (h, final_status(h), last, error, seconds)
         })
         .collect();
+    // Errors go to stderr as well, where the terminal shows them when the
+    // results went to a file.
+    for (h, status, _, error, _) in &rows {
+        if *status == RunStatus::Failed {
+            let error = error
+                .as_deref()
+                .map_or("no error recorded".into(), sanitize);
+            eprintln!("run {} failed: {error}", h.id);
+        }
+    }
     if as_json {
         let out: Vec<_> = rows
             .iter()
@@ -371,13 +377,13 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .max()
         .unwrap_or(0)
         .max(3);
-    eprintln!(
+    println!(
         "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
         "run", "env", "algo", "dataset", "seed", "status", "starts", "q_est", "J", "R", "score"
     );
     for (((h, status, last, error, _), (algo, data)), env) in rows.iter().zip(&names).zip(&envs) {
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| number(x, p));
-        eprintln!(
+        println!(
             "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
             h.id.0,
             env,
@@ -392,10 +398,10 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             score_text(last.map(|m| m.normalized_score), 1),
         );
         if let Some(e) = error {
-            eprintln!("    error: {}", sanitize(e));
+            println!("    error: {}", sanitize(e));
         }
     }
-    eprintln!("{RETURNS_LEGEND}");
+    println!("{RETURNS_LEGEND}");
     // Against each run's whole cost (setup included): training alone can
     // take microseconds (ImitationTrap), which makes any ratio to it huge.
     let (metrics, total) = rows

@@ -33,7 +33,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         ..
     } = Setup {
         env: &args.env,
-        data: Data::Csv(&args.data),
+        data: Data::File(&args.data),
         algo: &args.algo,
         params: &params,
         gamma: args.gamma,

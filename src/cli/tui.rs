@@ -58,7 +58,8 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         poll: args.poll,
-        autostart: !args.no_autostart,
+        // Headless frames are for looking: training is asked for.
+        autostart: !args.no_autostart && (args.train || !args.headless),
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if args.headless {

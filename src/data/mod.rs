@@ -14,7 +14,23 @@ pub mod npy;
 pub use collect::{Provenance, collect, collect_with_policy, collect_with_provenance};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
-pub use npy::write_npz;
+pub use npy::{read_npz, write_npz};
+
+/// Reads a dataset file: `.npz` by its extension, CSV otherwise.
+pub fn read_file(
+    path: &std::path::Path,
+    n_states: usize,
+    n_actions: usize,
+) -> crate::error::Result<Dataset> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+    {
+        read_npz(path, n_states, n_actions)
+    } else {
+        read_csv(path, n_states, n_actions)
+    }
+}
 
 use crate::mdp::Policy;
 use serde::{Deserialize, Serialize};

@@ -1,10 +1,13 @@
-//! `.npz` export for numpy users: one array per CSV column (integers as
-//! int64, as numpy defaults to), plus `behavior_policy` when it is known.
+//! `.npz` datasets for numpy users, written and read back: one array per
+//! CSV column (integers as int64, as numpy defaults to), plus
+//! `behavior_policy` when it is known.
 
-use super::Dataset;
+use super::csv::COLUMNS;
+use super::{Dataset, MAX_TRANSITIONS};
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2, ArrayView2};
-use ndarray_npy::{NpzWriter, ReadNpyExt, ViewNpyError, ViewNpyExt};
+use ndarray::{Array, Array1, Array2, ArrayView, Dimension, Ix1};
+use ndarray_npy::{NpzWriter, ReadNpyExt, ReadableElement, ViewElement, ViewNpyError, ViewNpyExt};
+use std::io::Read;
 use std::path::Path;
 
 /// Reads a 2-D `f64` table (a run's `q.npy`) of at most
@@ -23,6 +26,16 @@ pub fn read_q_table(path: &Path) -> Result<Array2<f64>> {
 
 /// [`read_q_table`] on bytes already read.
 pub fn parse_q_table(bytes: &[u8]) -> std::result::Result<Array2<f64>, String> {
+    parse_npy(bytes)
+}
+
+/// An npy file's array, its header's shape checked against the bytes
+/// that follow it before anything is allocated.
+fn parse_npy<A, D>(bytes: &[u8]) -> std::result::Result<Array<A, D>, String>
+where
+    A: ViewElement + ReadableElement + Clone,
+    D: Dimension,
+{
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not an npy file (no `\\x93NUMPY` magic string)".into());
     }
@@ -43,12 +56,12 @@ pub fn parse_q_table(bytes: &[u8]) -> std::result::Result<Array2<f64>, String> {
     }
     // A view checks the shape against the data's length without
     // allocating; only then is the table copied.
-    match ArrayView2::<f64>::view_npy(bytes) {
+    match ArrayView::<A, D>::view_npy(bytes) {
         Ok(view) => Ok(view.to_owned()),
         // Length and type were fine (they are checked first); the buffer
-        // is just not 8-aligned for a view: read it instead.
+        // is just not aligned for a view: read it instead.
         Err(ViewNpyError::MisalignedData) => {
-            Array2::<f64>::read_npy(bytes).map_err(|e| format!("corrupt npy file: {e}"))
+            Array::<A, D>::read_npy(bytes).map_err(|e| format!("corrupt npy file: {e}"))
         }
         Err(e) => Err(format!("corrupt npy file: {e}")),
     }
@@ -98,6 +111,132 @@ pub fn write_npz(path: &Path, data: &Dataset) -> Result<()> {
     npz.finish()
         .map_err(|e| failed(format!("finishing the archive: {e}")))?;
     Ok(())
+}
+
+/// Reads a dataset `.npz`: the arrays [`write_npz`] writes, as numpy's
+/// `np.savez` writes them too (integers int64 or int32, rewards float64,
+/// flags bool; stored, not compressed), every value checked as the CSV
+/// reader checks its cells. `behavior_policy`, when there, comes back as
+/// the dataset's behaviour policy.
+pub fn read_npz(path: &Path, n_states: usize, n_actions: usize) -> Result<Dataset> {
+    let failed = |message: String| Error::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = crate::fsio::open_regular(path)
+        .map_err(|e| Error::io(format!("cannot open dataset {}", path.display()), e))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| failed(format!("not an npz archive: {e}")))?;
+    // An array's bytes, at most what the largest dataset's column takes.
+    let mut entry = |name: &str| -> Result<Option<Vec<u8>>> {
+        let mut file = match archive.by_name(&format!("{name}.npy")) {
+            Ok(file) => file,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(failed(format!("array `{name}`: {e}"))),
+        };
+        let limit = MAX_TRANSITIONS as u64 * 8 + (1 << 16);
+        let mut bytes = Vec::new();
+        file.by_ref()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| failed(format!("array `{name}`: {e}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(failed(format!("array `{name}` is larger than any dataset")));
+        }
+        Ok(Some(bytes))
+    };
+    let mut column = |name: &str| -> Result<Vec<u8>> {
+        entry(name)?.ok_or_else(|| {
+            failed(format!(
+                "missing array `{name}`; required arrays: {}",
+                COLUMNS.join(",")
+            ))
+        })
+    };
+    let integers = |name: &str, bytes: &[u8], limit: Option<usize>| -> Result<Vec<u32>> {
+        let values = values::<i64>(name, bytes)
+            .or_else(|e| {
+                values::<i32>(name, bytes)
+                    .map(|v| v.into_iter().map(i64::from).collect())
+                    .map_err(|_| e)
+            })
+            .map_err(failed)?;
+        let max = limit.map_or(i64::from(u32::MAX), |n| n as i64 - 1);
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                u32::try_from(v)
+                    .ok()
+                    .filter(|&x| i64::from(x) <= max)
+                    .ok_or_else(|| {
+                        failed(format!(
+                            "array `{name}`, entry {i}: {v} is out of range; valid values: 0..={max}"
+                        ))
+                    })
+            })
+            .collect()
+    };
+    let mut data = Dataset::new(n_states, n_actions);
+    data.episode = integers("episode", &column("episode")?, None)?;
+    data.step = integers("step", &column("step")?, None)?;
+    data.state = integers("state", &column("state")?, Some(n_states))?;
+    data.action = integers("action", &column("action")?, Some(n_actions))?;
+    data.reward = values("reward", &column("reward")?).map_err(failed)?;
+    data.next_state = integers("next_state", &column("next_state")?, Some(n_states))?;
+    data.terminated = values("terminated", &column("terminated")?).map_err(failed)?;
+    data.truncated = values("truncated", &column("truncated")?).map_err(failed)?;
+    let n = data.episode.len();
+    let lengths = [
+        ("step", data.step.len()),
+        ("state", data.state.len()),
+        ("action", data.action.len()),
+        ("reward", data.reward.len()),
+        ("next_state", data.next_state.len()),
+        ("terminated", data.terminated.len()),
+        ("truncated", data.truncated.len()),
+    ];
+    if let Some((name, len)) = lengths.into_iter().find(|&(_, len)| len != n) {
+        return Err(failed(format!(
+            "array `{name}` holds {len} values, `episode` {n}: every array holds one per transition"
+        )));
+    }
+    if n == 0 {
+        return Err(failed("no transitions".into()));
+    }
+    if n > MAX_TRANSITIONS {
+        return Err(failed(format!(
+            "{n} transitions; a dataset holds at most {MAX_TRANSITIONS}"
+        )));
+    }
+    if let Some(i) = data.reward.iter().position(|r| !r.is_finite()) {
+        return Err(failed(format!(
+            "array `reward`, entry {i}: {} is not a finite number",
+            data.reward[i]
+        )));
+    }
+    if let Some(bytes) = entry("behavior_policy")? {
+        let policy = parse_npy::<f64, _>(&bytes)
+            .map_err(|e| failed(format!("array `behavior_policy`: {e}")))?;
+        if policy.dim() != (n_states, n_actions) {
+            return Err(failed(format!(
+                "array `behavior_policy` is {:?}, the environment has {n_states} states and {n_actions} actions",
+                policy.dim()
+            )));
+        }
+        data.behavior = Some(policy);
+    }
+    Ok(data)
+}
+
+/// The values of the 1-D array `name` of an npz, from its npy bytes.
+fn values<A>(name: &str, bytes: &[u8]) -> std::result::Result<Vec<A>, String>
+where
+    A: ViewElement + ReadableElement + Clone,
+{
+    parse_npy::<A, Ix1>(bytes)
+        .map(|a| a.to_vec())
+        .map_err(|e| format!("array `{name}`: {e}"))
 }
 
 #[cfg(test)]
@@ -156,5 +295,26 @@ mod tests {
         assert_eq!(reward.to_vec(), vec![-10.0, 1.5]);
         assert_eq!(action.to_vec(), vec![1, 0]);
         assert_eq!(terminated.to_vec(), vec![true, false]);
+    }
+
+    #[test]
+    fn an_npz_reads_back_as_written_and_is_checked_as_a_csv_is() {
+        let mut data = Dataset::new(3, 2);
+        data.push(0, 0, 0, 1, -10.0, 2, true, false);
+        data.push(1, 0, 2, 0, 1.5, 1, false, true);
+        data.behavior = Some(Array2::from_elem((3, 2), 0.5));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.npz");
+        write_npz(&path, &data).unwrap();
+        assert_eq!(read_npz(&path, 3, 2).unwrap(), data);
+        // State 2 is out of range in a two-state environment.
+        let err = read_npz(&path, 2, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("d.npz") && err.contains("array `state`, entry 1: 2 is out of range"),
+            "{err}"
+        );
+        std::fs::write(&path, b"not a zip").unwrap();
+        let err = read_npz(&path, 3, 2).unwrap_err().to_string();
+        assert!(err.contains("not an npz archive"), "{err}");
     }
 }

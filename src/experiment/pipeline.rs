@@ -21,8 +21,8 @@ pub enum Data<'a> {
     /// As a run's config says: collected, or read from a file that must
     /// still hold what the run id hashed.
     Source(&'a DatasetSource),
-    /// A CSV file as it is now (`pessimist train --data`).
-    Csv(&'a Path),
+    /// A dataset file (CSV or `.npz`) as it is now (`pessimist train --data`).
+    File(&'a Path),
 }
 
 /// What to build: a run's config, or the same settings from the command line.
@@ -68,7 +68,7 @@ impl<'a> Setup<'a> {
         let phi = self.features.build(&env, self.seed)?;
         let built = match self.data {
             Data::Source(source) => dataset(&env, source, self.gamma)?,
-            Data::Csv(path) => Arc::new(Built::new(data::read_csv(
+            Data::File(path) => Arc::new(Built::new(data::read_file(
                 path,
                 env.n_states(),
                 env.n_actions(),
@@ -115,7 +115,7 @@ fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Arc<B
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(env, *policy, *size as usize, *seed, gamma)
         }
-        DatasetSource::File { path, .. } => data::read_csv(path, env.n_states(), env.n_actions()),
+        DatasetSource::File { path, .. } => data::read_file(path, env.n_states(), env.n_actions()),
     })
 }
 

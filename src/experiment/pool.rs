@@ -126,13 +126,20 @@ impl Pool {
     /// handle. Submitting a known run again changes nothing: its state is kept.
     /// A run whose directory cannot be prepared (a file in its place, no
     /// permission) is registered failed, with the reason: one bad directory
-    /// fails one run, and the others train.
+    /// fails one run, and the others train. Without `autostart` the store
+    /// is only read: the directory is prepared when the run starts, so a
+    /// dashboard that only looks (`tui --headless`) writes nothing.
     pub fn submit(&self, config: RunConfig, autostart: bool) -> crate::Result<Arc<RunHandle>> {
         let id = config.id();
         if let Some(h) = lock(&self.shared.handles).get(&id) {
             return Ok(h.clone());
         }
-        let (dir, summary) = match self.shared.store.prepare(&config) {
+        let prepared = if autostart {
+            self.shared.store.prepare(&config)
+        } else {
+            Ok(self.shared.store.run_dir(&config.spec, &id))
+        };
+        let (dir, summary) = match prepared {
             Ok(dir) => {
                 let summary = store::read_summary(&dir).ok().flatten();
                 (dir, summary)
@@ -219,7 +226,7 @@ impl Pool {
         match h.status() {
             RunStatus::Running => h.control.request(Request::Cancel),
             RunStatus::Queued | RunStatus::Waiting | RunStatus::Paused => {
-                if let Ok(Some(_lock)) = store::try_lock(&h.dir) {
+                if let Ok(Some(_lock)) = self.shared.lock_prepared(&h) {
                     let mut s = store::read_summary(&h.dir)
                         .ok()
                         .flatten()
@@ -332,7 +339,7 @@ impl Shared {
     /// Clears a run's results and queues it from the start (unless another
     /// process trains it right now).
     fn restart(&self, h: &RunHandle) {
-        match store::try_lock(&h.dir) {
+        match self.lock_prepared(h) {
             Ok(Some(_lock)) => {
                 if let Err(e) = store::clear(&h.dir) {
                     lock(&h.state).error = Some(e.to_string());
@@ -347,6 +354,13 @@ impl Shared {
         lock(&h.state).error = None;
         self.set(h, RunStatus::Queued);
         self.enqueue(h.id.clone(), h.config.priority);
+    }
+
+    /// Locks a run's directory, preparing it first: a run submitted
+    /// without autostart has none until it starts, is cancelled or rerun.
+    fn lock_prepared(&self, h: &RunHandle) -> crate::Result<Option<store::RunLock>> {
+        self.store.prepare(&h.config)?;
+        store::try_lock(&h.dir)
     }
 
     fn emit(&self, event: PoolEvent) {
@@ -379,6 +393,8 @@ fn worker(shared: &Shared) {
         lock(&h.state).status = Some(RunStatus::Running);
         shared.emit(PoolEvent::Status(h.id.clone(), RunStatus::Running));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // Submitted without autostart, the run has no directory yet.
+            shared.store.prepare(&h.config)?;
             runner::execute(&h.dir, &h.config, &h.control, &h.progress, |m| {
                 shared.emit(PoolEvent::Eval(h.id.clone(), *m));
             })

@@ -581,9 +581,14 @@ pub struct RunLock {
 
 /// Locks the run for this process, or returns `None` if another holds it.
 pub fn try_lock(dir: &RunDir) -> Result<Option<RunLock>> {
+    lock_file(dir, true)
+}
+
+/// [`try_lock`], creating the lock file only when `create` is set.
+fn lock_file(dir: &RunDir, create: bool) -> Result<Option<RunLock>> {
     let path = dir.file(LOCK);
     let file = OpenOptions::new()
-        .create(true)
+        .create(create)
         .truncate(false)
         .write(true)
         .open(&path)
@@ -597,9 +602,11 @@ pub fn try_lock(dir: &RunDir) -> Result<Option<RunLock>> {
     }
 }
 
-/// Whether some process holds the run's lock right now.
+/// Whether some process holds the run's lock right now. A probe, not a
+/// writer: where there is no lock file nobody holds the lock, and none is
+/// created (a dashboard that only looks leaves the store as it is).
 pub fn is_locked(dir: &RunDir) -> bool {
-    matches!(try_lock(dir), Ok(None))
+    matches!(lock_file(dir, false), Ok(None))
 }
 
 /// Appends a line to the run's `log.txt`.

@@ -4,10 +4,17 @@
 //!
 //! Input is read on a thread of its own and reaches the loop through a
 //! channel, so the loop never blocks inside the terminal library: crossterm
-//! spins forever on an end-of-file (a closed SSH connection, a killed tmux
-//! pane), and a loop stuck there would neither see SIGHUP nor exit. The
-//! input thread checks the terminal for a hangup before every read and
-//! reports it as `Input::Gone`.
+//! spins on an end-of-file (a closed SSH connection, a killed tmux pane)
+//! until its wait times out, and a loop stuck there would neither see
+//! SIGHUP nor exit. The input thread checks the terminal for a hangup
+//! before every wait and reports it as `Input::Gone`.
+//!
+//! The thread waits in crossterm's own poll, which watches the terminal and
+//! SIGWINCH together (level-triggered, with the `use-dev-tty` feature): a
+//! resize is reported when it happens, not with the next key, and a key
+//! typed during a resize is not left behind it. The loop redraws on
+//! `Input::Resize`; ratatui's draw resizes its buffers and clears the
+//! screen when the size changed.
 
 use super::dashboard::Dashboard;
 use super::view;
@@ -165,38 +172,30 @@ fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> std::io::Result<()> 
         .name(INPUT_THREAD.into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match tty.wait(PROGRESS_REDRAW) {
-                    tty::Ready::Idle => {}
-                    tty::Ready::Readable => {
-                        // One read of the terminal can bring many events (a
-                        // paste): crossterm parses them all into its own
-                        // queue, and the terminal is then no longer readable.
-                        // Take every queued event now, not at the next key.
-                        loop {
-                            let input = match event::read() {
-                                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                                    forced_panic(INPUT_THREAD);
-                                    Some(Input::Key(key))
-                                }
-                                Ok(Event::Resize(..)) => Some(Input::Resize),
-                                Ok(_) => None,
-                                Err(_) => Some(Input::Gone),
-                            };
-                            if let Some(input) = input {
-                                let gone = matches!(input, Input::Gone);
-                                if tx.send(input).is_err() || gone {
-                                    return;
-                                }
-                            }
-                            if !matches!(event::poll(Duration::ZERO), Ok(true)) {
-                                break;
-                            }
-                        }
+                if tty.hung_up() {
+                    let _ = tx.send(Input::Gone);
+                    return;
+                }
+                // Events crossterm already parsed (a paste read at once)
+                // are answered at once; otherwise it waits for the
+                // terminal or a SIGWINCH. The timeout only brings the
+                // thread back to look at `stop` and for a hangup.
+                let input = match event::poll(PROGRESS_REDRAW).and_then(|ready| {
+                    // After a successful poll, read returns the event it queued.
+                    ready.then(event::read).transpose()
+                }) {
+                    Ok(None) => continue,
+                    Ok(Some(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                        forced_panic(INPUT_THREAD);
+                        Input::Key(key)
                     }
-                    tty::Ready::HungUp => {
-                        let _ = tx.send(Input::Gone);
-                        return;
-                    }
+                    Ok(Some(Event::Resize(..))) => Input::Resize,
+                    Ok(Some(_)) => continue,
+                    Err(_) => Input::Gone,
+                };
+                let gone = matches!(input, Input::Gone);
+                if tx.send(input).is_err() || gone {
+                    return;
                 }
             }
         })?;
@@ -206,17 +205,10 @@ fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> std::io::Result<()> 
 #[cfg(unix)]
 mod tty {
     //! The terminal device crossterm reads (standard input when it is a
-    //! terminal, else /dev/tty), watched with poll(2).
+    //! terminal, else /dev/tty), watched with poll(2) for a hangup.
     use std::fs::File;
     use std::io::IsTerminal;
     use std::os::fd::{AsRawFd, RawFd};
-    use std::time::Duration;
-
-    pub enum Ready {
-        Readable,
-        Idle,
-        HungUp,
-    }
 
     pub struct Tty {
         fd: RawFd,
@@ -239,43 +231,27 @@ mod tty {
             })
         }
 
-        /// Waits up to `timeout` for input.
-        pub fn wait(&self, timeout: Duration) -> Ready {
+        /// Whether the terminal hung up or cannot be watched (it never
+        /// waits).
+        pub fn hung_up(&self) -> bool {
             let mut watched = libc::pollfd {
                 fd: self.fd,
                 events: libc::POLLIN,
                 revents: 0,
             };
-            let millis = timeout.as_millis().min(i32::MAX as u128) as i32;
             // SAFETY: one valid pollfd, for the duration of the call.
-            let n = unsafe { libc::poll(&mut watched, 1, millis) };
+            let n = unsafe { libc::poll(&mut watched, 1, 0) };
             if n < 0 {
-                return match std::io::Error::last_os_error().kind() {
-                    std::io::ErrorKind::Interrupted => Ready::Idle,
-                    _ => Ready::HungUp,
-                };
+                return std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted;
             }
-            if watched.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                Ready::HungUp
-            } else if watched.revents & libc::POLLIN != 0 {
-                Ready::Readable
-            } else {
-                Ready::Idle
-            }
+            watched.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
         }
     }
 }
 
 #[cfg(not(unix))]
 mod tty {
-    //! Elsewhere crossterm's own poll is the only way to wait for input.
-    use std::time::Duration;
-
-    pub enum Ready {
-        Readable,
-        Idle,
-        HungUp,
-    }
+    //! Elsewhere a hangup shows as an error of crossterm's poll.
 
     pub struct Tty;
 
@@ -284,12 +260,8 @@ mod tty {
             Ok(Tty)
         }
 
-        pub fn wait(&self, timeout: Duration) -> Ready {
-            match crossterm::event::poll(timeout) {
-                Ok(true) => Ready::Readable,
-                Ok(false) => Ready::Idle,
-                Err(_) => Ready::HungUp,
-            }
+        pub fn hung_up(&self) -> bool {
+            false
         }
     }
 }

@@ -121,6 +121,36 @@ fn a_fifo_dataset_fails_its_spec_without_hanging_run_or_the_dashboard() {
     assert!(screen.contains("ImitationTrap-v0"), "{screen}");
 }
 
+/// Feature sizes are refused from the spec's numbers (issue 20): 64 RBF
+/// centres on each of Taxi's 4 coordinates would be a 67 GB matrix, whose
+/// allocation aborted every process that read the spec.
+#[test]
+fn a_spec_asking_for_67_gb_of_features_is_refused_where_it_is_written() {
+    let spec = TRAP.replace("ImitationTrap-v0", "Taxi-v4").replace(
+        "[[algo]]\nname = \"bc\"",
+        "features = { kind = \"rbf\", centres = 64 }\n[[algo]]\nname = \"fqi\"",
+    );
+    let (_dir, experiments) = experiments(&[("huge.toml", &spec), ("trap.toml", TRAP)]);
+    let out = pessimist()
+        .args(["run"])
+        .arg(experiments.join("huge.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("huge.toml:")
+            && stderr.contains("`centres` = 64 per coordinate")
+            && stderr.contains("more than the 4096 allowed"),
+        "{stderr}"
+    );
+    // The dashboard shows the error in place and the other spec.
+    let (ok, screen, stderr) = headless(&experiments, "");
+    assert!(ok, "{stderr}");
+    assert!(screen.contains("more than the 4096"), "{screen}");
+    assert!(screen.contains("ImitationTrap-v0"), "{screen}");
+}
+
 /// A store with one finished ImitationTrap run; returns its run directory.
 fn trained(experiments: &Path) -> PathBuf {
     let (ok, _, stderr) = output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));

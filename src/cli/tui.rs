@@ -87,9 +87,15 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     // The terminal belongs to the dashboard: logs go to a file in the store.
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
-    let appender = tracing_appender::rolling::never(&runs_dir, "pessimist.log");
+    // Opened as every store file is: never through a link, never a FIFO.
+    let log = runs_dir.join("pessimist.log");
+    let appender = pessimist::fsio::open_for_writing(
+        &log,
+        std::fs::OpenOptions::new().create(true).append(true),
+    )
+    .with_context(|| format!("cannot open {}", log.display()))?;
     let _ = tracing_subscriber::fmt()
-        .with_writer(appender)
+        .with_writer(std::sync::Mutex::new(appender))
         .with_ansi(false)
         .try_init();
     tracing::info!("dashboard on {}", runs_dir.display());

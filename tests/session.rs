@@ -390,6 +390,40 @@ fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
     session.shutdown();
 }
 
+/// A dashboard that starts nothing (`--no-autostart`, the Slurm monitor)
+/// shows the runs another process trains as they finish (issue 20: it
+/// stayed at "2 waiting, 0 done"). The other process's exit and then the
+/// session's own view are the synchronisation.
+#[test]
+fn a_no_autostart_session_shows_runs_another_process_finished() {
+    let _cpu = shared();
+    let (dir, spec) = experiments("trap.toml", TRAP);
+    let mut session = Session::open(SessionOptions {
+        autostart: false,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    assert!(
+        session
+            .runs()
+            .iter()
+            .all(|r| r.status == RunStatus::Waiting)
+    );
+    let runs = dir.path().join("runs");
+    cli_support::pessimist(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
+    wait_all_done(&mut session, 2, "the other process's runs, done");
+    for run in session.runs() {
+        assert!(!run.owned_here, "{}", run.id.0);
+        assert!(!run.history.is_empty(), "{}", run.id.0);
+    }
+    session.shutdown();
+}
+
 /// `pessimist run` trains a run a dashboard paused: a Slurm sweep must not
 /// "succeed" with untrained runs.
 #[test]

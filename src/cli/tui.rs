@@ -54,9 +54,7 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         experiments_dir,
         runs_dir: runs_dir.clone(),
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: super::jobs_or_cores(args.jobs),
         poll: args.poll,
         autostart: !args.no_autostart,
     };

@@ -16,6 +16,15 @@
 //!   `metrics.jsonl`) are streamed instead, with a bound on one line
 //!   ([`LineLimit`]) and on the rows a reader keeps.
 //!
+//!
+//! Writes go through here too, for the store's sake: on a shared store
+//! (the Slurm setup) anyone who can write to `runs/` could plant a link
+//! at a run's `metrics.jsonl` and have another user's worker truncate the
+//! link's target. [`open_for_writing`] never follows a link at the last
+//! component (`O_NOFOLLOW`) and never opens anything but a regular file,
+//! without blocking on a FIFO; [`create_new`] makes temp files
+//! exclusively; [`check_real_dir`] refuses a directory replaced by a link.
+//!
 //! Errors are `std::io::Error`s whose message names what is wrong (the
 //! caller adds the path), so callers keep their own error context.
 
@@ -111,41 +120,48 @@ fn kind_name(file_type: std::fs::FileType) -> &'static str {
     }
     if file_type.is_dir() {
         "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
     } else {
         "not a regular file"
     }
 }
 
-fn refuse(file_type: std::fs::FileType) -> std::io::Error {
+/// Refuses a file of type `file_type`; `verb` is what only regular files are.
+fn refuse_as(file_type: std::fs::FileType, verb: &str) -> std::io::Error {
     std::io::Error::new(
         ErrorKind::InvalidInput,
         format!(
-            "not a regular file ({}); only regular files are read",
+            "not a regular file ({}); only regular files are {verb}",
             kind_name(file_type)
         ),
     )
 }
 
-/// Opens `path` for reading if it is a regular file (symlinks followed),
-/// without ever blocking on a FIFO; anything else is an error saying what
-/// it is. A missing file is `ErrorKind::NotFound`, as from `File::open`.
-pub fn open_regular(path: &Path) -> std::io::Result<File> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(refuse(meta.file_type()));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
+fn refuse(file_type: std::fs::FileType) -> std::io::Error {
+    refuse_as(file_type, "read")
+}
+
+/// Opens with `options` and `flags` added to `O_NONBLOCK` (a FIFO must not
+/// block the opener), refuses anything that is not a regular file once
+/// open (`verb` for the error), then clears `O_NONBLOCK` again.
+fn open_checked(
+    path: &Path,
+    mut options: std::fs::OpenOptions,
+    flags: i32,
+    verb: &str,
+) -> std::io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        // Swapped for a FIFO since the check: the open must not block.
-        options.custom_flags(libc::O_NONBLOCK);
+        options.custom_flags(libc::O_NONBLOCK | flags);
     }
+    #[cfg(not(unix))]
+    let _ = flags;
     let file = options.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(refuse(meta.file_type()));
+        return Err(refuse_as(meta.file_type(), verb));
     }
     #[cfg(unix)]
     {
@@ -161,6 +177,72 @@ pub fn open_regular(path: &Path) -> std::io::Result<File> {
         }
     }
     Ok(file)
+}
+
+#[cfg(unix)]
+const NO_FOLLOW: i32 = libc::O_NOFOLLOW;
+#[cfg(not(unix))]
+const NO_FOLLOW: i32 = 0;
+
+/// Opens `path` for writing as `options` say (append, create, …), never
+/// through a symbolic link and only if it is (or becomes) a regular file:
+/// whatever sits at `path` is checked before the open, for an error that
+/// says what it is, and the open itself refuses a link swapped in since.
+pub fn open_for_writing(path: &Path, options: &std::fs::OpenOptions) -> std::io::Result<File> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(refuse_as(meta.file_type(), "written")),
+        _ => {}
+    }
+    open_checked(path, options.clone(), NO_FOLLOW, "written").map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "a symbolic link; links are never written through",
+            );
+        }
+        e
+    })
+}
+
+/// Creates `path` for writing, failing if anything (a link included) is
+/// already there: for temp files, whose names are unique.
+pub fn create_new(path: &Path) -> std::io::Result<File> {
+    open_for_writing(
+        path,
+        std::fs::OpenOptions::new().write(true).create_new(true),
+    )
+}
+
+/// Refuses `dir` unless it is a real directory, not a link to one: a run
+/// directory replaced by a link would take the store's writes elsewhere.
+pub fn check_real_dir(dir: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "not a directory ({}); the store writes only into its own directories",
+                kind_name(meta.file_type())
+            ),
+        ))
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (symlinks followed),
+/// without ever blocking on a FIFO; anything else is an error saying what
+/// it is. A missing file is `ErrorKind::NotFound`, as from `File::open`.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(refuse(meta.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Swapped for a FIFO since the check: the open must not block.
+    open_checked(path, options, 0, "read")
 }
 
 /// Reads all of `file` (opened by [`open_regular`]) if it holds at most
@@ -321,6 +403,38 @@ mod tests {
         }
         let missing = read_bounded(&dir.path().join("missing"), SPEC).unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::NotFound);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_refuse_links_fifos_and_linked_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "keep").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let append = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .clone();
+        let err = open_for_writing(&link, &append).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(create_new(&link).is_err());
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = open_for_writing(&fifo, &append).unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let file = dir.path().join("file");
+        open_for_writing(&file, &append).unwrap();
+        assert!(create_new(&file).is_err(), "exclusive");
+        check_real_dir(dir.path()).unwrap();
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(dir.path(), &linked).unwrap();
+        let err = check_real_dir(&linked).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 
     #[test]

@@ -1084,3 +1084,19 @@ fn specs_that_make_no_runs_or_too_much_are_refused_when_read() {
         assert!(!dir.path().join("runs").exists(), "{text}");
     }
 }
+
+/// `--jobs` is bounded before a pool starts threads (issue 20): 100000
+/// panicked spawning them, 2^64 − 1 overflowed an allocation.
+#[test]
+fn jobs_out_of_range_are_refused_with_the_range() {
+    for jobs in ["0", "100000", "18446744073709551615"] {
+        for command in [&["run", "spec.toml"][..], &["tui", "--headless"][..]] {
+            let stderr = fails_saying(
+                pessimist().args(command).args(["--jobs", jobs]),
+                &["--jobs"],
+            );
+            assert!(stderr.contains("1..=1024"), "{jobs}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{jobs}: {stderr}");
+        }
+    }
+}

@@ -5,7 +5,9 @@
 //! generators that mix valid files, mutations of them and raw bytes, and
 //! must return `Ok` or `Err` for every one: no panic, no hang, and no
 //! single allocation above [`ALLOCATION_BOUND`] (a counting global
-//! allocator checks it around every case).
+//! allocator checks it around every case). Sizes read from input are
+//! bounded before allocation: `features` tables and an MDP file's
+//! `max_episode_steps` have targets of their own.
 //!
 //! `cargo test --release --test fuzz` runs a CI-sized slice:
 //! [`CI_CASES`] cases per target (a few seconds). The full run, over a
@@ -15,8 +17,9 @@
 //! PESSIMIST_FUZZ_CASES=130000 cargo test --release --test fuzz -- --test-threads 8
 //! ```
 //!
-//! (8 targets × 130,000 cases = 1,040,000 inputs.) Measured on
-//! 2026-11-27 (2 shared cores, load 2–6): 1,040,000 inputs in 46 s,
+//! (9 targets × 130,000 cases = 1,170,000 inputs.) Measured on
+//! 2026-11-27 (2 shared cores, load 2–6), before the `features` target:
+//! 1,040,000 inputs in 46 s,
 //! 336,619 of them accepted as valid, no panic, no hang, no allocation
 //! above the bound, 111 MiB peak resident memory.
 
@@ -26,6 +29,8 @@ mod hostile_support;
 use hostile_support::npy;
 use pessimist::data::npy::parse_q_table;
 use pessimist::experiment::{RunDir, spec, store};
+use pessimist::mdp::envs::MAX_EPISODE_STEPS;
+use pessimist::mdp::solve::EpisodeScale;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -205,6 +210,59 @@ fn fuzz_spec_parser_and_grid_expansion() {
     );
 }
 
+/// Feature tables of every kind on Taxi (4 coordinates, 500 states × 6
+/// actions) and FrozenLake8x8: mutated numbers and kinds make sizes far
+/// past memory (64 centres per coordinate are a 67 GB matrix).
+const FEATURE_SPECS: [&str; 7] = [
+    "features = { kind = \"rbf\", centres = 3, width = 0.5 }",
+    "features = { kind = \"rbf\", centres = \"kmeans\", k = 4, actions = \"shared\" }",
+    "features = { kind = \"tile\", tilings = 8, tiles = 4, size = 512 }",
+    "features = { kind = \"poly\", degree = 2 }",
+    "features = { kind = \"random\", dim = 16 }",
+    "features = [{ kind = \"onehot\", actions = \"shared\" }, { kind = \"grid\" }]",
+    "features = { kind = \"env\" }",
+];
+
+/// Every size a `features` table asks for is checked when the spec is
+/// read, before anything is allocated: a spec the parser accepts builds
+/// its features (where the checked size is within the bound, the harness
+/// then sees every allocation stay within it too).
+#[test]
+fn fuzz_feature_sizes() {
+    let dir = scratch();
+    let path = dir.path().join("spec.toml");
+    let valid = FEATURE_SPECS
+        .iter()
+        .map(|f| {
+            format!(
+                "env = [\"Taxi-v4\", \"FrozenLake8x8-v1\"]\niterations = 10\n\
+                 dataset = {{ policy = \"random\", size = 100 }}\n{f}\n[[algo]]\nname = \"fqi\"\n"
+            )
+        })
+        .collect();
+    fuzz(
+        "features",
+        inputs(valid, "abcdefghiklmnoprstuwy_=[]{}\",.0123456789\n "),
+        |bytes| {
+            let text = String::from_utf8_lossy(&bytes);
+            let Ok(spec) = spec::parse(&path, &text) else {
+                return false;
+            };
+            for run in &spec.runs {
+                let mdp = pessimist::mdp::envs::make(&run.env).unwrap();
+                let bytes = run
+                    .features
+                    .check_size(&mdp)
+                    .expect("checked by the parser");
+                if bytes <= ALLOCATION_BOUND {
+                    run.features.build(&mdp, run.seed).unwrap();
+                }
+            }
+            true
+        },
+    );
+}
+
 const CSVS: [&str; 2] = [
     "episode,step,state,action,reward,next_state,terminated,truncated\n\
      0,0,0,0,1.5,1,false,false\n0,1,1,1,-10,2,true,false\n1,0,0,1,0,2,True,0\n",
@@ -357,7 +415,12 @@ fn mdp_json() -> Vec<String> {
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
-    vec![show("ImitationTrap-v0"), show("ThreeState-v0")]
+    // A time limit one digit from the bound, so mutations cross it.
+    let long = show("Chain-v5").replace(
+        "\"max_episode_steps\":20",
+        &format!("\"max_episode_steps\":{}", MAX_EPISODE_STEPS - 1),
+    );
+    vec![show("ImitationTrap-v0"), show("ThreeState-v0"), long]
 }
 
 #[test]
@@ -370,7 +433,13 @@ fn fuzz_mdp_files() {
         inputs(mdp_json(), "{}[]\":,.-0123456789eEtruefalsnPi_\n "),
         |bytes| {
             std::fs::write(&path, &bytes).unwrap();
-            pessimist::mdp::envs::make(&id).is_ok()
+            let Ok(mdp) = pessimist::mdp::envs::make(&id) else {
+                return false;
+            };
+            // A time limit is bounded when read, so every eval point's
+            // exact episode return (one step per time step) ends.
+            assert!(mdp.time_limit().is_none_or(|t| t <= MAX_EPISODE_STEPS));
+            EpisodeScale::new(&mdp).is_ok()
         },
     );
 }

@@ -121,6 +121,123 @@ fn a_fifo_dataset_fails_its_spec_without_hanging_run_or_the_dashboard() {
     assert!(screen.contains("ImitationTrap-v0"), "{screen}");
 }
 
+/// Feature sizes are refused from the spec's numbers (issue 20): 64 RBF
+/// centres on each of Taxi's 4 coordinates would be a 67 GB matrix, whose
+/// allocation aborted every process that read the spec.
+#[test]
+fn a_spec_asking_for_67_gb_of_features_is_refused_where_it_is_written() {
+    let spec = TRAP.replace("ImitationTrap-v0", "Taxi-v4").replace(
+        "[[algo]]\nname = \"bc\"",
+        "features = { kind = \"rbf\", centres = 64 }\n[[algo]]\nname = \"fqi\"",
+    );
+    let (_dir, experiments) = experiments(&[("huge.toml", &spec), ("trap.toml", TRAP)]);
+    let out = pessimist()
+        .args(["run"])
+        .arg(experiments.join("huge.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("huge.toml:")
+            && stderr.contains("`centres` = 64 per coordinate")
+            && stderr.contains("more than the 4096 allowed"),
+        "{stderr}"
+    );
+    // The dashboard shows the error in place and the other spec.
+    let (ok, screen, stderr) = headless(&experiments, "");
+    assert!(ok, "{stderr}");
+    assert!(screen.contains("more than the 4096"), "{screen}");
+    assert!(screen.contains("ImitationTrap-v0"), "{screen}");
+}
+
+/// Every file a run writes, in its run directory.
+const RUN_FILES: [&str; 8] = [
+    "config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "checkpoint.json",
+    "policy.json",
+    "q.npy",
+    "log.txt",
+    "lock",
+];
+
+/// The run directory `trap.toml` trains into, relative to the store.
+fn trap_run_dir() -> PathBuf {
+    let (dir, experiments) = experiments(&[("trap.toml", TRAP)]);
+    let run = trained(&experiments);
+    run.strip_prefix(dir.path().join("runs"))
+        .unwrap()
+        .to_path_buf()
+}
+
+/// On a shared store anyone who can write to `runs/` could plant a link
+/// at a run's file and have another user's worker overwrite the link's
+/// target (issue 20): a link at every path a run writes, and a run
+/// directory that is a link, are refused by name and nothing outside the
+/// store changes.
+#[cfg(unix)]
+#[test]
+fn the_store_never_writes_through_a_link() {
+    let run = trap_run_dir();
+    for name in RUN_FILES.iter().copied().chain(["(run directory)"]) {
+        let (dir, experiments) = experiments(&[("trap.toml", TRAP)]);
+        let run_dir = dir.path().join("runs").join(&run);
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let target = outside.join("precious");
+        std::fs::write(&target, "precious").unwrap();
+        // As errors name it: the store's path, then the file's.
+        let named = Path::new("runs").join(&run);
+        let named = if name == "(run directory)" {
+            std::fs::create_dir_all(run_dir.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(&outside, &run_dir).unwrap();
+            named
+        } else {
+            std::fs::create_dir_all(&run_dir).unwrap();
+            std::os::unix::fs::symlink(&target, run_dir.join(name)).unwrap();
+            named.join(name)
+        };
+        let (ok, stdout, stderr) =
+            output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "precious",
+            "{name}: written through the link"
+        );
+        let entries: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+        assert_eq!(entries.len(), 1, "{name}: files created through the link");
+        assert!(!ok, "{name}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains(named.to_str().unwrap()) && stderr.contains("symbolic link"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+/// A FIFO where a run writes its log or takes its lock fails the run by
+/// name instead of blocking its opener forever (issue 20). The command's
+/// exit is the synchronisation; the timeout only turns a hang into a failure.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_run_directory_fails_the_run_without_blocking() {
+    let run = trap_run_dir();
+    for name in ["log.txt", "lock", "metrics.jsonl"] {
+        let (dir, experiments) = experiments(&[("trap.toml", TRAP)]);
+        let run_dir = dir.path().join("runs").join(&run);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        mkfifo(&run_dir.join(name));
+        let (ok, _, stderr) = output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));
+        assert!(!ok, "{name}");
+        assert!(
+            stderr.contains(Path::new("runs").join(&run).join(name).to_str().unwrap())
+                && stderr.contains("FIFO"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
 /// A store with one finished ImitationTrap run; returns its run directory.
 fn trained(experiments: &Path) -> PathBuf {
     let (ok, _, stderr) = output(pessimist().args(["run"]).arg(experiments.join("trap.toml")));

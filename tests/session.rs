@@ -368,19 +368,41 @@ fn a_renamed_spec_keeps_its_queued_runs() {
     session.shutdown();
 }
 
+/// TRAP's two runs in a session that starts nothing (`--no-autostart`).
+fn waiting_session() -> (tempfile::TempDir, PathBuf, Session) {
+    let (dir, spec) = experiments("trap.toml", TRAP);
+    let session = Session::open(SessionOptions {
+        autostart: false,
+        ..options(dir.path(), false)
+    })
+    .unwrap();
+    assert!(
+        session
+            .runs()
+            .iter()
+            .all(|r| r.status == RunStatus::Waiting)
+    );
+    (dir, spec, session)
+}
+
+/// `pessimist run SPEC` into the store under `root`, as another process.
+fn run_elsewhere(spec: &Path, root: &Path) {
+    let runs = root.join("runs");
+    cli_support::pessimist(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
+}
+
 /// Without autostart runs wait (not "paused"); `start_queued` starts them
 /// and leaves what the user paused alone.
 #[test]
 fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
     let _cpu = shared();
-    let (dir, _) = experiments("trap.toml", TRAP);
-    let mut session = Session::open(SessionOptions {
-        autostart: false,
-        ..options(dir.path(), false)
-    })
-    .unwrap();
+    let (_dir, _, mut session) = waiting_session();
     let runs = session.runs();
-    assert!(runs.iter().all(|r| r.status == RunStatus::Waiting));
     session.pause(&runs[0].id);
     session.start_queued();
     wait_until(&mut session, "the waiting run to finish", |s| {
@@ -390,17 +412,29 @@ fn waiting_runs_start_on_request_and_paused_ones_stay_paused() {
     session.shutdown();
 }
 
+/// A dashboard that starts nothing (`--no-autostart`, the Slurm monitor)
+/// shows the runs another process trains as they finish (issue 20: it
+/// stayed at "2 waiting, 0 done"). The other process's exit and then the
+/// session's own view are the synchronisation.
+#[test]
+fn a_no_autostart_session_shows_runs_another_process_finished() {
+    let _cpu = shared();
+    let (dir, spec, mut session) = waiting_session();
+    run_elsewhere(&spec, dir.path());
+    wait_all_done(&mut session, 2, "the other process's runs, done");
+    for run in session.runs() {
+        assert!(!run.owned_here, "{}", run.id.0);
+        assert!(!run.history.is_empty(), "{}", run.id.0);
+    }
+    session.shutdown();
+}
+
 /// `pessimist run` trains a run a dashboard paused: a Slurm sweep must not
 /// "succeed" with untrained runs.
 #[test]
 fn headless_runs_train_what_a_dashboard_paused() {
     let _cpu = shared();
-    let (dir, spec) = experiments("trap.toml", TRAP);
-    let mut session = Session::open(SessionOptions {
-        autostart: false,
-        ..options(dir.path(), false)
-    })
-    .unwrap();
+    let (dir, spec, mut session) = waiting_session();
     // A paused run's summary says so (as when a dashboard paused it mid-run;
     // a session without autostart writes nothing, so the directory is made here).
     for run in session.runs() {
@@ -411,13 +445,7 @@ fn headless_runs_train_what_a_dashboard_paused() {
     }
     session.wait(Duration::from_millis(300));
     session.shutdown();
-    let runs = dir.path().join("runs");
-    cli_support::pessimist(&[
-        "run",
-        spec.to_str().unwrap(),
-        "--runs",
-        runs.to_str().unwrap(),
-    ]);
+    run_elsewhere(&spec, dir.path());
     let dirs = run_dirs(&dir.path().join("runs"));
     assert_eq!(dirs.len(), 2);
     for d in dirs {

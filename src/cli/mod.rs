@@ -22,6 +22,19 @@ macro_rules! print {
     };
 }
 
+/// `--jobs`: a whole number of threads from 1 to [`MAX_JOBS`], refused
+/// with the range before a pool tries to start them.
+fn jobs_parser() -> impl clap::builder::TypedValueParser<Value = usize> {
+    clap::value_parser!(u64)
+        .range(1..=MAX_JOBS as u64)
+        .map(|n| n as usize)
+}
+
+/// The `--jobs` given, or one thread per core.
+fn jobs_or_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 mod data;
 mod env;
 pub mod out;
@@ -30,7 +43,9 @@ mod run;
 mod train;
 mod tui;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
+use pessimist::experiment::pool::MAX_JOBS;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,8 +94,8 @@ pub struct TuiArgs {
     /// Run store (default: `runs/` beside the experiments directory).
     #[arg(long)]
     pub runs: Option<PathBuf>,
-    /// Training threads (default: number of cores).
-    #[arg(long)]
+    /// Training threads, 1 to 1024 (default: number of cores).
+    #[arg(long, value_parser = jobs_parser())]
     pub jobs: Option<usize>,
     /// Poll the file system instead of using notifications (network file systems).
     #[arg(long)]
@@ -115,8 +130,8 @@ pub struct RunArgs {
     /// Run store (default: `runs/` beside each spec's directory).
     #[arg(long)]
     pub runs: Option<PathBuf>,
-    /// Training threads (default: number of cores).
-    #[arg(long)]
+    /// Training threads, 1 to 1024 (default: number of cores).
+    #[arg(long, value_parser = jobs_parser())]
     pub jobs: Option<usize>,
     /// Take every N-th run starting at I (0-based): `I/N`. Defaults to
     /// SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set.

@@ -105,10 +105,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .runs
         .clone()
         .unwrap_or_else(|| default_store(&args.specs));
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = Pool::new(Store::new(&store_dir), jobs, None);
+    let pool = Pool::new(
+        Store::new(&store_dir),
+        super::jobs_or_cores(args.jobs),
+        None,
+    );
     let mut handles: Vec<Arc<RunHandle>> = Vec::new();
     // Two specs (or one named twice) can list the same run: it is one run.
     let mut seen = std::collections::HashSet::new();

@@ -54,9 +54,7 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         experiments_dir,
         runs_dir: runs_dir.clone(),
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: super::jobs_or_cores(args.jobs),
         poll: args.poll,
         // Headless frames are for looking: training is asked for.
         autostart: !args.no_autostart && (args.train || !args.headless),
@@ -88,9 +86,15 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     // The terminal belongs to the dashboard: logs go to a file in the store.
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
-    let appender = tracing_appender::rolling::never(&runs_dir, "pessimist.log");
+    // Opened as every store file is: never through a link, never a FIFO.
+    let log = runs_dir.join("pessimist.log");
+    let appender = pessimist::fsio::open_for_writing(
+        &log,
+        std::fs::OpenOptions::new().create(true).append(true),
+    )
+    .with_context(|| format!("cannot open {}", log.display()))?;
     let _ = tracing_subscriber::fmt()
-        .with_writer(appender)
+        .with_writer(std::sync::Mutex::new(appender))
         .with_ansi(false)
         .try_init();
     tracing::info!("dashboard on {}", runs_dir.display());

@@ -93,13 +93,19 @@ struct Shared {
     stopping: AtomicBool,
 }
 
+/// The most worker threads a pool starts. Each trains one run with its
+/// own memory, and past the cores more threads only share them; 1024 is
+/// room for the largest machines, while `--jobs 100000` ran out of the
+/// threads the system allows and panicked.
+pub const MAX_JOBS: usize = 1024;
+
 pub struct Pool {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    /// Starts `jobs` worker threads (at least one) over `store`.
+    /// Starts `jobs` worker threads (at least one, at most [`MAX_JOBS`]) over `store`.
     pub fn new(store: Store, jobs: usize, events: Option<Sender<PoolEvent>>) -> Self {
         let shared = Arc::new(Shared {
             store,
@@ -109,7 +115,7 @@ impl Pool {
             events: Mutex::new(events),
             stopping: AtomicBool::new(false),
         });
-        let workers = (0..jobs.max(1))
+        let workers = (0..jobs.clamp(1, MAX_JOBS))
             .map(|i| {
                 let shared = shared.clone();
                 std::thread::Builder::new()

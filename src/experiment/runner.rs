@@ -91,7 +91,7 @@ pub fn execute(
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => {
-            store::log(dir, &format!("failed: {e}"));
+            let _ = store::log(dir, &format!("failed: {e}"));
             summary.status = RunStatus::Failed;
             summary.error = Some(e.to_string());
             Outcome::Finished(RunStatus::Failed)
@@ -134,7 +134,7 @@ fn train(
     summary.dataset_stats = match evaluator.dataset_stats(&dataset) {
         Ok(stats) => Some(stats),
         Err(e) => {
-            store::log(dir, &format!("no dataset statistics: {e}"));
+            let _ = store::log(dir, &format!("no dataset statistics: {e}"));
             None
         }
     };
@@ -172,7 +172,7 @@ fn train(
             },
             summary.worker
         ),
-    );
+    )?;
     summary.iterations_done = iteration;
     summary.status = RunStatus::Running;
     store::write_summary(dir, summary)?;
@@ -195,7 +195,7 @@ fn train(
             let mut m = match evaluator.evaluate(&q, &policy) {
                 Ok(m) => m,
                 Err(e) if !finite => {
-                    store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
+                    let _ = store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
                     believed(&env, &q)
                 }
                 Err(e) => return Err(e),
@@ -209,7 +209,7 @@ fn train(
             summary.last = Some(m);
             on_eval(&m);
             if !finite || !m.q_est.is_finite() {
-                store::log(
+                let _ = store::log(
                     dir,
                     &format!("diverged at iteration {iteration}: Q is not finite"),
                 );
@@ -239,12 +239,12 @@ fn train(
             match request {
                 Request::Continue => {}
                 Request::Cancel => {
-                    store::log(dir, &format!("cancelled at iteration {iteration}"));
+                    let _ = store::log(dir, &format!("cancelled at iteration {iteration}"));
                     summary.status = RunStatus::Cancelled;
                     return Ok(Outcome::Finished(RunStatus::Cancelled));
                 }
                 Request::Pause | Request::Stop => {
-                    store::log(
+                    let _ = store::log(
                         dir,
                         &format!("{request:?} at iteration {iteration}").to_lowercase(),
                     );
@@ -382,7 +382,7 @@ fn finish(
 ) -> Result<Outcome> {
     save_checkpoint(dir, metrics, learner, summary, iteration)?;
     summary.status = status;
-    store::log(
+    let _ = store::log(
         dir,
         &format!(
             "{status} at iteration {iteration}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
@@ -407,7 +407,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Records a failure that happened outside [`execute`] (a panic).
 pub fn mark_failed(dir: &RunDir, config: &RunConfig, message: &str) -> Result<()> {
-    store::log(dir, &format!("failed: {message}"));
+    let _ = store::log(dir, &format!("failed: {message}"));
     let mut summary = store::read_summary(dir)
         .ok()
         .flatten()

@@ -82,6 +82,21 @@ struct Entry {
     locked: bool,
 }
 
+impl Entry {
+    /// The pool's handle while this process trains, or will train, the
+    /// run: not when another process held it, nor when it only waits or
+    /// is queued here and another process has finished it (`pessimist
+    /// run` beside a `--no-autostart` dashboard: the store says how it
+    /// ended, the idle handle knows nothing).
+    fn owned(&self) -> Option<&Arc<RunHandle>> {
+        let ended_elsewhere = self.summary.as_ref().is_some_and(|s| s.status.is_final());
+        // Idle here: never started by this process, so it knows nothing.
+        let idle = |h: &RunHandle| matches!(h.status(), RunStatus::Waiting | RunStatus::Queued);
+        let theirs = |h: &RunHandle| h.elsewhere() || (ended_elsewhere && idle(h));
+        self.handle.as_ref().filter(|h| !theirs(h))
+    }
+}
+
 /// What a view of a run shows, to tell a real change from a repeated event.
 fn fingerprint(e: &Entry) -> (Option<(RunStatus, u64, u64)>, usize, Option<u64>) {
     (
@@ -413,8 +428,7 @@ impl Session {
             }
         }
         // Probed only for runs another process trains (ours are known).
-        let ours = entry.handle.as_ref().is_some_and(|h| !h.elsewhere());
-        entry.locked = !ours
+        entry.locked = entry.owned().is_none()
             && entry
                 .summary
                 .as_ref()
@@ -496,7 +510,7 @@ impl Session {
 
 fn view(id: &RunId, e: &Entry) -> RunView {
     let summary = e.summary.as_ref();
-    let owned = e.handle.as_ref().filter(|h| !h.elsewhere());
+    let owned = e.owned();
     let status = match owned {
         Some(h) => h.status(),
         None => match summary.map(|s| s.status) {

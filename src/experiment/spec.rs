@@ -9,7 +9,7 @@ use crate::algo::{self, ParamValue, Params};
 use crate::data::{MAX_TRANSITIONS, Quality};
 use crate::error::{bounded, did_you_mean};
 use crate::features::FeatureSpec;
-use crate::mdp::{envs, solve};
+use crate::mdp::{TabularMdp, envs, solve};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -196,13 +196,21 @@ impl<'a> Parser<'a> {
         let features = self.optional_axis(table, "features", FeatureSpec::tabular(), |n| {
             self.features(n)
         })?;
+        // Every feature matrix fits before any run builds one.
+        for (features, span) in &features {
+            for ((_, mdp), _) in &envs {
+                features
+                    .check_size(mdp)
+                    .map_err(|e| self.error(span.clone(), e.to_string()))?;
+            }
+        }
         let algos = self.algos(self.required(table, "algo", 0..0)?)?;
 
         let mut runs = Vec::new();
         // Distinct grid points can resolve to the same run (a key only
         // another variant uses): each run is listed once.
         let mut ids = std::collections::HashSet::new();
-        for (env, _) in &envs {
+        for ((env, _), _) in &envs {
             for (gamma, _) in &gammas {
                 for (iters, _) in &iterations {
                     for (every, _) in &eval_every {
@@ -363,8 +371,9 @@ impl<'a> Parser<'a> {
     /// An environment id, or `{ file = "my_mdp.json" }` for `file:PATH`. A
     /// `file:`/`map:` path is resolved against the spec's directory and
     /// pinned to the file's contents ([`envs::pin`]), so the run id changes
-    /// when the file does.
-    fn env(&self, node: &Node) -> Result<String, SpecError> {
+    /// when the file does. The environment comes along for the checks
+    /// that need its shape.
+    fn env(&self, node: &Node) -> Result<(String, TabularMdp), SpecError> {
         let id = match node.get_ref() {
             DeValue::Table(t) => {
                 self.check_keys(t, &["file"], "env")?;
@@ -375,8 +384,8 @@ impl<'a> Parser<'a> {
         };
         let base = self.path.parent().unwrap_or(Path::new("."));
         let pinned = envs::pin(&id, base).map_err(|e| self.error(node.span(), e.to_string()))?;
-        envs::make(&pinned).map_err(|e| self.error(node.span(), e.to_string()))?;
-        Ok(pinned)
+        let mdp = envs::make(&pinned).map_err(|e| self.error(node.span(), e.to_string()))?;
+        Ok((pinned, mdp))
     }
 
     /// `"tabular"`, or a `features` table of scalar keys (see

@@ -4,6 +4,11 @@
 //! and `lock` (an OS file lock, released by the kernel when its process dies,
 //! so a killed worker never leaves a stale lock behind).
 //!
+//! No write follows a link or opens a FIFO or device (see [`crate::fsio`]):
+//! every file is opened through [`RunDir::file_to_write`], which refuses a
+//! run or spec directory replaced by a link, and the fsio openers, which
+//! refuse a link or non-regular file at the file itself, naming the path.
+//!
 //! Crash safety: metrics lines are appended as they are computed, and a
 //! checkpoint records how many lines it covers. A resumed run truncates
 //! `metrics.jsonl` back to that count (dropping a torn line, or lines the
@@ -48,6 +53,21 @@ impl RunDir {
 
     fn file(&self, name: &str) -> PathBuf {
         self.0.join(name)
+    }
+
+    /// `name` in this run's directory, for a write: refused, naming the
+    /// directory, when the run's directory or its spec's is not a real
+    /// directory (a link there would take the write outside the store).
+    fn file_to_write(&self, name: &str) -> Result<PathBuf> {
+        for dir in [Some(self.0.as_path()), self.0.parent()]
+            .into_iter()
+            .flatten()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            crate::fsio::check_real_dir(dir)
+                .map_err(io(|| format!("cannot write into {}", dir.display())))?;
+        }
+        Ok(self.file(name))
     }
 }
 
@@ -192,7 +212,7 @@ impl Store {
         let json = serde_json::to_vec_pretty(config).expect("configs serialize");
         // Bounded: a config is a few hundred bytes, so a longer file is
         // wrong without reading it all.
-        let on_disk = File::open(&path).ok().and_then(|f| {
+        let on_disk = crate::fsio::open_regular(&path).ok().and_then(|f| {
             let mut bytes = Vec::new();
             f.take(json.len() as u64 + 1)
                 .read_to_end(&mut bytes)
@@ -204,9 +224,9 @@ impl Store {
                 log(
                     &dir,
                     "config.json did not match the run's config: rewritten",
-                );
+                )?;
             }
-            write_atomic(&path, &json)?;
+            write_atomic(&dir, CONFIG, &json)?;
         }
         Ok(dir)
     }
@@ -252,19 +272,36 @@ impl Store {
     }
 }
 
-/// Writes `bytes` to `path` so that readers see the old or the new content,
-/// never a mix: temp file in the same directory, fsync, rename, fsync of
-/// the directory (so the rename itself survives a power loss).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+/// Writes `bytes` to the run's file `name` so that readers see the old or
+/// the new content, never a mix: a temp file in the same directory
+/// (created exclusively, under a name no other writer uses), fsync,
+/// rename, fsync of the directory (so the rename itself survives a power
+/// loss). Whatever sits at the file must be a regular file: a link there
+/// is refused, not replaced, so the user hears of it.
+fn write_atomic(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
+    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let path = dir.file_to_write(name)?;
+    let tmp = dir.file(&format!(
+        "{name}.tmp-{}-{}",
+        std::process::id(),
+        TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let mut created = false;
     let result = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !meta.is_file()
+        {
+            // open_for_writing says what it is, without opening it.
+            crate::fsio::open_for_writing(&path, OpenOptions::new().write(true))?;
+        }
+        let mut f = crate::fsio::create_new(&tmp)?;
+        created = true;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        sync_dir(path)
+        std::fs::rename(&tmp, &path)?;
+        sync_dir(&path)
     })();
-    if result.is_err() {
+    if result.is_err() && created {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io(|| format!("cannot write {}", path.display())))
@@ -313,7 +350,7 @@ pub fn read_summary(dir: &RunDir) -> Result<Option<Summary>> {
 /// which training rebuilds: it counts as absent, and the log says so.
 pub fn read_summary_to_repair(dir: &RunDir) -> Option<Summary> {
     read_summary(dir).unwrap_or_else(|e| {
-        log(dir, &format!("{e}; rebuilding it from the checkpoint"));
+        let _ = log(dir, &format!("{e}; rebuilding it from the checkpoint"));
         None
     })
 }
@@ -323,14 +360,15 @@ pub fn read_summary_to_repair(dir: &RunDir) -> Option<Summary> {
 /// cut back to none), and the log says so.
 pub fn read_checkpoint_to_repair(dir: &RunDir) -> Option<Checkpoint> {
     read_checkpoint(dir).unwrap_or_else(|e| {
-        log(dir, &format!("{e}; training again from the start"));
+        let _ = log(dir, &format!("{e}; training again from the start"));
         None
     })
 }
 
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {
     write_atomic(
-        &dir.file(SUMMARY),
+        dir,
+        SUMMARY,
         &serde_json::to_vec_pretty(summary).expect("summaries serialize"),
     )
 }
@@ -341,7 +379,8 @@ pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
 
 pub fn write_checkpoint(dir: &RunDir, checkpoint: &Checkpoint) -> Result<()> {
     write_atomic(
-        &dir.file(CHECKPOINT),
+        dir,
+        CHECKPOINT,
         &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
     )
 }
@@ -350,7 +389,7 @@ pub fn write_policy(dir: &RunDir, policy: &Policy) -> Result<()> {
     let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
     let json =
         serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
-    write_atomic(&dir.file(POLICY), &json)
+    write_atomic(dir, POLICY, &json)
 }
 
 /// Reads a `{"policy": [[...], ...]}` file.
@@ -372,17 +411,12 @@ pub fn read_policy(dir: &RunDir) -> Result<Policy> {
 }
 
 pub fn write_q(dir: &RunDir, q: &Array2<f64>) -> Result<()> {
-    let tmp = dir.file(&format!("{Q_TABLE}.tmp-{}", std::process::id()));
-    ndarray_npy::write_npy(&tmp, q).map_err(|e| Error::File {
-        path: tmp.clone(),
+    let mut bytes = Vec::new();
+    ndarray_npy::WriteNpyExt::write_npy(q, &mut bytes).map_err(|e| Error::File {
+        path: dir.file(Q_TABLE),
         message: e.to_string(),
     })?;
-    let path = dir.file(Q_TABLE);
-    File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .and_then(|()| sync_dir(&path))
-        .map_err(io(|| format!("cannot write {}", path.display())))
+    write_atomic(dir, Q_TABLE, &bytes)
 }
 
 pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {
@@ -501,15 +535,17 @@ impl MetricsWriter {
     /// cutting anything beyond them (a torn line, or points a crash left
     /// past the last checkpoint).
     pub fn resume(dir: &RunDir, keep: u64) -> Result<Self> {
-        let path = dir.file(METRICS);
+        let path = dir.file_to_write(METRICS)?;
         let context = || format!("cannot open {}", path.display());
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io(context))?;
+        let mut file = crate::fsio::open_for_writing(
+            &path,
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true),
+        )
+        .map_err(io(context))?;
         let mut offset = 0u64;
         let mut lines = 0u64;
         {
@@ -586,13 +622,15 @@ pub fn try_lock(dir: &RunDir) -> Result<Option<RunLock>> {
 
 /// [`try_lock`], creating the lock file only when `create` is set.
 fn lock_file(dir: &RunDir, create: bool) -> Result<Option<RunLock>> {
-    let path = dir.file(LOCK);
-    let file = OpenOptions::new()
-        .create(create)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io(|| format!("cannot open {}", path.display())))?;
+    let path = dir.file_to_write(LOCK)?;
+    let file = crate::fsio::open_for_writing(
+        &path,
+        OpenOptions::new()
+            .create(create)
+            .truncate(false)
+            .write(true),
+    )
+    .map_err(io(|| format!("cannot open {}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(RunLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -609,15 +647,14 @@ pub fn is_locked(dir: &RunDir) -> bool {
     matches!(lock_file(dir, false), Ok(None))
 }
 
-/// Appends a line to the run's `log.txt`.
-pub fn log(dir: &RunDir, message: &str) {
-    if let Ok(mut f) = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.file(LOG))
-    {
-        let _ = writeln!(f, "{} {message}", utc_timestamp(now()));
-    }
+/// Appends a line to the run's `log.txt`. Callers that log on the way to
+/// another error ignore a failure; the line that starts a run does not,
+/// so a log that cannot be written (a link, a FIFO) stops the run.
+pub fn log(dir: &RunDir, message: &str) -> Result<()> {
+    let path = dir.file_to_write(LOG)?;
+    crate::fsio::open_for_writing(&path, OpenOptions::new().create(true).append(true))
+        .and_then(|mut f| writeln!(f, "{} {message}", utc_timestamp(now())))
+        .map_err(io(|| format!("cannot write {}", path.display())))
 }
 
 /// The last `n` lines of the run's log.

@@ -104,6 +104,15 @@ pub fn kmeans_centres(points: ArrayView2<f64>, k: usize, seed: u64) -> Result<Ar
     Ok(model.centroids().clone())
 }
 
+/// How many columns [`poly`] gives `dims` coordinates: the monomials of
+/// total degree ≤ `degree`, C(dims + degree, degree); `None` past usize.
+pub fn monomial_count(dims: usize, degree: usize) -> Option<usize> {
+    // C(dims + i, i) = C(dims + i − 1, i − 1) · (dims + i) / i, exact at each step.
+    (1..=degree).try_fold(1usize, |c, i| {
+        Some(c.checked_mul(dims.checked_add(i)?)? / i)
+    })
+}
+
 /// Every monomial of the coordinates of total degree ≤ `degree`, the
 /// constant included.
 pub fn poly(states: ArrayView2<f64>, degree: usize) -> Array2<f64> {
@@ -188,6 +197,18 @@ mod tests {
         let mut got = p.row(0).to_vec();
         got.sort_by(f64::total_cmp);
         assert_eq!(got, [1.0, 2.0, 3.0, 4.0, 6.0, 9.0]);
+    }
+
+    #[test]
+    fn monomials_are_counted_without_building_them() {
+        for (dims, degree) in [(1, 1), (2, 2), (4, 8), (3, 0)] {
+            let x = Array2::<f64>::zeros((1, dims));
+            assert_eq!(
+                monomial_count(dims, degree),
+                Some(poly(x.view(), degree).ncols())
+            );
+        }
+        assert_eq!(monomial_count(usize::MAX, 2), None);
     }
 
     #[test]

@@ -5,6 +5,16 @@
 use crate::mdp::TabularMdp;
 use ndarray::Array2;
 
+/// How many coordinates [`state_coordinates`] gives each state, without
+/// building them.
+pub fn coordinate_count(mdp: &TabularMdp) -> usize {
+    match (mdp.coordinates(), mdp.grid()) {
+        (Some(c), _) => c.ncols(),
+        (None, Some(_)) => 2,
+        (None, None) => 1,
+    }
+}
+
 /// States × coordinates, each coordinate scaled to [0, 1].
 pub fn state_coordinates(mdp: &TabularMdp) -> Array2<f64> {
     if let Some(c) = mdp.coordinates() {
@@ -42,5 +52,16 @@ mod tests {
         assert_eq!(taxi.row(s).to_vec(), [1.0, 0.5, 1.0, 1.0]);
         let three = state_coordinates(&envs::make("ThreeState-v0").unwrap());
         assert_eq!(three.column(0).to_vec(), [0.0, 0.25, 0.5, 0.75, 1.0]);
+        for (id, coords) in [
+            ("FrozenLake8x8-v1", lake),
+            ("Taxi-v4", taxi),
+            ("ThreeState-v0", three),
+        ] {
+            assert_eq!(
+                coordinate_count(&envs::make(id).unwrap()),
+                coords.ncols(),
+                "{id}"
+            );
+        }
     }
 }

@@ -60,6 +60,12 @@ pub const KINDS: [&str; 7] = ["onehot", "tile", "rbf", "poly", "random", "grid",
 /// are dense: 4096² f64s are 128 MiB).
 pub const MAX_DIM: usize = 4096;
 
+/// Largest matrix a feature spec may build, in entries (1 GiB of f64s):
+/// φ (pairs × features) and every states × features matrix before it. A
+/// large environment (an MDP file of a million states) could otherwise
+/// ask for more than memory holds within [`MAX_DIM`] features.
+pub const MAX_ENTRIES: usize = 1 << 27;
+
 /// A spec's `features` table, resolved: `kind` and every key of that kind
 /// with its default. Tabular runs have none (serialised as `"tabular"`,
 /// which keeps their run ids).
@@ -143,20 +149,117 @@ impl FeatureSpec {
         }
     }
 
+    /// The bytes of the largest matrix [`FeatureSpec::build`] allocates on
+    /// `mdp`, from the spec's numbers and the environment's shape alone
+    /// (nothing is built, every product is checked), or an error naming
+    /// the key when a size passes [`MAX_DIM`] or [`MAX_ENTRIES`], k-means
+    /// asks for more centres than states, or `env` features do not exist.
+    /// Spec validation calls it, so a spec that cannot fit in memory is
+    /// refused where it is written instead of aborting the process that
+    /// builds it.
+    pub fn check_size(&self, mdp: &TabularMdp) -> Result<usize> {
+        let Some(p) = &self.0 else {
+            return Ok(0);
+        };
+        let kind = text(p, "kind");
+        let refuse = |why: String| {
+            Error::Invalid(format!("features {} on {}: {why}", self.label(), mdp.id()))
+        };
+        let (ns, na) = (mdp.n_states(), mdp.n_actions());
+        if kind == "env" {
+            let Some(pairs) = mdp.features() else {
+                return Err(refuse(
+                    "the environment defines no features of its own (Baird-v0 and TwoState-v0 do)"
+                        .into(),
+                ));
+            };
+            return Ok(pairs.len() * size_of::<f64>());
+        }
+        let int = |key: &str| number(p, key) as usize;
+        let k = coords::coordinate_count(mdp);
+        // ψ(s)'s width (None past usize), what sets it, and the extra
+        // states × columns matrix the kind builds on the way.
+        let (width, set_by, scratch) = match kind.as_str() {
+            "onehot" => (Some(ns), "one feature per state".to_string(), 0),
+            "tile" => (
+                Some(TileCoder::new(k, int("tilings"), int("tiles"), int("size")).slots()),
+                format!("`size` = {}", int("size")),
+                // The active tiles, states × tilings (u32, half an f64).
+                ns.saturating_mul(int("tilings")).div_ceil(2),
+            ),
+            "rbf" if text(p, "centres") == "kmeans" => {
+                if int("k") > ns {
+                    return Err(refuse(format!(
+                        "`k` = {} centres for {ns} states; at most one centre per state",
+                        int("k")
+                    )));
+                }
+                (Some(int("k")), format!("`k` = {}", int("k")), 0)
+            }
+            "rbf" => (
+                int("centres").checked_pow(k as u32),
+                format!(
+                    "`centres` = {} per coordinate, {k} coordinates",
+                    int("centres")
+                ),
+                0,
+            ),
+            "poly" => (
+                basis::monomial_count(k, int("degree")),
+                format!("`degree` = {}, {k} coordinates", int("degree")),
+                0,
+            ),
+            "random" => (Some(int("dim")), format!("`dim` = {}", int("dim")), 0),
+            "grid" => (
+                Some(k + 2),
+                "a bias, the coordinates, the distance".into(),
+                0,
+            ),
+            other => unreachable!("kind `{other}` was validated"),
+        };
+        let (dim, per_action) = match text(p, "actions").as_str() {
+            "shared" => (width.and_then(|w| w.checked_add(na)), "+"),
+            _ => (width.and_then(|w| w.checked_mul(na)), "×"),
+        };
+        let shown =
+            |n: Option<usize>| n.map_or(format!("more than {}", usize::MAX), |n| n.to_string());
+        let dim = match dim {
+            Some(dim) if dim <= MAX_DIM => dim,
+            _ => {
+                return Err(refuse(format!(
+                    "{} features per state ({set_by}) {per_action} {na} actions (`actions` = \"{}\") \
+                     is {} features per pair, more than the {MAX_DIM} allowed",
+                    shown(width),
+                    text(p, "actions"),
+                    shown(dim)
+                )));
+            }
+        };
+        let width = width.expect("within MAX_DIM");
+        let rows = ns * na;
+        let largest = [ns * width, rows.saturating_mul(dim), scratch]
+            .into_iter()
+            .max()
+            .expect("three sizes");
+        if largest > MAX_ENTRIES {
+            return Err(refuse(format!(
+                "{rows} pairs × {dim} features need a matrix of {largest} entries, \
+                 more than the {MAX_ENTRIES} (1 GiB) allowed"
+            )));
+        }
+        Ok(largest * size_of::<f64>())
+    }
+
     /// φ for every pair of `mdp`; `None` for a table. `seed` draws the
-    /// random projections.
+    /// random projections. Sizes are checked first ([`FeatureSpec::check_size`]).
     pub fn build(&self, mdp: &TabularMdp, seed: u64) -> Result<Option<Phi>> {
+        self.check_size(mdp)?;
         let Some(p) = &self.0 else {
             return Ok(None);
         };
         let kind = text(p, "kind");
         let phi = if kind == "env" {
-            let Some(pairs) = mdp.features() else {
-                return Err(Error::Invalid(format!(
-                    "features kind `env`: {} defines no features of its own (Baird-v0 and TwoState-v0 do)",
-                    mdp.id()
-                )));
-            };
+            let pairs = mdp.features().expect("check_size found the features");
             Phi::new(pairs.to_owned(), mdp.n_actions())
         } else {
             let states = state_features(p, &kind, mdp, seed)?;
@@ -169,13 +272,6 @@ impl FeatureSpec {
                 mdp.n_actions(),
             )
         };
-        if phi.dim() > MAX_DIM {
-            return Err(Error::Invalid(format!(
-                "features {}: {} features per pair, more than the {MAX_DIM} allowed",
-                self.label(),
-                phi.dim()
-            )));
-        }
         Ok(Some(phi))
     }
 }
@@ -522,12 +618,50 @@ mod tests {
             .build(&envs::make("Chain-v10").unwrap(), 0)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("k = 11 centres for 10 distinct states"), "{e}");
+        assert!(e.contains("`k` = 11 centres for 10 states"), "{e}");
         // Grid centres keep their label (and run ids).
         assert_eq!(
             spec(&[kind("rbf")]).unwrap().label(),
             "rbf actions=blocks centres=4 width=0.25"
         );
+    }
+
+    /// Sizes are refused from the spec's numbers, before anything is
+    /// allocated: Taxi's 4 coordinates with 64 centres each would be
+    /// 500 × 16,777,216 f64s (67 GB) per state matrix alone.
+    #[test]
+    fn sizes_are_checked_before_allocation() {
+        let taxi = envs::make("Taxi-v4").unwrap();
+        let rbf = |centres: f64, actions: &str| {
+            spec(&[
+                kind("rbf"),
+                ("centres", ParamValue::Number(centres)),
+                ("actions", ParamValue::Text(actions.into())),
+            ])
+            .unwrap()
+        };
+        let e = rbf(64.0, "blocks").build(&taxi, 0).unwrap_err().to_string();
+        assert!(
+            e.contains("Taxi-v4")
+                && e.contains(
+                    "16777216 features per state (`centres` = 64 per coordinate, 4 coordinates)"
+                )
+                && e.contains("more than the 4096 allowed"),
+            "{e}"
+        );
+        // Blocks multiply by the actions, shared adds them.
+        assert!(rbf(7.0, "blocks").check_size(&taxi).is_err());
+        assert_eq!(
+            rbf(7.0, "shared").check_size(&taxi).unwrap(),
+            3000 * (2401 + 6) * 8
+        );
+        let bytes = spec(&[kind("poly"), ("degree", ParamValue::Number(8.0))])
+            .unwrap()
+            .check_size(&taxi)
+            .unwrap();
+        assert_eq!(bytes, 3000 * 495 * 6 * 8);
+        let e = kmeans(501.0).check_size(&taxi).unwrap_err().to_string();
+        assert!(e.contains("`k` = 501 centres for 500 states"), "{e}");
     }
 
     #[test]

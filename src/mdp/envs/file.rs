@@ -13,10 +13,17 @@
 //!
 //! `P[s][a]` lists `[probability, next_state, reward, terminated]`
 //! outcomes; `max_episode_steps` (Gymnasium's time limit) may be null or
-//! absent; `id` and `gymnasium_version` are informational. A reward of
+//! absent, and is at most [`MAX_EPISODE_STEPS`]; `id` and
+//! `gymnasium_version` are informational. A reward of
 //! `null` (how JSON spells NaN) is rejected with the place that has it.
 
 use crate::error::{Error, Result};
+
+/// The longest time limit a file may set. Every eval point computes the
+/// episode return exactly, by one backward step per time step, so a limit
+/// of 10¹² would never finish; 100,000 covers every Gymnasium registration
+/// (the longest toy-text limit is 200) with room for long chains.
+pub const MAX_EPISODE_STEPS: usize = 100_000;
 use crate::mdp::{Outcome, TabularMdp};
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,8 +67,14 @@ pub fn from_json(id: &str, text: &str) -> Result<TabularMdp> {
             file.initial_state_distribution.len()
         )));
     }
-    if file.max_episode_steps == Some(0) {
-        return Err(invalid("max_episode_steps is 0".into()));
+    match file.max_episode_steps {
+        Some(0) => return Err(invalid("max_episode_steps is 0".into())),
+        Some(t) if t > MAX_EPISODE_STEPS => {
+            return Err(invalid(format!(
+                "max_episode_steps is {t}, more than the {MAX_EPISODE_STEPS} allowed"
+            )));
+        }
+        _ => {}
     }
     let mut table = Vec::with_capacity(ns);
     for (s, row) in file.p.iter().enumerate() {
@@ -160,6 +173,11 @@ mod tests {
         );
         let e = error("\"max_episode_steps\"", "\"time_limit\"");
         assert!(e.contains("unknown field `time_limit`"), "{e}");
+        let e = error("100}", "1000000000000}");
+        assert!(
+            e.contains("max_episode_steps is 1000000000000, more than the 100000 allowed"),
+            "{e}"
+        );
         let e = error("[1.0, 1, 0.5, false]", "[1.0, 1, 0.5]");
         assert!(e.contains("P[0][0][0] is [1.0,1,0.5], not"), "{e}");
     }

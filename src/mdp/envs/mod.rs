@@ -7,7 +7,7 @@ mod frozen_lake;
 mod taxi;
 mod toy;
 
-pub use file::from_json;
+pub use file::{MAX_EPISODE_STEPS, from_json};
 pub use frozen_lake::{BUNDLED_MAPS, parse_map};
 pub use toy::{BANDIT_ARMS, BANDIT_BEHAVIOR};
 

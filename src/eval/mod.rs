@@ -262,7 +262,6 @@ mod tests {
         assert!((got - want).abs() < 1e-12, "{got} vs {want}");
     }
 
-    /// Every metric against its value worked out on paper (γ = 0.9).
     /// The policy-only numbers kept from the last eval point are reused
     /// only for the same π: a changed π, then the first again, give what a
     /// fresh evaluator gives.
@@ -279,6 +278,7 @@ mod tests {
         }
     }
 
+    /// Every metric against its value worked out on paper (γ = 0.9).
     #[test]
     fn metrics_match_hand_computed_values() {
         let evaluator = tiny(&[]);

@@ -1042,3 +1042,45 @@ fn one_bad_run_directory_fails_one_run_and_failed_runs_can_be_retried() {
     }
     assert_iterations(&dirs[1], &metrics(&dirs[1]), 5, 50);
 }
+
+/// A checkpoint knows whose it is: cql's copied into an fqi run's
+/// directory (its summary gone, so the run trains again) is not resumed
+/// from, and the run trains from the start to exactly the result it had.
+#[test]
+fn a_checkpoint_of_another_run_is_not_resumed_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = write(
+        &tmp.path().join("pair.toml"),
+        &SMALL_SPEC
+            .replace("\"small\"", "\"pair\"")
+            .replace("seeds = [0, 1, 2]", "seeds = [0]")
+            .replace("name = \"fqi\"", "name = \"fqi\"\n[[algo]]\nname = \"cql\""),
+    );
+    let store = tmp.path().join("runs");
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    let dirs = run_dirs(&store, "pair");
+    let algo = |dir: &PathBuf| {
+        let config: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        config["algo"].as_str().unwrap().to_string()
+    };
+    let fqi = dirs.iter().find(|d| algo(d) == "fqi").unwrap();
+    let cql = dirs.iter().find(|d| algo(d) == "cql").unwrap();
+    let trained = metrics(fqi);
+    let policy = std::fs::read(fqi.join("policy.json")).unwrap();
+    std::fs::copy(cql.join("checkpoint.json"), fqi.join("checkpoint.json")).unwrap();
+    std::fs::remove_file(fqi.join("summary.json")).unwrap();
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(status(fqi).as_deref(), Some("done"));
+    assert_eq!(metrics(fqi), trained, "trained again, to the same result");
+    assert!(std::fs::read(fqi.join("policy.json")).unwrap() == policy);
+    assert!(
+        log_lines(fqi)
+            .iter()
+            .any(|l| l.contains("the checkpoint is cql run") && l.contains("training again")),
+        "{:?}",
+        log_lines(fqi)
+    );
+}

@@ -5,7 +5,7 @@
 use super::config::RunConfig;
 use super::pipeline::{Setup, Training};
 use super::status::RunStatus;
-use super::store::{self, Checkpoint, MetricsWriter, RunDir, Summary};
+use super::store::{self, Checkpoint, CheckpointOwner, MetricsWriter, RunDir, Summary};
 use crate::algo;
 use crate::error::Result;
 use crate::eval::Metrics;
@@ -143,7 +143,8 @@ fn train(
         None => evaluator.coverage().ok(),
     };
     summary.unvisited_states = Some(evaluator.unvisited_states());
-    let checkpoint = store::read_checkpoint_to_repair(dir);
+    let owner = CheckpointOwner::of(config);
+    let checkpoint = store::read_checkpoint_to_repair(dir, &owner);
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {
             learner.load_state(&c.algorithm)?;
@@ -222,6 +223,7 @@ fn train(
         if let Some(status) = ended {
             return finish(
                 dir,
+                &owner,
                 &mut metrics,
                 learner.as_ref(),
                 summary,
@@ -234,7 +236,14 @@ fn train(
         if request != Request::Continue
             || (!held && (holding || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
         {
-            save_checkpoint(dir, &mut metrics, learner.as_ref(), summary, iteration)?;
+            save_checkpoint(
+                dir,
+                &owner,
+                &mut metrics,
+                learner.as_ref(),
+                summary,
+                iteration,
+            )?;
             last_checkpoint = Instant::now();
             match request {
                 Request::Continue => {}
@@ -341,6 +350,7 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
 
 fn save_checkpoint(
     dir: &RunDir,
+    owner: &CheckpointOwner,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
@@ -356,6 +366,7 @@ fn save_checkpoint(
     store::write_checkpoint(
         dir,
         &Checkpoint {
+            owner: Some(owner.clone()),
             iteration,
             metrics_lines: metrics.lines(),
             train_seconds: summary.train_seconds,
@@ -374,13 +385,14 @@ fn save_checkpoint(
 /// Writes the final policy, Q table and checkpoint of a run that ended.
 fn finish(
     dir: &RunDir,
+    owner: &CheckpointOwner,
     metrics: &mut MetricsWriter,
     learner: &dyn algo::Algorithm,
     summary: &mut Summary,
     iteration: u64,
     status: RunStatus,
 ) -> Result<Outcome> {
-    save_checkpoint(dir, metrics, learner, summary, iteration)?;
+    save_checkpoint(dir, owner, metrics, learner, summary, iteration)?;
     summary.status = status;
     let _ = store::log(
         dir,

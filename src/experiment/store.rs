@@ -157,6 +157,10 @@ impl Summary {
 /// Everything needed to resume a run exactly.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// Whose state this is; `None` in checkpoints written before it was
+    /// recorded, which are not resumed from.
+    #[serde(default)]
+    pub owner: Option<CheckpointOwner>,
     pub iteration: u64,
     /// Lines of `metrics.jsonl` this checkpoint covers.
     pub metrics_lines: u64,
@@ -171,6 +175,37 @@ pub struct Checkpoint {
     #[serde(default)]
     pub setup_seconds: f64,
     pub algorithm: serde_json::Value,
+}
+
+/// What a checkpoint's learner state belongs to. The state is an
+/// algorithm's own JSON: loaded into another run (a copied file, a
+/// directory reused) or by another format, it would resume with values
+/// that mean something else, silently. A mismatch trains from the start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointOwner {
+    /// The run id: the hash of the run's whole config.
+    pub run: String,
+    pub algo: String,
+    /// [`CHECKPOINT_FORMAT`] when written.
+    pub format: u32,
+    /// The crate version that wrote it.
+    pub version: String,
+}
+
+/// The checkpoint layout's version: raised when a learner's saved state
+/// changes meaning, so that older checkpoints are not resumed from.
+pub const CHECKPOINT_FORMAT: u32 = 1;
+
+impl CheckpointOwner {
+    /// The owner of checkpoints `config`'s run writes now.
+    pub fn of(config: &RunConfig) -> Self {
+        CheckpointOwner {
+            run: config.id().0,
+            algo: config.algo.clone(),
+            format: CHECKPOINT_FORMAT,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
 }
 
 /// The store's root directory.
@@ -355,14 +390,34 @@ pub fn read_summary_to_repair(dir: &RunDir) -> Option<Summary> {
     })
 }
 
-/// The checkpoint of a run about to be trained. An unreadable one cannot
-/// be resumed from: the run trains again from the start (its metrics are
-/// cut back to none), and the log says so.
-pub fn read_checkpoint_to_repair(dir: &RunDir) -> Option<Checkpoint> {
-    read_checkpoint(dir).unwrap_or_else(|e| {
-        let _ = log(dir, &format!("{e}; training again from the start"));
+/// The checkpoint of a run about to be trained, if it is `owner`'s. An
+/// unreadable one, or one written for another run, algorithm or format,
+/// cannot be resumed from: the run trains again from the start (its
+/// metrics are cut back to none), and the log says why.
+pub fn read_checkpoint_to_repair(dir: &RunDir, owner: &CheckpointOwner) -> Option<Checkpoint> {
+    let refuse = |why: String| {
+        let _ = log(dir, &format!("{why}; training again from the start"));
         None
-    })
+    };
+    match read_checkpoint(dir) {
+        Ok(Some(checkpoint)) => match &checkpoint.owner {
+            Some(written) if written == owner => Some(checkpoint),
+            Some(written) => refuse(format!(
+                "the checkpoint is {} run {}'s (format {}, version {}), not this {} run {}'s (format {}, version {})",
+                written.algo,
+                written.run,
+                written.format,
+                written.version,
+                owner.algo,
+                owner.run,
+                owner.format,
+                owner.version
+            )),
+            None => refuse("the checkpoint does not say whose it is (written before checkpoints recorded their run)".into()),
+        },
+        Ok(None) => None,
+        Err(e) => refuse(e.to_string()),
+    }
 }
 
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {

@@ -143,8 +143,11 @@ fn train(
         None => evaluator.coverage().ok(),
     };
     summary.unvisited_states = Some(evaluator.unvisited_states());
-    let owner = CheckpointOwner::of(config);
-    let checkpoint = store::read_checkpoint_to_repair(dir, &owner);
+    let checkpoints = Checkpoints {
+        dir,
+        owner: CheckpointOwner::of(config),
+    };
+    let checkpoint = store::read_checkpoint_to_repair(dir, &checkpoints.owner);
     let (mut iteration, kept) = match &checkpoint {
         Some(c) => {
             learner.load_state(&c.algorithm)?;
@@ -221,29 +224,14 @@ fn train(
             ended = ended.or(Some(RunStatus::Done));
         }
         if let Some(status) = ended {
-            return finish(
-                dir,
-                &owner,
-                &mut metrics,
-                learner.as_ref(),
-                summary,
-                iteration,
-                status,
-            );
+            return checkpoints.finish(&mut metrics, learner.as_ref(), summary, iteration, status);
         }
         let request = control.get();
         let holding = iteration > 0 && hold.as_ref().is_some_and(|gate| gate.exists());
         if request != Request::Continue
             || (!held && (holding || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
         {
-            save_checkpoint(
-                dir,
-                &owner,
-                &mut metrics,
-                learner.as_ref(),
-                summary,
-                iteration,
-            )?;
+            checkpoints.save(&mut metrics, learner.as_ref(), summary, iteration)?;
             last_checkpoint = Instant::now();
             match request {
                 Request::Continue => {}
@@ -348,64 +336,72 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn save_checkpoint(
-    dir: &RunDir,
-    owner: &CheckpointOwner,
-    metrics: &mut MetricsWriter,
-    learner: &dyn algo::Algorithm,
-    summary: &mut Summary,
-    iteration: u64,
-) -> Result<()> {
-    timed(&mut summary.metrics_seconds, || metrics.flush())?;
-    let started = Instant::now();
-    metrics.sync()?;
-    // The current Q and policy too: the dashboard's detail view shows
-    // a running run's heatmap from them.
-    store::write_policy(dir, &learner.policy())?;
-    store::write_q(dir, &learner.q())?;
-    store::write_checkpoint(
-        dir,
-        &Checkpoint {
-            owner: Some(owner.clone()),
-            iteration,
-            metrics_lines: metrics.lines(),
-            train_seconds: summary.train_seconds,
-            eval_seconds: summary.eval_seconds,
-            metrics_seconds: summary.metrics_seconds,
-            io_seconds: summary.io_seconds,
-            setup_seconds: summary.setup_seconds,
-            algorithm: learner.save_state(),
-        },
-    )?;
-    summary.updated = store::now();
-    summary.io_seconds += started.elapsed().as_secs_f64();
-    store::write_summary(dir, summary)
+/// Where and as whose a run's checkpoints are written.
+struct Checkpoints<'a> {
+    dir: &'a RunDir,
+    owner: CheckpointOwner,
 }
 
-/// Writes the final policy, Q table and checkpoint of a run that ended.
-fn finish(
-    dir: &RunDir,
-    owner: &CheckpointOwner,
-    metrics: &mut MetricsWriter,
-    learner: &dyn algo::Algorithm,
-    summary: &mut Summary,
-    iteration: u64,
-    status: RunStatus,
-) -> Result<Outcome> {
-    save_checkpoint(dir, owner, metrics, learner, summary, iteration)?;
-    summary.status = status;
-    let _ = store::log(
-        dir,
-        &format!(
-            "{status} at iteration {iteration}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
-            summary.setup_seconds,
-            summary.train_seconds,
-            summary.eval_seconds,
-            summary.metrics_seconds,
-            summary.io_seconds
-        ),
-    );
-    Ok(Outcome::Finished(status))
+impl Checkpoints<'_> {
+    /// Flushes the metrics, then writes the policy, Q, checkpoint and summary.
+    fn save(
+        &self,
+        metrics: &mut MetricsWriter,
+        learner: &dyn algo::Algorithm,
+        summary: &mut Summary,
+        iteration: u64,
+    ) -> Result<()> {
+        let dir = self.dir;
+        timed(&mut summary.metrics_seconds, || metrics.flush())?;
+        let started = Instant::now();
+        metrics.sync()?;
+        // The current Q and policy too: the dashboard's detail view shows
+        // a running run's heatmap from them.
+        store::write_policy(dir, &learner.policy())?;
+        store::write_q(dir, &learner.q())?;
+        store::write_checkpoint(
+            dir,
+            &Checkpoint {
+                owner: Some(self.owner.clone()),
+                iteration,
+                metrics_lines: metrics.lines(),
+                train_seconds: summary.train_seconds,
+                eval_seconds: summary.eval_seconds,
+                metrics_seconds: summary.metrics_seconds,
+                io_seconds: summary.io_seconds,
+                setup_seconds: summary.setup_seconds,
+                algorithm: learner.save_state(),
+            },
+        )?;
+        summary.updated = store::now();
+        summary.io_seconds += started.elapsed().as_secs_f64();
+        store::write_summary(dir, summary)
+    }
+
+    /// Writes the final policy, Q table and checkpoint of a run that ended.
+    fn finish(
+        &self,
+        metrics: &mut MetricsWriter,
+        learner: &dyn algo::Algorithm,
+        summary: &mut Summary,
+        iteration: u64,
+        status: RunStatus,
+    ) -> Result<Outcome> {
+        self.save(metrics, learner, summary, iteration)?;
+        summary.status = status;
+        let _ = store::log(
+            self.dir,
+            &format!(
+                "{status} at iteration {iteration}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
+                summary.setup_seconds,
+                summary.train_seconds,
+                summary.eval_seconds,
+                summary.metrics_seconds,
+                summary.io_seconds
+            ),
+        );
+        Ok(Outcome::Finished(status))
+    }
 }
 
 /// Makes a thread's panic into a message for the run's summary.

@@ -189,10 +189,7 @@ const NO_FOLLOW: i32 = 0;
 /// whatever sits at `path` is checked before the open, for an error that
 /// says what it is, and the open itself refuses a link swapped in since.
 pub fn open_for_writing(path: &Path, options: &std::fs::OpenOptions) -> std::io::Result<File> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() => return Err(refuse_as(meta.file_type(), "written")),
-        _ => {}
-    }
+    check_writable(path)?;
     open_checked(path, options.clone(), NO_FOLLOW, "written").map_err(|e| {
         #[cfg(unix)]
         if e.raw_os_error() == Some(libc::ELOOP) {
@@ -203,6 +200,16 @@ pub fn open_for_writing(path: &Path, options: &std::fs::OpenOptions) -> std::io:
         }
         e
     })
+}
+
+/// Refuses whatever sits at `path` unless it is a regular file (or
+/// nothing), saying what it is, without opening it: a link is not
+/// followed, a FIFO not opened.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(refuse_as(meta.file_type(), "written")),
+        _ => Ok(()),
+    }
 }
 
 /// Creates `path` for writing, failing if anything (a link included) is

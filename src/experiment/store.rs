@@ -323,12 +323,7 @@ fn write_atomic(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
     ));
     let mut created = false;
     let result = (|| -> std::io::Result<()> {
-        if let Ok(meta) = std::fs::symlink_metadata(&path)
-            && !meta.is_file()
-        {
-            // open_for_writing says what it is, without opening it.
-            crate::fsio::open_for_writing(&path, OpenOptions::new().write(true))?;
-        }
+        crate::fsio::check_writable(&path)?;
         let mut f = crate::fsio::create_new(&tmp)?;
         created = true;
         f.write_all(bytes)?;

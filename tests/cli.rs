@@ -886,6 +886,56 @@ fn report_and_plot_count_diverged_and_failed_runs() {
     );
 }
 
+/// `--spec` takes a spec's file stem or its `name`, the other flags narrow
+/// within it, and a selection that matches nothing is an error that names
+/// the specs there are.
+#[test]
+fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
+    let (dir, _, _) = trap_sweep();
+    let second = dir.path().join("experiments").join("second_file.toml");
+    std::fs::write(
+        &second,
+        "name = \"second-name\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    let store = dir.path().join("runs");
+    pessimist()
+        .arg("run")
+        .arg(&second)
+        .arg("--runs")
+        .arg(&store)
+        .assert()
+        .success();
+    let store = store.to_str().unwrap();
+    let runs_in = |select: &[&str]| -> usize {
+        let json = json_of(&[&["report", store, "--format", "json"], select].concat());
+        json["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap())
+            .map(|cell| cell["scores"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    assert_eq!(runs_in(&["--spec", "second_file"]), 1);
+    assert_eq!(runs_in(&["--spec", "second-name"]), 1);
+    assert_eq!(runs_in(&["--spec", "trap"]), 4);
+    assert_eq!(runs_in(&["--spec", "trap", "--algo", "fqi"]), 2);
+    assert_eq!(runs_in(&["--spec", "trap", "--filter", "BC seed=1"]), 1);
+    let stderr = pessimist()
+        .args(["report", store, "--spec", "nope"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        stderr.contains("specs there: second-name, trap"),
+        "{stderr}"
+    );
+}
+
 /// `> /dev/full`: every command that prints says it cannot write, with a
 /// non-zero exit, instead of panicking (exit 101).
 #[test]

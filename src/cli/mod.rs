@@ -253,11 +253,38 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// Which runs `report` and `plot` show. Each flag may be repeated or take
+/// comma-separated values (any of them matches); flags combine with "and".
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Spec, by its file stem (`why_offline_rl_is_hard`, looked up among
+    /// the `.toml` files of the experiments directory beside the store) or
+    /// its `name` (`why-offline-rl-is-hard`, its directory in the store).
+    #[arg(long, value_delimiter = ',')]
+    pub spec: Vec<String>,
+    /// Environment id, with or without its version (`FrozenLake8x8-v1`, `CliffWalking`).
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Algorithm (`cql`) or its label with the keys that vary (`cql alpha=1`).
+    #[arg(long, value_delimiter = ',')]
+    pub algo: Vec<String>,
+    /// Dataset label (`medium 10k`) or behaviour (`medium`).
+    #[arg(long, value_delimiter = ',')]
+    pub dataset: Vec<String>,
+    /// Words that must all appear in a run's spec, env, algo, dataset,
+    /// status or `seed=N`: the dashboard's `/` filter.
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// Run store (a directory written by `pessimist run` or the dashboard).
     pub runs_dir: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -269,9 +296,13 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
+    /// Run store (a directory written by `pessimist run` or the dashboard).
     pub runs_dir: PathBuf,
+    /// The SVG file to write.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 /// Runs the parsed command; `Ok` carries the exit code (a headless sweep

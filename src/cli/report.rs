@@ -1,8 +1,8 @@
 //! `pessimist report` (the score table) and `pessimist plot` (the
 //! overestimation figure) over a run store.
 
-use super::{PlotArgs, ReportArgs, ReportFormat};
-use anyhow::bail;
+use super::{PlotArgs, ReportArgs, ReportFormat, SelectArgs};
+use anyhow::{Context, bail};
 use pessimist::eval::Metrics;
 use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun, Store};
@@ -10,13 +10,14 @@ use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
 use pessimist::present::scores::{self, RunResult};
+use pessimist::present::select::{Filter, Selection};
 use pessimist::text::sanitize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Every readable run, once (one config in two specs is one run);
-/// unreadable ones are reported on stderr and skipped.
-fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
+/// Every readable run that `select` picks, once (one config in two specs
+/// is one run); unreadable ones are reported on stderr and skipped.
+fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<LoadedRun>> {
     if !dir.is_dir() {
         bail!(
             "{}: no such run store (a directory written by `pessimist run`)",
@@ -31,10 +32,88 @@ fn load(dir: &Path) -> anyhow::Result<Vec<LoadedRun>> {
         bail!("no runs in {}", dir.display());
     }
     let mut seen = BTreeSet::new();
-    Ok(runs
+    let runs: Vec<LoadedRun> = runs
         .into_iter()
         .filter(|r| seen.insert(r.config.id()))
-        .collect())
+        .collect();
+    let selection = Selection {
+        specs: spec_names(dir, &select.spec, &runs)?,
+        envs: select.env.clone(),
+        algos: select.algo.clone(),
+        datasets: select.dataset.clone(),
+        filter: Filter::new(select.filter.as_deref().unwrap_or_default()),
+    };
+    // Labels as the dashboard shows them: per spec.
+    let mut by_spec: BTreeMap<&str, Vec<&LoadedRun>> = BTreeMap::new();
+    for r in &runs {
+        by_spec.entry(&r.config.spec).or_default().push(r);
+    }
+    let labels: BTreeMap<&str, Labels> = by_spec
+        .iter()
+        .map(|(spec, runs)| (*spec, Labels::new(runs.iter().map(|r| &r.config))))
+        .collect();
+    let keep: Vec<bool> = runs
+        .iter()
+        .map(|r| selection.matches(&r.config, &labels[r.config.spec.as_str()], status(r)))
+        .collect();
+    let picked: Vec<LoadedRun> = runs
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, keep)| keep.then_some(r))
+        .collect();
+    if picked.is_empty() {
+        bail!("no run in {} matches the selection", dir.display());
+    }
+    Ok(picked)
+}
+
+/// A run's status as its summary says (queued without one).
+fn status(run: &LoadedRun) -> RunStatus {
+    run.summary.as_ref().map_or(RunStatus::Queued, |s| s.status)
+}
+
+/// `--spec` values as spec names: a name in the store stands for itself;
+/// otherwise a spec file (a path, or a stem in the experiments directory
+/// beside the store) stands for the `name` it declares.
+fn spec_names(store: &Path, specs: &[String], runs: &[LoadedRun]) -> anyhow::Result<Vec<String>> {
+    let names: BTreeSet<&str> = runs.iter().map(|r| r.config.spec.as_str()).collect();
+    let experiments = store
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(|p| p.join("experiments")));
+    specs
+        .iter()
+        .map(|spec| {
+            if names.contains(spec.as_str()) {
+                return Ok(spec.clone());
+            }
+            let candidates = [
+                Some(std::path::PathBuf::from(spec)),
+                experiments.as_ref().map(|e| e.join(format!("{spec}.toml"))),
+            ];
+            match candidates.into_iter().flatten().find(|p| p.is_file()) {
+                Some(file) => declared_name(&file),
+                None => bail!(
+                    "--spec {spec}: no such spec in {} (specs there: {}; a spec file's stem \
+                     works when the file is in the experiments directory beside the store)",
+                    store.display(),
+                    names.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The `name` a spec file declares.
+fn declared_name(file: &Path) -> anyhow::Result<String> {
+    let text = pessimist::fsio::read_to_string_bounded(file, pessimist::fsio::SPEC)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}: not a spec", file.display()))?;
+    match table.get("name") {
+        Some(toml::Value::String(name)) => Ok(name.clone()),
+        _ => bail!("{}: the spec has no `name`", file.display()),
+    }
 }
 
 /// A run's eval points; unreadable ones are reported on stderr and none kept.
@@ -49,14 +128,14 @@ fn read_history(run: &LoadedRun) -> Vec<Metrics> {
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let runs = load(&args.runs_dir)?;
+    let runs = load(&args.runs_dir, &args.select)?;
     // A diverged run whose last point has no finite score is scored by
     // an earlier one: only its metrics are read.
     let histories: Vec<std::cell::OnceCell<Vec<Metrics>>> =
         runs.iter().map(|_| Default::default()).collect();
     let mut table = ScoreTable::build(runs.iter().zip(&histories).map(|(r, history)| {
         let summary = r.summary.as_ref();
-        let status = summary.map_or(RunStatus::Queued, |s| s.status);
+        let status = status(r);
         RunResult {
             config: &r.config,
             status,
@@ -102,8 +181,7 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
 /// point (marked `×`); failed runs have no curve and are named under the
 /// panels.
 pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
-    let runs = load(&args.runs_dir)?;
-    let status = |r: &LoadedRun| r.summary.as_ref().map_or(RunStatus::Queued, |s| s.status);
+    let runs = load(&args.runs_dir, &args.select)?;
     let (failed, drawn): (Vec<&LoadedRun>, Vec<&LoadedRun>) =
         runs.iter().partition(|r| status(r) == RunStatus::Failed);
     let histories: Vec<_> = drawn.iter().map(|r| read_history(r)).collect();

@@ -11,12 +11,15 @@
 //!   counted (diverged `†`, failed `✗n`), as markdown, CSV or JSON;
 //! - [`scale`]: the symmetric-log scale, its ticks and the smoothing of
 //!   curves, shared by the chart and the figure;
-//! - [`figure`]: the overestimation figure as SVG.
+//! - [`figure`]: the overestimation figure as SVG;
+//! - [`select`]: which runs a view shows (the dashboard's `/` filter and
+//!   the command line's selection flags).
 
 pub mod figure;
 pub mod labels;
 pub mod scale;
 pub mod scores;
+pub mod select;
 
 pub use labels::Labels;
 pub use scores::ScoreTable;

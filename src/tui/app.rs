@@ -12,6 +12,7 @@ use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::mdp::TabularMdp;
 use crate::present::Labels;
 use crate::present::scores::{self, RunResult, ScoreTable};
+use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ndarray::Array1;
 use std::collections::BTreeMap;
@@ -227,8 +228,12 @@ impl App {
     /// the rows and the score tables (call it after changing those fields
     /// by hand; [`App::update`] and the keys do).
     pub fn refresh(&mut self) {
+        let filter = Filter::new(&self.filter);
         let mut rows: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| self.matches(&self.runs[i]))
+            .filter(|&i| {
+                let run = &self.runs[i];
+                filter.matches(&run.config, self.labels(&run.config), run.status)
+            })
             .collect();
         rows.sort_by(|&a, &b| self.order(&self.runs[a], &self.runs[b]));
         self.rows = rows;
@@ -270,29 +275,6 @@ impl App {
     fn clamp(&mut self) {
         let n = self.rows.len();
         self.selected = self.selected.min(n.saturating_sub(1));
-    }
-
-    /// Whether `run` passes the filter: every word must appear in its spec,
-    /// env, algo, dataset or status.
-    fn matches(&self, run: &RunView) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let haystack = format!(
-            "{} {} {} {} {} {} seed={}",
-            run.config.spec,
-            run.config.env,
-            crate::mdp::envs::label(&run.config.env),
-            self.labels(&run.config).algo(&run.config),
-            self.labels(&run.config).dataset(&run.config),
-            run.status,
-            run.config.seed
-        )
-        .to_lowercase();
-        self.filter
-            .to_lowercase()
-            .split_whitespace()
-            .all(|w| haystack.contains(w))
     }
 
     /// The runs table's order: by spec first when grouped, then the sort key.

@@ -4,18 +4,26 @@
 //! cursor, hide output) with escape sequences.
 
 /// Replaces control characters (ESC, BEL, C1 controls such as U+009B CSI,
-/// carriage returns, tabs) with U+FFFD; line breaks stay. Characters keep
-/// their count, so column widths computed before or after agree.
+/// carriage returns, tabs) and bidirectional overrides with U+FFFD; line
+/// breaks stay. Characters keep their count, so column widths computed
+/// before or after agree.
 pub fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' {
+            if (c.is_control() && c != '\n') || reorders(c) {
                 '\u{FFFD}'
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// Unicode's bidirectional formatting characters (U+202E, the
+/// right-to-left override, and its kin): in a file name they make
+/// `gpj.exe` read as `exe.jpg`, and they reorder the rest of a table row.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `x` with `decimals` decimals, or in scientific notation from 10⁷ on, so
@@ -30,14 +38,16 @@ pub fn number(x: f64, decimals: usize) -> String {
 
 /// Text for an XML document (SVG) whose writer escapes `<`, `&` and
 /// quotes itself (plotters does): the characters XML 1.0 cannot hold at all
-/// (C0 controls but tab and line breaks, U+FFFE, U+FFFF) and C1 controls
-/// become U+FFFD, so a name with an escape sequence still makes a valid
-/// document.
+/// (C0 controls but tab and line breaks, U+FFFE, U+FFFF), C1 controls and
+/// bidirectional overrides become U+FFFD, so a name with an escape
+/// sequence still makes a valid document that reads in order.
 pub fn xml_text(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\t' | '\n' | '\r' => c,
-            c if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') => '\u{FFFD}',
+            c if c.is_control() || reorders(c) || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                '\u{FFFD}'
+            }
             c => c,
         })
         .collect()
@@ -86,5 +96,18 @@ mod tests {
     #[test]
     fn xml_text_keeps_only_characters_xml_allows() {
         assert_eq!(xml_text("a\u{1b}b\u{FFFF}\tc<"), "a\u{FFFD}b\u{FFFD}\tc<");
+    }
+
+    /// A right-to-left override would show `evil\u{202E}gpj.csv` as
+    /// `evilvsc.jpg`, on the terminal and in a figure alike.
+    #[test]
+    fn bidirectional_overrides_are_replaced_everywhere() {
+        for text in [
+            sanitize("evil\u{202E}gpj.csv"),
+            xml_text("evil\u{202E}gpj.csv"),
+        ] {
+            assert_eq!(text, "evil\u{FFFD}gpj.csv");
+        }
+        assert_eq!(sanitize("a\u{2067}b\u{200F}"), "a\u{FFFD}b\u{FFFD}");
     }
 }

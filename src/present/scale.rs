@@ -148,7 +148,10 @@ fn thin(ticks: Vec<f64>, max: usize) -> Vec<f64> {
 /// A short tick label: `0`, `1`, `-10`, `100`, `1k`, `1e6`, `0.5`.
 pub fn format_tick(v: f64) -> String {
     let a = v.abs();
-    if v == 0.0 {
+    if !v.is_finite() {
+        // As `{}` prints them (a diverged run's values), not `NaNe2147483647`.
+        format!("{v}")
+    } else if v == 0.0 {
         "0".into()
     } else if !(1e-3..1e6).contains(&a) {
         let exponent = a.log10().floor() as i32;
@@ -239,6 +242,9 @@ mod tests {
         assert_eq!(format_tick(0.25), "0.25");
         assert_eq!(format_tick(1e300), "1e300");
         assert_eq!(format_tick(-1.5e300), "-1.5e300");
+        // A diverged run's heatmap cells.
+        assert_eq!(format_tick(f64::NAN), "NaN");
+        assert_eq!(format_tick(f64::NEG_INFINITY), "-inf");
     }
 
     /// Means of values near f64::MAX stay finite (a sum would not).

@@ -4,7 +4,7 @@
 //! run's history is unchanged (the "all curves new" case measures the frame
 //! after every run has new points). The rows and score tables are derived
 //! once per change of state (`App::update`, measured on its own), not per
-//! frame.
+//! frame, and once per burst of keys typed into the filter.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pessimist::eval::Metrics;
@@ -87,6 +87,14 @@ fn bench_render(c: &mut Criterion) {
             |(fresh, runs)| fresh.update(std::mem::take(runs), Vec::new()),
             criterion::BatchSize::LargeInput,
         )
+    });
+    // A filter typed (or pasted) over a big store: one refresh per burst.
+    let many: Vec<RunView> = (0..100_000).map(|i| run(i, 1)).collect();
+    let mut big = App::default();
+    big.update(many, Vec::new());
+    big.filter = "frozen medium 10k seed=7".into();
+    c.bench_function("filter, 100k runs: App::refresh", |b| {
+        b.iter(|| big.refresh())
     });
     let mut smoothed = app.clone();
     smoothed.chart.smoothing = 0.6;

@@ -113,10 +113,8 @@ fn app() -> App {
             run_ids: Vec::new(),
         },
     ];
-    let mut app = App {
-        no_color: true,
-        ..App::default()
-    };
+    let mut app = App::default();
+    app.no_color = true;
     app.update(runs, specs);
     app
 }
@@ -129,10 +127,8 @@ fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
         error: None,
         run_ids: runs.iter().map(|r| r.id.clone()).collect(),
     }];
-    let mut app = App {
-        no_color: true,
-        ..App::default()
-    };
+    let mut app = App::default();
+    app.no_color = true;
     app.update(runs, specs);
     app
 }

@@ -31,10 +31,18 @@ impl Filter {
 
     /// Whether `config` (labelled by `labels`, in `status`) passes.
     pub fn matches(&self, config: &RunConfig, labels: &Labels, status: RunStatus) -> bool {
-        if self.words.is_empty() {
-            return true;
-        }
-        let haystack = format!(
+        self.is_empty() || self.matches_text(&Filter::haystack(config, labels, status))
+    }
+
+    /// Whether a [`Filter::haystack`] passes: a view that filters its runs
+    /// again and again (each burst typed) derives their haystacks once.
+    pub fn matches_text(&self, haystack: &str) -> bool {
+        self.words.iter().all(|w| haystack.contains(w.as_str()))
+    }
+
+    /// What the words are looked for in, lower case.
+    pub fn haystack(config: &RunConfig, labels: &Labels, status: RunStatus) -> String {
+        format!(
             "{} {} {} {} {} {} seed={}",
             config.spec,
             config.env,
@@ -44,8 +52,7 @@ impl Filter {
             status,
             config.seed
         )
-        .to_lowercase();
-        self.words.iter().all(|w| haystack.contains(w.as_str()))
+        .to_lowercase()
     }
 }
 

@@ -145,6 +145,12 @@ pub struct App {
     pub rows: Vec<usize>,
     /// Derived with [`App::rows`]: each spec's score table over its visible runs.
     pub scores: BTreeMap<String, ScoreTable>,
+    /// Per run, the text the filter searches ([`Filter::haystack`]),
+    /// derived with the runs so typing only searches.
+    haystacks: Vec<String>,
+    /// The filter was typed since [`App::rows`] were derived: a burst of
+    /// keys (a paste) filters once, in [`App::settle`].
+    rows_stale: bool,
 }
 
 impl Default for App {
@@ -181,6 +187,8 @@ impl Default for App {
             revisions: Revisions::default(),
             rows: Vec::new(),
             scores: BTreeMap::new(),
+            haystacks: Vec::new(),
+            rows_stale: false,
         }
     }
 }
@@ -212,6 +220,16 @@ impl App {
             .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
             .collect();
         self.revisions.update(&self.runs, &runs);
+        self.haystacks = runs
+            .iter()
+            .map(|r| {
+                Filter::haystack(
+                    &r.config,
+                    &self.spec_labels[r.config.spec.as_str()],
+                    r.status,
+                )
+            })
+            .collect();
         self.runs = runs;
         self.specs = specs;
         self.refresh();
@@ -228,12 +246,10 @@ impl App {
     /// the rows and the score tables (call it after changing those fields
     /// by hand; [`App::update`] and the keys do).
     pub fn refresh(&mut self) {
+        self.rows_stale = false;
         let filter = Filter::new(&self.filter);
         let mut rows: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| {
-                let run = &self.runs[i];
-                filter.matches(&run.config, self.labels(&run.config), run.status)
-            })
+            .filter(|&i| filter.matches_text(&self.haystacks[i]))
             .collect();
         rows.sort_by(|&a, &b| self.order(&self.runs[a], &self.runs[b]));
         self.rows = rows;
@@ -255,6 +271,16 @@ impl App {
             })
             .collect();
         self.clamp();
+    }
+
+    /// Derives the rows if the filter changed since; returns whether it had.
+    pub fn settle(&mut self) -> bool {
+        if !self.rows_stale {
+            return false;
+        }
+        self.refresh();
+        self.load_detail_env();
+        true
     }
 
     /// The labels of a run's spec.
@@ -448,10 +474,15 @@ impl App {
                 _ => {}
             }
             self.selected = 0;
-            self.refresh();
-            self.load_detail_env();
+            self.rows_stale = true;
+            if !self.editing_filter {
+                // Done typing: the rows follow now, not at the next key.
+                self.settle();
+            }
             return Action::None;
         }
+        // Any other key acts on the rows the filter leaves.
+        self.settle();
         if self.show_help {
             // The help scrolls with the arrows; any other key closes it.
             match key.code {
@@ -718,6 +749,33 @@ mod tests {
         press(&mut app, "o");
         assert!(app.message.as_ref().unwrap().contains("run detail"));
         assert_eq!(app.heatmap, Heatmap::MaxQ);
+    }
+
+    /// A paste into the filter is filtered once, when the burst settles
+    /// or Enter/Esc ends it, not once per character.
+    #[test]
+    fn a_burst_typed_into_the_filter_filters_once() {
+        let mut app = App::default();
+        let runs = ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
+            .map(|env| run_view(env, 1.0, 3))
+            .to_vec();
+        app.update(runs, Vec::new());
+        assert_eq!(app.rows.len(), 3);
+        press(&mut app, "/taxi");
+        assert_eq!(app.rows.len(), 3, "filtered before the burst ended");
+        assert!(app.settle());
+        assert_eq!(app.rows.len(), 1);
+        assert!(!app.settle(), "nothing left to derive");
+        press(&mut app, "<esc>");
+        assert_eq!(
+            app.rows.len(),
+            3,
+            "Esc clears the filter and ends the burst"
+        );
+        press(&mut app, "/frozen");
+        assert_eq!(app.rows.len(), 3);
+        press(&mut app, "<enter>");
+        assert_eq!(app.rows.len(), 1, "Enter ends the burst");
     }
 
     #[test]

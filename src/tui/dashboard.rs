@@ -16,10 +16,8 @@ pub struct Dashboard {
 impl Dashboard {
     pub fn open(options: SessionOptions, no_color: bool) -> crate::Result<Self> {
         let session = Session::open(options)?;
-        let mut app = App {
-            no_color,
-            ..App::default()
-        };
+        let mut app = App::default();
+        app.no_color = no_color;
         if let Some(e) = &session.watch_error {
             app.message = Some(format!("live updates off: {e}"));
         }
@@ -53,9 +51,15 @@ impl Dashboard {
             .any(|r| r.status == crate::experiment::RunStatus::Running)
     }
 
-    /// Applies a key; returns `true` when the dashboard should quit.
+    /// Applies a key; returns `true` when the dashboard should quit. A key
+    /// typed into the filter only edits it: call [`Dashboard::settle`] after
+    /// a burst of keys, before drawing.
     pub fn key(&mut self, key: KeyEvent) -> bool {
+        let typing = self.app.editing_filter;
         let action = self.app.handle_key(key);
+        if typing && matches!(action, Action::None) {
+            return false;
+        }
         match action {
             Action::Quit => return true,
             Action::None => {}
@@ -68,6 +72,13 @@ impl Dashboard {
         }
         self.refresh();
         false
+    }
+
+    /// Filters once after the keys of a burst (a paste into the filter).
+    pub fn settle(&mut self) {
+        if self.app.settle() {
+            self.refresh_detail();
+        }
     }
 
     /// Loads the log tail, Q table, policy and unvisited states of the

@@ -41,6 +41,7 @@ pub fn render(
         }
         dashboard.sync();
     }
+    dashboard.settle();
     let mut out = Vec::with_capacity(frames);
     for i in 0..frames {
         if i > 0 {

@@ -146,6 +146,7 @@ fn event_loop(
                         }
                     }
                 }
+                dashboard.settle();
                 dirty = true;
             }
             Err(RecvTimeoutError::Disconnected) => {

@@ -473,6 +473,206 @@ fn eval_rejects_a_policy_of_the_wrong_shape() {
     eval_fails_with("{\"policy\": [[1.0, 0.0],\n oops]}", "p.json:2:");
 }
 
+/// A JSON matrix (`[[...] per row]`) as an array.
+fn matrix(v: &Value) -> ndarray::Array2<f64> {
+    let rows = v.as_array().unwrap();
+    let width = rows[0].as_array().unwrap().len();
+    ndarray::Array2::from_shape_fn((rows.len(), width), |(i, j)| rows[i][j].as_f64().unwrap())
+}
+
+/// `pessimist eval --env ENV --gamma 0.99 --q Q --json` and `more`.
+fn eval_q(env: &str, q: &Path, more: &[&str]) -> Value {
+    json_from(
+        pessimist()
+            .args(["eval", "--env", env, "--gamma", "0.99", "--json", "--q"])
+            .arg(q)
+            .args(more),
+    )
+}
+
+/// `eval --q` on Q^π itself (what `eval --policy` prints) finds no gap,
+/// and on Q^π + 7.5 a gap of 7.5 at the start and in every state; q_est is
+/// checked against Σ_s d0(s) Σ_a π(a|s) Q(s,a) worked out here, and a
+/// float32 copy of the table reads as the same numbers to float32 precision.
+#[test]
+fn eval_q_gives_the_gap_of_an_exact_and_of_a_shifted_q() {
+    use pessimist::mdp::envs;
+    let dir = tempfile::tempdir().unwrap();
+    let env = "FrozenLake-v1";
+    let mdp = envs::make(env).unwrap();
+    // Stochastic on purpose: 0.7 on action s mod 4, 0.1 on each other.
+    let pi = ndarray::Array2::from_shape_fn((16, 4), |(s, a)| if a == s % 4 { 0.7 } else { 0.1 });
+    let policy = dir.path().join("policy.json");
+    let policy_json =
+        serde_json::json!({ "policy": pi.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>() });
+    std::fs::write(&policy, policy_json.to_string()).unwrap();
+    let policy = policy.to_str().unwrap();
+    let exact = json_of(&[
+        "eval", "--env", env, "--gamma", "0.99", "--json", "--policy", policy,
+    ]);
+    let q_pi = matrix(&exact["Q"]);
+    let j = exact["true_return"].as_f64().unwrap();
+    let start_value = |q: &ndarray::Array2<f64>| -> f64 {
+        (0..16)
+            .map(|s| mdp.initial()[s] * (0..4).map(|a| pi[[s, a]] * q[[s, a]]).sum::<f64>())
+            .sum()
+    };
+    let write = |name: &str, q: &ndarray::Array2<f64>| {
+        let path = dir.path().join(name);
+        ndarray_npy::write_npy(&path, q).unwrap();
+        path
+    };
+    for (shift, name) in [(0.0, "q.npy"), (7.5, "shifted.npy")] {
+        let q = &q_pi + shift;
+        let out = eval_q(env, &write(name, &q), &["--policy", policy]);
+        let number = |key: &str| out[key].as_f64().unwrap_or_else(|| panic!("no {key}"));
+        assert!((number("q_est") - start_value(&q)).abs() < 1e-9, "{out}");
+        assert!((number("q_est") - (j + shift)).abs() < 1e-9, "{out}");
+        assert!(
+            (number("gap") - shift).abs() < 1e-9,
+            "{name}: gap {}",
+            number("gap")
+        );
+        assert_eq!(number("true_return"), j);
+        let by_state = out["gap_by_state"].as_array().unwrap();
+        assert_eq!(by_state.len(), 16);
+        for (s, gap) in by_state.iter().enumerate() {
+            let gap = gap.as_f64().unwrap();
+            assert!((gap - shift).abs() < 1e-9, "{name}: state {s} gap {gap}");
+        }
+        for key in [
+            "normalized_score",
+            "episode_return",
+            "V",
+            "Q",
+            "optimal_return",
+            "policy",
+        ] {
+            assert!(!out[key].is_null(), "eval --q --json lacks {key}");
+        }
+        assert_eq!(out["Q"], exact["Q"], "Q is Q^π, not the table read");
+    }
+    let single = write("q32.npy", &q_pi.mapv(|x| f64::from(x as f32)));
+    let narrow = dir.path().join("narrow.npy");
+    ndarray_npy::write_npy(&narrow, &q_pi.mapv(|x| x as f32)).unwrap();
+    let (wide, narrow) = (
+        eval_q(env, &single, &["--policy", policy]),
+        eval_q(env, &narrow, &["--policy", policy]),
+    );
+    assert_eq!(wide["q_est"], narrow["q_est"]);
+    assert!(narrow["gap"].as_f64().unwrap().abs() < 1e-6);
+}
+
+/// The greedy policy of Q* (from `env solve`) is optimal: `eval --q`
+/// gives solve's J, its policy (ties to the lowest action, as solve's),
+/// and, with or without `--greedy`, the same numbers. CliffWalking's
+/// optimal policy is also the best within the time limit (score 100);
+/// FrozenLake's discounted optimum is not quite (its score is solve's
+/// policy's, below 100).
+#[test]
+fn eval_greedy_on_q_star_gets_the_optimum() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, score) in [("CliffWalking-v1", Some(100.0)), ("FrozenLake-v1", None)] {
+        let solved = json_of(&["env", "solve", env, "--gamma", "0.99", "--json"]);
+        let q = dir.path().join(format!("{env}.npy"));
+        ndarray_npy::write_npy(&q, &matrix(&solved["Q"])).unwrap();
+        let greedy = eval_q(env, &q, &["--greedy"]);
+        assert_eq!(eval_q(env, &q, &[]), greedy, "greedy is the default");
+        let j = solved["J"].as_f64().unwrap();
+        assert!(
+            (greedy["true_return"].as_f64().unwrap() - j).abs() < 1e-12,
+            "{env}"
+        );
+        assert!(greedy["gap"].as_f64().unwrap().abs() < 1e-9, "{env}");
+        assert_eq!(greedy["policy"], solved["policy"], "{env}");
+        let got = greedy["normalized_score"].as_f64().unwrap();
+        let want = score.unwrap_or_else(|| {
+            let policy = dir.path().join("solved.json");
+            let text = serde_json::json!({ "policy": solved["policy"] }).to_string();
+            std::fs::write(&policy, text).unwrap();
+            let by_policy = json_of(&[
+                "eval",
+                "--env",
+                env,
+                "--gamma",
+                "0.99",
+                "--json",
+                "--policy",
+                policy.to_str().unwrap(),
+            ]);
+            by_policy["normalized_score"].as_f64().unwrap()
+        });
+        assert!(
+            (got - want).abs() < 1e-9 && got > 99.0,
+            "{env}: score {got}"
+        );
+    }
+}
+
+/// A Q table `eval --q` cannot use is refused, naming the file and what
+/// was expected: the wrong shape (both shapes), a NaN, integers, and a
+/// policy that is no distribution beside it.
+#[test]
+fn eval_q_refuses_a_table_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let eval = |q: &Path| {
+        let mut command = pessimist();
+        command
+            .args(["eval", "--env", "FrozenLake-v1", "--gamma", "0.99", "--q"])
+            .arg(q);
+        command
+    };
+    let flat = dir.path().join("flat.npy");
+    ndarray_npy::write_npy(&flat, &ndarray::Array1::<f64>::zeros(64)).unwrap();
+    fails_saying(&mut eval(&flat), &["flat.npy", "(64,)", "(16, 4)"]);
+    let wide = dir.path().join("wide.npy");
+    ndarray_npy::write_npy(&wide, &ndarray::Array2::<f64>::zeros((4, 16))).unwrap();
+    fails_saying(&mut eval(&wide), &["wide.npy", "(4, 16)", "(16, 4)"]);
+    let mut q = ndarray::Array2::<f64>::zeros((16, 4));
+    q[[3, 1]] = f64::NAN;
+    let nan = dir.path().join("nan.npy");
+    ndarray_npy::write_npy(&nan, &q).unwrap();
+    fails_saying(&mut eval(&nan), &["nan.npy", "Q[3, 1] is NaN"]);
+    let ints = dir.path().join("ints.npy");
+    ndarray_npy::write_npy(&ints, &ndarray::Array2::<i64>::zeros((16, 4))).unwrap();
+    fails_saying(
+        &mut eval(&ints),
+        &["ints.npy", "'<i8'", "float64", "float32"],
+    );
+    let good = dir.path().join("good.npy");
+    ndarray_npy::write_npy(&good, &ndarray::Array2::<f64>::zeros((16, 4))).unwrap();
+    let policy = dir.path().join("p.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({ "policy": vec![[0.5, 0.6, 0.0, 0.0]; 16] }).to_string(),
+    )
+    .unwrap();
+    fails_saying(
+        eval(&good).arg("--policy").arg(&policy),
+        &["p.json", "sums to 1.1"],
+    );
+    std::fs::write(
+        &policy,
+        serde_json::json!({ "policy": vec![[1.0, 0.0]; 16] }).to_string(),
+    )
+    .unwrap();
+    fails_saying(
+        eval(&good).arg("--policy").arg(&policy),
+        &["p.json", "16 states x 4 actions"],
+    );
+    fails_saying(
+        pessimist().args([
+            "eval",
+            "--env",
+            "FrozenLake-v1",
+            "--gamma",
+            "0.99",
+            "--greedy",
+        ]),
+        &["--q"],
+    );
+}
+
 /// `data collect` says where every quality's data came from, and its statistics.
 #[test]
 fn data_collect_reports_the_behaviour() {

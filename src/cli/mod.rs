@@ -78,7 +78,8 @@ enum Command {
     Data(DataCommand),
     /// Train one algorithm on a dataset CSV and evaluate it exactly.
     Train(TrainArgs),
-    /// Evaluate a policy file exactly.
+    /// Evaluate a policy file exactly, or a Q table another library learned
+    /// (its estimate against the exact return of its policy).
     Eval(EvalArgs),
     /// Score table of a runs directory.
     Report(ReportArgs),
@@ -241,12 +242,24 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("evaluated").args(["policy", "q"]).required(true).multiple(true)))]
 pub struct EvalArgs {
     #[arg(long)]
     pub env: String,
     /// Policy file `{"policy": [[π(a|s) per a] per s]}`.
     #[arg(long)]
-    pub policy: PathBuf,
+    pub policy: Option<PathBuf>,
+    /// A Q table learned by any library on this environment: `.npy`,
+    /// float64 or float32, shape (n_states, n_actions). Its estimate is
+    /// compared with the exact return of the policy evaluated: --policy if
+    /// given, else the greedy policy of Q (as with --greedy).
+    #[arg(long)]
+    pub q: Option<PathBuf>,
+    /// With --q: evaluate the greedy policy of Q (argmax per state, ties
+    /// to the lowest action, as the learners' greedy policies). The default
+    /// without --policy.
+    #[arg(long, requires = "q", conflicts_with = "policy")]
+    pub greedy: bool,
     #[arg(long)]
     pub gamma: f64,
     #[arg(long)]

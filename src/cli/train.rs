@@ -3,10 +3,11 @@
 use super::env::rows;
 use super::{EvalArgs, TrainArgs};
 use anyhow::{Context, anyhow};
+use ndarray::Array2;
 use pessimist::algo::{ParamValue, Params};
 use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::features::FeatureSpec;
-use pessimist::mdp::{Policy, envs, solve};
+use pessimist::mdp::{Policy, TabularMdp, envs, solve};
 use pessimist::present::scores::score_text;
 use pessimist::text::number;
 use serde::Deserialize;
@@ -99,11 +100,27 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How many states the text output lists by their gap.
+const GAPS_SHOWN: usize = 5;
+
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let mdp = envs::make(&args.env)?;
-    let policy = read_policy(&args.policy)?;
-    mdp.check_policy(&policy)
-        .with_context(|| format!("{}", args.policy.display()))?;
+    let q = args
+        .q
+        .as_deref()
+        .map(|path| read_q(&mdp, path))
+        .transpose()?;
+    let policy = match (&args.policy, &q) {
+        (Some(path), _) => {
+            let policy = read_policy(path)?;
+            mdp.check_policy(&policy)
+                .with_context(|| format!("{}", path.display()))?;
+            policy
+        }
+        (None, Some(q)) => solve::greedy(q),
+        // clap requires one of them.
+        (None, None) => return Err(anyhow!("eval needs --policy FILE or --q FILE")),
+    };
     let values = solve::evaluate_policy(&mdp, &policy, args.gamma)?;
     let optimum = solve::optimal(&mdp, args.gamma)?.values.j;
     let random = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), args.gamma)?.j;
@@ -114,8 +131,14 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         .time_limit()
         .map(|h| solve::success_probability(&mdp, &policy, h))
         .transpose()?;
+    // What Q believes against the truth, defined as for a run's eval points.
+    let estimate = q.as_ref().map(|q| {
+        let (q_est, believed) = pessimist::eval::q_est(&mdp, q, &policy);
+        let by_state: Vec<f64> = believed.iter().zip(&values.v).map(|(b, v)| b - v).collect();
+        (q_est, by_state)
+    });
     if args.json {
-        let out = json!({
+        let mut out = json!({
             "true_return": values.j,
             "episode_return": episode_return,
             "normalized_score": score,
@@ -128,10 +151,26 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "V": values.v.to_vec(),
             "Q": rows(&values.q),
         });
+        if let (Some(fields), Some((q_est, by_state))) = (out.as_object_mut(), &estimate) {
+            fields.insert("q_est".into(), json!(q_est));
+            fields.insert("gap".into(), json!(q_est - values.j));
+            fields.insert("gap_by_state".into(), json!(by_state));
+            fields.insert("policy".into(), json!(rows(&policy)));
+        }
         println!("{out}");
     } else {
         println!("{} at gamma = {}", mdp.id(), args.gamma);
+        if let (Some(path), Some((q_est, _))) = (&args.q, &estimate) {
+            match &args.policy {
+                Some(file) => println!("  policy {}, Q {}", file.display(), path.display()),
+                None => println!("  policy greedy in Q {}", path.display()),
+            }
+            println!("  q_est            {:>12}", number(*q_est, 6));
+        }
         println!("  true_return      {:>12.6}", values.j);
+        if let Some((q_est, _)) = &estimate {
+            println!("  gap              {:>12}", number(q_est - values.j, 6));
+        }
         println!("  optimal_return   {:>12.6}", optimum);
         println!("  random_return    {:>12.6}", random);
         println!(
@@ -142,8 +181,33 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         if let Some(p) = success {
             println!("  success_prob     {p:>12.4}");
         }
+        if let Some((_, by_state)) = &estimate {
+            let largest: Vec<String> = largest_gaps(by_state, GAPS_SHOWN)
+                .into_iter()
+                .map(|(s, gap)| format!("state {s} {}", number(gap, 4)))
+                .collect();
+            println!(
+                "  largest gaps, Σ_a π(a|s) Q(s,a) − V^π(s): {}",
+                largest.join(", ")
+            );
+        }
     }
     Ok(())
+}
+
+/// The `count` states whose gap is largest in size, largest first.
+fn largest_gaps(by_state: &[f64], count: usize) -> Vec<(usize, f64)> {
+    let mut gaps: Vec<(usize, f64)> = by_state.iter().copied().enumerate().collect();
+    gaps.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+    gaps.truncate(count);
+    gaps
+}
+
+/// `--q`: a Q table of `mdp`'s shape, every entry finite.
+fn read_q(mdp: &TabularMdp, path: &Path) -> anyhow::Result<Array2<f64>> {
+    let q = pessimist::data::npy::read_floats(path)?;
+    mdp.q_table(q)
+        .with_context(|| format!("{}", path.display()))
 }
 
 /// `--set KEY=VALUE` pairs; a repeated key is an error, not a silent override.

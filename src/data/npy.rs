@@ -5,7 +5,7 @@
 use super::csv::COLUMNS;
 use super::{Dataset, MAX_TRANSITIONS};
 use crate::error::{Error, Result};
-use ndarray::{Array, Array1, Array2, ArrayView, Dimension, Ix1};
+use ndarray::{Array, Array1, Array2, ArrayD, ArrayView, Dimension, Ix1, IxDyn};
 use ndarray_npy::{NpzWriter, ReadNpyExt, ReadableElement, ViewElement, ViewNpyError, ViewNpyExt};
 use std::io::Read;
 use std::path::Path;
@@ -29,6 +29,53 @@ pub fn parse_q_table(bytes: &[u8]) -> std::result::Result<Array2<f64>, String> {
     parse_npy(bytes)
 }
 
+/// Reads an array of float64 or float32 (widened, exactly) of any shape,
+/// of at most [`crate::fsio::NPY`] bytes: a Q table another library wrote
+/// (PyTorch's default is float32). The caller checks the shape against its
+/// environment, so that its error can name both.
+pub fn read_floats(path: &Path) -> Result<ArrayD<f64>> {
+    let bytes = crate::fsio::read_bounded(path, crate::fsio::NPY)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    parse_floats(&bytes).map_err(|message| Error::File {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// [`read_floats`] on bytes already read.
+pub fn parse_floats(bytes: &[u8]) -> std::result::Result<ArrayD<f64>, String> {
+    let fault = match try_parse_npy::<f64, IxDyn>(bytes) {
+        Ok(array) => return Ok(array),
+        Err(fault) if fault.holds.is_some() => fault,
+        Err(fault) => return Err(fault.message),
+    };
+    match try_parse_npy::<f32, IxDyn>(bytes) {
+        Ok(array) => Ok(array.mapv(f64::from)),
+        Err(NpyFault {
+            holds: Some(descr), ..
+        }) => Err(format!(
+            "holds {descr} values; expected float64 ('<f8') or float32 ('<f4')"
+        )),
+        Err(_) => Err(fault.message),
+    }
+}
+
+/// Why an npy file was refused, and the element type it holds when that
+/// type was the reason (a float32 table is then read again as one).
+struct NpyFault {
+    message: String,
+    holds: Option<String>,
+}
+
+impl NpyFault {
+    fn corrupt(e: impl std::fmt::Display, holds: Option<String>) -> Self {
+        NpyFault {
+            message: format!("corrupt npy file: {e}"),
+            holds,
+        }
+    }
+}
+
 /// An npy file's array, its header's shape checked against the bytes
 /// that follow it before anything is allocated.
 fn parse_npy<A, D>(bytes: &[u8]) -> std::result::Result<Array<A, D>, String>
@@ -36,8 +83,23 @@ where
     A: ViewElement + ReadableElement + Clone,
     D: Dimension,
 {
+    try_parse_npy(bytes).map_err(|fault| fault.message)
+}
+
+/// [`parse_npy`], telling a wrong element type apart.
+fn try_parse_npy<A, D>(bytes: &[u8]) -> std::result::Result<Array<A, D>, NpyFault>
+where
+    A: ViewElement + ReadableElement + Clone,
+    D: Dimension,
+{
+    let refuse = |message: String| NpyFault {
+        message,
+        holds: None,
+    };
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not an npy file (no `\\x93NUMPY` magic string)".into());
+        return Err(refuse(
+            "not an npy file (no `\\x93NUMPY` magic string)".into(),
+        ));
     }
     // The header's own length, checked before the reader allocates it.
     let (start, header_len) = match bytes[6] {
@@ -46,13 +108,13 @@ where
             12,
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
         ),
-        v => return Err(format!("unsupported npy format version {v}")),
+        v => return Err(refuse(format!("unsupported npy format version {v}"))),
     };
     if header_len > bytes.len() - start {
-        return Err(format!(
+        return Err(refuse(format!(
             "corrupt npy header: it claims {header_len} bytes, the file holds {}",
             bytes.len()
-        ));
+        )));
     }
     // A view checks the shape against the data's length without
     // allocating; only then is the table copied.
@@ -61,9 +123,15 @@ where
         // Length and type were fine (they are checked first); the buffer
         // is just not aligned for a view: read it instead.
         Err(ViewNpyError::MisalignedData) => {
-            Array::<A, D>::read_npy(bytes).map_err(|e| format!("corrupt npy file: {e}"))
+            Array::<A, D>::read_npy(bytes).map_err(|e| NpyFault::corrupt(e, None))
         }
-        Err(e) => Err(format!("corrupt npy file: {e}")),
+        Err(e) => {
+            let holds = match &e {
+                ViewNpyError::WrongDescriptor(descr) => Some(descr.to_string()),
+                _ => None,
+            };
+            Err(NpyFault::corrupt(e, holds))
+        }
     }
 }
 

@@ -49,6 +49,21 @@ struct PolicyTruth {
     episode_return: f64,
 }
 
+/// What the learner believes π is worth from the start: q_est =
+/// Σ_s d0(s) Σ_a π(a|s) f(s,a), with the per-state values Σ_a π(a|s) f(s,a)
+/// it averages. One definition for a run's eval points and for `eval --q`,
+/// whose Q another library learned.
+pub fn q_est(mdp: &TabularMdp, q: &Array2<f64>, policy: &Policy) -> (f64, Vec<f64>) {
+    let believed = solve::state_values(q, policy);
+    let start = mdp
+        .initial()
+        .iter()
+        .zip(&believed)
+        .map(|(d, v)| d * v)
+        .sum();
+    (start, believed)
+}
+
 impl Evaluator {
     pub fn new(mdp: Arc<TabularMdp>, gamma: f64, compiled: Arc<EmpiricalMdp>) -> Result<Self> {
         let optimum = solve::optimal(&mdp, gamma)?;
@@ -71,14 +86,7 @@ impl Evaluator {
     pub fn evaluate(&self, q: &Array2<f64>, policy: &Policy) -> Result<Metrics> {
         let known = self.truth_of(policy)?;
         let truth = &known.values;
-        let believed = solve::state_values(q, policy);
-        let q_est: f64 = self
-            .mdp
-            .initial()
-            .iter()
-            .zip(&believed)
-            .map(|(d, v)| d * v)
-            .sum();
+        let (q_est, believed) = q_est(&self.mdp, q, policy);
         let c = &*self.compiled;
         let covered = self.covered_starts(ArrayView1::from(&believed), truth.v.view());
         let (start_coverage, q_est_covered, true_return_covered) =

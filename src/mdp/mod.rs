@@ -11,7 +11,7 @@ pub mod sample;
 pub mod solve;
 
 use crate::error::{Error, Result};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayD, Ix2};
 use serde::{Deserialize, Serialize};
 
 /// A stochastic policy: row `s` holds π(·|s), each row sums to 1.
@@ -256,6 +256,30 @@ impl TabularMdp {
         Array2::from_elem((self.n_states, self.n_actions), 1.0 / self.n_actions as f64)
     }
 
+    /// `q` as this MDP's Q table: shape (states, actions), every entry
+    /// finite. Checked like a policy, for a table another library learned
+    /// (its shape and values are whatever that library wrote).
+    pub fn q_table(&self, q: ArrayD<f64>) -> Result<Array2<f64>> {
+        let wanted = [self.n_states, self.n_actions];
+        if q.shape() != wanted {
+            return Err(Error::Invalid(format!(
+                "Q has shape {}, {} needs {} (states, actions)",
+                numpy_shape(q.shape()),
+                self.id,
+                numpy_shape(&wanted)
+            )));
+        }
+        let q = q
+            .into_dimensionality::<Ix2>()
+            .expect("a shape of two numbers is two-dimensional");
+        if let Some(((s, a), x)) = q.indexed_iter().find(|(_, x)| !x.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "Q[{s}, {a}] is {x}, not a finite number"
+            )));
+        }
+        Ok(q)
+    }
+
     /// Checks that `policy` has this MDP's shape and that each row is a distribution.
     pub fn check_policy(&self, policy: &Policy) -> Result<()> {
         if policy.dim() != (self.n_states, self.n_actions) {
@@ -275,6 +299,17 @@ impl TabularMdp {
             checked.map_err(|m| Error::Invalid(format!("policy row for state {s} {m}")))?;
         }
         Ok(())
+    }
+}
+
+/// A shape as numpy prints it: `(48,)`, `(48, 4)`.
+fn numpy_shape(dims: &[usize]) -> String {
+    match dims {
+        [n] => format!("({n},)"),
+        _ => {
+            let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+            format!("({})", dims.join(", "))
+        }
     }
 }
 

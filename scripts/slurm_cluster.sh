@@ -70,6 +70,20 @@ start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     chmod 755 "$dir"
+    # munged runs as munge and must reach DIR: a mode-700 directory above
+    # it (a home directory, a tempdir) would leave it waiting, silently.
+    if ! setpriv --reuid=munge --regid=munge --clear-groups test -x "$dir"; then
+        # The first directory from / down that munge cannot enter.
+        local up="" part
+        IFS=/ read -ra parts <<<"${dir#/}"
+        for part in "${parts[@]}"; do
+            up="$up/$part"
+            setpriv --reuid=munge --regid=munge --clear-groups test -x "$up" || break
+        done
+        echo "slurm_cluster: the munge user cannot reach $dir: $up is mode" \
+            "$(stat -c %a "$up") (put DIR where others may enter, or chmod o+x $up)" >&2
+        exit 1
+    fi
     : >"$dir/pids"
     # Whatever happens next, daemons already started are not left behind.
     trap 'echo "slurm_cluster: start failed, stopping what started" >&2; stop' ERR

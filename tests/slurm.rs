@@ -233,6 +233,37 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// A cluster directory inside a mode-700 directory is refused at once
+/// with the directory to open up, instead of munged waiting until a timeout.
+#[test]
+fn a_cluster_out_of_munges_reach_is_refused_with_the_directory_to_open() {
+    let have_munged = Command::new("munged").arg("--version").output().is_ok();
+    if !(have_munged && is_root()) {
+        skip_or_fail(
+            "PESSIMIST_REQUIRE_SLURM",
+            "munged and root (slurm-wlm, munge)",
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let open = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(tmp.path(), open).unwrap();
+    let closed = tmp.path().join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm_cluster.sh");
+    let out = Command::new(&script)
+        .arg("start")
+        .arg(closed.join("cluster"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let expected = format!("{} is mode 700", closed.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("timed out"), "{stderr}");
+}
+
 #[test]
 fn a_slurm_job_array_trains_every_run_once_and_survives_a_cancelled_task() {
     let have_slurm = Command::new("sbatch").arg("--version").output().is_ok();

@@ -1136,6 +1136,41 @@ fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
     );
 }
 
+/// `run` refuses two spec files of one name (they would share a store
+/// directory), and takes one file named twice as one spec.
+#[test]
+fn run_refuses_two_specs_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name = \"same\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 10\neval_every = 5\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"bc\"\n";
+    let (a, b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    std::fs::write(&a, spec).unwrap();
+    std::fs::write(&b, spec).unwrap();
+    let runs = dir.path().join("runs");
+    let stderr = pessimist()
+        .arg("run")
+        .args([&a, &b])
+        .arg("--runs")
+        .arg(&runs)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        stderr.contains("b.toml: the name `same` is taken by") && stderr.contains("a.toml"),
+        "{stderr}"
+    );
+    assert!(!runs.exists(), "nothing trained");
+    pessimist()
+        .arg("run")
+        .args([&a, &a])
+        .arg("--runs")
+        .arg(&runs)
+        .assert()
+        .success();
+}
+
 /// `> /dev/full`: every command that prints says it cannot write, with a
 /// non-zero exit, instead of panicking (exit 101).
 #[test]

@@ -368,6 +368,34 @@ fn a_renamed_spec_keeps_its_queued_runs() {
     session.shutdown();
 }
 
+/// Two spec files of one name: the second is refused in place (its runs
+/// would share the first's store directory and table) and loads when the
+/// first is removed.
+#[test]
+fn a_second_spec_of_the_same_name_is_refused_until_the_name_is_free() {
+    let _cpu = shared();
+    let named = format!("name = \"shared\"\n{TRAP}");
+    let (dir, first) = experiments("a.toml", &named);
+    let second = dir.path().join("experiments/b.toml");
+    save(&second, &named.replace("gamma = 0.9", "gamma = 0.8"));
+    let mut session = Session::open(options(dir.path(), false)).unwrap();
+    let specs = session.specs();
+    let refused = specs.iter().find(|s| s.path.ends_with("b.toml")).unwrap();
+    let error = refused.error.as_ref().expect("b.toml refused").to_string();
+    assert!(
+        error.contains("the name `shared` is taken by") && error.contains("a.toml"),
+        "{error}"
+    );
+    assert!(refused.run_ids.is_empty());
+    assert!(session.runs().iter().all(|r| r.config.gamma == 0.9));
+    std::fs::remove_file(&first).unwrap();
+    wait_until(&mut session, "b.toml to load once a.toml is gone", |s| {
+        let specs = s.specs();
+        specs.len() == 1 && specs[0].error.is_none() && specs[0].run_ids.len() == 2
+    });
+    session.shutdown();
+}
+
 /// TRAP's two runs in a session that starts nothing (`--no-autostart`).
 fn waiting_session() -> (tempfile::TempDir, PathBuf, Session) {
     let (dir, spec) = experiments("trap.toml", TRAP);

@@ -84,9 +84,26 @@ fn default_store(specs: &[PathBuf]) -> PathBuf {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut configs: Vec<RunConfig> = Vec::new();
     let mut errors = Vec::new();
+    // A spec's name is its directory in the store: two files of one name
+    // would mix their runs and tables (one file named twice is one spec).
+    let mut names: HashMap<String, PathBuf> = HashMap::new();
     for path in &args.specs {
         match spec::load(path) {
-            Ok(s) => configs.extend(s.runs),
+            Ok(s) => {
+                let file = path.canonicalize().unwrap_or_else(|_| path.clone());
+                match names.get(&s.name) {
+                    Some(other) if *other != file => errors.push(format!(
+                        "{}: the name `{}` is taken by {}: rename one",
+                        path.display(),
+                        s.name,
+                        other.display()
+                    )),
+                    _ => {
+                        names.insert(s.name, file);
+                        configs.extend(s.runs);
+                    }
+                }
+            }
             Err(e) => errors.push(e.to_string()),
         }
     }

@@ -299,12 +299,31 @@ impl Session {
             .get(&key)
             .map(|s| s.run_ids.iter().cloned().collect())
             .unwrap_or_default();
+        let name_before = self.specs.get(&key).map(|v| v.name.clone());
         if !path.exists() {
             self.specs.remove(&key);
             self.hold_dropped(&old);
+            self.reload_refused(name_before);
             return;
         }
         let view = match spec::load(path) {
+            Ok(spec) if let Some(owner) = self.owner_of(&spec.name, &key) => SpecView {
+                error: Some(SpecError {
+                    path: key.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "the name `{}` is taken by {}: a spec's name is its directory in the \
+                         store, and two specs of one name would mix their runs and tables; \
+                         rename one (its runs start when the name is free)",
+                        spec.name,
+                        owner.display()
+                    ),
+                }),
+                name: spec.name,
+                path: key.clone(),
+                run_ids: Vec::new(),
+            },
             Ok(spec) => {
                 let mut ids = Vec::new();
                 let mut failure = None;
@@ -344,8 +363,36 @@ impl Session {
                 run_ids: old.iter().cloned().collect(),
             },
         };
+        let renamed = name_before.filter(|before| *before != view.name);
         self.specs.insert(key, view);
         self.hold_dropped(&old);
+        self.reload_refused(renamed);
+    }
+
+    /// The other spec file that holds `name` (it has runs, or loads
+    /// cleanly), if any: a spec refused for its name holds none.
+    fn owner_of(&self, name: &str, key: &Path) -> Option<PathBuf> {
+        self.specs
+            .iter()
+            .find(|(k, v)| {
+                k.as_path() != key && v.name == name && (v.error.is_none() || !v.run_ids.is_empty())
+            })
+            .map(|(k, _)| k.clone())
+    }
+
+    /// Loads again the specs refused because `name` was taken, now that the
+    /// spec that held it is gone or renamed.
+    fn reload_refused(&mut self, name: Option<String>) {
+        let Some(name) = name else { return };
+        let refused: Vec<PathBuf> = self
+            .specs
+            .iter()
+            .filter(|(_, v)| v.name == name && v.error.is_some() && v.run_ids.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for path in refused {
+            self.load_spec(&path);
+        }
     }
 
     /// Takes off the queue the runs of `old` that no spec lists any more

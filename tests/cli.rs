@@ -868,7 +868,10 @@ fn run_and_report_show_the_episode_return_beside_the_discounted_one() {
             "true_return_covered_std",
             "diverged",
             "failed",
-            "runs"
+            "runs",
+            "best",
+            "below_best",
+            "p_best"
         ]
     );
     let json: Value = serde_json::from_str(&report("json")).unwrap();
@@ -998,7 +1001,19 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         .arg(&store)
         .assert()
         .failure();
-    let report = |format: &str| report_of(&store, format);
+    // Both specs are FrozenLake-v1: one table, as an environment's.
+    let report = |format: &str| {
+        let out = pessimist()
+            .arg("report")
+            .arg(&store)
+            .args(["--by", "env", "--format", format])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
 
     let md = report("md");
     let row = |label: &str| {
@@ -1009,7 +1024,8 @@ fn report_and_plot_count_diverged_and_failed_runs() {
     };
     assert!(md.contains("| dataset | behaviour | fqi |"), "{md}");
     // The diverged run is scored by its last finite eval point, marked.
-    assert!(row("inf.csv").ends_with("± 0.0†** |"), "{md}");
+    // One seed: the mean alone, its n beside it (the usual n is 2).
+    assert!(row("inf.csv").ends_with("† (n=1)** |"), "{md}");
     assert!(row("bad.csv").ends_with("| – | – ✗1 |"), "{md}");
     // Medium data records one policy: its exact score is the behaviour's.
     let medium = row("medium 500");
@@ -1027,10 +1043,13 @@ fn report_and_plot_count_diverged_and_failed_runs() {
     let csv = report("csv");
     assert!(csv.contains("\ninf.csv,fqi,1,"), "{csv}");
     assert!(
-        csv.contains(",1,0,1\n"),
-        "diverged 1, failed 0, runs 1: {csv}"
+        csv.contains(",1,0,1,true,false,\n"),
+        "diverged 1, failed 0, runs 1, the best of its row: {csv}"
     );
-    assert!(csv.contains("\nbad.csv,fqi,0,,,,,,,,,,,,,0,1,1\n"), "{csv}");
+    assert!(
+        csv.contains("\nbad.csv,fqi,0,,,,,,,,,,,,,0,1,1,false,false,\n"),
+        "{csv}"
+    );
     assert!(csv.contains("\nmedium 500,behaviour,2,"), "{csv}");
     assert!(csv.contains("\nTotal,fqi,2,"), "{csv}");
 
@@ -1091,21 +1110,8 @@ fn report_and_plot_count_diverged_and_failed_runs() {
 /// the specs there are.
 #[test]
 fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
-    let (dir, _, _) = trap_sweep();
-    let second = dir.path().join("experiments").join("second_file.toml");
-    std::fs::write(
-        &second,
-        "name = \"second-name\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
-    )
-    .unwrap();
+    let dir = two_spec_store();
     let store = dir.path().join("runs");
-    pessimist()
-        .arg("run")
-        .arg(&second)
-        .arg("--runs")
-        .arg(&store)
-        .assert()
-        .success();
     let store = store.to_str().unwrap();
     let runs_in = |select: &[&str]| -> usize {
         let json = json_of(&[&["report", store, "--format", "json"], select].concat());
@@ -1169,6 +1175,92 @@ fn run_refuses_two_specs_of_one_name() {
         .arg(&runs)
         .assert()
         .success();
+}
+
+/// [`trap_sweep`]'s store with a second spec beside `trap`: file
+/// `second_file.toml`, name `second-name`, fqi alone on other data, seed 0.
+fn two_spec_store() -> tempfile::TempDir {
+    let (dir, _, _) = trap_sweep();
+    let second = dir.path().join("experiments").join("second_file.toml");
+    std::fs::write(
+        &second,
+        "name = \"second-name\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    pessimist()
+        .arg("run")
+        .arg(&second)
+        .arg("--runs")
+        .arg(dir.path().join("runs"))
+        .assert()
+        .success();
+    dir
+}
+
+/// Two specs make two tables, each labelled on its own (`--by spec`, the
+/// default): markdown under `# spec` headings, CSV with a `group` column,
+/// JSON as `{"tables": [...]}`, LaTeX naming the spec in its captions.
+/// One spec, or one environment (`--by env`), is one table as before.
+#[test]
+fn report_prints_one_table_per_spec() {
+    let dir = two_spec_store();
+    let store = dir.path().join("runs");
+    let store = store.to_str().unwrap();
+    let printed = |args: &[&str]| {
+        let out = pessimist()
+            .args([&["report", store], args].concat())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let tables = |md: &str| md.matches("## normalized score").count();
+    let md = printed(&["--format", "md"]);
+    assert_eq!(tables(&md), 2, "{md}");
+    assert!(
+        md.starts_with("# second-name\n\n## normalized score"),
+        "{md}"
+    );
+    assert!(md.contains("\n# trap\n\n## normalized score"), "{md}");
+    // Each spec's labels name only what varies in it.
+    assert!(md.contains("| dataset | behaviour | fqi |"), "{md}");
+    assert!(md.contains("| dataset | behaviour | bc | fqi |"), "{md}");
+    let one = printed(&["--format", "md", "--spec", "trap"]);
+    assert_eq!(tables(&one), 1, "{one}");
+    assert!(one.starts_with("## normalized score"), "{one}");
+    assert_eq!(tables(&printed(&["--by", "env"])), 1);
+
+    let json = json_of(&["report", store, "--format", "json"]);
+    let groups: Vec<&str> = json["tables"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .map(|t| t["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["second-name", "trap"]);
+    assert!(
+        json["tables"][1]["cells"][0][0]["best"].is_boolean(),
+        "{json}"
+    );
+    let json = json_of(&["report", store, "--format", "json", "--spec", "trap"]);
+    assert_eq!(json["group"], "trap", "{json}");
+    assert_eq!(json["algos"], serde_json::json!(["bc", "fqi"]), "{json}");
+
+    let csv = printed(&["--format", "csv"]);
+    assert!(csv.starts_with("group,dataset,algo,n,mean,std,"), "{csv}");
+    assert!(
+        csv.contains("\nsecond-name,") && csv.contains("\ntrap,"),
+        "{csv}"
+    );
+    let latex = printed(&["--format", "latex"]);
+    assert_eq!(
+        latex.matches("\\caption{trap: normalized score").count(),
+        1,
+        "{latex}"
+    );
+    assert_eq!(latex.matches("\\toprule").count(), 12, "{latex}");
 }
 
 /// `> /dev/full`: every command that prints says it cannot write, with a

@@ -81,7 +81,26 @@ enum Command {
     /// Evaluate a policy file exactly, or a Q table another library learned
     /// (its estimate against the exact return of its policy).
     Eval(EvalArgs),
-    /// Score table of a runs directory.
+    /// Score tables of a runs directory: markdown, CSV, JSON or LaTeX.
+    ///
+    /// One table per spec (`--by spec`, the default) or per environment
+    /// (`--by env`), laid out like the lecture's: datasets as rows, the
+    /// behaviour's own score first, then one column per algorithm, and a
+    /// Total row; then the same layout of the episode return R, the
+    /// discounted return J(π), the start coverage, and q_est and J(π) on
+    /// the covered start states. Cells are mean ± the sample standard
+    /// deviation over seeds (n − 1), the mean alone for one seed; the
+    /// best of a row is bold, ties as printed bold together; `↓` marks a
+    /// cell below its row's best by Welch's t-test (two-sided, α = 0.05,
+    /// not tested with one seed on either side). The caption under each
+    /// table states n (and `(n=k)` marks a cell with another n) and what
+    /// the marks mean.
+    ///
+    /// With several groups, markdown puts each under a `# GROUP` heading,
+    /// CSV adds a leading `group` column, LaTeX names the group in each
+    /// caption, and JSON is `{"tables": [{"group": ..., TABLE}], ...}`;
+    /// with one group JSON is the table itself (`{"group", "datasets",
+    /// "algos", "cells", "behavior", "total", ...}`).
     Report(ReportArgs),
     /// The overestimation figure of a runs directory, as SVG.
     Plot(PlotArgs),
@@ -294,17 +313,37 @@ pub struct SelectArgs {
 pub struct ReportArgs {
     /// Run store (a directory written by `pessimist run` or the dashboard).
     pub runs_dir: PathBuf,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
+    /// One table per spec or per environment. Labels name only what
+    /// varies within a table, so specs are never merged by default.
+    #[arg(long, value_enum, default_value_t = ReportBy::Spec)]
+    pub by: ReportBy,
     #[command(flatten)]
     pub select: SelectArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ReportFormat {
+    /// Markdown tables, each with its caption's lines under it.
     Md,
+    /// One record per dataset and algorithm (and behaviour, Total), with
+    /// `best`, `below_best` and Welch's `p_best`.
     Csv,
+    /// Every number, with `best`, `below_best` and `p_best` per cell.
     Json,
+    /// booktabs tables in `table` floats, captioned, ready to paste
+    /// (`\usepackage{booktabs}`).
+    Latex,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportBy {
+    /// One table per spec (its `name`).
+    Spec,
+    /// One table per environment, whatever spec its runs come from.
+    Env,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! `pessimist report` (the score table) and `pessimist plot` (the
 //! overestimation figure) over a run store.
 
-use super::{PlotArgs, ReportArgs, ReportFormat, SelectArgs};
+use super::{PlotArgs, ReportArgs, ReportBy, ReportFormat, SelectArgs};
 use anyhow::{Context, bail};
 use pessimist::eval::Metrics;
 use pessimist::experiment::RunStatus;
@@ -9,7 +9,7 @@ use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::figure::{self, Curve};
-use pessimist::present::scores::{self, RunResult};
+use pessimist::present::scores::{self, Grouped, RunResult};
 use pessimist::present::select::{Filter, Selection};
 use pessimist::text::sanitize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -127,10 +127,10 @@ fn read_history(run: &LoadedRun) -> Vec<Metrics> {
     })
 }
 
-pub fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let runs = load(&args.runs_dir, &args.select)?;
-    // A diverged run whose last point has no finite score is scored by
-    // an earlier one: only its metrics are read.
+/// One group's score table (a spec's or an environment's runs); a diverged
+/// run whose last point has no finite score is scored by an earlier one,
+/// so only then are its metrics read.
+fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
     let histories: Vec<std::cell::OnceCell<Vec<Metrics>>> =
         runs.iter().map(|_| Default::default()).collect();
     let mut table = ScoreTable::build(runs.iter().zip(&histories).map(|(r, history)| {
@@ -152,23 +152,61 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         // One environment: naming it on every row says nothing.
         table.datasets = table.short_datasets.clone();
     }
+    table
+}
+
+pub fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let runs = load(&args.runs_dir, &args.select)?;
+    // One table per group, each labelled over its own runs, so one spec's
+    // keys never show as `key=-` in another's columns; an environment's
+    // group is named as the dashboard names it.
+    let env_labels = Labels::new(runs.iter().map(|r| &r.config));
+    let mut groups: BTreeMap<String, Vec<&LoadedRun>> = BTreeMap::new();
+    for r in &runs {
+        let group = match args.by {
+            ReportBy::Spec => r.config.spec.clone(),
+            ReportBy::Env => env_labels.env(&r.config),
+        };
+        groups.entry(group).or_default().push(r);
+    }
+    let tables = Grouped(
+        groups
+            .into_iter()
+            .map(|(group, runs)| (group, score_table(&runs)))
+            .collect(),
+    );
     match args.format {
         // Names come from files: no escape sequence reaches the terminal.
-        ReportFormat::Md => print!("{}", sanitize(&table.to_markdown())),
-        ReportFormat::Csv => print!("{}", sanitize(&table.to_csv())),
+        ReportFormat::Md => print!("{}", sanitize(&tables.to_markdown())),
+        ReportFormat::Csv => print!("{}", sanitize(&tables.to_csv())),
+        ReportFormat::Latex => print!("{}", sanitize(&tables.to_latex())),
         ReportFormat::Json => {
+            let mut each = Vec::new();
+            for (group, table) in &tables.0 {
+                let mut value = serde_json::to_value(table)?;
+                if let Some(fields) = value.as_object_mut() {
+                    fields.insert("group".into(), group.as_str().into());
+                }
+                each.push(value);
+            }
+            let mut value = match each.len() {
+                1 => each.remove(0),
+                _ => serde_json::json!({ "tables": each }),
+            };
             // Which number is which, beside the numbers.
-            let mut value = serde_json::to_value(&table)?;
             if let Some(fields) = value.as_object_mut() {
-                fields.insert("score".into(), scores::TITLE.into());
-                fields.insert("episode_return".into(), scores::EPISODE_RETURN_TITLE.into());
-                fields.insert("true_return".into(), scores::TRUE_RETURN_TITLE.into());
-                fields.insert("start_coverage".into(), scores::START_COVERAGE_TITLE.into());
-                fields.insert("q_est_covered".into(), scores::Q_EST_COVERED_TITLE.into());
-                fields.insert(
-                    "true_return_covered".into(),
-                    scores::TRUE_RETURN_COVERED_TITLE.into(),
-                );
+                for (key, text) in [
+                    ("score", scores::TITLE),
+                    ("episode_return", scores::EPISODE_RETURN_TITLE),
+                    ("true_return", scores::TRUE_RETURN_TITLE),
+                    ("start_coverage", scores::START_COVERAGE_TITLE),
+                    ("q_est_covered", scores::Q_EST_COVERED_TITLE),
+                    ("true_return_covered", scores::TRUE_RETURN_COVERED_TITLE),
+                    ("std", scores::SPREAD),
+                    ("below_best", scores::BELOW_BEST),
+                ] {
+                    fields.insert(key.into(), text.into());
+                }
             }
             println!("{}", serde_json::to_string_pretty(&value)?);
         }

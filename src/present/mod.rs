@@ -8,7 +8,8 @@
 //!   differs among them is named);
 //! - [`scores`]: the lecture's score table, algorithm × dataset, mean ± std
 //!   over seeds, the behaviour's score first and a Total row, every run
-//!   counted (diverged `†`, failed `✗n`), as markdown, CSV or JSON;
+//!   counted (diverged `†`, failed `✗n`), ties bold together, Welch's
+//!   test against each row's best, as markdown, LaTeX, CSV or JSON;
 //! - [`scale`]: the symmetric-log scale, its ticks and the smoothing of
 //!   curves, shared by the chart and the figure;
 //! - [`figure`]: the overestimation figure as SVG;

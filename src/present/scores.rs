@@ -30,11 +30,28 @@
 //!   (markdown), an empty field (CSV) or `null` (JSON), counts the run in
 //!   `no_score` and still shows its R and J; such rows are not part of
 //!   the Total, so they leave the other rows' ranking alone.
+//!
+//! How a printed table reads (markdown and LaTeX; the dashboard shows the
+//! same cell texts and bold, so a paper and the screen agree):
+//! - mean ± the **sample** standard deviation over seeds (n − 1 in the
+//!   denominator); a cell of one seed shows its mean alone, there being no
+//!   spread to show;
+//! - the best of a row is bold, and so is every mean that prints the same
+//!   at the table's precision: two cells that read `99.4` are bolded
+//!   together, whatever their hidden digits (the Total row likewise);
+//! - `↓` marks a cell below its row's best by Welch's t-test over seeds
+//!   ([`welch_p`], two-sided, α = [`ALPHA`]); an unmarked cell is not
+//!   shown to be worse, which is all a cell or a best of one seed can
+//!   claim, so those are not tested;
+//! - n is stated under the table, and beside a cell (`(n=2)`) where it
+//!   differs from the table's usual n.
 
 use super::labels::{DatasetKey, Labels};
 use crate::eval::{DatasetStats, Metrics};
 use crate::experiment::{RunConfig, RunStatus};
+use crate::text::number;
 use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the table shows, for titles: the score is D4RL's, of the episode return.
@@ -65,6 +82,19 @@ pub const TOTAL: &str = "Total";
 pub const DIVERGED_MARK: char = '†';
 /// Marks, with a count, a cell's failed runs.
 pub const FAILED_MARK: char = '✗';
+/// Marks a cell below its row's best by Welch's t-test.
+pub const BELOW_BEST_MARK: char = '↓';
+/// The significance level of that test (two-sided).
+pub const ALPHA: f64 = 0.05;
+/// What `±` means, for captions and JSON.
+pub const SPREAD: &str = "± is the sample standard deviation over seeds (n − 1 in the denominator)";
+/// What [`BELOW_BEST_MARK`] means, for captions and JSON.
+pub const BELOW_BEST: &str = "↓: below the row's best by Welch's t-test over seeds \
+     (two-sided, α = 0.05); not tested where either cell has one seed";
+/// Decimals of the score table (and of its ties).
+const SCORE_DECIMALS: usize = 1;
+/// Decimals of the return and coverage tables.
+const STAT_DECIMALS: usize = 3;
 
 /// One run's score as text, `precision` decimals; `–` where there is none
 /// (no eval point yet, or an environment without a score: NaN).
@@ -146,14 +176,44 @@ impl Stat {
         Stat { values, mean, std }
     }
 
-    /// `0.412 ± 0.013` with `precision` decimals; `–` when unknown.
+    /// `0.412 ± 0.013` with `precision` decimals, `0.412` for one value;
+    /// `–` when unknown.
     pub fn text(&self, precision: usize) -> String {
-        if self.mean.is_finite() {
-            format!("{:.precision$} ± {:.precision$}", self.mean, self.std)
-        } else {
-            "–".into()
-        }
+        spread_text(self.mean, self.std, self.values.len(), precision)
     }
+}
+
+/// `mean ± std` at `decimals`; the mean alone for fewer than two values
+/// (one seed has no spread: `± 0.0` would claim one); `–` when unknown.
+fn spread_text(mean: f64, std: f64, n: usize, decimals: usize) -> String {
+    match n {
+        _ if !mean.is_finite() => "–".into(),
+        0 | 1 => number(mean, decimals),
+        _ => format!("{} ± {}", number(mean, decimals), number(std, decimals)),
+    }
+}
+
+/// Welch's t-test of two samples' means (unequal variances): the
+/// two-sided p-value, from Student's t with the Welch–Satterthwaite
+/// degrees of freedom. `None` with fewer than two values on a side or a
+/// value that is not finite. Two samples without spread are exactly as
+/// far apart as their means say: p is 0 if those differ, 1 if not.
+pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() < 2 || b.len() < 2 || !a.iter().chain(b).all(|x| x.is_finite()) {
+        return None;
+    }
+    let ((ma, sa), (mb, sb)) = (mean_std(a), mean_std(b));
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    // Each mean's squared standard error.
+    let (ea, eb) = (sa * sa / na, sb * sb / nb);
+    let (diff, se2) = (ma - mb, ea + eb);
+    if se2 == 0.0 {
+        return Some(if diff == 0.0 { 1.0 } else { 0.0 });
+    }
+    let t = diff / se2.sqrt();
+    let df = se2 * se2 / (ea * ea / (na - 1.0) + eb * eb / (nb - 1.0));
+    let student = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some((2.0 * student.sf(t.abs())).min(1.0))
 }
 
 /// Scores of one algorithm on one dataset, the returns they come from, and
@@ -190,6 +250,14 @@ pub struct ScoreCell {
     /// Runs with a return but no score: their environment has none
     /// (R_best = R_random, so D4RL's score is 0/0).
     pub no_score: usize,
+    /// The row's best mean, or equal to it as printed (one decimal).
+    pub best: bool,
+    /// Welch's two-sided p-value ([`welch_p`]) of the difference from the
+    /// row's best cell; `None` for that cell, and where either has fewer
+    /// than two scores.
+    pub p_best: Option<f64>,
+    /// Below the row's best: not `best`, and `p_best` < [`ALPHA`].
+    pub below_best: bool,
 }
 
 impl ScoreCell {
@@ -220,26 +288,23 @@ impl ScoreCell {
             pending: counts.pending,
             runs: counts.runs.max(points.len()),
             no_score: no_score.len(),
+            best: false,
+            p_best: None,
+            below_best: false,
         }
     }
 
-    /// `72.4 ± 3.1` and the cell's marks (`72.4 ± 3.1† ✗1`).
+    /// `72.4 ± 3.1` (`72.4` for one seed) and the cell's marks
+    /// (`72.4 ± 3.1† ✗1`).
     pub fn text(&self) -> String {
-        let mean = Stat {
-            values: Vec::new(),
-            mean: self.mean,
-            std: self.std,
-        };
-        format!("{}{}", mean.text(1), self.marks())
+        let mean = spread_text(self.mean, self.std, self.scores.len(), SCORE_DECIMALS);
+        format!("{mean}{}", self.marks())
     }
 
     /// The mean alone and the marks, for narrow views (`72.4†`).
     pub fn short_text(&self) -> String {
-        if self.mean.is_finite() {
-            format!("{:.1}{}", self.mean, self.marks())
-        } else {
-            format!("–{}", self.marks())
-        }
+        let mean = spread_text(self.mean, 0.0, 1, SCORE_DECIMALS);
+        format!("{mean}{}", self.marks())
     }
 
     /// `†` if a run diverged, ` ✗n` for n failed runs, ` k/n` while some
@@ -281,6 +346,8 @@ pub struct Total {
     pub of: usize,
     /// Some summed cell holds a diverged run's score.
     pub diverged: bool,
+    /// The best complete Total, or equal to it as printed.
+    pub best: bool,
 }
 
 impl Total {
@@ -290,6 +357,7 @@ impl Total {
             rows: 0,
             of,
             diverged: false,
+            best: false,
         };
         for (mean, diverged) in means.filter(|(m, _)| m.is_finite()) {
             total.sum += mean;
@@ -318,7 +386,7 @@ impl Total {
         if self.rows == 0 {
             return "–".into();
         }
-        let mut out = format!("{:.1}", self.sum);
+        let mut out = number(self.sum, SCORE_DECIMALS);
         if self.diverged {
             out.push(DIVERGED_MARK);
         }
@@ -458,41 +526,47 @@ impl ScoreTable {
                 rows,
             )
         });
+        table.rank();
         table
     }
 
-    /// The column with the highest mean score in `row`.
-    pub fn best_in_row(&self, row: usize) -> Option<usize> {
-        self.best_by(row, |c| c.mean)
-    }
-
-    /// The column with the highest Total over every row; columns lacking
-    /// some rows are not ranked.
-    pub fn best_total(&self) -> Option<usize> {
-        self.total
+    /// Marks the best of each row and of the Total row, ties as printed
+    /// together, and tests every other scored cell against its row's best
+    /// (the highest mean).
+    pub(crate) fn rank(&mut self) {
+        for row in &mut self.cells {
+            let means: Vec<f64> = row
+                .iter()
+                .map(|c| c.as_ref().map_or(f64::NAN, |c| c.mean))
+                .collect();
+            let reference = means
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.is_finite())
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i);
+            let reference_scores = reference
+                .and_then(|r| row[r].as_ref())
+                .map(|c| c.scores.clone())
+                .unwrap_or_default();
+            for ((c, cell), best) in row.iter_mut().enumerate().zip(ties(&means, SCORE_DECIMALS)) {
+                if let Some(cell) = cell {
+                    cell.best = best;
+                    cell.p_best = (Some(c) != reference)
+                        .then(|| welch_p(&cell.scores, &reference_scores))
+                        .flatten();
+                    cell.below_best = !best && cell.p_best.is_some_and(|p| p < ALPHA);
+                }
+            }
+        }
+        let sums: Vec<f64> = self
+            .total
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.complete() && t.sum.is_finite())
-            .max_by(|a, b| a.1.sum.total_cmp(&b.1.sum))
-            .map(|(i, _)| i)
-    }
-
-    /// The column with the highest finite `value` in `row`.
-    fn best_by(&self, row: usize, value: impl Fn(&ScoreCell) -> f64) -> Option<usize> {
-        self.cells[row]
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.as_ref().map(|c| (i, value(c))))
-            .filter(|(_, v)| v.is_finite())
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
-    }
-
-    /// The behaviour column's text in `row`.
-    pub fn behavior_text(&self, row: usize) -> String {
-        self.behavior[row]
-            .as_ref()
-            .map_or_else(|| "–".into(), |s| s.text(1))
+            .map(|t| if t.complete() { t.sum } else { f64::NAN })
+            .collect();
+        for (total, best) in self.total.iter_mut().zip(ties(&sums, SCORE_DECIMALS)) {
+            total.best = best;
+        }
     }
 
     /// Every cell's runs, summed: (runs, diverged, of them unscored,
@@ -513,6 +587,13 @@ impl ScoreTable {
     /// What the marks in the table mean, one line each, only for the
     /// marks it holds (the Total line always).
     pub fn legend(&self) -> Vec<String> {
+        let mut lines = self.marks_legend();
+        lines.push(TOTAL_LEGEND.into());
+        lines
+    }
+
+    /// [`ScoreTable::legend`] but the Total line.
+    fn marks_legend(&self) -> Vec<String> {
         let c = self.counts();
         let mut lines = Vec::new();
         if c.diverged > 0 {
@@ -546,115 +627,182 @@ impl ScoreTable {
                 c.no_score, c.runs
             ));
         }
-        lines.push(format!(
-            "{TOTAL}: sum of the row means; (k/n rows): only k scored, not ranked"
-        ));
         lines
     }
 
-    /// The score table under its title, with the behaviour column, the
-    /// Total row and the legend of its marks; then the same layout (no
-    /// behaviour, no Total) for the episode return R, the discounted J(π),
-    /// the start coverage and q_est and J(π) on the covered start states,
-    /// each with its title. The best is bold only where higher is better:
-    /// returns, not coverage or belief.
-    pub fn to_markdown(&self) -> String {
-        let mut out = format!("## {TITLE}, mean ± std over seeds\n\n");
-        out.push_str(&self.markdown_table(true, |c| (c.mean, c.text())));
-        out.push('\n');
-        for line in self.legend() {
-            out.push_str(&format!("{line}  \n"));
-        }
+    /// The score table, with the behaviour column, the Total row, the
+    /// significance marks and the legend of its marks; then the same
+    /// layout (no behaviour, no Total) of the episode return R, the
+    /// discounted J(π), the start coverage and q_est and J(π) on the
+    /// covered start states. The best is bold only where higher is
+    /// better: returns, not coverage or belief.
+    fn printed(&self) -> Vec<Printed> {
+        let scores = self
+            .cells
+            .iter()
+            .zip(&self.behavior)
+            .map(|(row, behaviour)| {
+                let behaviour = behaviour
+                    .as_ref()
+                    .map(|b| Shown::of(b, String::new(), false));
+                std::iter::once(behaviour)
+                    .chain(row.iter().map(|c| {
+                        c.as_ref().map(|c| Shown {
+                            mean: c.mean,
+                            std: c.std,
+                            n: c.scores.len(),
+                            below_best: c.below_best,
+                            marks: c.marks(),
+                            bold: c.best,
+                        })
+                    }))
+                    .collect()
+            })
+            .collect();
+        let total = std::iter::once((self.behavior_total.map_or("–".into(), |t| t.text()), false))
+            .chain(self.total.iter().map(|t| (t.text(), t.best)))
+            .collect();
+        let mut tables = vec![self.lay_out(TITLE, SCORE_DECIMALS, scores, Some(total), true)];
         type Pick = fn(&ScoreCell) -> &Stat;
-        let tables: [(&str, Pick, bool); 5] = [
+        let stats: [(&str, Pick, bool); 5] = [
             (EPISODE_RETURN_TITLE, |c| &c.episode_return, true),
             (TRUE_RETURN_TITLE, |c| &c.true_return, true),
             (START_COVERAGE_TITLE, |c| &c.start_coverage, false),
             (Q_EST_COVERED_TITLE, |c| &c.q_est_covered, false),
             (TRUE_RETURN_COVERED_TITLE, |c| &c.true_return_covered, true),
         ];
-        for (title, pick, ranked) in tables {
-            out.push_str(&format!("\n## {title}, mean ± std over seeds\n\n"));
-            out.push_str(&self.markdown_table(false, |c| {
-                let rank = if ranked { pick(c).mean } else { f64::NAN };
-                (rank, format!("{}{}", pick(c).text(3), c.marks()))
-            }));
+        for (title, pick, ranked) in stats {
+            let cells = self
+                .cells
+                .iter()
+                .map(|row| {
+                    let means: Vec<f64> = row
+                        .iter()
+                        .map(|c| c.as_ref().map_or(f64::NAN, |c| pick(c).mean))
+                        .collect();
+                    let best = ties(&means, STAT_DECIMALS);
+                    row.iter()
+                        .zip(best)
+                        .map(|(c, best)| {
+                            c.as_ref()
+                                .map(|c| Shown::of(pick(c), c.marks(), ranked && best))
+                        })
+                        .collect()
+                })
+                .collect();
+            tables.push(self.lay_out(title, STAT_DECIMALS, cells, None, ranked));
         }
-        out
+        tables
     }
 
-    /// One markdown table of `value` (the mean that ranks, NaN for none,
-    /// and the text) per cell, the best per row in bold; `lecture` adds the behaviour
-    /// column and the Total row.
-    fn markdown_table(&self, lecture: bool, value: impl Fn(&ScoreCell) -> (f64, String)) -> String {
-        let bold = |text: String, best: bool| if best { format!("**{text}**") } else { text };
-        let behaviour = if lecture {
-            format!(" {BEHAVIOUR} |")
-        } else {
-            String::new()
-        };
-        let columns = self.algos.len() + usize::from(lecture);
-        let mut out = format!("| dataset |{behaviour} {} |\n", self.algos.join(" | "));
-        out.push_str(&format!("|---|{}\n", "---:|".repeat(columns)));
-        for (r, dataset) in self.datasets.iter().enumerate() {
-            let best = self.best_by(r, |c| value(c).0);
-            let mut cells: Vec<String> = Vec::new();
-            if lecture {
-                cells.push(self.behavior_text(r));
-            }
-            cells.extend(
-                self.cells[r]
-                    .iter()
-                    .enumerate()
-                    .map(|(c, cell)| match cell {
-                        Some(cell) => bold(value(cell).1, Some(c) == best),
-                        None => "–".into(),
-                    }),
-            );
-            out.push_str(&format!("| {dataset} | {} |\n", cells.join(" | ")));
+    /// The texts of one table: `(n=k)` beside the cells whose n is not
+    /// the table's usual one, and the caption's notes. `total` (the Total
+    /// row) makes it the lecture's table: a behaviour column first,
+    /// significance marks, the legend of the marks.
+    fn lay_out(
+        &self,
+        title: &str,
+        decimals: usize,
+        cells: Vec<Vec<Option<Shown>>>,
+        total: Option<Vec<(String, bool)>>,
+        ranked: bool,
+    ) -> Printed {
+        let lecture = total.is_some();
+        let mut ns: BTreeMap<usize, usize> = BTreeMap::new();
+        for shown in cells
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|s| s.mean.is_finite())
+        {
+            *ns.entry(shown.n).or_default() += 1;
+        }
+        // The commonest n (the larger on a tie).
+        let usual = ns.iter().max_by_key(|&(n, k)| (k, n)).map(|(n, _)| *n);
+        let rows = self
+            .datasets
+            .iter()
+            .zip(cells)
+            .map(|(label, row)| {
+                let texts = row
+                    .into_iter()
+                    .map(|shown| match shown {
+                        None => ("–".into(), false),
+                        Some(s) => {
+                            let mut text = spread_text(s.mean, s.std, s.n, decimals);
+                            if s.below_best {
+                                text.push(BELOW_BEST_MARK);
+                            }
+                            text.push_str(&s.marks);
+                            if s.mean.is_finite() && Some(s.n) != usual {
+                                text.push_str(&format!(" (n={})", s.n));
+                            }
+                            (text, s.bold)
+                        }
+                    })
+                    .collect();
+                (label.clone(), texts)
+            })
+            .collect();
+        let mut notes: Vec<String> = seeds_note(&ns, usual).into_iter().collect();
+        if ranked {
+            let behaviour = if lecture {
+                "; the behaviour is not ranked"
+            } else {
+                ""
+            };
+            notes.push(format!(
+                "bold: the row's best mean, with every mean that prints the same{behaviour}"
+            ));
         }
         if lecture {
-            let best = self.best_total();
-            let cells: Vec<String> =
-                std::iter::once(self.behavior_total.map_or_else(|| "–".into(), |t| t.text()))
-                    .chain(
-                        self.total
-                            .iter()
-                            .enumerate()
-                            .map(|(c, t)| bold(t.text(), Some(c) == best)),
-                    )
-                    .collect();
-            out.push_str(&format!("| **{TOTAL}** | {} |\n", cells.join(" | ")));
+            notes.push(BELOW_BEST.into());
+            notes.extend(self.marks_legend());
+            notes.push(TOTAL_LEGEND.into());
         }
-        out
+        let columns = ["dataset"]
+            .into_iter()
+            .chain(lecture.then_some(BEHAVIOUR))
+            .map(String::from)
+            .chain(self.algos.iter().cloned())
+            .collect();
+        Printed {
+            title: format!("{title}, mean ± std over seeds"),
+            columns,
+            rows,
+            total,
+            notes,
+        }
+    }
+
+    /// [`ScoreTable::printed`] as markdown: each table under its `##`
+    /// title, its caption's notes under it.
+    pub fn to_markdown(&self) -> String {
+        let tables: Vec<String> = self.printed().iter().map(Printed::markdown).collect();
+        tables.join("\n")
+    }
+
+    /// [`ScoreTable::printed`] as LaTeX, one booktabs `table` each, its
+    /// title and notes as the caption.
+    pub fn to_latex(&self) -> String {
+        self.latex(None)
+    }
+
+    /// [`ScoreTable::to_latex`], the caption naming `group`.
+    fn latex(&self, group: Option<&str>) -> String {
+        let tables: Vec<String> = self.printed().iter().map(|t| t.latex(group)).collect();
+        tables.join("\n")
     }
 
     /// Long format: one line per (dataset, algorithm) with its counts,
     /// then the behaviour (algo `behaviour`, per dataset) and the Total
     /// row (dataset `Total`: n rows summed, mean the sum), as records.
     pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "dataset",
-            "algo",
-            "n",
-            "mean",
-            "std",
-            "episode_return_mean",
-            "episode_return_std",
-            "true_return_mean",
-            "true_return_std",
-            "start_coverage_mean",
-            "start_coverage_std",
-            "q_est_covered_mean",
-            "q_est_covered_std",
-            "true_return_covered_mean",
-            "true_return_covered_std",
-            "diverged",
-            "failed",
-            "runs",
-        ];
-        let _ = w.write_record(header);
+        csv_of(&[(None, self)])
+    }
+
+    /// [`ScoreTable::to_csv`]'s records, after `group` where given.
+    fn csv_records(&self, group: Option<&str>) -> Vec<Vec<String>> {
         let num = |x: f64| {
             if x.is_finite() {
                 x.to_string()
@@ -662,17 +810,16 @@ impl ScoreTable {
                 String::new()
             }
         };
+        let mut records = Vec::new();
         for (r, dataset) in self.datasets.iter().enumerate() {
             if let Some(b) = &self.behavior[r] {
-                let mut record = vec![
+                records.push(vec![
                     dataset.clone(),
                     BEHAVIOUR.into(),
                     b.values.len().to_string(),
                     num(b.mean),
                     num(b.std),
-                ];
-                record.resize(header.len(), String::new());
-                let _ = w.write_record(record);
+                ]);
             }
             for (c, algo) in self.algos.iter().enumerate() {
                 if let Some(cell) = &self.cells[r][c] {
@@ -696,28 +843,326 @@ impl ScoreTable {
                         cell.diverged.to_string(),
                         cell.failed.to_string(),
                         cell.runs.to_string(),
+                        cell.best.to_string(),
+                        cell.below_best.to_string(),
+                        cell.p_best.map_or_else(String::new, num),
                     ]);
-                    let _ = w.write_record(record);
+                    records.push(record);
                 }
             }
         }
+        // Only the algorithms' Totals rank.
         let totals = self
             .behavior_total
             .iter()
-            .map(|t| (BEHAVIOUR, t))
-            .chain(self.algos.iter().map(String::as_str).zip(&self.total));
-        for (algo, t) in totals.filter(|(_, t)| t.rows > 0) {
+            .map(|t| (BEHAVIOUR, t, false))
+            .chain(
+                self.algos
+                    .iter()
+                    .zip(&self.total)
+                    .map(|(a, t)| (a.as_str(), t, true)),
+            );
+        for (algo, t, ranks) in totals.filter(|(_, t, _)| t.rows > 0) {
             let mut record = vec![
                 TOTAL.to_string(),
                 algo.to_string(),
                 t.rows.to_string(),
                 num(t.sum),
             ];
-            record.resize(header.len(), String::new());
+            if ranks {
+                record.resize(CSV_BEST, String::new());
+                record.push(t.best.to_string());
+            }
+            records.push(record);
+        }
+        for record in &mut records {
+            record.resize(CSV_HEADER.len(), String::new());
+            if let Some(group) = group {
+                record.insert(0, group.to_string());
+            }
+        }
+        records
+    }
+}
+
+/// What the Total row means.
+const TOTAL_LEGEND: &str = "Total: sum of the row means; (k/n rows): only k scored, not ranked";
+
+/// The CSV columns, `group` before them when several groups are printed.
+const CSV_HEADER: [&str; 21] = [
+    "dataset",
+    "algo",
+    "n",
+    "mean",
+    "std",
+    "episode_return_mean",
+    "episode_return_std",
+    "true_return_mean",
+    "true_return_std",
+    "start_coverage_mean",
+    "start_coverage_std",
+    "q_est_covered_mean",
+    "q_est_covered_std",
+    "true_return_covered_mean",
+    "true_return_covered_std",
+    "diverged",
+    "failed",
+    "runs",
+    "best",
+    "below_best",
+    "p_best",
+];
+/// The `best` column, which the Total records fill too.
+const CSV_BEST: usize = 18;
+
+/// Which of `values` print as the highest finite one does at `decimals`:
+/// the best, and every tie as a reader sees it.
+fn ties(values: &[f64], decimals: usize) -> Vec<bool> {
+    let top = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .max_by(f64::total_cmp)
+        .map(|v| number(v, decimals));
+    values
+        .iter()
+        .map(|v| v.is_finite() && top.as_deref() == Some(number(*v, decimals).as_str()))
+        .collect()
+}
+
+/// The caption's n (`n = 3 seeds per cell`; where cells differ, the range
+/// and the usual n, the others marked `(n=k)`) and what `±` is; `None`
+/// with no value in the table. `ns` counts the cells of each n.
+fn seeds_note(ns: &BTreeMap<usize, usize>, usual: Option<usize>) -> Option<String> {
+    let (lo, hi) = (*ns.keys().next()?, *ns.keys().next_back()?);
+    let n = if lo == hi {
+        format!("n = {lo} seed{} per cell", if lo == 1 { "" } else { "s" })
+    } else {
+        format!(
+            "n = {lo}–{hi} seeds per cell ({} where not marked (n=k))",
+            usual?
+        )
+    };
+    Some(match (lo, hi) {
+        (_, 1) => format!("{n}: the mean alone, no spread"),
+        (1, _) => format!("{n}; {SPREAD}; a cell of one seed shows its mean alone"),
+        _ => format!("{n}; {SPREAD}"),
+    })
+}
+
+/// One printed cell before it is text: a mean ± std over n values, its
+/// marks, and whether it is bold.
+struct Shown {
+    mean: f64,
+    std: f64,
+    n: usize,
+    below_best: bool,
+    marks: String,
+    bold: bool,
+}
+
+impl Shown {
+    fn of(stat: &Stat, marks: String, bold: bool) -> Self {
+        Shown {
+            mean: stat.mean,
+            std: stat.std,
+            n: stat.values.len(),
+            below_best: false,
+            marks,
+            bold,
+        }
+    }
+}
+
+/// One table as printed, whatever the format: the markdown and LaTeX
+/// writers lay out the same texts and only mark them up differently.
+struct Printed {
+    /// `…, mean ± std over seeds`.
+    title: String,
+    /// The header, `dataset` first.
+    columns: Vec<String>,
+    /// Per row its label and, per column, the text and whether it is bold.
+    rows: Vec<(String, Vec<(String, bool)>)>,
+    /// The Total row's cells, set off by a rule.
+    total: Option<Vec<(String, bool)>>,
+    /// The caption: n, the spread, what bold and the marks mean.
+    notes: Vec<String>,
+}
+
+impl Printed {
+    /// The rows, then the Total row (`true`) labelled `total`.
+    fn all_rows<'a>(
+        &'a self,
+        total: &'a str,
+    ) -> impl Iterator<Item = (bool, &'a str, &'a [(String, bool)])> {
+        let rows = self
+            .rows
+            .iter()
+            .map(|(l, c)| (false, l.as_str(), c.as_slice()));
+        rows.chain(self.total.as_deref().map(|c| (true, total, c)))
+    }
+
+    /// `## title`, a pipe table (numbers right-aligned, bold as `**`), and
+    /// the notes as lines under it.
+    fn markdown(&self) -> String {
+        let mut out = format!("## {}\n\n| {} |\n", self.title, self.columns.join(" | "));
+        out.push_str(&format!(
+            "|---|{}\n",
+            "---:|".repeat(self.columns.len() - 1)
+        ));
+        let total = format!("**{TOTAL}**");
+        for (_, label, cells) in self.all_rows(&total) {
+            let cells: Vec<String> = cells
+                .iter()
+                .map(|(text, bold)| {
+                    if *bold {
+                        format!("**{text}**")
+                    } else {
+                        text.clone()
+                    }
+                })
+                .collect();
+            out.push_str(&format!("| {label} | {} |\n", cells.join(" | ")));
+        }
+        out.push('\n');
+        for note in &self.notes {
+            out.push_str(&format!("{note}  \n"));
+        }
+        out
+    }
+
+    /// A `table` float holding a booktabs `tabular` (`\toprule`,
+    /// `\midrule`, `\bottomrule`: `\usepackage{booktabs}`), the title and
+    /// notes as its `\caption`, above the table as papers place them;
+    /// every text escaped ([`latex_escape`]) and negative numbers given a
+    /// real minus.
+    fn latex(&self, group: Option<&str>) -> String {
+        let row = |cells: Vec<String>| format!("    {} \\\\\n", cells.join(" & "));
+        let cell = |(text, bold): &(String, bool)| {
+            let text = latex_escape(&text.replace('-', "−"));
+            if *bold {
+                format!("\\textbf{{{text}}}")
+            } else {
+                text
+            }
+        };
+        let mut caption = group.map_or_else(String::new, |g| format!("{g}: "));
+        caption.push_str(&self.title);
+        for note in &self.notes {
+            caption.push_str(&format!(". {note}"));
+        }
+        let mut out =
+            String::from("% needs \\usepackage{booktabs}\n\\begin{table}[ht]\n  \\centering\n");
+        out.push_str(&format!("  \\caption{{{}.}}\n", latex_escape(&caption)));
+        let columns = "r".repeat(self.columns.len() - 1);
+        out.push_str(&format!(
+            "  \\begin{{tabular}}{{l{columns}}}\n    \\toprule\n"
+        ));
+        out.push_str(&row(self.columns.iter().map(|c| latex_escape(c)).collect()));
+        out.push_str("    \\midrule\n");
+        for (total, label, cells) in self.all_rows(TOTAL) {
+            if total {
+                out.push_str("    \\midrule\n");
+            }
+            let cells = std::iter::once(latex_escape(label)).chain(cells.iter().map(cell));
+            out.push_str(&row(cells.collect()));
+        }
+        out.push_str("    \\bottomrule\n  \\end{tabular}\n\\end{table}\n");
+        out
+    }
+}
+
+/// Text for LaTeX: its special characters escaped (`\ { } $ & % # _ ~ ^`,
+/// and `< > |`, which the default font encoding prints as other glyphs),
+/// and the symbols the tables use as commands, so the output compiles with
+/// plain pdflatex.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\\' => out.push_str("\\textbackslash{}"),
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '<' => out.push_str("\\textless{}"),
+            '>' => out.push_str("\\textgreater{}"),
+            '|' => out.push_str("\\textbar{}"),
+            '±' => out.push_str("$\\pm$"),
+            '−' => out.push_str("$-$"),
+            '–' => out.push_str("--"),
+            '—' => out.push_str("---"),
+            '†' => out.push_str("\\dag{}"),
+            '✗' => out.push_str("$\\times$"),
+            '↓' => out.push_str("$^{\\downarrow}$"),
+            '∞' => out.push_str("$\\infty$"),
+            'π' => out.push_str("$\\pi$"),
+            'α' => out.push_str("$\\alpha$"),
+            'γ' => out.push_str("$\\gamma$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The tables of several groups of runs (specs or environments) in one
+/// output, each named by its group; one group prints as its table alone,
+/// as `report` did before grouping.
+pub struct Grouped(pub Vec<(String, ScoreTable)>);
+
+impl Grouped {
+    /// Each group's tables under a `# group` heading, above their `##` titles.
+    pub fn to_markdown(&self) -> String {
+        match self.0.as_slice() {
+            [(_, one)] => one.to_markdown(),
+            groups => {
+                let parts: Vec<String> = groups
+                    .iter()
+                    .map(|(group, table)| format!("# {group}\n\n{}", table.to_markdown()))
+                    .collect();
+                parts.join("\n")
+            }
+        }
+    }
+
+    /// Each group's tables, the group named in their captions.
+    pub fn to_latex(&self) -> String {
+        match self.0.as_slice() {
+            [(_, one)] => one.to_latex(),
+            groups => {
+                let parts: Vec<String> = groups.iter().map(|(g, t)| t.latex(Some(g))).collect();
+                parts.join("\n")
+            }
+        }
+    }
+
+    /// One header, every group's records, a leading `group` column.
+    pub fn to_csv(&self) -> String {
+        match self.0.as_slice() {
+            [(_, one)] => one.to_csv(),
+            groups => csv_of(
+                &groups
+                    .iter()
+                    .map(|(g, t)| (Some(g.as_str()), t))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+}
+
+/// The CSV of `tables`, each with its group where given (all or none).
+fn csv_of(tables: &[(Option<&str>, &ScoreTable)]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let grouped = tables.iter().any(|(g, _)| g.is_some());
+    let _ = w.write_record(grouped.then_some("group").into_iter().chain(CSV_HEADER));
+    for (group, table) in tables {
+        for record in table.csv_records(*group) {
             let _ = w.write_record(record);
         }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -790,10 +1235,11 @@ mod tests {
         let fqi = table.cells[1][1].as_ref().unwrap();
         assert_eq!(fqi.mean, 90.0);
         assert!((fqi.std - 200f64.sqrt()).abs() < 1e-12);
-        assert_eq!(table.best_in_row(1), Some(1));
+        assert!(fqi.best && !table.cells[1][0].as_ref().unwrap().best);
         let md = table.to_markdown();
+        // bc's one seed: its mean alone, its n beside it (the usual n is 2).
         assert!(
-            md.contains("| ThreeState-v0 medium 10k | – | 50.0 ± 0.0 | **90.0 ± 14.1** |"),
+            md.contains("| ThreeState-v0 medium 10k | – | 50.0 (n=1) | **90.0 ± 14.1** |"),
             "{md}"
         );
         assert!(
@@ -807,7 +1253,7 @@ mod tests {
         assert_eq!(fqi.true_return.mean, 0.45);
         assert!(md.starts_with(&format!("## {TITLE}")), "{md}");
         assert!(
-            md.contains("| ThreeState-v0 medium 10k | 5.000 ± 0.000 | **9.000 ± 1.414** |"),
+            md.contains("| ThreeState-v0 medium 10k | 5.000 (n=1) | **9.000 ± 1.414** |"),
             "{md}"
         );
         assert!(md.contains(EPISODE_RETURN_TITLE) && md.contains(TRUE_RETURN_TITLE));
@@ -879,7 +1325,7 @@ mod tests {
             ..scored(10.0)
         };
         let cell = ScoreCell::new(&[old]);
-        assert_eq!(cell.text(), "10.0 ± 0.0");
+        assert_eq!(cell.text(), "10.0");
         assert_eq!(cell.episode_return.text(3), "–");
     }
 
@@ -987,7 +1433,7 @@ mod tests {
         // The Total: the scored row only, complete, so ranked.
         assert_eq!((table.total[0].rows, table.total[0].of), (1, 1));
         assert_eq!(table.total[0].text(), "60.0");
-        assert_eq!(table.best_total(), Some(0));
+        assert!(table.total[0].best);
         let md = table.to_markdown();
         assert!(md.contains("| Baird-v0 medium 10k | – | –† |"), "{md}");
         assert!(
@@ -1031,15 +1477,18 @@ mod tests {
         let cell = table.cells[0][0].as_ref().unwrap();
         assert_eq!(cell.scores, [40.0], "only the done run scores");
         assert_eq!((cell.failed, cell.pending, cell.runs), (1, 2, 5));
-        assert_eq!(cell.text(), format!("40.0 ± 0.0 {FAILED_MARK}1 3/5"));
+        assert_eq!(cell.text(), format!("40.0 {FAILED_MARK}1 3/5"));
         let legend = table.legend().join("\n");
         assert!(legend.contains("✗n: n runs failed, no score (1 of 5 runs)"));
         assert!(legend.contains("k/n: k of the cell's n runs ended (2 of 5 runs not yet)"));
         let csv = table.to_csv();
         let header = csv.lines().next().unwrap();
-        assert!(header.ends_with(",diverged,failed,runs"), "{csv}");
         assert!(
-            csv.contains("medium 1k,bc,1,40,0,4,0,0.2,0,,,,,,,0,1,5\n"),
+            header.ends_with(",diverged,failed,runs,best,below_best,p_best"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("medium 1k,bc,1,40,0,4,0,0.2,0,,,,,,,0,1,5,true,false,\n"),
             "{csv}"
         );
         let json = serde_json::to_value(&table).unwrap();
@@ -1083,7 +1532,8 @@ mod tests {
         assert_eq!(table.total[1].text(), "95.0 (1/2 rows)");
         assert_eq!(table.total[1].short_text(), "95.0 (1/2)");
         // fqi's 95 covers one row only: bc's 40 is the best total.
-        assert_eq!(table.best_total(), Some(0));
+        let best: Vec<bool> = table.total.iter().map(|t| t.best).collect();
+        assert_eq!(best, [true, false, false]);
         let md = table.to_markdown();
         assert!(
             md.contains("| **Total** | – | **40.0** | 95.0 (1/2 rows) | 35.0 |"),
@@ -1137,14 +1587,15 @@ mod tests {
         let b = table.behavior[0].as_ref().unwrap();
         assert_eq!(b.values, [60.0, 80.0], "one value per dataset");
         assert_eq!(b.mean, 70.0);
-        assert_eq!(table.behavior_text(0), "70.0 ± 14.1");
+        assert_eq!(b.text(1), "70.0 ± 14.1");
         assert_eq!(table.behavior_total.unwrap().sum, 70.0);
         // Better than every algorithm, yet the best of the row is an algorithm.
-        assert_eq!(table.best_in_row(0), Some(0));
+        assert!(table.cells[0][0].as_ref().unwrap().best);
         let md = table.to_markdown();
         assert!(md.contains("| dataset | behaviour | bc | fqi |"), "{md}");
         assert!(
-            md.contains("| ThreeState-v0 medium 1k | 70.0 ± 14.1 | **20.0 ± 0.0** | 10.0 ± 0.0 |"),
+            // Every seed agrees, so fqi is below bc by any test: ↓.
+            md.contains("| ThreeState-v0 medium 1k | 70.0 ± 14.1 | **20.0 ± 0.0** | 10.0 ± 0.0↓ |"),
             "{md}"
         );
         assert!(
@@ -1201,5 +1652,193 @@ mod tests {
             assert_eq!(row[0].as_ref().unwrap().scores.len(), 2);
             assert_eq!(row[0].as_ref().unwrap().runs, 2);
         }
+    }
+
+    /// A table for a paper: an exact tie for a row's best, a cell with
+    /// fewer seeds than the rest, a row of single seeds (one negative), a
+    /// dataset named with LaTeX's special characters, the behaviour's
+    /// own score, and a cell significantly below its row's best.
+    fn paper_table() -> ScoreTable {
+        let file = |seed| RunConfig {
+            dataset: crate::experiment::DatasetSource::File {
+                path: "/data/logs_v2 #1 & 50% {a}~^$\\.csv".into(),
+                sha256: "ab".into(),
+            },
+            ..run("bc", 0, seed)
+        };
+        let mut runs: Vec<(RunConfig, f64, Option<f64>)> = Vec::new();
+        let scores: [(&str, [f64; 3]); 3] = [
+            ("bc", [50.0, 52.0, 54.0]),
+            ("cql", [60.0, 61.0, 62.0]),
+            ("iql", [61.0, 61.0, 61.0]),
+        ];
+        for (algo, values) in scores {
+            for (seed, v) in values.into_iter().enumerate() {
+                runs.push((run(algo, 10_000, seed as u64), v, Some(40.0)));
+            }
+        }
+        let scores: [(&str, &[f64]); 3] = [
+            ("bc", &[30.0, 35.0]),
+            ("cql", &[40.0, 42.0, 44.0]),
+            ("iql", &[20.0, 30.0, 45.0]),
+        ];
+        for (algo, values) in scores {
+            for (seed, v) in values.iter().enumerate() {
+                let config = RunConfig {
+                    algo: algo.into(),
+                    params: run(algo, 0, 0).params,
+                    ..file(seed as u64)
+                };
+                runs.push((config, *v, None));
+            }
+        }
+        for (algo, v) in [("bc", 90.0), ("cql", 95.0), ("iql", -5.25)] {
+            runs.push((run(algo, 1_000, 0), v, Some(72.4)));
+        }
+        let points: Vec<Metrics> = runs.iter().map(|(_, v, _)| scored(*v)).collect();
+        let mut table =
+            ScoreTable::build(
+                runs.iter()
+                    .zip(&points)
+                    .map(|((c, _, behavior), m)| RunResult {
+                        behavior: *behavior,
+                        ..result(c, RunStatus::Done, Some(m))
+                    }),
+            );
+        // One environment, so `report` leaves it out of the labels.
+        table.datasets = table.short_datasets.clone();
+        table
+    }
+
+    #[test]
+    fn paper_tables_bold_ties_together_and_state_n_and_the_test() {
+        let table = paper_table();
+        let md = table.to_markdown();
+        // cql and iql both average 61 exactly: both bold, neither tested
+        // against the other as worse; bc is below them by Welch's test.
+        assert!(
+            md.contains(
+                "| medium 10k | 40.0 ± 0.0 | 52.0 ± 2.0↓ | **61.0 ± 1.0** | **61.0 ± 0.0** |"
+            ),
+            "{md}"
+        );
+        let row = table
+            .short_datasets
+            .iter()
+            .position(|d| d == "medium 10k")
+            .unwrap();
+        let bc = table.cells[row][0].as_ref().unwrap();
+        assert!(
+            bc.below_best && bc.p_best.is_some_and(|p| p < ALPHA),
+            "{bc:?}"
+        );
+        let cql = table.cells[row][1].as_ref().unwrap();
+        assert!(
+            cql.best && !cql.below_best && cql.p_best == Some(1.0),
+            "{cql:?}"
+        );
+        // One seed: the mean alone and its n; never tested.
+        assert!(
+            md.contains("| 90.0 (n=1) | **95.0 (n=1)** | -5.2 (n=1) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "n = 1–3 seeds per cell (3 where not marked (n=k)); ± is the sample \
+                 standard deviation over seeds (n − 1 in the denominator); a cell of one seed \
+                 shows its mean alone"
+            ),
+            "{md}"
+        );
+        assert!(md.contains(BELOW_BEST), "{md}");
+        insta::assert_snapshot!("paper_markdown", md);
+        let latex = table.to_latex();
+        let label =
+            r"logs\_v2 \#1 \& 50\% \{a\}\textasciitilde{}\textasciicircum{}\$\textbackslash{}.csv";
+        assert!(latex.contains(label), "{latex}");
+        assert!(
+            latex.contains("\\textbf{61.0 $\\pm$ 1.0} & \\textbf{61.0 $\\pm$ 0.0}"),
+            "{latex}"
+        );
+        assert!(latex.contains("$-$5.2 (n=1)"), "{latex}");
+        insta::assert_snapshot!("paper_latex", latex);
+        let csv = table.to_csv();
+        let bc = csv
+            .lines()
+            .find(|l| l.starts_with("medium 10k,bc,3,52,2,"))
+            .unwrap();
+        assert!(bc.contains(",0,0,3,false,true,0.0"), "{csv}");
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["cells"][row][2]["best"], true, "{json}");
+    }
+
+    /// Ties are what a reader sees: equal at the printed precision.
+    #[test]
+    fn ties_are_equal_as_printed() {
+        let values = [61.0, 61.04, 60.96, 60.94, f64::NAN, 61.0];
+        assert_eq!(ties(&values, 1), [true, true, true, false, false, true]);
+        assert_eq!(ties(&values, 2), [false, true, false, false, false, false]);
+        assert_eq!(ties(&[f64::NAN], 1), [false]);
+    }
+
+    /// Against scipy.stats.ttest_ind(a, b, equal_var=False), checked to
+    /// 40 digits with mpmath (the regularized incomplete beta): one case
+    /// at whole degrees of freedom, one at fractional ones just below
+    /// α, where the normal approximation would say 0.0013.
+    #[test]
+    fn welch_p_is_students_t_with_welch_degrees_of_freedom() {
+        let close = |p: Option<f64>, want: f64| {
+            let p = p.unwrap();
+            assert!((p - want).abs() < 1e-12 * want.max(1e-3), "{p} vs {want}");
+        };
+        let (a, b) = ([1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0]);
+        close(welch_p(&a, &b), 0.001_052_825_793_366_539_3);
+        close(welch_p(&b, &a), 0.001_052_825_793_366_539_3);
+        let (a, b) = ([27.5, 31.2, 29.8, 30.1, 28.4], [33.0, 35.6, 31.9]);
+        close(welch_p(&a, &b), 0.040_153_271_743_833_685);
+        close(
+            welch_p(&[52.0, 55.0, 49.0], &[40.0, 47.0]),
+            0.201_764_901_459_823_63,
+        );
+        // One value on a side: nothing to test.
+        assert_eq!(welch_p(&[1.0], &b), None);
+        // No spread on either side: the means alone decide.
+        assert_eq!(welch_p(&[2.0, 2.0], &[3.0, 3.0]), Some(0.0));
+        assert_eq!(welch_p(&[2.0, 2.0], &[2.0, 2.0]), Some(1.0));
+        assert!(BELOW_BEST.contains(&format!("α = {ALPHA}")), "{BELOW_BEST}");
+    }
+
+    #[test]
+    fn latex_escape_escapes_every_special_character() {
+        assert_eq!(
+            latex_escape(r"a_b & 50% #1 {x} ~y^z $\ <|> ± – † ↓"),
+            r"a\_b \& 50\% \#1 \{x\} \textasciitilde{}y\textasciicircum{}z \$\textbackslash{} \textless{}\textbar{}\textgreater{} $\pm$ -- \dag{} $^{\downarrow}$"
+        );
+    }
+
+    /// Several groups: each named (markdown headings, a CSV column, LaTeX
+    /// captions); one group prints exactly as its table alone.
+    #[test]
+    fn grouped_tables_name_their_group_and_one_group_prints_alone() {
+        let (a, b) = (run("fqi", 1_000, 0), run("bc", 1_000, 0));
+        let m = scored(10.0);
+        let table = |c| ScoreTable::build([result(c, RunStatus::Done, Some(&m))]);
+        let one = Grouped(vec![("a".into(), table(&a))]);
+        assert_eq!(one.to_markdown(), table(&a).to_markdown());
+        assert_eq!(one.to_csv(), table(&a).to_csv());
+        assert_eq!(one.to_latex(), table(&a).to_latex());
+        let two = Grouped(vec![("a".into(), table(&a)), ("b_2".into(), table(&b))]);
+        let md = two.to_markdown();
+        assert!(md.starts_with("# a\n\n## normalized score"), "{md}");
+        assert!(md.contains("\n# b_2\n\n## normalized score"), "{md}");
+        let csv = two.to_csv();
+        assert!(csv.starts_with("group,dataset,algo,n,"), "{csv}");
+        assert_eq!(csv.matches("dataset,algo").count(), 1, "{csv}");
+        assert!(csv.contains("\na,ThreeState-v0 medium 1k,fqi,1,10,") && csv.contains("\nb_2,"));
+        let latex = two.to_latex();
+        assert!(
+            latex.contains("\\caption{b\\_2: normalized score"),
+            "{latex}"
+        );
     }
 }

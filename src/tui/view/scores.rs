@@ -113,7 +113,7 @@ struct ScoreGrid {
 }
 
 /// A row label, and per column the text and whether it is the best score
-/// of its dataset (or the best Total).
+/// of its dataset (or the best Total), ties all best.
 type GridRow = (String, Vec<(String, bool)>);
 
 fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
@@ -122,38 +122,27 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
     let matrix = |full: bool| -> Vec<Vec<(String, bool)>> {
         let mut rows: Vec<Vec<(String, bool)>> = (0..table.datasets.len())
             .map(|d| {
-                let best = table.best_in_row(d);
                 let behaviour = match &table.behavior[d] {
                     Some(b) if full => b.text(1),
                     Some(b) if b.mean.is_finite() => format!("{:.1}", b.mean),
                     _ => "–".to_string(),
                 };
                 std::iter::once((behaviour, false))
-                    .chain(table.cells[d].iter().enumerate().map(|(a, c)| {
-                        let text = match c {
-                            Some(c) if full => c.text(),
-                            Some(c) => c.short_text(),
-                            None => "–".to_string(),
-                        };
-                        (text, best == Some(a))
+                    .chain(table.cells[d].iter().map(|c| match c {
+                        Some(c) if full => (c.text(), c.best),
+                        Some(c) => (c.short_text(), c.best),
+                        None => ("–".to_string(), false),
                     }))
                     .collect()
             })
             .collect();
-        let best = table.best_total();
         let total = |t: &scores::Total| if full { t.text() } else { t.short_text() };
         rows.push(
             std::iter::once((
                 table.behavior_total.map_or("–".into(), |t| total(&t)),
                 false,
             ))
-            .chain(
-                table
-                    .total
-                    .iter()
-                    .enumerate()
-                    .map(|(a, t)| (total(t), best == Some(a))),
-            )
+            .chain(table.total.iter().map(|t| (total(t), t.best)))
             .collect(),
         );
         rows
@@ -261,12 +250,13 @@ mod tests {
             rows,
             of: 2,
             diverged: false,
+            best: false,
         };
         let mut diverged = cell(80.0).unwrap();
         diverged.diverged = 1;
         diverged.failed = 2;
         diverged.runs = 3;
-        ScoreTable {
+        let mut table = ScoreTable {
             datasets: vec!["Chain-v5 medium 1k".into(), "Chain-v5 medium 1M".into()],
             short_datasets: vec!["medium 1k".into(), "medium 1M".into()],
             algos: vec![
@@ -275,13 +265,16 @@ mod tests {
                 "fqi q_init=zero".into(),
             ],
             cells: vec![
-                vec![cell(10.0), cell(20.0), cell(30.0)],
+                // 30.04 prints as 30.0: a tie as the reader sees it.
+                vec![cell(10.0), cell(30.04), cell(30.0)],
                 vec![cell(90.0), None, Some(diverged)],
             ],
             behavior: vec![Some(Stat::new(vec![40.0, 50.0])), None],
-            total: vec![total(100.0, 2), total(20.0, 1), total(110.0, 2)],
+            total: vec![total(110.04, 2), total(20.0, 1), total(110.0, 2)],
             behavior_total: Some(total(45.0, 1)),
-        }
+        };
+        table.rank();
+        table
     }
 
     #[test]
@@ -293,14 +286,18 @@ mod tests {
         // One environment: its name would tell no row apart.
         assert_eq!(grid.rows[0].0, "medium 1k");
         assert_eq!(grid.rows[0].1[0], ("45.0 ± 7.1".to_string(), false));
-        assert_eq!(grid.rows[0].1[3], ("30.0 ± 0.0".to_string(), true));
+        // One seed: the mean alone, no `± 0.0`; ties as printed bold together.
+        assert_eq!(grid.rows[0].1[1], ("10.0".to_string(), false));
+        assert_eq!(grid.rows[0].1[2], ("30.0".to_string(), true));
+        assert_eq!(grid.rows[0].1[3], ("30.0".to_string(), true));
         assert_eq!(grid.rows[1].1[2], ("–".to_string(), false));
-        assert_eq!(grid.rows[1].1[1], ("90.0 ± 0.0".to_string(), true));
+        assert_eq!(grid.rows[1].1[1], ("90.0".to_string(), true));
         // The marks: diverged and failed runs.
-        assert_eq!(grid.rows[1].1[3], ("80.0 ± 0.0† ✗2".to_string(), false));
-        // The Total row, its best (over complete columns) highlighted.
+        assert_eq!(grid.rows[1].1[3], ("80.0† ✗2".to_string(), false));
+        // The Total row, its best (over complete columns) highlighted, ties too.
         assert_eq!(grid.rows[2].0, "Total");
         assert_eq!(grid.rows[2].1[0], ("45.0 (1/2 rows)".to_string(), false));
+        assert_eq!(grid.rows[2].1[1], ("110.0".to_string(), true));
         assert_eq!(grid.rows[2].1[2], ("20.0 (1/2 rows)".to_string(), false));
         assert_eq!(grid.rows[2].1[3], ("110.0".to_string(), true));
     }

@@ -436,3 +436,44 @@ fn covered_gap_is_marked_and_states_without_data_are_hatched() {
     }
     both_sizes("covered_detail", &app);
 }
+
+/// The bundled score table's shape: three environments, thirteen columns of
+/// algorithms, every run done. At 80x24 the runs table keeps the
+/// environment (shortened in the middle), the score table shows whole
+/// columns and scrolls sideways (`→`), never cells cut to four characters.
+#[test]
+fn three_environments_at_both_sizes() {
+    let algos = [
+        "fqi",
+        "bc",
+        "bcq",
+        "brac",
+        "td3bc",
+        "awac",
+        "fisher-brc",
+        "iql",
+        "vi-lcb",
+        "atac",
+        "cql",
+        "combo",
+    ];
+    let mut runs = Vec::new();
+    for env in ["FrozenLake8x8-v1", "CliffWalkingSlippery-v1", "Taxi-v4"] {
+        for (k, algo) in algos.iter().enumerate() {
+            let mut view = run(algo, 10_000, k as u64 % 2, RunStatus::Done, 20);
+            let config = RunConfig {
+                spec: "score_table".into(),
+                ..RunConfig::example(env, algo, 10_000, k as u64 % 2)
+            };
+            view.id = config.id();
+            view.config = Arc::new(config);
+            runs.push(view);
+        }
+    }
+    let mut app = one_spec(runs, "score_table", "experiments/score_table.toml");
+    both_sizes("three_envs", &app);
+    press(&mut app, "<tab><tab>ll");
+    let text = render(&app, 80, 24);
+    assert!(text.contains("cols 3–"), "{text}");
+    insta::assert_snapshot!("three_envs_scores_scrolled_80x24", text);
+}

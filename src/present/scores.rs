@@ -57,9 +57,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What the table shows, for titles: the score is D4RL's, of the episode return.
 pub const TITLE: &str = "normalized score (D4RL, of the episode return R)";
 /// [`TITLE`] for narrower views, then the narrowest.
-pub const SHORT_TITLES: [&str; 2] = [
+pub const SHORT_TITLES: [&str; 3] = [
     "normalized score (D4RL, episode return)",
     "normalized score (D4RL, of R)",
+    "score (D4RL)",
 ];
 /// What the episode-return table of `report` shows.
 pub const EPISODE_RETURN_TITLE: &str =

@@ -87,12 +87,8 @@ impl Selection {
         let policy = config.dataset.label();
         let behaviour = policy.split_whitespace().next().unwrap_or_default();
         let env = envs::label(&config.env);
-        let unversioned = env
-            .rsplit_once("-v")
-            .filter(|(_, v)| v.chars().all(|c| c.is_ascii_digit()))
-            .map_or(env.as_ref(), |(name, _)| name);
         any(&self.specs, &[&config.spec])
-            && any(&self.envs, &[&config.env, &env, unversioned])
+            && any(&self.envs, &[&config.env, &env, envs::unversioned(&env)])
             && any(&self.algos, &[&config.algo, &labels.algo(config)])
             && any(&self.datasets, &[&labels.data(config), &policy, behaviour])
             && self.filter.matches(config, labels, status)

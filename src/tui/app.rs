@@ -114,6 +114,8 @@ pub struct App {
     pub zoom: bool,
     /// First row of the score table shown.
     pub score_offset: usize,
+    /// First column of the score table shown when not all fit.
+    pub score_column: usize,
     /// A finished run `r` was pressed on once (a second `r` reruns it).
     pub confirm_rerun: Option<RunId>,
     /// A one-line message for the footer (export result, errors).
@@ -173,6 +175,7 @@ impl Default for App {
             detail: false,
             zoom: false,
             score_offset: 0,
+            score_column: 0,
             confirm_rerun: None,
             message: None,
             log_tail: Vec::new(),
@@ -432,6 +435,8 @@ impl App {
                 Err("no run is waiting for a start".into())
             }
             Command::ClearMarks if self.marked.is_empty() => Err("no run is marked".into()),
+            // In the score table they scroll its columns.
+            Command::CursorLeft | Command::CursorRight if self.focus() == Pane::Scores => Ok(()),
             Command::CursorLeft | Command::CursorRight | Command::Export
                 if self.chart_runs().iter().all(|r| r.history.is_empty()) =>
             {
@@ -557,6 +562,16 @@ impl App {
             Command::NextPane => self.pane = self.pane.next(),
             Command::PreviousPane => self.pane = self.pane.next().next(),
             Command::Zoom => self.zoom = !self.zoom,
+            Command::CursorLeft if self.focus() == Pane::Scores => {
+                self.score_column = self.score_column.saturating_sub(1)
+            }
+            // Within the wider orientation's columns; the view stops at
+            // the last one that still leaves a window.
+            Command::CursorRight if self.focus() == Pane::Scores => {
+                let table = self.score_table();
+                let columns = table.algos.len().max(table.datasets.len()) + 1;
+                self.score_column = (self.score_column + 1).min(columns - 1);
+            }
             Command::CursorLeft => self.move_cursor(-1),
             Command::CursorRight => self.move_cursor(1),
             Command::Filter => self.editing_filter = true,

@@ -161,7 +161,7 @@ pub const CHART: &[Binding] = &[
     bind(&[K('e')], "e", Command::Export, "export the chart as SVG next to the runs", Some("e export"), "chart"),
 ];
 
-/// The score table scrolls.
+/// The score table scrolls: rows, and columns where they do not all fit.
 #[rustfmt::skip]
 pub const SCORES: &[Binding] = &[
     bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "scroll up", Some("↑↓ scroll"), "scores"),
@@ -170,6 +170,8 @@ pub const SCORES: &[Binding] = &[
     bind(&[KeyCode::PageDown], "PgDn", Command::PageDown, "ten rows down", None, "scores"),
     bind(&[KeyCode::Home], "Home", Command::First, "first row", None, "scores"),
     bind(&[KeyCode::End], "End", Command::Last, "last row", None, "scores"),
+    bind(&[KeyCode::Left, K('h')], "← h", Command::CursorLeft, "earlier columns, where they do not all fit", Some("←→ columns"), "scores"),
+    bind(&[KeyCode::Right, K('l')], "→ l", Command::CursorRight, "later columns", None, "scores"),
 ];
 
 /// The run detail: the heatmap's two pictures, and the run's controls.

@@ -248,6 +248,14 @@ pub fn label(id: &str) -> Cow<'_, str> {
     Cow::Borrowed(id)
 }
 
+/// `name` without Gymnasium's version suffix: `CliffWalking-v1` →
+/// `CliffWalking`; a name without one is itself.
+pub fn unversioned(name: &str) -> &str {
+    name.rsplit_once("-v")
+        .filter(|(_, v)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+        .map_or(name, |(base, _)| base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

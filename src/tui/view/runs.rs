@@ -107,10 +107,13 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         text(&|r| sanitize(&r.config.spec)),
         None,
     );
+    // Several environments: the column that tells their rows apart stays
+    // (narrowed below if need be); one environment: the first to go.
+    let several_envs = runs.iter().any(|r| r.config.env != runs[0].config.env);
     add(
         "env",
         Some(SortKey::Env),
-        3,
+        if several_envs { 0 } else { 3 },
         text(&|r| sanitize(&crate::mdp::envs::label(&r.config.env))),
         None,
     );
@@ -163,10 +166,12 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
     add(
         "progress",
         Some(SortKey::Progress),
-        0,
+        // A column of finished bars says nothing the status does not.
+        if any_running { 0 } else { 2 },
         text(&|r| format!("{} {:>3.0}%", bar(progress(r), 5), progress(r) * 100.0)),
         None,
     );
+
     if any_running {
         let running = |r: &RunView| r.status == RunStatus::Running;
         add(
@@ -234,6 +239,21 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
             break;
         }
         columns.retain(|c| c.optional != level);
+    }
+    // Still too wide: the environment's names without their version,
+    // shortened in the middle (`Clif…pery`, `Froz…8x8`).
+    let over = total(&columns).saturating_sub(room);
+    if let Some(env) = columns.iter_mut().find(|c| c.name == "env" && over > 0) {
+        let width = env.width.saturating_sub(over).max(ENV_MIN_WIDTH);
+        env.cells = runs
+            .iter()
+            .map(|r| {
+                let label = crate::mdp::envs::label(&r.config.env);
+                let name = sanitize(crate::mdp::envs::unversioned(&label));
+                Cell::from(shorten_middle(&name, width))
+            })
+            .collect();
+        env.width = width;
     }
     let shown: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let header: Vec<String> = columns
@@ -309,6 +329,22 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         .column_spacing(1);
     let mut state = ratatui::widgets::TableState::default().with_selected(Some(app.selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The narrowest the environment column gets.
+const ENV_MIN_WIDTH: usize = 9;
+
+/// `text` in at most `width` characters: its start and end, `…` between.
+fn shorten_middle(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// ▲ or ▼ on the column the table is sorted by.

@@ -36,19 +36,30 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(" no runs yet").block(block), area);
         return;
     }
-    let grid = score_grid(table, area.width.saturating_sub(2) as usize);
+    let grid = score_grid(
+        table,
+        area.width.saturating_sub(2) as usize,
+        app.score_column,
+    );
     let rows_shown = area.height.saturating_sub(3) as usize;
     let n = grid.rows.len();
     let offset = app.score_offset.min(n.saturating_sub(rows_shown.max(1)));
-    let more = if n > rows_shown {
-        format!(
+    let mut more = String::new();
+    if n > rows_shown {
+        more.push_str(&format!(
             "· rows {}–{} of {n} ",
             offset + 1,
             (offset + rows_shown).min(n)
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
+    if grid.columns.len() < grid.all_columns {
+        more.push_str(&format!(
+            "· cols {}–{} of {} ←→ ",
+            grid.first_column + 1,
+            grid.first_column + grid.columns.len(),
+            grid.all_columns
+        ));
+    }
     let block = focused(app, Pane::Scores, title(&more));
     let best = Style::default().add_modifier(Modifier::BOLD);
     let best = if app.no_color {
@@ -103,20 +114,24 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
 /// tables: the behaviour column first, the Total row last), or algorithms
 /// as rows when their names do not fit as column headers; `mean ± std`
 /// where it fits, the mean alone where not; the marks (`†`, `✗n`, `k/n`)
-/// always.
+/// always; where no layout fits whole, the whole columns that fit from
+/// the one the user scrolled to (never a cell cut short).
 struct ScoreGrid {
     corner: &'static str,
     columns: Vec<String>,
     rows: Vec<GridRow>,
     label_width: usize,
     widths: Vec<usize>,
+    /// The first column shown, and how many the table has.
+    first_column: usize,
+    all_columns: usize,
 }
 
 /// A row label, and per column the text and whether it is the best score
 /// of its dataset (or the best Total), ties all best.
 type GridRow = (String, Vec<(String, bool)>);
 
-fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
+fn score_grid(table: &ScoreTable, width: usize, first_column: usize) -> ScoreGrid {
     // The lecture's orientation: per dataset row, the behaviour then each
     // algorithm; then the Total row.
     let matrix = |full: bool| -> Vec<Vec<(String, bool)>> {
@@ -195,16 +210,18 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
             })
             .collect();
         ScoreGrid {
+            all_columns: columns.len(),
             corner,
             columns,
             rows,
             label_width,
             widths,
+            first_column: 0,
         }
     };
     let fits =
         |g: &ScoreGrid| g.label_width + g.widths.iter().map(|w| w + 1).sum::<usize>() <= width;
-    // The environment in the dataset labels only when it tells rows apart.
+    // The environment in the dataset labels when there are several.
     let prefixes: std::collections::BTreeSet<&str> = table
         .datasets
         .iter()
@@ -212,7 +229,7 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
         .map(|(long, short)| long.strip_suffix(short.as_str()).unwrap_or(long))
         .collect();
     let long_labels: &[bool] = if prefixes.len() > 1 {
-        &[true, false]
+        &[true]
     } else {
         &[false]
     };
@@ -227,9 +244,35 @@ fn score_grid(table: &ScoreTable, width: usize) -> ScoreGrid {
             }
         }
     }
-    // Nothing fits whole: the narrowest columns, cut at the edge.
-    let mut grid = layout(false, false, false);
-    grid.label_width = grid.label_width.min(width / 3);
+    // Nothing fits whole: the narrow cells in the orientation with fewer
+    // columns, rows named in full (they tell environments apart), and the
+    // whole columns that fit from `first_column` on.
+    let long = long_labels[0];
+    let (plain, turned) = (layout(false, false, long), layout(true, false, long));
+    let mut grid = if turned.widths.len() < plain.widths.len() {
+        turned
+    } else {
+        plain
+    };
+    grid.label_width = grid.label_width.min(width / 2);
+    let first = first_column.min(grid.widths.len().saturating_sub(1));
+    let room = width.saturating_sub(grid.label_width);
+    let mut used = 0;
+    let shown = grid.widths[first..]
+        .iter()
+        .take_while(|w| {
+            used += *w + 1;
+            used <= room
+        })
+        .count()
+        .max(1);
+    let window = first..first + shown;
+    grid.columns = grid.columns[window.clone()].to_vec();
+    grid.widths = grid.widths[window.clone()].to_vec();
+    for row in &mut grid.rows {
+        row.1 = row.1[window.clone()].to_vec();
+    }
+    grid.first_column = first;
     grid
 }
 
@@ -279,7 +322,7 @@ mod tests {
 
     #[test]
     fn score_grid_keeps_the_lecture_layout_where_it_fits() {
-        let grid = score_grid(&table(), 120);
+        let grid = score_grid(&table(), 120, 0);
         assert_eq!(grid.corner, "dataset");
         assert_eq!(grid.columns[0], "behaviour");
         assert_eq!(grid.columns.len(), 4);
@@ -304,7 +347,7 @@ mod tests {
 
     #[test]
     fn score_grid_turns_long_algorithm_names_into_rows() {
-        let grid = score_grid(&table(), 60);
+        let grid = score_grid(&table(), 60, 0);
         assert_eq!(grid.corner, "algorithm");
         assert_eq!(grid.columns, vec!["medium 1k", "medium 1M", "Total"]);
         assert_eq!(grid.rows[0].0, "behaviour");

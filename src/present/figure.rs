@@ -145,22 +145,22 @@ pub struct Figure {
 
 /// The family every text is drawn in; registered by [`register_fonts`].
 const FONT: &str = "sans-serif";
-const TITLE: f64 = 22.0;
-const SUBTITLE: f64 = 15.0;
-const ROW_TITLE: f64 = 17.0;
-const CAPTION: f64 = 15.0;
-const TICKS: f64 = 13.0;
-const LEGEND: f64 = 14.0;
-const NOTE: f64 = 14.0;
+const TITLE: f64 = 26.0;
+const SUBTITLE: f64 = 18.0;
+const ROW_TITLE: f64 = 20.0;
+const CAPTION: f64 = 18.0;
+const TICKS: f64 = 17.0;
+const LEGEND: f64 = 18.0;
+const NOTE: f64 = 17.0;
 /// Around the canvas and between its parts.
 const MARGIN: u32 = 16;
 /// A curve panel's size by default, and the smallest one `--size` may give.
-const PANEL: (u32, u32) = (540, 380);
+const PANEL: (u32, u32) = (520, 400);
 const MIN_PANEL: (u32, u32) = (220, 160);
 /// A grid cell's side by default, and a grid panel's least width.
-const CELL: u32 = 58;
+const CELL: u32 = 64;
 /// Legend text wraps at this width; the swatch takes this much before it.
-const LEGEND_WRAP: u32 = 300;
+const LEGEND_WRAP: u32 = 320;
 const SWATCH: u32 = 34;
 /// The largest canvas: a PNG of it is 150 MB before encoding.
 pub const MAX_PIXELS: u64 = 50_000_000;
@@ -308,7 +308,7 @@ impl Ranging {
             Scale::Linear => return linear_ticks(self.lo, self.hi, most),
             // Within ±2c the scale is nearly linear: linear ticks read better.
             Scale::Symlog(c) if self.lo.abs().max(self.hi.abs()) <= 2.0 * c => {
-                return linear_ticks(self.lo, self.hi, most.min(6));
+                return linear_ticks(self.lo, self.hi, most);
             }
             Scale::Log => log_ticks(self.lo, self.hi, most),
             Scale::Symlog(c) => symlog_ticks(self.lo / c, self.hi / c, most)
@@ -316,9 +316,9 @@ impl Ranging {
                 .map(|t| t * c)
                 .collect(),
         };
-        // At least 1/12 of the axis apart, so labels never overlap; 0
+        // At least 1/16 of the axis apart, so labels never overlap; 0
         // first, as the tick that matters most.
-        let gap = (self.t(self.hi) - self.t(self.lo)) / 12.0;
+        let gap = (self.t(self.hi) - self.t(self.lo)) / 16.0;
         let mut kept: Vec<f64> = candidates.iter().copied().filter(|t| *t == 0.0).collect();
         for t in candidates {
             if kept.iter().all(|&k| (self.t(t) - self.t(k)).abs() >= gap) {
@@ -375,7 +375,7 @@ struct Plan {
 fn natural_width(panel: &Panel) -> u32 {
     match &panel.content {
         Content::Lines(_) => PANEL.0,
-        Content::Grid(g) => (g.cols as u32 * CELL + 2 * MARGIN).max(PANEL.0 / 2 + 80),
+        Content::Grid(g) => (g.cols as u32 * CELL + 2 * MARGIN).max(PANEL.0),
     }
 }
 
@@ -385,7 +385,7 @@ fn natural_height(row: &Row) -> u32 {
         .map(|p| match &p.content {
             Content::Lines(_) => PANEL.1,
             // Caption, cells, then the colour bar and its labels.
-            Content::Grid(g) => g.rows as u32 * CELL + 110,
+            Content::Grid(g) => g.rows as u32 * CELL + 130,
         })
         .max()
         .unwrap_or(PANEL.1)
@@ -798,7 +798,7 @@ fn draw_grid<DB: DrawingBackend>(
         &text_style(CAPTION).pos(Pos::new(HPos::Center, VPos::Top)),
         (w as i32 / 2, 4),
     )?;
-    let bar = 80;
+    let bar = 90;
     let cell = ((w.saturating_sub(2 * MARGIN)) / grid.cols.max(1) as u32)
         .min(h.saturating_sub(caption_height + bar) / grid.rows.max(1) as u32)
         .max(2);
@@ -850,11 +850,11 @@ fn draw_grid<DB: DrawingBackend>(
                 let mark = grid.marks.get(s).map_or("", String::as_str);
                 let cx = x0 + cell as i32 / 2;
                 if hatched || !value.is_finite() {
-                    area.draw_text(&xml_text(mark), &centred(14.0), (cx, y0 + cell as i32 / 2))?;
+                    area.draw_text(&xml_text(mark), &centred(16.0), (cx, y0 + cell as i32 / 2))?;
                 } else {
-                    area.draw_text(&xml_text(mark), &centred(14.0), (cx, y0 + cell as i32 / 3))?;
+                    area.draw_text(&xml_text(mark), &centred(16.0), (cx, y0 + cell as i32 / 3))?;
                     let number = format_tick((value * 100.0).round() / 100.0);
-                    area.draw_text(&number, &centred(11.0), (cx, y0 + 2 * cell as i32 / 3))?;
+                    area.draw_text(&number, &centred(13.0), (cx, y0 + 2 * cell as i32 / 3))?;
                 }
             }
         }

@@ -316,9 +316,9 @@ impl Ranging {
                 .map(|t| t * c)
                 .collect(),
         };
-        // At least 1/16 of the axis apart, so labels never overlap; 0
+        // At least 1/14 of the axis apart, so labels never overlap; 0
         // first, as the tick that matters most.
-        let gap = (self.t(self.hi) - self.t(self.lo)) / 16.0;
+        let gap = (self.t(self.hi) - self.t(self.lo)) / 14.0;
         let mut kept: Vec<f64> = candidates.iter().copied().filter(|t| *t == 0.0).collect();
         for t in candidates {
             if kept.iter().all(|&k| (self.t(t) - self.t(k)).abs() >= gap) {

@@ -478,6 +478,8 @@ pub fn sweep(
     metric: Metric,
     band: Band,
 ) -> Result<Figure> {
+    // One point per x value: seeds are a band here, never lines of their own.
+    let band = if band == Band::Seeds { Band::Std } else { band };
     let mut xs: Vec<Option<f64>> = Vec::with_capacity(runs.len());
     for r in runs {
         xs.push(match r.config.params.get(key) {
@@ -647,7 +649,6 @@ pub fn sweep(
         .map(|r| r.config.seed)
         .collect::<BTreeSet<_>>()
         .len();
-    let band = if band == Band::Seeds { Band::Std } else { band };
     Ok(Figure {
         title: format!("{spec} — the final {} against {key}", metric.name()),
         subtitle: format!(

@@ -265,6 +265,29 @@ fn two_specs_give_a_figure_each_with_a_row_per_environment() {
     assert_eq!((overlay.means, overlay.swatches), (8, 1));
     assert!(overlay.all_text().contains("thin lines: each seed"));
 
+    // The dashboard's `e` exports its chart through the same figures.
+    let experiments = dir.path().join("experiments");
+    let e = experiments.to_str().unwrap();
+    ok(["tui", e, "--headless", "--frames", "1", "--keys", "e"]);
+    let exported: Vec<PathBuf> = ["lake", "trap"]
+        .iter()
+        .flat_map(|spec| std::fs::read_dir(Path::new(runs).join(spec)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    let [export] = exported.as_slice() else {
+        panic!("{exported:?}")
+    };
+    // Algorithms compared: lake has a row per environment and dataset.
+    let rows = if export.parent().unwrap().ends_with("lake") {
+        4
+    } else {
+        1
+    };
+    let export = Svg::read(export);
+    assert_eq!((export.count(LEFT), export.count(RIGHT)), (rows, rows));
+    export.assert_inside("the dashboard's export");
+
     // The heatmap needs exactly one run.
     let heat = dir.path().join("heat.svg");
     let h = heat.to_str().unwrap();

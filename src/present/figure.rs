@@ -362,7 +362,6 @@ struct Plan {
     subtitle: Vec<String>,
     /// Per row: its title's lines, its top, its panels' height and widths.
     rows: Vec<(Vec<String>, u32, u32, Vec<u32>)>,
-    body_left: u32,
     /// The legend: its left, top, column width and rows per column, and
     /// each entry's lines.
     legend: (u32, u32, u32, usize),
@@ -454,15 +453,13 @@ fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
     let titles_height: u32 = row_titles.iter().map(|t| block_height(t, ROW_TITLE)).sum();
     let natural_rows: Vec<u32> = figure.rows.iter().map(natural_height).collect();
     let natural_height_sum: u32 = natural_rows.iter().sum();
-    let natural_total = |legend: u32| {
-        header + (natural_height_sum + titles_height).max(legend) + 4 + notes_height + MARGIN
-    };
     let (canvas_height, body_height) = match size {
         Some((_, h)) => (
             h,
             h.saturating_sub(header + 4 + notes_height + MARGIN + titles_height),
         ),
-        None => (natural_total(legend_height), natural_height_sum),
+        // Unfixed, the height follows from the layout below.
+        None => (0, natural_height_sum),
     };
     // The legend fills columns as tall as the body allows.
     let room = if fixed {
@@ -487,20 +484,16 @@ fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
         0
     };
     let body = canvas_width.saturating_sub(2 * MARGIN + legend_width);
-    let natural = (
-        2 * MARGIN + natural_body + column_width + if column_width > 0 { MARGIN } else { 0 },
-        natural_total(legend_height),
-    );
     let too_small = || {
+        let natural = plan(figure, None).map_or_else(
+            |_| String::new(),
+            |p| format!(" (this figure takes {}x{} by itself)", p.size.0, p.size.1),
+        );
         Error::Invalid(format!(
-            "--size {}x{} is too small for {} row(s) of panels and a legend of {} entries \
-             (this figure takes {}x{} by itself)",
-            canvas_width,
-            canvas_height,
+            "--size {canvas_width}x{canvas_height} is too small for {} row(s) of panels and a \
+             legend of {} entries{natural}",
             figure.rows.len(),
             figure.legend.len(),
-            natural.0,
-            natural.1
         ))
     };
     let tallest_entry = entries.iter().map(entry_height).max().unwrap_or(0);
@@ -546,7 +539,6 @@ fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
         title,
         subtitle,
         rows,
-        body_left: MARGIN,
         legend: (MARGIN + body + MARGIN / 2, header, column_width, per_column),
         entries,
         notes_top,
@@ -627,13 +619,8 @@ fn draw<DB: DrawingBackend>(
     draw_lines(root, &plan.subtitle, SUBTITLE, (MARGIN, below_title))?;
     for ((titles, top, height, widths), row) in plan.rows.iter().zip(&figure.rows) {
         let title_height = block_height(titles, ROW_TITLE);
-        draw_lines(
-            root,
-            titles,
-            ROW_TITLE,
-            (plan.body_left, top - title_height),
-        )?;
-        let mut left = plan.body_left;
+        draw_lines(root, titles, ROW_TITLE, (MARGIN, top - title_height))?;
+        let mut left = MARGIN;
         for (panel, w) in row.panels.iter().zip(widths) {
             let area = root.clone().shrink((left, *top), (*w, *height));
             match &panel.content {

@@ -1082,12 +1082,13 @@ fn report_and_plot_count_diverged_and_failed_runs() {
     );
     assert_eq!(json["total"][0]["rows"], 2, "{json}");
 
-    let svg = dir.path().join("f.svg");
+    // Two specs: a figure each in the directory --out.
+    let figures = dir.path().join("figures");
     let out = pessimist()
         .arg("plot")
         .arg(&store)
         .arg("--out")
-        .arg(&svg)
+        .arg(&figures)
         .assert()
         .success()
         .get_output()
@@ -1098,7 +1099,8 @@ fn report_and_plot_count_diverged_and_failed_runs() {
         stderr.contains("failed, no curve: fqi · bad.csv (1 run)"),
         "{stderr}"
     );
-    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(figures.join("fine.svg").is_file());
+    let svg = std::fs::read_to_string(figures.join("boom.svg")).unwrap();
     assert!(
         svg.contains("(diverged)") && svg.contains("failed, no curve"),
         "{svg}"

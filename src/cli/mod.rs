@@ -38,6 +38,7 @@ fn jobs_or_cores(jobs: Option<usize>) -> usize {
 mod data;
 mod env;
 pub mod out;
+mod plot;
 mod report;
 mod run;
 mod train;
@@ -102,7 +103,9 @@ enum Command {
     /// with one group JSON is the table itself (`{"group", "datasets",
     /// "algos", "cells", "behavior", "total", ...}`).
     Report(ReportArgs),
-    /// The overestimation figure of a runs directory, as SVG.
+    /// Figures of a runs directory (SVG or PNG): the BEAR figure,
+    /// algorithms compared, a hyper-parameter sweep, or one run's heatmap;
+    /// one figure per spec.
     Plot(PlotArgs),
 }
 
@@ -350,11 +353,73 @@ pub enum ReportBy {
 pub struct PlotArgs {
     /// Run store (a directory written by `pessimist run` or the dashboard).
     pub runs_dir: PathBuf,
-    /// The SVG file to write.
+    /// Where figures go: a file (`f.svg`, or `f.png` for a bitmap) when
+    /// the selection holds one spec; a directory (created if needed, one
+    /// SPEC_NAME.svg per spec) or a pattern with `{spec}`
+    /// (`figures/{spec}.png`) when it holds several.
     #[arg(long)]
     pub out: PathBuf,
+    /// What a figure shows. `bear`: the return J(π) and its Q estimate
+    /// side by side, one line per dataset (for one algorithm; a row per
+    /// algorithm otherwise). `overlay`: the same panels, one line per
+    /// algorithm (a row per dataset). `sweep`: `--x KEY` on the x axis
+    /// against the final score. `heatmap`: one run's max_a Q(s,a) − V^π(s)
+    /// per state on its grid (the selection must pick exactly one run).
+    /// Default: `sweep` with --x, else `bear` when a spec's runs have one
+    /// algorithm label and `overlay` otherwise. Each environment gets its
+    /// own row of panels.
+    #[arg(long, value_enum)]
+    pub layout: Option<PlotLayout>,
+    /// A swept hyper-parameter (`beta`) on the x axis against the final
+    /// `--y`, mean over seeds with a band, one line per algorithm (and
+    /// dataset); runs without the key and the behaviour's score are flat
+    /// dashed references. A log axis when its values are positive and span
+    /// more than a decade (symlog when 0 is among them).
+    #[arg(long, value_name = "KEY")]
+    pub x: Option<String>,
+    /// The y of `--x`: `score` (D4RL's normalized score of each run's last
+    /// eval point) or `return` (its discounted return J(π)).
+    #[arg(long, value_enum, default_value_t = PlotY::Score)]
+    pub y: PlotY,
+    /// The band around each mean over seeds: `std` (± one sample standard
+    /// deviation) or `minmax` (lowest to highest seed). The subtitle says
+    /// which.
+    #[arg(long, value_enum, default_value_t = PlotBand::Std)]
+    pub band: PlotBand,
+    /// Each seed as a thin line under the mean, instead of a band
+    /// (bear and overlay).
+    #[arg(long)]
+    pub seeds: bool,
+    /// Linear y axes instead of symmetric-log ones (bear and overlay).
+    #[arg(long)]
+    pub linear: bool,
+    /// Canvas size in pixels, WIDTHxHEIGHT (default: sized from the panels
+    /// and the legend). Too small for them is an error that gives the
+    /// figure's own size.
+    #[arg(long, value_name = "WxH", value_parser = plot::parse_size)]
+    pub size: Option<(u32, u32)>,
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlotLayout {
+    Bear,
+    Overlay,
+    Sweep,
+    Heatmap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlotY {
+    Score,
+    Return,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlotBand {
+    Std,
+    Minmax,
 }
 
 /// Runs the parsed command; `Ok` carries the exit code (a headless sweep
@@ -369,6 +434,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Train(args)) => train::train(args).map(|()| ExitCode::SUCCESS),
         Some(Command::Eval(args)) => train::eval(args).map(|()| ExitCode::SUCCESS),
         Some(Command::Report(args)) => report::report(args).map(|()| ExitCode::SUCCESS),
-        Some(Command::Plot(args)) => report::plot(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Plot(args)) => plot::plot(args).map(|()| ExitCode::SUCCESS),
     }
 }

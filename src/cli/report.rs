@@ -1,14 +1,13 @@
-//! `pessimist report` (the score table) and `pessimist plot` (the
-//! overestimation figure) over a run store.
+//! `pessimist report` (the score table) over a run store, and the
+//! selection of runs it shares with `pessimist plot`.
 
-use super::{PlotArgs, ReportArgs, ReportBy, ReportFormat, SelectArgs};
+use super::{ReportArgs, ReportBy, ReportFormat, SelectArgs};
 use anyhow::{Context, bail};
 use pessimist::eval::Metrics;
 use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
-use pessimist::present::figure::{self, Curve};
 use pessimist::present::scores::{self, Grouped, RunResult};
 use pessimist::present::select::{Filter, Selection};
 use pessimist::text::sanitize;
@@ -17,7 +16,7 @@ use std::path::Path;
 
 /// Every readable run that `select` picks, once (one config in two specs
 /// is one run); unreadable ones are reported on stderr and skipped.
-fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<LoadedRun>> {
+pub(super) fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<LoadedRun>> {
     if !dir.is_dir() {
         bail!(
             "{}: no such run store (a directory written by `pessimist run`)",
@@ -68,7 +67,7 @@ fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<LoadedRun>> {
 }
 
 /// A run's status as its summary says (queued without one).
-fn status(run: &LoadedRun) -> RunStatus {
+pub(super) fn status(run: &LoadedRun) -> RunStatus {
     run.summary.as_ref().map_or(RunStatus::Queued, |s| s.status)
 }
 
@@ -117,7 +116,7 @@ fn declared_name(file: &Path) -> anyhow::Result<String> {
 }
 
 /// A run's eval points; unreadable ones are reported on stderr and none kept.
-fn read_history(run: &LoadedRun) -> Vec<Metrics> {
+pub(super) fn read_history(run: &LoadedRun) -> Vec<Metrics> {
     store::read_metrics(&run.dir).unwrap_or_else(|e| {
         eprintln!(
             "warning: skipped the metrics of a run: {}",
@@ -211,61 +210,5 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
     }
-    Ok(())
-}
-
-/// The figure: one curve per label (seeds averaged); diverged runs get
-/// their own curve, labelled [`figure::DIVERGED`], up to their last finite
-/// point (marked `×`); failed runs have no curve and are named under the
-/// panels.
-pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
-    let runs = load(&args.runs_dir, &args.select)?;
-    let (failed, drawn): (Vec<&LoadedRun>, Vec<&LoadedRun>) =
-        runs.iter().partition(|r| status(r) == RunStatus::Failed);
-    let histories: Vec<_> = drawn.iter().map(|r| read_history(r)).collect();
-    let labels = Labels::new(runs.iter().map(|r| &r.config));
-    let label =
-        |r: &LoadedRun| format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config));
-    let curves: Vec<Curve> = drawn
-        .iter()
-        .zip(&histories)
-        .map(|(r, h)| Curve {
-            label: if status(r) == RunStatus::Diverged {
-                format!("{}{}", label(r), figure::DIVERGED)
-            } else {
-                label(r)
-            },
-            history: h,
-        })
-        .collect();
-    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &failed {
-        *failures.entry(label(r)).or_default() += 1;
-    }
-    let notes: Vec<String> = failures
-        .iter()
-        .map(|(label, n)| {
-            format!(
-                "failed, no curve: {label} ({n} run{})",
-                if *n == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    let envs: BTreeSet<String> = runs.iter().map(|r| labels.env(&r.config)).collect();
-    let title = format!(
-        "Q estimate vs the discounted return J(π) — {}",
-        envs.into_iter().collect::<Vec<_>>().join(", ")
-    );
-    figure::write_svg_noted(
-        &curves,
-        &title,
-        &args.out,
-        figure::FigureOptions::default(),
-        &notes,
-    )?;
-    for note in &notes {
-        eprintln!("{}", sanitize(note));
-    }
-    eprintln!("wrote {} ({} runs)", args.out.display(), runs.len());
     Ok(())
 }

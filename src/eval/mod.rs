@@ -22,6 +22,34 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::mdp::solve::normalized_score;
 
+/// Per state, max_a f(s,a) − V^π(s) of a learned Q table and policy on
+/// `mdp`, V^π exact: where the learner fools itself. For the dashboard's
+/// heatmap and `plot --layout heatmap`, which have a run's saved table but
+/// not the dataset an [`Evaluator`] is built from.
+pub fn overestimation(
+    mdp: &TabularMdp,
+    gamma: f64,
+    q: &Array2<f64>,
+    policy: &Policy,
+) -> Result<Array1<f64>> {
+    if q.dim() != policy.dim() {
+        return Err(crate::Error::Invalid(
+            "the Q table and the policy differ in shape".into(),
+        ));
+    }
+    if q.dim() != (mdp.n_states(), mdp.n_actions()) {
+        return Err(crate::Error::Invalid(format!(
+            "the Q table is {}×{}, the environment has {} states × {} actions",
+            q.nrows(),
+            q.ncols(),
+            mdp.n_states(),
+            mdp.n_actions()
+        )));
+    }
+    let truth = solve::evaluate_policy(mdp, policy, gamma)?;
+    Ok(solve::row_maxima(q) - &truth.v)
+}
+
 /// Evaluates (f, π) pairs of one run against the true MDP. Built once per
 /// run: it solves the optimum and the random policy's return up front.
 pub struct Evaluator {

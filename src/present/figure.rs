@@ -1,97 +1,347 @@
-//! The overestimation figure as SVG (plotters): the "why offline RL is
-//! hard" picture. Left panel: the discounted return J(π) of the learned
-//! policy, the quantity Q estimates (not the episode return D4RL scores);
-//! right panel: the learner's own estimate q_est of it. Both on a symmetric-log
-//! (or linear) y axis, one colour per curve (algorithm · dataset), seeds
-//! averaged; the dashboard's export passes its chart's settings.
+//! Figures for papers, as SVG or PNG (plotters): a title, rows of panels
+//! (one row per environment, so environments never share an axis), one
+//! legend to the right of the panels, and notes under them. The canvas is
+//! laid out from what it holds: legend entries wrap at a fixed width and
+//! the legend takes the room its entries measure (with the embedded
+//! DejaVu Sans, see [`register_fonts`]), so nothing is cut off. What goes
+//! in a figure is decided in [`plot`](super::plot); this module only draws.
+//! Pure: the figure comes back as bytes, the caller writes them.
 
-use super::labels::natural_order;
-use super::scale::{Ema, format_tick, linear_ticks, running_mean, symlog, symlog_ticks};
+use super::scale::{format_tick, linear_ticks, log_ticks, symlog, symlog_ticks};
 use crate::error::{Error, Result};
-use crate::eval::Metrics;
+use crate::text::xml_text;
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::prelude::*;
-use std::collections::BTreeMap;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ops::Range;
 use std::path::Path;
 
-/// The left panel: the discounted return, what Q estimates.
+/// The return panel: the discounted return, what Q estimates.
 pub const LEFT_CAPTION: &str = "true discounted return J(π), what Q estimates";
-/// The right panel.
+/// The estimate panel.
 pub const RIGHT_CAPTION: &str = "Q estimate q_est of J(π)";
 
 /// Ends the label of a curve of diverged runs: the curve stops at their
 /// last finite eval point, which is marked `×`.
 pub const DIVERGED: &str = " (diverged)";
 
-/// One run's history and the curve it belongs to.
-pub struct Curve<'a> {
-    /// Runs with the same label are averaged (seeds).
-    pub label: String,
-    pub history: &'a [Metrics],
+/// The file formats a figure is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Svg,
+    Png,
 }
 
-/// How the figure is drawn: the plot command's defaults, or the
-/// dashboard chart's settings when it exports.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FigureOptions {
-    /// Symmetric-log y axes (else linear).
-    pub symlog: bool,
-    /// x is training seconds instead of iterations.
-    pub wall_time: bool,
-    /// Exponential moving average weight of the curves (0: none).
-    pub smoothing: f64,
-}
-
-impl Default for FigureOptions {
-    fn default() -> Self {
-        FigureOptions {
-            symlog: true,
-            wall_time: false,
-            smoothing: 0.0,
+impl Format {
+    /// PNG for a `.png` path (any case), SVG otherwise.
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("png") => Format::Png,
+            _ => Format::Svg,
         }
     }
 }
 
-/// A y axis in data units drawn on the symlog scale, ticked at 0 and
-/// ±10^k, or on a linear one.
-#[derive(Debug, Clone)]
-struct YAxis {
-    lo: f64,
-    hi: f64,
-    symlog: bool,
+/// How an axis maps values to positions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    Linear,
+    /// log10; every value on it is positive.
+    Log,
+    /// sign(v)·log10(1 + |v|/c): linear within ±c, logarithmic beyond.
+    Symlog(f64),
 }
 
-impl YAxis {
-    fn scale(&self, y: f64) -> f64 {
-        if self.symlog { symlog(y) } else { y }
+/// An axis: its name and scale (its range comes from the data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub desc: String,
+    pub scale: Scale,
+}
+
+/// A legend entry; its position in [`Figure::legend`] is its colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub label: String,
+    /// Drawn dashed: a reference (a flat line), not a curve.
+    pub dashed: bool,
+}
+
+/// One point of a curve: the mean `y` and its band `lo..=hi` (both `y`
+/// when there is no band).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// One curve of a panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Index into [`Figure::legend`].
+    pub entry: usize,
+    pub points: Vec<Point>,
+    /// Each seed's own line, drawn thin (`--seeds`), or none.
+    pub seeds: Vec<Vec<(f64, f64)>>,
+    /// Ends in `×`: its runs diverged after the last point.
+    pub cross: bool,
+}
+
+/// Curves over a shared x and y.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    pub x: Axis,
+    pub y: Axis,
+    pub series: Vec<Series>,
+}
+
+/// A value per cell of a grid (row-major), coloured on a diverging scale
+/// centred at 0, with a mark (a map letter, an arrow) in each cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f64>,
+    pub marks: Vec<String>,
+    /// Cells shown without a value (grey, hatched).
+    pub hatched: Vec<bool>,
+    /// What the colour bar measures.
+    pub scale: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Lines(Lines),
+    Grid(Grid),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub caption: String,
+    pub content: Content,
+}
+
+/// Panels side by side, under an optional title (the environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub title: String,
+    pub panels: Vec<Panel>,
+}
+
+/// A whole figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub title: String,
+    /// Under the title: what the lines and bands are.
+    pub subtitle: String,
+    pub rows: Vec<Row>,
+    pub legend: Vec<Entry>,
+    /// Under the panels, one paragraph each (what has no curve).
+    pub notes: Vec<String>,
+}
+
+/// The family every text is drawn in; registered by [`register_fonts`].
+const FONT: &str = "sans-serif";
+const TITLE: f64 = 26.0;
+const SUBTITLE: f64 = 18.0;
+const ROW_TITLE: f64 = 20.0;
+const CAPTION: f64 = 18.0;
+const TICKS: f64 = 17.0;
+const LEGEND: f64 = 18.0;
+const NOTE: f64 = 17.0;
+/// Around the canvas and between its parts.
+const MARGIN: u32 = 16;
+/// A curve panel's size by default, and the smallest one `--size` may give.
+const PANEL: (u32, u32) = (520, 400);
+const MIN_PANEL: (u32, u32) = (220, 160);
+/// A grid cell's side by default, and a grid panel's least width.
+const CELL: u32 = 64;
+/// Legend text wraps at this width; the swatch takes this much before it.
+const LEGEND_WRAP: u32 = 320;
+const SWATCH: u32 = 34;
+/// The largest canvas: a PNG of it is 150 MB before encoding.
+pub const MAX_PIXELS: u64 = 50_000_000;
+pub const MAX_SIDE: u32 = 16_384;
+
+/// Registers the embedded DejaVu Sans (`assets/fonts`, Bitstream Vera
+/// licence) as the `sans-serif` that plotters measures and draws text
+/// with: PNGs look the same on every machine, whatever fonts it has, and
+/// the legend of an SVG is sized by the same metrics (viewers draw SVG
+/// text in their own sans-serif, of similar width).
+pub fn register_fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let bytes = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+        if plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_err() {
+            unreachable!("the embedded font parses");
+        }
+    });
+}
+
+fn font(size: f64) -> FontDesc<'static> {
+    register_fonts();
+    (FONT, size).into_font()
+}
+
+/// The width of `text` in pixels at `size`.
+fn width(text: &str, size: f64) -> u32 {
+    font(size).box_size(text).map_or(0, |(w, _)| w)
+}
+
+fn line_height(size: f64) -> u32 {
+    (size * 1.35).ceil() as u32
+}
+
+/// `text` (made XML-safe) broken into lines of at most `max` pixels at
+/// `size`: between words, and inside a word longer than a line.
+fn wrap(text: &str, max: u32, size: f64) -> Vec<String> {
+    let text = xml_text(text).replace(['\n', '\r', '\t'], " ");
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let joined = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if width(&joined, size) <= max {
+            line = joined;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            line.push(c);
+            if width(&line, size) > max && line.chars().count() > 1 {
+                line.pop();
+                lines.push(std::mem::replace(&mut line, c.to_string()));
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Ten Tableau colours, then the same darker: 20 before one repeats.
+fn colour(k: usize) -> RGBColor {
+    const TAB10: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    let RGBColor(r, g, b) = TAB10[k % 10];
+    if (k / 10).is_multiple_of(2) {
+        RGBColor(r, g, b)
+    } else {
+        RGBColor(r / 2, g / 2, b / 2)
     }
 }
 
-impl Ranged for YAxis {
+/// An axis with its range, for plotters.
+#[derive(Debug, Clone)]
+struct Ranging {
+    lo: f64,
+    hi: f64,
+    scale: Scale,
+}
+
+impl Ranging {
+    fn t(&self, v: f64) -> f64 {
+        match self.scale {
+            Scale::Linear => v,
+            Scale::Log => v.max(f64::MIN_POSITIVE).log10(),
+            Scale::Symlog(c) => symlog(v / c),
+        }
+    }
+
+    /// The range of `values` on `scale`, padded by 5% of its length on the
+    /// scale (y), or exactly (x: the data's first and last point).
+    fn fit(values: impl Iterator<Item = f64>, scale: Scale, pad: bool) -> Ranging {
+        let (lo, hi) = values
+            .filter(|v| v.is_finite() && (scale != Scale::Log || *v > 0.0))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (mut lo, mut hi) = match (lo.is_finite(), scale) {
+            (false, Scale::Log) => (1.0, 10.0),
+            (false, _) => (0.0, 1.0),
+            (true, _) => (lo, hi),
+        };
+        if hi <= lo {
+            // One value: a unit around it (a decade on a log axis).
+            (lo, hi) = match scale {
+                Scale::Log => (lo / 3.0, hi * 3.0),
+                _ => (lo - lo.abs().max(1.0) * 0.5, hi + hi.abs().max(1.0) * 0.5),
+            };
+        }
+        let mut r = Ranging { lo, hi, scale };
+        if pad {
+            let gap = 0.05 * (r.t(hi) - r.t(lo));
+            let back = |t: f64| match scale {
+                Scale::Linear => t,
+                Scale::Log => 10f64.powf(t),
+                Scale::Symlog(c) => c * super::scale::symexp(t),
+            };
+            // Up to f64::MAX: a mean of 1e308 plus 5% is ∞.
+            r.lo = back(r.t(lo) - gap).clamp(f64::MIN, f64::MAX);
+            r.hi = back(r.t(hi) + gap).clamp(f64::MIN, f64::MAX);
+        }
+        r
+    }
+
+    fn ticks(&self, most: usize) -> Vec<f64> {
+        let most = most.clamp(2, 8);
+        let candidates = match self.scale {
+            Scale::Linear => return linear_ticks(self.lo, self.hi, most),
+            // Within ±2c the scale is nearly linear: linear ticks read better.
+            Scale::Symlog(c) if self.lo.abs().max(self.hi.abs()) <= 2.0 * c => {
+                return linear_ticks(self.lo, self.hi, most);
+            }
+            Scale::Log => log_ticks(self.lo, self.hi, most),
+            Scale::Symlog(c) => symlog_ticks(self.lo / c, self.hi / c, most)
+                .into_iter()
+                .map(|t| t * c)
+                .collect(),
+        };
+        // At least 1/14 of the axis apart, so labels never overlap; 0
+        // first, as the tick that matters most.
+        let gap = (self.t(self.hi) - self.t(self.lo)) / 14.0;
+        let mut kept: Vec<f64> = candidates.iter().copied().filter(|t| *t == 0.0).collect();
+        for t in candidates {
+            if kept.iter().all(|&k| (self.t(t) - self.t(k)).abs() >= gap) {
+                kept.push(t);
+            }
+        }
+        kept.sort_by(f64::total_cmp);
+        kept
+    }
+}
+
+impl Ranged for Ranging {
     type FormatOption = NoDefaultFormatting;
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let (a, b) = (self.scale(self.lo), self.scale(self.hi));
-        let t = (self.scale(*value) - a) / (b - a).max(1e-12);
-        limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
+        let (a, b) = (self.t(self.lo), self.t(self.hi));
+        let t = (self.t(*value) - a) / (b - a).max(1e-300);
+        limit.0 + (t.clamp(-1.0, 2.0) * (limit.1 - limit.0) as f64).round() as i32
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        let most = hint.max_num_points().max(2);
-        if !self.symlog {
-            return linear_ticks(self.lo, self.hi, most.min(8));
-        }
-        // Keep ticks at least 1/12 of the axis apart, so labels never overlap.
-        let gap = (symlog(self.hi) - symlog(self.lo)) / 12.0;
-        let mut kept: Vec<f64> = Vec::new();
-        for t in symlog_ticks(self.lo, self.hi, most) {
-            if kept.last().is_none_or(|&k| symlog(t) - symlog(k) >= gap) {
-                kept.push(t);
-            }
-        }
-        kept
+        self.ticks(hint.max_num_points())
     }
 
     fn range(&self) -> Range<f64> {
@@ -99,187 +349,529 @@ impl Ranged for YAxis {
     }
 }
 
-impl ValueFormatter<f64> for YAxis {
+impl ValueFormatter<f64> for Ranging {
     fn format(value: &f64) -> String {
         format_tick(*value)
     }
 }
 
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
+/// Where everything goes, in pixels.
+struct Plan {
+    size: (u32, u32),
+    title: Vec<String>,
+    subtitle: Vec<String>,
+    /// Per row: its title's lines, its top, its panels' height and widths.
+    rows: Vec<(Vec<String>, u32, u32, Vec<u32>)>,
+    /// The legend: its left, top, column width and rows per column, and
+    /// each entry's lines.
+    legend: (u32, u32, u32, usize),
+    entries: Vec<Vec<String>>,
+    notes_top: u32,
+    notes: Vec<String>,
+}
 
-/// One curve's (x, true return, q_est) points.
-type Line = Vec<(f64, f64, f64)>;
+/// A panel's size by default.
+fn natural_width(panel: &Panel) -> u32 {
+    match &panel.content {
+        Content::Lines(_) => PANEL.0,
+        Content::Grid(g) => (g.cols as u32 * CELL + 2 * MARGIN).max(PANEL.0),
+    }
+}
 
-/// (x, mean true return, mean q_est) per eval point of each label, x the
-/// iteration or the mean training seconds, smoothed as asked.
-/// Curves in [`natural_order`] of their labels (`1k` before `10k`).
-fn averaged(curves: &[Curve], options: FigureOptions) -> Vec<(String, Line)> {
-    type Sums = (f64, f64, f64, usize);
-    let mut sums: BTreeMap<String, BTreeMap<u64, Sums>> = BTreeMap::new();
-    for c in curves {
-        let points = sums.entry(c.label.clone()).or_default();
-        for m in c
-            .history
-            .iter()
-            .filter(|m| m.true_return.is_finite() && m.q_est.is_finite())
-        {
-            let p = points.entry(m.iteration).or_insert((0.0, 0.0, 0.0, 0));
-            let x = if options.wall_time {
-                m.wall_time
+fn natural_height(row: &Row) -> u32 {
+    row.panels
+        .iter()
+        .map(|p| match &p.content {
+            Content::Lines(_) => PANEL.1,
+            // Caption, cells, then the colour bar and its labels.
+            Content::Grid(g) => g.rows as u32 * CELL + 130,
+        })
+        .max()
+        .unwrap_or(PANEL.1)
+}
+
+fn block_height(lines: &[String], size: f64) -> u32 {
+    lines.len() as u32 * line_height(size)
+}
+
+/// Lays `figure` out on a canvas of `size`, or on one sized from its
+/// contents; too small a canvas for the panels is an error naming the
+/// size the figure takes by itself.
+fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
+    let entries: Vec<Vec<String>> = figure
+        .legend
+        .iter()
+        .map(|e| wrap(&e.label, LEGEND_WRAP, LEGEND))
+        .collect();
+    let entry_height = |lines: &Vec<String>| block_height(lines, LEGEND) + 6;
+    let column_width = entries
+        .iter()
+        .flatten()
+        .map(|l| width(l, LEGEND))
+        .max()
+        .map_or(0, |w| SWATCH + w + MARGIN);
+    let legend_height: u32 = entries.iter().map(entry_height).sum();
+    let body_width = |rows: &[Row]| {
+        rows.iter()
+            .map(|r| r.panels.iter().map(natural_width).sum::<u32>())
+            .max()
+            .unwrap_or(PANEL.0)
+    };
+    let natural_body = body_width(&figure.rows);
+    let (canvas_width, fixed) = match size {
+        Some((w, _)) => (w, true),
+        None => (
+            2 * MARGIN + natural_body + column_width + if column_width > 0 { MARGIN } else { 0 },
+            false,
+        ),
+    };
+    let text_width = canvas_width.saturating_sub(2 * MARGIN).max(100);
+    let title = wrap(&figure.title, text_width, TITLE);
+    let subtitle = if figure.subtitle.is_empty() {
+        vec![]
+    } else {
+        wrap(&figure.subtitle, text_width, SUBTITLE)
+    };
+    let notes: Vec<String> = figure
+        .notes
+        .iter()
+        .flat_map(|n| wrap(n, text_width, NOTE))
+        .collect();
+    let header = MARGIN + block_height(&title, TITLE) + block_height(&subtitle, SUBTITLE) + 8;
+    let notes_height = block_height(&notes, NOTE);
+    let row_titles: Vec<Vec<String>> = figure
+        .rows
+        .iter()
+        .map(|r| {
+            if r.title.is_empty() {
+                vec![]
             } else {
-                m.iteration as f64
-            };
-            // Means, not sums: two estimates of 1e308 sum to ∞.
-            p.3 += 1;
-            p.0 = running_mean(p.0, x, p.3);
-            p.1 = running_mean(p.1, m.true_return, p.3);
-            p.2 = running_mean(p.2, m.q_est, p.3);
+                wrap(&r.title, text_width, ROW_TITLE)
+            }
+        })
+        .collect();
+    let titles_height: u32 = row_titles.iter().map(|t| block_height(t, ROW_TITLE)).sum();
+    let natural_rows: Vec<u32> = figure.rows.iter().map(natural_height).collect();
+    let natural_height_sum: u32 = natural_rows.iter().sum();
+    let (canvas_height, body_height) = match size {
+        Some((_, h)) => (
+            h,
+            h.saturating_sub(header + 4 + notes_height + MARGIN + titles_height),
+        ),
+        // Unfixed, the height follows from the layout below.
+        None => (0, natural_height_sum),
+    };
+    // The legend fills columns as tall as the body allows.
+    let room = if fixed {
+        body_height + titles_height
+    } else {
+        (natural_height_sum + titles_height).max(legend_height)
+    };
+    let mut per_column = entries.len().max(1);
+    if fixed {
+        while per_column > 1
+            && entries
+                .chunks(per_column)
+                .any(|c| c.iter().map(entry_height).sum::<u32>() > room)
+        {
+            per_column -= 1;
         }
     }
-    let mut lines = sums
-        .into_iter()
-        .map(|(label, points)| {
-            let (mut ema_j, mut ema_q) = (Ema::new(options.smoothing), Ema::new(options.smoothing));
-            let line = points
-                .into_values()
-                .map(|(x, j, q, _)| (x, ema_j.next(j), ema_q.next(q)))
-                .collect();
-            (label, line)
-        })
-        .collect::<Vec<_>>();
-    lines.sort_by(|a, b| natural_order(&a.0, &b.0));
-    lines
-}
-
-/// Writes the two-panel figure to `path` (SVG).
-pub fn write_svg(curves: &[Curve], title: &str, path: &Path, options: FigureOptions) -> Result<()> {
-    write_svg_noted(curves, title, path, options, &[])
-}
-
-/// [`write_svg`] with `notes` written under the panels, one line each
-/// (what has no curve, such as failed runs).
-pub fn write_svg_noted(
-    curves: &[Curve],
-    title: &str,
-    path: &Path,
-    options: FigureOptions,
-    notes: &[String],
-) -> Result<()> {
-    let lines = averaged(curves, options);
-    if lines.iter().all(|(_, points)| points.is_empty()) {
-        return Err(Error::Invalid("no eval points to plot yet".into()));
-    }
-    let failed = |e: &dyn std::fmt::Display| Error::File {
-        path: path.to_path_buf(),
-        message: format!("cannot draw the figure: {e}"),
+    let columns = entries.len().div_ceil(per_column) as u32;
+    let legend_width = if column_width > 0 {
+        columns * column_width + MARGIN
+    } else {
+        0
     };
-    let x_max = lines
-        .iter()
-        .flat_map(|(_, points)| points)
-        .map(|p| p.0)
-        .fold(f64::MIN_POSITIVE, f64::max);
-    const NOTE_HEIGHT: u32 = 22;
-    let height = 520 + NOTE_HEIGHT * notes.len() as u32;
-    let root = SVGBackend::new(path, (1280, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(&e))?;
-    let (root, under) = root.split_vertically(520);
-    for (k, note) in notes.iter().enumerate() {
-        under
-            .draw_text(
-                &crate::text::xml_text(note),
-                &("sans-serif", 16).into_text_style(&under),
-                (16, 2 + (NOTE_HEIGHT as usize * k) as i32),
-            )
-            .map_err(|e| failed(&e))?;
+    let body = canvas_width.saturating_sub(2 * MARGIN + legend_width);
+    let too_small = || {
+        let natural = plan(figure, None).map_or_else(
+            |_| String::new(),
+            |p| format!(" (this figure takes {}x{} by itself)", p.size.0, p.size.1),
+        );
+        Error::Invalid(format!(
+            "--size {canvas_width}x{canvas_height} is too small for {} row(s) of panels and a \
+             legend of {} entries{natural}",
+            figure.rows.len(),
+            figure.legend.len(),
+        ))
+    };
+    let tallest_entry = entries.iter().map(entry_height).max().unwrap_or(0);
+    if tallest_entry > room {
+        return Err(too_small());
     }
-    let root = root
-        .titled(&crate::text::xml_text(title), ("sans-serif", 22))
-        .map_err(|e| failed(&e))?;
-    let panels = root.split_evenly((1, 2));
-    for (panel, (name, pick)) in panels
-        .iter()
-        .zip([(LEFT_CAPTION, 1usize), (RIGHT_CAPTION, 2usize)])
-    {
-        let value = |p: &(f64, f64, f64)| if pick == 1 { p.1 } else { p.2 };
-        let (lo, hi) = lines
+    let mut rows = Vec::with_capacity(figure.rows.len());
+    let mut top = header;
+    for ((row, titles), natural_h) in figure.rows.iter().zip(row_titles).zip(&natural_rows) {
+        let height =
+            (*natural_h as u64 * body_height as u64 / natural_height_sum.max(1) as u64) as u32;
+        let naturals: Vec<u32> = row.panels.iter().map(natural_width).collect();
+        let scale = body as f64 / natural_body.max(1) as f64;
+        let widths: Vec<u32> = naturals
             .iter()
-            .flat_map(|(_, points)| points)
-            .map(value)
-            .fold((0.0f64, 1.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
-        // 15% beyond the extremes, up to f64::MAX (1.6e308 · 1.15 is ∞).
-        let pad = |y: f64| (y + y.signum() * y.abs() * 0.15).clamp(f64::MIN, f64::MAX);
-        let axis = YAxis {
-            lo: pad(lo),
-            hi: pad(hi),
-            symlog: options.symlog,
-        };
-        let mut chart = ChartBuilder::on(panel)
-            .caption(name, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..x_max, axis)
-            .map_err(|e| failed(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(if options.wall_time {
-                "training seconds"
+            .map(|w| (*w as f64 * scale).floor() as u32)
+            .collect();
+        if height < MIN_PANEL.1 || widths.iter().any(|w| *w < MIN_PANEL.0) {
+            return Err(too_small());
+        }
+        let title_height = block_height(&titles, ROW_TITLE);
+        rows.push((titles, top + title_height, height, widths));
+        top += title_height + height;
+    }
+    let notes_top = header + room.max(top - header) + 4;
+    let size = (
+        canvas_width,
+        if fixed {
+            canvas_height
+        } else {
+            notes_top + notes_height + MARGIN
+        },
+    );
+    if size.0 > MAX_SIDE || size.1 > MAX_SIDE || size.0 as u64 * size.1 as u64 > MAX_PIXELS {
+        return Err(Error::Invalid(format!(
+            "the figure would be {}x{} pixels, past the limit of {MAX_SIDE} a side and \
+             {MAX_PIXELS} in all: select fewer runs (--env, --algo, --dataset)",
+            size.0, size.1
+        )));
+    }
+    Ok(Plan {
+        size,
+        title,
+        subtitle,
+        rows,
+        legend: (MARGIN + body + MARGIN / 2, header, column_width, per_column),
+        entries,
+        notes_top,
+        notes,
+    })
+}
+
+/// The size `figure` takes by itself, or `size`, after checking it fits.
+pub fn canvas_size(figure: &Figure, size: Option<(u32, u32)>) -> Result<(u32, u32)> {
+    Ok(plan(figure, size)?.size)
+}
+
+/// `figure` as the bytes of an SVG document or a PNG image, on a canvas
+/// of `size` (default: sized from its contents).
+pub fn render(figure: &Figure, format: Format, size: Option<(u32, u32)>) -> Result<Vec<u8>> {
+    register_fonts();
+    let plan = plan(figure, size)?;
+    let failed = |e: &dyn std::fmt::Display| Error::Invalid(format!("cannot draw the figure: {e}"));
+    match format {
+        Format::Svg => {
+            let mut text = String::new();
+            {
+                let root = SVGBackend::with_string(&mut text, plan.size).into_drawing_area();
+                draw(&root, figure, &plan).map_err(|e| failed(&e))?;
+                root.present().map_err(|e| failed(&e))?;
+            }
+            Ok(text.into_bytes())
+        }
+        Format::Png => {
+            let (w, h) = plan.size;
+            let mut pixels = vec![0u8; w as usize * h as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut pixels, plan.size).into_drawing_area();
+                draw(&root, figure, &plan).map_err(|e| failed(&e))?;
+                root.present().map_err(|e| failed(&e))?;
+            }
+            let mut bytes = Vec::new();
+            let mut encoder = png::Encoder::new(&mut bytes, w, h);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
+            writer.write_image_data(&pixels).map_err(|e| failed(&e))?;
+            writer.finish().map_err(|e| failed(&e))?;
+            Ok(bytes)
+        }
+    }
+}
+
+type Drawn<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn text_style(size: f64) -> TextStyle<'static> {
+    font(size).color(&BLACK)
+}
+
+/// Lines of text from (x, y) down.
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[String],
+    size: f64,
+    (x, y): (u32, u32),
+) -> Drawn<DB> {
+    let style = text_style(size);
+    for (k, line) in lines.iter().enumerate() {
+        let top = y + k as u32 * line_height(size);
+        area.draw_text(line, &style, (x as i32, top as i32))?;
+    }
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    figure: &Figure,
+    plan: &Plan,
+) -> Drawn<DB> {
+    root.fill(&WHITE)?;
+    draw_lines(root, &plan.title, TITLE, (MARGIN, MARGIN))?;
+    let below_title = MARGIN + block_height(&plan.title, TITLE);
+    draw_lines(root, &plan.subtitle, SUBTITLE, (MARGIN, below_title))?;
+    for ((titles, top, height, widths), row) in plan.rows.iter().zip(&figure.rows) {
+        let title_height = block_height(titles, ROW_TITLE);
+        draw_lines(root, titles, ROW_TITLE, (MARGIN, top - title_height))?;
+        let mut left = MARGIN;
+        for (panel, w) in row.panels.iter().zip(widths) {
+            let area = root.clone().shrink((left, *top), (*w, *height));
+            match &panel.content {
+                Content::Lines(lines) => {
+                    draw_lines_panel(&area, &panel.caption, lines, &figure.legend)?
+                }
+                Content::Grid(grid) => draw_grid(&area, &panel.caption, grid)?,
+            }
+            left += w;
+        }
+    }
+    draw_legend(root, figure, plan)?;
+    draw_lines(root, &plan.notes, NOTE, (MARGIN, plan.notes_top))
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    figure: &Figure,
+    plan: &Plan,
+) -> Drawn<DB> {
+    let (left, top, column_width, per_column) = plan.legend;
+    for (column, chunk) in plan.entries.chunks(per_column).enumerate() {
+        let x = left + column as u32 * column_width;
+        let mut y = top;
+        for (k, lines) in chunk.iter().enumerate() {
+            let index = column * per_column + k;
+            let c = colour(index);
+            let mid = (y + line_height(LEGEND) / 2) as i32;
+            let (x0, x1) = (x as i32 + 2, (x + SWATCH) as i32 - 8);
+            let style = c.stroke_width(3);
+            if figure.legend[index].dashed {
+                for start in (x0..x1).step_by(9) {
+                    root.draw(&PathElement::new(
+                        vec![(start, mid), ((start + 5).min(x1), mid)],
+                        style,
+                    ))?;
+                }
             } else {
-                "iteration"
-            })
-            .x_label_formatter(&|x| format_tick(*x))
-            .y_desc(match (pick, options.symlog) {
-                (1, true) => "discounted J(π) (symlog)",
-                (1, false) => "discounted J(π)",
-                (_, true) => "Q estimate of J(π) (symlog)",
-                (_, false) => "Q estimate of J(π)",
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| failed(&e))?;
-        for (k, (label, points)) in lines.iter().enumerate() {
-            let colour = COLOURS[k % COLOURS.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| (p.0, value(p))),
-                    colour.stroke_width(2),
-                ))
-                .map_err(|e| failed(&e))?
-                .label(crate::text::xml_text(label))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-            // Where diverged runs stop: their last finite point.
-            if let Some(end) = points.last().filter(|_| label.ends_with(DIVERGED)) {
-                chart
-                    .draw_series(std::iter::once(Cross::new(
-                        (end.0, value(end)),
-                        6,
-                        colour.stroke_width(3),
-                    )))
-                    .map_err(|e| failed(&e))?;
+                root.draw(&PathElement::new(vec![(x0, mid), (x1, mid)], style))?;
+            }
+            draw_lines(root, lines, LEGEND, (x + SWATCH, y))?;
+            y += block_height(lines, LEGEND) + 6;
+        }
+    }
+    Ok(())
+}
+
+fn draw_lines_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    lines: &Lines,
+    legend: &[Entry],
+) -> Drawn<DB> {
+    let points = || lines.series.iter().flat_map(|s| &s.points);
+    let seeds = || lines.series.iter().flat_map(|s| s.seeds.iter().flatten());
+    let x = Ranging::fit(
+        points().map(|p| p.x).chain(seeds().map(|p| p.0)),
+        lines.x.scale,
+        false,
+    );
+    let y = Ranging::fit(
+        points()
+            .flat_map(|p| [p.lo, p.hi, p.y])
+            .chain(seeds().map(|p| p.1)),
+        lines.y.scale,
+        true,
+    );
+    // Room for the widest tick label and the axis name beside them.
+    let y_labels = y
+        .ticks(8)
+        .iter()
+        .map(|t| width(&format_tick(*t), TICKS))
+        .max()
+        .unwrap_or(0)
+        + line_height(TICKS)
+        + 14;
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(10)
+        .x_label_area_size(line_height(TICKS) * 2 + 12)
+        .y_label_area_size(y_labels);
+    if !caption.is_empty() {
+        builder.caption(xml_text(caption), font(CAPTION));
+    }
+    let mut chart = builder.build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(xml_text(&lines.x.desc))
+        .y_desc(xml_text(&lines.y.desc))
+        .label_style(font(TICKS))
+        .axis_desc_style(font(TICKS + 1.0))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .draw()?;
+    for s in &lines.series {
+        let c = colour(s.entry);
+        if s.points.iter().any(|p| p.lo != p.y || p.hi != p.y) {
+            let outline: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|p| (p.x, p.hi))
+                .chain(s.points.iter().rev().map(|p| (p.x, p.lo)))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
+        }
+        for seed in &s.seeds {
+            chart.draw_series(LineSeries::new(
+                seed.iter().copied(),
+                c.mix(0.6).stroke_width(1),
+            ))?;
+        }
+        let mean = s.points.iter().map(|p| (p.x, p.y));
+        if legend.get(s.entry).is_some_and(|e| e.dashed) {
+            chart.draw_series(DashedLineSeries::new(mean, 8, 5, c.stroke_width(2)))?;
+        } else {
+            chart.draw_series(LineSeries::new(mean, c.stroke_width(2)))?;
+        }
+        if let [only] = s.points.as_slice() {
+            chart.draw_series(std::iter::once(Circle::new(
+                (only.x, only.y),
+                4,
+                c.filled(),
+            )))?;
+        }
+        // Where diverged runs stop: their last finite point.
+        if let Some(end) = s.points.last().filter(|_| s.cross) {
+            chart.draw_series(std::iter::once(Cross::new(
+                (end.x, end.y),
+                6,
+                c.stroke_width(3),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+/// A diverging colour for t in [−1, 1]: blue below 0, white at 0, red above.
+fn diverging(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let (end, s) = if t < 0.0 {
+        ((33.0, 102.0, 172.0), -t)
+    } else {
+        ((178.0, 24.0, 43.0), t)
+    };
+    let mix = |e: f64| (255.0 + (e - 255.0) * s).round() as u8;
+    RGBColor(mix(end.0), mix(end.1), mix(end.2))
+}
+
+fn draw_grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    grid: &Grid,
+) -> Drawn<DB> {
+    let (w, h) = area.dim_in_pixel();
+    let caption_height = line_height(CAPTION) + 8;
+    area.draw_text(
+        &xml_text(caption),
+        &text_style(CAPTION).pos(Pos::new(HPos::Center, VPos::Top)),
+        (w as i32 / 2, 4),
+    )?;
+    let bar = 90;
+    let cell = ((w.saturating_sub(2 * MARGIN)) / grid.cols.max(1) as u32)
+        .min(h.saturating_sub(caption_height + bar) / grid.rows.max(1) as u32)
+        .max(2);
+    let left = (w - cell * grid.cols as u32) / 2;
+    let top = caption_height;
+    let reach = grid
+        .values
+        .iter()
+        .zip(&grid.hatched)
+        .filter(|(v, hatched)| v.is_finite() && !**hatched)
+        .fold(0.0f64, |m, (v, _)| m.max(v.abs()));
+    let reach = if reach > 0.0 { reach } else { 1.0 };
+    let labelled = cell >= 34;
+    for r in 0..grid.rows {
+        for c in 0..grid.cols {
+            let s = r * grid.cols + c;
+            let (x0, y0) = (
+                (left + c as u32 * cell) as i32,
+                (top + r as u32 * cell) as i32,
+            );
+            let (x1, y1) = (x0 + cell as i32, y0 + cell as i32);
+            let value = grid.values.get(s).copied().unwrap_or(f64::NAN);
+            let hatched = grid.hatched.get(s).copied().unwrap_or(false);
+            let fill = if hatched {
+                RGBColor(215, 215, 215)
+            } else {
+                diverging(value / reach)
+            };
+            area.draw(&Rectangle::new([(x0, y0), (x1, y1)], fill.filled()))?;
+            area.draw(&Rectangle::new([(x0, y0), (x1, y1)], WHITE.stroke_width(1)))?;
+            if hatched {
+                for k in (0..cell as i32).step_by(8) {
+                    let style = RGBColor(160, 160, 160).stroke_width(1);
+                    area.draw(&PathElement::new(vec![(x0 + k, y1), (x1, y0 + k)], style))?;
+                    area.draw(&PathElement::new(vec![(x0, y1 - k), (x1 - k, y0)], style))?;
+                }
+            }
+            if labelled {
+                let ink = if !hatched && (value / reach).abs() > 0.6 {
+                    WHITE
+                } else {
+                    BLACK
+                };
+                let centred = |size| {
+                    font(size)
+                        .color(&ink)
+                        .pos(Pos::new(HPos::Center, VPos::Center))
+                };
+                let mark = grid.marks.get(s).map_or("", String::as_str);
+                let cx = x0 + cell as i32 / 2;
+                if hatched || !value.is_finite() {
+                    area.draw_text(&xml_text(mark), &centred(16.0), (cx, y0 + cell as i32 / 2))?;
+                } else {
+                    area.draw_text(&xml_text(mark), &centred(16.0), (cx, y0 + cell as i32 / 3))?;
+                    let number = format_tick((value * 100.0).round() / 100.0);
+                    area.draw_text(&number, &centred(13.0), (cx, y0 + 2 * cell as i32 / 3))?;
+                }
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| failed(&e))?;
     }
-    root.present().map_err(|e| failed(&e))?;
+    // The colour bar: −reach … 0 … +reach.
+    let bar_top = (top + grid.rows as u32 * cell + 14) as i32;
+    let bar_width = (w.saturating_sub(2 * MARGIN)).min(360) as i32;
+    let bar_left = (w as i32 - bar_width) / 2;
+    let steps = 48;
+    for k in 0..steps {
+        let t = -1.0 + 2.0 * (k as f64 + 0.5) / steps as f64;
+        let x0 = bar_left + k * bar_width / steps;
+        let x1 = bar_left + (k + 1) * bar_width / steps;
+        area.draw(&Rectangle::new(
+            [(x0, bar_top), (x1, bar_top + 12)],
+            diverging(t).filled(),
+        ))?;
+    }
+    let labels = font(TICKS)
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (t, value) in [(0.0, -reach), (0.5, 0.0), (1.0, reach)] {
+        let x = bar_left + (t * bar_width as f64) as i32;
+        area.draw_text(&format_tick(value), &labels, (x, bar_top + 16))?;
+    }
+    area.draw_text(
+        &xml_text(&grid.scale),
+        &labels,
+        (w as i32 / 2, bar_top + 18 + line_height(TICKS) as i32),
+    )?;
     Ok(())
 }
 
@@ -287,114 +879,123 @@ pub fn write_svg_noted(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_left_panel_says_it_is_the_discounted_return_q_estimates() {
-        let history: Vec<Metrics> = (0..3)
-            .map(|k| Metrics {
-                iteration: k,
-                true_return: 0.5,
-                q_est: 1.0 + k as f64,
-                ..Default::default()
+    fn lines(entries: usize, label: &str) -> Figure {
+        let series = (0..entries)
+            .map(|k| Series {
+                entry: k,
+                points: (0..4)
+                    .map(|i| Point {
+                        x: i as f64 * 100.0,
+                        y: k as f64 + i as f64,
+                        lo: k as f64,
+                        hi: k as f64 + 2.0 * i as f64,
+                    })
+                    .collect(),
+                seeds: vec![],
+                cross: k == 0,
             })
             .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.svg");
-        let curves = [Curve {
-            label: "fqi · medium 1k".into(),
-            history: &history,
-        }];
-        write_svg(&curves, "t", &path, FigureOptions::default()).unwrap();
-        let svg = std::fs::read_to_string(&path).unwrap();
-        for text in [
-            "true discounted return J(π), what Q estimates",
-            "discounted J(π) (symlog)",
-            "Q estimate q_est of J(π)",
-        ] {
-            assert!(svg.contains(text), "the figure lacks {text:?}");
+        Figure {
+            title: "t".into(),
+            subtitle: "s".into(),
+            rows: vec![Row {
+                title: "FrozenLake8x8-v1".into(),
+                panels: vec![Panel {
+                    caption: LEFT_CAPTION.into(),
+                    content: Content::Lines(Lines {
+                        x: Axis {
+                            desc: "iteration".into(),
+                            scale: Scale::Linear,
+                        },
+                        y: Axis {
+                            desc: "J".into(),
+                            scale: Scale::Symlog(1.0),
+                        },
+                        series,
+                    }),
+                }],
+            }],
+            legend: (0..entries)
+                .map(|k| Entry {
+                    label: format!("{label} {k}"),
+                    dashed: k == 1,
+                })
+                .collect(),
+            notes: vec!["a note".into()],
         }
     }
 
-    /// Seeds near f64::MAX average and pad without overflowing, the axis
-    /// is ticked at round decades, and curves come in size order.
-    #[test]
-    fn estimates_near_the_largest_float_draw_in_size_order() {
-        let climbing = |top: f64| -> Vec<Metrics> {
-            (0..4)
-                .map(|k| Metrics {
-                    iteration: k * 10,
-                    true_return: 0.0,
-                    q_est: if k == 3 {
-                        top
-                    } else {
-                        10f64.powi(100 * k as i32)
-                    },
-                    ..Default::default()
-                })
-                .collect()
-        };
-        let (a, b, small) = (climbing(1.6e308), climbing(1.7e308), climbing(1.0));
-        let curves = [
-            Curve {
-                label: "fqi · medium 10k".into(),
-                history: &small,
-            },
-            Curve {
-                label: "fqi · medium 1k".into(),
-                history: &a,
-            },
-            Curve {
-                label: "fqi · medium 1k".into(),
-                history: &b,
-            },
-        ];
-        let lines = averaged(&curves, FigureOptions::default());
-        assert_eq!(lines[0].0, "fqi · medium 1k");
-        assert!((lines[0].1[3].2 - 1.65e308).abs() < 1e294, "{lines:?}");
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.svg");
-        write_svg(&curves, "t", &path, FigureOptions::default()).unwrap();
-        let svg = std::fs::read_to_string(&path).unwrap();
-        // Texts stand on their own lines between their tags.
-        let texts: Vec<&str> = svg.lines().filter(|l| !l.starts_with('<')).collect();
-        assert!(
-            texts.contains(&"1e300") && texts.contains(&"1e100"),
-            "{texts:?}"
-        );
-        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
-        let first = |label: &str| texts.iter().position(|t| *t == label).unwrap();
-        assert!(first("fqi · medium 1k") < first("fqi · medium 10k"));
+    fn svg(figure: &Figure, size: Option<(u32, u32)>) -> String {
+        String::from_utf8(render(figure, Format::Svg, size).unwrap()).unwrap()
     }
 
-    /// Diverged runs keep their curve, ended by a `×` (drawn 3 px wide,
-    /// nothing else is); notes (failed runs) are written under the panels.
+    /// x runs from the first to the last point (300, not a round 500),
+    /// ticked at round numbers inside; the legend is right of the panels.
     #[test]
-    fn diverged_curves_end_in_a_cross_and_notes_are_written() {
-        let history: Vec<Metrics> = (0..3)
-            .map(|k| Metrics {
-                iteration: k,
-                true_return: 0.5,
-                q_est: if k == 2 { f64::INFINITY } else { 1.0 },
-                ..Default::default()
-            })
+    fn the_x_axis_ends_at_the_last_point_and_the_legend_is_outside() {
+        let text = svg(&lines(3, "medium"), None);
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter_map(|n| n.text())
+            .map(str::trim)
             .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let draw = |label: &str, notes: &[String]| {
-            let path = dir.path().join("f.svg");
-            let curves = [Curve {
-                label: label.into(),
-                history: &history,
-            }];
-            write_svg_noted(&curves, "t", &path, FigureOptions::default(), notes).unwrap();
-            std::fs::read_to_string(&path).unwrap()
-        };
-        let cross = "stroke-width=\"3\"";
-        let plain = draw("fqi · medium 1k", &[]);
-        assert!(!plain.contains(cross));
-        let note = "failed, no curve: bc · medium 1k (1 run)".to_string();
-        let diverged = draw(&format!("fqi · medium 1k{DIVERGED}"), &[note]);
-        // One cross per panel (two strokes each).
-        assert_eq!(diverged.matches(cross).count(), 4, "{diverged}");
-        assert!(diverged.contains("(diverged)"));
-        assert!(diverged.contains("failed, no curve: bc · medium 1k (1 run)"));
+        assert!(
+            texts.contains(&"300") && !texts.contains(&"400"),
+            "{texts:?}"
+        );
+        let (w, _) = canvas_size(&lines(3, "medium"), None).unwrap();
+        assert_eq!(
+            w,
+            2 * MARGIN + PANEL.0 + canvas_legend_width(&lines(3, "medium"))
+        );
+    }
+
+    fn canvas_legend_width(figure: &Figure) -> u32 {
+        let widest = figure
+            .legend
+            .iter()
+            .map(|e| width(&e.label, LEGEND))
+            .max()
+            .unwrap();
+        SWATCH + widest + 2 * MARGIN
+    }
+
+    /// A 200-character label wraps inside the legend's width; a canvas too
+    /// small for the panels says how large the figure is by itself.
+    #[test]
+    fn long_labels_wrap_and_small_canvases_are_refused() {
+        let long = "x".repeat(120) + " " + &"y".repeat(80);
+        let wrapped = wrap(&long, LEGEND_WRAP, LEGEND);
+        assert!(wrapped.len() >= 3, "{wrapped:?}");
+        assert!(wrapped.iter().all(|l| width(l, LEGEND) <= LEGEND_WRAP));
+        assert_eq!(wrapped.concat(), long.replace(' ', ""));
+        let figure = lines(2, &long);
+        let (w, h) = canvas_size(&figure, None).unwrap();
+        assert!(
+            w < 2 * MARGIN + PANEL.0 + LEGEND_WRAP + SWATCH + 2 * MARGIN + 1,
+            "{w}"
+        );
+        assert!(h > 400, "{h}");
+        let e = canvas_size(&figure, Some((300, 200)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("too small") && e.contains(&format!("{w}x{h}")),
+            "{e}"
+        );
+    }
+
+    /// Many entries on a short canvas go in several columns.
+    #[test]
+    fn a_long_legend_takes_columns_on_a_given_canvas() {
+        let figure = lines(40, "algo");
+        let plan = plan(&figure, Some((1600, 520))).unwrap();
+        assert!(plan.legend.3 < 40, "{}", plan.legend.3);
+        assert_eq!(plan.size, (1600, 520));
+        let png = render(&figure, Format::Png, Some((1600, 520))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 1600);
+        assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 520);
     }
 }

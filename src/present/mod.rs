@@ -12,12 +12,15 @@
 //!   test against each row's best, as markdown, LaTeX, CSV or JSON;
 //! - [`scale`]: the symmetric-log scale, its ticks and the smoothing of
 //!   curves, shared by the chart and the figure;
-//! - [`figure`]: the overestimation figure as SVG;
+//! - [`plot`]: what a figure shows (the BEAR figure, algorithms compared,
+//!   a hyper-parameter sweep, one run's heatmap), from runs' histories;
+//! - [`figure`]: drawing it as SVG or PNG, legend outside the data;
 //! - [`select`]: which runs a view shows (the dashboard's `/` filter and
 //!   the command line's selection flags).
 
 pub mod figure;
 pub mod labels;
+pub mod plot;
 pub mod scale;
 pub mod scores;
 pub mod select;

@@ -130,6 +130,35 @@ pub fn linear_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     (first..=last).map(at).collect()
 }
 
+/// Ticks for a logarithmic axis over `lo..=hi` (both > 0): the decades
+/// inside, thinned to every 2nd, 5th, … decade past `max_ticks`; on an
+/// axis shorter than two decades, 1-2-5 steps as on a linear one.
+pub fn log_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    if !(lo > 0.0 && hi.is_finite()) {
+        return vec![];
+    }
+    let (first, last) = (lo.log10().ceil() as i32, hi.log10().floor() as i32);
+    if last - first < 1 {
+        let ticks: Vec<f64> = (first - 1..=last)
+            .flat_map(|k| [1.0, 2.0, 5.0].map(|m| m * decade(k)))
+            .filter(|t| (lo..=hi).contains(t))
+            .collect();
+        return thin(ticks, max_ticks);
+    }
+    let mut step = 1;
+    while (last - first) / step + 1 > max_ticks.max(1) as i32 {
+        step = [2, 5, 10, 20, 50, 100]
+            .into_iter()
+            .find(|&s| s > step)
+            .unwrap_or(step * 10);
+    }
+    (first..=last)
+        .filter(|k| k.rem_euclid(step) == 0)
+        .map(decade)
+        .collect()
+}
+
 /// Keeps at most `max` ticks, always including 0 when present.
 fn thin(ticks: Vec<f64>, max: usize) -> Vec<f64> {
     if ticks.len() <= max.max(1) {
@@ -229,6 +258,15 @@ mod tests {
             vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
         );
         assert_eq!(linear_ticks(-3.0, 7.0, 3), vec![0.0, 5.0]);
+    }
+
+    #[test]
+    fn log_ticks_are_decades_inside_the_range() {
+        assert_eq!(log_ticks(1.0, 1e4, 8), vec![1.0, 10.0, 100.0, 1e3, 1e4]);
+        assert_eq!(log_ticks(3e-4, 0.2, 8), vec![1e-3, 1e-2, 0.1]);
+        assert_eq!(log_ticks(1.0, 1e12, 4), vec![1.0, 1e5, 1e10]);
+        assert_eq!(log_ticks(2.0, 30.0, 8), vec![2.0, 5.0, 10.0, 20.0]);
+        assert!(log_ticks(0.0, 10.0, 8).is_empty());
     }
 
     #[test]

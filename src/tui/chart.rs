@@ -272,8 +272,7 @@ struct CutKey {
     wall: bool,
 }
 
-/// The smallest 1, 2 or 5 × 10^k at or above `x`: the x range moves in
-/// steps, so cached cuts stay valid while runs grow.
+/// The smallest 1, 2 or 5 × 10^k at or above `x`.
 fn nice_ceiling(x: f64) -> f64 {
     // Wall times of quick runs are fractions of a second.
     let magnitude = 10f64.powf(x.max(1e-3).log10().floor());
@@ -282,6 +281,26 @@ fn nice_ceiling(x: f64) -> f64 {
         .map(|m| m * magnitude)
         .find(|&v| v >= x)
         .unwrap_or(10.0 * magnitude)
+}
+
+/// Where the x axis ends: at the data's last point once every run has
+/// ended (a 400-iteration run is not drawn on an axis to 500); while one
+/// may still train, at its last planned iteration (on wall time, the
+/// next round number past the data), so the axis and the cached cuts
+/// hold still while it grows.
+fn x_end(runs: &[&RunView], x_data: f64, wall: bool) -> f64 {
+    let live = runs.iter().filter(|r| !r.status.is_final());
+    let end = if wall {
+        if live.count() > 0 {
+            nice_ceiling(x_data)
+        } else {
+            x_data
+        }
+    } else {
+        live.map(|r| r.config.iterations as f64)
+            .fold(x_data, f64::max)
+    };
+    if end > 0.0 { end } else { 1.0 }
 }
 
 /// Builds the chart of `runs` for a plot `columns` braille dots wide,
@@ -367,16 +386,15 @@ pub fn prepare(
             groups.push(c.group.clone());
         }
     }
-    let x_hi = nice_ceiling(
-        curves
-            .iter()
-            .map(|c| match &c.points {
-                // Histories grow in x: their last point is their largest.
-                Points::Run(history) => history.last().map_or(0.0, |m| point(m, wall).0),
-                Points::Averaged(points) => points.iter().map(|p| p.0).fold(0.0f64, f64::max),
-            })
-            .fold(0.0f64, f64::max),
-    );
+    let x_data = curves
+        .iter()
+        .map(|c| match &c.points {
+            // Histories grow in x: their last point is their largest.
+            Points::Run(history) => history.last().map_or(0.0, |m| point(m, wall).0),
+            Points::Averaged(points) => points.iter().map(|p| p.0).fold(0.0f64, f64::max),
+        })
+        .fold(0.0f64, f64::max);
+    let x_hi = x_end(runs, x_data, wall);
     let x_bounds = [0.0, x_hi];
     let mut series = Vec::with_capacity(curves.len());
     let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);

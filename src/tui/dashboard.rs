@@ -3,9 +3,9 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::{RunStatus, Session, SessionOptions, store};
-use crate::present::Labels;
-use crate::present::figure::{self, Curve, FigureOptions};
+use crate::experiment::{Session, SessionOptions, store};
+use crate::present::figure::{self, Format};
+use crate::present::plot::{self, Band, CurveOptions, Curves, RunData};
 use crossterm::event::KeyEvent;
 
 pub struct Dashboard {
@@ -127,51 +127,46 @@ impl Dashboard {
     }
 
     /// Writes the chart as it is on screen (its runs, scale, x axis and
-    /// smoothing; per dataset size when that view is on) as an SVG figure
-    /// next to the runs.
+    /// smoothing; the BEAR figure when the per-dataset-size view is on,
+    /// algorithms compared otherwise) as an SVG figure next to the runs.
     fn export(&self) -> String {
         let app = &self.app;
         let runs = app.chart_runs();
         let Some(first) = runs.first() else {
             return "nothing to export: no runs in the chart".into();
         };
-        let labels = Labels::new(runs.iter().map(|r| &*r.config));
-        let curves: Vec<Curve> = runs
+        let data: Vec<RunData> = runs
             .iter()
-            .map(|r| {
-                let mut label = if app.chart.per_size {
-                    labels.dataset(&r.config)
-                } else {
-                    format!("{} · {}", labels.algo(&r.config), labels.dataset(&r.config))
-                };
-                // As `plot` marks them: the curve ends in a cross.
-                if r.status == RunStatus::Diverged {
-                    label.push_str(figure::DIVERGED);
-                }
-                Curve {
-                    label,
-                    history: &r.history,
-                }
+            .map(|r| RunData {
+                config: &r.config,
+                status: r.status,
+                history: &r.history,
+                behaviour: None,
             })
             .collect();
-        let dir = self.session.options().runs_dir.join(&first.config.spec);
-        let path = dir.join(format!("figure-{}.svg", store::now() as u64));
-        let title = if app.chart.per_size {
-            format!(
-                "{} — {} — {} per dataset size",
-                first.config.spec,
-                labels.env(&first.config),
-                labels.algo(&first.config)
-            )
+        let layout = if app.chart.per_size {
+            Curves::Bear
         } else {
-            format!("{} — {}", first.config.spec, labels.env(&first.config))
+            Curves::Overlay
         };
-        let options = FigureOptions {
+        let options = CurveOptions {
+            band: Band::Std,
             symlog: app.chart.symlog,
             wall_time: app.chart.wall_time,
             smoothing: app.chart.smoothing,
         };
-        match figure::write_svg(&curves, &title, &path, options) {
+        let dir = self.session.options().runs_dir.join(&first.config.spec);
+        let path = dir.join(format!("figure-{}.svg", store::now() as u64));
+        let written = plot::curves(&first.config.spec, &data, layout, options)
+            .and_then(|f| figure::render(&f, Format::Svg, None))
+            .and_then(|bytes| {
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                crate::fsio::open_for_writing(&path, &options)
+                    .and_then(|mut file| std::io::Write::write_all(&mut file, &bytes))
+                    .map_err(|cause| crate::Error::io(path.display().to_string(), cause))
+            });
+        match written {
             Ok(()) => format!("exported {}", path.display()),
             Err(e) => format!("export failed: {e}"),
         }

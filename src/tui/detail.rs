@@ -4,7 +4,7 @@
 //! in, and the per-state overestimation max_a f(s,a) − V^π(s) computed
 //! from them when they change. The heatmap draws what is here.
 
-use crate::mdp::{TabularMdp, solve};
+use crate::mdp::TabularMdp;
 use ndarray::{Array1, Array2};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,33 +46,19 @@ impl Envs {
     }
 }
 
-/// Per state, max_a f(s,a) − V^π(s): the learner's value against the exact
-/// value of its own policy (as `eval::Evaluator::overestimation_by_state`,
-/// without the dataset that evaluator needs for its other metrics).
+/// Per state, max_a f(s,a) − V^π(s) ([`crate::eval::overestimation`]).
 pub fn overestimation(
     mdp: &TabularMdp,
     gamma: f64,
     data: &DetailData,
 ) -> Result<Array1<f64>, String> {
-    if data.q.dim() != data.policy.dim() {
-        return Err("the Q table and the policy differ in shape".into());
-    }
-    if data.q.dim() != (mdp.n_states(), mdp.n_actions()) {
-        return Err(format!(
-            "the Q table is {}×{}, the environment has {} states × {} actions",
-            data.q.nrows(),
-            data.q.ncols(),
-            mdp.n_states(),
-            mdp.n_actions()
-        ));
-    }
-    let truth = solve::evaluate_policy(mdp, &data.policy, gamma).map_err(|e| e.to_string())?;
-    Ok(solve::row_maxima(&data.q) - &truth.v)
+    crate::eval::overestimation(mdp, gamma, &data.q, &data.policy).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mdp::solve;
 
     #[test]
     fn overestimation_is_the_learned_max_minus_the_true_value() {

@@ -32,7 +32,12 @@ pub fn number(x: f64, decimals: usize) -> String {
     if x.is_finite() && x.abs() >= 1e7 {
         format!("{x:.3e}")
     } else {
-        format!("{x:.decimals$}")
+        let text = format!("{x:.decimals$}");
+        // −0.04 at one decimal is 0.0, not `-0.0`: no sign on a zero.
+        match text.strip_prefix('-') {
+            Some(digits) if digits.chars().all(|c| matches!(c, '0' | '.')) => digits.to_string(),
+            _ => text,
+        }
     }
 }
 
@@ -75,6 +80,9 @@ mod tests {
         assert_eq!(number(9.28e71, 4), "9.280e71");
         assert_eq!(number(f64::NAN, 3), "NaN");
         assert_eq!(number(f64::INFINITY, 3), "inf");
+        assert_eq!(number(-0.04, 1), "0.0");
+        assert_eq!(number(-0.0, 3), "0.000");
+        assert_eq!(number(-0.06, 1), "-0.1");
     }
 
     #[test]

@@ -1130,17 +1130,9 @@ fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
     assert_eq!(runs_in(&["--spec", "trap"]), 4);
     assert_eq!(runs_in(&["--spec", "trap", "--algo", "fqi"]), 2);
     assert_eq!(runs_in(&["--spec", "trap", "--filter", "BC seed=1"]), 1);
-    let stderr = pessimist()
-        .args(["report", store, "--spec", "nope"])
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let stderr = String::from_utf8_lossy(&stderr);
-    assert!(
-        stderr.contains("specs there: second-name, trap"),
-        "{stderr}"
+    fails_saying(
+        pessimist().args(["report", store, "--spec", "nope"]),
+        &["specs there: second-name, trap"],
     );
 }
 
@@ -1154,20 +1146,13 @@ fn run_refuses_two_specs_of_one_name() {
     std::fs::write(&a, spec).unwrap();
     std::fs::write(&b, spec).unwrap();
     let runs = dir.path().join("runs");
-    let stderr = pessimist()
-        .arg("run")
-        .args([&a, &b])
-        .arg("--runs")
-        .arg(&runs)
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let stderr = String::from_utf8_lossy(&stderr);
-    assert!(
-        stderr.contains("b.toml: the name `same` is taken by") && stderr.contains("a.toml"),
-        "{stderr}"
+    fails_saying(
+        pessimist()
+            .arg("run")
+            .args([&a, &b])
+            .arg("--runs")
+            .arg(&runs),
+        &["b.toml: the name `same` is taken by", "a.toml"],
     );
     assert!(!runs.exists(), "nothing trained");
     pessimist()

@@ -315,6 +315,7 @@ fn a_dataset_named_with_an_escape_is_shown_sanitised_and_plotted_as_valid_svg() 
         data.to_str().unwrap(),
     ]));
     assert!(ok, "{stderr}");
+    assert_no_controls("data collect's stderr", &stderr);
     let spec = TRAP.replace(
         "{ policy = \"behavior\", size = 200 }",
         "{ file = \"evil\\u001b]0;pwned\\u0007<&>.csv\" }",

@@ -45,11 +45,12 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
         data::write_npz(&out, &dataset)?;
     }
     eprintln!(
-        "collected {} transitions in {} episodes of {env} with the {quality} policy (seed {seed}) in {:.3} s -> {}",
+        "collected {} transitions in {} episodes of {} with the {quality} policy (seed {seed}) in {:.3} s -> {}",
         dataset.len(),
         dataset.n_episodes(),
+        pessimist::text::sanitize(&env),
         collected.as_secs_f64(),
-        out.display()
+        pessimist::text::sanitize(&out.display().to_string())
     );
     let evaluator = Evaluator::new(mdp, gamma, Arc::new(EmpiricalMdp::compile(&dataset)))?;
     let scale = evaluator.scale;

@@ -358,7 +358,11 @@ impl Session {
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 path: key.clone(),
-                error: Some(error),
+                // Named as the spec is known here (`…/x/../y` resolved).
+                error: Some(SpecError {
+                    path: key.clone(),
+                    ..error
+                }),
                 // A broken save keeps the runs it had: they go on training.
                 run_ids: old.iter().cloned().collect(),
             },

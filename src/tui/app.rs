@@ -599,8 +599,15 @@ impl App {
             Command::Scale => self.chart.symlog = !self.chart.symlog,
             Command::XAxis => self.chart.wall_time = !self.chart.wall_time,
             Command::PerSize => self.chart.per_size = !self.chart.per_size,
-            Command::LessSmoothing => self.chart.smoothing = (self.chart.smoothing - 0.1).max(0.0),
-            Command::MoreSmoothing => self.chart.smoothing = (self.chart.smoothing + 0.1).min(0.95),
+            // In hundredths, so steps of 0.1 land on 0 (not 2.8e-17, shown as 0.0).
+            Command::LessSmoothing => {
+                self.chart.smoothing =
+                    ((self.chart.smoothing - 0.1).max(0.0) * 100.0).round() / 100.0
+            }
+            Command::MoreSmoothing => {
+                self.chart.smoothing =
+                    ((self.chart.smoothing + 0.1).min(0.95) * 100.0).round() / 100.0
+            }
             Command::Overestimation => {
                 self.heatmap = match self.heatmap {
                     Heatmap::MaxQ => Heatmap::Overestimation,
@@ -764,6 +771,19 @@ mod tests {
         press(&mut app, "o");
         assert!(app.message.as_ref().unwrap().contains("run detail"));
         assert_eq!(app.heatmap, Heatmap::MaxQ);
+    }
+
+    /// Smoothing up and back down lands on zero exactly: off, not a title
+    /// reading `smooth 0.0` (0.1 + 0.1 − 0.1 − 0.1 is 2.8e-17 in floats).
+    #[test]
+    fn smoothing_steps_return_to_off() {
+        let mut app = App::default();
+        app.update(vec![run_view("FrozenLake-v1", 1.0, 3)], Vec::new());
+        press(&mut app, "]]]]]]]]]]]");
+        assert_eq!(app.chart.smoothing, 0.95);
+        press(&mut app, "[[[[[[[[[[");
+        assert_eq!(app.chart.smoothing, 0.0);
+        assert!(app.availability(Command::LessSmoothing).is_err());
     }
 
     /// A paste into the filter is filtered once, when the burst settles

@@ -32,7 +32,7 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
             " · linear"
         },
         if app.chart.smoothing > 0.0 {
-            format!(" · smooth {:.1}", app.chart.smoothing)
+            format!(" · smooth {}", app.chart.smoothing)
         } else {
             String::new()
         },

@@ -92,7 +92,12 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         &mut state,
     );
     // What the marks mean, in the lines the rows leave free.
-    let legend = table.legend();
+    let width = area.width.saturating_sub(2) as usize;
+    let legend: Vec<String> = table
+        .legend()
+        .iter()
+        .flat_map(|line| super::wrap(line, width))
+        .collect();
     let shown = legend.len().min(rows_shown.saturating_sub(n)) as u16;
     if shown > 0 {
         let lines: Vec<ratatui::text::Line> = legend
@@ -103,7 +108,7 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         let under = Rect {
             x: area.x + 1,
             y: area.y + area.height - 1 - shown,
-            width: area.width.saturating_sub(2),
+            width: width as u16,
             height: shown,
         };
         frame.render_widget(Paragraph::new(lines), under);

@@ -477,3 +477,27 @@ fn the_readme_is_a_front_page() {
         .collect();
     assert_eq!(run, given, ".ci/run must run the README's test command");
 }
+
+/// docs/dashboard.md's `s` row names the columns in the order the key
+/// cycles through them, from the first back to the first.
+#[test]
+fn the_sort_key_cycle_is_documented_in_its_order() {
+    use pessimist::tui::app::SortKey;
+    let page = read(&Path::new(ROOT).join("docs/dashboard.md"));
+    let row = page
+        .lines()
+        .find(|l| l.starts_with("| `s` |"))
+        .expect("docs/dashboard.md has no `s` row");
+    let cycle = row.split_once(": ").map_or("", |(_, c)| c);
+    let names: Vec<&str> = cycle
+        .split(", ")
+        .map(|n| n.trim_end_matches(" |").trim_end_matches(" (the start)"))
+        .map(|n| {
+            n.strip_prefix("then ")
+                .map_or(n, |n| n.trim_end_matches(" again"))
+        })
+        .collect();
+    let mut expected: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
+    expected.push(SortKey::ALL[0].name());
+    assert_eq!(names, expected, "{row}");
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every figure in the README from the bundled specs: trains
+# Regenerates every figure in the README and docs/ from the bundled specs: trains
 # their runs (once; finished runs are reused) into a store, then draws each
 # figure with one `pessimist plot` line. About 80 s of CPU on two cores
 # (why_offline_rl_is_hard 2 s, why_offline_rl_is_hard_linear 65 s,

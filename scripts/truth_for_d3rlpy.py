@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The columns of a pessimist dataset (README, "Command line").
+# The columns of a pessimist dataset (docs/cli.md, "Data formats").
 COLUMNS = ("episode", "step", "state", "action", "reward", "next_state", "terminated", "truncated")
 
 

@@ -1,5 +1,5 @@
 //! The command line as scripts use it: flags, JSON shapes, exit codes and
-//! error messages (DESIGN.md "Command line").
+//! error messages (docs/cli.md; docs/architecture.md "Command line").
 
 mod cli_support;
 

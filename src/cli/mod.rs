@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch, one file per
 //! command group. The commands are thin: parse, call the library, print.
-//! Their flags and JSON shapes are a stable interface (DESIGN.md).
+//! Their flags and JSON shapes are a stable interface (docs/architecture.md,
+//! "Command line"; docs/cli.md documents each).
 
 /// Shadows std's `println!` in every command module: output goes through
 /// [`out::write`], so a full disk or a closed pipe is an error message and

@@ -1,4 +1,4 @@
-//! CSV import/export in DESIGN.md's interchange format:
+//! CSV import/export in the interchange format (docs/cli.md, "Data formats"):
 //! `episode,step,state,action,reward,next_state,terminated,truncated`,
 //! header required, columns in any order (extra columns are ignored).
 //! Booleans are `true`/`false` (also `1`/`0`, `True`/`False` as numpy and

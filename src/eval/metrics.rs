@@ -4,7 +4,7 @@ use super::json_float;
 use serde::{Deserialize, Serialize};
 
 /// Everything recorded at one `eval_every` point of a run. Field names are
-/// the metric names of DESIGN.md ("Evaluation"); scripts read them.
+/// the metric names of docs/architecture.md ("Evaluation"); scripts read them.
 ///
 /// JSON has no NaN or infinity: ±∞ are written as `"inf"`/`"-inf"` (an
 /// unbounded KL stays infinite) and NaN as `null` (see [`json_float`]).

@@ -105,8 +105,9 @@ pub struct Summary {
     /// Who trains or trained it (`host:pid`).
     #[serde(default)]
     pub worker: String,
-    /// Concentrability of the data for the optimal policy (DESIGN "coverage");
-    /// infinite (written `"inf"`) when π* leaves the data's support.
+    /// Concentrability of the data for the optimal policy (docs/architecture.md,
+    /// "Evaluation"); infinite (written `"inf"`) when π* leaves the data's
+    /// support.
     #[serde(default, with = "crate::eval::json_float::option")]
     pub coverage: Option<f64>,
     /// What the run's dataset offers ([`DatasetStats`]): the behaviour's

@@ -196,7 +196,7 @@ pub static BINDINGS: std::sync::LazyLock<Vec<Binding>> =
 
 /// The binding of a key in `pane`: the pane's own first, then the general
 /// ones, then any other pane's (every key works from every pane, as the
-/// README lists them; the focused pane only decides what it means).
+/// docs/dashboard.md lists them; the focused pane only decides what it means).
 pub fn binding_in(pane: Pane, code: KeyCode) -> Option<&'static Binding> {
     let find = |table: &'static [Binding]| table.iter().find(|b| b.keys.contains(&code));
     find(pane.keys())

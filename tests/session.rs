@@ -396,6 +396,29 @@ fn a_second_spec_of_the_same_name_is_refused_until_the_name_is_free() {
     session.shutdown();
 }
 
+/// `mv experiments experiments.old; mkdir experiments`: the session
+/// watches the new directory (the old watch follows the moved one), drops
+/// the specs that went with it and loads the new ones.
+#[test]
+fn a_replaced_experiments_directory_is_watched_again() {
+    let _cpu = shared();
+    let (dir, _) = experiments("trap.toml", TRAP);
+    let mut session = Session::open(options(dir.path(), false)).unwrap();
+    assert_eq!(session.specs().len(), 1);
+    let experiments = dir.path().join("experiments");
+    std::fs::rename(&experiments, dir.path().join("experiments.old")).unwrap();
+    std::fs::create_dir(&experiments).unwrap();
+    wait_until(&mut session, "the moved spec to be dropped", |s| {
+        s.specs().is_empty()
+    });
+    save(&experiments.join("other.toml"), &TRAP.replace("0.9", "0.8"));
+    wait_until(&mut session, "the spec saved in the new directory", |s| {
+        s.specs().len() == 1 && s.specs()[0].name == "other"
+    });
+    assert!(session.watch_error.is_none(), "{:?}", session.watch_error);
+    session.shutdown();
+}
+
 /// TRAP's two runs in a session that starts nothing (`--no-autostart`).
 fn waiting_session() -> (tempfile::TempDir, PathBuf, Session) {
     let (dir, spec) = experiments("trap.toml", TRAP);

@@ -115,6 +115,11 @@ pub struct Session {
     specs: BTreeMap<PathBuf, SpecView>,
     runs: BTreeMap<RunId, Entry>,
     _watcher: Option<DirWatcher>,
+    /// Where the watcher sends file events (a new watcher, when the
+    /// watched directories are replaced, sends there too).
+    files: Sender<Event>,
+    /// The watched directories' identities ([`watcher::identity`]).
+    watched: [Option<(u64, u64)>; 2],
     /// When to look next for runs whose other process died.
     next_orphan_check: Instant,
     /// Why watching failed, if it did (the session still works, without live updates).
@@ -133,17 +138,19 @@ impl Session {
         let (pool_tx, pool_rx) = channel();
         forward(pool_rx, tx.clone(), Event::Pool);
         let pool = Pool::new(Store::new(&opts.runs_dir), opts.jobs, Some(pool_tx));
-        let (watcher, watch_error) = match start_watching(&opts, tx) {
+        let (watcher, watch_error) = match start_watching(&opts, tx.clone()) {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(e.to_string())),
         };
         let mut session = Session {
+            watched: watched_identities(&opts),
             opts,
             pool,
             events: rx,
             specs: BTreeMap::new(),
             runs: BTreeMap::new(),
             _watcher: watcher,
+            files: tx,
             next_orphan_check: Instant::now() + ORPHAN_CHECK,
             watch_error,
         };
@@ -190,9 +197,48 @@ impl Session {
             changes.extend(self.handle(event));
         }
         if Instant::now() >= self.next_orphan_check {
+            changes.extend(self.rewatch_replaced());
             changes.extend(self.adopt_orphans());
         }
         merge(changes)
+    }
+
+    /// Watches again when a watched directory was replaced (`mv
+    /// experiments experiments.old; mkdir experiments`): the old watch
+    /// follows the moved directory, so new specs would never appear. The
+    /// specs are then read afresh; a directory gone is said, not hidden.
+    fn rewatch_replaced(&mut self) -> Vec<Change> {
+        let now = watched_identities(&self.opts);
+        if now == self.watched {
+            return Vec::new();
+        }
+        self.watched = now;
+        if now.contains(&None) {
+            self._watcher = None;
+            self.watch_error = Some(format!(
+                "{} or {} is gone",
+                self.opts.experiments_dir.display(),
+                self.opts.runs_dir.display()
+            ));
+            return vec![Change::Specs];
+        }
+        match start_watching(&self.opts, self.files.clone()) {
+            Ok(w) => {
+                self._watcher = Some(w);
+                self.watch_error = None;
+            }
+            Err(e) => {
+                self._watcher = None;
+                self.watch_error = Some(e.to_string());
+            }
+        }
+        tracing::info!("a watched directory was replaced: watching the new one");
+        let known: Vec<PathBuf> = self.specs.keys().cloned().collect();
+        for path in known.iter().chain(&spec_files(&self.opts.experiments_dir)) {
+            self.load_spec(path);
+        }
+        self.scan_store();
+        vec![Change::Specs]
     }
 
     /// Takes over the runs of our specs that another process was training
@@ -596,6 +642,11 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         coverage: summary.and_then(|s| s.coverage),
         dataset_stats: summary.and_then(|s| s.dataset_stats),
     }
+}
+
+/// The identities of the experiments and runs directories.
+fn watched_identities(opts: &SessionOptions) -> [Option<(u64, u64)>; 2] {
+    [&opts.experiments_dir, &opts.runs_dir].map(|d| watcher::identity(d))
 }
 
 fn start_watching(opts: &SessionOptions, tx: Sender<Event>) -> Result<DirWatcher> {

@@ -185,6 +185,24 @@ fn scan(dirs: &[(PathBuf, bool, bool)]) -> HashMap<PathBuf, Fingerprint> {
     out
 }
 
+/// Which directory sits at `path` now (device and inode), to notice one
+/// moved away and replaced by another of the same name: a watch follows
+/// the directory it was given, not its name. `None` when nothing is there.
+pub fn identity(path: &Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((device(&meta), inode(&meta)))
+}
+
+#[cfg(unix)]
+fn device(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::dev(meta)
+}
+
+#[cfg(not(unix))]
+fn device(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
 #[cfg(unix)]
 fn inode(meta: &std::fs::Metadata) -> u64 {
     std::os::unix::fs::MetadataExt::ino(meta)

@@ -3,7 +3,7 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::{Session, SessionOptions, store};
+use crate::experiment::{Change, Session, SessionOptions, store};
 use crate::present::figure::{self, Format};
 use crate::present::plot::{self, Band, CurveOptions, Curves, RunData};
 use crossterm::event::KeyEvent;
@@ -32,6 +32,11 @@ impl Dashboard {
         let changes = self.session.poll();
         if changes.is_empty() {
             return false;
+        }
+        if changes.contains(&Change::Specs)
+            && let Some(e) = &self.session.watch_error
+        {
+            self.app.message = Some(format!("live updates off: {e}"));
         }
         self.refresh();
         true

@@ -1128,6 +1128,9 @@ fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
     assert_eq!(runs_in(&["--spec", "second_file"]), 1);
     assert_eq!(runs_in(&["--spec", "second-name"]), 1);
     assert_eq!(runs_in(&["--spec", "trap"]), 4);
+    // A spec file's path, its name the file's stem (it declares none).
+    let trap = dir.path().join("experiments").join("trap.toml");
+    assert_eq!(runs_in(&["--spec", trap.to_str().unwrap()]), 4);
     assert_eq!(runs_in(&["--spec", "trap", "--algo", "fqi"]), 2);
     assert_eq!(runs_in(&["--spec", "trap", "--filter", "BC seed=1"]), 1);
     fails_saying(

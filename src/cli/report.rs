@@ -2,10 +2,10 @@
 //! selection of runs it shares with `pessimist plot`.
 
 use super::{ReportArgs, ReportBy, ReportFormat, SelectArgs};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use pessimist::eval::Metrics;
-use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun, Store};
+use pessimist::experiment::{RunStatus, spec};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::scores::{self, Grouped, RunResult};
@@ -91,7 +91,8 @@ fn spec_names(store: &Path, specs: &[String], runs: &[LoadedRun]) -> anyhow::Res
                 experiments.as_ref().map(|e| e.join(format!("{spec}.toml"))),
             ];
             match candidates.into_iter().flatten().find(|p| p.is_file()) {
-                Some(file) => declared_name(&file),
+                // The spec's own reading: its `name`, or its file stem without one.
+                Some(file) => Ok(spec::load(&file)?.name),
                 None => bail!(
                     "--spec {spec}: no such spec in {} (specs there: {}; a spec file's stem \
                      works when the file is in the experiments directory beside the store)",
@@ -101,18 +102,6 @@ fn spec_names(store: &Path, specs: &[String], runs: &[LoadedRun]) -> anyhow::Res
             }
         })
         .collect()
-}
-
-/// The `name` a spec file declares.
-fn declared_name(file: &Path) -> anyhow::Result<String> {
-    let text = pessimist::fsio::read_to_string_bounded(file, pessimist::fsio::SPEC)
-        .with_context(|| format!("reading {}", file.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}: not a spec", file.display()))?;
-    match table.get("name") {
-        Some(toml::Value::String(name)) => Ok(name.clone()),
-        _ => bail!("{}: the spec has no `name`", file.display()),
-    }
 }
 
 /// A run's eval points; unreadable ones are reported on stderr and none kept.

@@ -29,6 +29,16 @@ fn train(env: &str, algo: &str, data: &str) -> Command {
     command
 }
 
+/// `pessimist run SPECS --runs STORE`.
+fn run_into(
+    store: impl AsRef<std::ffi::OsStr>,
+    specs: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+) -> Command {
+    let mut command = pessimist();
+    command.arg("run").args(specs).arg("--runs").arg(store);
+    command
+}
+
 /// Runs `command`, which must fail and say each of `says` on stderr;
 /// returns its stderr.
 fn fails_saying(command: &mut Command, says: &[&str]) -> String {
@@ -752,11 +762,7 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
         "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n[[algo]]\nname = \"fqi\"\n",
     )
     .unwrap();
-    let out = pessimist()
-        .arg("run")
-        .arg(&spec)
-        .arg("--runs")
-        .arg(dir.path().join("runs"))
+    let out = run_into(dir.path().join("runs"), [&spec])
         .arg("--json")
         .assert()
         .success()
@@ -765,11 +771,7 @@ fn trap_sweep() -> (tempfile::TempDir, Value, String) {
     let json = serde_json::from_slice(&out.stdout).unwrap();
     // Again without --json: the finished runs are reused, and the table
     // goes to stdout, none of it to stderr.
-    let out = pessimist()
-        .arg("run")
-        .arg(&spec)
-        .arg("--runs")
-        .arg(dir.path().join("runs"))
+    let out = run_into(dir.path().join("runs"), [&spec])
         .assert()
         .success()
         .get_output()
@@ -940,14 +942,7 @@ fn the_detail_hatches_the_states_the_data_never_visits() {
     )
     .unwrap();
     let store = dir.path().join("runs");
-    let runs = json_from(
-        pessimist()
-            .arg("run")
-            .arg(experiments.join("lake.toml"))
-            .arg("--runs")
-            .arg(&store)
-            .arg("--json"),
-    );
+    let runs = json_from(run_into(&store, [experiments.join("lake.toml")]).arg("--json"));
     let summary: Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(runs[0]["dir"].as_str().unwrap()).join("summary.json"))
             .unwrap(),
@@ -994,13 +989,7 @@ fn report_and_plot_count_diverged_and_failed_runs() {
     .unwrap();
     let store = dir.path().join("runs");
     // A failed run makes `run` exit non-zero; the store is what matters.
-    pessimist()
-        .arg("run")
-        .args([&boom, &fine])
-        .arg("--runs")
-        .arg(&store)
-        .assert()
-        .failure();
+    run_into(&store, [&boom, &fine]).assert().failure();
     // Both specs are FrozenLake-v1: one table, as an environment's.
     let report = |format: &str| {
         let out = pessimist()
@@ -1150,21 +1139,11 @@ fn run_refuses_two_specs_of_one_name() {
     std::fs::write(&b, spec).unwrap();
     let runs = dir.path().join("runs");
     fails_saying(
-        pessimist()
-            .arg("run")
-            .args([&a, &b])
-            .arg("--runs")
-            .arg(&runs),
+        &mut run_into(&runs, [&a, &b]),
         &["b.toml: the name `same` is taken by", "a.toml"],
     );
     assert!(!runs.exists(), "nothing trained");
-    pessimist()
-        .arg("run")
-        .args([&a, &a])
-        .arg("--runs")
-        .arg(&runs)
-        .assert()
-        .success();
+    run_into(&runs, [&a, &a]).assert().success();
 }
 
 /// [`trap_sweep`]'s store with a second spec beside `trap`: file
@@ -1177,11 +1156,7 @@ fn two_spec_store() -> tempfile::TempDir {
         "name = \"second-name\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
     )
     .unwrap();
-    pessimist()
-        .arg("run")
-        .arg(&second)
-        .arg("--runs")
-        .arg(dir.path().join("runs"))
+    run_into(dir.path().join("runs"), [&second])
         .assert()
         .success();
     dir
@@ -1331,11 +1306,7 @@ fn headless_frames_leave_the_store_as_it_is_unless_asked_to_train() {
          dataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n",
     )
     .unwrap();
-    pessimist()
-        .arg("run")
-        .arg(experiments.join("trap.toml"))
-        .arg("--runs")
-        .arg(&store)
+    run_into(&store, [experiments.join("trap.toml")])
         .assert()
         .success();
     std::fs::write(
@@ -1441,11 +1412,7 @@ fn specs_that_make_no_runs_or_too_much_are_refused_when_read() {
         let spec = dir.path().join("s.toml");
         std::fs::write(&spec, &text).unwrap();
         fails_saying(
-            pessimist()
-                .arg("run")
-                .arg(&spec)
-                .arg("--runs")
-                .arg(dir.path().join("runs")),
+            &mut run_into(dir.path().join("runs"), [&spec]),
             &["s.toml:", says],
         );
         assert!(!dir.path().join("runs").exists(), "{text}");

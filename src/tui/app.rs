@@ -148,7 +148,8 @@ pub struct App {
     /// Derived with [`App::rows`]: each spec's score table over its visible runs.
     pub scores: BTreeMap<String, ScoreTable>,
     /// Per run, the text the filter searches ([`Filter::haystack`]),
-    /// derived with the runs so typing only searches.
+    /// derived once per change of the runs (while a filter is set), so
+    /// typing only searches; empty until then.
     haystacks: Vec<String>,
     /// The filter was typed since [`App::rows`] were derived: a burst of
     /// keys (a paste) filters once, in [`App::settle`].
@@ -223,16 +224,7 @@ impl App {
             .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
             .collect();
         self.revisions.update(&self.runs, &runs);
-        self.haystacks = runs
-            .iter()
-            .map(|r| {
-                Filter::haystack(
-                    &r.config,
-                    &self.spec_labels[r.config.spec.as_str()],
-                    r.status,
-                )
-            })
-            .collect();
+        self.haystacks.clear();
         self.runs = runs;
         self.specs = specs;
         self.refresh();
@@ -251,8 +243,17 @@ impl App {
     pub fn refresh(&mut self) {
         self.rows_stale = false;
         let filter = Filter::new(&self.filter);
+        // Derived once per change of the runs, and only while a filter is
+        // set: with none, no run's text is needed.
+        if !filter.is_empty() && self.haystacks.len() != self.runs.len() {
+            self.haystacks = self
+                .runs
+                .iter()
+                .map(|r| Filter::haystack(&r.config, self.labels(&r.config), r.status))
+                .collect();
+        }
         let mut rows: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| filter.matches_text(&self.haystacks[i]))
+            .filter(|&i| filter.is_empty() || filter.matches_text(&self.haystacks[i]))
             .collect();
         rows.sort_by(|&a, &b| self.order(&self.runs[a], &self.runs[b]));
         self.rows = rows;

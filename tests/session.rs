@@ -396,6 +396,36 @@ fn a_second_spec_of_the_same_name_is_refused_until_the_name_is_free() {
     session.shutdown();
 }
 
+/// Two specs listing the same configurations: trained once, listed under
+/// each spec (so each spec's rows and score table hold all its runs).
+#[test]
+fn a_run_two_specs_list_is_trained_once_and_listed_under_each() {
+    let _cpu = shared();
+    let (dir, _) = experiments("a.toml", &format!("name = \"a\"\n{TRAP}"));
+    save(
+        &dir.path().join("experiments/b.toml"),
+        &format!("name = \"b\"\n{TRAP}"),
+    );
+    let mut session = Session::open(options(dir.path(), false)).unwrap();
+    wait_all_done(&mut session, 4, "the shared runs to finish");
+    let runs = session.runs();
+    let listed = |spec: &str| -> Vec<RunId> {
+        let mut ids: Vec<RunId> = runs
+            .iter()
+            .filter(|r| r.config.spec == spec)
+            .map(|r| r.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(listed("a").len(), 2, "{runs:?}");
+    assert_eq!(listed("a"), listed("b"));
+    // One training: one run directory per id, under the spec that ran it.
+    let stored = run_dirs(&dir.path().join("runs"));
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    session.shutdown();
+}
+
 /// `mv experiments experiments.old; mkdir experiments`: the session
 /// watches the new directory (the old watch follows the moved one), drops
 /// the specs that went with it and loads the new ones.

@@ -477,3 +477,50 @@ fn three_environments_at_both_sizes() {
     assert!(text.contains("cols 3–"), "{text}");
     insta::assert_snapshot!("three_envs_scores_scrolled_80x24", text);
 }
+
+/// Two specs listing one configuration: the header counts each spec's runs
+/// and says which are one training; a blank line closes each spec's rows.
+#[test]
+fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
+    let shared = run("fqi", 1_000, 0, RunStatus::Done, 101);
+    let own = run("bc", 1_000, 0, RunStatus::Done, 101);
+    let mut in_b = shared.clone();
+    in_b.config = Arc::new(RunConfig {
+        spec: "b".into(),
+        ..(*shared.config).clone()
+    });
+    let specs = vec![
+        SpecView {
+            name: "why-offline-rl-is-hard".into(),
+            path: PathBuf::from("experiments/a.toml"),
+            error: None,
+            run_ids: vec![shared.id.clone(), own.id.clone()],
+        },
+        SpecView {
+            name: "b".into(),
+            path: PathBuf::from("experiments/b.toml"),
+            error: None,
+            run_ids: vec![shared.id.clone()],
+        },
+    ];
+    let mut app = App::default();
+    app.no_color = true;
+    app.update(vec![shared, own, in_b], specs);
+    let text = render(&app, 120, 24);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("2 specs · 3 runs (1 shared by specs, trained once)"),
+        "{text}"
+    );
+    // Spec `b` sorts first; its one row, a blank line, then the other spec's.
+    let rows: Vec<&str> = lines[3..7]
+        .iter()
+        .map(|l| l.trim_matches('│').trim())
+        .collect();
+    assert!(rows[0].starts_with("b "), "{text}");
+    assert_eq!(rows[1], "", "{text}");
+    assert!(
+        rows[2].starts_with("why-offline") && rows[3].starts_with("why-offline"),
+        "{text}"
+    );
+}

@@ -533,16 +533,24 @@ impl Session {
             && store::is_locked(&entry.dir);
     }
 
-    /// Every run, in spec order then grid order; runs of no current spec last.
+    /// Every run of every spec, in spec order then grid order; runs of no
+    /// current spec last. A run two specs list (the same configuration, so
+    /// the same id) is trained and stored once but listed under each, named
+    /// by the spec listing it: each spec's rows and table hold all its runs.
     pub fn runs(&self) -> Vec<RunView> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for spec in self.specs.values() {
             for id in &spec.run_ids {
-                if seen.insert(id.clone())
-                    && let Some(e) = self.runs.get(id)
-                {
-                    out.push(view(id, e));
+                if let Some(e) = self.runs.get(id) {
+                    seen.insert(id.clone());
+                    let mut run = view(id, e);
+                    if run.config.spec != spec.name {
+                        let mut config = (*run.config).clone();
+                        config.spec = spec.name.clone();
+                        run.config = Arc::new(config);
+                    }
+                    out.push(run);
                 }
             }
         }

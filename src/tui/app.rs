@@ -15,7 +15,7 @@ use crate::present::scores::{self, RunResult, ScoreTable};
 use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ndarray::Array1;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The runs table's sortable columns.
@@ -105,6 +105,8 @@ pub struct App {
     pub editing_filter: bool,
     /// Runs marked for the chart (empty: the selected run's spec).
     pub marked: Vec<RunId>,
+    /// Runs listed by more than one spec (each listed under every one).
+    pub shared_runs: usize,
     pub chart: ChartOptions,
     pub show_help: bool,
     /// First line of the help shown (it scrolls on short terminals).
@@ -170,6 +172,7 @@ impl Default for App {
             filter: String::new(),
             editing_filter: false,
             marked: Vec::new(),
+            shared_runs: 0,
             chart: ChartOptions::default(),
             show_help: false,
             help_offset: 0,
@@ -214,7 +217,10 @@ fn latest(run: &RunView, f: impl Fn(&crate::eval::Metrics) -> f64) -> f64 {
 impl App {
     /// Replaces the data, keeping the cursor on the same run.
     pub fn update(&mut self, runs: Vec<RunView>, specs: Vec<SpecView>) {
-        let current = self.selected_run().map(|r| r.id.clone());
+        // A run two specs list has a row under each: the row is its spec and id.
+        let current = self
+            .selected_run()
+            .map(|r| (r.config.spec.clone(), r.id.clone()));
         let mut by_spec: BTreeMap<&str, Vec<&RunConfig>> = BTreeMap::new();
         for r in &runs {
             by_spec.entry(&r.config.spec).or_default().push(&r.config);
@@ -223,13 +229,21 @@ impl App {
             .into_iter()
             .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
             .collect();
+        let mut listings: HashMap<&RunId, usize> = HashMap::new();
+        for r in &runs {
+            *listings.entry(&r.id).or_default() += 1;
+        }
+        self.shared_runs = listings.values().filter(|&&n| n > 1).count();
         self.revisions.update(&self.runs, &runs);
         self.haystacks.clear();
         self.runs = runs;
         self.specs = specs;
         self.refresh();
-        if let Some(id) = current
-            && let Some(i) = self.visible_runs().iter().position(|r| r.id == id)
+        if let Some((spec, id)) = current
+            && let Some(i) = self
+                .visible_runs()
+                .iter()
+                .position(|r| r.id == id && r.config.spec == spec)
         {
             self.selected = i;
         }

@@ -4,7 +4,8 @@
 //! and the log tail. It draws what the [`App`] holds (environment, Q
 //! table, overestimation), loaded outside drawing.
 
-use super::{error_style, fmt, styled};
+use super::{error_style, estimate, fmt, styled};
+use crate::experiment::RunView;
 use crate::mdp::solve;
 use crate::present::scores;
 use crate::tui::app::{App, sanitize};
@@ -39,6 +40,49 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         .direction(Direction::Horizontal)
         .constraints([Constraint::Min(20), Constraint::Length(heatmap_width)])
         .split(parts[0]);
+    let lines = run_lines(app, run, top[0].width.saturating_sub(2) as usize);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" run (Esc back) "),
+        ),
+        top[0],
+    );
+    if let Some(grid) = grid {
+        draw_heatmap(frame, app, top[1], grid);
+    }
+    let log: Vec<Line> = app
+        .log_tail
+        .iter()
+        .map(|l| Line::from(sanitize(l)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(log).block(Block::default().borders(Borders::ALL).title(" log.txt ")),
+        parts[1],
+    );
+}
+
+/// The selected run's detail in brief, under a short score table on a wide
+/// screen: the numbers behind the chart's curves, without opening the detail.
+pub(super) fn draw_run_card(frame: &mut Frame, app: &App, area: Rect) {
+    let lines = app
+        .selected_run()
+        .map(|run| run_lines(app, run, area.width.saturating_sub(2) as usize))
+        .unwrap_or_else(|| vec![Line::from(" no run selected")]);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" selected run (⏎ detail) "),
+        ),
+        area,
+    );
+}
+
+/// What the detail says of a run, in lines of at most `room` characters:
+/// status, where it comes from, its latest metrics, its hyper-parameters.
+pub(super) fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'static>> {
     let c = &run.config;
     let mut lines = Vec::new();
     lines.push(Line::from(format!(
@@ -66,7 +110,6 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         )));
     }
     // Fields break between ` · ` separators, never inside one.
-    let room = top[0].width.saturating_sub(2) as usize;
     let mut field = |head: &str, parts: Vec<String>| {
         lines.extend(flow(head, &parts, room).into_iter().map(Line::from));
     };
@@ -118,8 +161,12 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             "latest",
             vec![
                 format!("J {}{discounted}", fmt(Some(m.true_return), 3)),
-                format!("q_est {}", fmt(Some(m.q_est), 3)),
-                format!("gap {}", fmt(Some(m.gap), 3)),
+                format!("q_est {}", estimate(m.q_est)),
+                // No gap to a Q that overflowed.
+                format!(
+                    "gap {}",
+                    estimate(if m.q_est.is_finite() { m.gap } else { m.q_est })
+                ),
             ],
         );
         // The same on the start states the data visits; unknown for eval
@@ -165,26 +212,7 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     for (k, v) in &c.params {
         lines.push(Line::from(format!("  {k} = {v}")));
     }
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" run (Esc back) "),
-        ),
-        top[0],
-    );
-    if let Some(grid) = grid {
-        draw_heatmap(frame, app, top[1], grid);
-    }
-    let log: Vec<Line> = app
-        .log_tail
-        .iter()
-        .map(|l| Line::from(sanitize(l)))
-        .collect();
-    frame.render_widget(
-        Paragraph::new(log).block(Block::default().borders(Borders::ALL).title(" log.txt ")),
-        parts[1],
-    );
+    lines
 }
 
 /// `head` in a 10-wide column, then `parts` joined by ` · `, broken into

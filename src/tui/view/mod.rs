@@ -170,6 +170,22 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `text` in at most `width` characters: its start and end, `…` between.
+pub(super) fn shorten_middle(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let count = |s: RunStatus| app.runs.iter().filter(|r| r.status == s).count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -194,8 +210,14 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             states.push(format!("{n} {status}"));
         }
     }
+    // Runs per spec; one configuration listed by several specs is one
+    // training, said so.
+    let shared = match app.shared_runs {
+        0 => String::new(),
+        n => format!(" ({n} shared by specs, trained once)"),
+    };
     let text = format!(
-        " pessimist │ {} · {}: {}",
+        " pessimist │ {} · {}{shared}: {}",
         plural(app.specs.len(), "spec"),
         plural(app.runs.len(), "run"),
         states.join(", ")
@@ -288,7 +310,31 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
         })
         .split(parts[1]);
     chart::draw_chart(frame, app, bottom[0]);
-    scores::draw_scores(frame, app, bottom[1]);
+    // Beside the chart, the score table takes the height it needs and the
+    // selected run's numbers the rest (where they get a few lines).
+    let needed = scores::height(app, bottom[1].width);
+    if wide && needed + RUN_CARD_MIN_HEIGHT <= bottom[1].height {
+        let right = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Length(needed), Constraint::Min(0)])
+            .split(bottom[1]);
+        scores::draw_scores(frame, app, right[0]);
+        detail::draw_run_card(frame, app, right[1]);
+    } else {
+        scores::draw_scores(frame, app, bottom[1]);
+    }
+}
+
+/// The fewest lines the selected run's card is drawn in.
+const RUN_CARD_MIN_HEIGHT: u16 = 6;
+
+/// What the learner believes, or `diverged` where Q overflowed (NaN, ±∞).
+pub(super) fn estimate(v: f64) -> String {
+    if v.is_finite() {
+        fmt(Some(v), 3)
+    } else {
+        "diverged".into()
+    }
 }
 
 pub(super) fn fmt(v: Option<f64>, precision: usize) -> String {

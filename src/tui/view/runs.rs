@@ -5,7 +5,7 @@
 //! normalizes. Where the data misses some start state the gap is the one on
 //! the start states it visits, marked [`COVERED_MARK`].
 
-use super::{fmt, focused, status_style, styled};
+use super::{estimate, fmt, focused, status_style, styled};
 use crate::eval::Metrics;
 use crate::experiment::{RunStatus, RunView};
 use crate::present::scores;
@@ -36,15 +36,6 @@ fn eta(seconds: f64) -> String {
 
 /// Marks a gap measured on the covered start states only.
 const COVERED_MARK: char = 'ᶜ';
-
-/// What the learner believes, or `diverged` where Q overflowed (NaN, ±∞).
-fn estimate(v: f64) -> String {
-    if v.is_finite() {
-        fmt(Some(v), 3)
-    } else {
-        "diverged".into()
-    }
-}
 
 /// The gap cell: q_est − J on the start states the data visits when it
 /// misses some (an unvisited start holds the learner's convention, not an
@@ -250,7 +241,7 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
             .map(|r| {
                 let label = crate::mdp::envs::label(&r.config.env);
                 let name = sanitize(crate::mdp::envs::unversioned(&label));
-                Cell::from(shorten_middle(&name, width))
+                Cell::from(super::shorten_middle(&name, width))
             })
             .collect();
         env.width = width;
@@ -273,14 +264,22 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let mut cells: Vec<std::vec::IntoIter<Cell>> =
         columns.into_iter().map(|c| c.cells.into_iter()).collect();
+    // Grouped by spec: a blank line closes each spec's rows.
+    let ends_group = |i: usize| {
+        app.group_by_spec
+            && runs
+                .get(i + 1)
+                .is_some_and(|n| n.config.spec != runs[i].config.spec)
+    };
     let rows: Vec<Row> = (0..runs.len())
-        .map(|_| {
+        .map(|i| {
             Row::new(
                 cells
                     .iter_mut()
                     .filter_map(Iterator::next)
                     .collect::<Vec<_>>(),
             )
+            .bottom_margin(u16::from(ends_group(i)))
         })
         .collect();
     let mut title = format!(
@@ -333,19 +332,6 @@ pub(super) fn draw_runs(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The narrowest the environment column gets.
 const ENV_MIN_WIDTH: usize = 9;
-
-/// `text` in at most `width` characters: its start and end, `…` between.
-fn shorten_middle(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        return text.to_string();
-    }
-    let tail = (width - 1) / 2;
-    let head = width - 1 - tail;
-    let start: String = text.chars().take(head).collect();
-    let end: String = text.chars().skip(n - tail).collect();
-    format!("{start}…{end}")
-}
 
 /// ▲ or ▼ on the column the table is sorted by.
 fn sort_mark(key: Option<SortKey>, app: &App) -> &'static str {

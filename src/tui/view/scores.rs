@@ -115,6 +115,23 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
+/// The lines the pane needs at `width` to show its whole table and the
+/// legend under it: borders, header, rows.
+pub(super) fn height(app: &App, width: u16) -> u16 {
+    let table = &app.score_table();
+    if table.datasets.is_empty() {
+        return 3;
+    }
+    let inner = width.saturating_sub(2) as usize;
+    let rows = score_grid(table, inner, app.score_column).rows.len();
+    let legend: usize = table
+        .legend()
+        .iter()
+        .map(|line| super::wrap(line, inner).len())
+        .sum();
+    u16::try_from(rows + legend + 3).unwrap_or(u16::MAX)
+}
+
 /// The score table laid out for a width: datasets as rows (the lecture's
 /// tables: the behaviour column first, the Total row last), or algorithms
 /// as rows when their names do not fit as column headers; `mean ± std`
@@ -260,6 +277,27 @@ fn score_grid(table: &ScoreTable, width: usize, first_column: usize) -> ScoreGri
         plain
     };
     grid.label_width = grid.label_width.min(width / 2);
+    // A label longer than its column loses the middle of its environment
+    // and keeps its dataset whole (which tells the rows apart), never the end.
+    let cap = grid.label_width;
+    for (i, (label, _)) in grid.rows.iter_mut().enumerate() {
+        if label.chars().count() <= cap {
+            continue;
+        }
+        let dataset = (grid.corner == "dataset")
+            .then(|| table.short_datasets.get(i))
+            .flatten()
+            .filter(|d| cap > d.chars().count() + 4);
+        let shortened =
+            match dataset.and_then(|d| label.strip_suffix(d.as_str()).map(|env| (env, d))) {
+                Some((env, d)) => format!(
+                    "{} {d}",
+                    super::shorten_middle(env.trim_end(), cap - d.chars().count() - 1)
+                ),
+                None => super::shorten_middle(label, cap),
+            };
+        *label = shortened;
+    }
     let first = first_column.min(grid.widths.len().saturating_sub(1));
     let room = width.saturating_sub(grid.label_width);
     let mut used = 0;
@@ -363,5 +401,41 @@ mod tests {
         assert_eq!(grid.rows[3].1[1].0, "80.0† ✗2");
         let width = grid.label_width + grid.widths.iter().map(|w| w + 1).sum::<usize>();
         assert!(width <= 60, "{width}");
+    }
+
+    #[test]
+    fn long_dataset_labels_keep_the_dataset_and_shorten_the_environment() {
+        let mut table = table();
+        table.short_datasets = vec!["medium-expert 10k".into(), "medium 1M".into()];
+        table.datasets = vec![
+            "CliffWalkingSlippery-v1 medium-expert 10k".into(),
+            "FrozenLake8x8-v1 medium 1M".into(),
+        ];
+        // One algorithm: datasets stay the rows however narrow.
+        table.algos.truncate(1);
+        table.total.truncate(1);
+        for row in &mut table.cells {
+            row.truncate(1);
+        }
+        let labels = |width| {
+            let grid = score_grid(&table, width, 0);
+            assert_eq!(grid.corner, "dataset");
+            grid.rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()
+        };
+        // Room for the dataset and a few letters of the environment.
+        assert_eq!(
+            labels(56),
+            [
+                "Cliff…y-v1 medium-expert 10k",
+                "FrozenLake8x8-v1 medium 1M",
+                "Total"
+            ]
+        );
+        // Less: the environment where the dataset leaves it room, else the
+        // label's start and end.
+        assert_eq!(
+            labels(40),
+            ["CliffWalki…xpert 10k", "Froze…8-v1 medium 1M", "Total"]
+        );
     }
 }

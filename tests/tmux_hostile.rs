@@ -109,3 +109,82 @@ fn a_panic_off_the_main_thread_restores_the_terminal() {
     assert!(s.contains("forced panic in the input thread"), "{s}");
     assert_restored(&name);
 }
+
+/// `q`, then SIGTERM, while the only run's worker is deep in a phase with
+/// no stopping point: the medium learner on a 150×200 open lake, which
+/// trains for minutes (its online learner never reaches the goal and plays
+/// its whole budget). Each time the dashboard quits with the run still
+/// setting up: its log never says it started (a process that waited for
+/// the worker would have let it finish setting up first), and the run is
+/// queued again, to resume next time.
+#[test]
+fn q_and_sigterm_quit_while_a_worker_sets_up_for_minutes() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    let mut lake = vec![vec![b'F'; 200]; 150];
+    lake[0][0] = b'S';
+    lake[149][199] = b'G';
+    let lake: Vec<String> = lake
+        .into_iter()
+        .map(|row| String::from_utf8(row).unwrap())
+        .collect();
+    std::fs::write(experiments.join("lake.txt"), lake.join("\n") + "\n").unwrap();
+    let spec = TRAP
+        .replace("ImitationTrap-v0", "map:lake.txt")
+        .replace("\"behavior\"", "\"medium\"");
+    std::fs::write(experiments.join("lake.toml"), spec).unwrap();
+    let log = || {
+        let runs = dir.path().join("runs");
+        let logs: Vec<String> = std::fs::read_dir(&runs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|spec| {
+                std::fs::read_dir(spec.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .filter_map(|run| std::fs::read_to_string(run.path().join("log.txt")).ok())
+            .collect();
+        logs.join("\n")
+    };
+    for (round, quit) in ["q", "SIGTERM"].into_iter().enumerate() {
+        let name = format!("pessimist-setup-{round}-{}", std::process::id());
+        let _session = dashboard(dir.path(), &name, "");
+        wait_for(&name, "the run to be taken by a worker", |s| {
+            s.contains("1 running")
+        });
+        if quit == "q" {
+            tmux(&["send-keys", "-t", &name, "q"]);
+        } else {
+            let shell = tmux(&["list-panes", "-t", &name, "-F", "#{pane_pid}"]);
+            let shell = shell.trim();
+            let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+                .expect("the pane's shell's children");
+            let pid = children
+                .split_whitespace()
+                .next()
+                .expect("the dashboard process");
+            let killed = std::process::Command::new("kill")
+                .args(["-TERM", pid])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+        let s = wait_for(&name, "the dashboard to exit", |s| {
+            s.contains("DASHBOARD-EXITED")
+        });
+        assert!(s.contains("DASHBOARD-EXITED 0"), "{quit}: {s}");
+        assert_restored(&name);
+        assert!(
+            !log().contains("started at iteration"),
+            "{quit}: the dashboard waited for the run to set up:\n{}",
+            log()
+        );
+    }
+}

@@ -75,7 +75,7 @@ pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
         for frame in frames {
             print!("{frame}");
         }
-        dashboard.session.shutdown();
+        dashboard.session.quit();
         return Ok(ExitCode::SUCCESS);
     }
     if !std::io::stdout().is_terminal() {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// What [`Pool::adopt`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,10 +302,22 @@ impl Pool {
     /// Asks running runs to checkpoint and stop (they resume next time),
     /// and joins the workers.
     pub fn shutdown(mut self) {
-        self.stop();
+        self.stop(None);
     }
 
-    fn stop(&mut self) {
+    /// As [`Pool::shutdown`], but waits at most `grace` for the workers: one
+    /// still in a phase with no stopping point (a medium learner on a large
+    /// map trains for minutes, k-means, an exact solve) is left to end with
+    /// the process. Its run is then as after `kill -9`: its lock goes with
+    /// the process and it resumes from its last checkpoint (or starts over,
+    /// if it had none) the next time it is trained. For a process that is
+    /// quitting (the dashboard's `q`, SIGTERM): nothing is lost by not
+    /// waiting, and the user is not kept waiting.
+    pub fn shutdown_within(mut self, grace: Duration) {
+        self.stop(Some(Instant::now() + grace));
+    }
+
+    fn stop(&mut self, deadline: Option<Instant>) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         for h in lock(&self.shared.handles).values() {
             if h.status() == RunStatus::Running {
@@ -312,15 +325,30 @@ impl Pool {
             }
         }
         self.shared.wake.notify_all();
+        let mut left = 0;
         for w in self.workers.drain(..) {
+            if let Some(deadline) = deadline {
+                while !w.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if !w.is_finished() {
+                    left += 1;
+                    continue;
+                }
+            }
             let _ = w.join();
+        }
+        if left > 0 {
+            tracing::warn!(
+                "quitting with {left} worker(s) still setting up a run; those runs resume next time"
+            );
         }
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        self.stop();
+        self.stop(None);
     }
 }
 

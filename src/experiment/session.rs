@@ -58,6 +58,11 @@ pub struct SpecView {
     pub run_ids: Vec<RunId>,
 }
 
+/// How long a quitting process waits for its workers to checkpoint: a run
+/// between iterations stops in microseconds; one in a phase with no stopping
+/// point is left to end with the process, and resumes next time.
+pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// What changed (so a view redraws only on change).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -610,6 +615,12 @@ impl Session {
     /// Running runs checkpoint and stop; they resume next time.
     pub fn shutdown(self) {
         self.pool.shutdown();
+    }
+
+    /// Stops as [`Session::shutdown`], waiting at most [`QUIT_GRACE`] for
+    /// workers (see [`Pool::shutdown_within`]): for a process that quits.
+    pub fn quit(self) {
+        self.pool.shutdown_within(QUIT_GRACE);
     }
 }
 

@@ -64,7 +64,7 @@ pub fn run(mut dashboard: Dashboard) -> std::io::Result<()> {
     event_loop(&mut terminal, &mut dashboard, &stop, &rx);
     stop.store(true, Ordering::Relaxed);
     drop(restore);
-    dashboard.session.shutdown();
+    dashboard.session.quit();
     Ok(())
 }
 

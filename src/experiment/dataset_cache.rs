@@ -427,4 +427,100 @@ mod tests {
             "a state or action out of range"
         );
     }
+
+    #[test]
+    fn concurrent_writers_leave_one_valid_entry_and_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = &collected();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                // A cache each, as separate processes have.
+                let cache = DatasetCache::of_store(dir.path());
+                scope.spawn(move || cache.save("k", data));
+            }
+        });
+        let cache = DatasetCache::of_store(dir.path());
+        assert_eq!(cache.load("k", 16, 4).as_ref(), Some(data));
+        let names: Vec<_> = std::fs::read_dir(dir.path().join(DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(cache.usage().entries, 1);
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_deleted_and_a_missing_one_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DatasetCache::of_store(dir.path());
+        assert_eq!(cache.load("k", 16, 4), None);
+        cache.save("k", &collected());
+        let path = cache.path_of("k");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[60] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(cache.load("k", 16, 4), None);
+        assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_an_entry_is_neither_read_nor_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DatasetCache::of_store(dir.path());
+        let data = collected();
+        // A valid entry elsewhere, linked at the entry's name.
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, encode("k", &data)).unwrap();
+        std::fs::create_dir(dir.path().join(DIR)).unwrap();
+        std::os::unix::fs::symlink(&outside, cache.path_of("k")).unwrap();
+        assert_eq!(cache.load("k", 16, 4), None);
+        let other = crate::data::collect(
+            &envs::make("FrozenLake-v1").unwrap(),
+            Quality::Random,
+            10,
+            0,
+            0.99,
+        )
+        .unwrap();
+        cache.save("k", &other);
+        assert!(cache.path_of("k").is_symlink());
+        assert_eq!(std::fs::read(&outside).unwrap(), encode("k", &data));
+        assert_eq!(cache.usage().entries, 0);
+    }
+
+    #[test]
+    fn the_least_recently_used_entries_go_first_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = collected();
+        let size = encode("a", &data).len() as u64;
+        // Room for two entries.
+        let cache = DatasetCache::with_limit(dir.path().join(DIR), 2 * size + 1);
+        cache.save("a", &data);
+        cache.save("b", &data);
+        let ago = |key: &str, seconds| {
+            let file = std::fs::File::options()
+                .write(true)
+                .open(cache.path_of(key))
+                .unwrap();
+            file.set_modified(SystemTime::now() - Duration::from_secs(seconds))
+                .unwrap();
+        };
+        ago("a", 200);
+        ago("b", 100);
+        // Reading `a` makes it the most recently used: `b` goes.
+        assert!(cache.load("a", 16, 4).is_some());
+        cache.save("c", &data);
+        assert!(cache.path_of("a").exists());
+        assert!(!cache.path_of("b").exists());
+        assert!(cache.path_of("c").exists());
+        assert_eq!(
+            cache.usage(),
+            Usage {
+                entries: 2,
+                bytes: 2 * size,
+                limit: 2 * size + 1
+            }
+        );
+    }
 }

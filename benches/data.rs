@@ -1,10 +1,13 @@
-//! Data pipeline: collection, compilation and CSV import.
+//! Data pipeline: collection, compilation, CSV import and the store's
+//! dataset cache.
 //!
 //! Targets (one core): collection ≥ 50 M transitions/s on FrozenLake8x8-v1,
-//! compilation of 10 M transitions ≥ 100 M transitions/s.
+//! compilation of 10 M transitions ≥ 100 M transitions/s, a dataset cache
+//! hit at least 10× faster than building the dataset.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pessimist::data::{self, EmpiricalMdp, Quality, collect::behavior_policy};
+use pessimist::experiment::dataset_cache::DatasetCache;
 use pessimist::mdp::envs;
 use std::hint::black_box;
 
@@ -64,5 +67,28 @@ fn csv_import(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, collection, compilation, csv_import);
+/// What the store's cache saves a process: building a `medium` dataset
+/// (the online learner, then collection) against reading its entry back
+/// (checksum, checks, columns).
+fn dataset_cache(c: &mut Criterion) {
+    let mdp = envs::make("Taxi-v4").unwrap();
+    let n = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DatasetCache::of_store(dir.path());
+    let build = || data::collect(&mdp, Quality::Medium, n, SEED, GAMMA).unwrap();
+    cache.save("bench", &build());
+    let mut group = c.benchmark_group("dataset_cache/Taxi-v4/medium/100k");
+    group.throughput(Throughput::Elements(n as u64));
+    group.sample_size(10);
+    group.bench_function("build", |b| b.iter(build));
+    group.bench_function("hit", |b| {
+        b.iter(|| {
+            let (s, a) = (mdp.n_states(), mdp.n_actions());
+            cache.load(black_box("bench"), s, a).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, collection, compilation, csv_import, dataset_cache);
 criterion_main!(benches);

@@ -271,7 +271,9 @@ fn summary_field(dir: &Path, key: &str) -> Option<u64> {
 /// The run directories of a store (`runs/<spec>/<id>`).
 fn run_dirs(runs: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
-    for spec in std::fs::read_dir(runs).into_iter().flatten().flatten() {
+    let specs = std::fs::read_dir(runs).into_iter().flatten().flatten();
+    // `.datasets` is the store's dataset cache, not a spec.
+    for spec in specs.filter(|e| e.file_name() != ".datasets") {
         out.extend(
             std::fs::read_dir(spec.path())
                 .into_iter()

@@ -4,6 +4,7 @@
 use super::{ReportArgs, ReportBy, ReportFormat, SelectArgs};
 use anyhow::bail;
 use pessimist::eval::Metrics;
+use pessimist::experiment::dataset_cache::{self, Usage};
 use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::experiment::{RunStatus, spec};
 use pessimist::present::Labels;
@@ -163,11 +164,19 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
             .map(|(group, runs)| (group, score_table(&runs)))
             .collect(),
     );
+    let cache = Store::new(&args.runs_dir).dataset_cache().usage();
     match args.format {
         // Names come from files: no escape sequence reaches the terminal.
-        ReportFormat::Md => print!("{}", sanitize(&tables.to_markdown())),
+        ReportFormat::Md => {
+            print!("{}", sanitize(&tables.to_markdown()));
+            println!("\n{}", cache_line(&cache));
+        }
+        // Records only: a line of another shape would break CSV readers.
         ReportFormat::Csv => print!("{}", sanitize(&tables.to_csv())),
-        ReportFormat::Latex => print!("{}", sanitize(&tables.to_latex())),
+        ReportFormat::Latex => {
+            print!("{}", sanitize(&tables.to_latex()));
+            println!("% {}", cache_line(&cache));
+        }
         ReportFormat::Json => {
             let mut each = Vec::new();
             for (group, table) in &tables.0 {
@@ -183,6 +192,7 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
             };
             // Which number is which, beside the numbers.
             if let Some(fields) = value.as_object_mut() {
+                fields.insert("dataset_cache".into(), serde_json::to_value(cache)?);
                 for (key, text) in [
                     ("score", scores::TITLE),
                     ("episode_return", scores::EPISODE_RETURN_TITLE),
@@ -200,4 +210,17 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the store's dataset cache holds: `dataset cache: 150 entries,
+/// 253.1 MiB of 1024.0 MiB`.
+fn cache_line(cache: &Usage) -> String {
+    let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
+    format!(
+        "dataset cache ({}): {} entries, {:.1} MiB of {:.1} MiB",
+        dataset_cache::DIR,
+        cache.entries,
+        mib(cache.bytes),
+        mib(cache.limit)
+    )
 }

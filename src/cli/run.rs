@@ -82,6 +82,13 @@ fn default_store(specs: &[PathBuf]) -> PathBuf {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // The library's warnings (a dataset cache entry refused and rebuilt)
+    // on stderr, with the progress.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .try_init();
     let mut configs: Vec<RunConfig> = Vec::new();
     let mut errors = Vec::new();
     // A spec's name is its directory in the store: two files of one name

@@ -9,16 +9,18 @@
 mod dataset;
 pub mod json_float;
 mod metrics;
+mod reference;
 
 pub use dataset::{DatasetStats, reachable_states};
 pub use metrics::Metrics;
 
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
-use crate::mdp::solve::{EpisodeScale, Optimum};
+use crate::mdp::solve::EpisodeScale;
 use crate::mdp::{Policy, TabularMdp, solve};
 use ndarray::{Array1, Array2, ArrayView1};
-use std::sync::{Arc, Mutex, PoisonError};
+use reference::Reference;
+use std::sync::Arc;
 
 pub use crate::mdp::solve::normalized_score;
 
@@ -51,11 +53,11 @@ pub fn overestimation(
 }
 
 /// Evaluates (f, π) pairs of one run against the true MDP. Built once per
-/// run: it solves the optimum and the random policy's return up front.
+/// run; the optimum and the random policy's return are solved once per
+/// process for each MDP and γ ([`Reference`]).
 pub struct Evaluator {
     pub mdp: Arc<TabularMdp>,
     pub gamma: f64,
-    pub optimum: Optimum,
     /// J of the uniform random policy.
     pub random_return: f64,
     /// The episode returns that score 0 and 100.
@@ -63,11 +65,12 @@ pub struct Evaluator {
     pub compiled: Arc<EmpiricalMdp>,
     /// π̂_β(a|s) from the data's counts.
     behavior: Policy,
-    /// What the last policy evaluated gets, kept for the next eval point:
-    /// once a learner's policy settles, every later point has the same π
-    /// bit for bit, and its exact evaluation and finite-horizon returns
-    /// (most of an eval point's cost) are those already computed.
-    last: Mutex<Option<(Policy, Arc<PolicyTruth>)>>,
+    /// The optimum, and what the policies evaluated lately get, shared by
+    /// the runs on this MDP and γ: once a learner's policy settles, every
+    /// later point has the same π bit for bit, and learners on one MDP
+    /// often meet the same policies, so an eval point's exact evaluation
+    /// and finite-horizon returns (most of its cost) are often known.
+    reference: Arc<Reference>,
 }
 
 /// Everything an eval point computes from π alone.
@@ -94,18 +97,15 @@ pub fn q_est(mdp: &TabularMdp, q: &Array2<f64>, policy: &Policy) -> (f64, Vec<f6
 
 impl Evaluator {
     pub fn new(mdp: Arc<TabularMdp>, gamma: f64, compiled: Arc<EmpiricalMdp>) -> Result<Self> {
-        let optimum = solve::optimal(&mdp, gamma)?;
-        let random_return = solve::evaluate_policy(&mdp, &mdp.uniform_policy(), gamma)?.j;
-        let scale = EpisodeScale::new(&mdp)?;
+        let reference = Reference::of(&mdp, gamma)?;
         Ok(Evaluator {
-            scale,
+            scale: reference.scale,
+            random_return: reference.random_return,
             behavior: compiled.behavior_estimate(),
             mdp,
             gamma,
-            optimum,
-            random_return,
             compiled,
-            last: Mutex::new(None),
+            reference,
         })
     }
 
@@ -180,31 +180,21 @@ impl Evaluator {
     /// [`PolicyTruth`] of `policy`: the last one's when π is the same bit
     /// for bit, else computed (and kept in its place).
     fn truth_of(&self, policy: &Policy) -> Result<Arc<PolicyTruth>> {
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((seen, truth)) = &*last
-            && seen.dim() == policy.dim()
-            && seen
-                .iter()
-                .zip(policy)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        {
-            return Ok(truth.clone());
-        }
-        let values = solve::evaluate_policy(&self.mdp, policy, self.gamma)?;
-        let success_prob = match self.mdp.time_limit() {
-            Some(h) if (0..self.mdp.n_states()).any(|s| self.mdp.is_goal(s)) => {
-                solve::success_probability(&self.mdp, policy, h)?
-            }
-            _ => f64::NAN,
-        };
-        let episode_return = self.scale.episode_return(&self.mdp, policy)?;
-        let truth = Arc::new(PolicyTruth {
-            values,
-            success_prob,
-            episode_return,
-        });
-        *last = Some((policy.clone(), truth.clone()));
-        Ok(truth)
+        self.reference.truth(policy, || {
+            let values = solve::evaluate_policy(&self.mdp, policy, self.gamma)?;
+            let success_prob = match self.mdp.time_limit() {
+                Some(h) if (0..self.mdp.n_states()).any(|s| self.mdp.is_goal(s)) => {
+                    solve::success_probability(&self.mdp, policy, h)?
+                }
+                _ => f64::NAN,
+            };
+            let episode_return = self.scale.episode_return(&self.mdp, policy)?;
+            Ok(PolicyTruth {
+                values,
+                success_prob,
+                episode_return,
+            })
+        })
     }
 
     /// Where the data misses some start state: the share of d0 on the start
@@ -248,7 +238,7 @@ impl Evaluator {
     /// Concentrability max_{s,a} d^{π*}(s,a) / d^D(s,a) over pairs π* visits;
     /// infinite when π* leaves the data's support.
     pub fn coverage(&self) -> Result<f64> {
-        let d = solve::occupancy(&self.mdp, &self.optimum.policy, self.gamma)?;
+        let d = solve::occupancy(&self.mdp, &self.reference.optimum.policy, self.gamma)?;
         let total: f64 = d.sum();
         let n = self.compiled.n_transitions.max(1) as f64;
         let mut worst = 0.0f64;

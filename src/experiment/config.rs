@@ -27,7 +27,7 @@ pub enum DatasetSource {
 /// The part of a dataset source that determines the result.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum HashedDataset<'a> {
+pub(super) enum HashedDataset<'a> {
     Collect {
         source: &'static str,
         policy: &'a Quality,
@@ -44,7 +44,7 @@ enum HashedDataset<'a> {
 }
 
 impl DatasetSource {
-    fn hashed(&self) -> HashedDataset<'_> {
+    pub(super) fn hashed(&self) -> HashedDataset<'_> {
         match self {
             DatasetSource::Collect { policy, size, seed } => HashedDataset::Collect {
                 source: "collect",

@@ -13,8 +13,13 @@
 //! Datasets no run holds any more are kept, most recently used first, up
 //! to [`KEPT_BYTES`]; beyond that the oldest are dropped (a run still
 //! holding one keeps it alive).
+//!
+//! Across processes, a collected dataset goes through the store's
+//! [`DatasetCache`]: the thread that would build it reads it from there
+//! first, and writes it there after building it.
 
-use super::config::DatasetSource;
+use super::config::{DatasetSource, PIPELINE_VERSION};
+use super::dataset_cache::DatasetCache;
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::Result;
 use std::collections::HashMap;
@@ -52,6 +57,32 @@ impl Built {
     }
 }
 
+/// What a dataset is a function of: the parts of a run's config that the
+/// run id hashes for its data.
+#[derive(Debug, Clone, Copy)]
+pub struct Definition<'a> {
+    /// The environment as the config names it (a file's id pinned to its
+    /// contents).
+    pub env: &'a str,
+    pub source: &'a DatasetSource,
+    /// The medium learner trains with it.
+    pub gamma: f64,
+}
+
+impl Definition<'_> {
+    /// The canonical JSON of the definition, as the run id hashes it
+    /// (with the pipeline's version): a key and a content address.
+    pub fn key(&self) -> String {
+        serde_json::to_string(&(
+            PIPELINE_VERSION,
+            crate::mdp::envs::hashed_id(self.env),
+            self.gamma.to_bits(),
+            self.source.hashed(),
+        ))
+        .expect("a dataset definition serialises")
+    }
+}
+
 /// One definition's slot: filled once, by the first thread that asks.
 type Slot = Arc<Mutex<Option<Arc<Built>>>>;
 
@@ -67,22 +98,24 @@ fn cache() -> &'static Mutex<Cache> {
     CACHE.get_or_init(Default::default)
 }
 
-/// The dataset of `source` on `env` at `gamma`, built by `build` unless this
-/// process has it already. An error is not kept: the next run asking tries
-/// again (a file may have been fixed).
+/// The dataset of `definition` on an environment of `shape` (states,
+/// actions), built by `build` unless this process has it already or, for
+/// a collected one, `disk` does. An error is not kept: the next run asking
+/// tries again (a file may have been fixed).
 pub fn shared(
-    env: &str,
-    source: &DatasetSource,
-    gamma: f64,
+    definition: &Definition,
+    shape: (usize, usize),
+    disk: Option<&DatasetCache>,
     build: impl FnOnce() -> Result<Dataset>,
 ) -> Result<Arc<Built>> {
-    let key = serde_json::to_string(&(env, source, gamma.to_bits()))
-        .expect("a dataset definition serialises");
+    let key = definition.key();
+    // A file is a file already: only what is collected is cached on disk.
+    let disk = disk.filter(|_| matches!(definition.source, DatasetSource::Collect { .. }));
     let slot = {
         let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
         cache.clock += 1;
         let now = cache.clock;
-        let entry = cache.slots.entry(key).or_default();
+        let entry = cache.slots.entry(key.clone()).or_default();
         entry.1 = now;
         entry.0.clone()
     };
@@ -91,7 +124,17 @@ pub fn shared(
     if let Some(built) = &*held {
         return Ok(built.clone());
     }
-    let built = Arc::new(Built::new(build()?));
+    let dataset = match disk.and_then(|d| d.load(&key, shape.0, shape.1)) {
+        Some(dataset) => dataset,
+        None => {
+            let dataset = build()?;
+            if let Some(disk) = disk {
+                disk.save(&key, &dataset);
+            }
+            dataset
+        }
+    };
+    let built = Arc::new(Built::new(dataset));
     *held = Some(built.clone());
     drop(held);
     evict(KEPT_BYTES);
@@ -142,6 +185,17 @@ mod tests {
         d
     }
 
+    /// [`shared`] without a disk cache.
+    fn in_process(
+        env: &str,
+        source: &DatasetSource,
+        gamma: f64,
+        build: impl FnOnce() -> Result<Dataset>,
+    ) -> Result<Arc<Built>> {
+        let definition = Definition { env, source, gamma };
+        shared(&definition, (3, 2), None, build)
+    }
+
     #[test]
     fn a_definition_is_built_once_whatever_the_threads() {
         let source = DatasetSource::Collect {
@@ -154,7 +208,7 @@ mod tests {
             let handles: Vec<_> = (0..8)
                 .map(|_| {
                     scope.spawn(|| {
-                        shared("cache-test-env", &source, 0.9, || {
+                        in_process("cache-test-env", &source, 0.9, || {
                             builds.fetch_add(1, Ordering::SeqCst);
                             Ok(tiny(3))
                         })
@@ -167,7 +221,7 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 1);
         assert!(got.iter().all(|b| Arc::ptr_eq(b, &got[0])));
         // Another γ is another definition.
-        let other = shared("cache-test-env", &source, 0.8, || Ok(tiny(3))).unwrap();
+        let other = in_process("cache-test-env", &source, 0.8, || Ok(tiny(3))).unwrap();
         assert!(!Arc::ptr_eq(&other, &got[0]));
     }
 
@@ -178,11 +232,11 @@ mod tests {
             size: 1,
             seed: 9_000_002,
         };
-        let failed = shared("cache-test-env", &source, 0.9, || {
+        let failed = in_process("cache-test-env", &source, 0.9, || {
             Err(crate::error::Error::Invalid("no".into()))
         });
         assert!(failed.is_err());
-        assert!(shared("cache-test-env", &source, 0.9, || Ok(tiny(3))).is_ok());
+        assert!(in_process("cache-test-env", &source, 0.9, || Ok(tiny(3))).is_ok());
     }
 
     #[test]
@@ -194,7 +248,7 @@ mod tests {
         };
         let builds = AtomicUsize::new(0);
         let get = |seed| {
-            shared("cache-evict-env", &source(seed), 0.9, || {
+            in_process("cache-evict-env", &source(seed), 0.9, || {
                 builds.fetch_add(1, Ordering::SeqCst);
                 Ok(tiny(3))
             })

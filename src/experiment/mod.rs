@@ -8,6 +8,8 @@
 //! - [`store`]: the crash-safe on-disk layout of runs ([`RunDir`]);
 //! - [`datasets`]: each dataset definition built and compiled once per
 //!   process, shared by its runs;
+//! - [`dataset_cache`]: the store's cache of collected datasets, shared by
+//!   processes and Slurm tasks;
 //! - [`pipeline`]: environment → dataset → learner and evaluator, built
 //!   once for the runner and `pessimist train`;
 //! - [`runner`]: trains one run into the store, resumably;
@@ -20,6 +22,7 @@
 //! one floor up.
 
 pub mod config;
+pub mod dataset_cache;
 pub mod datasets;
 pub mod pipeline;
 pub mod pool;

@@ -5,7 +5,8 @@
 //! and the evaluator beside it.
 
 use super::config::{DatasetSource, RunConfig, sha256_file};
-use super::datasets::{self, Built};
+use super::dataset_cache::DatasetCache;
+use super::datasets::{self, Built, Definition};
 use crate::algo::{self, Algorithm, Params, TrainData};
 use crate::data::{self, Dataset};
 use crate::error::{Error, Result};
@@ -18,9 +19,10 @@ use std::sync::Arc;
 /// Where the transitions come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Data<'a> {
-    /// As a run's config says: collected, or read from a file that must
-    /// still hold what the run id hashed.
-    Source(&'a DatasetSource),
+    /// As a run's config says: collected (read from the store's dataset
+    /// cache when given and there), or read from a file that must still
+    /// hold what the run id hashed.
+    Source(&'a DatasetSource, Option<&'a DatasetCache>),
     /// A dataset file (CSV or `.npz`) as it is now (`pessimist train --data`).
     File(&'a Path),
 }
@@ -50,13 +52,21 @@ impl<'a> Setup<'a> {
     pub fn of(config: &'a RunConfig) -> Self {
         Setup {
             env: &config.env,
-            data: Data::Source(&config.dataset),
+            data: Data::Source(&config.dataset, None),
             algo: &config.algo,
             params: &config.params,
             gamma: config.gamma,
             seed: config.seed,
             features: &config.features,
         }
+    }
+
+    /// The same, with collected datasets shared through `cache`.
+    pub fn with_cache(mut self, cache: &'a DatasetCache) -> Self {
+        if let Data::Source(source, _) = self.data {
+            self.data = Data::Source(source, Some(cache));
+        }
+        self
     }
 
     /// Checks γ and the hyper-parameters before reading any data (a typo
@@ -67,7 +77,14 @@ impl<'a> Setup<'a> {
         algo::resolve_params(self.algo, self.params)?;
         let phi = self.features.build(&env, self.seed)?;
         let built = match self.data {
-            Data::Source(source) => dataset(&env, source, self.gamma)?,
+            Data::Source(source, cache) => {
+                let definition = Definition {
+                    env: self.env,
+                    source,
+                    gamma: self.gamma,
+                };
+                dataset(&env, &definition, cache)?
+            }
             Data::File(path) => Arc::new(Built::new(data::read_file(
                 path,
                 env.n_states(),
@@ -98,7 +115,12 @@ impl<'a> Setup<'a> {
 /// checked against the hash its run id holds at every use, shared or not:
 /// a run never trains on contents its id does not describe, and a changed
 /// file is reported the same way whatever this process read before.
-fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Arc<Built>> {
+fn dataset(
+    env: &TabularMdp,
+    definition: &Definition,
+    cache: Option<&DatasetCache>,
+) -> Result<Arc<Built>> {
+    let (source, gamma) = (definition.source, definition.gamma);
     if let DatasetSource::File { path, sha256 } = source {
         let now = sha256_file(path)
             .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
@@ -111,7 +133,8 @@ fn dataset(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Arc<B
             });
         }
     }
-    datasets::shared(env.id(), source, gamma, || match source {
+    let shape = (env.n_states(), env.n_actions());
+    datasets::shared(definition, shape, cache, || match source {
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(env, *policy, *size as usize, *seed, gamma)
         }

@@ -429,7 +429,8 @@ fn worker(shared: &Shared) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // Submitted without autostart, the run has no directory yet.
             shared.store.prepare(&h.config)?;
-            runner::execute(&h.dir, &h.config, &h.control, &h.progress, |m| {
+            let cache = shared.store.dataset_cache();
+            runner::execute(&h.dir, &h.config, &cache, &h.control, &h.progress, |m| {
                 shared.emit(PoolEvent::Eval(h.id.clone(), *m));
             })
         }));

@@ -3,6 +3,7 @@
 //! leave the run in a state a later process can continue from.
 
 use super::config::RunConfig;
+use super::dataset_cache::DatasetCache;
 use super::pipeline::{Setup, Training};
 use super::status::RunStatus;
 use super::store::{self, Checkpoint, CheckpointOwner, MetricsWriter, RunDir, Summary};
@@ -70,9 +71,11 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Trains `config` in `dir` (prepared by [`store::Store::prepare`]) until it
 /// ends or `control` asks it to stop. `on_eval` sees every new eval point.
+/// A collected dataset comes from `cache` when another process built it.
 pub fn execute(
     dir: &RunDir,
     config: &RunConfig,
+    cache: &DatasetCache,
     control: &Control,
     progress: &Mutex<Progress>,
     mut on_eval: impl FnMut(&Metrics),
@@ -87,7 +90,15 @@ pub fn execute(
     }
     let worker = format!("{}:{}", store::host_name(), std::process::id());
     let mut summary = Summary::new(config.iterations, worker);
-    let result = train(dir, config, control, progress, &mut summary, &mut on_eval);
+    let result = train(
+        dir,
+        config,
+        cache,
+        control,
+        progress,
+        &mut summary,
+        &mut on_eval,
+    );
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -118,6 +129,7 @@ fn lock_patiently(dir: &RunDir) -> Result<Option<store::RunLock>> {
 fn train(
     dir: &RunDir,
     config: &RunConfig,
+    cache: &DatasetCache,
     control: &Control,
     progress: &Mutex<Progress>,
     summary: &mut Summary,
@@ -129,7 +141,7 @@ fn train(
         mut learner,
         evaluator,
         dataset,
-    } = Setup::of(config).build()?;
+    } = Setup::of(config).with_cache(cache).build()?;
     // The dataset's statistics hold its concentrability (the coverage).
     summary.dataset_stats = match evaluator.dataset_stats(&dataset) {
         Ok(stats) => Some(stats),

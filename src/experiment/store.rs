@@ -16,6 +16,7 @@
 //! so no eval point is lost or duplicated.
 
 use super::config::{RunConfig, RunId};
+use super::dataset_cache::DatasetCache;
 use super::status::RunStatus;
 use crate::error::{Error, Result};
 use crate::eval::{DatasetStats, Metrics};
@@ -231,6 +232,11 @@ impl Store {
         Store { root: root.into() }
     }
 
+    /// The store's cache of collected datasets ([`DatasetCache`]).
+    pub fn dataset_cache(&self) -> DatasetCache {
+        DatasetCache::of_store(&self.root)
+    }
+
     pub fn run_dir(&self, spec: &str, id: &RunId) -> RunDir {
         RunDir(self.root.join(spec).join(&id.0))
     }
@@ -277,6 +283,8 @@ impl Store {
                     .filter_map(|e| e.ok())
                     // `Path::is_dir` follows a symlinked `runs/<spec>`; a `DirEntry`'s type would not.
                     .filter(|e| e.path().is_dir())
+                    // Not a spec: the dataset cache.
+                    .filter(|e| e.file_name() != super::dataset_cache::DIR)
                     .map(|e| e.path())
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

@@ -323,11 +323,11 @@ fn fuzz_store_readers() {
                 _ => {
                     let ok = store::read_metrics(&run).is_ok();
                     // And incrementally, after a first read of a prefix.
-                    let mut tail = store::MetricsTail::default();
+                    let mut history = store::History::default();
                     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-                    let _ = tail.read_new(&run);
+                    let _ = history.read_new(&run);
                     std::fs::write(&path, &bytes).unwrap();
-                    let _ = tail.read_new(&run);
+                    let _ = history.read_new(&run);
                     ok
                 }
             }

@@ -9,7 +9,7 @@ use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
-use super::store::{self, MetricsTail, RunDir, Store, Summary};
+use super::store::{self, History, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::{DatasetStats, Metrics};
@@ -38,7 +38,8 @@ pub struct RunView {
     pub status: RunStatus,
     pub progress: Progress,
     pub latest: Option<Metrics>,
-    /// Every eval point read so far.
+    /// The eval points read so far, at most [`store::MAX_POINTS`] and the
+    /// latest (thinned evenly while read).
     pub history: Arc<Vec<Metrics>>,
     pub error: Option<String>,
     /// Trained by this process's pool (else another process trains it).
@@ -73,8 +74,8 @@ enum Event {
 struct Entry {
     config: Arc<RunConfig>,
     dir: RunDir,
-    history: Arc<Vec<Metrics>>,
-    tail: MetricsTail,
+    /// The eval points read so far, thinned to a bounded number.
+    history: History,
     summary: Option<Summary>,
     /// Set when this process's pool knows the run.
     handle: Option<Arc<RunHandle>>,
@@ -103,8 +104,8 @@ fn fingerprint(e: &Entry) -> (Option<(RunStatus, u64, u64)>, usize, Option<u64>)
         e.summary
             .as_ref()
             .map(|s| (s.status, s.iterations_done, s.updated.to_bits())),
-        e.history.len(),
-        e.history.last().map(|m| m.iteration),
+        e.history.points().len(),
+        e.history.points().last().map(|m| m.iteration),
     )
 }
 
@@ -465,8 +466,7 @@ impl Session {
                 Entry {
                     config: handle.config.clone(),
                     dir,
-                    history: Arc::new(Vec::new()),
-                    tail: MetricsTail::default(),
+                    history: History::default(),
                     summary: None,
                     handle: Some(handle),
                     locked: false,
@@ -498,8 +498,7 @@ impl Session {
             Entry {
                 config: Arc::new(config),
                 dir: dir.clone(),
-                history: Arc::new(Vec::new()),
-                tail: MetricsTail::default(),
+                history: History::default(),
                 summary: None,
                 handle: None,
                 locked: false,
@@ -514,16 +513,8 @@ impl Session {
             return;
         };
         entry.summary = store::read_summary(&entry.dir).ok().flatten();
-        if let Ok(new) = entry.tail.read_new(&entry.dir) {
-            if entry.tail.restarted() {
-                entry.history = Arc::new(Vec::new());
-            }
-            if !new.is_empty() {
-                let history = Arc::make_mut(&mut entry.history);
-                history.extend(new);
-                downsample(history);
-            }
-        }
+        // An unreadable file keeps what was read; the next read starts over.
+        let _ = entry.history.read_new(&entry.dir);
         // Probed only for runs another process trains (ours are known).
         entry.locked = entry.owned().is_none()
             && entry
@@ -632,8 +623,13 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         config: e.config.clone(),
         status,
         progress,
-        latest: e.history.last().copied().or(summary.and_then(|s| s.last)),
-        history: e.history.clone(),
+        latest: e
+            .history
+            .points()
+            .last()
+            .copied()
+            .or(summary.and_then(|s| s.last)),
+        history: e.history.points().clone(),
         error: owned
             .and_then(|h| h.error())
             .or_else(|| summary.and_then(|s| s.error.clone())),
@@ -716,28 +712,6 @@ fn canonical_parent_join(path: &Path) -> PathBuf {
 /// How often runs another process trains are checked for a dead trainer.
 const ORPHAN_CHECK: Duration = Duration::from_secs(1);
 
-/// Most eval points a run keeps in memory for display; the full history
-/// stays on disk (`metrics.jsonl`).
-pub const MAX_HISTORY: usize = 4096;
-
-/// Halves a history that outgrew [`MAX_HISTORY`] (every other point, the
-/// latest always kept), so memory stays bounded however long runs train.
-fn downsample(history: &mut Vec<Metrics>) {
-    if history.len() <= MAX_HISTORY {
-        return;
-    }
-    let last = *history.last().expect("non-empty");
-    let mut i = 0;
-    history.retain(|_| {
-        i += 1;
-        i % 2 == 1
-    });
-    // By iteration, not by value: a point holding a NaN is unequal to itself.
-    if history.last().map(|m| m.iteration) != Some(last.iteration) {
-        history.push(last);
-    }
-}
-
 /// Folds several `Runs` changes into one and drops duplicates.
 fn merge(changes: Vec<Change>) -> Vec<Change> {
     let mut specs = false;
@@ -756,27 +730,4 @@ fn merge(changes: Vec<Change>) -> Vec<Change> {
         out.push(Change::Runs(runs.into_iter().collect()));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn history_in_memory_stays_bounded_and_keeps_the_latest_point() {
-        let mut history = Vec::new();
-        for i in 0..100_000u64 {
-            // With a NaN, as a diverged point or an old line's coverage has.
-            history.push(Metrics {
-                iteration: i,
-                loss: f64::NAN,
-                ..Default::default()
-            });
-            downsample(&mut history);
-            assert!(history.len() <= MAX_HISTORY + 1);
-        }
-        assert_eq!(history.last().unwrap().iteration, 99_999);
-        assert_eq!(history.first().unwrap().iteration, 0);
-        assert!(history.windows(2).all(|w| w[0].iteration < w[1].iteration));
-    }
 }

@@ -79,6 +79,48 @@ pub const LINE: Limit = Limit {
     what: "line",
 };
 
+/// A reader that hashes (SHA-256) every byte read through it, so a file
+/// can be parsed and hashed in one read: what was hashed is what was
+/// parsed, however the file changes meanwhile.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    read: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: sha2::Digest::new(),
+            read: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    /// Reads what is left, then the hex SHA-256 of every byte read.
+    pub fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(sha2::Digest::finalize(self.hasher)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// `1 MiB`, `64 KiB`, `12 B`.
 pub fn human_bytes(n: u64) -> String {
     match n {

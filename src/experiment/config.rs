@@ -68,13 +68,7 @@ impl DatasetSource {
 /// The hex SHA-256 of a file's contents, streamed (a dataset can be large;
 /// only regular files are read: see [`crate::fsio`]).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut crate::fsio::open_regular(path)?, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    crate::fsio::HashingReader::new(crate::fsio::open_regular(path)?).finish()
 }
 
 impl DatasetSource {

@@ -70,6 +70,14 @@ pub const NPY: Limit = Limit {
     bytes: 64 << 20,
     what: "npy file",
 };
+/// A dataset file (CSV or `.npz`) a spec names or `train --data` reads:
+/// it is hashed into run ids and then parsed, at a few hundred MB/s, and
+/// 16 GiB is about 400 million transitions, some 12 GB once read. A larger
+/// file is refused from its length, before a byte is read.
+pub const DATASET: Limit = Limit {
+    bytes: 16 << 30,
+    what: "dataset file",
+};
 /// How much of a run's `log.txt` the detail reads, from its end.
 pub const LOG_TAIL: u64 = 64 << 10;
 /// The longest line of a streamed file (a dataset CSV row, a
@@ -119,6 +127,16 @@ impl<R: Read> Read for HashingReader<R> {
         self.read += n as u64;
         Ok(n)
     }
+}
+
+/// Opens a regular file ([`open_regular`]) of at most `limit` bytes by
+/// its length, for a reader that streams it.
+pub fn open_bounded(path: &Path, limit: Limit) -> std::io::Result<File> {
+    let file = open_regular(path)?;
+    if file.metadata()?.len() > limit.bytes {
+        return Err(too_large(limit));
+    }
+    Ok(file)
 }
 
 /// `1 MiB`, `64 KiB`, `12 B`.

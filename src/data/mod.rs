@@ -48,6 +48,7 @@ pub fn read_file_hashed(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
     {
+        crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
         let data = read_npz(path, n_states, n_actions)?;
         let file = crate::fsio::open_regular(path).map_err(cannot)?;
         return Ok((
@@ -57,7 +58,7 @@ pub fn read_file_hashed(
                 .map_err(cannot)?,
         ));
     }
-    let file = crate::fsio::open_regular(path).map_err(cannot)?;
+    let file = crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
     let mut input = crate::fsio::HashingReader::new(file);
     let data = csv::read_csv_from(path, &mut input, n_states, n_actions)?;
     Ok((data, input.finish().map_err(cannot)?))

@@ -57,6 +57,9 @@ pub struct SpecView {
     pub path: PathBuf,
     pub error: Option<SpecError>,
     pub run_ids: Vec<RunId>,
+    /// What the spec waits for before its runs are known: "hashing
+    /// big.csv 42%" while a large dataset file is hashed in the background.
+    pub loading: Option<String>,
 }
 
 /// What changed (so a view redraws only on change).
@@ -69,6 +72,10 @@ pub enum Change {
 enum Event {
     Pool(PoolEvent),
     Files(Vec<PathBuf>),
+    /// The background hasher moved on a file (another percent, or done).
+    Hashing {
+        done: bool,
+    },
 }
 
 struct Entry {
@@ -123,6 +130,10 @@ pub struct Session {
     watched: [Option<(u64, u64)>; 2],
     /// When to look next for runs whose other process died.
     next_orphan_check: Instant,
+    /// Hashes large dataset files off the dashboard's thread.
+    hasher: Hasher,
+    /// The specs waiting for the hasher, and the files each waits for.
+    waiting: BTreeMap<PathBuf, Vec<PathBuf>>,
     /// Why watching failed, if it did (the session still works, without live updates).
     pub watch_error: Option<String>,
 }
@@ -143,7 +154,10 @@ impl Session {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(e.to_string())),
         };
+        let hasher = Hasher::start(tx.clone());
         let mut session = Session {
+            hasher,
+            waiting: BTreeMap::new(),
             watched: watched_identities(&opts),
             opts,
             pool,
@@ -285,6 +299,14 @@ impl Session {
                 vec![Change::Runs(vec![id])]
             }
             Event::Files(paths) => self.files_changed(&paths),
+            Event::Hashing { done: false } => vec![Change::Specs],
+            Event::Hashing { done: true } => {
+                let waiting: Vec<PathBuf> = self.waiting.keys().cloned().collect();
+                for spec in waiting {
+                    self.load_spec(&spec);
+                }
+                vec![Change::Specs]
+            }
         }
     }
 
@@ -348,12 +370,47 @@ impl Session {
             .unwrap_or_default();
         let name_before = self.specs.get(&key).map(|v| v.name.clone());
         if !path.exists() {
+            self.waiting.remove(&key);
             self.specs.remove(&key);
             self.hold_dropped(&old);
             self.reload_refused(name_before);
             return;
         }
-        let view = match spec::load(path) {
+        // A large dataset file is hashed in the background; the spec is
+        // read again when it is done (its runs keep going meanwhile).
+        let pending = std::cell::RefCell::new(Vec::new());
+        let loaded = spec::load_with(path, &|file| {
+            let digest = self.hasher.digest(file)?;
+            if digest.is_none() {
+                pending.borrow_mut().push(file.to_path_buf());
+            }
+            Ok(digest)
+        });
+        let pending = pending.into_inner();
+        if !pending.is_empty() {
+            self.waiting.insert(key.clone(), pending);
+            let name = self.specs.get(&key).map_or_else(
+                || {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                },
+                |v| v.name.clone(),
+            );
+            self.specs.insert(
+                key.clone(),
+                SpecView {
+                    name,
+                    path: key,
+                    error: None,
+                    run_ids: old.into_iter().collect(),
+                    loading: None,
+                },
+            );
+            return;
+        }
+        self.waiting.remove(&key);
+        let view = match loaded {
             Ok(spec) if let Some(owner) = self.owner_of(&spec.name, &key) => SpecView {
                 error: Some(SpecError {
                     path: key.clone(),
@@ -370,6 +427,7 @@ impl Session {
                 name: spec.name,
                 path: key.clone(),
                 run_ids: Vec::new(),
+                loading: None,
             },
             Ok(spec) => {
                 let mut ids = Vec::new();
@@ -397,6 +455,7 @@ impl Session {
                         message: e.to_string(),
                     }),
                     run_ids: ids,
+                    loading: None,
                 }
             }
             Err(error) => SpecView {
@@ -412,6 +471,7 @@ impl Session {
                 }),
                 // A broken save keeps the runs it had: they go on training.
                 run_ids: old.iter().cloned().collect(),
+                loading: None,
             },
         };
         let renamed = name_before.filter(|before| *before != view.name);
@@ -546,7 +606,19 @@ impl Session {
     }
 
     pub fn specs(&self) -> Vec<SpecView> {
-        self.specs.values().cloned().collect()
+        self.specs
+            .iter()
+            .map(|(key, view)| SpecView {
+                loading: self.waiting.get(key).map(|files| {
+                    files
+                        .iter()
+                        .map(|f| self.hasher.progress(f))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+                ..view.clone()
+            })
+            .collect()
     }
 
     pub fn pause(&self, id: &RunId) {
@@ -640,6 +712,136 @@ fn view(id: &RunId, e: &Entry) -> RunView {
     }
 }
 
+/// Dataset files up to this size are hashed where the spec is read (in a
+/// few milliseconds); larger ones in the background, with progress, so
+/// the dashboard draws and answers keys while an 8 GB file is hashed.
+pub const INLINE_HASH_BYTES: u64 = 16 << 20;
+
+/// What identifies a file's contents without reading them: if none of
+/// these changed, neither did the hash (an editor saving in place changes
+/// the modification time).
+type FileKey = (PathBuf, u64, u64, Option<std::time::SystemTime>);
+
+fn file_key(path: &Path, meta: &std::fs::Metadata) -> FileKey {
+    #[cfg(unix)]
+    let (dev, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino) = (0, 0);
+    (
+        path.to_path_buf(),
+        dev ^ ino.rotate_left(32),
+        meta.len(),
+        meta.modified().ok(),
+    )
+}
+
+#[derive(Default)]
+struct HashState {
+    /// Finished hashes (or why hashing failed), by file identity.
+    done: BTreeMap<FileKey, std::result::Result<String, String>>,
+    /// Files queued or being hashed: bytes hashed, and the length.
+    running: BTreeMap<PathBuf, (u64, u64)>,
+}
+
+/// A background thread that hashes large dataset files one at a time,
+/// reporting each percent to the session's channel, and remembers the
+/// hashes so a spec read again costs nothing. It stops with the session.
+struct Hasher {
+    state: Arc<std::sync::Mutex<HashState>>,
+    jobs: Sender<(PathBuf, FileKey)>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Hasher {
+    fn start(events: Sender<Event>) -> Hasher {
+        let state = Arc::new(std::sync::Mutex::new(HashState::default()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (jobs, rx) = channel::<(PathBuf, FileKey)>();
+        let (shared, stopped) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let lock = || {
+                shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            for (path, key) in rx {
+                let mut percent = 0;
+                let hashed = super::config::sha256_file_with(&path, |done, len| {
+                    lock().running.insert(path.clone(), (done, len));
+                    let now = (done * 100).checked_div(len).unwrap_or(100);
+                    if now > percent {
+                        percent = now;
+                        let _ = events.send(Event::Hashing { done: false });
+                    }
+                    !stopped.load(std::sync::atomic::Ordering::Relaxed)
+                });
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                {
+                    let mut state = lock();
+                    state.running.remove(&path);
+                    state.done.insert(key, hashed.map_err(|e| e.to_string()));
+                }
+                if events.send(Event::Hashing { done: true }).is_err() {
+                    return;
+                }
+            }
+        });
+        Hasher { state, jobs, stop }
+    }
+
+    /// The hash of a dataset file: at once for a small file or one hashed
+    /// before, else `None` while it is queued for the background thread.
+    /// A file over the dataset limit is refused from its length.
+    fn digest(&self, path: &Path) -> std::io::Result<Option<String>> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() || meta.len() <= INLINE_HASH_BYTES {
+            return super::config::sha256_file(path).map(Some);
+        }
+        crate::fsio::open_bounded(path, crate::fsio::DATASET)?;
+        let key = file_key(path, &meta);
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match state.done.get(&key) {
+            Some(Ok(hash)) => return Ok(Some(hash.clone())),
+            Some(Err(e)) => return Err(std::io::Error::other(e.clone())),
+            None => {}
+        }
+        if !state.running.contains_key(path) {
+            state.running.insert(path.to_path_buf(), (0, meta.len()));
+            let _ = self.jobs.send((path.to_path_buf(), key));
+        }
+        Ok(None)
+    }
+
+    /// "hashing big.csv 42%".
+    fn progress(&self, path: &Path) -> String {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (done, len) = state.running.get(path).copied().unwrap_or((0, 0));
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let percent = (done * 100).checked_div(len).unwrap_or(100);
+        format!("hashing {name} {percent}%")
+    }
+}
+
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The identities of the experiments and runs directories.
 fn watched_identities(opts: &SessionOptions) -> [Option<(u64, u64)>; 2] {
     [&opts.experiments_dir, &opts.runs_dir].map(|d| watcher::identity(d))
@@ -730,4 +932,86 @@ fn merge(changes: Vec<Change>) -> Vec<Change> {
         out.push(Change::Runs(runs.into_iter().collect()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec naming a dataset file above the inline size is read without
+    /// hashing it: `open` returns with the spec waiting ("hashing big.csv
+    /// N%", nothing hashed on the caller's thread), and its runs appear
+    /// when the background hash is done. Issue 20: an 8 GB file blanked
+    /// the dashboard for 31 s.
+    #[test]
+    fn a_large_dataset_is_hashed_in_the_background_with_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiments = dir.path().join("experiments");
+        std::fs::create_dir(&experiments).unwrap();
+        let mut csv =
+            String::from("episode,step,state,action,reward,next_state,terminated,truncated\n");
+        while csv.len() as u64 <= INLINE_HASH_BYTES {
+            csv.push_str("0,0,0,0,1,1,true,false\n");
+        }
+        std::fs::write(experiments.join("big.csv"), &csv).unwrap();
+        std::fs::write(
+            experiments.join("big.toml"),
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"big.csv\" }\n[[algo]]\nname = \"bc\"\n",
+        )
+        .unwrap();
+        let mut session = Session::open(SessionOptions {
+            experiments_dir: experiments.clone(),
+            runs_dir: dir.path().join("runs"),
+            jobs: 1,
+            poll: true,
+            autostart: false,
+        })
+        .unwrap();
+        // Nothing reloads the spec before the session handles the hasher's
+        // event, so it is waiting now whatever the hasher has done.
+        let specs = session.specs();
+        let loading = specs[0].loading.clone().unwrap_or_default();
+        assert!(loading.starts_with("hashing big.csv "), "{loading}");
+        assert!(specs[0].error.is_none() && specs[0].run_ids.is_empty());
+        // Synchronised on the session's own events, not on time.
+        while session.specs()[0].run_ids.is_empty() {
+            session.wait(Duration::from_secs(60));
+        }
+        let spec = &session.specs()[0];
+        assert_eq!(spec.loading, None);
+        assert_eq!(spec.run_ids.len(), 1);
+        let expected =
+            crate::experiment::config::sha256_file(&experiments.join("big.csv")).unwrap();
+        let config = &session.runs()[0].config;
+        assert!(
+            matches!(&config.dataset, crate::experiment::DatasetSource::File { sha256, .. } if *sha256 == expected)
+        );
+        session.shutdown();
+    }
+
+    /// A dataset file above the documented limit is refused from its
+    /// length, naming the limit, before a byte is read.
+    #[test]
+    fn a_dataset_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("huge.csv");
+        let file = std::fs::File::create(&big).unwrap();
+        // Sparse: its length says 20 GiB, nothing is written.
+        file.set_len(crate::fsio::DATASET.bytes + 1).unwrap();
+        std::fs::write(
+            dir.path().join("s.toml"),
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"huge.csv\" }\n[[algo]]\nname = \"bc\"\n",
+        )
+        .unwrap();
+        let e = spec::load(&dir.path().join("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("huge.csv") && e.contains("larger than the 16 GiB limit"),
+            "{e}"
+        );
+        let (tx, _rx) = channel();
+        let e = Hasher::start(tx).digest(&big).unwrap_err().to_string();
+        assert!(e.contains("larger than the 16 GiB limit"), "{e}");
+    }
 }

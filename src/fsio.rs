@@ -70,6 +70,14 @@ pub const NPY: Limit = Limit {
     bytes: 64 << 20,
     what: "npy file",
 };
+/// A dataset file (CSV or `.npz`) a spec names or `train --data` reads:
+/// it is hashed into run ids and then parsed, at a few hundred MB/s, and
+/// 16 GiB is about 400 million transitions, some 12 GB once read. A larger
+/// file is refused from its length, before a byte is read.
+pub const DATASET: Limit = Limit {
+    bytes: 16 << 30,
+    what: "dataset file",
+};
 /// How much of a run's `log.txt` the detail reads, from its end.
 pub const LOG_TAIL: u64 = 64 << 10;
 /// The longest line of a streamed file (a dataset CSV row, a
@@ -78,6 +86,58 @@ pub const LINE: Limit = Limit {
     bytes: 1 << 20,
     what: "line",
 };
+
+/// A reader that hashes (SHA-256) every byte read through it, so a file
+/// can be parsed and hashed in one read: what was hashed is what was
+/// parsed, however the file changes meanwhile.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    read: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: sha2::Digest::new(),
+            read: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    /// Reads what is left, then the hex SHA-256 of every byte read.
+    pub fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(sha2::Digest::finalize(self.hasher)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Opens a regular file ([`open_regular`]) of at most `limit` bytes by
+/// its length, for a reader that streams it.
+pub fn open_bounded(path: &Path, limit: Limit) -> std::io::Result<File> {
+    let file = open_regular(path)?;
+    if file.metadata()?.len() > limit.bytes {
+        return Err(too_large(limit));
+    }
+    Ok(file)
+}
 
 /// `1 MiB`, `64 KiB`, `12 B`.
 pub fn human_bytes(n: u64) -> String {

@@ -45,30 +45,41 @@ const CI_CASES: u32 = 5_000;
 /// that really are that large).
 const ALLOCATION_BOUND: usize = 64 << 20;
 
-/// Counts the largest single allocation of the current thread while a case runs.
+/// Counts, for the current thread, the largest single allocation while a
+/// case runs, and the bytes it holds at most ([`peak_bytes`]).
 struct Counting;
 
 thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
+    /// Bytes this thread allocated minus those it freed.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The most `LIVE` has been since [`peak_bytes`] last reset it.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        held(layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        held(-(layout.size() as isize));
         // SAFETY: forwarded unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        held(layout.size() as isize);
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note(new_size);
+        // Both blocks count while the old one is copied.
+        held(new_size as isize);
+        held(-(layout.size() as isize));
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -77,6 +88,22 @@ unsafe impl GlobalAlloc for Counting {
 fn note(size: usize) {
     // try_with: thread-local storage may be gone while a thread exits.
     let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+}
+
+fn held(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + delta);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
+}
+
+/// The most bytes the current thread held at once while `f` ran, beyond
+/// what it held before.
+fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(before));
+    let out = f();
+    (out, (PEAK.with(Cell::get) - before).max(0) as usize)
 }
 
 #[global_allocator]
@@ -323,11 +350,11 @@ fn fuzz_store_readers() {
                 _ => {
                     let ok = store::read_metrics(&run).is_ok();
                     // And incrementally, after a first read of a prefix.
-                    let mut tail = store::MetricsTail::default();
+                    let mut history = store::History::default();
                     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-                    let _ = tail.read_new(&run);
+                    let _ = history.read_new(&run);
                     std::fs::write(&path, &bytes).unwrap();
-                    let _ = tail.read_new(&run);
+                    let _ = history.read_new(&run);
                     ok
                 }
             }
@@ -441,6 +468,60 @@ fn fuzz_mdp_files() {
             assert!(mdp.time_limit().is_none_or(|t| t <= MAX_EPISODE_STEPS));
             EpisodeScale::new(&mdp).is_ok()
         },
+    );
+}
+
+/// An MDP file at the documented size limit (64 MiB, Gymnasium's shape)
+/// is read in memory proportionate to it: the table is read straight
+/// into its flat form. Issue 20: reading it through JSON values held
+/// 1.4 GB before anything was validated.
+#[test]
+fn an_mdp_file_at_the_size_limit_is_read_in_proportionate_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.json");
+    let limit = pessimist::fsio::MDP_FILE.bytes as usize;
+    // A chain: each state's 4 actions each lead to one state, as
+    // Gymnasium's `json.dump(P)` writes them (about 120 bytes a state).
+    let state = |s: usize, n: usize| {
+        let next = |d: usize| (s + d) % n;
+        format!(
+            "[[[1.0, {}, -1.0, false]], [[1.0, {}, -1.0, false]], [[1.0, {}, -1.0, false]], [[1.0, {}, 0.0, true]]]",
+            next(1),
+            next(2),
+            next(3),
+            s
+        )
+    };
+    let n = (limit - 1024) / (state(100_000, 1_000_000).len() + 2 + "0.0, ".len());
+    let mut text =
+        format!("{{\"n_states\": {n}, \"n_actions\": 4, \"initial_state_distribution\": [1.0");
+    text.push_str(&", 0.0".repeat(n - 1));
+    text.push_str("], \"P\": [");
+    for s in 0..n {
+        if s > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(&state(s, n));
+    }
+    text.push_str("]}");
+    assert!(
+        text.len() <= limit && text.len() > limit - (1 << 20),
+        "{}",
+        text.len()
+    );
+    std::fs::write(&path, &text).unwrap();
+    drop(text);
+    let id = format!("file:{}", path.display());
+    let (mdp, peak) = peak_bytes(|| pessimist::mdp::envs::make(&id).unwrap());
+    assert_eq!((mdp.n_states(), mdp.n_actions()), (n, 4));
+    eprintln!(
+        "a {} MiB MDP file held at most {} MiB while read",
+        limit >> 20,
+        peak >> 20
+    );
+    assert!(
+        peak < 3 * limit,
+        "reading a {limit}-byte MDP file held {peak} bytes at once"
     );
 }
 

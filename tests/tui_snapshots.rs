@@ -98,6 +98,7 @@ fn app() -> App {
             path: PathBuf::from("experiments/why_offline_rl_is_hard.toml"),
             error: None,
             run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+            loading: None,
         },
         SpecView {
             name: "broken".into(),
@@ -111,6 +112,7 @@ fn app() -> App {
                         .into(),
             }),
             run_ids: Vec::new(),
+            loading: None,
         },
     ];
     let mut app = App::default();
@@ -126,6 +128,7 @@ fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
         path: PathBuf::from(path),
         error: None,
         run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+        loading: None,
     }];
     let mut app = App::default();
     app.no_color = true;
@@ -495,12 +498,14 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
             path: PathBuf::from("experiments/a.toml"),
             error: None,
             run_ids: vec![shared.id.clone(), own.id.clone()],
+            loading: None,
         },
         SpecView {
             name: "b".into(),
             path: PathBuf::from("experiments/b.toml"),
             error: None,
             run_ids: vec![shared.id.clone()],
+            loading: None,
         },
     ];
     let mut app = App::default();

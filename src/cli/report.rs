@@ -105,15 +105,20 @@ fn spec_names(store: &Path, specs: &[String], runs: &[LoadedRun]) -> anyhow::Res
         .collect()
 }
 
-/// A run's eval points; unreadable ones are reported on stderr and none kept.
+/// A run's eval points, thinned to at most [`store::MAX_POINTS`] and the
+/// latest; unreadable ones are reported on stderr and none kept.
 pub(super) fn read_history(run: &LoadedRun) -> Vec<Metrics> {
     store::read_metrics(&run.dir).unwrap_or_else(|e| {
-        eprintln!(
-            "warning: skipped the metrics of a run: {}",
-            sanitize(&e.to_string())
-        );
+        warn_skipped(&e);
         Vec::new()
     })
+}
+
+fn warn_skipped(e: &pessimist::Error) {
+    eprintln!(
+        "warning: skipped the metrics of a run: {}",
+        sanitize(&e.to_string())
+    );
 }
 
 /// One group's score table (a spec's or an environment's runs); a diverged
@@ -129,7 +134,19 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
             config: &r.config,
             status,
             point: scores::scoring_point(status, summary.and_then(|s| s.last.as_ref()), || {
-                history.get_or_init(|| read_history(r)).as_slice()
+                // Only the point that scores is kept (a thinned history may
+                // have dropped it).
+                history
+                    .get_or_init(|| {
+                        store::last_metrics_where(&r.dir, scores::has_result)
+                            .unwrap_or_else(|e| {
+                                warn_skipped(&e);
+                                None
+                            })
+                            .into_iter()
+                            .collect()
+                    })
+                    .as_slice()
             }),
             behavior: summary
                 .and_then(|s| s.dataset_stats.as_ref())

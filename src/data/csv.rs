@@ -26,6 +26,16 @@ pub const COLUMNS: [&str; 8] = [
 pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Dataset> {
     let file = crate::fsio::open_regular(path)
         .map_err(|e| Error::io(format!("cannot open dataset {}", path.display()), e))?;
+    read_csv_from(path, file, n_states, n_actions)
+}
+
+/// [`read_csv`] from `file`, opened from `path` (which errors name).
+pub fn read_csv_from(
+    path: &Path,
+    file: impl std::io::Read,
+    n_states: usize,
+    n_actions: usize,
+) -> Result<Dataset> {
     // Streamed: a row longer than the limit fails the read instead of
     // growing a record without end; the row count is bounded below.
     let mut reader = ::csv::ReaderBuilder::new()

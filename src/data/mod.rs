@@ -32,6 +32,38 @@ pub fn read_file(
     }
 }
 
+/// Reads a dataset file as [`read_file`] does, and returns with it the
+/// hex SHA-256 of the file: a CSV is hashed as it is parsed (one read, so
+/// the hash describes exactly the transitions returned, however the file
+/// changes meanwhile); an `.npz` archive, read by seeking, is hashed again
+/// after it is parsed (a change before or while it was parsed shows,
+/// unless the file is changed back before the hash).
+pub fn read_file_hashed(
+    path: &std::path::Path,
+    n_states: usize,
+    n_actions: usize,
+) -> crate::error::Result<(Dataset, String)> {
+    let cannot = |e| crate::error::Error::io(format!("cannot read dataset {}", path.display()), e);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+    {
+        crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
+        let data = read_npz(path, n_states, n_actions)?;
+        let file = crate::fsio::open_regular(path).map_err(cannot)?;
+        return Ok((
+            data,
+            crate::fsio::HashingReader::new(file)
+                .finish()
+                .map_err(cannot)?,
+        ));
+    }
+    let file = crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
+    let mut input = crate::fsio::HashingReader::new(file);
+    let data = csv::read_csv_from(path, &mut input, n_states, n_actions)?;
+    Ok((data, input.finish().map_err(cannot)?))
+}
+
 use crate::mdp::Policy;
 use serde::{Deserialize, Serialize};
 

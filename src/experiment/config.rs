@@ -65,16 +65,33 @@ impl DatasetSource {
     }
 }
 
-/// The hex SHA-256 of a file's contents, streamed (a dataset can be large;
-/// only regular files are read: see [`crate::fsio`]).
+/// The hex SHA-256 of a dataset file's contents, streamed (only regular
+/// files within [`crate::fsio::DATASET`] are read: see [`crate::fsio`]).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut crate::fsio::open_regular(path)?, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    sha256_file_with(path, |_, _| true)
+}
+
+/// [`sha256_file`], telling `progress` the bytes hashed and the file's
+/// length after each MiB; it returns `false` to stop (an `Interrupted`
+/// error).
+pub fn sha256_file_with(
+    path: &Path,
+    mut progress: impl FnMut(u64, u64) -> bool,
+) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = crate::fsio::open_bounded(path, crate::fsio::DATASET)?;
+    let len = file.metadata()?.len();
+    let mut reader = crate::fsio::HashingReader::new(file);
+    let mut chunk = vec![0; 1 << 20];
+    while reader.read(&mut chunk)? > 0 {
+        if !progress(reader.bytes_read(), len) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "hashing stopped",
+            ));
+        }
+    }
+    reader.finish()
 }
 
 impl DatasetSource {

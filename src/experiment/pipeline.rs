@@ -4,7 +4,7 @@
 //! ([`datasets`], [`TrainData`]), the learner on it,
 //! and the evaluator beside it.
 
-use super::config::{DatasetSource, RunConfig, sha256_file};
+use super::config::{DatasetSource, RunConfig};
 use super::dataset_cache::DatasetCache;
 use super::datasets::{self, Built, Definition};
 use crate::algo::{self, Algorithm, Params, TrainData};
@@ -112,33 +112,36 @@ impl<'a> Setup<'a> {
 }
 
 /// A run's dataset (collected or read), deterministically. A file is
-/// checked against the hash its run id holds at every use, shared or not:
-/// a run never trains on contents its id does not describe, and a changed
-/// file is reported the same way whatever this process read before.
+/// hashed as it is read ([`data::read_file_hashed`]) and refused unless
+/// it holds what the run id hashed: a run never trains on contents its id
+/// does not describe, and a file changed since the spec was read fails
+/// the run, which trains once the spec is read again (the dashboard
+/// rereads a spec when it is saved). Contents this process already read
+/// under that hash are shared without reading the file again: they are
+/// exactly what the id describes.
 fn dataset(
     env: &TabularMdp,
     definition: &Definition,
     cache: Option<&DatasetCache>,
 ) -> Result<Arc<Built>> {
     let (source, gamma) = (definition.source, definition.gamma);
-    if let DatasetSource::File { path, sha256 } = source {
-        let now = sha256_file(path)
-            .map_err(|e| Error::io(format!("cannot read dataset {}", path.display()), e))?;
-        if &now != sha256 {
-            return Err(Error::File {
-                path: path.clone(),
-                message: format!(
-                    "the dataset changed since the spec was read (sha256 {now}, the run expects {sha256}); save the spec again to train on the new contents"
-                ),
-            });
-        }
-    }
     let shape = (env.n_states(), env.n_actions());
     datasets::shared(definition, shape, cache, || match source {
         DatasetSource::Collect { policy, size, seed } => {
             data::collect(env, *policy, *size as usize, *seed, gamma)
         }
-        DatasetSource::File { path, .. } => data::read_file(path, env.n_states(), env.n_actions()),
+        DatasetSource::File { path, sha256 } => {
+            let (data, read) = data::read_file_hashed(path, env.n_states(), env.n_actions())?;
+            if &read != sha256 {
+                return Err(Error::File {
+                    path: path.clone(),
+                    message: format!(
+                        "changed since the spec was read (sha256 {read}, the run expects {sha256}); reload the spec (save it again) to train on the new contents"
+                    ),
+                });
+            }
+            Ok(data)
+        }
     })
 }
 
@@ -146,24 +149,53 @@ fn dataset(
 mod tests {
     use super::*;
 
+    const HEADER: &str = "episode,step,state,action,reward,next_state,terminated,truncated\n";
+
+    /// The file changes after the spec was read and before the run reads
+    /// it: the run fails, naming the file and the hash of what it read,
+    /// and trains on nothing its id does not describe.
     #[test]
     fn a_dataset_file_edited_after_the_spec_was_read_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let spec = dir.path().join("f.toml");
         let csv = dir.path().join("d.csv");
-        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,0,1,1,true,false\n").unwrap();
+        std::fs::write(&csv, format!("{HEADER}0,0,0,0,1,1,true,false\n")).unwrap();
         let text =
             "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"bc\"\n";
         let config = super::super::spec::parse(&spec, text)
             .unwrap()
             .runs
             .remove(0);
-        Setup::of(&config).build().unwrap();
-        std::fs::write(&csv, "episode,step,state,action,reward,next_state,terminated,truncated\n0,0,0,1,-10,1,true,false\n").unwrap();
+        let edited = format!("{HEADER}0,0,0,1,-10,1,true,false\n");
+        std::fs::write(&csv, &edited).unwrap();
         let message = Setup::of(&config).build().err().unwrap().to_string();
+        let now = crate::experiment::config::sha256_file(&csv).unwrap();
         assert!(
-            message.contains("d.csv") && message.contains("changed since the spec was read"),
+            message.contains("d.csv")
+                && message.contains("changed since the spec was read")
+                && message.contains(&format!("sha256 {now}")),
             "{message}"
         );
+        // Read again, the spec names the new contents, and the run trains on them.
+        let config = super::super::spec::parse(&spec, text)
+            .unwrap()
+            .runs
+            .remove(0);
+        let training = Setup::of(&config).build().unwrap();
+        assert_eq!(training.dataset.action, [1]);
+    }
+
+    /// One read: the hash returned is of the very bytes parsed.
+    #[test]
+    fn a_dataset_is_hashed_as_it_is_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("d.csv");
+        let rows: String = (0..50_000)
+            .map(|i| format!("{i},0,0,{},1,1,true,false\n", i % 2))
+            .collect();
+        std::fs::write(&csv, format!("{HEADER}{rows}")).unwrap();
+        let (data, sha) = data::read_file_hashed(&csv, 2, 2).unwrap();
+        assert_eq!(data.len(), 50_000);
+        assert_eq!(sha, crate::experiment::config::sha256_file(&csv).unwrap());
     }
 }

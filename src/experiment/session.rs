@@ -9,7 +9,7 @@ use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
 use super::status::RunStatus;
-use super::store::{self, MetricsTail, RunDir, Store, Summary};
+use super::store::{self, History, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::{DatasetStats, Metrics};
@@ -38,7 +38,8 @@ pub struct RunView {
     pub status: RunStatus,
     pub progress: Progress,
     pub latest: Option<Metrics>,
-    /// Every eval point read so far.
+    /// The eval points read so far, at most [`store::MAX_POINTS`] and the
+    /// latest (thinned evenly while read).
     pub history: Arc<Vec<Metrics>>,
     pub error: Option<String>,
     /// Trained by this process's pool (else another process trains it).
@@ -56,6 +57,9 @@ pub struct SpecView {
     pub path: PathBuf,
     pub error: Option<SpecError>,
     pub run_ids: Vec<RunId>,
+    /// What the spec waits for before its runs are known: "hashing
+    /// big.csv 42%" while a large dataset file is hashed in the background.
+    pub loading: Option<String>,
 }
 
 /// How long a quitting process waits for its workers to checkpoint: a run
@@ -73,13 +77,17 @@ pub enum Change {
 enum Event {
     Pool(PoolEvent),
     Files(Vec<PathBuf>),
+    /// The background hasher moved on a file (another percent, or done).
+    Hashing {
+        done: bool,
+    },
 }
 
 struct Entry {
     config: Arc<RunConfig>,
     dir: RunDir,
-    history: Arc<Vec<Metrics>>,
-    tail: MetricsTail,
+    /// The eval points read so far, thinned to a bounded number.
+    history: History,
     summary: Option<Summary>,
     /// Set when this process's pool knows the run.
     handle: Option<Arc<RunHandle>>,
@@ -108,8 +116,8 @@ fn fingerprint(e: &Entry) -> (Option<(RunStatus, u64, u64)>, usize, Option<u64>)
         e.summary
             .as_ref()
             .map(|s| (s.status, s.iterations_done, s.updated.to_bits())),
-        e.history.len(),
-        e.history.last().map(|m| m.iteration),
+        e.history.points().len(),
+        e.history.points().last().map(|m| m.iteration),
     )
 }
 
@@ -130,6 +138,10 @@ pub struct Session {
     watched: [Option<(u64, u64)>; 2],
     /// When to look next for runs whose other process died.
     next_orphan_check: Instant,
+    /// Hashes large dataset files off the dashboard's thread.
+    hasher: Hasher,
+    /// The specs waiting for the hasher, and the files each waits for.
+    waiting: BTreeMap<PathBuf, Vec<PathBuf>>,
     /// Why watching failed, if it did (the session still works, without live updates).
     pub watch_error: Option<String>,
 }
@@ -150,7 +162,10 @@ impl Session {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(e.to_string())),
         };
+        let hasher = Hasher::start(tx.clone());
         let mut session = Session {
+            hasher,
+            waiting: BTreeMap::new(),
             watched: watched_identities(&opts),
             opts,
             pool,
@@ -293,6 +308,14 @@ impl Session {
                 vec![Change::Runs(vec![id])]
             }
             Event::Files(paths) => self.files_changed(&paths),
+            Event::Hashing { done: false } => vec![Change::Specs],
+            Event::Hashing { done: true } => {
+                let waiting: Vec<PathBuf> = self.waiting.keys().cloned().collect();
+                for spec in waiting {
+                    self.load_spec(&spec);
+                }
+                vec![Change::Specs]
+            }
         }
     }
 
@@ -356,12 +379,47 @@ impl Session {
             .unwrap_or_default();
         let name_before = self.specs.get(&key).map(|v| v.name.clone());
         if !path.exists() {
+            self.waiting.remove(&key);
             self.forget_spec(&key);
             self.hold_dropped(&old);
             self.reload_refused(name_before);
             return;
         }
-        let view = match spec::load(path) {
+        // A large dataset file is hashed in the background; the spec is
+        // read again when it is done (its runs keep going meanwhile).
+        let pending = std::cell::RefCell::new(Vec::new());
+        let loaded = spec::load_with(path, &|file| {
+            let digest = self.hasher.digest(file)?;
+            if digest.is_none() {
+                pending.borrow_mut().push(file.to_path_buf());
+            }
+            Ok(digest)
+        });
+        let pending = pending.into_inner();
+        if !pending.is_empty() {
+            self.waiting.insert(key.clone(), pending);
+            let name = self.specs.get(&key).map_or_else(
+                || {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                },
+                |v| v.name.clone(),
+            );
+            self.put_spec(
+                key.clone(),
+                SpecView {
+                    name,
+                    path: key,
+                    error: None,
+                    run_ids: old.into_iter().collect(),
+                    loading: None,
+                },
+            );
+            return;
+        }
+        self.waiting.remove(&key);
+        let view = match loaded {
             Ok(spec) if let Some(owner) = self.owner_of(&spec.name, &key) => SpecView {
                 error: Some(SpecError {
                     path: key.clone(),
@@ -378,6 +436,7 @@ impl Session {
                 name: spec.name,
                 path: key.clone(),
                 run_ids: Vec::new(),
+                loading: None,
             },
             Ok(spec) => {
                 let mut ids = Vec::new();
@@ -405,6 +464,7 @@ impl Session {
                         message: e.to_string(),
                     }),
                     run_ids: ids,
+                    loading: None,
                 }
             }
             Err(error) => SpecView {
@@ -420,15 +480,11 @@ impl Session {
                 }),
                 // A broken save keeps the runs it had: they go on training.
                 run_ids: old.iter().cloned().collect(),
+                loading: None,
             },
         };
         let renamed = name_before.filter(|before| *before != view.name);
-        self.forget_spec(&key);
-        self.names
-            .entry(view.name.clone())
-            .or_default()
-            .insert(key.clone());
-        self.specs.insert(key, view);
+        self.put_spec(key, view);
         self.hold_dropped(&old);
         self.reload_refused(renamed);
     }
@@ -446,6 +502,16 @@ impl Session {
                     .is_some_and(|v| v.error.is_none() || !v.run_ids.is_empty())
             })
             .cloned()
+    }
+
+    /// Sets the spec at `key`, keeping the index of names.
+    fn put_spec(&mut self, key: PathBuf, view: SpecView) {
+        self.forget_spec(&key);
+        self.names
+            .entry(view.name.clone())
+            .or_default()
+            .insert(key.clone());
+        self.specs.insert(key, view);
     }
 
     fn forget_spec(&mut self, key: &Path) {
@@ -505,8 +571,7 @@ impl Session {
                 Entry {
                     config: handle.config.clone(),
                     dir,
-                    history: Arc::new(Vec::new()),
-                    tail: MetricsTail::default(),
+                    history: History::default(),
                     summary: None,
                     handle: Some(handle),
                     locked: false,
@@ -538,8 +603,7 @@ impl Session {
             Entry {
                 config: Arc::new(config),
                 dir: dir.clone(),
-                history: Arc::new(Vec::new()),
-                tail: MetricsTail::default(),
+                history: History::default(),
                 summary: None,
                 handle: None,
                 locked: false,
@@ -554,16 +618,8 @@ impl Session {
             return;
         };
         entry.summary = store::read_summary(&entry.dir).ok().flatten();
-        if let Ok(new) = entry.tail.read_new(&entry.dir) {
-            if entry.tail.restarted() {
-                entry.history = Arc::new(Vec::new());
-            }
-            if !new.is_empty() {
-                let history = Arc::make_mut(&mut entry.history);
-                history.extend(new);
-                downsample(history);
-            }
-        }
+        // An unreadable file keeps what was read; the next read starts over.
+        let _ = entry.history.read_new(&entry.dir);
         // Probed only for runs another process trains (ours are known).
         entry.locked = entry.owned().is_none()
             && entry
@@ -603,7 +659,19 @@ impl Session {
     }
 
     pub fn specs(&self) -> Vec<SpecView> {
-        self.specs.values().cloned().collect()
+        self.specs
+            .iter()
+            .map(|(key, view)| SpecView {
+                loading: self.waiting.get(key).map(|files| {
+                    files
+                        .iter()
+                        .map(|f| self.hasher.progress(f))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+                ..view.clone()
+            })
+            .collect()
     }
 
     pub fn pause(&self, id: &RunId) {
@@ -686,8 +754,13 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         config: e.config.clone(),
         status,
         progress,
-        latest: e.history.last().copied().or(summary.and_then(|s| s.last)),
-        history: e.history.clone(),
+        latest: e
+            .history
+            .points()
+            .last()
+            .copied()
+            .or(summary.and_then(|s| s.last)),
+        history: e.history.points().clone(),
         error: owned
             .and_then(|h| h.error())
             .or_else(|| summary.and_then(|s| s.error.clone())),
@@ -695,6 +768,136 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         dir: e.dir.clone(),
         coverage: summary.and_then(|s| s.coverage),
         dataset_stats: summary.and_then(|s| s.dataset_stats),
+    }
+}
+
+/// Dataset files up to this size are hashed where the spec is read (in a
+/// few milliseconds); larger ones in the background, with progress, so
+/// the dashboard draws and answers keys while an 8 GB file is hashed.
+pub const INLINE_HASH_BYTES: u64 = 16 << 20;
+
+/// What identifies a file's contents without reading them: if none of
+/// these changed, neither did the hash (an editor saving in place changes
+/// the modification time).
+type FileKey = (PathBuf, u64, u64, Option<std::time::SystemTime>);
+
+fn file_key(path: &Path, meta: &std::fs::Metadata) -> FileKey {
+    #[cfg(unix)]
+    let (dev, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    };
+    #[cfg(not(unix))]
+    let (dev, ino) = (0, 0);
+    (
+        path.to_path_buf(),
+        dev ^ ino.rotate_left(32),
+        meta.len(),
+        meta.modified().ok(),
+    )
+}
+
+#[derive(Default)]
+struct HashState {
+    /// Finished hashes (or why hashing failed), by file identity.
+    done: BTreeMap<FileKey, std::result::Result<String, String>>,
+    /// Files queued or being hashed: bytes hashed, and the length.
+    running: BTreeMap<PathBuf, (u64, u64)>,
+}
+
+/// A background thread that hashes large dataset files one at a time,
+/// reporting each percent to the session's channel, and remembers the
+/// hashes so a spec read again costs nothing. It stops with the session.
+struct Hasher {
+    state: Arc<std::sync::Mutex<HashState>>,
+    jobs: Sender<(PathBuf, FileKey)>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Hasher {
+    fn start(events: Sender<Event>) -> Hasher {
+        let state = Arc::new(std::sync::Mutex::new(HashState::default()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (jobs, rx) = channel::<(PathBuf, FileKey)>();
+        let (shared, stopped) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let lock = || {
+                shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            for (path, key) in rx {
+                let mut percent = 0;
+                let hashed = super::config::sha256_file_with(&path, |done, len| {
+                    lock().running.insert(path.clone(), (done, len));
+                    let now = (done * 100).checked_div(len).unwrap_or(100);
+                    if now > percent {
+                        percent = now;
+                        let _ = events.send(Event::Hashing { done: false });
+                    }
+                    !stopped.load(std::sync::atomic::Ordering::Relaxed)
+                });
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                {
+                    let mut state = lock();
+                    state.running.remove(&path);
+                    state.done.insert(key, hashed.map_err(|e| e.to_string()));
+                }
+                if events.send(Event::Hashing { done: true }).is_err() {
+                    return;
+                }
+            }
+        });
+        Hasher { state, jobs, stop }
+    }
+
+    /// The hash of a dataset file: at once for a small file or one hashed
+    /// before, else `None` while it is queued for the background thread.
+    /// A file over the dataset limit is refused from its length.
+    fn digest(&self, path: &Path) -> std::io::Result<Option<String>> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() || meta.len() <= INLINE_HASH_BYTES {
+            return super::config::sha256_file(path).map(Some);
+        }
+        crate::fsio::open_bounded(path, crate::fsio::DATASET)?;
+        let key = file_key(path, &meta);
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match state.done.get(&key) {
+            Some(Ok(hash)) => return Ok(Some(hash.clone())),
+            Some(Err(e)) => return Err(std::io::Error::other(e.clone())),
+            None => {}
+        }
+        if !state.running.contains_key(path) {
+            state.running.insert(path.to_path_buf(), (0, meta.len()));
+            let _ = self.jobs.send((path.to_path_buf(), key));
+        }
+        Ok(None)
+    }
+
+    /// "hashing big.csv 42%".
+    fn progress(&self, path: &Path) -> String {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (done, len) = state.running.get(path).copied().unwrap_or((0, 0));
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let percent = (done * 100).checked_div(len).unwrap_or(100);
+        format!("hashing {name} {percent}%")
+    }
+}
+
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -770,28 +973,6 @@ fn canonical_parent_join(path: &Path) -> PathBuf {
 /// How often runs another process trains are checked for a dead trainer.
 const ORPHAN_CHECK: Duration = Duration::from_secs(1);
 
-/// Most eval points a run keeps in memory for display; the full history
-/// stays on disk (`metrics.jsonl`).
-pub const MAX_HISTORY: usize = 4096;
-
-/// Halves a history that outgrew [`MAX_HISTORY`] (every other point, the
-/// latest always kept), so memory stays bounded however long runs train.
-fn downsample(history: &mut Vec<Metrics>) {
-    if history.len() <= MAX_HISTORY {
-        return;
-    }
-    let last = *history.last().expect("non-empty");
-    let mut i = 0;
-    history.retain(|_| {
-        i += 1;
-        i % 2 == 1
-    });
-    // By iteration, not by value: a point holding a NaN is unequal to itself.
-    if history.last().map(|m| m.iteration) != Some(last.iteration) {
-        history.push(last);
-    }
-}
-
 /// Folds several `Runs` changes into one and drops duplicates.
 fn merge(changes: Vec<Change>) -> Vec<Change> {
     let mut specs = false;
@@ -816,21 +997,80 @@ fn merge(changes: Vec<Change>) -> Vec<Change> {
 mod tests {
     use super::*;
 
+    /// A spec naming a dataset file above the inline size is read without
+    /// hashing it: `open` returns with the spec waiting ("hashing big.csv
+    /// N%", nothing hashed on the caller's thread), and its runs appear
+    /// when the background hash is done. Issue 20: an 8 GB file blanked
+    /// the dashboard for 31 s.
     #[test]
-    fn history_in_memory_stays_bounded_and_keeps_the_latest_point() {
-        let mut history = Vec::new();
-        for i in 0..100_000u64 {
-            // With a NaN, as a diverged point or an old line's coverage has.
-            history.push(Metrics {
-                iteration: i,
-                loss: f64::NAN,
-                ..Default::default()
-            });
-            downsample(&mut history);
-            assert!(history.len() <= MAX_HISTORY + 1);
+    fn a_large_dataset_is_hashed_in_the_background_with_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiments = dir.path().join("experiments");
+        std::fs::create_dir(&experiments).unwrap();
+        let mut csv =
+            String::from("episode,step,state,action,reward,next_state,terminated,truncated\n");
+        while csv.len() as u64 <= INLINE_HASH_BYTES {
+            csv.push_str("0,0,0,0,1,1,true,false\n");
         }
-        assert_eq!(history.last().unwrap().iteration, 99_999);
-        assert_eq!(history.first().unwrap().iteration, 0);
-        assert!(history.windows(2).all(|w| w[0].iteration < w[1].iteration));
+        std::fs::write(experiments.join("big.csv"), &csv).unwrap();
+        std::fs::write(
+            experiments.join("big.toml"),
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"big.csv\" }\n[[algo]]\nname = \"bc\"\n",
+        )
+        .unwrap();
+        let mut session = Session::open(SessionOptions {
+            experiments_dir: experiments.clone(),
+            runs_dir: dir.path().join("runs"),
+            jobs: 1,
+            poll: true,
+            autostart: false,
+        })
+        .unwrap();
+        // Nothing reloads the spec before the session handles the hasher's
+        // event, so it is waiting now whatever the hasher has done.
+        let specs = session.specs();
+        let loading = specs[0].loading.clone().unwrap_or_default();
+        assert!(loading.starts_with("hashing big.csv "), "{loading}");
+        assert!(specs[0].error.is_none() && specs[0].run_ids.is_empty());
+        // Synchronised on the session's own events, not on time.
+        while session.specs()[0].run_ids.is_empty() {
+            session.wait(Duration::from_secs(60));
+        }
+        let spec = &session.specs()[0];
+        assert_eq!(spec.loading, None);
+        assert_eq!(spec.run_ids.len(), 1);
+        let expected =
+            crate::experiment::config::sha256_file(&experiments.join("big.csv")).unwrap();
+        let config = &session.runs()[0].config;
+        assert!(
+            matches!(&config.dataset, crate::experiment::DatasetSource::File { sha256, .. } if *sha256 == expected)
+        );
+        session.shutdown();
+    }
+
+    /// A dataset file above the documented limit is refused from its
+    /// length, naming the limit, before a byte is read.
+    #[test]
+    fn a_dataset_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("huge.csv");
+        let file = std::fs::File::create(&big).unwrap();
+        // Sparse: its length says 20 GiB, nothing is written.
+        file.set_len(crate::fsio::DATASET.bytes + 1).unwrap();
+        std::fs::write(
+            dir.path().join("s.toml"),
+            "env = \"ImitationTrap-v0\"\ndataset = { file = \"huge.csv\" }\n[[algo]]\nname = \"bc\"\n",
+        )
+        .unwrap();
+        let e = spec::load(&dir.path().join("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("huge.csv") && e.contains("larger than the 16 GiB limit"),
+            "{e}"
+        );
+        let (tx, _rx) = channel();
+        let e = Hasher::start(tx).digest(&big).unwrap_err().to_string();
+        assert!(e.contains("larger than the 16 GiB limit"), "{e}");
     }
 }

@@ -86,6 +86,17 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Reads and expands the spec at `path`.
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
+    load_with(path, &|file| sha256_file(file).map(Some))
+}
+
+/// How a spec's dataset files are hashed: the hex SHA-256 of a file, or
+/// `None` when it is being hashed elsewhere (the dashboard hashes a large
+/// file in the background, and reads the spec again when it is done).
+pub type Digest<'a> = &'a dyn Fn(&Path) -> std::io::Result<Option<String>>;
+
+/// [`load`], hashing dataset files with `digest`; a file it has no hash
+/// for yet makes the spec an error that says it is being hashed.
+pub fn load_with(path: &Path, digest: Digest) -> Result<Spec, SpecError> {
     let text =
         crate::fsio::read_to_string_bounded(path, crate::fsio::SPEC).map_err(|e| SpecError {
             path: path.to_path_buf(),
@@ -93,18 +104,29 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
             column: 1,
             message: format!("cannot read the spec: {e}"),
         })?;
-    parse(path, &text)
+    Parser {
+        path,
+        text: &text,
+        digest,
+    }
+    .spec()
 }
 
 /// Parses spec `text` as if read from `path` (relative dataset files are
 /// resolved beside it).
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
-    Parser { path, text }.spec()
+    Parser {
+        path,
+        text,
+        digest: &|file| sha256_file(file).map(Some),
+    }
+    .spec()
 }
 
 struct Parser<'a> {
     path: &'a Path,
     text: &'a str,
+    digest: Digest<'a>,
 }
 
 type Node<'i> = Spanned<DeValue<'i>>;
@@ -512,8 +534,13 @@ impl<'a> Parser<'a> {
                     };
                     // Canonical, so the config reads the same from any working directory.
                     let path = joined.canonicalize().map_err(cannot)?;
-                    let sha256 = sha256_file(&path).map_err(cannot)?;
-                    Ok(DatasetChoice::File { path, sha256 })
+                    match (self.digest)(&path).map_err(cannot)? {
+                        Some(sha256) => Ok(DatasetChoice::File { path, sha256 }),
+                        None => Err(self.error(
+                            n.span(),
+                            format!("dataset file {} is being hashed", path.display()),
+                        )),
+                    }
                 })
                 .map(|axis| axis.into_iter().map(|(d, _)| d).collect());
         }

@@ -482,16 +482,81 @@ pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {
     crate::data::npy::read_q_table(&dir.file(Q_TABLE))
 }
 
-/// Every complete metrics line of a run. A torn or garbled last line (a
-/// writer killed mid-line) is skipped; garbage before the end is an error.
-pub fn read_metrics(dir: &RunDir) -> Result<Vec<Metrics>> {
-    let mut tail = MetricsTail::default();
-    tail.read_new(dir)
+/// The most eval points a reader keeps of one run (the dashboard's chart,
+/// `plot`), besides the latest: a chart is a few hundred columns wide, and
+/// a 1 GB `metrics.jsonl` (3 million points) read in full took 710 MB.
+/// The full history stays on disk.
+pub const MAX_POINTS: usize = 4096;
+
+/// Thins a run's eval points while they are read, so memory is bounded
+/// whatever the file's size: every point is kept until [`MAX_POINTS`] are,
+/// then every other one is dropped and only every second point from then
+/// on is kept, and so on (the stride doubles each time the buffer fills).
+/// The points kept are evenly spaced from the first, and the latest point
+/// is always kept too (it replaces the previous latest when it falls
+/// between two kept points). A history of at most [`MAX_POINTS`] points is
+/// kept whole, so figures of ordinary runs are exact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Thinning {
+    /// Points seen so far.
+    seen: u64,
+    /// Keep the points whose index is a multiple of `2^halvings`.
+    halvings: u32,
+    /// The last point kept is only there as the latest (between strides).
+    latest_extra: bool,
 }
 
-/// Incremental reader of `metrics.jsonl`: each call returns only the lines
-/// completed since the last one (a line without its newline is left for
-/// later), so watching a growing file costs only what was appended.
+impl Thinning {
+    /// Adds the next point `m` of a run to `points`, the points kept so far.
+    pub fn push(&mut self, points: &mut Vec<Metrics>, m: Metrics) {
+        if self.latest_extra {
+            points.pop();
+        }
+        let stride = 1u64 << self.halvings;
+        self.latest_extra = !self.seen.is_multiple_of(stride);
+        self.seen += 1;
+        points.push(m);
+        if !self.latest_extra && points.len() > MAX_POINTS {
+            // Points 0, s, 2s, …, MAX_POINTS·s: every other one is a
+            // multiple of 2s, the newest among them (MAX_POINTS is even).
+            let mut i = 0;
+            points.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.halvings += 1;
+        }
+    }
+}
+
+/// A run's complete metrics lines, thinned to at most [`MAX_POINTS`] and
+/// the latest ([`Thinning`]). A torn or garbled last line (a writer killed
+/// mid-line) is skipped; garbage before the end is an error.
+pub fn read_metrics(dir: &RunDir) -> Result<Vec<Metrics>> {
+    let mut points = Vec::new();
+    let mut thinning = Thinning::default();
+    MetricsTail::default().read_new(dir, |m| thinning.push(&mut points, m))?;
+    Ok(points)
+}
+
+/// The last eval point of a run for which `keep` holds, read without
+/// keeping the others.
+pub fn last_metrics_where(
+    dir: &RunDir,
+    keep: impl Fn(&Metrics) -> bool,
+) -> Result<Option<Metrics>> {
+    let mut last = None;
+    MetricsTail::default().read_new(dir, |m| {
+        if keep(&m) {
+            last = Some(m);
+        }
+    })?;
+    Ok(last)
+}
+
+/// Incremental reader of `metrics.jsonl`: each call hands over only the
+/// lines completed since the last one (a line without its newline is left
+/// for later), so watching a growing file costs only what was appended.
 ///
 /// A resuming writer cuts the file back to its checkpoint and appends
 /// again, possibly past where this reader stopped between two reads: the
@@ -510,12 +575,24 @@ pub struct MetricsTail {
 }
 
 impl MetricsTail {
-    pub fn read_new(&mut self, dir: &RunDir) -> Result<Vec<Metrics>> {
+    /// Hands each new eval point to `each`, one at a time (the caller
+    /// decides what to keep: a file can hold millions). Returns how many.
+    pub fn read_new(&mut self, dir: &RunDir, each: impl FnMut(Metrics)) -> Result<u64> {
+        match self.open(dir)? {
+            Some(reader) => self.read_lines(dir, reader, each),
+            None => Ok(0),
+        }
+    }
+
+    /// Opens the file where the new lines start (from the top when it
+    /// was rewritten behind this reader: see [`MetricsTail::restarted`]);
+    /// `None` when there is no file yet.
+    fn open(&mut self, dir: &RunDir) -> Result<Option<BufReader<File>>> {
         let path = dir.file(METRICS);
         let cannot = || format!("cannot read {}", path.display());
         let mut file = match crate::fsio::open_regular(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(cannot(), e)),
         };
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -529,8 +606,18 @@ impl MetricsTail {
         }
         file.seek(SeekFrom::Start(self.offset))
             .map_err(io(cannot))?;
-        let mut reader = BufReader::new(file);
-        let mut out = Vec::new();
+        Ok(Some(BufReader::new(file)))
+    }
+
+    fn read_lines(
+        &mut self,
+        dir: &RunDir,
+        mut reader: BufReader<File>,
+        mut each: impl FnMut(Metrics),
+    ) -> Result<u64> {
+        let path = dir.file(METRICS);
+        let cannot = || format!("cannot read {}", path.display());
+        let mut count = 0;
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -540,7 +627,10 @@ impl MetricsTail {
                 break; // end, or a line still being written
             }
             match serde_json::from_slice::<Metrics>(&line) {
-                Ok(m) => out.push(m),
+                Ok(m) => {
+                    each(m);
+                    count += 1;
+                }
                 Err(e) => {
                     let mut rest = Vec::new();
                     let _ = reader.take(crate::fsio::LINE.bytes).read_to_end(&mut rest);
@@ -559,7 +649,7 @@ impl MetricsTail {
             self.lines += 1;
             std::mem::swap(&mut self.last_line, &mut line);
         }
-        Ok(out)
+        Ok(count)
     }
 
     /// Whether the file still holds the last line read where it was.
@@ -577,6 +667,42 @@ impl MetricsTail {
     /// were cut by a resuming writer and must be dropped).
     pub fn restarted(&self) -> bool {
         self.restarted
+    }
+}
+
+/// A run's eval points as a watcher keeps them: read incrementally,
+/// thinned while read ([`Thinning`]), and started over when a resuming
+/// writer cut the file. Shared with views without copying.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    tail: MetricsTail,
+    thinning: Thinning,
+    points: std::sync::Arc<Vec<Metrics>>,
+}
+
+impl History {
+    /// Reads the lines appended since the last call; returns whether the
+    /// points changed.
+    pub fn read_new(&mut self, dir: &RunDir) -> Result<bool> {
+        let Some(reader) = self.tail.open(dir)? else {
+            return Ok(false);
+        };
+        let restarted = self.tail.restarted();
+        if restarted {
+            self.points = Default::default();
+            self.thinning = Thinning::default();
+        }
+        let (thinning, points) = (&mut self.thinning, &mut self.points);
+        // Copied only when a view holds the points and there is something new.
+        let read = self.tail.read_lines(dir, reader, |m| {
+            thinning.push(std::sync::Arc::make_mut(points), m);
+        })?;
+        Ok(restarted || read > 0)
+    }
+
+    /// The points kept (at most [`MAX_POINTS`] and the latest).
+    pub fn points(&self) -> &std::sync::Arc<Vec<Metrics>> {
+        &self.points
     }
 }
 
@@ -852,23 +978,25 @@ mod tests {
         let dir = RunDir::new(tmp.path());
         let path = dir.file(METRICS);
         std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
-        let mut tail = MetricsTail::default();
-        assert_eq!(tail.read_new(&dir).unwrap().len(), 2);
+        let mut history = History::default();
+        history.read_new(&dir).unwrap();
+        assert_eq!(history.points().len(), 2);
         // Resumed from the first line; the new lines are longer (the file
         // grows past the old offset, so its length alone says nothing).
         let rewritten = [point(0, 1.0), point(5, 2.000001), point(10, 3.000001)].concat();
         std::fs::write(&path, rewritten).unwrap();
-        let again = tail.read_new(&dir).unwrap();
-        assert!(tail.restarted());
-        let iterations: Vec<u64> = again.iter().map(|m| m.iteration).collect();
+        assert!(history.read_new(&dir).unwrap());
+        assert!(history.tail.restarted());
+        let iterations: Vec<u64> = history.points().iter().map(|m| m.iteration).collect();
         assert_eq!(iterations, [0, 5, 10]);
         // Appending as usual continues where it left off.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(&point(15, 4.0)).unwrap();
-        let more = tail.read_new(&dir).unwrap();
-        assert!(!tail.restarted());
-        assert_eq!(more.len(), 1);
-        assert_eq!(more[0].iteration, 15);
+        assert!(history.read_new(&dir).unwrap());
+        assert!(!history.tail.restarted());
+        let iterations: Vec<u64> = history.points().iter().map(|m| m.iteration).collect();
+        assert_eq!(iterations, [0, 5, 10, 15]);
+        assert!(!history.read_new(&dir).unwrap(), "nothing new");
     }
 
     #[test]
@@ -890,9 +1018,53 @@ mod tests {
         )
         .unwrap();
         let mut tail = MetricsTail::default();
-        assert!(tail.read_new(&dir).is_err());
+        assert!(tail.read_new(&dir, |_| {}).is_err());
         std::fs::write(&path, [point(0, 1.0), point(5, 2.0)].concat()).unwrap();
-        assert_eq!(tail.read_new(&dir).unwrap().len(), 2);
+        assert_eq!(tail.read_new(&dir, |_| {}).unwrap(), 2);
         assert!(tail.restarted());
+    }
+
+    /// However long the file, a reader keeps at most MAX_POINTS evenly
+    /// spaced points and the latest; a file within the bound is kept whole.
+    #[test]
+    fn metrics_are_thinned_while_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(tmp.path());
+        let write = |n: u64| {
+            let lines: Vec<u8> = (0..n).flat_map(|i| point(i, i as f64)).collect();
+            std::fs::write(dir.file(METRICS), lines).unwrap();
+        };
+        write(MAX_POINTS as u64);
+        let whole = read_metrics(&dir).unwrap();
+        assert!(whole.iter().map(|m| m.iteration).eq(0..MAX_POINTS as u64));
+        let n = 10 * MAX_POINTS as u64 + 3;
+        write(n);
+        let thinned = read_metrics(&dir).unwrap();
+        assert!(thinned.len() <= MAX_POINTS + 1, "{}", thinned.len());
+        assert!(thinned.len() > MAX_POINTS / 4, "{}", thinned.len());
+        let iterations: Vec<u64> = thinned.iter().map(|m| m.iteration).collect();
+        assert_eq!(iterations.first(), Some(&0));
+        assert_eq!(iterations.last(), Some(&(n - 1)), "the latest is kept");
+        // Evenly spaced: one stride between the kept points, the latest aside.
+        let stride = iterations[1] - iterations[0];
+        assert!(stride.is_power_of_two() && stride >= 8, "{stride}");
+        let body = &iterations[..iterations.len() - 1];
+        assert!(body.windows(2).all(|w| w[1] - w[0] == stride));
+        // Read in pieces as a watcher reads a growing file: the same points.
+        let mut history = History::default();
+        std::fs::write(dir.file(METRICS), b"").unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.file(METRICS))
+            .unwrap();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(777) {
+            for &i in chunk {
+                f.write_all(&point(i, i as f64)).unwrap();
+            }
+            history.read_new(&dir).unwrap();
+            assert!(history.points().len() <= MAX_POINTS + 1);
+        }
+        let watched: Vec<u64> = history.points().iter().map(|m| m.iteration).collect();
+        assert_eq!(watched, iterations);
     }
 }

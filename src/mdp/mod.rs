@@ -81,18 +81,62 @@ impl TabularMdp {
         time_limit: Option<usize>,
     ) -> Result<Self> {
         let id = id.into();
+        let n_states = table.len();
+        let n_actions = table.first().map_or(0, Vec::len);
+        let mut offsets = Vec::with_capacity(n_states * n_actions + 1);
+        let mut outcomes = Vec::new();
+        offsets.push(0u32);
+        for (s, row) in table.into_iter().enumerate() {
+            if row.len() != n_actions {
+                return Err(Error::InvalidMdp {
+                    id,
+                    message: format!(
+                        "state {s} has {} actions, state 0 has {n_actions}",
+                        row.len()
+                    ),
+                });
+            }
+            for list in row {
+                outcomes.extend(list);
+                offsets.push(outcomes.len() as u32);
+            }
+        }
+        Self::from_flat(
+            id, n_states, n_actions, offsets, outcomes, initial, time_limit,
+        )
+    }
+
+    /// Builds and validates an MDP from its table laid out flat, as it is
+    /// kept: the outcomes of (s, a) are `outcomes[offsets[i]..offsets[i + 1]]`
+    /// with i = s·`n_actions` + a, `n_states · n_actions + 1` offsets (a large table read from a file never
+    /// exists as nested lists). Checks what [`TabularMdp::new`] checks.
+    pub fn from_flat(
+        id: impl Into<String>,
+        n_states: usize,
+        n_actions: usize,
+        offsets: Vec<u32>,
+        outcomes: Vec<Outcome>,
+        initial: Vec<f64>,
+        time_limit: Option<usize>,
+    ) -> Result<Self> {
+        let id = id.into();
         let invalid = |message: String| Error::InvalidMdp {
             id: id.clone(),
             message,
         };
-        let n_states = table.len();
         if n_states == 0 {
             return Err(invalid("no states".into()));
         }
-        let n_actions = table[0].len();
         if n_actions == 0 {
             return Err(invalid("no actions".into()));
         }
+        assert!(
+            offsets.len() == n_states * n_actions + 1
+                && offsets[0] == 0
+                && offsets.last() == Some(&(outcomes.len() as u32))
+                && offsets.windows(2).all(|w| w[0] <= w[1]),
+            "a flat table's offsets index its outcomes, n_actions per state"
+        );
         if initial.len() != n_states {
             return Err(invalid(format!(
                 "initial distribution has {} entries for {n_states} states",
@@ -100,33 +144,24 @@ impl TabularMdp {
             )));
         }
         check_distribution(&initial).map_err(|m| invalid(format!("initial distribution {m}")))?;
-        let mut offsets = Vec::with_capacity(n_states * n_actions + 1);
-        let mut outcomes = Vec::new();
-        offsets.push(0u32);
-        for (s, row) in table.into_iter().enumerate() {
-            if row.len() != n_actions {
+        let mut probs = Vec::new();
+        for (i, w) in offsets.windows(2).enumerate() {
+            let (s, a) = (i / n_actions, i % n_actions);
+            let list = &outcomes[w[0] as usize..w[1] as usize];
+            if list.is_empty() {
+                return Err(invalid(format!("P[{s}][{a}] is empty")));
+            }
+            probs.clear();
+            probs.extend(list.iter().map(|o| o.prob));
+            check_distribution(&probs).map_err(|m| invalid(format!("P[{s}][{a}] {m}")))?;
+            if let Some(o) = list.iter().find(|o| o.next as usize >= n_states) {
                 return Err(invalid(format!(
-                    "state {s} has {} actions, state 0 has {n_actions}",
-                    row.len()
+                    "P[{s}][{a}] leads to state {} of {n_states}",
+                    o.next
                 )));
             }
-            for (a, list) in row.into_iter().enumerate() {
-                if list.is_empty() {
-                    return Err(invalid(format!("P[{s}][{a}] is empty")));
-                }
-                let probs: Vec<f64> = list.iter().map(|o| o.prob).collect();
-                check_distribution(&probs).map_err(|m| invalid(format!("P[{s}][{a}] {m}")))?;
-                if let Some(o) = list.iter().find(|o| o.next as usize >= n_states) {
-                    return Err(invalid(format!(
-                        "P[{s}][{a}] leads to state {} of {n_states}",
-                        o.next
-                    )));
-                }
-                if let Some(o) = list.iter().find(|o| !o.reward.is_finite()) {
-                    return Err(invalid(format!("P[{s}][{a}] has reward {}", o.reward)));
-                }
-                outcomes.extend(list);
-                offsets.push(outcomes.len() as u32);
+            if let Some(o) = list.iter().find(|o| !o.reward.is_finite()) {
+                return Err(invalid(format!("P[{s}][{a}] has reward {}", o.reward)));
             }
         }
         Ok(TabularMdp {

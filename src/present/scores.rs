@@ -124,7 +124,7 @@ pub fn scoring_point<'a>(
 
 /// Whether an eval point gives the run a result: a finite return (its score
 /// may not exist) or a finite score.
-fn has_result(m: &Metrics) -> bool {
+pub fn has_result(m: &Metrics) -> bool {
     m.episode_return.is_finite() || m.normalized_score.is_finite()
 }
 

@@ -26,24 +26,28 @@ use crate::error::{Error, Result};
 pub const MAX_EPISODE_STEPS: usize = 100_000;
 use crate::mdp::{Outcome, TabularMdp};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::fmt;
 
+/// Everything but the table, read first: the table is then read straight
+/// into its flat form knowing its sizes, so a 64 MiB file costs about its
+/// size again, not a tree of JSON values twenty times larger.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MdpFile {
+struct Header {
     n_states: usize,
     n_actions: usize,
     initial_state_distribution: Vec<f64>,
     #[serde(rename = "P")]
-    p: Vec<Vec<Vec<Value>>>,
+    _p: IgnoredAny,
     #[serde(default)]
     max_episode_steps: Option<usize>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    gymnasium_version: Option<String>,
+    /// Informational, as is `gymnasium_version`.
+    #[serde(default, rename = "id")]
+    _id: Option<String>,
+    #[serde(default, rename = "gymnasium_version")]
+    _gymnasium_version: Option<String>,
 }
 
 /// Parses and validates an MDP file's `text`; `id` names it in errors
@@ -53,14 +57,8 @@ pub fn from_json(id: &str, text: &str) -> Result<TabularMdp> {
         id: id.to_string(),
         message,
     };
-    let file: MdpFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let file: Header = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let (ns, na) = (file.n_states, file.n_actions);
-    if file.p.len() != ns {
-        return Err(invalid(format!(
-            "P has {} states, n_states is {ns}",
-            file.p.len()
-        )));
-    }
     if file.initial_state_distribution.len() != ns {
         return Err(invalid(format!(
             "initial_state_distribution has {} entries, n_states is {ns}",
@@ -76,31 +74,165 @@ pub fn from_json(id: &str, text: &str) -> Result<TabularMdp> {
         }
         _ => {}
     }
-    let mut table = Vec::with_capacity(ns);
-    for (s, row) in file.p.iter().enumerate() {
-        if row.len() != na {
-            return Err(invalid(format!(
-                "P[{s}] has {} actions, n_actions is {na}",
-                row.len()
-            )));
-        }
-        let mut actions = Vec::with_capacity(na);
-        for (a, list) in row.iter().enumerate() {
-            let outcomes = list
-                .iter()
-                .enumerate()
-                .map(|(k, v)| outcome(v, ns).map_err(|m| invalid(format!("P[{s}][{a}][{k}] {m}"))))
-                .collect::<Result<Vec<_>>>()?;
-            actions.push(outcomes);
-        }
-        table.push(actions);
-    }
-    TabularMdp::new(
+    // At least one outcome per pair; an outcome takes at least 9 bytes of
+    // text and a pair 2, so the header's sizes cannot reserve more than
+    // the text could fill.
+    let pairs = ns.saturating_mul(na);
+    let mut offsets = Vec::with_capacity(pairs.min(text.len() / 2) + 1);
+    offsets.push(0);
+    let mut table = Table {
+        n_states: ns,
+        n_actions: na,
+        offsets,
+        outcomes: Vec::with_capacity(pairs.min(text.len() / 9)),
+    };
+    de::Deserializer::deserialize_map(
+        &mut serde_json::Deserializer::from_str(text),
+        TableOf(&mut table),
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    TabularMdp::from_flat(
         id,
-        table,
+        ns,
+        na,
+        table.offsets,
+        table.outcomes,
         file.initial_state_distribution,
         file.max_episode_steps,
     )
+}
+
+/// `P`, flat: what [`TabularMdp::from_flat`] takes.
+struct Table {
+    n_states: usize,
+    n_actions: usize,
+    offsets: Vec<u32>,
+    outcomes: Vec<Outcome>,
+}
+
+/// The file's object, reading only `P` (the header was checked).
+struct TableOf<'a>(&'a mut Table);
+
+impl<'de> Visitor<'de> for TableOf<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an MDP object")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<(), M::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+            if key == "P" {
+                map.next_value_seed(States(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `P`: one list of actions per state.
+struct States<'a>(&'a mut Table);
+
+impl<'de> DeserializeSeed<'de> for States<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for States<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("P, a list of states")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        let ns = self.0.n_states;
+        let mut s = 0;
+        while s < ns && seq.next_element_seed(Actions(&mut *self.0, s))?.is_some() {
+            s += 1;
+        }
+        let mut states = s;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            states += 1;
+        }
+        if states != ns {
+            return Err(de::Error::custom(format!(
+                "P has {states} states, n_states is {ns}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `P[s]`: one list of outcomes per action.
+struct Actions<'a>(&'a mut Table, usize);
+
+impl<'de> DeserializeSeed<'de> for Actions<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Actions<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "P[{}], a list of actions", self.1)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        let (table, s) = (self.0, self.1);
+        let na = table.n_actions;
+        let mut a = 0;
+        while a < na
+            && seq
+                .next_element_seed(Outcomes(&mut *table, s, a))?
+                .is_some()
+        {
+            a += 1;
+        }
+        let mut actions = a;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            actions += 1;
+        }
+        if actions != na {
+            return Err(de::Error::custom(format!(
+                "P[{s}] has {actions} actions, n_actions is {na}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `P[s][a]`: its outcomes, appended to the table.
+struct Outcomes<'a>(&'a mut Table, usize, usize);
+
+impl<'de> DeserializeSeed<'de> for Outcomes<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Outcomes<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "P[{}][{}], a list of outcomes", self.1, self.2)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        let (table, s, a) = (self.0, self.1, self.2);
+        let mut k = 0;
+        // One small value at a time: the shape errors quote it.
+        while let Some(v) = seq.next_element::<Value>()? {
+            let o = outcome(&v, table.n_states)
+                .map_err(|m| de::Error::custom(format!("P[{s}][{a}][{k}] {m}")))?;
+            table.outcomes.push(o);
+            k += 1;
+        }
+        let end = u32::try_from(table.outcomes.len())
+            .map_err(|_| de::Error::custom("P has more than 2^32 outcomes"))?;
+        table.offsets.push(end);
+        Ok(())
+    }
 }
 
 /// One `[probability, next_state, reward, terminated]` entry.

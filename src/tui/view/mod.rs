@@ -95,13 +95,22 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     // Spec errors in full (wrapped), up to a few rows; the rest counted.
     let budget = if area.height >= 40 { 6 } else { 3 };
+    // And what a spec still waits for ("hashing big.csv 42%").
     let errors: Vec<String> = app
         .specs
         .iter()
         .filter_map(|s| {
+            let loading = s.loading.as_ref().map(|l| {
+                format!(
+                    "… {}: {}",
+                    sanitize(&s.path.display().to_string()),
+                    sanitize(l)
+                )
+            });
             s.error
                 .as_ref()
                 .map(|e| format!("✗ {}", sanitize(&e.to_string())))
+                .or(loading)
         })
         .collect();
     let mut error_lines: Vec<String> = errors

@@ -49,6 +49,16 @@ fn entry(store: &Path) -> PathBuf {
     entries.into_iter().next().unwrap()
 }
 
+/// A store in a temporary directory with the spec `cached` trained into
+/// it (and its dataset cached): the directory, the spec and the store.
+fn trained() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), "cached");
+    let store = dir.path().join("runs");
+    run(&store, &spec);
+    (dir, spec, store)
+}
+
 /// Trains `spec` into `store` again from scratch, its runs deleted and the
 /// cache kept, and checks that the results are those of `expected`.
 fn rerun(store: &Path, spec: &Path, expected: &str) -> String {
@@ -60,10 +70,7 @@ fn rerun(store: &Path, spec: &Path, expected: &str) -> String {
 
 #[test]
 fn a_cached_dataset_trains_to_the_same_results_and_a_damaged_entry_is_rebuilt() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = spec(dir.path(), "cached");
-    let store = dir.path().join("runs");
-    run(&store, &spec);
+    let (dir, spec, store) = trained();
     let expected = report(&store, "csv");
     let path = entry(&store);
     let bytes = std::fs::read(&path).unwrap();
@@ -109,10 +116,7 @@ fn a_cached_dataset_trains_to_the_same_results_and_a_damaged_entry_is_rebuilt() 
 #[cfg(unix)]
 #[test]
 fn a_link_planted_at_an_entry_is_not_written_through() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = spec(dir.path(), "cached");
-    let store = dir.path().join("runs");
-    run(&store, &spec);
+    let (dir, spec, store) = trained();
     let expected = report(&store, "csv");
     let path = entry(&store);
     let outside = dir.path().join("outside");
@@ -159,10 +163,7 @@ fn two_processes_filling_the_cache_at_once_both_succeed() {
 
 #[test]
 fn report_counts_the_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = spec(dir.path(), "cached");
-    let store = dir.path().join("runs");
-    run(&store, &spec);
+    let (_dir, _, store) = trained();
     let bytes = std::fs::metadata(entry(&store)).unwrap().len();
     let md = report(&store, "md");
     assert!(md.contains("dataset cache (.datasets): 1 entries"), "{md}");

@@ -108,8 +108,9 @@ impl TabularMdp {
 
     /// Builds and validates an MDP from its table laid out flat, as it is
     /// kept: the outcomes of (s, a) are `outcomes[offsets[i]..offsets[i + 1]]`
-    /// with i = s·`n_actions` + a, `n_states · n_actions + 1` offsets (a large table read from a file never
-    /// exists as nested lists). Checks what [`TabularMdp::new`] checks.
+    /// with i = s·`n_actions` + a, `n_states · n_actions + 1` offsets (a
+    /// large table read from a file never exists as nested lists). Checks
+    /// what [`TabularMdp::new`] checks.
     pub fn from_flat(
         id: impl Into<String>,
         n_states: usize,

@@ -7,7 +7,7 @@
 #
 # Usage: scripts/figures.sh [path/to/pessimist]   (default: the release build)
 # RUNS=DIR sets the store (default: target/figures-runs).
-# tests/figures.rs runs the plot lines below on a small store: keep each
+# tests/it/figures.rs runs the plot lines below on a small store: keep each
 # on one line, starting with "$pessimist" plot "$RUNS".
 set -euo pipefail
 cd "$(dirname "$0")/.."

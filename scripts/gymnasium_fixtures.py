@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dump Gymnasium's own transition tables into tests/fixtures/gymnasium/.
 
-The Rust tests (tests/gymnasium.rs) compare pessimist's built-in
+The Rust tests (tests/it/gymnasium.rs) compare pessimist's built-in
 environments with these files entry by entry, so they need no Python.
 Regenerate after a Gymnasium upgrade:
 

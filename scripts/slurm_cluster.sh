@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A single-node Slurm cluster (Debian's slurm-wlm 22.05 and munge) in a
-# directory, for the end-to-end test (tests/slurm.rs) and for trying
+# directory, for the end-to-end test (tests/it/slurm.rs) and for trying
 # `sbatch --array` by hand. No systemd, no cgroups, nothing outside DIR
 # but the daemons; as root (munged runs as the munge user).
 #

@@ -50,7 +50,7 @@
 //! behaviour for any β = o(N), up to statistical error. The range this
 //! implementation states is β ≤ √N (value units), where the β/N term is no
 //! larger than the 1/√N term: β ≤ 100 at N = 10⁴, ≤ 316 at 10⁵. Measured
-//! (docs/algorithms.md, `experiments/atac_beta.toml`, tests/pessimism.rs): inside it
+//! (docs/algorithms.md, `experiments/atac_beta.toml`, tests/it/pessimism.rs): inside it
 //! no run fell below the behaviour by more than ε(N, β) = 20 (1/√N + β/N)
 //! of the span J* − J(uniform), and the mean of three seeds only where
 //! imitation itself does (Taxi at 10k, β ≤ 1); beyond it ATAC does, by up to

@@ -294,11 +294,15 @@ fn train(
     }
 }
 
-/// For tests only (not a user setting): while the file named by
-/// `PESSIMIST_TEST_HOLD` exists, a run that has taken a step checkpoints
-/// once and waits (pause, cancel and stop still work), so a test can catch a
-/// process mid-run by construction instead of by a wall-clock margin.
+/// For tests only, in a build with the `test-hooks` feature (the shipped
+/// binary never reads it): while the file named by `PESSIMIST_TEST_HOLD`
+/// exists, a run that has taken a step checkpoints once and waits (pause,
+/// cancel and stop still work), so a test can catch a process mid-run by
+/// construction instead of by a wall-clock margin.
 fn test_hold() -> Option<std::path::PathBuf> {
+    if !cfg!(feature = "test-hooks") {
+        return None;
+    }
     std::env::var_os("PESSIMIST_TEST_HOLD").map(Into::into)
 }
 

@@ -102,10 +102,13 @@ impl Drop for Restore {
     }
 }
 
-/// Tests only: `PESSIMIST_TEST_PANIC=input` makes the input thread panic
-/// on its first key, to check that the terminal is restored.
+/// Tests only, in a build with the `test-hooks` feature (the shipped
+/// binary never reads it): `PESSIMIST_TEST_PANIC=input` makes the input
+/// thread panic on its first key, to check that the terminal is restored.
 fn forced_panic(place: &str) {
-    if std::env::var_os("PESSIMIST_TEST_PANIC").is_some_and(|v| v == place) {
+    if cfg!(feature = "test-hooks")
+        && std::env::var_os("PESSIMIST_TEST_PANIC").is_some_and(|v| v == place)
+    {
         panic!("forced panic in the {place} thread (PESSIMIST_TEST_PANIC)");
     }
 }

@@ -1,0 +1,7 @@
+//! What the test modules share.
+
+pub mod cli;
+pub mod hostile;
+pub mod learning;
+pub mod skip;
+pub mod tmux;

@@ -4,6 +4,7 @@
 //! and bounded in time; the ones that need the CPU take turns.
 
 use crate::support::cli::{snapshot, tree};
+use crate::support::files::{status, summary};
 use crate::support::skip::skip_or_fail;
 use assert_cmd::cargo::cargo_bin;
 use rand::{Rng, SeedableRng};
@@ -72,15 +73,6 @@ fn run_dirs(store: &Path, spec: &str) -> Vec<PathBuf> {
     };
     dirs.sort();
     dirs
-}
-
-fn summary(dir: &Path) -> Option<Value> {
-    let bytes = std::fs::read(dir.join("summary.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn status(dir: &Path) -> Option<String> {
-    summary(dir).and_then(|s| s["status"].as_str().map(str::to_string))
 }
 
 /// The fields of a metrics line that training determines (not the clock).

@@ -10,6 +10,7 @@
 //! must run. Every wait is on a file, a job state or a status, bounded by a
 //! generous timeout that fails loudly; nothing depends on how fast it runs.
 
+use crate::support::files::summary;
 use crate::support::skip::skip_or_fail;
 use assert_cmd::cargo::cargo_bin;
 use pessimist::experiment::spec;
@@ -178,10 +179,6 @@ impl Drop for Cluster {
             }
         }
     }
-}
-
-fn summary(dir: &Path) -> Option<Value> {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).ok()?).ok()
 }
 
 fn log(dir: &Path) -> Vec<String> {

@@ -2,17 +2,12 @@
 //! experiments directory; the test writes specs, sends keys and reads the
 //! screen with capture-pane (helpers in `support::tmux`).
 
+use crate::support::files::save;
 use crate::support::tmux::{Session, have_tmux, tmux, wait_for};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Writes a file the way editors save: temp file, then rename.
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("swp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
 /// The progress percentage shown on the first `running` row, if any.
 fn running_percent(screen: &str) -> Option<u32> {
     let row = screen

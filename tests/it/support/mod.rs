@@ -1,6 +1,7 @@
 //! What the test modules share.
 
 pub mod cli;
+pub mod files;
 pub mod hostile;
 pub mod learning;
 pub mod skip;

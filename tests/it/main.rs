@@ -6,6 +6,7 @@
 mod support;
 
 mod algorithms;
+mod bits;
 mod bundled;
 mod cli;
 mod dataset_cache;

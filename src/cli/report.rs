@@ -6,7 +6,7 @@ use anyhow::bail;
 use pessimist::eval::Metrics;
 use pessimist::experiment::dataset_cache::{self, Usage};
 use pessimist::experiment::store::{self, LoadedRun, Store};
-use pessimist::experiment::{RunStatus, spec};
+use pessimist::experiment::{RunConfig, RunId, RunStatus, spec};
 use pessimist::present::Labels;
 use pessimist::present::ScoreTable;
 use pessimist::present::scores::{self, Grouped, RunResult};
@@ -36,8 +36,13 @@ pub(super) fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<Loaded
         .into_iter()
         .filter(|r| seen.insert(r.config.id()))
         .collect();
+    let specs = resolve_specs(dir, &select.spec, &runs)?;
+    let runs = runs
+        .into_iter()
+        .map(|run| listed_under_selected_spec(run, &specs))
+        .collect::<Vec<_>>();
     let selection = Selection {
-        specs: spec_names(dir, &select.spec, &runs)?,
+        specs: specs.into_iter().map(|s| s.name).collect(),
         envs: select.env.clone(),
         algos: select.algo.clone(),
         datasets: select.dataset.clone(),
@@ -72,28 +77,75 @@ pub(super) fn status(run: &LoadedRun) -> RunStatus {
     run.summary.as_ref().map_or(RunStatus::Queued, |s| s.status)
 }
 
-/// `--spec` values as spec names: a name in the store stands for itself;
-/// otherwise a spec file (a path, or a stem in the experiments directory
-/// beside the store) stands for the `name` it declares.
-fn spec_names(store: &Path, specs: &[String], runs: &[LoadedRun]) -> anyhow::Result<Vec<String>> {
+/// A `--spec` value resolved: the spec's name and, where its file was
+/// found, the runs it lists.
+struct SelectedSpec {
+    name: String,
+    ids: BTreeSet<RunId>,
+}
+
+/// A run two specs list is trained once and stored under the spec that
+/// stored it first. Selected by the other spec (and not by its own), it is
+/// reported under the one selected, as the dashboard lists it under each.
+fn listed_under_selected_spec(mut run: LoadedRun, specs: &[SelectedSpec]) -> LoadedRun {
+    if !specs.iter().any(|s| s.name == run.config.spec) {
+        let id = run.config.id();
+        if let Some(spec) = specs.iter().find(|s| s.ids.contains(&id)) {
+            run.config.spec.clone_from(&spec.name);
+        }
+    }
+    run
+}
+
+/// `--spec` values as specs: the spec file beside the store
+/// (`experiments/*.toml`) that declares the value as its `name`, with the
+/// runs it lists; else a name in the store, for itself; else a spec file,
+/// a path or a stem in that directory, for the name it declares and the
+/// runs it lists.
+fn resolve_specs(
+    store: &Path,
+    specs: &[String],
+    runs: &[LoadedRun],
+) -> anyhow::Result<Vec<SelectedSpec>> {
     let names: BTreeSet<&str> = runs.iter().map(|r| r.config.spec.as_str()).collect();
     let experiments = store
         .canonicalize()
         .ok()
         .and_then(|p| p.parent().map(|p| p.join("experiments")));
+    // The spec's own reading: its `name`, or its file stem without one.
+    let listed = |file: &Path| -> Result<SelectedSpec, spec::SpecError> {
+        let spec = spec::load(file)?;
+        Ok(SelectedSpec {
+            name: spec.name,
+            ids: spec.runs.iter().map(RunConfig::id).collect(),
+        })
+    };
+    let declaring = |name: &str| -> Option<SelectedSpec> {
+        let dir = experiments.as_ref()?;
+        let beside = dir.join(format!("{name}.toml"));
+        let files = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path());
+        std::iter::once(beside)
+            .chain(files.filter(|p| p.extension().is_some_and(|x| x == "toml")))
+            .filter(|p| p.is_file())
+            .filter_map(|p| listed(&p).ok())
+            .find(|s| s.name == name)
+    };
     specs
         .iter()
         .map(|spec| {
-            if names.contains(spec.as_str()) {
-                return Ok(spec.clone());
+            if let Some(declared) = declaring(spec) {
+                return Ok(declared);
             }
-            let candidates = [
-                Some(std::path::PathBuf::from(spec)),
-                experiments.as_ref().map(|e| e.join(format!("{spec}.toml"))),
-            ];
+            if names.contains(spec.as_str()) {
+                return Ok(SelectedSpec {
+                    name: spec.clone(),
+                    ids: BTreeSet::new(),
+                });
+            }
+            let beside = experiments.as_ref().map(|e| e.join(format!("{spec}.toml")));
+            let candidates = [Some(std::path::PathBuf::from(spec)), beside];
             match candidates.into_iter().flatten().find(|p| p.is_file()) {
-                // The spec's own reading: its `name`, or its file stem without one.
-                Some(file) => Ok(spec::load(&file)?.name),
+                Some(file) => Ok(listed(&file)?),
                 None => bail!(
                     "--spec {spec}: no such spec in {} (specs there: {}; a spec file's stem \
                      works when the file is in the experiments directory beside the store)",

@@ -1126,6 +1126,58 @@ fn report_selects_specs_by_file_stem_or_name_and_runs_by_algo() {
     );
 }
 
+/// A spec that lists a run another spec stored (trained once, stored
+/// once, under the other) reports it under its own name, as the dashboard
+/// lists it, selected by file stem or by its `name`; the storing spec
+/// still reports it too.
+#[test]
+fn report_selects_a_spec_by_every_run_it_lists_even_one_stored_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let experiments = dir.path().join("experiments");
+    std::fs::create_dir(&experiments).unwrap();
+    let head = "env = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\niterations = 20\neval_every = 10\ndataset = { policy = \"random\", size = 200 }\n[[algo]]\nname = \"bc\"\n";
+    let trap = experiments.join("trap.toml");
+    std::fs::write(&trap, format!("{head}[[algo]]\nname = \"fqi\"\n")).unwrap();
+    // trap's two bc runs, and two of its own.
+    let shared = experiments.join("shared_file.toml");
+    let text = format!("name = \"shared-name\"\n{head}[[algo]]\nname = \"bcq\"\n");
+    std::fs::write(&shared, text).unwrap();
+    let store = dir.path().join("runs");
+    run_into(&store, [&trap, &shared]).assert().success();
+    let stored = |spec: &str| std::fs::read_dir(store.join(spec)).unwrap().count();
+    assert_eq!(
+        (stored("trap"), stored("shared-name")),
+        (4, 2),
+        "trained once"
+    );
+    let store = store.to_str().unwrap();
+    // (group, runs) of each table.
+    let tables = |select: &[&str]| -> Vec<(String, usize)> {
+        let json = json_of(&[&["report", store, "--format", "json"], select].concat());
+        let tables = json["tables"].as_array().cloned().unwrap_or(vec![json]);
+        tables
+            .iter()
+            .map(|t| {
+                let cells = t["cells"].as_array().unwrap().iter();
+                let runs = cells
+                    .flat_map(|row| row.as_array().unwrap())
+                    .map(|cell| cell["scores"].as_array().map_or(0, Vec::len))
+                    .sum();
+                (t["group"].as_str().unwrap().to_string(), runs)
+            })
+            .collect()
+    };
+    let shared = vec![("shared-name".to_string(), 4)];
+    assert_eq!(tables(&["--spec", "shared_file"]), shared);
+    assert_eq!(tables(&["--spec", "shared-name"]), shared);
+    assert_eq!(tables(&["--spec", "trap"]), vec![("trap".to_string(), 4)]);
+    // Selected by both, a run is reported once, under the spec that stored it.
+    assert_eq!(
+        tables(&["--spec", "shared-name,trap"]),
+        vec![("shared-name".to_string(), 2), ("trap".to_string(), 4)]
+    );
+}
+
 /// `run` refuses two spec files of one name (they would share a store
 /// directory), and takes one file named twice as one spec.
 #[test]

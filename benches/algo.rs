@@ -21,7 +21,7 @@ fn train_data(mdp: &TabularMdp, quality: Quality, size: usize) -> TrainData {
     TrainData::new(Arc::new(mdp.clone()), dataset, GAMMA, SEED)
 }
 
-fn fqi(variant: &str, data: TrainData) -> Box<dyn Algorithm> {
+fn fqi(variant: &str, data: &TrainData) -> Box<dyn Algorithm> {
     let params = Params::from([("variant".to_string(), ParamValue::Text(variant.into()))]);
     algo::build("fqi", &params, data).unwrap()
 }
@@ -29,7 +29,7 @@ fn fqi(variant: &str, data: TrainData) -> Box<dyn Algorithm> {
 fn q_learning(c: &mut Criterion) {
     let mdp = envs::make("FrozenLake8x8-v1").unwrap();
     let n = 1_000_000;
-    let mut learner = fqi("sample", train_data(&mdp, Quality::Medium, n));
+    let mut learner = fqi("sample", &train_data(&mdp, Quality::Medium, n));
     let mut group = c.benchmark_group("fqi-sample/FrozenLake8x8-v1");
     group.throughput(Throughput::Elements(n as u64));
     group.sample_size(20);
@@ -47,9 +47,9 @@ fn sweep(c: &mut Criterion) {
             data.compiled.pairs.len(),
             data.compiled.successors.len()
         );
-        let mut learner = fqi("sweep", data);
+        let mut learner = fqi("sweep", &data);
         group.bench_function(BenchmarkId::from_parameter(label), |b| {
-            b.iter(|| learner.step().unwrap())
+            b.iter(|| learner.step().unwrap());
         });
     }
     group.finish();
@@ -68,16 +68,16 @@ fn every_algorithm(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("iteration/Taxi-v4/medium-1M");
     for name in algo::names().into_iter().filter(|n| *n != "online") {
-        let mut learner = algo::build(name, &Params::new(), data.clone()).unwrap();
+        let mut learner = algo::build(name, &Params::new(), &data).unwrap();
         group.bench_function(name, |b| b.iter(|| learner.step().unwrap()));
     }
     // Its iterations end with its budget: time the first, on a fresh learner.
     group.bench_function("online/10k-steps", |b| {
         b.iter_batched(
-            || algo::build("online", &Params::new(), data.clone()).unwrap(),
+            || algo::build("online", &Params::new(), &data).unwrap(),
             |mut learner| learner.step().unwrap(),
             BatchSize::LargeInput,
-        )
+        );
     });
     group.finish();
 }
@@ -95,7 +95,7 @@ fn evaluation(c: &mut Criterion) {
         ("uniform", &uniform),
     ] {
         group.bench_function(label, |b| {
-            b.iter(|| solve::evaluate_policy(&mdp, black_box(policy), GAMMA).unwrap())
+            b.iter(|| solve::evaluate_policy(&mdp, black_box(policy), GAMMA).unwrap());
         });
     }
     group.finish();

@@ -21,7 +21,7 @@ fn collection(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group.sample_size(10);
     group.bench_function("random/1M", |b| {
-        b.iter(|| data::collect(&mdp, Quality::Random, black_box(n), SEED, GAMMA).unwrap())
+        b.iter(|| data::collect(&mdp, Quality::Random, black_box(n), SEED, GAMMA).unwrap());
     });
     // The medium policy's training (an online Q-learner) is a one-off cost
     // per dataset: it is done here, outside the timing.
@@ -33,7 +33,7 @@ fn collection(c: &mut Criterion) {
             || medium.clone(),
             |policy| data::collect_with_policy(&mdp, policy, black_box(n), SEED).unwrap(),
             BatchSize::LargeInput,
-        )
+        );
     });
     group.finish();
 }
@@ -46,7 +46,7 @@ fn compilation(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group.sample_size(10);
     group.bench_function("FrozenLake8x8-v1/medium/10M", |b| {
-        b.iter(|| EmpiricalMdp::compile(black_box(&dataset)))
+        b.iter(|| EmpiricalMdp::compile(black_box(&dataset)));
     });
     group.finish();
 }
@@ -62,7 +62,7 @@ fn csv_import(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group.sample_size(20);
     group.bench_function("FrozenLake8x8-v1/medium/100k", |b| {
-        b.iter(|| data::read_csv(black_box(&path), mdp.n_states(), mdp.n_actions()).unwrap())
+        b.iter(|| data::read_csv(black_box(&path), mdp.n_states(), mdp.n_actions()).unwrap());
     });
     group.finish();
 }
@@ -85,7 +85,7 @@ fn dataset_cache(c: &mut Criterion) {
         b.iter(|| {
             let (s, a) = (mdp.n_states(), mdp.n_actions());
             cache.load(black_box("bench"), s, a).unwrap()
-        })
+        });
     });
     group.finish();
 }

@@ -37,9 +37,9 @@ fn least_squares_fqi(c: &mut Criterion) {
     let data = frozen_lake_1m();
     let mut group = c.benchmark_group("linear-fqi/FrozenLake8x8-v1/random-1M");
     group.bench_function("build (Gram + Cholesky)", |b| {
-        b.iter(|| algo::build("fqi", &Params::new(), data.clone()).unwrap())
+        b.iter(|| algo::build("fqi", &Params::new(), &data).unwrap());
     });
-    let mut learner = algo::build("fqi", &Params::new(), data).unwrap();
+    let mut learner = algo::build("fqi", &Params::new(), &data).unwrap();
     group.bench_function("iteration", |b| b.iter(|| learner.step().unwrap()));
     group.finish();
 }
@@ -49,9 +49,9 @@ fn projected(c: &mut Criterion) {
     let data = frozen_lake_1m();
     let mut group = c.benchmark_group("linear-projected/FrozenLake8x8-v1/random-1M");
     for name in ["cql", "vi-lcb"] {
-        let mut learner = algo::build(name, &Params::new(), data.clone()).unwrap();
+        let mut learner = algo::build(name, &Params::new(), &data).unwrap();
         group.bench_function(format!("{name} iteration"), |b| {
-            b.iter(|| learner.step().unwrap())
+            b.iter(|| learner.step().unwrap());
         });
     }
     group.finish();
@@ -65,7 +65,7 @@ fn tile_coding(c: &mut Criterion) {
     let mut group = c.benchmark_group("tile-coding");
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("1M states × 8 tilings", |b| {
-        b.iter(|| black_box(coder.active(states.view())))
+        b.iter(|| black_box(coder.active(states.view())));
     });
     group.finish();
 }

@@ -65,19 +65,19 @@ fn bench_render(c: &mut Criterion) {
     app.marked = runs.iter().map(|r| r.id.clone()).collect();
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     c.bench_function("render frame, 64 runs x 10k points, 160x48", |b| {
-        b.iter(|| terminal.draw(|f| view::draw(f, &app)).unwrap().area)
+        b.iter(|| terminal.draw(|f| view::draw(f, &app)).unwrap().area);
     });
     // Every run's history changed since the last frame: all curves are cut again.
     c.bench_function("render frame, 64 runs x 10k points, all curves new", |b| {
         b.iter_batched_ref(
             || {
                 let mut fresh = app.clone();
-                fresh.cuts = Default::default();
+                fresh.cuts = pessimist::tui::chart::CutCache::default();
                 fresh
             },
             |fresh| terminal.draw(|f| view::draw(f, fresh)).unwrap().area,
             criterion::BatchSize::LargeInput,
-        )
+        );
     });
     // What a change of state costs once (not per frame): the rows sorted,
     // the score tables built, the revisions compared.
@@ -86,7 +86,7 @@ fn bench_render(c: &mut Criterion) {
             || (app.clone(), runs.clone()),
             |(fresh, runs)| fresh.update(std::mem::take(runs), Vec::new()),
             criterion::BatchSize::LargeInput,
-        )
+        );
     });
     // A filter typed (or pasted) over a big store: one refresh per burst.
     let many: Vec<RunView> = (0..100_000).map(|i| run(i, 1)).collect();
@@ -94,12 +94,12 @@ fn bench_render(c: &mut Criterion) {
     big.update(many, Vec::new());
     big.filter = "frozen medium 10k seed=7".into();
     c.bench_function("filter, 100k runs: App::refresh", |b| {
-        b.iter(|| big.refresh())
+        b.iter(|| big.refresh());
     });
     let mut smoothed = app.clone();
     smoothed.chart.smoothing = 0.6;
     c.bench_function("render frame, 64 runs x 10k points, smoothed", |b| {
-        b.iter(|| terminal.draw(|f| view::draw(f, &smoothed)).unwrap().area)
+        b.iter(|| terminal.draw(|f| view::draw(f, &smoothed)).unwrap().area);
     });
 }
 

@@ -51,7 +51,7 @@ fn load_all(c: &mut Criterion) {
     let mut group = c.benchmark_group("store");
     group.sample_size(10);
     group.bench_function("load_all/10k-runs", |b| {
-        b.iter(|| store.load_all().unwrap())
+        b.iter(|| store.load_all().unwrap());
     });
     group.finish();
 }
@@ -86,7 +86,7 @@ fn open_many_specs(c: &mut Criterion) {
             let session = Session::open(options()).unwrap();
             assert_eq!(session.specs().len(), 10_000);
             session.shutdown();
-        })
+        });
     });
     group.finish();
 }
@@ -132,7 +132,7 @@ fn watch(c: &mut Criterion) {
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("save-by-rename/latency", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| save()).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| save()).sum());
     });
     group.finish();
     // Filtered out (`cargo bench -- session`): nothing was measured.

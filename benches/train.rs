@@ -94,14 +94,14 @@ fn end_to_end(c: &mut Criterion) {
     ));
     group.sample_size(20);
     group.bench_function("in-process", |b| {
-        b.iter(|| train(black_box(&path), ITERATIONS))
+        b.iter(|| train(black_box(&path), ITERATIONS));
     });
     group.bench_function("binary", |b| {
         b.iter(|| {
             let output = Command::new(binary).args(args).output().unwrap();
             assert!(output.status.success());
             output
-        })
+        });
     });
     group.finish();
 }
@@ -159,14 +159,14 @@ fn cql_end_to_end(c: &mut Criterion) {
     ));
     group.sample_size(20);
     group.bench_function("in-process", |b| {
-        b.iter(|| train_with(black_box(&path), "cql", &params, CQL_ITERATIONS))
+        b.iter(|| train_with(black_box(&path), "cql", &params, CQL_ITERATIONS));
     });
     group.bench_function("binary", |b| {
         b.iter(|| {
             let output = Command::new(binary).args(&args).output().unwrap();
             assert!(output.status.success());
             output
-        })
+        });
     });
     group.finish();
 }

@@ -113,10 +113,7 @@ impl<R: Read> HashingReader<R> {
     /// Reads what is left, then the hex SHA-256 of every byte read.
     pub fn finish(mut self) -> std::io::Result<String> {
         std::io::copy(&mut self, &mut std::io::sink())?;
-        Ok(sha2::Digest::finalize(self.hasher)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(crate::text::hex(&sha2::Digest::finalize(self.hasher)))
     }
 }
 

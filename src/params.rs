@@ -142,26 +142,23 @@ impl<'a> ParamReader<'a> {
             ParamValue::Text(s) => choices.iter().find(|c| **c == s).copied(),
             _ => None,
         };
-        match found {
-            Some(c) => {
-                self.resolved.insert(key.to_string(), value);
-                Ok(c)
-            }
-            None => {
-                let got = match &value {
-                    ParamValue::Text(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                Err(self.invalid(
-                    key,
-                    &value,
-                    format!(
-                        "valid choices: {}{}",
-                        choices.join(", "),
-                        did_you_mean(&got, choices.iter().copied())
-                    ),
-                ))
-            }
+        if let Some(c) = found {
+            self.resolved.insert(key.to_string(), value);
+            Ok(c)
+        } else {
+            let got = match &value {
+                ParamValue::Text(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Err(self.invalid(
+                key,
+                &value,
+                format!(
+                    "valid choices: {}{}",
+                    choices.join(", "),
+                    did_you_mean(&got, choices.iter().copied())
+                ),
+            ))
         }
     }
 

@@ -69,6 +69,17 @@ pub fn percent(share: f64) -> String {
     format!("{}%", if share < 1.0 { p.min(99.0) } else { p })
 }
 
+/// Bytes as lowercase hex, two digits each: the digests that name runs,
+/// datasets and environment files.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

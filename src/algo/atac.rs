@@ -97,12 +97,12 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
     let rule = Atac {
-        beta: config.beta / value_unit(&data),
+        beta: config.beta / value_unit(data),
         eta: config.eta,
         bounds: data.return_bounds(),
         behavior: c.behavior_estimate(),
@@ -114,7 +114,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         old: vec![0.0; ns * na],
         moving: Vec::with_capacity(ns),
     };
-    linear::or_table(rule, Array2::zeros((ns, na)), Cells::DataStates, &data)
+    linear::or_table(rule, &Array2::zeros((ns, na)), Cells::DataStates, data)
 }
 
 pub struct Atac {

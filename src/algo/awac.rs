@@ -48,9 +48,9 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let init = config.q_init.table(&data);
-    let rule = Brac::new(&data, config.lambda * value_unit(&data), false);
-    linear::or_table(rule, init, Cells::Observed, &data)
+    let init = config.q_init.table(data);
+    let rule = Brac::new(data, config.lambda * value_unit(data), false);
+    linear::or_table(rule, &init, Cells::Observed, data)
 }

@@ -49,14 +49,14 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     Config::read(params)?;
     let Some(phi) = data.phi.clone() else {
-        return Ok(Evaluate::boxed(&data, data.compiled.behavior_estimate()));
+        return Ok(Evaluate::boxed(data, data.compiled.behavior_estimate()));
     };
-    let policy = clone_behavior(&state_features(&phi), &data)?;
+    let policy = clone_behavior(&state_features(&phi), data)?;
     let theta = Array1::zeros(phi.dim());
-    let rule = Fitted::new(phi.clone(), &data, NextValue::Of(policy))?;
+    let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy))?;
     Ok(Linear::boxed(rule, phi, theta))
 }
 
@@ -140,7 +140,7 @@ fn clone_behavior(psi: &Array2<f64>, data: &TrainData) -> Result<Policy> {
     let copies: Vec<usize> = c
         .pairs
         .iter()
-        .map(|p| ((p.count as f64 * scale).round() as usize).max(1))
+        .map(|p| ((f64::from(p.count) * scale).round() as usize).max(1))
         .collect();
     let rows: usize = copies.iter().sum();
     let mut records = Array2::zeros((rows, psi.ncols()));
@@ -178,12 +178,12 @@ fn log_ratio_fit(psi: &Array2<f64>, data: &TrainData, shown: &[usize]) -> Result
     let visited = || c.state_count.iter().enumerate().filter(|(_, n)| **n > 0);
     let (factor, _) = linear::ridge_factor(
         d,
-        visited().map(|(s, &n)| (psi.row(s), n as f64)),
+        visited().map(|(s, &n)| (psi.row(s), f64::from(n))),
         "bc: the state features",
     )?;
     let mut rhs = Array2::<f64>::zeros((d, shown.len()));
     for (s, &n) in visited() {
-        let (x, n) = (psi.row(s), n as f64);
+        let (x, n) = (psi.row(s), f64::from(n));
         for i in (0..d).filter(|&i| x[i] != 0.0) {
             for (k, &a) in shown.iter().enumerate() {
                 rhs[[i, k]] += n * x[i] * behavior[[s, a]].max(LOG_FLOOR).ln();

@@ -48,7 +48,7 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let behavior = data.compiled.behavior_estimate();
     let admitted = behavior
@@ -63,7 +63,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(&data.compiled, data.gamma),
         v: vec![0.0; data.compiled.n_states],
     };
-    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
+    linear::or_table(rule, &config.q_init.table(data), Cells::Observed, data)
 }
 
 pub struct Bcq {

@@ -64,15 +64,11 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let init = config.q_init.table(&data);
-    let rule = Brac::new(
-        &data,
-        config.alpha * value_unit(&data),
-        config.penalise_value,
-    );
-    linear::or_table(rule, init, Cells::Observed, &data)
+    let init = config.q_init.table(data);
+    let rule = Brac::new(data, config.alpha * value_unit(data), config.penalise_value);
+    linear::or_table(rule, &init, Cells::Observed, data)
 }
 
 /// BRAC's rule; `awac` is its policy variant.

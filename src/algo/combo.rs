@@ -90,11 +90,11 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let ns = data.compiled.n_states;
     let rule = Combo {
-        cql: Cql::new(&config.cql, &data),
+        cql: Cql::new(&config.cql, data),
         real_ratio: config.real_ratio,
         horizon: config.horizon,
         gamma: data.gamma,
@@ -103,8 +103,8 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         next: vec![0.0; ns],
         rollouts: vec![0.0; ns],
     };
-    let init = config.cql.q_init.table(&data);
-    linear::or_table(rule, init, Cells::DataStates, &data)
+    let init = config.cql.q_init.table(data);
+    linear::or_table(rule, &init, Cells::DataStates, data)
 }
 
 pub struct Combo {

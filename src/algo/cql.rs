@@ -114,10 +114,10 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let rule = Cql::new(&config, &data);
-    linear::or_table(rule, config.q_init.table(&data), Cells::DataStates, &data)
+    let rule = Cql::new(&config, data);
+    linear::or_table(rule, &config.q_init.table(data), Cells::DataStates, data)
 }
 
 pub struct Cql {
@@ -193,9 +193,9 @@ impl Cql {
         let (ns, na) = (c.n_states, c.n_actions);
         let unit = value_unit(data);
         let n = c.n_transitions.max(1) as f64;
-        let data_share: Vec<f64> = c.state_count.iter().map(|&k| k as f64 / n).collect();
+        let data_share: Vec<f64> = c.state_count.iter().map(|&k| f64::from(k) / n).collect();
         let up: Vec<f64> = (0..ns * na)
-            .map(|cell| c.count(cell / na, cell % na) as f64 / n)
+            .map(|cell| f64::from(c.count(cell / na, cell % na)) / n)
             .collect();
         Cql {
             alpha: config.alpha * unit,

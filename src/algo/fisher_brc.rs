@@ -85,10 +85,10 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
-    let alpha = config.alpha * value_unit(&data);
+    let alpha = config.alpha * value_unit(data);
     let behavior = c.behavior_estimate();
     let prior = behavior.mapv(|p| alpha * p.max(MIN_BEHAVIOR_PROB).ln());
     let backup = Backup::new(c, data.gamma);
@@ -100,7 +100,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     let rule = FisherBrc {
         alpha,
         lambda: config.lambda,
-        counts: Array2::from_shape_fn(prior.dim(), |(s, a)| c.count(s, a) as f64),
+        counts: Array2::from_shape_fn(prior.dim(), |(s, a)| f64::from(c.count(s, a))),
         prior: prior.clone(),
         visited,
         states,
@@ -111,7 +111,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         support: behavior.mapv(|p| if p > 0.0 { 1.0 } else { 0.0 }),
         keep: vec![0.0; c.n_actions],
     };
-    linear::or_table(rule, prior, Cells::DataStates, &data)
+    linear::or_table(rule, &prior, Cells::DataStates, data)
 }
 
 pub struct FisherBrc {

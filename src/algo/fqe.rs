@@ -42,7 +42,7 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let policy = match config.target {
         "uniform" => data.env.uniform_policy(),
@@ -51,10 +51,10 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
     };
     if let Some(phi) = data.phi.clone() {
         let theta = Array1::zeros(phi.dim());
-        let rule = Fitted::new(phi.clone(), &data, NextValue::Of(policy))?;
+        let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy))?;
         return Ok(Linear::boxed(rule, phi, theta));
     }
-    Ok(Evaluate::boxed(&data, policy))
+    Ok(Evaluate::boxed(data, policy))
 }
 
 /// Evaluation of a fixed policy; `bc` uses it for its critic.
@@ -90,6 +90,6 @@ impl Evaluate {
             backup: Backup::new(c, data.gamma),
             v: vec![0.0; c.n_states],
         };
-        Tabular::boxed(rule, Array2::zeros((c.n_states, c.n_actions)))
+        Tabular::boxed(rule, &Array2::zeros((c.n_states, c.n_actions)))
     }
 }

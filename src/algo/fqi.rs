@@ -60,45 +60,44 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let variant = match r.choice("variant", "sweep", &["sweep", "sample"])? {
-            "sample" => Variant::Sample {
+        let variant = if r.choice("variant", "sweep", &["sweep", "sample"])? == "sample" {
+            Variant::Sample {
                 lr: r.number("lr", 0.1, 0.0, 1.0)?,
                 lr_decay: r.number("lr_decay", 0.0, 0.0, 1e12)?,
-            },
-            _ => {
-                r.owned_by(&["lr", "lr_decay"], "variant = \"sample\"");
-                Variant::Sweep
             }
+        } else {
+            r.owned_by(&["lr", "lr_decay"], "variant = \"sample\"");
+            Variant::Sweep
         };
         let q_init = QInit::read(&mut r)?;
         Ok((Config { variant, q_init }, r.finish()?))
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     if let Some(phi) = data.phi.clone() {
-        let theta = linear::initial_theta(config.q_init, &phi, &data)?;
+        let theta = linear::initial_theta(config.q_init, &phi, data)?;
         return Ok(match config.variant {
             Variant::Sweep => Linear::boxed(
-                Fitted::new(phi.clone(), &data, NextValue::Greedy)?,
+                Fitted::new(phi.clone(), data, NextValue::Greedy)?,
                 phi,
                 theta,
             ),
             Variant::Sample { lr, lr_decay } => Linear::boxed(
                 SemiGradient {
                     phi: phi.clone(),
-                    sample: Sample::new(&data, lr, lr_decay)?,
+                    sample: Sample::new(data, lr, lr_decay)?,
                 },
                 phi,
                 theta,
             ),
         });
     }
-    let init = config.q_init.table(&data);
+    let init = config.q_init.table(data);
     Ok(match config.variant {
-        Variant::Sweep => Tabular::boxed(Sweep::new(&data), init),
-        Variant::Sample { lr, lr_decay } => Tabular::boxed(Sample::new(&data, lr, lr_decay)?, init),
+        Variant::Sweep => Tabular::boxed(Sweep::new(data), &init),
+        Variant::Sample { lr, lr_decay } => Tabular::boxed(Sample::new(data, lr, lr_decay)?, &init),
     })
 }
 

@@ -52,19 +52,19 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let rule = Iql {
         behavior: c.behavior_estimate(),
         tau: config.tau,
-        temperature: value_unit(&data) / config.beta,
+        temperature: value_unit(data) / config.beta,
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
     };
     let init = Array2::zeros((c.n_states, c.n_actions));
-    linear::or_table(rule, init, Cells::Observed, &data)
+    linear::or_table(rule, &init, Cells::Observed, data)
 }
 
 pub struct Iql {

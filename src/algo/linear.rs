@@ -166,7 +166,7 @@ impl LeastSquares {
             .map(|p| {
                 (
                     p.state as usize * na + p.action as usize,
-                    p.count as f64 / n,
+                    f64::from(p.count) / n,
                 )
             })
             .collect();
@@ -372,14 +372,14 @@ impl Cells {
                 .map(|p| {
                     (
                         p.state as usize * na + p.action as usize,
-                        p.count as f64 / n,
+                        f64::from(p.count) / n,
                     )
                 })
                 .collect(),
             Cells::DataStates => (0..c.n_states)
                 .filter(|&s| c.state_count[s] > 0)
                 .flat_map(|s| {
-                    let w = c.state_count[s] as f64 / n;
+                    let w = f64::from(c.state_count[s]) / n;
                     (0..na).map(move |a| (s * na + a, w))
                 })
                 .collect(),
@@ -462,14 +462,14 @@ impl<R: Projectable> LinearRule for Projected<R> {
 /// them (from the weights that fit `init` best).
 pub fn or_table<R: Projectable + 'static>(
     rule: R,
-    init: Array2<f64>,
+    init: &Array2<f64>,
     cells: Cells,
     data: &TrainData,
 ) -> Result<Box<dyn Algorithm>> {
     let Some(phi) = data.phi.clone() else {
         return Ok(Tabular::boxed(rule, init));
     };
-    let theta = fit_table(&init, &phi)?;
+    let theta = fit_table(init, &phi)?;
     let (ns, na) = init.dim();
     let projected = Projected {
         fit: LeastSquares::new(phi.clone(), cells.rows(data))?,

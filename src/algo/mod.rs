@@ -141,7 +141,7 @@ struct Entry {
     name: &'static str,
     /// Validates the parameters and fills in every default.
     resolve: fn(&Params) -> Result<Params>,
-    build: fn(&Params, TrainData) -> Result<Box<dyn Algorithm>>,
+    build: fn(&Params, &TrainData) -> Result<Box<dyn Algorithm>>,
 }
 
 /// Every algorithm, in the order listings show them.
@@ -206,6 +206,6 @@ pub fn resolve_grid_point(name: &str, params: &Params) -> Result<(Params, Vec<St
 
 /// Builds algorithm `name` on `data`; errors name unknown algorithms and keys
 /// with the valid choices.
-pub fn build(name: &str, params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(name: &str, params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     (entry(name)?.build)(params, data)
 }

@@ -62,7 +62,7 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let env = &data.env;
     let budget = data.dataset.len() as u64;
@@ -94,7 +94,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
                 theta,
             )
         }
-        None => Tabular::boxed(rule, Array2::zeros((env.n_states(), env.n_actions()))),
+        None => Tabular::boxed(rule, &Array2::zeros((env.n_states(), env.n_actions()))),
     })
 }
 

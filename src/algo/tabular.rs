@@ -48,10 +48,10 @@ pub struct Tabular<R> {
 
 impl<R: Rule + 'static> Tabular<R> {
     /// A learner starting from `init` (states × actions).
-    pub fn boxed(rule: R, init: Array2<f64>) -> Box<dyn Algorithm> {
+    pub fn boxed(rule: R, init: &Array2<f64>) -> Box<dyn Algorithm> {
         let (ns, na) = init.dim();
         let mut q = Array2::zeros((ns + 1, na));
-        q.slice_mut(s![..ns, ..]).assign(&init);
+        q.slice_mut(s![..ns, ..]).assign(init);
         Box::new(Tabular {
             rule,
             q,

@@ -54,7 +54,7 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let rule = Td3Bc {
@@ -66,7 +66,7 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
         pi: vec![0.0; c.n_actions],
         scratch: Vec::with_capacity(c.n_actions),
     };
-    linear::or_table(rule, config.q_init.table(&data), Cells::Observed, &data)
+    linear::or_table(rule, &config.q_init.table(data), Cells::Observed, data)
 }
 
 pub struct Td3Bc {
@@ -126,7 +126,7 @@ impl Td3Bc {
         let mean_abs = c
             .pairs
             .iter()
-            .map(|p| p.count as f64 * q[[p.state as usize, p.action as usize]].abs())
+            .map(|p| f64::from(p.count) * q[[p.state as usize, p.action as usize]].abs())
             .sum::<f64>()
             / c.n_transitions.max(1) as f64;
         if mean_abs > 0.0 {
@@ -192,9 +192,9 @@ mod tests {
             for i in 0..=100 {
                 for j in 0..=(100 - i) {
                     let q = [
-                        i as f64 / 100.0,
-                        j as f64 / 100.0,
-                        (100 - i - j) as f64 / 100.0,
+                        f64::from(i) / 100.0,
+                        f64::from(j) / 100.0,
+                        f64::from(100 - i - j) / 100.0,
                     ];
                     assert!(dist(&p) <= dist(&q) + 1e-12, "{y:?}: {p:?} vs {q:?}");
                 }

@@ -73,7 +73,7 @@ impl Config {
     }
 }
 
-pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
+pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
@@ -86,19 +86,19 @@ pub fn build(params: &Params, data: TrainData) -> Result<Box<dyn Algorithm>> {
             actions
         })
         .collect();
-    let range = value_spread(&data);
+    let range = value_spread(data);
     let log_term = ((ns * na) as f64 / config.delta).ln().max(0.0);
     let rule = ViLcb {
         floor,
         seen,
         behavior: c.behavior_estimate(),
         backup: Backup::with_rewards(c, data.gamma, |pair| {
-            pair.mean_reward - config.c * range * (log_term / pair.count as f64).sqrt()
+            pair.mean_reward - config.c * range * (log_term / f64::from(pair.count)).sqrt()
         }),
         v: vec![floor; ns],
     };
     let init = Array2::from_elem((ns, na), floor);
-    linear::or_table(rule, init, Cells::Observed, &data)
+    linear::or_table(rule, &init, Cells::Observed, data)
 }
 
 pub struct ViLcb {

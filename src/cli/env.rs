@@ -25,7 +25,10 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        EnvCommand::Show { id, json } => show(&envs::make(&id)?, json),
+        EnvCommand::Show { id, json } => {
+            show(&envs::make(&id)?, json);
+            Ok(())
+        }
         EnvCommand::Solve { id, gamma, json } => solve_env(&envs::make(&id)?, gamma, json),
         EnvCommand::Rollout {
             id,
@@ -37,7 +40,7 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
     }
 }
 
-fn show(mdp: &TabularMdp, json: bool) -> anyhow::Result<()> {
+fn show(mdp: &TabularMdp, json: bool) {
     if json {
         let p: Vec<Vec<Vec<serde_json::Value>>> = mdp
             .table()
@@ -61,7 +64,7 @@ fn show(mdp: &TabularMdp, json: bool) -> anyhow::Result<()> {
             "max_episode_steps": mdp.time_limit(),
         });
         println!("{out}");
-        return Ok(());
+        return;
     }
     println!(
         "{}: {} states, {} actions, time limit {}",
@@ -91,7 +94,6 @@ fn show(mdp: &TabularMdp, json: bool) -> anyhow::Result<()> {
             println!("P[{s}][{a}] = [{}]", outcomes.join(", "));
         }
     }
-    Ok(())
 }
 
 fn solve_env(mdp: &TabularMdp, gamma: f64, json: bool) -> anyhow::Result<()> {

@@ -33,7 +33,7 @@ fn jobs_parser() -> impl clap::builder::TypedValueParser<Value = usize> {
 
 /// The `--jobs` given, or one thread per core.
 fn jobs_or_cores(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 mod data;
@@ -427,14 +427,14 @@ pub enum PlotBand {
 /// with failed runs exits non-zero without being an error itself).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => tui::run(cli.tui),
-        Some(Command::Tui(args)) => tui::run(args),
-        Some(Command::Run(args)) => run::run(args),
+        None => tui::run(&cli.tui),
+        Some(Command::Tui(args)) => tui::run(&args),
+        Some(Command::Run(args)) => run::run(&args),
         Some(Command::Env(cmd)) => env::run(cmd).map(|()| ExitCode::SUCCESS),
         Some(Command::Data(cmd)) => data::run(cmd).map(|()| ExitCode::SUCCESS),
-        Some(Command::Train(args)) => train::train(args).map(|()| ExitCode::SUCCESS),
-        Some(Command::Eval(args)) => train::eval(args).map(|()| ExitCode::SUCCESS),
-        Some(Command::Report(args)) => report::report(args).map(|()| ExitCode::SUCCESS),
-        Some(Command::Plot(args)) => plot::plot(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Train(args)) => train::train(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Eval(args)) => train::eval(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Report(args)) => report::report(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Plot(args)) => plot::plot(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -32,7 +32,7 @@ pub fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
     Ok((side(w, "width")?, side(h, "height")?))
 }
 
-pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
+pub fn plot(args: &PlotArgs) -> anyhow::Result<()> {
     let layout = match (args.layout, &args.x) {
         (None | Some(PlotLayout::Sweep), Some(_)) => Some(PlotLayout::Sweep),
         (Some(PlotLayout::Sweep), None) => {
@@ -46,7 +46,7 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
     };
     let runs = load(&args.runs_dir, &args.select)?;
     if layout == Some(PlotLayout::Heatmap) {
-        return heatmap(&args, &runs);
+        return heatmap(args, &runs);
     }
     let band = match (args.seeds, args.band) {
         (true, _) => Band::Seeds,
@@ -76,27 +76,24 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<()> {
             .zip(&histories)
             .map(|(r, history)| run_data(r, history))
             .collect();
-        let figure = match (layout, &args.x) {
-            (Some(PlotLayout::Sweep), Some(key)) => {
-                let metric = match args.y {
-                    PlotY::Score => Metric::Score,
-                    PlotY::Return => Metric::Return,
-                };
-                plot::sweep(spec, &data, key, metric, band)?
-            }
-            _ => {
-                let curves = match layout {
-                    Some(PlotLayout::Bear) => Curves::Bear,
-                    Some(PlotLayout::Overlay) => Curves::Overlay,
-                    _ => Curves::suggested(&data),
-                };
-                let options = CurveOptions {
-                    band,
-                    symlog: !args.linear,
-                    ..Default::default()
-                };
-                plot::curves(spec, &data, curves, options)?
-            }
+        let figure = if let (Some(PlotLayout::Sweep), Some(key)) = (layout, &args.x) {
+            let metric = match args.y {
+                PlotY::Score => Metric::Score,
+                PlotY::Return => Metric::Return,
+            };
+            plot::sweep(spec, &data, key, metric, band)?
+        } else {
+            let curves = match layout {
+                Some(PlotLayout::Bear) => Curves::Bear,
+                Some(PlotLayout::Overlay) => Curves::Overlay,
+                _ => Curves::suggested(&data),
+            };
+            let options = CurveOptions {
+                band,
+                symlog: !args.linear,
+                ..Default::default()
+            };
+            plot::curves(spec, &data, curves, options)?
         };
         write(&figure, &path, args.size, runs.len())?;
     }

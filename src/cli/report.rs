@@ -177,8 +177,10 @@ fn warn_skipped(e: &pessimist::Error) {
 /// run whose last point has no finite score is scored by an earlier one,
 /// so only then are its metrics read.
 fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
-    let histories: Vec<std::cell::OnceCell<Vec<Metrics>>> =
-        runs.iter().map(|_| Default::default()).collect();
+    let histories: Vec<std::cell::OnceCell<Vec<Metrics>>> = runs
+        .iter()
+        .map(|_| std::cell::OnceCell::default())
+        .collect();
     let mut table = ScoreTable::build(runs.iter().zip(&histories).map(|(r, history)| {
         let summary = r.summary.as_ref();
         let status = status(r);
@@ -208,12 +210,12 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
     let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
     if envs.len() == 1 {
         // One environment: naming it on every row says nothing.
-        table.datasets = table.short_datasets.clone();
+        table.datasets.clone_from(&table.short_datasets);
     }
     table
 }
 
-pub fn report(args: ReportArgs) -> anyhow::Result<()> {
+pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
     let runs = load(&args.runs_dir, &args.select)?;
     // One table per group, each labelled over its own runs, so one spec's
     // keys never show as `key=-` in another's columns; an environment's

@@ -27,42 +27,39 @@ fn shard(
     arg: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<(usize, usize)>> {
-    let (index, count) = match arg {
-        Some(text) => {
-            let (i, n) = text
-                .split_once('/')
-                .with_context(|| format!("--shard `{text}`: expected I/N, e.g. 0/4"))?;
-            let parse = |s: &str| {
-                s.trim()
-                    .parse::<usize>()
-                    .with_context(|| format!("--shard `{text}`: `{s}` is not a number"))
-            };
-            (parse(i)?, parse(n)?)
-        }
-        None => {
-            let var = |name: &str, default: Option<usize>| -> anyhow::Result<Option<usize>> {
-                match env(name) {
-                    Some(v) => v
-                        .trim()
-                        .parse()
-                        .map(Some)
-                        .with_context(|| format!("{name}=`{v}` is not a number")),
-                    None => Ok(default),
-                }
-            };
-            let (Some(id), Some(count)) = (
-                var("SLURM_ARRAY_TASK_ID", None)?,
-                var("SLURM_ARRAY_TASK_COUNT", None)?,
-            ) else {
-                return Ok(None);
-            };
-            let min = var("SLURM_ARRAY_TASK_MIN", Some(0))?.unwrap_or(0);
-            let step = var("SLURM_ARRAY_TASK_STEP", Some(1))?.unwrap_or(1);
-            if id < min || step == 0 || (id - min) % step != 0 {
-                bail!("SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {min}+{step}, …");
+    let (index, count) = if let Some(text) = arg {
+        let (i, n) = text
+            .split_once('/')
+            .with_context(|| format!("--shard `{text}`: expected I/N, e.g. 0/4"))?;
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .with_context(|| format!("--shard `{text}`: `{s}` is not a number"))
+        };
+        (parse(i)?, parse(n)?)
+    } else {
+        let var = |name: &str, default: Option<usize>| -> anyhow::Result<Option<usize>> {
+            match env(name) {
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .with_context(|| format!("{name}=`{v}` is not a number")),
+                None => Ok(default),
             }
-            ((id - min) / step, count)
+        };
+        let (Some(id), Some(count)) = (
+            var("SLURM_ARRAY_TASK_ID", None)?,
+            var("SLURM_ARRAY_TASK_COUNT", None)?,
+        ) else {
+            return Ok(None);
+        };
+        let min = var("SLURM_ARRAY_TASK_MIN", Some(0))?.unwrap_or(0);
+        let step = var("SLURM_ARRAY_TASK_STEP", Some(1))?.unwrap_or(1);
+        if id < min || step == 0 || (id - min) % step != 0 {
+            bail!("SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {min}+{step}, …");
         }
+        ((id - min) / step, count)
     };
     if count == 0 || index >= count {
         bail!("shard {index}/{count}: need 0 <= I < N");
@@ -99,7 +96,7 @@ fn hash_with_progress(path: &std::path::Path) -> std::io::Result<Option<String>>
     .map(Some)
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // The library's warnings (a dataset cache entry refused and rebuilt)
     // on stderr, with the progress.
     let _ = tracing_subscriber::fmt()

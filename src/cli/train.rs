@@ -19,7 +19,7 @@ use std::time::Instant;
 /// sweep to converge at γ = 0.99 on the built-in environments.
 const DEFAULT_ITERATIONS: u64 = 1000;
 
-pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let params = parse_sets("--set", &args.set)?;
     let features = if args.features.is_empty() {
@@ -103,7 +103,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 /// How many states the text output lists by their gap.
 const GAPS_SHOWN: usize = 5;
 
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let mdp = envs::make(&args.env)?;
     let q = args
         .q

@@ -36,7 +36,7 @@ fn parse_size(text: &str) -> anyhow::Result<(u16, u16)> {
     Ok((w, h))
 }
 
-pub fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TuiArgs) -> anyhow::Result<ExitCode> {
     let experiments_dir = args.experiments_dir.clone();
     if !experiments_dir.is_dir() {
         bail!(

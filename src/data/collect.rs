@@ -143,7 +143,7 @@ pub fn behavior_policy(
     };
     let medium = |epsilon: f64| -> Result<Behavior> {
         let target = MEDIUM_FRACTION * optimal(NOISE)?.score;
-        let (greedy, learner) = learn(mdp, gamma, seed, &scale, target, None)?;
+        let (greedy, learner) = learn(mdp, gamma, seed, &scale, target, None);
         if !learner.reached {
             return Err(Error::Invalid(format!(
                 "{}: the online Q-learner did not reach the medium score {target:.1} within {LEARNER_BUDGET} transitions (it got {:.1})",
@@ -280,7 +280,7 @@ pub fn collect_with_provenance(
     } else {
         let scale = EpisodeScale::new(mdp)?;
         let target = MEDIUM_FRACTION * behavior_policy(mdp, Quality::Expert, gamma, seed)?.score;
-        let (_, learner) = learn(mdp, gamma, seed, &scale, target, Some((&mut data, size)))?;
+        let (_, learner) = learn(mdp, gamma, seed, &scale, target, Some((&mut data, size)));
         Provenance::Replay {
             learner,
             requested: size,
@@ -441,7 +441,7 @@ fn learn(
     scale: &EpisodeScale,
     target: f64,
     mut buffer: Option<(&mut Dataset, usize)>,
-) -> Result<(Policy, Learner)> {
+) -> (Policy, Learner) {
     let budget = buffer.as_ref().map_or(LEARNER_BUDGET, |(_, size)| *size);
     let horizon = mdp.horizon();
     let sampler = Sampler::new(mdp);
@@ -512,7 +512,7 @@ fn learn(
         }
         learner.episodes += 1;
     }
-    Ok((greedy_by(&q, &order), learner))
+    (greedy_by(&q, &order), learner)
 }
 
 /// The episode return of a deterministic policy played with noise ε,

@@ -82,7 +82,7 @@ impl EmpiricalMdp {
             let k = s as usize * na + a as usize;
             pair_count[k] += 1;
             reward_sum[k] += r;
-            counts.add(k as u64 * width + 2 * next as u64 + term as u64);
+            counts.add(k as u64 * width + 2 * u64::from(next) + u64::from(term));
         }
         let keys = counts.into_sorted();
         let mut pairs = Vec::new();
@@ -101,7 +101,7 @@ impl EmpiricalMdp {
                     next_state: (successor / 2) as u32,
                     terminated: successor % 2 == 1,
                     count: c,
-                    prob: c as f64 / n as f64,
+                    prob: f64::from(c) / f64::from(n),
                 });
                 i += 1;
             }
@@ -111,7 +111,7 @@ impl EmpiricalMdp {
                 state: (k / na) as u32,
                 action: (k % na) as u32,
                 count: n,
-                mean_reward: reward_sum[k] / n as f64,
+                mean_reward: reward_sum[k] / f64::from(n),
                 successors_start: start,
                 successors_end: successors.len() as u32,
             });
@@ -153,7 +153,7 @@ impl EmpiricalMdp {
         for (s, &n) in self.state_count.iter().enumerate() {
             if n > 0 {
                 for a in 0..self.n_actions {
-                    pi[[s, a]] = self.count(s, a) as f64 / n as f64;
+                    pi[[s, a]] = f64::from(self.count(s, a)) / f64::from(n);
                 }
             }
         }
@@ -293,7 +293,7 @@ mod tests {
                     next_state: next,
                     terminated: term,
                     count: c,
-                    prob: c as f64 / n as f64,
+                    prob: f64::from(c) / f64::from(n),
                 });
             }
             pair_index[k] = pairs.len() as u32;
@@ -302,7 +302,7 @@ mod tests {
                 state: (k / na) as u32,
                 action: (k % na) as u32,
                 count: n,
-                mean_reward: reward_sum[k] / n as f64,
+                mean_reward: reward_sum[k] / f64::from(n),
                 successors_start: start,
                 successors_end: successors.len() as u32,
             });
@@ -353,7 +353,7 @@ mod tests {
         let mut d = Dataset::new(2000, 1);
         for s in 0..2000u32 {
             for term in [false, true] {
-                d.push(0, 0, s, 0, s as f64, (s * 7) % 2000, term, false);
+                d.push(0, 0, s, 0, f64::from(s), (s * 7) % 2000, term, false);
                 d.push(0, 0, s, 0, 1.0, (s * 7) % 2000, term, false);
             }
         }

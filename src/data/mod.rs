@@ -247,8 +247,7 @@ impl Dataset {
         }
         let fail = |e: std::collections::TryReserveError| {
             crate::Error::Invalid(format!(
-                "cannot allocate memory for {total} transitions ({} bytes each): {e}",
-                BYTES_PER_TRANSITION
+                "cannot allocate memory for {total} transitions ({BYTES_PER_TRANSITION} bytes each): {e}"
             ))
         };
         self.episode.try_reserve(additional).map_err(fail)?;

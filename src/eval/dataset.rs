@@ -74,7 +74,7 @@ impl Evaluator {
                 .scale
                 .score(complete_episode_return(data, mdp.horizon())),
             single_action_share: per_visited(single as f64),
-            mean_actions: per_visited(distinct as f64),
+            mean_actions: per_visited(f64::from(distinct)),
             visited_states: visited,
             reachable_states: reachable,
             state_coverage: visited as f64 / reachable.max(1) as f64,
@@ -90,7 +90,9 @@ pub fn reachable_states(mdp: &TabularMdp) -> usize {
     let mut stack: Vec<usize> = (0..mdp.n_states())
         .filter(|&s| mdp.initial()[s] > 0.0)
         .collect();
-    stack.iter().for_each(|&s| seen[s] = true);
+    for &s in &stack {
+        seen[s] = true;
+    }
     while let Some(s) = stack.pop() {
         for a in 0..mdp.n_actions() {
             for o in mdp.outcomes(s, a) {

@@ -29,7 +29,7 @@ pub fn nan() -> f64 {
 
 /// `Option<f64>`: `None` is `null`, and so is `Some(NaN)`.
 pub mod option {
-    use super::*;
+    use super::{Deserializer, FloatVisitor, Serializer};
 
     pub fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
         super::serialize(&x.unwrap_or(f64::NAN), s)

@@ -123,7 +123,7 @@ impl Evaluator {
         let (mut q_data, mut q_true_data, mut bellman) = (0.0, 0.0, 0.0);
         for pair in &c.pairs {
             let (s, a) = (pair.state as usize, pair.action as usize);
-            let weight = pair.count as f64 / n;
+            let weight = f64::from(pair.count) / n;
             let backup: f64 = pair.mean_reward
                 + self.gamma
                     * c.successors_of(pair)
@@ -155,7 +155,7 @@ impl Evaluator {
                 }
             }
             ood += usize::from(leaves_support);
-            kl += n_s as f64 / n * divergence;
+            kl += f64::from(n_s) / n * divergence;
         }
         let (success_prob, episode_return) = (known.success_prob, known.episode_return);
         Ok(Metrics {
@@ -247,7 +247,7 @@ impl Evaluator {
             if mass <= 1e-12 * total || self.mdp.is_absorbing(s) {
                 continue;
             }
-            let data_share = self.compiled.count(s, a) as f64 / n;
+            let data_share = f64::from(self.compiled.count(s, a)) / n;
             worst = worst.max(mass / total / data_share);
         }
         Ok(worst)
@@ -405,7 +405,7 @@ mod tests {
         let c = &*evaluator.compiled;
         // Only the size and the episodes are read from the data itself.
         for (e, s, a, r, s2) in [(0, 0, 0, 0.0, 1), (0, 1, 0, 1.0, 3), (1, 0, 1, 0.0, 2)] {
-            data.push(e, if s == 1 { 1 } else { 0 }, s, a, r, s2, s == 1, false);
+            data.push(e, u32::from(s == 1), s, a, r, s2, s == 1, false);
         }
         let stats = evaluator.dataset_stats(&data).unwrap();
         assert_eq!(c.n_transitions, 6);

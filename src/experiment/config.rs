@@ -189,7 +189,7 @@ impl RunConfig {
         // BTreeMap, so the JSON (and the hash) is canonical.
         let json = serde_json::to_vec(&trained).expect("configs serialize");
         let digest = Sha256::digest(&json);
-        RunId(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+        RunId(crate::text::hex(&digest[..8]))
     }
 }
 

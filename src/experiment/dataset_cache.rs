@@ -93,7 +93,7 @@ impl DatasetCache {
     /// Where the entry of `key` (a definition's canonical JSON) lives.
     pub fn path_of(&self, key: &str) -> PathBuf {
         let digest = Sha256::digest(key.as_bytes());
-        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::text::hex(&digest);
         self.dir.join(name + SUFFIX)
     }
 
@@ -189,7 +189,7 @@ impl DatasetCache {
         };
         let now = SystemTime::now();
         let mut entries = Vec::new();
-        for entry in listing.filter_map(|e| e.ok()) {
+        for entry in listing.filter_map(std::result::Result::ok) {
             let Ok(meta) = entry.metadata() else { continue };
             let name = entry.file_name();
             let name = name.to_string_lossy();
@@ -256,13 +256,13 @@ pub fn encode(key: &str, data: &Dataset) -> Vec<u8> {
         &data.action,
         &data.next_state,
     ] {
-        column
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        for x in column {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
     }
-    data.reward
-        .iter()
-        .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+    for x in &data.reward {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
     out.extend(data.terminated.iter().map(|&b| u8::from(b)));
     out.extend(data.truncated.iter().map(|&b| u8::from(b)));
     if let Some(policy) = policy {

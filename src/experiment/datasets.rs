@@ -124,15 +124,14 @@ pub fn shared(
     if let Some(built) = &*held {
         return Ok(built.clone());
     }
-    let dataset = match disk.and_then(|d| d.load(&key, shape.0, shape.1)) {
-        Some(dataset) => dataset,
-        None => {
-            let dataset = build()?;
-            if let Some(disk) = disk {
-                disk.save(&key, &dataset);
-            }
-            dataset
+    let dataset = if let Some(dataset) = disk.and_then(|d| d.load(&key, shape.0, shape.1)) {
+        dataset
+    } else {
+        let dataset = build()?;
+        if let Some(disk) = disk {
+            disk.save(&key, &dataset);
         }
+        dataset
     };
     let built = Arc::new(Built::new(dataset));
     *held = Some(built.clone());

@@ -101,7 +101,7 @@ impl<'a> Setup<'a> {
         .with_features(phi);
         let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
         let dataset = data.dataset.clone();
-        let learner = algo::build(self.algo, self.params, data)?;
+        let learner = algo::build(self.algo, self.params, &data)?;
         Ok(Training {
             env,
             learner,
@@ -148,6 +148,7 @@ fn dataset(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     const HEADER: &str = "episode,step,state,action,reward,next_state,terminated,truncated\n";
 
@@ -190,9 +191,10 @@ mod tests {
     fn a_dataset_is_hashed_as_it_is_parsed() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("d.csv");
-        let rows: String = (0..50_000)
-            .map(|i| format!("{i},0,0,{},1,1,true,false\n", i % 2))
-            .collect();
+        let rows = (0..50_000).fold(String::new(), |mut rows, i| {
+            let _ = writeln!(rows, "{i},0,0,{},1,1,true,false", i % 2);
+            rows
+        });
         std::fs::write(&csv, format!("{HEADER}{rows}")).unwrap();
         let (data, sha) = data::read_file_hashed(&csv, 2, 2).unwrap();
         assert_eq!(data.len(), 50_000);

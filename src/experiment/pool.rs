@@ -74,7 +74,7 @@ impl RunHandle {
 /// A poisoned lock only means another thread panicked while holding it;
 /// the data is plain state, still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -417,7 +417,10 @@ impl Shared {
                 }
                 continue; // paused or cancelled while queued
             }
-            q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+            q = self
+                .wake
+                .wait(q)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
     }
 }

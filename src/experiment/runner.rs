@@ -284,7 +284,9 @@ fn train(
             it_per_sec = (iteration - interval.1) as f64 / elapsed.max(1e-9);
             interval = (Instant::now(), iteration);
             let eta = (config.iterations - iteration) as f64 / it_per_sec.max(1e-9);
-            *progress.lock().unwrap_or_else(|p| p.into_inner()) = Progress {
+            *progress
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Progress {
                 iteration,
                 total: config.iterations,
                 it_per_sec,
@@ -424,7 +426,7 @@ impl Checkpoints<'_> {
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panicked".to_string())
 }

@@ -130,7 +130,8 @@ pub struct Session {
     /// here, not through every spec: 10,000 specs open in linear time).
     names: HashMap<String, BTreeSet<PathBuf>>,
     runs: BTreeMap<RunId, Entry>,
-    _watcher: Option<DirWatcher>,
+    /// Kept alive: dropping it stops the watch.
+    dir_watcher: Option<DirWatcher>,
     /// Where the watcher sends file events (a new watcher, when the
     /// watched directories are replaced, sends there too).
     files: Sender<Event>,
@@ -173,7 +174,7 @@ impl Session {
             specs: BTreeMap::new(),
             names: HashMap::new(),
             runs: BTreeMap::new(),
-            _watcher: watcher,
+            dir_watcher: watcher,
             files: tx,
             next_orphan_check: Instant::now() + ORPHAN_CHECK,
             watch_error,
@@ -238,7 +239,7 @@ impl Session {
         }
         self.watched = now;
         if now.contains(&None) {
-            self._watcher = None;
+            self.dir_watcher = None;
             self.watch_error = Some(format!(
                 "{} or {} is gone",
                 self.opts.experiments_dir.display(),
@@ -248,11 +249,11 @@ impl Session {
         }
         match start_watching(&self.opts, self.files.clone()) {
             Ok(w) => {
-                self._watcher = Some(w);
+                self.dir_watcher = Some(w);
                 self.watch_error = None;
             }
             Err(e) => {
-                self._watcher = None;
+                self.dir_watcher = None;
                 self.watch_error = Some(e.to_string());
             }
         }
@@ -303,7 +304,7 @@ impl Session {
 
     fn handle(&mut self, event: Event) -> Vec<Change> {
         match event {
-            Event::Pool(PoolEvent::Status(id, _)) | Event::Pool(PoolEvent::Eval(id, _)) => {
+            Event::Pool(PoolEvent::Status(id, _) | PoolEvent::Eval(id, _)) => {
                 self.refresh(&id);
                 vec![Change::Runs(vec![id])]
             }
@@ -643,7 +644,7 @@ impl Session {
                     let mut run = view(id, e);
                     if run.config.spec != spec.name {
                         let mut config = (*run.config).clone();
-                        config.spec = spec.name.clone();
+                        config.spec.clone_from(&spec.name);
                         run.config = Arc::new(config);
                     }
                     out.push(run);
@@ -947,7 +948,7 @@ pub fn spec_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
-                .filter_map(|e| e.ok())
+                .filter_map(std::result::Result::ok)
                 .map(|e| e.path())
                 .filter(|p| is_spec(p) && p.is_file())
                 .collect()

@@ -134,7 +134,7 @@ type Node<'i> = Spanned<DeValue<'i>>;
 /// One grid axis: the values a key takes, each with its place.
 type Axis<T> = Vec<(T, Range<usize>)>;
 
-impl<'a> Parser<'a> {
+impl Parser<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
         let before = &self.text[..span.start.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
@@ -424,7 +424,7 @@ impl<'a> Parser<'a> {
             }
         };
         let mut params = Params::new();
-        for (key, value) in table.iter() {
+        for (key, value) in table {
             params.insert(key.get_ref().to_string(), self.param(value)?);
         }
         FeatureSpec::read(&params).map_err(|e| {
@@ -447,7 +447,7 @@ impl<'a> Parser<'a> {
 
     /// Rejects keys outside `valid`, suggesting the closest.
     fn check_keys(&self, table: &DeTable, valid: &[&str], what: &str) -> Result<(), SpecError> {
-        for (key, _) in table.iter() {
+        for (key, _) in table {
             if !valid.contains(&key.get_ref().as_ref()) {
                 return Err(self.error(
                     key.span(),
@@ -842,6 +842,7 @@ impl DatasetChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     const FILE_SPEC: &str =
         "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"fqi\"\n";
@@ -981,7 +982,10 @@ mod tests {
     /// and without expanding anything.
     #[test]
     fn a_grid_product_saturates_instead_of_wrapping() {
-        let keys: String = (0..70).map(|i| format!("k{i} = [1, 2]\n")).collect();
+        let keys = (0..70).fold(String::new(), |mut keys, i| {
+            let _ = writeln!(keys, "k{i} = [1, 2]");
+            keys
+        });
         let text = format!("{FQI}[[algo]]\nname = \"fqi\"\n{keys}");
         let e = parse(Path::new("s.toml"), &text).unwrap_err();
         assert!(
@@ -991,7 +995,10 @@ mod tests {
         );
         // Tables add up; a product that wraps to a small number (2^64 here)
         // must not pass.
-        let keys: String = (0..32).map(|i| format!("k{i} = [1, 2, 3, 4]\n")).collect();
+        let keys = (0..32).fold(String::new(), |mut keys, i| {
+            let _ = writeln!(keys, "k{i} = [1, 2, 3, 4]");
+            keys
+        });
         let text = format!("{FQI}seeds = [0, 1]\n[[algo]]\nname = \"fqi\"\n{keys}");
         assert!(parse(Path::new("s.toml"), &text).is_err());
         let text = format!(

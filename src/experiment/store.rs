@@ -280,7 +280,7 @@ impl Store {
             Some(s) => vec![self.root.join(s)],
             None => match std::fs::read_dir(&self.root) {
                 Ok(entries) => entries
-                    .filter_map(|e| e.ok())
+                    .filter_map(std::result::Result::ok)
                     // `Path::is_dir` follows a symlinked `runs/<spec>`; a `DirEntry`'s type would not.
                     .filter(|e| e.path().is_dir())
                     // Not a spec: the dataset cache.
@@ -302,7 +302,7 @@ impl Store {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
-            for entry in entries.filter_map(|e| e.ok()) {
+            for entry in entries.filter_map(std::result::Result::ok) {
                 if let Some(id) = entry.file_name().to_str().and_then(RunId::parse) {
                     runs.push(StoredRun {
                         id,
@@ -595,7 +595,7 @@ impl MetricsTail {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(cannot(), e)),
         };
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = file.metadata().map_or(0, |m| m.len());
         self.restarted = std::mem::take(&mut self.start_over)
             || len < self.offset
             || !self.last_line_in_place(&mut file).map_err(io(cannot))?;
@@ -689,7 +689,7 @@ impl History {
         };
         let restarted = self.tail.restarted();
         if restarted {
-            self.points = Default::default();
+            self.points = std::sync::Arc::default();
             self.thinning = Thinning::default();
         }
         let (thinning, points) = (&mut self.thinning, &mut self.points);
@@ -849,7 +849,7 @@ pub fn log_tail(dir: &RunDir, n: usize) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
-        .map(|l| l.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
 }
 
@@ -983,7 +983,7 @@ mod tests {
         assert_eq!(history.points().len(), 2);
         // Resumed from the first line; the new lines are longer (the file
         // grows past the old offset, so its length alone says nothing).
-        let rewritten = [point(0, 1.0), point(5, 2.000001), point(10, 3.000001)].concat();
+        let rewritten = [point(0, 1.0), point(5, 2.000_001), point(10, 3.000_001)].concat();
         std::fs::write(&path, rewritten).unwrap();
         assert!(history.read_new(&dir).unwrap());
         assert!(history.tail.restarted());

@@ -156,7 +156,7 @@ fn scan(dirs: &[(PathBuf, bool, bool)]) -> HashMap<PathBuf, Fingerprint> {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue; // removed between two scans
             };
-            for entry in entries.filter_map(|e| e.ok()) {
+            for entry in entries.filter_map(std::result::Result::ok) {
                 let Ok(meta) = entry.metadata() else { continue };
                 let path = entry.path();
                 if meta.is_dir() && *recursive {

@@ -314,16 +314,13 @@ fn read_kind(r: &mut ParamReader, given: &Params, kind: &str) -> Result<()> {
         }
         "rbf" => {
             // A number of centres per coordinate (a grid), or "kmeans".
-            match given.get("centres") {
-                Some(ParamValue::Text(_)) => {
-                    r.choice("centres", "kmeans", &["kmeans"])
-                        .map_err(centres_error)?;
-                    r.integer("k", 16, 1, MAX_DIM as u64)?;
-                }
-                _ => {
-                    r.integer("centres", 4, 1, 64).map_err(centres_error)?;
-                    r.owned_by(&["k"], "centres = \"kmeans\"");
-                }
+            if let Some(ParamValue::Text(_)) = given.get("centres") {
+                r.choice("centres", "kmeans", &["kmeans"])
+                    .map_err(centres_error)?;
+                r.integer("k", 16, 1, MAX_DIM as u64)?;
+            } else {
+                r.integer("centres", 4, 1, 64).map_err(centres_error)?;
+                r.owned_by(&["k"], "centres = \"kmeans\"");
             }
             r.number("width", 0.25, 1e-6, 1e6)?;
         }

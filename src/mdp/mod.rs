@@ -340,12 +340,11 @@ impl TabularMdp {
 
 /// A shape as numpy prints it: `(48,)`, `(48, 4)`.
 fn numpy_shape(dims: &[usize]) -> String {
-    match dims {
-        [n] => format!("({n},)"),
-        _ => {
-            let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
-            format!("({})", dims.join(", "))
-        }
+    if let [n] = dims {
+        format!("({n},)")
+    } else {
+        let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+        format!("({})", dims.join(", "))
     }
 }
 

@@ -222,8 +222,8 @@ mod tests {
         let mut rng = Pcg64Mcg::seed_from_u64(1);
         let n = 100_000;
         let ones = (0..n).filter(|_| actions.action(0, &mut rng) == 1).count();
-        let p = ones as f64 / n as f64;
-        assert!((p - 0.5).abs() < 5.0 * (0.25 / n as f64).sqrt());
+        let p = ones as f64 / f64::from(n);
+        assert!((p - 0.5).abs() < 5.0 * (0.25 / f64::from(n)).sqrt());
         let sampler = Sampler::new(&mdp);
         assert_eq!(sampler.reset(&mut rng), 0);
         assert_eq!(sampler.step(0, 1, &mut rng).next, 2);

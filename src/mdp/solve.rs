@@ -369,7 +369,9 @@ fn finite_horizon(
                 }
             }
         }
-        candidates.iter().for_each(|&s| queued[s] = false);
+        for &s in &candidates {
+            queued[s] = false;
+        }
     }
     v
 }
@@ -1257,8 +1259,8 @@ mod tests {
                 sum += total;
                 squares += total * total;
             }
-            let mean = sum / n as f64;
-            let se = ((squares / n as f64 - mean * mean) / n as f64).sqrt();
+            let mean = sum / f64::from(n);
+            let se = ((squares / f64::from(n) - mean * mean) / f64::from(n)).sqrt();
             assert!(
                 (mean - exact).abs() <= 5.0 * se,
                 "{id}: Monte-Carlo {mean} ± {se}, exact {exact}"

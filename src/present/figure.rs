@@ -337,7 +337,7 @@ impl Ranged for Ranging {
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let (a, b) = (self.t(self.lo), self.t(self.hi));
         let t = (self.t(*value) - a) / (b - a).max(1e-300);
-        limit.0 + (t.clamp(-1.0, 2.0) * (limit.1 - limit.0) as f64).round() as i32
+        limit.0 + (t.clamp(-1.0, 2.0) * f64::from(limit.1 - limit.0)).round() as i32
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
@@ -503,13 +503,13 @@ fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
     let mut rows = Vec::with_capacity(figure.rows.len());
     let mut top = header;
     for ((row, titles), natural_h) in figure.rows.iter().zip(row_titles).zip(&natural_rows) {
-        let height =
-            (*natural_h as u64 * body_height as u64 / natural_height_sum.max(1) as u64) as u32;
+        let height = (u64::from(*natural_h) * u64::from(body_height)
+            / u64::from(natural_height_sum.max(1))) as u32;
         let naturals: Vec<u32> = row.panels.iter().map(natural_width).collect();
-        let scale = body as f64 / natural_body.max(1) as f64;
+        let scale = f64::from(body) / f64::from(natural_body.max(1));
         let widths: Vec<u32> = naturals
             .iter()
-            .map(|w| (*w as f64 * scale).floor() as u32)
+            .map(|w| (f64::from(*w) * scale).floor() as u32)
             .collect();
         if height < MIN_PANEL.1 || widths.iter().any(|w| *w < MIN_PANEL.0) {
             return Err(too_small());
@@ -527,7 +527,8 @@ fn plan(figure: &Figure, size: Option<(u32, u32)>) -> Result<Plan> {
             notes_top + notes_height + MARGIN
         },
     );
-    if size.0 > MAX_SIDE || size.1 > MAX_SIDE || size.0 as u64 * size.1 as u64 > MAX_PIXELS {
+    if size.0 > MAX_SIDE || size.1 > MAX_SIDE || u64::from(size.0) * u64::from(size.1) > MAX_PIXELS
+    {
         return Err(Error::Invalid(format!(
             "the figure would be {}x{} pixels, past the limit of {MAX_SIDE} a side and \
              {MAX_PIXELS} in all: select fewer runs (--env, --algo, --dataset)",
@@ -625,7 +626,7 @@ fn draw<DB: DrawingBackend>(
             let area = root.clone().shrink((left, *top), (*w, *height));
             match &panel.content {
                 Content::Lines(lines) => {
-                    draw_lines_panel(&area, &panel.caption, lines, &figure.legend)?
+                    draw_lines_panel(&area, &panel.caption, lines, &figure.legend)?;
                 }
                 Content::Grid(grid) => draw_grid(&area, &panel.caption, grid)?,
             }
@@ -852,7 +853,7 @@ fn draw_grid<DB: DrawingBackend>(
     let bar_left = (w as i32 - bar_width) / 2;
     let steps = 48;
     for k in 0..steps {
-        let t = -1.0 + 2.0 * (k as f64 + 0.5) / steps as f64;
+        let t = -1.0 + 2.0 * (f64::from(k) + 0.5) / f64::from(steps);
         let x0 = bar_left + k * bar_width / steps;
         let x1 = bar_left + (k + 1) * bar_width / steps;
         area.draw(&Rectangle::new(
@@ -864,7 +865,7 @@ fn draw_grid<DB: DrawingBackend>(
         .color(&BLACK)
         .pos(Pos::new(HPos::Center, VPos::Top));
     for (t, value) in [(0.0, -reach), (0.5, 0.0), (1.0, reach)] {
-        let x = bar_left + (t * bar_width as f64) as i32;
+        let x = bar_left + (t * f64::from(bar_width)) as i32;
         area.draw_text(&format_tick(value), &labels, (x, bar_top + 16))?;
     }
     area.draw_text(
@@ -885,10 +886,10 @@ mod tests {
                 entry: k,
                 points: (0..4)
                     .map(|i| Point {
-                        x: i as f64 * 100.0,
-                        y: k as f64 + i as f64,
+                        x: f64::from(i) * 100.0,
+                        y: k as f64 + f64::from(i),
                         lo: k as f64,
-                        hi: k as f64 + 2.0 * i as f64,
+                        hi: k as f64 + 2.0 * f64::from(i),
                     })
                     .collect(),
                 seeds: vec![],

@@ -123,7 +123,7 @@ impl Labels {
         for c in &configs {
             params.entry(&c.algo).or_default();
         }
-        for (algo, keys) in params.iter_mut() {
+        for (algo, keys) in &mut params {
             let runs: Vec<&RunConfig> = configs
                 .iter()
                 .copied()
@@ -246,7 +246,7 @@ impl Labels {
     pub fn dataset_key(c: &RunConfig) -> DatasetKey {
         let (policy, size, file) = match &c.dataset {
             DatasetSource::Collect { policy, size, .. } => {
-                (policy.name().to_string(), *size, String::new())
+                (policy.name().clone(), *size, String::new())
             }
             DatasetSource::File { path, sha256 } => (
                 "~file".to_string(),

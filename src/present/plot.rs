@@ -693,12 +693,11 @@ pub fn heatmap(
     let over = crate::eval::overestimation(mdp, run.config.gamma, q, policy)?;
     let n = mdp.n_states();
     let layout = mdp.grid().filter(|g| g.rows * g.cols == n);
-    let (rows, cols) = match layout {
-        Some(g) => (g.rows, g.cols),
-        None => {
-            let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
-            (n.div_ceil(cols), cols)
-        }
+    let (rows, cols) = if let Some(g) = layout {
+        (g.rows, g.cols)
+    } else {
+        let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
+        (n.div_ceil(cols), cols)
     };
     let mut values = vec![f64::NAN; rows * cols];
     let mut marks = vec![String::new(); rows * cols];
@@ -715,7 +714,7 @@ pub fn heatmap(
             (_, Some(g)) => g
                 .action_arrows
                 .get(best)
-                .map_or("?".into(), |a| a.to_string()),
+                .map_or("?".into(), std::string::ToString::to_string),
             _ => format!("s{s}·a{best}"),
         };
     }

@@ -476,7 +476,7 @@ impl ScoreTable {
                 RunStatus::Failed => counts.failed += 1,
                 RunStatus::Cancelled => {}
                 RunStatus::Queued | RunStatus::Waiting | RunStatus::Running | RunStatus::Paused => {
-                    counts.pending += 1
+                    counts.pending += 1;
                 }
             }
         }
@@ -1342,7 +1342,7 @@ mod tests {
         assert_eq!(point.map(|m| m.normalized_score), Some(30.0));
         let done = scored(70.0);
         let scoring = scoring_point(RunStatus::Done, Some(&done), || unreachable!());
-        assert!(std::ptr::eq(scoring.unwrap(), &done));
+        assert!(std::ptr::eq(scoring.unwrap(), &raw const done));
         let configs = [
             run("fqi", 1_000, 0),
             run("fqi", 1_000, 1),

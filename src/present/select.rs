@@ -134,7 +134,7 @@ alpha = [0.1, 1.0]
         // 2 envs × 2 policies × 2 sizes × 2 seeds × (1 fqi + 2 cql).
         assert_eq!(selected(&Selection::default()), 48);
         let envs = |v: &[&str]| Selection {
-            envs: v.iter().map(|s| s.to_string()).collect(),
+            envs: v.iter().map(std::string::ToString::to_string).collect(),
             ..Default::default()
         };
         assert_eq!(selected(&envs(&["FrozenLake8x8-v1"])), 24);
@@ -142,13 +142,13 @@ alpha = [0.1, 1.0]
         assert_eq!(selected(&envs(&["CliffWalking", "FrozenLake8x8"])), 48);
         assert_eq!(selected(&envs(&["Taxi-v4"])), 0);
         let algos = |v: &[&str]| Selection {
-            algos: v.iter().map(|s| s.to_string()).collect(),
+            algos: v.iter().map(std::string::ToString::to_string).collect(),
             ..Default::default()
         };
         assert_eq!(selected(&algos(&["cql"])), 32);
         assert_eq!(selected(&algos(&["cql alpha=1"])), 16);
         let datasets = |v: &[&str]| Selection {
-            datasets: v.iter().map(|s| s.to_string()).collect(),
+            datasets: v.iter().map(std::string::ToString::to_string).collect(),
             ..Default::default()
         };
         assert_eq!(selected(&datasets(&["medium"])), 24);

@@ -190,7 +190,7 @@ impl Default for App {
             heatmap: Heatmap::default(),
             envs: Envs::default(),
             no_color: false,
-            cuts: Default::default(),
+            cuts: CutCache::default(),
             revisions: Revisions::default(),
             rows: Vec::new(),
             scores: BTreeMap::new(),
@@ -507,7 +507,7 @@ impl App {
             // The help scrolls with the arrows; any other key closes it.
             match key.code {
                 KeyCode::Up | KeyCode::Char('k') => {
-                    self.help_offset = self.help_offset.saturating_sub(1)
+                    self.help_offset = self.help_offset.saturating_sub(1);
                 }
                 KeyCode::Down | KeyCode::Char('j') => self.help_offset += 1,
                 _ => self.show_help = false,
@@ -578,7 +578,7 @@ impl App {
             Command::PreviousPane => self.pane = self.pane.next().next(),
             Command::Zoom => self.zoom = !self.zoom,
             Command::CursorLeft if self.focus() == Pane::Scores => {
-                self.score_column = self.score_column.saturating_sub(1)
+                self.score_column = self.score_column.saturating_sub(1);
             }
             // Within the wider orientation's columns; the view stops at
             // the last one that still leaves a window.
@@ -617,11 +617,11 @@ impl App {
             // In hundredths, so steps of 0.1 land on 0 (not 2.8e-17, shown as 0.0).
             Command::LessSmoothing => {
                 self.chart.smoothing =
-                    ((self.chart.smoothing - 0.1).max(0.0) * 100.0).round() / 100.0
+                    ((self.chart.smoothing - 0.1).max(0.0) * 100.0).round() / 100.0;
             }
             Command::MoreSmoothing => {
                 self.chart.smoothing =
-                    ((self.chart.smoothing + 0.1).min(0.95) * 100.0).round() / 100.0
+                    ((self.chart.smoothing + 0.1).min(0.95) * 100.0).round() / 100.0;
             }
             Command::Overestimation => {
                 self.heatmap = match self.heatmap {
@@ -753,7 +753,7 @@ pub fn progress(run: &RunView) -> f64 {
 fn dataset_order(run: &RunView) -> (String, u64) {
     match &run.config.dataset {
         crate::experiment::DatasetSource::Collect { policy, size, .. } => {
-            (policy.name().to_string(), *size)
+            (policy.name().clone(), *size)
         }
         crate::experiment::DatasetSource::File { path, .. } => (path.display().to_string(), 0),
     }

@@ -332,12 +332,11 @@ pub fn prepare(
                     labels.dataset(&run.config)
                 )
             };
-            let slot = match groups.iter().position(|g| g.0 == name) {
-                Some(i) => i,
-                None => {
-                    groups.push((name, Default::default()));
-                    groups.len() - 1
-                }
+            let slot = if let Some(i) = groups.iter().position(|g| g.0 == name) {
+                i
+            } else {
+                groups.push((name, std::collections::BTreeMap::default()));
+                groups.len() - 1
             };
             for m in run.history.iter() {
                 let (x, q, j) = point(m, wall);
@@ -640,7 +639,7 @@ pub(crate) mod tests {
             },
             features: crate::features::FeatureSpec::tabular(),
             algo: "fqi".into(),
-            params: crate::algo::resolve_params("fqi", &Default::default()).unwrap(),
+            params: crate::algo::resolve_params("fqi", &crate::algo::Params::default()).unwrap(),
             priority: 0,
         };
         let history = (0..points)
@@ -766,7 +765,7 @@ pub(crate) mod tests {
         nan.status = RunStatus::Diverged;
         let chart = prepare(
             &[&nan],
-            &Default::default(),
+            &ChartOptions::default(),
             60,
             (&cache, &revisions),
             Curves::Both,
@@ -777,7 +776,7 @@ pub(crate) mod tests {
     #[test]
     fn decimation_keeps_extremes_and_ends() {
         let points: Vec<(f64, f64)> = (0..10_000)
-            .map(|i| (i as f64, ((i * 7919) % 1000) as f64))
+            .map(|i| (f64::from(i), f64::from((i * 7919) % 1000)))
             .collect();
         let out = decimate(points.iter().copied(), 0.0, 9_999.0, 50);
         assert!(out.len() <= 200, "{}", out.len());

@@ -216,7 +216,7 @@ pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
     let mut keys = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '<' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+        if c == '<' && chars.peek().is_some_and(char::is_ascii_alphabetic) {
             let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
             let code = match name.to_ascii_lowercase().as_str() {
                 "enter" | "cr" => KeyCode::Enter,

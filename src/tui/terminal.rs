@@ -188,13 +188,12 @@ fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> std::io::Result<()> 
                     // After a successful poll, read returns the event it queued.
                     ready.then(event::read).transpose()
                 }) {
-                    Ok(None) => continue,
                     Ok(Some(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                         forced_panic(INPUT_THREAD);
                         Input::Key(key)
                     }
                     Ok(Some(Event::Resize(..))) => Input::Resize,
-                    Ok(Some(_)) => continue,
+                    Ok(None | Some(_)) => continue,
                     Err(_) => Input::Gone,
                 };
                 let gone = matches!(input, Input::Gone);
@@ -244,7 +243,7 @@ mod tty {
                 revents: 0,
             };
             // SAFETY: one valid pollfd, for the duration of the call.
-            let n = unsafe { libc::poll(&mut watched, 1, 0) };
+            let n = unsafe { libc::poll(&raw mut watched, 1, 0) };
             if n < 0 {
                 return std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted;
             }

@@ -197,7 +197,7 @@ fn checkpoints_restore_exactly() {
         let mut straight = trained(name, &p, &data, 7);
         let mut resumed = trained(name, &p, &data, 3);
         let state = resumed.save_state();
-        let mut fresh = algo::build(name, &p, data.clone()).unwrap();
+        let mut fresh = algo::build(name, &p, &data).unwrap();
         fresh.load_state(&state).unwrap();
         resumed = fresh;
         for _ in 3..7 {

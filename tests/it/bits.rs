@@ -48,10 +48,7 @@ fn digest(values: impl Iterator<Item = f64>, linear: bool) -> String {
         };
         hasher.update(v.to_bits().to_le_bytes());
     }
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    pessimist::text::hex(&hasher.finalize()[..8])
 }
 
 fn digests() -> Vec<String> {
@@ -134,9 +131,7 @@ fn every_learner_gives_the_same_bits() {
     assert_eq!(
         got,
         DIGESTS,
-        "digests moved; if that is meant, they are now:\n{}",
-        got.iter()
-            .map(|d| format!("    \"{d}\",\n"))
-            .collect::<String>()
+        "digests moved; if that is meant, they are now:\n    \"{}\",",
+        got.join("\",\n    \"")
     );
 }

@@ -303,7 +303,7 @@ fn train_json_reports_start_coverage_and_the_covered_metrics() {
     let data = pessimist::data::read_csv(Path::new(&csv), mdp.n_states(), mdp.n_actions()).unwrap();
     let d0 = mdp.initial();
     let mut covered: Vec<usize> = data.state.iter().map(|&s| s as usize).collect();
-    covered.sort();
+    covered.sort_unstable();
     covered.dedup();
     covered.retain(|&s| d0[s] > 0.0);
     let mass: f64 = covered.iter().map(|&s| d0[s]).sum();

@@ -134,7 +134,9 @@ fn shrink(text: &str) -> String {
         match value {
             Value::Integer(n) => *n = (*n).min(most),
             Value::Array(list) => {
-                list.iter_mut().for_each(|v| cap(v, most));
+                for v in list.iter_mut() {
+                    cap(v, most);
+                }
                 list.dedup();
             }
             _ => {}
@@ -371,12 +373,11 @@ fn without_code(line: &str) -> String {
         let ticks = rest[start..].len() - rest[start..].trim_start_matches('`').len();
         let delimiter = "`".repeat(ticks);
         let after = &rest[start + ticks..];
-        match after.find(&delimiter) {
-            Some(end) => rest = &after[end + ticks..],
-            None => {
-                rest = after;
-                out.push_str(&delimiter);
-            }
+        if let Some(end) = after.find(&delimiter) {
+            rest = &after[end + ticks..];
+        } else {
+            rest = after;
+            out.push_str(&delimiter);
         }
     }
     out.push_str(rest);

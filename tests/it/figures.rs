@@ -67,7 +67,7 @@ struct Text {
     /// Plotters' vertical anchor: `0.76em` top, `0.5ex` centre, `-0.5ex` bottom.
     dy: String,
     rotated: bool,
-    text: String,
+    content: String,
 }
 
 /// What a test reads back from an SVG figure.
@@ -105,7 +105,7 @@ impl Svg {
                     anchor: n.attribute("text-anchor").unwrap_or("start").into(),
                     dy: n.attribute("dy").unwrap_or_default().into(),
                     rotated: n.attribute("transform").is_some(),
-                    text: n.text().unwrap_or_default().trim().to_string(),
+                    content: n.text().unwrap_or_default().trim().to_string(),
                 })
                 .collect(),
             means: width_of("2"),
@@ -114,13 +114,13 @@ impl Svg {
     }
 
     fn count(&self, text: &str) -> usize {
-        self.texts.iter().filter(|t| t.text == text).count()
+        self.texts.iter().filter(|t| t.content == text).count()
     }
 
     fn all_text(&self) -> String {
         self.texts
             .iter()
-            .map(|t| t.text.as_str())
+            .map(|t| t.content.as_str())
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -132,9 +132,9 @@ impl Svg {
         for t in &self.texts {
             let (w, h) = ("sans-serif", t.size * 1.24)
                 .into_font()
-                .box_size(&t.text)
+                .box_size(&t.content)
                 .unwrap();
-            let (w, h) = (w as f64, h as f64);
+            let (w, h) = (f64::from(w), f64::from(h));
             // A rotated text (a y axis name) is centred on (x, y).
             let (left, top, w, h) = if t.rotated {
                 (t.x - h, t.y - w / 2.0, h, w)
@@ -157,7 +157,7 @@ impl Svg {
                     && top >= -1.0
                     && t.y + h <= self.height + 1.0,
                 "{what}: {:?} at ({}, {}), {w}x{h}, leaves the {}x{} canvas",
-                t.text,
+                t.content,
                 t.x,
                 t.y,
                 self.width,

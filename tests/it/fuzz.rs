@@ -224,7 +224,7 @@ fn fuzz_spec_parser_and_grid_expansion() {
     )
     .unwrap();
     let path = dir.path().join("spec.toml");
-    let valid = SPECS.iter().map(|s| s.to_string()).collect();
+    let valid = SPECS.iter().map(std::string::ToString::to_string).collect();
     fuzz(
         "spec",
         inputs(valid, "abcdegilmnoprstuvy_=[]{}\",.0123456789\n #-:"),
@@ -299,7 +299,7 @@ const CSVS: [&str; 2] = [
 fn fuzz_dataset_csv_reader() {
     let dir = scratch();
     let path = dir.path().join("data.csv");
-    let valid = CSVS.iter().map(|s| s.to_string()).collect();
+    let valid = CSVS.iter().map(std::string::ToString::to_string).collect();
     fuzz(
         "csv",
         inputs(valid, "0123456789,.-\n\"truefalsTF eE"),
@@ -424,7 +424,7 @@ fn fuzz_map_files() {
     let dir = scratch();
     let path = dir.path().join("m.txt");
     let id = format!("map:{}", path.display());
-    let valid = MAPS.iter().map(|s| s.to_string()).collect();
+    let valid = MAPS.iter().map(std::string::ToString::to_string).collect();
     fuzz("map", inputs(valid, "SFHG\n \r#x"), |bytes| {
         std::fs::write(&path, &bytes).unwrap();
         pessimist::mdp::envs::make(&id).is_ok()

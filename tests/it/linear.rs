@@ -87,7 +87,7 @@ fn two_state_least_squares_fqi_grows_by_six_gamma_fifths() {
     let env = features(&[("kind", text("env"))]);
     for gamma in [0.99, 0.9, 0.8] {
         let data = linear(&mdp, two_state_data(&mdp, gamma), &env);
-        let mut learner = pessimist::algo::build("fqi", &random_init(1.0), data).unwrap();
+        let mut learner = pessimist::algo::build("fqi", &random_init(1.0), &data).unwrap();
         let mut previous = learner.q()[[0, 0]];
         assert!(previous != 0.0);
         for k in 0..50 {
@@ -129,7 +129,7 @@ fn baird_semi_gradient_q_learning_diverges_and_least_squares_does_not() {
         ("lr", ParamValue::Number(0.01)),
         ("q_init", text("random")),
     ]);
-    let mut learner = pessimist::algo::build("fqi", &sample, data.clone()).unwrap();
+    let mut learner = pessimist::algo::build("fqi", &sample, &data).unwrap();
     let start = largest_abs(&learner.q());
     let mut grew_at = None;
     for epoch in 0..300 {
@@ -361,8 +361,8 @@ fn onehot_linear_bc_is_tabular_bc() {
 /// checkpoint (most have no `q_init`, and from 0, a fixed point of every
 /// linear iteration here, nothing could grow).
 fn from_random_weights(name: &str, data: &TrainData) -> Box<dyn pessimist::algo::Algorithm> {
-    let start = pessimist::algo::build("fqi", &random_init(1.0), data.clone()).unwrap();
-    let mut learner = pessimist::algo::build(name, &Params::new(), data.clone()).unwrap();
+    let start = pessimist::algo::build("fqi", &random_init(1.0), data).unwrap();
+    let mut learner = pessimist::algo::build(name, &Params::new(), data).unwrap();
     let mut state = learner.save_state();
     state["theta"] = start.save_state()["theta"].clone();
     learner.load_state(&state).unwrap();
@@ -440,7 +440,7 @@ fn projected_learners_resume_from_checkpoints_bit_for_bit() {
     for name in ["atac", "cql", "bc", "vi-lcb"] {
         let mut straight = trained(name, &Params::new(), &data, 5);
         let state = serde_json::to_string(&straight.save_state()).unwrap();
-        let mut resumed = pessimist::algo::build(name, &Params::new(), data.clone()).unwrap();
+        let mut resumed = pessimist::algo::build(name, &Params::new(), &data).unwrap();
         resumed
             .load_state(&serde_json::from_str(&state).unwrap())
             .unwrap();
@@ -463,12 +463,12 @@ fn diverged_weights_survive_a_checkpoint() {
         two_state_data(&mdp, 0.99),
         &features(&[("kind", text("env"))]),
     );
-    let mut learner = pessimist::algo::build("fqi", &random_init(1e12), data.clone()).unwrap();
+    let mut learner = pessimist::algo::build("fqi", &random_init(1e12), &data).unwrap();
     while learner.q()[[0, 0]].is_finite() {
         learner.step().unwrap();
     }
     let state = serde_json::to_string(&learner.save_state()).unwrap();
-    let mut resumed = pessimist::algo::build("fqi", &Params::new(), data).unwrap();
+    let mut resumed = pessimist::algo::build("fqi", &Params::new(), &data).unwrap();
     resumed
         .load_state(&serde_json::from_str(&state).unwrap())
         .unwrap();

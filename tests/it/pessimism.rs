@@ -420,7 +420,7 @@ fn every_algorithm_checkpoints_exactly() {
             let p = Params::new();
             let mut straight = trained(name, &p, &data, at + 4);
             let resumed = trained(name, &p, &data, at);
-            let mut fresh = algo::build(name, &p, data.clone()).unwrap();
+            let mut fresh = algo::build(name, &p, &data).unwrap();
             fresh.load_state(&resumed.save_state()).unwrap();
             for _ in 0..4 {
                 fresh.step().unwrap();

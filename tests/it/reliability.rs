@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 static CPU: Mutex<()> = Mutex::new(());
 
 fn cpu() -> std::sync::MutexGuard<'static, ()> {
-    CPU.lock().unwrap_or_else(|p| p.into_inner())
+    CPU.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn pessimist() -> Command {

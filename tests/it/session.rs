@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 static CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
-    CPU.read().unwrap_or_else(|p| p.into_inner())
+    CPU.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
-    CPU.write().unwrap_or_else(|p| p.into_inner())
+    CPU.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A directory with `experiments/NAME` holding `text`; returns the spec's path.

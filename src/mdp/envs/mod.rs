@@ -138,10 +138,7 @@ pub fn make(id: &str) -> Result<TabularMdp> {
 /// The first 16 hex digits of the SHA-256 of a file's contents: what pins a
 /// `file:`/`map:` environment in a run's config.
 pub fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&Sha256::digest(bytes)[..8])
 }
 
 /// `PATH` or `PATH#HASH` (see [`pin`]) → (PATH, HASH).

@@ -97,7 +97,9 @@ pub fn taxi(id: &str) -> Result<TabularMdp> {
         }
     }
     let total: f64 = initial.iter().sum();
-    initial.iter_mut().for_each(|p| *p /= total);
+    for p in &mut initial {
+        *p /= total;
+    }
     // Taxi row and column, passenger location (4: in the taxi) and
     // destination, each scaled to [0, 1], for features that generalise.
     let coordinates = ndarray::Array2::from_shape_fn((500, 4), |(s, i)| {

@@ -225,7 +225,7 @@ pub(super) fn draw_curves(
     let mut last_row = None;
     for (t, label) in data.y_ticks.iter().rev() {
         let fraction = (y_hi - t) / (y_hi - y_lo).max(1e-12);
-        let row = plot.y + (fraction * plot.height.saturating_sub(1) as f64).round() as u16;
+        let row = plot.y + (fraction * f64::from(plot.height.saturating_sub(1))).round() as u16;
         if last_row == Some(row) || row >= plot.y + plot.height {
             continue;
         }
@@ -249,7 +249,7 @@ pub(super) fn draw_curves(
         height: 1,
     };
     let [x_lo, x_hi] = data.x_bounds;
-    let half = (x_lo + x_hi) / 2.0;
+    let half = f64::midpoint(x_lo, x_hi);
     let middle = crate::present::scale::format_tick(if x_hi - x_lo >= 10.0 {
         half.round()
     } else {

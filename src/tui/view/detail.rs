@@ -66,10 +66,10 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
 /// The selected run's detail in brief, under a short score table on a wide
 /// screen: the numbers behind the chart's curves, without opening the detail.
 pub(super) fn draw_run_card(frame: &mut Frame, app: &App, area: Rect) {
-    let lines = app
-        .selected_run()
-        .map(|run| run_lines(app, run, area.width.saturating_sub(2) as usize))
-        .unwrap_or_else(|| vec![Line::from(" no run selected")]);
+    let lines = app.selected_run().map_or_else(
+        || vec![Line::from(" no run selected")],
+        |run| run_lines(app, run, area.width.saturating_sub(2) as usize),
+    );
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
@@ -249,7 +249,7 @@ fn dataset_parts(s: &crate::eval::DatasetStats) -> Vec<String> {
             scores::score_text(Some(score), 1)
         )),
         None if s.data_score.is_finite() => {
-            parts.push(format!("data score {}", fmt(Some(s.data_score), 1)))
+            parts.push(format!("data score {}", fmt(Some(s.data_score), 1)));
         }
         None => {}
     }

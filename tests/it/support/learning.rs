@@ -22,7 +22,7 @@ pub fn text(s: &str) -> ParamValue {
 }
 
 pub fn trained(name: &str, p: &Params, data: &TrainData, iterations: usize) -> Box<dyn Algorithm> {
-    let mut learner = algo::build(name, p, data.clone()).unwrap();
+    let mut learner = algo::build(name, p, data).unwrap();
     for _ in 0..iterations {
         learner.step().unwrap();
     }

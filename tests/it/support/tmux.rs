@@ -27,9 +27,10 @@ pub fn wait_for(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String 
         if ok(&s) {
             return s;
         }
-        if started.elapsed() > Duration::from_secs(180) {
-            panic!("timed out waiting for {what}; screen:\n{s}");
-        }
+        assert!(
+            started.elapsed() <= Duration::from_secs(180),
+            "timed out waiting for {what}; screen:\n{s}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

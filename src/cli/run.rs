@@ -156,7 +156,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Two specs (or one named twice) can list the same run: it is one run.
     let mut seen = std::collections::HashSet::new();
     for config in configs {
-        let handle = pool.submit(config, true)?;
+        let handle = pool.submit(config, true);
         if !seen.insert(handle.id.clone()) {
             continue;
         }

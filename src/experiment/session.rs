@@ -310,17 +310,19 @@ impl Session {
     /// What changed since the last call, without blocking.
     pub fn poll(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
+        let mut taken = 0;
         while let Ok(event) = self.events.try_recv() {
-            let batch = matches!(
-                event,
-                Event::Loaded {
-                    part: Part::Runs(_),
-                    ..
-                }
-            );
+            if let Event::Loaded {
+                part: Part::Runs(runs),
+                ..
+            } = &event
+            {
+                taken += runs.len();
+            }
             changes.extend(self.handle(event));
-            // One batch of runs at a time: the dashboard draws between them.
-            if batch {
+            // A batch's worth of runs at a time (one large spec's batch, or
+            // the runs of many small specs): the dashboard draws between.
+            if taken >= LOAD_BATCH {
                 break;
             }
         }

@@ -144,16 +144,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .runs
         .clone()
         .unwrap_or_else(|| default_store(&args.specs));
-    let pool = Pool::new(
-        Store::new(&store_dir),
-        super::jobs_or_cores(args.jobs),
-        None,
-    );
+    let store = Store::new(&store_dir);
+    let pool = Pool::new(store.clone(), super::jobs_or_cores(args.jobs), None);
     let mut handles: Vec<Arc<RunHandle>> = Vec::new();
     // Two specs (or one named twice) can list the same run: it is one run.
     let mut seen = std::collections::HashSet::new();
     for config in configs {
-        let handle = pool.submit(config, true)?;
+        // A sweep repairs what a crash or an editor left, finished runs
+        // too: a `config.json` that is not the spec's is rewritten. A
+        // directory that cannot be made fails its run when it starts, with
+        // the reason.
+        let _ = store.prepare(&config);
+        let handle = pool.submit(config, true);
         if !seen.insert(handle.id.clone()) {
             continue;
         }

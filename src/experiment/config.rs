@@ -221,6 +221,23 @@ impl RunConfig {
     }
 }
 
+/// A run's config with its id, hashed once: listing the 100,000 runs of
+/// a large grid hashed each config three times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    pub id: RunId,
+    pub config: std::sync::Arc<RunConfig>,
+}
+
+impl From<RunConfig> for PlannedRun {
+    fn from(config: RunConfig) -> Self {
+        PlannedRun {
+            id: config.id(),
+            config: std::sync::Arc::new(config),
+        }
+    }
+}
+
 /// 16 hex digits of the SHA-256 of a run's canonical config.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -33,10 +33,10 @@ pub mod status;
 pub mod store;
 pub mod watcher;
 
-pub use config::{DatasetSource, RunConfig, RunId};
+pub use config::{DatasetSource, PlannedRun, RunConfig, RunId};
 pub use pool::{Adoption, Pool, PoolEvent, RunHandle};
 pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};
-pub use spec::{Spec, SpecError};
+pub use spec::{Plan, Spec, SpecError};
 pub use status::RunStatus;
 pub use store::{RunDir, Store, Summary};

@@ -3,7 +3,7 @@
 //! and nothing else is touched; pause, resume, cancel and rerun act on
 //! single runs; progress is readable at any time.
 
-use super::config::{RunConfig, RunId};
+use super::config::{PlannedRun, RunConfig, RunId};
 use super::runner::{self, Control, Outcome, Progress, Request};
 use super::status::RunStatus;
 use super::store::{self, RunDir, Store};
@@ -131,38 +131,22 @@ impl Pool {
     /// Registers a run; queues it (or, without `autostart`, leaves it
     /// waiting) unless the store says it has ended or is paused. Returns its
     /// handle. Submitting a known run again changes nothing: its state is kept.
-    /// A run whose directory cannot be prepared (a file in its place, no
-    /// permission) is registered failed, with the reason: one bad directory
-    /// fails one run, and the others train. Without `autostart` the store
-    /// is only read: the directory is prepared when the run starts, so a
-    /// dashboard that only looks (`tui --headless`) writes nothing.
-    pub fn submit(&self, config: RunConfig, autostart: bool) -> crate::Result<Arc<RunHandle>> {
-        let id = config.id();
+    /// The store is only read: the run's directory is prepared when the run
+    /// starts (a run whose directory cannot be prepared, a file in its
+    /// place or no permission, fails then, with the reason, and the others
+    /// train), so queueing 100,000 runs writes nothing, and a dashboard
+    /// that only looks (`tui --headless`) never writes.
+    pub fn submit(&self, run: impl Into<PlannedRun>, autostart: bool) -> Arc<RunHandle> {
+        let PlannedRun { id, config } = run.into();
         if let Some(h) = lock(&self.shared.handles).get(&id) {
-            return Ok(h.clone());
+            return h.clone();
         }
-        let prepared = if autostart {
-            self.shared.store.prepare(&config)
-        } else {
-            Ok(self.shared.store.run_dir(&config.spec, &id))
-        };
-        let (dir, summary) = match prepared {
-            Ok(dir) => {
-                let summary = store::read_summary(&dir).ok().flatten();
-                (dir, summary)
-            }
-            Err(e) => {
-                let dir = self.shared.store.run_dir(&config.spec, &id);
-                let mut failed = store::Summary::new(config.iterations, String::new());
-                failed.status = RunStatus::Failed;
-                failed.error = Some(e.to_string());
-                (dir, Some(failed))
-            }
-        };
+        let dir = self.shared.store.run_dir(&config.spec, &id);
+        let summary = store::read_summary(&dir).ok().flatten();
         let status = summary.as_ref().map(|s| s.status);
         let handle = Arc::new(RunHandle {
             id: id.clone(),
-            config: Arc::new(config),
+            config,
             dir,
             control: Control::default(),
             progress: Mutex::new(Progress::default()),
@@ -190,7 +174,7 @@ impl Pool {
             }
             _ => lock(&handle.state).status = Some(RunStatus::Waiting),
         }
-        Ok(handle)
+        handle
     }
 
     pub fn handle(&self, id: &RunId) -> Option<Arc<RunHandle>> {

@@ -301,7 +301,7 @@ fn train(
 /// exists, a run that has taken a step checkpoints once and waits (pause,
 /// cancel and stop still work), so a test can catch a process mid-run by
 /// construction instead of by a wall-clock margin.
-fn test_hold() -> Option<std::path::PathBuf> {
+pub(super) fn test_hold() -> Option<std::path::PathBuf> {
     if !cfg!(feature = "test-hooks") {
         return None;
     }

@@ -4,7 +4,7 @@
 //! headless `pessimist run`, a Slurm array on a shared directory) are read
 //! back from the store as their files change.
 
-use super::config::{RunConfig, RunId};
+use super::config::{PlannedRun, RunConfig, RunId};
 use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
@@ -16,6 +16,7 @@ use crate::eval::{DatasetStats, Metrics};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,58 @@ enum Event {
     Hashing {
         done: bool,
     },
+    /// The loader read a spec, or listed more of its runs.
+    Loaded {
+        key: PathBuf,
+        generation: u64,
+        part: Part,
+    },
+}
+
+/// Runs the loader hands the session at a time: the dashboard takes in one
+/// batch between frames, so it draws and answers keys while a spec of
+/// 100,000 runs loads.
+pub const LOAD_BATCH: usize = 10_000;
+
+/// What the loader found in a spec, in the order it sends them.
+enum Part {
+    /// Read and checked: its runs follow in batches, as many as the grid's
+    /// `points` (fewer where points resolve to one run).
+    Plan {
+        name: String,
+        points: usize,
+    },
+    Runs(Vec<PlannedRun>),
+    /// Every run listed.
+    Done,
+    Failed(SpecError),
+    /// It waits for the hasher, for these dataset files.
+    Hashing(Vec<PathBuf>),
+}
+
+/// A spec being loaded.
+struct Load {
+    generation: u64,
+    /// Set when a newer save replaces this load: the loader stops listing.
+    cancelled: Arc<AtomicBool>,
+    /// The runs the spec listed before: those no spec lists any more are
+    /// held when it is done.
+    old: BTreeSet<RunId>,
+    /// The spec's name before.
+    name_before: Option<String>,
+    /// The grid's points, once the spec is read, and the runs listed so far.
+    points: Option<usize>,
+    listed: usize,
+}
+
+impl Load {
+    /// "loading 20000/100000 runs".
+    fn progress(&self) -> String {
+        match self.points {
+            None => "reading".into(),
+            Some(points) => format!("loading {}/{points} runs", self.listed),
+        }
+    }
 }
 
 struct Entry {
@@ -88,7 +141,8 @@ struct Entry {
     dir: RunDir,
     /// The eval points read so far, thinned to a bounded number.
     history: History,
-    summary: Option<Summary>,
+    /// Boxed: most of 100,000 waiting runs have none.
+    summary: Option<Box<Summary>>,
     /// Set when this process's pool knows the run.
     handle: Option<Arc<RunHandle>>,
     /// Whether the run's lock was held when its summary said "running".
@@ -140,17 +194,36 @@ pub struct Session {
     /// When to look next for runs whose other process died.
     next_orphan_check: Instant,
     /// Hashes large dataset files off the dashboard's thread.
-    hasher: Hasher,
+    hasher: Arc<Hasher>,
     /// The specs waiting for the hasher, and the files each waits for.
     waiting: BTreeMap<PathBuf, Vec<PathBuf>>,
+    /// Reads specs and lists their runs off the dashboard's thread.
+    loader: Loader,
+    /// The specs being loaded.
+    loads: BTreeMap<PathBuf, Load>,
+    /// Numbers the loads, so a replaced one's late batches are known.
+    generation: u64,
+    /// The store is to be scanned for runs no spec lists once the specs
+    /// loading now are loaded (the runs they list are known by then, and
+    /// not read twice).
+    scan_pending: bool,
     /// Why watching failed, if it did (the session still works, without live updates).
     pub watch_error: Option<String>,
 }
 
 impl Session {
     /// Reads every spec and the store, queues what needs training, and
-    /// starts watching both directories.
+    /// starts watching both directories; returns when every spec is loaded.
     pub fn open(opts: SessionOptions) -> Result<Session> {
+        let mut session = Session::start(opts)?;
+        session.finish_loading();
+        Ok(session)
+    }
+
+    /// As [`Session::open`], but returns at once: the specs load in the
+    /// background, in batches of [`LOAD_BATCH`] runs that [`Session::poll`]
+    /// takes in one at a time ([`SpecView::loading`] says how far each is).
+    pub fn start(opts: SessionOptions) -> Result<Session> {
         for dir in [&opts.experiments_dir, &opts.runs_dir] {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
@@ -163,10 +236,14 @@ impl Session {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        let hasher = Hasher::start(tx.clone());
+        let hasher = Arc::new(Hasher::start(tx.clone()));
         let mut session = Session {
+            loader: Loader::start(hasher.clone(), tx.clone()),
             hasher,
             waiting: BTreeMap::new(),
+            loads: BTreeMap::new(),
+            generation: 0,
+            scan_pending: true,
             watched: watched_identities(&opts),
             opts,
             pool,
@@ -182,8 +259,24 @@ impl Session {
         for path in spec_files(&session.opts.experiments_dir) {
             session.load_spec(&path);
         }
-        session.scan_store();
+        session.settle_loads();
         Ok(session)
+    }
+
+    /// Whether some spec is still being read or its runs listed.
+    pub fn loading(&self) -> bool {
+        !self.loads.is_empty()
+    }
+
+    /// Takes in every spec being loaded, and what happens meanwhile, up to
+    /// the last load's end (what comes after it waits for the next poll).
+    pub fn finish_loading(&mut self) {
+        while self.loading() {
+            let Ok(event) = self.events.recv() else {
+                return;
+            };
+            self.handle(event);
+        }
     }
 
     /// Blocks up to `timeout` for something to change; returns what changed
@@ -218,8 +311,21 @@ impl Session {
     /// What changed since the last call, without blocking.
     pub fn poll(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
+        let mut taken = 0;
         while let Ok(event) = self.events.try_recv() {
+            if let Event::Loaded {
+                part: Part::Runs(runs),
+                ..
+            } = &event
+            {
+                taken += runs.len();
+            }
             changes.extend(self.handle(event));
+            // A batch's worth of runs at a time (one large spec's batch, or
+            // the runs of many small specs): the dashboard draws between.
+            if taken >= LOAD_BATCH {
+                break;
+            }
         }
         if Instant::now() >= self.next_orphan_check {
             changes.extend(self.rewatch_replaced());
@@ -259,10 +365,11 @@ impl Session {
         }
         tracing::info!("a watched directory was replaced: watching the new one");
         let known: Vec<PathBuf> = self.specs.keys().cloned().collect();
+        self.scan_pending = true;
         for path in known.iter().chain(&spec_files(&self.opts.experiments_dir)) {
             self.load_spec(path);
         }
-        self.scan_store();
+        self.settle_loads();
         vec![Change::Specs]
     }
 
@@ -317,6 +424,18 @@ impl Session {
                 }
                 vec![Change::Specs]
             }
+            Event::Loaded {
+                key,
+                generation,
+                part,
+            } => {
+                // A load a newer save replaced: what it sends is stale.
+                if self.loads.get(&key).map(|l| l.generation) != Some(generation) {
+                    return Vec::new();
+                }
+                self.loaded(&key, part);
+                vec![Change::Specs]
+            }
         }
     }
 
@@ -368,17 +487,25 @@ impl Session {
         changes
     }
 
-    /// (Re)loads one spec file: queues its new runs (and runs a spec
-    /// dropped earlier), holds queued runs no spec lists any more, or
-    /// records its error.
+    /// (Re)loads one spec file, in the background: its new runs (and runs
+    /// a spec dropped earlier) are queued as the loader lists them
+    /// ([`Session::loaded`]); once all are listed, queued runs no spec lists
+    /// any more are held. A spec gone is forgotten at once.
     fn load_spec(&mut self, path: &Path) {
         let key = canonical_parent_join(path);
-        let old: BTreeSet<RunId> = self
+        let mut old: BTreeSet<RunId> = self
             .specs
             .get(&key)
             .map(|s| s.run_ids.iter().cloned().collect())
             .unwrap_or_default();
-        let name_before = self.specs.get(&key).map(|v| v.name.clone());
+        let mut name_before = self.specs.get(&key).map(|v| v.name.clone());
+        // A newer save replaces a load under way: what it listed counts
+        // as listed before.
+        if let Some(earlier) = self.loads.remove(&key) {
+            earlier.cancelled.store(true, Ordering::Relaxed);
+            old.extend(earlier.old);
+            name_before = earlier.name_before;
+        }
         if !path.exists() {
             self.waiting.remove(&key);
             self.forget_spec(&key);
@@ -386,108 +513,150 @@ impl Session {
             self.reload_refused(name_before);
             return;
         }
-        // A large dataset file is hashed in the background; the spec is
-        // read again when it is done (its runs keep going meanwhile).
-        let pending = std::cell::RefCell::new(Vec::new());
-        let loaded = spec::load_with(path, &|file| {
-            let digest = self.hasher.digest(file)?;
-            if digest.is_none() {
-                pending.borrow_mut().push(file.to_path_buf());
-            }
-            Ok(digest)
+        self.generation += 1;
+        let cancelled = Arc::new(AtomicBool::new(false));
+        self.loader.load(LoadJob {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            generation: self.generation,
+            cancelled: cancelled.clone(),
         });
-        let pending = pending.into_inner();
-        if !pending.is_empty() {
-            self.waiting.insert(key.clone(), pending);
-            let name = self.specs.get(&key).map_or_else(
-                || {
-                    path.file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                },
-                |v| v.name.clone(),
-            );
+        self.loads.insert(
+            key.clone(),
+            Load {
+                generation: self.generation,
+                cancelled,
+                old,
+                name_before,
+                points: None,
+                listed: 0,
+            },
+        );
+        // Listed at once (its runs follow), by its file's name until read.
+        if !self.specs.contains_key(&key) {
             self.put_spec(
                 key.clone(),
                 SpecView {
-                    name,
+                    name: file_stem(&key),
                     path: key,
                     error: None,
-                    run_ids: old.into_iter().collect(),
+                    run_ids: Vec::new(),
                     loading: None,
                 },
             );
-            return;
         }
-        self.waiting.remove(&key);
-        let view = match loaded {
-            Ok(spec) if let Some(owner) = self.owner_of(&spec.name, &key) => SpecView {
-                error: Some(SpecError {
-                    path: key.clone(),
+    }
+
+    /// Takes in what the loader found in the spec at `key`: its name (a
+    /// name another spec holds refuses it), a batch of runs to queue, the
+    /// end of the list, an error, or the dataset files it waits for.
+    fn loaded(&mut self, key: &Path, part: Part) {
+        match part {
+            Part::Plan { name, points } => {
+                self.waiting.remove(key);
+                if let Some(load) = self.loads.get_mut(key) {
+                    load.points = Some(points);
+                }
+                let error = self.owner_of(&name, key).map(|owner| SpecError {
+                    path: key.to_path_buf(),
                     line: 1,
                     column: 1,
                     message: format!(
-                        "the name `{}` is taken by {}: a spec's name is its directory in the \
-                         store, and two specs of one name would mix their runs and tables; \
+                        "the name `{name}` is taken by {}: a spec's name is its directory in \
+                         the store, and two specs of one name would mix their runs and tables; \
                          rename one (its runs start when the name is free)",
-                        spec.name,
                         owner.display()
                     ),
-                }),
-                name: spec.name,
-                path: key.clone(),
-                run_ids: Vec::new(),
-                loading: None,
-            },
-            Ok(spec) => {
-                let mut ids = Vec::new();
-                let mut failure = None;
-                for config in spec.runs {
-                    let id = config.id();
-                    match self.pool.submit(config, self.opts.autostart) {
-                        Ok(handle) => {
-                            if self.opts.autostart && handle.status() == RunStatus::Waiting {
-                                self.pool.resume(&id); // held when a spec dropped it
-                            }
-                            self.track(handle);
-                            ids.push(id);
-                        }
-                        Err(e) => failure = Some(e),
-                    }
-                }
-                SpecView {
-                    name: spec.name,
-                    path: key.clone(),
-                    error: failure.map(|e| SpecError {
-                        path: key.clone(),
-                        line: 1,
-                        column: 1,
-                        message: e.to_string(),
-                    }),
-                    run_ids: ids,
+                });
+                let refused = error.is_some();
+                let view = SpecView {
+                    name,
+                    path: key.to_path_buf(),
+                    error,
+                    run_ids: Vec::new(),
                     loading: None,
+                };
+                if refused {
+                    self.finish_load(key, Some(view));
+                } else {
+                    // Its runs follow.
+                    self.put_spec(key.to_path_buf(), view);
                 }
             }
-            Err(error) => SpecView {
-                name: path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                path: key.clone(),
-                // Named as the spec is known here (`…/x/../y` resolved).
-                error: Some(SpecError {
-                    path: key.clone(),
-                    ..error
-                }),
+            Part::Runs(batch) => {
+                if let Some(load) = self.loads.get_mut(key) {
+                    load.listed += batch.len();
+                }
+                let mut ids = Vec::with_capacity(batch.len());
+                for run in batch {
+                    let handle = self.pool.submit(run, self.opts.autostart);
+                    if self.opts.autostart && handle.status() == RunStatus::Waiting {
+                        self.pool.resume(&handle.id); // held when a spec dropped it
+                    }
+                    ids.push(handle.id.clone());
+                    self.track(handle);
+                }
+                if let Some(view) = self.specs.get_mut(key) {
+                    view.run_ids.extend(ids);
+                }
+            }
+            Part::Done => self.finish_load(key, None),
+            Part::Failed(error) => {
+                self.waiting.remove(key);
                 // A broken save keeps the runs it had: they go on training.
-                run_ids: old.iter().cloned().collect(),
-                loading: None,
-            },
+                let run_ids = self
+                    .specs
+                    .get_mut(key)
+                    .map(|v| std::mem::take(&mut v.run_ids))
+                    .unwrap_or_default();
+                let view = SpecView {
+                    name: file_stem(key),
+                    path: key.to_path_buf(),
+                    // Named as the spec is known here (`…/x/../y` resolved).
+                    error: Some(SpecError {
+                        path: key.to_path_buf(),
+                        ..error
+                    }),
+                    run_ids,
+                    loading: None,
+                };
+                self.finish_load(key, Some(view));
+            }
+            // Read again when the hasher is done; its runs keep going.
+            Part::Hashing(files) => {
+                self.waiting.insert(key.to_path_buf(), files);
+                if let Some(view) = self.specs.get_mut(key) {
+                    view.error = None;
+                }
+                self.finish_load(key, None);
+            }
+        }
+    }
+
+    /// Ends the load of the spec at `key`, setting its view if given: runs
+    /// it dropped are held, and specs refused for the name it gave up load.
+    fn finish_load(&mut self, key: &Path, view: Option<SpecView>) {
+        let Some(load) = self.loads.remove(key) else {
+            return;
         };
-        let renamed = name_before.filter(|before| *before != view.name);
-        self.put_spec(key, view);
-        self.hold_dropped(&old);
+        load.cancelled.store(true, Ordering::Relaxed);
+        if let Some(view) = view {
+            self.put_spec(key.to_path_buf(), view);
+        }
+        let name = self.specs.get(key).map(|v| v.name.clone());
+        let renamed = load
+            .name_before
+            .filter(|before| Some(before) != name.as_ref());
+        self.hold_dropped(&load.old);
         self.reload_refused(renamed);
+        self.settle_loads();
+    }
+
+    /// Once no spec is loading, scans the store if that is due.
+    fn settle_loads(&mut self) {
+        if self.loads.is_empty() && std::mem::take(&mut self.scan_pending) {
+            self.scan_store();
+        }
     }
 
     /// The other spec file that holds `name` (it has runs, or loads
@@ -618,7 +787,7 @@ impl Session {
         let Some(entry) = self.runs.get_mut(id) else {
             return;
         };
-        entry.summary = store::read_summary(&entry.dir).ok().flatten();
+        entry.summary = store::read_summary(&entry.dir).ok().flatten().map(Box::new);
         // An unreadable file keeps what was read; the next read starts over.
         let _ = entry.history.read_new(&entry.dir);
         // Probed only for runs another process trains (ours are known).
@@ -635,12 +804,12 @@ impl Session {
     /// the same id) is trained and stored once but listed under each, named
     /// by the spec listing it: each spec's rows and table hold all its runs.
     pub fn runs(&self) -> Vec<RunView> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(self.runs.len());
+        let mut out = Vec::with_capacity(self.runs.len());
         for spec in self.specs.values() {
             for id in &spec.run_ids {
                 if let Some(e) = self.runs.get(id) {
-                    seen.insert(id.clone());
+                    seen.insert(id);
                     let mut run = view(id, e);
                     if run.config.spec != spec.name {
                         let mut config = (*run.config).clone();
@@ -663,13 +832,17 @@ impl Session {
         self.specs
             .iter()
             .map(|(key, view)| SpecView {
-                loading: self.waiting.get(key).map(|files| {
-                    files
-                        .iter()
-                        .map(|f| self.hasher.progress(f))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }),
+                loading: self
+                    .waiting
+                    .get(key)
+                    .map(|files| {
+                        files
+                            .iter()
+                            .map(|f| self.hasher.progress(f))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .or_else(|| self.loads.get(key).map(Load::progress)),
                 ..view.clone()
             })
             .collect()
@@ -689,10 +862,12 @@ impl Session {
             && entry.handle.is_none()
         {
             // A run of no current spec: adopt it so this process can train it.
-            let config = (*entry.config).clone();
-            if let Ok(handle) = self.pool.submit(config, false) {
-                self.track(handle);
-            }
+            let run = PlannedRun {
+                id: id.clone(),
+                config: entry.config.clone(),
+            };
+            let handle = self.pool.submit(run, false);
+            self.track(handle);
         }
         self.pool.rerun(id);
     }
@@ -723,7 +898,12 @@ impl Session {
 
     /// Stops as [`Session::shutdown`], waiting at most [`QUIT_GRACE`] for
     /// workers (see [`Pool::shutdown_within`]): for a process that quits.
+    /// A spec still loading is left: what it listed is queued in no file,
+    /// and it loads again next time.
     pub fn quit(self) {
+        for (key, load) in &self.loads {
+            tracing::info!("quitting while {}: {}", key.display(), load.progress());
+        }
         self.pool.shutdown_within(QUIT_GRACE);
     }
 }
@@ -902,6 +1082,125 @@ impl Drop for Hasher {
     }
 }
 
+/// What the loader is asked to load.
+struct LoadJob {
+    /// The spec file as found, and as the session knows it.
+    path: PathBuf,
+    key: PathBuf,
+    generation: u64,
+    cancelled: Arc<AtomicBool>,
+}
+
+/// A thread that reads specs and lists their runs, one spec at a time in
+/// the order asked, sending what it finds to the session's channel in
+/// batches ([`Part`]). It stops with the session.
+struct Loader {
+    jobs: Sender<LoadJob>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Loader {
+    fn start(hasher: Arc<Hasher>, events: Sender<Event>) -> Loader {
+        let (jobs, rx) = channel::<LoadJob>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for job in rx {
+                let cancelled =
+                    || job.cancelled.load(Ordering::Relaxed) || stopped.load(Ordering::Relaxed);
+                if !load(&job, &hasher, &events, &cancelled) {
+                    return;
+                }
+            }
+        });
+        Loader { jobs, stop }
+    }
+
+    fn load(&self, job: LoadJob) {
+        // The thread ends only with the session.
+        let _ = self.jobs.send(job);
+    }
+}
+
+impl Drop for Loader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Reads one spec and sends the session what it finds: its plan, then its
+/// runs in batches of [`LOAD_BATCH`] (each hashed once, here), until they
+/// are all listed or the load is `cancelled`. Returns `false` once the
+/// session is gone.
+fn load(
+    job: &LoadJob,
+    hasher: &Hasher,
+    events: &Sender<Event>,
+    cancelled: &dyn Fn() -> bool,
+) -> bool {
+    let send = |part| {
+        events
+            .send(Event::Loaded {
+                key: job.key.clone(),
+                generation: job.generation,
+                part,
+            })
+            .is_ok()
+    };
+    let pending = std::cell::RefCell::new(Vec::new());
+    let plan = spec::plan_with(&job.path, &|file| {
+        let digest = hasher.digest(file)?;
+        if digest.is_none() {
+            pending.borrow_mut().push(file.to_path_buf());
+        }
+        Ok(digest)
+    });
+    let pending = pending.into_inner();
+    let plan = match plan {
+        _ if !pending.is_empty() => return send(Part::Hashing(pending)),
+        Err(e) => return send(Part::Failed(e)),
+        Ok(plan) => plan,
+    };
+    if !send(Part::Plan {
+        name: plan.name.clone(),
+        points: plan.points(),
+    }) {
+        return false;
+    }
+    let mut runs = plan.runs().peekable();
+    while !cancelled() {
+        let batch: Vec<PlannedRun> = runs.by_ref().take(LOAD_BATCH).collect();
+        if !send(Part::Runs(batch)) {
+            return false;
+        }
+        if runs.peek().is_none() {
+            return send(Part::Done);
+        }
+        hold_loading(cancelled);
+    }
+    true
+}
+
+/// Tests only: while the file [`super::runner::test_hold`] names exists, a spec
+/// with runs left to list waits after each batch (as a run waits after its
+/// first step), so a test catches the dashboard loading by construction
+/// instead of by a wall-clock margin.
+fn hold_loading(cancelled: &dyn Fn() -> bool) {
+    let Some(gate) = super::runner::test_hold() else {
+        return;
+    };
+    while gate.exists() && !cancelled() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A spec file's name without `.toml`: its name until it is read.
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The identities of the experiments and runs directories.
 fn watched_identities(opts: &SessionOptions) -> [Option<(u64, u64)>; 2] {
     [&opts.experiments_dir, &opts.runs_dir].map(|d| watcher::identity(d))
@@ -1034,7 +1333,7 @@ mod tests {
         assert!(loading.starts_with("hashing big.csv "), "{loading}");
         assert!(specs[0].error.is_none() && specs[0].run_ids.is_empty());
         // Synchronised on the session's own events, not on time.
-        while session.specs()[0].run_ids.is_empty() {
+        while session.specs()[0].run_ids.is_empty() || session.loading() {
             session.wait(Duration::from_secs(60));
         }
         let spec = &session.specs()[0];
@@ -1046,6 +1345,70 @@ mod tests {
         assert!(
             matches!(&config.dataset, crate::experiment::DatasetSource::File { sha256, .. } if *sha256 == expected)
         );
+        session.shutdown();
+    }
+
+    /// A spec of more runs than a batch loads in the background: `start`
+    /// returns before any run is listed, the spec says how far it is, the
+    /// runs arrive in batches, and in the end they are the eager
+    /// expansion's, in its order. Issue 20: one spec of 100,000 runs kept
+    /// the dashboard from its first frame for 7.5 s of CPU.
+    #[test]
+    fn a_large_spec_loads_in_batches_and_lists_the_eager_expansions_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiments = dir.path().join("experiments");
+        std::fs::create_dir(&experiments).unwrap();
+        let seeds: Vec<String> = (0..2 * LOAD_BATCH + 500).map(|s| s.to_string()).collect();
+        let path = experiments.join("big.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "env = \"ImitationTrap-v0\"\nseeds = [{}]\ndataset = {{ policy = \"behavior\", size = 100 }}\n[[algo]]\nname = \"bc\"\n",
+                seeds.join(", ")
+            ),
+        )
+        .unwrap();
+        let eager: Vec<RunId> = spec::load(&path)
+            .unwrap()
+            .runs
+            .iter()
+            .map(RunConfig::id)
+            .collect();
+        assert_eq!(eager.len(), 2 * LOAD_BATCH + 500);
+        let mut session = Session::start(SessionOptions {
+            experiments_dir: experiments,
+            runs_dir: dir.path().join("runs"),
+            jobs: 1,
+            poll: true,
+            autostart: false,
+        })
+        .unwrap();
+        // Nothing is taken in before the session handles the loader's events.
+        let view = &session.specs()[0];
+        assert_eq!(view.name, "big");
+        assert_eq!(view.loading.as_deref(), Some("reading"));
+        assert!(view.run_ids.is_empty() && session.loading());
+        // Synchronised on the session's own events: a call takes in at
+        // most two batches, so some state between is seen.
+        let mut seen = Vec::new();
+        while session.loading() {
+            session.wait(Duration::from_secs(60));
+            let view = &session.specs()[0];
+            seen.push((view.run_ids.len(), view.loading.clone()));
+        }
+        let total = eager.len();
+        assert!(
+            seen.iter().any(|(n, loading)| *n > 0
+                && *n < total
+                && *loading == Some(format!("loading {n}/{total} runs"))),
+            "{seen:?}"
+        );
+        let view = &session.specs()[0];
+        assert_eq!(view.loading, None);
+        assert_eq!(view.run_ids, eager);
+        let runs = session.runs();
+        assert_eq!(runs.len(), total);
+        assert!(runs.iter().all(|r| r.status == RunStatus::Waiting));
         session.shutdown();
     }
 

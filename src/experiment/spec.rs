@@ -4,7 +4,7 @@
 //! checked here, before anything trains, and every error points at the
 //! offending place as `file:line:column`.
 
-use super::config::{DatasetSource, RunConfig, sha256_file};
+use super::config::{DatasetSource, PlannedRun, RunConfig, sha256_file};
 use crate::algo::{self, ParamValue, Params};
 use crate::data::{MAX_TRANSITIONS, Quality};
 use crate::error::{bounded, did_you_mean};
@@ -89,6 +89,99 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
     load_with(path, &|file| sha256_file(file).map(Some))
 }
 
+/// A spec read and checked, its runs not yet listed: the grid's axes.
+/// [`Plan::runs`] lists the runs one at a time, so a grid of 100,000 is
+/// taken in batches (the dashboard draws meanwhile) and never held twice.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub path: PathBuf,
+    envs: Vec<String>,
+    gammas: Vec<f64>,
+    iterations: Vec<u64>,
+    eval_every: Vec<u64>,
+    datasets: Vec<DatasetChoice>,
+    algos: Vec<(String, Params)>,
+    features: Vec<FeatureSpec>,
+    seeds: Vec<u64>,
+    priority: i64,
+}
+
+impl Plan {
+    /// The grid's points: its runs, counting twice the points that
+    /// resolve to the same run (listed once).
+    pub fn points(&self) -> usize {
+        [
+            self.envs.len(),
+            self.gammas.len(),
+            self.iterations.len(),
+            self.eval_every.len(),
+            self.datasets.len(),
+            self.algos.len(),
+            self.features.len(),
+            self.seeds.len(),
+        ]
+        .iter()
+        .product()
+    }
+
+    /// The grid's point `index`, in grid order: environments outermost,
+    /// then γ, iterations, eval_every, datasets, algorithms, features, and
+    /// seeds innermost.
+    fn point(&self, index: usize) -> RunConfig {
+        let mut rest = index;
+        let mut digit = |len: usize| {
+            let d = rest % len;
+            rest /= len;
+            d
+        };
+        let seed = self.seeds[digit(self.seeds.len())];
+        let features = &self.features[digit(self.features.len())];
+        let (algo, params) = &self.algos[digit(self.algos.len())];
+        let dataset = &self.datasets[digit(self.datasets.len())];
+        let eval_every = self.eval_every[digit(self.eval_every.len())];
+        let iterations = self.iterations[digit(self.iterations.len())];
+        let gamma = self.gammas[digit(self.gammas.len())];
+        let env = &self.envs[digit(self.envs.len())];
+        RunConfig {
+            spec: self.name.clone(),
+            env: env.clone(),
+            gamma,
+            seed,
+            iterations,
+            eval_every,
+            dataset: dataset.resolve(seed),
+            features: features.clone(),
+            algo: algo.clone(),
+            params: params.clone(),
+            priority: self.priority,
+        }
+    }
+
+    /// The runs in grid order, each with its id (hashed once, here).
+    /// Distinct grid points can resolve to the same run (a key only
+    /// another variant uses): each run is listed once.
+    pub fn runs(&self) -> impl Iterator<Item = PlannedRun> + '_ {
+        let mut seen = std::collections::HashSet::new();
+        (0..self.points()).filter_map(move |i| {
+            let run = PlannedRun::from(self.point(i));
+            seen.insert(run.id.clone()).then_some(run)
+        })
+    }
+
+    /// Every run at once.
+    pub fn spec(&self) -> Spec {
+        Spec {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            runs: self
+                .runs()
+                .map(|r| std::sync::Arc::unwrap_or_clone(r.config))
+                .collect(),
+        }
+    }
+}
+
 /// How a spec's dataset files are hashed: the hex SHA-256 of a file, or
 /// `None` when it is being hashed elsewhere (the dashboard hashes a large
 /// file in the background, and reads the spec again when it is done).
@@ -97,6 +190,12 @@ pub type Digest<'a> = &'a dyn Fn(&Path) -> std::io::Result<Option<String>>;
 /// [`load`], hashing dataset files with `digest`; a file it has no hash
 /// for yet makes the spec an error that says it is being hashed.
 pub fn load_with(path: &Path, digest: Digest) -> Result<Spec, SpecError> {
+    plan_with(path, digest).map(|plan| plan.spec())
+}
+
+/// Reads and checks the spec at `path` as [`load_with`] does, without
+/// listing its runs.
+pub fn plan_with(path: &Path, digest: Digest) -> Result<Plan, SpecError> {
     let text =
         crate::fsio::read_to_string_bounded(path, crate::fsio::SPEC).map_err(|e| SpecError {
             path: path.to_path_buf(),
@@ -109,7 +208,7 @@ pub fn load_with(path: &Path, digest: Digest) -> Result<Spec, SpecError> {
         text: &text,
         digest,
     }
-    .spec()
+    .plan()
 }
 
 /// Parses spec `text` as if read from `path` (relative dataset files are
@@ -120,7 +219,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
         text,
         digest: &|file| sha256_file(file).map(Some),
     }
-    .spec()
+    .plan()
+    .map(|plan| plan.spec())
 }
 
 struct Parser<'a> {
@@ -133,6 +233,11 @@ type Node<'i> = Spanned<DeValue<'i>>;
 
 /// One grid axis: the values a key takes, each with its place.
 type Axis<T> = Vec<(T, Range<usize>)>;
+
+/// An axis's values, their places no longer needed.
+fn values<T>(axis: Axis<T>) -> Vec<T> {
+    axis.into_iter().map(|(v, _)| v).collect()
+}
 
 impl Parser<'_> {
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
@@ -147,7 +252,7 @@ impl Parser<'_> {
         }
     }
 
-    fn spec(&self) -> Result<Spec, SpecError> {
+    fn plan(&self) -> Result<Plan, SpecError> {
         let root = DeTable::parse(self.text)
             .map_err(|e| self.error(e.span().unwrap_or(0..0), e.message().trim().to_string()))?;
         let table = root.get_ref();
@@ -228,47 +333,18 @@ impl Parser<'_> {
         }
         let algos = self.algos(self.required(table, "algo", 0..0)?)?;
 
-        let mut runs = Vec::new();
-        // Distinct grid points can resolve to the same run (a key only
-        // another variant uses): each run is listed once.
-        let mut ids = std::collections::HashSet::new();
-        for ((env, _), _) in &envs {
-            for (gamma, _) in &gammas {
-                for (iters, _) in &iterations {
-                    for (every, _) in &eval_every {
-                        for dataset in &datasets {
-                            for ((algo, params), (features, _)) in algos
-                                .iter()
-                                .flat_map(|a| features.iter().map(move |f| (a, f)))
-                            {
-                                for (seed, _) in &seeds {
-                                    let run = RunConfig {
-                                        spec: name.0.clone(),
-                                        env: env.clone(),
-                                        gamma: *gamma,
-                                        seed: *seed,
-                                        iterations: *iters,
-                                        eval_every: *every,
-                                        dataset: dataset.resolve(*seed),
-                                        features: features.clone(),
-                                        algo: algo.clone(),
-                                        params: params.clone(),
-                                        priority,
-                                    };
-                                    if ids.insert(run.id()) {
-                                        runs.push(run);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Ok(Spec {
+        Ok(Plan {
             name: name.0,
             path: self.path.to_path_buf(),
-            runs,
+            envs: values(envs).into_iter().map(|(id, _)| id).collect(),
+            gammas: values(gammas),
+            iterations: values(iterations),
+            eval_every: values(eval_every),
+            datasets,
+            algos,
+            features: values(features),
+            seeds: values(seeds),
+            priority,
         })
     }
 

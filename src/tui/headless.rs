@@ -24,7 +24,7 @@ pub fn buffer_text(buffer: &Buffer) -> String {
     out
 }
 
-/// Feeds `keys`, then renders `frames` frames of `width`×`height`, waiting
+/// Waits for the specs to load, feeds `keys`, then renders `frames` frames of `width`×`height`, waiting
 /// up to `interval` for changes before each frame after the first.
 pub fn render(
     dashboard: &mut Dashboard,
@@ -34,6 +34,8 @@ pub fn render(
     interval: Duration,
 ) -> Vec<String> {
     let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
+    // Frames for scripts show every spec whole.
+    dashboard.finish_loading();
     dashboard.sync();
     for key in keys {
         if dashboard.key(*key) {

@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 
 /// How long the loop waits for input before looking at the session again.
 const TICK: Duration = Duration::from_millis(100);
+/// The same while a spec loads: the loop takes in a batch of its runs
+/// between frames.
+const LOADING_TICK: Duration = Duration::from_millis(10);
 /// How often progress of running runs is redrawn.
 const PROGRESS_REDRAW: Duration = Duration::from_millis(250);
 
@@ -130,7 +133,12 @@ fn event_loop(
             dirty = false;
             last_draw = Instant::now();
         }
-        match input.recv_timeout(TICK) {
+        let tick = if dashboard.session.loading() {
+            LOADING_TICK
+        } else {
+            TICK
+        };
+        match input.recv_timeout(tick) {
             Ok(first) => {
                 // Everything already typed (a paste, fast typing) is applied
                 // before the next frame, so the frame shows all of it.

@@ -71,7 +71,7 @@ fn a_pasted_filter_is_drawn_whole() {
     let name = format!("pessimist-paste-{}", std::process::id());
     let _session = dashboard(dir.path(), &name, "");
     wait_for(&name, "the run", |s| {
-        s.contains("pessimist │") && s.contains("done")
+        s.contains("pessimist │") && s.contains(" 1 done")
     });
     // One write to the terminal, as a paste: every key must be drawn
     // without another event arriving after it.

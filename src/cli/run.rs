@@ -7,7 +7,7 @@ use super::RunArgs;
 use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pessimist::experiment::store::{self, Store};
-use pessimist::experiment::{Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
+use pessimist::experiment::{PlannedRun, Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
 use pessimist::present::scores::score_text;
 use pessimist::text::{number, percent, sanitize};
@@ -150,15 +150,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // Two specs (or one named twice) can list the same run: it is one run.
     let mut seen = std::collections::HashSet::new();
     for config in configs {
+        let run = PlannedRun::from(config);
+        if !seen.insert(run.id.clone()) {
+            continue;
+        }
         // A sweep repairs what a crash or an editor left, finished runs
         // too: a `config.json` that is not the spec's is rewritten. A
         // directory that cannot be made fails its run when it starts, with
         // the reason.
-        let _ = store.prepare(&config);
-        let handle = pool.submit(config, true);
-        if !seen.insert(handle.id.clone()) {
-            continue;
-        }
+        let _ = store.prepare(&run.config);
+        let handle = pool.submit(run, true);
         // A pause is a dashboard's wish, not a result: a sweep trains it.
         pool.resume(&handle.id);
         if args.retry_failed && handle.status() == RunStatus::Failed {

@@ -266,3 +266,49 @@ impl Projectable for Combo {
         self.cql.desync();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{self, Quality};
+    use crate::mdp::envs;
+
+    /// ρ_{t+1} by scattering every non-terminal transition of the model, in
+    /// the compiled order: the definition a rollout step must match bit for bit.
+    fn scattered(model: &EmpiricalMdp, rho: &[f64], sigma: &[f64]) -> Vec<f64> {
+        let mut next = vec![0.0; model.n_states];
+        for pair in &model.pairs {
+            let cell = pair.state as usize * model.n_actions + pair.action as usize;
+            for x in model.successors_of(pair).iter().filter(|x| !x.terminated) {
+                next[x.next_state as usize] += rho[pair.state as usize] * sigma[cell] * x.prob;
+            }
+        }
+        next
+    }
+
+    #[test]
+    fn a_rollout_step_is_the_scatter_bit_for_bit() {
+        for (id, quality) in [
+            ("Taxi-v4", Quality::Medium),
+            ("FrozenLake8x8-v1", Quality::Random),
+            ("CliffWalkingSlippery-v1", Quality::Medium),
+        ] {
+            let mdp = envs::make(id).unwrap();
+            let dataset = data::collect(&mdp, quality, 20_000, 3, 0.99).unwrap();
+            let model = EmpiricalMdp::compile(&dataset);
+            let (ns, na) = (model.n_states, model.n_actions);
+            // Irregular weights, so that a sum in another order would differ.
+            let rho: Vec<f64> = (0..ns)
+                .map(|s| ((s * 7919 % 101) as f64 + 0.1) / 997.0)
+                .collect();
+            let sigma: Vec<f64> = (0..ns * na)
+                .map(|c| 1.0 / (1.0 + (c % 13) as f64 / 3.0))
+                .collect();
+            let mut next = vec![f64::NAN; ns];
+            Arrivals::new(&model).step(&rho, &sigma, &mut next);
+            let want = scattered(&model, &rho, &sigma);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&next), bits(&want), "{id}");
+        }
+    }
+}

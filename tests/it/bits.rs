@@ -1,5 +1,5 @@
 //! Every learner's Q and policy after a few iterations at its defaults, as
-//! digests of their bits: a refactor or a speed-up that claims to change no
+//! digests of their bits ([`digest`]): a refactor or a speed-up that claims to change no
 //! result must leave [`DIGESTS`] as it is; a change meant to move results
 //! updates them in its own commit and says why.
 //!
@@ -8,12 +8,11 @@
 //! may sum in another order on another machine), so their values are
 //! hashed rounded to nine significant digits.
 
-use crate::support::learning::{params, text, train_data, trained};
+use crate::support::learning::{digest, digest_values, params, text, train_data, trained};
 use pessimist::algo::{self, Params, TrainData};
 use pessimist::data::{self, Quality};
 use pessimist::features::FeatureSpec;
 use pessimist::mdp::envs;
-use sha2::{Digest, Sha256};
 
 const ITERATIONS: usize = 20;
 
@@ -37,18 +36,15 @@ fn data(env: &str, quality: Quality, size: usize, linear: bool) -> TrainData {
     data.with_features(phi)
 }
 
-/// The first 16 hex digits of the SHA-256 of Q's and π's values.
-fn digest(values: impl Iterator<Item = f64>, linear: bool) -> String {
-    let mut hasher = Sha256::new();
-    for v in values {
-        let v = if linear && v.is_finite() && v != 0.0 {
+/// Linear learners' values rounded to nine significant digits.
+fn rounded(values: impl Iterator<Item = f64>) -> impl Iterator<Item = f64> {
+    values.map(|v| {
+        if v.is_finite() && v != 0.0 {
             format!("{v:.8e}").parse::<f64>().unwrap()
         } else {
             v
-        };
-        hasher.update(v.to_bits().to_le_bytes());
-    }
-    pessimist::text::hex(&hasher.finalize()[..8])
+        }
+    })
 }
 
 fn digests() -> Vec<String> {
@@ -57,72 +53,78 @@ fn digests() -> Vec<String> {
         let data = data(env, quality, size, linear);
         for name in algo::names() {
             let learner = trained(name, &Params::new(), &data, ITERATIONS);
-            let (q, pi) = (learner.q(), learner.policy());
-            let values = q.iter().chain(pi.iter()).copied();
-            let kind = if linear { "linear" } else { "table" };
-            out.push(format!("{env} {kind} {name} {}", digest(values, linear)));
+            let (kind, digest) = if linear {
+                let (q, pi) = (learner.q(), learner.policy());
+                (
+                    "linear",
+                    digest_values(rounded(q.iter().chain(pi.iter()).copied())),
+                )
+            } else {
+                ("table", digest(&*learner))
+            };
+            out.push(format!("{env} {kind} {name} {digest}"));
         }
     }
     out
 }
 
 const DIGESTS: &[&str] = &[
-    "FrozenLake8x8-v1 table fqi 0c34d72a4deaa0b0",
-    "FrozenLake8x8-v1 table bc fd2aa7170eb28e8c",
-    "FrozenLake8x8-v1 table bcq cbf0ec4b9f0a64d4",
-    "FrozenLake8x8-v1 table brac 4fe394b5027296f6",
-    "FrozenLake8x8-v1 table td3bc b8789104da572c85",
-    "FrozenLake8x8-v1 table awac 052bef307d76f3a7",
-    "FrozenLake8x8-v1 table fisher-brc 533fc849c12ee00e",
-    "FrozenLake8x8-v1 table iql 7ae74cb25e5f05d8",
-    "FrozenLake8x8-v1 table vi-lcb 9a1e17835c2bed8e",
-    "FrozenLake8x8-v1 table atac 525bdabb4f1a073b",
-    "FrozenLake8x8-v1 table cql 36ca8487e1840ac9",
-    "FrozenLake8x8-v1 table combo 426a94eaf8cb352d",
-    "FrozenLake8x8-v1 table fqe fd2aa7170eb28e8c",
-    "FrozenLake8x8-v1 table online f1a1fd85d6fc3704",
-    "CliffWalkingSlippery-v1 table fqi 6d8a53a26b5c3a46",
-    "CliffWalkingSlippery-v1 table bc 8bdf9a4f1068f62b",
-    "CliffWalkingSlippery-v1 table bcq 4323cfcb59533515",
-    "CliffWalkingSlippery-v1 table brac d9287ea69eef0e0f",
-    "CliffWalkingSlippery-v1 table td3bc 4931adb7918f8805",
-    "CliffWalkingSlippery-v1 table awac e70f5ebdeba03693",
-    "CliffWalkingSlippery-v1 table fisher-brc c1cd11869122c2b7",
-    "CliffWalkingSlippery-v1 table iql 6c0eeee5953d628d",
-    "CliffWalkingSlippery-v1 table vi-lcb a3e76d1c70d11021",
-    "CliffWalkingSlippery-v1 table atac 1649d26fb8b0367b",
-    "CliffWalkingSlippery-v1 table cql e331041fc9db0152",
-    "CliffWalkingSlippery-v1 table combo e8e5d46df635ca82",
-    "CliffWalkingSlippery-v1 table fqe 8bdf9a4f1068f62b",
-    "CliffWalkingSlippery-v1 table online 07b3c6b1de93ab00",
-    "Taxi-v4 table fqi b3f42ee4fdae5e32",
-    "Taxi-v4 table bc 74c62f91049a2c0b",
-    "Taxi-v4 table bcq 3e14c2d3fe844668",
-    "Taxi-v4 table brac a7810fd2d4444602",
-    "Taxi-v4 table td3bc 4b93b077e5e875b5",
-    "Taxi-v4 table awac 6f4d676eb04f5407",
-    "Taxi-v4 table fisher-brc 79815fdbecf46a9b",
-    "Taxi-v4 table iql f8ee1645ce4e3a43",
-    "Taxi-v4 table vi-lcb 9dee7fa511ed3e18",
-    "Taxi-v4 table atac 007e9fb675788c42",
-    "Taxi-v4 table cql 32f499a47920a2bc",
-    "Taxi-v4 table combo e2affa5361b2105d",
-    "Taxi-v4 table fqe 74c62f91049a2c0b",
-    "Taxi-v4 table online 8c6c96df7634f5ff",
-    "FrozenLake8x8-v1 linear fqi 49e1219327cbacdd",
-    "FrozenLake8x8-v1 linear bc ba2eb3ea4ce0fc7d",
-    "FrozenLake8x8-v1 linear bcq 978ddfde4833129d",
-    "FrozenLake8x8-v1 linear brac 2d31e5ab6aeb776b",
-    "FrozenLake8x8-v1 linear td3bc a5f49c83a08cd4fe",
-    "FrozenLake8x8-v1 linear awac 78bc1a1516c675e7",
-    "FrozenLake8x8-v1 linear fisher-brc 116199641c94297b",
-    "FrozenLake8x8-v1 linear iql f449e25646d64fff",
-    "FrozenLake8x8-v1 linear vi-lcb 6cd090511c378cb4",
-    "FrozenLake8x8-v1 linear atac 7f7aa6b0e57d493e",
-    "FrozenLake8x8-v1 linear cql 0a8a030374f9af01",
-    "FrozenLake8x8-v1 linear combo df906bf55b8ff514",
-    "FrozenLake8x8-v1 linear fqe ea9d4ed23c7c81f3",
-    "FrozenLake8x8-v1 linear online f1a1fd85d6fc3704",
+    "FrozenLake8x8-v1 table fqi 48124b6789c9cbe6",
+    "FrozenLake8x8-v1 table bc 36d13ff5bca2f19c",
+    "FrozenLake8x8-v1 table bcq 4ac360b3c936025e",
+    "FrozenLake8x8-v1 table brac 69b58f9b27a37ffc",
+    "FrozenLake8x8-v1 table td3bc 9d924f6faa2ad031",
+    "FrozenLake8x8-v1 table awac fcbe154321b6a491",
+    "FrozenLake8x8-v1 table fisher-brc 4532bdc2eded173d",
+    "FrozenLake8x8-v1 table iql 1f0e4b334cddb50f",
+    "FrozenLake8x8-v1 table vi-lcb 914b23263a6d4df4",
+    "FrozenLake8x8-v1 table atac 0c418a93e5714d9f",
+    "FrozenLake8x8-v1 table cql 38c8ad80667cfa73",
+    "FrozenLake8x8-v1 table combo cca3da9db6e79cfe",
+    "FrozenLake8x8-v1 table fqe 36d13ff5bca2f19c",
+    "FrozenLake8x8-v1 table online 7fedb91891097325",
+    "CliffWalkingSlippery-v1 table fqi 676fe4f0978a8d43",
+    "CliffWalkingSlippery-v1 table bc f890724374ed53d1",
+    "CliffWalkingSlippery-v1 table bcq f75df55956fda34c",
+    "CliffWalkingSlippery-v1 table brac c3d746fb1afdb4ff",
+    "CliffWalkingSlippery-v1 table td3bc e61fb1865f69e5b4",
+    "CliffWalkingSlippery-v1 table awac e3a3b7a894f87da0",
+    "CliffWalkingSlippery-v1 table fisher-brc 867c72f54b080396",
+    "CliffWalkingSlippery-v1 table iql 783165739532d84d",
+    "CliffWalkingSlippery-v1 table vi-lcb 064a322a46d27eec",
+    "CliffWalkingSlippery-v1 table atac b8aa4bb35c82a4c7",
+    "CliffWalkingSlippery-v1 table cql e866a212d9e84b9e",
+    "CliffWalkingSlippery-v1 table combo c0b86096f1cb98dc",
+    "CliffWalkingSlippery-v1 table fqe f890724374ed53d1",
+    "CliffWalkingSlippery-v1 table online 77f9cd52d0299d24",
+    "Taxi-v4 table fqi 8c7881120efecb4c",
+    "Taxi-v4 table bc c100a0312d319761",
+    "Taxi-v4 table bcq 8c30cf66128f7872",
+    "Taxi-v4 table brac 54d0030b5f6c8352",
+    "Taxi-v4 table td3bc 4f20a0b73554dc69",
+    "Taxi-v4 table awac 68b4c87570486be9",
+    "Taxi-v4 table fisher-brc 8e8f87ac079c57be",
+    "Taxi-v4 table iql c71e77f1e4c9d695",
+    "Taxi-v4 table vi-lcb 7e945219060746f4",
+    "Taxi-v4 table atac af56f33fdb8814ec",
+    "Taxi-v4 table cql 8c5037d86a07900b",
+    "Taxi-v4 table combo c45746b9c9763df6",
+    "Taxi-v4 table fqe c100a0312d319761",
+    "Taxi-v4 table online 7c9740dfd226e53d",
+    "FrozenLake8x8-v1 linear fqi ae49ddab7d90f8eb",
+    "FrozenLake8x8-v1 linear bc c9dff4fbffbe4f61",
+    "FrozenLake8x8-v1 linear bcq 9974a61d79a09c2f",
+    "FrozenLake8x8-v1 linear brac ece81fc02a6d6a49",
+    "FrozenLake8x8-v1 linear td3bc aa5215397c258627",
+    "FrozenLake8x8-v1 linear awac 58f495c193c3521e",
+    "FrozenLake8x8-v1 linear fisher-brc 6c34a694d46cd5de",
+    "FrozenLake8x8-v1 linear iql bfb5c79e404395d6",
+    "FrozenLake8x8-v1 linear vi-lcb 34e0a41e081c7653",
+    "FrozenLake8x8-v1 linear atac 96855573b3482671",
+    "FrozenLake8x8-v1 linear cql dcd38058ce317ef3",
+    "FrozenLake8x8-v1 linear combo f95a3a8c5ab3a628",
+    "FrozenLake8x8-v1 linear fqe b9d0f7ffbfa88317",
+    "FrozenLake8x8-v1 linear online 7fedb91891097325",
 ];
 
 #[test]

@@ -4,7 +4,7 @@
 //! true return stays exact (0 on both counterexamples) while the estimate
 //! leaves it behind.
 
-use crate::support::learning::{exact_dataset, params, text, train_data, trained};
+use crate::support::learning::{digest, exact_dataset, params, text, train_data, trained};
 use pessimist::algo::{self, ParamValue, Params, TrainData};
 use pessimist::data::{self, Dataset, Quality};
 use pessimist::features::FeatureSpec;
@@ -473,4 +473,24 @@ fn diverged_weights_survive_a_checkpoint() {
         .load_state(&serde_json::from_str(&state).unwrap())
         .unwrap();
     assert_eq!(format!("{:?}", learner.q()), format!("{:?}", resumed.q()));
+}
+
+/// combo's linear form with a one-iteration model buffer is combo's linear
+/// form as it was before the buffer: Q and π bit for bit (digests recorded
+/// from that code).
+#[test]
+fn linear_combo_with_a_one_iteration_buffer_is_combo_before_the_buffer() {
+    let p = params(&[("buffer", ParamValue::Number(1.0))]);
+    for (id, quality, want) in [
+        ("FrozenLake8x8-v1", Quality::Medium, "69bea7315c61d6e3"),
+        (
+            "CliffWalkingSlippery-v1",
+            Quality::Random,
+            "e055a24742743ab4",
+        ),
+    ] {
+        let (_, lin) = table_and_onehot(id, quality, 20_000);
+        let got = digest(&*trained("combo", &p, &lin, 100));
+        assert_eq!(got, want, "{id} {quality}");
+    }
 }

@@ -3,7 +3,7 @@
 //! the data never shows, and the lecture's toy problems.
 
 use crate::support::cli;
-use crate::support::learning::{exact_dataset, params, text, train_data, trained};
+use crate::support::learning::{digest, exact_dataset, params, text, train_data, trained};
 use pessimist::algo::{self, Algorithm, ParamValue, Params, TrainData};
 use pessimist::data::{self, Quality};
 use pessimist::eval::Evaluator;
@@ -929,6 +929,36 @@ fn combo_is_cql_on_real_data_and_less_conservative_with_rollouts() {
         let (cql, _) = estimate("cql", &same_alpha, &mdp, &data, 1_000);
         let (combo, _) = estimate("combo", &Params::new(), &mdp, &data, 1_000);
         assert!(cql <= combo, "{name}: q_est CQL {cql} > COMBO {combo}");
+    }
+}
+
+/// A one-iteration model buffer is combo as it was before it had one
+/// (rollouts of the current π only): Q and π bit for bit as that code
+/// trained them (digests recorded from it), early and once rows are skipped.
+#[test]
+fn combo_with_a_one_iteration_buffer_is_combo_before_the_buffer() {
+    let p = params(&[("buffer", number(1.0))]);
+    for (id, quality, size, iterations, want) in [
+        ("Taxi-v4", Quality::Medium, 50_000, 400, "84bcf3d78a99ad46"),
+        (
+            "FrozenLake8x8-v1",
+            Quality::Random,
+            20_000,
+            400,
+            "0a552d440e8868e1",
+        ),
+        (
+            "CliffWalkingSlippery-v1",
+            Quality::Medium,
+            20_000,
+            400,
+            "9287371809dc77db",
+        ),
+        ("Taxi-v4", Quality::Medium, 50_000, 3, "9e547966b1c435c3"),
+    ] {
+        let (_, data) = collected(id, quality, size, 0, 0.99);
+        let got = digest(&*trained("combo", &p, &data, iterations));
+        assert_eq!(got, want, "{id} {quality} at {iterations} iterations");
     }
 }
 

@@ -58,3 +58,20 @@ pub fn exact_dataset(mdp: &TabularMdp) -> Dataset {
     }
     d
 }
+
+/// A digest of a learner's Q and π, bit for bit: what a test compares
+/// against results recorded from earlier code.
+pub fn digest(learner: &dyn Algorithm) -> String {
+    digest_values(learner.q().iter().chain(learner.policy().iter()).copied())
+}
+
+/// FNV-1a over the bits of `values`.
+pub fn digest_values(values: impl Iterator<Item = f64>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in values {
+        for byte in x.to_bits().to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}

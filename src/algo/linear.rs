@@ -5,8 +5,9 @@
 //!   as the table Φθ, so evaluation, the dashboard, the heatmap and
 //!   checkpoints never know which kind of learner they look at;
 //! - [`LeastSquares`]: the data-weighted ridge regression onto φ, its Gram
-//!   matrix factored once (Cholesky, linfa-linalg), so an iteration costs
-//!   one pass over the observed pairs and two triangular solves;
+//!   matrix factored once (Cholesky, linfa-linalg, kept as its envelope:
+//!   [`Factor`]), so an iteration costs one pass over the observed pairs'
+//!   nonzero features and two triangular solves over L's envelope;
 //! - [`Fitted`]: fitted iteration by least squares, with the values of the
 //!   next states taken greedily (FQI) or under a fixed policy (FQE);
 //! - [`Projected`]: every other algorithm's linear form — its tabular
@@ -26,8 +27,7 @@ use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::{Policy, solve};
 use linfa_linalg::cholesky::Cholesky;
-use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use std::sync::Arc;
 
 /// Ridge added to a Gram matrix, relative to its mean diagonal: enough to
@@ -135,8 +135,7 @@ pub struct LeastSquares {
     phi: Arc<Phi>,
     /// The fitted rows (pair indices s·|A| + a) and their weights.
     rows: Vec<(usize, f64)>,
-    /// L with LLᵀ = ΦᵀWΦ + λI.
-    factor: Array2<f64>,
+    factor: Factor,
     ridge: f64,
 }
 
@@ -157,38 +156,19 @@ impl LeastSquares {
     /// The data-weighted fit of the observed pairs: the pairs of the
     /// compiled dataset, each weighted by its count.
     pub fn on_data(phi: Arc<Phi>, data: &TrainData) -> Result<Self> {
-        let na = phi.n_actions();
-        let n = data.compiled.n_transitions.max(1) as f64;
-        let rows = data
-            .compiled
-            .pairs
-            .iter()
-            .map(|p| {
-                (
-                    p.state as usize * na + p.action as usize,
-                    f64::from(p.count) / n,
-                )
-            })
-            .collect();
-        Self::new(phi, rows)
+        Self::new(phi, Cells::Observed.rows(data))
     }
 
     /// θ fitting `target(row)` on the rows, held towards `prior` where
-    /// they say nothing.
-    pub fn fit(&self, target: impl Fn(usize) -> f64, prior: ArrayView1<f64>) -> Array1<f64> {
-        let mut rhs = Array2::<f64>::zeros((self.phi.dim(), 1));
-        rhs.column_mut(0).scaled_add(self.ridge, &prior);
-        // Over slices: a pair's row is short, and ndarray's per-row views
-        // cost more than the row's arithmetic.
-        let sum = rhs.as_slice_mut().expect("a fresh column");
-        for &(row, w) in &self.rows {
-            let y = w * target(row);
-            for (s, x) in sum.iter_mut().zip(self.phi.row(row)) {
-                *s += y * x;
-            }
+    /// they say nothing, into `theta` (one weight per feature).
+    pub fn fit(&self, target: impl Fn(usize) -> f64, prior: &[f64], theta: &mut [f64]) {
+        for (t, p) in theta.iter_mut().zip(prior) {
+            *t = self.ridge * p;
         }
-        solve_factored(&self.factor, &mut rhs);
-        rhs.column(0).to_owned()
+        for &(row, w) in &self.rows {
+            self.phi.add_scaled(row, w * target(row), theta);
+        }
+        self.factor.solve(theta);
     }
 }
 
@@ -199,7 +179,7 @@ pub fn ridge_factor<'a>(
     d: usize,
     rows: impl IntoIterator<Item = (ArrayView1<'a, f64>, f64)>,
     what: &str,
-) -> Result<(Array2<f64>, f64)> {
+) -> Result<(Factor, f64)> {
     let mut gram = Array2::<f64>::zeros((d, d));
     for (x, w) in rows {
         // Rank-one update of the upper triangle; mirrored below.
@@ -223,34 +203,84 @@ pub fn ridge_factor<'a>(
     let factor = gram
         .cholesky()
         .map_err(|e| Error::Invalid(format!("{what}: the Gram matrix: {e}")))?;
-    Ok((factor, ridge))
+    Ok((Factor::new(factor.view()), ridge))
+}
+
+/// A lower-triangular Cholesky factor L, each row kept from its first
+/// nonzero column to the diagonal (its envelope, which the factorisation
+/// never fills beyond: the envelope of G). Both triangular solves then
+/// stream L's rows contiguously and skip its zeros, which is most of L
+/// when φ's features are local (one-hot or tile-coded features in action
+/// blocks factor to a diagonal or block-diagonal L); for dense features
+/// it is the dense triangle. The arithmetic is the dense solves' without
+/// their products with L's zeros.
+pub struct Factor {
+    /// Row i holds L[i, first[i]..=i] at `values[start[i]..start[i + 1]]`.
+    first: Vec<usize>,
+    start: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl Factor {
+    /// The envelope of the lower triangle of `l`.
+    fn new(l: ArrayView2<f64>) -> Self {
+        let d = l.nrows();
+        let (mut first, mut start, mut values) = (Vec::with_capacity(d), vec![0], Vec::new());
+        for (i, row) in l.rows().into_iter().enumerate() {
+            let row = &row.as_slice().expect("a standard layout factor")[..=i];
+            let j = row.iter().position(|&x| x != 0.0).unwrap_or(i);
+            first.push(j);
+            values.extend_from_slice(&row[j..]);
+            start.push(values.len());
+        }
+        Factor {
+            first,
+            start,
+            values,
+        }
+    }
+
+    /// Row i's envelope: (its first column, L[i, first..=i]).
+    fn row(&self, i: usize) -> (usize, &[f64]) {
+        (
+            self.first[i],
+            &self.values[self.start[i]..self.start[i + 1]],
+        )
+    }
+
+    /// Solves LLᵀ x = b in place: L y = b row by row (y_i = (b_i −
+    /// Σ_j L_ij y_j) / L_ii), then Lᵀ x = y by L's rows from the last
+    /// (x_i = y_i / L_ii, then y_j −= L_ij x_i), each over the row's
+    /// envelope.
+    pub fn solve(&self, b: &mut [f64]) {
+        let d = self.first.len();
+        assert_eq!(b.len(), d, "one right-hand side per row of L");
+        for i in 0..d {
+            let (j, row) = self.row(i);
+            let (diagonal, row) = row.split_last().expect("the diagonal");
+            let known: f64 = row.iter().zip(&b[j..i]).map(|(x, y)| x * y).sum();
+            b[i] = (b[i] - known) / diagonal;
+        }
+        for i in (0..d).rev() {
+            let (j, row) = self.row(i);
+            let (diagonal, row) = row.split_last().expect("the diagonal");
+            let x = b[i] / diagonal;
+            b[i] = x;
+            for (y, l) in b[j..i].iter_mut().zip(row) {
+                *y -= x * l;
+            }
+        }
+    }
 }
 
 /// Solves LLᵀ X = B in place, B with one column per right-hand side.
-pub fn solve_factored(factor: &Array2<f64>, rhs: &mut Array2<f64>) {
+pub fn solve_factored(factor: &Factor, rhs: &mut Array2<f64>) {
+    let mut b = Vec::with_capacity(rhs.nrows());
     for mut column in rhs.columns_mut() {
-        let mut b = column.to_vec();
-        forward_substitute(factor, &mut b);
+        b.clear();
+        b.extend(column.iter());
+        factor.solve(&mut b);
         column.assign(&ArrayView1::from(&b[..]));
-    }
-    factor
-        .t()
-        .solve_triangular_inplace(rhs, UPLO::Upper)
-        .expect("a square factor");
-}
-
-/// Solves L y = b in place for a lower-triangular, row-major L, row by row
-/// (y_i = (b_i − Σ_{j<i} L_ij y_j) / L_ii): linfa-linalg's solver walks
-/// L's columns instead, which are strided here, and took half of an
-/// iteration. The back substitution with Lᵀ walks L's rows in linfa's
-/// order already.
-fn forward_substitute(l: &Array2<f64>, b: &mut [f64]) {
-    let d = b.len();
-    let l = l.as_slice().expect("a standard layout factor");
-    for i in 0..d {
-        let row = &l[i * d..(i + 1) * d];
-        let known: f64 = row[..i].iter().zip(&b[..i]).map(|(x, y)| x * y).sum();
-        b[i] = (b[i] - known) / row[i];
     }
 }
 
@@ -260,13 +290,10 @@ pub fn initial_theta(init: QInit, phi: &Arc<Phi>, data: &TrainData) -> Result<Ar
     fit_table(&init.table(data), phi)
 }
 
-/// The largest |Δ| between two weight vectors' values on every pair.
-pub fn largest_change(phi: &Phi, before: ArrayView1<f64>, after: ArrayView1<f64>) -> f64 {
-    let delta = &after - &before;
-    phi.matrix()
-        .dot(&delta)
-        .iter()
-        .fold(0.0, |m: f64, x| m.max(x.abs()))
+/// The largest |Δ| between two weight vectors' values on every pair,
+/// from Δ = after − before.
+fn largest_change(phi: &Phi, delta: &[f64]) -> f64 {
+    (0..phi.n_states() * phi.n_actions()).fold(0.0, |m: f64, row| m.max(phi.dot(row, delta).abs()))
 }
 
 /// How [`Fitted`] values the next state.
@@ -288,11 +315,17 @@ pub struct Fitted {
     v: Vec<f64>,
     /// The targets, in the backup's layout (states + 1 rows × actions).
     y: Vec<f64>,
+    /// Φθ (states × actions), the next weights and their change: kept
+    /// between iterations so that an iteration allocates nothing.
+    q: Vec<f64>,
+    theta: Vec<f64>,
+    delta: Vec<f64>,
 }
 
 impl Fitted {
     pub fn new(phi: Arc<Phi>, data: &TrainData, next: NextValue) -> Result<Self> {
         let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
+        let d = phi.dim();
         Ok(Fitted {
             fit: LeastSquares::on_data(phi.clone(), data)?,
             phi,
@@ -300,35 +333,38 @@ impl Fitted {
             next,
             v: vec![0.0; ns + 1],
             y: vec![0.0; (ns + 1) * na],
+            q: vec![0.0; ns * na],
+            theta: vec![0.0; d],
+            delta: vec![0.0; d],
         })
     }
 }
 
 impl LinearRule for Fitted {
     fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
-        let q = self.phi.q(theta.view());
+        let theta = theta.as_slice_mut().expect("θ is contiguous");
+        self.phi.q_into(theta, &mut self.q);
+        let na = self.phi.n_actions();
         match &self.next {
             // v's last entry, the terminal row's, stays 0.
-            NextValue::Greedy => max_per_state(
-                q.as_slice().expect("Φθ is contiguous"),
-                q.ncols(),
-                &mut self.v,
-            ),
+            NextValue::Greedy => max_per_state(&self.q, na, &mut self.v),
             NextValue::Of(pi) => {
                 // Only where the backup reads v, as fqe's tabular sweep does.
                 for s in self.backup.read_states() {
                     self.v[s] = expected(
                         pi.row(s).to_slice().expect("row"),
-                        q.row(s).to_slice().expect("row"),
+                        &self.q[s * na..(s + 1) * na],
                     );
                 }
             }
         }
         self.backup.apply(&self.v, &mut self.y);
-        let next = self.fit.fit(|row| self.y[row], theta.view());
-        let change = largest_change(&self.phi, theta.view(), next.view());
-        *theta = next;
-        change
+        self.fit.fit(|row| self.y[row], theta, &mut self.theta);
+        for ((d, after), before) in self.delta.iter_mut().zip(&self.theta).zip(&*theta) {
+            *d = after - before;
+        }
+        theta.copy_from_slice(&self.theta);
+        largest_change(&self.phi, &self.delta)
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
@@ -424,14 +460,15 @@ pub struct Projected<R> {
     fit: LeastSquares,
     /// Φθ as the rule sees it: states + 1 rows (the last stays zero).
     table: Array2<f64>,
+    /// The first of the two fits.
+    first: Vec<f64>,
 }
 
 impl<R: Projectable> LinearRule for Projected<R> {
     fn step(&mut self, theta: &mut Array1<f64>, iteration: u64) -> f64 {
-        let ns = self.phi.n_states();
-        self.table
-            .slice_mut(s![..ns, ..])
-            .assign(&self.phi.q(theta.view()));
+        let theta = theta.as_slice_mut().expect("θ is contiguous");
+        let table = self.table.as_slice_mut().expect("a standard layout table");
+        self.phi.q_into(theta, table);
         self.rule.replaced();
         let loss = self.rule.step(&mut self.table, iteration);
         let cells = self.table.as_slice().expect("a standard layout table");
@@ -439,8 +476,8 @@ impl<R: Projectable> LinearRule for Projected<R> {
         // ridge's pull on cells whose weight is a small share of the mean
         // (a pair seen once in 20,000), which the bang-bang critic of atac
         // would otherwise show at 10⁻⁶; unseen directions keep θ_k in both.
-        let first = self.fit.fit(|row| cells[row], theta.view());
-        *theta = self.fit.fit(|row| cells[row], first.view());
+        self.fit.fit(|row| cells[row], theta, &mut self.first);
+        self.fit.fit(|row| cells[row], &self.first, theta);
         loss
     }
 
@@ -476,6 +513,7 @@ pub fn or_table<R: Projectable + 'static>(
         rule,
         phi: phi.clone(),
         table: Array2::zeros((ns + 1, na)),
+        first: vec![0.0; phi.dim()],
     };
     Ok(Linear::boxed(projected, phi, theta))
 }
@@ -490,6 +528,52 @@ pub fn fit_table(table: &Array2<f64>, phi: &Arc<Phi>) -> Result<Array1<f64>> {
     let cells = table.as_slice().expect("a standard layout table");
     let every_pair = (0..cells.len()).map(|row| (row, 1.0)).collect();
     let fit = LeastSquares::new(phi.clone(), every_pair)?;
-    let first = fit.fit(|row| cells[row], Array1::zeros(phi.dim()).view());
-    Ok(fit.fit(|row| cells[row], first.view()))
+    let (mut first, mut theta) = (vec![0.0; phi.dim()], Array1::zeros(phi.dim()));
+    fit.fit(|row| cells[row], &vec![0.0; phi.dim()], &mut first);
+    fit.fit(
+        |row| cells[row],
+        &first,
+        theta.as_slice_mut().expect("a fresh vector"),
+    );
+    Ok(theta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// G x = b for the factor of G + λI, and L keeps only its envelope:
+    /// a diagonal, a block diagonal and a dense G with an arrow row.
+    #[test]
+    fn the_envelope_factor_solves_and_skips_zeros() {
+        let blocks = array![
+            [4.0, 1.0, 0.0, 0.0, 0.0],
+            [1.0, 3.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 2.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 5.0, 2.0],
+            [0.0, 0.0, 0.0, 2.0, 6.0],
+        ];
+        let mut arrow = Array2::<f64>::eye(5) * 4.0;
+        arrow.row_mut(4).fill(1.0);
+        arrow.column_mut(4).fill(1.0);
+        arrow[[4, 4]] = 9.0;
+        for (g, stored) in [
+            (Array2::<f64>::eye(5) * 2.0, 5),
+            (blocks, 1 + 2 + 1 + 1 + 2),
+            (arrow, 1 + 1 + 1 + 1 + 5),
+        ] {
+            // The rows x with G = Σ x xᵀ: G's columns scaled by its factor.
+            let l = g.cholesky().unwrap();
+            let (factor, ridge) =
+                ridge_factor(5, l.columns().into_iter().map(|x| (x, 1.0)), "test").unwrap();
+            assert_eq!(factor.values.len(), stored, "{g}");
+            let b = array![1.0, -2.0, 3.0, 0.5, 4.0];
+            let mut x = b.to_vec();
+            factor.solve(&mut x);
+            let x = Array1::from(x);
+            let residual = &(g.dot(&x) + ridge * &x) - &b;
+            assert!(residual.iter().all(|r| r.abs() < 1e-12), "{g}: {residual}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 
 use super::{Dataset, MAX_TRANSITIONS};
 use crate::error::{Error, Result};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// The required columns, in the order they are written.
@@ -29,36 +29,46 @@ pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
     read_csv_from(path, file, n_states, n_actions)
 }
 
-/// [`read_csv`] from `file`, opened from `path` (which errors name).
+/// What one read asks for: the csv crate's buffer, so that both readers
+/// below take the file in the same pieces, and a read that fails (a line
+/// past [`crate::fsio::LINE`]) stops either at the same row.
+const BLOCK: usize = 1 << 20;
+
+/// [`read_csv`] from `file`, opened from `path` (which errors name), in
+/// one pass over its bytes (a [`crate::fsio::HashingReader`] hashes what
+/// was parsed).
+///
+/// Plain CSV — a header and rows split by `,` and `\n` alone, no quotes,
+/// no `\r`, no blank lines, every row as wide as the header — is split and
+/// parsed here, each block's rows on both cores; a cell not in its
+/// simplest form (`+3`, ` 3`, an integer of ten digits, a bad value) is
+/// read by the same conversion as the csv crate's records, so values and
+/// errors are the same. From the first line that is not plain (from the
+/// start when the header is not), the csv crate's reader takes the rest of
+/// the stream behind a copy of the header, its rows and positions counted
+/// from where it took over: the result is what the csv crate alone gives.
 pub fn read_csv_from(
     path: &Path,
-    file: impl std::io::Read,
+    file: impl Read,
     n_states: usize,
     n_actions: usize,
 ) -> Result<Dataset> {
-    // Streamed: a row longer than the limit fails the read instead of
-    // growing a record without end; the row count is bounded below.
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(crate::fsio::LineLimit::new(file, crate::fsio::LINE));
-    let csv_error = |row: u64, column: Option<&str>, message: String| Error::Csv {
-        path: path.to_path_buf(),
-        row,
-        column: column.map(str::to_string),
-        message,
-    };
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(0, None, e.to_string()))?
-        .clone();
+    read_blocks(path, file, n_states, n_actions, BLOCK)
+}
+
+/// The columns of a header, or the error naming the first one missing.
+fn column_index<'a>(
+    path: &Path,
+    header: &(impl Iterator<Item = &'a [u8]> + Clone),
+) -> Result<[usize; 8]> {
     let mut index = [0usize; 8];
     for (slot, name) in index.iter_mut().zip(COLUMNS) {
         *slot = header
-            .iter()
+            .clone()
             .position(|h| h.trim_ascii() == name.as_bytes())
             .ok_or_else(|| {
                 csv_error(
+                    path,
                     0,
                     Some(name),
                     format!(
@@ -68,30 +78,69 @@ pub fn read_csv_from(
                 )
             })?;
     }
-    let mut data = Dataset::new(n_states, n_actions);
-    let mut record = ::csv::ByteRecord::new();
-    let mut row = 0u64;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(row + 1, None, e.to_string())),
+    Ok(index)
+}
+
+fn csv_error(path: &Path, row: u64, column: Option<&str>, message: String) -> Error {
+    Error::Csv {
+        path: path.to_path_buf(),
+        row,
+        column: column.map(str::to_string),
+        message,
+    }
+}
+
+/// One row's values, in [`COLUMNS`] order.
+type Row = (u32, u32, u32, u32, f64, u32, bool, bool);
+
+fn push(data: &mut Dataset, (e, t, s, a, r, s2, term, trunc): Row) {
+    data.push(e, t, s, a, r, s2, term, trunc);
+}
+
+/// What a reader needs to turn cells into a row.
+struct Layout<'a> {
+    path: &'a Path,
+    /// The field of each column of [`COLUMNS`].
+    index: [usize; 8],
+    /// The column of each field (8: none).
+    columns: Vec<usize>,
+    n_states: usize,
+    n_actions: usize,
+}
+
+impl<'a> Layout<'a> {
+    fn new<'h>(
+        path: &'a Path,
+        header: impl Iterator<Item = &'h [u8]> + Clone,
+        n_states: usize,
+        n_actions: usize,
+    ) -> Result<Self> {
+        let index = column_index(path, &header)?;
+        let mut columns = vec![8; header.count()];
+        for (c, &field) in index.iter().enumerate() {
+            columns[field] = c;
         }
-        row += 1;
-        if data.len() == MAX_TRANSITIONS {
-            return Err(csv_error(
-                row,
-                None,
-                format!("too many rows; a dataset holds at most {MAX_TRANSITIONS} transitions"),
-            ));
-        }
+        Ok(Layout {
+            path,
+            index,
+            columns,
+            n_states,
+            n_actions,
+        })
+    }
+
+    /// Row `row`'s values from its cells (`cell(i)`: field i, if there),
+    /// or the error naming the first bad cell.
+    fn convert<'c>(&self, row: u64, cell: impl Fn(usize) -> Option<&'c [u8]>) -> Result<Row> {
+        let csv_error = |column: usize, message: String| {
+            csv_error(self.path, row, Some(COLUMNS[column]), message)
+        };
         let cell = |c: usize| -> Result<&str> {
-            let bytes = record
-                .get(index[c])
-                .ok_or_else(|| csv_error(row, Some(COLUMNS[c]), "missing cell".to_string()))?;
+            let bytes =
+                cell(self.index[c]).ok_or_else(|| csv_error(c, "missing cell".to_string()))?;
             std::str::from_utf8(bytes)
                 .map(str::trim)
-                .map_err(|_| csv_error(row, Some(COLUMNS[c]), "not UTF-8 text".to_string()))
+                .map_err(|_| csv_error(c, "not UTF-8 text".to_string()))
         };
         let integer = |c: usize, limit: Option<usize>| -> Result<u32> {
             let text = cell(c)?;
@@ -105,54 +154,327 @@ pub fn read_csv_from(
                     }
                     _ => format!("`{text}` is not a non-negative integer"),
                 };
-                csv_error(row, Some(COLUMNS[c]), message)
+                csv_error(c, message)
             })?;
             match limit {
                 Some(n) if value as usize >= n => Err(csv_error(
-                    row,
-                    Some(COLUMNS[c]),
+                    c,
                     format!("{value} is out of range; valid values: 0..={}", n - 1),
                 )),
                 _ => Ok(value),
             }
         };
         let flag = |c: usize| -> Result<bool> {
-            match cell(c)? {
-                "true" | "True" | "TRUE" | "1" => Ok(true),
-                "false" | "False" | "FALSE" | "0" => Ok(false),
-                text => Err(csv_error(
-                    row,
-                    Some(COLUMNS[c]),
+            let text = cell(c)?;
+            flag(text.as_bytes()).ok_or_else(|| {
+                csv_error(
+                    c,
                     format!("`{text}` is not a boolean; valid values: true, false, 1, 0"),
-                )),
-            }
+                )
+            })
         };
         let reward_text = cell(4)?;
-        let reward: f64 = reward_text.parse().map_err(|_| {
-            csv_error(
-                row,
-                Some("reward"),
-                format!("`{reward_text}` is not a number"),
-            )
-        })?;
+        let reward: f64 = reward_text
+            .parse()
+            .map_err(|_| csv_error(4, format!("`{reward_text}` is not a number")))?;
         if !reward.is_finite() {
             return Err(csv_error(
-                row,
-                Some("reward"),
+                4,
                 format!("`{reward_text}` is not a finite number"),
             ));
         }
-        data.push(
+        Ok((
             integer(0, None)?,
             integer(1, None)?,
-            integer(2, Some(n_states))?,
-            integer(3, Some(n_actions))?,
+            integer(2, Some(self.n_states))?,
+            integer(3, Some(self.n_actions))?,
             reward,
-            integer(5, Some(n_states))?,
+            integer(5, Some(self.n_states))?,
             flag(6)?,
             flag(7)?,
-        );
+        ))
     }
+
+    /// A plain line's values when every cell it uses is in its simplest
+    /// form and valid (else `None`: [`Layout::convert`] decides).
+    #[inline]
+    fn fast(&self, line: &[u8]) -> Option<Row> {
+        // The last slot takes the fields no column reads.
+        let mut cells: [&[u8]; 9] = [&[]; 9];
+        let mut fields = line.split(|&b| b == b',');
+        for &c in &self.columns {
+            cells[c] = fields.next()?;
+        }
+        if fields.next().is_some() {
+            return None;
+        }
+        let reward: f64 = std::str::from_utf8(cells[4]).ok()?.parse().ok()?;
+        let any = u32::MAX as usize + 1;
+        Some((
+            digits(cells[0], any)?,
+            digits(cells[1], any)?,
+            digits(cells[2], self.n_states)?,
+            digits(cells[3], self.n_actions)?,
+            reward.is_finite().then_some(reward)?,
+            digits(cells[5], self.n_states)?,
+            flag(cells[6])?,
+            flag(cells[7])?,
+        ))
+    }
+}
+
+/// 1 to 9 decimal digits (so no overflow) making less than `bound`.
+#[inline]
+fn digits(text: &[u8], bound: usize) -> Option<u32> {
+    if text.is_empty() || text.len() > 9 {
+        return None;
+    }
+    let mut value = 0u32;
+    for &b in text {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + u32::from(digit);
+    }
+    ((value as usize) < bound).then_some(value)
+}
+
+fn flag(text: &[u8]) -> Option<bool> {
+    match text {
+        b"true" | b"True" | b"TRUE" | b"1" => Some(true),
+        b"false" | b"False" | b"FALSE" | b"0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where the csv crate's reader took over: the data rows, the lines and
+/// the bytes of the file before the stream it reads (which starts with a
+/// copy of the header line, at line 1 and byte 0).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Offset {
+    rows: u64,
+    lines: u64,
+    bytes: u64,
+}
+
+/// [`read_csv_from`] with reads of `block` bytes (tests use small ones).
+fn read_blocks(
+    path: &Path,
+    file: impl Read,
+    n_states: usize,
+    n_actions: usize,
+    block: usize,
+) -> Result<Dataset> {
+    let mut input = crate::fsio::LineLimit::new(file, crate::fsio::LINE);
+    let read_error =
+        |row: u64, e: std::io::Error| csv_error(path, row, None, ::csv::Error::from(e).to_string());
+    let mut buf = Vec::with_capacity(2 * block);
+    let header_end = loop {
+        if let Some(end) = memchr::memchr(b'\n', &buf) {
+            break Some(end);
+        }
+        if read_block(&mut input, &mut buf, block).map_err(|e| read_error(0, e))? == 0 {
+            break None;
+        }
+    };
+    let mut data = Dataset::new(n_states, n_actions);
+    // The header: a plain line, else the csv crate reads everything.
+    let header_end = match header_end {
+        Some(end) if end > 0 && plain(&buf[..end]) && !buf.starts_with("\u{feff}".as_bytes()) => {
+            end + 1
+        }
+        _ => {
+            let stream = std::io::Cursor::new(buf).chain(input);
+            return read_records(path, stream, block, Offset::default(), data);
+        }
+    };
+    let header = &buf[..header_end - 1];
+    let layout = Layout::new(path, header.split(|&b| b == b','), n_states, n_actions)?;
+    let header = buf[..header_end].to_vec();
+    // buf[start..] is not parsed yet; `base` is buf[0]'s offset in the file.
+    let (mut start, mut base, mut end_of_file) = (header_end, 0u64, false);
+    loop {
+        let end = if end_of_file {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf[start..]).map_or(start, |i| start + i + 1)
+        };
+        if let Some(stop) = parse_lines(&layout, &buf[start..end], &mut data)? {
+            // Not plain from buf[start + stop]: the csv crate reads the rest.
+            let rest = std::io::Cursor::new(buf.split_off(start + stop));
+            let offset = Offset {
+                rows: data.len() as u64,
+                lines: data.len() as u64,
+                bytes: base + (start + stop) as u64 - header.len() as u64,
+            };
+            let stream = std::io::Cursor::new(header).chain(rest).chain(input);
+            return read_records(path, stream, block, offset, data);
+        }
+        if end_of_file {
+            break;
+        }
+        buf.drain(..end);
+        (start, base) = (0, base + end as u64);
+        if read_block(&mut input, &mut buf, block)
+            .map_err(|e| read_error(data.len() as u64 + 1, e))?
+            == 0
+        {
+            end_of_file = true;
+        }
+    }
+    finish(path, data)
+}
+
+/// Appends one read of at most `block` bytes to `buf`; its length.
+fn read_block(input: &mut impl Read, buf: &mut Vec<u8>, block: usize) -> std::io::Result<usize> {
+    let filled = buf.len();
+    buf.resize(filled + block, 0);
+    let n = input.read(&mut buf[filled..]);
+    buf.truncate(filled + *n.as_ref().unwrap_or(&0));
+    n
+}
+
+/// No byte the csv crate treats specially beyond `,` and `\n`.
+fn plain(line: &[u8]) -> bool {
+    memchr::memchr2(b'"', b'\r', line).is_none()
+}
+
+/// Parses the lines of `bytes` (the last one may lack its `\n` at the end
+/// of the file) into `data`, in two halves on both cores. `Some(at)`: the
+/// line at byte `at` and those after it are not plain (or would pass
+/// [`MAX_TRANSITIONS`]), the lines before it are in `data`.
+fn parse_lines(layout: &Layout, bytes: &[u8], data: &mut Dataset) -> Result<Option<usize>> {
+    // Up to the first line holding a quote or a carriage return.
+    let (bytes, special) = match memchr::memchr2(b'"', b'\r', bytes) {
+        Some(at) => {
+            let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+            (&bytes[..line], Some(line))
+        }
+        None => (bytes, None),
+    };
+    let middle = memchr::memchr(b'\n', &bytes[bytes.len() / 2..])
+        .map_or(bytes.len(), |i| bytes.len() / 2 + i + 1);
+    let (first, second) = bytes.split_at(middle);
+    let second_row = data.len() + memchr::memchr_iter(b'\n', first).count();
+    let (a, b) = rayon::join(
+        || parse_part(layout, first, data.len()),
+        || parse_part(layout, second, second_row),
+    );
+    for ((part, stop), offset) in [(a, 0), (b, middle)] {
+        extend(data, &part);
+        if let Some(stop) = stop {
+            return stop.map(|at| Some(offset + at));
+        }
+    }
+    Ok(special)
+}
+
+/// The rows of `bytes` (plain but for blank lines and widths), the first
+/// being row `first_row` (from 0), and where they stopped: `Ok(at)` at a
+/// line the csv crate must read, or the first bad cell's error.
+fn parse_part(layout: &Layout, bytes: &[u8], first_row: usize) -> (Dataset, Option<Result<usize>>) {
+    let mut part = Dataset::new(layout.n_states, layout.n_actions);
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let line = &bytes[at..end];
+        let row = first_row + part.len();
+        // Blank lines, rows of another width and the row past the limit
+        // are the csv crate's to read and report.
+        if line.is_empty() || row == MAX_TRANSITIONS {
+            return (part, Some(Ok(at)));
+        }
+        let values = if let Some(values) = layout.fast(line) {
+            values
+        } else {
+            let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+            if cells.len() != layout.columns.len() {
+                return (part, Some(Ok(at)));
+            }
+            match layout.convert(row as u64 + 1, |i| cells.get(i).copied()) {
+                Ok(values) => values,
+                Err(e) => return (part, Some(Err(e))),
+            }
+        };
+        push(&mut part, values);
+        at = end + 1;
+    }
+    (part, None)
+}
+
+fn extend(data: &mut Dataset, part: &Dataset) {
+    data.episode.extend_from_slice(&part.episode);
+    data.step.extend_from_slice(&part.step);
+    data.state.extend_from_slice(&part.state);
+    data.action.extend_from_slice(&part.action);
+    data.reward.extend_from_slice(&part.reward);
+    data.next_state.extend_from_slice(&part.next_state);
+    data.terminated.extend_from_slice(&part.terminated);
+    data.truncated.extend_from_slice(&part.truncated);
+}
+
+/// The csv crate's reader over `stream` (a header, then rows), appending
+/// to `data`, rows and positions in errors counted from `offset`.
+fn read_records(
+    path: &Path,
+    stream: impl Read,
+    block: usize,
+    offset: Offset,
+    mut data: Dataset,
+) -> Result<Dataset> {
+    // Streamed: a row longer than the limit fails the read instead of
+    // growing a record without end; the row count is bounded below.
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .buffer_capacity(block)
+        .from_reader(stream);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, 0, None, e.to_string()))?
+        .clone();
+    let layout = Layout::new(path, header.iter(), data.n_states, data.n_actions)?;
+    let mut record = ::csv::ByteRecord::new();
+    let mut row = offset.rows;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, row + 1, None, message(&e, offset))),
+        }
+        row += 1;
+        if data.len() == MAX_TRANSITIONS {
+            return Err(csv_error(
+                path,
+                row,
+                None,
+                format!("too many rows; a dataset holds at most {MAX_TRANSITIONS} transitions"),
+            ));
+        }
+        push(&mut data, layout.convert(row, |i| record.get(i))?);
+    }
+    finish(path, data)
+}
+
+/// The csv crate's message for `e`, its position moved by `offset`.
+fn message(e: &::csv::Error, offset: Offset) -> String {
+    match e.kind() {
+        ::csv::ErrorKind::UnequalLengths {
+            pos: Some(pos),
+            expected_len,
+            len,
+        } if offset != Offset::default() => format!(
+            "CSV error: record {} (line: {}, byte: {}): \
+             found record with {len} fields, but the previous record has {expected_len} fields",
+            pos.record() + offset.rows,
+            pos.line() + offset.lines,
+            pos.byte() + offset.bytes,
+        ),
+        _ => e.to_string(),
+    }
+}
+
+fn finish(path: &Path, data: Dataset) -> Result<Dataset> {
     if data.is_empty() {
         return Err(Error::File {
             path: path.to_path_buf(),
@@ -224,6 +546,150 @@ mod tests {
             write_csv(&path, &data).unwrap();
             let back = read_csv(&path, 16, 4).unwrap();
             prop_assert_eq!(back, data);
+        }
+    }
+
+    /// The reader, and the csv crate's reader alone, on `text` read in
+    /// pieces of `block` bytes: the dataset or the error's text.
+    fn both(text: &[u8], block: usize) -> [std::result::Result<Dataset, String>; 2] {
+        let path = Path::new("d.csv");
+        let (ns, na) = (5, 2);
+        [
+            read_blocks(path, text, ns, na, block),
+            read_records(path, text, block, Offset::default(), Dataset::new(ns, na)),
+        ]
+        .map(|r| r.map_err(|e| e.to_string()))
+    }
+
+    /// Cells as files may write them, or not quite: other spellings,
+    /// spaces, quotes, carriage returns, bad and out-of-range values.
+    const ODD_CELLS: [&str; 28] = [
+        "+1",
+        " 2",
+        "3 ",
+        "",
+        "x",
+        "007",
+        "2",
+        "4",
+        "5",
+        "1234567890",
+        "4294967295",
+        "4294967296",
+        "-1",
+        "1e3",
+        "-0.5",
+        "inf",
+        "NaN",
+        ".5",
+        "5.",
+        "True",
+        "FALSE",
+        "0",
+        "1",
+        "\"1\"",
+        "\"a,b\"",
+        "1\r",
+        "\u{e9}",
+        "2\n",
+    ];
+
+    fn line() -> impl Strategy<Value = String> {
+        let row = (
+            (0u32..3, 0u32..40, 0u32..5, 0u32..2),
+            (-2.0f64..2.0, 0u32..5, any::<bool>(), any::<bool>()),
+        )
+            .prop_map(|((e, t, s, a), (r, s2, term, trunc))| {
+                [e, t, s, a]
+                    .map(|x| x.to_string())
+                    .to_vec()
+                    .into_iter()
+                    .chain([
+                        format!("{r:?}"),
+                        s2.to_string(),
+                        term.to_string(),
+                        trunc.to_string(),
+                    ])
+            });
+        let odd = prop::sample::select(&ODD_CELLS[..]);
+        let changes = prop_oneof![
+            3 => Just(Vec::new()),
+            1 => prop::collection::vec((0usize..9, odd), 1..3),
+        ];
+        let mutated = (row, changes).prop_map(|(row, changes)| {
+            let mut cells: Vec<String> = row.collect();
+            for (i, text) in changes {
+                match i {
+                    8 => cells.push(text.to_string()), // one field too many
+                    _ => cells[i] = text.to_string(),
+                }
+            }
+            cells.join(",")
+        });
+        prop_oneof![
+            30 => mutated,
+            1 => Just(String::new()),
+            1 => Just("0,0,1".to_string()),
+            1 => Just("0,0,1,1,0.5,2,\"false\",false".to_string()),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        let header = prop_oneof![
+            8 => Just(COLUMNS.join(",")),
+            1 => Just(format!("\u{feff}{}", COLUMNS.join(","))),
+            1 => Just(format!("\"episode\",{}", COLUMNS[1..].join(","))),
+            1 => Just(format!("{},{}", COLUMNS.join(","), "extra")),
+            1 => Just(format!(" {} ", COLUMNS.join(" , "))),
+            1 => Just(format!("\n{}", COLUMNS.join(","))),
+            1 => Just(COLUMNS[..7].join(",")),
+        ];
+        let ending = prop_oneof![8 => Just("\n"), 1 => Just("\r\n")];
+        (
+            header,
+            prop::collection::vec(line(), 0..40),
+            ending,
+            any::<bool>(),
+        )
+            .prop_map(|(header, lines, ending, last_ending)| {
+                let mut text = header + ending;
+                text += &lines.join(ending);
+                if last_ending {
+                    text += ending;
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest! {
+        /// The fast path and the csv crate alone read the same dataset or
+        /// fail with the same error, whatever the file and the size of
+        /// the reads (so plain lines give way to the csv crate mid-file,
+        /// at every position within a read).
+        #[test]
+        fn reads_what_the_csv_crate_reads(text in text(), block in 1usize..200) {
+            let [fast, csv] = both(&text, block);
+            prop_assert_eq!(fast, csv, "{}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    /// Where the csv crate takes over mid-file, its positions are the
+    /// file's: a row of the wrong width after a quoted one.
+    #[test]
+    fn errors_after_the_crate_takes_over_name_the_files_positions() {
+        let header = COLUMNS.join(",");
+        let text = format!(
+            "{header}\n0,0,1,1,0.5,2,false,false\n0,1,2,0,1,3,false,false\n\
+             0,2,3,1,0,\"4\",false,false\n0,3,4,1\n"
+        );
+        for block in [1, 7, 64, 1 << 20] {
+            let [fast, csv] = both(text.as_bytes(), block);
+            assert_eq!(fast, csv, "block {block}");
+            let e = fast.unwrap_err();
+            assert!(
+                e.contains("row 4: CSV error: record 4 (line: 5, byte: 141)"),
+                "{e}"
+            );
         }
     }
 

@@ -420,6 +420,89 @@ fn per_action(states: ArrayView2<f64>, n_actions: usize, actions: Actions) -> Ar
 pub struct Phi {
     matrix: Array2<f64>,
     n_actions: usize,
+    /// The same rows by their nonzeros, for the learners' per-iteration
+    /// products: a one-hot row is one run of one column, a tile-coded row
+    /// one run per tiling, a row of an action block covers one block.
+    runs: Runs,
+}
+
+/// A matrix's nonzeros as runs of consecutive columns, row after row:
+/// Φθ and Φᵀy cost O(nonzeros), and a dense stretch stays a contiguous
+/// dot product.
+#[derive(Debug, Clone, PartialEq)]
+struct Runs {
+    /// Row r's runs are `spans[row_start[r]..row_start[r + 1]]`.
+    row_start: Vec<usize>,
+    spans: Vec<Run>,
+    /// Every run's values, in order.
+    values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    /// Its first column.
+    column: u32,
+    /// Its values are `values[start..start + len]`.
+    start: u32,
+    len: u32,
+}
+
+impl Runs {
+    fn new(matrix: ArrayView2<f64>) -> Self {
+        let (mut row_start, mut runs, mut values) = (vec![0], Vec::<Run>::new(), Vec::new());
+        // u32 offsets: φ holds at most MAX_ENTRIES entries.
+        let index = |i: usize| u32::try_from(i).expect("φ's entries fit u32");
+        for row in matrix.rows() {
+            let first = runs.len();
+            for (j, &x) in row.iter().enumerate().filter(|(_, x)| **x != 0.0) {
+                match runs[first..].last_mut() {
+                    Some(run) if (run.column + run.len) as usize == j => run.len += 1,
+                    _ => runs.push(Run {
+                        column: index(j),
+                        start: index(values.len()),
+                        len: 1,
+                    }),
+                }
+                values.push(x);
+            }
+            row_start.push(runs.len());
+        }
+        Runs {
+            row_start,
+            spans: runs,
+            values,
+        }
+    }
+
+    /// Row `row`'s runs: (first column, values).
+    #[inline]
+    fn row(&self, row: usize) -> impl Iterator<Item = (usize, &[f64])> {
+        self.spans[self.row_start[row]..self.row_start[row + 1]]
+            .iter()
+            .map(|run| {
+                let start = run.start as usize;
+                (
+                    run.column as usize,
+                    &self.values[start..start + run.len as usize],
+                )
+            })
+    }
+}
+
+/// Σ x_i y_i with four running sums, so a long run is not one chain of
+/// dependent additions.
+#[inline]
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let (xs, x_rest) = x.as_chunks::<4>();
+    let (ys, y_rest) = y[..x.len()].as_chunks::<4>();
+    let mut sums = [0.0; 4];
+    for (a, b) in xs.iter().zip(ys) {
+        for k in 0..4 {
+            sums[k] += a[k] * b[k];
+        }
+    }
+    let rest: f64 = x_rest.iter().zip(y_rest).map(|(a, b)| a * b).sum();
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + rest
 }
 
 impl Phi {
@@ -430,7 +513,12 @@ impl Phi {
         } else {
             matrix.as_standard_layout().into_owned()
         };
-        Phi { matrix, n_actions }
+        let runs = Runs::new(matrix.view());
+        Phi {
+            matrix,
+            n_actions,
+            runs,
+        }
     }
 
     /// The features of row s·|A| + a, contiguous.
@@ -438,6 +526,25 @@ impl Phi {
         let d = self.dim();
         let all = self.matrix.as_slice().expect("a standard layout matrix");
         &all[row * d..(row + 1) * d]
+    }
+
+    /// θᵀφ of row s·|A| + a, over the row's nonzeros.
+    #[inline]
+    pub fn dot(&self, row: usize, theta: &[f64]) -> f64 {
+        self.runs
+            .row(row)
+            .map(|(column, x)| dot(x, &theta[column..]))
+            .sum()
+    }
+
+    /// `out` += y φ(row), over the row's nonzeros.
+    #[inline]
+    pub fn add_scaled(&self, row: usize, y: f64, out: &mut [f64]) {
+        for (column, x) in self.runs.row(row) {
+            for (o, x) in out[column..column + x.len()].iter_mut().zip(x) {
+                *o += y * x;
+            }
+        }
     }
 
     /// Features per pair.
@@ -460,10 +567,20 @@ impl Phi {
 
     /// The Q table θᵀφ(s,a): states × actions.
     pub fn q(&self, theta: ArrayView1<f64>) -> Array2<f64> {
-        self.matrix
-            .dot(&theta)
-            .into_shape_with_order((self.n_states(), self.n_actions))
-            .expect("pairs are states × actions")
+        let mut q = Array2::zeros((self.n_states(), self.n_actions));
+        self.q_into(
+            theta.as_standard_layout().as_slice().expect("contiguous"),
+            q.as_slice_mut().expect("a fresh table"),
+        );
+        q
+    }
+
+    /// [`Phi::q`] into `out`, row-major (at least states × actions long).
+    pub fn q_into(&self, theta: &[f64], out: &mut [f64]) {
+        assert_eq!(theta.len(), self.dim(), "one weight per feature");
+        for (row, q) in out[..self.matrix.nrows()].iter_mut().enumerate() {
+            *q = self.dot(row, theta);
+        }
     }
 }
 
@@ -471,6 +588,7 @@ impl Phi {
 mod tests {
     use super::*;
     use crate::mdp::envs;
+    use proptest::prelude::*;
 
     fn spec(pairs: &[(&str, ParamValue)]) -> Result<FeatureSpec> {
         FeatureSpec::read(
@@ -659,6 +777,31 @@ mod tests {
         assert_eq!(bytes, 3000 * 495 * 6 * 8);
         let e = kmeans(501.0).check_size(&taxi).unwrap_err().to_string();
         assert!(e.contains("`k` = 501 centres for 500 states"), "{e}");
+    }
+
+    proptest! {
+        /// Φθ and Φᵀy over the runs of nonzeros are the dense products,
+        /// exactly (small integers): rows with zeros anywhere, runs of every
+        /// length, empty rows.
+        #[test]
+        fn products_over_the_nonzeros_are_the_dense_ones(
+            (states, d, cells) in (1usize..5, 1usize..10).prop_flat_map(|(states, d)| {
+                let cell = prop_oneof![3 => Just(0i8), 2 => -3i8..=3];
+                (Just(states), Just(d), prop::collection::vec(cell, states * 2 * d))
+            })
+        ) {
+            let m = Array2::from_shape_fn((states * 2, d), |(i, j)| f64::from(cells[i * d + j]));
+            let phi = Phi::new(m.clone(), 2);
+            let theta = ndarray::Array1::from_iter((0..d).map(|j| j as f64 - 3.0));
+            let q = phi.q(theta.view());
+            prop_assert_eq!(q.into_shape_with_order(states * 2).unwrap(), m.dot(&theta));
+            let y = ndarray::Array1::from_iter((0..states * 2).map(|i| 2.0 - i as f64));
+            let mut sum = vec![0.0; d];
+            for (row, &y) in y.iter().enumerate() {
+                phi.add_scaled(row, y, &mut sum);
+            }
+            prop_assert_eq!(ndarray::Array1::from(sum), m.t().dot(&y));
+        }
     }
 
     #[test]

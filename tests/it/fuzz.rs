@@ -288,11 +288,20 @@ fn fuzz_feature_sizes() {
     );
 }
 
-const CSVS: [&str; 2] = [
+/// Plain files (read by the fast path) and files it hands to the csv
+/// crate from the start or from a line on: quotes, CRLF, a BOM, a blank
+/// line, a row of another width.
+const CSVS: [&str; 5] = [
     "episode,step,state,action,reward,next_state,terminated,truncated\n\
      0,0,0,0,1.5,1,false,false\n0,1,1,1,-10,2,true,false\n1,0,0,1,0,2,True,0\n",
     "state,action,reward,next_state,terminated,truncated,episode,step,extra\n\
      0,1,0,2,1,0,0,0,x\n",
+    "episode,step,state,action,reward,next_state,terminated,truncated\n\
+     0,0,0,0,+1,1,false,false\n0,1,1,1,\"2\",2,true,false\n\n1,0,0,1,0,2,0,0\n1,1,1\n",
+    "episode,step,state,action,reward,next_state,terminated,truncated\r\n\
+     0,0,0,0,1.5,1,false,false\r\n",
+    "\u{feff}episode,step,state,action,reward,next_state,terminated,truncated\n\
+     0,0,0,0,1.5,1,false,false",
 ];
 
 #[test]
@@ -302,7 +311,7 @@ fn fuzz_dataset_csv_reader() {
     let valid = CSVS.iter().map(std::string::ToString::to_string).collect();
     fuzz(
         "csv",
-        inputs(valid, "0123456789,.-\n\"truefalsTF eE"),
+        inputs(valid, "0123456789,.-\n\r\"truefalsTF eE+"),
         |bytes| {
             std::fs::write(&path, &bytes).unwrap();
             pessimist::data::read_csv(&path, 3, 2).is_ok()

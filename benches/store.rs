@@ -11,7 +11,7 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use pessimist::eval::Metrics;
 use pessimist::experiment::store::{self, Store, Summary};
 use pessimist::experiment::{RunConfig, RunStatus, Session, SessionOptions, watcher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,18 @@ fn load_all(c: &mut Criterion) {
     group.finish();
 }
 
+/// A session over `dir`'s experiments that leaves its runs waiting
+/// (`--no-autostart`), on one worker, polling.
+fn looking(dir: &Path) -> SessionOptions {
+    SessionOptions {
+        experiments_dir: dir.join("experiments"),
+        runs_dir: dir.join("runs"),
+        jobs: 1,
+        poll: true,
+        autostart: false,
+    }
+}
+
 /// 10,000 one-run specs, the runs waiting (`--no-autostart`): what the
 /// dashboard does before its first frame on a large experiments directory
 /// (quadratic in the specs until the name check was indexed: 38 s of CPU).
@@ -73,13 +85,7 @@ fn open_many_specs(c: &mut Criterion) {
         );
         std::fs::write(experiments.join(format!("s{i:05}.toml")), spec).unwrap();
     }
-    let options = || SessionOptions {
-        experiments_dir: experiments.clone(),
-        runs_dir: dir.path().join("runs"),
-        jobs: 1,
-        poll: true,
-        autostart: false,
-    };
+    let options = || looking(dir.path());
     let mut group = c.benchmark_group("session");
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
@@ -113,13 +119,7 @@ fn open_large_spec(c: &mut Criterion) {
         ),
     )
     .unwrap();
-    let options = || SessionOptions {
-        experiments_dir: experiments.clone(),
-        runs_dir: dir.path().join("runs"),
-        jobs: 1,
-        poll: true,
-        autostart: false,
-    };
+    let options = || looking(dir.path());
     let mut group = c.benchmark_group("session");
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);

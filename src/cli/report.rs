@@ -79,6 +79,7 @@ pub(super) fn status(run: &LoadedRun) -> RunStatus {
 
 /// A `--spec` value resolved: the spec's name and, where its file was
 /// found, the runs it lists.
+#[derive(Clone)]
 struct SelectedSpec {
     name: String,
     ids: BTreeSet<RunId>,
@@ -120,15 +121,29 @@ fn resolve_specs(
             ids: spec.runs.iter().map(RunConfig::id).collect(),
         })
     };
+    // Every spec file beside the store, read once and only when a name is
+    // not its own file's stem.
+    let all_beside: std::cell::OnceCell<Vec<SelectedSpec>> = std::cell::OnceCell::new();
     let declaring = |name: &str| -> Option<SelectedSpec> {
         let dir = experiments.as_ref()?;
         let beside = dir.join(format!("{name}.toml"));
-        let files = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path());
-        std::iter::once(beside)
-            .chain(files.filter(|p| p.extension().is_some_and(|x| x == "toml")))
-            .filter(|p| p.is_file())
-            .filter_map(|p| listed(&p).ok())
+        if let Some(spec) = beside.is_file().then(|| listed(&beside).ok()).flatten()
+            && spec.name == name
+        {
+            return Some(spec);
+        }
+        all_beside
+            .get_or_init(|| {
+                let files = std::fs::read_dir(dir).into_iter().flatten().flatten();
+                files
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                    .filter_map(|p| listed(&p).ok())
+                    .collect()
+            })
+            .iter()
             .find(|s| s.name == name)
+            .cloned()
     };
     specs
         .iter()

@@ -34,6 +34,8 @@ use crate::mdp::{Policy, TabularMdp};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// The exploration noise of `expert` and `medium`: the probability of a
 /// uniformly random action instead of the policy's.
@@ -143,7 +145,7 @@ pub fn behavior_policy(
     };
     let medium = |epsilon: f64| -> Result<Behavior> {
         let target = MEDIUM_FRACTION * optimal(NOISE)?.score;
-        let (greedy, learner) = learn(mdp, gamma, seed, &scale, target, None);
+        let (greedy, learner) = stationary_learner(mdp, gamma, seed, &scale, target);
         if !learner.reached {
             return Err(Error::Invalid(format!(
                 "{}: the online Q-learner did not reach the medium score {target:.1} within {LEARNER_BUDGET} transitions (it got {:.1})",
@@ -428,6 +430,51 @@ impl<const K: usize> Padded<K> {
             episode += 1;
         }
     }
+}
+
+/// How many stationary learners a process keeps: a sweep has one per
+/// (environment, γ, data seed); past this, the oldest is dropped.
+const KEPT_LEARNERS: usize = 64;
+
+/// One stationary learner's key: the MDP (compared whole), γ, the seed
+/// and the target, of which [`learn`] without a buffer is a pure function.
+type LearnerKey = (TabularMdp, u64, u64, u64);
+type LearnerSlot = Arc<OnceLock<(Policy, Learner)>>;
+
+/// [`learn`] without a buffer, once per process for each key: `medium`
+/// and `medium-expert` data of every size (and every coverage ε) train the
+/// same learner, which a sweep would otherwise retrain for each of them.
+/// Threads asking for the same learner wait for the one training it.
+fn stationary_learner(
+    mdp: &TabularMdp,
+    gamma: f64,
+    seed: u64,
+    scale: &EpisodeScale,
+    target: f64,
+) -> (Policy, Learner) {
+    static KEPT: OnceLock<Mutex<VecDeque<(LearnerKey, LearnerSlot)>>> = OnceLock::new();
+    let slot = {
+        let mut kept = KEPT
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let found = kept.iter().find(|((m, g, s, t), _)| {
+            *g == gamma.to_bits() && *s == seed && *t == target.to_bits() && m == mdp
+        });
+        if let Some((_, slot)) = found {
+            slot.clone()
+        } else {
+            if kept.len() == KEPT_LEARNERS {
+                kept.pop_front();
+            }
+            let key = (mdp.clone(), gamma.to_bits(), seed, target.to_bits());
+            let slot = LearnerSlot::default();
+            kept.push_back((key, slot.clone()));
+            slot
+        }
+    };
+    slot.get_or_init(|| learn(mdp, gamma, seed, scale, target, None))
+        .clone()
 }
 
 /// Runs the online learner (see [`Learner`]) until its noisy greedy policy

@@ -63,7 +63,8 @@ impl Evaluator {
             }
         };
         let behavior_score = match &data.behavior {
-            Some(policy) => Some(self.scale.score(self.scale.episode_return(mdp, policy)?)),
+            // The truth memo's: the data's runs share one behaviour.
+            Some(policy) => Some(self.scale.score(self.truth_of(policy)?.episode_return)),
             None => None,
         };
         Ok(DatasetStats {
@@ -78,7 +79,7 @@ impl Evaluator {
             visited_states: visited,
             reachable_states: reachable,
             state_coverage: visited as f64 / reachable.max(1) as f64,
-            concentrability: self.coverage()?,
+            concentrability: self.coverage(),
         })
     }
 }

@@ -1,16 +1,17 @@
-//! What evaluation knows of an MDP at a γ whatever the data: the optimum,
-//! the random policy's return, D4RL's episode scale, and the exact truth
-//! of every policy evaluated lately. A sweep evaluates thousands of runs on
-//! a few (environment, γ) pairs, and their learners often reach the same
-//! policy bit for bit (the greedy policy of an all-zero table at iteration
-//! 0, the optimal policy on good data): each is solved once per process,
-//! not once per run and eval point. Every value is a pure function of
-//! (MDP, γ, π), so sharing changes no number.
+//! What evaluation knows of an MDP at a γ whatever the data: the optimal
+//! policy's occupancy, the random policy's return, D4RL's episode scale,
+//! and the exact truth of every policy evaluated lately. A sweep evaluates
+//! thousands of runs on a few (environment, γ) pairs, and their learners
+//! often reach the same policy bit for bit (the greedy policy of an
+//! all-zero table at iteration 0, the optimal policy on good data): each is
+//! solved once per process, not once per run and eval point. Every value
+//! is a pure function of (MDP, γ, π), so sharing changes no number.
 
 use super::PolicyTruth;
 use crate::error::Result;
-use crate::mdp::solve::{self, EpisodeScale, Optimum};
+use crate::mdp::solve::{self, EpisodeScale};
 use crate::mdp::{Policy, TabularMdp};
+use ndarray::Array2;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -25,11 +26,13 @@ const KEPT_POLICY_BYTES: usize = 16 << 20;
 
 /// One (MDP, γ)'s reference values and its memo of policy truths.
 pub struct Reference {
-    pub optimum: Optimum,
     /// J of the uniform random policy.
     pub random_return: f64,
     /// The episode returns that score 0 and 100.
     pub scale: EpisodeScale,
+    /// d^{π*}(s,a), the optimal policy's discounted occupancy: the
+    /// numerator of every dataset's concentrability.
+    pub optimal_occupancy: Array2<f64>,
     memo: Mutex<Memo>,
 }
 
@@ -55,8 +58,9 @@ fn same_bits(a: &Policy, b: &Policy) -> bool {
 
 impl Reference {
     fn new(mdp: &TabularMdp, gamma: f64) -> Result<Self> {
+        let optimal = solve::optimal(mdp, gamma)?.policy;
         Ok(Reference {
-            optimum: solve::optimal(mdp, gamma)?,
+            optimal_occupancy: solve::occupancy(mdp, &optimal, gamma)?,
             random_return: solve::evaluate_policy(mdp, &mdp.uniform_policy(), gamma)?.j,
             scale: EpisodeScale::new(mdp)?,
             memo: Mutex::default(),

@@ -152,7 +152,7 @@ fn train(
     };
     summary.coverage = match &summary.dataset_stats {
         Some(stats) => Some(stats.concentrability),
-        None => evaluator.coverage().ok(),
+        None => Some(evaluator.coverage()),
     };
     summary.unvisited_states = Some(evaluator.unvisited_states());
     let checkpoints = Checkpoints {

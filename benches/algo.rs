@@ -9,7 +9,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pessimist::algo::{self, Algorithm, ParamValue, Params, TrainData};
 use pessimist::data::{self, Quality};
-use pessimist::mdp::{TabularMdp, envs, solve};
+use pessimist::mdp::{Policy, TabularMdp, envs, solve};
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -82,24 +82,52 @@ fn every_algorithm(c: &mut Criterion) {
     group.finish();
 }
 
-fn evaluation(c: &mut Criterion) {
-    let mdp = envs::make("Taxi-v4").unwrap();
-    let optimal = solve::optimal(&mdp, GAMMA).unwrap().policy;
+/// The optimal, ε-greedy (ε = 0.1) and uniform policies of `mdp`.
+fn three_policies(mdp: &TabularMdp) -> [(&'static str, Policy); 3] {
+    let optimal = solve::optimal(mdp, GAMMA).unwrap().policy;
     let uniform = mdp.uniform_policy();
     let epsilon = 0.1;
     let mixture = &optimal * (1.0 - epsilon) + &uniform * epsilon;
+    [
+        ("optimal", optimal),
+        ("epsilon-greedy-0.1", mixture),
+        ("uniform", uniform),
+    ]
+}
+
+fn evaluation(c: &mut Criterion) {
+    let mdp = envs::make("Taxi-v4").unwrap();
     let mut group = c.benchmark_group("evaluate_policy/Taxi-v4");
-    for (label, policy) in [
-        ("optimal", &optimal),
-        ("epsilon-greedy-0.1", &mixture),
-        ("uniform", &uniform),
-    ] {
+    for (label, policy) in three_policies(&mdp) {
         group.bench_function(label, |b| {
-            b.iter(|| solve::evaluate_policy(&mdp, black_box(policy), GAMMA).unwrap());
+            b.iter(|| solve::evaluate_policy(&mdp, black_box(&policy), GAMMA).unwrap());
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, q_learning, sweep, every_algorithm, evaluation);
+/// The finite-horizon truths every eval point computes for a new policy
+/// (D4RL's episode return and the success probability, over the time limit).
+fn episode_truths(c: &mut Criterion) {
+    for id in ["FrozenLake8x8-v1", "Taxi-v4"] {
+        let mdp = envs::make(id).unwrap();
+        let horizon = mdp.horizon();
+        let mut group = c.benchmark_group(format!("episode_return/{id}"));
+        for (label, policy) in three_policies(&mdp) {
+            group.bench_function(label, |b| {
+                b.iter(|| solve::episode_return(&mdp, black_box(&policy), horizon).unwrap());
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    q_learning,
+    sweep,
+    every_algorithm,
+    evaluation,
+    episode_truths
+);
 criterion_main!(benches);

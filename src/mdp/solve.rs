@@ -306,6 +306,10 @@ fn start_value(mdp: &TabularMdp, v: &[f64]) -> f64 {
     mdp.initial().iter().zip(v).map(|(d, x)| d * x).sum()
 }
 
+/// [`finite_horizon`] recomputes every state at the next step once at
+/// least one state in this many moved at the last.
+const EVERY_STATE_SHARE: usize = 4;
+
 /// V_horizon of the finite-horizon recursion V_0 = 0, V_{k+1}(s) =
 /// `backup`(s, V_k), where `backup`(s, ·) reads V only at the states
 /// `reads`(s) lists.
@@ -344,24 +348,36 @@ fn finite_horizon(
     }
     drop(successors);
     let mut v = vec![0.0; n];
-    let mut candidates: Vec<usize> = (0..n).collect();
+    let mut changed: Vec<(usize, f64)> = Vec::new();
+    let mut candidates: Vec<usize> = Vec::new();
     let mut queued = vec![false; n];
-    let mut updates = Vec::new();
+    // The first step reads every state.
+    let mut every = true;
     for _ in 0..horizon {
-        if candidates.is_empty() {
+        // Every new value from the previous step's V, then applied at once.
+        changed.clear();
+        let moved = |s: usize| Some((s, backup(s, &v))).filter(|&(s, x)| x != v[s]);
+        if every {
+            changed.extend((0..n).filter_map(&moved));
+        } else {
+            changed.extend(candidates.iter().copied().filter_map(&moved));
+        }
+        if changed.is_empty() {
             break;
         }
-        // Every new value from the previous step's V, then applied at once.
-        updates.clear();
-        updates.extend(
-            candidates
-                .iter()
-                .map(|&s| (s, backup(s, &v)))
-                .filter(|&(s, x)| x != v[s]),
-        );
-        candidates.clear();
-        for &(t, x) in &updates {
+        for &(t, x) in &changed {
             v[t] = x;
+        }
+        // Where much of V moved (a stochastic policy moves it all, every
+        // step), recomputing every state costs less than finding the
+        // predecessors; a state none of whose successors moved gets its
+        // value again, bit for bit, and keeps it.
+        every = changed.len() * EVERY_STATE_SHARE >= n;
+        if every {
+            continue;
+        }
+        candidates.clear();
+        for &(t, _) in &changed {
             for &s in &predecessors[start[t]..start[t + 1]] {
                 if !queued[s] {
                     queued[s] = true;

@@ -72,7 +72,7 @@ fn bench_render(c: &mut Criterion) {
         b.iter_batched_ref(
             || {
                 let mut fresh = app.clone();
-                fresh.cuts = pessimist::tui::chart::CutCache::default();
+                fresh.chart.cuts = pessimist::tui::chart::CutCache::default();
                 fresh
             },
             |fresh| terminal.draw(|f| view::draw(f, fresh)).unwrap().area,
@@ -88,16 +88,15 @@ fn bench_render(c: &mut Criterion) {
             criterion::BatchSize::LargeInput,
         );
     });
-    // A filter typed (or pasted) over a big store: one refresh per burst.
+    // A filter typed (or pasted) over a big store: the rows derived once per burst.
     let many: Vec<RunView> = (0..100_000).map(|i| run(i, 1)).collect();
     let mut big = App::default();
     big.update(many, Vec::new());
-    big.filter = "frozen medium 10k seed=7".into();
-    c.bench_function("filter, 100k runs: App::refresh", |b| {
-        b.iter(|| big.refresh());
+    c.bench_function("filter, 100k runs: App::set_filter", |b| {
+        b.iter(|| big.set_filter("frozen medium 10k seed=7"));
     });
     let mut smoothed = app.clone();
-    smoothed.chart.smoothing = 0.6;
+    smoothed.chart.options.smoothing = 0.6;
     c.bench_function("render frame, 64 runs x 10k points, smoothed", |b| {
         b.iter(|| terminal.draw(|f| view::draw(f, &smoothed)).unwrap().area);
     });

@@ -1,5 +1,5 @@
 //! The overestimation chart's curves, ready to draw (the heart of the
-//! dashboard; [`view`](super::view) draws them): q_est and the true return
+//! dashboard; [`pane::chart`](super::pane::chart) draws them): q_est and the true return
 //! of the charted runs against iterations (or wall time), on a
 //! symmetric-log or linear y axis, as [`ChartOptions`] say. ratatui's
 //! `Chart` has linear axes only, so values are transformed here and ticks
@@ -310,75 +310,16 @@ pub fn prepare(
     runs: &[&RunView],
     options: &ChartOptions,
     columns: usize,
-    (cache, revisions): (&CutCache, &Revisions),
+    cuts: (&CutCache, &Revisions),
     which: Curves,
 ) -> ChartData {
     let wall = options.wall_time;
     let labels = &Labels::new(runs.iter().map(|r| &*r.config));
-    let mut curves: Vec<Curve> = Vec::new();
-    if options.per_size {
-        // One algorithm is the BEAR figure; several get their name on each line.
-        let one_algo = runs
-            .windows(2)
-            .all(|w| labels.algo(&w[0].config) == labels.algo(&w[1].config));
-        let mut groups: Vec<Sums> = Vec::new();
-        for run in runs {
-            let name = if one_algo {
-                labels.dataset(&run.config)
-            } else {
-                format!(
-                    "{} · {}",
-                    labels.algo(&run.config),
-                    labels.dataset(&run.config)
-                )
-            };
-            let slot = if let Some(i) = groups.iter().position(|g| g.0 == name) {
-                i
-            } else {
-                groups.push((name, std::collections::BTreeMap::default()));
-                groups.len() - 1
-            };
-            for m in run.history.iter() {
-                let (x, q, j) = point(m, wall);
-                let p = groups[slot]
-                    .1
-                    .entry(m.iteration)
-                    .or_insert((0.0, 0.0, 0.0, 0));
-                p.3 += 1;
-                p.0 = running_mean(p.0, x, p.3);
-                p.1 = running_mean(p.1, q, p.3);
-                p.2 = running_mean(p.2, j, p.3);
-            }
-        }
-        for (name, sums) in groups {
-            let points = sums.into_values().map(|(x, q, j, _)| (x, q, j)).collect();
-            curves.push(Curve {
-                id: None,
-                label: name.clone(),
-                group: name,
-                points: Points::Averaged(points),
-            });
-        }
+    let curves = if options.per_size {
+        averaged_curves(runs, labels, wall)
     } else {
-        for run in runs {
-            curves.push(Curve {
-                id: Some(run.id.clone()),
-                label: format!(
-                    "{} {} s{}{}",
-                    labels.algo(&run.config),
-                    labels.dataset(&run.config),
-                    run.config.seed,
-                    if run.status == RunStatus::Diverged {
-                        DIVERGED
-                    } else {
-                        ""
-                    }
-                ),
-                group: group_of(run, options.colour_by_algo, labels),
-                points: Points::Run(&run.history),
-            });
-        }
-    }
+        run_curves(runs, labels, options.colour_by_algo)
+    };
     let mut groups: Vec<String> = Vec::new();
     for c in &curves {
         if !groups.contains(&c.group) {
@@ -393,46 +334,11 @@ pub fn prepare(
             Points::Averaged(points) => points.iter().map(|p| p.0).fold(0.0f64, f64::max),
         })
         .fold(0.0f64, f64::max);
-    let x_hi = x_end(runs, x_data, wall);
-    let x_bounds = [0.0, x_hi];
+    let x_bounds = [0.0, x_end(runs, x_data, wall)];
     let mut series = Vec::with_capacity(curves.len());
     let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for curve in &curves {
-        let cut = match &curve.points {
-            Points::Run(history) => {
-                let id = curve.id.as_ref().expect("runs have ids");
-                let fresh = || {
-                    let points = history.iter().map(|m| point(m, wall));
-                    Arc::new(cut(points, x_bounds, columns, options))
-                };
-                match revisions.get(id) {
-                    // A run the revisions never saw: nothing to key it by.
-                    None => fresh(),
-                    Some(revision) => {
-                        let key = CutKey {
-                            revision,
-                            columns,
-                            x_hi: x_hi.to_bits(),
-                            smoothing: options.smoothing.to_bits(),
-                            wall,
-                            symlog: options.symlog,
-                        };
-                        let mut cache = cache.0.borrow_mut();
-                        match cache.get(id) {
-                            Some((k, cut)) if *k == key => cut.clone(),
-                            _ => {
-                                let cut = fresh();
-                                cache.insert(id.clone(), (key, cut.clone()));
-                                cut
-                            }
-                        }
-                    }
-                }
-            }
-            Points::Averaged(points) => {
-                Arc::new(cut(points.iter().copied(), x_bounds, columns, options))
-            }
-        };
+        let cut = cached_cut(curve, x_bounds, columns, options, cuts);
         for (shown, range) in [
             (which != Curves::Truth, cut.estimate_range),
             (which != Curves::Estimate, cut.truth_range),
@@ -448,49 +354,171 @@ pub fn prepare(
             lines: cut,
         });
     }
-    if !y_lo.is_finite() {
-        (y_lo, y_hi) = (0.0, 1.0);
-    }
-    let (y_lo, y_hi) = (y_lo.min(0.0), y_hi.max(y_lo + 1e-9));
-    let (t_lo, t_hi) = (
-        transform(y_lo, options.symlog),
-        transform(y_hi, options.symlog),
-    );
-    let pad = 0.05 * (t_hi - t_lo).max(1e-9);
-    let y_bounds = [t_lo - pad, t_hi + pad];
-    let y_ticks = if options.symlog {
-        symlog_ticks(symexp(y_bounds[0]), symexp(y_bounds[1]), 7)
-    } else {
-        linear_ticks(y_bounds[0], y_bounds[1], 6)
-    }
-    .into_iter()
-    .map(|v| (transform(v, options.symlog), format_tick(v)))
-    .collect();
-    let cursor = options.cursor.and_then(|i| {
-        let x = curves
-            .iter()
-            .find_map(|c| c.points.iter(wall).nth(i).map(|p| p.0))?;
-        let values = curves
-            .iter()
-            .filter_map(|c| {
-                let p = c
-                    .points
-                    .iter(wall)
-                    .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))?;
-                Some((c.label.clone(), p.1, p.2))
-            })
-            .collect();
-        Some((x, values))
-    });
+    let (y_bounds, y_ticks) = y_axis(y_lo, y_hi, options.symlog);
     ChartData {
         series,
         x_bounds,
         y_bounds,
         y_ticks,
         x_label: if wall { "seconds" } else { "iteration" },
-        cursor,
+        cursor: options.cursor.and_then(|i| readings(&curves, i, wall)),
         groups,
     }
+}
+
+/// The per-dataset-size view's curves: per dataset (and algorithm, when
+/// several), the mean over its runs at each iteration.
+fn averaged_curves<'a>(runs: &[&'a RunView], labels: &Labels, wall: bool) -> Vec<Curve<'a>> {
+    // One algorithm is the BEAR figure; several get their name on each line.
+    let one_algo = runs
+        .windows(2)
+        .all(|w| labels.algo(&w[0].config) == labels.algo(&w[1].config));
+    let mut groups: Vec<Sums> = Vec::new();
+    for run in runs {
+        let name = if one_algo {
+            labels.dataset(&run.config)
+        } else {
+            format!(
+                "{} · {}",
+                labels.algo(&run.config),
+                labels.dataset(&run.config)
+            )
+        };
+        let slot = if let Some(i) = groups.iter().position(|g| g.0 == name) {
+            i
+        } else {
+            groups.push((name, std::collections::BTreeMap::default()));
+            groups.len() - 1
+        };
+        for m in run.history.iter() {
+            let (x, q, j) = point(m, wall);
+            let p = groups[slot]
+                .1
+                .entry(m.iteration)
+                .or_insert((0.0, 0.0, 0.0, 0));
+            p.3 += 1;
+            p.0 = running_mean(p.0, x, p.3);
+            p.1 = running_mean(p.1, q, p.3);
+            p.2 = running_mean(p.2, j, p.3);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(name, sums)| Curve {
+            id: None,
+            label: name.clone(),
+            group: name,
+            points: Points::Averaged(sums.into_values().map(|(x, q, j, _)| (x, q, j)).collect()),
+        })
+        .collect()
+}
+
+/// One curve per run, labelled by what tells it apart.
+fn run_curves<'a>(runs: &[&'a RunView], labels: &Labels, by_algo: bool) -> Vec<Curve<'a>> {
+    runs.iter()
+        .map(|run| Curve {
+            id: Some(run.id.clone()),
+            label: format!(
+                "{} {} s{}{}",
+                labels.algo(&run.config),
+                labels.dataset(&run.config),
+                run.config.seed,
+                if run.status == RunStatus::Diverged {
+                    DIVERGED
+                } else {
+                    ""
+                }
+            ),
+            group: group_of(run, by_algo, labels),
+            points: Points::Run(&run.history),
+        })
+        .collect()
+}
+
+/// A curve cut to the chart's resolution: a run's from the cache while its
+/// history and the chart's geometry are the same, else cut afresh.
+fn cached_cut(
+    curve: &Curve,
+    x_bounds: [f64; 2],
+    columns: usize,
+    options: &ChartOptions,
+    (cache, revisions): (&CutCache, &Revisions),
+) -> Arc<Cut> {
+    let wall = options.wall_time;
+    let history = match &curve.points {
+        Points::Run(history) => history,
+        Points::Averaged(points) => {
+            return Arc::new(cut(points.iter().copied(), x_bounds, columns, options));
+        }
+    };
+    let id = curve.id.as_ref().expect("runs have ids");
+    let fresh = || {
+        let points = history.iter().map(|m| point(m, wall));
+        Arc::new(cut(points, x_bounds, columns, options))
+    };
+    // A run the revisions never saw: nothing to key it by.
+    let Some(revision) = revisions.get(id) else {
+        return fresh();
+    };
+    let key = CutKey {
+        revision,
+        columns,
+        x_hi: x_bounds[1].to_bits(),
+        smoothing: options.smoothing.to_bits(),
+        wall,
+        symlog: options.symlog,
+    };
+    let mut cache = cache.0.borrow_mut();
+    match cache.get(id) {
+        Some((k, cut)) if *k == key => cut.clone(),
+        _ => {
+            let cut = fresh();
+            cache.insert(id.clone(), (key, cut.clone()));
+            cut
+        }
+    }
+}
+
+/// The y axis over the curves' range `y_lo..y_hi` (zero always in it):
+/// its bounds on the chart's scale, padded, and its ticks.
+fn y_axis(y_lo: f64, y_hi: f64, symlog: bool) -> ([f64; 2], Vec<(f64, String)>) {
+    let (y_lo, y_hi) = if y_lo.is_finite() {
+        (y_lo, y_hi)
+    } else {
+        (0.0, 1.0)
+    };
+    let (y_lo, y_hi) = (y_lo.min(0.0), y_hi.max(y_lo + 1e-9));
+    let (t_lo, t_hi) = (transform(y_lo, symlog), transform(y_hi, symlog));
+    let pad = 0.05 * (t_hi - t_lo).max(1e-9);
+    let y_bounds = [t_lo - pad, t_hi + pad];
+    let y_ticks = if symlog {
+        symlog_ticks(symexp(y_bounds[0]), symexp(y_bounds[1]), 7)
+    } else {
+        linear_ticks(y_bounds[0], y_bounds[1], 6)
+    }
+    .into_iter()
+    .map(|v| (transform(v, symlog), format_tick(v)))
+    .collect();
+    (y_bounds, y_ticks)
+}
+
+/// The cursor at the `i`th x of the first curve that has one, and each
+/// curve's estimate and true return nearest it.
+fn readings(curves: &[Curve], i: usize, wall: bool) -> Option<(f64, Vec<Reading>)> {
+    let x = curves
+        .iter()
+        .find_map(|c| c.points.iter(wall).nth(i).map(|p| p.0))?;
+    let values = curves
+        .iter()
+        .filter_map(|c| {
+            let p = c
+                .points
+                .iter(wall)
+                .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))?;
+            Some((c.label.clone(), p.1, p.2))
+        })
+        .collect();
+    Some((x, values))
 }
 
 /// One curve cut to the chart's resolution: (x, y on the chart's scale),

@@ -27,7 +27,7 @@ impl Dashboard {
     pub fn open(options: SessionOptions, no_color: bool) -> crate::Result<Self> {
         let session = Session::start(options)?;
         let mut app = App::default();
-        app.no_color = no_color;
+        app.screen.no_color = no_color;
         if let Some(e) = &session.watch_error {
             app.message = Some(format!("live updates off: {e}"));
         }
@@ -76,6 +76,7 @@ impl Dashboard {
     /// Whether some run of this process is training (so progress moves).
     pub fn busy(&self) -> bool {
         self.app
+            .store()
             .runs
             .iter()
             .any(|r| r.status == crate::experiment::RunStatus::Running)
@@ -85,7 +86,7 @@ impl Dashboard {
     /// typed into the filter only edits it: call [`Dashboard::settle`] after
     /// a burst of keys, before drawing.
     pub fn key(&mut self, key: KeyEvent) -> bool {
-        let typing = self.app.editing_filter;
+        let typing = self.app.editing_filter();
         let action = self.app.handle_key(key);
         if typing && matches!(action, Action::None) {
             return false;
@@ -115,8 +116,8 @@ impl Dashboard {
     /// selected run while the detail view is open (on every change the
     /// session reports, so a rewritten q.npy or policy.json shows).
     fn refresh_detail(&mut self) {
-        if !self.app.detail {
-            self.app.detail_error = None;
+        if !self.app.detail.open {
+            self.app.detail.error = None;
             self.app.set_detail_data(None);
             return;
         }
@@ -124,7 +125,7 @@ impl Dashboard {
             return;
         };
         let dir = run.dir.clone();
-        self.app.log_tail = store::log_tail(&dir, 12);
+        self.app.detail.log_tail = store::log_tail(&dir, 12);
         // Missing files are a run still training; anything else (a corrupt
         // or oversized q.npy) is shown in the detail, never a crash.
         let missing = |e: &crate::Error| match e {
@@ -151,7 +152,7 @@ impl Dashboard {
             (Err(e), _) | (_, Err(e)) if !missing(&e) => (None, Some(e.to_string())),
             _ => (None, None),
         };
-        self.app.detail_error = error;
+        self.app.detail.error = error;
         // The overestimation is recomputed only when these changed.
         self.app.set_detail_data(data);
     }
@@ -174,16 +175,16 @@ impl Dashboard {
                 behaviour: None,
             })
             .collect();
-        let layout = if app.chart.per_size {
+        let layout = if app.chart.options.per_size {
             Curves::Bear
         } else {
             Curves::Overlay
         };
         let options = CurveOptions {
             band: Band::Std,
-            symlog: app.chart.symlog,
-            wall_time: app.chart.wall_time,
-            smoothing: app.chart.smoothing,
+            symlog: app.chart.options.symlog,
+            wall_time: app.chart.options.wall_time,
+            smoothing: app.chart.options.smoothing,
         };
         let dir = self.session.options().runs_dir.join(&first.config.spec);
         let path = dir.join(format!("figure-{}.svg", store::now() as u64));

@@ -116,7 +116,7 @@ fn app() -> App {
         },
     ];
     let mut app = App::default();
-    app.no_color = true;
+    app.screen.no_color = true;
     app.update(runs, specs);
     app
 }
@@ -131,7 +131,7 @@ fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
         loading: None,
     }];
     let mut app = App::default();
-    app.no_color = true;
+    app.screen.no_color = true;
     app.update(runs, specs);
     app
 }
@@ -209,7 +209,7 @@ fn per_dataset_size_view_smoothed_linear() {
 fn zoomed_score_table_scrolls() {
     let mut app = app();
     press(&mut app, "<tab><tab>z<down>");
-    assert_eq!(app.score_offset, 1);
+    assert_eq!(app.scores.offset, 1);
     both_sizes("zoomed_scores", &app);
 }
 
@@ -222,17 +222,17 @@ fn run_detail_with_heatmap_and_sanitized_error() {
         .iter()
         .position(|r| r.status == RunStatus::Failed)
         .unwrap();
-    app.selected = failed;
+    app.runs.selected = failed;
     press(&mut app, "<enter>");
     let n = 64;
     let q = ndarray::Array2::from_shape_fn((n, 4), |(s, a)| (s as f64) / 64.0 + a as f64 * 0.01);
     let policy = pessimist::mdp::solve::greedy(&q);
-    app.detail_data = Some(DetailData {
+    app.detail.data = Some(DetailData {
         q,
         policy,
         unvisited: Vec::new(),
     });
-    app.log_tail = vec![
+    app.detail.log_tail = vec![
         "1.000 started at iteration 0".into(),
         "2.000 failed: \u{1b}]0;pwned\u{7}".into(),
     ];
@@ -254,13 +254,13 @@ fn keys_map_to_session_actions() {
         .iter()
         .position(|r| r.status == RunStatus::Running)
         .unwrap();
-    app.selected = running;
+    app.runs.selected = running;
     let id = app.selected_run().unwrap().id.clone();
     assert_eq!(app.handle_key(key(' ')), Action::Pause(id.clone()));
     assert_eq!(app.handle_key(key('x')), Action::Cancel(id.clone()));
     assert_eq!(app.handle_key(key('r')), Action::Rerun(id));
     // A finished run is rerun only on a second `r`.
-    app.selected = 0;
+    app.runs.selected = 0;
     let done = app.selected_run().unwrap().id.clone();
     assert_eq!(app.handle_key(key('r')), Action::None);
     assert!(app.message.as_ref().unwrap().contains("r again"));
@@ -417,7 +417,7 @@ fn covered_gap_is_marked_and_states_without_data_are_hatched() {
     assert!(!text.contains("-584.784"), "{text}");
     both_sizes("covered_gap", &app);
 
-    app.selected = 1;
+    app.runs.selected = 1;
     press(&mut app, "<enter>");
     let n = 64;
     let q = ndarray::Array2::from_shape_fn((n, 4), |(s, a)| (s as f64) / 64.0 + a as f64 * 0.01);
@@ -509,7 +509,7 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
         },
     ];
     let mut app = App::default();
-    app.no_color = true;
+    app.screen.no_color = true;
     app.update(vec![shared, own, in_b], specs);
     let text = render(&app, 120, 24);
     let lines: Vec<&str> = text.lines().collect();

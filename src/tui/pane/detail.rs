@@ -1,22 +1,141 @@
 //! The run detail: config, latest metrics (and the same on the start
 //! states the data visits), the heatmap of max_a Q or of the
 //! overestimation max_a Q − V^π on grid maps, states without data hatched,
-//! and the log tail. It draws what the [`App`] holds (environment, Q
-//! table, overestimation), loaded outside drawing.
+//! and the log tail. It draws what its state holds (environment, Q
+//! table, overestimation), loaded outside drawing: the environment when
+//! the detail opens or follows another run, the overestimation when the
+//! Q table or policy change. Its keys switch the heatmap, move to the
+//! next run and control the selected one.
 
-use super::{error_style, estimate, fmt, styled};
+use super::runs::{self, RunsPane};
 use crate::experiment::RunView;
-use crate::mdp::solve;
+use crate::mdp::{TabularMdp, solve};
 use crate::present::scores;
-use crate::tui::app::{App, sanitize};
-use crate::tui::detail::Heatmap;
+use crate::tui::app::{Action, App, DetailData, Store, sanitize};
+use crate::tui::detail::{Envs, Heatmap};
+use crate::tui::keys::{Binding, Command, bind};
+use crate::tui::view::{error_style, estimate, fmt, styled};
+use crossterm::event::KeyCode;
+use crossterm::event::KeyCode::Char as K;
+use ndarray::Array1;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use std::sync::Arc;
 
-pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+/// The run detail: the heatmap's two pictures, and the run's controls.
+#[rustfmt::skip]
+pub const KEYS: &[Binding] = &[
+    bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "previous run (the detail follows it)", None, "detail"),
+    bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "next run (the detail follows it)", None, "detail"),
+    bind(&[K('o')], "o", Command::Overestimation, "heatmap: max_a Q / overestimation max_a Q − V^π", Some("o overest."), "detail"),
+    bind(&[K(' ')], "space", Command::PauseResume, "pause / resume the selected run", Some("␣ pause"), "detail"),
+    bind(&[K('x')], "x", Command::Cancel, "cancel the selected run", Some("x cancel"), "detail"),
+    bind(&[K('r')], "r", Command::Rerun, "rerun the selected run from scratch", Some("r rerun"), "detail"),
+];
+
+/// The run detail's state: whether it is open, and the selected run's
+/// files and environment, read and built outside drawing.
+#[derive(Debug, Clone, Default)]
+pub struct DetailPane {
+    pub open: bool,
+    /// Log tail of the selected run, filled by the caller.
+    pub log_tail: Vec<String>,
+    /// Why the selected run's Q table or policy could not be read (a
+    /// corrupt or oversized file).
+    pub error: Option<String>,
+    /// Where the heatmap's Q table and policy came from (set it with
+    /// [`App::set_detail_data`], which also computes the overestimation).
+    pub data: Option<DetailData>,
+    /// The selected run's environment while the detail is open (its grid
+    /// lays out the heatmap).
+    pub env: Option<Arc<TabularMdp>>,
+    /// Per state, max_a Q − V^π of [`DetailPane::data`] (or why there is none).
+    pub overestimation: Option<Result<Array1<f64>, String>>,
+    /// What the heatmap shows.
+    pub heatmap: Heatmap,
+    /// Environments the detail has built, by id.
+    pub envs: Envs,
+}
+
+impl DetailPane {
+    /// While open: the selected run's environment, built once per id (here,
+    /// on a change of state, never while drawing).
+    pub(crate) fn follow_selection(&mut self, store: &Store, runs: &RunsPane) {
+        let run = runs.selected_run(store);
+        let wanted = self
+            .open
+            .then(|| run.map(|r| r.config.env.clone()))
+            .flatten();
+        let same = match (&wanted, &self.env) {
+            (Some(id), Some(env)) => env.id() == id,
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.env = wanted.and_then(|id| self.envs.get(&id));
+            self.overestimate(run.map(|r| r.config.gamma));
+        }
+    }
+
+    fn overestimate(&mut self, gamma: Option<f64>) {
+        self.overestimation = match (&self.env, &self.data, gamma) {
+            (Some(mdp), Some(data), Some(gamma)) => {
+                Some(crate::tui::detail::overestimation(mdp, gamma, data))
+            }
+            _ => None,
+        };
+    }
+}
+
+impl App {
+    /// Takes in the selected run's Q table and policy (read by the caller
+    /// when the detail opens and when the run's files change); the
+    /// overestimation is computed here, when they change, not per frame.
+    pub fn set_detail_data(&mut self, data: Option<DetailData>) {
+        self.follow_selection();
+        if data != self.detail.data || self.detail.overestimation.is_none() {
+            self.detail.data = data;
+            let gamma = self.selected_run().map(|r| r.config.gamma);
+            self.detail.overestimate(gamma);
+        }
+    }
+}
+
+/// Whether the detail's `command` does something now; if not, why.
+pub fn availability(app: &App, command: Command) -> Result<(), String> {
+    match command {
+        Command::Overestimation if !app.detail.open => {
+            Err("o: the overestimation heatmap is in the run detail (Enter)".into())
+        }
+        Command::Overestimation => match &app.detail.overestimation {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(format!("no overestimation: {e}")),
+            None => Err("no overestimation: the run has no Q table and policy yet, or its environment no table".into()),
+        },
+        _ => runs::control_availability(app, command),
+    }
+}
+
+/// Carries out one available command of the detail: the heatmap's
+/// picture here, the run's selection and controls as the runs table does.
+pub fn apply(app: &mut App, command: Command) -> Action {
+    match command {
+        Command::Overestimation => {
+            app.detail.heatmap = match app.detail.heatmap {
+                Heatmap::MaxQ => Heatmap::Overestimation,
+                Heatmap::Overestimation => Heatmap::MaxQ,
+            };
+            Action::None
+        }
+        _ => runs::apply(app, command),
+    }
+}
+
+/// Draws the run detail: what the run is and did, its heatmap, its log.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let Some(run) = app.selected_run() else {
         frame.render_widget(
             Paragraph::new(" no run selected").block(Block::default().borders(Borders::ALL)),
@@ -31,7 +150,8 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     // The heatmap takes what its grid needs (up to half), the config the rest.
     // The environment was built when the detail opened (never here).
     let grid = app
-        .detail_env
+        .detail
+        .env
         .as_deref()
         .filter(|m| m.id() == run.config.env)
         .and_then(|m| m.grid());
@@ -53,6 +173,7 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
         draw_heatmap(frame, app, top[1], grid);
     }
     let log: Vec<Line> = app
+        .detail
         .log_tail
         .iter()
         .map(|l| Line::from(sanitize(l)))
@@ -65,7 +186,7 @@ pub(super) fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The selected run's detail in brief, under a short score table on a wide
 /// screen: the numbers behind the chart's curves, without opening the detail.
-pub(super) fn draw_run_card(frame: &mut Frame, app: &App, area: Rect) {
+pub fn draw_run_card(frame: &mut Frame, app: &App, area: Rect) {
     let lines = app.selected_run().map_or_else(
         || vec![Line::from(" no run selected")],
         |run| run_lines(app, run, area.width.saturating_sub(2) as usize),
@@ -82,7 +203,7 @@ pub(super) fn draw_run_card(frame: &mut Frame, app: &App, area: Rect) {
 
 /// What the detail says of a run, in lines of at most `room` characters:
 /// status, where it comes from, its latest metrics, its hyper-parameters.
-pub(super) fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'static>> {
+fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'static>> {
     let c = &run.config;
     let mut lines = Vec::new();
     lines.push(Line::from(format!(
@@ -103,7 +224,7 @@ pub(super) fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'stat
             style,
         )));
     }
-    if let Some(e) = &app.detail_error {
+    if let Some(e) = &app.detail.error {
         lines.push(Line::from(Span::styled(
             format!("cannot show the Q table: {}", sanitize(e)),
             error_style(app),
@@ -151,60 +272,9 @@ pub(super) fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'stat
         ],
     );
     if let Some(m) = &run.latest {
-        // Which return is which, where there is room (`?` says it too).
-        let (discounted, episode, d4rl) = if room >= 60 {
-            (" (discounted)", " (episode return)", " (D4RL, of R)")
-        } else {
-            ("", "", "")
-        };
-        field(
-            "latest",
-            vec![
-                format!("J {}{discounted}", fmt(Some(m.true_return), 3)),
-                format!("q_est {}", estimate(m.q_est)),
-                // No gap to a Q that overflowed.
-                format!(
-                    "gap {}",
-                    estimate(if m.q_est.is_finite() { m.gap } else { m.q_est })
-                ),
-            ],
-        );
-        // The same on the start states the data visits; unknown for eval
-        // points written before it was recorded.
-        if !m.start_coverage.is_nan() {
-            let in_data = if room >= 60 { " in the data" } else { "" };
-            let mut parts = vec![format!(
-                "start states {}{in_data}",
-                crate::text::percent(m.start_coverage)
-            )];
-            if let Some(gap) = m.covered_gap() {
-                parts.extend([
-                    format!("J {}", fmt(Some(m.true_return_covered), 3)),
-                    format!("q_est {}", fmt(Some(m.q_est_covered), 3)),
-                    format!("gap {}", fmt(Some(gap), 3)),
-                ]);
-            }
-            field("covered", parts);
+        for (head, parts) in latest_fields(m, room) {
+            field(head, parts);
         }
-        field(
-            "",
-            vec![
-                format!("R {}{episode}", fmt(Some(m.episode_return), 3)),
-                format!(
-                    "score {}{d4rl}",
-                    scores::score_text(Some(m.normalized_score), 1)
-                ),
-                format!("success {}", fmt(Some(m.success_prob), 3)),
-            ],
-        );
-        field(
-            "",
-            vec![
-                format!("ood {}", fmt(Some(m.ood_fraction), 3)),
-                format!("KL {}", fmt(Some(m.kl_behavior), 3)),
-                format!("bellman {}", fmt(Some(m.bellman_error), 4)),
-            ],
-        );
     }
     if stats_later {
         field("data", stats);
@@ -213,6 +283,67 @@ pub(super) fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'stat
         lines.push(Line::from(format!("  {k} = {v}")));
     }
     lines
+}
+
+/// The latest metrics, as fields of the run's lines: J, q_est and the gap,
+/// the same on the start states the data visits, then R, the score and
+/// the rest.
+fn latest_fields(m: &crate::eval::Metrics, room: usize) -> Vec<(&'static str, Vec<String>)> {
+    // Which return is which, where there is room (`?` says it too).
+    let (discounted, episode, d4rl) = if room >= 60 {
+        (" (discounted)", " (episode return)", " (D4RL, of R)")
+    } else {
+        ("", "", "")
+    };
+    let mut fields = vec![(
+        "latest",
+        vec![
+            format!("J {}{discounted}", fmt(Some(m.true_return), 3)),
+            format!("q_est {}", estimate(m.q_est)),
+            // No gap to a Q that overflowed.
+            format!(
+                "gap {}",
+                estimate(if m.q_est.is_finite() { m.gap } else { m.q_est })
+            ),
+        ],
+    )];
+    // The same on the start states the data visits; unknown for eval
+    // points written before it was recorded.
+    if !m.start_coverage.is_nan() {
+        let in_data = if room >= 60 { " in the data" } else { "" };
+        let mut parts = vec![format!(
+            "start states {}{in_data}",
+            crate::text::percent(m.start_coverage)
+        )];
+        if let Some(gap) = m.covered_gap() {
+            parts.extend([
+                format!("J {}", fmt(Some(m.true_return_covered), 3)),
+                format!("q_est {}", fmt(Some(m.q_est_covered), 3)),
+                format!("gap {}", fmt(Some(gap), 3)),
+            ]);
+        }
+        fields.push(("covered", parts));
+    }
+    fields.push((
+        "",
+        vec![
+            format!("R {}{episode}", fmt(Some(m.episode_return), 3)),
+            format!(
+                "score {}{d4rl}",
+                scores::score_text(Some(m.normalized_score), 1)
+            ),
+            format!("success {}", fmt(Some(m.success_prob), 3)),
+        ],
+    ));
+    fields.push((
+        "",
+        vec![
+            format!("ood {}", fmt(Some(m.ood_fraction), 3)),
+            format!("KL {}", fmt(Some(m.kl_behavior), 3)),
+            format!("bellman {}", fmt(Some(m.bellman_error), 4)),
+        ],
+    ));
+    fields
 }
 
 /// `head` in a 10-wide column, then `parts` joined by ` · `, broken into
@@ -280,19 +411,14 @@ const NO_DATA: &str = "░";
 /// Per cell of a grid environment: max_a Q, or the overestimation
 /// max_a Q − V^π (`o`), with the policy's arrow; states the data never
 /// acts in hatched with [`NO_DATA`] (their Q is a convention).
-pub(super) fn draw_heatmap(
-    frame: &mut Frame,
-    app: &App,
-    area: Rect,
-    grid: &crate::mdp::GridLayout,
-) {
-    let over = app.heatmap == Heatmap::Overestimation;
+fn draw_heatmap(frame: &mut Frame, app: &App, area: Rect, grid: &crate::mdp::GridLayout) {
+    let over = app.detail.heatmap == Heatmap::Overestimation;
     let block = Block::default().borders(Borders::ALL).title(if over {
         " max_a Q − V^π and action "
     } else {
         " max_a Q and greedy action "
     });
-    let Some(data) = &app.detail_data else {
+    let Some(data) = &app.detail.data else {
         frame.render_widget(Paragraph::new(" no Q table yet").block(block), area);
         return;
     };
@@ -305,7 +431,7 @@ pub(super) fn draw_heatmap(
     }
     let max_q;
     let values = if over {
-        match &app.overestimation {
+        match &app.detail.overestimation {
             Some(Ok(values)) => values,
             Some(Err(e)) => {
                 let text = format!(" no overestimation: {}", sanitize(e));
@@ -327,6 +453,20 @@ pub(super) fn draw_heatmap(
         max_q = solve::row_maxima(&data.q);
         &max_q
     };
+    let lines = heatmap_lines(app, data, values, grid, area.width);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The heatmap's grid, a line per row: per state its greedy action (or the
+/// hatch of a state never in the data) and, where wide enough, its value,
+/// shaded from blue to red; then the shades' range and the hatch's meaning.
+fn heatmap_lines(
+    app: &App,
+    data: &DetailData,
+    values: &Array1<f64>,
+    grid: &crate::mdp::GridLayout,
+    width: u16,
+) -> Vec<Line<'static>> {
     let mut unvisited = vec![false; values.len()];
     for &s in data.unvisited.iter().filter(|&&s| s < values.len()) {
         unvisited[s] = true;
@@ -347,7 +487,7 @@ pub(super) fn draw_heatmap(
         Color::Yellow,
         Color::Red,
     ];
-    let cell_width = ((area.width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
+    let cell_width = ((width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
     let mut lines = Vec::new();
     let mut hatched = false;
     for r in 0..grid.rows {
@@ -404,12 +544,44 @@ pub(super) fn draw_heatmap(
     if hatched {
         lines.push(Line::from(format!(" {NO_DATA} never in the data")));
     }
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    lines
 }
 
 #[cfg(test)]
 mod tests {
-    use super::flow;
+    use super::*;
+    use crate::tui::app::tests::{frozen_lake, press};
+
+    #[test]
+    fn the_detail_builds_its_environment_once_and_the_overestimation_on_new_data() {
+        let mut app = frozen_lake();
+        assert!(
+            app.detail.env.is_none(),
+            "nothing built before the detail opens"
+        );
+        press(&mut app, "<enter>");
+        let env = app.detail.env.clone().expect("built when the detail opens");
+        assert_eq!(env.id(), "FrozenLake-v1");
+        press(&mut app, "o");
+        assert!(app.message.as_ref().unwrap().contains("no overestimation"));
+        // Believes every state is worth 1; no state is, under its policy.
+        let q = ndarray::Array2::from_elem((16, 4), 1.0);
+        let policy = crate::mdp::solve::greedy(&q);
+        app.set_detail_data(Some(DetailData {
+            q,
+            policy,
+            unvisited: Vec::new(),
+        }));
+        let over = app.detail.overestimation.clone().unwrap().unwrap();
+        assert_eq!(over.len(), 16);
+        assert!(over.iter().all(|&o| o > 0.0), "{over}");
+        press(&mut app, "o");
+        assert_eq!(app.detail.heatmap, Heatmap::Overestimation);
+        assert_eq!(availability(&app, Command::Overestimation), Ok(()));
+        // Another key or the same data again: the environment is the one built.
+        press(&mut app, "<down>");
+        assert!(Arc::ptr_eq(&env, app.detail.env.as_ref().unwrap()));
+    }
 
     #[test]
     fn fields_break_between_parts_and_keep_their_column() {

@@ -1,17 +1,67 @@
 //! The score table pane: the selected run's spec as a table of normalized
 //! scores, laid out for the width (datasets as rows, or algorithms when
-//! their names do not fit as columns).
+//! their names do not fit as columns); its keys scroll it by rows and,
+//! where not all fit, by columns.
 
-use super::focused;
 use crate::present::scores::{self, ScoreTable};
-use crate::tui::app::{App, Pane, sanitize};
+use crate::tui::app::{Action, App, sanitize};
+use crate::tui::keys::{Binding, Command, Pane, bind};
+use crate::tui::view::{focused, shorten_middle, wrap};
+use crossterm::event::KeyCode;
+use crossterm::event::KeyCode::Char as K;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
-    let table = &app.score_table();
+/// The score table scrolls: rows, and columns where they do not all fit.
+#[rustfmt::skip]
+pub const KEYS: &[Binding] = &[
+    bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "scroll up", Some("↑↓ scroll"), "scores"),
+    bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "scroll down", None, "scores"),
+    bind(&[KeyCode::PageUp], "PgUp", Command::PageUp, "ten rows up", None, "scores"),
+    bind(&[KeyCode::PageDown], "PgDn", Command::PageDown, "ten rows down", None, "scores"),
+    bind(&[KeyCode::Home], "Home", Command::First, "first row", None, "scores"),
+    bind(&[KeyCode::End], "End", Command::Last, "last row", None, "scores"),
+    bind(&[KeyCode::Left, K('h')], "← h", Command::CursorLeft, "earlier columns, where they do not all fit", Some("←→ columns"), "scores"),
+    bind(&[KeyCode::Right, K('l')], "→ l", Command::CursorRight, "later columns", None, "scores"),
+];
+
+/// Where the score table is scrolled to.
+#[derive(Debug, Clone, Default)]
+pub struct ScoresPane {
+    /// First row shown.
+    pub offset: usize,
+    /// First column shown when not all fit.
+    pub column: usize,
+}
+
+/// Carries out one command of the score table.
+pub fn apply(app: &mut App, command: Command) -> Action {
+    // Columns within the wider orientation's; the view stops at the last
+    // one that still leaves a window.
+    let table = app.runs.score_table(app.store());
+    let last_column = table.algos.len().max(table.datasets.len());
+    let pane = &mut app.scores;
+    let mut scroll = |step| pane.offset = pane.offset.saturating_add_signed(step);
+    match command {
+        Command::Up => scroll(-1),
+        Command::Down => scroll(1),
+        Command::PageUp => scroll(-10),
+        Command::PageDown => scroll(10),
+        Command::First => scroll(isize::MIN),
+        Command::Last => scroll(isize::MAX),
+        Command::CursorLeft => pane.column = pane.column.saturating_sub(1),
+        Command::CursorRight => pane.column = (pane.column + 1).min(last_column),
+        _ => {}
+    }
+    Action::None
+}
+
+/// Draws the score table of the selected run's spec, scrolled, and the
+/// legend of its marks in the lines the rows leave free.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let table = &app.runs.score_table(app.store());
     let spec = app
         .selected_run()
         .map(|r| format!("· {} ", sanitize(&r.config.spec)))
@@ -39,11 +89,11 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     let grid = score_grid(
         table,
         area.width.saturating_sub(2) as usize,
-        app.score_column,
+        app.scores.column,
     );
     let rows_shown = area.height.saturating_sub(3) as usize;
     let n = grid.rows.len();
-    let offset = app.score_offset.min(n.saturating_sub(rows_shown.max(1)));
+    let offset = app.scores.offset.min(n.saturating_sub(rows_shown.max(1)));
     let mut more = String::new();
     if n > rows_shown {
         more.push_str(&format!(
@@ -62,7 +112,7 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
     }
     let block = focused(app, Pane::Scores, title(&more));
     let best = Style::default().add_modifier(Modifier::BOLD);
-    let best = if app.no_color {
+    let best = if app.screen.no_color {
         best
     } else {
         best.fg(Color::Green)
@@ -91,14 +141,19 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
         area,
         &mut state,
     );
-    // What the marks mean, in the lines the rows leave free.
+    draw_legend(frame, table, area, rows_shown.saturating_sub(n));
+}
+
+/// What the marks mean, in the `free` lines the rows leave at the
+/// bottom of `area`.
+fn draw_legend(frame: &mut Frame, table: &ScoreTable, area: Rect, free: usize) {
     let width = area.width.saturating_sub(2) as usize;
     let legend: Vec<String> = table
         .legend()
         .iter()
-        .flat_map(|line| super::wrap(line, width))
+        .flat_map(|line| wrap(line, width))
         .collect();
-    let shown = legend.len().min(rows_shown.saturating_sub(n)) as u16;
+    let shown = legend.len().min(free) as u16;
     if shown > 0 {
         let lines: Vec<ratatui::text::Line> = legend
             .into_iter()
@@ -117,17 +172,17 @@ pub(super) fn draw_scores(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The lines the pane needs at `width` to show its whole table and the
 /// legend under it: borders, header, rows.
-pub(super) fn height(app: &App, width: u16) -> u16 {
-    let table = &app.score_table();
+pub fn height(app: &App, width: u16) -> u16 {
+    let table = &app.runs.score_table(app.store());
     if table.datasets.is_empty() {
         return 3;
     }
     let inner = width.saturating_sub(2) as usize;
-    let rows = score_grid(table, inner, app.score_column).rows.len();
+    let rows = score_grid(table, inner, app.scores.column).rows.len();
     let legend: usize = table
         .legend()
         .iter()
-        .map(|line| super::wrap(line, inner).len())
+        .map(|line| wrap(line, inner).len())
         .sum();
     u16::try_from(rows + legend + 3).unwrap_or(u16::MAX)
 }
@@ -154,93 +209,6 @@ struct ScoreGrid {
 type GridRow = (String, Vec<(String, bool)>);
 
 fn score_grid(table: &ScoreTable, width: usize, first_column: usize) -> ScoreGrid {
-    // The lecture's orientation: per dataset row, the behaviour then each
-    // algorithm; then the Total row.
-    let matrix = |full: bool| -> Vec<Vec<(String, bool)>> {
-        let mut rows: Vec<Vec<(String, bool)>> = (0..table.datasets.len())
-            .map(|d| {
-                let behaviour = match &table.behavior[d] {
-                    Some(b) if full => b.text(1),
-                    Some(b) if b.mean.is_finite() => format!("{:.1}", b.mean),
-                    _ => "–".to_string(),
-                };
-                std::iter::once((behaviour, false))
-                    .chain(table.cells[d].iter().map(|c| match c {
-                        Some(c) if full => (c.text(), c.best),
-                        Some(c) => (c.short_text(), c.best),
-                        None => ("–".to_string(), false),
-                    }))
-                    .collect()
-            })
-            .collect();
-        let total = |t: &scores::Total| if full { t.text() } else { t.short_text() };
-        rows.push(
-            std::iter::once((
-                table.behavior_total.map_or("–".into(), |t| total(&t)),
-                false,
-            ))
-            .chain(table.total.iter().map(|t| (total(t), t.best)))
-            .collect(),
-        );
-        rows
-    };
-    let layout = |transposed: bool, full: bool, long: bool| {
-        let datasets = if long {
-            &table.datasets
-        } else {
-            &table.short_datasets
-        };
-        let row_labels: Vec<String> = datasets
-            .iter()
-            .cloned()
-            .chain([scores::TOTAL.to_string()])
-            .collect();
-        let column_labels: Vec<String> = std::iter::once(scores::BEHAVIOUR.to_string())
-            .chain(table.algos.iter().cloned())
-            .collect();
-        let matrix = matrix(full);
-        let (corner, columns, rows): (_, Vec<String>, Vec<GridRow>) = if transposed {
-            let rows = column_labels
-                .into_iter()
-                .enumerate()
-                .map(|(a, label)| (label, matrix.iter().map(|r| r[a].clone()).collect()))
-                .collect();
-            ("algorithm", row_labels, rows)
-        } else {
-            (
-                "dataset",
-                column_labels,
-                row_labels.into_iter().zip(matrix).collect(),
-            )
-        };
-        let count = |s: &str| s.chars().count();
-        let label_width = rows
-            .iter()
-            .map(|r| count(&r.0))
-            .chain([count(corner)])
-            .max()
-            .unwrap_or(0);
-        let widths: Vec<usize> = columns
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                rows.iter()
-                    .map(|r| count(&r.1[j].0))
-                    .chain([count(c)])
-                    .max()
-                    .unwrap_or(1)
-            })
-            .collect();
-        ScoreGrid {
-            all_columns: columns.len(),
-            corner,
-            columns,
-            rows,
-            label_width,
-            widths,
-            first_column: 0,
-        }
-    };
     let fits =
         |g: &ScoreGrid| g.label_width + g.widths.iter().map(|w| w + 1).sum::<usize>() <= width;
     // The environment in the dataset labels when there are several.
@@ -259,18 +227,116 @@ fn score_grid(table: &ScoreTable, width: usize, first_column: usize) -> ScoreGri
     for full in [true, false] {
         for &long in long_labels {
             for transposed in [false, true] {
-                let grid = layout(transposed, full, long);
+                let grid = grid_layout(table, transposed, full, long);
                 if fits(&grid) {
                     return grid;
                 }
             }
         }
     }
-    // Nothing fits whole: the narrow cells in the orientation with fewer
-    // columns, rows named in full (they tell environments apart), and the
-    // whole columns that fit from `first_column` on.
-    let long = long_labels[0];
-    let (plain, turned) = (layout(false, false, long), layout(true, false, long));
+    narrowest(table, width, long_labels[0]).window(width, first_column)
+}
+
+/// The scores in the lecture's orientation: per dataset row, the
+/// behaviour then each algorithm; then the Total row. `full`: mean ± std,
+/// else the mean alone.
+fn score_matrix(table: &ScoreTable, full: bool) -> Vec<Vec<(String, bool)>> {
+    let mut rows: Vec<Vec<(String, bool)>> = (0..table.datasets.len())
+        .map(|d| {
+            let behaviour = match &table.behavior[d] {
+                Some(b) if full => b.text(1),
+                Some(b) if b.mean.is_finite() => format!("{:.1}", b.mean),
+                _ => "–".to_string(),
+            };
+            std::iter::once((behaviour, false))
+                .chain(table.cells[d].iter().map(|c| match c {
+                    Some(c) if full => (c.text(), c.best),
+                    Some(c) => (c.short_text(), c.best),
+                    None => ("–".to_string(), false),
+                }))
+                .collect()
+        })
+        .collect();
+    let total = |t: &scores::Total| if full { t.text() } else { t.short_text() };
+    rows.push(
+        std::iter::once((
+            table.behavior_total.map_or("–".into(), |t| total(&t)),
+            false,
+        ))
+        .chain(table.total.iter().map(|t| (total(t), t.best)))
+        .collect(),
+    );
+    rows
+}
+
+/// The whole table in one layout: `transposed` puts algorithms as rows;
+/// `long` names datasets with their environment.
+fn grid_layout(table: &ScoreTable, transposed: bool, full: bool, long: bool) -> ScoreGrid {
+    let datasets = if long {
+        &table.datasets
+    } else {
+        &table.short_datasets
+    };
+    let row_labels: Vec<String> = datasets
+        .iter()
+        .cloned()
+        .chain([scores::TOTAL.to_string()])
+        .collect();
+    let column_labels: Vec<String> = std::iter::once(scores::BEHAVIOUR.to_string())
+        .chain(table.algos.iter().cloned())
+        .collect();
+    let matrix = score_matrix(table, full);
+    let (corner, columns, rows): (_, Vec<String>, Vec<GridRow>) = if transposed {
+        let rows = column_labels
+            .into_iter()
+            .enumerate()
+            .map(|(a, label)| (label, matrix.iter().map(|r| r[a].clone()).collect()))
+            .collect();
+        ("algorithm", row_labels, rows)
+    } else {
+        (
+            "dataset",
+            column_labels,
+            row_labels.into_iter().zip(matrix).collect(),
+        )
+    };
+    let count = |s: &str| s.chars().count();
+    let label_width = rows
+        .iter()
+        .map(|r| count(&r.0))
+        .chain([count(corner)])
+        .max()
+        .unwrap_or(0);
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            rows.iter()
+                .map(|r| count(&r.1[j].0))
+                .chain([count(c)])
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    ScoreGrid {
+        all_columns: columns.len(),
+        corner,
+        columns,
+        rows,
+        label_width,
+        widths,
+        first_column: 0,
+    }
+}
+
+/// Where nothing fits whole: the narrow cells in the orientation with
+/// fewer columns, rows named in full (they tell environments apart) up to
+/// half the width.
+fn narrowest(table: &ScoreTable, width: usize, long: bool) -> ScoreGrid {
+    let (plain, turned) = (
+        grid_layout(table, false, false, long),
+        grid_layout(table, true, false, long),
+    );
     let mut grid = if turned.widths.len() < plain.widths.len() {
         turned
     } else {
@@ -292,31 +358,38 @@ fn score_grid(table: &ScoreTable, width: usize, first_column: usize) -> ScoreGri
             match dataset.and_then(|d| label.strip_suffix(d.as_str()).map(|env| (env, d))) {
                 Some((env, d)) => format!(
                     "{} {d}",
-                    super::shorten_middle(env.trim_end(), cap - d.chars().count() - 1)
+                    shorten_middle(env.trim_end(), cap - d.chars().count() - 1)
                 ),
-                None => super::shorten_middle(label, cap),
+                None => shorten_middle(label, cap),
             };
         *label = shortened;
     }
-    let first = first_column.min(grid.widths.len().saturating_sub(1));
-    let room = width.saturating_sub(grid.label_width);
-    let mut used = 0;
-    let shown = grid.widths[first..]
-        .iter()
-        .take_while(|w| {
-            used += *w + 1;
-            used <= room
-        })
-        .count()
-        .max(1);
-    let window = first..first + shown;
-    grid.columns = grid.columns[window.clone()].to_vec();
-    grid.widths = grid.widths[window.clone()].to_vec();
-    for row in &mut grid.rows {
-        row.1 = row.1[window.clone()].to_vec();
-    }
-    grid.first_column = first;
     grid
+}
+
+impl ScoreGrid {
+    /// The whole columns that fit in `width` from `first_column` on.
+    fn window(mut self, width: usize, first_column: usize) -> ScoreGrid {
+        let first = first_column.min(self.widths.len().saturating_sub(1));
+        let room = width.saturating_sub(self.label_width);
+        let mut used = 0;
+        let shown = self.widths[first..]
+            .iter()
+            .take_while(|w| {
+                used += *w + 1;
+                used <= room
+            })
+            .count()
+            .max(1);
+        let window = first..first + shown;
+        self.columns = self.columns[window.clone()].to_vec();
+        self.widths = self.widths[window.clone()].to_vec();
+        for row in &mut self.rows {
+            row.1 = row.1[window.clone()].to_vec();
+        }
+        self.first_column = first;
+        self
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,14 @@
 //! Drawing the dashboard from an [`App`]: the frame's layout, header, spec
-//! errors and footer here, one module per pane ([`runs`], [`chart`],
-//! [`scores`], [`detail`], [`help`]). Nothing here reads files or the clock
+//! errors and footer here, and the styles the panes share; each pane draws
+//! itself (`draw` in its file under [`pane`](super::pane)). Nothing here
+//! or there reads files or the clock
 //! or computes what the state already holds (rows, score tables, the
 //! detail's environment and overestimation), so a given `App` always draws
 //! the same frame (the snapshot tests rely on it).
 
-pub mod chart;
-pub mod detail;
-pub mod help;
-pub mod runs;
-pub mod scores;
-
 use super::app::{App, Pane, sanitize};
-use super::keys::{self, Binding};
+use super::keys;
+use super::pane::{Owner, chart, detail, help, runs, scores};
 use crate::experiment::RunStatus;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -21,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 /// Colours of the 16-colour palette every terminal has.
-pub(super) const PALETTE: [Color; 8] = [
+pub(crate) const PALETTE: [Color; 8] = [
     Color::Cyan,
     Color::Yellow,
     Color::Green,
@@ -38,29 +34,31 @@ pub(super) const PALETTE: [Color; 8] = [
 pub fn footer_items(app: &App, width: usize) -> Vec<(&'static str, bool)> {
     let mut items = Vec::new();
     let mut used = 0;
-    let focused: &[Binding] = app.focus().keys();
-    for b in keys::GENERAL.iter().chain(focused) {
+    let pane = app.focus();
+    let focused = pane.keys().iter().map(|b| (Owner::Pane(pane), b));
+    let general = keys::GENERAL.iter().map(|b| (Owner::Global, b));
+    for (owner, b) in general.chain(focused) {
         let Some(text) = b.footer else { continue };
         let needed = used + 2 + text.chars().count();
         if needed > width {
             break;
         }
         used = needed;
-        items.push((text, app.availability(b.command).is_ok()));
+        items.push((text, app.availability_of(owner, b.command).is_ok()));
     }
     items
 }
 
-pub(super) fn colour(app: &App, i: usize) -> Style {
-    if app.no_color {
+pub(crate) fn colour(app: &App, i: usize) -> Style {
+    if app.screen.no_color {
         Style::default()
     } else {
         Style::default().fg(PALETTE[i % PALETTE.len()])
     }
 }
 
-pub(super) fn status_style(app: &App, s: RunStatus) -> Style {
-    if app.no_color {
+pub(crate) fn status_style(app: &App, s: RunStatus) -> Style {
+    if app.screen.no_color {
         return match s {
             RunStatus::Failed | RunStatus::Diverged => {
                 Style::default().add_modifier(Modifier::BOLD)
@@ -79,11 +77,11 @@ pub(super) fn status_style(app: &App, s: RunStatus) -> Style {
     })
 }
 
-pub(super) fn focused(app: &App, pane: Pane, title: String) -> Block<'static> {
+pub(crate) fn focused(app: &App, pane: Pane, title: String) -> Block<'static> {
     let block = Block::default().borders(Borders::ALL).title(title);
-    if app.pane == pane {
+    if app.screen.pane == pane {
         block.border_style(Style::default().add_modifier(Modifier::BOLD))
-    } else if app.no_color {
+    } else if app.screen.no_color {
         block
     } else {
         block.border_style(Style::default().fg(Color::DarkGray))
@@ -97,6 +95,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let budget = if area.height >= 40 { 6 } else { 3 };
     // And what a spec still waits for ("hashing big.csv 42%").
     let errors: Vec<String> = app
+        .store()
         .specs
         .iter()
         .filter_map(|s| {
@@ -140,20 +139,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
             .collect();
         frame.render_widget(Paragraph::new(lines), rows[1]);
     }
-    if app.detail {
-        detail::draw_detail(frame, app, rows[2]);
+    if app.detail.open {
+        detail::draw(frame, app, rows[2]);
     } else {
         draw_main(frame, app, rows[2]);
     }
     draw_footer(frame, app, rows[3]);
-    if app.show_help {
-        help::draw_help(frame, app, area);
+    if app.help.open {
+        help::draw(frame, app, area);
     }
 }
 
 /// Splits `text` into lines of at most `width` characters, at spaces where
 /// it can.
-pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let mut lines = Vec::new();
     let mut rest: Vec<char> = text.chars().collect();
@@ -180,7 +179,7 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// `text` in at most `width` characters: its start and end, `…` between.
-pub(super) fn shorten_middle(text: &str, width: usize) -> String {
+pub(crate) fn shorten_middle(text: &str, width: usize) -> String {
     let n = text.chars().count();
     if n <= width {
         return text.to_string();
@@ -196,7 +195,8 @@ pub(super) fn shorten_middle(text: &str, width: usize) -> String {
 }
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
-    let count = |s: RunStatus| app.runs.iter().filter(|r| r.status == s).count();
+    let store = app.store();
+    let count = |s: RunStatus| store.runs.iter().filter(|r| r.status == s).count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     // Running, queued and done always; the other states when they occur.
     let mut states = Vec::new();
@@ -221,21 +221,21 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     }
     // Runs per spec; one configuration listed by several specs is one
     // training, said so.
-    let shared = match app.shared_runs {
+    let shared = match store.shared_runs {
         0 => String::new(),
         n => format!(" ({n} shared by specs, trained once)"),
     };
     let text = format!(
         " pessimist │ {} · {}{shared}: {}",
-        plural(app.specs.len(), "spec"),
-        plural(app.runs.len(), "run"),
+        plural(store.specs.len(), "spec"),
+        plural(store.runs.len(), "run"),
         states.join(", ")
     );
     bar_line(frame, app, area, text, Color::Blue);
 }
 
 /// A full-width line in reverse video: the header and the footer.
-pub(super) fn bar_line(frame: &mut Frame, app: &App, area: Rect, text: String, background: Color) {
+pub(crate) fn bar_line(frame: &mut Frame, app: &App, area: Rect, text: String, background: Color) {
     let style = styled(
         app,
         Style::default().bg(background).fg(Color::White),
@@ -245,7 +245,7 @@ pub(super) fn bar_line(frame: &mut Frame, app: &App, area: Rect, text: String, b
 }
 
 /// Errors: red, or bold without colour.
-pub(super) fn error_style(app: &App) -> Style {
+pub(crate) fn error_style(app: &App) -> Style {
     styled(
         app,
         Style::default().fg(Color::Red),
@@ -254,15 +254,15 @@ pub(super) fn error_style(app: &App) -> Style {
 }
 
 /// `coloured` normally, `mono` under NO_COLOR.
-pub(super) fn styled(app: &App, coloured: Style, mono: Style) -> Style {
-    if app.no_color { mono } else { coloured }
+pub(crate) fn styled(app: &App, coloured: Style, mono: Style) -> Style {
+    if app.screen.no_color { mono } else { coloured }
 }
 
 fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
-    let text = if app.editing_filter {
+    let text = if app.editing_filter() {
         format!(
             " filter: {}▏  (Enter apply, Esc clear)",
-            sanitize(&app.filter)
+            sanitize(app.filter())
         )
     } else if let Some(m) = &app.message {
         format!(" {}", sanitize(m))
@@ -292,11 +292,11 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
-    if app.zoom {
-        match app.pane {
-            Pane::Runs | Pane::Detail => runs::draw_runs(frame, app, area),
-            Pane::Chart => chart::draw_chart(frame, app, area),
-            Pane::Scores => scores::draw_scores(frame, app, area),
+    if app.screen.zoom {
+        match app.screen.pane {
+            Pane::Runs | Pane::Detail => runs::draw(frame, app, area),
+            Pane::Chart => chart::draw(frame, app, area),
+            Pane::Scores => scores::draw(frame, app, area),
         }
         return;
     }
@@ -304,7 +304,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(40), Constraint::Percentage(60)])
         .split(area);
-    runs::draw_runs(frame, app, parts[0]);
+    runs::draw(frame, app, parts[0]);
     let wide = area.width >= 120;
     let bottom = Layout::default()
         .direction(if wide {
@@ -318,7 +318,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
             [Constraint::Percentage(65), Constraint::Percentage(35)]
         })
         .split(parts[1]);
-    chart::draw_chart(frame, app, bottom[0]);
+    chart::draw(frame, app, bottom[0]);
     // Beside the chart, the score table takes the height it needs and the
     // selected run's numbers the rest (where they get a few lines).
     let needed = scores::height(app, bottom[1].width);
@@ -327,10 +327,10 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
             .direction(Direction::Vertical)
             .constraints([Constraint::Length(needed), Constraint::Min(0)])
             .split(bottom[1]);
-        scores::draw_scores(frame, app, right[0]);
+        scores::draw(frame, app, right[0]);
         detail::draw_run_card(frame, app, right[1]);
     } else {
-        scores::draw_scores(frame, app, bottom[1]);
+        scores::draw(frame, app, bottom[1]);
     }
 }
 
@@ -338,7 +338,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
 const RUN_CARD_MIN_HEIGHT: u16 = 6;
 
 /// What the learner believes, or `diverged` where Q overflowed (NaN, ±∞).
-pub(super) fn estimate(v: f64) -> String {
+pub(crate) fn estimate(v: f64) -> String {
     if v.is_finite() {
         fmt(Some(v), 3)
     } else {
@@ -346,7 +346,7 @@ pub(super) fn estimate(v: f64) -> String {
     }
 }
 
-pub(super) fn fmt(v: Option<f64>, precision: usize) -> String {
+pub(crate) fn fmt(v: Option<f64>, precision: usize) -> String {
     match v {
         Some(x) if x.is_finite() && x.abs() >= 1e6 => format!("{x:.2e}"),
         Some(x) if x.is_finite() => format!("{x:.precision$}"),

@@ -1,11 +1,16 @@
 //! The chart pane: the overestimation chart drawn from [`chart::prepare`]'s
 //! curves (braille lines for q_est, dots for the true discounted return
 //! J(π), what Q estimates), its cursor readout and legend; the
-//! per-dataset-size view's two panels.
+//! per-dataset-size view's two panels. Its keys move the cursor and set
+//! the smoothing, axes, colours and view, and export the chart.
 
-use super::{PALETTE, colour, fmt, focused};
-use crate::tui::app::{App, Pane, sanitize};
-use crate::tui::chart::{self, ChartData, Curves};
+use crate::experiment::RunView;
+use crate::tui::app::{Action, App, sanitize};
+use crate::tui::chart::{self, ChartData, ChartOptions, Curves, CutCache, Revisions};
+use crate::tui::keys::{Binding, Command, Pane, bind};
+use crate::tui::view::{PALETTE, colour, fmt, focused};
+use crossterm::event::KeyCode;
+use crossterm::event::KeyCode::Char as K;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -13,45 +18,158 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+/// The overestimation chart: cursor, smoothing, axes, colours, export
+/// (`↑↓` move the selected run, as in the runs table: the chart follows it).
+#[rustfmt::skip]
+pub const KEYS: &[Binding] = &[
+    bind(&[KeyCode::Left, K('h')], "← h", Command::CursorLeft, "chart cursor: previous eval point", Some("←→ cursor"), "chart"),
+    bind(&[KeyCode::Right, K('l')], "→ l", Command::CursorRight, "chart cursor: next eval point", None, "chart"),
+    bind(&[K('[')], "[", Command::LessSmoothing, "less smoothing", None, "chart"),
+    bind(&[K(']')], "]", Command::MoreSmoothing, "more smoothing (EMA; the raw curve faint behind)", Some("[] smooth"), "chart"),
+    bind(&[K('y')], "y", Command::Scale, "y axis: symlog / linear", Some("y scale"), "chart"),
+    bind(&[K('w')], "w", Command::XAxis, "x axis: iterations / wall time", None, "chart"),
+    bind(&[K('c')], "c", Command::ColourBy, "colour by dataset / by algorithm", None, "chart"),
+    bind(&[K('b')], "b", Command::PerSize, "per-dataset-size view of one algorithm (the BEAR figure)", Some("b per size"), "chart"),
+    bind(&[K('m')], "m", Command::Mark, "mark / unmark the run for the chart", None, "chart"),
+    bind(&[K('e')], "e", Command::Export, "export the chart as SVG next to the runs", Some("e export"), "chart"),
+];
+
+/// The chart's state: how it is drawn, and its curves from earlier frames.
+#[derive(Debug, Clone, Default)]
+pub struct ChartPane {
+    pub options: ChartOptions,
+    /// The decimated curves from earlier frames.
+    pub cuts: CutCache,
+    /// Per run, the revision of its history (the key of the cuts).
+    pub revisions: Revisions,
+}
+
+/// Most runs drawn at once when none are marked (a legend must stay readable).
+pub const MAX_CHART_RUNS: usize = 16;
+
+impl App {
+    /// The runs the chart draws: the marked ones, else the visible runs of
+    /// the selected run's spec and algorithm (of every algorithm when
+    /// colouring by algorithm) — at most [`MAX_CHART_RUNS`] of them, so the
+    /// legend stays readable, except in the per-dataset-size view, which
+    /// averages them all.
+    pub fn chart_runs(&self) -> Vec<&RunView> {
+        self.chart_selection().0
+    }
+
+    /// [`App::chart_runs`], and how many runs it leaves out.
+    pub fn chart_selection(&self) -> (Vec<&RunView>, usize) {
+        let mut runs = self.chart_candidates();
+        let all = runs.len();
+        if !self.chart.options.per_size {
+            runs.truncate(MAX_CHART_RUNS);
+        }
+        let hidden = all - runs.len();
+        (runs, hidden)
+    }
+
+    fn chart_candidates(&self) -> Vec<&RunView> {
+        if !self.marked.is_empty() {
+            return self
+                .store()
+                .runs
+                .iter()
+                .filter(|r| self.marked.contains(&r.id))
+                .collect();
+        }
+        let Some(selected) = self.selected_run() else {
+            return Vec::new();
+        };
+        // One algorithm, coloured by dataset (the BEAR figure), unless the
+        // colours tell algorithms apart.
+        let spec = &selected.config.spec;
+        let algo = (self.chart.options.per_size || !self.chart.options.colour_by_algo)
+            .then(|| self.labels(&selected.config).algo(&selected.config));
+        self.visible_runs()
+            .into_iter()
+            .filter(|r| {
+                r.config.spec == *spec
+                    && algo
+                        .as_ref()
+                        .is_none_or(|a| *a == self.labels(&r.config).algo(&r.config))
+            })
+            .collect()
+    }
+}
+
+/// Whether the chart's `command` does something now; if not, why.
+pub fn availability(app: &App, command: Command) -> Result<(), String> {
+    let smoothing = app.chart.options.smoothing;
+    match command {
+        Command::CursorLeft | Command::CursorRight | Command::Export
+            if app.chart_runs().iter().all(|r| r.history.is_empty()) =>
+        {
+            Err("the chart has no eval points yet".into())
+        }
+        Command::LessSmoothing if smoothing <= 0.0 => Err("smoothing is already off".into()),
+        Command::MoreSmoothing if smoothing >= 0.95 => {
+            Err("smoothing is already at its most".into())
+        }
+        Command::Mark => super::runs::availability(app, command),
+        _ => Ok(()),
+    }
+}
+
+/// Carries out one available command of the chart.
+pub fn apply(app: &mut App, command: Command) -> Action {
+    let options = &mut app.chart.options;
+    match command {
+        Command::CursorLeft => move_cursor(app, -1),
+        Command::CursorRight => move_cursor(app, 1),
+        Command::ColourBy => options.colour_by_algo = !options.colour_by_algo,
+        Command::Scale => options.symlog = !options.symlog,
+        Command::XAxis => options.wall_time = !options.wall_time,
+        Command::PerSize => options.per_size = !options.per_size,
+        // In hundredths, so steps of 0.1 land on 0 (not 2.8e-17, shown as 0.0).
+        Command::LessSmoothing => {
+            options.smoothing = ((options.smoothing - 0.1).max(0.0) * 100.0).round() / 100.0;
+        }
+        Command::MoreSmoothing => {
+            options.smoothing = ((options.smoothing + 0.1).min(0.95) * 100.0).round() / 100.0;
+        }
+        Command::Mark => app.toggle_mark(),
+        Command::Export => return Action::Export,
+        _ => {}
+    }
+    Action::None
+}
+
+/// Moves the chart's cursor over the eval points of the charted runs.
+fn move_cursor(app: &mut App, step: isize) {
+    let points = app
+        .chart_runs()
+        .iter()
+        .map(|r| r.history.len())
+        .max()
+        .unwrap_or(0);
+    if points == 0 {
+        return;
+    }
+    let at = match app.chart.options.cursor {
+        None => points as isize - 1,
+        Some(c) => c as isize + step,
+    };
+    app.chart.options.cursor = Some(at.clamp(0, points as isize - 1) as usize);
+}
+
 /// Marks where a run's estimate diverged (NaN or ±∞ followed), as the
 /// SVG figure does.
 pub const DIVERGED_MARK: &str = "×";
 
-pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
+/// Draws the chart pane: the title, then the curves with their cursor
+/// readout and legend (or the per-dataset-size view's two panels).
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let (runs, hidden) = app.chart_selection();
-    let title = format!(
-        " {}q_est (solid) vs J(π) (dots){}{}{}{} ",
-        if area.width >= 100 {
-            "overestimation: "
-        } else {
-            ""
-        },
-        if app.chart.symlog {
-            " · symlog"
-        } else {
-            " · linear"
-        },
-        if app.chart.smoothing > 0.0 {
-            format!(" · smooth {}", app.chart.smoothing)
-        } else {
-            String::new()
-        },
-        if app.chart.per_size {
-            " · per dataset size"
-        } else {
-            ""
-        },
-        if hidden > 0 {
-            format!(
-                " · {} of {} runs (m marks)",
-                runs.len(),
-                runs.len() + hidden
-            )
-        } else {
-            String::new()
-        },
+    let block = focused(
+        app,
+        Pane::Chart,
+        title(&app.chart.options, area, runs.len(), hidden),
     );
-    let block = focused(app, Pane::Chart, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if runs.iter().all(|r| r.history.is_empty()) {
@@ -71,37 +189,15 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
     // Decimation keeps up to four points per column: one column per cell
     // gives two per braille dot column, all a line of this width can show.
     let columns = inner.width.max(1) as usize;
-    if app.chart.per_size {
-        let halves = Layout::default()
-            .direction(Direction::Horizontal)
-            .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .spacing(2)
-            .split(plots);
-        let mut groups = Vec::new();
-        for (half, which, title) in [
-            (halves[0], Curves::Truth, "discounted J(π)"),
-            (halves[1], Curves::Estimate, "Q estimate"),
-        ] {
-            let data = chart::prepare(
-                &runs,
-                &app.chart,
-                columns / 2,
-                (&app.cuts, &app.revisions),
-                which,
-            );
-            draw_curves(frame, app, &data, half, which, title);
-            groups = data.groups;
-        }
-        if let Some(row) = legend {
-            draw_legend(frame, app, &groups, row);
-        }
+    if app.chart.options.per_size {
+        draw_per_size(frame, app, &runs, (plots, legend), columns);
         return;
     }
     let data = chart::prepare(
         &runs,
-        &app.chart,
+        &app.chart.options,
         columns,
-        (&app.cuts, &app.revisions),
+        (&app.chart.cuts, &app.chart.revisions),
         Curves::Both,
     );
     let readout_rows = data.cursor.as_ref().map_or(0, |(_, values)| {
@@ -117,6 +213,84 @@ pub(super) fn draw_chart(frame: &mut Frame, app: &App, area: Rect) {
         (plots, None)
     };
     draw_curves(frame, app, &data, plot, Curves::Both, "");
+    draw_cursor_and_legend(frame, app, &data, readout, legend);
+}
+
+/// The chart's title: what it shows, how, and how many runs of how many.
+fn title(options: &ChartOptions, area: Rect, shown: usize, hidden: usize) -> String {
+    format!(
+        " {}q_est (solid) vs J(π) (dots){}{}{}{} ",
+        if area.width >= 100 {
+            "overestimation: "
+        } else {
+            ""
+        },
+        if options.symlog {
+            " · symlog"
+        } else {
+            " · linear"
+        },
+        if options.smoothing > 0.0 {
+            format!(" · smooth {}", options.smoothing)
+        } else {
+            String::new()
+        },
+        if options.per_size {
+            " · per dataset size"
+        } else {
+            ""
+        },
+        if hidden > 0 {
+            format!(" · {shown} of {} runs (m marks)", shown + hidden)
+        } else {
+            String::new()
+        },
+    )
+}
+
+/// The per-dataset-size view (the BEAR figure): the true return and the
+/// estimate side by side, one line per dataset size, the legend under them.
+fn draw_per_size(
+    frame: &mut Frame,
+    app: &App,
+    runs: &[&RunView],
+    (plots, legend): (Rect, Option<Rect>),
+    columns: usize,
+) {
+    let halves = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+        .spacing(2)
+        .split(plots);
+    let mut groups = Vec::new();
+    for (half, which, title) in [
+        (halves[0], Curves::Truth, "discounted J(π)"),
+        (halves[1], Curves::Estimate, "Q estimate"),
+    ] {
+        let data = chart::prepare(
+            runs,
+            &app.chart.options,
+            columns / 2,
+            (&app.chart.cuts, &app.chart.revisions),
+            which,
+        );
+        draw_curves(frame, app, &data, half, which, title);
+        groups = data.groups;
+    }
+    if let Some(row) = legend {
+        draw_legend(frame, app, &groups, row);
+    }
+}
+
+/// Under the curves: the cursor's readout, one line per curve, and the
+/// legend; without room for a readout, the legend row reads the cursor.
+fn draw_cursor_and_legend(
+    frame: &mut Frame,
+    app: &App,
+    data: &ChartData,
+    readout: Option<Rect>,
+    legend: Option<Rect>,
+) {
     match (&data.cursor, readout, legend) {
         (Some((x, values)), Some(area), _) => {
             let shown = area.height as usize - 1;
@@ -183,7 +357,8 @@ pub(super) fn draw_legend(frame: &mut Frame, app: &App, groups: &[String], area:
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub(super) fn draw_curves(
+/// One plot: its title, the axes with their tick labels, the curves.
+fn draw_curves(
     frame: &mut Frame,
     app: &App,
     data: &ChartData,
@@ -191,7 +366,6 @@ pub(super) fn draw_curves(
     which: Curves,
     title: &str,
 ) {
-    use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
     // Rows: optional title, plot, x labels.
     let title_rows = u16::from(!title.is_empty());
     if area.height < 3 + title_rows || area.width < 12 {
@@ -220,7 +394,14 @@ pub(super) fn draw_curves(
     let axes = Block::default().borders(Borders::LEFT | Borders::BOTTOM);
     let plot = axes.inner(frame_area);
     frame.render_widget(axes, frame_area);
-    // y tick labels at their own rows (ratatui's Chart spreads labels evenly).
+    draw_y_labels(frame, data, plot, (area.x, label_width));
+    draw_x_labels(frame, data, frame_area);
+    draw_lines(frame, app, data, plot, which);
+}
+
+/// The y tick labels, right-aligned left of the axis (`x` and `width`),
+/// each at its own row (ratatui's Chart spreads labels evenly).
+fn draw_y_labels(frame: &mut Frame, data: &ChartData, plot: Rect, (x, width): (u16, u16)) {
     let [y_lo, y_hi] = data.y_bounds;
     let mut last_row = None;
     for (t, label) in data.y_ticks.iter().rev() {
@@ -231,9 +412,9 @@ pub(super) fn draw_curves(
         }
         last_row = Some(row);
         let cell = Rect {
-            x: area.x,
+            x,
             y: row,
-            width: label_width - 1,
+            width: width - 1,
             height: 1,
         };
         frame.render_widget(
@@ -241,7 +422,11 @@ pub(super) fn draw_curves(
             cell,
         );
     }
-    // x labels under the axis: both ends, the middle, and the axis name.
+}
+
+/// The x labels under the axis (the bottom of `frame_area`): both ends,
+/// the middle, and the axis name.
+fn draw_x_labels(frame: &mut Frame, data: &ChartData, frame_area: Rect) {
     let x_row = Rect {
         x: frame_area.x,
         y: frame_area.y + frame_area.height,
@@ -276,16 +461,22 @@ pub(super) fn draw_curves(
         put(name_at, data.x_label);
     }
     frame.render_widget(Paragraph::new(text.into_iter().collect::<String>()), x_row);
-    // One canvas per marker, each a single layer: braille lines for the
-    // estimates (faint raw curves first), then dots for the true returns.
+}
+
+/// The curves, drawn on `plot`: one canvas per marker, each a single
+/// layer: braille lines for the estimates (faint raw curves first), then
+/// dots for the true returns.
+fn draw_lines(frame: &mut Frame, app: &App, data: &ChartData, plot: Rect, which: Curves) {
+    use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
+    let [y_lo, y_hi] = data.y_bounds;
     let colour_of = |i: usize| {
-        if app.no_color {
+        if app.screen.no_color {
             Color::Reset
         } else {
             PALETTE[i % PALETTE.len()]
         }
     };
-    let faint = if app.no_color {
+    let faint = if app.screen.no_color {
         Color::Reset
     } else {
         Color::DarkGray
@@ -384,5 +575,23 @@ impl ratatui::widgets::canvas::Shape for Polyline<'_> {
             }
             previous = Some((gx, gy));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::tests::{frozen_lake, press};
+
+    /// Smoothing up and back down lands on zero exactly: off, not a title
+    /// reading `smooth 0.0` (0.1 + 0.1 − 0.1 − 0.1 is 2.8e-17 in floats).
+    #[test]
+    fn smoothing_steps_return_to_off() {
+        let mut app = frozen_lake();
+        press(&mut app, "]]]]]]]]]]]");
+        assert_eq!(app.chart.options.smoothing, 0.95);
+        press(&mut app, "[[[[[[[[[[");
+        assert_eq!(app.chart.options.smoothing, 0.0);
+        assert!(availability(&app, Command::LessSmoothing).is_err());
     }
 }

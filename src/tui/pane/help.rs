@@ -1,13 +1,40 @@
 //! The help overlay: every pane's keys by pane, generated from the
-//! tables in [`tui::keys`](crate::tui::keys), then notes on reading the screen.
+//! panes' tables ([`BINDINGS`]), then notes on reading the screen. While
+//! open it has the keyboard: the arrows scroll it, any other key closes it.
 
+use super::BINDINGS;
 use crate::tui::app::App;
-use crate::tui::keys;
+use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+/// Whether the help is open, and how far it is scrolled.
+#[derive(Debug, Clone, Default)]
+pub struct HelpPane {
+    pub open: bool,
+    /// First line shown (it scrolls on short terminals).
+    pub offset: usize,
+}
+
+impl HelpPane {
+    /// Opens the help at its top.
+    pub fn show(&mut self) {
+        self.open = true;
+        self.offset = 0;
+    }
+
+    /// A key while open: the arrows scroll, any other key closes.
+    pub fn key(&mut self, code: KeyCode) {
+        match code {
+            KeyCode::Up | KeyCode::Char('k') => self.offset = self.offset.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.offset += 1,
+            _ => self.open = false,
+        }
+    }
+}
 
 /// What the help says beside the keys.
 const NOTES: [(&str, &str); 9] = [
@@ -38,9 +65,9 @@ const NOTES: [(&str, &str); 9] = [
 pub fn help_lines() -> Vec<(String, String)> {
     let mut lines = Vec::new();
     let mut section = "";
-    for (i, b) in keys::BINDINGS.iter().enumerate() {
+    for (i, b) in BINDINGS.iter().enumerate() {
         // A key a later pane offers with the same meaning is said once.
-        let said = keys::BINDINGS[..i]
+        let said = BINDINGS[..i]
             .iter()
             .any(|o| o.command == b.command && o.help == b.help);
         if said {
@@ -57,7 +84,8 @@ pub fn help_lines() -> Vec<(String, String)> {
     lines
 }
 
-pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
+/// Draws the help over the middle of the screen.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let lines = help_lines();
     let width = area.width.min(78);
     let height = area.height.min(lines.len() as u16 + 2);
@@ -68,7 +96,7 @@ pub(super) fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
         height,
     };
     let shown = height.saturating_sub(2) as usize;
-    let offset = app.help_offset.min(lines.len().saturating_sub(shown));
+    let offset = app.help.offset.min(lines.len().saturating_sub(shown));
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let text: Vec<Line> = lines
         .into_iter()

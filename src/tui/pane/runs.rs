@@ -1,0 +1,758 @@
+//! The runs table pane: one row per visible run (status, progress, the
+//! latest J, R, q_est, gap and score), columns dropped by priority when
+//! narrow; its keys move the selection, control the selected run, filter,
+//! sort and mark. J is the discounted return J(π), what Q estimates; R is
+//! one episode's undiscounted return within the time limit, which D4RL's
+//! score normalizes. Where the data misses some start state the gap is the
+//! one on the start states it visits, marked [`COVERED_MARK`].
+
+use crate::eval::Metrics;
+use crate::experiment::{RunId, RunStatus, RunView};
+use crate::present::scores::{self, RunResult, ScoreTable};
+use crate::tui::app::{Action, App, Store, sanitize};
+use crate::tui::keys::{Binding, Command, Pane, bind};
+use crate::tui::view::{estimate, fmt, focused, shorten_middle, status_style, styled};
+use crossterm::event::KeyCode;
+use crossterm::event::KeyCode::Char as K;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Cell, Row, Table};
+use std::collections::BTreeMap;
+
+/// The runs table: selection, the selected run's controls, filter and sort.
+#[rustfmt::skip]
+pub const KEYS: &[Binding] = &[
+    bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "previous run", None, "runs"),
+    bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "next run", None, "runs"),
+    bind(&[KeyCode::PageUp], "PgUp", Command::PageUp, "ten rows up", None, "runs"),
+    bind(&[KeyCode::PageDown], "PgDn", Command::PageDown, "ten rows down", None, "runs"),
+    bind(&[KeyCode::Home], "Home", Command::First, "first row", None, "runs"),
+    bind(&[KeyCode::End], "End", Command::Last, "last row", None, "runs"),
+    bind(&[K(' ')], "space", Command::PauseResume, "pause / resume the selected run", Some("␣ pause"), "runs"),
+    bind(&[K('x')], "x", Command::Cancel, "cancel the selected run", Some("x cancel"), "runs"),
+    bind(&[K('r')], "r", Command::Rerun, "rerun the selected run from scratch", Some("r rerun"), "runs"),
+    bind(&[K('a')], "a", Command::StartWaiting, "start the runs waiting for a start (--no-autostart)", None, "runs"),
+    bind(&[K('/')], "/", Command::Filter, "filter: words match spec, env, algo, dataset, status", Some("/ filter"), "runs"),
+    bind(&[K('s')], "s", Command::SortNext, "sort by the next column", Some("s sort"), "runs"),
+    bind(&[K('S')], "S", Command::SortReverse, "reverse the sort", None, "runs"),
+    bind(&[K('g')], "g", Command::Group, "group by spec on / off", None, "runs"),
+    bind(&[K('m')], "m", Command::Mark, "mark / unmark the run for the chart", Some("m mark"), "runs"),
+    bind(&[K('M')], "M", Command::ClearMarks, "clear the marks", None, "runs"),
+];
+
+/// The runs table's sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Spec,
+    Env,
+    Algo,
+    Dataset,
+    Seed,
+    Status,
+    Progress,
+    /// The discounted J(π) (`true_return`).
+    Return,
+    /// One episode's undiscounted return (`episode_return`).
+    EpisodeReturn,
+    QEst,
+    Gap,
+    Score,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 12] = [
+        SortKey::Spec,
+        SortKey::Env,
+        SortKey::Algo,
+        SortKey::Dataset,
+        SortKey::Seed,
+        SortKey::Status,
+        SortKey::Progress,
+        SortKey::Return,
+        SortKey::EpisodeReturn,
+        SortKey::QEst,
+        SortKey::Gap,
+        SortKey::Score,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Spec => "spec",
+            SortKey::Env => "env",
+            SortKey::Algo => "algo",
+            SortKey::Dataset => "dataset",
+            SortKey::Seed => "seed",
+            SortKey::Status => "status",
+            SortKey::Progress => "progress",
+            SortKey::Return => "J",
+            SortKey::EpisodeReturn => "R",
+            SortKey::QEst => "q_est",
+            SortKey::Gap => "gap",
+            SortKey::Score => "score",
+        }
+    }
+}
+
+/// The runs table's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub sort: SortKey,
+    pub descending: bool,
+    pub group_by_spec: bool,
+}
+
+impl Default for Order {
+    fn default() -> Self {
+        Order {
+            sort: SortKey::Spec,
+            descending: false,
+            group_by_spec: true,
+        }
+    }
+}
+
+impl Order {
+    /// The runs table's order: by spec first when grouped, then the sort key.
+    fn compare(self, store: &Store, a: &RunView, b: &RunView) -> std::cmp::Ordering {
+        let group = if self.group_by_spec {
+            a.config.spec.cmp(&b.config.spec)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        let order = match self.sort {
+            SortKey::Spec => a.config.spec.cmp(&b.config.spec),
+            SortKey::Env => a.config.env.cmp(&b.config.env),
+            SortKey::Algo => store
+                .labels(&a.config)
+                .algo(&a.config)
+                .cmp(&store.labels(&b.config).algo(&b.config)),
+            SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
+            SortKey::Seed => a.config.seed.cmp(&b.config.seed),
+            SortKey::Status => a.status.cmp(&b.status),
+            SortKey::Progress => cmp_f64(progress(a), progress(b)),
+            SortKey::Return => cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return)),
+            SortKey::EpisodeReturn => cmp_f64(
+                latest(a, |m| m.episode_return),
+                latest(b, |m| m.episode_return),
+            ),
+            SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
+            // As the table shows it: on the covered start states where some are missed.
+            SortKey::Gap => {
+                let shown = |m: &crate::eval::Metrics| m.covered_gap().unwrap_or(m.gap);
+                cmp_f64(latest(a, shown), latest(b, shown))
+            }
+            SortKey::Score => cmp_f64(
+                latest(a, |m| m.normalized_score),
+                latest(b, |m| m.normalized_score),
+            ),
+        };
+        let order = if self.descending {
+            order.reverse()
+        } else {
+            order
+        };
+        group.then(order)
+    }
+}
+
+/// The runs table's state: the selection, and the rows as derived from
+/// the store, the filter and the order ([`App`] derives them on every
+/// change of those, through one path, so they cannot go stale).
+#[derive(Debug, Clone, Default)]
+pub struct RunsPane {
+    /// Index into [`App::visible_runs`].
+    pub selected: usize,
+    /// A finished run `r` was pressed on once (a second `r` reruns it).
+    pub confirm_rerun: Option<RunId>,
+    order: Order,
+    /// The rows, as indices into the store's runs.
+    rows: Vec<usize>,
+    /// Each spec's score table over its visible runs.
+    scores: BTreeMap<String, ScoreTable>,
+}
+
+impl RunsPane {
+    pub fn order(&self) -> Order {
+        self.order
+    }
+
+    /// Sorts the runs the filter leaves (`matching`) by `order`, and builds
+    /// each spec's score table over them; called by [`App`] only.
+    pub(crate) fn derive(&mut self, store: &Store, mut matching: Vec<usize>, order: Order) {
+        matching.sort_by(|&a, &b| order.compare(store, &store.runs[a], &store.runs[b]));
+        self.order = order;
+        self.rows = matching;
+        let mut by_spec: BTreeMap<&str, Vec<&RunView>> = BTreeMap::new();
+        for &i in &self.rows {
+            let run = &store.runs[i];
+            by_spec.entry(&run.config.spec).or_default().push(run);
+        }
+        self.scores = by_spec
+            .into_iter()
+            .map(|(spec, runs)| {
+                let table = ScoreTable::build(runs.into_iter().map(|r| RunResult {
+                    config: &r.config,
+                    status: r.status,
+                    point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
+                    behavior: r.dataset_stats.as_ref().and_then(scores::behavior_score),
+                }));
+                (spec.to_string(), table)
+            })
+            .collect();
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    pub fn rows<'a>(&self, store: &'a Store) -> Vec<&'a RunView> {
+        self.rows.iter().map(|&i| &store.runs[i]).collect()
+    }
+
+    pub fn selected_run<'a>(&self, store: &'a Store) -> Option<&'a RunView> {
+        self.rows.get(self.selected).map(|&i| &store.runs[i])
+    }
+
+    /// The score table of the selected run's spec (its visible runs).
+    pub fn score_table(&self, store: &Store) -> &ScoreTable {
+        static NONE: std::sync::LazyLock<ScoreTable> =
+            std::sync::LazyLock::new(|| ScoreTable::build(std::iter::empty()));
+        self.selected_run(store)
+            .and_then(|r| self.scores.get(&r.config.spec))
+            .unwrap_or(&NONE)
+    }
+
+    /// Moves the selection by `step` rows, within the rows.
+    pub fn step(&mut self, step: isize) {
+        let moved = self.selected.saturating_add_signed(step);
+        self.selected = moved.min(self.rows.len().saturating_sub(1));
+    }
+}
+
+/// Whether the runs table's `command` does something now; if not, why.
+pub fn availability(app: &App, command: Command) -> Result<(), String> {
+    match command {
+        Command::StartWaiting
+            if !app
+                .store()
+                .runs
+                .iter()
+                .any(|r| r.status == RunStatus::Waiting) =>
+        {
+            Err("no run is waiting for a start".into())
+        }
+        Command::ClearMarks if app.marked.is_empty() => Err("no run is marked".into()),
+        Command::Mark if app.selected_run().is_none() => Err(NO_RUN.into()),
+        _ => control_availability(app, command),
+    }
+}
+
+const NO_RUN: &str = "no run selected";
+
+/// Whether a control of the selected run (pause, cancel, rerun: the runs
+/// table's and the detail's) does something now.
+pub fn control_availability(app: &App, command: Command) -> Result<(), String> {
+    let status = app.selected_run().map(|r| r.status);
+    let verb = match command {
+        Command::PauseResume => "pause",
+        Command::Cancel => "cancel",
+        Command::Rerun => "rerun",
+        _ => return Ok(()),
+    };
+    match status {
+        None => Err(NO_RUN.into()),
+        Some(s) if s.is_final() && command != Command::Rerun => {
+            Err(format!("the run is {s}: nothing to {verb}"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Carries out one available command of the runs table.
+pub fn apply(app: &mut App, command: Command) -> Action {
+    match command {
+        Command::Up => app.runs.step(-1),
+        Command::Down => app.runs.step(1),
+        Command::PageUp => app.runs.step(-10),
+        Command::PageDown => app.runs.step(10),
+        Command::First => app.runs.step(isize::MIN),
+        Command::Last => app.runs.step(isize::MAX),
+        Command::Filter => app.edit_filter(),
+        Command::SortNext => app.reorder(|o| {
+            let i = SortKey::ALL.iter().position(|k| *k == o.sort).unwrap_or(0);
+            o.sort = SortKey::ALL[(i + 1) % SortKey::ALL.len()];
+        }),
+        Command::SortReverse => app.reorder(|o| o.descending = !o.descending),
+        Command::Group => app.reorder(|o| o.group_by_spec = !o.group_by_spec),
+        Command::Mark => app.toggle_mark(),
+        Command::ClearMarks => app.marked.clear(),
+        Command::StartWaiting => return Action::StartQueued,
+        _ => return control(app, command),
+    }
+    Action::None
+}
+
+/// Carries out a control of the selected run (the runs table's and the
+/// detail's).
+pub fn control(app: &mut App, command: Command) -> Action {
+    let Some((id, status)) = app.selected_run().map(|r| (r.id.clone(), r.status)) else {
+        return Action::None;
+    };
+    match command {
+        Command::PauseResume => match status {
+            RunStatus::Running | RunStatus::Queued => Action::Pause(id),
+            RunStatus::Paused | RunStatus::Waiting => Action::Resume(id),
+            _ => Action::None,
+        },
+        Command::Cancel => Action::Cancel(id),
+        // A finished run's results are thrown away: ask once more.
+        Command::Rerun if !status.is_final() || app.runs.confirm_rerun.as_ref() == Some(&id) => {
+            app.runs.confirm_rerun = None;
+            Action::Rerun(id)
+        }
+        Command::Rerun => {
+            app.message = Some(format!(
+                "r again reruns {id} from scratch, discarding its results"
+            ));
+            app.runs.confirm_rerun = Some(id);
+            Action::None
+        }
+        _ => Action::None,
+    }
+}
+
+fn cmp_f64(a: f64, b: f64) -> std::cmp::Ordering {
+    // NaN (no value yet) sorts last.
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.total_cmp(&b),
+    }
+}
+
+fn latest(run: &RunView, f: impl Fn(&crate::eval::Metrics) -> f64) -> f64 {
+    run.latest.as_ref().map_or(f64::NAN, f)
+}
+
+/// Fraction of iterations done.
+pub fn progress(run: &RunView) -> f64 {
+    if run.status == RunStatus::Done {
+        return 1.0;
+    }
+    let p = run.progress;
+    if p.total == 0 {
+        0.0
+    } else {
+        p.iteration as f64 / p.total as f64
+    }
+}
+
+fn dataset_order(run: &RunView) -> (String, u64) {
+    match &run.config.dataset {
+        crate::experiment::DatasetSource::Collect { policy, size, .. } => {
+            (policy.name().clone(), *size)
+        }
+        crate::experiment::DatasetSource::File { path, .. } => (path.display().to_string(), 0),
+    }
+}
+
+fn bar(fraction: f64, width: usize) -> String {
+    let filled = (fraction.clamp(0.0, 1.0) * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn eta(seconds: f64) -> String {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return "-".into();
+    }
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Marks a gap measured on the covered start states only.
+const COVERED_MARK: char = 'ᶜ';
+
+/// The gap cell: q_est − J on the start states the data visits when it
+/// misses some (an unvisited start holds the learner's convention, not an
+/// estimate), marked; `–` marked when it visits none.
+fn gap(m: &Metrics) -> String {
+    match m.covered_gap() {
+        Some(_) if m.start_coverage == 0.0 => format!("–{COVERED_MARK}"),
+        Some(g) if g.is_finite() => format!("{}{COVERED_MARK}", fmt(Some(g), 3)),
+        Some(g) => estimate(g),
+        None => estimate(m.gap),
+    }
+}
+
+/// A column of the runs table: its header, sort key, and each row's cell.
+struct Column<'a> {
+    name: &'static str,
+    key: Option<SortKey>,
+    /// Dropped first when the table is too narrow: higher goes first.
+    optional: u8,
+    cells: Vec<Cell<'a>>,
+    width: usize,
+}
+
+/// The rows around the selected one that the table can show: ratatui
+/// scrolls to the selected row within them as it would within all the
+/// rows (it shows at most `height` rows ending at the selected one, or
+/// the first `height`), and cells, and the columns' widths, come from
+/// these only. Making cells for every row cost a second and 600 MB a frame
+/// with 100,000 runs. Returns the first row's index and the rows.
+fn window<'a>(
+    runs: &'a [&'a RunView],
+    selected: usize,
+    height: usize,
+) -> (usize, &'a [&'a RunView]) {
+    let first = selected.saturating_sub(height);
+    let end = (first + 2 * height + 2).min(runs.len());
+    (first, &runs[first.min(end)..end])
+}
+
+/// Draws the runs table: the rows around the selected one, the columns
+/// that fit, the title with its legends.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let all = app.visible_runs();
+    let (first, runs) = window(&all, app.runs.selected, area.height as usize);
+    let mut columns = Columns {
+        app,
+        runs,
+        list: Vec::new(),
+    };
+    columns.identity(&all);
+    columns.progress(&all);
+    columns.metrics();
+    let room = area.width.saturating_sub(2) as usize;
+    let columns = fit(columns.list, runs, room);
+    let shown: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}{}", c.name, sort_mark(c.key, app)))
+        .collect();
+    let squeezed = total_width(&columns) > room;
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|c| {
+            if c.name == "algo" && squeezed {
+                Constraint::Min(c.width.min(8) as u16)
+            } else {
+                Constraint::Length(c.width as u16)
+            }
+        })
+        .collect();
+    let rows = table_rows(app, &all, first, runs, columns);
+    let title = title(app, &all, &shown, area.width as usize);
+    let highlight = styled(
+        app,
+        Style::default()
+            .bg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD),
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+        .block(focused(app, Pane::Runs, title))
+        .row_highlight_style(highlight)
+        .column_spacing(1);
+    let mut state =
+        ratatui::widgets::TableState::default().with_selected(Some(app.runs.selected - first));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The table's columns as they are built, over the rows in the window.
+struct Columns<'a> {
+    app: &'a App,
+    runs: &'a [&'a RunView],
+    list: Vec<Column<'a>>,
+}
+
+impl Columns<'_> {
+    fn add(
+        &mut self,
+        (name, key, optional): (&'static str, Option<SortKey>, u8),
+        texts: Vec<String>,
+        styles: Option<Vec<Style>>,
+    ) {
+        let width = texts
+            .iter()
+            .map(|t| t.chars().count())
+            .chain([name_width(name, key, self.app)])
+            .max()
+            .unwrap_or(1);
+        let cells = match styles {
+            Some(styles) => texts
+                .into_iter()
+                .zip(styles)
+                .map(|(t, st)| Cell::from(t).style(st))
+                .collect(),
+            None => texts.into_iter().map(Cell::from).collect(),
+        };
+        self.list.push(Column {
+            name,
+            key,
+            optional,
+            cells,
+            width,
+        });
+    }
+
+    fn text(&self, f: impl Fn(&RunView) -> String) -> Vec<String> {
+        self.runs.iter().map(|r| f(r)).collect()
+    }
+
+    fn metric(&self, f: fn(&Metrics) -> f64, precision: usize) -> Vec<String> {
+        self.text(|r| fmt(r.latest.map(|m| f(&m)), precision))
+    }
+
+    fn latest(&self, f: fn(&Metrics) -> String) -> Vec<String> {
+        self.text(|r| r.latest.map_or_else(|| fmt(None, 3), |m| f(&m)))
+    }
+
+    /// Which run a row is: spec, environment, algorithm, dataset, seed.
+    fn identity(&mut self, all: &[&RunView]) {
+        let app = self.app;
+        let spec = self.text(|r| sanitize(&r.config.spec));
+        self.add(("spec", Some(SortKey::Spec), 5), spec, None);
+        // Several environments: the column that tells their rows apart stays
+        // (narrowed by `fit` if need be); one environment: the first to go.
+        let several_envs = all.iter().any(|r| r.config.env != all[0].config.env);
+        let env = self.text(|r| sanitize(&crate::mdp::envs::label(&r.config.env)));
+        let optional = if several_envs { 0 } else { 3 };
+        self.add(("env", Some(SortKey::Env), optional), env, None);
+        let algo = self.text(|r| {
+            let marked = if app.marked.contains(&r.id) {
+                "● "
+            } else {
+                ""
+            };
+            format!(
+                "{marked}{}",
+                sanitize(&app.labels(&r.config).algo(&r.config))
+            )
+        });
+        self.add(("algo", Some(SortKey::Algo), 0), algo, None);
+        let dataset = self.text(|r| sanitize(&app.labels(&r.config).data(&r.config)));
+        self.add(("dataset", Some(SortKey::Dataset), 0), dataset, None);
+        let seed = self.text(|r| r.config.seed.to_string());
+        self.add(("seed", Some(SortKey::Seed), 0), seed, None);
+    }
+
+    /// Where a run is: status, progress, and while some run trains, its
+    /// speed and time left.
+    fn progress(&mut self, all: &[&RunView]) {
+        let any_running = all.iter().any(|r| r.status == RunStatus::Running);
+        let status = self.text(|r| {
+            // `*`: trained by another process.
+            let elsewhere = if r.owned_here || r.status.is_final() {
+                ""
+            } else {
+                "*"
+            };
+            format!("{}{elsewhere}", r.status)
+        });
+        let styles = self
+            .runs
+            .iter()
+            .map(|r| status_style(self.app, r.status))
+            .collect();
+        self.add(("status", Some(SortKey::Status), 0), status, Some(styles));
+        let bars = self.text(|r| format!("{} {:>3.0}%", bar(progress(r), 5), progress(r) * 100.0));
+        // A column of finished bars says nothing the status does not.
+        let optional = if any_running { 0 } else { 2 };
+        self.add(("progress", Some(SortKey::Progress), optional), bars, None);
+        if !any_running {
+            return;
+        }
+        let running = |r: &RunView, f: &dyn Fn(&RunView) -> String| {
+            if r.status == RunStatus::Running {
+                f(r)
+            } else {
+                "-".into()
+            }
+        };
+        let speed = self.text(|r| running(r, &|r| fmt(Some(r.progress.it_per_sec), 0)));
+        self.add(("it/s", None, 2), speed, None);
+        let left = self.text(|r| running(r, &|r| eta(r.progress.eta_seconds)));
+        self.add(("ETA", None, 2), left, None);
+    }
+
+    /// What a run has learned, at its latest eval: J, R, q_est, gap, score.
+    fn metrics(&mut self) {
+        let j = self.metric(|m| m.true_return, 3);
+        self.add(("J", Some(SortKey::Return), 0), j, None);
+        let r = self.metric(|m| m.episode_return, 3);
+        self.add(("R", Some(SortKey::EpisodeReturn), 1), r, None);
+        let q = self.latest(|m| estimate(m.q_est));
+        self.add(("q_est", Some(SortKey::QEst), 0), q, None);
+        let g = self.latest(gap);
+        self.add(("gap", Some(SortKey::Gap), 1), g, None);
+        let score = self.text(|r| scores::score_text(r.latest.map(|m| m.normalized_score), 1));
+        self.add(("score", Some(SortKey::Score), 0), score, None);
+    }
+}
+
+/// The columns' width with their spacing.
+fn total_width(columns: &[Column]) -> usize {
+    columns.iter().map(|c| c.width + 1).sum()
+}
+
+/// The columns that fit in `room`: optional ones dropped, most optional
+/// first, until the rest fits (the algo column takes what is left, so its
+/// labels show whole); still too wide, the environment's names without
+/// their version, shortened in the middle (`Clif…pery`, `Froz…8x8`).
+fn fit<'a>(mut columns: Vec<Column<'a>>, runs: &[&RunView], room: usize) -> Vec<Column<'a>> {
+    for level in (1..=5).rev() {
+        if total_width(&columns) <= room {
+            break;
+        }
+        columns.retain(|c| c.optional != level);
+    }
+    let over = total_width(&columns).saturating_sub(room);
+    if let Some(env) = columns.iter_mut().find(|c| c.name == "env" && over > 0) {
+        let width = env.width.saturating_sub(over).max(ENV_MIN_WIDTH);
+        env.cells = runs
+            .iter()
+            .map(|r| {
+                let label = crate::mdp::envs::label(&r.config.env);
+                let name = sanitize(crate::mdp::envs::unversioned(&label));
+                Cell::from(shorten_middle(&name, width))
+            })
+            .collect();
+        env.width = width;
+    }
+    columns
+}
+
+/// The window's rows from the columns' cells; grouped by spec, a blank
+/// line closes each spec's rows.
+fn table_rows<'a>(
+    app: &App,
+    all: &[&RunView],
+    first: usize,
+    runs: &[&RunView],
+    columns: Vec<Column<'a>>,
+) -> Vec<Row<'a>> {
+    let mut cells: Vec<std::vec::IntoIter<Cell>> =
+        columns.into_iter().map(|c| c.cells.into_iter()).collect();
+    let ends_group = |i: usize| {
+        app.runs.order().group_by_spec
+            && all
+                .get(first + i + 1)
+                .is_some_and(|n| n.config.spec != runs[i].config.spec)
+    };
+    (0..runs.len())
+        .map(|i| {
+            Row::new(
+                cells
+                    .iter_mut()
+                    .filter_map(Iterator::next)
+                    .collect::<Vec<_>>(),
+            )
+            .bottom_margin(u16::from(ends_group(i)))
+        })
+        .collect()
+}
+
+/// The title: rows shown of all, the filter, the grouping, and which
+/// return is which where there is room.
+fn title(app: &App, all: &[&RunView], shown: &[&str], width: usize) -> String {
+    let filter = app.filter();
+    let mut title = format!(
+        " runs {}/{}{}{} ",
+        all.len(),
+        app.store().runs.len(),
+        if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" filter \"{}\"", sanitize(filter))
+        },
+        if app.runs.order().group_by_spec {
+            " · by spec"
+        } else {
+            ""
+        }
+    );
+    let has = |name| shown.contains(&name);
+    let returns = match (has("J"), has("R")) {
+        (true, true) => "· J discounted (Q's target), R episode return, score D4RL's of R ",
+        (true, false) => "· J discounted return (Q's target), score D4RL's ",
+        _ => "",
+    };
+    let marked = has("gap")
+        && all
+            .iter()
+            .any(|r| r.latest.is_some_and(|m| m.covered_gap().is_some()));
+    let covered = if marked {
+        format!("· gap{COVERED_MARK} on the start states in the data ")
+    } else {
+        String::new()
+    };
+    for legend in [returns, &covered] {
+        if title.chars().count() + legend.chars().count() + 2 <= width {
+            title.push_str(legend);
+        }
+    }
+    title
+}
+
+/// The narrowest the environment column gets.
+const ENV_MIN_WIDTH: usize = 9;
+
+/// ▲ or ▼ on the column the table is sorted by.
+fn sort_mark(key: Option<SortKey>, app: &App) -> &'static str {
+    let order = app.runs.order();
+    match key {
+        Some(k) if k == order.sort && order.descending => "▼",
+        Some(k) if k == order.sort => "▲",
+        _ => "",
+    }
+}
+
+fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
+    name.len() + sort_mark(key, app).chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gap_cell_marks_the_covered_gap_and_only_it() {
+        let old = Metrics {
+            q_est: 3.0,
+            gap: 2.5,
+            ..Default::default()
+        };
+        assert_eq!(gap(&old), "2.500");
+        let partial = Metrics {
+            start_coverage: 0.6,
+            q_est_covered: 1.0,
+            true_return_covered: 0.75,
+            ..old
+        };
+        assert_eq!(gap(&partial), "0.250ᶜ");
+        let full = Metrics {
+            start_coverage: 1.0,
+            ..partial
+        };
+        assert_eq!(gap(&full), "2.500");
+        let none = Metrics {
+            start_coverage: 0.0,
+            q_est_covered: f64::NAN,
+            true_return_covered: f64::NAN,
+            ..old
+        };
+        assert_eq!(gap(&none), "–ᶜ");
+        let diverged = Metrics {
+            q_est_covered: f64::INFINITY,
+            ..partial
+        };
+        assert_eq!(gap(&diverged), "diverged");
+    }
+}

@@ -15,7 +15,10 @@
 
 use super::TrainData;
 use super::tabular::Backup;
+use crate::data::EmpiricalMdp;
 use crate::mdp::solve::max_value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 /// At most this many sweeps of the restricted value iteration; it stops
 /// earlier when a sweep changes no value by more than [`TOLERANCE`] of the
@@ -23,6 +26,9 @@ use crate::mdp::solve::max_value;
 /// rewards' scale).
 const MAX_SWEEPS: usize = 100_000;
 const TOLERANCE: f64 = 1e-10;
+/// How many (dataset, γ) spreads a process keeps: the learners of a sweep
+/// share each dataset (see [`crate::experiment::datasets`]).
+const KEPT_SPREADS: usize = 64;
 
 /// The spread of Q̂* over the observed pairs (see the module doc); 1 where
 /// it is 0 (no reward, or a single value), where no policy depends on a
@@ -36,8 +42,37 @@ pub fn value_unit(data: &TrainData) -> f64 {
 /// the scale of a penalty that must vanish when there is nothing to be
 /// pessimistic about (`vi-lcb`'s bonus on reward-free data).
 pub fn value_spread(data: &TrainData) -> f64 {
-    let spread = restricted_optimum_spread(data);
+    let spread = shared_spread(data);
     if spread.is_finite() { spread } else { 0.0 }
+}
+
+/// [`restricted_optimum_spread`], once per compiled dataset and γ while
+/// the dataset lives: every learner on a shared dataset asks for it, and
+/// its value iteration is a good part of a short run's setup. A pure
+/// function of (data, γ), so sharing changes no number.
+fn shared_spread(data: &TrainData) -> f64 {
+    type Kept = VecDeque<(Weak<EmpiricalMdp>, u64, f64)>;
+    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
+    let kept = KEPT.get_or_init(Mutex::default);
+    let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
+    let gamma = data.gamma.to_bits();
+    let found = lock()
+        .iter()
+        .find(|(c, g, _)| {
+            *g == gamma && c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
+        })
+        .map(|(_, _, spread)| *spread);
+    if let Some(spread) = found {
+        return spread;
+    }
+    let spread = restricted_optimum_spread(data);
+    let mut list = lock();
+    list.retain(|(c, _, _)| c.strong_count() > 0);
+    if list.len() == KEPT_SPREADS {
+        list.pop_front();
+    }
+    list.push_back((Arc::downgrade(&data.compiled), gamma, spread));
+    spread
 }
 
 /// max − min of Q̂* over the observed pairs, by value iteration on the

@@ -1,7 +1,7 @@
 //! `combo`: conservative offline model-based policy optimisation (Yu,
-//! Kumar, Rafailov, Rajeswaran, Levine & Finn 2021), discrete analog. It is
-//! [`cql`]'s objective with the push-down term and the Bellman
-//! term taken over the model's rollouts mixed with the data:
+//! Kumar, Rafailov, Rajeswaran, Levine & Finn 2021, arXiv:2102.08363),
+//! discrete analog. It is [`cql`]'s objective with the push-down term and
+//! the Bellman term taken over the model's rollouts mixed with the data:
 //!
 //!   L(f) = α [Σ_s d_f(s) τ log Σ_a exp(f(s,a)/τ) − Σ_s d(s) Σ_a π̂_β(a|s) f(s,a)]
 //!        + ½ Σ_{s,a} [ρ d(s) π̂_β(a|s) + (1 − ρ) d̄_M(s) π(a|s)] (f(s,a) − y(s,a))²,
@@ -24,7 +24,7 @@
 //!
 //! The model's part of a batch comes from its buffer, not from the newest
 //! rollouts alone: COMBO (its Algorithm 1, after MBPO: Janner, Fu, Zhang &
-//! Levine 2019) adds each round's rollouts to a model buffer that keeps
+//! Levine 2019, arXiv:1906.08253) adds each round's rollouts to a model buffer that keeps
 //! those of recent rounds, and trains on all of it. Here the buffer is an
 //! exponential average of the rollouts' distributions,
 //!

@@ -1,5 +1,5 @@
 //! `cql`: conservative Q-learning, CQL(H) (Kumar, Zhou, Tucker & Levine
-//! 2020), tabular, on the empirical MDP the dataset compiles to. Each
+//! 2020, arXiv:2006.04779), tabular, on the empirical MDP the dataset compiles to. Each
 //! iteration holds the target y fixed and descends
 //!
 //!   L(f) = α Σ_s d(s) [τ log Σ_a exp(f(s,a)/τ) − Σ_a π̂_β(a|s) f(s,a)]
@@ -343,7 +343,19 @@ impl Cql {
 /// in place of the entropy) would read.
 #[inline(always)]
 fn push_down(f: &[f64], _up: &[f64], tau: f64, sigma: &mut [f64]) -> f64 {
-    softmax(f, tau, sigma)
+    let top = f.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    let mut total = 0.0;
+    for (o, &x) in sigma.iter_mut().zip(f) {
+        let z = (x - top) / tau;
+        // SPEED: exp underflows below −745; flushing early skips libm's slow path.
+        *o = if z < -700.0 { 0.0 } else { z.exp() };
+        total += *o;
+    }
+    let scale = 1.0 / total;
+    for o in sigma.iter_mut() {
+        *o *= scale;
+    }
+    top + tau * total.ln()
 }
 
 /// One state's inner objective, with its targets and weights fixed:
@@ -417,24 +429,6 @@ impl RowObjective for Row<'_> {
         });
         hi - lo + 30.0 * self.tau
     }
-}
-
-/// σ = softmax(f/τ) into `out`; returns τ log Σ_a exp(f(a)/τ).
-#[inline(always)]
-fn softmax(f: &[f64], tau: f64, out: &mut [f64]) -> f64 {
-    let top = f.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-    let mut total = 0.0;
-    for (o, &x) in out.iter_mut().zip(f) {
-        let z = (x - top) / tau;
-        // SPEED: exp underflows below −745; flushing early skips libm's slow path.
-        *o = if z < -700.0 { 0.0 } else { z.exp() };
-        total += *o;
-    }
-    let scale = 1.0 / total;
-    for o in out.iter_mut() {
-        *o *= scale;
-    }
-    top + tau * total.ln()
 }
 
 impl Rule for Cql {

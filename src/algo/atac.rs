@@ -170,6 +170,7 @@ impl Atac {
         let cells = q.as_slice_mut().expect("Q is contiguous");
         let pi = self.pi.as_slice_mut().expect("π is contiguous");
         let behavior = self.behavior.as_slice().expect("π̂_β is contiguous");
+        // ALGO LOGIC: v(s') = E_{π_k} f(s',·), y = r + γ P̂ v.
         for s in self.backup.read_states() {
             let row = s * na..(s + 1) * na;
             self.v[s] = expected(&pi[row.clone()][..na], &cells[row][..na]);
@@ -187,11 +188,12 @@ impl Atac {
             let y = &self.y[row.clone()][..na];
             let b = &behavior[row.clone()][..na];
             let pi = &mut pi[row][..na];
+            // ALGO LOGIC: the critic, the adversary's clipped minimiser.
             for a in 0..na {
                 let (p, b, before) = (pi[a], b[a], f[a]);
                 let shift = p - b;
-                // Computed for every action and then chosen, so that the
-                // division does not wait on the branches below.
+                // SPEED: computed for every action and then chosen, so that
+                // the division does not wait on the branches below.
                 let minimiser = (y[a] - shift / (2.0 * self.beta * b)).clamp(lo, hi);
                 f[a] = if b == 0.0 {
                     if p > 0.0 { lo } else { before }
@@ -210,7 +212,8 @@ impl Atac {
             }
             largest = largest.max(row_largest);
         }
-        // The actor in passes of its own: each state's critic is a chain of
+        // ALGO LOGIC: the actor, Hedge's step π ∝ π_k exp(η_k f / Δ), on f.
+        // SPEED: in passes of its own: each state's critic is a chain of
         // divisions its Hedge step waits for, and one pass of critics keeps
         // many states' divisions in flight at once.
         let old = &mut self.old;
@@ -220,7 +223,7 @@ impl Atac {
             let f = &cells[row.clone()][..na];
             let b = &behavior[row.clone()][..na];
             let pi = &mut pi[row.clone()][..na];
-            // Hedge keeps a one-hot π_k where its action's value is finite
+            // SPEED: Hedge keeps a one-hot π_k where its action's value is finite
             // (that action's weight is exp(0) = 1 of a total of 1, the
             // others have none), bit for bit: no exps for it.
             let (mut support, mut mass, mut at) = (0, 0.0, 0);
@@ -248,7 +251,7 @@ impl Atac {
             tilt_exponents(old, f, temperature, pi);
             self.moving.push(s);
         }
-        // [`tilt`]'s other two steps, each over every state Hedge moves: the
+        // SPEED: [`tilt`]'s other two steps, each over every state Hedge moves: the
         // exps, the iteration's slowest part, then come one after the other,
         // none waiting on its state's critic and exponents.
         for &s in &self.moving {
@@ -258,13 +261,14 @@ impl Atac {
         for &s in &self.moving {
             let pi = &mut pi[s * na..(s + 1) * na][..na];
             tilt_normalise(pi);
-            // Weights Hedge has driven below the smallest normal number
-            // are dropped: no policy acts on a 1e-308 share, and subnormal
-            // arithmetic takes the processor's slow path (200 such entries
-            // of Taxi medium's π, stuck at 5e-324, a rounding fixed point,
-            // cost a third of every iteration). An action dropped cannot
-            // come back, where at 5e-324 it needed ~700 iterations as the
-            // best to regain any mass.
+            // ALGO LOGIC (numerics, and speed): weights Hedge has driven
+            // below the smallest normal number are dropped: no policy acts
+            // on a 1e-308 share, and subnormal arithmetic takes the
+            // processor's slow path (200 such entries of Taxi medium's π,
+            // stuck at 5e-324, a rounding fixed point, cost a third of
+            // every iteration). An action dropped cannot come back, where
+            // at 5e-324 it needed ~700 iterations as the best to regain
+            // any mass.
             for p in pi.iter_mut() {
                 if *p < f64::MIN_POSITIVE {
                     *p = 0.0;

@@ -1,5 +1,5 @@
 //! `awac`: advantage-weighted actor-critic (Nair, Dalal, Gupta & Levine
-//! 2020), tabular form. The critic evaluates the current policy,
+//! 2020, arXiv:2006.09359), tabular form. The critic evaluates the current policy,
 //!
 //!   f(s,a) ← r + γ E_{a'~π} f(s',a')   on the observed pairs,
 //!
@@ -25,7 +25,7 @@
 //! evaluation of the tilted π on the observed pairs, so it diverges where
 //! that does (TwoState-v0).
 
-use super::brac::Brac;
+use super::brac::{Brac, Penalty};
 use super::linear::{self, Cells};
 use super::scale::value_unit;
 use super::tabular::QInit;
@@ -51,6 +51,6 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(data);
-    let rule = Brac::new(data, config.lambda * value_unit(data), false);
+    let rule = Brac::new(data, config.lambda * value_unit(data), Penalty::Policy);
     linear::or_table(rule, &init, Cells::Observed, data)
 }

@@ -1,5 +1,7 @@
-//! `bcq`: discrete batch-constrained Q-learning (Fujimoto et al. 2019,
-//! "Benchmarking batch deep RL algorithms in the discrete setting"):
+//! `bcq`: discrete batch-constrained Q-learning (Fujimoto, Conti,
+//! Ghavamzadeh & Pineau 2019, "Benchmarking Batch Deep Reinforcement
+//! Learning Algorithms", arXiv:1910.01708; the discrete form of BCQ,
+//! Fujimoto, Meger & Precup 2019, arXiv:1812.02900):
 //!
 //!   f(s,a) ← r + γ max_{a' ∈ A_τ(s')} f(s', a'),
 //!   A_τ(s) = { a : π̂_β(a|s) / max_b π̂_β(b|s) ≥ τ },

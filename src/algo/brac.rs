@@ -1,4 +1,5 @@
-//! `brac`: behaviour-regularised actor-critic (Wu, Tucker & Nachum 2019),
+//! `brac`: behaviour-regularised actor-critic (Wu, Tucker & Nachum 2019,
+//! arXiv:1911.11361),
 //! tabular form with the actor in closed form. The actor maximises
 //! E_π f(s,·) − α KL(π(·|s) ‖ π̂_β(·|s)), so
 //!
@@ -43,8 +44,17 @@ use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "brac";
 
+/// Where BRAC's KL penalty acts (the key `variant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Penalty {
+    /// BRAC-v: in the critic's target as well as on the actor.
+    Value,
+    /// BRAC-p: on the actor only (`awac`'s tabular form).
+    Policy,
+}
+
 pub struct Config {
-    pub penalise_value: bool,
+    pub penalty: Penalty,
     pub alpha: f64,
     pub q_init: QInit,
 }
@@ -52,11 +62,14 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let penalise_value = r.choice("variant", "value", &["value", "policy"])? == "value";
+        let penalty = match r.choice("variant", "value", &["value", "policy"])? {
+            "value" => Penalty::Value,
+            _ => Penalty::Policy,
+        };
         let alpha = r.number("alpha", 0.03, 1e-9, 1e12)?;
         let q_init = QInit::read(&mut r)?;
         let config = Config {
-            penalise_value,
+            penalty,
             alpha,
             q_init,
         };
@@ -67,7 +80,7 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(data);
-    let rule = Brac::new(data, config.alpha * value_unit(data), config.penalise_value);
+    let rule = Brac::new(data, config.alpha * value_unit(data), config.penalty);
     linear::or_table(rule, &init, Cells::Observed, data)
 }
 
@@ -75,7 +88,7 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
 pub struct Brac {
     behavior: Policy,
     alpha: f64,
-    penalise_value: bool,
+    penalty: Penalty,
     backup: Backup,
     v: Vec<f64>,
     pi: Vec<f64>,
@@ -89,11 +102,13 @@ impl Rule for Brac {
                 b.as_slice().expect("row"),
                 q.row(s).to_slice().expect("row"),
             );
-            self.v[s] = if self.penalise_value {
-                soft_value(b, f, self.alpha)
-            } else {
-                tilt(b, f, self.alpha, &mut self.pi);
-                expected(&self.pi, f)
+            // ALGO LOGIC: v(s') with or without the KL, then y = r̂ + γ P̂ v.
+            self.v[s] = match self.penalty {
+                Penalty::Value => soft_value(b, f, self.alpha),
+                Penalty::Policy => {
+                    tilt(b, f, self.alpha, &mut self.pi);
+                    expected(&self.pi, f)
+                }
             };
         }
         self.backup
@@ -106,12 +121,12 @@ impl Rule for Brac {
 }
 
 impl Brac {
-    pub fn new(data: &TrainData, alpha: f64, penalise_value: bool) -> Self {
+    pub fn new(data: &TrainData, alpha: f64, penalty: Penalty) -> Self {
         let c = &data.compiled;
         Brac {
             behavior: c.behavior_estimate(),
             alpha,
-            penalise_value,
+            penalty,
             backup: Backup::new(c, data.gamma),
             v: vec![0.0; c.n_states],
             pi: vec![0.0; c.n_actions],

@@ -1,7 +1,7 @@
 //! `combo`: conservative offline model-based policy optimisation (Yu,
-//! Kumar, Rafailov, Rajeswaran, Levine & Finn 2021), discrete analog. It is
-//! [`cql`]'s objective with the push-down term and the Bellman
-//! term taken over the model's rollouts mixed with the data:
+//! Kumar, Rafailov, Rajeswaran, Levine & Finn 2021, arXiv:2102.08363),
+//! discrete analog. It is [`cql`]'s objective with the push-down term and
+//! the Bellman term taken over the model's rollouts mixed with the data:
 //!
 //!   L(f) = α [Σ_s d_f(s) τ log Σ_a exp(f(s,a)/τ) − Σ_s d(s) Σ_a π̂_β(a|s) f(s,a)]
 //!        + ½ Σ_{s,a} [ρ d(s) π̂_β(a|s) + (1 − ρ) d̄_M(s) π(a|s)] (f(s,a) − y(s,a))²,
@@ -24,7 +24,7 @@
 //!
 //! The model's part of a batch comes from its buffer, not from the newest
 //! rollouts alone: COMBO (its Algorithm 1, after MBPO: Janner, Fu, Zhang &
-//! Levine 2019) adds each round's rollouts to a model buffer that keeps
+//! Levine 2019, arXiv:1906.08253) adds each round's rollouts to a model buffer that keeps
 //! those of recent rounds, and trains on all of it. Here the buffer is an
 //! exponential average of the rollouts' distributions,
 //!
@@ -55,7 +55,7 @@
 //! more often than π outweighs the push-down), so COMBO here is not a
 //! lower bound. ρ = 1 is exactly `cql` (and its bound).
 //!
-//! Descent: `cql`'s majorisation step with these weights (push-down α
+//! Descent: `cql`'s ([`Cql::descend`]) with these weights (push-down α
 //! d_f(s), Bellman weight as above), so the inner objective never
 //! increases. Keys: `alpha` (0.05, in `cql`'s unit, see `DEFAULT_ALPHA`),
 //! `tau`, `inner`, `q_init` as `cql`'s (same defaults, same units), `real_ratio` (0.5, the paper's), `horizon` (5,
@@ -74,7 +74,7 @@
 //! With features (Q = θᵀφ): as `cql`'s linear form, with these weights (and
 //! the same buffer) in the step; it diverges where that does (TwoState-v0).
 
-use super::cql::{self, Cql};
+use super::cql::{self, Cql, Weights};
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Rule, load_table, save_table};
 use super::{Algorithm, ParamReader, Params, TrainData};
@@ -127,8 +127,10 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let ns = data.compiled.n_states;
+    let cql = Cql::new(&config.cql, data);
     let rule = Combo {
-        cql: Cql::new(&config.cql, data),
+        weights: cql.data_weights(),
+        cql,
         real_ratio: config.real_ratio,
         horizon: config.horizon,
         newest: 1.0 / config.buffer as f64,
@@ -145,6 +147,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
 
 pub struct Combo {
     cql: Cql,
+    /// The descent's weights: push-down d_f, Bellman weight as above.
+    weights: Weights,
     real_ratio: f64,
     horizon: u64,
     /// 1/B, the newest rollouts' share of the model buffer.
@@ -163,10 +167,10 @@ pub struct Combo {
 
 impl Combo {
     /// d_M, the discounted state distribution of h-step rollouts of π
-    /// (`cql.sigma`) under the model from the data's states, into
+    /// (`cql.sigma()`) under the model from the data's states, into
     /// `self.rollouts`.
     fn roll_out(&mut self) {
-        self.rho.copy_from_slice(&self.cql.data_share);
+        self.rho.copy_from_slice(self.cql.data_share());
         self.rollouts.fill(0.0);
         let mut discount = 1.0;
         for t in 0..self.horizon {
@@ -177,7 +181,7 @@ impl Combo {
                 break;
             }
             self.arrivals
-                .step(&self.rho, &self.cql.sigma, &mut self.next);
+                .step(&self.rho, self.cql.sigma(), &mut self.next);
             std::mem::swap(&mut self.rho, &mut self.next);
             discount *= self.gamma;
         }
@@ -278,22 +282,25 @@ impl Arrivals {
 
 impl Rule for Combo {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        // ALGO LOGIC: π and the targets as cql's, then the model's rollouts
+        // of π into COMBO's model buffer: this descent weights the rollouts
+        // of the recent iterations' policies, not π's alone.
         self.cql.targets(q);
         self.roll_out();
-        // COMBO's model buffer: this descent weights the rollouts of the
-        // recent iterations' policies, not π's alone.
         self.buffer_rollouts();
         let buffered = self.buffered.as_deref().expect("buffered above");
         let (real, na) = (self.real_ratio, q.ncols());
-        let cql = &mut self.cql;
-        for &s in &cql.visited {
+        let cql = &self.cql;
+        let (up, sigma) = (cql.up(), cql.sigma());
+        let Weights { down, bellman } = &mut self.weights;
+        for &s in cql.visited() {
             let model = buffered[s];
-            cql.down[s] = real * cql.data_share[s] + (1.0 - real) * model;
+            down[s] = real * cql.data_share()[s] + (1.0 - real) * model;
             let row = s * na..(s + 1) * na;
             let (bellman, up, sigma) = (
-                &mut cql.bellman[row.clone()],
-                &cql.up[row.clone()][..na],
-                &cql.sigma[row][..na],
+                &mut bellman[row.clone()],
+                &up[row.clone()][..na],
+                &sigma[row][..na],
             );
             for (a, slot) in bellman[..na].iter_mut().enumerate() {
                 // Only the data's pairs have a model transition (and a target).
@@ -304,7 +311,8 @@ impl Rule for Combo {
                 };
             }
         }
-        cql.descend(q)
+        // ALGO LOGIC: cql's descent with these weights.
+        self.cql.descend(q, &self.weights)
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {

@@ -1,5 +1,6 @@
 //! `fisher-brc`: Fisher-divergence behaviour-regularised critic (Kostrikov,
-//! Tompson, Fergus & Nachum 2021), discrete tabular analog.
+//! Tompson, Fergus & Nachum 2021, arXiv:2103.08050), discrete tabular
+//! analog.
 //!
 //! The paper parameterises the critic as the behaviour's log-density plus
 //! an offset, f(s,a) = log μ(a|s) + O(s,a), and penalises the offset's
@@ -212,7 +213,7 @@ impl FisherBrc {
             let row = s * na..(s + 1) * na;
             let (f, pi) = (&q[row.clone()][..na], &mut pi[row.clone()][..na]);
             let support = &support[row.clone()][..na];
-            // Every sweep leaves π(·|s) and v(s) those of `before` (f when
+            // SPEED: every sweep leaves π(·|s) and v(s) those of `before` (f when
             // they were computed): a row that has not changed since, bit
             // for bit, keeps them and skips its exps. A row never tilted
             // is all zero (a tilted one has mass).
@@ -220,11 +221,13 @@ impl FisherBrc {
             if same_bits(f, before) && pi.iter().any(|&p| p != 0.0) {
                 continue;
             }
+            // ALGO LOGIC: the actor π ∝ 1[n(s,a) > 0] exp(f/α), v(s) = E_π f.
             tilt(support, f, self.alpha, pi);
             self.v[s] = expected(pi, f);
         }
         self.before.copy_from_slice(q);
-        // y = r + γ E_π f(s',·) into every observed pair, then the offsets' minimiser.
+        // ALGO LOGIC: y = r + γ E_π f(s',·) into every observed pair, then
+        // the offsets' minimiser, and f half way to it.
         self.backup.apply(&self.v, q);
         let mut largest: f64 = 0.0;
         for &s in &self.visited {
@@ -238,7 +241,7 @@ impl FisherBrc {
             let n_s: f64 = counts.iter().sum();
             data_shares(counts, pi, 2.0 * self.lambda * n_s, keep);
             let mean = mean_offset(q, prior, pi, keep);
-            // The row's own maximum (max is exact in any order): one chain
+            // SPEED: the row's own maximum (max is exact in any order): one chain
             // of comparisons across every state would serialise the sweep.
             let mut row_largest: f64 = 0.0;
             for a in 0..na {

@@ -1,4 +1,5 @@
-//! `fqe`: fitted Q evaluation (Le, Voloshin & Yue 2019), off-policy
+//! `fqe`: fitted Q evaluation (Le, Voloshin & Yue 2019, "Batch
+//! Policy Learning under Constraints", arXiv:1903.08738), off-policy
 //! evaluation of a fixed target policy π_e from the data, tabular form:
 //!
 //!   f(s,a) ← r + γ Σ_a' π_e(a'|s') f(s',a')   on the observed pairs,

@@ -32,7 +32,7 @@
 //! (`sweep`), the epoch's mean squared TD error (`sample`).
 
 use super::linear::{self, Fitted, Linear, LinearRule, NextValue};
-use super::tabular::{Backup, QInit, Rule, Tabular, max_per_state};
+use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, max_per_state, row_len};
 use super::{Algorithm, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
@@ -153,7 +153,8 @@ impl LinearRule for SemiGradient {
                     .fold(f64::NEG_INFINITY, f64::max)
             };
             let x = m.row(t.cell as usize);
-            let td = t.reward + s.gamma * best - x.dot(theta);
+            // ALGO LOGIC: the semi-gradient step θ ← θ + α_k δ φ(s,a).
+            let td = t.td_error(s.gamma, best, x.dot(theta));
             theta.scaled_add(lr * td, &x);
             squared += td * td;
         }
@@ -178,12 +179,7 @@ impl Rule for Sample {
         let lr = self.lr / (1.0 + self.lr_decay * iteration as f64);
         let n_actions = q.ncols();
         let q = q.as_slice_mut().expect("Q is contiguous");
-        let squared = match n_actions {
-            2 => q_learning::<2>(q, &self.transitions, self.gamma, lr),
-            4 => q_learning::<4>(q, &self.transitions, self.gamma, lr),
-            6 => q_learning::<6>(q, &self.transitions, self.gamma, lr),
-            n => q_learning_any(q, &self.transitions, self.gamma, lr, n),
-        };
+        let squared = by_row_len!(n_actions, self.epoch(q, n_actions, lr));
         squared / self.transitions.len().max(1) as f64
     }
 
@@ -201,6 +197,16 @@ struct Transition {
     /// transition terminated (so the loop has no branch).
     next_row: u32,
     reward: f64,
+}
+
+impl Transition {
+    /// Q-learning's TD error δ = r + γ max_a' f(s',a') − f(s,a), given the
+    /// successor's best value and the pair's current one: the one place
+    /// both forms of the `sample` variant state it.
+    #[inline(always)]
+    fn td_error(&self, gamma: f64, best: f64, current: f64) -> f64 {
+        self.reward + gamma * best - current
+    }
 }
 
 impl Sample {
@@ -247,53 +253,91 @@ fn check_ranges(data: &TrainData) -> Result<()> {
     }
 }
 
-/// Tabular Q-learning over `transitions`, for a compile-time action count.
-/// Returns the sum of squared TD errors.
-fn q_learning<const A: usize>(
-    q: &mut [f64],
-    transitions: &[Transition],
-    gamma: f64,
-    lr: f64,
-) -> f64 {
-    debug_assert!(
-        transitions
-            .iter()
-            .all(|t| { (t.cell as usize) < q.len() && t.next_row as usize + A <= q.len() })
-    );
-    let mut squared = 0.0;
-    for t in transitions {
-        // SAFETY: `Sample::new` checked every state and action against the
-        // table's shape, and `q` is that table plus the terminal row.
-        unsafe {
-            let row = q.as_ptr().add(t.next_row as usize);
-            let mut best = *row;
-            for a in 1..A {
-                best = best.max(*row.add(a));
-            }
-            let slot = q.get_unchecked_mut(t.cell as usize);
-            let td = t.reward + gamma * best - *slot;
-            *slot += lr * td;
+impl Sample {
+    /// One epoch of tabular Q-learning over the stored transitions, for
+    /// rows of [`row_len`]`::<N>` actions. Returns the sum of squared TD
+    /// errors.
+    fn epoch<const N: usize>(&self, q: &mut [f64], n_actions: usize, lr: f64) -> f64 {
+        let n = row_len::<N>(n_actions);
+        debug_assert!(
+            self.transitions
+                .iter()
+                .all(|t| (t.cell as usize) < q.len() && t.next_row as usize + n <= q.len())
+        );
+        let mut squared = 0.0;
+        for t in &self.transitions {
+            let next = t.next_row as usize;
+            // SPEED: unchecked reads. SAFETY: `Sample::new` checked every
+            // state and action against the table's shape, and `q` is that
+            // table plus the terminal row.
+            let (best, current) = unsafe {
+                let row = q.get_unchecked(next..next + n);
+                (solve::max_value(row), *q.get_unchecked(t.cell as usize))
+            };
+            // ALGO LOGIC: f(s,a) ← f(s,a) + α_k δ.
+            let td = t.td_error(self.gamma, best, current);
+            // SAFETY: as above.
+            unsafe { *q.get_unchecked_mut(t.cell as usize) += lr * td };
             squared += td * td;
         }
+        squared
     }
-    squared
 }
 
-fn q_learning_any(
-    q: &mut [f64],
-    transitions: &[Transition],
-    gamma: f64,
-    lr: f64,
-    n_actions: usize,
-) -> f64 {
-    let mut squared = 0.0;
-    for t in transitions {
-        let next = t.next_row as usize;
-        let best = solve::max_value(&q[next..next + n_actions]);
-        let slot = &mut q[t.cell as usize];
-        let td = t.reward + gamma * best - *slot;
-        *slot += lr * td;
-        squared += td * td;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The epoch is plain Q-learning, in the stored order, bit for bit, at
+    /// every row length it is compiled for (and at run-time lengths).
+    #[test]
+    fn an_epoch_is_plain_q_learning_bit_for_bit() {
+        for na in [2, 3, 4, 6] {
+            let ns = 7;
+            let transitions: Vec<Transition> = (0..200u32)
+                .map(|i| Transition {
+                    cell: (i * 37) % (ns * na) as u32,
+                    // Every fifth transition terminates (the zero row).
+                    next_row: if i % 5 == 0 {
+                        ns
+                    } else {
+                        (i * 11) as usize % ns
+                    } as u32
+                        * na as u32,
+                    reward: f64::from(i % 9) / 7.0 - 0.5,
+                })
+                .collect();
+            let sample = Sample {
+                gamma: 0.93,
+                lr: 0.3,
+                lr_decay: 0.0,
+                transitions,
+            };
+            let start: Vec<f64> = (0..(ns + 1) * na)
+                .map(|c| {
+                    if c < ns * na {
+                        (c as f64 * 0.37).sin()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mut q = start.clone();
+            let squared = by_row_len!(na, sample.epoch(&mut q, na, 0.3));
+            let (mut want, mut want_squared) = (start, 0.0);
+            for t in &sample.transitions {
+                let next = t.next_row as usize;
+                let best = want[next + 1..next + na]
+                    .iter()
+                    .fold(want[next], |m, &x| m.max(x));
+                let slot = &mut want[t.cell as usize];
+                let td = t.reward + 0.93 * best - *slot;
+                *slot += 0.3 * td;
+                want_squared += td * td;
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&q), bits(&want), "{na} actions");
+            assert_eq!(squared.to_bits(), want_squared.to_bits(), "{na} actions");
+        }
     }
-    squared
 }

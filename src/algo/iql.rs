@@ -1,4 +1,5 @@
-//! `iql`: implicit Q-learning (Kostrikov, Nair & Levine 2022), tabular form.
+//! `iql`: implicit Q-learning (Kostrikov, Nair & Levine 2022,
+//! arXiv:2110.06169), tabular form.
 //! Never queries an action the data does not show:
 //!
 //!   V(s)   = argmin_v E_{a~π̂_β(·|s)} L_τ(f(s,a) − v),  L_τ(u) = |τ − 1(u<0)| u²,

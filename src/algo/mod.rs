@@ -5,7 +5,12 @@
 //! [`Algorithm::policy`] read the current estimates at any time (the
 //! dashboard samples them while training runs). Q is f(s,a) = θᵀφ(s,a); the
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
-//! with its update rule, defaults and citation in the file's doc comment.
+//! with its update rule, defaults and citation in the file's doc comment;
+//! what they share lives beside them: [`tabular`] and [`linear`] (the
+//! table, the backup, the linear form), [`scale`] (the value unit), and
+//! the speed kernels [`newton`] (a row objective's safeguarded Newton step)
+//! and [`settled`] (skipping rows a step would leave alone). In each update,
+//! `ALGO LOGIC` marks the algorithm and `SPEED` what only makes it fast.
 
 pub mod atac;
 pub mod awac;
@@ -19,8 +24,10 @@ pub mod fqe;
 pub mod fqi;
 pub mod iql;
 pub mod linear;
+pub mod newton;
 pub mod online;
 pub mod scale;
+pub mod settled;
 pub mod tabular;
 pub mod td3bc;
 pub mod vi_lcb;

@@ -1,4 +1,5 @@
-//! `td3bc`: TD3+BC (Fujimoto & Gu 2021) for discrete actions, tabular form.
+//! `td3bc`: TD3+BC (Fujimoto & Gu 2021, arXiv:2106.06860) for
+//! discrete actions, tabular form.
 //! The actor maximises the Q-value plus a behaviour-cloning term,
 //!
 //!   π = argmax_π E_{(s,a)~D}[λ f(s,·)·π(·|s) − ‖π(·|s) − e_a‖²],   λ = α / E_D|f(s,a)|,

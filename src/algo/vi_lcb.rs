@@ -1,6 +1,6 @@
 //! `vi-lcb`: value iteration with lower confidence bounds (Rashidinejad,
-//! Zhu, Ma, Jiao & Russell 2021), model-based pessimism on the empirical
-//! MDP the dataset compiles to:
+//! Zhu, Ma, Jiao & Russell 2021, arXiv:2103.12021), model-based
+//! pessimism on the empirical MDP the dataset compiles to:
 //!
 //!   f(s,a) ← max(r̂(s,a) − b(s,a) + γ Σ_s' p̂(s'|s,a) V(s'), f_min)   for n(s,a) > 0,
 //!   b(s,a) = c · ΔV · √(log(|S||A| / δ) / n(s,a)),

@@ -2,9 +2,11 @@
 //! documentation"): in the README and every page of docs/, the shell
 //! blocks marked `sh runnable` run as written and must succeed, the TOML
 //! blocks marked `toml spec` load as specs, every relative link names a
-//! file (and a heading) that exists, and the README stays a front page
-//! whose test command is the one `.ci/run` runs.
+//! file (and a heading) that exists, the README stays a front page
+//! whose test command is the one `.ci/run` runs, and docs/algorithms.md's
+//! table states the defaults the code fills in.
 
+use pessimist::algo::{self, ParamValue, Params};
 use pessimist::experiment::spec;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -501,4 +503,62 @@ fn the_sort_key_cycle_is_documented_in_its_order() {
     let mut expected: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
     expected.push(SortKey::ALL[0].name());
     assert_eq!(names, expected, "{row}");
+}
+
+/// The keys cell of `name`'s row in docs/algorithms.md's table.
+fn keys_cell<'a>(page: &'a str, name: &str) -> &'a str {
+    let row = page
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{name}` |")))
+        .unwrap_or_else(|| panic!("docs/algorithms.md: no row for `{name}`"));
+    // Cells split on " | "; an escaped "\|" inside one does not.
+    row.trim_end_matches('|')
+        .trim_end()
+        .rsplit(" | ")
+        .next()
+        .unwrap()
+}
+
+/// The defaults a keys cell states: "`key` 0.03" (a number) and "`key` =
+/// `first` \| `second`" (a choice, the first is the default).
+fn stated_defaults(cell: &str) -> Vec<(String, ParamValue)> {
+    let parts: Vec<&str> = cell.split('`').collect();
+    let mut stated = Vec::new();
+    // Code spans are the odd parts; the text after each follows it.
+    for i in (1..parts.len()).step_by(2) {
+        let after = parts.get(i + 1).map_or("", |t| t.trim_start());
+        if let Some(rest) = after.strip_prefix('=') {
+            if let (true, Some(first)) = (rest.trim().is_empty(), parts.get(i + 2)) {
+                stated.push((parts[i].to_string(), ParamValue::Text((*first).to_string())));
+            }
+        } else if let Some(number) = after
+            .split([',', ' ', ')'])
+            .next()
+            .and_then(|t| t.parse::<f64>().ok())
+        {
+            stated.push((parts[i].to_string(), ParamValue::Number(number)));
+        }
+    }
+    stated
+}
+
+/// docs/algorithms.md's table states the defaults the code fills in: each
+/// default stated in an algorithm's row (a key the defaults use; keys
+/// owned by another choice, such as fqi's `lr`, are stated there too but
+/// resolve only under it) equals what `resolve_params` gives for no keys.
+#[test]
+fn the_algorithm_table_states_the_codes_defaults() {
+    let page = read(&Path::new(ROOT).join("docs/algorithms.md"));
+    let mut checked = 0;
+    for name in algo::names() {
+        let defaults = algo::resolve_params(name, &Params::new()).unwrap();
+        for (key, value) in stated_defaults(keys_cell(&page, name)) {
+            if let Some(code) = defaults.get(&key) {
+                assert_eq!(code, &value, "docs/algorithms.md: `{name}`'s `{key}`");
+                checked += 1;
+            }
+        }
+    }
+    // Every number and choice the table states for a default key.
+    assert!(checked >= 25, "only {checked} defaults read from the table");
 }

@@ -125,8 +125,16 @@ fn show_continuous(d: &Description, json: bool) -> anyhow::Result<()> {
     println!("{}: {}", d.id, d.summary);
     println!("  state (--start): {}", d.state.join(", "));
     println!("  observation:");
-    for (name, low, high) in d.observation {
-        println!("    {name:<22} [{low}, {high}]");
+    // Gymnasium's "unbounded" is float32's largest number.
+    let bound = |x: f64| {
+        if x.abs() < 1e6 {
+            x.to_string()
+        } else {
+            format!("{x:e}")
+        }
+    };
+    for &(name, low, high) in d.observation {
+        println!("    {name:<22} [{}, {}]", bound(low), bound(high));
     }
     println!("  actions:");
     for (a, name) in d.actions.iter().enumerate() {

@@ -162,12 +162,13 @@ fn uniform<R: Rng>(rng: &mut R, low: f64, high: f64) -> f64 {
     low + (high - low) * rng.random::<f64>()
 }
 
-/// A state vector from `x0,x1,...`, exactly `N` finite numbers.
+/// A state vector from `x0,x1,...`, exactly `N` finite numbers (the
+/// caller names where the text came from).
 fn parse_vector<const N: usize>(d: &Description, text: &str) -> Result<[f64; N]> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     if parts.len() != N {
         return Err(Error::Invalid(format!(
-            "`{text}`: {} has a state of {N} numbers ({}), got {}",
+            "{} has a state of {N} numbers ({}), got {}",
             d.id,
             d.state.join(", "),
             parts.len()

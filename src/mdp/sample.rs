@@ -126,10 +126,10 @@ impl Env for Tabular<'_> {
         let s: usize = text
             .trim()
             .parse()
-            .map_err(|_| Error::Invalid(format!("`{text}`: expected a state index")))?;
+            .map_err(|_| Error::Invalid("expected a state index".into()))?;
         if s >= self.mdp.n_states() {
             return Err(Error::Invalid(format!(
-                "{s}: {} has states 0..={}",
+                "{} has states 0..={}",
                 self.mdp.id(),
                 self.mdp.n_states() - 1
             )));

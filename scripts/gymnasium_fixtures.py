@@ -89,10 +89,33 @@ def trajectory(env_id, name, start, policy, beyond, seed):
     return case
 
 
+# The classical controllers of `env rollout --controller`, on the float64
+# internal state as pessimist's see it.
+CONTROLLERS = {
+    "MountainCar-v0": lambda s: 2 if s[1] >= 0 else 0,
+    "CartPole-v1": lambda s: int(s[2] + 0.5 * s[3] > 0),
+}
+
+
+def controlled(env_id, seed):
+    """The controller's episode from Gymnasium's own seeded start."""
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    start = [float(x) for x in env.unwrapped.state]
+    total, steps, terminated, truncated = 0.0, 0, False, False
+    while not (terminated or truncated):
+        state = np.asarray(env.unwrapped.state, dtype=np.float64)
+        _, reward, terminated, truncated, _ = env.step(CONTROLLERS[env_id](state))
+        total, steps = total + float(reward), steps + 1
+    return {"id": env_id, "seed": seed, "start": start, "return": total, "steps": steps, "terminated": terminated}
+
+
 def trajectories() -> None:
     warnings.filterwarnings("ignore", message=".*step.*terminated")
     cases = [trajectory(*case, seed=i) for i, case in enumerate(CASES)]
-    fixture = {"gymnasium_version": gym.__version__, "numpy_version": np.__version__, "cases": cases}
+    controllers = [controlled(env_id, seed) for env_id in CONTROLLERS for seed in range(20)]
+    fixture = {"gymnasium_version": gym.__version__, "numpy_version": np.__version__, "cases": cases,
+               "controllers": controllers}
     path = OUT / "classic_control.json"
     path.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     print(f"wrote {path.relative_to(OUT.parent.parent.parent)}")

@@ -3,7 +3,7 @@
 use super::EnvCommand;
 use anyhow::Context;
 use ndarray::{Array1, Array2};
-use pessimist::env::{self, Description, Env, Visit, rollout};
+use pessimist::env::{self, Description, Env, Visit, control, rollout};
 use pessimist::mdp::sample::Tabular;
 use pessimist::mdp::{TabularMdp, envs, solve};
 use rand::SeedableRng;
@@ -45,12 +45,13 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             start,
             seed,
             actions,
+            controller,
             json,
         } => {
             let v = Rollout {
                 start: start.as_deref(),
                 seed,
-                actions: &actions,
+                actions: (!controller).then_some(&actions[..]),
                 json,
             };
             env::visit_continuous(&id, &v)
@@ -208,7 +209,8 @@ fn print_grid_solution(
 struct Rollout<'a> {
     start: Option<&'a str>,
     seed: Option<u64>,
-    actions: &'a [usize],
+    /// `None`: the environment's controller chooses.
+    actions: Option<&'a [usize]>,
     json: bool,
 }
 
@@ -223,7 +225,10 @@ impl Visit for Rollout<'_> {
                 .with_context(|| format!("--start {text}"))?,
             None => env.reset(&mut rng),
         };
-        let t = rollout(env, state, self.actions, &mut rng).context("--actions")?;
+        let t = match self.actions {
+            Some(actions) => rollout(env, state, actions, &mut rng).context("--actions")?,
+            None => control(env, state, &mut rng).context("--controller")?,
+        };
         if self.json {
             println!("{}", serde_json::to_value(&t)?);
         } else {

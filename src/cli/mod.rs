@@ -202,8 +202,13 @@ enum EnvCommand {
         #[arg(long)]
         seed: Option<u64>,
         /// Comma-separated actions.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(long, value_delimiter = ',', required_unless_present = "controller")]
         actions: Vec<usize>,
+        /// Play the environment's classical controller to the end of the
+        /// episode instead (MountainCar-v0: energy pumping; CartPole-v1:
+        /// PD on the pole's angle).
+        #[arg(long, conflicts_with = "actions")]
+        controller: bool,
         #[arg(long)]
         json: bool,
     },

@@ -59,6 +59,12 @@ pub trait Env {
     /// Takes `action` (already checked against [`Env::n_actions`]) in `state`.
     fn step<R: Rng>(&self, state: &mut Self::State, action: usize, rng: &mut R) -> Step;
     fn observe(&self, state: &Self::State) -> Self::Obs;
+    /// The environment's classical controller, if it has one: a fixed rule
+    /// from observation to action that solves it (the baseline a learned
+    /// policy should match).
+    fn controller(&self, _obs: &Self::Obs) -> Option<usize> {
+        None
+    }
 }
 
 /// One episode's observations (the start first), rewards and end flags.
@@ -75,23 +81,60 @@ pub struct Trajectory<O> {
 /// over after the episode ended, are an error naming their position.
 pub fn rollout<E: Env, R: Rng>(
     env: &E,
-    mut state: E::State,
+    state: E::State,
     actions: &[usize],
+    rng: &mut R,
+) -> Result<Trajectory<E::Obs>> {
+    let out = play(env, state, |t, _| actions.get(t).copied(), rng)?;
+    let t = out.rewards.len();
+    if t < actions.len() {
+        return Err(Error::Invalid(format!(
+            "the episode ended after step {t}, but {} more action(s) follow",
+            actions.len() - t
+        )));
+    }
+    Ok(out)
+}
+
+/// Plays the environment's classical controller from `state` until the
+/// episode ends; an error if it has none.
+pub fn control<E: Env, R: Rng>(
+    env: &E,
+    state: E::State,
+    rng: &mut R,
+) -> Result<Trajectory<E::Obs>> {
+    if env.controller(&env.observe(&state)).is_none() || env.time_limit().is_none() {
+        return Err(Error::Invalid(format!(
+            "{} has no classical controller; {} have one",
+            env.id(),
+            CONTROLLED.join(" and ")
+        )));
+    }
+    play(env, state, |_, obs| env.controller(obs), rng)
+}
+
+/// Environments with a classical controller.
+const CONTROLLED: [&str; 2] = [mountain_car::ID, cart_pole::ID];
+
+/// Steps with the action `next(step, observation)` chooses until the
+/// episode ends or `next` has none left.
+fn play<E: Env, R: Rng>(
+    env: &E,
+    mut state: E::State,
+    mut next: impl FnMut(usize, &E::Obs) -> Option<usize>,
     rng: &mut R,
 ) -> Result<Trajectory<E::Obs>> {
     let mut out = Trajectory {
         observations: vec![env.observe(&state)],
-        rewards: Vec::with_capacity(actions.len()),
+        rewards: Vec::new(),
         terminated: false,
         truncated: false,
     };
-    for (t, &a) in actions.iter().enumerate() {
-        if out.terminated || out.truncated {
-            return Err(Error::Invalid(format!(
-                "the episode ended after step {t}, but {} more action(s) follow",
-                actions.len() - t
-            )));
-        }
+    let mut t = 0;
+    while !(out.terminated || out.truncated) {
+        let Some(a) = next(t, &out.observations[t]) else {
+            break;
+        };
         if a >= env.n_actions() {
             return Err(Error::Invalid(format!(
                 "action {a} at position {t} is out of range: {} has actions 0..={}",
@@ -105,6 +148,7 @@ pub fn rollout<E: Env, R: Rng>(
         out.terminated = step.terminated;
         // Gymnasium's TimeLimit: truncated at the limit even if also terminated.
         out.truncated = env.time_limit() == Some(t + 1);
+        t += 1;
     }
     Ok(out)
 }

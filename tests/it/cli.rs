@@ -1617,6 +1617,30 @@ fn env_rollout_of_continuous_environments() {
             "{list}"
         );
     }
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "MountainCar-v0",
+        "--seed",
+        "1",
+        "--controller",
+        "--json",
+    ]);
+    assert_eq!(
+        (v["terminated"].as_bool(), v["truncated"].as_bool()),
+        (Some(true), Some(false))
+    );
+    fails_saying(
+        pessimist().args([
+            "env",
+            "rollout",
+            "Acrobot-v1",
+            "--seed",
+            "1",
+            "--controller",
+        ]),
+        &["--controller", "Acrobot-v1 has no classical controller"],
+    );
     let show = json_of(&["env", "show", "Acrobot-v1", "--json"]);
     assert_eq!(show["time_limit"], 500);
     assert_eq!(show["actions"].as_array().unwrap().len(), 3);

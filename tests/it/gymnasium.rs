@@ -98,10 +98,23 @@ struct Case {
     truncated: Vec<bool>,
 }
 
+/// A classical controller's episode from one of Gymnasium's seeded starts.
+#[derive(Deserialize)]
+struct Controlled {
+    id: String,
+    seed: u64,
+    start: Vec<f64>,
+    #[serde(rename = "return")]
+    total: f64,
+    steps: usize,
+    terminated: bool,
+}
+
 #[derive(Deserialize)]
 struct Trajectories {
     gymnasium_version: String,
     cases: Vec<Case>,
+    controllers: Vec<Controlled>,
 }
 
 fn trajectories() -> Trajectories {
@@ -206,4 +219,50 @@ fn classic_control_trajectories_match_gymnasium() {
         );
         assert!(ends.contains(&(id, false, true)), "{id}: no truncated case");
     }
+}
+
+/// The classical controllers (`env rollout --controller`) score what they
+/// score in Gymnasium from the same starts: energy pumping reaches
+/// MountainCar's goal, the PD controller balances CartPole for 500 steps.
+#[test]
+fn classical_controllers_match_gymnasium() {
+    struct Control<'a>(&'a Controlled);
+    impl env::Visit for Control<'_> {
+        type Out = (f64, usize, bool);
+        fn visit<E: Env>(&self, env: &E) -> Self::Out {
+            let text = self
+                .0
+                .start
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let start = env.parse_state(&text).unwrap();
+            let t = env::control(env, start, &mut Pcg64Mcg::seed_from_u64(0)).unwrap();
+            (t.rewards.iter().sum(), t.rewards.len(), t.terminated)
+        }
+    }
+    let fixture = trajectories();
+    for c in &fixture.controllers {
+        let got = env::visit_continuous(&c.id, &Control(c)).unwrap();
+        assert_eq!(
+            got,
+            (c.total, c.steps, c.terminated),
+            "{} from Gymnasium {}'s seed {} start",
+            c.id,
+            fixture.gymnasium_version,
+            c.seed
+        );
+    }
+    let solved = |id: &str, ok: &dyn Fn(&Controlled) -> bool| {
+        fixture.controllers.iter().filter(|c| c.id == id).all(ok)
+    };
+    assert!(solved("MountainCar-v0", &|c| c.terminated));
+    assert!(solved("CartPole-v1", &|c| c.steps == 500 && !c.terminated));
+    let e = env::control(&Acrobot, [0.0; 4], &mut Pcg64Mcg::seed_from_u64(0)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Acrobot-v1 has no classical controller"),
+        "{e}"
+    );
 }

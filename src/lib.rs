@@ -2,7 +2,9 @@
 //! problems, and a terminal dashboard that shows learned Q-values drifting
 //! away from the returns their policies really get.
 //!
-//! Data flows one way: environments ([`mdp`]) → datasets ([`data`]) →
+//! Data flows one way: environments ([`env`]: the [`env::Env`] trait and
+//! the continuous-state problems; [`mdp`]: tabular MDPs and their exact
+//! solution) → datasets ([`data`]) →
 //! representations ([`features`]) → learners ([`algo`]) → exact evaluation ([`eval`]) → the experiment
 //! system ([`experiment`]: specs, runs, store, workers) → presentation
 //! ([`present`]: labels, score table, scales, figure) → the dashboard
@@ -11,6 +13,7 @@
 
 pub mod algo;
 pub mod data;
+pub mod env;
 pub mod error;
 pub mod eval;
 pub mod experiment;

@@ -1,9 +1,10 @@
 //! `pessimist env list | show | solve | rollout`.
 
 use super::EnvCommand;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ndarray::{Array1, Array2};
-use pessimist::mdp::sample::Sampler;
+use pessimist::env::{self, Description, Env, Visit, control, rollout};
+use pessimist::mdp::sample::Tabular;
 use pessimist::mdp::{TabularMdp, envs, solve};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -14,6 +15,12 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
         EnvCommand::List => {
             for info in envs::list() {
                 println!("{:<26} {}", info.id, info.summary);
+            }
+            for d in env::CONTINUOUS {
+                println!(
+                    "{:<26} continuous: {} (time limit {})",
+                    d.id, d.summary, d.time_limit
+                );
             }
             println!(
                 "{:<26} a grid map of FrozenLake letters (S, F, H, G), slippery",
@@ -26,7 +33,10 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             Ok(())
         }
         EnvCommand::Show { id, json } => {
-            show(&envs::make(&id)?, json);
+            match env::continuous(&id) {
+                Some(d) => show_continuous(d, json)?,
+                None => show(&envs::make(&id)?, json),
+            }
             Ok(())
         }
         EnvCommand::Solve { id, gamma, json } => solve_env(&envs::make(&id)?, gamma, json),
@@ -35,8 +45,18 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             start,
             seed,
             actions,
+            controller,
             json,
-        } => rollout(&envs::make(&id)?, start.as_deref(), seed, &actions, json),
+        } => {
+            let v = Rollout {
+                start: start.as_deref(),
+                seed,
+                actions: (!controller).then_some(&actions[..]),
+                json,
+            };
+            env::visit_continuous(&id, &v)
+                .unwrap_or_else(|| v.visit(&Tabular::new(&envs::make(&id)?)))
+        }
     }
 }
 
@@ -94,6 +114,36 @@ fn show(mdp: &TabularMdp, json: bool) {
             println!("P[{s}][{a}] = [{}]", outcomes.join(", "));
         }
     }
+}
+
+/// A continuous-state environment: its state, observation bounds, actions,
+/// time limit and start distribution (`--json`: the same as one object).
+fn show_continuous(d: &Description, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_value(d)?);
+        return Ok(());
+    }
+    println!("{}: {}", d.id, d.summary);
+    println!("  state (--start): {}", d.state.join(", "));
+    println!("  observation:");
+    // Gymnasium's "unbounded" is float32's largest number.
+    let bound = |x: f64| {
+        if x.abs() < 1e6 {
+            x.to_string()
+        } else {
+            format!("{x:e}")
+        }
+    };
+    for &(name, low, high) in d.observation {
+        println!("    {name:<22} [{}, {}]", bound(low), bound(high));
+    }
+    println!("  actions:");
+    for (a, name) in d.actions.iter().enumerate() {
+        println!("    {a}: {name}");
+    }
+    println!("  time limit: {} steps", d.time_limit);
+    println!("  start: {}", d.start);
+    Ok(())
 }
 
 fn solve_env(mdp: &TabularMdp, gamma: f64, json: bool) -> anyhow::Result<()> {
@@ -155,71 +205,42 @@ fn print_grid_solution(
     }
 }
 
-fn rollout(
-    mdp: &TabularMdp,
-    start: Option<&str>,
+/// `env rollout` on an environment of any kind.
+struct Rollout<'a> {
+    start: Option<&'a str>,
     seed: Option<u64>,
-    actions: &[usize],
+    /// `None`: the environment's controller chooses.
+    actions: Option<&'a [usize]>,
     json: bool,
-) -> anyhow::Result<()> {
-    let sampler = Sampler::new(mdp);
-    let mut rng = Pcg64Mcg::seed_from_u64(seed.unwrap_or(0));
-    let mut state = match start {
-        Some(text) => {
-            let s: usize = text
-                .trim()
-                .parse()
-                .with_context(|| format!("--start {text}: expected a state index"))?;
-            if s >= mdp.n_states() {
-                bail!(
-                    "--start {s}: {} has states 0..={}",
-                    mdp.id(),
-                    mdp.n_states() - 1
-                );
+}
+
+impl Visit for Rollout<'_> {
+    type Out = anyhow::Result<()>;
+
+    fn visit<E: Env>(&self, env: &E) -> anyhow::Result<()> {
+        let mut rng = Pcg64Mcg::seed_from_u64(self.seed.unwrap_or(0));
+        let state = match self.start {
+            Some(text) => env
+                .parse_state(text)
+                .with_context(|| format!("--start {text}"))?,
+            None => env.reset(&mut rng),
+        };
+        let t = match self.actions {
+            Some(actions) => rollout(env, state, actions, &mut rng).context("--actions")?,
+            None => control(env, state, &mut rng).context("--controller")?,
+        };
+        if self.json {
+            println!("{}", serde_json::to_value(&t)?);
+        } else {
+            println!("observations:");
+            for (i, o) in t.observations.iter().enumerate() {
+                println!("  {i:>4}: {o:?}");
             }
-            s
+            println!("rewards:      {:?}", t.rewards);
+            println!("terminated: {}, truncated: {}", t.terminated, t.truncated);
         }
-        None => sampler.reset(&mut rng),
-    };
-    let mut observations = vec![state];
-    let mut rewards = Vec::new();
-    let (mut terminated, mut truncated) = (false, false);
-    for (t, &a) in actions.iter().enumerate() {
-        if terminated || truncated {
-            bail!(
-                "--actions: the episode ended after step {t}, but {} more action(s) follow",
-                actions.len() - t
-            );
-        }
-        if a >= mdp.n_actions() {
-            bail!(
-                "--actions: action {a} at position {t} is out of range: {} has actions 0..={}",
-                mdp.id(),
-                mdp.n_actions() - 1
-            );
-        }
-        let o = sampler.step(state, a, &mut rng);
-        state = o.next as usize;
-        observations.push(state);
-        rewards.push(o.reward);
-        terminated = o.terminated;
-        // Gymnasium's TimeLimit: truncated at the limit even if also terminated.
-        truncated = mdp.time_limit() == Some(t + 1);
+        Ok(())
     }
-    if json {
-        let out = json!({
-            "observations": observations,
-            "rewards": rewards,
-            "terminated": terminated,
-            "truncated": truncated,
-        });
-        println!("{out}");
-    } else {
-        println!("observations: {observations:?}");
-        println!("rewards:      {rewards:?}");
-        println!("terminated: {terminated}, truncated: {truncated}");
-    }
-    Ok(())
 }
 
 /// A matrix as nested JSON arrays, row by row.

@@ -174,7 +174,8 @@ pub struct RunArgs {
 enum EnvCommand {
     /// List the built-in environments.
     List,
-    /// Print an environment's transition table.
+    /// Print an environment's transition table, or a continuous-state
+    /// environment's state, observation bounds, actions and start distribution.
     Show {
         id: String,
         #[arg(long)]
@@ -191,16 +192,23 @@ enum EnvCommand {
     /// Step through an environment with given actions.
     Rollout {
         id: String,
-        /// Initial state, exactly (the state index for tabular problems).
-        #[arg(long, required_unless_present = "seed")]
+        /// Initial state, exactly: the state index for tabular problems,
+        /// the internal state `x0,x1,...` for continuous-state ones (as
+        /// Gymnasium's `env.unwrapped.state = ...`).
+        #[arg(long, required_unless_present = "seed", allow_hyphen_values = true)]
         start: Option<String>,
         /// Seed for the random initial state (without --start) and the
         /// transitions of stochastic environments (default 0).
         #[arg(long)]
         seed: Option<u64>,
         /// Comma-separated actions.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(long, value_delimiter = ',', required_unless_present = "controller")]
         actions: Vec<usize>,
+        /// Play the environment's classical controller to the end of the
+        /// episode instead (MountainCar-v0: energy pumping; CartPole-v1:
+        /// PD on the pole's angle).
+        #[arg(long, conflicts_with = "actions")]
+        controller: bool,
         #[arg(long)]
         json: bool,
     },

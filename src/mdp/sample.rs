@@ -3,6 +3,8 @@
 //! cumulative-probability arrays built once.
 
 use super::{Outcome, Policy, TabularMdp};
+use crate::env::{Env, Step};
+use crate::error::{Error, Result};
 use rand::Rng;
 
 /// Draws an index from a cumulative distribution (last index on rounding):
@@ -81,6 +83,69 @@ impl Sampler {
             return self.outcomes[lo];
         }
         self.outcomes[lo + draw(&self.cumulative[lo..hi], rng.random())]
+    }
+}
+
+/// A [`TabularMdp`] as an [`Env`]: the state, and what it observes, is
+/// the state index.
+#[derive(Debug, Clone)]
+pub struct Tabular<'a> {
+    mdp: &'a TabularMdp,
+    sampler: Sampler,
+}
+
+impl<'a> Tabular<'a> {
+    pub fn new(mdp: &'a TabularMdp) -> Self {
+        Tabular {
+            mdp,
+            sampler: Sampler::new(mdp),
+        }
+    }
+}
+
+impl Env for Tabular<'_> {
+    type State = usize;
+    type Obs = usize;
+
+    fn id(&self) -> &str {
+        self.mdp.id()
+    }
+    fn n_actions(&self) -> usize {
+        self.mdp.n_actions()
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn time_limit(&self) -> Option<usize> {
+        self.mdp.time_limit()
+    }
+    fn reset<R: Rng>(&self, rng: &mut R) -> usize {
+        self.sampler.reset(rng)
+    }
+    fn parse_state(&self, text: &str) -> Result<usize> {
+        let s: usize = text
+            .trim()
+            .parse()
+            .map_err(|_| Error::Invalid("expected a state index".into()))?;
+        if s >= self.mdp.n_states() {
+            return Err(Error::Invalid(format!(
+                "{} has states 0..={}",
+                self.mdp.id(),
+                self.mdp.n_states() - 1
+            )));
+        }
+        Ok(s)
+    }
+    fn step<R: Rng>(&self, state: &mut usize, action: usize, rng: &mut R) -> Step {
+        let o = self.sampler.step(*state, action, rng);
+        *state = o.next as usize;
+        Step {
+            reward: o.reward,
+            terminated: o.terminated,
+        }
+    }
+    fn observe(&self, state: &usize) -> usize {
+        *state
     }
 }
 

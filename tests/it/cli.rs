@@ -1484,3 +1484,165 @@ fn jobs_out_of_range_are_refused_with_the_range() {
         }
     }
 }
+
+/// Continuous-state environments: `env rollout` from a given state follows
+/// Gymnasium's recorded trajectory (the observations are MountainCar's
+/// float64 states, to the bit), `--seed` starts inside Gymnasium's start
+/// distribution, and bad input, or a command that needs a table, says what
+/// is wrong.
+#[test]
+fn env_rollout_of_continuous_environments() {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/gymnasium/classic_control.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let case = &fixture["cases"][0];
+    assert_eq!(case["id"], "MountainCar-v0");
+    let actions: Vec<String> = case["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "MountainCar-v0",
+        "--start=-0.5,0",
+        "--actions",
+        &actions.join(","),
+        "--json",
+    ]);
+    let observations = v["observations"].as_array().unwrap();
+    assert_eq!(observations[0], serde_json::json!([-0.5, 0.0]));
+    assert_eq!(observations[1..], case["states"].as_array().unwrap()[..]);
+    assert_eq!(
+        (v["terminated"].as_bool(), v["truncated"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "Acrobot-v1",
+        "--seed",
+        "4",
+        "--actions",
+        "0,1,2",
+        "--json",
+    ]);
+    let start: Vec<f64> = serde_json::from_value(v["observations"][0].clone()).unwrap();
+    assert_eq!(start.len(), 6);
+    // cos θ ≥ cos 0.1 and |dθ| < 0.1 for θ, dθ uniform in [-0.1, 0.1).
+    assert!(
+        start[0] >= 0.1_f64.cos() && start[2] >= 0.1_f64.cos(),
+        "{start:?}"
+    );
+    assert!(start[4].abs() < 0.1 && start[5].abs() < 0.1, "{start:?}");
+    assert_eq!(v["rewards"], serde_json::json!([-1.0, -1.0, -1.0]));
+
+    fails_saying(
+        pessimist().args([
+            "env",
+            "rollout",
+            "CartPole-v1",
+            "--start=0,0,0",
+            "--actions",
+            "1",
+        ]),
+        &["--start", "CartPole-v1 has a state of 4 numbers", "got 3"],
+    );
+    fails_saying(
+        pessimist().args([
+            "env",
+            "rollout",
+            "CartPole-v1",
+            "--seed",
+            "0",
+            "--actions",
+            "1,2",
+        ]),
+        &["action 2 at position 1", "0..=1"],
+    );
+    let continuous = "MountainCar-v0 is a continuous-state environment";
+    fails_saying(
+        &mut train("MountainCar-v0", "fqi", "none.csv"),
+        &[continuous],
+    );
+    fails_saying(
+        pessimist()
+            .args([
+                "data",
+                "collect",
+                "--env",
+                "CartPole-v1",
+                "--policy",
+                "random",
+            ])
+            .args(["--size", "10", "-o", "x.csv"]),
+        &[
+            "CartPole-v1 is a continuous-state environment",
+            "env rollout",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("car.toml");
+    std::fs::write(
+        &spec,
+        "env = \"MountainCar-v0\"\ngamma = 0.99\niterations = 30\n\
+         dataset = { policy = \"medium\", size = 500 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    fails_saying(
+        &mut run_into(dir.path().join("runs"), [&spec]),
+        &[continuous, "car.toml"],
+    );
+
+    let list = pessimist()
+        .args(["env", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8(list).unwrap();
+    for id in ["MountainCar-v0", "CartPole-v1", "Acrobot-v1"] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(id) && l.contains("continuous")),
+            "{list}"
+        );
+    }
+    let v = json_of(&[
+        "env",
+        "rollout",
+        "MountainCar-v0",
+        "--seed",
+        "1",
+        "--controller",
+        "--json",
+    ]);
+    assert_eq!(
+        (v["terminated"].as_bool(), v["truncated"].as_bool()),
+        (Some(true), Some(false))
+    );
+    fails_saying(
+        pessimist().args([
+            "env",
+            "rollout",
+            "Acrobot-v1",
+            "--seed",
+            "1",
+            "--controller",
+        ]),
+        &["--controller", "Acrobot-v1 has no classical controller"],
+    );
+    let show = json_of(&["env", "show", "Acrobot-v1", "--json"]);
+    assert_eq!(show["time_limit"], 500);
+    assert_eq!(show["actions"].as_array().unwrap().len(), 3);
+    assert_eq!(show["observation"][5][2], 9.0 * std::f64::consts::PI);
+}

@@ -89,7 +89,9 @@ pub fn list() -> Vec<EnvInfo> {
     envs
 }
 
-/// Builds the environment registered under `id`.
+/// Builds the tabular environment registered under `id`. A
+/// continuous-state id ([`crate::env::CONTINUOUS`]) is refused with an
+/// error that says what it works with, not as unknown.
 pub fn make(id: &str) -> Result<TabularMdp> {
     match id {
         "FrozenLake-v1" => frozen_lake::frozen_lake(id, frozen_lake::MAP_4X4, 100),
@@ -125,7 +127,17 @@ pub fn make(id: &str) -> Result<TabularMdp> {
             {
                 return frozen_lake::from_map(id, Path::new(id), text);
             }
-            let ids: Vec<String> = list().into_iter().map(|e| e.id).collect();
+            if crate::env::continuous(id).is_some() {
+                return Err(Error::Invalid(format!(
+                    "{id} is a continuous-state environment: training on it is not \
+                     supported yet; it works with `env rollout`"
+                )));
+            }
+            let ids: Vec<String> = list()
+                .into_iter()
+                .map(|e| e.id)
+                .chain(crate::env::CONTINUOUS.iter().map(|d| d.id.to_string()))
+                .collect();
             Err(Error::UnknownEnv {
                 id: id.to_string(),
                 hint: did_you_mean(id, ids.iter().map(String::as_str)),

@@ -20,12 +20,18 @@ pub struct TileCoder {
     /// Slots: every tile, or `size` when hashing.
     slots: usize,
     hashed: bool,
+    /// Tiling t's displacement along coordinate d, (2d + 1)·t mod T, at
+    /// `d·T + t`.
+    shifts: Vec<u32>,
 }
 
 impl TileCoder {
     pub fn new(dims: usize, tilings: usize, tiles: usize, size: usize) -> Self {
         let per_tiling = (tiles + 1).checked_pow(dims as u32).unwrap_or(usize::MAX);
         let total = per_tiling.saturating_mul(tilings);
+        let shifts = (0..dims)
+            .flat_map(|d| (0..tilings).map(move |t| ((2 * d + 1) * t % tilings) as u32))
+            .collect();
         TileCoder {
             dims,
             tilings,
@@ -33,6 +39,7 @@ impl TileCoder {
             per_tiling,
             slots: total.min(size),
             hashed: total > size,
+            shifts,
         }
     }
 
@@ -51,9 +58,6 @@ impl TileCoder {
     pub fn active(&self, states: ArrayView2<f64>) -> Array2<u32> {
         assert_eq!(states.ncols(), self.dims, "coordinates per state");
         let (n, tilings) = (states.nrows(), self.tilings);
-        let shifts: Vec<u32> = (0..self.dims)
-            .flat_map(|d| (0..tilings).map(move |t| ((2 * d + 1) * t % tilings) as u32))
-            .collect();
         let states = states.as_standard_layout();
         let coords = states.as_slice().expect("standard layout");
         let mut out = vec![0u32; n * tilings];
@@ -61,12 +65,25 @@ impl TileCoder {
         const BLOCK: usize = 4096;
         out.par_chunks_mut(BLOCK * tilings)
             .zip(coords.par_chunks(BLOCK * self.dims))
-            .for_each(|(out, coords)| self.encode(coords, &shifts, out));
+            .for_each(|(out, coords)| self.encode(coords, out));
         Array2::from_shape_vec((n, tilings), out).expect("states × tilings")
     }
 
-    /// [`TileCoder::active`] for one block of states, into `out`.
-    fn encode(&self, coords: &[f64], shifts: &[u32], out: &mut [u32]) {
+    /// The active slot of each tiling for one state's coordinates in
+    /// [0, 1], into `out` (one per tiling), allocating nothing.
+    pub fn active_one(&self, coords: &[f64], out: &mut [u32]) {
+        assert_eq!(coords.len(), self.dims, "coordinates per state");
+        out.fill(0);
+        self.encode(coords, out);
+    }
+
+    pub fn tilings(&self) -> usize {
+        self.tilings
+    }
+
+    /// [`TileCoder::active`] for one block of states, into `out` (zeros).
+    fn encode(&self, coords: &[f64], out: &mut [u32]) {
+        let shifts = &self.shifts;
         let tilings = self.tilings;
         let fine = (self.tiles * tilings) as f64;
         let stride = (self.tiles + 1) as u32;

@@ -1,8 +1,9 @@
-//! `pessimist env list | show | solve | rollout`.
+//! `pessimist env list | show | solve | rollout | evaluate`.
 
 use super::EnvCommand;
 use anyhow::Context;
 use ndarray::{Array1, Array2};
+use pessimist::env::monte_carlo::{self, Plan};
 use pessimist::env::{self, Description, Env, Visit, control, rollout};
 use pessimist::mdp::sample::Tabular;
 use pessimist::mdp::{TabularMdp, envs, solve};
@@ -57,6 +58,54 @@ pub fn run(cmd: EnvCommand) -> anyhow::Result<()> {
             env::visit_continuous(&id, &v)
                 .unwrap_or_else(|| v.visit(&Tabular::new(&envs::make(&id)?)))
         }
+        EnvCommand::Evaluate {
+            id,
+            controller: _,
+            episodes,
+            seed,
+            gamma,
+            json,
+        } => {
+            let v = Evaluate {
+                plan: Plan {
+                    episodes,
+                    seed,
+                    gamma,
+                },
+                json,
+            };
+            env::visit_continuous(&id, &v)
+                .unwrap_or_else(|| v.visit(&Tabular::new(&envs::make(&id)?)))
+        }
+    }
+}
+
+/// `env evaluate --controller` on an environment of any kind.
+struct Evaluate {
+    plan: Plan,
+    json: bool,
+}
+
+impl Visit for Evaluate {
+    type Out = anyhow::Result<()>;
+
+    fn visit<E: Env>(&self, env: &E) -> anyhow::Result<()> {
+        let start = env.reset(&mut monte_carlo::episode_rng(self.plan.seed, 0));
+        env::check_controller(env, &start).context("--controller")?;
+        let policy = |o: &E::Obs, _: &mut _| env.controller(o).expect("checked above");
+        let got = monte_carlo::evaluate(env, policy, self.plan)?;
+        if self.json {
+            println!("{}", serde_json::to_value(got)?);
+        } else {
+            let (r, d) = (got.episode_return, got.discounted_return);
+            println!("episodes:          {}", r.n);
+            println!("episode return:    {:.4} ± {:.4} (se)", r.mean, r.se);
+            println!(
+                "discounted return: {:.4} ± {:.4} (se, gamma {})",
+                d.mean, d.se, self.plan.gamma
+            );
+        }
+        Ok(())
     }
 }
 

@@ -212,6 +212,24 @@ enum EnvCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Monte-Carlo returns (mean ± standard error) of a policy from a
+    /// seeded set of start states, on every core.
+    Evaluate {
+        id: String,
+        /// The environment's classical controller (the one policy so far).
+        #[arg(long, required = true)]
+        controller: bool,
+        #[arg(long, default_value_t = 1000)]
+        episodes: usize,
+        /// Seeds episode i's start state and transitions, from (seed, i).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Discount of the discounted return.
+        #[arg(long, default_value_t = 0.99)]
+        gamma: f64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

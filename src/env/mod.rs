@@ -41,8 +41,9 @@ pub struct Step {
 /// An episodic environment with finitely many actions.
 ///
 /// The state is a `Copy` value kept by the caller, so one environment
-/// serves any number of parallel episodes and a step allocates nothing.
-pub trait Env {
+/// serves any number of parallel episodes and a step allocates nothing;
+/// `Sync`, so those episodes can run on every core.
+pub trait Env: Sync {
     /// Everything the dynamics need (Gymnasium's `env.unwrapped.state`).
     type State: Copy + Debug;
     /// What an agent sees of a state.
@@ -106,14 +107,21 @@ pub fn control<E: Env, R: Rng>(
     state: E::State,
     rng: &mut R,
 ) -> Result<Trajectory<E::Obs>> {
-    if env.controller(&env.observe(&state)).is_none() || env.time_limit().is_none() {
+    check_controller(env, &state)?;
+    play(env, state, |_, obs| env.controller(obs), rng)
+}
+
+/// An error unless `env` has a classical controller (asked at `state`)
+/// and a time limit to end its episodes.
+pub fn check_controller<E: Env>(env: &E, state: &E::State) -> Result<()> {
+    if env.controller(&env.observe(state)).is_none() || env.time_limit().is_none() {
         return Err(Error::Invalid(format!(
             "{} has no classical controller; {} have one",
             env.id(),
             CONTROLLED.join(" and ")
         )));
     }
-    play(env, state, |_, obs| env.controller(obs), rng)
+    Ok(())
 }
 
 /// Environments with a classical controller.

@@ -80,12 +80,12 @@ pub fn episode_rng(seed: u64, i: u64) -> Pcg64Mcg {
 /// episode might never end.
 pub fn evaluate<E, P>(env: &E, policy: P, plan: Plan) -> Result<Evaluation>
 where
-    E: Env + Sync,
+    E: Env,
     P: Fn(&E::Obs, &mut Pcg64Mcg) -> usize + Sync,
 {
     if plan.episodes < 2 {
         return Err(Error::Invalid(format!(
-            "episodes = {}: a standard error needs at least 2",
+            "episodes = {}: a standard error needs at least 2 episodes",
             plan.episodes
         )));
     }
@@ -224,7 +224,7 @@ mod tests {
     use ndarray::Array2;
     use rand::Rng;
 
-    fn controller<E: Env + Sync>(env: &E, episodes: usize, seed: u64) -> Evaluation {
+    fn controller<E: Env>(env: &E, episodes: usize, seed: u64) -> Evaluation {
         let plan = Plan {
             episodes,
             seed,

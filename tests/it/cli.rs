@@ -1646,3 +1646,48 @@ fn env_rollout_of_continuous_environments() {
     assert_eq!(show["actions"].as_array().unwrap().len(), 3);
     assert_eq!(show["observation"][5][2], 9.0 * std::f64::consts::PI);
 }
+
+/// `env evaluate --controller`: CartPole's PD controller balances every
+/// seeded episode (se 0, discounted return (1 − γ^500)/(1 − γ)); the JSON
+/// is the documented shape; no controller, or too few episodes, is an error.
+#[test]
+fn env_evaluate_plays_the_controller_from_seeded_starts() {
+    let v = json_of(&[
+        "env",
+        "evaluate",
+        "CartPole-v1",
+        "--controller",
+        "--episodes",
+        "50",
+        "--gamma",
+        "0.9",
+        "--json",
+    ]);
+    let (r, d) = (&v["episode_return"], &v["discounted_return"]);
+    assert_eq!(
+        (r["mean"].as_f64(), r["se"].as_f64()),
+        (Some(500.0), Some(0.0))
+    );
+    assert_eq!(
+        (r["n"].as_u64(), v["steps"].as_u64()),
+        (Some(50), Some(25_000))
+    );
+    let exact = (1.0 - 0.9_f64.powi(500)) / (1.0 - 0.9);
+    assert!((d["mean"].as_f64().unwrap() - exact).abs() < 1e-9, "{d}");
+
+    fails_saying(
+        pessimist().args(["env", "evaluate", "Acrobot-v1", "--controller"]),
+        &["--controller", "Acrobot-v1 has no classical controller"],
+    );
+    fails_saying(
+        pessimist().args([
+            "env",
+            "evaluate",
+            "MountainCar-v0",
+            "--controller",
+            "--episodes",
+            "1",
+        ]),
+        &["episodes = 1", "at least 2"],
+    );
+}

@@ -65,21 +65,43 @@ impl Settled {
 
     /// Whether state `s` may be skipped: its last step left the row alone
     /// and each of `inputs` is within rounding of what that step read.
+    ///
+    /// SPEED: `K` inputs of widths the caller's slices fix (a kernel's
+    /// [`super::tabular::row_len`]), so the comparisons unroll; with the
+    /// widths read from `self` they ran as loops of unknown length, and
+    /// about half of combo's descent (which skips most rows) went to them.
     #[inline(always)]
-    pub fn skips(&self, s: usize, inputs: &[&[f64]]) -> bool {
-        self.trusted
-            && self.left_alone[s]
-            && self.inputs.iter().zip(inputs).all(|(kept, now)| {
-                within_rounding(&kept.values[s * kept.width..(s + 1) * kept.width], now)
-            })
+    pub fn skips<const K: usize>(&self, s: usize, inputs: &[&[f64]; K]) -> bool {
+        if !(self.trusted && self.left_alone[s]) {
+            return false;
+        }
+        // A loop, not `all`: rustc left `all`'s `try_fold` out of line, and
+        // the widths with it.
+        for (i, now) in inputs.iter().enumerate() {
+            let kept = &self.inputs[i].values[self.start(i, s, now.len())..];
+            if !within_rounding(&kept[..now.len()], now) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Keeps `inputs` as what state `s`'s step reads.
     #[inline(always)]
-    pub fn record(&mut self, s: usize, inputs: &[&[f64]]) {
-        for (kept, now) in self.inputs.iter_mut().zip(inputs) {
-            kept.values[s * kept.width..(s + 1) * kept.width].copy_from_slice(now);
+    pub fn record<const K: usize>(&mut self, s: usize, inputs: &[&[f64]; K]) {
+        for (i, now) in inputs.iter().enumerate() {
+            let start = self.start(i, s, now.len());
+            self.inputs[i].values[start..][..now.len()].copy_from_slice(now);
         }
+    }
+
+    /// Where state `s`'s values of input `i` start, given as `width` wide
+    /// (its declared width; the caller's length is the one the compiler knows).
+    #[inline(always)]
+    fn start(&self, i: usize, s: usize, width: usize) -> usize {
+        let kept = &self.inputs[i];
+        assert_eq!(kept.width, width, "{}'s {} width", self.owner, kept.name);
+        s * width
     }
 
     /// Notes whether state `s`'s step left its row alone; on a descent's
@@ -156,9 +178,14 @@ impl Settled {
 /// do without such steps, and by 10,000 iterations Q no longer changes).
 #[inline(always)]
 pub fn within_rounding(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(&x, &y)| x.to_bits() == y.to_bits() || (x - y).abs() <= ROUNDING * x.abs())
+    // A loop, not `all`, for the reason in [`Settled::skips`].
+    for (&x, &y) in a.iter().zip(b) {
+        let close = x.to_bits() == y.to_bits() || (x - y).abs() <= ROUNDING * x.abs();
+        if !close {
+            return false;
+        }
+    }
+    true
 }
 
 /// Four units in the last place, relative: 2⁻⁵⁰.

@@ -314,10 +314,12 @@ const EVERY_STATE_SHARE: usize = 4;
 /// `backup`(s, V_k), where `backup`(s, ·) reads V only at the states
 /// `reads`(s) lists.
 ///
-/// V_{k+1}(s) depends only on V_k at those successors, so after the first
-/// step only predecessors of states whose value just changed are
+/// V_{k+1}(s) depends only on V_k at those successors, so after a step
+/// that moved few values only the predecessors of those states are
 /// recomputed: a long deterministic chain costs O(horizon + states) rather
-/// than O(horizon · states), and the loop ends once nothing changes.
+/// than O(horizon · states), and the loop ends once nothing changes. After
+/// a step that moved many (a stochastic policy moves them all), every state
+/// is recomputed, which costs less than finding their predecessors.
 fn finite_horizon(
     n: usize,
     horizon: usize,
@@ -368,10 +370,8 @@ fn finite_horizon(
         for &(t, x) in &changed {
             v[t] = x;
         }
-        // Where much of V moved (a stochastic policy moves it all, every
-        // step), recomputing every state costs less than finding the
-        // predecessors; a state none of whose successors moved gets its
-        // value again, bit for bit, and keeps it.
+        // A state none of whose successors moved gets its value again, bit
+        // for bit, and keeps it: both ways give the same V.
         every = changed.len() * EVERY_STATE_SHARE >= n;
         if every {
             continue;

@@ -20,6 +20,7 @@ pub mod experiment;
 pub mod features;
 pub mod fsio;
 pub mod mdp;
+pub mod memo;
 pub mod params;
 pub mod present;
 pub mod text;

@@ -17,8 +17,8 @@ use super::TrainData;
 use super::tabular::Backup;
 use crate::data::EmpiricalMdp;
 use crate::mdp::solve::max_value;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use crate::memo::Memo;
+use std::sync::{Arc, Weak};
 
 /// At most this many sweeps of the restricted value iteration; it stops
 /// earlier when a sweep changes no value by more than [`TOLERANCE`] of the
@@ -51,28 +51,15 @@ pub fn value_spread(data: &TrainData) -> f64 {
 /// its value iteration is a good part of a short run's setup. A pure
 /// function of (data, γ), so sharing changes no number.
 fn shared_spread(data: &TrainData) -> f64 {
-    type Kept = VecDeque<(Weak<EmpiricalMdp>, u64, f64)>;
-    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
-    let kept = KEPT.get_or_init(Mutex::default);
-    let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
+    // A weak key: the memo keeps no dataset alive, and a dropped one's
+    // entry matches nothing.
+    static KEPT: Memo<(Weak<EmpiricalMdp>, u64), f64> = Memo::new(KEPT_SPREADS);
     let gamma = data.gamma.to_bits();
-    let found = lock()
-        .iter()
-        .find(|(c, g, _)| {
-            *g == gamma && c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
-        })
-        .map(|(_, _, spread)| *spread);
-    if let Some(spread) = found {
-        return spread;
-    }
-    let spread = restricted_optimum_spread(data);
-    let mut list = lock();
-    list.retain(|(c, _, _)| c.strong_count() > 0);
-    if list.len() == KEPT_SPREADS {
-        list.pop_front();
-    }
-    list.push_back((Arc::downgrade(&data.compiled), gamma, spread));
-    spread
+    KEPT.get_or_compute(
+        |(c, g)| *g == gamma && c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled)),
+        || (Arc::downgrade(&data.compiled), gamma),
+        || restricted_optimum_spread(data),
+    )
 }
 
 /// max − min of Q̂* over the observed pairs, by value iteration on the

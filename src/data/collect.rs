@@ -31,11 +31,10 @@ use crate::error::{Error, Result};
 use crate::mdp::sample::{PolicySampler, Sampler};
 use crate::mdp::solve::{self, EpisodeScale, evaluate_policy};
 use crate::mdp::{Policy, TabularMdp};
+use crate::memo::Memo;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// The exploration noise of `expert` and `medium`: the probability of a
 /// uniformly random action instead of the policy's.
@@ -439,12 +438,10 @@ const KEPT_LEARNERS: usize = 64;
 /// One stationary learner's key: the MDP (compared whole), γ, the seed
 /// and the target, of which [`learn`] without a buffer is a pure function.
 type LearnerKey = (TabularMdp, u64, u64, u64);
-type LearnerSlot = Arc<OnceLock<(Policy, Learner)>>;
 
 /// [`learn`] without a buffer, once per process for each key: `medium`
 /// and `medium-expert` data of every size (and every coverage ε) train the
 /// same learner, which a sweep would otherwise retrain for each of them.
-/// Threads asking for the same learner wait for the one training it.
 fn stationary_learner(
     mdp: &TabularMdp,
     gamma: f64,
@@ -452,29 +449,13 @@ fn stationary_learner(
     scale: &EpisodeScale,
     target: f64,
 ) -> (Policy, Learner) {
-    static KEPT: OnceLock<Mutex<VecDeque<(LearnerKey, LearnerSlot)>>> = OnceLock::new();
-    let slot = {
-        let mut kept = KEPT
-            .get_or_init(Mutex::default)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let found = kept.iter().find(|((m, g, s, t), _)| {
-            *g == gamma.to_bits() && *s == seed && *t == target.to_bits() && m == mdp
-        });
-        if let Some((_, slot)) = found {
-            slot.clone()
-        } else {
-            if kept.len() == KEPT_LEARNERS {
-                kept.pop_front();
-            }
-            let key = (mdp.clone(), gamma.to_bits(), seed, target.to_bits());
-            let slot = LearnerSlot::default();
-            kept.push_back((key, slot.clone()));
-            slot
-        }
-    };
-    slot.get_or_init(|| learn(mdp, gamma, seed, scale, target, None))
-        .clone()
+    static KEPT: Memo<LearnerKey, (Policy, Learner)> = Memo::new(KEPT_LEARNERS);
+    let (g, t) = (gamma.to_bits(), target.to_bits());
+    KEPT.get_or_compute(
+        |(m, kg, ks, kt)| *kg == g && *ks == seed && *kt == t && m == mdp,
+        || (mdp.clone(), g, seed, t),
+        || learn(mdp, gamma, seed, scale, target, None),
+    )
 }
 
 /// Runs the online learner (see [`Learner`]) until its noisy greedy policy

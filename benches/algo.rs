@@ -117,6 +117,11 @@ fn episode_truths(c: &mut Criterion) {
             group.bench_function(label, |b| {
                 b.iter(|| solve::episode_return(&mdp, black_box(&policy), horizon).unwrap());
             });
+            group.bench_function(format!("{label}/with-success"), |b| {
+                b.iter(|| {
+                    solve::episode_return_and_success(&mdp, black_box(&policy), horizon).unwrap()
+                });
+            });
         }
         group.finish();
     }

@@ -182,13 +182,15 @@ impl Evaluator {
     fn truth_of(&self, policy: &Policy) -> Result<Arc<PolicyTruth>> {
         self.reference.truth(policy, || {
             let values = solve::evaluate_policy(&self.mdp, policy, self.gamma)?;
-            let success_prob = match self.mdp.time_limit() {
-                Some(h) if (0..self.mdp.n_states()).any(|s| self.mdp.is_goal(s)) => {
-                    solve::success_probability(&self.mdp, policy, h)?
+            // Success needs a goal and a time limit, which is then the
+            // episodes' horizon too.
+            let has_goal = (0..self.mdp.n_states()).any(|s| self.mdp.is_goal(s));
+            let (episode_return, success_prob) = match self.mdp.time_limit() {
+                Some(h) if has_goal && h == self.scale.horizon => {
+                    solve::episode_return_and_success(&self.mdp, policy, h)?
                 }
-                _ => f64::NAN,
+                _ => (self.scale.episode_return(&self.mdp, policy)?, f64::NAN),
             };
-            let episode_return = self.scale.episode_return(&self.mdp, policy)?;
             Ok(PolicyTruth {
                 values,
                 success_prob,

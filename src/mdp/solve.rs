@@ -86,7 +86,7 @@ pub fn value_iteration(
         let mut update = |s: usize| {
             let mut best = f64::NEG_INFINITY;
             for a in 0..na {
-                best = best.max(backup(mdp, s, a, &v, gamma));
+                best = best.max(backup(mdp, s, a, |t| v[t], gamma));
             }
             delta = delta.max((best - v[s]).abs());
             v[s] = best;
@@ -166,9 +166,116 @@ fn max_abs_reward(mdp: &TabularMdp) -> f64 {
 /// episode (by backward steps, as [`EpisodeScale`] computes returns).
 pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
     mdp.check_policy(policy)?;
-    // Where a successor's value is read: non-terminal, non-goal outcomes.
-    let reads = |s: usize, out: &mut Vec<usize>| {
-        for a in (0..mdp.n_actions()).filter(|&a| policy[[s, a]] != 0.0) {
+    let played = Played::new(mdp, policy);
+    let v = finite_horizon(
+        mdp.n_states(),
+        horizon,
+        |s, out| played.success_reads(mdp, s, out),
+        |s, p: &[[f64; 1]]| [played.success_backup(mdp, s, |t| p[t][0])],
+    );
+    Ok(start_value(mdp, v.iter().map(|x| x[0])))
+}
+
+/// The expected undiscounted return of one episode started from d0 and cut
+/// after `horizon` steps (Gymnasium's time limit), exactly: `horizon`
+/// backward steps V_{k+1}(s) = Σ_a π(a|s) Σ p (r + V_k(s')), V(s') = 0 after
+/// termination. D4RL's score is of this return.
+pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
+    mdp.check_policy(policy)?;
+    let played = Played::new(mdp, policy);
+    let v = finite_horizon(
+        mdp.n_states(),
+        horizon,
+        |s, out| played.return_reads(mdp, s, out),
+        |s, v: &[[f64; 1]]| [played.return_backup(mdp, s, |t| v[t][0])],
+    );
+    Ok(start_value(mdp, v.iter().map(|x| x[0])))
+}
+
+/// [`episode_return`] and [`success_probability`] over one horizon, in one
+/// recursion: each state's actions and outcomes are read once for both.
+/// The same numbers, bit for bit, as the two calls (each value is the same
+/// function of the same successors' values, and a state recomputed when
+/// only the other value moved gets its value again).
+pub fn episode_return_and_success(
+    mdp: &TabularMdp,
+    policy: &Policy,
+    horizon: usize,
+) -> Result<(f64, f64)> {
+    mdp.check_policy(policy)?;
+    let played = Played::new(mdp, policy);
+    let v = finite_horizon(
+        mdp.n_states(),
+        horizon,
+        |s, out| {
+            played.return_reads(mdp, s, out);
+            played.success_reads(mdp, s, out);
+        },
+        |s, v: &[[f64; 2]]| {
+            [
+                played.return_backup(mdp, s, |t| v[t][0]),
+                played.success_backup(mdp, s, |t| v[t][1]),
+            ]
+        },
+    );
+    Ok((
+        start_value(mdp, v.iter().map(|x| x[0])),
+        start_value(mdp, v.iter().map(|x| x[1])),
+    ))
+}
+
+/// The actions a policy plays in each state (π(a|s) ≠ 0) with their
+/// probabilities, listed once: a finite-horizon recursion backs every
+/// state up at every step, and then skips the actions π never takes.
+struct Played {
+    /// State s's actions are `actions[start[s]..start[s + 1]]`.
+    start: Vec<usize>,
+    actions: Vec<(usize, f64)>,
+}
+
+impl Played {
+    fn new(mdp: &TabularMdp, policy: &Policy) -> Self {
+        let mut played = Played {
+            start: Vec::with_capacity(mdp.n_states() + 1),
+            actions: Vec::new(),
+        };
+        played.start.push(0);
+        for row in policy.rows() {
+            played.actions.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|&(_, &p)| p != 0.0)
+                    .map(|(a, &p)| (a, p)),
+            );
+            played.start.push(played.actions.len());
+        }
+        played
+    }
+
+    fn of(&self, s: usize) -> &[(usize, f64)] {
+        &self.actions[self.start[s]..self.start[s + 1]]
+    }
+
+    /// Where [`Played::return_backup`] reads V: non-terminal successors.
+    fn return_reads(&self, mdp: &TabularMdp, s: usize, out: &mut Vec<usize>) {
+        for &(a, _) in self.of(s) {
+            out.extend(non_terminal_successors(mdp, s, a));
+        }
+    }
+
+    /// Σ_a π(a|s) Σ p (r + V(s')).
+    #[inline]
+    fn return_backup(&self, mdp: &TabularMdp, s: usize, v: impl Fn(usize) -> f64) -> f64 {
+        self.of(s)
+            .iter()
+            .map(|&(a, pa)| pa * backup(mdp, s, a, &v, 1.0))
+            .sum()
+    }
+
+    /// Where [`Played::success_backup`] reads P: non-terminal, non-goal
+    /// successors.
+    fn success_reads(&self, mdp: &TabularMdp, s: usize, out: &mut Vec<usize>) {
+        for &(a, _) in self.of(s) {
             out.extend(
                 mdp.outcomes(s, a)
                     .iter()
@@ -176,14 +283,13 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
                     .map(|o| o.next as usize),
             );
         }
-    };
-    let value = |s: usize, p: &[f64]| -> f64 {
+    }
+
+    /// Σ_a π(a|s) Σ p · (1 at a goal, 0 after termination, else P(s')).
+    #[inline]
+    fn success_backup(&self, mdp: &TabularMdp, s: usize, p: impl Fn(usize) -> f64) -> f64 {
         let mut total = 0.0;
-        for a in 0..mdp.n_actions() {
-            let pa = policy[[s, a]];
-            if pa == 0.0 {
-                continue;
-            }
+        for &(a, pa) in self.of(s) {
             let reach: f64 = mdp
                 .outcomes(s, a)
                 .iter()
@@ -194,7 +300,7 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
                     } else if o.terminated {
                         0.0
                     } else {
-                        p[t]
+                        p(t)
                     };
                     o.prob * after
                 })
@@ -202,34 +308,7 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
             total += pa * reach;
         }
         total
-    };
-    Ok(start_value(
-        mdp,
-        &finite_horizon(mdp.n_states(), horizon, reads, value),
-    ))
-}
-
-/// The expected undiscounted return of one episode started from d0 and cut
-/// after `horizon` steps (Gymnasium's time limit), exactly: `horizon`
-/// backward steps V_{k+1}(s) = Σ_a π(a|s) Σ p (r + V_k(s')), V(s') = 0 after
-/// termination. D4RL's score is of this return.
-pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Result<f64> {
-    mdp.check_policy(policy)?;
-    let reads = |s: usize, out: &mut Vec<usize>| {
-        for a in (0..mdp.n_actions()).filter(|&a| policy[[s, a]] != 0.0) {
-            out.extend(non_terminal_successors(mdp, s, a));
-        }
-    };
-    let value = |s: usize, v: &[f64]| -> f64 {
-        (0..mdp.n_actions())
-            .filter(|&a| policy[[s, a]] != 0.0)
-            .map(|a| policy[[s, a]] * backup(mdp, s, a, v, 1.0))
-            .sum()
-    };
-    Ok(start_value(
-        mdp,
-        &finite_horizon(mdp.n_states(), horizon, reads, value),
-    ))
+    }
 }
 
 /// D4RL's normalized score: 100 · (R − R_random) / (R_best − R_random).
@@ -286,12 +365,13 @@ pub fn max_episode_return(mdp: &TabularMdp, horizon: usize) -> f64 {
             out.extend(non_terminal_successors(mdp, s, a));
         }
     };
-    let value = |s: usize, v: &[f64]| -> f64 {
-        (0..mdp.n_actions())
-            .map(|a| backup(mdp, s, a, v, 1.0))
-            .fold(f64::NEG_INFINITY, f64::max)
+    let value = |s: usize, v: &[[f64; 1]]| {
+        [(0..mdp.n_actions())
+            .map(|a| backup(mdp, s, a, |t| v[t][0], 1.0))
+            .fold(f64::NEG_INFINITY, f64::max)]
     };
-    start_value(mdp, &finite_horizon(mdp.n_states(), horizon, reads, value))
+    let v = finite_horizon(mdp.n_states(), horizon, reads, value);
+    start_value(mdp, v.iter().map(|x| x[0]))
 }
 
 fn non_terminal_successors(mdp: &TabularMdp, s: usize, a: usize) -> impl Iterator<Item = usize> {
@@ -302,7 +382,7 @@ fn non_terminal_successors(mdp: &TabularMdp, s: usize, a: usize) -> impl Iterato
 }
 
 /// Σ_s d0(s) V(s).
-fn start_value(mdp: &TabularMdp, v: &[f64]) -> f64 {
+fn start_value(mdp: &TabularMdp, v: impl Iterator<Item = f64>) -> f64 {
     mdp.initial().iter().zip(v).map(|(d, x)| d * x).sum()
 }
 
@@ -312,7 +392,8 @@ const EVERY_STATE_SHARE: usize = 4;
 
 /// V_horizon of the finite-horizon recursion V_0 = 0, V_{k+1}(s) =
 /// `backup`(s, V_k), where `backup`(s, ·) reads V only at the states
-/// `reads`(s) lists.
+/// `reads`(s) lists; V(s) is `K` values, which recursions over the same
+/// graph share (a state moves when any of them does).
 ///
 /// V_{k+1}(s) depends only on V_k at those successors, so after a step
 /// that moved few values only the predecessors of those states are
@@ -320,12 +401,12 @@ const EVERY_STATE_SHARE: usize = 4;
 /// than O(horizon · states), and the loop ends once nothing changes. After
 /// a step that moved many (a stochastic policy moves them all), every state
 /// is recomputed, which costs less than finding their predecessors.
-fn finite_horizon(
+fn finite_horizon<const K: usize>(
     n: usize,
     horizon: usize,
     reads: impl Fn(usize, &mut Vec<usize>),
-    backup: impl Fn(usize, &[f64]) -> f64,
-) -> Vec<f64> {
+    backup: impl Fn(usize, &[[f64; K]]) -> [f64; K],
+) -> Vec<[f64; K]> {
     // Predecessors (CSR, duplicates harmless).
     let mut successors: Vec<Vec<usize>> = Vec::with_capacity(n);
     let mut start = vec![0usize; n + 1];
@@ -349,8 +430,8 @@ fn finite_horizon(
         }
     }
     drop(successors);
-    let mut v = vec![0.0; n];
-    let mut changed: Vec<(usize, f64)> = Vec::new();
+    let mut v = vec![[0.0; K]; n];
+    let mut changed: Vec<(usize, [f64; K])> = Vec::new();
     let mut candidates: Vec<usize> = Vec::new();
     let mut queued = vec![false; n];
     // The first step reads every state.
@@ -479,14 +560,14 @@ pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
 
 /// Σ p (r + γ V(s')) over the outcomes of (s, a), V(s') = 0 after termination.
 #[inline]
-fn backup(mdp: &TabularMdp, s: usize, a: usize, v: &[f64], gamma: f64) -> f64 {
+fn backup(mdp: &TabularMdp, s: usize, a: usize, v: impl Fn(usize) -> f64, gamma: f64) -> f64 {
     mdp.outcomes(s, a)
         .iter()
         .map(|o| {
             let future = if o.terminated {
                 0.0
             } else {
-                v[o.next as usize]
+                v(o.next as usize)
             };
             o.prob * (o.reward + gamma * future)
         })
@@ -501,7 +582,7 @@ pub fn q_from_v(mdp: &TabularMdp, v: &Array1<f64>, gamma: f64) -> Array2<f64> {
     let cells = q.as_slice_mut().expect("a new array is contiguous");
     for s in 0..ns {
         for a in 0..na {
-            cells[s * na + a] = backup(mdp, s, a, &v, gamma);
+            cells[s * na + a] = backup(mdp, s, a, |t| v[t], gamma);
         }
     }
     q
@@ -1118,6 +1199,34 @@ mod tests {
                     assert!(
                         (fast - slow).abs() < 1e-12,
                         "{id} h={horizon}: {fast} vs {slow}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The joint recursion gives both numbers bit for bit as the separate
+    /// ones, on policies that settle (the incremental steps) and on ones
+    /// that move every state at every step.
+    #[test]
+    fn return_and_success_together_equal_them_apart() {
+        for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
+            let mdp = envs::make(id).unwrap();
+            let uniform = mdp.uniform_policy();
+            let optimal = optimal(&mdp, 0.99).unwrap().policy;
+            let mixture = &optimal * 0.9 + &uniform * 0.1;
+            for policy in [&uniform, &optimal, &mixture] {
+                for horizon in [0, 1, 7, mdp.horizon()] {
+                    let (r, p) = episode_return_and_success(&mdp, policy, horizon).unwrap();
+                    let apart = (
+                        episode_return(&mdp, policy, horizon).unwrap(),
+                        success_probability(&mdp, policy, horizon).unwrap(),
+                    );
+                    assert_eq!(
+                        (r.to_bits(), p.to_bits()),
+                        (apart.0.to_bits(), apart.1.to_bits()),
+                        "{id} h={horizon}: {:?} vs {apart:?}",
+                        (r, p)
                     );
                 }
             }

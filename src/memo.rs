@@ -45,6 +45,16 @@ impl<K, V: Clone> Memo<K, V> {
         };
         slot.get_or_init(compute).clone()
     }
+
+    /// The value of the first key that `matches` if one is kept (waiting
+    /// while another thread computes it), without computing one.
+    pub fn get(&self, matches: impl Fn(&K) -> bool) -> Option<V> {
+        let slot = {
+            let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.iter().find(|(k, _)| matches(k))?.1.clone()
+        };
+        Some(slot.wait().clone())
+    }
 }
 
 #[cfg(test)]

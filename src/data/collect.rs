@@ -35,6 +35,7 @@ use crate::memo::Memo;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use std::sync::Arc;
 
 /// The exploration noise of `expert` and `medium`: the probability of a
 /// uniformly random action instead of the policy's.
@@ -144,7 +145,8 @@ pub fn behavior_policy(
     };
     let medium = |epsilon: f64| -> Result<Behavior> {
         let target = MEDIUM_FRACTION * optimal(NOISE)?.score;
-        let (greedy, learner) = stationary_learner(mdp, gamma, seed, &scale, target);
+        let learned = stationary_learner(mdp, gamma, seed, &scale, target);
+        let learner = learned.learner.clone();
         if !learner.reached {
             return Err(Error::Invalid(format!(
                 "{}: the online Q-learner did not reach the medium score {target:.1} within {LEARNER_BUDGET} transitions (it got {:.1})",
@@ -152,7 +154,11 @@ pub fn behavior_policy(
                 learner.score
             )));
         }
-        describe(with_noise(&greedy, epsilon), Some(epsilon), Some(learner))
+        describe(
+            with_noise(&learned.policy, epsilon),
+            Some(epsilon),
+            Some(learner),
+        )
     };
     match quality {
         Quality::Random => describe(mdp.uniform_policy(), None, None),
@@ -281,9 +287,21 @@ pub fn collect_with_provenance(
     } else {
         let scale = EpisodeScale::new(mdp)?;
         let target = MEDIUM_FRACTION * behavior_policy(mdp, Quality::Expert, gamma, seed)?.score;
-        let (_, learner) = learn(mdp, gamma, seed, &scale, target, Some((&mut data, size)));
+        // The stationary learner's checks, when a `medium` dataset on
+        // this key trained it already.
+        let known = KEPT.get(learner_key(mdp, gamma, seed, target));
+        let known = known.as_ref().map_or(&[][..], |l| &l.checks);
+        let learned = learn(
+            mdp,
+            gamma,
+            seed,
+            &scale,
+            target,
+            Some((&mut data, size)),
+            known,
+        );
         Provenance::Replay {
-            learner,
+            learner: learned.learner,
             requested: size,
         }
     };
@@ -439,6 +457,19 @@ const KEPT_LEARNERS: usize = 64;
 /// and the target, of which [`learn`] without a buffer is a pure function.
 type LearnerKey = (TabularMdp, u64, u64, u64);
 
+/// The stationary learners of this process by key.
+static KEPT: Memo<LearnerKey, Arc<Learned>> = Memo::new(KEPT_LEARNERS);
+
+fn learner_key(
+    mdp: &TabularMdp,
+    gamma: f64,
+    seed: u64,
+    target: f64,
+) -> impl Fn(&LearnerKey) -> bool {
+    let (g, t) = (gamma.to_bits(), target.to_bits());
+    move |(m, kg, ks, kt)| *kg == g && *ks == seed && *kt == t && m == mdp
+}
+
 /// [`learn`] without a buffer, once per process for each key: `medium`
 /// and `medium-expert` data of every size (and every coverage ε) train the
 /// same learner, which a sweep would otherwise retrain for each of them.
@@ -448,20 +479,30 @@ fn stationary_learner(
     seed: u64,
     scale: &EpisodeScale,
     target: f64,
-) -> (Policy, Learner) {
-    static KEPT: Memo<LearnerKey, (Policy, Learner)> = Memo::new(KEPT_LEARNERS);
-    let (g, t) = (gamma.to_bits(), target.to_bits());
+) -> Arc<Learned> {
     KEPT.get_or_compute(
-        |(m, kg, ks, kt)| *kg == g && *ks == seed && *kt == t && m == mdp,
-        || (mdp.clone(), g, seed, t),
-        || learn(mdp, gamma, seed, scale, target, None),
+        learner_key(mdp, gamma, seed, target),
+        || (mdp.clone(), gamma.to_bits(), seed, target.to_bits()),
+        || Arc::new(learn(mdp, gamma, seed, scale, target, None, &[])),
     )
+}
+
+/// What [`learn`] leaves: the greedy policy, how it went, and the score
+/// of each check by the transitions played then.
+struct Learned {
+    policy: Policy,
+    learner: Learner,
+    checks: Vec<(usize, f64)>,
 }
 
 /// Runs the online learner (see [`Learner`]) until its noisy greedy policy
 /// scores `target` or it has played its budget: [`LEARNER_BUDGET`], or the
 /// size of `buffer`, which then receives every transition it plays.
-/// Returns its greedy policy and how it went.
+///
+/// The learner of a key plays the same transitions whatever its budget, so
+/// `known`, the checks of a run on the same key, gives the scores of the
+/// checks it shares (all but a check at a smaller budget): the exact
+/// evaluations that are most of its cost.
 fn learn(
     mdp: &TabularMdp,
     gamma: f64,
@@ -469,7 +510,8 @@ fn learn(
     scale: &EpisodeScale,
     target: f64,
     mut buffer: Option<(&mut Dataset, usize)>,
-) -> (Policy, Learner) {
+    known: &[(usize, f64)],
+) -> Learned {
     let budget = buffer.as_ref().map_or(LEARNER_BUDGET, |(_, size)| *size);
     let horizon = mdp.horizon();
     let sampler = Sampler::new(mdp);
@@ -490,6 +532,7 @@ fn learn(
         horizon,
     };
     let noisy_return = NoisyReturn::new(mdp, horizon);
+    let mut checks = Vec::new();
     let mut next_eval = LEARNER_EVAL_EVERY;
     while learner.transitions < budget && !learner.reached {
         let mut s = sampler.reset(&mut rng);
@@ -515,8 +558,13 @@ fn learn(
             if learner.transitions == next_eval || learner.transitions == budget {
                 let grown = (next_eval as f64 * LEARNER_EVAL_GROWTH).ceil() as usize;
                 next_eval = grown.max(next_eval + LEARNER_EVAL_EVERY);
-                let r = noisy_return.episode_return(&greedy_actions(&q, &order), NOISE);
-                learner.score = scale.score(r);
+                learner.score = match known.get(checks.len()) {
+                    Some(&(at, score)) if at == learner.transitions => score,
+                    _ => {
+                        scale.score(noisy_return.episode_return(&greedy_actions(&q, &order), NOISE))
+                    }
+                };
+                checks.push((learner.transitions, learner.score));
                 learner.reached = learner.score >= target;
             }
             if let Some((data, _)) = buffer.as_mut() {
@@ -540,7 +588,11 @@ fn learn(
         }
         learner.episodes += 1;
     }
-    (greedy_by(&q, &order), learner)
+    Learned {
+        policy: greedy_by(&q, &order),
+        learner,
+        checks,
+    }
 }
 
 /// The episode return of a deterministic policy played with noise ε,
@@ -842,6 +894,46 @@ mod tests {
             assert_eq!(half.len(), data.len() / 2);
             assert_eq!(half.state[..], data.state[..half.len()]);
             assert_eq!(half.action[..], data.action[..half.len()]);
+        }
+    }
+
+    /// A buffered learner given the stationary learner's checks plays and
+    /// scores exactly as one that evaluates every check itself: smaller
+    /// than the stop (a check of its own at the end), at it, and past it.
+    #[test]
+    fn known_checks_change_no_replay_buffer() {
+        for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
+            let mdp = envs::make(id).unwrap();
+            let (gamma, seed) = (0.99, 17);
+            let scale = EpisodeScale::new(&mdp).unwrap();
+            let target = MEDIUM_FRACTION
+                * behavior_policy(&mdp, Quality::Expert, gamma, seed)
+                    .unwrap()
+                    .score;
+            let full = learn(&mdp, gamma, seed, &scale, target, None, &[]);
+            let stop = full.learner.transitions;
+            for size in [stop / 3, stop / 3 + 7, stop, stop + 1000] {
+                let replay = |known: &[(usize, f64)]| {
+                    let mut data = Dataset::new(mdp.n_states(), mdp.n_actions());
+                    let learned = learn(
+                        &mdp,
+                        gamma,
+                        seed,
+                        &scale,
+                        target,
+                        Some((&mut data, size)),
+                        known,
+                    );
+                    (data, learned.learner, learned.checks)
+                };
+                let (alone, shared) = (replay(&[]), replay(&full.checks));
+                assert_eq!(alone.0, shared.0, "{id} size {size}: data");
+                assert_eq!(alone.1, shared.1, "{id} size {size}: learner");
+                let bits = |c: &[(usize, f64)]| -> Vec<(usize, u64)> {
+                    c.iter().map(|&(t, x)| (t, x.to_bits())).collect()
+                };
+                assert_eq!(bits(&alone.2), bits(&shared.2), "{id} size {size}: checks");
+            }
         }
     }
 

@@ -76,12 +76,21 @@ use super::tabular::{
     Backup, Rule, by_row_len, expected, load_table, row_len, save_table, tilt_exponents,
     tilt_normalise, tilt_weigh,
 };
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "atac";
+
+const BETA: Key = Key::number("beta", 100.0, 0.0, 1e12)
+    .unit("1/U")
+    .meaning("the Bellman term's weight against relative pessimism: 0 imitates; robust improvement is stated for β ≤ √N");
+const ETA: Key = Key::number("eta", 1.0, 1e-9, 1e12)
+    .meaning("the actor's first Hedge step per spread of f, η_k = η / √(k+1)");
+
+/// atac's keys.
+pub const KEYS: &[Key] = &[BETA, ETA];
 
 pub struct Config {
     pub beta: f64,
@@ -91,8 +100,8 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let beta = r.number("beta", 100.0, 0.0, 1e12)?;
-        let eta = r.number("eta", 1.0, 1e-9, 1e12)?;
+        let beta = r.number_of(&BETA)?;
+        let eta = r.number_of(&ETA)?;
         Ok((Config { beta, eta }, r.finish()?))
     }
 }

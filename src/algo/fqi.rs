@@ -32,8 +32,10 @@
 //! (`sweep`), the epoch's mean squared TD error (`sample`).
 
 use super::linear::{self, Fitted, Linear, LinearRule, NextValue};
-use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, max_per_state, row_len};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{
+    Backup, INIT_SCALE, Q_INIT, QInit, Rule, Tabular, by_row_len, max_per_state, row_len,
+};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::{Policy, solve};
@@ -44,6 +46,19 @@ use rand_pcg::Pcg64Mcg;
 use std::sync::Arc;
 
 pub const NAME: &str = "fqi";
+
+const VARIANT: Key = Key::choice("variant", "sweep", &["sweep", "sample"])
+    .meaning("`sweep`: every observed pair backed up at once; `sample`: an epoch of Q-learning over the stored transitions");
+const LR: Key = Key::number("lr", 0.1, 0.0, 1.0)
+    .meaning("the first epoch's step size α_0")
+    .only_with("variant", "sample");
+const LR_DECAY: Key = Key::number("lr_decay", 0.0, 0.0, 1e12)
+    .unit("1/epoch")
+    .meaning("the step size's decay, α_k = lr / (1 + lr_decay · k) at epoch k")
+    .only_with("variant", "sample");
+
+/// fqi's keys.
+pub const KEYS: &[Key] = &[VARIANT, LR, LR_DECAY, Q_INIT, INIT_SCALE];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Variant {
@@ -60,13 +75,13 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let variant = if r.choice("variant", "sweep", &["sweep", "sample"])? == "sample" {
+        let variant = if r.choice_of(&VARIANT)? == "sample" {
             Variant::Sample {
-                lr: r.number("lr", 0.1, 0.0, 1.0)?,
-                lr_decay: r.number("lr_decay", 0.0, 0.0, 1e12)?,
+                lr: r.number_of(&LR)?,
+                lr_decay: r.number_of(&LR_DECAY)?,
             }
         } else {
-            r.owned_by(&["lr", "lr_decay"], "variant = \"sample\"");
+            r.not_chosen(&[LR, LR_DECAY]);
             Variant::Sweep
         };
         let q_init = QInit::read(&mut r)?;

@@ -1,5 +1,7 @@
 //! Hyper-parameters: plain spec keys read into each algorithm's validated
-//! parameter struct (linfa's "params, check, fit" habit). Reading records the
+//! parameter struct (linfa's "params, check, fit" habit), through the
+//! algorithm's table of [`Key`]s, the one place a default, range, unit
+//! and meaning are written. Reading records the
 //! resolved value of every key, defaults included, so a run's config — and
 //! so its id — names every value it trained with.
 
@@ -214,7 +216,7 @@ pub type Params = BTreeMap<String, ParamValue>;
 ///
 /// A key belongs to the choice that uses it (`lr` to fqi's `sample`
 /// variant, `init_scale` to `q_init = "random"`): an algorithm reads it only
-/// under that choice and names it with [`ParamReader::owned_by`] otherwise,
+/// under that choice and names it with [`ParamReader::not_chosen`] otherwise,
 /// so a key the run would ignore is an error rather than a second run id
 /// for the same training.
 pub struct ParamReader<'a> {

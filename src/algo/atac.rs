@@ -57,9 +57,10 @@
 //! half the behaviour's score (FrozenLake8x8 at 10k, β = 1000: 23.8
 //! against 32.5 on medium data, 38.5 against 75.3 on expert data).
 //!
-//! Keys: `beta` (100: the best total of the calibration panel, inside the
-//! range from N = 10⁴ transitions on; below that, β ≤ √N is the safe
-//! choice), `eta` (1, the actor's first step per spread of f). Loss: the
+//! Keys ([`KEYS`]): `beta` (its default: the best total of the
+//! calibration panel, inside the range from N = 10⁴ transitions on; below
+//! that, β ≤ √N is the safe choice), `eta` (the actor's first step per
+//! spread of f). Loss: the
 //! largest |Δf| of the iteration.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the adversary's

@@ -15,7 +15,7 @@
 //! the data never shows in a visited state get no mass; states the data
 //! never visits have a uniform π̂_β.
 //!
-//! Keys: `lambda` (0.03, the temperature in the data's value unit,
+//! Keys ([`KEYS`]): `lambda` (the temperature in the data's value unit,
 //! [`super::scale`], as `brac`'s α; chosen on
 //! `experiments/defaults_panel.toml`; the paper's λ = 1 is in the
 //! absolute units of its tasks' rewards), `q_init` (as `fqi`). Loss: the

@@ -16,7 +16,7 @@
 //! unseen pairs keep their `q_init` value and are only chosen where they
 //! are admitted.
 //!
-//! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
+//! Keys ([`KEYS`]): `tau`, `q_init` (as `fqi`). Loss: the sweep's
 //! largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares

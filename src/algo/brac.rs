@@ -19,8 +19,8 @@
 //! `q_init` value is never used there); states the data never visits have a
 //! uniform π̂_β.
 //!
-//! Keys: `variant` ("value" | "policy"), `alpha` (0.03, in the data's
-//! value unit, [`super::scale`]: the temperature is α times the spread of
+//! Keys ([`KEYS`]): `variant`, `alpha` (in the data's value unit,
+//! [`super::scale`]: the temperature is α times the spread of
 //! the values the data supports, so it means the same on FrozenLake, whose
 //! values stay below 1, as on Taxi, whose values span a hundred; chosen on
 //! `experiments/defaults_panel.toml`), `q_init` (as `fqi`). Loss: the

@@ -57,10 +57,11 @@
 //!
 //! Descent: `cql`'s ([`Cql::descend`]) with these weights (push-down α
 //! d_f(s), Bellman weight as above), so the inner objective never
-//! increases. Keys: `alpha` (0.05, in `cql`'s unit, see `DEFAULT_ALPHA`),
-//! `tau`, `inner`, `q_init` as `cql`'s (same defaults, same units), `real_ratio` (0.5, the paper's), `horizon` (5,
-//! the paper's for small problems), `buffer` (100: the smallest of 1, 10,
-//! 30, 50 and 100 with which combo settles on Taxi medium 1M, the largest
+//! increases. Keys ([`KEYS`]; the reasons for their defaults): `alpha`
+//! (`cql`'s key at its own default, see `ALPHA`), `tau`, `inner`,
+//! `q_init` as `cql`'s, `real_ratio` and `horizon` (the paper's defaults,
+//! the latter for small problems), `buffer` (the smallest of 1, 10, 30, 50
+//! and 100 with which combo settles on Taxi medium 1M, the largest
 //! |Δf| 0 from iteration 12,673 on, where 1–50 cycle at 0.23–0.94; it
 //! settles by 3,200–8,300 iterations on Taxi medium 100k and expert 10k,
 //! FrozenLake8x8 and CliffWalkingSlippery medium 100k and narrow 10k data,

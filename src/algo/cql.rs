@@ -44,15 +44,16 @@
 //! far below 1/(1 − γ).) States the data never visits keep their initial
 //! values and a uniform π.
 //!
-//! Keys: `alpha` (0.03: on `experiments/defaults_panel.toml`, of 0.001 …
-//! 0.1, 0.02 and 0.03 never fall below the behaviour by more than 2
-//! points; smaller α leaves the behaviour for actions seen a handful of
-//! times, larger α only copies it and loses the Total to fqi; 0.03 keeps a
-//! margin, and `combo` shares it), `tau` (0.01: π near-greedy; 0.03 and
-//! above spread π over actions far apart in value), `inner`
-//! (1, Newton steps per target update: the outer iteration warm-starts from
-//! the last f, so one step converges with the targets), `q_init` (as
-//! fqi's; the values unseen pairs start from). Loss: the iteration's
+//! Keys ([`KEYS`]; the reasons for their defaults): `alpha` (on
+//! `experiments/defaults_panel.toml`, of 0.001 … 0.1, 0.02 and 0.03 never
+//! fall below the behaviour by more than 2 points; smaller α leaves the
+//! behaviour for actions seen a handful of times, larger α only copies it
+//! and loses the Total to fqi; the default, the larger of the two, keeps a
+//! margin), `tau` (the default keeps π near-greedy; 0.03 and above spread
+//! π over actions far apart in value), `inner` (Newton steps per target
+//! update: the outer iteration warm-starts from the last f, so one step
+//! converges with the targets), `q_init` (as fqi's; the values unseen
+//! pairs start from). Loss: the iteration's
 //! largest |Δf| over the data's pairs (unseen actions sink without end).
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.

@@ -38,11 +38,11 @@
 //! exp(f/α), so it never puts mass where log μ = −∞; states the data never
 //! visits keep f = α log(1/|A|) and a uniform π.
 //!
-//! Keys: `alpha` (0.01, in the data's value unit, [`super::scale`]),
-//! `lambda` (1, the penalty's weight; the paper's 0.1 let π leave the
+//! Keys ([`KEYS`]): `alpha` (in the data's value unit, [`super::scale`]),
+//! `lambda` (the penalty's weight; the paper's 0.1 let π leave the
 //! behaviour on thinly covered states of the 10k datasets of
-//! `experiments/defaults_panel.toml`, 5 groups below it, where 1 leaves
-//! none). Loss: the largest |Δf| of the sweep.
+//! `experiments/defaults_panel.toml`, 5 groups below it, where the
+//! default leaves none). Loss: the largest |Δf| of the sweep.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the offsets'
 //! minimiser above on every action of the data's states, projected by

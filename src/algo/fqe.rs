@@ -15,9 +15,9 @@
 //! Q^π_e, otherwise to the projected fixed point (or away from it: the
 //! projection is off-policy).
 //!
-//! Keys: `target` = "behavior" (default: π̂_β, the cloned behaviour, which
-//! makes this `bc`'s critic), "uniform", or "optimal" (π* of the true
-//! environment, a target the data may not cover). Loss: the sweep's
+//! Keys ([`KEYS`]): `target` = "behavior" (π̂_β, the cloned behaviour,
+//! which makes this `bc`'s critic), "uniform", or "optimal" (π* of the
+//! true environment, a target the data may not cover). Loss: the sweep's
 //! largest |ΔQ|.
 
 use super::linear::{Fitted, Linear, NextValue};

@@ -7,7 +7,8 @@
 //! Q started with (`q_init`); pairs the data never shows are never updated,
 //! and the greedy policy takes them when their values are the largest.
 //!
-//! Variants (`variant`), each with its own keys:
+//! Variants (`variant`), each with its own keys (defaults, ranges and
+//! meanings: [`KEYS`]):
 //! - `sweep` (default): one iteration applies the empirical Bellman
 //!   optimality operator to every observed pair of the compiled dataset at
 //!   once. Keys: `q_init`. Loss: the largest |ΔQ| of the sweep (0 at the
@@ -15,11 +16,11 @@
 //! - `sample`: one iteration is an epoch of tabular Q-learning over the
 //!   stored transitions in a fixed seeded order,
 //!   f(s,a) ← f(s,a) + α_k (r + γ max_a' f(s',a') − f(s,a)), with
-//!   α_k = lr / (1 + lr_decay · k) at epoch k. Keys: `lr` (0.1),
-//!   `lr_decay` (0), `q_init`. Loss: the epoch's mean squared TD error.
+//!   α_k = lr / (1 + lr_decay · k) at epoch k. Keys: `lr`, `lr_decay`,
+//!   `q_init`. Loss: the epoch's mean squared TD error.
 //!
-//! `q_init` = "zero" (default), "optimistic" (r_max / (1 − γ)) or "random"
-//! (N(0, init_scale²), init_scale = 1).
+//! `q_init` is "zero", "optimistic" (r_max / (1 − γ)) or "random"
+//! (N(0, init_scale²)).
 //!
 //! With features (Q = θᵀφ, see [`super::linear`]) the same two variants:
 //! `sweep` is least-squares FQI, θ ← argmin_θ Σ_D (θᵀφ(s,a) − y)² with the

@@ -16,11 +16,11 @@
 //! them); states the data never visits have a uniform π̂_β, so V there is the
 //! expectile of their (zero) values.
 //!
-//! Keys: `tau` (0.7, in [0.5, 1)), `beta` (30, the inverse temperature in
-//! the data's value unit, [`super::scale`]: π ∝ π̂_β exp(β (f − V) / unit)).
-//! The paper's β = 3 goes with rewards rescaled so that the dataset's
-//! returns span 1000; here the unit is the spread of the values the data
-//! supports, and β = 30 was chosen on `experiments/defaults_panel.toml`.
+//! Keys ([`KEYS`]): `tau`, `beta` (the inverse temperature in the data's
+//! value unit, [`super::scale`]: π ∝ π̂_β exp(β (f − V) / unit)). The
+//! paper's β = 3 goes with rewards rescaled so that the dataset's returns
+//! span 1000; here the unit is the spread of the values the data supports,
+//! and β's default was chosen on `experiments/defaults_panel.toml`.
 //! Loss: the sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares

@@ -5,7 +5,9 @@
 //! [`Algorithm::policy`] read the current estimates at any time (the
 //! dashboard samples them while training runs). Q is f(s,a) = θᵀφ(s,a); the
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
-//! with its update rule, defaults and citation in the file's doc comment;
+//! with its update rule, citation and the reasons for its defaults in the
+//! file's doc comment and its keys in one table, `KEYS` (default, range,
+//! unit, meaning), which its `Config::read` reads through;
 //! what they share lives beside them: [`tabular`] and [`linear`] (the
 //! table, the backup, the linear form), [`scale`] (the value unit), and
 //! the speed kernels [`newton`] (a row objective's safeguarded Newton step)

@@ -15,7 +15,7 @@
 //! actions at random; the evaluated policy is greedy (ties to the lowest
 //! action). Unvisited pairs keep 0. It never reads the dataset.
 //!
-//! Keys: `epsilon` (0.1), `lr` (0.1), `budget_iterations` (100).
+//! Keys: `epsilon`, `lr`, `budget_iterations` ([`KEYS`]).
 //! Loss: the iteration's mean squared TD error.
 //!
 //! With features (Q = θᵀφ) it is ε-greedy semi-gradient Q-learning on the

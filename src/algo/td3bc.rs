@@ -22,7 +22,7 @@
 //! λ f/2 outweighs the behaviour's lead. States the data never visits use a
 //! uniform π̂_β.
 //!
-//! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//! Keys ([`KEYS`]): `alpha`, `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the critic is
 //! least-squares FQE of the actor on the observed pairs (weighted by their

@@ -30,9 +30,9 @@
 //! the optimum of the empirical MDP restricted to the data's support, so
 //! with data that covers the optimal policy J(π) approaches J*.
 //!
-//! Keys: `c` (0.15, the bonus's constant; the theory's constants are
-//! loose), `delta` (0.05, the confidence level). Loss: the sweep's largest
-//! |ΔQ|. c = 0.15 is the smallest value of the panel's grid (0.01 … 0.3,
+//! Keys ([`KEYS`]): `c` (the bonus's constant; the theory's constants are
+//! loose), `delta` (the confidence level). Loss: the sweep's largest
+//! |ΔQ|. c's default is the smallest value of the panel's grid (0.01 … 0.3,
 //! `experiments/defaults_panel.toml` and a poor narrow family of our own)
 //! at which q_est ≤ J(π) on every 10k dataset of FrozenLake and
 //! CliffWalking (0 of 36 runs overestimate; 1 at c = 0.12, 3 at 0.1, 28

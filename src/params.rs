@@ -1,9 +1,9 @@
 //! Hyper-parameters: plain spec keys read into each algorithm's validated
 //! parameter struct (linfa's "params, check, fit" habit), through the
-//! algorithm's table of [`Key`]s, the one place a default, range, unit
-//! and meaning are written. Reading records the
-//! resolved value of every key, defaults included, so a run's config — and
-//! so its id — names every value it trained with.
+//! algorithm's table of [`Key`]s, the one place a default, range, unit and
+//! meaning are written. Reading records the resolved value of every key,
+//! defaults included, so a run's config — and so its id — names every
+//! value it trained with.
 
 use crate::error::{Error, Result, did_you_mean};
 use serde::{Deserialize, Serialize};
@@ -448,6 +448,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("valid choices: zero, random"), "{err}");
+    }
+
+    const VARIANT: Key = Key::choice("variant", "sweep", &["sweep", "sample"]).meaning("how");
+    const LR: Key = Key::number("lr", 0.1, 0.0, 1e12)
+        .meaning("step |size|")
+        .only_with("variant", "sample");
+
+    #[test]
+    fn a_table_reads_its_defaults_and_renders_as_markdown() {
+        let p = given(&[("lr", ParamValue::Number(0.5))]);
+        let mut r = ParamReader::new("fqi", &p);
+        assert_eq!(r.choice_of(&VARIANT).unwrap(), "sweep");
+        r.not_chosen(&[LR]);
+        let err = r.finish().unwrap_err().to_string();
+        assert!(err.contains("used only with variant = \"sample\""), "{err}");
+        assert_eq!(
+            markdown(&[VARIANT, LR]),
+            "| key | default | range | unit | meaning |\n|---|---|---|---|---|\n\
+             | `variant` | sweep | sweep \\| sample | — | how |\n\
+             | `lr` | 0.1 | [0, 1e12] | — | only with variant = \"sample\": step \\|size\\| |\n"
+        );
+        assert_eq!(
+            LR.with_default(0.3).default_value(),
+            ParamValue::Number(0.3)
+        );
     }
 
     #[test]

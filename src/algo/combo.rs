@@ -86,13 +86,13 @@ use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "combo";
 
-/// α: `cql`'s key at its own default, in the data's value unit: its push-down is spread over the
-/// rollouts as well as the data, and at cql's 0.03 it fell below the
-/// behaviour on two groups of `experiments/defaults_panel.toml`
-/// (FrozenLake8x8 10k: expert 61 against 75, medium 29 against 33); at
-/// 0.05 on one (73 against 75), with a Total above fqi's (2113 to 2062,
-/// with a poor narrow family of our own); 0.1 is never below but under
-/// fqi's Total (2006).
+/// α: `cql`'s key at its own default, in the data's value unit: its
+/// push-down is spread over the rollouts as well as the data, and at
+/// cql's 0.03 it fell below the behaviour on two groups of
+/// `experiments/defaults_panel.toml` (FrozenLake8x8 10k: expert 61
+/// against 75, medium 29 against 33); at 0.05 on one (73 against 75),
+/// with a Total above fqi's (2113 to 2062, with a poor narrow family of
+/// our own); 0.1 is never below but under fqi's Total (2006).
 const ALPHA: Key = cql::ALPHA.with_default(0.05);
 const REAL_RATIO: Key = Key::number("real_ratio", 0.5, 0.0, 1.0)
     .unit("fraction")

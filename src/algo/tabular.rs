@@ -10,11 +10,10 @@
 //! - for the kernels: [`by_row_len`] (a kernel compiled per action count)
 //!   and [`same_bits`] (a row unchanged since a pure function last read it).
 
-use super::{Algorithm, ParamReader, StepReport, TrainData};
+use super::{Algorithm, Key, ParamReader, StepReport, TrainData};
 use crate::data::{EmpiricalMdp, ObservedPair};
 use crate::error::{Error, Result};
 use crate::mdp::{Policy, solve};
-use crate::params::Key;
 use ndarray::{Array2, ArrayView2, s};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};

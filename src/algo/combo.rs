@@ -93,7 +93,9 @@ pub const NAME: &str = "combo";
 /// against 75, medium 29 against 33); at 0.05 on one (73 against 75),
 /// with a Total above fqi's (2113 to 2062, with a poor narrow family of
 /// our own); 0.1 is never below but under fqi's Total (2006).
-const ALPHA: Key = cql::ALPHA.with_default(0.05);
+const ALPHA: Key = cql::ALPHA
+    .with_default(0.05)
+    .meaning("the push-down's weight, spread over the data's states and the model's rollouts'");
 const REAL_RATIO: Key = Key::number("real_ratio", 0.5, 0.0, 1.0)
     .unit("fraction")
     .meaning("ρ, the data's share of the objective's distribution against the model's rollouts: 1 is cql");

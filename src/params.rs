@@ -1,7 +1,9 @@
 //! Hyper-parameters: plain spec keys read into each algorithm's validated
-//! parameter struct (linfa's "params, check, fit" habit). Reading records the
-//! resolved value of every key, defaults included, so a run's config — and
-//! so its id — names every value it trained with.
+//! parameter struct (linfa's "params, check, fit" habit), through the
+//! algorithm's table of [`Key`]s, the one place a default, range, unit and
+//! meaning are written. Reading records the resolved value of every key,
+//! defaults included, so a run's config — and so its id — names every
+//! value it trained with.
 
 use crate::error::{Error, Result, did_you_mean};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,174 @@ impl ParamValue {
     }
 }
 
+/// One hyper-parameter of an algorithm: the single statement of its
+/// default, range, unit and meaning, which [`ParamReader`] reads through
+/// and from which the docs' tables and `pessimist algo show` are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Key {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub kind: Kind,
+    /// What the number is measured in ("U" is the data's value unit,
+    /// [`crate::algo::scale`]); "—" for a choice or a pure number.
+    pub unit: &'static str,
+    pub meaning: &'static str,
+    /// The choice that uses this key; `None` when every configuration does.
+    pub only_with: Option<Owner>,
+}
+
+/// A key's type, default and valid values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Kind {
+    /// A real number in `[min, max]`.
+    Number { default: f64, min: f64, max: f64 },
+    /// A whole number in `[min, max]`.
+    Integer { default: u64, min: u64, max: u64 },
+    /// One of a fixed set of names.
+    Choice {
+        default: &'static str,
+        choices: &'static [&'static str],
+    },
+}
+
+/// The choice a key belongs to: `key = "choice"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub key: &'static str,
+    pub choice: &'static str,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = \"{}\"", self.key, self.choice)
+    }
+}
+
+impl Key {
+    const fn new(name: &'static str, kind: Kind) -> Self {
+        Key {
+            name,
+            kind,
+            unit: "—",
+            meaning: "",
+            only_with: None,
+        }
+    }
+
+    pub const fn number(name: &'static str, default: f64, min: f64, max: f64) -> Self {
+        Self::new(name, Kind::Number { default, min, max })
+    }
+
+    pub const fn integer(name: &'static str, default: u64, min: u64, max: u64) -> Self {
+        Self::new(name, Kind::Integer { default, min, max })
+    }
+
+    pub const fn choice(
+        name: &'static str,
+        default: &'static str,
+        choices: &'static [&'static str],
+    ) -> Self {
+        Self::new(name, Kind::Choice { default, choices })
+    }
+
+    pub const fn unit(self, unit: &'static str) -> Self {
+        Key { unit, ..self }
+    }
+
+    pub const fn meaning(self, meaning: &'static str) -> Self {
+        Key { meaning, ..self }
+    }
+
+    /// Marks the key as used only under `key = "choice"`.
+    pub const fn only_with(self, key: &'static str, choice: &'static str) -> Self {
+        Key {
+            only_with: Some(Owner { key, choice }),
+            ..self
+        }
+    }
+
+    /// The same number key with another default (`combo`'s α is `cql`'s
+    /// key, range and unit, at its own default).
+    ///
+    /// # Panics
+    /// At compile time, when the key is not a number.
+    pub const fn with_default(self, default: f64) -> Self {
+        match self.kind {
+            Kind::Number { min, max, .. } => Key {
+                kind: Kind::Number { default, min, max },
+                ..self
+            },
+            _ => panic!("with_default: not a number key"),
+        }
+    }
+
+    /// The default as a resolved config holds it.
+    pub fn default_value(&self) -> ParamValue {
+        match self.kind {
+            Kind::Number { default, .. } => ParamValue::Number(default),
+            Kind::Integer { default, .. } => ParamValue::Number(default as f64),
+            Kind::Choice { default, .. } => ParamValue::Text(default.to_string()),
+        }
+    }
+
+    /// The default as the tables print it.
+    pub fn default_text(&self) -> String {
+        match self.kind {
+            Kind::Number { default, .. } => short(default),
+            Kind::Integer { default, .. } => default.to_string(),
+            Kind::Choice { default, .. } => default.to_string(),
+        }
+    }
+
+    /// The meaning, after the choice that owns the key if one does.
+    pub fn description(&self) -> String {
+        match self.only_with {
+            Some(owner) => format!("only with {owner}: {}", self.meaning),
+            None => self.meaning.to_string(),
+        }
+    }
+
+    /// The valid values, as the tables print them: `[0, 1e12]` or
+    /// `sweep | sample`.
+    pub fn range(&self) -> String {
+        match self.kind {
+            Kind::Number { min, max, .. } => format!("[{}, {}]", short(min), short(max)),
+            Kind::Integer { min, max, .. } => format!("[{min}, {max}]"),
+            Kind::Choice { choices, .. } => choices.join(" | "),
+        }
+    }
+}
+
+/// `keys` as a markdown table, one row per key: key, default, range, unit,
+/// meaning.
+pub fn markdown(keys: &[Key]) -> String {
+    let mut out =
+        String::from("| key | default | range | unit | meaning |\n|---|---|---|---|---|\n");
+    for key in keys {
+        let cells = [
+            format!("`{}`", key.name),
+            key.default_text(),
+            key.range(),
+            key.unit.to_string(),
+            key.description(),
+        ];
+        let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// A number as a person reads it: `1e12` and `1e-9` rather than their
+/// thirteen digits.
+fn short(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e6).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 /// Hyper-parameters by key, in a canonical (sorted) order.
 pub type Params = BTreeMap<String, ParamValue>;
 
@@ -46,7 +216,7 @@ pub type Params = BTreeMap<String, ParamValue>;
 ///
 /// A key belongs to the choice that uses it (`lr` to fqi's `sample`
 /// variant, `init_scale` to `q_init = "random"`): an algorithm reads it only
-/// under that choice and names it with [`ParamReader::owned_by`] otherwise,
+/// under that choice and names it with [`ParamReader::not_chosen`] otherwise,
 /// so a key the run would ignore is an error rather than a second run id
 /// for the same training.
 pub struct ParamReader<'a> {
@@ -110,22 +280,6 @@ impl<'a> ParamReader<'a> {
         Ok(x as u64)
     }
 
-    /// A boolean flag.
-    pub fn flag(&mut self, key: &'static str, default: bool) -> Result<bool> {
-        let value = self
-            .given
-            .get(key)
-            .cloned()
-            .unwrap_or(ParamValue::Bool(default));
-        match value {
-            ParamValue::Bool(b) => {
-                self.resolved.insert(key.to_string(), value);
-                Ok(b)
-            }
-            other => Err(self.invalid(key, &other, "expected true or false")),
-        }
-    }
-
     /// One of a fixed set of names.
     pub fn choice(
         &mut self,
@@ -159,6 +313,53 @@ impl<'a> ParamReader<'a> {
                     did_you_mean(&got, choices.iter().copied())
                 ),
             ))
+        }
+    }
+
+    /// Reads a table's number key.
+    ///
+    /// # Panics
+    /// When `key` is not a number (a bug the registry's tests catch).
+    pub fn number_of(&mut self, key: &Key) -> Result<f64> {
+        match key.kind {
+            Kind::Number { default, min, max } => self.number(key.name, default, min, max),
+            _ => panic!("`{}` is not a number key", key.name),
+        }
+    }
+
+    /// Reads a table's whole-number key.
+    ///
+    /// # Panics
+    /// When `key` is not a whole number (a bug the registry's tests catch).
+    pub fn integer_of(&mut self, key: &Key) -> Result<u64> {
+        match key.kind {
+            Kind::Integer { default, min, max } => self.integer(key.name, default, min, max),
+            _ => panic!("`{}` is not a whole-number key", key.name),
+        }
+    }
+
+    /// Reads a table's choice key.
+    ///
+    /// # Panics
+    /// When `key` is not a choice (a bug the registry's tests catch).
+    pub fn choice_of(&mut self, key: &Key) -> Result<&'static str> {
+        match key.kind {
+            Kind::Choice { default, choices } => self.choice(key.name, default, choices),
+            _ => panic!("`{}` is not a choice key", key.name),
+        }
+    }
+
+    /// Declares that `keys`' owning choice was not chosen, so giving them
+    /// is an error naming it.
+    ///
+    /// # Panics
+    /// When a key belongs to no choice (a bug the registry's tests catch).
+    pub fn not_chosen(&mut self, keys: &[Key]) {
+        for key in keys {
+            let owner = key
+                .only_with
+                .unwrap_or_else(|| panic!("`{}` belongs to no choice", key.name));
+            self.owned_by(&[key.name], &owner.to_string());
         }
     }
 
@@ -247,6 +448,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("valid choices: zero, random"), "{err}");
+    }
+
+    const VARIANT: Key = Key::choice("variant", "sweep", &["sweep", "sample"]).meaning("how");
+    const LR: Key = Key::number("lr", 0.1, 0.0, 1e12)
+        .meaning("step |size|")
+        .only_with("variant", "sample");
+
+    #[test]
+    fn a_table_reads_its_defaults_and_renders_as_markdown() {
+        let p = given(&[("lr", ParamValue::Number(0.5))]);
+        let mut r = ParamReader::new("fqi", &p);
+        assert_eq!(r.choice_of(&VARIANT).unwrap(), "sweep");
+        r.not_chosen(&[LR]);
+        let err = r.finish().unwrap_err().to_string();
+        assert!(err.contains("used only with variant = \"sample\""), "{err}");
+        assert_eq!(
+            markdown(&[VARIANT, LR]),
+            "| key | default | range | unit | meaning |\n|---|---|---|---|---|\n\
+             | `variant` | sweep | sweep \\| sample | — | how |\n\
+             | `lr` | 0.1 | [0, 1e12] | — | only with variant = \"sample\": step \\|size\\| |\n"
+        );
+        assert_eq!(
+            LR.with_default(0.3).default_value(),
+            ParamValue::Number(0.3)
+        );
     }
 
     #[test]

@@ -57,9 +57,10 @@
 //! half the behaviour's score (FrozenLake8x8 at 10k, β = 1000: 23.8
 //! against 32.5 on medium data, 38.5 against 75.3 on expert data).
 //!
-//! Keys: `beta` (100: the best total of the calibration panel, inside the
-//! range from N = 10⁴ transitions on; below that, β ≤ √N is the safe
-//! choice), `eta` (1, the actor's first step per spread of f). Loss: the
+//! Keys ([`KEYS`]): `beta` (its default: the best total of the
+//! calibration panel, inside the range from N = 10⁴ transitions on; below
+//! that, β ≤ √N is the safe choice), `eta` (the actor's first step per
+//! spread of f). Loss: the
 //! largest |Δf| of the iteration.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the adversary's
@@ -76,12 +77,21 @@ use super::tabular::{
     Backup, Rule, by_row_len, expected, load_table, row_len, save_table, tilt_exponents,
     tilt_normalise, tilt_weigh,
 };
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "atac";
+
+const BETA: Key = Key::number("beta", 100.0, 0.0, 1e12)
+    .unit("1/U")
+    .meaning("the Bellman term's weight against relative pessimism: 0 imitates; robust improvement is stated for β ≤ √N");
+const ETA: Key = Key::number("eta", 1.0, 1e-9, 1e12)
+    .meaning("the actor's first Hedge step per spread of f, η_k = η / √(k+1)");
+
+/// atac's keys.
+pub const KEYS: &[Key] = &[BETA, ETA];
 
 pub struct Config {
     pub beta: f64,
@@ -91,8 +101,8 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let beta = r.number("beta", 100.0, 0.0, 1e12)?;
-        let eta = r.number("eta", 1.0, 1e-9, 1e12)?;
+        let beta = r.number_of(&BETA)?;
+        let eta = r.number_of(&ETA)?;
         Ok((Config { beta, eta }, r.finish()?))
     }
 }

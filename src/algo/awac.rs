@@ -15,7 +15,7 @@
 //! the data never shows in a visited state get no mass; states the data
 //! never visits have a uniform π̂_β.
 //!
-//! Keys: `lambda` (0.03, the temperature in the data's value unit,
+//! Keys ([`KEYS`]): `lambda` (the temperature in the data's value unit,
 //! [`super::scale`], as `brac`'s α; chosen on
 //! `experiments/defaults_panel.toml`; the paper's λ = 1 is in the
 //! absolute units of its tasks' rewards), `q_init` (as `fqi`). Loss: the
@@ -28,11 +28,18 @@
 use super::brac::{Brac, Penalty};
 use super::linear::{self, Cells};
 use super::scale::value_unit;
-use super::tabular::QInit;
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{INIT_SCALE, Q_INIT, QInit};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 
 pub const NAME: &str = "awac";
+
+const LAMBDA: Key = Key::number("lambda", 0.03, 1e-9, 1e12)
+    .unit("U")
+    .meaning("the advantage weights' temperature, as brac's α");
+
+/// awac's keys.
+pub const KEYS: &[Key] = &[LAMBDA, Q_INIT, INIT_SCALE];
 
 pub struct Config {
     pub lambda: f64,
@@ -42,7 +49,7 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let lambda = r.number("lambda", 0.03, 1e-9, 1e12)?;
+        let lambda = r.number_of(&LAMBDA)?;
         let q_init = QInit::read(&mut r)?;
         Ok((Config { lambda, q_init }, r.finish()?))
     }

@@ -29,7 +29,7 @@
 
 use super::fqe::Evaluate;
 use super::linear::{self, Fitted, Linear, NextValue};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::Policy;
@@ -39,6 +39,9 @@ use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2, s};
 
 pub const NAME: &str = "bc";
+
+/// bc's keys: none.
+pub const KEYS: &[Key] = &[];
 
 /// No hyper-parameters: reading only rejects keys.
 pub struct Config;

@@ -16,7 +16,7 @@
 //! unseen pairs keep their `q_init` value and are only chosen where they
 //! are admitted.
 //!
-//! Keys: `tau` (0.3, in [0, 1]), `q_init` (as `fqi`). Loss: the sweep's
+//! Keys ([`KEYS`]): `tau`, `q_init` (as `fqi`). Loss: the sweep's
 //! largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
@@ -28,13 +28,20 @@
 //! TwoState-v0, one action, it is fqi exactly).
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, QInit, Rule};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::{Policy, solve};
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "bcq";
+
+const TAU: Key = Key::number("tau", 0.3, 0.0, 1.0).meaning(
+    "the share of the behaviour's most frequent action an action needs to be admitted: 0 admits all (fqi), 1 only the most frequent",
+);
+
+/// bcq's keys.
+pub const KEYS: &[Key] = &[TAU, Q_INIT, INIT_SCALE];
 
 pub struct Config {
     pub tau: f64,
@@ -44,7 +51,7 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let tau = r.number("tau", 0.3, 0.0, 1.0)?;
+        let tau = r.number_of(&TAU)?;
         let q_init = QInit::read(&mut r)?;
         Ok((Config { tau, q_init }, r.finish()?))
     }

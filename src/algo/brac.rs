@@ -19,8 +19,8 @@
 //! `q_init` value is never used there); states the data never visits have a
 //! uniform π̂_β.
 //!
-//! Keys: `variant` ("value" | "policy"), `alpha` (0.03, in the data's
-//! value unit, [`super::scale`]: the temperature is α times the spread of
+//! Keys ([`KEYS`]): `variant`, `alpha` (in the data's value unit,
+//! [`super::scale`]: the temperature is α times the spread of
 //! the values the data supports, so it means the same on FrozenLake, whose
 //! values stay below 1, as on Taxi, whose values span a hundred; chosen on
 //! `experiments/defaults_panel.toml`), `q_init` (as `fqi`). Loss: the
@@ -36,13 +36,23 @@
 
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
-use super::tabular::{Backup, QInit, Rule, expected, soft_value, tilt, tilted};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected, soft_value, tilt, tilted};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "brac";
+
+const VARIANT: Key = Key::choice("variant", "value", &["value", "policy"]).meaning(
+    "where the KL penalty acts: in the critic's target too (BRAC-v) or on the actor only (BRAC-p)",
+);
+const ALPHA: Key = Key::number("alpha", 0.03, 1e-9, 1e12)
+    .unit("U")
+    .meaning("the KL's weight, the actor's temperature: ∞ imitates, 0 is greedy within the data");
+
+/// brac's keys.
+pub const KEYS: &[Key] = &[VARIANT, ALPHA, Q_INIT, INIT_SCALE];
 
 /// Where BRAC's KL penalty acts (the key `variant`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +72,11 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let penalty = match r.choice("variant", "value", &["value", "policy"])? {
+        let penalty = match r.choice_of(&VARIANT)? {
             "value" => Penalty::Value,
             _ => Penalty::Policy,
         };
-        let alpha = r.number("alpha", 0.03, 1e-9, 1e12)?;
+        let alpha = r.number_of(&ALPHA)?;
         let q_init = QInit::read(&mut r)?;
         let config = Config {
             penalty,

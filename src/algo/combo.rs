@@ -57,10 +57,11 @@
 //!
 //! Descent: `cql`'s ([`Cql::descend`]) with these weights (push-down α
 //! d_f(s), Bellman weight as above), so the inner objective never
-//! increases. Keys: `alpha` (0.05, in `cql`'s unit, see `DEFAULT_ALPHA`),
-//! `tau`, `inner`, `q_init` as `cql`'s (same defaults, same units), `real_ratio` (0.5, the paper's), `horizon` (5,
-//! the paper's for small problems), `buffer` (100: the smallest of 1, 10,
-//! 30, 50 and 100 with which combo settles on Taxi medium 1M, the largest
+//! increases. Keys ([`KEYS`]; the reasons for their defaults): `alpha`
+//! (`cql`'s key at its own default, see `ALPHA`), `tau`, `inner`,
+//! `q_init` as `cql`'s, `real_ratio` and `horizon` (the paper's defaults,
+//! the latter for small problems), `buffer` (the smallest of 1, 10, 30, 50
+//! and 100 with which combo settles on Taxi medium 1M, the largest
 //! |Δf| 0 from iteration 12,673 on, where 1–50 cycle at 0.23–0.94; it
 //! settles by 3,200–8,300 iterations on Taxi medium 100k and expert 10k,
 //! FrozenLake8x8 and CliffWalkingSlippery medium 100k and narrow 10k data,
@@ -76,8 +77,8 @@
 
 use super::cql::{self, Cql, Weights};
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Rule, load_table, save_table};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{INIT_SCALE, Q_INIT, Rule, load_table, save_table};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::{Error, Result};
 use crate::mdp::Policy;
@@ -85,18 +86,38 @@ use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "combo";
 
-/// α's default, in the data's value unit: its push-down is spread over the
-/// rollouts as well as the data, and at cql's 0.03 it fell below the
-/// behaviour on two groups of `experiments/defaults_panel.toml`
-/// (FrozenLake8x8 10k: expert 61 against 75, medium 29 against 33); at
-/// 0.05 on one (73 against 75), with a Total above fqi's (2113 to 2062,
-/// with a poor narrow family of our own); 0.1 is never below but under
-/// fqi's Total (2006).
-const DEFAULT_ALPHA: f64 = 0.05;
+/// α: `cql`'s key at its own default, in the data's value unit: its
+/// push-down is spread over the rollouts as well as the data, and at
+/// cql's 0.03 it fell below the behaviour on two groups of
+/// `experiments/defaults_panel.toml` (FrozenLake8x8 10k: expert 61
+/// against 75, medium 29 against 33); at 0.05 on one (73 against 75),
+/// with a Total above fqi's (2113 to 2062, with a poor narrow family of
+/// our own); 0.1 is never below but under fqi's Total (2006).
+const ALPHA: Key = cql::ALPHA
+    .with_default(0.05)
+    .meaning("the push-down's weight, spread over the data's states and the model's rollouts'");
+const REAL_RATIO: Key = Key::number("real_ratio", 0.5, 0.0, 1.0)
+    .unit("fraction")
+    .meaning("ρ, the data's share of the objective's distribution against the model's rollouts: 1 is cql");
+const HORIZON: Key = Key::integer("horizon", 5, 1, 10_000)
+    .unit("steps")
+    .meaning("h, the length of the model's rollouts under π");
+/// B: see the module doc for the default's reasons.
+const BUFFER: Key = Key::integer("buffer", 100, 1, 1_000_000)
+    .unit("iterations")
+    .meaning("B, the iterations' rollouts the model buffer averages: 1 keeps the newest alone");
 
-/// B's default, the iterations' rollouts the model buffer holds: see the
-/// keys above.
-const DEFAULT_BUFFER: u64 = 100;
+/// combo's keys.
+pub const KEYS: &[Key] = &[
+    ALPHA,
+    cql::TAU,
+    cql::INNER,
+    Q_INIT,
+    INIT_SCALE,
+    REAL_RATIO,
+    HORIZON,
+    BUFFER,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -110,10 +131,10 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let cql = cql::Config::read_from(&mut r, DEFAULT_ALPHA)?;
-        let real_ratio = r.number("real_ratio", 0.5, 0.0, 1.0)?;
-        let horizon = r.integer("horizon", 5, 1, 10_000)?;
-        let buffer = r.integer("buffer", DEFAULT_BUFFER, 1, 1_000_000)?;
+        let cql = cql::Config::read_from(&mut r, &ALPHA)?;
+        let real_ratio = r.number_of(&REAL_RATIO)?;
+        let horizon = r.integer_of(&HORIZON)?;
+        let buffer = r.integer_of(&BUFFER)?;
         let config = Config {
             cql,
             real_ratio,

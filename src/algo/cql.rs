@@ -44,15 +44,16 @@
 //! far below 1/(1 − γ).) States the data never visits keep their initial
 //! values and a uniform π.
 //!
-//! Keys: `alpha` (0.03: on `experiments/defaults_panel.toml`, of 0.001 …
-//! 0.1, 0.02 and 0.03 never fall below the behaviour by more than 2
-//! points; smaller α leaves the behaviour for actions seen a handful of
-//! times, larger α only copies it and loses the Total to fqi; 0.03 keeps a
-//! margin, and `combo` shares it), `tau` (0.01: π near-greedy; 0.03 and
-//! above spread π over actions far apart in value), `inner`
-//! (1, Newton steps per target update: the outer iteration warm-starts from
-//! the last f, so one step converges with the targets), `q_init` (as
-//! fqi's; the values unseen pairs start from). Loss: the iteration's
+//! Keys ([`KEYS`]; the reasons for their defaults): `alpha` (on
+//! `experiments/defaults_panel.toml`, of 0.001 … 0.1, 0.02 and 0.03 never
+//! fall below the behaviour by more than 2 points; smaller α leaves the
+//! behaviour for actions seen a handful of times, larger α only copies it
+//! and loses the Total to fqi; the default, the larger of the two, keeps a
+//! margin), `tau` (the default keeps π near-greedy; 0.03 and above spread
+//! π over actions far apart in value), `inner` (Newton steps per target
+//! update: the outer iteration warm-starts from the last f, so one step
+//! converges with the targets), `q_init` (as fqi's; the values unseen
+//! pairs start from). Loss: the iteration's
 //! largest |Δf| over the data's pairs (unseen actions sink without end).
 //! The policy puts (vanishing) mass on unseen actions, so the run's
 //! `ood_fraction` counts the states that have any.
@@ -69,22 +70,33 @@ use super::linear::{self, Cells, Projectable};
 use super::newton::{self, RowObjective, Scratch};
 use super::scale::value_unit;
 use super::settled::Settled;
-use super::tabular::{Backup, QInit, Rule, by_row_len, expected, row_len};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, row_len};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "cql";
 
-/// α's default, in the data's value unit (see the keys above).
-const DEFAULT_ALPHA: f64 = 0.03;
+/// α; its default's reasons are in the module doc.
+pub const ALPHA: Key = Key::number("alpha", 0.03, 0.0, 1e12)
+    .unit("U")
+    .meaning("the push-down's weight, what a step costs f beyond the data: 0 is fqi's fixed point");
+pub const TAU: Key = Key::number("tau", 0.01, 1e-12, 1e12)
+    .unit("U")
+    .meaning("π's temperature, π = softmax(f / τ)");
+pub const INNER: Key = Key::integer("inner", 1, 1, 10_000)
+    .unit("Newton steps")
+    .meaning("steps on the objective per target update");
+
+/// cql's keys.
+pub const KEYS: &[Key] = &[ALPHA, TAU, INNER, Q_INIT, INIT_SCALE];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
-    /// α, in units of the rewards' range.
+    /// α, in the data's value unit.
     pub alpha: f64,
-    /// τ, in units of the rewards' range.
+    /// τ, in the data's value unit.
     pub tau: f64,
     pub inner: u64,
     pub q_init: QInit,
@@ -93,16 +105,17 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let config = Self::read_from(&mut r, DEFAULT_ALPHA)?;
+        let config = Self::read_from(&mut r, &ALPHA)?;
         Ok((config, r.finish()?))
     }
 
-    /// Reads CQL's keys (`combo` has them too, with α defaulting to its own).
-    pub fn read_from(r: &mut ParamReader, default_alpha: f64) -> Result<Self> {
+    /// Reads CQL's keys with `alpha` as its row (`combo` has them too,
+    /// with its own α row).
+    pub fn read_from(r: &mut ParamReader, alpha: &Key) -> Result<Self> {
         Ok(Config {
-            alpha: r.number("alpha", default_alpha, 0.0, 1e12)?,
-            tau: r.number("tau", 0.01, 1e-12, 1e12)?,
-            inner: r.integer("inner", 1, 1, 10_000)?,
+            alpha: r.number_of(alpha)?,
+            tau: r.number_of(&TAU)?,
+            inner: r.integer_of(&INNER)?,
             q_init: QInit::read(r)?,
         })
     }

@@ -38,11 +38,11 @@
 //! exp(f/α), so it never puts mass where log μ = −∞; states the data never
 //! visits keep f = α log(1/|A|) and a uniform π.
 //!
-//! Keys: `alpha` (0.01, in the data's value unit, [`super::scale`]),
-//! `lambda` (1, the penalty's weight; the paper's 0.1 let π leave the
+//! Keys ([`KEYS`]): `alpha` (in the data's value unit, [`super::scale`]),
+//! `lambda` (the penalty's weight; the paper's 0.1 let π leave the
 //! behaviour on thinly covered states of the 10k datasets of
-//! `experiments/defaults_panel.toml`, 5 groups below it, where 1 leaves
-//! none). Loss: the largest |Δf| of the sweep.
+//! `experiments/defaults_panel.toml`, 5 groups below it, where the
+//! default leaves none). Loss: the largest |Δf| of the sweep.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the offsets'
 //! minimiser above on every action of the data's states, projected by
@@ -53,12 +53,21 @@
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
 use super::tabular::{Backup, Rule, by_row_len, expected, row_len, same_bits, tilt};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "fisher-brc";
+
+const ALPHA: Key = Key::number("alpha", 0.01, 1e-9, 1e12)
+    .unit("U")
+    .meaning("the actor's temperature, f = α log μ + O");
+const LAMBDA: Key = Key::number("lambda", 1.0, 0.0, 1e12)
+    .meaning("the weight of the offset's spread across π's actions: 0 fits the target, ∞ imitates");
+
+/// fisher-brc's keys.
+pub const KEYS: &[Key] = &[ALPHA, LAMBDA];
 
 /// μ's floor: the smallest behaviour probability the critic's log sees.
 const MIN_BEHAVIOR_PROB: f64 = 1e-3;
@@ -80,8 +89,8 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let alpha = r.number("alpha", 0.01, 1e-9, 1e12)?;
-        let lambda = r.number("lambda", 1.0, 0.0, 1e12)?;
+        let alpha = r.number_of(&ALPHA)?;
+        let lambda = r.number_of(&LAMBDA)?;
         Ok((Config { alpha, lambda }, r.finish()?))
     }
 }

@@ -15,21 +15,25 @@
 //! Q^π_e, otherwise to the projected fixed point (or away from it: the
 //! projection is off-policy).
 //!
-//! Keys: `target` = "behavior" (default: π̂_β, the cloned behaviour, which
-//! makes this `bc`'s critic), "uniform", or "optimal" (π* of the true
-//! environment, a target the data may not cover). Loss: the sweep's
+//! Keys ([`KEYS`]): `target` = "behavior" (π̂_β, the cloned behaviour,
+//! which makes this `bc`'s critic), "uniform", or "optimal" (π* of the
+//! true environment, a target the data may not cover). Loss: the sweep's
 //! largest |ΔQ|.
 
 use super::linear::{Fitted, Linear, NextValue};
 use super::tabular::{Backup, Rule, Tabular, expected};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::{Policy, solve};
 use ndarray::{Array1, Array2, ArrayView2};
 
 pub const NAME: &str = "fqe";
 
-const TARGETS: [&str; 3] = ["behavior", "uniform", "optimal"];
+const TARGET: Key = Key::choice("target", "behavior", &["behavior", "uniform", "optimal"])
+    .meaning("the policy evaluated: the cloned behaviour π̂_β (bc's critic), uniform, or the true environment's π*");
+
+/// fqe's keys.
+pub const KEYS: &[Key] = &[TARGET];
 
 pub struct Config {
     pub target: &'static str,
@@ -38,7 +42,7 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let target = r.choice("target", "behavior", &TARGETS)?;
+        let target = r.choice_of(&TARGET)?;
         Ok((Config { target }, r.finish()?))
     }
 }

@@ -7,7 +7,8 @@
 //! Q started with (`q_init`); pairs the data never shows are never updated,
 //! and the greedy policy takes them when their values are the largest.
 //!
-//! Variants (`variant`), each with its own keys:
+//! Variants (`variant`), each with its own keys (defaults, ranges and
+//! meanings: [`KEYS`]):
 //! - `sweep` (default): one iteration applies the empirical Bellman
 //!   optimality operator to every observed pair of the compiled dataset at
 //!   once. Keys: `q_init`. Loss: the largest |ΔQ| of the sweep (0 at the
@@ -15,11 +16,11 @@
 //! - `sample`: one iteration is an epoch of tabular Q-learning over the
 //!   stored transitions in a fixed seeded order,
 //!   f(s,a) ← f(s,a) + α_k (r + γ max_a' f(s',a') − f(s,a)), with
-//!   α_k = lr / (1 + lr_decay · k) at epoch k. Keys: `lr` (0.1),
-//!   `lr_decay` (0), `q_init`. Loss: the epoch's mean squared TD error.
+//!   α_k = lr / (1 + lr_decay · k) at epoch k. Keys: `lr`, `lr_decay`,
+//!   `q_init`. Loss: the epoch's mean squared TD error.
 //!
-//! `q_init` = "zero" (default), "optimistic" (r_max / (1 − γ)) or "random"
-//! (N(0, init_scale²), init_scale = 1).
+//! `q_init` is "zero", "optimistic" (r_max / (1 − γ)) or "random"
+//! (N(0, init_scale²)).
 //!
 //! With features (Q = θᵀφ, see [`super::linear`]) the same two variants:
 //! `sweep` is least-squares FQI, θ ← argmin_θ Σ_D (θᵀφ(s,a) − y)² with the
@@ -32,8 +33,10 @@
 //! (`sweep`), the epoch's mean squared TD error (`sample`).
 
 use super::linear::{self, Fitted, Linear, LinearRule, NextValue};
-use super::tabular::{Backup, QInit, Rule, Tabular, by_row_len, max_per_state, row_len};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{
+    Backup, INIT_SCALE, Q_INIT, QInit, Rule, Tabular, by_row_len, max_per_state, row_len,
+};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::{Policy, solve};
@@ -44,6 +47,19 @@ use rand_pcg::Pcg64Mcg;
 use std::sync::Arc;
 
 pub const NAME: &str = "fqi";
+
+const VARIANT: Key = Key::choice("variant", "sweep", &["sweep", "sample"])
+    .meaning("`sweep`: every observed pair backed up at once; `sample`: an epoch of Q-learning over the stored transitions");
+const LR: Key = Key::number("lr", 0.1, 0.0, 1.0)
+    .meaning("the first epoch's step size α_0")
+    .only_with("variant", "sample");
+const LR_DECAY: Key = Key::number("lr_decay", 0.0, 0.0, 1e12)
+    .unit("1/epoch")
+    .meaning("the step size's decay, α_k = lr / (1 + lr_decay · k) at epoch k")
+    .only_with("variant", "sample");
+
+/// fqi's keys.
+pub const KEYS: &[Key] = &[VARIANT, LR, LR_DECAY, Q_INIT, INIT_SCALE];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Variant {
@@ -60,13 +76,13 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let variant = if r.choice("variant", "sweep", &["sweep", "sample"])? == "sample" {
+        let variant = if r.choice_of(&VARIANT)? == "sample" {
             Variant::Sample {
-                lr: r.number("lr", 0.1, 0.0, 1.0)?,
-                lr_decay: r.number("lr_decay", 0.0, 0.0, 1e12)?,
+                lr: r.number_of(&LR)?,
+                lr_decay: r.number_of(&LR_DECAY)?,
             }
         } else {
-            r.owned_by(&["lr", "lr_decay"], "variant = \"sample\"");
+            r.not_chosen(&[LR, LR_DECAY]);
             Variant::Sweep
         };
         let q_init = QInit::read(&mut r)?;

@@ -16,11 +16,11 @@
 //! them); states the data never visits have a uniform π̂_β, so V there is the
 //! expectile of their (zero) values.
 //!
-//! Keys: `tau` (0.7, in [0.5, 1)), `beta` (30, the inverse temperature in
-//! the data's value unit, [`super::scale`]: π ∝ π̂_β exp(β (f − V) / unit)).
-//! The paper's β = 3 goes with rewards rescaled so that the dataset's
-//! returns span 1000; here the unit is the spread of the values the data
-//! supports, and β = 30 was chosen on `experiments/defaults_panel.toml`.
+//! Keys ([`KEYS`]): `tau`, `beta` (the inverse temperature in the data's
+//! value unit, [`super::scale`]: π ∝ π̂_β exp(β (f − V) / unit)). The
+//! paper's β = 3 goes with rewards rescaled so that the dataset's returns
+//! span 1000; here the unit is the spread of the values the data supports,
+//! and β's default was chosen on `experiments/defaults_panel.toml`.
 //! Loss: the sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): least-squares
@@ -32,12 +32,21 @@
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
 use super::tabular::{Backup, Rule, tilted};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "iql";
+
+const TAU: Key = Key::number("tau", 0.7, 0.5, 0.999_999)
+    .meaning("V's expectile of f over the data's actions: 0.5 evaluates the behaviour, → 1 the best data action");
+const BETA: Key = Key::number("beta", 30.0, 0.0, 1e12)
+    .unit("1/U")
+    .meaning("the extraction's inverse temperature, π ∝ π̂_β exp(β (f − V)): 0 is bc");
+
+/// iql's keys.
+pub const KEYS: &[Key] = &[TAU, BETA];
 
 pub struct Config {
     pub tau: f64,
@@ -47,8 +56,8 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let tau = r.number("tau", 0.7, 0.5, 0.999_999)?;
-        let beta = r.number("beta", 30.0, 0.0, 1e12)?;
+        let tau = r.number_of(&TAU)?;
+        let beta = r.number_of(&BETA)?;
         Ok((Config { tau, beta }, r.finish()?))
     }
 }

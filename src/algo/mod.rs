@@ -5,7 +5,9 @@
 //! [`Algorithm::policy`] read the current estimates at any time (the
 //! dashboard samples them while training runs). Q is f(s,a) = θᵀφ(s,a); the
 //! tabular form is the one-hot case. Each algorithm lives in its own file,
-//! with its update rule, defaults and citation in the file's doc comment;
+//! with its update rule, citation and the reasons for its defaults in the
+//! file's doc comment and its keys in one table, `KEYS` (default, range,
+//! unit, meaning), which its `Config::read` reads through;
 //! what they share lives beside them: [`tabular`] and [`linear`] (the
 //! table, the backup, the linear form), [`scale`] (the value unit), and
 //! the speed kernels [`newton`] (a row objective's safeguarded Newton step)
@@ -32,7 +34,7 @@ pub mod tabular;
 pub mod td3bc;
 pub mod vi_lcb;
 
-pub use crate::params::{ParamReader, ParamValue, Params};
+pub use crate::params::{Key, ParamReader, ParamValue, Params};
 
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::{Error, Result, did_you_mean};
@@ -131,12 +133,13 @@ pub trait Algorithm: Send {
 }
 
 /// The registry entry of the algorithm module `$m`: its `NAME`, its
-/// `Config::read` (whose resolved parameters are the canonical form) and
-/// its `build`.
+/// `KEYS`, its `Config::read` (whose resolved parameters are the canonical
+/// form) and its `build`.
 macro_rules! entry {
     ($m:ident) => {
         Entry {
             name: $m::NAME,
+            keys: $m::KEYS,
             resolve: |params| $m::Config::read(params).map(|(_, resolved)| resolved),
             build: $m::build,
         }
@@ -146,6 +149,8 @@ macro_rules! entry {
 /// One registered algorithm.
 struct Entry {
     name: &'static str,
+    /// Every key `resolve` may read, with its default, range and meaning.
+    keys: &'static [Key],
     /// Validates the parameters and fills in every default.
     resolve: fn(&Params) -> Result<Params>,
     build: fn(&Params, &TrainData) -> Result<Box<dyn Algorithm>>,
@@ -183,6 +188,29 @@ fn entry(name: &str) -> Result<&'static Entry> {
             hint: did_you_mean(name, names()),
             choices: names().join(", "),
         })
+}
+
+/// Algorithm `name`'s keys: every key it may read, with its default,
+/// range, unit and meaning (`pessimist algo show`, docs/algorithms.md).
+pub fn keys(name: &str) -> Result<&'static [Key]> {
+    Ok(entry(name)?.keys)
+}
+
+/// Every algorithm's keys as docs/algorithms.md's "Keys" section shows
+/// them: a heading and a table per algorithm.
+pub fn keys_markdown() -> String {
+    let sections: Vec<String> = REGISTRY
+        .iter()
+        .map(|e| {
+            let table = if e.keys.is_empty() {
+                "No keys.\n".to_string()
+            } else {
+                crate::params::markdown(e.keys)
+            };
+            format!("### `{}`\n\n{table}", e.name)
+        })
+        .collect();
+    sections.join("\n")
 }
 
 /// Validates `params` for algorithm `name` without training data and returns

@@ -15,7 +15,7 @@
 //! actions at random; the evaluated policy is greedy (ties to the lowest
 //! action). Unvisited pairs keep 0. It never reads the dataset.
 //!
-//! Keys: `epsilon` (0.1), `lr` (0.1), `budget_iterations` (100).
+//! Keys: `epsilon`, `lr`, `budget_iterations` ([`KEYS`]).
 //! Loss: the iteration's mean squared TD error.
 //!
 //! With features (Q = θᵀφ) it is ε-greedy semi-gradient Q-learning on the
@@ -26,7 +26,7 @@
 
 use super::linear::{Linear, LinearRule};
 use super::tabular::{Rule, Tabular};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::sample::Sampler;
@@ -37,6 +37,17 @@ use rand_pcg::Pcg64Mcg;
 use std::sync::Arc;
 
 pub const NAME: &str = "online";
+
+const EPSILON: Key = Key::number("epsilon", 0.1, 0.0, 1.0)
+    .unit("probability")
+    .meaning("the exploration's chance of a uniformly random action");
+const LR: Key = Key::number("lr", 0.1, 0.0, 1.0).meaning("Q-learning's step size");
+const BUDGET_ITERATIONS: Key = Key::integer("budget_iterations", 100, 1, 1 << 40)
+    .unit("iterations")
+    .meaning("the iterations the dataset's |D| interaction steps are spread over");
+
+/// online's keys.
+pub const KEYS: &[Key] = &[EPSILON, LR, BUDGET_ITERATIONS];
 
 /// Separates the interaction's random stream from the run's other uses of its seed.
 const ONLINE_STREAM: u64 = 0x6a09_e667_f3bc_c909;
@@ -50,9 +61,9 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let epsilon = r.number("epsilon", 0.1, 0.0, 1.0)?;
-        let lr = r.number("lr", 0.1, 0.0, 1.0)?;
-        let budget_iterations = r.integer("budget_iterations", 100, 1, 1 << 40)?;
+        let epsilon = r.number_of(&EPSILON)?;
+        let lr = r.number_of(&LR)?;
+        let budget_iterations = r.integer_of(&BUDGET_ITERATIONS)?;
         let config = Config {
             epsilon,
             lr,

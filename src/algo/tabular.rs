@@ -10,7 +10,7 @@
 //! - for the kernels: [`by_row_len`] (a kernel compiled per action count)
 //!   and [`same_bits`] (a row unchanged since a pure function last read it).
 
-use super::{Algorithm, ParamReader, StepReport, TrainData};
+use super::{Algorithm, Key, ParamReader, StepReport, TrainData};
 use crate::data::{EmpiricalMdp, ObservedPair};
 use crate::error::{Error, Result};
 use crate::mdp::{Policy, solve};
@@ -405,18 +405,29 @@ pub enum QInit {
     },
 }
 
-impl QInit {
-    pub const CHOICES: [&'static str; 3] = ["zero", "optimistic", "random"];
+/// `q_init`, a key of every learner that starts Q somewhere; its table
+/// lists it, and [`INIT_SCALE`], beside its own keys.
+pub const Q_INIT: Key = Key::choice("q_init", "zero", &["zero", "optimistic", "random"]).meaning(
+    "the values Q starts from, which unseen pairs keep: 0, r_max / (1 − γ), or N(0, init_scale²)",
+);
 
-    /// Reads `q_init` (default "zero") and, for `random` only, `init_scale`
-    /// (its standard deviation, default 1).
+/// `init_scale`, the spread of `q_init = "random"`.
+pub const INIT_SCALE: Key = Key::number("init_scale", 1.0, 0.0, 1e12)
+    .unit("absolute")
+    .meaning(
+        "the standard deviation of the random initial values, like an untrained network's outputs",
+    )
+    .only_with("q_init", "random");
+
+impl QInit {
+    /// Reads [`Q_INIT`] and, for `random` only, [`INIT_SCALE`].
     pub fn read(reader: &mut ParamReader) -> Result<Self> {
-        Ok(match reader.choice("q_init", "zero", &Self::CHOICES)? {
+        Ok(match reader.choice_of(&Q_INIT)? {
             "random" => QInit::Random {
-                scale: reader.number("init_scale", 1.0, 0.0, 1e12)?,
+                scale: reader.number_of(&INIT_SCALE)?,
             },
             other => {
-                reader.owned_by(&["init_scale"], "q_init = \"random\"");
+                reader.not_chosen(&[INIT_SCALE]);
                 if other == "optimistic" {
                     QInit::Optimistic
                 } else {

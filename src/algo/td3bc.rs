@@ -22,7 +22,7 @@
 //! λ f/2 outweighs the behaviour's lead. States the data never visits use a
 //! uniform π̂_β.
 //!
-//! Keys: `alpha` (2.5), `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
+//! Keys ([`KEYS`]): `alpha`, `q_init` (as `fqi`). Loss: the sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the critic is
 //! least-squares FQE of the actor on the observed pairs (weighted by their
@@ -31,8 +31,8 @@
 //! does.
 
 use super::linear::{self, Cells, Projectable};
-use super::tabular::{Backup, QInit, Rule, expected};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -40,6 +40,12 @@ use ndarray::{Array2, ArrayView2};
 use std::sync::Arc;
 
 pub const NAME: &str = "td3bc";
+
+const ALPHA: Key = Key::number("alpha", 2.5, 0.0, 1e12)
+    .meaning("the critic's weight against cloning, λ = α / mean|f|: 0 is bc");
+
+/// td3bc's keys.
+pub const KEYS: &[Key] = &[ALPHA, Q_INIT, INIT_SCALE];
 
 pub struct Config {
     pub alpha: f64,
@@ -49,7 +55,7 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let alpha = r.number("alpha", 2.5, 0.0, 1e12)?;
+        let alpha = r.number_of(&ALPHA)?;
         let q_init = QInit::read(&mut r)?;
         Ok((Config { alpha, q_init }, r.finish()?))
     }

@@ -30,9 +30,9 @@
 //! the optimum of the empirical MDP restricted to the data's support, so
 //! with data that covers the optimal policy J(π) approaches J*.
 //!
-//! Keys: `c` (0.15, the bonus's constant; the theory's constants are
-//! loose), `delta` (0.05, the confidence level). Loss: the sweep's largest
-//! |ΔQ|. c = 0.15 is the smallest value of the panel's grid (0.01 … 0.3,
+//! Keys ([`KEYS`]): `c` (the bonus's constant; the theory's constants are
+//! loose), `delta` (the confidence level). Loss: the sweep's largest
+//! |ΔQ|. c's default is the smallest value of the panel's grid (0.01 … 0.3,
 //! `experiments/defaults_panel.toml` and a poor narrow family of our own)
 //! at which q_est ≤ J(π) on every 10k dataset of FrozenLake and
 //! CliffWalking (0 of 36 runs overestimate; 1 at c = 0.12, 3 at 0.1, 28
@@ -52,12 +52,22 @@
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_spread;
 use super::tabular::{Backup, Rule};
-use super::{Algorithm, ParamReader, Params, TrainData};
+use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
 
 pub const NAME: &str = "vi-lcb";
+
+const C: Key = Key::number("c", 0.15, 0.0, 1e12)
+    .unit("U")
+    .meaning("the bonus's constant, b = c · U · √(log(|S||A| / δ) / n(s,a))");
+const DELTA: Key = Key::number("delta", 0.05, 1e-12, 1.0)
+    .unit("probability")
+    .meaning("the bonus's confidence level δ");
+
+/// vi-lcb's keys.
+pub const KEYS: &[Key] = &[C, DELTA];
 
 pub struct Config {
     pub c: f64,
@@ -67,8 +77,8 @@ pub struct Config {
 impl Config {
     pub fn read(params: &Params) -> Result<(Self, Params)> {
         let mut r = ParamReader::new(NAME, params);
-        let c = r.number("c", 0.15, 0.0, 1e12)?;
-        let delta = r.number("delta", 0.05, 1e-12, 1.0)?;
+        let c = r.number_of(&C)?;
+        let delta = r.number_of(&DELTA)?;
         Ok((Config { c, delta }, r.finish()?))
     }
 }

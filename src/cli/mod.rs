@@ -36,6 +36,7 @@ fn jobs_or_cores(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
+mod algo;
 mod data;
 mod env;
 pub mod out;
@@ -78,6 +79,9 @@ enum Command {
     /// Collect datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// List the algorithms and show each one's keys (default, range, unit, meaning).
+    #[command(subcommand)]
+    Algo(AlgoCommand),
     /// Train one algorithm on a dataset CSV and evaluate it exactly.
     Train(TrainArgs),
     /// Evaluate a policy file exactly, or a Q table another library learned
@@ -227,6 +231,19 @@ enum EnvCommand {
         /// Discount of the discounted return.
         #[arg(long, default_value_t = 0.99)]
         gamma: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlgoCommand {
+    /// List the algorithms, each with its keys.
+    List,
+    /// Print an algorithm's keys: default, range, unit and meaning, and the
+    /// choice a key belongs to.
+    Show {
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -458,6 +475,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Env(cmd)) => env::run(cmd).map(|()| ExitCode::SUCCESS),
         Some(Command::Data(cmd)) => data::run(cmd).map(|()| ExitCode::SUCCESS),
+        Some(Command::Algo(cmd)) => algo::run(cmd).map(|()| ExitCode::SUCCESS),
         Some(Command::Train(args)) => train::train(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Eval(args)) => train::eval(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Report(args)) => report::report(&args).map(|()| ExitCode::SUCCESS),

@@ -2,10 +2,11 @@
 //! and checkpoints that restore bit for bit.
 
 use crate::support::learning::{exact_dataset, params, text, train_data, trained};
-use pessimist::algo::{self, ParamValue, Params, TrainData};
+use pessimist::algo::{self, Key, ParamValue, Params, TrainData};
 use pessimist::data::{self, Quality};
 use pessimist::eval::Evaluator;
 use pessimist::mdp::{envs, solve};
+use pessimist::params::Kind;
 use std::sync::Arc;
 
 #[test]
@@ -226,4 +227,97 @@ fn unknown_names_and_keys_list_the_valid_ones() {
     assert!(e.contains("zero, optimistic, random"), "{e}");
     let resolved = algo::resolve_params("fqi", &Params::new()).unwrap();
     assert_eq!(resolved["variant"], text("sweep"));
+}
+
+/// The parameters that choose `key`'s owner, if it has one.
+fn owner_chosen(key: &Key) -> Params {
+    key.only_with
+        .map(|o| params(&[(o.key, text(o.choice))]))
+        .unwrap_or_default()
+}
+
+/// Every algorithm's `KEYS` is what `Config::read` reads: no keys resolve
+/// to exactly the keys of the default choices at the table's defaults; a
+/// key of another choice is refused, naming it, until that choice is made;
+/// every number is refused just outside its range, with the range named;
+/// and no choice makes a key the table does not list.
+#[test]
+fn every_algorithm_reads_exactly_its_key_table() {
+    for name in algo::names() {
+        let keys = algo::keys(name).unwrap();
+        let default_of = |owner: &str| {
+            keys.iter()
+                .find(|k| k.name == owner)
+                .unwrap_or_else(|| panic!("{name}: no key `{owner}` owns a key"))
+                .default_value()
+        };
+        let expected: Params = keys
+            .iter()
+            .filter(|k| {
+                k.only_with
+                    .is_none_or(|o| default_of(o.key) == text(o.choice))
+            })
+            .map(|k| (k.name.to_string(), k.default_value()))
+            .collect();
+        assert_eq!(
+            algo::resolve_params(name, &Params::new()).unwrap(),
+            expected,
+            "{name}"
+        );
+        for key in keys {
+            let mut given = owner_chosen(key);
+            let owner = key.only_with.map(|o| o.to_string());
+            given.insert(key.name.to_string(), key.default_value());
+            let resolved = algo::resolve_params(name, &given).unwrap();
+            assert_eq!(
+                resolved[key.name],
+                key.default_value(),
+                "{name} {}",
+                key.name
+            );
+            if let Some(owner) = owner.filter(|_| !expected.contains_key(key.name)) {
+                let alone = params(&[(key.name, key.default_value())]);
+                let e = algo::resolve_params(name, &alone).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("used only with {owner}")),
+                    "{name}: {e}"
+                );
+            }
+            let (min, max, below, above) = match key.kind {
+                Kind::Number { min, max, .. } => (min, max, min.next_down(), max.next_up()),
+                Kind::Integer { min, max, .. } => {
+                    let (min, max) = (min as f64, max as f64);
+                    (min, max, min - 1.0, max + 1.0)
+                }
+                Kind::Choice { choices, .. } => {
+                    given.insert(key.name.to_string(), text("no-such-choice"));
+                    let e = algo::resolve_params(name, &given).unwrap_err().to_string();
+                    assert!(e.contains(&choices.join(", ")), "{name}: {e}");
+                    for choice in choices {
+                        given.insert(key.name.to_string(), text(choice));
+                        let resolved = algo::resolve_params(name, &given).unwrap();
+                        let unlisted: Vec<&String> = resolved
+                            .keys()
+                            .filter(|k| !keys.iter().any(|key| key.name == k.as_str()))
+                            .collect();
+                        assert!(unlisted.is_empty(), "{name}: {unlisted:?} not in KEYS");
+                    }
+                    continue;
+                }
+            };
+            for inside in [min, max] {
+                given.insert(key.name.to_string(), ParamValue::Number(inside));
+                algo::resolve_params(name, &given).unwrap();
+            }
+            for outside in [below, above] {
+                given.insert(key.name.to_string(), ParamValue::Number(outside));
+                let e = algo::resolve_params(name, &given).unwrap_err().to_string();
+                let range = format!("must be in [{min}, {max}]");
+                assert!(
+                    e.contains(&format!("`{}` =", key.name)) && e.contains(&range),
+                    "{name}: {e}"
+                );
+            }
+        }
+    }
 }

@@ -1691,3 +1691,95 @@ fn env_evaluate_plays_the_controller_from_seeded_starts() {
         &["episodes = 1", "at least 2"],
     );
 }
+
+/// `algo show` prints every key of an algorithm's table, a key of a
+/// non-default choice after the choice that owns it, and `--json` the
+/// same rows with their ranges; `algo list` names every algorithm.
+#[test]
+fn algo_show_prints_each_key_with_its_default_range_unit_and_owner() {
+    let out = pessimist().args(["algo", "show", "fqi"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["key", "default", "range", "unit", "meaning"],
+        "{text}"
+    );
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[0]).collect();
+    assert_eq!(
+        names,
+        ["variant", "lr", "lr_decay", "q_init", "init_scale"],
+        "{text}"
+    );
+    assert_eq!(rows[2][..4], ["lr", "0.1", "[0, 1]", "—"], "{text}");
+    assert!(
+        rows[2][4].starts_with("only with variant = \"sample\": "),
+        "{text}"
+    );
+    assert_eq!(
+        rows[1][..3],
+        ["variant", "sweep", "sweep | sample"],
+        "{text}"
+    );
+
+    let json = json_of(&["algo", "show", "fqi", "--json"]);
+    let lr = &json["keys"][1];
+    assert_eq!(json["name"], "fqi");
+    assert_eq!(
+        (
+            &lr["name"],
+            &lr["kind"],
+            &lr["default"],
+            &lr["min"],
+            &lr["max"]
+        ),
+        (
+            &"lr".into(),
+            &"number".into(),
+            &0.1.into(),
+            &0.0.into(),
+            &1.0.into()
+        )
+    );
+    assert_eq!(
+        lr["only_with"],
+        serde_json::json!({"key": "variant", "choice": "sample"})
+    );
+    assert_eq!(
+        json["keys"][0]["choices"],
+        serde_json::json!(["sweep", "sample"])
+    );
+    assert_eq!(json["keys"][0]["only_with"], Value::Null);
+    // combo's α is cql's key at combo's own default.
+    let combo = json_of(&["algo", "show", "combo", "--json"]);
+    assert_eq!(
+        (&combo["keys"][0]["name"], &combo["keys"][0]["default"]),
+        (&"alpha".into(), &0.05.into())
+    );
+
+    let out = pessimist().args(["algo", "list"]).assert().success();
+    let list = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let listed: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, pessimist::algo::names(), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bc ") && l.ends_with("(no keys)")),
+        "{list}"
+    );
+
+    fails_saying(
+        pessimist().args(["algo", "show", "fq"]),
+        &["unknown algorithm `fq`", "did you mean `fqi`"],
+    );
+}

@@ -4,9 +4,9 @@
 //! blocks marked `toml spec` load as specs, every relative link names a
 //! file (and a heading) that exists, the README stays a front page
 //! whose test command is the one `.ci/run` runs, and docs/algorithms.md's
-//! table states the defaults the code fills in.
+//! key tables are rendered from the code's.
 
-use pessimist::algo::{self, ParamValue, Params};
+use pessimist::algo;
 use pessimist::experiment::spec;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -505,60 +505,35 @@ fn the_sort_key_cycle_is_documented_in_its_order() {
     assert_eq!(names, expected, "{row}");
 }
 
-/// The keys cell of `name`'s row in docs/algorithms.md's table.
-fn keys_cell<'a>(page: &'a str, name: &str) -> &'a str {
-    let row = page
-        .lines()
-        .find(|l| l.starts_with(&format!("| `{name}` |")))
-        .unwrap_or_else(|| panic!("docs/algorithms.md: no row for `{name}`"));
-    // Cells split on " | "; an escaped "\|" inside one does not.
-    row.trim_end_matches('|')
-        .trim_end()
-        .rsplit(" | ")
-        .next()
-        .unwrap()
-}
+/// Where docs/algorithms.md's generated key tables begin and end.
+const KEYS_BEGIN: &str = "<!-- generated from each algorithm's KEYS by algo::keys_markdown(); \
+                          PESSIMIST_REGENERATE_DOCS=1 cargo test --release --test it docs:: \
+                          rewrites it -->\n";
+const KEYS_END: &str = "<!-- end of the generated key tables -->";
 
-/// The defaults a keys cell states: "`key` 0.03" (a number) and "`key` =
-/// `first` \| `second`" (a choice, the first is the default).
-fn stated_defaults(cell: &str) -> Vec<(String, ParamValue)> {
-    let parts: Vec<&str> = cell.split('`').collect();
-    let mut stated = Vec::new();
-    // Code spans are the odd parts; the text after each follows it.
-    for i in (1..parts.len()).step_by(2) {
-        let after = parts.get(i + 1).map_or("", |t| t.trim_start());
-        if let Some(rest) = after.strip_prefix('=') {
-            if let (true, Some(first)) = (rest.trim().is_empty(), parts.get(i + 2)) {
-                stated.push((parts[i].to_string(), ParamValue::Text((*first).to_string())));
-            }
-        } else if let Some(number) = after
-            .split([',', ' ', ')'])
-            .next()
-            .and_then(|t| t.parse::<f64>().ok())
-        {
-            stated.push((parts[i].to_string(), ParamValue::Number(number)));
-        }
-    }
-    stated
-}
-
-/// docs/algorithms.md's table states the defaults the code fills in: each
-/// default stated in an algorithm's row (a key the defaults use; keys
-/// owned by another choice, such as fqi's `lr`, are stated there too but
-/// resolve only under it) equals what `resolve_params` gives for no keys.
+/// docs/algorithms.md's key tables are the code's: every key, default,
+/// range, unit and meaning rendered from the tables `Config::read` reads
+/// through. With `PESSIMIST_REGENERATE_DOCS=1` the test writes them
+/// instead.
 #[test]
-fn the_algorithm_table_states_the_codes_defaults() {
-    let page = read(&Path::new(ROOT).join("docs/algorithms.md"));
-    let mut checked = 0;
-    for name in algo::names() {
-        let defaults = algo::resolve_params(name, &Params::new()).unwrap();
-        for (key, value) in stated_defaults(keys_cell(&page, name)) {
-            if let Some(code) = defaults.get(&key) {
-                assert_eq!(code, &value, "docs/algorithms.md: `{name}`'s `{key}`");
-                checked += 1;
-            }
-        }
+fn the_algorithm_key_tables_are_the_codes() {
+    let path = Path::new(ROOT).join("docs/algorithms.md");
+    let page = read(&path);
+    let (start, end) = match (page.find(KEYS_BEGIN), page.find(KEYS_END)) {
+        (Some(start), Some(end)) if start < end => (start + KEYS_BEGIN.len(), end),
+        _ => panic!("docs/algorithms.md: no `{KEYS_BEGIN}` … `{KEYS_END}` section"),
+    };
+    let generated = format!("\n{}\n", algo::keys_markdown());
+    if std::env::var_os("PESSIMIST_REGENERATE_DOCS").is_some_and(|v| v == "1") {
+        let page = format!("{}{generated}{}", &page[..start], &page[end..]);
+        std::fs::write(&path, page).unwrap();
+    } else {
+        assert!(
+            page[start..end] == generated,
+            "docs/algorithms.md's key tables differ from the code's KEYS; \
+             regenerate them with PESSIMIST_REGENERATE_DOCS=1 cargo test --release \
+             --test it docs::the_algorithm_key_tables\n--- committed\n{}\n--- code\n{generated}",
+            &page[start..end]
+        );
     }
-    // Every number and choice the table states for a default key.
-    assert!(checked >= 25, "only {checked} defaults read from the table");
 }

@@ -9,8 +9,11 @@
 //! - [`mountain_car`], [`cart_pole`], [`acrobot`]: Gymnasium 1.4's
 //!   `gymnasium/envs/classic_control/*.py`, step for step in float64;
 //!   `tests/it/gymnasium.rs` compares trajectories with Gymnasium's own.
-//! - [`Description`]: what `env list`/`env show` print of them, and the
-//!   documented observation bounds that scale features.
+//! - [`Description`]: what `env list`/`env show` print of them, the
+//!   documented observation bounds that scale features, and the reference
+//!   returns that normalize scores ([`Reference`]).
+//! - [`Observation`]: an observation as the numbers a dataset stores
+//!   ([`crate::data::observed`]).
 //! - [`rollout`]: a given action sequence from a given state, with
 //!   Gymnasium's time-limit truncation.
 //! - [`monte_carlo`]: a policy's mean return ± standard error over a

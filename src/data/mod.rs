@@ -6,6 +6,20 @@
 //! learners never loop over raw transitions more than once: they read the
 //! [`EmpiricalMdp`] built by [`EmpiricalMdp::compile`].
 
+/// The [`Columns`] of a dataset struct, which has fields of their names.
+macro_rules! columns {
+    ($data:expr) => {
+        Columns {
+            episode: &mut $data.episode,
+            step: &mut $data.step,
+            action: &mut $data.action,
+            reward: &mut $data.reward,
+            terminated: &mut $data.terminated,
+            truncated: &mut $data.truncated,
+        }
+    };
+}
+
 pub mod collect;
 pub mod csv;
 pub mod empirical;
@@ -18,16 +32,19 @@ pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::{read_npz, write_npz};
 pub use observed::ObsDataset;
 
+/// Whether a dataset file is an `.npz` archive (by its extension; CSV otherwise).
+pub fn is_npz(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
+
 /// Reads a dataset file: `.npz` by its extension, CSV otherwise.
 pub fn read_file(
     path: &std::path::Path,
     n_states: usize,
     n_actions: usize,
 ) -> crate::error::Result<Dataset> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
-    {
+    if is_npz(path) {
         read_npz(path, n_states, n_actions)
     } else {
         read_csv(path, n_states, n_actions)
@@ -46,10 +63,7 @@ pub fn read_file_hashed(
     n_actions: usize,
 ) -> crate::error::Result<(Dataset, String)> {
     let cannot = |e| crate::error::Error::io(format!("cannot read dataset {}", path.display()), e);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
-    {
+    if is_npz(path) {
         crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
         let data = read_npz(path, n_states, n_actions)?;
         let file = crate::fsio::open_regular(path).map_err(cannot)?;
@@ -260,14 +274,7 @@ impl Dataset {
 
     /// The columns every dataset has.
     fn columns(&mut self) -> Columns<'_> {
-        Columns {
-            episode: &mut self.episode,
-            step: &mut self.step,
-            action: &mut self.action,
-            reward: &mut self.reward,
-            terminated: &mut self.terminated,
-            truncated: &mut self.truncated,
-        }
+        columns!(self)
     }
 
     /// Appends the rows of `other`.

@@ -89,14 +89,7 @@ impl ObsDataset {
 
     /// The columns every dataset has.
     pub(super) fn columns(&mut self) -> Columns<'_> {
-        Columns {
-            episode: &mut self.episode,
-            step: &mut self.step,
-            action: &mut self.action,
-            reward: &mut self.reward,
-            terminated: &mut self.terminated,
-            truncated: &mut self.truncated,
-        }
+        columns!(self)
     }
 
     /// Appends one transition (inlined: the inner loop of collection).

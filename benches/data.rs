@@ -4,10 +4,12 @@
 //! Targets (one core): collection ≥ 50 M transitions/s on FrozenLake8x8-v1,
 //! compilation of 10 M transitions ≥ 100 M transitions/s, a dataset cache
 //! hit at least 10× faster than building the dataset; reading a dataset CSV
-//! ≥ 20 M rows/s (both cores).
+//! ≥ 20 M rows/s (both cores). Observations (issue 24): 1 M MountainCar
+//! transitions collected by the expert controller in < 1 s, and written
+//! to CSV.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pessimist::data::{self, EmpiricalMdp, Quality, collect::behavior_policy};
+use pessimist::data::{self, EmpiricalMdp, Quality, collect::behavior_policy, observed};
 use pessimist::experiment::dataset_cache::DatasetCache;
 use pessimist::mdp::envs;
 use std::hint::black_box;
@@ -35,6 +37,27 @@ fn collection(c: &mut Criterion) {
             |policy| data::collect_with_policy(&mdp, policy, black_box(n), SEED).unwrap(),
             BatchSize::LargeInput,
         );
+    });
+    group.finish();
+}
+
+fn observations(c: &mut Criterion) {
+    let n = 1_000_000;
+    let mut group = c.benchmark_group("observations/MountainCar-v0");
+    group.throughput(Throughput::Elements(n as u64));
+    group.sample_size(10);
+    let collect = || observed::collect_id("MountainCar-v0", Quality::Expert, black_box(n), SEED);
+    group.bench_function("collect/expert/1M", |b| {
+        b.iter(|| collect().unwrap().unwrap());
+    });
+    let (data, _) = collect().unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("expert-1M.csv");
+    group.bench_function("write_csv/1M", |b| {
+        b.iter(|| observed::write_obs_csv(black_box(&path), &data).unwrap());
+    });
+    group.bench_function("read_csv/1M", |b| {
+        b.iter(|| observed::read_obs_csv(black_box(&path), 2, 3).unwrap());
     });
     group.finish();
 }
@@ -91,5 +114,12 @@ fn dataset_cache(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, collection, compilation, csv_import, dataset_cache);
+criterion_group!(
+    benches,
+    collection,
+    observations,
+    compilation,
+    csv_import,
+    dataset_cache
+);
 criterion_main!(benches);

@@ -192,6 +192,19 @@ fn show_continuous(d: &Description, json: bool) -> anyhow::Result<()> {
     }
     println!("  time limit: {} steps", d.time_limit);
     println!("  start: {}", d.start);
+    let r = d.reference;
+    let expert = r
+        .expert
+        .map_or("none (no classical controller)".into(), |(mean, se)| {
+            format!("{mean} ± {se} (the controller)")
+        });
+    println!(
+        "  reference returns ({} episodes, seed {}): random {} ± {}, expert {expert}",
+        pessimist::data::observed::collect::REFERENCE_EPISODES,
+        pessimist::data::observed::collect::REFERENCE_SEED,
+        r.random.0,
+        r.random.1
+    );
     Ok(())
 }
 

@@ -255,10 +255,12 @@ enum DataCommand {
     Collect {
         #[arg(long)]
         env: String,
-        /// random, medium, expert, medium-replay, medium-expert, behavior, optimal
+        /// random, medium, expert, medium-replay, medium-expert, behavior,
+        /// optimal (continuous-state environments: the first five)
         #[arg(long)]
         policy: String,
-        /// The coverage knob: play the `optimal` or `medium` policy with
+        /// The coverage knob: play the `optimal` or `medium` policy (on a
+        /// continuous-state environment, `expert`: its controller) with
         /// this probability of a uniformly random action.
         #[arg(long)]
         epsilon: Option<f64>,
@@ -267,7 +269,7 @@ enum DataCommand {
         size: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Discount of the optimal policy and the medium learner.
+        /// Discount of the optimal policy and the medium learner (tabular).
         #[arg(long, default_value_t = 0.99)]
         gamma: f64,
         /// Output file (.csv, or .npz for numpy).

@@ -167,6 +167,10 @@ pub fn behavior_policy(
         Quality::EpsilonGreedy { policy, epsilon } => match policy {
             Greedy::Optimal => optimal(epsilon),
             Greedy::Medium => medium(epsilon),
+            Greedy::Expert => Err(Error::Invalid(format!(
+                "`expert` with an epsilon is the coverage knob of continuous-state environments; {} has an exact optimal policy: use `optimal` with an epsilon",
+                mdp.id()
+            ))),
         },
         Quality::Behavior => match mdp.behavior() {
             Some(policy) => describe(policy.clone(), None, None),
@@ -187,7 +191,7 @@ pub fn behavior_policy(
 /// that is full cuts its last episode too (marked truncated unless it
 /// terminated).
 #[inline(always)]
-fn truncated(step: usize, time_limit: usize, budget: usize, terminated: bool) -> bool {
+pub(crate) fn truncated(step: usize, time_limit: usize, budget: usize, terminated: bool) -> bool {
     step >= time_limit || (!terminated && step >= budget)
 }
 

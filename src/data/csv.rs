@@ -32,7 +32,7 @@ pub fn read_csv(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
 /// What one read asks for: the csv crate's buffer, so that both readers
 /// below take the file in the same pieces, and a read that fails (a line
 /// past [`crate::fsio::LINE`]) stops either at the same row.
-const BLOCK: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 1 << 20;
 
 /// [`read_csv`] from `file`, opened from `path` (which errors name), in
 /// one pass over its bytes (a [`crate::fsio::HashingReader`] hashes what
@@ -53,35 +53,71 @@ pub fn read_csv_from(
     n_states: usize,
     n_actions: usize,
 ) -> Result<Dataset> {
-    read_blocks(path, file, n_states, n_actions, BLOCK)
+    let layout = |header: &[&[u8]]| Layout::new(path, header, n_states, n_actions);
+    read_blocks(path, file, &layout, BLOCK)
 }
 
-/// The columns of a header, or the error naming the first one missing.
-fn column_index<'a>(
+/// A dataset's CSV rows as the reader's driver sees them: a layout built
+/// from the header turns cells into rows of its dataset type, on the fast
+/// path or with errors naming the cell. The driver (blocks, both cores,
+/// the csv crate's takeover) is the same for every dataset type.
+pub(crate) trait Format: Sync {
+    type Data: Send;
+    /// An empty dataset to parse into.
+    fn empty(&self) -> Self::Data;
+    fn len(data: &Self::Data) -> usize;
+    /// Appends `part`'s rows to `data`.
+    fn append(data: &mut Self::Data, part: &mut Self::Data);
+    /// The header's number of fields.
+    fn width(&self) -> usize;
+    /// Appends a plain line's row when every cell it uses is in its
+    /// simplest form and valid; else appends nothing and returns false
+    /// ([`Format::convert`] decides).
+    fn fast(&self, line: &[u8], data: &mut Self::Data) -> bool;
+    /// Appends row `row`'s values from its cells (`cell(i)`: field i, if
+    /// there), or returns the error naming the first bad cell.
+    fn convert<'c>(
+        &self,
+        row: u64,
+        cell: &dyn Fn(usize) -> Option<&'c [u8]>,
+        data: &mut Self::Data,
+    ) -> Result<()>;
+}
+
+/// The field of each of `required`'s columns in `header`, or the error
+/// naming the first one missing.
+pub(crate) fn column_index<S: AsRef<str>>(
     path: &Path,
-    header: &(impl Iterator<Item = &'a [u8]> + Clone),
-) -> Result<[usize; 8]> {
-    let mut index = [0usize; 8];
-    for (slot, name) in index.iter_mut().zip(COLUMNS) {
-        *slot = header
-            .clone()
-            .position(|h| h.trim_ascii() == name.as_bytes())
-            .ok_or_else(|| {
-                csv_error(
-                    path,
-                    0,
-                    Some(name),
-                    format!(
-                        "missing column `{name}` in the header; required columns: {}",
-                        COLUMNS.join(",")
-                    ),
-                )
-            })?;
-    }
-    Ok(index)
+    header: &[&[u8]],
+    required: &[S],
+) -> Result<Vec<usize>> {
+    required
+        .iter()
+        .map(|name| {
+            let name = name.as_ref();
+            header
+                .iter()
+                .position(|h| h.trim_ascii() == name.as_bytes())
+                .ok_or_else(|| {
+                    csv_error(
+                        path,
+                        0,
+                        Some(name),
+                        format!(
+                            "missing column `{name}` in the header; required columns: {}",
+                            required
+                                .iter()
+                                .map(AsRef::as_ref)
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
-fn csv_error(path: &Path, row: u64, column: Option<&str>, message: String) -> Error {
+pub(crate) fn csv_error(path: &Path, row: u64, column: Option<&str>, message: String) -> Error {
     Error::Csv {
         path: path.to_path_buf(),
         row,
@@ -90,14 +126,61 @@ fn csv_error(path: &Path, row: u64, column: Option<&str>, message: String) -> Er
     }
 }
 
-/// One row's values, in [`COLUMNS`] order.
-type Row = (u32, u32, u32, u32, f64, u32, bool, bool);
-
-fn push(data: &mut Dataset, (e, t, s, a, r, s2, term, trunc): Row) {
-    data.push(e, t, s, a, r, s2, term, trunc);
+/// A cell as trimmed text, or why not (the caller names the cell).
+pub(crate) fn text(bytes: Option<&[u8]>) -> std::result::Result<&str, String> {
+    let bytes = bytes.ok_or_else(|| "missing cell".to_string())?;
+    std::str::from_utf8(bytes)
+        .map(str::trim)
+        .map_err(|_| "not UTF-8 text".to_string())
 }
 
-/// What a reader needs to turn cells into a row.
+/// A non-negative integer below `limit` (any `u32` without one), or why not.
+pub(crate) fn integer(text: &str, limit: Option<usize>) -> std::result::Result<u32, String> {
+    let value: u32 = text
+        .parse()
+        .map_err(|e: std::num::ParseIntError| match e.kind() {
+            std::num::IntErrorKind::PosOverflow => {
+                format!(
+                    "{text} is out of range; the largest allowed is {}",
+                    u32::MAX
+                )
+            }
+            _ => format!("`{text}` is not a non-negative integer"),
+        })?;
+    match limit {
+        Some(n) if value as usize >= n => Err(format!(
+            "{value} is out of range; valid values: 0..={}",
+            n - 1
+        )),
+        _ => Ok(value),
+    }
+}
+
+/// A finite number, or why not.
+pub(crate) fn real(text: &str) -> std::result::Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !value.is_finite() {
+        return Err(format!("`{text}` is not a finite number"));
+    }
+    Ok(value)
+}
+
+/// A boolean, or why not.
+pub(crate) fn boolean(text: &str) -> std::result::Result<bool, String> {
+    flag(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not a boolean; valid values: true, false, 1, 0"))
+}
+
+/// A finite number in its plain form, on the fast path.
+#[inline]
+pub(crate) fn fast_real(cell: &[u8]) -> Option<f64> {
+    let value: f64 = std::str::from_utf8(cell).ok()?.parse().ok()?;
+    value.is_finite().then_some(value)
+}
+
+/// The tabular columns' fields in a header.
 struct Layout<'a> {
     path: &'a Path,
     /// The field of each column of [`COLUMNS`].
@@ -109,14 +192,11 @@ struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    fn new<'h>(
-        path: &'a Path,
-        header: impl Iterator<Item = &'h [u8]> + Clone,
-        n_states: usize,
-        n_actions: usize,
-    ) -> Result<Self> {
-        let index = column_index(path, &header)?;
-        let mut columns = vec![8; header.count()];
+    fn new(path: &'a Path, header: &[&[u8]], n_states: usize, n_actions: usize) -> Result<Self> {
+        let index: [usize; 8] = column_index(path, header, &COLUMNS)?
+            .try_into()
+            .expect("one field per column");
+        let mut columns = vec![8; header.len()];
         for (c, &field) in index.iter().enumerate() {
             columns[field] = c;
         }
@@ -128,104 +208,89 @@ impl<'a> Layout<'a> {
             n_actions,
         })
     }
+}
 
-    /// Row `row`'s values from its cells (`cell(i)`: field i, if there),
-    /// or the error naming the first bad cell.
-    fn convert<'c>(&self, row: u64, cell: impl Fn(usize) -> Option<&'c [u8]>) -> Result<Row> {
-        let csv_error = |column: usize, message: String| {
-            csv_error(self.path, row, Some(COLUMNS[column]), message)
-        };
-        let cell = |c: usize| -> Result<&str> {
-            let bytes =
-                cell(self.index[c]).ok_or_else(|| csv_error(c, "missing cell".to_string()))?;
-            std::str::from_utf8(bytes)
-                .map(str::trim)
-                .map_err(|_| csv_error(c, "not UTF-8 text".to_string()))
-        };
-        let integer = |c: usize, limit: Option<usize>| -> Result<u32> {
-            let text = cell(c)?;
-            let value: u32 = text.parse().map_err(|e: std::num::ParseIntError| {
-                let message = match e.kind() {
-                    std::num::IntErrorKind::PosOverflow => {
-                        format!(
-                            "{text} is out of range; the largest allowed is {}",
-                            u32::MAX
-                        )
-                    }
-                    _ => format!("`{text}` is not a non-negative integer"),
-                };
-                csv_error(c, message)
-            })?;
-            match limit {
-                Some(n) if value as usize >= n => Err(csv_error(
-                    c,
-                    format!("{value} is out of range; valid values: 0..={}", n - 1),
-                )),
-                _ => Ok(value),
-            }
-        };
-        let flag = |c: usize| -> Result<bool> {
-            let text = cell(c)?;
-            flag(text.as_bytes()).ok_or_else(|| {
-                csv_error(
-                    c,
-                    format!("`{text}` is not a boolean; valid values: true, false, 1, 0"),
-                )
-            })
-        };
-        let reward_text = cell(4)?;
-        let reward: f64 = reward_text
-            .parse()
-            .map_err(|_| csv_error(4, format!("`{reward_text}` is not a number")))?;
-        if !reward.is_finite() {
-            return Err(csv_error(
-                4,
-                format!("`{reward_text}` is not a finite number"),
-            ));
-        }
-        Ok((
+impl Format for Layout<'_> {
+    type Data = Dataset;
+
+    fn empty(&self) -> Dataset {
+        Dataset::new(self.n_states, self.n_actions)
+    }
+
+    fn len(data: &Dataset) -> usize {
+        data.len()
+    }
+
+    fn append(data: &mut Dataset, part: &mut Dataset) {
+        data.append(part);
+    }
+
+    fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    fn convert<'c>(
+        &self,
+        row: u64,
+        cell: &dyn Fn(usize) -> Option<&'c [u8]>,
+        data: &mut Dataset,
+    ) -> Result<()> {
+        let at = |c: usize, message: String| csv_error(self.path, row, Some(COLUMNS[c]), message);
+        let text = |c: usize| text(cell(self.index[c])).map_err(|m| at(c, m));
+        let integer = |c: usize, limit| integer(text(c)?, limit).map_err(|m| at(c, m));
+        let reward = real(text(4)?).map_err(|m| at(4, m))?;
+        let boolean = |c: usize| boolean(text(c)?).map_err(|m| at(c, m));
+        data.push(
             integer(0, None)?,
             integer(1, None)?,
             integer(2, Some(self.n_states))?,
             integer(3, Some(self.n_actions))?,
             reward,
             integer(5, Some(self.n_states))?,
-            flag(6)?,
-            flag(7)?,
-        ))
+            boolean(6)?,
+            boolean(7)?,
+        );
+        Ok(())
     }
 
-    /// A plain line's values when every cell it uses is in its simplest
-    /// form and valid (else `None`: [`Layout::convert`] decides).
     #[inline]
-    fn fast(&self, line: &[u8]) -> Option<Row> {
+    fn fast(&self, line: &[u8], data: &mut Dataset) -> bool {
         // The last slot takes the fields no column reads.
         let mut cells: [&[u8]; 9] = [&[]; 9];
         let mut fields = line.split(|&b| b == b',');
         for &c in &self.columns {
-            cells[c] = fields.next()?;
+            let Some(field) = fields.next() else {
+                return false;
+            };
+            cells[c] = field;
         }
         if fields.next().is_some() {
-            return None;
+            return false;
         }
-        let reward: f64 = std::str::from_utf8(cells[4]).ok()?.parse().ok()?;
         let any = u32::MAX as usize + 1;
-        Some((
-            digits(cells[0], any)?,
-            digits(cells[1], any)?,
-            digits(cells[2], self.n_states)?,
-            digits(cells[3], self.n_actions)?,
-            reward.is_finite().then_some(reward)?,
-            digits(cells[5], self.n_states)?,
-            flag(cells[6])?,
-            flag(cells[7])?,
-        ))
+        let row = || {
+            Some((
+                digits(cells[0], any)?,
+                digits(cells[1], any)?,
+                digits(cells[2], self.n_states)?,
+                digits(cells[3], self.n_actions)?,
+                fast_real(cells[4])?,
+                digits(cells[5], self.n_states)?,
+                flag(cells[6])?,
+                flag(cells[7])?,
+            ))
+        };
+        let Some((e, t, s, a, r, s2, term, trunc)) = row() else {
+            return false;
+        };
+        data.push(e, t, s, a, r, s2, term, trunc);
+        true
     }
 }
 
 /// 1 to 9 decimal digits (so no overflow) making less than `bound`.
 #[inline]
-fn digits(text: &[u8], bound: usize) -> Option<u32> {
+pub(crate) fn digits(text: &[u8], bound: usize) -> Option<u32> {
     if text.is_empty() || text.len() > 9 {
         return None;
     }
@@ -240,7 +305,7 @@ fn digits(text: &[u8], bound: usize) -> Option<u32> {
     ((value as usize) < bound).then_some(value)
 }
 
-fn flag(text: &[u8]) -> Option<bool> {
+pub(crate) fn flag(text: &[u8]) -> Option<bool> {
     match text {
         b"true" | b"True" | b"TRUE" | b"1" => Some(true),
         b"false" | b"False" | b"FALSE" | b"0" => Some(false),
@@ -259,13 +324,12 @@ struct Offset {
 }
 
 /// [`read_csv_from`] with reads of `block` bytes (tests use small ones).
-fn read_blocks(
+pub(crate) fn read_blocks<L: Format>(
     path: &Path,
     file: impl Read,
-    n_states: usize,
-    n_actions: usize,
+    make: &impl Fn(&[&[u8]]) -> Result<L>,
     block: usize,
-) -> Result<Dataset> {
+) -> Result<L::Data> {
     let mut input = crate::fsio::LineLimit::new(file, crate::fsio::LINE);
     let read_error =
         |row: u64, e: std::io::Error| csv_error(path, row, None, ::csv::Error::from(e).to_string());
@@ -278,7 +342,6 @@ fn read_blocks(
             break None;
         }
     };
-    let mut data = Dataset::new(n_states, n_actions);
     // The header: a plain line, else the csv crate reads everything.
     let header_end = match header_end {
         Some(end) if end > 0 && plain(&buf[..end]) && !buf.starts_with("\u{feff}".as_bytes()) => {
@@ -286,11 +349,12 @@ fn read_blocks(
         }
         _ => {
             let stream = std::io::Cursor::new(buf).chain(input);
-            return read_records(path, stream, block, Offset::default(), data);
+            return read_records(path, stream, block, Offset::default(), make, None);
         }
     };
-    let header = &buf[..header_end - 1];
-    let layout = Layout::new(path, header.split(|&b| b == b','), n_states, n_actions)?;
+    let fields: Vec<&[u8]> = buf[..header_end - 1].split(|&b| b == b',').collect();
+    let layout = make(&fields)?;
+    let mut data = layout.empty();
     let header = buf[..header_end].to_vec();
     // buf[start..] is not parsed yet; `base` is buf[0]'s offset in the file.
     let (mut start, mut base, mut end_of_file) = (header_end, 0u64, false);
@@ -304,12 +368,12 @@ fn read_blocks(
             // Not plain from buf[start + stop]: the csv crate reads the rest.
             let rest = std::io::Cursor::new(buf.split_off(start + stop));
             let offset = Offset {
-                rows: data.len() as u64,
-                lines: data.len() as u64,
+                rows: L::len(&data) as u64,
+                lines: L::len(&data) as u64,
                 bytes: base + (start + stop) as u64 - header.len() as u64,
             };
             let stream = std::io::Cursor::new(header).chain(rest).chain(input);
-            return read_records(path, stream, block, offset, data);
+            return read_records(path, stream, block, offset, make, Some(data));
         }
         if end_of_file {
             break;
@@ -317,13 +381,13 @@ fn read_blocks(
         buf.drain(..end);
         (start, base) = (0, base + end as u64);
         if read_block(&mut input, &mut buf, block)
-            .map_err(|e| read_error(data.len() as u64 + 1, e))?
+            .map_err(|e| read_error(L::len(&data) as u64 + 1, e))?
             == 0
         {
             end_of_file = true;
         }
     }
-    finish(path, data)
+    finish::<L>(path, data)
 }
 
 /// Appends one read of at most `block` bytes to `buf`; its length.
@@ -344,7 +408,7 @@ fn plain(line: &[u8]) -> bool {
 /// of the file) into `data`, in two halves on both cores. `Some(at)`: the
 /// line at byte `at` and those after it are not plain (or would pass
 /// [`MAX_TRANSITIONS`]), the lines before it are in `data`.
-fn parse_lines(layout: &Layout, bytes: &[u8], data: &mut Dataset) -> Result<Option<usize>> {
+fn parse_lines<L: Format>(layout: &L, bytes: &[u8], data: &mut L::Data) -> Result<Option<usize>> {
     // Up to the first line holding a quote or a carriage return.
     let (bytes, special) = match memchr::memchr2(b'"', b'\r', bytes) {
         Some(at) => {
@@ -356,13 +420,14 @@ fn parse_lines(layout: &Layout, bytes: &[u8], data: &mut Dataset) -> Result<Opti
     let middle = memchr::memchr(b'\n', &bytes[bytes.len() / 2..])
         .map_or(bytes.len(), |i| bytes.len() / 2 + i + 1);
     let (first, second) = bytes.split_at(middle);
-    let second_row = data.len() + memchr::memchr_iter(b'\n', first).count();
+    let first_row = L::len(data);
+    let second_row = first_row + memchr::memchr_iter(b'\n', first).count();
     let (a, b) = rayon::join(
-        || parse_part(layout, first, data.len()),
+        || parse_part(layout, first, first_row),
         || parse_part(layout, second, second_row),
     );
-    for ((part, stop), offset) in [(a, 0), (b, middle)] {
-        extend(data, &part);
+    for ((mut part, stop), offset) in [(a, 0), (b, middle)] {
+        L::append(data, &mut part);
         if let Some(stop) = stop {
             return stop.map(|at| Some(offset + at));
         }
@@ -373,56 +438,58 @@ fn parse_lines(layout: &Layout, bytes: &[u8], data: &mut Dataset) -> Result<Opti
 /// The rows of `bytes` (plain but for blank lines and widths), the first
 /// being row `first_row` (from 0), and where they stopped: `Ok(at)` at a
 /// line the csv crate must read, or the first bad cell's error.
-fn parse_part(layout: &Layout, bytes: &[u8], first_row: usize) -> (Dataset, Option<Result<usize>>) {
-    let mut part = Dataset::new(layout.n_states, layout.n_actions);
+fn parse_part<L: Format>(
+    layout: &L,
+    bytes: &[u8],
+    first_row: usize,
+) -> (L::Data, Option<Result<usize>>) {
+    let mut part = layout.empty();
     let mut at = 0;
     while at < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
         let line = &bytes[at..end];
-        let row = first_row + part.len();
+        let row = first_row + L::len(&part);
         // Blank lines, rows of another width and the row past the limit
         // are the csv crate's to read and report.
         if line.is_empty() || row == MAX_TRANSITIONS {
             return (part, Some(Ok(at)));
         }
-        let values = if let Some(values) = layout.fast(line) {
-            values
-        } else {
+        if !layout.fast(line, &mut part) {
             let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
-            if cells.len() != layout.columns.len() {
+            if cells.len() != layout.width() {
                 return (part, Some(Ok(at)));
             }
-            match layout.convert(row as u64 + 1, |i| cells.get(i).copied()) {
-                Ok(values) => values,
-                Err(e) => return (part, Some(Err(e))),
+            if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), &mut part) {
+                return (part, Some(Err(e)));
             }
-        };
-        push(&mut part, values);
+        }
         at = end + 1;
     }
     (part, None)
 }
 
-fn extend(data: &mut Dataset, part: &Dataset) {
-    data.episode.extend_from_slice(&part.episode);
-    data.step.extend_from_slice(&part.step);
-    data.state.extend_from_slice(&part.state);
-    data.action.extend_from_slice(&part.action);
-    data.reward.extend_from_slice(&part.reward);
-    data.next_state.extend_from_slice(&part.next_state);
-    data.terminated.extend_from_slice(&part.terminated);
-    data.truncated.extend_from_slice(&part.truncated);
+/// The csv crate's reader alone over `stream` in reads of `block` bytes,
+/// for tests that compare it with [`read_blocks`].
+#[cfg(test)]
+pub(crate) fn read_by_crate<L: Format>(
+    path: &Path,
+    stream: impl Read,
+    make: &impl Fn(&[&[u8]]) -> Result<L>,
+    block: usize,
+) -> Result<L::Data> {
+    read_records(path, stream, block, Offset::default(), make, None)
 }
 
 /// The csv crate's reader over `stream` (a header, then rows), appending
 /// to `data`, rows and positions in errors counted from `offset`.
-fn read_records(
+fn read_records<L: Format>(
     path: &Path,
     stream: impl Read,
     block: usize,
     offset: Offset,
-    mut data: Dataset,
-) -> Result<Dataset> {
+    make: &impl Fn(&[&[u8]]) -> Result<L>,
+    data: Option<L::Data>,
+) -> Result<L::Data> {
     // Streamed: a row longer than the limit fails the read instead of
     // growing a record without end; the row count is bounded below.
     let mut reader = ::csv::ReaderBuilder::new()
@@ -433,7 +500,8 @@ fn read_records(
         .byte_headers()
         .map_err(|e| csv_error(path, 0, None, e.to_string()))?
         .clone();
-    let layout = Layout::new(path, header.iter(), data.n_states, data.n_actions)?;
+    let layout = make(&header.iter().collect::<Vec<_>>())?;
+    let mut data = data.unwrap_or_else(|| layout.empty());
     let mut record = ::csv::ByteRecord::new();
     let mut row = offset.rows;
     loop {
@@ -443,7 +511,7 @@ fn read_records(
             Err(e) => return Err(csv_error(path, row + 1, None, message(&e, offset))),
         }
         row += 1;
-        if data.len() == MAX_TRANSITIONS {
+        if L::len(&data) == MAX_TRANSITIONS {
             return Err(csv_error(
                 path,
                 row,
@@ -451,9 +519,9 @@ fn read_records(
                 format!("too many rows; a dataset holds at most {MAX_TRANSITIONS} transitions"),
             ));
         }
-        push(&mut data, layout.convert(row, |i| record.get(i))?);
+        layout.convert(row, &|i| record.get(i), &mut data)?;
     }
-    finish(path, data)
+    finish::<L>(path, data)
 }
 
 /// The csv crate's message for `e`, its position moved by `offset`.
@@ -474,8 +542,8 @@ fn message(e: &::csv::Error, offset: Offset) -> String {
     }
 }
 
-fn finish(path: &Path, data: Dataset) -> Result<Dataset> {
-    if data.is_empty() {
+fn finish<L: Format>(path: &Path, data: L::Data) -> Result<L::Data> {
+    if L::len(&data) == 0 {
         return Err(Error::File {
             path: path.to_path_buf(),
             message: "no transitions".into(),
@@ -554,9 +622,10 @@ mod tests {
     fn both(text: &[u8], block: usize) -> [std::result::Result<Dataset, String>; 2] {
         let path = Path::new("d.csv");
         let (ns, na) = (5, 2);
+        let make = |header: &[&[u8]]| Layout::new(path, header, ns, na);
         [
-            read_blocks(path, text, ns, na, block),
-            read_records(path, text, block, Offset::default(), Dataset::new(ns, na)),
+            read_blocks(path, text, &make, block),
+            read_by_crate(path, text, &make, block),
         ]
         .map(|r| r.map_err(|e| e.to_string()))
     }

@@ -6,15 +6,37 @@
 //! learners never loop over raw transitions more than once: they read the
 //! [`EmpiricalMdp`] built by [`EmpiricalMdp::compile`].
 
+/// The [`Columns`] of a dataset struct, which has fields of their names.
+macro_rules! columns {
+    ($data:expr) => {
+        Columns {
+            episode: &mut $data.episode,
+            step: &mut $data.step,
+            action: &mut $data.action,
+            reward: &mut $data.reward,
+            terminated: &mut $data.terminated,
+            truncated: &mut $data.truncated,
+        }
+    };
+}
+
 pub mod collect;
 pub mod csv;
 pub mod empirical;
 pub mod npy;
+pub mod observed;
 
 pub use collect::{Provenance, collect, collect_with_policy, collect_with_provenance};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::{read_npz, write_npz};
+pub use observed::ObsDataset;
+
+/// Whether a dataset file is an `.npz` archive (by its extension; CSV otherwise).
+pub fn is_npz(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
 
 /// Reads a dataset file: `.npz` by its extension, CSV otherwise.
 pub fn read_file(
@@ -22,10 +44,7 @@ pub fn read_file(
     n_states: usize,
     n_actions: usize,
 ) -> crate::error::Result<Dataset> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
-    {
+    if is_npz(path) {
         read_npz(path, n_states, n_actions)
     } else {
         read_csv(path, n_states, n_actions)
@@ -44,10 +63,7 @@ pub fn read_file_hashed(
     n_actions: usize,
 ) -> crate::error::Result<(Dataset, String)> {
     let cannot = |e| crate::error::Error::io(format!("cannot read dataset {}", path.display()), e);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
-    {
+    if is_npz(path) {
         crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
         let data = read_npz(path, n_states, n_actions)?;
         let file = crate::fsio::open_regular(path).map_err(cannot)?;
@@ -104,6 +120,9 @@ pub enum Greedy {
     Optimal,
     /// The `medium` learner's greedy policy.
     Medium,
+    /// A continuous-state environment's classical controller (it has no
+    /// exact optimal policy; see [`observed::collect`]).
+    Expert,
 }
 
 impl Quality {
@@ -130,6 +149,7 @@ impl Quality {
                 let base = match policy {
                     Greedy::Optimal => "optimal",
                     Greedy::Medium => "medium",
+                    Greedy::Expert => "expert",
                 };
                 format!("{base} ε={epsilon}")
             }
@@ -171,7 +191,8 @@ impl Quality {
             })
     }
 
-    /// The coverage knob: `optimal` or `medium` played ε-greedily.
+    /// The coverage knob: `optimal` or `medium` played ε-greedily, or on
+    /// a continuous-state environment `expert` (its controller).
     pub fn with_epsilon(self, epsilon: f64) -> crate::Result<Self> {
         if !(0.0..=1.0).contains(&epsilon) {
             return Err(crate::Error::Invalid(format!(
@@ -188,9 +209,14 @@ impl Quality {
                 policy: Greedy::Optimal,
                 ..
             } => Greedy::Optimal,
+            Quality::Expert
+            | Quality::EpsilonGreedy {
+                policy: Greedy::Expert,
+                ..
+            } => Greedy::Expert,
             other => {
                 return Err(crate::Error::Invalid(format!(
-                    "epsilon applies to the `optimal` and `medium` policies, not `{other}`"
+                    "epsilon applies to the `optimal`, `medium` and (on continuous-state environments) `expert` policies, not `{other}`"
                 )));
             }
         };
@@ -239,25 +265,23 @@ impl Dataset {
     /// error, not an abort, when the total would pass [`MAX_TRANSITIONS`] or
     /// the memory is not there.
     pub fn try_reserve(&mut self, additional: usize) -> crate::Result<()> {
-        let total = self.len().saturating_add(additional);
-        if total > MAX_TRANSITIONS {
-            return Err(crate::Error::Invalid(format!(
-                "{total} transitions: a dataset holds at most {MAX_TRANSITIONS} (its counts are 32-bit)"
-            )));
-        }
-        let fail = |e: std::collections::TryReserveError| {
-            crate::Error::Invalid(format!(
-                "cannot allocate memory for {total} transitions ({BYTES_PER_TRANSITION} bytes each): {e}"
-            ))
-        };
-        self.episode.try_reserve(additional).map_err(fail)?;
-        self.step.try_reserve(additional).map_err(fail)?;
+        let total = check_total(self.len(), additional)?;
+        let fail = reserve_error(total, BYTES_PER_TRANSITION);
         self.state.try_reserve(additional).map_err(fail)?;
-        self.action.try_reserve(additional).map_err(fail)?;
-        self.reward.try_reserve(additional).map_err(fail)?;
         self.next_state.try_reserve(additional).map_err(fail)?;
-        self.terminated.try_reserve(additional).map_err(fail)?;
-        self.truncated.try_reserve(additional).map_err(fail)
+        self.columns().try_reserve(additional).map_err(fail)
+    }
+
+    /// The columns every dataset has.
+    fn columns(&mut self) -> Columns<'_> {
+        columns!(self)
+    }
+
+    /// Appends the rows of `other`.
+    fn append(&mut self, other: &mut Dataset) {
+        self.state.extend_from_slice(&other.state);
+        self.next_state.extend_from_slice(&other.next_state);
+        self.columns().append(&other.columns());
     }
 
     pub fn len(&self) -> usize {
@@ -270,15 +294,7 @@ impl Dataset {
 
     /// Number of episodes (distinct, consecutive episode ids).
     pub fn n_episodes(&self) -> usize {
-        let mut n = 0;
-        let mut last = None;
-        for &e in &self.episode {
-            if last != Some(e) {
-                n += 1;
-                last = Some(e);
-            }
-        }
-        n
+        count_episodes(&self.episode)
     }
 
     /// Appends one transition (inlined: it is the inner loop of collection
@@ -296,13 +312,94 @@ impl Dataset {
         terminated: bool,
         truncated: bool,
     ) {
+        self.state.push(state);
+        self.next_state.push(next_state);
+        self.columns()
+            .push(episode, step, action, reward, terminated, truncated);
+    }
+}
+
+/// The columns a tabular [`Dataset`] and an [`ObsDataset`] share,
+/// borrowed: one place that grows them together.
+struct Columns<'a> {
+    episode: &'a mut Vec<u32>,
+    step: &'a mut Vec<u32>,
+    action: &'a mut Vec<u32>,
+    reward: &'a mut Vec<f64>,
+    terminated: &'a mut Vec<bool>,
+    truncated: &'a mut Vec<bool>,
+}
+
+impl Columns<'_> {
+    fn try_reserve(self, additional: usize) -> Result<(), std::collections::TryReserveError> {
+        self.episode.try_reserve(additional)?;
+        self.step.try_reserve(additional)?;
+        self.action.try_reserve(additional)?;
+        self.reward.try_reserve(additional)?;
+        self.terminated.try_reserve(additional)?;
+        self.truncated.try_reserve(additional)
+    }
+
+    #[inline(always)]
+    fn push(
+        self,
+        episode: u32,
+        step: u32,
+        action: u32,
+        reward: f64,
+        terminated: bool,
+        truncated: bool,
+    ) {
         self.episode.push(episode);
         self.step.push(step);
-        self.state.push(state);
         self.action.push(action);
         self.reward.push(reward);
-        self.next_state.push(next_state);
         self.terminated.push(terminated);
         self.truncated.push(truncated);
+    }
+
+    fn append(self, other: &Columns<'_>) {
+        self.episode.extend_from_slice(other.episode);
+        self.step.extend_from_slice(other.step);
+        self.action.extend_from_slice(other.action);
+        self.reward.extend_from_slice(other.reward);
+        self.terminated.extend_from_slice(other.terminated);
+        self.truncated.extend_from_slice(other.truncated);
+    }
+}
+
+/// Number of episodes in an episode column (distinct, consecutive ids).
+fn count_episodes(episode: &[u32]) -> usize {
+    let mut n = 0;
+    let mut last = None;
+    for &e in episode {
+        if last != Some(e) {
+            n += 1;
+            last = Some(e);
+        }
+    }
+    n
+}
+
+/// `len + additional`, or the error when a dataset cannot hold that many.
+fn check_total(len: usize, additional: usize) -> crate::Result<usize> {
+    let total = len.saturating_add(additional);
+    if total > MAX_TRANSITIONS {
+        return Err(crate::Error::Invalid(format!(
+            "{total} transitions: a dataset holds at most {MAX_TRANSITIONS} (its counts are 32-bit)"
+        )));
+    }
+    Ok(total)
+}
+
+/// The error of a failed reservation of `total` transitions of `bytes` each.
+fn reserve_error(
+    total: usize,
+    bytes: usize,
+) -> impl Fn(std::collections::TryReserveError) -> crate::Error + Copy {
+    move |e| {
+        crate::Error::Invalid(format!(
+            "cannot allocate memory for {total} transitions ({bytes} bytes each): {e}"
+        ))
     }
 }

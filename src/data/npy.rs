@@ -135,74 +135,129 @@ where
     }
 }
 
-/// Writes the dataset's columns as arrays of one `.npz` archive.
-pub fn write_npz(path: &Path, data: &Dataset) -> Result<()> {
-    let failed = |message: String| Error::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    let mut npz = NpzWriter::new(std::io::BufWriter::new(file));
-    let ints = |column: &[u32]| {
-        column
-            .iter()
-            .map(|&x| i64::from(x))
-            .collect::<Array1<i64>>()
-    };
-    let add = |name: &str, result: std::result::Result<(), ndarray_npy::WriteNpzError>| {
-        result.map_err(|e| failed(format!("writing array `{name}`: {e}")))
-    };
-    add("episode", npz.add_array("episode", &ints(&data.episode)))?;
-    add("step", npz.add_array("step", &ints(&data.step)))?;
-    add("state", npz.add_array("state", &ints(&data.state)))?;
-    add("action", npz.add_array("action", &ints(&data.action)))?;
-    add(
-        "reward",
-        npz.add_array("reward", &Array1::from(data.reward.clone())),
-    )?;
-    add(
-        "next_state",
-        npz.add_array("next_state", &ints(&data.next_state)),
-    )?;
-    add(
-        "terminated",
-        npz.add_array("terminated", &Array1::from(data.terminated.clone())),
-    )?;
-    add(
-        "truncated",
-        npz.add_array("truncated", &Array1::from(data.truncated.clone())),
-    )?;
-    if let Some(policy) = &data.behavior {
-        add("behavior_policy", npz.add_array("behavior_policy", policy))?;
-    }
-    npz.finish()
-        .map_err(|e| failed(format!("finishing the archive: {e}")))?;
-    Ok(())
+/// An `.npz` archive being written, each array's error naming it.
+pub(crate) struct NpzOut<'p> {
+    path: &'p Path,
+    npz: NpzWriter<std::io::BufWriter<std::fs::File>>,
 }
 
-/// Reads a dataset `.npz`: the arrays [`write_npz`] writes, as numpy's
-/// `np.savez` writes them too (integers int64 or int32, rewards float64,
-/// flags bool; stored, not compressed), every value checked as the CSV
-/// reader checks its cells. `behavior_policy`, when there, comes back as
-/// the dataset's behaviour policy.
-pub fn read_npz(path: &Path, n_states: usize, n_actions: usize) -> Result<Dataset> {
-    let failed = |message: String| Error::File {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = crate::fsio::open_regular(path)
-        .map_err(|e| Error::io(format!("cannot open dataset {}", path.display()), e))?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| failed(format!("not an npz archive: {e}")))?;
-    // An array's bytes, at most what the largest dataset's column takes.
-    let mut entry = |name: &str| -> Result<Option<Vec<u8>>> {
-        let mut file = match archive.by_name(&format!("{name}.npy")) {
+impl<'p> NpzOut<'p> {
+    pub(crate) fn create(path: &'p Path) -> Result<Self> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        Ok(NpzOut {
+            path,
+            npz: NpzWriter::new(std::io::BufWriter::new(file)),
+        })
+    }
+
+    fn failed(&self, message: String) -> Error {
+        Error::File {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    pub(crate) fn add<S, D>(&mut self, name: &str, array: &ndarray::ArrayBase<S, D>) -> Result<()>
+    where
+        S: ndarray::Data,
+        S::Elem: ndarray_npy::WritableElement,
+        D: Dimension,
+    {
+        self.npz
+            .add_array(name, array)
+            .map_err(|e| self.failed(format!("writing array `{name}`: {e}")))
+    }
+
+    /// An integer column, as int64 (numpy's default).
+    pub(crate) fn add_ints(&mut self, name: &str, column: &[u32]) -> Result<()> {
+        let ints: Array1<i64> = column.iter().map(|&x| i64::from(x)).collect();
+        self.add(name, &ints)
+    }
+
+    pub(crate) fn add_vec<A: ndarray_npy::WritableElement + Clone>(
+        &mut self,
+        name: &str,
+        column: &[A],
+    ) -> Result<()> {
+        self.add(name, &Array1::from(column.to_vec()))
+    }
+
+    pub(crate) fn finish(self) -> Result<()> {
+        let path = self.path;
+        self.npz.finish().map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            message: format!("finishing the archive: {e}"),
+        })?;
+        Ok(())
+    }
+}
+
+/// Writes the dataset's columns as arrays of one `.npz` archive.
+pub fn write_npz(path: &Path, data: &Dataset) -> Result<()> {
+    let mut npz = NpzOut::create(path)?;
+    npz.add_ints("episode", &data.episode)?;
+    npz.add_ints("step", &data.step)?;
+    npz.add_ints("state", &data.state)?;
+    npz.add_ints("action", &data.action)?;
+    npz.add_vec("reward", &data.reward)?;
+    npz.add_ints("next_state", &data.next_state)?;
+    npz.add_vec("terminated", &data.terminated)?;
+    npz.add_vec("truncated", &data.truncated)?;
+    if let Some(policy) = &data.behavior {
+        npz.add("behavior_policy", policy)?;
+    }
+    npz.finish()
+}
+
+/// An `.npz` archive being read: its arrays by name, each read in bounded
+/// memory and checked as the CSV reader checks its cells, errors naming
+/// the file and the array.
+pub(crate) struct NpzIn<'p> {
+    path: &'p Path,
+    archive: zip::ZipArchive<std::fs::File>,
+    /// The arrays a dataset of this kind requires (named when one is missing).
+    required: &'static [&'static str],
+}
+
+impl<'p> NpzIn<'p> {
+    pub(crate) fn open(path: &'p Path, required: &'static [&'static str]) -> Result<Self> {
+        let file = crate::fsio::open_regular(path)
+            .map_err(|e| Error::io(format!("cannot open dataset {}", path.display()), e))?;
+        let failed = |message| Error::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let archive =
+            zip::ZipArchive::new(file).map_err(|e| failed(format!("not an npz archive: {e}")))?;
+        Ok(NpzIn {
+            path,
+            archive,
+            required,
+        })
+    }
+
+    pub(crate) fn failed(&self, message: String) -> Error {
+        Error::File {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    /// An array's bytes, at most what the largest dataset's column of
+    /// `width` numbers a row takes.
+    pub(crate) fn entry(&mut self, name: &str, width: usize) -> Result<Option<Vec<u8>>> {
+        let path = self.path;
+        let failed = |message| Error::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut file = match self.archive.by_name(&format!("{name}.npy")) {
             Ok(file) => file,
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(failed(format!("array `{name}`: {e}"))),
         };
-        let limit = MAX_TRANSITIONS as u64 * 8 + (1 << 16);
+        let limit = (MAX_TRANSITIONS as u64 * 8).saturating_mul(width as u64) + (1 << 16);
         let mut bytes = Vec::new();
         file.by_ref()
             .take(limit + 1)
@@ -212,23 +267,30 @@ pub fn read_npz(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
             return Err(failed(format!("array `{name}` is larger than any dataset")));
         }
         Ok(Some(bytes))
-    };
-    let mut column = |name: &str| -> Result<Vec<u8>> {
-        entry(name)?.ok_or_else(|| {
-            failed(format!(
+    }
+
+    /// A required array's bytes.
+    fn column(&mut self, name: &str, width: usize) -> Result<Vec<u8>> {
+        let bytes = self.entry(name, width)?;
+        bytes.ok_or_else(|| {
+            self.failed(format!(
                 "missing array `{name}`; required arrays: {}",
-                COLUMNS.join(",")
+                self.required.join(",")
             ))
         })
-    };
-    let integers = |name: &str, bytes: &[u8], limit: Option<usize>| -> Result<Vec<u32>> {
-        let values = values::<i64>(name, bytes)
+    }
+
+    /// A required 1-D array of int64 or int32, each value in 0..`limit`
+    /// (any `u32` without one).
+    pub(crate) fn integers(&mut self, name: &str, limit: Option<usize>) -> Result<Vec<u32>> {
+        let bytes = self.column(name, 1)?;
+        let values = values::<i64>(name, &bytes)
             .or_else(|e| {
-                values::<i32>(name, bytes)
+                values::<i32>(name, &bytes)
                     .map(|v| v.into_iter().map(i64::from).collect())
                     .map_err(|_| e)
             })
-            .map_err(failed)?;
+            .map_err(|e| self.failed(e))?;
         let max = limit.map_or(i64::from(u32::MAX), |n| n as i64 - 1);
         values
             .iter()
@@ -238,56 +300,118 @@ pub fn read_npz(path: &Path, n_states: usize, n_actions: usize) -> Result<Datase
                     .ok()
                     .filter(|&x| i64::from(x) <= max)
                     .ok_or_else(|| {
-                        failed(format!(
+                        self.failed(format!(
                             "array `{name}`, entry {i}: {v} is out of range; valid values: 0..={max}"
                         ))
                     })
             })
             .collect()
-    };
+    }
+
+    /// A required 1-D array of booleans.
+    pub(crate) fn flags(&mut self, name: &str) -> Result<Vec<bool>> {
+        let bytes = self.column(name, 1)?;
+        values(name, &bytes).map_err(|e| self.failed(e))
+    }
+
+    /// A required array of finite float64 numbers: 1-D (`width` None) or
+    /// N × `width`, as one row-major column.
+    pub(crate) fn reals(&mut self, name: &str, width: Option<usize>) -> Result<Vec<f64>> {
+        let bytes = self.column(name, width.unwrap_or(1))?;
+        let numbers = match width {
+            None => values(name, &bytes),
+            Some(width) => parse_npy::<f64, ndarray::Ix2>(&bytes)
+                .map_err(|e| format!("array `{name}`: {e}"))
+                .and_then(|a| {
+                    if a.ncols() == width {
+                        Ok(a.into_iter().collect())
+                    } else {
+                        Err(format!(
+                            "array `{name}` is {:?}; expected {width} numbers a row",
+                            a.dim()
+                        ))
+                    }
+                }),
+        }
+        .map_err(|e| self.failed(e))?;
+        if let Some(i) = numbers.iter().position(|r: &f64| !r.is_finite()) {
+            return Err(self.failed(format!(
+                "array `{name}`, entry {}: {} is not a finite number",
+                i / width.unwrap_or(1),
+                numbers[i]
+            )));
+        }
+        Ok(numbers)
+    }
+
+    /// An error unless every array holds `n` rows (`lengths`: name and
+    /// rows), `n` is at least one and at most [`MAX_TRANSITIONS`].
+    pub(crate) fn check_rows(
+        &self,
+        first: &str,
+        n: usize,
+        lengths: &[(&str, usize)],
+    ) -> Result<()> {
+        if let Some(&(name, len)) = lengths.iter().find(|&&(_, len)| len != n) {
+            return Err(self.failed(format!(
+                "array `{name}` holds {len} values, `{first}` {n}: every array holds one per transition"
+            )));
+        }
+        if n == 0 {
+            return Err(self.failed("no transitions".into()));
+        }
+        if n > MAX_TRANSITIONS {
+            return Err(self.failed(format!(
+                "{n} transitions; a dataset holds at most {MAX_TRANSITIONS}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a dataset `.npz`: the arrays [`write_npz`] writes, as numpy's
+/// `np.savez` writes them too (integers int64 or int32, rewards float64,
+/// flags bool; stored, not compressed), every value checked as the CSV
+/// reader checks its cells. `behavior_policy`, when there, comes back as
+/// the dataset's behaviour policy.
+pub fn read_npz(path: &Path, n_states: usize, n_actions: usize) -> Result<Dataset> {
+    let mut npz = NpzIn::open(path, &COLUMNS)?;
     let mut data = Dataset::new(n_states, n_actions);
-    data.episode = integers("episode", &column("episode")?, None)?;
-    data.step = integers("step", &column("step")?, None)?;
-    data.state = integers("state", &column("state")?, Some(n_states))?;
-    data.action = integers("action", &column("action")?, Some(n_actions))?;
-    data.reward = values("reward", &column("reward")?).map_err(failed)?;
-    data.next_state = integers("next_state", &column("next_state")?, Some(n_states))?;
-    data.terminated = values("terminated", &column("terminated")?).map_err(failed)?;
-    data.truncated = values("truncated", &column("truncated")?).map_err(failed)?;
+    data.episode = npz.integers("episode", None)?;
+    data.step = npz.integers("step", None)?;
+    data.state = npz.integers("state", Some(n_states))?;
+    data.action = npz.integers("action", Some(n_actions))?;
+    // Checked finite after the lengths: a length error is named first.
+    let reward_bytes = npz.column("reward", 1)?;
+    data.reward = values("reward", &reward_bytes).map_err(|e| npz.failed(e))?;
+    data.next_state = npz.integers("next_state", Some(n_states))?;
+    data.terminated = npz.flags("terminated")?;
+    data.truncated = npz.flags("truncated")?;
     let n = data.episode.len();
-    let lengths = [
-        ("step", data.step.len()),
-        ("state", data.state.len()),
-        ("action", data.action.len()),
-        ("reward", data.reward.len()),
-        ("next_state", data.next_state.len()),
-        ("terminated", data.terminated.len()),
-        ("truncated", data.truncated.len()),
-    ];
-    if let Some((name, len)) = lengths.into_iter().find(|&(_, len)| len != n) {
-        return Err(failed(format!(
-            "array `{name}` holds {len} values, `episode` {n}: every array holds one per transition"
-        )));
-    }
-    if n == 0 {
-        return Err(failed("no transitions".into()));
-    }
-    if n > MAX_TRANSITIONS {
-        return Err(failed(format!(
-            "{n} transitions; a dataset holds at most {MAX_TRANSITIONS}"
-        )));
-    }
+    npz.check_rows(
+        "episode",
+        n,
+        &[
+            ("step", data.step.len()),
+            ("state", data.state.len()),
+            ("action", data.action.len()),
+            ("reward", data.reward.len()),
+            ("next_state", data.next_state.len()),
+            ("terminated", data.terminated.len()),
+            ("truncated", data.truncated.len()),
+        ],
+    )?;
     if let Some(i) = data.reward.iter().position(|r| !r.is_finite()) {
-        return Err(failed(format!(
+        return Err(npz.failed(format!(
             "array `reward`, entry {i}: {} is not a finite number",
             data.reward[i]
         )));
     }
-    if let Some(bytes) = entry("behavior_policy")? {
+    if let Some(bytes) = npz.entry("behavior_policy", 1)? {
         let policy = parse_npy::<f64, _>(&bytes)
-            .map_err(|e| failed(format!("array `behavior_policy`: {e}")))?;
+            .map_err(|e| npz.failed(format!("array `behavior_policy`: {e}")))?;
         if policy.dim() != (n_states, n_actions) {
-            return Err(failed(format!(
+            return Err(npz.failed(format!(
                 "array `behavior_policy` is {:?}, the environment has {n_states} states and {n_actions} actions",
                 policy.dim()
             )));

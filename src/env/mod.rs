@@ -9,8 +9,11 @@
 //! - [`mountain_car`], [`cart_pole`], [`acrobot`]: Gymnasium 1.4's
 //!   `gymnasium/envs/classic_control/*.py`, step for step in float64;
 //!   `tests/it/gymnasium.rs` compares trajectories with Gymnasium's own.
-//! - [`Description`]: what `env list`/`env show` print of them, and the
-//!   documented observation bounds that scale features.
+//! - [`Description`]: what `env list`/`env show` print of them, the
+//!   documented observation bounds that scale features, and the reference
+//!   returns that normalize scores ([`Reference`]).
+//! - [`Observation`]: an observation as the numbers a dataset stores
+//!   ([`crate::data::observed`]).
 //! - [`rollout`]: a given action sequence from a given state, with
 //!   Gymnasium's time-limit truncation.
 //! - [`monte_carlo`]: a policy's mean return ± standard error over a
@@ -25,6 +28,7 @@ pub use acrobot::Acrobot;
 pub use cart_pole::CartPole;
 pub use mountain_car::MountainCar;
 
+pub use crate::data::observed::collect::Reference;
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -47,7 +51,7 @@ pub trait Env: Sync {
     /// Everything the dynamics need (Gymnasium's `env.unwrapped.state`).
     type State: Copy + Debug;
     /// What an agent sees of a state.
-    type Obs: Copy + Debug + Serialize;
+    type Obs: Observation;
 
     fn id(&self) -> &str;
     fn n_actions(&self) -> usize;
@@ -68,6 +72,30 @@ pub trait Env: Sync {
     /// policy should match).
     fn controller(&self, _obs: &Self::Obs) -> Option<usize> {
         None
+    }
+}
+
+/// An observation as the row of numbers a dataset stores.
+pub trait Observation: Copy + Debug + Serialize {
+    /// Appends the components (as many as [`Env::obs_dim`]) to `out`.
+    fn extend(&self, out: &mut Vec<f64>);
+}
+
+impl<const N: usize> Observation for [f64; N]
+where
+    [f64; N]: Serialize,
+{
+    #[inline(always)]
+    fn extend(&self, out: &mut Vec<f64>) {
+        out.extend_from_slice(self);
+    }
+}
+
+/// A tabular state index, one component.
+impl Observation for usize {
+    #[inline(always)]
+    fn extend(&self, out: &mut Vec<f64>) {
+        out.push(*self as f64);
     }
 }
 
@@ -194,6 +222,8 @@ pub struct Description {
     pub actions: &'static [&'static str],
     pub time_limit: usize,
     pub start: &'static str,
+    /// The random and expert returns that normalize scores, and `medium`'s ε.
+    pub reference: Reference,
 }
 
 /// Every continuous-state environment, in `env list` order.

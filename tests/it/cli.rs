@@ -733,6 +733,96 @@ fn data_collect_reports_the_behaviour() {
     }
 }
 
+/// `data collect` on a continuous-state environment writes observation
+/// columns (CSV) or D4RL's arrays (npz), the same bits for the same seed,
+/// reports the behaviour and the normalized score, and refuses what has
+/// no meaning there.
+#[test]
+fn data_collect_writes_observations_of_continuous_environments() {
+    let dir = tempfile::tempdir().unwrap();
+    let collect = |env: &str, policy: &[&str], file: &str| {
+        let mut command = pessimist();
+        command
+            .args(["data", "collect", "--env", env, "--policy"])
+            .args(policy)
+            .args(["--size", "3000", "--seed", "5", "-o"])
+            .arg(dir.path().join(file));
+        command
+    };
+    let stderr = |command: &mut Command| {
+        let out = command.assert().success().get_output().stderr.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let expert = stderr(&mut collect("MountainCar-v0", &["expert"], "a.csv"));
+    assert!(
+        expert.contains("collected 3000 transitions")
+            && expert.contains("behaviour: the controller with epsilon 0.05")
+            && expert.contains("R_random -200 (uniform play), R_expert -119.4127 (the controller), each over 10000 episodes from seed 0")
+            && expert.contains("complete episodes, score 9"),
+        "{expert}"
+    );
+    stderr(&mut collect("MountainCar-v0", &["expert"], "b.csv"));
+    let a = std::fs::read_to_string(dir.path().join("a.csv")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read_to_string(dir.path().join("b.csv")).unwrap()
+    );
+    assert_eq!(a.lines().count(), 3001);
+    assert!(a.starts_with(
+        "episode,step,obs_0,obs_1,action,reward,next_obs_0,next_obs_1,terminated,truncated\n0,0,"
+    ));
+    let knob = stderr(&mut collect(
+        "CartPole-v1",
+        &["expert", "--epsilon", "0.2"],
+        "c.npz",
+    ));
+    assert!(knob.contains("the controller with epsilon 0.2"), "{knob}");
+    let npz = std::fs::read(dir.path().join("c.npz")).unwrap();
+    for name in [
+        "observations.npy",
+        "next_observations.npy",
+        "terminals.npy",
+        "timeouts.npy",
+    ] {
+        assert!(
+            npz.windows(name.len()).any(|w| w == name.as_bytes()),
+            "{name}"
+        );
+    }
+    for (policy, says) in [
+        ("medium", "the controller with epsilon 0.3403"),
+        ("medium-replay", "falling linearly from 1 to 0.3403"),
+        (
+            "medium-expert",
+            "(first 1500 transitions), then the controller with epsilon 0.05",
+        ),
+        ("random", "uniformly random actions"),
+    ] {
+        let text = stderr(&mut collect("MountainCar-v0", &[policy], "d.csv"));
+        assert!(text.contains(says), "{policy}: {text}");
+    }
+    let random = stderr(&mut collect("Acrobot-v1", &["random"], "e.csv"));
+    assert!(
+        random.contains("Acrobot-v1 has no expert return"),
+        "{random}"
+    );
+    fails_saying(
+        &mut collect("Acrobot-v1", &["expert"], "f.csv"),
+        &["Acrobot-v1 has no classical controller"],
+    );
+    fails_saying(
+        &mut collect("MountainCar-v0", &["optimal"], "f.csv"),
+        &[
+            "MountainCar-v0 has no exact optimal policy",
+            "`expert` with an epsilon",
+        ],
+    );
+    fails_saying(
+        &mut collect("FrozenLake-v1", &["expert", "--epsilon", "0.1"], "f.csv"),
+        &["use `optimal` with an epsilon"],
+    );
+}
+
 /// What `pessimist report STORE --format FORMAT` prints.
 fn report_of(store: &Path, format: &str) -> String {
     let out = pessimist()
@@ -1572,22 +1662,6 @@ fn env_rollout_of_continuous_environments() {
     fails_saying(
         &mut train("MountainCar-v0", "fqi", "none.csv"),
         &[continuous],
-    );
-    fails_saying(
-        pessimist()
-            .args([
-                "data",
-                "collect",
-                "--env",
-                "CartPole-v1",
-                "--policy",
-                "random",
-            ])
-            .args(["--size", "10", "-o", "x.csv"]),
-        &[
-            "CartPole-v1 is a continuous-state environment",
-            "env rollout",
-        ],
     );
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("car.toml");

@@ -319,6 +319,71 @@ fn fuzz_dataset_csv_reader() {
     );
 }
 
+/// Observation CSVs (d = 2, 3 actions, MountainCar's shape): plain, with
+/// columns reordered and an extra one, and handed to the csv crate.
+const OBS_CSVS: [&str; 3] = [
+    "episode,step,obs_0,obs_1,action,reward,next_obs_0,next_obs_1,terminated,truncated\n\
+     0,0,-0.5,0.0,2,-1.0,-0.499,0.001,false,false\n0,1,-0.499,0.001,0,-1,-0.5,-0.001,false,true\n",
+    "obs_1,obs_0,next_obs_1,next_obs_0,action,reward,terminated,truncated,episode,step,x\n\
+     0,-0.5,1e-3,-0.49,1,-1,0,1,0,0,y\n",
+    "episode,step,obs_0,obs_1,action,reward,next_obs_0,next_obs_1,terminated,truncated\r\n\
+     0,0,\"-0.5\",0,2,-1,-0.4,0,true,false\r\n",
+];
+
+#[test]
+fn fuzz_observation_csv_reader() {
+    let dir = scratch();
+    let path = dir.path().join("obs.csv");
+    let valid = OBS_CSVS
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
+    fuzz(
+        "obs-csv",
+        inputs(valid, "0123456789,.-\n\r\"truefalsTF eE+_obsnxt"),
+        |bytes| {
+            std::fs::write(&path, &bytes).unwrap();
+            pessimist::data::observed::read_obs_csv(&path, 2, 3).is_ok()
+        },
+    );
+}
+
+/// An observation archive with a few of its bytes changed, or cut short:
+/// an error, never a panic or an allocation beyond the bound.
+#[test]
+fn fuzz_observation_npz_reader() {
+    let dir = scratch();
+    let path = dir.path().join("obs.npz");
+    let (data, _) = pessimist::data::observed::collect_id(
+        "MountainCar-v0",
+        pessimist::data::Quality::Expert,
+        20,
+        0,
+    )
+    .unwrap()
+    .unwrap();
+    pessimist::data::observed::write_obs_npz(&path, &data).unwrap();
+    let valid = std::fs::read(&path).unwrap();
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4);
+    let strategy = (edits, any::<prop::sample::Index>(), any::<bool>()).prop_map(
+        move |(edits, cut, short)| {
+            let mut bytes = valid.clone();
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            if short {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            bytes
+        },
+    );
+    fuzz("obs-npz", strategy, |bytes| {
+        std::fs::write(&path, &bytes).unwrap();
+        pessimist::data::observed::read_obs_npz(&path, 2, 3).is_ok()
+    });
+}
+
 /// A run directory holding one finished ImitationTrap run's files, as
 /// valid inputs for the store's readers.
 fn store_files() -> (tempfile::TempDir, Vec<(String, String)>) {

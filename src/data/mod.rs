@@ -10,11 +10,13 @@ pub mod collect;
 pub mod csv;
 pub mod empirical;
 pub mod npy;
+pub mod samples;
 
 pub use collect::{Provenance, collect, collect_with_policy, collect_with_provenance};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::{read_npz, write_npz};
+pub use samples::{Samples, Transitions};
 
 /// Reads a dataset file: `.npz` by its extension, CSV otherwise.
 pub fn read_file(

@@ -57,6 +57,13 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let Some(phi) = data.phi.clone() else {
         return Ok(Evaluate::boxed(data, data.compiled.behavior_estimate()));
     };
+    if phi.matrix().is_none() {
+        return Err(Error::Invalid(
+            "bc's linear form fits the dense features of a tabular environment; \
+             on sample states it is not built yet"
+                .into(),
+        ));
+    }
     let policy = clone_behavior(&state_features(&phi), data)?;
     let theta = Array1::zeros(phi.dim());
     let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy))?;
@@ -88,7 +95,8 @@ pub const MAX_CELLS: usize = 1 << 25;
 
 /// ψ(s), states × state features, recovered from φ (see the module doc).
 pub fn state_features(phi: &Phi) -> Array2<f64> {
-    let (m, na, ns) = (phi.matrix(), phi.n_actions(), phi.n_states());
+    let m = phi.matrix().expect("bc::build checked for dense rows");
+    let (na, ns) = (phi.n_actions(), phi.n_states());
     let row = |s: usize, a: usize| m.row(s * na + a);
     let d = phi.dim();
     let blocks = d.is_multiple_of(na) && {

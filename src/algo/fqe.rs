@@ -50,8 +50,17 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let policy = match config.target {
-        "uniform" => data.env.uniform_policy(),
-        "optimal" => solve::optimal(&data.env, data.gamma)?.policy,
+        "uniform" => {
+            let c = &data.compiled;
+            Array2::from_elem((c.n_states, c.n_actions), 1.0 / c.n_actions as f64)
+        }
+        "optimal" => {
+            solve::optimal(
+                data.tabular_env("fqe's `target = \"optimal\"`")?,
+                data.gamma,
+            )?
+            .policy
+        }
         _ => data.compiled.behavior_estimate(),
     };
     if let Some(phi) = data.phi.clone() {

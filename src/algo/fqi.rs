@@ -156,8 +156,9 @@ impl LinearRule for SemiGradient {
     fn step(&mut self, theta: &mut Array1<f64>, iteration: u64) -> f64 {
         let s = &self.sample;
         let lr = s.lr / (1.0 + s.lr_decay * iteration as f64);
-        let (m, na) = (self.phi.matrix(), self.phi.n_actions());
+        let na = self.phi.n_actions();
         let terminal = self.phi.n_states() * na;
+        let theta = theta.as_slice_mut().expect("θ is contiguous");
         let mut squared = 0.0;
         for t in &s.transitions {
             let next = t.next_row as usize;
@@ -165,13 +166,14 @@ impl LinearRule for SemiGradient {
                 0.0
             } else {
                 (next..next + na)
-                    .map(|row| m.row(row).dot(theta))
+                    .map(|row| self.phi.dot(row, theta))
                     .fold(f64::NEG_INFINITY, f64::max)
             };
-            let x = m.row(t.cell as usize);
-            // ALGO LOGIC: the semi-gradient step θ ← θ + α_k δ φ(s,a).
-            let td = t.td_error(s.gamma, best, x.dot(theta));
-            theta.scaled_add(lr * td, &x);
+            let cell = t.cell as usize;
+            // ALGO LOGIC: the semi-gradient step θ ← θ + α_k δ φ(s,a),
+            // over φ(s,a)'s nonzeros.
+            let td = t.td_error(s.gamma, best, self.phi.dot(cell, theta));
+            self.phi.add_scaled(cell, lr * td, theta);
             squared += td * td;
         }
         squared / s.transitions.len().max(1) as f64

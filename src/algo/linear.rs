@@ -20,14 +20,14 @@
 //!   table exactly).
 
 use super::tabular::{
-    Backup, QInit, Rule, Tabular, expected, load_table, max_per_state, save_table,
+    Backup, QInit, Rule, Tabular, expected, load_table, max_per_state, same_bits, save_table,
 };
 use super::{Algorithm, StepReport, TrainData};
 use crate::error::{Error, Result};
 use crate::features::Phi;
 use crate::mdp::{Policy, solve};
 use linfa_linalg::cholesky::Cholesky;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use std::sync::Arc;
 
 /// Ridge added to a Gram matrix, relative to its mean diagonal: enough to
@@ -142,9 +142,7 @@ pub struct LeastSquares {
 impl LeastSquares {
     /// Fits the pairs `rows` with weights (s·|A| + a, w).
     pub fn new(phi: Arc<Phi>, rows: Vec<(usize, f64)>) -> Result<Self> {
-        let m = phi.matrix();
-        let weighted = rows.iter().map(|&(row, w)| (m.row(row), w));
-        let (factor, ridge) = ridge_factor(phi.dim(), weighted, "least squares")?;
+        let (factor, ridge) = factor_gram(phi.gram_upper(&rows), "least squares")?;
         Ok(LeastSquares {
             phi,
             rows,
@@ -192,6 +190,12 @@ pub fn ridge_factor<'a>(
             }
         }
     }
+    factor_gram(gram, what)
+}
+
+/// [`ridge_factor`] of a Gram matrix given by its upper triangle.
+fn factor_gram(mut gram: Array2<f64>, what: &str) -> Result<(Factor, f64)> {
+    let d = gram.nrows();
     for i in 0..d {
         for j in 0..i {
             gram[[i, j]] = gram[[j, i]];
@@ -200,10 +204,41 @@ pub fn ridge_factor<'a>(
     let mean_diagonal = gram.diag().sum() / d as f64;
     let ridge = RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
     gram.diag_mut().iter_mut().for_each(|g| *g += ridge);
-    let factor = gram
-        .cholesky()
-        .map_err(|e| Error::Invalid(format!("{what}: the Gram matrix: {e}")))?;
-    Ok((Factor::new(factor.view()), ridge))
+    // SPEED: G's independent diagonal blocks (features in action blocks
+    // give one a action) factored one by one: the same L, which Cholesky
+    // never fills between them, at Σ b³/3 instead of d³/3 (0.13 GFlop
+    // instead of 1.2 for 3 blocks of 512).
+    let mut l = Array2::<f64>::zeros((d, d));
+    for (start, end) in diagonal_blocks(&gram) {
+        let block = gram
+            .slice(s![start..end, start..end])
+            .cholesky()
+            .map_err(|e| {
+                Error::Invalid(format!(
+                    "{what}: the Gram matrix (rows {start}..{end}): {e}"
+                ))
+            })?;
+        l.slice_mut(s![start..end, start..end]).assign(&block);
+    }
+    Ok((Factor::new(l.view()), ridge))
+}
+
+/// The ranges of rows of a symmetric matrix whose diagonal blocks are
+/// independent: no nonzero joins a row of one to a column of another.
+fn diagonal_blocks(g: &Array2<f64>) -> Vec<(usize, usize)> {
+    let d = g.nrows();
+    let (mut blocks, mut start, mut reach) = (Vec::new(), 0, 0);
+    for i in 0..d {
+        // The last column row i reaches, and the block's furthest so far.
+        let row = g.row(i);
+        let last = (i..d).rev().find(|&j| row[j] != 0.0).unwrap_or(i);
+        reach = reach.max(last);
+        if reach == i {
+            blocks.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    blocks
 }
 
 /// A lower-triangular Cholesky factor L, each row kept from its first
@@ -290,12 +325,6 @@ pub fn initial_theta(init: QInit, phi: &Arc<Phi>, data: &TrainData) -> Result<Ar
     fit_table(&init.table(data), phi)
 }
 
-/// The largest |Δ| between two weight vectors' values on every pair,
-/// from Δ = after − before.
-fn largest_change(phi: &Phi, delta: &[f64]) -> f64 {
-    (0..phi.n_states() * phi.n_actions()).fold(0.0, |m: f64, row| m.max(phi.dot(row, delta).abs()))
-}
-
 /// How [`Fitted`] values the next state.
 pub enum NextValue {
     /// max_a' θᵀφ(s',a'), and the greedy policy (FQI).
@@ -315,11 +344,15 @@ pub struct Fitted {
     v: Vec<f64>,
     /// The targets, in the backup's layout (states + 1 rows × actions).
     y: Vec<f64>,
-    /// Φθ (states × actions), the next weights and their change: kept
-    /// between iterations so that an iteration allocates nothing.
+    /// Φθ (states × actions) of the weights in `q_of`, Φθ of the next
+    /// weights, and the next weights: kept between iterations so that an
+    /// iteration allocates nothing, and Φθ of the weights an iteration
+    /// ends with is the next one's (a pass over every pair, the largest
+    /// cost of an iteration on sample states, done once).
     q: Vec<f64>,
+    q_of: Vec<f64>,
+    q_next: Vec<f64>,
     theta: Vec<f64>,
-    delta: Vec<f64>,
 }
 
 impl Fitted {
@@ -334,8 +367,9 @@ impl Fitted {
             v: vec![0.0; ns + 1],
             y: vec![0.0; (ns + 1) * na],
             q: vec![0.0; ns * na],
+            q_of: Vec::new(),
+            q_next: vec![0.0; ns * na],
             theta: vec![0.0; d],
-            delta: vec![0.0; d],
         })
     }
 }
@@ -343,7 +377,11 @@ impl Fitted {
 impl LinearRule for Fitted {
     fn step(&mut self, theta: &mut Array1<f64>, _iteration: u64) -> f64 {
         let theta = theta.as_slice_mut().expect("θ is contiguous");
-        self.phi.q_into(theta, &mut self.q);
+        // SPEED: the last iteration's Φθ_{k+1}, unless θ was replaced
+        // since (a checkpoint restored).
+        if !same_bits(&self.q_of, theta) {
+            self.phi.q_into(theta, &mut self.q);
+        }
         let na = self.phi.n_actions();
         match &self.next {
             // v's last entry, the terminal row's, stays 0.
@@ -360,11 +398,15 @@ impl LinearRule for Fitted {
         }
         self.backup.apply(&self.v, &mut self.y);
         self.fit.fit(|row| self.y[row], theta, &mut self.theta);
-        for ((d, after), before) in self.delta.iter_mut().zip(&self.theta).zip(&*theta) {
-            *d = after - before;
-        }
         theta.copy_from_slice(&self.theta);
-        largest_change(&self.phi, &self.delta)
+        self.phi.q_into(theta, &mut self.q_next);
+        std::mem::swap(&mut self.q, &mut self.q_next);
+        self.q_of.clear();
+        self.q_of.extend_from_slice(theta);
+        self.q
+            .iter()
+            .zip(&self.q_next)
+            .fold(0.0, |m: f64, (after, before)| m.max((after - before).abs()))
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {

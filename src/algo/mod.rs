@@ -36,7 +36,7 @@ pub mod vi_lcb;
 
 pub use crate::params::{Key, ParamReader, ParamValue, Params};
 
-use crate::data::{Dataset, EmpiricalMdp};
+use crate::data::{Dataset, EmpiricalMdp, Samples};
 use crate::error::{Error, Result, did_you_mean};
 use crate::features::Phi;
 use crate::mdp::{Policy, TabularMdp};
@@ -49,8 +49,10 @@ use std::sync::Arc;
 pub struct TrainData {
     /// The environment the data came from. Offline learners never read it;
     /// it is here for the online baseline, which interacts with it on the
-    /// dataset's budget, and for targets defined by the true model.
-    pub env: Arc<TabularMdp>,
+    /// dataset's budget, and for targets defined by the true model. `None`
+    /// for a continuous environment's sample-based form ([`TrainData::samples`]),
+    /// which has no table.
+    pub env: Option<Arc<TabularMdp>>,
     pub dataset: Arc<Dataset>,
     pub compiled: Arc<EmpiricalMdp>,
     pub gamma: f64,
@@ -78,13 +80,69 @@ impl TrainData {
         seed: u64,
     ) -> Self {
         TrainData {
-            env,
+            env: Some(env),
             dataset,
             compiled,
             gamma,
             seed,
             phi: None,
         }
+    }
+
+    /// The sample-based form of a continuous environment's data: `samples`
+    /// (its states are the observations, [`crate::data::samples`]) with
+    /// `phi`, the features of those observations
+    /// ([`crate::features::ObservationFeatures::phi`] of `samples.points`).
+    ///
+    /// Sample states with the same features are merged into one: no
+    /// learner on span(Φ) can tell them apart, so their data is pooled,
+    /// as a table pools a cell's visits (π̂_β and the counts n(s,a) are
+    /// then the pooled ones). With features that partition the
+    /// observations (one tiling: a grid's cells) this is the tabular
+    /// empirical MDP of the discretised data; with overlapping ones
+    /// (several tilings, RBF, Fourier) nearly every point stays its own
+    /// state. Every learner with a linear form runs on it unchanged; those
+    /// that need the true model (the online baseline, `fqe`'s optimal
+    /// target) refuse it.
+    pub fn samples(samples: Samples, phi: Phi, gamma: f64, seed: u64) -> Result<Self> {
+        let mut dataset = samples.dataset;
+        if phi.n_states() != dataset.n_states || phi.n_actions() != dataset.n_actions {
+            return Err(Error::Invalid(format!(
+                "features of {} observations × {} actions for {} sample states × {} actions",
+                phi.n_states(),
+                phi.n_actions(),
+                dataset.n_states,
+                dataset.n_actions
+            )));
+        }
+        let (of_state, phi) = phi.merge_equal_states();
+        for s in dataset
+            .state
+            .iter_mut()
+            .chain(dataset.next_state.iter_mut())
+        {
+            *s = of_state[*s as usize];
+        }
+        dataset.n_states = phi.n_states();
+        let compiled = Arc::new(EmpiricalMdp::compile(&dataset));
+        Ok(TrainData {
+            env: None,
+            dataset: Arc::new(dataset),
+            compiled,
+            gamma,
+            seed,
+            phi: Some(Arc::new(phi)),
+        })
+    }
+
+    /// The tabular environment, or an error saying that `what` needs one.
+    pub fn tabular_env(&self, what: &str) -> Result<&Arc<TabularMdp>> {
+        self.env.as_ref().ok_or_else(|| {
+            Error::Invalid(format!(
+                "{what} needs the environment's table of states, which a continuous \
+                 environment has not"
+            ))
+        })
     }
 
     /// The same data for a linear learner on `phi`.

@@ -75,7 +75,7 @@ impl Config {
 
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let env = &data.env;
+    let env = data.tabular_env("the online baseline")?;
     let budget = data.dataset.len() as u64;
     let sampler = Sampler::new(env);
     let state = sampler.reset(&mut Pcg64Mcg::seed_from_u64(data.seed ^ ONLINE_STREAM));

@@ -25,12 +25,14 @@ pub mod csv;
 pub mod empirical;
 pub mod npy;
 pub mod observed;
+pub mod samples;
 
 pub use collect::{Provenance, collect, collect_with_policy, collect_with_provenance};
 pub use csv::{read_csv, write_csv};
 pub use empirical::{EmpiricalMdp, ObservedPair, Successor};
 pub use npy::{read_npz, write_npz};
 pub use observed::ObsDataset;
+pub use samples::{Samples, Transitions};
 
 /// Whether a dataset file is an `.npz` archive (by its extension; CSV otherwise).
 pub fn is_npz(path: &std::path::Path) -> bool {

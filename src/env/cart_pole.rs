@@ -26,6 +26,16 @@ const X_THRESHOLD: f64 = 2.4;
 /// `np.finfo(np.float32).max`, Gymnasium's bound on the velocities.
 const UNBOUNDED: f64 = f32::MAX as f64;
 
+/// The velocities' ranges for features, ±these (Gymnasium bounds them by
+/// float32's largest value only, which would put every observation in one
+/// tile): what the controller's episodes span with any share of uniformly
+/// random actions (at most 3.4 m/s and 2.8 rad/s over 300 episodes at
+/// each ε of 0, 0.1, 0.3, 0.6 and 1), rounded up. Features clamp
+/// faster observations to the ends.
+pub const CART_VELOCITY: f64 = 4.0;
+/// See [`CART_VELOCITY`].
+pub const POLE_VELOCITY: f64 = 3.5;
+
 pub const DESCRIPTION: Description = Description {
     id: ID,
     summary: "Gymnasium's pole on a cart: +1 a step until |angle| > 12° or |x| > 2.4",
@@ -44,6 +54,15 @@ pub const DESCRIPTION: Description = Description {
             2.0 * THETA_THRESHOLD_RADIANS,
         ),
         ("pole angular velocity", -UNBOUNDED, UNBOUNDED),
+    ],
+    feature_bounds: &[
+        (-2.0 * X_THRESHOLD, 2.0 * X_THRESHOLD),
+        (-CART_VELOCITY, CART_VELOCITY),
+        (
+            -2.0 * THETA_THRESHOLD_RADIANS,
+            2.0 * THETA_THRESHOLD_RADIANS,
+        ),
+        (-POLE_VELOCITY, POLE_VELOCITY),
     ],
     actions: &["push left", "push right"],
     time_limit: 500,
@@ -150,6 +169,40 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_pcg::Pcg64Mcg;
+
+    /// The velocities' feature ranges hold what episodes span: the
+    /// controller's, ε-noisy ones and uniformly random ones (episodes end
+    /// at |angle| > 12° or |x| > 2.4, which bounds how fast they get).
+    #[test]
+    fn episodes_stay_in_the_feature_ranges() {
+        use rand::Rng;
+        let mut rng = Pcg64Mcg::seed_from_u64(9);
+        for epsilon in [0.0, 0.1, 0.3, 0.6, 1.0] {
+            let mut top = [0.0f64; 2];
+            for _ in 0..300 {
+                let mut state = CartPole.reset(&mut rng);
+                for _ in 0..DESCRIPTION.time_limit {
+                    let obs = CartPole.observe(&state);
+                    top[0] = top[0].max(obs[1].abs());
+                    top[1] = top[1].max(obs[3].abs());
+                    let a = if rng.random::<f64>() < epsilon {
+                        rng.random_range(0..2)
+                    } else {
+                        CartPole.controller(&obs).unwrap()
+                    };
+                    if CartPole.step(&mut state, a, &mut rng).terminated {
+                        top[0] = top[0].max(CartPole.observe(&state)[1].abs());
+                        top[1] = top[1].max(CartPole.observe(&state)[3].abs());
+                        break;
+                    }
+                }
+            }
+            assert!(
+                top[0] <= CART_VELOCITY && top[1] <= POLE_VELOCITY,
+                "{epsilon}: {top:?}"
+            );
+        }
+    }
 
     /// Seeded starts stay in Gymnasium's [-0.05, 0.05)^4 and fill it: each
     /// component's mean is near 0 and its variance near 0.1²/12.

@@ -219,6 +219,11 @@ pub struct Description {
     /// Each observation component: name, low, high (Gymnasium's
     /// `observation_space`; `f32::MAX` where Gymnasium has it).
     pub observation: &'static [(&'static str, f64, f64)],
+    /// Each observation component's range for features, which scale it to
+    /// [0, 1] ([`crate::features::observation`]): the documented bounds
+    /// where they are finite, a stated range where Gymnasium has none.
+    #[serde(skip)]
+    pub feature_bounds: &'static [(f64, f64)],
     pub actions: &'static [&'static str],
     pub time_limit: usize,
     pub start: &'static str,

@@ -25,6 +25,7 @@ pub const DESCRIPTION: Description = Description {
         ("position", MIN_POSITION, MAX_POSITION),
         ("velocity", -MAX_SPEED, MAX_SPEED),
     ],
+    feature_bounds: &[(MIN_POSITION, MAX_POSITION), (-MAX_SPEED, MAX_SPEED)],
     actions: &["accelerate left", "don't accelerate", "accelerate right"],
     time_limit: 200,
     start: "position uniform in [-0.6, -0.4), velocity 0",

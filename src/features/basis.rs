@@ -104,6 +104,26 @@ pub fn kmeans_centres(points: ArrayView2<f64>, k: usize, seed: u64) -> Result<Ar
     Ok(model.centroids().clone())
 }
 
+/// The Fourier basis of order n (Konidaris, Osentoski & Thomas 2011,
+/// "Value Function Approximation in Reinforcement Learning using the
+/// Fourier Basis"): cos(π c·x) for every c ∈ {0, …, n}^k, x the k
+/// coordinates in [0, 1]; c = 0 is the constant. Column c is c's digits
+/// in base n + 1, the last coordinate's fastest (as [`rbf`]'s centres).
+pub fn fourier(states: ArrayView2<f64>, order: usize) -> Array2<f64> {
+    let k = states.ncols();
+    let base = order + 1;
+    let count = base.pow(k as u32);
+    Array2::from_shape_fn((states.nrows(), count), |(s, c)| {
+        let mut rest = c;
+        let mut dot = 0.0;
+        for d in (0..k).rev() {
+            dot += (rest % base) as f64 * states[[s, d]];
+            rest /= base;
+        }
+        (std::f64::consts::PI * dot).cos()
+    })
+}
+
 /// How many columns [`poly`] gives `dims` coordinates: the monomials of
 /// total degree ≤ `degree`, C(dims + degree, degree); `None` past usize.
 pub fn monomial_count(dims: usize, degree: usize) -> Option<usize> {

@@ -5,7 +5,9 @@
 //!
 //! A spec's `features = { kind = "...", ... }` reads into a [`FeatureSpec`]
 //! (part of the run id); [`FeatureSpec::build`] gives the matrix [`Phi`] of
-//! every state-action pair of a tabular environment. What each kind can
+//! every state-action pair of a tabular environment, and
+//! [`FeatureSpec::observations`] the features of a continuous
+//! environment's observations ([`observation`]). What each kind can
 //! represent:
 //! - `onehot`: any Q (the table, as a linear model);
 //! - `tile` (Sutton & Barto §9.5.4): piecewise-constant Q over the state's
@@ -16,6 +18,10 @@
 //!   that k-means places, see below);
 //! - `poly`: polynomials of the coordinates up to `degree` — the optimal Q
 //!   of a grid world is not one, so some error always remains;
+//! - `fourier` (Konidaris, Osentoski & Thomas 2011): cos(π c·x) for every
+//!   c ∈ {0, …, `order`}^k over the k coordinates x: (order + 1)^k
+//!   features, smooth and global; the count grows as a power of k, so a
+//!   high order on many coordinates is refused past [`MAX_DIM`];
 //! - `random`: `dim` Gaussian random projections of the state's one-hot
 //!   code (Johnson–Lindenstrauss); exact only when `dim` ≥ the states;
 //! - `grid`: a bias, the normalised coordinates and the distance to the
@@ -42,19 +48,25 @@
 
 mod basis;
 mod coords;
+pub mod observation;
+mod phi;
 mod tile;
 
 pub use coords::state_coordinates;
+pub use observation::ObservationFeatures;
+pub use phi::{Phi, StateFeatures};
 pub use tile::TileCoder;
 
 use crate::error::{Error, Result};
 use crate::mdp::TabularMdp;
 use crate::params::{ParamReader, ParamValue, Params};
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// The `features` kinds a spec may name.
-pub const KINDS: [&str; 7] = ["onehot", "tile", "rbf", "poly", "random", "grid", "env"];
+pub const KINDS: [&str; 8] = [
+    "onehot", "tile", "rbf", "poly", "fourier", "random", "grid", "env",
+];
 
 /// Largest feature dimension a run may ask for (θ and the Gram matrix
 /// are dense: 4096² f64s are 128 MiB).
@@ -181,12 +193,11 @@ impl FeatureSpec {
         // states × columns matrix the kind builds on the way.
         let (width, set_by, scratch) = match kind.as_str() {
             "onehot" => (Some(ns), "one feature per state".to_string(), 0),
-            "tile" => (
-                Some(TileCoder::new(k, int("tilings"), int("tiles"), int("size")).slots()),
-                format!("`size` = {}", int("size")),
+            "tile" => {
+                let (width, set_by) = coordinate_width(p, "tile", k);
                 // The active tiles, states × tilings (u32, half an f64).
-                ns.saturating_mul(int("tilings")).div_ceil(2),
-            ),
+                (width, set_by, ns.saturating_mul(int("tilings")).div_ceil(2))
+            }
             "rbf" if text(p, "centres") == "kmeans" => {
                 if int("k") > ns {
                     return Err(refuse(format!(
@@ -196,19 +207,10 @@ impl FeatureSpec {
                 }
                 (Some(int("k")), format!("`k` = {}", int("k")), 0)
             }
-            "rbf" => (
-                int("centres").checked_pow(k as u32),
-                format!(
-                    "`centres` = {} per coordinate, {k} coordinates",
-                    int("centres")
-                ),
-                0,
-            ),
-            "poly" => (
-                basis::monomial_count(k, int("degree")),
-                format!("`degree` = {}, {k} coordinates", int("degree")),
-                0,
-            ),
+            "rbf" | "poly" | "fourier" => {
+                let (width, set_by) = coordinate_width(p, &kind, k);
+                (width, set_by, 0)
+            }
             "random" => (Some(int("dim")), format!("`dim` = {}", int("dim")), 0),
             "grid" => (
                 Some(k + 2),
@@ -217,24 +219,7 @@ impl FeatureSpec {
             ),
             other => unreachable!("kind `{other}` was validated"),
         };
-        let (dim, per_action) = match text(p, "actions").as_str() {
-            "shared" => (width.and_then(|w| w.checked_add(na)), "+"),
-            _ => (width.and_then(|w| w.checked_mul(na)), "×"),
-        };
-        let shown =
-            |n: Option<usize>| n.map_or(format!("more than {}", usize::MAX), |n| n.to_string());
-        let dim = match dim {
-            Some(dim) if dim <= MAX_DIM => dim,
-            _ => {
-                return Err(refuse(format!(
-                    "{} features per state ({set_by}) {per_action} {na} actions (`actions` = \"{}\") \
-                     is {} features per pair, more than the {MAX_DIM} allowed",
-                    shown(width),
-                    text(p, "actions"),
-                    shown(dim)
-                )));
-            }
-        };
+        let dim = pair_dim(p, width, &set_by, na).map_err(refuse)?;
         let width = width.expect("within MAX_DIM");
         let rows = ns * na;
         let largest = [ns * width, rows.saturating_mul(dim), scratch]
@@ -290,6 +275,62 @@ fn number(p: &Params, key: &str) -> f64 {
     }
 }
 
+/// ψ's width for the kinds that read coordinates (`k` of them), None
+/// past usize, and what sets it (for the error that refuses it).
+fn coordinate_width(p: &Params, kind: &str, k: usize) -> (Option<usize>, String) {
+    let int = |key: &str| number(p, key) as usize;
+    match kind {
+        "tile" => (
+            Some(TileCoder::new(k, int("tilings"), int("tiles"), int("size")).slots()),
+            format!("`size` = {}", int("size")),
+        ),
+        "rbf" => (
+            int("centres").checked_pow(k as u32),
+            format!(
+                "`centres` = {} per coordinate, {k} coordinates",
+                int("centres")
+            ),
+        ),
+        "poly" => (
+            basis::monomial_count(k, int("degree")),
+            format!("`degree` = {}, {k} coordinates", int("degree")),
+        ),
+        "fourier" => (
+            (int("order") + 1).checked_pow(k as u32),
+            format!(
+                "`order` = {}: (order + 1)^{k} for {k} coordinates",
+                int("order")
+            ),
+        ),
+        other => unreachable!("kind `{other}` reads no coordinates"),
+    }
+}
+
+/// Features per pair from ψ's `width` and `actions`, or why not: more
+/// than [`MAX_DIM`] (`set_by` says what made ψ that wide).
+fn pair_dim(
+    p: &Params,
+    width: Option<usize>,
+    set_by: &str,
+    na: usize,
+) -> std::result::Result<usize, String> {
+    let (dim, per_action) = match text(p, "actions").as_str() {
+        "shared" => (width.and_then(|w| w.checked_add(na)), "+"),
+        _ => (width.and_then(|w| w.checked_mul(na)), "×"),
+    };
+    let shown = |n: Option<usize>| n.map_or(format!("more than {}", usize::MAX), |n| n.to_string());
+    match dim {
+        Some(dim) if dim <= MAX_DIM => Ok(dim),
+        _ => Err(format!(
+            "{} features per state ({set_by}) {per_action} {na} actions (`actions` = \"{}\") \
+             is {} features per pair, more than the {MAX_DIM} allowed",
+            shown(width),
+            text(p, "actions"),
+            shown(dim)
+        )),
+    }
+}
+
 /// Reads the keys of `kind` (the same calls decide the defaults for
 /// [`FeatureSpec::read`] and the values for [`state_features`]).
 fn read_kind(r: &mut ParamReader, given: &Params, kind: &str) -> Result<()> {
@@ -300,6 +341,7 @@ fn read_kind(r: &mut ParamReader, given: &Params, kind: &str) -> Result<()> {
         "tile" => &["tilings", "tiles", "size"][..],
         "rbf" => &["centres", "width", "k"][..],
         "poly" => &["degree"][..],
+        "fourier" => &["order"][..],
         "random" => &["dim"][..],
         _ => &[][..],
     };
@@ -326,6 +368,9 @@ fn read_kind(r: &mut ParamReader, given: &Params, kind: &str) -> Result<()> {
         }
         "poly" => {
             r.integer("degree", 2, 1, 8)?;
+        }
+        "fourier" => {
+            r.integer("order", 3, 1, 16)?;
         }
         "random" => {
             r.integer("dim", 16, 1, MAX_DIM as u64)?;
@@ -384,6 +429,7 @@ fn state_features(p: &Params, kind: &str, mdp: &TabularMdp, seed: u64) -> Result
             number(p, "width"),
         ),
         "poly" => basis::poly(state_coordinates(mdp).view(), int("degree")),
+        "fourier" => basis::fourier(state_coordinates(mdp).view(), int("order")),
         "random" => basis::random(mdp.n_states(), int("dim"), seed),
         "grid" => basis::grid(mdp)?,
         other => unreachable!("kind `{other}` was validated"),
@@ -415,180 +461,10 @@ fn per_action(states: ArrayView2<f64>, n_actions: usize, actions: Actions) -> Ar
     phi
 }
 
-/// φ(s,a) for every pair of a tabular environment, row s·|A| + a.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Phi {
-    matrix: Array2<f64>,
-    n_actions: usize,
-    /// The same rows by their nonzeros, for the learners' per-iteration
-    /// products: a one-hot row is one run of one column, a tile-coded row
-    /// one run per tiling, a row of an action block covers one block.
-    runs: Runs,
-}
-
-/// A matrix's nonzeros as runs of consecutive columns, row after row:
-/// Φθ and Φᵀy cost O(nonzeros), and a dense stretch stays a contiguous
-/// dot product.
-#[derive(Debug, Clone, PartialEq)]
-struct Runs {
-    /// Row r's runs are `spans[row_start[r]..row_start[r + 1]]`.
-    row_start: Vec<usize>,
-    spans: Vec<Run>,
-    /// Every run's values, in order.
-    values: Vec<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Run {
-    /// Its first column.
-    column: u32,
-    /// Its values are `values[start..start + len]`.
-    start: u32,
-    len: u32,
-}
-
-impl Runs {
-    fn new(matrix: ArrayView2<f64>) -> Self {
-        let (mut row_start, mut runs, mut values) = (vec![0], Vec::<Run>::new(), Vec::new());
-        // u32 offsets: φ holds at most MAX_ENTRIES entries.
-        let index = |i: usize| u32::try_from(i).expect("φ's entries fit u32");
-        for row in matrix.rows() {
-            let first = runs.len();
-            for (j, &x) in row.iter().enumerate().filter(|(_, x)| **x != 0.0) {
-                match runs[first..].last_mut() {
-                    Some(run) if (run.column + run.len) as usize == j => run.len += 1,
-                    _ => runs.push(Run {
-                        column: index(j),
-                        start: index(values.len()),
-                        len: 1,
-                    }),
-                }
-                values.push(x);
-            }
-            row_start.push(runs.len());
-        }
-        Runs {
-            row_start,
-            spans: runs,
-            values,
-        }
-    }
-
-    /// Row `row`'s runs: (first column, values).
-    #[inline]
-    fn row(&self, row: usize) -> impl Iterator<Item = (usize, &[f64])> {
-        self.spans[self.row_start[row]..self.row_start[row + 1]]
-            .iter()
-            .map(|run| {
-                let start = run.start as usize;
-                (
-                    run.column as usize,
-                    &self.values[start..start + run.len as usize],
-                )
-            })
-    }
-}
-
-/// Σ x_i y_i with four running sums, so a long run is not one chain of
-/// dependent additions.
-#[inline]
-fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let (xs, x_rest) = x.as_chunks::<4>();
-    let (ys, y_rest) = y[..x.len()].as_chunks::<4>();
-    let mut sums = [0.0; 4];
-    for (a, b) in xs.iter().zip(ys) {
-        for k in 0..4 {
-            sums[k] += a[k] * b[k];
-        }
-    }
-    let rest: f64 = x_rest.iter().zip(y_rest).map(|(a, b)| a * b).sum();
-    (sums[0] + sums[1]) + (sums[2] + sums[3]) + rest
-}
-
-impl Phi {
-    pub fn new(matrix: Array2<f64>, n_actions: usize) -> Self {
-        // Row-major, so learners read a pair's features as one slice.
-        let matrix = if matrix.is_standard_layout() {
-            matrix
-        } else {
-            matrix.as_standard_layout().into_owned()
-        };
-        let runs = Runs::new(matrix.view());
-        Phi {
-            matrix,
-            n_actions,
-            runs,
-        }
-    }
-
-    /// The features of row s·|A| + a, contiguous.
-    pub fn row(&self, row: usize) -> &[f64] {
-        let d = self.dim();
-        let all = self.matrix.as_slice().expect("a standard layout matrix");
-        &all[row * d..(row + 1) * d]
-    }
-
-    /// θᵀφ of row s·|A| + a, over the row's nonzeros.
-    #[inline]
-    pub fn dot(&self, row: usize, theta: &[f64]) -> f64 {
-        self.runs
-            .row(row)
-            .map(|(column, x)| dot(x, &theta[column..]))
-            .sum()
-    }
-
-    /// `out` += y φ(row), over the row's nonzeros.
-    #[inline]
-    pub fn add_scaled(&self, row: usize, y: f64, out: &mut [f64]) {
-        for (column, x) in self.runs.row(row) {
-            for (o, x) in out[column..column + x.len()].iter_mut().zip(x) {
-                *o += y * x;
-            }
-        }
-    }
-
-    /// Features per pair.
-    pub fn dim(&self) -> usize {
-        self.matrix.ncols()
-    }
-
-    pub fn n_states(&self) -> usize {
-        self.matrix.nrows() / self.n_actions
-    }
-
-    pub fn n_actions(&self) -> usize {
-        self.n_actions
-    }
-
-    /// Every pair's features, row s·|A| + a.
-    pub fn matrix(&self) -> ArrayView2<'_, f64> {
-        self.matrix.view()
-    }
-
-    /// The Q table θᵀφ(s,a): states × actions.
-    pub fn q(&self, theta: ArrayView1<f64>) -> Array2<f64> {
-        let mut q = Array2::zeros((self.n_states(), self.n_actions));
-        self.q_into(
-            theta.as_standard_layout().as_slice().expect("contiguous"),
-            q.as_slice_mut().expect("a fresh table"),
-        );
-        q
-    }
-
-    /// [`Phi::q`] into `out`, row-major (at least states × actions long).
-    pub fn q_into(&self, theta: &[f64], out: &mut [f64]) {
-        assert_eq!(theta.len(), self.dim(), "one weight per feature");
-        for (row, q) in out[..self.matrix.nrows()].iter_mut().enumerate() {
-            *q = self.dot(row, theta);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mdp::envs;
-    use proptest::prelude::*;
 
     fn spec(pairs: &[(&str, ParamValue)]) -> Result<FeatureSpec> {
         FeatureSpec::read(
@@ -779,31 +655,6 @@ mod tests {
         assert!(e.contains("`k` = 501 centres for 500 states"), "{e}");
     }
 
-    proptest! {
-        /// Φθ and Φᵀy over the runs of nonzeros are the dense products,
-        /// exactly (small integers): rows with zeros anywhere, runs of every
-        /// length, empty rows.
-        #[test]
-        fn products_over_the_nonzeros_are_the_dense_ones(
-            (states, d, cells) in (1usize..5, 1usize..10).prop_flat_map(|(states, d)| {
-                let cell = prop_oneof![3 => Just(0i8), 2 => -3i8..=3];
-                (Just(states), Just(d), prop::collection::vec(cell, states * 2 * d))
-            })
-        ) {
-            let m = Array2::from_shape_fn((states * 2, d), |(i, j)| f64::from(cells[i * d + j]));
-            let phi = Phi::new(m.clone(), 2);
-            let theta = ndarray::Array1::from_iter((0..d).map(|j| j as f64 - 3.0));
-            let q = phi.q(theta.view());
-            prop_assert_eq!(q.into_shape_with_order(states * 2).unwrap(), m.dot(&theta));
-            let y = ndarray::Array1::from_iter((0..states * 2).map(|i| 2.0 - i as f64));
-            let mut sum = vec![0.0; d];
-            for (row, &y) in y.iter().enumerate() {
-                phi.add_scaled(row, y, &mut sum);
-            }
-            prop_assert_eq!(ndarray::Array1::from(sum), m.t().dot(&y));
-        }
-    }
-
     #[test]
     fn env_kind_needs_the_environments_own_features() {
         let e = spec(&[kind("env")])
@@ -826,11 +677,17 @@ mod tests {
             for k in KINDS.iter().filter(|k| **k != "env") {
                 let phi = spec(&[kind(k)]).unwrap().build(&mdp, 0).unwrap().unwrap();
                 assert_eq!(phi.n_states(), mdp.n_states(), "{id} {k}");
-                assert!(phi.matrix().iter().all(|x| x.is_finite()), "{id} {k}");
+                assert!(
+                    phi.matrix().unwrap().iter().all(|x| x.is_finite()),
+                    "{id} {k}"
+                );
             }
             let phi = kmeans(8.0).build(&mdp, 0).unwrap().unwrap();
             assert_eq!(phi.n_states(), mdp.n_states(), "{id} k-means");
-            assert!(phi.matrix().iter().all(|x| x.is_finite()), "{id} k-means");
+            assert!(
+                phi.matrix().unwrap().iter().all(|x| x.is_finite()),
+                "{id} k-means"
+            );
         }
     }
 }

@@ -21,6 +21,7 @@ mod mdp_files;
 mod no_score;
 mod pessimism;
 mod reliability;
+mod samples;
 mod session;
 mod slurm;
 mod tmux_e2e;

@@ -1,0 +1,601 @@
+//! [`Phi`]: φ(s,a) as the linear learners read it, row s·|A| + a, in one
+//! of two layouts:
+//! - every pair of a tabular environment, dense (small: at most
+//!   [`super::MAX_ENTRIES`] entries), with the runs of each row's nonzeros;
+//! - the sample states of a dataset of observations
+//!   ([`crate::data::samples`]): each state's ψ(s) computed once and kept
+//!   by its nonzeros ([`StateFeatures`]), the action applied on the fly
+//!   (blocks or shared, as [`super::FeatureSpec`]'s `actions`). A million
+//!   states × 3 actions as dense rows of 1536 features would be 37 GB; as
+//!   8 tile indices a state they are 32 MB, and Φθ, Φᵀy and the Gram
+//!   matrix cost O(nonzeros), not O(rows × features).
+
+use super::Actions;
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// φ(s,a) for every pair, row s·|A| + a (see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phi {
+    n_actions: usize,
+    rows: Rows,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Rows {
+    /// Every row dense, and the same rows by their nonzeros for the
+    /// learners' per-iteration products: a one-hot row is one run of one
+    /// column, a tile-coded row one run per tiling, a row of an action
+    /// block covers one block.
+    Pairs { matrix: Array2<f64>, runs: Runs },
+    /// Each state's ψ(s); the row of (s, a) is never stored.
+    States {
+        psi: StateFeatures,
+        actions: Actions,
+    },
+}
+
+/// ψ(s) of many states, by their nonzeros: what a dataset of observations
+/// needs computed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateFeatures {
+    /// Features per state: the columns ψ spans.
+    width: usize,
+    entries: Entries,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Entries {
+    /// Binary features, `k` ones a state at `columns[s·k..(s + 1)·k]`
+    /// (tile coding: one tile per tiling; a hashed collision repeats a
+    /// column, which then counts twice, as in [`super::TileCoder::dense`]).
+    Ones { k: usize, columns: Vec<u32> },
+    /// Every column's value, ψ(s) = `values[s·width..(s + 1)·width]`
+    /// (RBF, polynomial and Fourier features are nonzero almost everywhere).
+    Dense { values: Vec<f64> },
+}
+
+impl StateFeatures {
+    /// Binary features: `k` active columns a state (of `width`), row after row.
+    pub(super) fn ones(width: usize, k: usize, columns: Vec<u32>) -> Self {
+        assert!(
+            k > 0 && columns.len().is_multiple_of(k),
+            "k columns a state"
+        );
+        assert!(
+            columns.iter().all(|&c| (c as usize) < width),
+            "columns < width"
+        );
+        StateFeatures {
+            width,
+            entries: Entries::Ones { k, columns },
+        }
+    }
+
+    /// Dense features: states × width.
+    pub(super) fn dense(psi: Array2<f64>) -> Self {
+        let width = psi.ncols();
+        StateFeatures {
+            width,
+            entries: Entries::Dense {
+                // Row after row: ndarray iterates in logical order.
+                values: psi.into_iter().collect(),
+            },
+        }
+    }
+
+    pub fn n_states(&self) -> usize {
+        match &self.entries {
+            Entries::Ones { k, columns } => columns.len() / k,
+            Entries::Dense { values } => values.len() / self.width.max(1),
+        }
+    }
+
+    /// Features per state.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// State s's entries: (its columns, its values); one of them is empty
+    /// (binary features have no values, dense ones no columns).
+    fn entries(&self, s: usize) -> (&[u32], &[f64]) {
+        match &self.entries {
+            Entries::Ones { k, columns } => (&columns[s * k..(s + 1) * k], &[]),
+            Entries::Dense { values } => (&[], &values[s * self.width..(s + 1) * self.width]),
+        }
+    }
+
+    /// The distinct rows of ψ, bit for bit, in order of first sight: each
+    /// state's distinct row, and the features of those rows.
+    fn distinct(&self) -> (Vec<u32>, StateFeatures) {
+        let mut seen: HashMap<(&[u32], Bits<'_>), u32> = HashMap::new();
+        let mut first = Vec::new();
+        let of_state = (0..self.n_states())
+            .map(|s| {
+                let (columns, values) = self.entries(s);
+                *seen.entry((columns, Bits(values))).or_insert_with(|| {
+                    first.push(s);
+                    (first.len() - 1) as u32
+                })
+            })
+            .collect();
+        let features = StateFeatures {
+            width: self.width,
+            entries: match &self.entries {
+                Entries::Ones { k, .. } => Entries::Ones {
+                    k: *k,
+                    columns: first
+                        .iter()
+                        .flat_map(|&s| self.entries(s).0)
+                        .copied()
+                        .collect(),
+                },
+                Entries::Dense { .. } => Entries::Dense {
+                    values: first
+                        .iter()
+                        .flat_map(|&s| self.entries(s).1)
+                        .copied()
+                        .collect(),
+                },
+            },
+        };
+        (of_state, features)
+    }
+
+    /// ψ(s)ᵀθ, θ the state's block (at least `width` long).
+    #[inline]
+    fn dot(&self, s: usize, theta: &[f64]) -> f64 {
+        match &self.entries {
+            Entries::Ones { k, columns } => columns[s * k..(s + 1) * k]
+                .iter()
+                .map(|&c| theta[c as usize])
+                .sum(),
+            Entries::Dense { values } => dot(&values[s * self.width..(s + 1) * self.width], theta),
+        }
+    }
+
+    /// `out` += y ψ(s), `out` the state's block.
+    #[inline]
+    fn add_scaled(&self, s: usize, y: f64, out: &mut [f64]) {
+        match &self.entries {
+            Entries::Ones { k, columns } => {
+                for &c in &columns[s * k..(s + 1) * k] {
+                    out[c as usize] += y;
+                }
+            }
+            Entries::Dense { values } => {
+                let x = &values[s * self.width..(s + 1) * self.width];
+                for (o, x) in out.iter_mut().zip(x) {
+                    *o += y * x;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(column, value)` for each of ψ(s)'s entries, columns in
+    /// increasing order for dense features.
+    #[inline]
+    fn each(&self, s: usize, mut f: impl FnMut(usize, f64)) {
+        match &self.entries {
+            Entries::Ones { k, columns } => {
+                for &c in &columns[s * k..(s + 1) * k] {
+                    f(c as usize, 1.0);
+                }
+            }
+            Entries::Dense { values } => {
+                let x = &values[s * self.width..(s + 1) * self.width];
+                for (c, &x) in x.iter().enumerate().filter(|(_, x)| **x != 0.0) {
+                    f(c, x);
+                }
+            }
+        }
+    }
+}
+
+/// Values compared and hashed bit for bit.
+#[derive(Debug, Clone, Copy)]
+struct Bits<'a>(&'a [f64]);
+
+impl PartialEq for Bits<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl Eq for Bits<'_> {}
+
+impl Hash for Bits<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for x in self.0 {
+            x.to_bits().hash(state);
+        }
+    }
+}
+
+/// A matrix's nonzeros as runs of consecutive columns, row after row:
+/// Φθ and Φᵀy cost O(nonzeros), and a dense stretch stays a contiguous
+/// dot product.
+#[derive(Debug, Clone, PartialEq)]
+struct Runs {
+    /// Row r's runs are `spans[row_start[r]..row_start[r + 1]]`.
+    row_start: Vec<usize>,
+    spans: Vec<Run>,
+    /// Every run's values, in order.
+    values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    /// Its first column.
+    column: u32,
+    /// Its values are `values[start..start + len]`.
+    start: u32,
+    len: u32,
+}
+
+impl Runs {
+    fn new(matrix: ArrayView2<f64>) -> Self {
+        let (mut row_start, mut runs, mut values) = (vec![0], Vec::<Run>::new(), Vec::new());
+        // u32 offsets: φ holds at most MAX_ENTRIES entries.
+        let index = |i: usize| u32::try_from(i).expect("φ's entries fit u32");
+        for row in matrix.rows() {
+            let first = runs.len();
+            for (j, &x) in row.iter().enumerate().filter(|(_, x)| **x != 0.0) {
+                match runs[first..].last_mut() {
+                    Some(run) if (run.column + run.len) as usize == j => run.len += 1,
+                    _ => runs.push(Run {
+                        column: index(j),
+                        start: index(values.len()),
+                        len: 1,
+                    }),
+                }
+                values.push(x);
+            }
+            row_start.push(runs.len());
+        }
+        Runs {
+            row_start,
+            spans: runs,
+            values,
+        }
+    }
+
+    /// Row `row`'s runs: (first column, values).
+    #[inline]
+    fn row(&self, row: usize) -> impl Iterator<Item = (usize, &[f64])> {
+        self.spans[self.row_start[row]..self.row_start[row + 1]]
+            .iter()
+            .map(|run| {
+                let start = run.start as usize;
+                (
+                    run.column as usize,
+                    &self.values[start..start + run.len as usize],
+                )
+            })
+    }
+}
+
+/// Σ x_i y_i with four running sums, so a long run is not one chain of
+/// dependent additions.
+#[inline]
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let (xs, x_rest) = x.as_chunks::<4>();
+    let (ys, y_rest) = y[..x.len()].as_chunks::<4>();
+    let mut sums = [0.0; 4];
+    for (a, b) in xs.iter().zip(ys) {
+        for k in 0..4 {
+            sums[k] += a[k] * b[k];
+        }
+    }
+    let rest: f64 = x_rest.iter().zip(y_rest).map(|(a, b)| a * b).sum();
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + rest
+}
+
+impl Phi {
+    /// Every pair's row s·|A| + a of a tabular environment, dense.
+    pub fn new(matrix: Array2<f64>, n_actions: usize) -> Self {
+        // Row-major, so learners read a pair's features as one slice.
+        let matrix = if matrix.is_standard_layout() {
+            matrix
+        } else {
+            matrix.as_standard_layout().into_owned()
+        };
+        let runs = Runs::new(matrix.view());
+        Phi {
+            n_actions,
+            rows: Rows::Pairs { matrix, runs },
+        }
+    }
+
+    /// The pairs of states with features `psi`, the action applied as
+    /// `actions` says (φ(s,a) = e_a ⊗ ψ(s), or [ψ(s); e_a]).
+    pub(super) fn of_states(psi: StateFeatures, n_actions: usize, actions: Actions) -> Self {
+        Phi {
+            n_actions,
+            rows: Rows::States { psi, actions },
+        }
+    }
+
+    /// φ with states of equal features merged: each state's merged state
+    /// (in order of first sight) and φ of the merged states. A dense φ of
+    /// a tabular environment's pairs is kept as it is.
+    pub fn merge_equal_states(self) -> (Vec<u32>, Phi) {
+        match self.rows {
+            Rows::States { psi, actions } => {
+                let (of_state, psi) = psi.distinct();
+                (of_state, Phi::of_states(psi, self.n_actions, actions))
+            }
+            Rows::Pairs { .. } => ((0..self.n_states() as u32).collect(), self),
+        }
+    }
+
+    /// The dense features of row s·|A| + a, contiguous: for learners of a
+    /// tabular environment only (the online baseline), whose φ has them.
+    pub fn row(&self, row: usize) -> &[f64] {
+        let d = self.dim();
+        let Rows::Pairs { matrix, .. } = &self.rows else {
+            panic!("φ of sample states keeps no dense rows");
+        };
+        let all = matrix.as_slice().expect("a standard layout matrix");
+        &all[row * d..(row + 1) * d]
+    }
+
+    /// The column where row s·|A| + a's copy of ψ(s) starts, and the
+    /// shared layout's action column: (state, offset, bias column).
+    #[inline]
+    fn split(&self, row: usize, width: usize, actions: Actions) -> (usize, usize, Option<usize>) {
+        let (s, a) = (row / self.n_actions, row % self.n_actions);
+        match actions {
+            Actions::Blocks => (s, a * width, None),
+            Actions::Shared => (s, 0, Some(width + a)),
+        }
+    }
+
+    /// θᵀφ of row s·|A| + a, over the row's nonzeros.
+    #[inline]
+    pub fn dot(&self, row: usize, theta: &[f64]) -> f64 {
+        match &self.rows {
+            Rows::Pairs { runs, .. } => runs
+                .row(row)
+                .map(|(column, x)| dot(x, &theta[column..]))
+                .sum(),
+            Rows::States { psi, actions } => {
+                let (s, offset, bias) = self.split(row, psi.width, *actions);
+                psi.dot(s, &theta[offset..]) + bias.map_or(0.0, |b| theta[b])
+            }
+        }
+    }
+
+    /// `out` += y φ(row), over the row's nonzeros.
+    #[inline]
+    pub fn add_scaled(&self, row: usize, y: f64, out: &mut [f64]) {
+        match &self.rows {
+            Rows::Pairs { runs, .. } => {
+                for (column, x) in runs.row(row) {
+                    for (o, x) in out[column..column + x.len()].iter_mut().zip(x) {
+                        *o += y * x;
+                    }
+                }
+            }
+            Rows::States { psi, actions } => {
+                let (s, offset, bias) = self.split(row, psi.width, *actions);
+                psi.add_scaled(s, y, &mut out[offset..]);
+                if let Some(b) = bias {
+                    out[b] += y;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(column, value)` for each nonzero of row s·|A| + a.
+    #[inline]
+    fn each(&self, row: usize, mut f: impl FnMut(usize, f64)) {
+        match &self.rows {
+            Rows::Pairs { runs, .. } => {
+                for (column, x) in runs.row(row) {
+                    for (j, &x) in x.iter().enumerate() {
+                        f(column + j, x);
+                    }
+                }
+            }
+            Rows::States { psi, actions } => {
+                let (s, offset, bias) = self.split(row, psi.width, *actions);
+                psi.each(s, |c, x| f(offset + c, x));
+                if let Some(b) = bias {
+                    f(b, 1.0);
+                }
+            }
+        }
+    }
+
+    /// The upper triangle of the Gram matrix Σ w φ(row) φ(row)ᵀ over the
+    /// weighted rows (the lower triangle left 0): O(nonzeros²) a row.
+    /// Each cell sums the rows in the order given.
+    pub fn gram_upper(&self, rows: &[(usize, f64)]) -> Array2<f64> {
+        let d = self.dim();
+        let mut gram = Array2::<f64>::zeros((d, d));
+        let g = gram.as_slice_mut().expect("a fresh matrix");
+        let mut entries = Vec::new();
+        for &(row, w) in rows {
+            entries.clear();
+            self.each(row, |c, x| entries.push((c, x)));
+            // Every ordered pair with j ≥ i: a repeated column (a hashed
+            // tile collision) then gives its square, as its dense row would.
+            for &(i, xi) in &entries {
+                let wx = w * xi;
+                for &(j, xj) in &entries {
+                    if j >= i {
+                        g[i * d + j] += wx * xj;
+                    }
+                }
+            }
+        }
+        gram
+    }
+
+    /// Features per pair.
+    pub fn dim(&self) -> usize {
+        match &self.rows {
+            Rows::Pairs { matrix, .. } => matrix.ncols(),
+            Rows::States {
+                psi,
+                actions: Actions::Blocks,
+            } => psi.width * self.n_actions,
+            Rows::States {
+                psi,
+                actions: Actions::Shared,
+            } => psi.width + self.n_actions,
+        }
+    }
+
+    pub fn n_states(&self) -> usize {
+        match &self.rows {
+            Rows::Pairs { matrix, .. } => matrix.nrows() / self.n_actions,
+            Rows::States { psi, .. } => psi.n_states(),
+        }
+    }
+
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// Every pair's dense features, row s·|A| + a, when φ keeps them (a
+    /// tabular environment's); `None` for sample states.
+    pub fn matrix(&self) -> Option<ArrayView2<'_, f64>> {
+        match &self.rows {
+            Rows::Pairs { matrix, .. } => Some(matrix.view()),
+            Rows::States { .. } => None,
+        }
+    }
+
+    /// The Q table θᵀφ(s,a): states × actions.
+    pub fn q(&self, theta: ArrayView1<f64>) -> Array2<f64> {
+        let mut q = Array2::zeros((self.n_states(), self.n_actions));
+        self.q_into(
+            theta.as_standard_layout().as_slice().expect("contiguous"),
+            q.as_slice_mut().expect("a fresh table"),
+        );
+        q
+    }
+
+    /// [`Phi::q`] into `out`, row-major (at least states × actions long).
+    pub fn q_into(&self, theta: &[f64], out: &mut [f64]) {
+        assert_eq!(theta.len(), self.dim(), "one weight per feature");
+        let rows = self.n_states() * self.n_actions;
+        let Rows::States { psi, actions } = &self.rows else {
+            for (row, q) in out[..rows].iter_mut().enumerate() {
+                *q = self.dot(row, theta);
+            }
+            return;
+        };
+        // SPEED: state by state, each state's entries read once for all
+        // its actions; the same sums as [`Phi::dot`]'s.
+        let w = psi.width;
+        for (s, q) in out[..rows].chunks_exact_mut(self.n_actions).enumerate() {
+            for (a, q) in q.iter_mut().enumerate() {
+                *q = match actions {
+                    Actions::Blocks => psi.dot(s, &theta[a * w..(a + 1) * w]),
+                    Actions::Shared => psi.dot(s, theta) + theta[w + a],
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// States of equal features, binary or dense, merge in order of
+    /// first sight; different ones stay apart.
+    #[test]
+    fn equal_states_merge() {
+        let ones = StateFeatures::ones(4, 2, vec![0, 1, 2, 3, 0, 1, 0, 2]);
+        let phi = Phi::of_states(ones, 2, Actions::Blocks);
+        let (of_state, merged) = phi.merge_equal_states();
+        assert_eq!(of_state, [0, 1, 0, 2]);
+        assert_eq!(merged.n_states(), 3);
+        let theta: Vec<f64> = (0..8).map(f64::from).collect();
+        assert_eq!(merged.dot(2 * 2 + 1, &theta), 4.0 + 6.0);
+        let dense = StateFeatures::dense(ndarray::array![[1.0, 0.0], [1.0, -0.0], [1.0, 0.0]]);
+        let (of_state, merged) = Phi::of_states(dense, 1, Actions::Shared).merge_equal_states();
+        assert_eq!(of_state, [0, 1, 0]);
+        assert_eq!(merged.dim(), 3);
+    }
+
+    proptest! {
+        /// Φθ and Φᵀy over the runs of nonzeros are the dense products,
+        /// exactly (small integers): rows with zeros anywhere, runs of every
+        /// length, empty rows.
+        #[test]
+        fn products_over_the_nonzeros_are_the_dense_ones(
+            (states, d, cells) in (1usize..5, 1usize..10).prop_flat_map(|(states, d)| {
+                let cell = prop_oneof![3 => Just(0i8), 2 => -3i8..=3];
+                (Just(states), Just(d), prop::collection::vec(cell, states * 2 * d))
+            })
+        ) {
+            let m = Array2::from_shape_fn((states * 2, d), |(i, j)| f64::from(cells[i * d + j]));
+            let phi = Phi::new(m.clone(), 2);
+            let theta = ndarray::Array1::from_iter((0..d).map(|j| j as f64 - 3.0));
+            let q = phi.q(theta.view());
+            prop_assert_eq!(q.into_shape_with_order(states * 2).unwrap(), m.dot(&theta));
+            let y = ndarray::Array1::from_iter((0..states * 2).map(|i| 2.0 - i as f64));
+            let mut sum = vec![0.0; d];
+            for (row, &y) in y.iter().enumerate() {
+                phi.add_scaled(row, y, &mut sum);
+            }
+            prop_assert_eq!(ndarray::Array1::from(sum), m.t().dot(&y));
+        }
+
+        /// Sample states' φ, binary or dense, in blocks or shared, gives
+        /// the products and the Gram matrix of its dense rows (small
+        /// integers: exact), repeated binary columns included.
+        #[test]
+        fn sample_states_are_their_dense_rows(
+            (states, width, columns, values, shared) in (1usize..5, 1usize..6)
+                .prop_flat_map(|(states, width)| (
+                    Just(states),
+                    Just(width),
+                    prop::collection::vec(0..width as u32, states * 2),
+                    prop::collection::vec(-3i8..=3, states * width),
+                    any::<bool>(),
+                ))
+        ) {
+            let actions = if shared { Actions::Shared } else { Actions::Blocks };
+            let dense_psi = Array2::from_shape_fn((states, width), |(s, c)| {
+                f64::from(values[s * width + c])
+            });
+            let mut ones_psi = Array2::<f64>::zeros((states, width));
+            for (i, &c) in columns.iter().enumerate() {
+                ones_psi[[i / 2, c as usize]] += 1.0;
+            }
+            for (sparse, psi) in [
+                (StateFeatures::ones(width, 2, columns.clone()), ones_psi),
+                (StateFeatures::dense(dense_psi.clone()), dense_psi),
+            ] {
+                let phi = Phi::of_states(sparse, 3, actions);
+                let dense = Phi::new(super::super::per_action(psi.view(), 3, actions), 3);
+                prop_assert_eq!(phi.dim(), dense.dim());
+                prop_assert_eq!(phi.n_states(), states);
+                let theta = ndarray::Array1::from_iter((0..phi.dim()).map(|j| j as f64 - 3.0));
+                prop_assert_eq!(phi.q(theta.view()), dense.q(theta.view()));
+                let rows: Vec<(usize, f64)> =
+                    (0..states * 3).map(|r| (r, (r % 4) as f64)).collect();
+                prop_assert_eq!(phi.gram_upper(&rows), dense.gram_upper(&rows));
+                let (mut got, mut want) = (vec![0.0; phi.dim()], vec![0.0; phi.dim()]);
+                for &(row, y) in &rows {
+                    phi.add_scaled(row, y, &mut got);
+                    dense.add_scaled(row, y, &mut want);
+                }
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}

@@ -18,8 +18,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
 use pessimist::algo::{self, ParamValue, Params, TrainData};
-use pessimist::data::{self, Quality, Samples, Transitions};
-use pessimist::env::{Env, MountainCar, mountain_car};
+use pessimist::data::{self, Quality, Samples};
+use pessimist::env::{MountainCar, mountain_car};
 use pessimist::features::{FeatureSpec, TileCoder};
 use pessimist::mdp::envs;
 use rand::{Rng, SeedableRng};
@@ -66,43 +66,12 @@ fn projected(c: &mut Criterion) {
 }
 
 /// 1M MountainCar transitions of its controller, each action replaced by a
-/// uniform one with probability 0.3, in seeded episodes of up to 200 steps
-/// (until the observation datasets' collector serves benches and tests).
+/// uniform one with probability 0.3 (the coverage knob), seeded.
 fn mountain_car_1m() -> Samples {
-    let n = 1_000_000;
-    let mut rng = Pcg64Mcg::seed_from_u64(0);
-    let (mut obs, mut next_obs) = (Vec::with_capacity(2 * n), Vec::with_capacity(2 * n));
-    let (mut action, mut reward, mut terminated) = (Vec::new(), Vec::new(), Vec::new());
-    while action.len() < n {
-        let mut state = MountainCar.reset(&mut rng);
-        for _ in 0..200 {
-            let o = MountainCar.observe(&state);
-            let a = if rng.random::<f64>() < 0.3 {
-                rng.random_range(0..3)
-            } else {
-                MountainCar.controller(&o).unwrap()
-            };
-            let step = MountainCar.step(&mut state, a, &mut rng);
-            obs.extend(o);
-            next_obs.extend(MountainCar.observe(&state));
-            action.push(a as u32);
-            reward.push(step.reward);
-            terminated.push(step.terminated);
-            if step.terminated || action.len() == n {
-                break;
-            }
-        }
-    }
-    let obs = Array2::from_shape_vec((n, 2), obs).unwrap();
-    let next_obs = Array2::from_shape_vec((n, 2), next_obs).unwrap();
-    let t = Transitions {
-        obs: obs.view(),
-        action: &action,
-        reward: &reward,
-        next_obs: next_obs.view(),
-        terminated: &terminated,
-    };
-    Samples::new(&t, 3).unwrap()
+    let quality = Quality::Expert.with_epsilon(0.3).unwrap();
+    let (data, _) =
+        data::observed::collect::collect_obs(&MountainCar, quality, 1_000_000, 0).unwrap();
+    Samples::new(&data.transitions(), 3).unwrap()
 }
 
 /// Tile coding is piecewise constant, so its 1M sample states merge into

@@ -9,61 +9,21 @@
 
 use crate::support::learning::{params, text, trained};
 use pessimist::algo::{Algorithm, ParamValue, Params, TrainData};
-use pessimist::data::{Dataset, EmpiricalMdp, Samples, Transitions};
-use pessimist::env::{Env, MountainCar, mountain_car};
+use pessimist::data::observed::collect::collect_obs;
+use pessimist::data::{Dataset, EmpiricalMdp, Quality, Samples};
+use pessimist::env::{MountainCar, mountain_car};
 use pessimist::features::{FeatureSpec, TileCoder};
-use rand::{Rng, SeedableRng};
-use rand_pcg::Pcg64Mcg;
 use std::sync::Arc;
 
 const TILES: usize = 6;
 const GAMMA: f64 = 0.9;
 
-/// Observations, actions, rewards, next observations, terminated flags.
-type Columns = (Vec<[f64; 2]>, Vec<u32>, Vec<f64>, Vec<[f64; 2]>, Vec<bool>);
-
-/// MountainCar episodes of its controller with ε-noise: (obs, action,
-/// reward, next obs, terminated) columns (until the observation datasets'
-/// collector serves benches and tests).
-fn episodes(n: usize, epsilon: f64, seed: u64) -> Columns {
-    let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    while out.0.len() < n {
-        let mut state = MountainCar.reset(&mut rng);
-        for _ in 0..MountainCar.time_limit().unwrap() {
-            let obs = MountainCar.observe(&state);
-            let a = if rng.random::<f64>() < epsilon {
-                rng.random_range(0..3)
-            } else {
-                MountainCar.controller(&obs).unwrap()
-            };
-            let step = MountainCar.step(&mut state, a, &mut rng);
-            out.0.push(obs);
-            out.1.push(a as u32);
-            out.2.push(step.reward);
-            out.3.push(MountainCar.observe(&state));
-            out.4.push(step.terminated);
-            if step.terminated || out.0.len() == n {
-                break;
-            }
-        }
-    }
-    out
-}
-
 /// The sample-based data with one-hot cell features, the tabular data on
 /// the cells, and each sample state's cell (read off the transitions).
 fn both_forms() -> (TrainData, TrainData, Vec<usize>) {
-    let (obs, action, reward, next_obs, terminated) = episodes(20_000, 0.3, 4);
-    let rows = |o: &[[f64; 2]]| ndarray::Array2::from_shape_fn((o.len(), 2), |(i, c)| o[i][c]);
-    let (obs, next_obs) = (rows(&obs), rows(&next_obs));
-    let t = Transitions {
-        obs: obs.view(),
-        action: &action,
-        reward: &reward,
-        next_obs: next_obs.view(),
-        terminated: &terminated,
-    };
+    let quality = Quality::Expert.with_epsilon(0.3).unwrap();
+    let (data, _) = collect_obs(&MountainCar, quality, 20_000, 4).unwrap();
+    let t = data.transitions();
     let samples = Samples::new(&t, 3).unwrap();
     let spec = FeatureSpec::read(&params(&[
         ("kind", text("tile")),
@@ -74,8 +34,8 @@ fn both_forms() -> (TrainData, TrainData, Vec<usize>) {
     let features = spec.observations(&mountain_car::DESCRIPTION).unwrap();
     // The grid: one tiling's tile of each scaled observation.
     let coder = TileCoder::new(2, 1, TILES, usize::MAX);
-    let cell = |o: &ndarray::Array2<f64>| {
-        let x = features.coordinates(o.view()).unwrap();
+    let cell = |o: ndarray::ArrayView2<f64>| {
+        let x = features.coordinates(o).unwrap();
         coder
             .active(x.view())
             .iter()
@@ -91,20 +51,20 @@ fn both_forms() -> (TrainData, TrainData, Vec<usize>) {
         *number.entry(c).or_insert(next)
     };
     let (mut from, mut to) = (Vec::new(), Vec::new());
-    for (o, next) in cell(&obs).into_iter().zip(cell(&next_obs)) {
+    for (o, next) in cell(t.obs).into_iter().zip(cell(t.next_obs)) {
         from.push(id(o));
         to.push(id(next));
     }
     let mut cells = Dataset::new(number.len(), 3);
-    for i in 0..action.len() {
+    for i in 0..t.action.len() {
         cells.push(
             0,
             i as u32,
             from[i] as u32,
-            action[i],
-            reward[i],
+            t.action[i],
+            t.reward[i],
             to[i] as u32,
-            terminated[i],
+            t.terminated[i],
             false,
         );
     }

@@ -74,6 +74,17 @@ impl ObsDataset {
         ArrayView2::from_shape((self.len(), self.obs_dim), &self.next_obs).expect("N × d numbers")
     }
 
+    /// The columns the sample-based form reads, without a copy.
+    pub fn transitions(&self) -> crate::data::Transitions<'_> {
+        crate::data::Transitions {
+            obs: self.observations(),
+            action: &self.action,
+            reward: &self.reward,
+            next_obs: self.next_observations(),
+            terminated: &self.terminated,
+        }
+    }
+
     /// Reserves room for `additional` more transitions in every column,
     /// as [`super::Dataset::try_reserve`] does.
     pub fn try_reserve(&mut self, additional: usize) -> crate::Result<()> {

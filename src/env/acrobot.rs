@@ -57,8 +57,8 @@ pub const DESCRIPTION: Description = Description {
 /// `data::observed::collect::tests::measure_references`.
 pub const REFERENCE: Reference = Reference {
     random: (-498.9642, 0.108_653),
-    expert: None,
-    medium_epsilon: None,
+    expert: Some((-90.5924, 0.414_654)),
+    medium_epsilon: Some(0.8331),
 };
 
 /// The acrobot; its state is `[theta1, theta2, dtheta1, dtheta2]` and it
@@ -166,6 +166,16 @@ impl Env for Acrobot {
 
     fn observe(&self, s: &[f64; 4]) -> [f64; 6] {
         [s[0].cos(), s[0].sin(), s[1].cos(), s[1].sin(), s[2], s[3]]
+    }
+
+    /// Energy pumping: torque the way the second joint turns. Without
+    /// friction the rate of change of the total mechanical energy is the
+    /// actuator's power, τ·θ̇2, so τ = sign(θ̇2) raises it as fast as the
+    /// unit torque allows, each swing higher until the tip clears the bar.
+    /// No constant is tuned; from Gymnasium's first 20 seeded starts it
+    /// ends in 65–122 steps (the fixture's episodes).
+    fn controller(&self, obs: &[f64; 6]) -> Option<usize> {
+        Some(if obs[5] >= 0.0 { 2 } else { 0 })
     }
 }
 

@@ -146,7 +146,7 @@ pub fn check_controller<E: Env>(env: &E, state: &E::State) -> Result<()> {
         return Err(Error::Invalid(format!(
             "{} has no classical controller; {} have one",
             env.id(),
-            controlled().join(" and ")
+            controlled().join(", ")
         )));
     }
     Ok(())

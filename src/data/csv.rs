@@ -70,10 +70,12 @@ pub(crate) trait Format: Sync {
     fn append(data: &mut Self::Data, part: &mut Self::Data);
     /// The header's number of fields.
     fn width(&self) -> usize;
-    /// Appends a plain line's row when every cell it uses is in its
-    /// simplest form and valid; else appends nothing and returns false
-    /// ([`Format::convert`] decides).
-    fn fast(&self, line: &[u8], data: &mut Self::Data) -> bool;
+    /// Appends the row of the plain line at the start of `bytes` when
+    /// every cell it uses is in its simplest form and valid, and returns
+    /// the line's length (without its `\n`); else appends nothing and
+    /// returns `None` ([`Format::convert`] decides). One pass over the
+    /// line's bytes, read with [`Fields`].
+    fn fast(&self, bytes: &[u8], data: &mut Self::Data) -> Option<usize>;
     /// Appends row `row`'s values from its cells (`cell(i)`: field i, if
     /// there), or returns the error naming the first bad cell.
     fn convert<'c>(
@@ -173,11 +175,170 @@ pub(crate) fn boolean(text: &str) -> std::result::Result<bool, String> {
         .ok_or_else(|| format!("`{text}` is not a boolean; valid values: true, false, 1, 0"))
 }
 
-/// A finite number in its plain form, on the fast path.
-#[inline]
-pub(crate) fn fast_real(cell: &[u8]) -> Option<f64> {
+/// A finite number in any form `str::parse` takes, on the fast path.
+fn fast_real(cell: &[u8]) -> Option<f64> {
     let value: f64 = std::str::from_utf8(cell).ok()?.parse().ok()?;
     value.is_finite().then_some(value)
+}
+
+/// `10^k` for the `k` whose power is exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A line read field by field on the fast path, in one pass over its
+/// bytes: each read takes one field in its simplest form and the `,` or
+/// `\n` after it, or fails (`None`: the line is then read again by
+/// [`Format::convert`], which names the bad cell).
+pub(crate) struct Fields<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// The line's end has been read: its `\n`, or the end of `bytes`.
+    ended: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of the line at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Fields {
+            bytes,
+            at: 0,
+            ended: false,
+        }
+    }
+
+    /// The byte at `at`; `\n` past the end (the last line may lack one).
+    #[inline]
+    fn byte(&self) -> u8 {
+        self.bytes.get(self.at).copied().unwrap_or(b'\n')
+    }
+
+    /// Where the next field starts; `None` past the line's end.
+    #[inline]
+    fn start(&self) -> Option<usize> {
+        (!self.ended).then_some(self.at)
+    }
+
+    /// Takes the separator after a field: `,`, or the line's end.
+    #[inline]
+    fn separator(&mut self) -> Option<()> {
+        match self.byte() {
+            b',' => {}
+            b'\n' => self.ended = true,
+            _ => return None,
+        }
+        self.at += 1;
+        Some(())
+    }
+
+    /// The field from `start` up to its separator, which is taken.
+    #[inline]
+    fn rest(&mut self, start: usize) -> Option<&'a [u8]> {
+        while !matches!(self.byte(), b',' | b'\n') {
+            self.at += 1;
+        }
+        let field = &self.bytes[start..self.at];
+        self.separator()?;
+        Some(field)
+    }
+
+    /// 1 to 9 decimal digits (so no overflow) making less than `bound`.
+    #[inline]
+    pub(crate) fn integer(&mut self, bound: usize) -> Option<u32> {
+        let start = self.start()?;
+        let mut value = 0u32;
+        loop {
+            let digit = self.byte().wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if self.at - start == 9 {
+                return None;
+            }
+            value = value * 10 + u32::from(digit);
+            self.at += 1;
+        }
+        if self.at == start || value as usize >= bound {
+            return None;
+        }
+        self.separator()?;
+        Some(value)
+    }
+
+    /// A finite number: a plain decimal read here, any other form by
+    /// `str::parse`.
+    #[inline]
+    pub(crate) fn real(&mut self) -> Option<f64> {
+        let start = self.start()?;
+        if let Some(value) = self.decimal()
+            && self.separator().is_some()
+        {
+            return Some(value);
+        }
+        self.at = start;
+        fast_real(self.rest(start)?)
+    }
+
+    /// `-?d+(.d+)?` of at most 19 digits whose digits make at most 2^53,
+    /// with at most 22 after the point: that integer and that power of
+    /// ten are exact in an `f64`, so their quotient is correctly rounded,
+    /// the value `str::parse` gives (Clinger's fast path).
+    #[inline]
+    fn decimal(&mut self) -> Option<f64> {
+        let negative = self.byte() == b'-';
+        self.at += usize::from(negative);
+        let first = self.at;
+        let mut mantissa = 0u64;
+        let mut point = None;
+        loop {
+            let b = self.byte();
+            let digit = b.wrapping_sub(b'0');
+            if digit <= 9 {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+            } else if b == b'.' && point.is_none() {
+                point = Some(self.at);
+            } else {
+                break;
+            }
+            self.at += 1;
+        }
+        let scale = point.map_or(0, |p| self.at - p - 1);
+        let digits = self.at - first - usize::from(point.is_some());
+        let whole = point.map_or(digits, |p| p - first);
+        if whole == 0
+            || (point.is_some() && scale == 0)
+            || digits > 19
+            || scale >= POW10.len()
+            || mantissa > 1 << 53
+        {
+            return None;
+        }
+        #[allow(clippy::cast_precision_loss)] // exact: at most 2^53
+        let value = mantissa as f64 / POW10[scale];
+        Some(if negative { -value } else { value })
+    }
+
+    /// A boolean as [`flag`] spells it.
+    #[inline]
+    pub(crate) fn flag(&mut self) -> Option<bool> {
+        let start = self.start()?;
+        flag(self.rest(start)?)
+    }
+
+    /// Passes over a field no column reads.
+    #[inline]
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        let start = self.start()?;
+        self.rest(start).map(drop)
+    }
+
+    /// The line's length once its last field is read; `None` while
+    /// fields are left (a line wider than the header).
+    #[inline]
+    pub(crate) fn end(&self) -> Option<usize> {
+        self.ended.then(|| self.at - 1)
+    }
 }
 
 /// The tabular columns' fields in a header.
@@ -187,6 +348,8 @@ struct Layout<'a> {
     index: [usize; 8],
     /// The column of each field (8: none).
     columns: Vec<usize>,
+    /// The bound of each integer column's values.
+    bounds: [usize; 8],
     n_states: usize,
     n_actions: usize,
 }
@@ -200,10 +363,12 @@ impl<'a> Layout<'a> {
         for (c, &field) in index.iter().enumerate() {
             columns[field] = c;
         }
+        let any = u32::MAX as usize + 1;
         Ok(Layout {
             path,
             index,
             columns,
+            bounds: [any, any, n_states, n_actions, 0, n_states, 0, 0],
             n_states,
             n_actions,
         })
@@ -254,55 +419,22 @@ impl Format for Layout<'_> {
     }
 
     #[inline]
-    fn fast(&self, line: &[u8], data: &mut Dataset) -> bool {
-        // The last slot takes the fields no column reads.
-        let mut cells: [&[u8]; 9] = [&[]; 9];
-        let mut fields = line.split(|&b| b == b',');
+    fn fast(&self, bytes: &[u8], data: &mut Dataset) -> Option<usize> {
+        let mut fields = Fields::new(bytes);
+        let (mut ints, mut reward, mut flags) = ([0u32; 8], 0.0, [false; 8]);
         for &c in &self.columns {
-            let Some(field) = fields.next() else {
-                return false;
-            };
-            cells[c] = field;
+            match c {
+                4 => reward = fields.real()?,
+                6 | 7 => flags[c] = fields.flag()?,
+                8 => fields.skip()?,
+                _ => ints[c] = fields.integer(self.bounds[c])?,
+            }
         }
-        if fields.next().is_some() {
-            return false;
-        }
-        let any = u32::MAX as usize + 1;
-        let row = || {
-            Some((
-                digits(cells[0], any)?,
-                digits(cells[1], any)?,
-                digits(cells[2], self.n_states)?,
-                digits(cells[3], self.n_actions)?,
-                fast_real(cells[4])?,
-                digits(cells[5], self.n_states)?,
-                flag(cells[6])?,
-                flag(cells[7])?,
-            ))
-        };
-        let Some((e, t, s, a, r, s2, term, trunc)) = row() else {
-            return false;
-        };
-        data.push(e, t, s, a, r, s2, term, trunc);
-        true
+        let len = fields.end()?;
+        let [e, t, s, a, _, s2, _, _] = ints;
+        data.push(e, t, s, a, reward, s2, flags[6], flags[7]);
+        Some(len)
     }
-}
-
-/// 1 to 9 decimal digits (so no overflow) making less than `bound`.
-#[inline]
-pub(crate) fn digits(text: &[u8], bound: usize) -> Option<u32> {
-    if text.is_empty() || text.len() > 9 {
-        return None;
-    }
-    let mut value = 0u32;
-    for &b in text {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        value = value * 10 + u32::from(digit);
-    }
-    ((value as usize) < bound).then_some(value)
 }
 
 pub(crate) fn flag(text: &[u8]) -> Option<bool> {
@@ -446,22 +578,23 @@ fn parse_part<L: Format>(
     let mut part = layout.empty();
     let mut at = 0;
     while at < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-        let line = &bytes[at..end];
         let row = first_row + L::len(&part);
         // Blank lines, rows of another width and the row past the limit
         // are the csv crate's to read and report.
-        if line.is_empty() || row == MAX_TRANSITIONS {
+        if bytes[at] == b'\n' || row == MAX_TRANSITIONS {
             return (part, Some(Ok(at)));
         }
-        if !layout.fast(line, &mut part) {
-            let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
-            if cells.len() != layout.width() {
-                return (part, Some(Ok(at)));
-            }
-            if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), &mut part) {
-                return (part, Some(Err(e)));
-            }
+        if let Some(len) = layout.fast(&bytes[at..], &mut part) {
+            at += len + 1;
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let cells: Vec<&[u8]> = bytes[at..end].split(|&b| b == b',').collect();
+        if cells.len() != layout.width() {
+            return (part, Some(Ok(at)));
+        }
+        if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), &mut part) {
+            return (part, Some(Err(e)));
         }
         at = end + 1;
     }

@@ -66,6 +66,9 @@ pub(crate) trait Format: Sync {
     /// An empty dataset to parse into.
     fn empty(&self) -> Self::Data;
     fn len(data: &Self::Data) -> usize;
+    /// Makes room for `rows` more rows; a hint (when it fails, the rows
+    /// grow the columns as they come, and the reader reports the limit).
+    fn reserve(data: &mut Self::Data, rows: usize);
     /// Appends `part`'s rows to `data`.
     fn append(data: &mut Self::Data, part: &mut Self::Data);
     /// The header's number of fields.
@@ -323,6 +326,16 @@ impl<'a> Fields<'a> {
     #[inline]
     pub(crate) fn flag(&mut self) -> Option<bool> {
         let start = self.start()?;
+        // The spellings written here, without a scan for the separator.
+        for (text, value) in [(&b"false"[..], false), (b"true", true)] {
+            if self.bytes[start..].starts_with(text) {
+                self.at += text.len();
+                if self.separator().is_some() {
+                    return Some(value);
+                }
+                self.at = start;
+            }
+        }
         flag(self.rest(start)?)
     }
 
@@ -384,6 +397,10 @@ impl Format for Layout<'_> {
 
     fn len(data: &Dataset) -> usize {
         data.len()
+    }
+
+    fn reserve(data: &mut Dataset, rows: usize) {
+        let _ = data.try_reserve(rows);
     }
 
     fn append(data: &mut Dataset, part: &mut Dataset) {
@@ -552,53 +569,65 @@ fn parse_lines<L: Format>(layout: &L, bytes: &[u8], data: &mut L::Data) -> Resul
     let middle = memchr::memchr(b'\n', &bytes[bytes.len() / 2..])
         .map_or(bytes.len(), |i| bytes.len() / 2 + i + 1);
     let (first, second) = bytes.split_at(middle);
-    let first_row = L::len(data);
-    let second_row = first_row + memchr::memchr_iter(b'\n', first).count();
-    let (a, b) = rayon::join(
-        || parse_part(layout, first, first_row),
-        || parse_part(layout, second, second_row),
+    // The first half is parsed into `data` itself, the second into a
+    // part appended after it: one copy of half the rows, and the columns
+    // reserved once for the block's lines (the last may lack its `\n`).
+    let lines = |half: &[u8]| memchr::memchr_iter(b'\n', half).count() + 1;
+    let (first_lines, second_lines) = (lines(first), lines(second));
+    L::reserve(data, first_lines + second_lines);
+    let second_row = L::len(data) + first_lines - 1;
+    let (a, (mut part, b)) = rayon::join(
+        || parse_part(layout, first, 0, data),
+        || {
+            let mut part = layout.empty();
+            L::reserve(&mut part, second_lines);
+            let stop = parse_part(layout, second, second_row, &mut part);
+            (part, stop)
+        },
     );
-    for ((mut part, stop), offset) in [(a, 0), (b, middle)] {
-        L::append(data, &mut part);
-        if let Some(stop) = stop {
-            return stop.map(|at| Some(offset + at));
-        }
+    if let Some(stop) = a {
+        return stop.map(Some);
     }
-    Ok(special)
+    L::append(data, &mut part);
+    match b {
+        Some(stop) => stop.map(|at| Some(middle + at)),
+        None => Ok(special),
+    }
 }
 
-/// The rows of `bytes` (plain but for blank lines and widths), the first
-/// being row `first_row` (from 0), and where they stopped: `Ok(at)` at a
-/// line the csv crate must read, or the first bad cell's error.
+/// Appends the rows of `bytes` (plain but for blank lines and widths) to
+/// `data`, the first being row `rows_before + L::len(data)` (from 0), and
+/// says where they stopped: `Ok(at)` at a line the csv crate must read,
+/// or the first bad cell's error.
 fn parse_part<L: Format>(
     layout: &L,
     bytes: &[u8],
-    first_row: usize,
-) -> (L::Data, Option<Result<usize>>) {
-    let mut part = layout.empty();
+    rows_before: usize,
+    data: &mut L::Data,
+) -> Option<Result<usize>> {
     let mut at = 0;
     while at < bytes.len() {
-        let row = first_row + L::len(&part);
+        let row = rows_before + L::len(data);
         // Blank lines, rows of another width and the row past the limit
         // are the csv crate's to read and report.
         if bytes[at] == b'\n' || row == MAX_TRANSITIONS {
-            return (part, Some(Ok(at)));
+            return Some(Ok(at));
         }
-        if let Some(len) = layout.fast(&bytes[at..], &mut part) {
+        if let Some(len) = layout.fast(&bytes[at..], data) {
             at += len + 1;
             continue;
         }
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
         let cells: Vec<&[u8]> = bytes[at..end].split(|&b| b == b',').collect();
         if cells.len() != layout.width() {
-            return (part, Some(Ok(at)));
+            return Some(Ok(at));
         }
-        if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), &mut part) {
-            return (part, Some(Err(e)));
+        if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), data) {
+            return Some(Err(e));
         }
         at = end + 1;
     }
-    (part, None)
+    None
 }
 
 /// The csv crate's reader alone over `stream` in reads of `block` bytes,
@@ -765,7 +794,7 @@ mod tests {
 
     /// Cells as files may write them, or not quite: other spellings,
     /// spaces, quotes, carriage returns, bad and out-of-range values.
-    const ODD_CELLS: [&str; 28] = [
+    const ODD_CELLS: [&str; 44] = [
         "+1",
         " 2",
         "3 ",
@@ -794,6 +823,23 @@ mod tests {
         "1\r",
         "\u{e9}",
         "2\n",
+        // Numbers at the edges of the fast path's own reading.
+        "123456789",
+        "-0.0",
+        "0.1",
+        "1e-7",
+        "0.30000000000000004",
+        "9007199254740993",
+        "12345678901234567890",
+        "0.0000000000000000000001",
+        "0.00000000000000000000001",
+        "1.2.3",
+        "-",
+        "--1",
+        "-.5",
+        "tru",
+        "falsey",
+        "true1",
     ];
 
     fn line() -> impl Strategy<Value = String> {
@@ -872,6 +918,25 @@ mod tests {
         fn reads_what_the_csv_crate_reads(text in text(), block in 1usize..200) {
             let [fast, csv] = both(&text, block);
             prop_assert_eq!(fast, csv, "{}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    proptest! {
+        /// A number cell reads as `str::parse` reads it, to the bit, on
+        /// either path (plain decimals read by [`Fields`], other forms by
+        /// `str::parse`), and the line ends after it.
+        #[test]
+        fn reals_read_as_str_parse_reads_them(
+            text in "-?[0-9]{0,20}(\\.[0-9]{0,25})?(e-?[0-9]{1,3})?",
+        ) {
+            let expected = text.parse::<f64>().ok().filter(|x| x.is_finite());
+            let line = format!("{text}\n");
+            let mut fields = Fields::new(line.as_bytes());
+            let read = fields.real();
+            prop_assert_eq!(read.map(f64::to_bits), expected.map(f64::to_bits));
+            if read.is_some() {
+                prop_assert_eq!(fields.end(), Some(text.len()));
+            }
         }
     }
 

@@ -128,6 +128,10 @@ impl Format for ObsLayout<'_> {
         data.len()
     }
 
+    fn reserve(data: &mut ObsDataset, rows: usize) {
+        let _ = data.try_reserve(rows);
+    }
+
     fn append(data: &mut ObsDataset, part: &mut ObsDataset) {
         data.append(part);
     }
@@ -379,7 +383,25 @@ mod tests {
         ];
         let odd = prop::sample::select(
             &[
-                "+1", " 2", "", "x", "3", "-1", "1e3", "inf", "NaN", "-0.5", "True", "\"1\"", "1\r",
+                "+1",
+                " 2",
+                "",
+                "x",
+                "3",
+                "-1",
+                "1e3",
+                "inf",
+                "NaN",
+                "-0.5",
+                "True",
+                "\"1\"",
+                "1\r",
+                "-0.0",
+                "1e-7",
+                "9007199254740993",
+                "1.2.3",
+                "-",
+                "falsey",
             ][..],
         );
         let row = (

@@ -66,14 +66,19 @@ pub(crate) trait Format: Sync {
     /// An empty dataset to parse into.
     fn empty(&self) -> Self::Data;
     fn len(data: &Self::Data) -> usize;
+    /// Makes room for `rows` more rows; a hint (when it fails, the rows
+    /// grow the columns as they come, and the reader reports the limit).
+    fn reserve(data: &mut Self::Data, rows: usize);
     /// Appends `part`'s rows to `data`.
     fn append(data: &mut Self::Data, part: &mut Self::Data);
     /// The header's number of fields.
     fn width(&self) -> usize;
-    /// Appends a plain line's row when every cell it uses is in its
-    /// simplest form and valid; else appends nothing and returns false
-    /// ([`Format::convert`] decides).
-    fn fast(&self, line: &[u8], data: &mut Self::Data) -> bool;
+    /// Appends the row of the plain line at the start of `bytes` when
+    /// every cell it uses is in its simplest form and valid, and returns
+    /// the line's length (without its `\n`); else appends nothing and
+    /// returns `None` ([`Format::convert`] decides). One pass over the
+    /// line's bytes, read with [`Fields`].
+    fn fast(&self, bytes: &[u8], data: &mut Self::Data) -> Option<usize>;
     /// Appends row `row`'s values from its cells (`cell(i)`: field i, if
     /// there), or returns the error naming the first bad cell.
     fn convert<'c>(
@@ -173,11 +178,180 @@ pub(crate) fn boolean(text: &str) -> std::result::Result<bool, String> {
         .ok_or_else(|| format!("`{text}` is not a boolean; valid values: true, false, 1, 0"))
 }
 
-/// A finite number in its plain form, on the fast path.
-#[inline]
-pub(crate) fn fast_real(cell: &[u8]) -> Option<f64> {
+/// A finite number in any form `str::parse` takes, on the fast path.
+fn fast_real(cell: &[u8]) -> Option<f64> {
     let value: f64 = std::str::from_utf8(cell).ok()?.parse().ok()?;
     value.is_finite().then_some(value)
+}
+
+/// `10^k` for the `k` whose power is exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A line read field by field on the fast path, in one pass over its
+/// bytes: each read takes one field in its simplest form and the `,` or
+/// `\n` after it, or fails (`None`: the line is then read again by
+/// [`Format::convert`], which names the bad cell).
+pub(crate) struct Fields<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// The line's end has been read: its `\n`, or the end of `bytes`.
+    ended: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of the line at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Fields {
+            bytes,
+            at: 0,
+            ended: false,
+        }
+    }
+
+    /// The byte at `at`; `\n` past the end (the last line may lack one).
+    #[inline]
+    fn byte(&self) -> u8 {
+        self.bytes.get(self.at).copied().unwrap_or(b'\n')
+    }
+
+    /// Where the next field starts; `None` past the line's end.
+    #[inline]
+    fn start(&self) -> Option<usize> {
+        (!self.ended).then_some(self.at)
+    }
+
+    /// Takes the separator after a field: `,`, or the line's end.
+    #[inline]
+    fn separator(&mut self) -> Option<()> {
+        match self.byte() {
+            b',' => {}
+            b'\n' => self.ended = true,
+            _ => return None,
+        }
+        self.at += 1;
+        Some(())
+    }
+
+    /// The field from `start` up to its separator, which is taken.
+    #[inline]
+    fn rest(&mut self, start: usize) -> Option<&'a [u8]> {
+        while !matches!(self.byte(), b',' | b'\n') {
+            self.at += 1;
+        }
+        let field = &self.bytes[start..self.at];
+        self.separator()?;
+        Some(field)
+    }
+
+    /// 1 to 9 decimal digits (so no overflow) making less than `bound`.
+    #[inline]
+    pub(crate) fn integer(&mut self, bound: usize) -> Option<u32> {
+        let start = self.start()?;
+        let mut value = 0u32;
+        loop {
+            let digit = self.byte().wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if self.at - start == 9 {
+                return None;
+            }
+            value = value * 10 + u32::from(digit);
+            self.at += 1;
+        }
+        if self.at == start || value as usize >= bound {
+            return None;
+        }
+        self.separator()?;
+        Some(value)
+    }
+
+    /// A finite number: a plain decimal read here, any other form by
+    /// `str::parse`.
+    #[inline]
+    pub(crate) fn real(&mut self) -> Option<f64> {
+        let start = self.start()?;
+        if let Some(value) = self.decimal()
+            && self.separator().is_some()
+        {
+            return Some(value);
+        }
+        self.at = start;
+        fast_real(self.rest(start)?)
+    }
+
+    /// `-?d+(.d+)?` of at most 19 digits whose digits make at most 2^53,
+    /// with at most 22 after the point: that integer and that power of
+    /// ten are exact in an `f64`, so their quotient is correctly rounded,
+    /// the value `str::parse` gives (Clinger's fast path).
+    #[inline]
+    fn decimal(&mut self) -> Option<f64> {
+        let negative = self.byte() == b'-';
+        self.at += usize::from(negative);
+        let first = self.at;
+        let mut mantissa = 0u64;
+        let mut point = None;
+        loop {
+            let b = self.byte();
+            let digit = b.wrapping_sub(b'0');
+            if digit <= 9 {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+            } else if b == b'.' && point.is_none() {
+                point = Some(self.at);
+            } else {
+                break;
+            }
+            self.at += 1;
+        }
+        let scale = point.map_or(0, |p| self.at - p - 1);
+        let digits = self.at - first - usize::from(point.is_some());
+        let whole = point.map_or(digits, |p| p - first);
+        if whole == 0
+            || (point.is_some() && scale == 0)
+            || digits > 19
+            || scale >= POW10.len()
+            || mantissa > 1 << 53
+        {
+            return None;
+        }
+        #[allow(clippy::cast_precision_loss)] // exact: at most 2^53
+        let value = mantissa as f64 / POW10[scale];
+        Some(if negative { -value } else { value })
+    }
+
+    /// A boolean as [`flag`] spells it.
+    #[inline]
+    pub(crate) fn flag(&mut self) -> Option<bool> {
+        let start = self.start()?;
+        // The spellings written here, without a scan for the separator.
+        for (text, value) in [(&b"false"[..], false), (b"true", true)] {
+            if self.bytes[start..].starts_with(text) {
+                self.at += text.len();
+                if self.separator().is_some() {
+                    return Some(value);
+                }
+                self.at = start;
+            }
+        }
+        flag(self.rest(start)?)
+    }
+
+    /// Passes over a field no column reads.
+    #[inline]
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        let start = self.start()?;
+        self.rest(start).map(drop)
+    }
+
+    /// The line's length once its last field is read; `None` while
+    /// fields are left (a line wider than the header).
+    #[inline]
+    pub(crate) fn end(&self) -> Option<usize> {
+        self.ended.then(|| self.at - 1)
+    }
 }
 
 /// The tabular columns' fields in a header.
@@ -187,6 +361,8 @@ struct Layout<'a> {
     index: [usize; 8],
     /// The column of each field (8: none).
     columns: Vec<usize>,
+    /// The bound of each integer column's values.
+    bounds: [usize; 8],
     n_states: usize,
     n_actions: usize,
 }
@@ -200,10 +376,12 @@ impl<'a> Layout<'a> {
         for (c, &field) in index.iter().enumerate() {
             columns[field] = c;
         }
+        let any = u32::MAX as usize + 1;
         Ok(Layout {
             path,
             index,
             columns,
+            bounds: [any, any, n_states, n_actions, 0, n_states, 0, 0],
             n_states,
             n_actions,
         })
@@ -219,6 +397,10 @@ impl Format for Layout<'_> {
 
     fn len(data: &Dataset) -> usize {
         data.len()
+    }
+
+    fn reserve(data: &mut Dataset, rows: usize) {
+        let _ = data.try_reserve(rows);
     }
 
     fn append(data: &mut Dataset, part: &mut Dataset) {
@@ -254,55 +436,22 @@ impl Format for Layout<'_> {
     }
 
     #[inline]
-    fn fast(&self, line: &[u8], data: &mut Dataset) -> bool {
-        // The last slot takes the fields no column reads.
-        let mut cells: [&[u8]; 9] = [&[]; 9];
-        let mut fields = line.split(|&b| b == b',');
+    fn fast(&self, bytes: &[u8], data: &mut Dataset) -> Option<usize> {
+        let mut fields = Fields::new(bytes);
+        let (mut ints, mut reward, mut flags) = ([0u32; 8], 0.0, [false; 8]);
         for &c in &self.columns {
-            let Some(field) = fields.next() else {
-                return false;
-            };
-            cells[c] = field;
+            match c {
+                4 => reward = fields.real()?,
+                6 | 7 => flags[c] = fields.flag()?,
+                8 => fields.skip()?,
+                _ => ints[c] = fields.integer(self.bounds[c])?,
+            }
         }
-        if fields.next().is_some() {
-            return false;
-        }
-        let any = u32::MAX as usize + 1;
-        let row = || {
-            Some((
-                digits(cells[0], any)?,
-                digits(cells[1], any)?,
-                digits(cells[2], self.n_states)?,
-                digits(cells[3], self.n_actions)?,
-                fast_real(cells[4])?,
-                digits(cells[5], self.n_states)?,
-                flag(cells[6])?,
-                flag(cells[7])?,
-            ))
-        };
-        let Some((e, t, s, a, r, s2, term, trunc)) = row() else {
-            return false;
-        };
-        data.push(e, t, s, a, r, s2, term, trunc);
-        true
+        let len = fields.end()?;
+        let [e, t, s, a, _, s2, _, _] = ints;
+        data.push(e, t, s, a, reward, s2, flags[6], flags[7]);
+        Some(len)
     }
-}
-
-/// 1 to 9 decimal digits (so no overflow) making less than `bound`.
-#[inline]
-pub(crate) fn digits(text: &[u8], bound: usize) -> Option<u32> {
-    if text.is_empty() || text.len() > 9 {
-        return None;
-    }
-    let mut value = 0u32;
-    for &b in text {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        value = value * 10 + u32::from(digit);
-    }
-    ((value as usize) < bound).then_some(value)
 }
 
 pub(crate) fn flag(text: &[u8]) -> Option<bool> {
@@ -420,52 +569,65 @@ fn parse_lines<L: Format>(layout: &L, bytes: &[u8], data: &mut L::Data) -> Resul
     let middle = memchr::memchr(b'\n', &bytes[bytes.len() / 2..])
         .map_or(bytes.len(), |i| bytes.len() / 2 + i + 1);
     let (first, second) = bytes.split_at(middle);
-    let first_row = L::len(data);
-    let second_row = first_row + memchr::memchr_iter(b'\n', first).count();
-    let (a, b) = rayon::join(
-        || parse_part(layout, first, first_row),
-        || parse_part(layout, second, second_row),
+    // The first half is parsed into `data` itself, the second into a
+    // part appended after it: one copy of half the rows, and the columns
+    // reserved once for the block's lines (the last may lack its `\n`).
+    let lines = |half: &[u8]| memchr::memchr_iter(b'\n', half).count() + 1;
+    let (first_lines, second_lines) = (lines(first), lines(second));
+    L::reserve(data, first_lines + second_lines);
+    let second_row = L::len(data) + first_lines - 1;
+    let (a, (mut part, b)) = rayon::join(
+        || parse_part(layout, first, 0, data),
+        || {
+            let mut part = layout.empty();
+            L::reserve(&mut part, second_lines);
+            let stop = parse_part(layout, second, second_row, &mut part);
+            (part, stop)
+        },
     );
-    for ((mut part, stop), offset) in [(a, 0), (b, middle)] {
-        L::append(data, &mut part);
-        if let Some(stop) = stop {
-            return stop.map(|at| Some(offset + at));
-        }
+    if let Some(stop) = a {
+        return stop.map(Some);
     }
-    Ok(special)
+    L::append(data, &mut part);
+    match b {
+        Some(stop) => stop.map(|at| Some(middle + at)),
+        None => Ok(special),
+    }
 }
 
-/// The rows of `bytes` (plain but for blank lines and widths), the first
-/// being row `first_row` (from 0), and where they stopped: `Ok(at)` at a
-/// line the csv crate must read, or the first bad cell's error.
+/// Appends the rows of `bytes` (plain but for blank lines and widths) to
+/// `data`, the first being row `rows_before + L::len(data)` (from 0), and
+/// says where they stopped: `Ok(at)` at a line the csv crate must read,
+/// or the first bad cell's error.
 fn parse_part<L: Format>(
     layout: &L,
     bytes: &[u8],
-    first_row: usize,
-) -> (L::Data, Option<Result<usize>>) {
-    let mut part = layout.empty();
+    rows_before: usize,
+    data: &mut L::Data,
+) -> Option<Result<usize>> {
     let mut at = 0;
     while at < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-        let line = &bytes[at..end];
-        let row = first_row + L::len(&part);
+        let row = rows_before + L::len(data);
         // Blank lines, rows of another width and the row past the limit
         // are the csv crate's to read and report.
-        if line.is_empty() || row == MAX_TRANSITIONS {
-            return (part, Some(Ok(at)));
+        if bytes[at] == b'\n' || row == MAX_TRANSITIONS {
+            return Some(Ok(at));
         }
-        if !layout.fast(line, &mut part) {
-            let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
-            if cells.len() != layout.width() {
-                return (part, Some(Ok(at)));
-            }
-            if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), &mut part) {
-                return (part, Some(Err(e)));
-            }
+        if let Some(len) = layout.fast(&bytes[at..], data) {
+            at += len + 1;
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let cells: Vec<&[u8]> = bytes[at..end].split(|&b| b == b',').collect();
+        if cells.len() != layout.width() {
+            return Some(Ok(at));
+        }
+        if let Err(e) = layout.convert(row as u64 + 1, &|i| cells.get(i).copied(), data) {
+            return Some(Err(e));
         }
         at = end + 1;
     }
-    (part, None)
+    None
 }
 
 /// The csv crate's reader alone over `stream` in reads of `block` bytes,
@@ -632,7 +794,7 @@ mod tests {
 
     /// Cells as files may write them, or not quite: other spellings,
     /// spaces, quotes, carriage returns, bad and out-of-range values.
-    const ODD_CELLS: [&str; 28] = [
+    const ODD_CELLS: [&str; 44] = [
         "+1",
         " 2",
         "3 ",
@@ -661,6 +823,23 @@ mod tests {
         "1\r",
         "\u{e9}",
         "2\n",
+        // Numbers at the edges of the fast path's own reading.
+        "123456789",
+        "-0.0",
+        "0.1",
+        "1e-7",
+        "0.30000000000000004",
+        "9007199254740993",
+        "12345678901234567890",
+        "0.0000000000000000000001",
+        "0.00000000000000000000001",
+        "1.2.3",
+        "-",
+        "--1",
+        "-.5",
+        "tru",
+        "falsey",
+        "true1",
     ];
 
     fn line() -> impl Strategy<Value = String> {
@@ -739,6 +918,25 @@ mod tests {
         fn reads_what_the_csv_crate_reads(text in text(), block in 1usize..200) {
             let [fast, csv] = both(&text, block);
             prop_assert_eq!(fast, csv, "{}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    proptest! {
+        /// A number cell reads as `str::parse` reads it, to the bit, on
+        /// either path (plain decimals read by [`Fields`], other forms by
+        /// `str::parse`), and the line ends after it.
+        #[test]
+        fn reals_read_as_str_parse_reads_them(
+            text in "-?[0-9]{0,20}(\\.[0-9]{0,25})?(e-?[0-9]{1,3})?",
+        ) {
+            let expected = text.parse::<f64>().ok().filter(|x| x.is_finite());
+            let line = format!("{text}\n");
+            let mut fields = Fields::new(line.as_bytes());
+            let read = fields.real();
+            prop_assert_eq!(read.map(f64::to_bits), expected.map(f64::to_bits));
+            if read.is_some() {
+                prop_assert_eq!(fields.end(), Some(text.len()));
+            }
         }
     }
 

@@ -13,7 +13,7 @@
 
 use super::ObsDataset;
 use crate::data::csv::{
-    self, Format, boolean, column_index, csv_error, digits, fast_real, flag, integer, real, text,
+    self, Fields, Format, boolean, column_index, csv_error, integer, real, text,
 };
 use crate::data::npy::{NpzIn, NpzOut};
 use crate::error::{Error, Result};
@@ -128,6 +128,10 @@ impl Format for ObsLayout<'_> {
         data.len()
     }
 
+    fn reserve(data: &mut ObsDataset, rows: usize) {
+        let _ = data.try_reserve(rows);
+    }
+
     fn append(data: &mut ObsDataset, part: &mut ObsDataset) {
         data.append(part);
     }
@@ -165,39 +169,38 @@ impl Format for ObsLayout<'_> {
     }
 
     #[inline]
-    fn fast(&self, line: &[u8], data: &mut ObsDataset) -> bool {
+    fn fast(&self, bytes: &[u8], data: &mut ObsDataset) -> Option<usize> {
         let (n, d) = (data.len(), self.obs_dim);
         data.obs.resize((n + 1) * d, 0.0);
         data.next_obs.resize((n + 1) * d, 0.0);
         let (mut ints, mut reward, mut flags) = ([0u32; 3], 0.0, [false; 2]);
-        let mut fields = line.split(|&b| b == b',');
+        let mut fields = Fields::new(bytes);
         let any = u32::MAX as usize + 1;
-        let mut parse = || -> Option<()> {
+        let mut parse = || -> Option<usize> {
             for &kind in &self.kinds {
-                let cell = fields.next()?;
                 match kind {
-                    Kind::Episode => ints[0] = digits(cell, any)?,
-                    Kind::Step => ints[1] = digits(cell, any)?,
-                    Kind::Obs(i) => data.obs[n * d + i] = fast_real(cell)?,
-                    Kind::Action => ints[2] = digits(cell, self.n_actions)?,
-                    Kind::Reward => reward = fast_real(cell)?,
-                    Kind::NextObs(i) => data.next_obs[n * d + i] = fast_real(cell)?,
-                    Kind::Terminated => flags[0] = flag(cell)?,
-                    Kind::Truncated => flags[1] = flag(cell)?,
-                    Kind::Unread => {}
+                    Kind::Episode => ints[0] = fields.integer(any)?,
+                    Kind::Step => ints[1] = fields.integer(any)?,
+                    Kind::Obs(i) => data.obs[n * d + i] = fields.real()?,
+                    Kind::Action => ints[2] = fields.integer(self.n_actions)?,
+                    Kind::Reward => reward = fields.real()?,
+                    Kind::NextObs(i) => data.next_obs[n * d + i] = fields.real()?,
+                    Kind::Terminated => flags[0] = fields.flag()?,
+                    Kind::Truncated => flags[1] = fields.flag()?,
+                    Kind::Unread => fields.skip()?,
                 }
             }
-            fields.next().is_none().then_some(())
+            fields.end()
         };
-        if parse().is_none() {
+        let Some(len) = parse() else {
             data.obs.truncate(n * d);
             data.next_obs.truncate(n * d);
-            return false;
-        }
+            return None;
+        };
         let [episode, step, action] = ints;
         data.columns()
             .push(episode, step, action, reward, flags[0], flags[1]);
-        true
+        Some(len)
     }
 }
 
@@ -380,7 +383,25 @@ mod tests {
         ];
         let odd = prop::sample::select(
             &[
-                "+1", " 2", "", "x", "3", "-1", "1e3", "inf", "NaN", "-0.5", "True", "\"1\"", "1\r",
+                "+1",
+                " 2",
+                "",
+                "x",
+                "3",
+                "-1",
+                "1e3",
+                "inf",
+                "NaN",
+                "-0.5",
+                "True",
+                "\"1\"",
+                "1\r",
+                "-0.0",
+                "1e-7",
+                "9007199254740993",
+                "1.2.3",
+                "-",
+                "falsey",
             ][..],
         );
         let row = (

@@ -464,25 +464,19 @@ fn append(dir: &RunDir, config: &RunConfig, ended: Option<(&Summary, &[u8])>) ->
     options.append(true).create(true);
     let mut file = crate::fsio::open_for_writing(&path, &options).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
-    let json = template_json(config);
-    let key = template_key(&json);
-    let mut bytes = Vec::new();
-    {
-        let mut written = WRITTEN
+    let key = template_key(&template_json(config));
+    let file_key = meta.created().ok().map(|t| (meta.dev(), meta.ino(), t));
+    let written = || {
+        WRITTEN
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let file_key = meta.created().ok().map(|t| (meta.dev(), meta.ino(), t));
-        if file_key.is_none_or(|f| written.get_or_insert_with(HashSet::new).insert((f, key))) {
-            let mut payload = key.to_le_bytes().to_vec();
-            payload.extend_from_slice(&json);
-            bytes = frame(TEMPLATE, &payload);
-        }
-    }
-    let row = match ended {
-        Some((summary, summary_bytes)) => Row::new(config, summary, summary_bytes),
-        None => Row::new(config, &Summary::new(config.iterations, String::new()), b""),
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    bytes.extend(frame(RUN, &row.encode(ended.map(|(s, _)| s.status))));
+    let with_template = file_key.is_none_or(|f| {
+        !written()
+            .get_or_insert_with(HashSet::new)
+            .contains(&(f, key))
+    });
+    let bytes = frames(config, ended, with_template);
     // One write: appended whole, never interleaved with another's.
     let n = file.write(&bytes).map_err(cannot)?;
     if n != bytes.len() {
@@ -491,7 +485,35 @@ fn append(dir: &RunDir, config: &RunConfig, ended: Option<(&Summary, &[u8])>) ->
             format!("{n} of {} bytes written", bytes.len()),
         )));
     }
+    // Known as written only once it is (two threads may both write it: harmless).
+    if let Some(f) = file_key.filter(|_| with_template) {
+        written().get_or_insert_with(HashSet::new).insert((f, key));
+    }
     Ok(())
+}
+
+/// The frames that record the run of `config` as ended (with its summary
+/// and the summary's bytes) or, with `None`, as cleared; its template's
+/// frame first when `with_template`. For writers of whole index files (a
+/// benchmark's store) as for [`append`].
+pub fn frames(
+    config: &RunConfig,
+    ended: Option<(&Summary, &[u8])>,
+    with_template: bool,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if with_template {
+        let json = template_json(config);
+        let mut payload = template_key(&json).to_le_bytes().to_vec();
+        payload.extend_from_slice(&json);
+        bytes = frame(TEMPLATE, &payload);
+    }
+    let row = match ended {
+        Some((summary, summary_bytes)) => Row::new(config, summary, summary_bytes),
+        None => Row::new(config, &Summary::new(config.iterations, String::new()), b""),
+    };
+    bytes.extend(frame(RUN, &row.encode(ended.map(|(s, _)| s.status))));
+    bytes
 }
 
 /// Records that the run in `dir` ended as `summary` says (`bytes`: the

@@ -459,6 +459,8 @@ fn append(dir: &RunDir, config: &RunConfig, ended: Option<(&Summary, &[u8])>) ->
     let cannot = |e| Error::io(format!("cannot append to {}", path.display()), e);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(cannot)?;
+        // A link planted there would take the write outside the store.
+        crate::fsio::check_real_dir(parent).map_err(cannot)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
@@ -761,6 +763,26 @@ mod tests {
         let index = Index::read(&index_file(&store)).unwrap();
         assert_eq!((index.rows().count(), index.skipped), (64, 0));
         assert_eq!(encoded(&index), from_files(&dirs));
+    }
+
+    /// A link planted at the index's directory is refused, naming it:
+    /// nothing is written through it, and the run's summary still is.
+    #[test]
+    fn a_link_at_the_index_directory_is_not_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), tmp.path().join(DIR)).unwrap();
+        let (_, dirs) = ended_store(tmp.path(), 1);
+        assert!(store::read_summary(&dirs[0]).unwrap().is_some());
+        let (summary, bytes) = store::read_summary_bytes(&dirs[0]).unwrap().unwrap();
+        let error = record_ended(&dirs[0], &summary, &bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(DIR) && error.contains("not a directory"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     /// A store that is not in the layout (a run directory without a spec

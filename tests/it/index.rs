@@ -6,7 +6,7 @@ use crate::support::cli::pessimist;
 use pessimist::experiment::Store;
 use pessimist::experiment::index::{self, Index, Row};
 use pessimist::experiment::store::{self, RunDir};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Four runs of an ImitationTrap spec that train in milliseconds.
@@ -39,12 +39,17 @@ fn from_files(store: &Path) -> Vec<String> {
     rows
 }
 
+/// [`SPEC`] saved in `dir`, and where its store goes.
+fn spec_and_store(dir: &Path) -> (PathBuf, PathBuf) {
+    let spec = dir.join("quad.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    (spec, dir.join("runs"))
+}
+
 #[test]
 fn a_sweep_indexes_its_runs_and_rebuilds_a_deleted_index() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tmp.path().join("quad.toml");
-    std::fs::write(&spec, SPEC).unwrap();
-    let store = tmp.path().join("runs");
+    let (spec, store) = spec_and_store(tmp.path());
     let run = || {
         pessimist(&[
             "run",
@@ -79,9 +84,7 @@ fn a_sweep_indexes_its_runs_and_rebuilds_a_deleted_index() {
 #[test]
 fn two_processes_appending_at_once_leave_every_run_readable() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = tmp.path().join("quad.toml");
-    std::fs::write(&spec, SPEC).unwrap();
-    let store = tmp.path().join("runs");
+    let (spec, store) = spec_and_store(tmp.path());
     let shards: Vec<_> = ["0/2", "1/2"]
         .iter()
         .map(|shard| {

@@ -132,7 +132,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if !errors.is_empty() {
         bail!("{}", errors.join("\n"));
     }
-    if let Some((index, count)) = shard(args.shard.as_deref(), |name| std::env::var(name).ok())? {
+    let shard = shard(args.shard.as_deref(), |name| std::env::var(name).ok())?;
+    if let Some((index, count)) = shard {
         configs = configs
             .into_iter()
             .enumerate()
@@ -201,6 +202,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         bars.clear();
     }
     pool.shutdown();
+    // The sweep's runs indexed themselves as they ended; those that ended
+    // before (before the index, or with a torn record) are added here. One
+    // shard of an array does it, not each of thousands of tasks.
+    if shard.is_none_or(|(index, _)| index == 0) {
+        repair_indexes(&store, names.keys());
+    }
     print_summary(&handles, args.json);
     let failed = handles
         .iter()
@@ -212,6 +219,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Repairs the indexes of the specs named: a run whose files cannot be
+/// read is named in a warning, and left to the readers that read files.
+fn repair_indexes<'a>(store: &Store, specs: impl Iterator<Item = &'a String>) {
+    for spec in specs {
+        match pessimist::experiment::index::repair(store, spec) {
+            Ok(repaired) => {
+                for e in repaired.errors {
+                    tracing::warn!("not indexed: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("not indexed: {e}"),
+        }
+    }
 }
 
 /// Progress bars on a terminal: the sweep's, and under it one per run

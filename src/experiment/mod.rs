@@ -6,6 +6,8 @@
 //!   error with `file:line:column`;
 //! - [`config`]: a run's resolved config and its content-addressed [`RunId`];
 //! - [`store`]: the crash-safe on-disk layout of runs ([`RunDir`]);
+//! - [`index`]: each spec's append-only index of ended runs, compact
+//!   checksummed records derived from the run files;
 //! - [`datasets`]: each dataset definition built and compiled once per
 //!   process, shared by its runs;
 //! - [`dataset_cache`]: the store's cache of collected datasets, shared by
@@ -24,6 +26,7 @@
 pub mod config;
 pub mod dataset_cache;
 pub mod datasets;
+pub mod index;
 pub mod pipeline;
 pub mod pool;
 pub mod runner;

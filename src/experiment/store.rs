@@ -232,6 +232,10 @@ impl Store {
         Store { root: root.into() }
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The store's cache of collected datasets ([`DatasetCache`]).
     pub fn dataset_cache(&self) -> DatasetCache {
         DatasetCache::of_store(&self.root)
@@ -283,8 +287,11 @@ impl Store {
                     .filter_map(std::result::Result::ok)
                     // `Path::is_dir` follows a symlinked `runs/<spec>`; a `DirEntry`'s type would not.
                     .filter(|e| e.path().is_dir())
-                    // Not a spec: the dataset cache.
-                    .filter(|e| e.file_name() != super::dataset_cache::DIR)
+                    // Not specs: the dataset cache, the index.
+                    .filter(|e| {
+                        e.file_name() != super::dataset_cache::DIR
+                            && e.file_name() != super::index::DIR
+                    })
                     .map(|e| e.path())
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -360,9 +367,14 @@ fn sync_dir(file: &Path) -> std::io::Result<()> {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+    Ok(read_json_and_bytes(path)?.map(|(value, _)| value))
+}
+
+/// [`read_json`], with the bytes read.
+fn read_json_and_bytes<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<(T, Vec<u8>)>> {
     match crate::fsio::read_bounded(path, crate::fsio::JSON) {
         Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
+            .map(|value| Some((value, bytes)))
             .map_err(|e| Error::File {
                 path: path.to_path_buf(),
                 message: format!("corrupt JSON: {e}"),
@@ -382,6 +394,12 @@ pub fn read_config(dir: &RunDir) -> Result<RunConfig> {
 
 pub fn read_summary(dir: &RunDir) -> Result<Option<Summary>> {
     read_json(&dir.file(SUMMARY))
+}
+
+/// The run's summary and the bytes it was read from (for their checksum
+/// in the index).
+pub fn read_summary_bytes(dir: &RunDir) -> Result<Option<(Summary, Vec<u8>)>> {
+    read_json_and_bytes(&dir.file(SUMMARY))
 }
 
 /// The summary of a run about to be trained. An unreadable one (garbage,
@@ -424,12 +442,19 @@ pub fn read_checkpoint_to_repair(dir: &RunDir, owner: &CheckpointOwner) -> Optio
     }
 }
 
+/// Writes the run's `summary.json`; a summary saying the run ended is also
+/// appended to its spec's index ([`super::index`]). The index is derived:
+/// when it cannot be written, the log says so and [`super::index::repair`]
+/// adds the run later.
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {
-    write_atomic(
-        dir,
-        SUMMARY,
-        &serde_json::to_vec_pretty(summary).expect("summaries serialize"),
-    )
+    let bytes = serde_json::to_vec_pretty(summary).expect("summaries serialize");
+    write_atomic(dir, SUMMARY, &bytes)?;
+    if summary.status.is_final()
+        && let Err(e) = super::index::record_ended(dir, summary, &bytes)
+    {
+        tracing::warn!("{e}");
+    }
+    Ok(())
 }
 
 pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
@@ -895,8 +920,11 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Removes a run's results (not its config), for a rerun.
+/// Removes a run's results (not its config), for a rerun. Its spec's index
+/// hears of it first: an index that cannot say so would keep the old
+/// ending as the run's, so then nothing is removed.
 pub fn clear(dir: &RunDir) -> Result<()> {
+    super::index::record_cleared(dir)?;
     for name in [METRICS, SUMMARY, CHECKPOINT, POLICY, Q_TABLE, LOG] {
         let path = dir.file(name);
         match std::fs::remove_file(&path) {

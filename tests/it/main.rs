@@ -16,6 +16,7 @@ mod figures;
 mod fuzz;
 mod gymnasium;
 mod hostile;
+mod index;
 mod linear;
 mod mdp_files;
 mod no_score;

@@ -275,8 +275,9 @@ fn summary_field(dir: &Path, key: &str) -> Option<u64> {
 fn run_dirs(runs: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let specs = std::fs::read_dir(runs).into_iter().flatten().flatten();
-    // `.datasets` is the store's dataset cache, not a spec.
-    for spec in specs.filter(|e| e.file_name() != ".datasets") {
+    // A leading dot is the store's own (`.datasets`, the dataset cache;
+    // `.index`), never a spec's name.
+    for spec in specs.filter(|e| !e.file_name().to_string_lossy().starts_with('.')) {
         out.extend(
             std::fs::read_dir(spec.path())
                 .into_iter()

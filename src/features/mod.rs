@@ -54,7 +54,7 @@ mod tile;
 
 pub use coords::state_coordinates;
 pub use observation::ObservationFeatures;
-pub use phi::{Phi, StateFeatures};
+pub use phi::{Phi, PsiRow, StateFeatures, StateIndex};
 pub use tile::TileCoder;
 
 use crate::error::{Error, Result};

@@ -14,7 +14,7 @@
 //! point plays are −episode_return × rollouts.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pessimist::algo::{ParamValue, Params};
+use pessimist::algo::Params;
 use pessimist::data::Quality;
 use pessimist::env::monte_carlo::{Plan, TileGreedy, evaluate};
 use pessimist::env::{MountainCar, mountain_car};
@@ -55,16 +55,7 @@ fn eval_point(c: &mut Criterion) {
         size: 100_000,
         seed: 0,
     };
-    let features: Params = [
-        ("kind", ParamValue::Text("tile".into())),
-        ("tilings", ParamValue::Number(8.0)),
-        ("tiles", ParamValue::Number(8.0)),
-        ("size", ParamValue::Number(4096.0)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let features = FeatureSpec::read(&features).unwrap();
+    let features = FeatureSpec::tile(8, 8, 4096).unwrap();
     let params = pessimist::algo::resolve_params("fqi", &Params::new()).unwrap();
     let mut training = Setup {
         env: mountain_car::ID,

@@ -135,6 +135,22 @@ impl FeatureSpec {
         Ok(FeatureSpec(Some(r.finish()?)))
     }
 
+    /// Tile coding of `tilings` grids of `tiles` per component, hashed
+    /// into `size` slots when they hold more (`kind = "tile"`).
+    pub fn tile(tilings: usize, tiles: usize, size: usize) -> Result<Self> {
+        let number = |x: usize| ParamValue::Number(x as f64);
+        let given: Params = [
+            ("kind", ParamValue::Text("tile".into())),
+            ("tilings", number(tilings)),
+            ("tiles", number(tiles)),
+            ("size", number(size)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Self::read(&given)
+    }
+
     pub fn is_tabular(&self) -> bool {
         self.0.is_none()
     }

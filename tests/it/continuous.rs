@@ -3,7 +3,7 @@
 //! standard error (src/eval/monte_carlo.rs).
 
 use assert_cmd::Command;
-use pessimist::algo::{ParamValue, Params};
+use pessimist::algo::Params;
 use pessimist::data::Quality;
 use pessimist::env::monte_carlo::{self, Plan, TileGreedy};
 use pessimist::env::{MountainCar, mountain_car};
@@ -72,16 +72,7 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
 }
 
 fn tiles() -> FeatureSpec {
-    let params: Params = [
-        ("kind", ParamValue::Text("tile".into())),
-        ("tilings", ParamValue::Number(8.0)),
-        ("tiles", ParamValue::Number(8.0)),
-        ("size", ParamValue::Number(4096.0)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    FeatureSpec::read(&params).unwrap()
+    FeatureSpec::tile(8, 8, 4096).unwrap()
 }
 
 const ROLLOUTS: u64 = 64;

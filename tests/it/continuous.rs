@@ -230,3 +230,83 @@ fn tabular_specs_name_no_rollouts() {
     let spec = pessimist::experiment::spec::parse(Path::new("s.toml"), SPEC).unwrap();
     assert_eq!(spec.runs[0].rollouts, Some(50));
 }
+
+/// With one-hot features of a grid's cells (one tiling), an observation
+/// in a cell the data visits has that cell's features, so the rollouts
+/// play the learner's own policy row there, and greedy on θ in the cells
+/// it never visits: the truth equals that policy played independently.
+#[test]
+fn on_grid_cells_the_rollouts_play_the_learners_own_rows() {
+    use pessimist::algo::TrainData;
+    use pessimist::data::Samples;
+    use pessimist::data::observed::collect::collect_obs;
+    use pessimist::eval::MonteCarlo;
+    use pessimist::features::TileCoder;
+    use pessimist::mdp::sample::PolicySampler;
+    const TILES: usize = 6;
+    let (data, _) = collect_obs(
+        &MountainCar,
+        Quality::Expert.with_epsilon(0.3).unwrap(),
+        5000,
+        1,
+    )
+    .unwrap();
+    let samples = Samples::new(&data.transitions(), 3).unwrap();
+    let spec = FeatureSpec::tile(1, TILES, 4096).unwrap();
+    let features = spec.observations(&mountain_car::DESCRIPTION).unwrap();
+    let coder = TileCoder::new(2, 1, TILES, usize::MAX);
+    let cell = |o: &[f64]| {
+        let view = ndarray::ArrayView2::from_shape((1, 2), o).unwrap();
+        let x = features.coordinates(view).unwrap();
+        let mut out = [0u32];
+        coder.active_one(x.row(0).as_slice().unwrap(), &mut out);
+        out[0] as usize
+    };
+    // Merged states are numbered by their cells' first sight.
+    let mut state_of_cell = vec![None; coder.slots()];
+    let mut states = 0;
+    for point in samples.points.rows() {
+        let c = cell(point.as_slice().unwrap());
+        if state_of_cell[c].is_none() {
+            state_of_cell[c] = Some(states);
+            states += 1;
+        }
+    }
+    let phi = features.phi(samples.points.view()).unwrap();
+    let train = TrainData::samples(samples, phi, GAMMA, 0).unwrap();
+    assert_eq!(train.compiled.n_states, states);
+    for algo in ["vi-lcb", "cql"] {
+        let params = pessimist::algo::resolve_params(algo, &Params::new()).unwrap();
+        let mut learner = pessimist::algo::build(algo, &params, &train).unwrap();
+        for _ in 0..30 {
+            learner.step().unwrap();
+        }
+        let judge = MonteCarlo::new(
+            &mountain_car::DESCRIPTION,
+            features.clone(),
+            &train,
+            ROLLOUTS as usize,
+        )
+        .unwrap();
+        let (q, policy) = (learner.q(), learner.policy());
+        let theta = learner.weights().unwrap().to_vec();
+        let m = judge.evaluate(&q, &policy, learner.weights()).unwrap();
+        let sampler = PolicySampler::new(&policy);
+        let width = coder.slots();
+        let plan = Plan {
+            episodes: ROLLOUTS as usize,
+            seed: START_SEED,
+            gamma: GAMMA,
+        };
+        let own_rows = |o: &[f64; 2], rng: &mut rand_pcg::Pcg64Mcg| {
+            let c = cell(o);
+            match state_of_cell[c] {
+                Some(s) => sampler.action(s, rng),
+                None => pessimist::mdp::solve::argmax((0..3).map(|a| theta[a * width + c])),
+            }
+        };
+        let independent = monte_carlo::evaluate(&MountainCar, own_rows, plan).unwrap();
+        assert_eq!(m.true_return, independent.discounted_return.mean, "{algo}");
+        assert_eq!(m.episode_return, independent.episode_return.mean, "{algo}");
+    }
+}

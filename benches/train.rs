@@ -35,9 +35,7 @@ fn train(path: &Path, iterations: u64) -> Metrics {
 /// [`train`] for any algorithm and parameters.
 fn train_with(path: &Path, algo: &str, params: &Params, iterations: u64) -> Metrics {
     let Training {
-        mut learner,
-        evaluator,
-        ..
+        mut learner, judge, ..
     } = Setup {
         env: ENV,
         data: Data::File(path),
@@ -46,13 +44,16 @@ fn train_with(path: &Path, algo: &str, params: &Params, iterations: u64) -> Metr
         gamma: GAMMA,
         seed: 0,
         features: &FeatureSpec::tabular(),
+        rollouts: None,
     }
     .build()
     .unwrap();
     for _ in 0..iterations {
         learner.step().unwrap();
     }
-    evaluator.evaluate(&learner.q(), &learner.policy()).unwrap()
+    judge
+        .evaluate(&learner.q(), &learner.policy(), learner.weights())
+        .unwrap()
 }
 
 /// The first iteration count whose policy scores ≥ 90.

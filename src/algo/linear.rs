@@ -126,6 +126,10 @@ impl<R: LinearRule> Algorithm for Linear<R> {
         self.theta = Array1::from(theta);
         Ok(())
     }
+
+    fn weights(&self) -> Option<ArrayView1<'_, f64>> {
+        Some(self.theta.view())
+    }
 }
 
 /// Weighted ridge regression onto φ towards a prior θ₀:

@@ -40,7 +40,7 @@ use crate::data::{Dataset, EmpiricalMdp, Samples};
 use crate::error::{Error, Result, did_you_mean};
 use crate::features::Phi;
 use crate::mdp::{Policy, TabularMdp};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1};
 use std::sync::Arc;
 
 /// What an algorithm trains on. The dataset is shared, never copied, so
@@ -188,6 +188,12 @@ pub trait Algorithm: Send {
     fn save_state(&self) -> serde_json::Value;
     /// Restores what [`Algorithm::save_state`] wrote.
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
+    /// The weights θ of Q = θᵀφ, for a linear learner: off the data's
+    /// sample states a continuous environment's Q is φ(o,·)ᵀθ, which the
+    /// table [`Algorithm::q`] does not hold. `None` for a table.
+    fn weights(&self) -> Option<ArrayView1<'_, f64>> {
+        None
+    }
 }
 
 /// The registry entry of the algorithm module `$m`: its `NAME`, its

@@ -302,6 +302,11 @@ pub struct TrainArgs {
     pub iterations: Option<u64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Monte-Carlo episodes of the evaluation on a continuous environment
+    /// (MountainCar-v0, CartPole-v1, Acrobot-v1; default 100), as a spec's
+    /// `rollouts`.
+    #[arg(long)]
+    pub rollouts: Option<u64>,
     #[arg(long)]
     pub json: bool,
     /// Write the learned policy as `{"policy": [[π(a|s) per a] per s]}`.

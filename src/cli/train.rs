@@ -28,10 +28,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         FeatureSpec::read(&parse_sets("--features", &args.features)?)?
     };
     let Training {
-        env: mdp,
-        mut learner,
-        evaluator,
-        ..
+        mut learner, judge, ..
     } = Setup {
         env: &args.env,
         data: Data::File(&args.data),
@@ -40,6 +37,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         gamma: args.gamma,
         seed: args.seed,
         features: &features,
+        rollouts: args.rollouts,
     }
     .build()?;
     let iterations = args.iterations.unwrap_or(DEFAULT_ITERATIONS);
@@ -49,13 +47,13 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{} iteration {i}", args.algo))?;
     }
     let (q, policy) = (learner.q(), learner.policy());
-    let m = evaluator.evaluate(&q, &policy)?;
+    let m = judge.evaluate(&q, &policy, learner.weights())?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.policy_out {
         write_policy(path, &policy)?;
     }
     if args.json {
-        let out = json!({
+        let mut out = json!({
             "policy": rows(&policy),
             "q": rows(&q),
             "q_est": m.q_est,
@@ -68,18 +66,33 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             "iterations": iterations,
             "seconds": seconds,
         });
+        // Monte-Carlo truth says how sure it is; exact truth has no such keys.
+        for (key, se) in [
+            ("true_return_se", m.true_return_se),
+            ("episode_return_se", m.episode_return_se),
+            ("normalized_score_se", m.normalized_score_se),
+        ] {
+            if let (Some(fields), Some(se)) = (out.as_object_mut(), finite(se)) {
+                fields.insert(key.into(), json!(se));
+            }
+        }
         println!("{out}");
     } else {
         println!(
             "{} on {} ({} iterations, {seconds:.3} s)",
-            args.algo,
-            mdp.id(),
-            iterations
+            args.algo, args.env, iterations
         );
         println!("  q_est            {:>12}", number(m.q_est, 4));
-        println!("  true_return      {:>12}", number(m.true_return, 4));
+        println!(
+            "  true_return      {:>12}{}",
+            number(m.true_return, 4),
+            plus_minus(m.true_return_se)
+        );
         println!("  gap              {:>12}", number(m.gap, 4));
-        println!("  start_coverage   {:>12.4}", m.start_coverage);
+        // Unknown (NaN) where the truth is Monte-Carlo: starts are not states.
+        if !m.start_coverage.is_nan() {
+            println!("  start_coverage   {:>12.4}", m.start_coverage);
+        }
         // Unvisited start states hold the learner's convention, not an estimate.
         if let Some(gap) = m.covered_gap() {
             println!(
@@ -89,15 +102,30 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
                 number(gap, 4)
             );
         }
-        println!("  episode_return   {:>12}", number(m.episode_return, 4));
         println!(
-            "  normalized_score {:>12}",
-            score_text(Some(m.normalized_score), 1)
+            "  episode_return   {:>12}{}",
+            number(m.episode_return, 4),
+            plus_minus(m.episode_return_se)
+        );
+        println!(
+            "  normalized_score {:>12}{}",
+            score_text(Some(m.normalized_score), 1),
+            plus_minus(m.normalized_score_se)
         );
         println!("  success_prob     {:>12.4}", m.success_prob);
         println!("  ood_fraction     {:>12.4}", m.ood_fraction);
     }
     Ok(())
+}
+
+/// A metric's standard error, `None` (JSON `null`) where it is exact.
+fn finite(se: f64) -> Option<f64> {
+    (!se.is_nan()).then_some(se)
+}
+
+/// ` ± se` after a Monte-Carlo metric; nothing after an exact one.
+fn plus_minus(se: f64) -> String {
+    finite(se).map_or_else(String::new, |se| format!(" ± {}", number(se, 4)))
 }
 
 /// How many states the text output lists by their gap.

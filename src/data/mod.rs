@@ -64,10 +64,28 @@ pub fn read_file_hashed(
     n_states: usize,
     n_actions: usize,
 ) -> crate::error::Result<(Dataset, String)> {
+    read_hashed(
+        path,
+        |path| read_npz(path, n_states, n_actions),
+        |path, input| csv::read_csv_from(path, input, n_states, n_actions),
+    )
+}
+
+/// A dataset file read once by `npz` or `csv` (by its extension) and the
+/// hex SHA-256 of the bytes read, for tabular and observation datasets
+/// alike.
+pub(crate) fn read_hashed<T>(
+    path: &std::path::Path,
+    npz: impl FnOnce(&std::path::Path) -> crate::error::Result<T>,
+    csv: impl FnOnce(
+        &std::path::Path,
+        &mut crate::fsio::HashingReader<std::fs::File>,
+    ) -> crate::error::Result<T>,
+) -> crate::error::Result<(T, String)> {
     let cannot = |e| crate::error::Error::io(format!("cannot read dataset {}", path.display()), e);
     if is_npz(path) {
         crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
-        let data = read_npz(path, n_states, n_actions)?;
+        let data = npz(path)?;
         let file = crate::fsio::open_regular(path).map_err(cannot)?;
         return Ok((
             data,
@@ -78,7 +96,7 @@ pub fn read_file_hashed(
     }
     let file = crate::fsio::open_bounded(path, crate::fsio::DATASET).map_err(cannot)?;
     let mut input = crate::fsio::HashingReader::new(file);
-    let data = csv::read_csv_from(path, &mut input, n_states, n_actions)?;
+    let data = csv(path, &mut input)?;
     Ok((data, input.finish().map_err(cannot)?))
 }
 

@@ -48,6 +48,7 @@ pub const DESCRIPTION: Description = Description {
     ],
     actions: &["torque -1", "torque 0", "torque +1"],
     time_limit: 500,
+    success: super::Success::Terminates,
     start: "all four components uniform in [-0.1, 0.1), rounded to float32 as Gymnasium does",
     reference: REFERENCE,
 };

@@ -66,6 +66,7 @@ pub const DESCRIPTION: Description = Description {
     ],
     actions: &["push left", "push right"],
     time_limit: 500,
+    success: super::Success::Survives,
     start: "all four components uniform in [-0.05, 0.05)",
     reference: REFERENCE,
 };

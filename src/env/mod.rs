@@ -226,9 +226,33 @@ pub struct Description {
     pub feature_bounds: &'static [(f64, f64)],
     pub actions: &'static [&'static str],
     pub time_limit: usize,
+    /// What an episode that succeeds does (a run's `success_prob`).
+    #[serde(skip)]
+    pub success: Success,
     pub start: &'static str,
     /// The random and expert returns that normalize scores, and `medium`'s ε.
     pub reference: Reference,
+}
+
+/// When an episode of a continuous environment counts as a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    /// It terminates: reaching a goal ends the episode (MountainCar's
+    /// flag, Acrobot's line).
+    Terminates,
+    /// It runs to the time limit: termination is failure (CartPole's pole
+    /// falling or cart leaving the track).
+    Survives,
+}
+
+impl Success {
+    /// The share of successful episodes, from the share that terminated.
+    pub fn share(self, terminated: f64) -> f64 {
+        match self {
+            Success::Terminates => terminated,
+            Success::Survives => 1.0 - terminated,
+        }
+    }
 }
 
 /// Every continuous-state environment, in `env list` order.

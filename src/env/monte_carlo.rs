@@ -51,6 +51,9 @@ pub struct Evaluation {
     pub discounted_return: Estimate,
     /// Environment steps played in all.
     pub steps: u64,
+    /// The share of episodes that terminated (before or at the time
+    /// limit) rather than being truncated.
+    pub terminated: f64,
 }
 
 /// What to play: how many episodes, from which seed, with which γ.
@@ -102,13 +105,13 @@ where
         )));
     };
     let n = env.n_actions();
-    let episodes: Vec<(f64, f64, u64)> = (0..plan.episodes as u64)
+    let episodes: Vec<(f64, f64, u64, bool)> = (0..plan.episodes as u64)
         .into_par_iter()
         .map(|i| {
             let mut rng = episode_rng(plan.seed, i);
             let mut state = env.reset(&mut rng);
             let (mut total, mut discounted, mut discount) = (0.0, 0.0, 1.0);
-            let mut t = 0;
+            let (mut t, mut terminated) = (0, false);
             while t < limit {
                 let a = policy(&env.observe(&state), &mut rng);
                 assert!(a < n, "the policy chose action {a} of {n}");
@@ -118,16 +121,18 @@ where
                 discount *= plan.gamma;
                 t += 1;
                 if step.terminated {
+                    terminated = true;
                     break;
                 }
             }
-            (total, discounted, t as u64)
+            (total, discounted, t as u64, terminated)
         })
         .collect();
     Ok(Evaluation {
         episode_return: Estimate::of(episodes.iter().map(|e| e.0)),
         discounted_return: Estimate::of(episodes.iter().map(|e| e.1)),
         steps: episodes.iter().map(|e| e.2).sum(),
+        terminated: episodes.iter().filter(|e| e.3).count() as f64 / episodes.len() as f64,
     })
 }
 

@@ -28,6 +28,7 @@ pub const DESCRIPTION: Description = Description {
     feature_bounds: &[(MIN_POSITION, MAX_POSITION), (-MAX_SPEED, MAX_SPEED)],
     actions: &["accelerate left", "don't accelerate", "accelerate right"],
     time_limit: 200,
+    success: super::Success::Terminates,
     start: "position uniform in [-0.6, -0.4), velocity 0",
     reference: REFERENCE,
 };

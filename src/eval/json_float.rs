@@ -22,6 +22,13 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(d.deserialize_any(FloatVisitor)?.unwrap_or(f64::NAN))
 }
 
+/// Whether a field is NaN: optional metrics (a Monte-Carlo standard
+/// error) are left out of a line where they do not apply.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+pub fn is_nan(x: &f64) -> bool {
+    x.is_nan()
+}
+
 /// NaN, the default of a field that older files lack (`default = "json_float::nan"`).
 pub fn nan() -> f64 {
     f64::NAN

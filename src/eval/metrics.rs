@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// JSON has no NaN or infinity: ±∞ are written as `"inf"`/`"-inf"` (an
 /// unbounded KL stays infinite) and NaN as `null` (see [`json_float`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Metrics {
     pub iteration: u64,
     /// What the learner believes: E_{s0}[Σ_a π(a|s0) f(s0, a)].
@@ -33,6 +33,14 @@ pub struct Metrics {
     /// J(π) over the same start states: E_{s0 ~ d0 | covered}[V^π(s0)].
     #[serde(with = "json_float", default = "json_float::nan")]
     pub true_return_covered: f64,
+    /// The standard error of `true_return` where it is a Monte-Carlo
+    /// mean (a continuous environment); absent (NaN) where it is exact.
+    #[serde(
+        with = "json_float",
+        default = "json_float::nan",
+        skip_serializing_if = "json_float::is_nan"
+    )]
+    pub true_return_se: f64,
     /// Mean f(s, a) over dataset transitions.
     #[serde(with = "json_float")]
     pub q_data: f64,
@@ -44,10 +52,24 @@ pub struct Metrics {
     /// NaN (`null`) in lines written before it existed.
     #[serde(with = "json_float", default = "json_float::nan")]
     pub episode_return: f64,
+    /// The standard error of `episode_return`, as `true_return_se`.
+    #[serde(
+        with = "json_float",
+        default = "json_float::nan",
+        skip_serializing_if = "json_float::is_nan"
+    )]
+    pub episode_return_se: f64,
     /// D4RL's score: 100 · (R(π) − R(uniform)) / (R_best − R(uniform)) on
     /// `episode_return`, R_best the best return within the time limit.
     #[serde(with = "json_float")]
     pub normalized_score: f64,
+    /// The standard error of `normalized_score`, as `true_return_se`.
+    #[serde(
+        with = "json_float",
+        default = "json_float::nan",
+        skip_serializing_if = "json_float::is_nan"
+    )]
+    pub normalized_score_se: f64,
     /// Probability of reaching a goal within the Gymnasium time limit.
     #[serde(with = "json_float")]
     pub success_prob: f64,
@@ -80,8 +102,50 @@ impl Metrics {
     }
 }
 
+/// Equal when every number is, NaN equal to NaN: a metric that does not
+/// apply (a standard error of exact truth) is NaN in both.
+impl PartialEq for Metrics {
+    fn eq(&self, other: &Self) -> bool {
+        self.iteration == other.iteration
+            && self
+                .numbers()
+                .iter()
+                .zip(other.numbers())
+                .all(|(a, b)| a == &b || (a.is_nan() && b.is_nan()))
+    }
+}
+
+impl Metrics {
+    /// Every field but the iteration.
+    fn numbers(&self) -> [f64; 20] {
+        [
+            self.q_est,
+            self.true_return,
+            self.gap,
+            self.start_coverage,
+            self.q_est_covered,
+            self.true_return_covered,
+            self.true_return_se,
+            self.q_data,
+            self.q_true_data,
+            self.episode_return,
+            self.episode_return_se,
+            self.normalized_score,
+            self.normalized_score_se,
+            self.success_prob,
+            self.bellman_error,
+            self.ood_fraction,
+            self.kl_behavior,
+            self.loss,
+            self.wall_time,
+            self.it_per_sec,
+        ]
+    }
+}
+
 impl Default for Metrics {
-    /// Zeros, but coverage unknown (NaN), as in lines written before it.
+    /// Zeros, but coverage unknown (NaN), as in lines written before it,
+    /// and no standard errors (exact truth).
     fn default() -> Self {
         Metrics {
             iteration: 0,
@@ -91,10 +155,13 @@ impl Default for Metrics {
             start_coverage: f64::NAN,
             q_est_covered: f64::NAN,
             true_return_covered: f64::NAN,
+            true_return_se: f64::NAN,
             q_data: 0.0,
             q_true_data: 0.0,
             episode_return: 0.0,
+            episode_return_se: f64::NAN,
             normalized_score: 0.0,
+            normalized_score_se: f64::NAN,
             success_prob: 0.0,
             bellman_error: 0.0,
             ood_fraction: 0.0,

@@ -9,10 +9,12 @@
 mod dataset;
 pub mod json_float;
 mod metrics;
+pub mod monte_carlo;
 mod reference;
 
 pub use dataset::{DatasetStats, reachable_states};
 pub use metrics::Metrics;
+pub use monte_carlo::MonteCarlo;
 
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
@@ -50,6 +52,81 @@ pub fn overestimation(
     }
     let truth = solve::evaluate_policy(mdp, policy, gamma)?;
     Ok(solve::row_maxima(q) - &truth.v)
+}
+
+/// What measures a run: the exact [`Evaluator`] of a tabular environment,
+/// or the [`MonteCarlo`] one of a continuous environment. The runner and
+/// `pessimist train` ask it the same questions.
+pub enum Judge {
+    Exact(Evaluator),
+    MonteCarlo(Box<MonteCarlo>),
+}
+
+impl Judge {
+    /// The metrics of the learner's (f, π) and, for a linear learner, its
+    /// weights θ (which Monte-Carlo rollouts need off the data).
+    pub fn evaluate(
+        &self,
+        q: &Array2<f64>,
+        policy: &Policy,
+        weights: Option<ArrayView1<f64>>,
+    ) -> Result<Metrics> {
+        match self {
+            Judge::Exact(e) => e.evaluate(q, policy),
+            Judge::MonteCarlo(m) => m.evaluate(q, policy, weights),
+        }
+    }
+
+    /// What the learner believes from the start when its policy cannot be
+    /// evaluated (a diverged Q): E_{s0}[max_a f(s0, a)], NaN if any value
+    /// is; NaN on a continuous environment, whose starts are not states.
+    pub fn believed_max(&self, q: &Array2<f64>) -> f64 {
+        let Judge::Exact(e) = self else {
+            return f64::NAN;
+        };
+        e.mdp
+            .initial()
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d > 0.0)
+            .map(|(s, d)| {
+                d * q.row(s).iter().fold(f64::NEG_INFINITY, |a, &b| {
+                    if a.is_nan() || b.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(b)
+                    }
+                })
+            })
+            .sum()
+    }
+
+    /// The dataset's statistics; they need the true MDP (reachable states,
+    /// the optimum's occupancy), so a continuous environment has none.
+    pub fn dataset_stats(&self, data: &crate::data::Dataset) -> Result<DatasetStats> {
+        match self {
+            Judge::Exact(e) => e.dataset_stats(data),
+            Judge::MonteCarlo(_) => Err(crate::Error::Invalid(
+                "dataset statistics need the environment's table of states".into(),
+            )),
+        }
+    }
+
+    /// [`Evaluator::coverage`]; NaN (unknown) without a table.
+    pub fn coverage(&self) -> f64 {
+        match self {
+            Judge::Exact(e) => e.coverage(),
+            Judge::MonteCarlo(_) => f64::NAN,
+        }
+    }
+
+    /// [`Evaluator::unvisited_states`]; none to mark without a table.
+    pub fn unvisited_states(&self) -> Vec<usize> {
+        match self {
+            Judge::Exact(e) => e.unvisited_states(),
+            Judge::MonteCarlo(_) => Vec::new(),
+        }
+    }
 }
 
 /// Evaluates (f, π) pairs of one run against the true MDP. Built once per
@@ -95,30 +172,28 @@ pub fn q_est(mdp: &TabularMdp, q: &Array2<f64>, policy: &Policy) -> (f64, Vec<f6
     (start, believed)
 }
 
-impl Evaluator {
-    pub fn new(mdp: Arc<TabularMdp>, gamma: f64, compiled: Arc<EmpiricalMdp>) -> Result<Self> {
-        let reference = Reference::of(&mdp, gamma)?;
-        Ok(Evaluator {
-            scale: reference.scale,
-            random_return: reference.random_return,
-            behavior: compiled.behavior_estimate(),
-            mdp,
-            gamma,
-            compiled,
-            reference,
-        })
-    }
+/// What an eval point reads off the data alone, on the compiled
+/// empirical MDP, tabular or sample-based alike ([`Evaluator`],
+/// [`MonteCarlo`]).
+struct OnData<'a> {
+    compiled: &'a EmpiricalMdp,
+    /// π̂_β(a|s) from the data's counts.
+    behavior: &'a Policy,
+    gamma: f64,
+}
 
-    /// Every metric of [`Metrics`] except `iteration`, `loss`, `wall_time`
-    /// and `it_per_sec`, which the caller (the runner) fills.
-    pub fn evaluate(&self, q: &Array2<f64>, policy: &Policy) -> Result<Metrics> {
-        let known = self.truth_of(policy)?;
-        let truth = &known.values;
-        let (q_est, believed) = q_est(&self.mdp, q, policy);
-        let c = &*self.compiled;
-        let covered = self.covered_starts(ArrayView1::from(&believed), truth.v.view());
-        let (start_coverage, q_est_covered, true_return_covered) =
-            covered.unwrap_or((1.0, q_est, truth.j));
+impl OnData<'_> {
+    /// `q_data`, `q_true_data` (NaN without the true `Q^π`, `truth_q`),
+    /// `bellman_error`, `ood_fraction` and `kl_behavior` of (f, π), with
+    /// `believed` = Σ_a π(a|s) f(s,a) per state; every other field default.
+    fn metrics(
+        &self,
+        q: &Array2<f64>,
+        policy: &Policy,
+        believed: &[f64],
+        truth_q: Option<&Array2<f64>>,
+    ) -> Metrics {
+        let c = self.compiled;
         let n = c.n_transitions.max(1) as f64;
         let (mut q_data, mut q_true_data, mut bellman) = (0.0, 0.0, 0.0);
         for pair in &c.pairs {
@@ -132,7 +207,7 @@ impl Evaluator {
                         .map(|x| x.prob * believed[x.next_state as usize])
                         .sum::<f64>();
             q_data += weight * q[[s, a]];
-            q_true_data += weight * truth.q[[s, a]];
+            q_true_data += weight * truth_q.map_or(f64::NAN, |t| t[[s, a]]);
             bellman += weight * (q[[s, a]] - backup).powi(2);
         }
         let (mut visited, mut ood, mut kl) = (0usize, 0usize, 0.0);
@@ -157,6 +232,46 @@ impl Evaluator {
             ood += usize::from(leaves_support);
             kl += f64::from(n_s) / n * divergence;
         }
+        Metrics {
+            q_data,
+            q_true_data,
+            bellman_error: bellman,
+            ood_fraction: ood as f64 / visited.max(1) as f64,
+            kl_behavior: kl,
+            ..Metrics::default()
+        }
+    }
+}
+
+impl Evaluator {
+    pub fn new(mdp: Arc<TabularMdp>, gamma: f64, compiled: Arc<EmpiricalMdp>) -> Result<Self> {
+        let reference = Reference::of(&mdp, gamma)?;
+        Ok(Evaluator {
+            scale: reference.scale,
+            random_return: reference.random_return,
+            behavior: compiled.behavior_estimate(),
+            mdp,
+            gamma,
+            compiled,
+            reference,
+        })
+    }
+
+    /// Every metric of [`Metrics`] except `iteration`, `loss`, `wall_time`
+    /// and `it_per_sec`, which the caller (the runner) fills.
+    pub fn evaluate(&self, q: &Array2<f64>, policy: &Policy) -> Result<Metrics> {
+        let known = self.truth_of(policy)?;
+        let truth = &known.values;
+        let (q_est, believed) = q_est(&self.mdp, q, policy);
+        let covered = self.covered_starts(ArrayView1::from(&believed), truth.v.view());
+        let (start_coverage, q_est_covered, true_return_covered) =
+            covered.unwrap_or((1.0, q_est, truth.j));
+        let data = OnData {
+            compiled: &self.compiled,
+            behavior: &self.behavior,
+            gamma: self.gamma,
+        }
+        .metrics(q, policy, &believed, Some(&truth.q));
         let (success_prob, episode_return) = (known.success_prob, known.episode_return);
         Ok(Metrics {
             q_est,
@@ -165,15 +280,10 @@ impl Evaluator {
             start_coverage,
             q_est_covered,
             true_return_covered,
-            q_data,
-            q_true_data,
             episode_return,
             normalized_score: self.scale.score(episode_return),
             success_prob,
-            bellman_error: bellman,
-            ood_fraction: ood as f64 / visited.max(1) as f64,
-            kl_behavior: kl,
-            ..Metrics::default()
+            ..data
         })
     }
 

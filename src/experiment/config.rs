@@ -44,12 +44,19 @@ pub(super) enum HashedDataset<'a> {
 }
 
 impl DatasetSource {
-    pub(super) fn hashed(&self) -> HashedDataset<'_> {
+    /// What the run id hashes of the source on environment `env`: a
+    /// continuous environment's qualities are versioned by the observation
+    /// collector's [`crate::data::observed::collect::DEFINITION`].
+    pub(super) fn hashed(&self, env: &str) -> HashedDataset<'_> {
         match self {
             DatasetSource::Collect { policy, size, seed } => HashedDataset::Collect {
                 source: "collect",
                 policy,
-                definition: policy.definition(),
+                definition: if crate::env::continuous(env).is_some() {
+                    crate::data::observed::collect::DEFINITION
+                } else {
+                    policy.definition()
+                },
                 size: *size,
                 seed: *seed,
             },
@@ -144,6 +151,10 @@ pub struct RunConfig {
     /// Resolved hyper-parameters (every default present), so the id names
     /// every value the run trained with.
     pub params: Params,
+    /// Monte-Carlo episodes an eval point, on a continuous environment
+    /// (hashed there); `None` on a tabular one, whose truth is exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollouts: Option<u64>,
     /// Queue priority, larger first (not hashed: it changes when, not what).
     #[serde(default)]
     pub priority: i64,
@@ -169,6 +180,9 @@ struct Trained<'a> {
     features: &'a FeatureSpec,
     algo: &'a str,
     params: &'a Params,
+    /// Absent for a tabular environment, so its ids stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollouts: Option<u64>,
 }
 
 impl RunConfig {
@@ -180,10 +194,11 @@ impl RunConfig {
             seed: self.seed,
             iterations: self.iterations,
             eval_every: self.eval_every,
-            dataset: self.dataset.hashed(),
+            dataset: self.dataset.hashed(&self.env),
             features: &self.features,
             algo: &self.algo,
             params: &self.params,
+            rollouts: self.rollouts,
         };
         // Struct fields serialize in declaration order and params is a
         // BTreeMap, so the JSON (and the hash) is canonical.
@@ -216,6 +231,7 @@ impl RunConfig {
             algo: algo.into(),
             params: crate::algo::resolve_params(algo, &Params::new())
                 .expect("a registered algorithm"),
+            rollouts: None,
             priority: 0,
         }
     }
@@ -306,7 +322,7 @@ mod tests {
             ..config()
         };
         // The definition of a quality is part of what is hashed.
-        let hashed = serde_json::to_string(&config().dataset.hashed()).unwrap();
+        let hashed = serde_json::to_string(&config().dataset.hashed("FrozenLake-v1")).unwrap();
         assert!(hashed.contains("\"definition\":2"), "{hashed}");
         let random = |policy| RunConfig {
             dataset: DatasetSource::Collect {
@@ -316,7 +332,9 @@ mod tests {
             },
             ..config()
         };
-        let hashed = serde_json::to_string(&random(Quality::Random).dataset.hashed()).unwrap();
+        let hashed =
+            serde_json::to_string(&random(Quality::Random).dataset.hashed("FrozenLake-v1"))
+                .unwrap();
         assert!(hashed.contains("\"definition\":1"), "{hashed}");
         // A pinned environment file by name and contents, not directory.
         let env = |id: &str| RunConfig {

@@ -20,6 +20,7 @@
 
 use super::config::{DatasetSource, PIPELINE_VERSION};
 use super::dataset_cache::DatasetCache;
+use crate::data::observed::ObsDataset;
 use crate::data::{Dataset, EmpiricalMdp};
 use crate::error::Result;
 use std::collections::HashMap;
@@ -30,30 +31,46 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 /// their compiled form).
 pub const KEPT_BYTES: usize = 1 << 30;
 
-/// A dataset and its compiled empirical MDP.
+/// A dataset as runs share it.
 #[derive(Debug)]
-pub struct Built {
-    pub dataset: Arc<Dataset>,
-    pub compiled: Arc<EmpiricalMdp>,
+pub enum Built {
+    /// A tabular dataset and its compiled empirical MDP.
+    Table {
+        dataset: Arc<Dataset>,
+        compiled: Arc<EmpiricalMdp>,
+    },
+    /// A continuous environment's observations, shared in this process
+    /// only (the on-disk cache holds tabular datasets): collecting 1M
+    /// transitions takes under a second, and each run builds its own
+    /// sample-based form, which depends on its features.
+    Observations(Arc<ObsDataset>),
 }
 
 impl Built {
+    /// A tabular dataset, compiled.
     pub fn new(dataset: Dataset) -> Self {
-        Built {
+        Built::Table {
             compiled: Arc::new(EmpiricalMdp::compile(&dataset)),
             dataset: Arc::new(dataset),
         }
     }
 
-    /// About what the two take in memory.
+    /// About what it takes in memory.
     fn bytes(&self) -> usize {
-        let (d, c) = (&*self.dataset, &*self.compiled);
-        let transitions = d.len() * (5 * size_of::<u32>() + size_of::<f64>() + 2);
-        let compiled = std::mem::size_of_val(c.pairs.as_slice())
-            + std::mem::size_of_val(c.successors.as_slice())
-            + std::mem::size_of_val(c.pair_index.as_slice())
-            + std::mem::size_of_val(c.state_count.as_slice());
-        transitions + compiled
+        match self {
+            Built::Table { dataset, compiled } => {
+                let (d, c) = (&**dataset, &**compiled);
+                let transitions = d.len() * (5 * size_of::<u32>() + size_of::<f64>() + 2);
+                let compiled = std::mem::size_of_val(c.pairs.as_slice())
+                    + std::mem::size_of_val(c.successors.as_slice())
+                    + std::mem::size_of_val(c.pair_index.as_slice())
+                    + std::mem::size_of_val(c.state_count.as_slice());
+                transitions + compiled
+            }
+            Built::Observations(d) => {
+                d.len() * (2 * d.obs_dim * size_of::<f64>() + 3 * size_of::<u32>() + 10)
+            }
+        }
     }
 }
 
@@ -77,7 +94,7 @@ impl Definition<'_> {
             PIPELINE_VERSION,
             crate::mdp::envs::hashed_id(self.env),
             self.gamma.to_bits(),
-            self.source.hashed(),
+            self.source.hashed(self.env),
         ))
         .expect("a dataset definition serialises")
     }
@@ -100,13 +117,13 @@ fn cache() -> &'static Mutex<Cache> {
 
 /// The dataset of `definition` on an environment of `shape` (states,
 /// actions), built by `build` unless this process has it already or, for
-/// a collected one, `disk` does. An error is not kept: the next run asking
-/// tries again (a file may have been fixed).
+/// a collected tabular one, `disk` does. An error is not kept: the next
+/// run asking tries again (a file may have been fixed).
 pub fn shared(
     definition: &Definition,
     shape: (usize, usize),
     disk: Option<&DatasetCache>,
-    build: impl FnOnce() -> Result<Dataset>,
+    build: impl FnOnce() -> Result<Built>,
 ) -> Result<Arc<Built>> {
     let key = definition.key();
     // A file is a file already: only what is collected is cached on disk.
@@ -124,16 +141,16 @@ pub fn shared(
     if let Some(built) = &*held {
         return Ok(built.clone());
     }
-    let dataset = if let Some(dataset) = disk.and_then(|d| d.load(&key, shape.0, shape.1)) {
-        dataset
+    let built = if let Some(dataset) = disk.and_then(|d| d.load(&key, shape.0, shape.1)) {
+        Built::new(dataset)
     } else {
-        let dataset = build()?;
-        if let Some(disk) = disk {
-            disk.save(&key, &dataset);
+        let built = build()?;
+        if let (Some(disk), Built::Table { dataset, .. }) = (disk, &built) {
+            disk.save(&key, dataset);
         }
-        dataset
+        built
     };
-    let built = Arc::new(Built::new(dataset));
+    let built = Arc::new(built);
     *held = Some(built.clone());
     drop(held);
     evict(KEPT_BYTES);
@@ -189,7 +206,7 @@ mod tests {
         env: &str,
         source: &DatasetSource,
         gamma: f64,
-        build: impl FnOnce() -> Result<Dataset>,
+        build: impl FnOnce() -> Result<Built>,
     ) -> Result<Arc<Built>> {
         let definition = Definition { env, source, gamma };
         shared(&definition, (3, 2), None, build)
@@ -209,7 +226,7 @@ mod tests {
                     scope.spawn(|| {
                         in_process("cache-test-env", &source, 0.9, || {
                             builds.fetch_add(1, Ordering::SeqCst);
-                            Ok(tiny(3))
+                            Ok(Built::new(tiny(3)))
                         })
                         .unwrap()
                     })
@@ -220,7 +237,7 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 1);
         assert!(got.iter().all(|b| Arc::ptr_eq(b, &got[0])));
         // Another γ is another definition.
-        let other = in_process("cache-test-env", &source, 0.8, || Ok(tiny(3))).unwrap();
+        let other = in_process("cache-test-env", &source, 0.8, || Ok(Built::new(tiny(3)))).unwrap();
         assert!(!Arc::ptr_eq(&other, &got[0]));
     }
 
@@ -235,7 +252,7 @@ mod tests {
             Err(crate::error::Error::Invalid("no".into()))
         });
         assert!(failed.is_err());
-        assert!(in_process("cache-test-env", &source, 0.9, || Ok(tiny(3))).is_ok());
+        assert!(in_process("cache-test-env", &source, 0.9, || Ok(Built::new(tiny(3)))).is_ok());
     }
 
     #[test]
@@ -249,7 +266,7 @@ mod tests {
         let get = |seed| {
             in_process("cache-evict-env", &source(seed), 0.9, || {
                 builds.fetch_add(1, Ordering::SeqCst);
-                Ok(tiny(3))
+                Ok(Built::new(tiny(3)))
             })
             .unwrap()
         };

@@ -2,15 +2,18 @@
 //! caller (the store's runner and `pessimist train`): the environment, its
 //! dataset, the dataset compiled once and shared by the runs that use it
 //! ([`datasets`], [`TrainData`]), the learner on it,
-//! and the evaluator beside it.
+//! and the evaluator beside it: exact on a tabular environment,
+//! Monte-Carlo on a continuous one ([`Judge`]), the one place the two
+//! part ways.
 
 use super::config::{DatasetSource, RunConfig};
 use super::dataset_cache::DatasetCache;
 use super::datasets::{self, Built, Definition};
 use crate::algo::{self, Algorithm, Params, TrainData};
-use crate::data::{self, Dataset};
+use crate::data::{self, Dataset, Samples};
+use crate::env::{self, Description};
 use crate::error::{Error, Result};
-use crate::eval::Evaluator;
+use crate::eval::{Evaluator, Judge, MonteCarlo};
 use crate::features::FeatureSpec;
 use crate::mdp::{TabularMdp, envs, solve};
 use std::path::Path;
@@ -37,14 +40,23 @@ pub struct Setup<'a> {
     pub gamma: f64,
     pub seed: u64,
     pub features: &'a FeatureSpec,
+    /// Monte-Carlo episodes an eval point on a continuous environment
+    /// (`None`: [`DEFAULT_ROLLOUTS`]); refused on a tabular one.
+    pub rollouts: Option<u64>,
 }
+
+/// Monte-Carlo episodes an eval point when a spec does not say: the
+/// standard error of MountainCar's and CartPole's returns is then a few
+/// percent of the expert's, at a few milliseconds an eval point
+/// (docs/architecture.md, "Evaluation").
+pub const DEFAULT_ROLLOUTS: u64 = 100;
 
 /// A learner ready to step, and what measures it.
 pub struct Training {
-    pub env: Arc<TabularMdp>,
     pub learner: Box<dyn Algorithm>,
-    pub evaluator: Evaluator,
-    /// The transitions the learner trains on (for their statistics).
+    pub judge: Judge,
+    /// The transitions the learner trains on (for their statistics): the
+    /// sample-based dataset on a continuous environment.
     pub dataset: Arc<Dataset>,
 }
 
@@ -58,6 +70,7 @@ impl<'a> Setup<'a> {
             gamma: config.gamma,
             seed: config.seed,
             features: &config.features,
+            rollouts: config.rollouts,
         }
     }
 
@@ -70,20 +83,40 @@ impl<'a> Setup<'a> {
     }
 
     /// Checks γ and the hyper-parameters before reading any data (a typo
-    /// in `--set` should not wait for a large CSV), then builds the rest.
+    /// in `--set` should not wait for a large CSV), then builds the rest:
+    /// the exact evaluator's data on a tabular environment, the
+    /// sample-based form and Monte-Carlo truth on a continuous one.
     pub fn build(&self) -> Result<Training> {
-        let env = Arc::new(envs::make(self.env)?);
         solve::check_gamma(self.gamma)?;
         algo::resolve_params(self.algo, self.params)?;
+        let (data, judge) = match env::continuous(self.env) {
+            Some(description) => self.continuous(description)?,
+            None => self.tabular()?,
+        };
+        let dataset = data.dataset.clone();
+        let learner = algo::build(self.algo, self.params, &data)?;
+        Ok(Training {
+            learner,
+            judge,
+            dataset,
+        })
+    }
+
+    fn tabular(&self) -> Result<(TrainData, Judge)> {
+        let env = Arc::new(envs::make(self.env)?);
+        if let Some(rollouts) = self.rollouts {
+            return Err(Error::Invalid(format!(
+                "rollouts = {rollouts}: {} is tabular, its truth is exact; `rollouts` applies to {}",
+                self.env,
+                continuous_ids()
+            )));
+        }
         let phi = self.features.build(&env, self.seed)?;
         let built = match self.data {
             Data::Source(source, cache) => {
-                let definition = Definition {
-                    env: self.env,
-                    source,
-                    gamma: self.gamma,
-                };
-                dataset(&env, &definition, cache)?
+                self.shared(source, (env.n_states(), env.n_actions()), cache, || {
+                    table(&env, source, self.gamma)
+                })?
             }
             Data::File(path) => Arc::new(Built::new(data::read_file(
                 path,
@@ -91,57 +124,118 @@ impl<'a> Setup<'a> {
                 env.n_actions(),
             )?)),
         };
+        let Built::Table { dataset, compiled } = &*built else {
+            unreachable!("a tabular environment's definition builds a table")
+        };
         let data = TrainData::compiled(
             env.clone(),
-            built.dataset.clone(),
-            built.compiled.clone(),
+            dataset.clone(),
+            compiled.clone(),
             self.gamma,
             self.seed,
         )
         .with_features(phi);
-        let evaluator = Evaluator::new(env.clone(), self.gamma, data.compiled.clone())?;
-        let dataset = data.dataset.clone();
-        let learner = algo::build(self.algo, self.params, &data)?;
-        Ok(Training {
-            env,
-            learner,
-            evaluator,
-            dataset,
-        })
+        let judge = Judge::Exact(Evaluator::new(env, self.gamma, data.compiled.clone())?);
+        Ok((data, judge))
+    }
+
+    fn continuous(&self, d: &'static Description) -> Result<(TrainData, Judge)> {
+        let features = self.features.observations(d)?;
+        let shape = (d.observation.len(), d.actions.len());
+        let rollouts = self.rollouts.unwrap_or(DEFAULT_ROLLOUTS);
+        let built = match self.data {
+            // Kept in this process only (see [`Built::Observations`]).
+            Data::Source(source, _) => {
+                self.shared(source, shape, None, || observations(d, source))?
+            }
+            Data::File(path) => Arc::new(Built::Observations(Arc::new(
+                data::observed::read_obs_file(path, shape.0, shape.1)?,
+            ))),
+        };
+        let Built::Observations(observed) = &*built else {
+            unreachable!("a continuous environment's definition builds observations")
+        };
+        let samples = Samples::new(&observed.transitions(), shape.1)?;
+        let phi = features.phi(samples.points.view())?;
+        let data = TrainData::samples(samples, phi, self.gamma, self.seed)?;
+        let rollouts = usize::try_from(rollouts).unwrap_or(usize::MAX);
+        let judge = Judge::MonteCarlo(Box::new(MonteCarlo::new(d, features, &data, rollouts)?));
+        Ok((data, judge))
+    }
+
+    /// The dataset of `source` on this environment, built once per process
+    /// ([`datasets::shared`]).
+    fn shared(
+        &self,
+        source: &DatasetSource,
+        shape: (usize, usize),
+        cache: Option<&DatasetCache>,
+        build: impl FnOnce() -> Result<Built>,
+    ) -> Result<Arc<Built>> {
+        let definition = Definition {
+            env: self.env,
+            source,
+            gamma: self.gamma,
+        };
+        datasets::shared(&definition, shape, cache, build)
     }
 }
 
-/// A run's dataset (collected or read), deterministically. A file is
-/// hashed as it is read ([`data::read_file_hashed`]) and refused unless
+/// The continuous environments' ids, for errors.
+fn continuous_ids() -> String {
+    env::CONTINUOUS.map(|d| d.id).join(", ")
+}
+
+/// A tabular run's dataset (collected or read), deterministically. A file
+/// is hashed as it is read ([`data::read_file_hashed`]) and refused unless
 /// it holds what the run id hashed: a run never trains on contents its id
 /// does not describe, and a file changed since the spec was read fails
 /// the run, which trains once the spec is read again (the dashboard
 /// rereads a spec when it is saved). Contents this process already read
 /// under that hash are shared without reading the file again: they are
 /// exactly what the id describes.
-fn dataset(
-    env: &TabularMdp,
-    definition: &Definition,
-    cache: Option<&DatasetCache>,
-) -> Result<Arc<Built>> {
-    let (source, gamma) = (definition.source, definition.gamma);
-    let shape = (env.n_states(), env.n_actions());
-    datasets::shared(definition, shape, cache, || match source {
+fn table(env: &TabularMdp, source: &DatasetSource, gamma: f64) -> Result<Built> {
+    let dataset = match source {
         DatasetSource::Collect { policy, size, seed } => {
-            data::collect(env, *policy, *size as usize, *seed, gamma)
+            data::collect(env, *policy, *size as usize, *seed, gamma)?
         }
         DatasetSource::File { path, sha256 } => {
             let (data, read) = data::read_file_hashed(path, env.n_states(), env.n_actions())?;
-            if &read != sha256 {
-                return Err(Error::File {
-                    path: path.clone(),
-                    message: format!(
-                        "changed since the spec was read (sha256 {read}, the run expects {sha256}); reload the spec (save it again) to train on the new contents"
-                    ),
-                });
-            }
-            Ok(data)
+            unchanged(path, &read, sha256)?;
+            data
         }
+    };
+    Ok(Built::new(dataset))
+}
+
+/// A continuous run's observations, as [`table`] builds a tabular run's.
+fn observations(d: &Description, source: &DatasetSource) -> Result<Built> {
+    let observed = match source {
+        DatasetSource::Collect { policy, size, seed } => {
+            data::observed::collect_id(d.id, *policy, *size as usize, *seed)
+                .expect("a continuous environment")?
+                .0
+        }
+        DatasetSource::File { path, sha256 } => {
+            let (data, read) =
+                data::observed::read_obs_file_hashed(path, d.observation.len(), d.actions.len())?;
+            unchanged(path, &read, sha256)?;
+            data
+        }
+    };
+    Ok(Built::Observations(Arc::new(observed)))
+}
+
+/// An error unless the file read (hash `read`) is what the run id hashed.
+fn unchanged(path: &Path, read: &str, sha256: &str) -> Result<()> {
+    if read == sha256 {
+        return Ok(());
+    }
+    Err(Error::File {
+        path: path.to_path_buf(),
+        message: format!(
+            "changed since the spec was read (sha256 {read}, the run expects {sha256}); reload the spec (save it again) to train on the new contents"
+        ),
     })
 }
 

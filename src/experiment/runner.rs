@@ -10,8 +10,6 @@ use super::store::{self, Checkpoint, CheckpointOwner, MetricsWriter, RunDir, Sum
 use crate::algo;
 use crate::error::Result;
 use crate::eval::Metrics;
-use crate::mdp::TabularMdp;
-use ndarray::Array2;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -137,13 +135,12 @@ fn train(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let Training {
-        env,
         mut learner,
-        evaluator,
+        judge,
         dataset,
     } = Setup::of(config).with_cache(cache).build()?;
     // The dataset's statistics hold its concentrability (the coverage).
-    summary.dataset_stats = match evaluator.dataset_stats(&dataset) {
+    summary.dataset_stats = match judge.dataset_stats(&dataset) {
         Ok(stats) => Some(stats),
         Err(e) => {
             let _ = store::log(dir, &format!("no dataset statistics: {e}"));
@@ -152,9 +149,9 @@ fn train(
     };
     summary.coverage = match &summary.dataset_stats {
         Some(stats) => Some(stats.concentrability),
-        None => Some(evaluator.coverage()),
+        None => Some(judge.coverage()),
     };
-    summary.unvisited_states = Some(evaluator.unvisited_states());
+    summary.unvisited_states = Some(judge.unvisited_states());
     let checkpoints = Checkpoints {
         dir,
         owner: CheckpointOwner::of(config),
@@ -208,11 +205,11 @@ fn train(
             // Checked first: a non-finite Q can make its policy invalid, and
             // divergence is a result, not a failure.
             let finite = q.iter().all(|x| x.is_finite());
-            let mut m = match evaluator.evaluate(&q, &policy) {
+            let mut m = match judge.evaluate(&q, &policy, learner.weights()) {
                 Ok(m) => m,
                 Err(e) if !finite => {
                     let _ = store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
-                    believed(&env, &q)
+                    believed(judge.believed_max(&q))
                 }
                 Err(e) => return Err(e),
             };
@@ -309,23 +306,8 @@ pub(super) fn test_hold() -> Option<std::path::PathBuf> {
 }
 
 /// The eval point of a Q that cannot be evaluated: what the learner
-/// believes, E_{s0}[max_a f(s0, a)] (NaN if any value is), nothing else.
-fn believed(mdp: &TabularMdp, q: &Array2<f64>) -> Metrics {
-    let q_est = mdp
-        .initial()
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| **d > 0.0)
-        .map(|(s, d)| {
-            d * q.row(s).iter().fold(f64::NEG_INFINITY, |a, &b| {
-                if a.is_nan() || b.is_nan() {
-                    f64::NAN
-                } else {
-                    a.max(b)
-                }
-            })
-        })
-        .sum();
+/// believes ([`crate::eval::Judge::believed_max`]), nothing else.
+fn believed(q_est: f64) -> Metrics {
     Metrics {
         q_est,
         true_return: f64::NAN,
@@ -450,14 +432,19 @@ mod tests {
 
     #[test]
     fn an_unevaluable_q_still_records_what_the_learner_believes() {
+        use crate::data::{Dataset, EmpiricalMdp};
+        use crate::eval::{Evaluator, Judge};
+        use std::sync::Arc;
         let mdp = crate::mdp::envs::make("ImitationTrap-v0").unwrap();
-        let mut q = Array2::zeros((mdp.n_states(), mdp.n_actions()));
+        let mut q = ndarray::Array2::zeros((mdp.n_states(), mdp.n_actions()));
         let start = mdp.initial().iter().position(|d| *d > 0.0).unwrap();
+        let no_data = EmpiricalMdp::compile(&Dataset::new(mdp.n_states(), mdp.n_actions()));
+        let judge = Judge::Exact(Evaluator::new(Arc::new(mdp), 0.9, Arc::new(no_data)).unwrap());
         q[[start, 0]] = f64::INFINITY;
-        let m = believed(&mdp, &q);
+        let m = believed(judge.believed_max(&q));
         assert_eq!(m.q_est, f64::INFINITY);
         assert!(m.true_return.is_nan() && m.episode_return.is_nan());
         q[[start, 1]] = f64::NAN;
-        assert!(believed(&mdp, &q).q_est.is_nan());
+        assert!(believed(judge.believed_max(&q)).q_est.is_nan());
     }
 }

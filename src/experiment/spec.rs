@@ -5,6 +5,7 @@
 //! offending place as `file:line:column`.
 
 use super::config::{DatasetSource, PlannedRun, RunConfig, sha256_file};
+use super::pipeline::DEFAULT_ROLLOUTS;
 use crate::algo::{self, ParamValue, Params};
 use crate::data::{MAX_TRANSITIONS, Quality};
 use crate::error::{bounded, did_you_mean};
@@ -50,7 +51,7 @@ pub struct Spec {
 }
 
 /// The keys a spec may have at the top level.
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
     "name",
     "env",
     "gamma",
@@ -61,6 +62,7 @@ const TOP_KEYS: [&str; 10] = [
     "features",
     "algo",
     "priority",
+    "rollouts",
 ];
 const DATASET_KEYS: [&str; 5] = ["policy", "size", "seed", "file", "epsilon"];
 /// Refuse grids that would flood the queue by accident.
@@ -105,6 +107,9 @@ pub struct Plan {
     features: Vec<FeatureSpec>,
     seeds: Vec<u64>,
     priority: i64,
+    /// `rollouts` as the spec gives it; continuous environments' runs
+    /// default to [`DEFAULT_ROLLOUTS`], tabular ones have none.
+    rollouts: Option<u64>,
 }
 
 impl Plan {
@@ -154,6 +159,8 @@ impl Plan {
             features: features.clone(),
             algo: algo.clone(),
             params: params.clone(),
+            rollouts: crate::env::continuous(env)
+                .map(|_| self.rollouts.unwrap_or(DEFAULT_ROLLOUTS)),
             priority: self.priority,
         }
     }
@@ -323,12 +330,27 @@ impl Parser<'_> {
         let features = self.optional_axis(table, "features", FeatureSpec::tabular(), |n| {
             self.features(n)
         })?;
-        // Every feature matrix fits before any run builds one.
+        // Every feature matrix fits before any run builds one, and a
+        // continuous environment has features of its observations.
         for (features, span) in &features {
-            for ((_, mdp), _) in &envs {
-                features
-                    .check_size(mdp)
-                    .map_err(|e| self.error(span.clone(), e.to_string()))?;
+            for ((_, env), env_span) in &envs {
+                let checked = match env {
+                    Shape::Table(mdp) => features.check_size(mdp).map(drop),
+                    Shape::Continuous(d) => features.observations(d).map(drop),
+                };
+                let at = if span.is_empty() { env_span } else { span };
+                checked.map_err(|e| self.error(at.clone(), e.to_string()))?;
+            }
+        }
+        let rollouts = self.rollouts(table, &envs)?;
+        for ((_, env), _) in &envs {
+            if let Shape::Continuous(d) = env {
+                for (choice, span) in &datasets {
+                    if let DatasetChoice::Collect { policy, .. } = choice {
+                        crate::data::observed::collect::check_quality(d, *policy)
+                            .map_err(|e| self.error(span.clone(), e.to_string()))?;
+                    }
+                }
             }
         }
         let algos = self.algos(self.required(table, "algo", 0..0)?)?;
@@ -340,12 +362,44 @@ impl Parser<'_> {
             gammas: values(gammas),
             iterations: values(iterations),
             eval_every: values(eval_every),
-            datasets,
+            datasets: values(datasets),
             algos,
             features: values(features),
             seeds: values(seeds),
             priority,
+            rollouts,
         })
+    }
+
+    /// `rollouts`: at least 2 (a standard error needs two episodes), and
+    /// only where the truth is Monte-Carlo.
+    fn rollouts(
+        &self,
+        table: &DeTable,
+        envs: &Axis<(String, Shape)>,
+    ) -> Result<Option<u64>, SpecError> {
+        let Some(node) = get(table, "rollouts") else {
+            return Ok(None);
+        };
+        let i = self.integer(node)?;
+        let rollouts = u64::try_from(i).ok().filter(|&n| n >= 2).ok_or_else(|| {
+            self.error(
+                node.span(),
+                format!(
+                    "rollouts = {i}: Monte-Carlo episodes an eval point, at least 2 (a standard error needs two)"
+                ),
+            )
+        })?;
+        if let Some(((id, _), _)) = envs.iter().find(|((_, e), _)| matches!(e, Shape::Table(_))) {
+            return Err(self.error(
+                node.span(),
+                format!(
+                    "`rollouts` applies to continuous environments ({}), whose truth is Monte-Carlo; {id} is tabular, its truth is exact",
+                    crate::env::CONTINUOUS.map(|d| d.id).join(", ")
+                ),
+            ));
+        }
+        Ok(Some(rollouts))
     }
 
     /// Rejects a grid of more than [`MAX_RUNS`] runs, or of none, from the
@@ -471,7 +525,7 @@ impl Parser<'_> {
     /// pinned to the file's contents ([`envs::pin`]), so the run id changes
     /// when the file does. The environment comes along for the checks
     /// that need its shape.
-    fn env(&self, node: &Node) -> Result<(String, TabularMdp), SpecError> {
+    fn env(&self, node: &Node) -> Result<(String, Shape), SpecError> {
         let id = match node.get_ref() {
             DeValue::Table(t) => {
                 self.check_keys(t, &["file"], "env")?;
@@ -480,10 +534,13 @@ impl Parser<'_> {
             }
             _ => self.string(node)?,
         };
+        if let Some(d) = crate::env::continuous(&id) {
+            return Ok((id, Shape::Continuous(d)));
+        }
         let base = self.path.parent().unwrap_or(Path::new("."));
         let pinned = envs::pin(&id, base).map_err(|e| self.error(node.span(), e.to_string()))?;
         let mdp = envs::make(&pinned).map_err(|e| self.error(node.span(), e.to_string()))?;
-        Ok((pinned, mdp))
+        Ok((pinned, Shape::Table(Box::new(mdp))))
     }
 
     /// `"tabular"`, or a `features` table of scalar keys (see
@@ -578,7 +635,7 @@ impl Parser<'_> {
         }
     }
 
-    fn datasets(&self, table: &DeTable) -> Result<Vec<DatasetChoice>, SpecError> {
+    fn datasets(&self, table: &DeTable) -> Result<Axis<DatasetChoice>, SpecError> {
         let node = self.required(table, "dataset", 0..0)?;
         let t = self.table(node)?;
         self.check_keys(t, &DATASET_KEYS, "dataset")?;
@@ -598,27 +655,25 @@ impl Parser<'_> {
                     ),
                 ));
             }
-            return self
-                .axis(file, |n| {
-                    let relative = self.string(n)?;
-                    let joined = self.path.parent().unwrap_or(Path::new(".")).join(&relative);
-                    let cannot = |e: std::io::Error| {
-                        self.error(
-                            n.span(),
-                            format!("cannot read dataset file {}: {e}", joined.display()),
-                        )
-                    };
-                    // Canonical, so the config reads the same from any working directory.
-                    let path = joined.canonicalize().map_err(cannot)?;
-                    match (self.digest)(&path).map_err(cannot)? {
-                        Some(sha256) => Ok(DatasetChoice::File { path, sha256 }),
-                        None => Err(self.error(
-                            n.span(),
-                            format!("dataset file {} is being hashed", path.display()),
-                        )),
-                    }
-                })
-                .map(|axis| axis.into_iter().map(|(d, _)| d).collect());
+            return self.axis(file, |n| {
+                let relative = self.string(n)?;
+                let joined = self.path.parent().unwrap_or(Path::new(".")).join(&relative);
+                let cannot = |e: std::io::Error| {
+                    self.error(
+                        n.span(),
+                        format!("cannot read dataset file {}: {e}", joined.display()),
+                    )
+                };
+                // Canonical, so the config reads the same from any working directory.
+                let path = joined.canonicalize().map_err(cannot)?;
+                match (self.digest)(&path).map_err(cannot)? {
+                    Some(sha256) => Ok(DatasetChoice::File { path, sha256 }),
+                    None => Err(self.error(
+                        n.span(),
+                        format!("dataset file {} is being hashed", path.display()),
+                    )),
+                }
+            });
         }
         let policies = self.axis(self.required(t, "policy", node.span())?, |n| {
             let name = self.string(n)?;
@@ -664,11 +719,14 @@ impl Parser<'_> {
                     None => *policy,
                 };
                 for (size, _) in &sizes {
-                    out.push(DatasetChoice::Collect {
-                        policy,
-                        size: *size,
-                        seed,
-                    });
+                    out.push((
+                        DatasetChoice::Collect {
+                            policy,
+                            size: *size,
+                            seed,
+                        },
+                        policy_span.clone(),
+                    ));
                 }
             }
         }
@@ -882,6 +940,13 @@ fn human_bytes(bytes: f64) -> String {
     } else {
         format!("{value:.1} {}", units[unit])
     }
+}
+
+/// An environment as the spec's checks need it: a table's shape, or a
+/// continuous environment's description.
+enum Shape {
+    Table(Box<TabularMdp>),
+    Continuous(&'static crate::env::Description),
 }
 
 /// A dataset grid point before the run's seed is known.

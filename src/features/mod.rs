@@ -54,7 +54,7 @@ mod tile;
 
 pub use coords::state_coordinates;
 pub use observation::ObservationFeatures;
-pub use phi::{Phi, StateFeatures};
+pub use phi::{Phi, PsiRow, StateFeatures, StateIndex};
 pub use tile::TileCoder;
 
 use crate::error::{Error, Result};
@@ -133,6 +133,22 @@ impl FeatureSpec {
         let kind = r.choice("kind", "onehot", &KINDS)?;
         read_kind(&mut r, given, kind)?;
         Ok(FeatureSpec(Some(r.finish()?)))
+    }
+
+    /// Tile coding of `tilings` grids of `tiles` per component, hashed
+    /// into `size` slots when they hold more (`kind = "tile"`).
+    pub fn tile(tilings: usize, tiles: usize, size: usize) -> Result<Self> {
+        let number = |x: usize| ParamValue::Number(x as f64);
+        let given: Params = [
+            ("kind", ParamValue::Text("tile".into())),
+            ("tilings", number(tilings)),
+            ("tiles", number(tiles)),
+            ("size", number(size)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Self::read(&given)
     }
 
     pub fn is_tabular(&self) -> bool {

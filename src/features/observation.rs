@@ -31,7 +31,7 @@
 //! Actions as for a tabular environment: `"blocks"` (default), φ(o,a) =
 //! e_a ⊗ ψ(o), or `"shared"`, φ(o,a) = [ψ(o); e_a].
 
-use super::phi::StateFeatures;
+use super::phi::{PsiRow, StateFeatures};
 use super::{
     Actions, FeatureSpec, MAX_ENTRIES, Phi, TileCoder, basis, coordinate_width, number, pair_dim,
     text,
@@ -210,6 +210,35 @@ impl ObservationFeatures {
             Kind::Poly { degree } => StateFeatures::dense(basis::poly(x.view(), *degree)),
             Kind::Fourier { order } => StateFeatures::dense(basis::fourier(x.view(), *order)),
         })
+    }
+
+    /// ψ of one observation into `row`, the same bits as [`Self::states`]
+    /// gives its row. Tile coding allocates nothing once `row` has grown;
+    /// the dense kinds compute their row through the batch functions.
+    /// The observation must have the environment's components, finite
+    /// (an environment's own observations do).
+    pub fn psi_into(&self, obs: &[f64], row: &mut PsiRow) {
+        debug_assert_eq!(obs.len(), self.scale.len());
+        row.coords.clear();
+        row.coords.extend(
+            obs.iter()
+                .zip(&self.scale)
+                .map(|(&x, &(lo, inv))| ((x - lo) * inv).clamp(0.0, 1.0)),
+        );
+        row.columns.clear();
+        row.values.clear();
+        let one = || ArrayView2::from_shape((1, row.coords.len()), &row.coords).expect("1 × d");
+        let dense = match &self.kind {
+            Kind::Tile(coder) => {
+                row.columns.resize(coder.tilings(), 0);
+                coder.active_one(&row.coords, &mut row.columns);
+                return;
+            }
+            Kind::Rbf { centres, width } => basis::rbf(one(), *centres, *width),
+            Kind::Poly { degree } => basis::poly(one(), *degree),
+            Kind::Fourier { order } => basis::fourier(one(), *order),
+        };
+        row.values.extend(dense.iter());
     }
 
     /// φ(o, a) of every observation (rows) and action, row o·|A| + a.

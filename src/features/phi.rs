@@ -146,13 +146,8 @@ impl StateFeatures {
     /// ψ(s)ᵀθ, θ the state's block (at least `width` long).
     #[inline]
     fn dot(&self, s: usize, theta: &[f64]) -> f64 {
-        match &self.entries {
-            Entries::Ones { k, columns } => columns[s * k..(s + 1) * k]
-                .iter()
-                .map(|&c| theta[c as usize])
-                .sum(),
-            Entries::Dense { values } => dot(&values[s * self.width..(s + 1) * self.width], theta),
-        }
+        let (columns, values) = self.entries(s);
+        row_dot(columns, values, theta)
     }
 
     /// `out` += y ψ(s), `out` the state's block.
@@ -190,6 +185,46 @@ impl StateFeatures {
                 }
             }
         }
+    }
+}
+
+/// ψᵀθ of one state's entries (binary columns, or dense values; the
+/// other empty), θ its block.
+#[inline]
+fn row_dot(columns: &[u32], values: &[f64], theta: &[f64]) -> f64 {
+    if columns.is_empty() {
+        dot(values, theta)
+    } else {
+        columns.iter().map(|&c| theta[c as usize]).sum()
+    }
+}
+
+/// One observation's ψ, as [`StateFeatures`] keeps a state's: binary
+/// columns or dense values (the other empty). Reused from step to step,
+/// so a Monte-Carlo rollout allocates nothing once its buffers have grown
+/// ([`crate::features::ObservationFeatures::psi_into`]).
+#[derive(Debug, Clone, Default)]
+pub struct PsiRow {
+    pub(super) columns: Vec<u32>,
+    pub(super) values: Vec<f64>,
+    /// The scaled observation, the coordinates the kinds read.
+    pub(super) coords: Vec<f64>,
+}
+
+/// Which state of a [`Phi`] of sample states has given features: a
+/// hash of each state's entries (bit for bit) to the state, checked
+/// against the state's own entries on a hit, so a lookup is one hash and
+/// one comparison ([`Phi::state_of`]).
+#[derive(Debug, Clone)]
+pub struct StateIndex {
+    hasher: std::hash::RandomState,
+    first: HashMap<u64, u32>,
+}
+
+impl StateIndex {
+    fn key(&self, columns: &[u32], values: &[f64]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((columns, Bits(values)))
     }
 }
 
@@ -463,6 +498,54 @@ impl Phi {
 
     pub fn n_actions(&self) -> usize {
         self.n_actions
+    }
+
+    /// The index of the states by their features ([`Phi::state_of`]);
+    /// `None` for a tabular environment's dense pairs.
+    pub fn state_index(&self) -> Option<StateIndex> {
+        let Rows::States { psi, .. } = &self.rows else {
+            return None;
+        };
+        let mut index = StateIndex {
+            hasher: std::hash::RandomState::new(),
+            first: HashMap::with_capacity(psi.n_states()),
+        };
+        for s in 0..psi.n_states() {
+            let (columns, values) = psi.entries(s);
+            let key = index.key(columns, values);
+            index.first.entry(key).or_insert(s as u32);
+        }
+        Some(index)
+    }
+
+    /// The state whose features are `row`'s, bit for bit, if there is one.
+    /// (Two states of equal 64-bit hashes keep the first: the other's
+    /// observations are then read off θ, with probability about
+    /// states² / 2⁶⁵.)
+    #[inline]
+    pub fn state_of(&self, index: &StateIndex, row: &PsiRow) -> Option<usize> {
+        let Rows::States { psi, .. } = &self.rows else {
+            return None;
+        };
+        let s = *index.first.get(&index.key(&row.columns, &row.values))? as usize;
+        let (columns, values) = psi.entries(s);
+        (columns == row.columns.as_slice() && Bits(values) == Bits(&row.values)).then_some(s)
+    }
+
+    /// Q(o, ·) = φ(o, ·)ᵀθ of an observation's features `row` into `out`
+    /// (one per action), as [`Phi::q_into`] computes a state's.
+    #[inline]
+    pub fn q_of_row(&self, row: &PsiRow, theta: &[f64], out: &mut [f64]) {
+        let Rows::States { psi, actions } = &self.rows else {
+            panic!("φ of a table's pairs has no observation rows");
+        };
+        let (w, columns, values) = (psi.width, &row.columns, &row.values);
+        for (a, q) in out[..self.n_actions].iter_mut().enumerate() {
+            *q = match actions {
+                Actions::Blocks => row_dot(columns, values, &theta[a * w..(a + 1) * w]),
+                Actions::Shared => row_dot(columns, values, theta) + theta[w + a],
+            };
+        }
     }
 
     /// Every pair's dense features, row s·|A| + a, when φ keeps them (a

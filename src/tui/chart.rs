@@ -668,6 +668,7 @@ pub(crate) mod tests {
             features: crate::features::FeatureSpec::tabular(),
             algo: "fqi".into(),
             params: crate::algo::resolve_params("fqi", &crate::algo::Params::default()).unwrap(),
+            rollouts: None,
             priority: 0,
         };
         let history = (0..points)

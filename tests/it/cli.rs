@@ -1655,7 +1655,8 @@ fn env_rollout_of_continuous_environments() {
         ]),
         &["action 2 at position 1", "0..=1"],
     );
-    let continuous = "MountainCar-v0 is a continuous-state environment";
+    // Training on one needs features of its observations.
+    let continuous = "MountainCar-v0: a continuous environment needs features";
     fails_saying(
         &mut train("MountainCar-v0", "fqi", "none.csv"),
         &[continuous],

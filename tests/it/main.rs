@@ -9,6 +9,7 @@ mod algorithms;
 mod bits;
 mod bundled;
 mod cli;
+mod continuous;
 mod dataset_cache;
 mod datasets;
 mod docs;

@@ -145,6 +145,15 @@ pub fn quality_policy(d: &Description, quality: Quality) -> Result<Noisy> {
     }
 }
 
+/// An error unless `quality` collects on `d` (what [`collect_obs`]
+/// would refuse, without collecting).
+pub fn check_quality(d: &Description, quality: Quality) -> Result<()> {
+    match quality {
+        Quality::MediumReplay | Quality::MediumExpert => medium_epsilon(d).map(drop),
+        _ => quality_policy(d, quality).map(drop),
+    }
+}
+
 fn medium_epsilon(d: &Description) -> Result<f64> {
     d.reference.medium_epsilon.ok_or_else(|| {
         Error::Invalid(format!(

@@ -327,6 +327,20 @@ pub fn read_obs_npz(path: &Path, obs_dim: usize, n_actions: usize) -> Result<Obs
     Ok(data)
 }
 
+/// [`read_obs_file`] and the hex SHA-256 of the bytes read (as
+/// [`crate::data::read_file_hashed`] for tabular datasets).
+pub fn read_obs_file_hashed(
+    path: &Path,
+    obs_dim: usize,
+    n_actions: usize,
+) -> Result<(ObsDataset, String)> {
+    crate::data::read_hashed(
+        path,
+        |path| read_obs_npz(path, obs_dim, n_actions),
+        |path, input| read_obs_csv_from(path, input, obs_dim, n_actions),
+    )
+}
+
 /// Reads an observation dataset file: `.npz` by its extension, CSV otherwise.
 pub fn read_obs_file(path: &Path, obs_dim: usize, n_actions: usize) -> Result<ObsDataset> {
     if crate::data::is_npz(path) {

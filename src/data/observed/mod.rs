@@ -14,7 +14,9 @@ pub mod collect;
 pub mod files;
 
 pub use collect::{ObsProvenance, collect_id, collect_obs};
-pub use files::{read_obs_csv, read_obs_file, read_obs_npz, write_obs_csv, write_obs_npz};
+pub use files::{
+    read_obs_csv, read_obs_file, read_obs_file_hashed, read_obs_npz, write_obs_csv, write_obs_npz,
+};
 
 use super::Columns;
 use crate::env::Observation;

@@ -1,0 +1,312 @@
+//! Runs on continuous environments: a spec trains on the sample-based
+//! form of observation data and records Monte-Carlo truth with its
+//! standard error (src/eval/monte_carlo.rs).
+
+use assert_cmd::Command;
+use pessimist::algo::Params;
+use pessimist::data::Quality;
+use pessimist::env::monte_carlo::{self, Plan, TileGreedy};
+use pessimist::env::{MountainCar, mountain_car};
+use pessimist::eval::Metrics;
+use pessimist::eval::monte_carlo::START_SEED;
+use pessimist::experiment::DatasetSource;
+use pessimist::experiment::pipeline::{Data, Setup, Training};
+use pessimist::features::FeatureSpec;
+use std::path::Path;
+
+const SPEC: &str = r#"
+env = "MountainCar-v0"
+iterations = 100
+eval_every = 50
+rollouts = 50
+features = { kind = "tile", tilings = 8, tiles = 8, size = 4096 }
+dataset = { policy = "expert", epsilon = 0.3, size = 20000, seed = 0 }
+[[algo]]
+name = "fqi"
+"#;
+
+/// The metrics of every run in `store`.
+fn metrics_in(store: &Path) -> Vec<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for path in crate::support::cli::tree(store) {
+        if path.ends_with("metrics.jsonl") {
+            let text = std::fs::read_to_string(store.join(path)).unwrap();
+            out.push(
+                text.lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("mc.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let store = dir.path().join("runs");
+    Command::cargo_bin("pessimist")
+        .unwrap()
+        .arg("run")
+        .arg(&spec)
+        .arg("--runs")
+        .arg(&store)
+        .assert()
+        .success();
+    let runs = metrics_in(&store);
+    assert_eq!(runs.len(), 1);
+    let lines = &runs[0];
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for line in lines {
+        let j = line["true_return"].as_f64().unwrap();
+        let se = line["true_return_se"].as_f64().unwrap();
+        assert!(j.is_finite() && se.is_finite() && se >= 0.0, "{line}");
+        assert!(line["episode_return_se"].as_f64().is_some(), "{line}");
+        // Q^π at the data's pairs is unknown without rollouts from each.
+        assert!(line["q_true_data"].is_null(), "{line}");
+    }
+    let last = lines.last().unwrap();
+    assert!(last["true_return_se"].as_f64().unwrap() > 0.0, "{last}");
+}
+
+fn tiles() -> FeatureSpec {
+    FeatureSpec::tile(8, 8, 4096).unwrap()
+}
+
+const ROLLOUTS: u64 = 64;
+const GAMMA: f64 = 0.99;
+
+/// fqi on 20,000 expert transitions with ε = 0.3, `iterations` steps.
+fn trained(algo: &str, iterations: usize) -> Training {
+    let source = DatasetSource::Collect {
+        policy: Quality::Expert.with_epsilon(0.3).unwrap(),
+        size: 20_000,
+        seed: 0,
+    };
+    let features = tiles();
+    let params = pessimist::algo::resolve_params(algo, &Params::new()).unwrap();
+    let mut training = Setup {
+        env: mountain_car::ID,
+        data: Data::Source(&source, None),
+        algo,
+        params: &params,
+        gamma: GAMMA,
+        seed: 0,
+        features: &features,
+        rollouts: Some(ROLLOUTS),
+    }
+    .build()
+    .unwrap();
+    for _ in 0..iterations {
+        training.learner.step().unwrap();
+    }
+    training
+}
+
+fn evaluate(training: &Training) -> Metrics {
+    let learner = &training.learner;
+    training
+        .judge
+        .evaluate(&learner.q(), &learner.policy(), learner.weights())
+        .unwrap()
+}
+
+/// fqi's policy is greedy on Q everywhere, on the data's sample states and
+/// off them: its Monte-Carlo truth is that of the greedy tile-coded policy
+/// of its weights, played independently, bit for bit.
+#[test]
+fn fqi_truth_is_the_greedy_policy_of_its_weights() {
+    let training = trained("fqi", 100);
+    let m = evaluate(&training);
+    let theta = training.learner.weights().unwrap().to_vec();
+    let greedy = TileGreedy::new(&mountain_car::DESCRIPTION, 8, 8, theta).unwrap();
+    let plan = Plan {
+        episodes: ROLLOUTS as usize,
+        seed: START_SEED,
+        gamma: GAMMA,
+    };
+    let independent =
+        monte_carlo::evaluate(&MountainCar, |o: &[f64; 2], _| greedy.act(o), plan).unwrap();
+    assert_eq!(m.true_return, independent.discounted_return.mean);
+    assert_eq!(m.true_return_se, independent.discounted_return.se);
+    assert_eq!(m.episode_return, independent.episode_return.mean);
+    assert_eq!(m.episode_return_se, independent.episode_return.se);
+    assert!(m.true_return_se > 0.0, "{m:?}");
+}
+
+/// Rollouts on one thread or several give the same metrics, bit for bit.
+#[test]
+fn metrics_do_not_depend_on_the_thread_count() {
+    let training = trained("cql", 20);
+    let learner = &training.learner;
+    let (q, policy) = (learner.q(), learner.policy());
+    let theta = learner.weights().unwrap().to_owned();
+    let judge = &training.judge;
+    let on = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| judge.evaluate(&q, &policy, Some(theta.view())).unwrap())
+    };
+    let one = on(1);
+    assert_eq!(one, on(2));
+    assert_eq!(one, on(5));
+    assert!(one.true_return.is_finite() && one.true_return_se >= 0.0);
+}
+
+/// Bad input names the key and the valid choices.
+#[test]
+fn bad_continuous_specs_are_refused_in_place() {
+    let parse = |text: &str| {
+        pessimist::experiment::spec::parse(Path::new("s.toml"), text)
+            .err()
+            .map(|e| e.to_string())
+    };
+    let e = parse(&SPEC.replace("rollouts = 50", "rollouts = 0")).unwrap();
+    assert!(
+        e.contains("s.toml:5:12: rollouts = 0") && e.contains("at least 2"),
+        "{e}"
+    );
+    let e = parse(
+        "env = \"FrozenLake-v1\"\nrollouts = 10\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    assert!(
+        e.contains("`rollouts` applies to continuous environments (MountainCar-v0, CartPole-v1, Acrobot-v1)")
+            && e.contains("FrozenLake-v1 is tabular"),
+        "{e}"
+    );
+    let e = parse(&SPEC.replace(
+        "features = { kind = \"tile\", tilings = 8, tiles = 8, size = 4096 }\n",
+        "",
+    ))
+    .unwrap();
+    assert!(
+        e.contains("s.toml:2:7") && e.contains("needs features"),
+        "{e}"
+    );
+    let e =
+        parse(&SPEC.replace("policy = \"expert\", epsilon = 0.3", "policy = \"optimal\"")).unwrap();
+    assert!(
+        e.contains("no exact optimal policy") && e.contains("`expert` with an epsilon"),
+        "{e}"
+    );
+    // A learner that refuses sample states fails the run, saying why.
+    let source = DatasetSource::Collect {
+        policy: Quality::Expert,
+        size: 1000,
+        seed: 0,
+    };
+    let params = pessimist::algo::resolve_params("bc", &Params::new()).unwrap();
+    let e = Setup {
+        env: mountain_car::ID,
+        data: Data::Source(&source, None),
+        algo: "bc",
+        params: &params,
+        gamma: GAMMA,
+        seed: 0,
+        features: &tiles(),
+        rollouts: None,
+    }
+    .build()
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("bc") && e.contains("sample states"), "{e}");
+}
+
+/// Tabular runs keep their ids: `rollouts` is not hashed for them.
+#[test]
+fn tabular_specs_name_no_rollouts() {
+    let spec = pessimist::experiment::spec::parse(
+        Path::new("s.toml"),
+        "env = \"FrozenLake-v1\"\ndataset = { policy = \"random\", size = 100 }\n[[algo]]\nname = \"fqi\"\n",
+    )
+    .unwrap();
+    assert_eq!(spec.runs[0].rollouts, None);
+    let spec = pessimist::experiment::spec::parse(Path::new("s.toml"), SPEC).unwrap();
+    assert_eq!(spec.runs[0].rollouts, Some(50));
+}
+
+/// With one-hot features of a grid's cells (one tiling), an observation
+/// in a cell the data visits has that cell's features, so the rollouts
+/// play the learner's own policy row there, and greedy on θ in the cells
+/// it never visits: the truth equals that policy played independently.
+#[test]
+fn on_grid_cells_the_rollouts_play_the_learners_own_rows() {
+    use pessimist::algo::TrainData;
+    use pessimist::data::Samples;
+    use pessimist::data::observed::collect::collect_obs;
+    use pessimist::eval::MonteCarlo;
+    use pessimist::features::TileCoder;
+    use pessimist::mdp::sample::PolicySampler;
+    const TILES: usize = 6;
+    let (data, _) = collect_obs(
+        &MountainCar,
+        Quality::Expert.with_epsilon(0.3).unwrap(),
+        5000,
+        1,
+    )
+    .unwrap();
+    let samples = Samples::new(&data.transitions(), 3).unwrap();
+    let spec = FeatureSpec::tile(1, TILES, 4096).unwrap();
+    let features = spec.observations(&mountain_car::DESCRIPTION).unwrap();
+    let coder = TileCoder::new(2, 1, TILES, usize::MAX);
+    let cell = |o: &[f64]| {
+        let view = ndarray::ArrayView2::from_shape((1, 2), o).unwrap();
+        let x = features.coordinates(view).unwrap();
+        let mut out = [0u32];
+        coder.active_one(x.row(0).as_slice().unwrap(), &mut out);
+        out[0] as usize
+    };
+    // Merged states are numbered by their cells' first sight.
+    let mut state_of_cell = vec![None; coder.slots()];
+    let mut states = 0;
+    for point in samples.points.rows() {
+        let c = cell(point.as_slice().unwrap());
+        if state_of_cell[c].is_none() {
+            state_of_cell[c] = Some(states);
+            states += 1;
+        }
+    }
+    let phi = features.phi(samples.points.view()).unwrap();
+    let train = TrainData::samples(samples, phi, GAMMA, 0).unwrap();
+    assert_eq!(train.compiled.n_states, states);
+    for algo in ["vi-lcb", "cql"] {
+        let params = pessimist::algo::resolve_params(algo, &Params::new()).unwrap();
+        let mut learner = pessimist::algo::build(algo, &params, &train).unwrap();
+        for _ in 0..30 {
+            learner.step().unwrap();
+        }
+        let judge = MonteCarlo::new(
+            &mountain_car::DESCRIPTION,
+            features.clone(),
+            &train,
+            ROLLOUTS as usize,
+        )
+        .unwrap();
+        let (q, policy) = (learner.q(), learner.policy());
+        let theta = learner.weights().unwrap().to_vec();
+        let m = judge.evaluate(&q, &policy, learner.weights()).unwrap();
+        let sampler = PolicySampler::new(&policy);
+        let width = coder.slots();
+        let plan = Plan {
+            episodes: ROLLOUTS as usize,
+            seed: START_SEED,
+            gamma: GAMMA,
+        };
+        let own_rows = |o: &[f64; 2], rng: &mut rand_pcg::Pcg64Mcg| {
+            let c = cell(o);
+            match state_of_cell[c] {
+                Some(s) => sampler.action(s, rng),
+                None => pessimist::mdp::solve::argmax((0..3).map(|a| theta[a * width + c])),
+            }
+        };
+        let independent = monte_carlo::evaluate(&MountainCar, own_rows, plan).unwrap();
+        assert_eq!(m.true_return, independent.discounted_return.mean, "{algo}");
+        assert_eq!(m.episode_return, independent.episode_return.mean, "{algo}");
+    }
+}

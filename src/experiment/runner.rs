@@ -243,11 +243,11 @@ fn train(
         if request != Request::Continue
             || (!held && (holding || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
         {
-            // A run that stops here has its summary written by `execute`.
+            checkpoints.write(&mut metrics, learner.as_ref(), summary, iteration)?;
+            // A run that goes on shows its progress; one that stops here
+            // has its summary written once, with its status, by `execute`.
             if request == Request::Continue {
-                checkpoints.save(&mut metrics, learner.as_ref(), summary, iteration)?;
-            } else {
-                checkpoints.write(&mut metrics, learner.as_ref(), summary, iteration)?;
+                store::write_summary(dir, summary)?;
             }
             last_checkpoint = Instant::now();
             match request {
@@ -366,19 +366,6 @@ struct Checkpoints<'a> {
 }
 
 impl Checkpoints<'_> {
-    /// Checkpoints a run that goes on: [`Checkpoints::write`], then the
-    /// summary, so that a dashboard sees its progress.
-    fn save(
-        &self,
-        metrics: &mut MetricsWriter,
-        learner: &dyn algo::Algorithm,
-        summary: &mut Summary,
-        iteration: u64,
-    ) -> Result<()> {
-        self.write(metrics, learner, summary, iteration)?;
-        store::write_summary(self.dir, summary)
-    }
-
     /// Flushes the metrics, then writes the policy, Q and checkpoint. The
     /// summary is the caller's: a run that stops here has [`execute`]
     /// write it once, with its status, after these are durable.

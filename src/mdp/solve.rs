@@ -14,7 +14,7 @@
 //! then policy iteration on top of that exact evaluation, so Q* is exact
 //! too, not a value-iteration approximation.
 
-use super::{Policy, TabularMdp};
+use super::{Outcome, Policy, TabularMdp};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
 
@@ -238,14 +238,10 @@ struct Played {
     outcomes: Vec<Step>,
 }
 
-/// One outcome of a played action, with what the recursions ask of it.
+/// One outcome of a played action, and whether it arrives at a goal.
 #[derive(Clone, Copy)]
 struct Step {
-    prob: f64,
-    reward: f64,
-    next: u32,
-    terminated: bool,
-    /// The arrival state counts as success.
+    outcome: Outcome,
     goal: bool,
 }
 
@@ -262,11 +258,8 @@ impl Played {
                 let from = played.outcomes.len() as u32;
                 played
                     .outcomes
-                    .extend(mdp.outcomes(s, a).iter().map(|o| Step {
-                        prob: o.prob,
-                        reward: o.reward,
-                        next: o.next,
-                        terminated: o.terminated,
+                    .extend(mdp.outcomes(s, a).iter().map(|&o| Step {
+                        outcome: o,
                         goal: mdp.is_goal(o.next as usize),
                     }));
                 played.actions.push((p, from, played.outcomes.len() as u32));
@@ -290,30 +283,17 @@ impl Played {
             out.extend(
                 steps
                     .iter()
-                    .filter(|o| !o.terminated)
-                    .map(|o| o.next as usize),
+                    .filter(|o| !o.outcome.terminated)
+                    .map(|o| o.outcome.next as usize),
             );
         }
     }
 
-    /// Σ_a π(a|s) Σ p (r + V(s')), V(s') = 0 after termination: [`backup`]
-    /// at γ = 1 (1·V is V, bit for bit).
+    /// Σ_a π(a|s) Σ p (r + V(s')), V(s') = 0 after termination.
     #[inline]
     fn return_backup(&self, s: usize, v: impl Fn(usize) -> f64) -> f64 {
         self.of(s)
-            .map(|(pa, steps)| {
-                pa * steps
-                    .iter()
-                    .map(|o| {
-                        let future = if o.terminated {
-                            0.0
-                        } else {
-                            v(o.next as usize)
-                        };
-                        o.prob * (o.reward + future)
-                    })
-                    .sum::<f64>()
-            })
+            .map(|(pa, steps)| pa * expected(steps.iter().map(|o| &o.outcome), &v, 1.0))
             .sum()
     }
 
@@ -324,8 +304,8 @@ impl Played {
             out.extend(
                 steps
                     .iter()
-                    .filter(|o| !o.terminated && !o.goal)
-                    .map(|o| o.next as usize),
+                    .filter(|o| !o.outcome.terminated && !o.goal)
+                    .map(|o| o.outcome.next as usize),
             );
         }
     }
@@ -337,8 +317,8 @@ impl Played {
         for (pa, steps) in self.of(s) {
             let reach: f64 = steps
                 .iter()
-                .map(|o| {
-                    let after = if o.goal {
+                .map(|&Step { outcome: o, goal }| {
+                    let after = if goal {
                         1.0
                     } else if o.terminated {
                         0.0
@@ -604,8 +584,17 @@ pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
 /// Σ p (r + γ V(s')) over the outcomes of (s, a), V(s') = 0 after termination.
 #[inline]
 fn backup(mdp: &TabularMdp, s: usize, a: usize, v: impl Fn(usize) -> f64, gamma: f64) -> f64 {
-    mdp.outcomes(s, a)
-        .iter()
+    expected(mdp.outcomes(s, a).iter(), v, gamma)
+}
+
+/// Σ p (r + γ V(s')) over `outcomes`, V(s') = 0 after termination.
+#[inline]
+fn expected<'a>(
+    outcomes: impl Iterator<Item = &'a Outcome>,
+    v: impl Fn(usize) -> f64,
+    gamma: f64,
+) -> f64 {
+    outcomes
         .map(|o| {
             let future = if o.terminated {
                 0.0
@@ -1248,6 +1237,16 @@ mod tests {
         }
     }
 
+    /// The uniform policy, an optimal one and their 10% mixture: values that
+    /// settle (the incremental steps) and values that move every state at
+    /// every step.
+    fn settling_and_moving(mdp: &TabularMdp) -> [Policy; 3] {
+        let uniform = mdp.uniform_policy();
+        let optimal = optimal(mdp, 0.99).unwrap().policy;
+        let mixture = &optimal * 0.9 + &uniform * 0.1;
+        [uniform, optimal, mixture]
+    }
+
     /// The flat layout changes no bit: the episode return is the plain
     /// recursion over `mdp.outcomes` with [`backup`] at γ = 1, over the
     /// actions π plays, to the last bit.
@@ -1255,10 +1254,7 @@ mod tests {
     fn the_episode_return_is_the_plain_recursion_bit_for_bit() {
         for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
             let mdp = envs::make(id).unwrap();
-            let uniform = mdp.uniform_policy();
-            let optimal = optimal(&mdp, 0.99).unwrap().policy;
-            let mixture = &optimal * 0.9 + &uniform * 0.1;
-            for policy in [&uniform, &optimal, &mixture] {
+            for policy in &settling_and_moving(&mdp) {
                 let horizon = mdp.horizon();
                 let mut v = vec![0.0; mdp.n_states()];
                 for _ in 0..horizon {
@@ -1285,10 +1281,7 @@ mod tests {
     fn return_and_success_together_equal_them_apart() {
         for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
             let mdp = envs::make(id).unwrap();
-            let uniform = mdp.uniform_policy();
-            let optimal = optimal(&mdp, 0.99).unwrap().policy;
-            let mixture = &optimal * 0.9 + &uniform * 0.1;
-            for policy in [&uniform, &optimal, &mixture] {
+            for policy in &settling_and_moving(&mdp) {
                 for horizon in [0, 1, 7, mdp.horizon()] {
                     let (r, p) = episode_return_and_success(&mdp, policy, horizon).unwrap();
                     let apart = (

@@ -240,7 +240,12 @@ fn train(
         if request != Request::Continue
             || (!held && (holding || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL))
         {
-            checkpoints.save(&mut metrics, learner.as_ref(), summary, iteration)?;
+            checkpoints.write(&mut metrics, learner.as_ref(), summary, iteration)?;
+            // A run that goes on shows its progress; one that stops here
+            // has its summary written once, with its status, by `execute`.
+            if request == Request::Continue {
+                store::write_summary(dir, summary)?;
+            }
             last_checkpoint = Instant::now();
             match request {
                 Request::Continue => {}
@@ -343,24 +348,23 @@ struct Checkpoints<'a> {
 }
 
 impl Checkpoints<'_> {
-    /// Flushes the metrics, then writes the policy, Q, checkpoint and summary.
-    fn save(
+    /// Flushes the metrics, then writes the policy, Q and checkpoint. The
+    /// summary is the caller's: a run that stops here has [`execute`]
+    /// write it once, with its status, after these are durable.
+    fn write(
         &self,
         metrics: &mut MetricsWriter,
         learner: &dyn algo::Algorithm,
         summary: &mut Summary,
         iteration: u64,
     ) -> Result<()> {
-        let dir = self.dir;
         timed(&mut summary.metrics_seconds, || metrics.flush())?;
         let started = Instant::now();
         metrics.sync()?;
         // The current Q and policy too: the dashboard's detail view shows
         // a running run's heatmap from them.
-        store::write_policy(dir, &learner.policy())?;
-        store::write_q(dir, &learner.q())?;
         store::write_checkpoint(
-            dir,
+            self.dir,
             &Checkpoint {
                 owner: Some(self.owner.clone()),
                 iteration,
@@ -372,10 +376,12 @@ impl Checkpoints<'_> {
                 setup_seconds: summary.setup_seconds,
                 algorithm: learner.save_state(),
             },
+            &learner.policy(),
+            &learner.q(),
         )?;
         summary.updated = store::now();
         summary.io_seconds += started.elapsed().as_secs_f64();
-        store::write_summary(dir, summary)
+        Ok(())
     }
 
     /// Writes the final policy, Q table and checkpoint of a run that ended.
@@ -387,7 +393,7 @@ impl Checkpoints<'_> {
         iteration: u64,
         status: RunStatus,
     ) -> Result<Outcome> {
-        self.save(metrics, learner, summary, iteration)?;
+        self.write(metrics, learner, summary, iteration)?;
         summary.status = status;
         let _ = store::log(
             self.dir,

@@ -330,6 +330,13 @@ impl Store {
 /// loss). Whatever sits at the file must be a regular file: a link there
 /// is refused, not replaced, so the user hears of it.
 fn write_atomic(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = replace(dir, name, bytes)?;
+    sync_dir(&path).map_err(io(|| format!("cannot write {}", path.display())))
+}
+
+/// [`write_atomic`] up to the rename: the new content is durable, the
+/// rename is not until the directory is synced. Returns the file's path.
+fn replace(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = dir.file_to_write(name)?;
     let tmp = dir.file(&format!(
@@ -344,13 +351,13 @@ fn write_atomic(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
         created = true;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        sync_dir(&path)
+        std::fs::rename(&tmp, &path)
     })();
     if result.is_err() && created {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io(|| format!("cannot write {}", path.display())))
+    result.map_err(io(|| format!("cannot write {}", path.display())))?;
+    Ok(path)
 }
 
 /// Makes the entries of `file`'s directory (a rename) durable. File
@@ -461,19 +468,34 @@ pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
     read_json(&dir.file(CHECKPOINT))
 }
 
-pub fn write_checkpoint(dir: &RunDir, checkpoint: &Checkpoint) -> Result<()> {
+/// Writes a checkpoint with the policy and Q it was taken at, each file
+/// as [`write_atomic`] does but with one fsync of the directory for the
+/// three renames: once this returns all three are durable, so a summary
+/// written after it never outlives them in a power loss. A loss before
+/// that may leave any of them old: a resume then starts from the older
+/// checkpoint, and the policy and Q (views of a running run) are written
+/// again at the next.
+pub fn write_checkpoint(
+    dir: &RunDir,
+    checkpoint: &Checkpoint,
+    policy: &Policy,
+    q: &Array2<f64>,
+) -> Result<()> {
+    let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
+    let json =
+        serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
+    replace(dir, POLICY, &json)?;
+    let mut bytes = Vec::new();
+    ndarray_npy::WriteNpyExt::write_npy(q, &mut bytes).map_err(|e| Error::File {
+        path: dir.file(Q_TABLE),
+        message: e.to_string(),
+    })?;
+    replace(dir, Q_TABLE, &bytes)?;
     write_atomic(
         dir,
         CHECKPOINT,
         &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
     )
-}
-
-pub fn write_policy(dir: &RunDir, policy: &Policy) -> Result<()> {
-    let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
-    let json =
-        serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
-    write_atomic(dir, POLICY, &json)
 }
 
 /// Reads a `{"policy": [[...], ...]}` file.
@@ -492,15 +514,6 @@ pub fn read_policy(dir: &RunDir) -> Result<Policy> {
         path,
         message: format!("ragged policy: {e}"),
     })
-}
-
-pub fn write_q(dir: &RunDir, q: &Array2<f64>) -> Result<()> {
-    let mut bytes = Vec::new();
-    ndarray_npy::WriteNpyExt::write_npy(q, &mut bytes).map_err(|e| Error::File {
-        path: dir.file(Q_TABLE),
-        message: e.to_string(),
-    })?;
-    write_atomic(dir, Q_TABLE, &bytes)
 }
 
 pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {

@@ -14,7 +14,7 @@
 //! then policy iteration on top of that exact evaluation, so Q* is exact
 //! too, not a value-iteration approximation.
 
-use super::{Policy, TabularMdp};
+use super::{Outcome, Policy, TabularMdp};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
 
@@ -170,8 +170,8 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
     let v = finite_horizon(
         mdp.n_states(),
         horizon,
-        |s, out| played.success_reads(mdp, s, out),
-        |s, p: &[[f64; 1]]| [played.success_backup(mdp, s, |t| p[t][0])],
+        |s, out| played.success_reads(s, out),
+        |s, p: &[[f64; 1]]| [played.success_backup(s, |t| p[t][0])],
     );
     Ok(start_value(mdp, v.iter().map(|x| x[0])))
 }
@@ -186,8 +186,8 @@ pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Resu
     let v = finite_horizon(
         mdp.n_states(),
         horizon,
-        |s, out| played.return_reads(mdp, s, out),
-        |s, v: &[[f64; 1]]| [played.return_backup(mdp, s, |t| v[t][0])],
+        |s, out| played.return_reads(s, out),
+        |s, v: &[[f64; 1]]| [played.return_backup(s, |t| v[t][0])],
     );
     Ok(start_value(mdp, v.iter().map(|x| x[0])))
 }
@@ -208,13 +208,13 @@ pub fn episode_return_and_success(
         mdp.n_states(),
         horizon,
         |s, out| {
-            played.return_reads(mdp, s, out);
-            played.success_reads(mdp, s, out);
+            played.return_reads(s, out);
+            played.success_reads(s, out);
         },
         |s, v: &[[f64; 2]]| {
             [
-                played.return_backup(mdp, s, |t| v[t][0]),
-                played.success_backup(mdp, s, |t| v[t][1]),
+                played.return_backup(s, |t| v[t][0]),
+                played.success_backup(s, |t| v[t][1]),
             ]
         },
     );
@@ -225,12 +225,24 @@ pub fn episode_return_and_success(
 }
 
 /// The actions a policy plays in each state (π(a|s) ≠ 0) with their
-/// probabilities, listed once: a finite-horizon recursion backs every
-/// state up at every step, and then skips the actions π never takes.
+/// probabilities and outcomes, laid out flat once: a finite-horizon
+/// recursion backs every state up at every step, and then reads one array
+/// in order (no lookup of (s, a)'s outcomes, no goal table) and skips the
+/// actions π never takes. SPEED only: each backup is the same arithmetic
+/// in the same order as [`backup`] over `mdp.outcomes(s, a)`.
 struct Played {
     /// State s's actions are `actions[start[s]..start[s + 1]]`.
     start: Vec<usize>,
-    actions: Vec<(usize, f64)>,
+    /// π(a|s) and (s, a)'s outcomes, `outcomes[from..to]`.
+    actions: Vec<(f64, u32, u32)>,
+    outcomes: Vec<Step>,
+}
+
+/// One outcome of a played action, and whether it arrives at a goal.
+#[derive(Clone, Copy)]
+struct Step {
+    outcome: Outcome,
+    goal: bool,
 }
 
 impl Played {
@@ -238,69 +250,80 @@ impl Played {
         let mut played = Played {
             start: Vec::with_capacity(mdp.n_states() + 1),
             actions: Vec::new(),
+            outcomes: Vec::new(),
         };
         played.start.push(0);
-        for row in policy.rows() {
-            played.actions.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|&(_, &p)| p != 0.0)
-                    .map(|(a, &p)| (a, p)),
-            );
+        for (s, row) in policy.rows().into_iter().enumerate() {
+            for (a, &p) in row.iter().enumerate().filter(|&(_, &p)| p != 0.0) {
+                let from = played.outcomes.len() as u32;
+                played
+                    .outcomes
+                    .extend(mdp.outcomes(s, a).iter().map(|&o| Step {
+                        outcome: o,
+                        goal: mdp.is_goal(o.next as usize),
+                    }));
+                played.actions.push((p, from, played.outcomes.len() as u32));
+            }
             played.start.push(played.actions.len());
         }
         played
     }
 
-    fn of(&self, s: usize) -> &[(usize, f64)] {
-        &self.actions[self.start[s]..self.start[s + 1]]
+    /// π(a|s) and the outcomes of each action π plays in s.
+    #[inline]
+    fn of(&self, s: usize) -> impl Iterator<Item = (f64, &[Step])> {
+        self.actions[self.start[s]..self.start[s + 1]]
+            .iter()
+            .map(|&(p, from, to)| (p, &self.outcomes[from as usize..to as usize]))
     }
 
     /// Where [`Played::return_backup`] reads V: non-terminal successors.
-    fn return_reads(&self, mdp: &TabularMdp, s: usize, out: &mut Vec<usize>) {
-        for &(a, _) in self.of(s) {
-            out.extend(non_terminal_successors(mdp, s, a));
+    fn return_reads(&self, s: usize, out: &mut Vec<usize>) {
+        for (_, steps) in self.of(s) {
+            out.extend(
+                steps
+                    .iter()
+                    .filter(|o| !o.outcome.terminated)
+                    .map(|o| o.outcome.next as usize),
+            );
         }
     }
 
-    /// Σ_a π(a|s) Σ p (r + V(s')).
+    /// Σ_a π(a|s) Σ p (r + V(s')), V(s') = 0 after termination.
     #[inline]
-    fn return_backup(&self, mdp: &TabularMdp, s: usize, v: impl Fn(usize) -> f64) -> f64 {
+    fn return_backup(&self, s: usize, v: impl Fn(usize) -> f64) -> f64 {
         self.of(s)
-            .iter()
-            .map(|&(a, pa)| pa * backup(mdp, s, a, &v, 1.0))
+            .map(|(pa, steps)| pa * expected(steps.iter().map(|o| &o.outcome), &v, 1.0))
             .sum()
     }
 
     /// Where [`Played::success_backup`] reads P: non-terminal, non-goal
     /// successors.
-    fn success_reads(&self, mdp: &TabularMdp, s: usize, out: &mut Vec<usize>) {
-        for &(a, _) in self.of(s) {
+    fn success_reads(&self, s: usize, out: &mut Vec<usize>) {
+        for (_, steps) in self.of(s) {
             out.extend(
-                mdp.outcomes(s, a)
+                steps
                     .iter()
-                    .filter(|o| !o.terminated && !mdp.is_goal(o.next as usize))
-                    .map(|o| o.next as usize),
+                    .filter(|o| !o.outcome.terminated && !o.goal)
+                    .map(|o| o.outcome.next as usize),
             );
         }
     }
 
     /// Σ_a π(a|s) Σ p · (1 at a goal, 0 after termination, else P(s')).
     #[inline]
-    fn success_backup(&self, mdp: &TabularMdp, s: usize, p: impl Fn(usize) -> f64) -> f64 {
+    fn success_backup(&self, s: usize, p: impl Fn(usize) -> f64) -> f64 {
         let mut total = 0.0;
-        for &(a, pa) in self.of(s) {
-            let reach: f64 = mdp
-                .outcomes(s, a)
+        for (pa, steps) in self.of(s) {
+            let reach: f64 = steps
                 .iter()
-                .map(|o| {
-                    let t = o.next as usize;
-                    let after = if mdp.is_goal(t) {
+                .map(|&Step { outcome: o, goal }| {
+                    let after = if goal {
                         1.0
                     } else if o.terminated {
                         0.0
                     } else {
-                        p(t)
+                        p(o.next as usize)
                     };
                     o.prob * after
                 })
@@ -561,8 +584,17 @@ pub fn argmax(values: impl Iterator<Item = f64>) -> usize {
 /// Σ p (r + γ V(s')) over the outcomes of (s, a), V(s') = 0 after termination.
 #[inline]
 fn backup(mdp: &TabularMdp, s: usize, a: usize, v: impl Fn(usize) -> f64, gamma: f64) -> f64 {
-    mdp.outcomes(s, a)
-        .iter()
+    expected(mdp.outcomes(s, a).iter(), v, gamma)
+}
+
+/// Σ p (r + γ V(s')) over `outcomes`, V(s') = 0 after termination.
+#[inline]
+fn expected<'a>(
+    outcomes: impl Iterator<Item = &'a Outcome>,
+    v: impl Fn(usize) -> f64,
+    gamma: f64,
+) -> f64 {
+    outcomes
         .map(|o| {
             let future = if o.terminated {
                 0.0
@@ -1205,6 +1237,43 @@ mod tests {
         }
     }
 
+    /// The uniform policy, an optimal one and their 10% mixture: values that
+    /// settle (the incremental steps) and values that move every state at
+    /// every step.
+    fn settling_and_moving(mdp: &TabularMdp) -> [Policy; 3] {
+        let uniform = mdp.uniform_policy();
+        let optimal = optimal(mdp, 0.99).unwrap().policy;
+        let mixture = &optimal * 0.9 + &uniform * 0.1;
+        [uniform, optimal, mixture]
+    }
+
+    /// The flat layout changes no bit: the episode return is the plain
+    /// recursion over `mdp.outcomes` with [`backup`] at γ = 1, over the
+    /// actions π plays, to the last bit.
+    #[test]
+    fn the_episode_return_is_the_plain_recursion_bit_for_bit() {
+        for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
+            let mdp = envs::make(id).unwrap();
+            for policy in &settling_and_moving(&mdp) {
+                let horizon = mdp.horizon();
+                let mut v = vec![0.0; mdp.n_states()];
+                for _ in 0..horizon {
+                    v = (0..mdp.n_states())
+                        .map(|s| {
+                            (0..mdp.n_actions())
+                                .filter(|&a| policy[[s, a]] != 0.0)
+                                .map(|a| policy[[s, a]] * backup(&mdp, s, a, |t| v[t], 1.0))
+                                .sum()
+                        })
+                        .collect();
+                }
+                let plain = start_value(&mdp, v.into_iter());
+                let flat = episode_return(&mdp, policy, horizon).unwrap();
+                assert_eq!(flat.to_bits(), plain.to_bits(), "{id}: {flat} vs {plain}");
+            }
+        }
+    }
+
     /// The joint recursion gives both numbers bit for bit as the separate
     /// ones, on policies that settle (the incremental steps) and on ones
     /// that move every state at every step.
@@ -1212,10 +1281,7 @@ mod tests {
     fn return_and_success_together_equal_them_apart() {
         for id in ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"] {
             let mdp = envs::make(id).unwrap();
-            let uniform = mdp.uniform_policy();
-            let optimal = optimal(&mdp, 0.99).unwrap().policy;
-            let mixture = &optimal * 0.9 + &uniform * 0.1;
-            for policy in [&uniform, &optimal, &mixture] {
+            for policy in &settling_and_moving(&mdp) {
                 for horizon in [0, 1, 7, mdp.horizon()] {
                     let (r, p) = episode_return_and_success(&mdp, policy, horizon).unwrap();
                     let apart = (

@@ -311,10 +311,18 @@ impl Ranging {
                 return linear_ticks(self.lo, self.hi, most);
             }
             Scale::Log => log_ticks(self.lo, self.hi, most),
-            Scale::Symlog(c) => symlog_ticks(self.lo / c, self.hi / c, most)
-                .into_iter()
-                .map(|t| t * c)
-                .collect(),
+            Scale::Symlog(c) => {
+                let ticks: Vec<f64> = symlog_ticks(self.lo / c, self.hi / c, most)
+                    .into_iter()
+                    .map(|t| t * c)
+                    .collect();
+                // A narrow axis away from 0 (returns from −87 to −68) holds
+                // no 1-2-5 multiple of a decade; it is nearly linear there.
+                if ticks.len() < 2 {
+                    return linear_ticks(self.lo, self.hi, most);
+                }
+                ticks
+            }
         };
         // At least 1/14 of the axis apart, so labels never overlap; 0
         // first, as the tick that matters most.
@@ -985,6 +993,24 @@ mod tests {
             e.contains("too small") && e.contains(&format!("{w}x{h}")),
             "{e}"
         );
+    }
+
+    /// A symlog axis narrower than a decade and away from 0 (MountainCar's
+    /// discounted returns) still gets numbered ticks inside it.
+    #[test]
+    fn a_narrow_symlog_axis_away_from_zero_has_ticks() {
+        for (lo, hi) in [(-87.0, -68.0), (68.0, 87.0), (-0.9, -0.7), (1.2e5, 1.5e5)] {
+            let axis = Ranging {
+                lo,
+                hi,
+                scale: Scale::Symlog(1.0),
+            };
+            let ticks = axis.ticks(6);
+            assert!(
+                ticks.len() >= 2 && ticks.iter().all(|t| (lo..=hi).contains(t)),
+                "{lo}..{hi}: {ticks:?}"
+            );
+        }
     }
 
     /// Many entries on a short canvas go in several columns.

@@ -399,6 +399,11 @@ fn the_readme_figures_draw_from_their_script() {
         dataset = { policy = \"medium\", size = [200, 1_000] }\n\
         features = { kind = \"rbf\", centres = 4, width = 0.25, actions = \"blocks\" }\n\
         [[algo]]\nname = \"fqi\"\nvariant = \"sweep\"\n";
+    let mountain_car = "name = \"why-offline-rl-is-hard-mountaincar\"\nenv = \"MountainCar-v0\"\n\
+        gamma = 0.99\nseeds = [0, 1]\niterations = 10\neval_every = 5\nrollouts = 4\n\
+        dataset = { policy = \"expert\", epsilon = 0.05, size = [200, 1_000] }\n\
+        features = { kind = \"tile\", tilings = 8, tiles = 8 }\n\
+        [[algo]]\nname = \"fqi\"\nvariant = \"sweep\"\n[[algo]]\nname = \"atac\"\n";
     let atac = "name = \"atac_beta\"\nenv = [\"FrozenLake-v1\", \"CliffWalking-v1\"]\ngamma = 0.99\n\
         seeds = [0, 1]\niterations = 20\neval_every = 10\ndataset = { policy = \"medium\", size = 500 }\n\
         [[algo]]\nname = \"bc\"\n[[algo]]\nname = \"atac\"\nbeta = [0, 1, 10, 100]\n";
@@ -408,6 +413,7 @@ fn the_readme_figures_draw_from_their_script() {
         &[
             ("bear.toml", bear),
             ("linear.toml", linear),
+            ("mountain_car.toml", mountain_car),
             ("atac.toml", atac),
         ],
     );
@@ -418,7 +424,7 @@ fn the_readme_figures_draw_from_their_script() {
         .lines()
         .filter(|l| l.starts_with("\"$pessimist\" plot \"$RUNS\""))
         .collect();
-    assert_eq!(lines.len(), 3, "{script}");
+    assert_eq!(lines.len(), 4, "{script}");
     for line in lines {
         let args: Vec<String> = line
             .split_whitespace()
@@ -457,6 +463,19 @@ fn the_readme_figures_draw_from_their_script() {
     );
     assert!(linear.all_text().contains("bands: min–max over seeds"));
     linear.assert_inside("the linear figure");
+
+    // fqi alone, its two panels with numbered axes on Monte-Carlo returns.
+    let car = Svg::read(&dir.path().join("why_offline_rl_is_hard_mountaincar.svg"));
+    assert_eq!(
+        (
+            car.count(LEFT),
+            car.count(RIGHT),
+            car.count("MountainCar-v0")
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!((car.swatches, car.count("atac")), (2, 0));
+    car.assert_inside("the MountainCar figure");
 
     // A panel per environment, β on x; bc and the behaviour dashed.
     let sweep = Svg::read(&dir.path().join("atac_beta.svg"));

@@ -42,6 +42,17 @@ pub struct DatasetStats {
     pub concentrability: f64,
 }
 
+impl DatasetStats {
+    /// The behaviour's score: exact where the data records one stationary
+    /// policy, else (`medium-replay`, `medium-expert`, imported files) the
+    /// score of its episodes' mean return, as ATAC's table does.
+    pub fn score(&self) -> Option<f64> {
+        self.behavior_score
+            .or(Some(self.data_score))
+            .filter(|s| s.is_finite())
+    }
+}
+
 impl Evaluator {
     /// [`DatasetStats`] of `data`, the dataset this evaluator was built on.
     pub fn dataset_stats(&self, data: &Dataset) -> Result<DatasetStats> {

@@ -1,13 +1,13 @@
-//! The store's index of ended runs: `runs/.index/<spec>.v2`, one compact
+//! The store's index of ended runs: `runs/.index/<spec>.v3`, one compact
 //! binary record per ended run, so that a reader learns what a spec's
-//! runs are and how they ended from one sequential read of ~128 bytes a
+//! runs are and how they ended from one sequential read of 186 bytes a
 //! run, instead of opening `config.json` and `summary.json` of each.
 //!
 //! The index is an addition to the store's documented files, never a
 //! replacement: everything in it is derived from the run files, it may be
 //! deleted at any time, and [`repair`] rebuilds it from them.
 //!
-//! **Records.** Each is a frame: magic `PXi2`, payload length (u32),
+//! **Records.** Each is a frame: magic `PXi3`, payload length (u32),
 //! kind (u8), CRC-32 of length, kind and payload (u32), payload; numbers
 //! little-endian. Two kinds:
 //! - a *template*: a run's config with its seeds zeroed, as JSON, keyed by
@@ -17,8 +17,9 @@
 //!   uses it (once per process and index file); duplicates are harmless;
 //! - a *run*: id, template key, run and dataset seeds, status (or
 //!   *cleared*, for a rerun), iterations done, the last eval point's
-//!   numbers that the runs and score tables show, coverage, training
-//!   seconds, when it was written, and the CRC-32 of the `summary.json`
+//!   numbers that the runs and score tables show (with the Monte-Carlo
+//!   standard errors of continuous runs), coverage, the dataset's
+//!   behaviour score, training seconds, when it was written, and the CRC-32 of the `summary.json`
 //!   bytes it was made from (so a reader can tell a summary changed since).
 //!   A fixed [`RUN_FRAME`] bytes; the latest record of a run wins.
 //!
@@ -56,6 +57,7 @@ use super::config::{DatasetSource, RunConfig, RunId};
 use super::status::RunStatus;
 use super::store::{self, RunDir, Store, Summary};
 use crate::error::{Error, Result};
+use crate::eval::{DatasetStats, Metrics};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -65,14 +67,18 @@ use std::sync::{Arc, Mutex};
 /// The index's directory in the store (not a spec: [`Store::list`] skips it).
 pub const DIR: &str = ".index";
 /// The file name's suffix: the format's version.
-const SUFFIX: &str = "v2";
-const MAGIC: [u8; 4] = *b"PXi2";
+/// Files of other versions are ignored (`pessimist run` writes this
+/// one afresh: [`repair`]).
+const SUFFIX: &str = "v3";
+const MAGIC: [u8; 4] = *b"PXi3";
 /// Magic, length, kind, checksum.
 const HEADER: usize = 4 + 4 + 1 + 4;
 const TEMPLATE: u8 = 1;
 const RUN: u8 = 2;
-/// A run record's payload, in bytes (see [`Row::encode`]).
-const RUN_PAYLOAD: usize = 8 + 8 + 8 + 8 + 1 + 8 + 8 * 6 + 8 + 8 + 8 + 4;
+/// A run record's payload, in bytes (see [`Row::encode`]): id, template,
+/// seeds, status, iterations done, the last eval point's iteration and
+/// held fields, coverage, behaviour score, seconds, time, checksum.
+const RUN_PAYLOAD: usize = 8 + 8 + 8 + 8 + 1 + 8 + 8 + 8 * (HELD - 1) + 8 * 4 + 4;
 /// A run record's frame, in bytes.
 pub const RUN_FRAME: usize = HEADER + RUN_PAYLOAD;
 /// Templates are configs: a frame claiming more is garbage.
@@ -92,15 +98,53 @@ fn path_of(dir: &RunDir) -> Option<PathBuf> {
     Some(path(spec_dir.parent()?, spec))
 }
 
-/// The last eval point's numbers the tables show.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Last {
-    pub iteration: u64,
-    pub q_est: f64,
-    pub true_return: f64,
-    pub gap: f64,
-    pub episode_return: f64,
-    pub normalized_score: f64,
+/// The fields of the last eval point that a record holds: what the runs
+/// and score tables show (J, R and the score with their Monte-Carlo
+/// standard errors, q_est, the gap and the covered gap's parts). The
+/// other fields of a [`Metrics`] read from a record are NaN.
+const HELD: usize = 12;
+
+fn held(m: &Metrics) -> [f64; HELD - 1] {
+    [
+        m.q_est,
+        m.true_return,
+        m.true_return_se,
+        m.gap,
+        m.start_coverage,
+        m.q_est_covered,
+        m.true_return_covered,
+        m.episode_return,
+        m.episode_return_se,
+        m.normalized_score,
+        m.normalized_score_se,
+    ]
+}
+
+fn from_held(iteration: u64, x: &[f64]) -> Metrics {
+    let nan = f64::NAN;
+    Metrics {
+        iteration,
+        q_est: x[0],
+        true_return: x[1],
+        true_return_se: x[2],
+        gap: x[3],
+        start_coverage: x[4],
+        q_est_covered: x[5],
+        true_return_covered: x[6],
+        episode_return: x[7],
+        episode_return_se: x[8],
+        normalized_score: x[9],
+        normalized_score_se: x[10],
+        q_data: nan,
+        q_true_data: nan,
+        success_prob: nan,
+        bellman_error: nan,
+        ood_fraction: nan,
+        kl_behavior: nan,
+        loss: nan,
+        wall_time: nan,
+        it_per_sec: nan,
+    }
 }
 
 /// One ended run as the index holds it.
@@ -115,9 +159,13 @@ pub struct Row {
     pub dataset_seed: u64,
     pub status: RunStatus,
     pub iterations_done: u64,
-    pub last: Option<Last>,
+    /// The summary's last eval point, its held fields only (see [`HELD`]).
+    pub last: Option<Metrics>,
     /// NaN when unknown.
     pub coverage: f64,
+    /// The dataset's behaviour score (what the score table's behaviour
+    /// column averages); NaN when there is none.
+    pub behavior: f64,
     pub train_seconds: f64,
     /// Seconds since the Unix epoch, as the summary says.
     pub updated: f64,
@@ -152,15 +200,16 @@ impl Row {
             dataset_seed: dataset_seed(&config.dataset),
             status: summary.status,
             iterations_done: summary.iterations_done,
-            last: summary.last.as_ref().map(|m| Last {
-                iteration: m.iteration,
-                q_est: m.q_est,
-                true_return: m.true_return,
-                gap: m.gap,
-                episode_return: m.episode_return,
-                normalized_score: m.normalized_score,
-            }),
+            last: summary
+                .last
+                .as_ref()
+                .map(|m| from_held(m.iteration, &held(m))),
             coverage: summary.coverage.unwrap_or(f64::NAN),
+            behavior: summary
+                .dataset_stats
+                .as_ref()
+                .and_then(DatasetStats::score)
+                .unwrap_or(f64::NAN),
             train_seconds: summary.train_seconds,
             updated: summary.updated,
             summary_crc: crc32fast::hash(summary_bytes),
@@ -181,25 +230,17 @@ impl Row {
         }
         b.push(status.map_or(CLEARED, status_byte));
         b.extend_from_slice(&self.iterations_done.to_le_bytes());
-        let last = self.last.unwrap_or(Last {
-            iteration: u64::MAX,
-            q_est: f64::NAN,
-            true_return: f64::NAN,
-            gap: f64::NAN,
-            episode_return: f64::NAN,
-            normalized_score: f64::NAN,
+        let (iteration, last) = self.last.map_or((u64::MAX, [f64::NAN; HELD - 1]), |m| {
+            (m.iteration, held(&m))
         });
-        b.extend_from_slice(&last.iteration.to_le_bytes());
-        for x in [
-            last.q_est,
-            last.true_return,
-            last.gap,
-            last.episode_return,
-            last.normalized_score,
+        b.extend_from_slice(&iteration.to_le_bytes());
+        let rest = [
             self.coverage,
+            self.behavior,
             self.train_seconds,
             self.updated,
-        ] {
+        ];
+        for x in last.iter().chain(&rest) {
             b.extend_from_slice(&x.to_bits().to_le_bytes());
         }
         b.extend_from_slice(&self.summary_crc.to_le_bytes());
@@ -211,12 +252,15 @@ impl Row {
     /// `None` outside when the bytes are no run record (an unknown status).
     fn decode(p: &[u8]) -> Option<([u8; 8], Option<Row>)> {
         let u64_at = |i: usize| u64::from_le_bytes(p[i..i + 8].try_into().expect("8 bytes"));
-        let f64_at = |i: usize| f64::from_bits(u64_at(i));
         let id: [u8; 8] = p[..8].try_into().expect("8 bytes");
         let status = match p[32] {
             CLEARED => return Some((id, None)),
             s => *STATUSES.get(usize::from(s) - 1)?,
         };
+        // The numbers after the iteration: the held fields, then the rest.
+        let x: Vec<f64> = (0..HELD + 3)
+            .map(|k| f64::from_bits(u64_at(49 + 8 * k)))
+            .collect();
         let iteration = u64_at(41);
         Some((
             id,
@@ -227,18 +271,12 @@ impl Row {
                 dataset_seed: u64_at(24),
                 status,
                 iterations_done: u64_at(33),
-                last: (iteration != u64::MAX).then(|| Last {
-                    iteration,
-                    q_est: f64_at(49),
-                    true_return: f64_at(57),
-                    gap: f64_at(65),
-                    episode_return: f64_at(73),
-                    normalized_score: f64_at(81),
-                }),
-                coverage: f64_at(89),
-                train_seconds: f64_at(97),
-                updated: f64_at(105),
-                summary_crc: u32::from_le_bytes(p[113..117].try_into().expect("4 bytes")),
+                last: (iteration != u64::MAX).then(|| from_held(iteration, &x[..HELD - 1])),
+                coverage: x[HELD - 1],
+                behavior: x[HELD],
+                train_seconds: x[HELD + 1],
+                updated: x[HELD + 2],
+                summary_crc: u32::from_le_bytes(p[RUN_PAYLOAD - 4..].try_into().expect("4 bytes")),
             }),
         ))
     }
@@ -601,11 +639,27 @@ mod tests {
                 };
                 summary.iterations_done = config.iterations;
                 summary.coverage = (seed != 1).then_some(2.5);
-                summary.last = Some(crate::eval::Metrics {
+                // Odd seeds as continuous runs write them: with standard errors.
+                let se = if seed % 2 == 1 { 0.25 } else { f64::NAN };
+                summary.last = Some(Metrics {
                     iteration: config.iterations,
                     q_est: 1.5,
                     normalized_score: seed as f64,
-                    ..crate::eval::Metrics::default()
+                    true_return_se: se,
+                    normalized_score_se: 4.0 * se,
+                    ..Metrics::default()
+                });
+                summary.dataset_stats = (seed == 2).then_some(DatasetStats {
+                    transitions: 10,
+                    episodes: 2,
+                    behavior_score: Some(42.0),
+                    data_score: 40.0,
+                    single_action_share: 1.0,
+                    mean_actions: 1.0,
+                    visited_states: 3,
+                    reachable_states: 4,
+                    state_coverage: 0.75,
+                    concentrability: f64::INFINITY,
                 });
                 store::write_summary(&dir, &summary).unwrap();
                 dir
@@ -655,6 +709,17 @@ mod tests {
             assert!(index.holds(&config.id()));
             let row = index.rows().find(|r| r.run_id() == config.id()).unwrap();
             assert_eq!(index.config(row).unwrap(), config);
+            // The held fields of the last point, standard errors included.
+            let summary = store::read_summary(dir).unwrap().unwrap();
+            let (m, held_m) = (summary.last.unwrap(), row.last.unwrap());
+            assert_eq!(held(&m).map(f64::to_bits), held(&held_m).map(f64::to_bits));
+            assert_eq!(
+                held_m.true_return_se.is_nan(),
+                config.seed.is_multiple_of(2)
+            );
+            assert!(held_m.loss.is_nan(), "not held");
+            let behavior = if config.seed == 2 { 42.0 } else { f64::NAN };
+            assert_eq!(row.behavior.to_bits(), behavior.to_bits());
         }
     }
 
@@ -701,7 +766,7 @@ mod tests {
         let mut bytes = std::fs::read(&file).unwrap();
         let at = bytes.len() - 2 * RUN_FRAME;
         let mut mangled = bytes[at..at + 50].to_vec();
-        mangled.extend_from_slice(b"PXi2\xff\xff\xff\xffgarbage");
+        mangled.extend_from_slice(b"PXi3\xff\xff\xff\xffgarbage");
         bytes.splice(at..at, mangled);
         std::fs::write(&file, &bytes).unwrap();
         let index = Index::read(&file).unwrap();

@@ -128,14 +128,9 @@ pub fn has_result(m: &Metrics) -> bool {
     m.episode_return.is_finite() || m.normalized_score.is_finite()
 }
 
-/// The behaviour's score of a dataset: exact where the data records one
-/// stationary policy, else (`medium-replay`, `medium-expert`, imported
-/// files) the score of its episodes' mean return, as ATAC's table does.
+/// The behaviour's score of a dataset ([`DatasetStats::score`]).
 pub fn behavior_score(stats: &DatasetStats) -> Option<f64> {
-    stats
-        .behavior_score
-        .or(Some(stats.data_score))
-        .filter(|s| s.is_finite())
+    stats.score()
 }
 
 /// One run as the table counts it.

@@ -1,4 +1,4 @@
-//! The store's index of ended runs (`runs/.index/<spec>.v2`), as
+//! The store's index of ended runs (`runs/.index/<spec>.v3`), as
 //! `pessimist run` writes and repairs it: what it holds is what the run
 //! files say, and it is derived from them alone.
 

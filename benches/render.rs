@@ -54,6 +54,7 @@ fn run(i: u64, points: u64) -> RunView {
         dir: PathBuf::new().into(),
         coverage: None,
         dataset_stats: None,
+        behavior: None,
         config: Arc::new(config),
     }
 }

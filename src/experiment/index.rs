@@ -91,6 +91,21 @@ pub fn path(root: &Path, spec: &str) -> PathBuf {
     root.join(DIR).join(format!("{spec}.{SUFFIX}"))
 }
 
+/// The specs of the store at `root` that have an index file of this
+/// version (none when the index's directory is missing).
+pub fn specs(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(DIR)) else {
+        return Vec::new();
+    };
+    let suffix = format!(".{SUFFIX}");
+    let mut specs: Vec<String> = entries
+        .filter_map(std::result::Result::ok)
+        .filter_map(|e| Some(e.file_name().to_str()?.strip_suffix(&suffix)?.to_string()))
+        .collect();
+    specs.sort();
+    specs
+}
+
 /// The index file of the spec a run's directory is in.
 fn path_of(dir: &RunDir) -> Option<PathBuf> {
     let spec_dir = dir.path().parent()?;
@@ -214,6 +229,20 @@ impl Row {
             updated: summary.updated,
             summary_crc: crc32fast::hash(summary_bytes),
         }
+    }
+
+    /// The summary as far as the record holds it (no error, no dataset
+    /// statistics, the last point's held fields only): what the tables
+    /// show of a run that ended cleanly, until its files are read.
+    pub fn summary(&self, iterations: u64) -> Summary {
+        let mut summary = Summary::new(iterations, String::new());
+        summary.status = self.status;
+        summary.iterations_done = self.iterations_done;
+        summary.last = self.last;
+        summary.coverage = (!self.coverage.is_nan()).then_some(self.coverage);
+        summary.train_seconds = self.train_seconds;
+        summary.updated = self.updated;
+        summary
     }
 
     /// The run's id.

@@ -5,6 +5,7 @@
 //! back from the store as their files change.
 
 use super::config::{PlannedRun, RunConfig, RunId};
+use super::index::{self, Index};
 use super::pool::{Adoption, Pool, PoolEvent, RunHandle};
 use super::runner::Progress;
 use super::spec::{self, SpecError};
@@ -48,8 +49,12 @@ pub struct RunView {
     pub dir: RunDir,
     pub coverage: Option<f64>,
     /// The dataset's statistics, from the run's summary (none in summaries
-    /// written before they existed).
+    /// written before they existed, nor while the run is known from the
+    /// index alone).
     pub dataset_stats: Option<DatasetStats>,
+    /// The dataset's behaviour score ([`DatasetStats::score`]), which the
+    /// index holds too.
+    pub behavior: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +152,14 @@ struct Entry {
     handle: Option<Arc<RunHandle>>,
     /// Whether the run's lock was held when its summary said "running".
     locked: bool,
+    /// Known from the store's index alone: its summary is the record's
+    /// and it has no history until its files are read (the first
+    /// [`Session::refresh`], when the dashboard shows it or a file of it
+    /// changes). Opening a store of a million ended runs reads their
+    /// index, not their two million files.
+    indexed: bool,
+    /// The dataset's behaviour score (the record's, until the summary is read).
+    behavior: Option<f64>,
 }
 
 impl Entry {
@@ -745,6 +758,8 @@ impl Session {
                     summary: None,
                     handle: Some(handle),
                     locked: false,
+                    indexed: false,
+                    behavior: None,
                 },
             );
         }
@@ -752,8 +767,42 @@ impl Session {
     }
 
     /// Adds every run in the store that no spec of ours lists (trained by
-    /// another process, or from a spec since removed).
+    /// another process, or from a spec since removed): first those the
+    /// index holds as done or cancelled, from their records (exact for
+    /// the tables; a failed run's error and a diverged run's history are
+    /// in its files), then the others from their files.
     fn scan_store(&mut self) {
+        let root = &self.opts.runs_dir;
+        for spec in index::specs(root) {
+            let Ok(read) = Index::read(&index::path(root, &spec)) else {
+                continue; // unreadable: its runs are read from their files
+            };
+            for row in read.rows() {
+                let id = row.run_id();
+                if !matches!(row.status, RunStatus::Done | RunStatus::Cancelled)
+                    || self.runs.contains_key(&id)
+                {
+                    continue;
+                }
+                let Some(config) = read.config(row) else {
+                    continue;
+                };
+                let summary = row.summary(config.iterations);
+                self.runs.insert(
+                    id.clone(),
+                    Entry {
+                        dir: RunDir::new(root.join(&spec).join(&id.0)),
+                        config: Arc::new(config),
+                        history: History::default(),
+                        summary: Some(Box::new(summary)),
+                        handle: None,
+                        locked: false,
+                        indexed: true,
+                        behavior: (!row.behavior.is_nan()).then_some(row.behavior),
+                    },
+                );
+            }
+        }
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();
@@ -777,9 +826,25 @@ impl Session {
                 summary: None,
                 handle: None,
                 locked: false,
+                indexed: false,
+                behavior: None,
             },
         );
         self.refresh(id);
+    }
+
+    /// Reads the files of the runs among `ids` known from the index
+    /// alone (the dashboard shows them: selected, or in the chart);
+    /// returns whether there were any.
+    pub fn read_shown(&mut self, ids: &[RunId]) -> bool {
+        let indexed: Vec<&RunId> = ids
+            .iter()
+            .filter(|id| self.runs.get(*id).is_some_and(|e| e.indexed))
+            .collect();
+        for id in &indexed {
+            self.refresh(id);
+        }
+        !indexed.is_empty()
     }
 
     /// Re-reads a run's summary and new metrics lines.
@@ -787,7 +852,13 @@ impl Session {
         let Some(entry) = self.runs.get_mut(id) else {
             return;
         };
+        entry.indexed = false;
         entry.summary = store::read_summary(&entry.dir).ok().flatten().map(Box::new);
+        entry.behavior = entry
+            .summary
+            .as_ref()
+            .and_then(|s| s.dataset_stats.as_ref())
+            .and_then(crate::eval::DatasetStats::score);
         // An unreadable file keeps what was read; the next read starts over.
         let _ = entry.history.read_new(&entry.dir);
         // Probed only for runs another process trains (ours are known).
@@ -949,6 +1020,7 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         dir: e.dir.clone(),
         coverage: summary.and_then(|s| s.coverage),
         dataset_stats: summary.and_then(|s| s.dataset_stats),
+        behavior: e.behavior,
     }
 }
 

@@ -691,6 +691,7 @@ pub(crate) mod tests {
             dir: RunDir::new(""),
             coverage: None,
             dataset_stats: None,
+            behavior: None,
         }
     }
 

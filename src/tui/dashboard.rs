@@ -31,14 +31,13 @@ impl Dashboard {
         if let Some(e) = &session.watch_error {
             app.message = Some(format!("live updates off: {e}"));
         }
-        app.update(session.runs(), session.specs());
         let mut dashboard = Dashboard {
             app,
             session,
             stale: false,
             refreshed: Instant::now(),
         };
-        dashboard.refresh_detail();
+        dashboard.refresh();
         Ok(dashboard)
     }
 
@@ -68,6 +67,7 @@ impl Dashboard {
     /// Re-reads every run (progress of running runs moves without events).
     pub fn refresh(&mut self) {
         self.app.update(self.session.runs(), self.session.specs());
+        self.read_shown();
         self.refresh_detail();
         self.stale = false;
         self.refreshed = Instant::now();
@@ -108,7 +108,23 @@ impl Dashboard {
     /// Filters once after the keys of a burst (a paste into the filter).
     pub fn settle(&mut self) {
         if self.app.settle() {
+            self.read_shown();
             self.refresh_detail();
+        }
+    }
+
+    /// Runs known from the index alone read their files once shown: the
+    /// chart draws their histories, the detail their summary.
+    fn read_shown(&mut self) {
+        let shown: Vec<_> = self
+            .app
+            .chart_runs()
+            .into_iter()
+            .chain(self.app.selected_run())
+            .map(|r| r.id.clone())
+            .collect();
+        if self.session.read_shown(&shown) {
+            self.app.update(self.session.runs(), self.session.specs());
         }
     }
 

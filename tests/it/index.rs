@@ -3,9 +3,9 @@
 //! files say, and it is derived from them alone.
 
 use crate::support::cli::pessimist;
-use pessimist::experiment::Store;
 use pessimist::experiment::index::{self, Index, Row};
 use pessimist::experiment::store::{self, RunDir};
+use pessimist::experiment::{RunId, RunStatus, RunView, Session, SessionOptions, Store};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -102,4 +102,98 @@ fn two_processes_appending_at_once_leave_every_run_readable() {
     let rows = rows(&store);
     assert_eq!(rows.len(), 4);
     assert_eq!(rows, from_files(&store));
+}
+
+/// What the runs and score tables show of a run: comparable, NaN included.
+fn shown(run: &RunView) -> String {
+    let latest = run.latest.map(|m| {
+        [
+            m.q_est,
+            m.true_return,
+            m.true_return_se,
+            m.gap,
+            m.start_coverage,
+            m.q_est_covered,
+            m.true_return_covered,
+            m.episode_return,
+            m.normalized_score,
+            m.normalized_score_se,
+        ]
+        .map(f64::to_bits)
+    });
+    format!(
+        "{} {:?} {:?} {}/{} {latest:?} {:?} {:?}",
+        run.id.0,
+        run.config,
+        run.status,
+        run.progress.iteration,
+        run.progress.total,
+        run.coverage.map(f64::to_bits),
+        run.behavior.map(f64::to_bits)
+    )
+}
+
+/// A dashboard's session on a store whose runs no spec lists, its views
+/// sorted by id.
+fn session_views(root: &Path) -> (Session, Vec<RunView>) {
+    let session = Session::open(SessionOptions {
+        experiments_dir: root.join("experiments"),
+        runs_dir: root.join("runs"),
+        jobs: 1,
+        poll: true,
+        autostart: false,
+    })
+    .unwrap();
+    let mut runs = session.runs();
+    runs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    (session, runs)
+}
+
+/// A dashboard opens the ended runs of a store from its index, without
+/// their files, showing what the files would; it reads the files of
+/// what it shows (their histories), and opens the same store the same
+/// without the index or with its last record torn.
+#[test]
+fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, store) = spec_and_store(tmp.path());
+    pessimist(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--runs",
+        store.to_str().unwrap(),
+    ]);
+    let (mut session, indexed) = session_views(tmp.path());
+    assert_eq!(indexed.len(), 4);
+    assert!(indexed.iter().all(|r| r.status == RunStatus::Done));
+    assert!(indexed.iter().all(|r| r.history.is_empty()), "files unread");
+    let ids: Vec<RunId> = indexed.iter().map(|r| r.id.clone()).collect();
+    assert!(session.read_shown(&ids[..1]));
+    assert!(!session.read_shown(&ids[..1]), "read once");
+    let mut read = session.runs();
+    read.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    assert_eq!(read[0].history.len(), 5, "eval points 0, 5, 10, 15, 20");
+    assert!(read[1..].iter().all(|r| r.history.is_empty()));
+    let want: Vec<String> = indexed.iter().map(shown).collect();
+    assert_eq!(read.iter().map(shown).collect::<Vec<_>>(), want);
+    session.shutdown();
+
+    let file = index::path(&store, "quad");
+    let len = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len - 40)
+        .unwrap();
+    let (session, torn) = session_views(tmp.path());
+    assert_eq!(torn.iter().map(shown).collect::<Vec<_>>(), want);
+    assert_eq!(torn.iter().filter(|r| !r.history.is_empty()).count(), 1);
+    session.shutdown();
+
+    std::fs::remove_file(&file).unwrap();
+    let (session, from_files) = session_views(tmp.path());
+    assert_eq!(from_files.iter().map(shown).collect::<Vec<_>>(), want);
+    assert!(from_files.iter().all(|r| r.history.len() == 5));
+    session.shutdown();
 }

@@ -73,6 +73,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
             state_coverage: 61.0 / 62.0,
             concentrability: 12.5,
         }),
+        behavior: Some(33.1),
         config: Arc::new(config),
     }
 }
@@ -333,6 +334,7 @@ fn diverged_run_near_1e300() {
             dir: PathBuf::from("/nonexistent").into(),
             coverage: None,
             dataset_stats: None,
+            behavior: None,
             config: Arc::new(config),
         }
     };

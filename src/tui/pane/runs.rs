@@ -195,7 +195,7 @@ impl RunsPane {
                     config: &r.config,
                     status: r.status,
                     point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
-                    behavior: r.dataset_stats.as_ref().and_then(scores::behavior_score),
+                    behavior: r.behavior,
                 }));
                 (spec.to_string(), table)
             })

@@ -117,9 +117,10 @@ fn path_of(dir: &RunDir) -> Option<PathBuf> {
 /// and score tables show (J, R and the score with their Monte-Carlo
 /// standard errors, q_est, the gap and the covered gap's parts). The
 /// other fields of a [`Metrics`] read from a record are NaN.
-const HELD: usize = 12;
+pub const HELD: usize = 12;
 
-fn held(m: &Metrics) -> [f64; HELD - 1] {
+/// The held fields of `m` after its iteration, in the record's order.
+pub fn held(m: &Metrics) -> [f64; HELD - 1] {
     [
         m.q_est,
         m.true_return,

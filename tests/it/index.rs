@@ -106,21 +106,7 @@ fn two_processes_appending_at_once_leave_every_run_readable() {
 
 /// What the runs and score tables show of a run: comparable, NaN included.
 fn shown(run: &RunView) -> String {
-    let latest = run.latest.map(|m| {
-        [
-            m.q_est,
-            m.true_return,
-            m.true_return_se,
-            m.gap,
-            m.start_coverage,
-            m.q_est_covered,
-            m.true_return_covered,
-            m.episode_return,
-            m.normalized_score,
-            m.normalized_score_se,
-        ]
-        .map(f64::to_bits)
-    });
+    let latest = run.latest.map(|m| index::held(&m).map(f64::to_bits));
     format!(
         "{} {:?} {:?} {}/{} {latest:?} {:?} {:?}",
         run.id.0,

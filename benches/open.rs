@@ -1,0 +1,74 @@
+//! The dashboard on a store of a million ended runs (issue 21): the
+//! first frame < 2 s with < 500 MB resident, measured once as a user
+//! opening it sees it (the store's index files written once under
+//! `target/`).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pessimist::experiment::{Session, SessionOptions};
+use pessimist::tui::{dashboard::Dashboard, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::time::Instant;
+
+mod big_store;
+use big_store::{big_index, big_store_runs, rss_mb};
+
+/// The dashboard's first frame on the big store (its runs of no current
+/// spec, from their indexes): the session opened and loaded, the rows and
+/// score tables derived, one frame drawn at 160x48; measured once, with
+/// this process's resident memory (the peak includes a session opened
+/// alone before, to show where the time goes), as a user opening it
+/// would see.
+fn first_frame(_: &mut Criterion) {
+    let runs = big_store_runs();
+    let root = big_index(runs);
+    let experiments = tempfile::tempdir().unwrap();
+    let options = SessionOptions {
+        experiments_dir: experiments.path().to_path_buf(),
+        runs_dir: root.clone(),
+        jobs: 1,
+        poll: false,
+        autostart: false,
+    };
+    // Where the time goes: the session alone (the indexes read, a run
+    // entry each), then its views of the runs, which the dashboard takes.
+    let started = Instant::now();
+    let session = Session::start(options.clone()).unwrap();
+    let opened = started.elapsed().as_secs_f64();
+    let views = session.runs();
+    let (resident, _) = rss_mb();
+    eprintln!(
+        "session on {runs} indexed runs: {opened:.2} s to open, {:.2} s for its {} views; \
+         resident {resident:.0} MB",
+        started.elapsed().as_secs_f64() - opened,
+        views.len()
+    );
+    drop(views);
+    session.shutdown();
+
+    let (before, _) = rss_mb();
+    let started = Instant::now();
+    let dashboard = Dashboard::open(options, false).unwrap();
+    // No spec to load: the runs are all there, as the first frame draws them.
+    assert!(!dashboard.session.loading());
+    let opened = started.elapsed().as_secs_f64();
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|f| view::draw(f, &dashboard.app)).unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(dashboard.app.store().runs.len() as u64, runs);
+    let (after, peak) = rss_mb();
+    eprintln!(
+        "first frame on {runs} indexed runs: {seconds:.2} s ({opened:.2} s to open and derive); \
+         resident {before:.0} MB before, {after:.0} MB after, peak {peak:.0} MB"
+    );
+    let started = Instant::now();
+    terminal.draw(|f| view::draw(f, &dashboard.app)).unwrap();
+    eprintln!(
+        "next frame: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    dashboard.session.shutdown();
+}
+
+criterion_group!(benches, first_frame);
+criterion_main!(benches);

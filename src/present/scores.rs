@@ -191,6 +191,17 @@ pub fn noise_text(se: Option<f64>, decimals: usize) -> String {
     se.map_or_else(String::new, |s| format!(" [{}]", number(s, decimals)))
 }
 
+/// `text ± se` at `decimals` where `se` is a Monte-Carlo standard error
+/// (the runs table's `J ± se`), `text` alone where the truth is exact
+/// (NaN: none) or there is no value to qualify.
+pub fn plus_se(text: String, se: f64, decimals: usize) -> String {
+    if se.is_finite() && text != "-" && text != "–" {
+        format!("{text} ± {}", number(se, decimals))
+    } else {
+        text
+    }
+}
+
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;

@@ -71,6 +71,18 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     let last = lines.last().unwrap();
     assert!(last["true_return_se"].as_f64().unwrap() > 0.0, "{last}");
     report_carries_error_bars_and_the_controller(&store);
+    // One seed has no spread over seeds: the one band is J's ±1.96 se.
+    let svg = dir.path().join("fig.svg");
+    Command::cargo_bin("pessimist")
+        .unwrap()
+        .arg("plot")
+        .arg(&store)
+        .arg("--out")
+        .arg(&svg)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
 }
 
 /// `report` on that store: the se columns with values > 0, the

@@ -225,7 +225,7 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
     let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
     if envs.len() == 1 {
         // One environment: naming it on every row says nothing.
-        table.datasets.clone_from(&table.short_datasets);
+        table.drop_environment_names();
     }
     table
 }
@@ -288,6 +288,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
                     ("true_return_covered", scores::TRUE_RETURN_COVERED_TITLE),
                     ("std", scores::SPREAD),
                     ("below_best", scores::BELOW_BEST),
+                    ("se", scores::NOISE),
+                    ("controllers", scores::CONTROLLER),
                 ] {
                     fields.insert(key.into(), text.into());
                 }

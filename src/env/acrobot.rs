@@ -51,6 +51,7 @@ pub const DESCRIPTION: Description = Description {
     success: super::Success::Terminates,
     start: "all four components uniform in [-0.1, 0.1), rounded to float32 as Gymnasium does",
     reference: REFERENCE,
+    controller: Some("energy pumping"),
 };
 
 /// Mean returns of uniform play and of the controller over 10 000

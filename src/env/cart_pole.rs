@@ -69,6 +69,7 @@ pub const DESCRIPTION: Description = Description {
     success: super::Success::Survives,
     start: "all four components uniform in [-0.05, 0.05)",
     reference: REFERENCE,
+    controller: Some("PD on the pole"),
 };
 
 /// Mean returns of uniform play and of the controller over 10 000

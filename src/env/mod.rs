@@ -232,6 +232,9 @@ pub struct Description {
     pub start: &'static str,
     /// The random and expert returns that normalize scores, and `medium`'s ε.
     pub reference: Reference,
+    /// What [`Env::controller`] does, for the score table's row of it.
+    #[serde(skip)]
+    pub controller: Option<&'static str>,
 }
 
 /// When an episode of a continuous environment counts as a success.

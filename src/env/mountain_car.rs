@@ -31,6 +31,7 @@ pub const DESCRIPTION: Description = Description {
     success: super::Success::Terminates,
     start: "position uniform in [-0.6, -0.4), velocity 0",
     reference: REFERENCE,
+    controller: Some("energy pumping"),
 };
 
 /// Mean returns of uniform play and of the controller over 10 000

@@ -3,7 +3,8 @@
 //! covers, and how well it covers the optimal policy.
 
 use super::Evaluator;
-use crate::data::Dataset;
+use crate::data::{Dataset, EmpiricalMdp};
+use crate::env::Reference;
 use crate::error::Result;
 use crate::mdp::TabularMdp;
 use serde::{Deserialize, Serialize};
@@ -56,23 +57,9 @@ impl DatasetStats {
 impl Evaluator {
     /// [`DatasetStats`] of `data`, the dataset this evaluator was built on.
     pub fn dataset_stats(&self, data: &Dataset) -> Result<DatasetStats> {
-        let c = &*self.compiled;
         let mdp = &*self.mdp;
-        let mut actions_seen = vec![0u32; c.n_states];
-        for pair in &c.pairs {
-            actions_seen[pair.state as usize] += 1;
-        }
-        let visited = actions_seen.iter().filter(|&&k| k > 0).count();
-        let single = actions_seen.iter().filter(|&&k| k == 1).count();
-        let distinct: u32 = actions_seen.iter().sum();
+        let support = ActionSupport::of(&self.compiled);
         let reachable = reachable_states(mdp);
-        let per_visited = |x: f64| {
-            if visited == 0 {
-                f64::NAN
-            } else {
-                x / visited as f64
-            }
-        };
         let behavior_score = match &data.behavior {
             // The truth memo's: the data's runs share one behaviour.
             Some(policy) => Some(self.scale.score(self.truth_of(policy)?.episode_return)),
@@ -85,13 +72,76 @@ impl Evaluator {
             data_score: self
                 .scale
                 .score(complete_episode_return(data, mdp.horizon())),
-            single_action_share: per_visited(single as f64),
-            mean_actions: per_visited(f64::from(distinct)),
-            visited_states: visited,
+            single_action_share: support.per_visited(support.single),
+            mean_actions: support.per_visited(support.distinct),
+            visited_states: support.visited,
             reachable_states: reachable,
-            state_coverage: visited as f64 / reachable.max(1) as f64,
+            state_coverage: support.visited as f64 / reachable.max(1) as f64,
             concentrability: self.coverage(),
         })
+    }
+}
+
+/// [`DatasetStats`] of a dataset of observations (the sample-based form,
+/// `compiled` from it, episodes of at most `horizon` steps) on a
+/// continuous environment: no table of states to reach or cover, so
+/// `reachable_states` is 0 and `state_coverage` and `concentrability` are
+/// NaN. The behaviour's score is that of the data's complete episodes'
+/// mean return (`data_score`), for every quality: each observation is a
+/// state of its own, so the behaviour's action support reads one action
+/// per state.
+pub(super) fn observed_stats(
+    data: &Dataset,
+    compiled: &EmpiricalMdp,
+    reference: &Reference,
+    horizon: usize,
+) -> DatasetStats {
+    let support = ActionSupport::of(compiled);
+    DatasetStats {
+        transitions: data.len(),
+        episodes: data.n_episodes(),
+        behavior_score: None,
+        data_score: reference
+            .score(complete_episode_return(data, horizon))
+            .unwrap_or(f64::NAN),
+        single_action_share: support.per_visited(support.single),
+        mean_actions: support.per_visited(support.distinct),
+        visited_states: support.visited,
+        reachable_states: 0,
+        state_coverage: f64::NAN,
+        concentrability: f64::NAN,
+    }
+}
+
+/// How many actions the data takes in the states it acts in.
+struct ActionSupport {
+    visited: usize,
+    /// States with one action, as a float to divide.
+    single: f64,
+    /// Distinct (state, action) pairs.
+    distinct: f64,
+}
+
+impl ActionSupport {
+    fn of(c: &EmpiricalMdp) -> Self {
+        let mut actions_seen = vec![0u32; c.n_states];
+        for pair in &c.pairs {
+            actions_seen[pair.state as usize] += 1;
+        }
+        ActionSupport {
+            visited: actions_seen.iter().filter(|&&k| k > 0).count(),
+            single: actions_seen.iter().filter(|&&k| k == 1).count() as f64,
+            distinct: f64::from(actions_seen.iter().sum::<u32>()),
+        }
+    }
+
+    /// `x` per visited state; NaN when none is.
+    fn per_visited(&self, x: f64) -> f64 {
+        if self.visited == 0 {
+            f64::NAN
+        } else {
+            x / self.visited as f64
+        }
     }
 }
 

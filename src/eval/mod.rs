@@ -6,12 +6,14 @@
 //! `episode_return` is the undiscounted return of one episode within the
 //! time limit, and `normalized_score` is D4RL's score of it.
 
+pub mod controller;
 mod dataset;
 pub mod json_float;
 mod metrics;
 pub mod monte_carlo;
 mod reference;
 
+pub use controller::{ControllerScore, controller_score};
 pub use dataset::{DatasetStats, reachable_states};
 pub use metrics::Metrics;
 pub use monte_carlo::MonteCarlo;
@@ -101,14 +103,12 @@ impl Judge {
             .sum()
     }
 
-    /// The dataset's statistics; they need the true MDP (reachable states,
-    /// the optimum's occupancy), so a continuous environment has none.
+    /// The dataset's statistics; a continuous environment has no table
+    /// of states, so no coverage of it ([`MonteCarlo::dataset_stats`]).
     pub fn dataset_stats(&self, data: &crate::data::Dataset) -> Result<DatasetStats> {
         match self {
             Judge::Exact(e) => e.dataset_stats(data),
-            Judge::MonteCarlo(_) => Err(crate::Error::Invalid(
-                "dataset statistics need the environment's table of states".into(),
-            )),
+            Judge::MonteCarlo(m) => Ok(m.dataset_stats(data)),
         }
     }
 

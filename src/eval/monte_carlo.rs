@@ -91,6 +91,14 @@ impl MonteCarlo {
         })
     }
 
+    /// [`super::DatasetStats`] of `data`, the dataset this evaluator was
+    /// built on (`data_score` is the behaviour's, see
+    /// [`super::dataset::observed_stats`]).
+    pub fn dataset_stats(&self, data: &crate::data::Dataset) -> super::DatasetStats {
+        let (reference, horizon) = (&self.env.reference, self.env.time_limit);
+        super::dataset::observed_stats(data, &self.compiled, reference, horizon)
+    }
+
     /// Every metric of [`Metrics`] except those the runner fills; θ is the
     /// learner's weights ([`crate::algo::Algorithm::weights`]).
     pub fn evaluate(
@@ -133,9 +141,6 @@ impl MonteCarlo {
         .metrics(q, policy, &believed, None);
         let (j, episode) = (played.discounted_return, played.episode_return);
         let reference = &self.env.reference;
-        let scale = reference.expert.map_or(f64::NAN, |(expert, _)| {
-            100.0 / (expert - reference.random.0)
-        });
         Ok(Metrics {
             q_est,
             true_return: j.mean,
@@ -144,7 +149,7 @@ impl MonteCarlo {
             episode_return: episode.mean,
             episode_return_se: episode.se,
             normalized_score: reference.score(episode.mean).unwrap_or(f64::NAN),
-            normalized_score_se: episode.se * scale.abs(),
+            normalized_score_se: reference.score_se(episode.se),
             success_prob: self.env.success.share(played.terminated),
             ..data
         })

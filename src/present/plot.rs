@@ -251,7 +251,7 @@ impl<'r, 'a> Groups<'r, 'a> {
 /// and each seed's own line with `Band::Seeds`.
 fn curve(
     runs: &[&RunData],
-    value: fn(&Metrics) -> f64,
+    (value, se): Values,
     options: CurveOptions,
     cross: bool,
     entry: usize,
@@ -264,11 +264,12 @@ fn curve(
             m.iteration as f64
         }
     };
-    let mut at: BTreeMap<u64, (f64, Vec<f64>)> = BTreeMap::new();
+    let mut at: BTreeMap<u64, (f64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for r in runs {
         for m in r.history.iter().filter(usable) {
-            let p = at.entry(m.iteration).or_insert((0.0, Vec::new()));
+            let p = at.entry(m.iteration).or_default();
             p.1.push(value(m));
+            p.2.push(se(m));
             p.0 = running_mean(p.0, x(m), p.1.len());
         }
     }
@@ -276,8 +277,9 @@ fn curve(
     let (mut y, mut lo, mut hi) = (ema(), ema(), ema());
     let points = at
         .into_values()
-        .map(|(x, values)| {
+        .map(|(x, values, ses)| {
             let (mean, l, h) = spread(&values, options.band);
+            let (l, h) = with_noise((mean, l, h), &ses);
             Point {
                 x,
                 y: y.next(mean),
@@ -308,6 +310,28 @@ fn curve(
     }
 }
 
+/// A curve's metric and its Monte-Carlo standard error (NaN: exact).
+type Values = (fn(&Metrics) -> f64, fn(&Metrics) -> f64);
+
+/// How many standard errors a Monte-Carlo truth's band spans each way:
+/// a 95% interval of the evaluation alone.
+const NOISE_BAND: f64 = 1.96;
+/// What that band is, for the figure's notes.
+const NOISE_NOTE: &str = "J(π) is Monte-Carlo: its band also spans ±1.96 standard errors \
+     of the evaluation (the seeds' mean), a 95% interval of the rollouts' noise";
+
+/// The band `(l, h)` around `mean` widened to ±[`NOISE_BAND`] times the
+/// mean of `ses` where the truth is Monte-Carlo; unchanged where exact
+/// (NaN standard errors).
+fn with_noise((mean, l, h): (f64, f64, f64), ses: &[f64]) -> (f64, f64) {
+    let se = ses.iter().sum::<f64>() / ses.len() as f64;
+    if se.is_finite() {
+        (l.min(mean - NOISE_BAND * se), h.max(mean + NOISE_BAND * se))
+    } else {
+        (l, h)
+    }
+}
+
 /// The BEAR figure or algorithms compared: per row (environment, and the
 /// algorithm or dataset that is not on the legend), the return J(π) left
 /// and q_est right. Diverged runs form their own line, ended by `×`;
@@ -319,6 +343,9 @@ pub fn curves(
     options: CurveOptions,
 ) -> Result<Figure> {
     let labels = Labels::new(runs.iter().map(|r| r.config));
+    let monte_carlo = runs
+        .iter()
+        .any(|r| r.history.iter().any(|m| m.true_return_se.is_finite()));
     let distinct = |f: &dyn Fn(&RunConfig) -> String| {
         runs.iter().map(|r| f(r.config)).collect::<BTreeSet<_>>()
     };
@@ -370,7 +397,7 @@ pub fn curves(
         .rows
         .iter()
         .map(|(title, entries)| {
-            let panel = |caption: &str, name: &str, value: fn(&Metrics) -> f64| Panel {
+            let panel = |caption: &str, name: &str, value: Values| Panel {
                 caption: caption.into(),
                 content: Content::Lines(Lines {
                     x: x.clone(),
@@ -387,8 +414,17 @@ pub fn curves(
             Row {
                 title: title.clone(),
                 panels: vec![
-                    panel(LEFT_CAPTION, "discounted J(π)", |m| m.true_return),
-                    panel(RIGHT_CAPTION, "Q estimate of J(π)", |m| m.q_est),
+                    panel(
+                        LEFT_CAPTION,
+                        "discounted J(π)",
+                        (|m| m.true_return, |m| m.true_return_se),
+                    ),
+                    // What the learner believes has no sampling error.
+                    panel(
+                        RIGHT_CAPTION,
+                        "Q estimate of J(π)",
+                        (|m| m.q_est, |_| f64::NAN),
+                    ),
                 ],
             }
         })
@@ -426,7 +462,10 @@ pub fn curves(
                 dashed: false,
             })
             .collect(),
-        notes: failure_notes(runs, &labels),
+        notes: failure_notes(runs, &labels)
+            .into_iter()
+            .chain(monte_carlo.then(|| NOISE_NOTE.to_string()))
+            .collect(),
     })
 }
 

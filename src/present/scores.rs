@@ -44,10 +44,19 @@
 //!   shown to be worse, which is all a cell or a best of one seed can
 //!   claim, so those are not tested;
 //! - n is stated under the table, and beside a cell (`(n=2)`) where it
-//!   differs from the table's usual n.
+//!   differs from the table's usual n;
+//! - where the truth is Monte-Carlo (a continuous environment), `[s]`
+//!   after a cell is the mean over its runs of their standard errors:
+//!   how much of the ± over seeds is evaluation noise, not the learners'
+//!   spread ([`NOISE`]); exact truth has none and shows none;
+//! - a continuous environment's classical controller (the lecture's PID
+//!   row) is a row of its own under the datasets, its score in the
+//!   behaviour column with `[se]`, measured on the runs' start states
+//!   and rollout count ([`crate::eval::controller`]); never ranked, not
+//!   in the Total.
 
 use super::labels::{DatasetKey, Labels};
-use crate::eval::{DatasetStats, Metrics};
+use crate::eval::{ControllerScore, DatasetStats, Metrics};
 use crate::experiment::{RunConfig, RunStatus};
 use crate::text::number;
 use serde::Serialize;
@@ -92,6 +101,13 @@ pub const SPREAD: &str = "± is the sample standard deviation over seeds (n − 
 /// What [`BELOW_BEST_MARK`] means, for captions and JSON.
 pub const BELOW_BEST: &str = "↓: below the row's best by Welch's t-test over seeds \
      (two-sided, α = 0.05); not tested where either cell has one seed";
+/// What `[s]` means, for captions and JSON.
+pub const NOISE: &str = "[s]: Monte-Carlo evaluation noise, the mean of the runs' standard \
+     errors of their truth (rollouts from fixed starts); the ± over seeds includes it";
+/// What a controller row is, for captions.
+pub const CONTROLLER: &str = "controller: the environment's classical controller, not \
+     learned, not ranked, not in the Total; its score by Monte-Carlo from the runs' start \
+     states and rollouts, [s] its standard error";
 /// Decimals of the score table (and of its ties).
 const SCORE_DECIMALS: usize = 1;
 /// Decimals of the return and coverage tables.
@@ -152,6 +168,33 @@ pub struct Stat {
     pub values: Vec<f64>,
     pub mean: f64,
     pub std: f64,
+    /// The mean of the runs' Monte-Carlo standard errors ([`NOISE`]);
+    /// `None` where the truth is exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
+}
+
+/// The mean of standard errors, `None` unless there are some and every
+/// one is finite (exact truth records none: NaN).
+fn mean_se(ses: &[f64]) -> Option<f64> {
+    (!ses.is_empty() && ses.iter().all(|s| s.is_finite()))
+        .then(|| ses.iter().sum::<f64>() / ses.len() as f64)
+}
+
+/// ` [s]` at `decimals`, or nothing without a standard error.
+pub fn noise_text(se: Option<f64>, decimals: usize) -> String {
+    se.map_or_else(String::new, |s| format!(" [{}]", number(s, decimals)))
+}
+
+/// `text ± se` at `decimals` where `se` is a Monte-Carlo standard error
+/// (the runs table's `J ± se`), `text` alone where the truth is exact
+/// (NaN: none) or there is no value to qualify.
+pub fn plus_se(text: String, se: f64, decimals: usize) -> String {
+    if se.is_finite() && text != "-" && text != "–" {
+        format!("{text} ± {}", number(se, decimals))
+    } else {
+        text
+    }
 }
 
 fn mean_std(values: &[f64]) -> (f64, f64) {
@@ -168,14 +211,26 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 
 impl Stat {
     pub fn new(values: Vec<f64>) -> Self {
-        let (mean, std) = mean_std(&values);
-        Stat { values, mean, std }
+        Self::with_se(values, &[])
     }
 
-    /// `0.412 ± 0.013` with `precision` decimals, `0.412` for one value;
-    /// `–` when unknown.
+    /// With the runs' standard errors `ses` (none or NaN: exact truth).
+    pub fn with_se(values: Vec<f64>, ses: &[f64]) -> Self {
+        let (mean, std) = mean_std(&values);
+        Stat {
+            values,
+            mean,
+            std,
+            se: mean_se(ses),
+        }
+    }
+
+    /// `0.412 ± 0.013` with `precision` decimals, `0.412` for one value,
+    /// ` [0.004]` after it where the truth is Monte-Carlo; `–` when
+    /// unknown.
     pub fn text(&self, precision: usize) -> String {
-        spread_text(self.mean, self.std, self.values.len(), precision)
+        let spread = spread_text(self.mean, self.std, self.values.len(), precision);
+        format!("{spread}{}", noise_text(self.se, precision))
     }
 }
 
@@ -224,6 +279,10 @@ pub struct ScoreCell {
     pub mean: f64,
     /// Sample standard deviation (0 for one seed).
     pub std: f64,
+    /// The mean of the scored runs' Monte-Carlo standard errors of their
+    /// score ([`NOISE`]); `None` where the truth is exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
     /// The episode return R (undiscounted, within the time limit).
     pub episode_return: Stat,
     /// The discounted return J(π).
@@ -269,12 +328,19 @@ impl ScoreCell {
             .partition(|s| !s.is_nan());
         let (mean, std) = mean_std(&scores);
         let stat = |metric: fn(&Metrics) -> f64| Stat::new(points.iter().map(metric).collect());
+        let of = |metric: fn(&Metrics) -> f64| points.iter().map(metric).collect::<Vec<_>>();
+        let scored_ses: Vec<f64> = points
+            .iter()
+            .filter(|m| !m.normalized_score.is_nan())
+            .map(|m| m.normalized_score_se)
+            .collect();
         ScoreCell {
             scores,
             mean,
             std,
-            episode_return: stat(|m| m.episode_return),
-            true_return: stat(|m| m.true_return),
+            se: mean_se(&scored_ses),
+            episode_return: Stat::with_se(of(|m| m.episode_return), &of(|m| m.episode_return_se)),
+            true_return: Stat::with_se(of(|m| m.true_return), &of(|m| m.true_return_se)),
             start_coverage: stat(|m| m.start_coverage),
             q_est_covered: stat(|m| m.q_est_covered),
             true_return_covered: stat(|m| m.true_return_covered),
@@ -290,11 +356,13 @@ impl ScoreCell {
         }
     }
 
-    /// `72.4 ± 3.1` (`72.4` for one seed) and the cell's marks
+    /// `72.4 ± 3.1` (`72.4` for one seed), its evaluation noise where the
+    /// truth is Monte-Carlo (`72.4 ± 3.1 [0.8]`) and the cell's marks
     /// (`72.4 ± 3.1† ✗1`).
     pub fn text(&self) -> String {
         let mean = spread_text(self.mean, self.std, self.scores.len(), SCORE_DECIMALS);
-        format!("{mean}{}", self.marks())
+        let noise = noise_text(self.se.filter(|_| self.mean.is_finite()), SCORE_DECIMALS);
+        format!("{mean}{noise}{}", self.marks())
     }
 
     /// The mean alone and the marks, for narrow views (`72.4†`).
@@ -412,6 +480,68 @@ pub struct ScoreTable {
     pub total: Vec<Total>,
     /// The behaviour column's Total.
     pub behavior_total: Option<Total>,
+    /// A row per continuous environment (and rollout count) of the runs:
+    /// its classical controller's score.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<ControllerRow>,
+}
+
+/// A classical controller's row: its labels as the dataset rows have
+/// them, and its Monte-Carlo score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ControllerRow {
+    /// `MountainCar-v0 controller: energy pumping`.
+    pub label: String,
+    /// `controller: energy pumping`.
+    pub short_label: String,
+    #[serde(flatten)]
+    pub measured: ControllerScore,
+}
+
+impl ControllerRow {
+    /// `100.3 [0.4]`: the score and its standard error.
+    pub fn text(&self) -> String {
+        let m = &self.measured;
+        let score = score_text(Some(m.score), SCORE_DECIMALS);
+        format!("{score}{}", noise_text(Some(m.score_se), SCORE_DECIMALS))
+    }
+
+    /// The score alone, for narrow views.
+    pub fn short_text(&self) -> String {
+        score_text(Some(self.measured.score), SCORE_DECIMALS)
+    }
+}
+
+/// The controller rows of runs on continuous environments, one per
+/// (environment, rollouts), in that order; the first γ seen gives J.
+fn controller_rows<'a>(configs: impl Iterator<Item = &'a RunConfig>) -> Vec<ControllerRow> {
+    let mut rows: BTreeMap<(&str, u64), f64> = BTreeMap::new();
+    for c in configs {
+        if crate::env::continuous(&c.env).is_some() {
+            let rollouts = c
+                .rollouts
+                .unwrap_or(crate::experiment::pipeline::DEFAULT_ROLLOUTS);
+            rows.entry((c.env.as_str(), rollouts)).or_insert(c.gamma);
+        }
+    }
+    let envs: BTreeSet<&str> = rows.keys().map(|(env, _)| *env).collect();
+    rows.iter()
+        .filter_map(|(&(env, rollouts), &gamma)| {
+            let d = crate::env::continuous(env)?;
+            let rollouts = usize::try_from(rollouts).unwrap_or(usize::MAX);
+            // Only a rollout count below 2 fails, which no run can have.
+            let measured = crate::eval::controller_score(d, rollouts, gamma)?.ok()?;
+            let mut short_label = format!("controller: {}", measured.name);
+            if rows.len() > envs.len() {
+                short_label.push_str(&format!(" ({rollouts} rollouts)"));
+            }
+            Some(ControllerRow {
+                label: format!("{env} {short_label}"),
+                short_label,
+                measured,
+            })
+        })
+        .collect()
 }
 
 /// A row's labels, its runs per algorithm, and its behaviour's score per seed.
@@ -434,6 +564,7 @@ impl ScoreTable {
             .filter(|r| seen.insert(r.config.id()))
             .collect();
         let labels = Labels::new(runs.iter().map(|r| r.config));
+        let controllers = controller_rows(runs.iter().map(|r| r.config));
         let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
         for run in runs {
@@ -478,6 +609,7 @@ impl ScoreTable {
         algos.sort();
         let mut table = ScoreTable {
             algos,
+            controllers,
             ..Default::default()
         };
         for (_, (label, short, by_algo, behavior)) in groups {
@@ -524,6 +656,15 @@ impl ScoreTable {
         });
         table.rank();
         table
+    }
+
+    /// Labels every row without its environment: a table of one
+    /// environment need not name it on each.
+    pub fn drop_environment_names(&mut self) {
+        self.datasets.clone_from(&self.short_datasets);
+        for c in &mut self.controllers {
+            c.label.clone_from(&c.short_label);
+        }
     }
 
     /// Marks the best of each row and of the Total row, ties as printed
@@ -585,7 +726,24 @@ impl ScoreTable {
     pub fn legend(&self) -> Vec<String> {
         let mut lines = self.marks_legend();
         lines.push(TOTAL_LEGEND.into());
+        if !self.controllers.is_empty() {
+            lines.push(CONTROLLER.into());
+        }
+        if self.noisy() {
+            lines.push(NOISE.into());
+        }
         lines
+    }
+
+    /// Whether some cell or row carries Monte-Carlo noise (`[s]`).
+    fn noisy(&self) -> bool {
+        !self.controllers.is_empty()
+            || self
+                .cells
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|c| c.se.is_some())
     }
 
     /// [`ScoreTable::legend`] but the Total line.
@@ -646,6 +804,7 @@ impl ScoreTable {
                         c.as_ref().map(|c| Shown {
                             mean: c.mean,
                             std: c.std,
+                            se: c.se,
                             n: c.scores.len(),
                             below_best: c.below_best,
                             marks: c.marks(),
@@ -658,7 +817,20 @@ impl ScoreTable {
         let total = std::iter::once((self.behavior_total.map_or("–".into(), |t| t.text()), false))
             .chain(self.total.iter().map(|t| (t.text(), t.best)))
             .collect();
-        let mut tables = vec![self.lay_out(TITLE, SCORE_DECIMALS, scores, Some(total), true)];
+        let mut lecture = self.lay_out(TITLE, SCORE_DECIMALS, scores, Some(total), true);
+        if !self.controllers.is_empty() {
+            let blank = (String::new(), false);
+            lecture.rows.extend(self.controllers.iter().map(|c| {
+                let cells = std::iter::once((c.text(), false))
+                    .chain(self.algos.iter().map(|_| blank.clone()));
+                (c.label.clone(), cells.collect())
+            }));
+            lecture.notes.push(CONTROLLER.into());
+            if !lecture.notes.iter().any(|n| n == NOISE) {
+                lecture.notes.push(NOISE.into());
+            }
+        }
+        let mut tables = vec![lecture];
         type Pick = fn(&ScoreCell) -> &Stat;
         let stats: [(&str, Pick, bool); 5] = [
             (EPISODE_RETURN_TITLE, |c| &c.episode_return, true),
@@ -715,6 +887,7 @@ impl ScoreTable {
         }
         // The commonest n (the larger on a tie).
         let usual = ns.iter().max_by_key(|&(n, k)| (k, n)).map(|(n, _)| *n);
+        let noisy = cells.iter().flatten().flatten().any(|s| s.se.is_some());
         let rows = self
             .datasets
             .iter()
@@ -726,6 +899,9 @@ impl ScoreTable {
                         None => ("–".into(), false),
                         Some(s) => {
                             let mut text = spread_text(s.mean, s.std, s.n, decimals);
+                            if s.mean.is_finite() {
+                                text.push_str(&noise_text(s.se, decimals));
+                            }
                             if s.below_best {
                                 text.push(BELOW_BEST_MARK);
                             }
@@ -741,6 +917,9 @@ impl ScoreTable {
             })
             .collect();
         let mut notes: Vec<String> = seeds_note(&ns, usual).into_iter().collect();
+        if noisy {
+            notes.push(NOISE.into());
+        }
         if ranked {
             let behaviour = if lecture {
                 "; the behaviour is not ranked"
@@ -797,8 +976,9 @@ impl ScoreTable {
         csv_of(&[(None, self)])
     }
 
-    /// [`ScoreTable::to_csv`]'s records, after `group` where given.
-    fn csv_records(&self, group: Option<&str>) -> Vec<Vec<String>> {
+    /// [`ScoreTable::to_csv`]'s records, after `group` where given;
+    /// `noisy` adds the [`CSV_NOISE`] columns.
+    fn csv_records(&self, group: Option<&str>, noisy: bool) -> Vec<Vec<String>> {
         let num = |x: f64| {
             if x.is_finite() {
                 x.to_string()
@@ -843,9 +1023,33 @@ impl ScoreTable {
                         cell.below_best.to_string(),
                         cell.p_best.map_or_else(String::new, num),
                     ]);
+                    if noisy {
+                        let se = |s: Option<f64>| s.map_or_else(String::new, num);
+                        record.extend([
+                            se(cell.se),
+                            se(cell.episode_return.se),
+                            se(cell.true_return.se),
+                        ]);
+                    }
                     records.push(record);
                 }
             }
+        }
+        for c in &self.controllers {
+            let m = &c.measured;
+            let mut record = vec![
+                c.label.clone(),
+                CONTROLLER_ALGO.into(),
+                m.rollouts.to_string(),
+                num(m.score),
+                String::new(),
+                num(m.episode_return.mean),
+                String::new(),
+                num(m.true_return.mean),
+            ];
+            record.resize(CSV_HEADER.len(), String::new());
+            record.extend([m.score_se, m.episode_return.se, m.true_return.se].map(num));
+            records.push(record);
         }
         // Only the algorithms' Totals rank.
         let totals = self
@@ -871,8 +1075,9 @@ impl ScoreTable {
             }
             records.push(record);
         }
+        let width = CSV_HEADER.len() + if noisy { CSV_NOISE.len() } else { 0 };
         for record in &mut records {
-            record.resize(CSV_HEADER.len(), String::new());
+            record.resize(width, String::new());
             if let Some(group) = group {
                 record.insert(0, group.to_string());
             }
@@ -908,6 +1113,11 @@ const CSV_HEADER: [&str; 21] = [
     "below_best",
     "p_best",
 ];
+/// The columns after [`CSV_HEADER`] where some truth is Monte-Carlo: each
+/// cell's mean standard errors ([`NOISE`]), a controller's own.
+const CSV_NOISE: [&str; 3] = ["se", "episode_return_se", "true_return_se"];
+/// The `algo` of a controller's CSV record (n is its rollouts).
+const CONTROLLER_ALGO: &str = "controller";
 /// The `best` column, which the Total records fill too.
 const CSV_BEST: usize = 18;
 
@@ -951,6 +1161,8 @@ fn seeds_note(ns: &BTreeMap<usize, usize>, usual: Option<usize>) -> Option<Strin
 struct Shown {
     mean: f64,
     std: f64,
+    /// Evaluation noise ([`NOISE`]).
+    se: Option<f64>,
     n: usize,
     below_best: bool,
     marks: String,
@@ -962,6 +1174,7 @@ impl Shown {
         Shown {
             mean: stat.mean,
             std: stat.std,
+            se: stat.se,
             n: stat.values.len(),
             below_best: false,
             marks,
@@ -1152,9 +1365,18 @@ impl Grouped {
 fn csv_of(tables: &[(Option<&str>, &ScoreTable)]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let grouped = tables.iter().any(|(g, _)| g.is_some());
-    let _ = w.write_record(grouped.then_some("group").into_iter().chain(CSV_HEADER));
+    // Exact truth has no noise columns, so tabular CSV keeps its shape.
+    let noisy = tables.iter().any(|(_, t)| t.noisy());
+    let noise = CSV_NOISE.iter().filter(|_| noisy).copied();
+    let _ = w.write_record(
+        grouped
+            .then_some("group")
+            .into_iter()
+            .chain(CSV_HEADER)
+            .chain(noise),
+    );
     for (group, table) in tables {
-        for record in table.csv_records(*group) {
+        for record in table.csv_records(*group, noisy) {
             let _ = w.write_record(record);
         }
     }

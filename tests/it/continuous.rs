@@ -12,6 +12,7 @@ use pessimist::eval::monte_carlo::START_SEED;
 use pessimist::experiment::DatasetSource;
 use pessimist::experiment::pipeline::{Data, Setup, Training};
 use pessimist::features::FeatureSpec;
+use pessimist::present::scores;
 use std::path::Path;
 
 const SPEC: &str = r#"
@@ -69,6 +70,56 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     }
     let last = lines.last().unwrap();
     assert!(last["true_return_se"].as_f64().unwrap() > 0.0, "{last}");
+    report_carries_error_bars_and_the_controller(&store);
+    // One seed has no spread over seeds: the one band is J's ±1.96 se.
+    let svg = dir.path().join("fig.svg");
+    Command::cargo_bin("pessimist")
+        .unwrap()
+        .arg("plot")
+        .arg(&store)
+        .arg("--out")
+        .arg(&svg)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
+}
+
+/// `report` on that store: the se columns with values > 0, the
+/// behaviour's score of the data, and the controller's row near 100
+/// (the reference expert is the same controller, from other starts).
+fn report_carries_error_bars_and_the_controller(store: &Path) {
+    let report = |format: &str| {
+        let out = Command::cargo_bin("pessimist")
+            .unwrap()
+            .args(["report", "--format", format])
+            .arg(store)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = report("csv");
+    let mut lines = csv.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = lines.next().unwrap();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let records: Vec<Vec<&str>> = lines.collect();
+    let of = |algo: &str| records.iter().find(|r| r[column("algo")] == algo).unwrap();
+    let number = |r: &Vec<&str>, name: &str| r[column(name)].parse::<f64>().unwrap();
+    let fqi = of("fqi");
+    for name in ["se", "episode_return_se", "true_return_se"] {
+        assert!(number(fqi, name) > 0.0, "{name}: {csv}");
+    }
+    // ε = 0.3 is a little less noise than `medium`'s 0.34 (score 33).
+    let behaviour = number(of("behaviour"), "mean");
+    assert!((33.0..60.0).contains(&behaviour), "{csv}");
+    let controller = of("controller");
+    assert_eq!(controller[column("n")], "50", "the runs' rollouts: {csv}");
+    let (score, se) = (number(controller, "mean"), number(controller, "se"));
+    assert!(se > 0.0 && (score - 100.0).abs() < 4.0 * se + 1.0, "{csv}");
+    let md = report("md");
+    assert!(md.contains("| controller: energy pumping | "), "{md}");
+    assert!(md.contains(scores::NOISE), "{md}");
 }
 
 fn tiles() -> FeatureSpec {

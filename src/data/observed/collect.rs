@@ -84,6 +84,15 @@ impl Reference {
         let (random, expert) = (self.random.0, self.expert?.0);
         Some(100.0 * (r - random) / (expert - random))
     }
+
+    /// The standard error of [`Reference::score`] of a mean return whose
+    /// standard error is `se` (the references taken as exact); NaN
+    /// without an expert.
+    pub fn score_se(&self, se: f64) -> f64 {
+        self.expert.map_or(f64::NAN, |(expert, _)| {
+            se * (100.0 / (expert - self.random.0)).abs()
+        })
+    }
 }
 
 /// Where an observation dataset's transitions came from.

@@ -390,9 +390,14 @@ fn dataset_parts(s: &crate::eval::DatasetStats) -> Vec<String> {
             fmt(Some(100.0 * s.single_action_share), 0)
         ),
         format!("{} actions/state", fmt(Some(s.mean_actions), 1)),
-        format!("states {}/{}", s.visited_states, s.reachable_states),
-        format!("concentrability {}", fmt(Some(s.concentrability), 1)),
     ]);
+    // A continuous environment has no table of states to cover.
+    if s.reachable_states > 0 {
+        parts.extend([
+            format!("states {}/{}", s.visited_states, s.reachable_states),
+            format!("concentrability {}", fmt(Some(s.concentrability), 1)),
+        ]);
+    }
     parts
 }
 

@@ -584,7 +584,11 @@ impl Columns<'_> {
 
     /// What a run has learned, at its latest eval: J, R, q_est, gap, score.
     fn metrics(&mut self) {
-        let j = self.metric(|m| m.true_return, 3);
+        let se = |r: &RunView, f: fn(&Metrics) -> f64| r.latest.map_or(f64::NAN, |m| f(&m));
+        let j = self.text(|r| {
+            let j = fmt(r.latest.map(|m| m.true_return), 3);
+            scores::plus_se(j, se(r, |m| m.true_return_se), 3)
+        });
         self.add(("J", Some(SortKey::Return), 0), j, None);
         let r = self.metric(|m| m.episode_return, 3);
         self.add(("R", Some(SortKey::EpisodeReturn), 1), r, None);
@@ -592,7 +596,10 @@ impl Columns<'_> {
         self.add(("q_est", Some(SortKey::QEst), 0), q, None);
         let g = self.latest(gap);
         self.add(("gap", Some(SortKey::Gap), 1), g, None);
-        let score = self.text(|r| scores::score_text(r.latest.map(|m| m.normalized_score), 1));
+        let score = self.text(|r| {
+            let score = scores::score_text(r.latest.map(|m| m.normalized_score), 1);
+            scores::plus_se(score, se(r, |m| m.normalized_score_se), 1)
+        });
         self.add(("score", Some(SortKey::Score), 0), score, None);
     }
 }

@@ -41,7 +41,10 @@ pub fn apply(app: &mut App, command: Command) -> Action {
     // Columns within the wider orientation's; the view stops at the last
     // one that still leaves a window.
     let table = app.runs.score_table(app.store());
-    let last_column = table.algos.len().max(table.datasets.len());
+    let last_column = table
+        .algos
+        .len()
+        .max(table.datasets.len() + table.controllers.len());
     let pane = &mut app.scores;
     let mut scroll = |step| pane.offset = pane.offset.saturating_add_signed(step);
     match command {
@@ -257,6 +260,13 @@ fn score_matrix(table: &ScoreTable, full: bool) -> Vec<Vec<(String, bool)>> {
                 .collect()
         })
         .collect();
+    // The classical controllers' rows: the score in the behaviour column.
+    rows.extend(table.controllers.iter().map(|c| {
+        let score = if full { c.text() } else { c.short_text() };
+        std::iter::once((score, false))
+            .chain(table.algos.iter().map(|_| (String::new(), false)))
+            .collect()
+    }));
     let total = |t: &scores::Total| if full { t.text() } else { t.short_text() };
     rows.push(
         std::iter::once((
@@ -277,9 +287,17 @@ fn grid_layout(table: &ScoreTable, transposed: bool, full: bool, long: bool) -> 
     } else {
         &table.short_datasets
     };
+    let controllers = table.controllers.iter().map(|c| {
+        if long {
+            c.label.clone()
+        } else {
+            c.short_label.clone()
+        }
+    });
     let row_labels: Vec<String> = datasets
         .iter()
         .cloned()
+        .chain(controllers)
         .chain([scores::TOTAL.to_string()])
         .collect();
     let column_labels: Vec<String> = std::iter::once(scores::BEHAVIOUR.to_string())
@@ -431,6 +449,7 @@ mod tests {
             behavior: vec![Some(Stat::new(vec![40.0, 50.0])), None],
             total: vec![total(110.04, 2), total(20.0, 1), total(110.0, 2)],
             behavior_total: Some(total(45.0, 1)),
+            controllers: Vec::new(),
         };
         table.rank();
         table

@@ -8,6 +8,7 @@
 
 mod dataset;
 pub mod json_float;
+pub mod landscape;
 mod metrics;
 pub mod monte_carlo;
 mod reference;

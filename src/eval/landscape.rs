@@ -47,8 +47,7 @@ use crate::mdp::solve;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Cells per axis.
 pub const GRID: usize = 24;
@@ -198,13 +197,15 @@ fn histogram(dims: &[Dim], pairs: &[(usize, usize)], obs: ArrayView2<f64>) -> Ve
 }
 
 /// The observations a policy acts at during an evaluation, counted per
-/// pair and cell from every thread that plays an episode. The counts are
-/// sums, so they do not depend on how the episodes were scheduled.
+/// pair and cell from every thread that plays an episode: each thread
+/// counts into its own shard (no cache line shared between cores on
+/// every step), and the shards are summed when read, so the counts do not
+/// depend on how the episodes were scheduled.
 #[derive(Debug)]
 pub struct Visits {
     dims: Vec<Dim>,
     pairs: Vec<(usize, usize)>,
-    counts: Vec<AtomicU64>,
+    shards: Vec<Mutex<Vec<u64>>>,
 }
 
 thread_local! {
@@ -214,14 +215,21 @@ thread_local! {
 impl Visits {
     fn new(dims: Vec<Dim>) -> Self {
         let pairs = pairs(dims.len());
-        let counts = (0..pairs.len() * GRID * GRID)
-            .map(|_| AtomicU64::new(0))
+        let cells = pairs.len() * GRID * GRID;
+        let shards = (0..rayon::current_num_threads().max(1))
+            .map(|_| Mutex::new(vec![0; cells]))
             .collect();
         Visits {
             dims,
             pairs,
-            counts,
+            shards,
         }
+    }
+
+    fn shard(&self, i: usize) -> std::sync::MutexGuard<'_, Vec<u64>> {
+        self.shards[i % self.shards.len()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Counts one observation.
@@ -229,24 +237,26 @@ impl Visits {
         OBS.with_borrow_mut(|row| {
             row.clear();
             obs.extend(row);
-            cell_index(&self.dims, &self.pairs, row, |i| {
-                self.counts[i].fetch_add(1, Ordering::Relaxed);
-            });
+            let mut counts = self.shard(rayon::current_thread_index().unwrap_or(0));
+            cell_index(&self.dims, &self.pairs, row, |i| counts[i] += 1);
         });
     }
 
     /// Forgets every count (before an evaluation).
     pub fn clear(&self) {
-        for c in &self.counts {
-            c.store(0, Ordering::Relaxed);
+        for i in 0..self.shards.len() {
+            self.shard(i).fill(0);
         }
     }
 
     fn counts(&self) -> Vec<u64> {
-        self.counts
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect()
+        let mut total = self.shard(0).clone();
+        for i in 1..self.shards.len() {
+            for (t, c) in total.iter_mut().zip(self.shard(i).iter()) {
+                *t += c;
+            }
+        }
+        total
     }
 }
 

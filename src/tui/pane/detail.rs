@@ -656,8 +656,15 @@ fn draw_landscape(
             r.height.saturating_sub(2) as usize,
         )
     };
-    let cols = columns.iter().map(|&r| inner(r).0).min().unwrap_or(0);
-    let height = inner(columns[0]).1;
+    // Never more cells than the grid has (a cell drawn twice would look
+    // like two).
+    let cols = columns
+        .iter()
+        .map(|&r| inner(r).0)
+        .min()
+        .unwrap_or(0)
+        .min(l.grid);
+    let height = inner(columns[0]).1.min(l.grid);
     let panels = landscape::panels(slice, l.grid, cols, height);
     for ((title, cells), &rect) in [
         (" max_a Q ", &panels.max_q),

@@ -4,7 +4,9 @@
 //! MountainCar-v0's observation bounds) evaluated by rollouts on all cores
 //! at ≥ 5 M environment steps per second on 2 cores. The weights are
 //! random, so most episodes run to the 200-step limit; throughput is
-//! counted in environment steps.
+//! counted in environment steps. The same again with every observation
+//! counted for the run's landscape ([`pessimist::eval::landscape`]), as
+//! the judge counts its rollouts'.
 //!
 //! Also one eval point of a run ([`pessimist::eval::MonteCarlo`] behind
 //! the run's judge): fqi on 100k MountainCar transitions (expert, ε =
@@ -18,6 +20,7 @@ use pessimist::algo::Params;
 use pessimist::data::Quality;
 use pessimist::env::monte_carlo::{Plan, TileGreedy, evaluate};
 use pessimist::env::{MountainCar, mountain_car};
+use pessimist::eval::landscape::Survey;
 use pessimist::experiment::DatasetSource;
 use pessimist::experiment::pipeline::{DEFAULT_ROLLOUTS, Data, Setup};
 use pessimist::features::{FeatureSpec, TileCoder};
@@ -44,6 +47,28 @@ fn tile_coded_mountain_car(c: &mut Criterion) {
         "tile-coded greedy, 10k episodes (elements = env steps)",
         |b| {
             b.iter(|| evaluate(&MountainCar, act, black_box(plan)).unwrap());
+        },
+    );
+    // The same with every observation counted for the run's landscape, as
+    // the judge counts its rollouts' (the cost of the visitation panel).
+    let features = FeatureSpec::tile(8, 8, 4096)
+        .unwrap()
+        .observations(&mountain_car::DESCRIPTION)
+        .unwrap();
+    let survey = Survey::new(
+        &mountain_car::DESCRIPTION,
+        features,
+        ndarray::Array2::zeros((0, 2)).view(),
+    );
+    let visits = survey.visits();
+    let counted = |o: &[f64; 2], rng: &mut Pcg64Mcg| {
+        visits.record(o);
+        act(o, rng)
+    };
+    group.bench_function(
+        "tile-coded greedy, visits counted (elements = env steps)",
+        |b| {
+            b.iter(|| evaluate(&MountainCar, counted, black_box(plan)).unwrap());
         },
     );
     group.finish();

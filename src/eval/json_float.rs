@@ -47,6 +47,53 @@ pub mod option {
     }
 }
 
+/// `Vec<f64>`, each element as [`serialize`] writes one (a landscape's
+/// max_a Q, where a diverged learner's values are infinite or NaN).
+pub mod vec {
+    use super::{FloatVisitor, Serializer};
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(xs: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        struct One(f64);
+        impl serde::Serialize for One {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::serialize(&self.0, s)
+            }
+        }
+        let mut seq = s.serialize_seq(Some(xs.len()))?;
+        for &x in xs {
+            seq.serialize_element(&One(x))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        struct One(f64);
+        impl<'de> serde::Deserialize<'de> for One {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok(One(d.deserialize_any(FloatVisitor)?.unwrap_or(f64::NAN)))
+            }
+        }
+        struct Seq;
+        impl<'de> Visitor<'de> for Seq {
+            type Value = Vec<f64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of numbers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(One(x)) = seq.next_element()? {
+                    out.push(x);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
+}
+
 /// A number, `null` (None), or `"inf"` / `"-inf"`.
 struct FloatVisitor;
 

@@ -9,6 +9,7 @@
 pub mod controller;
 mod dataset;
 pub mod json_float;
+pub mod landscape;
 mod metrics;
 pub mod monte_carlo;
 mod reference;

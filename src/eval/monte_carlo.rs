@@ -19,6 +19,7 @@
 //! (Q^π at the data's pairs) would need rollouts from every pair, and is
 //! NaN (`null`).
 
+use super::landscape::Visits;
 use super::{Metrics, OnData};
 use crate::algo::TrainData;
 use crate::data::EmpiricalMdp;
@@ -50,6 +51,9 @@ pub struct MonteCarlo {
     compiled: Arc<EmpiricalMdp>,
     /// π̂_β(a|s) from the data's counts.
     behavior: Policy,
+    /// Where the rollouts' observations are counted, if anyone asked
+    /// ([`MonteCarlo::record_visits`]); no metric reads them.
+    visits: Option<Arc<Visits>>,
 }
 
 impl MonteCarlo {
@@ -88,6 +92,7 @@ impl MonteCarlo {
             },
             behavior: data.compiled.behavior_estimate(),
             compiled: data.compiled.clone(),
+            visits: None,
         })
     }
 
@@ -97,6 +102,12 @@ impl MonteCarlo {
     pub fn dataset_stats(&self, data: &crate::data::Dataset) -> super::DatasetStats {
         let (reference, horizon) = (&self.env.reference, self.env.time_limit);
         super::dataset::observed_stats(data, &self.compiled, reference, horizon)
+    }
+
+    /// Counts, at every evaluation, the observations the policy acts at
+    /// into `visits` (cleared first): the run's landscape draws them.
+    pub fn record_visits(&mut self, visits: Arc<Visits>) {
+        self.visits = Some(visits);
     }
 
     /// Every metric of [`Metrics`] except those the runner fills; θ is the
@@ -124,11 +135,15 @@ impl MonteCarlo {
             q,
             policy,
         };
+        if let Some(visits) = &self.visits {
+            visits.clear();
+        }
         let (played, q_est) = env::visit_continuous(
             self.env.id,
             &Play {
                 actor: &actor,
                 plan: self.plan,
+                visits: self.visits.as_deref(),
             },
         )
         .expect("a continuous environment")?;
@@ -222,13 +237,20 @@ impl Actor<'_> {
 struct Play<'a> {
     actor: &'a Actor<'a>,
     plan: Plan,
+    visits: Option<&'a Visits>,
 }
 
 impl Visit for Play<'_> {
     type Out = Result<(mc::Evaluation, f64)>;
 
     fn visit<E: Env>(&self, env: &E) -> Self::Out {
-        let played = mc::evaluate(env, |obs, rng| self.actor.act(obs, rng), self.plan)?;
+        let act = |obs: &E::Obs, rng: &mut Pcg64Mcg| {
+            if let Some(visits) = self.visits {
+                visits.record(obs);
+            }
+            self.actor.act(obs, rng)
+        };
+        let played = mc::evaluate(env, act, self.plan)?;
         let n = self.plan.episodes;
         let believed: f64 = (0..n as u64)
             .map(|i| {

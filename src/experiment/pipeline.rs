@@ -13,6 +13,7 @@ use crate::algo::{self, Algorithm, Params, TrainData};
 use crate::data::{self, Dataset, Samples};
 use crate::env::{self, Description};
 use crate::error::{Error, Result};
+use crate::eval::landscape::Survey;
 use crate::eval::{Evaluator, Judge, MonteCarlo};
 use crate::features::FeatureSpec;
 use crate::mdp::{TabularMdp, envs, solve};
@@ -58,6 +59,9 @@ pub struct Training {
     /// The transitions the learner trains on (for their statistics): the
     /// sample-based dataset on a continuous environment.
     pub dataset: Arc<Dataset>,
+    /// On a continuous environment, what draws the run's landscape at each
+    /// eval point (the judge counts its visits).
+    pub survey: Option<Survey>,
 }
 
 impl<'a> Setup<'a> {
@@ -89,9 +93,11 @@ impl<'a> Setup<'a> {
     pub fn build(&self) -> Result<Training> {
         solve::check_gamma(self.gamma)?;
         algo::resolve_params(self.algo, self.params)?;
-        let (data, judge) = match env::continuous(self.env) {
-            Some(description) => self.continuous(description)?,
-            None => self.tabular()?,
+        let (data, judge, survey) = if let Some(description) = env::continuous(self.env) {
+            self.continuous(description)?
+        } else {
+            let (data, judge) = self.tabular()?;
+            (data, judge, None)
         };
         let dataset = data.dataset.clone();
         let learner = algo::build(self.algo, self.params, &data)?;
@@ -99,6 +105,7 @@ impl<'a> Setup<'a> {
             learner,
             judge,
             dataset,
+            survey,
         })
     }
 
@@ -139,7 +146,7 @@ impl<'a> Setup<'a> {
         Ok((data, judge))
     }
 
-    fn continuous(&self, d: &'static Description) -> Result<(TrainData, Judge)> {
+    fn continuous(&self, d: &'static Description) -> Result<(TrainData, Judge, Option<Survey>)> {
         let features = self.features.observations(d)?;
         let shape = (d.observation.len(), d.actions.len());
         let rollouts = self.rollouts.unwrap_or(DEFAULT_ROLLOUTS);
@@ -155,12 +162,15 @@ impl<'a> Setup<'a> {
         let Built::Observations(observed) = &*built else {
             unreachable!("a continuous environment's definition builds observations")
         };
-        let samples = Samples::new(&observed.transitions(), shape.1)?;
+        let transitions = observed.transitions();
+        let samples = Samples::new(&transitions, shape.1)?;
         let phi = features.phi(samples.points.view())?;
         let data = TrainData::samples(samples, phi, self.gamma, self.seed)?;
         let rollouts = usize::try_from(rollouts).unwrap_or(usize::MAX);
-        let judge = Judge::MonteCarlo(Box::new(MonteCarlo::new(d, features, &data, rollouts)?));
-        Ok((data, judge))
+        let survey = Survey::new(d, features.clone(), transitions.obs);
+        let mut judge = MonteCarlo::new(d, features, &data, rollouts)?;
+        judge.record_visits(survey.visits());
+        Ok((data, Judge::MonteCarlo(Box::new(judge)), Some(survey)))
     }
 
     /// The dataset of `source` on this environment, built once per process

@@ -138,6 +138,7 @@ fn train(
         mut learner,
         judge,
         dataset,
+        survey,
     } = Setup::of(config).with_cache(cache).build()?;
     // The dataset's statistics hold its concentrability (the coverage).
     summary.dataset_stats = match judge.dataset_stats(&dataset) {
@@ -152,9 +153,10 @@ fn train(
         None => Some(judge.coverage()),
     };
     summary.unvisited_states = Some(judge.unvisited_states());
-    let checkpoints = Checkpoints {
+    let mut checkpoints = Checkpoints {
         dir,
         owner: CheckpointOwner::of(config),
+        landscape: None,
     };
     let checkpoint = store::read_checkpoint_to_repair(dir, &checkpoints.owner);
     let (mut iteration, kept) = match &checkpoint {
@@ -213,6 +215,17 @@ fn train(
                 }
                 Err(e) => return Err(e),
             };
+            // The landscape of this eval point, written with the next checkpoint.
+            if let (Some(survey), Some(theta), true) =
+                (&survey, learner.weights(), m.true_return.is_finite())
+            {
+                match survey.landscape(iteration, theta) {
+                    Ok(l) => checkpoints.landscape = Some(l),
+                    Err(e) => {
+                        let _ = store::log(dir, &format!("no landscape: {e}"));
+                    }
+                }
+            }
             summary.eval_seconds += started.elapsed().as_secs_f64();
             m.iteration = iteration;
             m.wall_time = summary.train_seconds;
@@ -341,18 +354,21 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Where and as whose a run's checkpoints are written.
+/// Where and as whose a run's checkpoints are written, and the landscape
+/// of the latest eval point not written yet.
 struct Checkpoints<'a> {
     dir: &'a RunDir,
     owner: CheckpointOwner,
+    landscape: Option<crate::eval::landscape::Landscape>,
 }
 
 impl Checkpoints<'_> {
-    /// Flushes the metrics, then writes the policy, Q and checkpoint. The
-    /// summary is the caller's: a run that stops here has [`execute`]
-    /// write it once, with its status, after these are durable.
+    /// Flushes the metrics, then writes the landscape (if a new one),
+    /// policy, Q and checkpoint. The summary is the caller's: a run that
+    /// stops here has [`execute`] write it once, with its status, after
+    /// these are durable.
     fn write(
-        &self,
+        &mut self,
         metrics: &mut MetricsWriter,
         learner: &dyn algo::Algorithm,
         summary: &mut Summary,
@@ -361,6 +377,9 @@ impl Checkpoints<'_> {
         timed(&mut summary.metrics_seconds, || metrics.flush())?;
         let started = Instant::now();
         metrics.sync()?;
+        if let Some(landscape) = self.landscape.take() {
+            store::write_landscape(self.dir, &landscape)?;
+        }
         // The current Q and policy too: the dashboard's detail view shows
         // a running run's heatmap from them.
         store::write_checkpoint(
@@ -386,7 +405,7 @@ impl Checkpoints<'_> {
 
     /// Writes the final policy, Q table and checkpoint of a run that ended.
     fn finish(
-        &self,
+        &mut self,
         metrics: &mut MetricsWriter,
         learner: &dyn algo::Algorithm,
         summary: &mut Summary,

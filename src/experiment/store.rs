@@ -1,6 +1,9 @@
 //! The run store: `runs/<spec>/<run-id>/`, a [`RunDir`] with `config.json`,
 //! `metrics.jsonl` (append-only), `checkpoint.json` and `summary.json`
 //! (atomic: temp file, fsync, rename), `policy.json`, `q.npy`, `log.txt`,
+//! `landscape.json` (continuous runs only: max_a Q, the data's density and
+//! the policy's visitation over pairs of observation components,
+//! [`crate::eval::landscape`], rewritten with each checkpoint),
 //! and `lock` (an OS file lock, released by the kernel when its process dies,
 //! so a killed worker never leaves a stale lock behind).
 //!
@@ -19,6 +22,7 @@ use super::config::{RunConfig, RunId};
 use super::dataset_cache::DatasetCache;
 use super::status::RunStatus;
 use crate::error::{Error, Result};
+use crate::eval::landscape::Landscape;
 use crate::eval::{DatasetStats, Metrics};
 use crate::mdp::Policy;
 use ndarray::Array2;
@@ -34,6 +38,7 @@ const CHECKPOINT: &str = "checkpoint.json";
 const POLICY: &str = "policy.json";
 const Q_TABLE: &str = "q.npy";
 const LOG: &str = "log.txt";
+const LANDSCAPE: &str = "landscape.json";
 const LOCK: &str = "lock";
 
 /// One run's directory. The functions of this module that read and write
@@ -516,6 +521,29 @@ pub fn read_policy(dir: &RunDir) -> Result<Policy> {
     })
 }
 
+/// Writes the run's landscape as [`write_atomic`] does up to the rename;
+/// the next [`write_checkpoint`]'s directory sync makes it durable (the
+/// runner writes one just before a checkpoint). A reader sees the old
+/// file or the new one, never a torn one.
+pub fn write_landscape(dir: &RunDir, landscape: &Landscape) -> Result<()> {
+    let bytes = serde_json::to_vec(landscape).expect("landscapes serialize");
+    replace(dir, LANDSCAPE, &bytes).map(drop)
+}
+
+/// The run's landscape; `None` when it has none (a tabular run, one
+/// stored before landscapes were, or one not yet at a checkpoint). A
+/// file that does not parse or fit is an error naming it.
+pub fn read_landscape(dir: &RunDir) -> Result<Option<Landscape>> {
+    let path = dir.file(LANDSCAPE);
+    let Some(landscape) = read_json::<Landscape>(&path)? else {
+        return Ok(None);
+    };
+    landscape
+        .check()
+        .map_err(|message| Error::File { path, message })?;
+    Ok(Some(landscape))
+}
+
 pub fn read_q(dir: &RunDir) -> Result<Array2<f64>> {
     crate::data::npy::read_q_table(&dir.file(Q_TABLE))
 }
@@ -938,7 +966,9 @@ pub fn now() -> f64 {
 /// ending as the run's, so then nothing is removed.
 pub fn clear(dir: &RunDir) -> Result<()> {
     super::index::record_cleared(dir)?;
-    for name in [METRICS, SUMMARY, CHECKPOINT, POLICY, Q_TABLE, LOG] {
+    for name in [
+        METRICS, SUMMARY, CHECKPOINT, POLICY, Q_TABLE, LOG, LANDSCAPE,
+    ] {
         let path = dir.file(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}

@@ -134,6 +134,7 @@ impl Dashboard {
     fn refresh_detail(&mut self) {
         if !self.app.detail.open {
             self.app.detail.error = None;
+            self.app.detail.load_landscape(None);
             self.app.set_detail_data(None);
             return;
         }
@@ -142,6 +143,7 @@ impl Dashboard {
         };
         let dir = run.dir.clone();
         self.app.detail.log_tail = store::log_tail(&dir, 12);
+        self.app.detail.load_landscape(Some(&dir));
         // Missing files are a run still training; anything else (a corrupt
         // or oversized q.npy) is shown in the detail, never a crash.
         let missing = |e: &crate::Error| match e {

@@ -67,6 +67,10 @@ pub enum Command {
     Export,
     /// The detail's heatmap: max_a Q, or the overestimation max_a Q − V^π.
     Overestimation,
+    /// The detail's landscape: the next / previous pair of observation
+    /// components (continuous runs of more than two).
+    NextPair,
+    PreviousPair,
 }
 
 /// One key binding of one pane.

@@ -12,6 +12,8 @@
 //!   curves (cached per run revision);
 //! - [`detail`]: the run detail's model: the run's environment and the
 //!   per-state overestimation, computed outside drawing;
+//! - [`landscape`]: a continuous run's landscape fitted to panels of
+//!   shaded cells, for the detail;
 //! - [`view`]: draws a frame from the state: layout, header, footer, and
 //!   the styles the panes share;
 //! - [`dashboard`]: keeps the state in step with the session and carries
@@ -30,6 +32,7 @@ pub mod dashboard;
 pub mod detail;
 pub mod headless;
 pub mod keys;
+pub mod landscape;
 pub mod pane;
 pub mod terminal;
 pub mod view;

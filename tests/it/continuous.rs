@@ -11,6 +11,7 @@ use pessimist::eval::Metrics;
 use pessimist::eval::monte_carlo::START_SEED;
 use pessimist::experiment::DatasetSource;
 use pessimist::experiment::pipeline::{Data, Setup, Training};
+use pessimist::experiment::store::{self, RunDir};
 use pessimist::features::FeatureSpec;
 use pessimist::present::scores;
 use std::path::Path;
@@ -70,6 +71,37 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     }
     let last = lines.last().unwrap();
     assert!(last["true_return_se"].as_f64().unwrap() > 0.0, "{last}");
+    // The landscape of the last eval point: every count there, and
+    // readers tolerate it missing or torn.
+    let path = crate::support::cli::tree(&store)
+        .into_iter()
+        .find(|p| p.ends_with("landscape.json"))
+        .expect("a continuous run writes landscape.json");
+    let dir = RunDir::new(store.join(&path).parent().unwrap());
+    let l = store::read_landscape(&dir).unwrap().unwrap();
+    assert_eq!(
+        (l.iteration, l.data_total, l.slices.len()),
+        (100, 20_000, 1)
+    );
+    let s = &l.slices[0];
+    assert_eq!(s.data.iter().sum::<u64>(), 20_000);
+    assert_eq!(s.visits.iter().sum::<u64>(), l.visits_total);
+    // 50 rollouts of at most 200 steps each.
+    assert!(
+        (50..=50 * 200).contains(&l.visits_total),
+        "{}",
+        l.visits_total
+    );
+    let bytes = std::fs::read(store.join(&path)).unwrap();
+    assert!(bytes.len() < 64 << 10, "{} bytes", bytes.len());
+    std::fs::write(store.join(&path), &bytes[..bytes.len() / 2]).unwrap();
+    let e = store::read_landscape(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("landscape.json") && e.contains("corrupt JSON"),
+        "{e}"
+    );
+    std::fs::remove_file(store.join(&path)).unwrap();
+    assert!(store::read_landscape(&dir).unwrap().is_none());
     report_carries_error_bars_and_the_controller(&store);
     // One seed has no spread over seeds: the one band is J's ±1.96 se.
     let svg = dir.path().join("fig.svg");
@@ -130,7 +162,7 @@ const ROLLOUTS: u64 = 64;
 const GAMMA: f64 = 0.99;
 
 /// fqi on 20,000 expert transitions with ε = 0.3, `iterations` steps.
-fn trained(algo: &str, iterations: usize) -> Training {
+pub(crate) fn trained(algo: &str, iterations: usize) -> Training {
     let source = DatasetSource::Collect {
         policy: Quality::Expert.with_epsilon(0.3).unwrap(),
         size: 20_000,
@@ -156,7 +188,7 @@ fn trained(algo: &str, iterations: usize) -> Training {
     training
 }
 
-fn evaluate(training: &Training) -> Metrics {
+pub(crate) fn evaluate(training: &Training) -> Metrics {
     let learner = &training.learner;
     training
         .judge

@@ -531,3 +531,93 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
         "{text}"
     );
 }
+
+/// A colourless detail of a continuous run whose landscape is `landscape`.
+fn continuous_detail(env: &str, landscape: pessimist::eval::landscape::Landscape) -> App {
+    let mut r = run("fqi", 2_000, 0, RunStatus::Done, 11);
+    let mut config = (*r.config).clone();
+    config.env = env.into();
+    config.spec = "landscape".into();
+    r.config = Arc::new(config);
+    r.dataset_stats = None;
+    let mut app = one_spec(vec![r], "landscape", "experiments/landscape.toml");
+    press(&mut app, "<enter>");
+    app.detail.landscape = Some(Ok(landscape));
+    app
+}
+
+/// Naive FQI on 20,000 MountainCar transitions after 30 iterations:
+/// max_a Q over (position, velocity) beside the data and the visits, cells
+/// without data hatched (deterministic: seeded data, learner, rollouts).
+#[test]
+fn continuous_detail_draws_the_landscape() {
+    let training = crate::continuous::trained("fqi", 30);
+    crate::continuous::evaluate(&training);
+    let survey = training.survey.as_ref().unwrap();
+    let theta = training.learner.weights().unwrap();
+    let landscape = survey.landscape(30, theta).unwrap();
+    assert_eq!(landscape.data_total, 20_000);
+    let app = continuous_detail("MountainCar-v0", landscape);
+    let text = render(&app, 160, 48);
+    assert!(
+        text.contains("x position -1.2…0.6 · y velocity -0.07…0.07"),
+        "{text}"
+    );
+    both_sizes("landscape", &app);
+}
+
+/// CartPole has six pairs of components: `p` and `P` step through them,
+/// the axes follow, and a torn file shows its error in place.
+#[test]
+fn the_landscape_pair_follows_p_and_shift_p() {
+    use pessimist::eval::landscape::Survey;
+    let env = pessimist::env::continuous("CartPole-v1").unwrap();
+    let features = pessimist::features::FeatureSpec::tile(8, 4, 512)
+        .unwrap()
+        .observations(env)
+        .unwrap();
+    let obs = ndarray::Array2::from_shape_fn((10, 4), |(i, c)| 0.01 * (i * (c + 1)) as f64);
+    let survey = Survey::new(env, features, obs.view());
+    let theta = ndarray::Array1::zeros(2 * 512);
+    let mut app = continuous_detail("CartPole-v1", survey.landscape(0, theta.view()).unwrap());
+    let axes = |app: &App| {
+        let text = render(app, 160, 48);
+        let line = text
+            .lines()
+            .find(|l| l.contains(" x "))
+            .unwrap()
+            .to_string();
+        (
+            line,
+            text.contains(&format!("pair {}/6", app.detail.pair + 1)),
+        )
+    };
+    let (line, paired) = axes(&app);
+    assert!(
+        line.contains("x cart position") && line.contains("y cart velocity") && paired,
+        "{line}"
+    );
+    press(&mut app, "p");
+    let (line, paired) = axes(&app);
+    assert!(
+        line.contains("x cart position") && line.contains("y pole angle") && paired,
+        "{line}"
+    );
+    press(&mut app, "PP");
+    let (line, paired) = axes(&app);
+    assert_eq!(app.detail.pair, 5);
+    assert!(
+        line.contains("x pole angle") && line.contains("y pole angular velocity") && paired,
+        "{line}"
+    );
+    app.detail.landscape = Some(Err("landscape.json: corrupt JSON: EOF".into()));
+    press(&mut app, "p");
+    assert!(
+        app.message.as_ref().unwrap().contains("no landscape"),
+        "{:?}",
+        app.message
+    );
+    assert!(
+        render(&app, 160, 48).contains("cannot read the landscape: landscape.json: corrupt JSON")
+    );
+}

@@ -1,19 +1,27 @@
 //! The run detail: config, latest metrics (and the same on the start
 //! states the data visits), the heatmap of max_a Q or of the
 //! overestimation max_a Q − V^π on grid maps, states without data hatched,
-//! and the log tail. It draws what its state holds (environment, Q
-//! table, overestimation), loaded outside drawing: the environment when
-//! the detail opens or follows another run, the overestimation when the
-//! Q table or policy change. Its keys switch the heatmap, move to the
-//! next run and control the selected one.
+//! and the log tail. On a continuous run, the landscape instead: max_a Q
+//! over a pair of observation components beside the data's density and
+//! the policy's visitation ([`crate::eval::landscape`]), cells the data
+//! never reaches marked, one pair at a time. It draws what its state
+//! holds (environment, Q table, overestimation, landscape), loaded
+//! outside drawing: the environment when the detail opens or follows
+//! another run, the overestimation when the Q table or policy change,
+//! the landscape with the run's other files. Its keys switch the heatmap
+//! or the landscape's pair, move to the next run and control the
+//! selected one.
 
 use super::runs::{self, RunsPane};
+use crate::eval::landscape::{GRID, Landscape, Slice};
 use crate::experiment::RunView;
+use crate::experiment::store::{self, RunDir};
 use crate::mdp::{TabularMdp, solve};
 use crate::present::scores;
 use crate::tui::app::{Action, App, DetailData, Store, sanitize};
 use crate::tui::detail::{Envs, Heatmap};
 use crate::tui::keys::{Binding, Command, bind};
+use crate::tui::landscape::{self, Cell};
 use crate::tui::view::{error_style, estimate, fmt, styled};
 use crossterm::event::KeyCode;
 use crossterm::event::KeyCode::Char as K;
@@ -31,6 +39,8 @@ pub const KEYS: &[Binding] = &[
     bind(&[KeyCode::Up, K('k')], "↑ k", Command::Up, "previous run (the detail follows it)", None, "detail"),
     bind(&[KeyCode::Down, K('j')], "↓ j", Command::Down, "next run (the detail follows it)", None, "detail"),
     bind(&[K('o')], "o", Command::Overestimation, "heatmap: max_a Q / overestimation max_a Q − V^π", Some("o overest."), "detail"),
+    bind(&[K('p')], "p", Command::NextPair, "landscape: next pair of observation components", None, "detail"),
+    bind(&[K('P')], "P", Command::PreviousPair, "landscape: previous pair of observation components", None, "detail"),
     bind(&[K(' ')], "space", Command::PauseResume, "pause / resume the selected run", Some("␣ pause"), "detail"),
     bind(&[K('x')], "x", Command::Cancel, "cancel the selected run", Some("x cancel"), "detail"),
     bind(&[K('r')], "r", Command::Rerun, "rerun the selected run from scratch", Some("r rerun"), "detail"),
@@ -58,6 +68,11 @@ pub struct DetailPane {
     pub heatmap: Heatmap,
     /// Environments the detail has built, by id.
     pub envs: Envs,
+    /// The selected continuous run's landscape (or why it cannot be
+    /// read); `None` when it has none.
+    pub landscape: Option<Result<Landscape, String>>,
+    /// Which of the landscape's pairs of components is drawn.
+    pub pair: usize,
 }
 
 impl DetailPane {
@@ -78,6 +93,25 @@ impl DetailPane {
             self.env = wanted.and_then(|id| self.envs.get(&id));
             self.overestimate(run.map(|r| r.config.gamma));
         }
+    }
+
+    /// Reads the run's landscape (with its other files, when the detail
+    /// opens and when they change); a missing file is no landscape, a
+    /// torn or foreign one an error shown in its place.
+    pub fn load_landscape(&mut self, dir: Option<&RunDir>) {
+        self.landscape = dir.and_then(|dir| match store::read_landscape(dir) {
+            Ok(landscape) => landscape.map(Ok),
+            Err(e) => Some(Err(e.to_string())),
+        });
+    }
+
+    /// The landscape's slice the pair keys chose, if there is a landscape.
+    fn slice(&self) -> Option<(&Landscape, &Slice)> {
+        let Some(Ok(l)) = &self.landscape else {
+            return None;
+        };
+        let n = l.slices.len();
+        (n > 0).then(|| (l, &l.slices[self.pair % n]))
     }
 
     fn overestimate(&mut self, gamma: Option<f64>) {
@@ -115,6 +149,15 @@ pub fn availability(app: &App, command: Command) -> Result<(), String> {
             Some(Err(e)) => Err(format!("no overestimation: {e}")),
             None => Err("no overestimation: the run has no Q table and policy yet, or its environment no table".into()),
         },
+        Command::NextPair | Command::PreviousPair => match &app.detail.landscape {
+            _ if !app.detail.open => {
+                Err("p P: the landscape's pairs are in a continuous run's detail (Enter)".into())
+            }
+            Some(Ok(l)) if l.slices.len() > 1 => Ok(()),
+            Some(Ok(_)) => Err("the landscape has one pair of components".into()),
+            Some(Err(e)) => Err(format!("no landscape: {e}")),
+            None => Err("no landscape: the run is tabular, or not at a checkpoint yet".into()),
+        },
         _ => runs::control_availability(app, command),
     }
 }
@@ -128,6 +171,16 @@ pub fn apply(app: &mut App, command: Command) -> Action {
                 Heatmap::MaxQ => Heatmap::Overestimation,
                 Heatmap::Overestimation => Heatmap::MaxQ,
             };
+            Action::None
+        }
+        Command::NextPair | Command::PreviousPair => {
+            let n = app.detail.slice().map_or(1, |(l, _)| l.slices.len());
+            let step = if command == Command::NextPair {
+                1
+            } else {
+                n - 1
+            };
+            app.detail.pair = (app.detail.pair % n + step) % n;
             Action::None
         }
         _ => runs::apply(app, command),
@@ -155,7 +208,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .as_deref()
         .filter(|m| m.id() == run.config.env)
         .and_then(|m| m.grid());
-    let heatmap_width = grid.map_or(0, |g| (g.cols as u16 * 7 + 2).min(parts[0].width / 2));
+    // A continuous run's landscape: three panels of up to GRID + 2 columns,
+    // leaving the run's lines 40.
+    let landscape = crate::env::continuous(&run.config.env).and(app.detail.landscape.as_ref());
+    let heatmap_width = match (grid, landscape) {
+        (Some(g), _) => (g.cols as u16 * 7 + 2).min(parts[0].width / 2),
+        (None, Some(_)) => (3 * (GRID as u16 + 2)).min(parts[0].width.saturating_sub(40)),
+        (None, None) => 0,
+    };
     let top = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Min(20), Constraint::Length(heatmap_width)])
@@ -171,6 +231,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     );
     if let Some(grid) = grid {
         draw_heatmap(frame, app, top[1], grid);
+    } else if let Some(landscape) = landscape {
+        draw_landscape(frame, app, top[1], landscape.as_ref());
     }
     let log: Vec<Line> = app
         .detail
@@ -413,6 +475,15 @@ fn dataset_seed(c: &crate::experiment::RunConfig) -> String {
 /// Hatches the heatmap's cells of states the data never acts in.
 const NO_DATA: &str = "░";
 
+/// The heatmaps' shades, low to high.
+const SHADES: [Color; landscape::SHADES] = [
+    Color::Blue,
+    Color::Cyan,
+    Color::Green,
+    Color::Yellow,
+    Color::Red,
+];
+
 /// Per cell of a grid environment: max_a Q, or the overestimation
 /// max_a Q − V^π (`o`), with the policy's arrow; states the data never
 /// acts in hatched with [`NO_DATA`] (their Q is a convention).
@@ -485,13 +556,7 @@ fn heatmap_lines(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (&v, _)| {
             (lo.min(v), hi.max(v))
         });
-    let shades = [
-        Color::Blue,
-        Color::Cyan,
-        Color::Green,
-        Color::Yellow,
-        Color::Red,
-    ];
+    let shades = SHADES;
     let cell_width = ((width.saturating_sub(2)) as usize / grid.cols.max(1)).clamp(2, 7);
     let mut lines = Vec::new();
     let mut hatched = false;
@@ -550,6 +615,131 @@ fn heatmap_lines(
         lines.push(Line::from(format!(" {NO_DATA} never in the data")));
     }
     lines
+}
+
+/// A continuous run's landscape (module doc): max_a Q, the data's density
+/// and the policy's visitation over one pair of observation components,
+/// then the axes and the scale.
+fn draw_landscape(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    landscape: Result<&Landscape, &String>,
+) {
+    let block = |title: &'static str| Block::default().borders(Borders::ALL).title(title);
+    let slice = match landscape {
+        Err(e) => {
+            let text = format!(" cannot read the landscape: {}", sanitize(e));
+            frame.render_widget(
+                Paragraph::new(text)
+                    .wrap(Wrap { trim: false })
+                    .block(block(" landscape ")),
+                area,
+            );
+            return;
+        }
+        Ok(_) => app.detail.slice(),
+    };
+    let Some((l, slice)) = slice else {
+        frame.render_widget(
+            Paragraph::new(" no pairs").block(block(" landscape ")),
+            area,
+        );
+        return;
+    };
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(3), Constraint::Length(3)])
+        .split(area);
+    let columns = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Ratio(1, 3); 3])
+        .split(rows[0]);
+    let inner = |r: Rect| {
+        (
+            r.width.saturating_sub(2) as usize,
+            r.height.saturating_sub(2) as usize,
+        )
+    };
+    // Never more cells than the grid has (a cell drawn twice would look
+    // like two).
+    let cols = columns
+        .iter()
+        .map(|&r| inner(r).0)
+        .min()
+        .unwrap_or(0)
+        .min(l.grid);
+    let height = inner(columns[0]).1.min(l.grid);
+    let panels = landscape::panels(slice, l.grid, cols, height);
+    for ((title, cells), &rect) in [
+        (" max_a Q ", &panels.max_q),
+        (" data ", &panels.data),
+        (" visits ", &panels.visits),
+    ]
+    .into_iter()
+    .zip(columns.iter())
+    {
+        let lines: Vec<Line> = cells
+            .chunks(cols.max(1))
+            .map(|row| Line::from(row.iter().map(|&c| cell_span(app, c)).collect::<Vec<_>>()))
+            .collect();
+        frame.render_widget(Paragraph::new(lines).block(block(title)), rect);
+    }
+    let axis = |i: usize| {
+        let d = &l.dims[i.min(l.dims.len() - 1)];
+        format!(
+            "{} {}…{}",
+            sanitize(&d.name),
+            crate::present::scale::format_tick(d.low),
+            crate::present::scale::format_tick(d.high)
+        )
+    };
+    let (lo, hi) = panels.q_range;
+    let (low, high) = if app.screen.no_color {
+        ("0", "4")
+    } else {
+        ("blue", "red")
+    };
+    let mut last = format!(
+        " it {} · data {} · visits {}",
+        l.iteration, l.data_total, l.visits_total
+    );
+    if l.slices.len() > 1 {
+        last.push_str(&format!(
+            " · pair {}/{} (p P), the others at the data's mean",
+            app.detail.pair % l.slices.len() + 1,
+            l.slices.len()
+        ));
+    }
+    let legend = vec![
+        Line::from(format!(" x {} · y {}", axis(slice.x), axis(slice.y))),
+        Line::from(format!(
+            " Q {low} {} … {high} {} (symlog) · {NO_DATA} no data",
+            fmt(Some(lo), 2),
+            fmt(Some(hi), 2)
+        )),
+        Line::from(last),
+    ];
+    frame.render_widget(Paragraph::new(legend), rows[1]);
+}
+
+/// One landscape cell: a block in its shade where the data reaches,
+/// hatched in its shade where it does not, blank where there is nothing;
+/// without colour the shade's digit instead of the block.
+fn cell_span(app: &App, cell: Cell) -> Span<'static> {
+    let Some(shade) = cell.shade else {
+        return Span::raw(" ");
+    };
+    if app.screen.no_color {
+        let text = if cell.no_data {
+            NO_DATA.to_string()
+        } else {
+            shade.to_string()
+        };
+        return Span::raw(text);
+    }
+    let glyph = if cell.no_data { NO_DATA } else { "█" };
+    Span::styled(glyph, Style::default().fg(SHADES[shade]))
 }
 
 #[cfg(test)]

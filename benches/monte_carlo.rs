@@ -99,7 +99,12 @@ fn eval_point(c: &mut Criterion) {
     }
     let learner = &training.learner;
     let (q, policy, theta) = (learner.q(), learner.policy(), learner.weights());
-    let point = || training.judge.evaluate(&q, &policy, theta).unwrap();
+    let point = || {
+        training
+            .judge
+            .evaluate(&q, &policy, theta, learner.act())
+            .unwrap()
+    };
     let m = point();
     let steps = (-m.episode_return * DEFAULT_ROLLOUTS as f64).round() as u64;
     println!(

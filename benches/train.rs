@@ -52,7 +52,12 @@ fn train_with(path: &Path, algo: &str, params: &Params, iterations: u64) -> Metr
         learner.step().unwrap();
     }
     judge
-        .evaluate(&learner.q(), &learner.policy(), learner.weights())
+        .evaluate(
+            &learner.q(),
+            &learner.policy(),
+            learner.weights(),
+            learner.act(),
+        )
         .unwrap()
 }
 

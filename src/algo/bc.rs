@@ -26,16 +26,20 @@
 //! observed pair keeps at least one row): the frequencies of well-visited
 //! states stay the data's, those of states seen a few times are coarsened
 //! by the rounding.
+//!
+//! On the sample states of a dataset of observations π is the data's
+//! π̂_β of [`super::behavior`] (the same regression on ψ of the
+//! observations, or the count ratio where the features partition them),
+//! and off the data bc plays π̂_β(·|o) ([`super::act::Act::Behavior`]).
 
+use super::act::Act;
+use super::behavior::multinomial;
 use super::fqe::Evaluate;
 use super::linear::{self, Fitted, Linear, NextValue};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::features::Phi;
 use crate::mdp::Policy;
-use linfa::DatasetBase;
-use linfa::traits::Fit;
-use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2, s};
 
 pub const NAME: &str = "bc";
@@ -57,16 +61,13 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let Some(phi) = data.phi.clone() else {
         return Ok(Evaluate::boxed(data, data.compiled.behavior_estimate()));
     };
-    if phi.matrix().is_none() {
-        return Err(Error::Invalid(
-            "bc's linear form fits the dense features of a tabular environment; \
-             on sample states it is not built yet"
-                .into(),
-        ));
-    }
-    let policy = clone_behavior(&state_features(&phi), data)?;
+    let policy = if phi.matrix().is_some() {
+        clone_behavior(&state_features(&phi), data)?
+    } else {
+        data.behavior()?.table.clone()
+    };
     let theta = Array1::zeros(phi.dim());
-    let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy))?;
+    let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy, Act::Behavior))?;
     Ok(Linear::boxed(rule, phi, theta))
 }
 
@@ -74,14 +75,6 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
 /// log-likelihood summed over transitions: an action a state shows in none
 /// of its n(s) transitions gets π ≈ L2 · ln(n(s)/L2) / n(s) there.
 pub const L2: f64 = 1e-6;
-
-/// L-BFGS stops where the gradient's norm (of the likelihood summed over
-/// transitions) is below this, or after [`MAX_ITERATIONS`]; it starts from
-/// the least-squares fit of the log count ratios ([`log_ratio_fit`]),
-/// which with one-hot features is already the optimum up to the unseen
-/// actions' logits.
-const GRADIENT_TOLERANCE: f64 = 1e-3;
-const MAX_ITERATIONS: u64 = 100;
 
 /// The floor under a count ratio before its log, for the initial fit.
 const LOG_FLOOR: f64 = 1e-6;
@@ -164,14 +157,8 @@ fn clone_behavior(psi: &Array2<f64>, data: &TrainData) -> Result<Policy> {
             at += 1;
         }
     }
-    let model = MultiLogisticRegression::default()
-        .initial_params(log_ratio_fit(psi, data, &shown)?)
-        .alpha(L2)
-        .with_intercept(false)
-        .max_iterations(MAX_ITERATIONS)
-        .gradient_tolerance(GRADIENT_TOLERANCE)
-        .fit(&DatasetBase::new(records, targets))
-        .map_err(|e| Error::Invalid(format!("bc: logistic regression: {e}")))?;
+    let init = log_ratio_fit(psi, data, &shown)?;
+    let model = multinomial(records, targets, init, L2, "bc")?;
     let probabilities = model.predict_probabilities(psi);
     let mut pi = Array2::zeros((ns, na));
     for (k, &a) in model.classes().iter().enumerate() {

@@ -27,6 +27,7 @@
 //! make fqi's fit expand and the behaviour shows the greedy action (on
 //! TwoState-v0, one action, it is fqi exactly).
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
@@ -68,6 +69,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         })
         .collect();
     let rule = Bcq {
+        tau: config.tau,
+        behavior,
         admitted,
         backup: Backup::new(&data.compiled, data.gamma),
         v: vec![0.0; data.compiled.n_states],
@@ -76,6 +79,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
 }
 
 pub struct Bcq {
+    tau: f64,
+    behavior: Policy,
     /// A_τ(s) as a flag per action.
     admitted: Vec<Vec<bool>>,
     backup: Backup,
@@ -85,28 +90,28 @@ pub struct Bcq {
 impl Rule for Bcq {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         for s in self.backup.read_states() {
-            self.v[s] = self.best(s, q.row(s).iter().copied()).1;
+            self.v[s] = self.best(s, q.row(s).iter().copied());
         }
         self.backup
             .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        let mut pi = Array2::zeros(q.dim());
-        for (s, row) in q.outer_iter().enumerate() {
-            pi[[s, self.best(s, row.iter().copied()).0]] = 1.0;
-        }
-        pi
+        self.act(q).table(&self.behavior, q)
+    }
+
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Act::Admitted { tau: self.tau }
     }
 }
 
 impl Bcq {
-    /// The best admitted action of `s` and its value (the first on ties).
-    fn best(&self, s: usize, values: impl Iterator<Item = f64>) -> (usize, f64) {
-        let mut best = (0, f64::NEG_INFINITY);
+    /// The best admitted action's value at `s`.
+    fn best(&self, s: usize, values: impl Iterator<Item = f64>) -> f64 {
+        let mut best = f64::NEG_INFINITY;
         for (a, x) in values.enumerate() {
-            if self.admitted[s][a] && x > best.1 {
-                best = (a, x);
+            if self.admitted[s][a] && x > best {
+                best = x;
             }
         }
         best

@@ -34,9 +34,10 @@
 //! extrapolation: with one action (TwoState-v0) π = π̂_β, the penalty is 0,
 //! and it diverges as fqi does.
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
-use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected, soft_value, tilt, tilted};
+use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected, soft_value, tilt};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -126,7 +127,13 @@ impl Rule for Brac {
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        tilted(&self.behavior, q, self.alpha)
+        self.act(q).table(&self.behavior, q)
+    }
+
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Act::Tilted {
+            temperature: self.alpha,
+        }
     }
 }
 

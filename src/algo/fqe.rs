@@ -20,6 +20,7 @@
 //! true environment, a target the data may not cover). Loss: the sweep's
 //! largest |ΔQ|.
 
+use super::act::Act;
 use super::linear::{Fitted, Linear, NextValue};
 use super::tabular::{Backup, Rule, Tabular, expected};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
@@ -49,23 +50,21 @@ impl Config {
 
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let policy = match config.target {
+    let (policy, act) = match config.target {
         "uniform" => {
             let c = &data.compiled;
-            Array2::from_elem((c.n_states, c.n_actions), 1.0 / c.n_actions as f64)
+            let uniform = Array2::from_elem((c.n_states, c.n_actions), 1.0 / c.n_actions as f64);
+            (uniform, Act::Uniform)
         }
         "optimal" => {
-            solve::optimal(
-                data.tabular_env("fqe's `target = \"optimal\"`")?,
-                data.gamma,
-            )?
-            .policy
+            let env = data.tabular_env("fqe's `target = \"optimal\"`")?;
+            (solve::optimal(env, data.gamma)?.policy, Act::Greedy)
         }
-        _ => data.compiled.behavior_estimate(),
+        _ => (data.compiled.behavior_estimate(), Act::Behavior),
     };
     if let Some(phi) = data.phi.clone() {
         let theta = Array1::zeros(phi.dim());
-        let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy))?;
+        let rule = Fitted::new(phi.clone(), data, NextValue::Of(policy, act))?;
         return Ok(Linear::boxed(rule, phi, theta));
     }
     Ok(Evaluate::boxed(data, policy))

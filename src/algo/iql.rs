@@ -29,9 +29,10 @@
 //! action, but the fit extrapolates like fqi's: with one action
 //! (TwoState-v0) the expectile is that action's value and it diverges.
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
-use super::tabular::{Backup, Rule, tilted};
+use super::tabular::{Backup, Rule};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -104,8 +105,14 @@ impl Rule for Iql {
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        // exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
-        tilted(&self.behavior, q, self.temperature)
+        self.act(q).table(&self.behavior, q)
+    }
+
+    /// exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Act::Tilted {
+            temperature: self.temperature,
+        }
     }
 }
 

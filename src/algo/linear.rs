@@ -19,6 +19,7 @@
 //!   means the same Q in both forms (and one-hot features reproduce the
 //!   table exactly).
 
+use super::act::Act;
 use super::tabular::{
     Backup, QInit, Rule, Tabular, expected, load_table, max_per_state, same_bits, save_table,
 };
@@ -44,6 +45,11 @@ pub trait LinearRule: Send {
     fn step(&mut self, theta: &mut Array1<f64>, iteration: u64) -> f64;
     /// The policy the algorithm acts by, given its current Q = Φθ.
     fn policy(&self, q: ArrayView2<f64>) -> Policy;
+    /// How the rule acts off the data's states, given its current Q = Φθ
+    /// ([`Rule::act`]).
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Act::Greedy
+    }
     /// State of the rule beyond θ and the iteration, for checkpoints.
     fn save(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -86,6 +92,10 @@ impl<R: LinearRule> Algorithm for Linear<R> {
 
     fn policy(&self) -> Policy {
         self.rule.policy(self.q().view())
+    }
+
+    fn act(&self) -> Act {
+        self.rule.act(self.q().view())
     }
 
     fn save_state(&self) -> serde_json::Value {
@@ -333,8 +343,9 @@ pub fn initial_theta(init: QInit, phi: &Arc<Phi>, data: &TrainData) -> Result<Ar
 pub enum NextValue {
     /// max_a' θᵀφ(s',a'), and the greedy policy (FQI).
     Greedy,
-    /// Σ_a' π(a'|s') θᵀφ(s',a') for a fixed π, which is also the policy (FQE).
-    Of(Policy),
+    /// Σ_a' π(a'|s') θᵀφ(s',a') for a fixed π, which is also the policy
+    /// (FQE), with π's rule off the data's states.
+    Of(Policy, Act),
 }
 
 /// Fitted iteration by least squares: θ ← argmin Σ_D (θᵀφ(s,a) − y)² with
@@ -390,7 +401,7 @@ impl LinearRule for Fitted {
         match &self.next {
             // v's last entry, the terminal row's, stays 0.
             NextValue::Greedy => max_per_state(&self.q, na, &mut self.v),
-            NextValue::Of(pi) => {
+            NextValue::Of(pi, _) => {
                 // Only where the backup reads v, as fqe's tabular sweep does.
                 for s in self.backup.read_states() {
                     self.v[s] = expected(
@@ -416,7 +427,14 @@ impl LinearRule for Fitted {
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         match &self.next {
             NextValue::Greedy => solve::greedy(&q.to_owned()),
-            NextValue::Of(pi) => pi.clone(),
+            NextValue::Of(pi, _) => pi.clone(),
+        }
+    }
+
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        match &self.next {
+            NextValue::Greedy => Act::Greedy,
+            NextValue::Of(_, act) => *act,
         }
     }
 }
@@ -529,6 +547,10 @@ impl<R: Projectable> LinearRule for Projected<R> {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         self.rule.policy(q)
+    }
+
+    fn act(&self, q: ArrayView2<f64>) -> Act {
+        self.rule.act(q)
     }
 
     fn save(&self) -> serde_json::Value {

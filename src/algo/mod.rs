@@ -14,10 +14,12 @@
 //! and [`settled`] (skipping rows a step would leave alone). In each update,
 //! `ALGO LOGIC` marks the algorithm and `SPEED` what only makes it fast.
 
+pub mod act;
 pub mod atac;
 pub mod awac;
 pub mod bc;
 pub mod bcq;
+pub mod behavior;
 pub mod brac;
 pub mod combo;
 pub mod cql;
@@ -135,6 +137,13 @@ impl TrainData {
         })
     }
 
+    /// π̂_β on the data's states and off them ([`behavior`]): the count
+    /// ratio on a table, the logistic regression on features of
+    /// observations.
+    pub fn behavior(&self) -> Result<Arc<behavior::Behavior>> {
+        behavior::of(self)
+    }
+
     /// The tabular environment, or an error saying that `what` needs one.
     pub fn tabular_env(&self, what: &str) -> Result<&Arc<TabularMdp>> {
         self.env.as_ref().ok_or_else(|| {
@@ -184,6 +193,11 @@ pub trait Algorithm: Send {
     fn q(&self) -> Array2<f64>;
     /// The current policy π(a|s), states × actions.
     fn policy(&self) -> Policy;
+    /// How the learner acts at an observation off the data's states, from
+    /// Q(o,·) and π̂_β(·|o) there ([`act`]).
+    fn act(&self) -> act::Act {
+        act::Act::Greedy
+    }
     /// Everything needed to resume after a crash, as JSON (exact: f64s round-trip).
     fn save_state(&self) -> serde_json::Value;
     /// Restores what [`Algorithm::save_state`] wrote.

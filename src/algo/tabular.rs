@@ -10,6 +10,7 @@
 //! - for the kernels: [`by_row_len`] (a kernel compiled per action count)
 //!   and [`same_bits`] (a row unchanged since a pure function last read it).
 
+use super::act::Act;
 use super::{Algorithm, Key, ParamReader, StepReport, TrainData};
 use crate::data::{EmpiricalMdp, ObservedPair};
 use crate::error::{Error, Result};
@@ -28,6 +29,12 @@ pub trait Rule: Send {
     /// The policy the algorithm acts by, given its current Q (without the
     /// terminal row). Called at evaluation points only.
     fn policy(&self, q: ArrayView2<f64>) -> Policy;
+    /// How the rule acts at a state from Q and π̂_β there, given its
+    /// current Q (without the terminal row): its policy off the data's
+    /// states ([`super::act`]). Greedy unless the rule says otherwise.
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Act::Greedy
+    }
     /// State of the rule beyond Q and the iteration, for checkpoints.
     fn save(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -79,6 +86,10 @@ impl<R: Rule> Algorithm for Tabular<R> {
 
     fn policy(&self) -> Policy {
         self.rule.policy(self.table())
+    }
+
+    fn act(&self) -> Act {
+        self.rule.act(self.table())
     }
 
     fn save_state(&self) -> serde_json::Value {

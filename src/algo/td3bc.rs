@@ -30,6 +30,7 @@
 //! action (TwoState-v0) the actor is that action and it diverges as fqi
 //! does.
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
@@ -71,7 +72,6 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         pi: vec![0.0; c.n_actions],
-        scratch: Vec::with_capacity(c.n_actions),
     };
     linear::or_table(rule, &config.q_init.table(data), Cells::Observed, data)
 }
@@ -83,7 +83,6 @@ pub struct Td3Bc {
     backup: Backup,
     v: Vec<f64>,
     pi: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 impl Rule for Td3Bc {
@@ -91,12 +90,10 @@ impl Rule for Td3Bc {
         let lambda = self.lambda(q.view());
         for s in self.backup.read_states() {
             let f = q.row(s).to_slice().expect("row");
-            actor(
-                self.behavior.row(s).to_slice().expect("row"),
+            Act::Regularized { lambda }.row(
                 f,
-                lambda,
+                self.behavior.row(s).to_slice().expect("row"),
                 &mut self.pi,
-                &mut self.scratch,
             );
             self.v[s] = expected(&self.pi, f);
         }
@@ -105,24 +102,13 @@ impl Rule for Td3Bc {
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        let lambda = self.lambda(q);
-        let mut pi = Array2::zeros(q.dim());
-        let mut scratch = Vec::new();
-        for ((b, f), mut out) in self
-            .behavior
-            .outer_iter()
-            .zip(q.outer_iter())
-            .zip(pi.outer_iter_mut())
-        {
-            actor(
-                b.to_slice().expect("row"),
-                f.to_slice().expect("row"),
-                lambda,
-                out.as_slice_mut().expect("row"),
-                &mut scratch,
-            );
+        self.act(q).table(&self.behavior, q)
+    }
+
+    fn act(&self, q: ArrayView2<f64>) -> Act {
+        Act::Regularized {
+            lambda: self.lambda(q),
         }
-        pi
     }
 }
 
@@ -144,68 +130,4 @@ impl Td3Bc {
     }
 }
 
-/// π = Proj_simplex(b + λ f / 2) into `out`; exactly b when λ = 0.
-fn actor(b: &[f64], f: &[f64], lambda: f64, out: &mut [f64], scratch: &mut Vec<f64>) {
-    if lambda == 0.0 {
-        out.copy_from_slice(b);
-        return;
-    }
-    for ((o, p), x) in out.iter_mut().zip(b).zip(f) {
-        *o = p + lambda * x / 2.0;
-    }
-    project_to_simplex(out, scratch);
-}
-
-/// The Euclidean projection onto {π ≥ 0, Σ π = 1}, in place (Duchi,
-/// Shalev-Shwartz, Singer & Chandra 2008): π = max(y − θ, 0) with θ from the
-/// sorted values.
-fn project_to_simplex(y: &mut [f64], sorted: &mut Vec<f64>) {
-    sorted.clear();
-    sorted.extend_from_slice(y);
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    let (mut sum, mut theta) = (0.0, 0.0);
-    for (j, &u) in sorted.iter().enumerate() {
-        sum += u;
-        let t = (sum - 1.0) / (j + 1) as f64;
-        if u - t > 0.0 {
-            theta = t;
-        }
-    }
-    for x in y.iter_mut() {
-        *x = (*x - theta).max(0.0);
-    }
-}
-
 impl Projectable for Td3Bc {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The projection is the closest point of the simplex: no other point
-    /// of a fine grid is nearer.
-    #[test]
-    fn projection_is_the_nearest_point_of_the_simplex() {
-        for y in [
-            [0.3, 0.9, -0.4],
-            [5.0, 5.0, 5.0],
-            [-1.0, -2.0, 0.2],
-            [0.2, 0.3, 0.5],
-        ] {
-            let mut p = y;
-            project_to_simplex(&mut p, &mut Vec::new());
-            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p.iter().all(|&x| x >= 0.0));
-            let dist = |q: &[f64]| q.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
-            for i in 0..=100 {
-                for j in 0..=(100 - i) {
-                    let q = [
-                        f64::from(i) / 100.0,
-                        f64::from(j) / 100.0,
-                        f64::from(100 - i - j) / 100.0,
-                    ];
-                    assert!(dist(&p) <= dist(&q) + 1e-12, "{y:?}: {p:?} vs {q:?}");
-                }
-            }
-        }
-    }
-}

@@ -47,7 +47,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{} iteration {i}", args.algo))?;
     }
     let (q, policy) = (learner.q(), learner.policy());
-    let m = judge.evaluate(&q, &policy, learner.weights())?;
+    let m = judge.evaluate(&q, &policy, learner.weights(), learner.act())?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.policy_out {
         write_policy(path, &policy)?;

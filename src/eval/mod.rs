@@ -19,6 +19,7 @@ pub use dataset::{DatasetStats, reachable_states};
 pub use metrics::Metrics;
 pub use monte_carlo::MonteCarlo;
 
+use crate::algo::act::Act;
 use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::mdp::solve::EpisodeScale;
@@ -67,16 +68,18 @@ pub enum Judge {
 
 impl Judge {
     /// The metrics of the learner's (f, π) and, for a linear learner, its
-    /// weights θ (which Monte-Carlo rollouts need off the data).
+    /// weights θ and its rule off the data ([`crate::algo::Algorithm::act`]),
+    /// which Monte-Carlo rollouts need off the data.
     pub fn evaluate(
         &self,
         q: &Array2<f64>,
         policy: &Policy,
         weights: Option<ArrayView1<f64>>,
+        act: Act,
     ) -> Result<Metrics> {
         match self {
             Judge::Exact(e) => e.evaluate(q, policy),
-            Judge::MonteCarlo(m) => m.evaluate(q, policy, weights),
+            Judge::MonteCarlo(m) => m.evaluate(q, policy, weights, act),
         }
     }
 

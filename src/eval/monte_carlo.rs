@@ -6,10 +6,17 @@
 //! - if ψ(o) equals the features of one of the data's (merged) sample
 //!   states, that state's row of the learner's own `policy()`: the learner
 //!   cannot tell o from it, so this is exactly the policy it learned;
-//! - otherwise greedy on Q(o, ·) = φ(o, ·)ᵀθ (ties to the lowest action):
-//!   the continuous form's rule off the data. It is what discrete-action
-//!   deep offline RL does with a Q network, and it is where overestimation
-//!   lives: θ extrapolates to observations the data never shows.
+//! - otherwise the learner's own rule ([`crate::algo::act::Act`]) on
+//!   Q(o, ·) = φ(o, ·)ᵀθ and π̂_β(·|o) from the features
+//!   ([`crate::algo::behavior`]): greedy for fqi and cql, the admitted
+//!   actions' best for bcq, the tilt towards π̂_β for brac, awac and iql,
+//!   π̂_β itself for bc. It is what discrete-action deep offline RL does
+//!   with a Q network and a behaviour network, and it is where
+//!   overestimation lives: θ extrapolates to observations the data never
+//!   shows, and a constraint holds there only through π̂_β(·|o).
+//!
+//! [`Actor::policy_at`] is that policy at one observation, for anything
+//! that reads a learner off the data (the rollouts, a heatmap).
 //!
 //! Every run on an environment plays from the same start states, those of
 //! episodes 0..rollouts of [`START_SEED`], so runs compare on common
@@ -22,15 +29,18 @@
 use super::landscape::Visits;
 use super::{Metrics, OnData};
 use crate::algo::TrainData;
+use crate::algo::act::Act;
+use crate::algo::behavior::Behavior;
 use crate::data::EmpiricalMdp;
 use crate::env::monte_carlo::{self as mc, Plan, episode_rng};
 use crate::env::{self, Description, Env, Observation, Visit};
 use crate::error::{Error, Result};
 use crate::features::{ObservationFeatures, Phi, PsiRow, StateIndex};
 use crate::mdp::Policy;
-use crate::mdp::sample::PolicySampler;
+use crate::mdp::sample::{PolicySampler, draw_from};
 use crate::mdp::solve;
 use ndarray::{Array2, ArrayView1};
+use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -54,6 +64,9 @@ pub struct MonteCarlo {
     /// Where the rollouts' observations are counted, if anyone asked
     /// ([`MonteCarlo::record_visits`]); no metric reads them.
     visits: Option<Arc<Visits>>,
+    /// The data, for π̂_β off its states ([`TrainData::behavior`]),
+    /// fitted when a learner first needs it: greedy ones never do.
+    data: TrainData,
 }
 
 impl MonteCarlo {
@@ -93,6 +106,7 @@ impl MonteCarlo {
             behavior: data.compiled.behavior_estimate(),
             compiled: data.compiled.clone(),
             visits: None,
+            data: data.clone(),
         })
     }
 
@@ -110,31 +124,54 @@ impl MonteCarlo {
         self.visits = Some(visits);
     }
 
-    /// Every metric of [`Metrics`] except those the runner fills; θ is the
-    /// learner's weights ([`crate::algo::Algorithm::weights`]).
+    /// The learner's policy at any observation (module doc), from its Q
+    /// table and policy on the data's states, its weights θ
+    /// ([`crate::algo::Algorithm::weights`]) and its rule off them
+    /// ([`crate::algo::Algorithm::act`]); an error if π̂_β, which a rule
+    /// other than greedy reads, cannot be fitted.
+    pub fn actor<'a>(
+        &'a self,
+        q: &'a Array2<f64>,
+        policy: &'a Policy,
+        theta: &'a [f64],
+        act: Act,
+    ) -> Result<Actor<'a>> {
+        let behavior = if act == Act::Greedy {
+            None
+        } else {
+            Some(self.data.behavior()?)
+        };
+        Ok(Actor {
+            features: &self.features,
+            phi: &self.phi,
+            index: &self.index,
+            sampler: PolicySampler::new(policy),
+            theta,
+            q,
+            policy,
+            act,
+            behavior,
+        })
+    }
+
+    /// Every metric of [`Metrics`] except those the runner fills, for
+    /// the learner of [`MonteCarlo::actor`].
     pub fn evaluate(
         &self,
         q: &Array2<f64>,
         policy: &Policy,
         weights: Option<ArrayView1<f64>>,
+        act: Act,
     ) -> Result<Metrics> {
         let theta = weights.ok_or_else(|| {
             Error::Invalid(format!(
                 "{}: the learner keeps no weights θ, and off the data a continuous \
-                 environment's policy is greedy on φ(o,·)ᵀθ",
+                 environment's Q is φ(o,·)ᵀθ",
                 self.env.id
             ))
         })?;
         let theta = theta.as_standard_layout();
-        let actor = Actor {
-            features: &self.features,
-            phi: &self.phi,
-            index: &self.index,
-            sampler: PolicySampler::new(policy),
-            theta: theta.as_slice().expect("contiguous"),
-            q,
-            policy,
-        };
+        let actor = self.actor(q, policy, theta.as_slice().expect("contiguous"), act)?;
         if let Some(visits) = &self.visits {
             visits.clear();
         }
@@ -172,7 +209,7 @@ impl MonteCarlo {
 }
 
 /// The learner's policy and beliefs at any observation (module doc).
-struct Actor<'a> {
+pub struct Actor<'a> {
     features: &'a ObservationFeatures,
     phi: &'a Phi,
     index: &'a StateIndex,
@@ -180,57 +217,108 @@ struct Actor<'a> {
     theta: &'a [f64],
     q: &'a Array2<f64>,
     policy: &'a Policy,
+    act: Act,
+    /// π̂_β off the data, for a rule that reads it (`None` for greedy).
+    behavior: Option<Arc<Behavior>>,
 }
 
-/// One thread's buffers: the observation as numbers, its ψ, its Q row.
+/// One thread's buffers: the observation as numbers, its ψ, its Q row,
+/// π̂_β and π there.
 #[derive(Default)]
 struct Scratch {
     obs: Vec<f64>,
     psi: PsiRow,
     q: Vec<f64>,
+    behavior: Vec<f64>,
+    pi: Vec<f64>,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// Where an observation falls: a sample state, or off the data with its
-/// Q row (in the scratch's `q`).
-enum Place {
-    State(usize),
-    Off,
-}
-
 impl Actor<'_> {
-    /// Runs `f` on where `obs` falls, with the thread's buffers.
-    fn at<O: Observation, T>(&self, obs: &O, f: impl FnOnce(Place, &[f64]) -> T) -> T {
+    /// Runs `f` on (π(·|o), Q(o,·)) of the observation `obs`, with the
+    /// thread's buffers: a sample state's rows, or off the data Q(o,·) =
+    /// φ(o,·)ᵀθ and the learner's rule on it (module doc). A greedy rule
+    /// leaves π empty: the action is Q's argmax, and drawing it would use
+    /// a random number the policy does not need.
+    fn at<T>(&self, obs: impl FnOnce(&mut Vec<f64>), f: impl FnOnce(Row<'_>) -> T) -> T {
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.obs.clear();
-            obs.extend(&mut scratch.obs);
+            obs(&mut scratch.obs);
             self.features.psi_into(&scratch.obs, &mut scratch.psi);
             if let Some(s) = self.phi.state_of(self.index, &scratch.psi) {
-                return f(Place::State(s), &[]);
+                return f(Row::State(s));
             }
-            scratch.q.resize(self.phi.n_actions(), 0.0);
+            let na = self.phi.n_actions();
+            scratch.q.resize(na, 0.0);
             self.phi.q_of_row(&scratch.psi, self.theta, &mut scratch.q);
-            f(Place::Off, &scratch.q)
+            let Some(behavior) = &self.behavior else {
+                return f(Row::Greedy(&scratch.q));
+            };
+            scratch.behavior.resize(na, 0.0);
+            scratch.pi.resize(na, 0.0);
+            behavior.at(&scratch.psi, &mut scratch.behavior);
+            self.act.row(&scratch.q, &scratch.behavior, &mut scratch.pi);
+            f(Row::Off(&scratch.pi, &scratch.q))
         })
+    }
+
+    /// π(·|o) into `pi` and Q(o,·) into `q` (one entry per action each).
+    pub fn policy_at(&self, obs: &[f64], pi: &mut [f64], q: &mut [f64]) {
+        self.at(
+            |out| out.extend_from_slice(obs),
+            |row| match row {
+                Row::State(s) => {
+                    pi.copy_from_slice(self.policy.row(s).as_slice().expect("row"));
+                    q.copy_from_slice(self.q.row(s).as_slice().expect("row"));
+                }
+                Row::Greedy(values) => {
+                    pi.fill(0.0);
+                    pi[solve::argmax(values.iter().copied())] = 1.0;
+                    q.copy_from_slice(values);
+                }
+                Row::Off(p, values) => {
+                    pi.copy_from_slice(p);
+                    q.copy_from_slice(values);
+                }
+            },
+        );
     }
 
     fn act<O: Observation>(&self, obs: &O, rng: &mut Pcg64Mcg) -> usize {
-        self.at(obs, |place, q| match place {
-            Place::State(s) => self.sampler.action(s, rng),
-            Place::Off => solve::argmax(q.iter().copied()),
-        })
+        self.at(
+            |out| obs.extend(out),
+            |row| match row {
+                Row::State(s) => self.sampler.action(s, rng),
+                Row::Greedy(q) => solve::argmax(q.iter().copied()),
+                Row::Off(pi, _) => draw_from(pi, rng.random()),
+            },
+        )
     }
 
-    /// Σ_a π(a|o) Q(o, a): max_a Q(o, a) off the data.
+    /// Σ_a π(a|o) Q(o, a): max_a Q(o, a) where greedy.
     fn believed<O: Observation>(&self, obs: &O) -> f64 {
-        self.at(obs, |place, q| match place {
-            Place::State(s) => self.q.row(s).dot(&self.policy.row(s)),
-            Place::Off => solve::max_value(q),
-        })
+        self.at(
+            |out| obs.extend(out),
+            |row| match row {
+                Row::State(s) => self.q.row(s).dot(&self.policy.row(s)),
+                Row::Greedy(q) => solve::max_value(q),
+                Row::Off(pi, q) => pi.iter().zip(q).map(|(p, x)| p * x).sum(),
+            },
+        )
     }
+}
+
+/// Where an observation falls, and the learner's rows there.
+enum Row<'a> {
+    /// A sample state of the data.
+    State(usize),
+    /// Off the data, a greedy learner: Q(o,·).
+    Greedy(&'a [f64]),
+    /// Off the data: π(·|o) and Q(o,·).
+    Off(&'a [f64], &'a [f64]),
 }
 
 /// Plays the plan and reads q_est off its start states.

@@ -207,7 +207,7 @@ fn train(
             // Checked first: a non-finite Q can make its policy invalid, and
             // divergence is a result, not a failure.
             let finite = q.iter().all(|x| x.is_finite());
-            let mut m = match judge.evaluate(&q, &policy, learner.weights()) {
+            let mut m = match judge.evaluate(&q, &policy, learner.weights(), learner.act()) {
                 Ok(m) => m,
                 Err(e) if !finite => {
                     let _ = store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));

@@ -211,6 +211,14 @@ pub struct PsiRow {
     pub(super) coords: Vec<f64>,
 }
 
+impl PsiRow {
+    /// ψ(o)ᵀw, w one weight per state feature.
+    #[inline]
+    pub fn dot(&self, w: &[f64]) -> f64 {
+        row_dot(&self.columns, &self.values, w)
+    }
+}
+
 /// Which state of a [`Phi`] of sample states has given features: a
 /// hash of each state's entries (bit for bit) to the state, checked
 /// against the state's own entries on a hit, so a lookup is one hash and
@@ -546,6 +554,48 @@ impl Phi {
                 Actions::Shared => row_dot(columns, values, theta) + theta[w + a],
             };
         }
+    }
+
+    /// Features per state, ψ's width, for φ of sample states; `None` for
+    /// a tabular environment's dense pairs.
+    pub fn state_width(&self) -> Option<usize> {
+        match &self.rows {
+            Rows::States { psi, .. } => Some(psi.width),
+            Rows::Pairs { .. } => None,
+        }
+    }
+
+    /// Whether every sample state has a single binary feature of its own:
+    /// ψ is then the one-hot code of a partition (tile coding with one
+    /// tiling, a grid's cells), and a state is a cell.
+    pub fn is_partition(&self) -> bool {
+        matches!(
+            &self.rows,
+            Rows::States {
+                psi: StateFeatures {
+                    entries: Entries::Ones { k: 1, .. },
+                    ..
+                },
+                ..
+            }
+        )
+    }
+
+    /// `out` += ψ(s), `out` one entry per state feature (φ of sample
+    /// states only).
+    pub fn add_psi(&self, s: usize, out: &mut [f64]) {
+        let Rows::States { psi, .. } = &self.rows else {
+            panic!("φ of a table's pairs keeps no ψ");
+        };
+        psi.add_scaled(s, 1.0, out);
+    }
+
+    /// ψ(s)ᵀw, w one weight per state feature (φ of sample states only).
+    pub fn psi_dot(&self, s: usize, w: &[f64]) -> f64 {
+        let Rows::States { psi, .. } = &self.rows else {
+            panic!("φ of a table's pairs keeps no ψ");
+        };
+        psi.dot(s, w)
     }
 
     /// Every pair's dense features, row s·|A| + a, when φ keeps them (a

@@ -23,6 +23,21 @@ fn draw(cumulative: &[f64], u: f64) -> usize {
     below.min(cumulative.len() - 1)
 }
 
+/// An action drawn from the probabilities `p` with the uniform number
+/// `u`: the action [`PolicySampler::action`] draws from a row `p` with
+/// the same `u`, without a table.
+pub fn draw_from(p: &[f64], u: f64) -> usize {
+    let mut cumulative = 0.0;
+    let below = p
+        .iter()
+        .map(|&x| {
+            cumulative += x;
+            usize::from(cumulative <= u)
+        })
+        .sum::<usize>();
+    below.min(p.len() - 1)
+}
+
 /// Cumulative sums of `p`.
 fn cumulate(p: impl IntoIterator<Item = f64>) -> Vec<f64> {
     p.into_iter()

@@ -1,0 +1,169 @@
+//! How a learner acts at one state, from its values Q(s,·) and the
+//! behaviour estimate π̂_β(·|s) there: one rule per learner, used on the
+//! data's states (its `policy()`) and at any observation off them
+//! ([`crate::eval::monte_carlo::policy_at`]), where Q(o,·) = φ(o,·)ᵀθ and
+//! π̂_β(·|o) comes from the features ([`super::behavior`]). Without it a
+//! policy-constrained learner would be greedy on θ everywhere the data
+//! never was, its constraint dropped exactly where it matters.
+
+use super::tabular::tilt;
+use crate::mdp::{Policy, solve};
+use ndarray::{Array2, ArrayView2};
+
+/// A learner's rule for one state's action probabilities.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Act {
+    /// Greedy on Q, ties to the lowest action (fqi, cql, combo; atac and
+    /// fisher-brc off the data, whose actors are tables of their own).
+    Greedy,
+    /// π̂_β itself (bc, fqe of π̂_β).
+    Behavior,
+    /// Every action alike (fqe of the uniform policy).
+    Uniform,
+    /// Greedy over A_τ = {a : π̂_β(a) ≥ τ max_b π̂_β(b)} (bcq).
+    Admitted { tau: f64 },
+    /// π ∝ π̂_β exp(Q / temperature) (brac, awac, iql).
+    Tilted { temperature: f64 },
+    /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
+    Regularized { lambda: f64 },
+}
+
+impl Act {
+    /// π(·|s) into `out`, from Q(s,·) `q` and π̂_β(·|s) `behavior`.
+    pub fn row(self, q: &[f64], behavior: &[f64], out: &mut [f64]) {
+        match self {
+            Act::Greedy => one_hot(solve::argmax(q.iter().copied()), out),
+            Act::Behavior => out.copy_from_slice(behavior),
+            Act::Uniform => out.fill(1.0 / out.len() as f64),
+            Act::Admitted { tau } => {
+                let top = solve::max_value(behavior);
+                let admitted = q
+                    .iter()
+                    .zip(behavior)
+                    .map(|(&x, &p)| if p >= tau * top { x } else { f64::NEG_INFINITY });
+                one_hot(solve::argmax(admitted), out);
+            }
+            Act::Tilted { temperature } => tilt(behavior, q, temperature, out),
+            Act::Regularized { lambda } => {
+                if lambda == 0.0 {
+                    out.copy_from_slice(behavior);
+                    return;
+                }
+                for ((o, p), x) in out.iter_mut().zip(behavior).zip(q) {
+                    *o = p + lambda * x / 2.0;
+                }
+                project_to_simplex(out);
+            }
+        }
+    }
+
+    /// [`Act::row`] of every state.
+    pub fn table(self, behavior: &Policy, q: ArrayView2<f64>) -> Policy {
+        let mut pi = Array2::zeros(q.dim());
+        for ((b, f), mut out) in behavior
+            .outer_iter()
+            .zip(q.outer_iter())
+            .zip(pi.outer_iter_mut())
+        {
+            self.row(
+                f.to_slice().expect("rows are contiguous"),
+                b.to_slice().expect("rows are contiguous"),
+                out.as_slice_mut().expect("rows are contiguous"),
+            );
+        }
+        pi
+    }
+}
+
+fn one_hot(a: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    out[a] = 1.0;
+}
+
+/// The Euclidean projection onto {π ≥ 0, Σ π = 1}, in place (Duchi,
+/// Shalev-Shwartz, Singer & Chandra 2008): π = max(y − θ, 0) with θ from the
+/// sorted values.
+fn project_to_simplex(y: &mut [f64]) {
+    // SPEED: a row of a few actions sorts on the stack.
+    let (mut stack, mut heap) = ([0.0; 16], Vec::new());
+    let sorted = if y.len() <= stack.len() {
+        &mut stack[..y.len()]
+    } else {
+        heap.extend_from_slice(y);
+        &mut heap[..]
+    };
+    sorted.copy_from_slice(y);
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let (mut sum, mut theta) = (0.0, 0.0);
+    for (j, &u) in sorted.iter().enumerate() {
+        sum += u;
+        let t = (sum - 1.0) / (j + 1) as f64;
+        if u - t > 0.0 {
+            theta = t;
+        }
+    }
+    for x in y.iter_mut() {
+        *x = (*x - theta).max(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each rule on one row: the constraint holds, the tilt and the
+    /// projection are distributions, and their limits are π̂_β.
+    #[test]
+    fn each_rule_gives_a_distribution_within_its_constraint() {
+        let q = [1.0, 5.0, 2.0];
+        let b = [0.6, 0.05, 0.35];
+        let mut out = [0.0; 3];
+        Act::Greedy.row(&q, &b, &mut out);
+        assert_eq!(out, [0.0, 1.0, 0.0]);
+        Act::Admitted { tau: 0.3 }.row(&q, &b, &mut out);
+        assert_eq!(out, [0.0, 0.0, 1.0], "action 1 is below τ");
+        Act::Admitted { tau: 0.0 }.row(&q, &b, &mut out);
+        assert_eq!(out, [0.0, 1.0, 0.0]);
+        Act::Behavior.row(&q, &b, &mut out);
+        assert_eq!(out, b);
+        for act in [
+            Act::Tilted { temperature: 1.0 },
+            Act::Regularized { lambda: 0.3 },
+        ] {
+            act.row(&q, &b, &mut out);
+            assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{act:?}");
+            assert!(out.iter().all(|&p| p >= 0.0), "{act:?}");
+        }
+        Act::Tilted { temperature: 1e12 }.row(&q, &b, &mut out);
+        assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
+        Act::Regularized { lambda: 0.0 }.row(&q, &b, &mut out);
+        assert_eq!(out, b);
+    }
+
+    /// The projection is the closest point of the simplex: no other point
+    /// of a fine grid is nearer.
+    #[test]
+    fn projection_is_the_nearest_point_of_the_simplex() {
+        for y in [
+            [0.3, 0.9, -0.4],
+            [5.0, 5.0, 5.0],
+            [-1.0, -2.0, 0.2],
+            [0.2, 0.3, 0.5],
+        ] {
+            let mut p = y;
+            project_to_simplex(&mut p);
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p.iter().all(|&x| x >= 0.0));
+            let dist = |q: &[f64]| q.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            for i in 0..=100 {
+                for j in 0..=(100 - i) {
+                    let q = [
+                        f64::from(i) / 100.0,
+                        f64::from(j) / 100.0,
+                        f64::from(100 - i - j) / 100.0,
+                    ];
+                    assert!(dist(&p) <= dist(&q) + 1e-12, "{y:?}: {p:?} vs {q:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! π̂_β, the behaviour policy as the data shows it, which bc clones and
+//! the policy-constrained learners (bcq, brac, awac, iql, td3bc, atac,
+//! fisher-brc, vi-lcb) hold their policies to.
+//!
+//! On a table, and on sample states whose features partition the
+//! observations (one tiling: a grid's cells), it is the count ratio
+//! n(s,a)/n(s), uniform where the data never was: the maximum-likelihood
+//! estimate. On sample states with overlapping features (several tilings,
+//! RBF, Fourier) nearly every observation is its own state, seen once, so
+//! the count ratio is one-hot on the action taken there and says nothing
+//! about the next observation; π̂_β is then the multinomial logistic
+//! regression of the actions on ψ(o) (linfa-logistic, as bc's linear form
+//! on a table), π̂_β(a|o) = softmax_a(w_aᵀψ(o)), which generalises across
+//! observations as the critic does and gives π̂_β at any observation off
+//! the data too ([`Behavior::at`]). It is fitted on at most [`MAX_ROWS`]
+//! transitions (every k-th observed pair, so the fit costs the same from
+//! 100k transitions up), with an L2 weight [`L2`] on the coefficients.
+
+use super::TrainData;
+use crate::data::EmpiricalMdp;
+use crate::error::{Error, Result};
+use crate::features::{Phi, PsiRow};
+use crate::mdp::Policy;
+use crate::memo::Memo;
+use linfa::DatasetBase;
+use linfa::traits::Fit;
+use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
+use ndarray::{Array1, Array2};
+use std::sync::{Arc, Weak};
+
+/// The L2 weight on the coefficients, against a log-likelihood summed
+/// over the fitted transitions: each weight is held towards 0 as by about
+/// one transition of evidence, so a tile that a single transition visits
+/// does not claim certainty about its action.
+pub const L2: f64 = 1.0;
+
+/// The most transitions the regression fits on sample states.
+pub const MAX_ROWS: usize = 20_000;
+
+/// L-BFGS stops where the gradient's norm (of the likelihood summed over
+/// transitions) is below this, or after [`MAX_ITERATIONS`].
+pub const GRADIENT_TOLERANCE: f64 = 1e-3;
+pub const MAX_ITERATIONS: u64 = 100;
+
+/// How many estimates a process keeps: the learners of a sweep share
+/// each dataset.
+const KEPT: usize = 64;
+
+/// π̂_β on the data's states and off them.
+#[derive(Debug, Clone)]
+pub struct Behavior {
+    /// π̂_β(a|s) at each of the data's (merged) states.
+    pub table: Policy,
+    /// The logits' weights w_a, one row per action (−∞ for an action
+    /// the data never shows), for observations off the data; `None`:
+    /// uniform there (a table, or a partition's unvisited cells).
+    logits: Option<Array2<f64>>,
+}
+
+impl Behavior {
+    /// π̂_β(·|o) of an observation off the data's states, by its ψ.
+    pub fn at(&self, psi: &PsiRow, out: &mut [f64]) {
+        let Some(w) = &self.logits else {
+            out.fill(1.0 / out.len() as f64);
+            return;
+        };
+        for (o, w) in out.iter_mut().zip(w.outer_iter()) {
+            *o = if w[0] == f64::NEG_INFINITY {
+                f64::NEG_INFINITY
+            } else {
+                psi.dot(w.as_slice().expect("rows are contiguous"))
+            };
+        }
+        softmax(out);
+    }
+}
+
+/// The data's π̂_β (module doc), once per dataset and features while they
+/// live.
+pub fn of(data: &TrainData) -> Result<Arc<Behavior>> {
+    let Some(phi) = data.phi.as_ref().filter(|phi| phi.state_width().is_some()) else {
+        return Ok(Arc::new(counts(data)));
+    };
+    if phi.is_partition() {
+        return Ok(Arc::new(counts(data)));
+    }
+    type Key = (Weak<EmpiricalMdp>, Weak<Phi>);
+    static KEPT_ESTIMATES: Memo<Key, std::result::Result<Arc<Behavior>, String>> = Memo::new(KEPT);
+    KEPT_ESTIMATES
+        .get_or_compute(
+            |(c, p)| {
+                c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
+                    && p.upgrade().is_some_and(|p| Arc::ptr_eq(&p, phi))
+            },
+            || (Arc::downgrade(&data.compiled), Arc::downgrade(phi)),
+            || {
+                regression(phi, data)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .map_err(Error::Invalid)
+}
+
+fn counts(data: &TrainData) -> Behavior {
+    Behavior {
+        table: data.compiled.behavior_estimate(),
+        logits: None,
+    }
+}
+
+/// Multinomial logistic regression of the actions on ψ of sample states.
+fn regression(phi: &Phi, data: &TrainData) -> Result<Behavior> {
+    let c = &data.compiled;
+    let (ns, na) = (c.n_states, c.n_actions);
+    let width = phi.state_width().expect("φ of sample states");
+    let shown: Vec<usize> = (0..na)
+        .filter(|&a| c.pairs.iter().any(|p| p.action as usize == a))
+        .collect();
+    let mut logits = Array2::from_elem((na, width), f64::NEG_INFINITY);
+    if shown.len() < 2 {
+        // One action or none: nothing to regress.
+        for &a in &shown {
+            logits.row_mut(a).fill(0.0);
+        }
+    } else {
+        let max_rows = (super::bc::MAX_CELLS / width.max(1)).min(MAX_ROWS);
+        let stride = c.pairs.len().div_ceil(max_rows).max(1);
+        let fitted: Vec<_> = c.pairs.iter().step_by(stride).collect();
+        let rows: usize = fitted.iter().map(|p| p.count as usize).sum();
+        let mut records = Array2::zeros((rows, width));
+        let mut targets = Array1::zeros(rows);
+        let mut at = 0;
+        for p in fitted {
+            for _ in 0..p.count {
+                let row = records.row_mut(at);
+                phi.add_psi(p.state as usize, row.into_slice().expect("a fresh row"));
+                targets[at] = p.action as usize;
+                at += 1;
+            }
+        }
+        let model = multinomial(
+            records,
+            targets,
+            Array2::zeros((width, shown.len())),
+            L2,
+            "the behaviour estimate",
+        )?;
+        for (k, &a) in model.classes().iter().enumerate() {
+            logits.row_mut(a).assign(&model.params().column(k));
+        }
+    }
+    let mut table = Array2::zeros((ns, na));
+    for (s, mut row) in table.outer_iter_mut().enumerate() {
+        for (o, w) in row.iter_mut().zip(logits.outer_iter()) {
+            *o = if w[0] == f64::NEG_INFINITY {
+                f64::NEG_INFINITY
+            } else {
+                phi.psi_dot(s, w.as_slice().expect("rows are contiguous"))
+            };
+        }
+        softmax(row.as_slice_mut().expect("rows are contiguous"));
+    }
+    Ok(Behavior {
+        table,
+        logits: Some(logits),
+    })
+}
+
+/// Multinomial logistic regression without intercept (L-BFGS from
+/// `init`, L2 weight `l2`); `what` names the fit in its error.
+pub fn multinomial(
+    records: Array2<f64>,
+    targets: Array1<usize>,
+    init: Array2<f64>,
+    l2: f64,
+    what: &str,
+) -> Result<MultiFittedLogisticRegression<f64, usize>> {
+    MultiLogisticRegression::default()
+        .initial_params(init)
+        .alpha(l2)
+        .with_intercept(false)
+        .max_iterations(MAX_ITERATIONS)
+        .gradient_tolerance(GRADIENT_TOLERANCE)
+        .fit(&DatasetBase::new(records, targets))
+        .map_err(|e| Error::Invalid(format!("{what}: logistic regression: {e}")))
+}
+
+/// Logits to probabilities in place (−∞ logits get 0).
+fn softmax(x: &mut [f64]) {
+    let top = crate::mdp::solve::max_value(&*x);
+    let mut total = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - top).exp();
+        total += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= total;
+    }
+}

@@ -77,8 +77,8 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
         .into_iter()
         .find(|p| p.ends_with("landscape.json"))
         .expect("a continuous run writes landscape.json");
-    let dir = RunDir::new(store.join(&path).parent().unwrap());
-    let l = store::read_landscape(&dir).unwrap().unwrap();
+    let run = RunDir::new(store.join(&path).parent().unwrap());
+    let l = store::read_landscape(&run).unwrap().unwrap();
     assert_eq!(
         (l.iteration, l.data_total, l.slices.len()),
         (100, 20_000, 1)
@@ -95,13 +95,13 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     let bytes = std::fs::read(store.join(&path)).unwrap();
     assert!(bytes.len() < 64 << 10, "{} bytes", bytes.len());
     std::fs::write(store.join(&path), &bytes[..bytes.len() / 2]).unwrap();
-    let e = store::read_landscape(&dir).unwrap_err().to_string();
+    let e = store::read_landscape(&run).unwrap_err().to_string();
     assert!(
         e.contains("landscape.json") && e.contains("corrupt JSON"),
         "{e}"
     );
     std::fs::remove_file(store.join(&path)).unwrap();
-    assert!(store::read_landscape(&dir).unwrap().is_none());
+    assert!(store::read_landscape(&run).unwrap().is_none());
     report_carries_error_bars_and_the_controller(&store);
     // One seed has no spread over seeds: the one band is J's ±1.96 se.
     let svg = dir.path().join("fig.svg");

@@ -57,9 +57,10 @@ fn tile_coded_mountain_car(c: &mut Criterion) {
         .unwrap();
     let survey = Survey::new(
         &mountain_car::DESCRIPTION,
-        features,
+        &features,
         ndarray::Array2::zeros((0, 2)).view(),
-    );
+    )
+    .unwrap();
     let visits = survey.visits();
     let counted = |o: &[f64; 2], rng: &mut Pcg64Mcg| {
         visits.record(o);

@@ -42,7 +42,7 @@
 use super::json_float;
 use crate::env::{Description, Observation};
 use crate::error::{Error, Result};
-use crate::features::ObservationFeatures;
+use crate::features::{ObservationFeatures, Phi};
 use crate::mdp::solve;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -283,9 +283,11 @@ impl Visits {
 #[derive(Debug)]
 pub struct Survey {
     env: &'static Description,
-    features: ObservationFeatures,
     dims: Vec<Dim>,
     pairs: Vec<(usize, usize)>,
+    /// φ of every slice's cell centres, in `pairs`' order: the grid is
+    /// fixed, so each eval point only multiplies by its θ.
+    slice_phi: Vec<Phi>,
     data: Vec<u64>,
     data_total: u64,
     visits: Arc<Visits>,
@@ -296,9 +298,9 @@ impl Survey {
     /// the observations `obs` (rows).
     pub fn new(
         env: &'static Description,
-        features: ObservationFeatures,
+        features: &ObservationFeatures,
         obs: ArrayView2<f64>,
-    ) -> Self {
+    ) -> Result<Self> {
         let n = obs.nrows();
         let fixed: Vec<f64> = env
             .feature_bounds
@@ -315,15 +317,19 @@ impl Survey {
         let dims = dims(env, &fixed);
         let pairs = pairs(dims.len());
         let data = histogram(&dims, &pairs, obs);
-        Survey {
+        let slice_phi = pairs
+            .iter()
+            .map(|&(x, y)| features.phi(slice_points(&dims, x, y).view()))
+            .collect::<Result<_>>()?;
+        Ok(Survey {
             env,
-            features,
             visits: Arc::new(Visits::new(dims.clone())),
             dims,
             pairs,
+            slice_phi,
             data,
             data_total: n as u64,
-        }
+        })
     }
 
     /// The counter the judge fills while it plays.
@@ -340,13 +346,14 @@ impl Survey {
         let slices = self
             .pairs
             .iter()
+            .zip(&self.slice_phi)
             .enumerate()
-            .map(|(p, &(x, y))| {
+            .map(|(p, (&(x, y), phi))| {
                 let part = p * cells..(p + 1) * cells;
                 Ok(Slice {
                     x,
                     y,
-                    max_q: self.max_q(x, y, theta)?,
+                    max_q: self.max_q(phi, theta)?,
                     data: self.data[part.clone()].to_vec(),
                     visits: visits[part].to_vec(),
                 })
@@ -364,10 +371,8 @@ impl Survey {
         })
     }
 
-    /// max_a φ(o, a)ᵀθ at every cell centre of the slice (x, y).
-    fn max_q(&self, x: usize, y: usize, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
-        let points = slice_points(&self.dims, x, y);
-        let phi = self.features.phi(points.view())?;
+    /// max_a φ(o, a)ᵀθ at every cell centre of a slice, from its `phi`.
+    fn max_q(&self, phi: &Phi, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
         if phi.dim() != theta.len() {
             return Err(Error::Invalid(format!(
                 "{}: θ has {} weights, the features {}",
@@ -437,7 +442,7 @@ mod tests {
             [-0.5, 0.001],
             [9.0, -1.0]
         ];
-        let survey = Survey::new(d, tiles(d), obs.view());
+        let survey = Survey::new(d, &tiles(d), obs.view()).unwrap();
         let l = survey.landscape(0, Array1::zeros(1536).view()).unwrap();
         l.check().unwrap();
         assert_eq!((l.data_total, l.slices.len()), (5, 1));
@@ -470,7 +475,7 @@ mod tests {
                 let (lo, hi) = d.feature_bounds[c];
                 lo + (hi - lo) * (0.2 + 0.3 * i as f64)
             });
-            let survey = Survey::new(d, features.clone(), obs.view());
+            let survey = Survey::new(d, &features, obs.view()).unwrap();
             let l = survey.landscape(7, theta.view()).unwrap();
             l.check().unwrap();
             assert_eq!(l.slices.len(), pairs(n).len());
@@ -505,7 +510,7 @@ mod tests {
         use crate::env::MountainCar;
         use crate::env::monte_carlo::{Plan, evaluate};
         let d = &mountain_car::DESCRIPTION;
-        let survey = Survey::new(d, tiles(d), Array2::zeros((0, 2)).view());
+        let survey = Survey::new(d, &tiles(d), Array2::zeros((0, 2)).view()).unwrap();
         let visits = survey.visits();
         let plan = Plan {
             episodes: 20,
@@ -534,7 +539,7 @@ mod tests {
     #[test]
     fn damaged_landscapes_are_named() {
         let d = &mountain_car::DESCRIPTION;
-        let survey = Survey::new(d, tiles(d), Array2::zeros((0, 2)).view());
+        let survey = Survey::new(d, &tiles(d), Array2::zeros((0, 2)).view()).unwrap();
         let good = survey.landscape(0, Array1::zeros(1536).view()).unwrap();
         let mut bad = good.clone();
         bad.slices[0].data.pop();

@@ -167,7 +167,7 @@ impl<'a> Setup<'a> {
         let phi = features.phi(samples.points.view())?;
         let data = TrainData::samples(samples, phi, self.gamma, self.seed)?;
         let rollouts = usize::try_from(rollouts).unwrap_or(usize::MAX);
-        let survey = Survey::new(d, features.clone(), transitions.obs);
+        let survey = Survey::new(d, &features, transitions.obs)?;
         let mut judge = MonteCarlo::new(d, features, &data, rollouts)?;
         judge.record_visits(survey.visits());
         Ok((data, Judge::MonteCarlo(Box::new(judge)), Some(survey)))

@@ -577,7 +577,7 @@ fn the_landscape_pair_follows_p_and_shift_p() {
         .observations(env)
         .unwrap();
     let obs = ndarray::Array2::from_shape_fn((10, 4), |(i, c)| 0.01 * (i * (c + 1)) as f64);
-    let survey = Survey::new(env, features, obs.view());
+    let survey = Survey::new(env, &features, obs.view()).unwrap();
     let theta = ndarray::Array1::zeros(2 * 512);
     let mut app = continuous_detail("CartPole-v1", survey.landscape(0, theta.view()).unwrap());
     let axes = |app: &App| {

@@ -315,15 +315,16 @@ type Values = (fn(&Metrics) -> f64, fn(&Metrics) -> f64);
 
 /// How many standard errors a Monte-Carlo truth's band spans each way:
 /// a 95% interval of the evaluation alone.
-const NOISE_BAND: f64 = 1.96;
+pub const NOISE_BAND: f64 = 1.96;
 /// What that band is, for the figure's notes.
 const NOISE_NOTE: &str = "J(π) is Monte-Carlo: its band also spans ±1.96 standard errors \
      of the evaluation (the seeds' mean), a 95% interval of the rollouts' noise";
 
 /// The band `(l, h)` around `mean` widened to ±[`NOISE_BAND`] times the
 /// mean of `ses` where the truth is Monte-Carlo; unchanged where exact
-/// (NaN standard errors).
-fn with_noise((mean, l, h): (f64, f64, f64), ses: &[f64]) -> (f64, f64) {
+/// (NaN standard errors). The one rule of J's band, for the exported
+/// figure and the dashboard's chart alike.
+pub fn with_noise((mean, l, h): (f64, f64, f64), ses: &[f64]) -> (f64, f64) {
     let se = ses.iter().sum::<f64>() / ses.len() as f64;
     if se.is_finite() {
         (l.min(mean - NOISE_BAND * se), h.max(mean + NOISE_BAND * se))

@@ -206,6 +206,32 @@ fn per_dataset_size_view_smoothed_linear() {
     both_sizes("per_size", &app);
 }
 
+/// A Monte-Carlo truth (standard errors recorded; the values are made
+/// up, wide enough to see): J's ± 1.96 se band shaded under the curves,
+/// named in the legend.
+#[test]
+fn monte_carlo_chart_draws_the_band() {
+    let runs = (0..2)
+        .map(|seed| {
+            let mut r = run("bc", 10_000, seed, RunStatus::Done, 101);
+            let mut history = (*r.history).clone();
+            for m in &mut history {
+                m.true_return_se = 0.04 * (1.0 + seed as f64);
+                m.normalized_score_se = 2.5;
+            }
+            r.latest = history.last().copied();
+            r.history = Arc::new(history);
+            r
+        })
+        .collect();
+    let mut app = one_spec(runs, "mc", "experiments/mc.toml");
+    // The chart zoomed: room for the band and the legend.
+    press(&mut app, "<tab>z");
+    let text = render(&app, 80, 24);
+    assert!(text.contains("⢕ J ± 1.96 se"), "{text}");
+    insta::assert_snapshot!("monte_carlo_band_80x24", text);
+}
+
 #[test]
 fn zoomed_score_table_scrolls() {
     let mut app = app();

@@ -49,14 +49,19 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     let spec = dir.path().join("mc.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let store = dir.path().join("runs");
-    Command::cargo_bin("pessimist")
+    let out = Command::cargo_bin("pessimist")
         .unwrap()
         .arg("run")
         .arg(&spec)
         .arg("--runs")
         .arg(&store)
-        .assert()
-        .success();
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The results table: J and the score with their standard errors.
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.matches(" ± ").count(), 2, "{table}");
+    assert!(table.contains("± se: the standard error"), "{table}");
     let runs = metrics_in(&store);
     assert_eq!(runs.len(), 1);
     let lines = &runs[0];

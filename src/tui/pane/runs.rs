@@ -191,12 +191,16 @@ impl RunsPane {
         self.scores = by_spec
             .into_iter()
             .map(|(spec, runs)| {
+                let controllers = crate::eval::controller::controller_scores(
+                    scores::controllers_of(runs.iter().map(|r| &*r.config)),
+                );
                 let table = ScoreTable::build(runs.into_iter().map(|r| RunResult {
                     config: &r.config,
                     status: r.status,
                     point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
                     behavior: r.behavior,
-                }));
+                }))
+                .with_controllers(&controllers);
                 (spec.to_string(), table)
             })
             .collect();

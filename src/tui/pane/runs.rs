@@ -521,7 +521,8 @@ impl Columns<'_> {
     /// Which run a row is: spec, environment, algorithm, dataset, seed.
     fn identity(&mut self, all: &[&RunView]) {
         let app = self.app;
-        let spec = self.text(|r| sanitize(&r.config.spec));
+        // At most 24 wide, so a 150-column screen holds it beside `J ± se`.
+        let spec = self.text(|r| shorten_middle(&sanitize(&r.config.spec), 24));
         self.add(("spec", Some(SortKey::Spec), 5), spec, None);
         // Several environments: the column that tells their rows apart stays
         // (narrowed by `fit` if need be); one environment: the first to go.

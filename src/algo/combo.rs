@@ -74,9 +74,13 @@
 //!
 //! With features (Q = θᵀφ): as `cql`'s linear form, with these weights (and
 //! the same buffer) in the step; it diverges where that does (TwoState-v0).
+//! On features that generalise across sample states, `cql`'s majoriser
+//! with the data's curvature stretched by the least κ ≥ 1 that covers
+//! these weights' (the rollouts weigh some states above the data), so
+//! the projection's Gram matrix stays the one factored at the start.
 
 use super::cql::{self, Cql, Weights};
-use super::linear::{self, Cells, Projectable};
+use super::linear::{self, Projectable};
 use super::tabular::{INIT_SCALE, Q_INIT, Rule, load_table, save_table};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::data::EmpiricalMdp;
@@ -163,7 +167,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         buffered: None,
     };
     let init = config.cql.q_init.table(data);
-    linear::or_table(rule, &init, Cells::DataStates, data)
+    let cells = rule.cql.cells();
+    linear::or_table(rule, &init, cells, data)
 }
 
 pub struct Combo {

@@ -447,8 +447,21 @@ pub trait Projectable: Rule {
     fn replaced(&mut self) {}
 }
 
+/// Whether `data`'s features generalise across sample states: features
+/// of observations that do not partition them (several tilings, RBF,
+/// Fourier), where nearly every observation is its own state seen once,
+/// with one action. There a rule's step on one state's row moves θ for
+/// its neighbours too, which a table's step never does; the rules whose
+/// step reaches the actions the data does not show there take their
+/// feature-space form (cql and combo, td3bc's actor).
+pub fn generalises(data: &TrainData) -> bool {
+    data.phi
+        .as_ref()
+        .is_some_and(|phi| phi.state_width().is_some() && !phi.is_partition())
+}
+
 /// Which cells a projected iteration fits, and with which weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cells {
     /// The pairs the data shows, each weighted by its count (n(s,a)/N):
     /// the cells a backup on the empirical MDP writes.
@@ -457,6 +470,12 @@ pub enum Cells {
     /// state's share n(s)/N: the cells of rules whose objective reaches
     /// the actions the data does not show (a push-down, an adversary).
     DataStates,
+    /// Every action of every state the data visits, weighted by
+    /// (n(s,a) + c·n(s))/N: the curvature of the majoriser of cql's
+    /// objective, d(s)(π̂_β(a|s) + c) with c = α/2τ (the push-down's
+    /// Hessian is at most half its weight over τ), so that projecting the
+    /// majoriser's table step is the majoriser's step in θ ([`super::cql`]).
+    Curvature(f64),
 }
 
 impl Cells {
@@ -481,6 +500,13 @@ impl Cells {
                 .flat_map(|s| {
                     let w = f64::from(c.state_count[s]) / n;
                     (0..na).map(move |a| (s * na + a, w))
+                })
+                .collect(),
+            Cells::Curvature(c_floor) => (0..c.n_states)
+                .filter(|&s| c.state_count[s] > 0)
+                .flat_map(|s| {
+                    let floor = c_floor * f64::from(c.state_count[s]);
+                    (0..na).map(move |a| (s * na + a, (f64::from(c.count(s, a)) + floor) / n))
                 })
                 .collect(),
         }

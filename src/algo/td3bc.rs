@@ -28,7 +28,17 @@
 //! least-squares FQE of the actor on the observed pairs (weighted by their
 //! counts); the actor and λ are the closed forms above on Φθ. With one
 //! action (TwoState-v0) the actor is that action and it diverges as fqi
-//! does.
+//! does. On features that generalise across sample states
+//! ([`linear::generalises`]) the actor on the data's states keeps to
+//! π̂_β's support (the projection over the actions the data shows there,
+//! one at nearly every sample state), so the critic's targets never read
+//! an action whose value no data fits at its state: off the support the
+//! actor can take an action whose weights the rare data leaves near
+//! q_init there (0, against returns near −60 on MountainCar), the critic
+//! bootstraps from it, and it ran away to 1e89–1e228. The critic is then
+//! least-squares SARSA of the behaviour, and off the data the actor is
+//! the projected one on π̂_β(·|o) from the features, a one-step
+//! improvement (Brandfonbrener, Whitney, Ranganath & Bruna 2021).
 
 use super::act::Act;
 use super::linear::{self, Cells, Projectable};
@@ -72,6 +82,7 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         pi: vec![0.0; c.n_actions],
+        in_sample: linear::generalises(data),
     };
     linear::or_table(rule, &config.q_init.table(data), Cells::Observed, data)
 }
@@ -83,18 +94,20 @@ pub struct Td3Bc {
     backup: Backup,
     v: Vec<f64>,
     pi: Vec<f64>,
+    /// Whether the actor keeps to π̂_β's support on the data's states
+    /// (the feature-space form, module doc).
+    in_sample: bool,
 }
 
 impl Rule for Td3Bc {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         let lambda = self.lambda(q.view());
+        let act = Act::Regularized { lambda };
         for s in self.backup.read_states() {
             let f = q.row(s).to_slice().expect("row");
-            Act::Regularized { lambda }.row(
-                f,
-                self.behavior.row(s).to_slice().expect("row"),
-                &mut self.pi,
-            );
+            let b = self.behavior.row(s);
+            let b = b.to_slice().expect("row");
+            actor(self.in_sample, act, f, b, &mut self.pi);
             self.v[s] = expected(&self.pi, f);
         }
         self.backup
@@ -102,7 +115,22 @@ impl Rule for Td3Bc {
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        self.act(q).table(&self.behavior, q)
+        let act = self.act(q);
+        let mut pi = Array2::zeros(q.dim());
+        for ((f, b), mut out) in q
+            .outer_iter()
+            .zip(self.behavior.outer_iter())
+            .zip(pi.outer_iter_mut())
+        {
+            actor(
+                self.in_sample,
+                act,
+                f.to_slice().expect("row"),
+                b.to_slice().expect("row"),
+                out.as_slice_mut().expect("row"),
+            );
+        }
+        pi
     }
 
     fn act(&self, q: ArrayView2<f64>) -> Act {
@@ -131,3 +159,22 @@ impl Td3Bc {
 }
 
 impl Projectable for Td3Bc {}
+
+/// The actor's π(·|s) into `out` by `act`'s closed form, over the actions
+/// π̂_β(·|s) shows if `in_sample` (the feature-space form, module doc; a
+/// state the data never leaves from has π̂_β uniform, so every action).
+fn actor(in_sample: bool, act: Act, f: &[f64], behavior: &[f64], out: &mut [f64]) {
+    if !in_sample {
+        act.row(f, behavior, out);
+        return;
+    }
+    let shown: Vec<usize> = (0..f.len()).filter(|&a| behavior[a] > 0.0).collect();
+    let values: Vec<f64> = shown.iter().map(|&a| f[a]).collect();
+    let shares: Vec<f64> = shown.iter().map(|&a| behavior[a]).collect();
+    let mut within = vec![0.0; shown.len()];
+    act.row(&values, &shares, &mut within);
+    out.fill(0.0);
+    for (&a, p) in shown.iter().zip(within) {
+        out[a] = p;
+    }
+}

@@ -416,7 +416,9 @@ pub struct PlotArgs {
     /// algorithm (a row per dataset). `sweep`: `--x KEY` on the x axis
     /// against the final score. `heatmap`: one run's max_a Q(s,a) − V^π(s)
     /// per state on its grid (the selection must pick exactly one run).
-    /// Default: `sweep` with --x, else `bear` when a spec's runs have one
+    /// `landscape`: one continuous run's max_a Q over two observation
+    /// components (`--pair`) beside the data's density and the policy's
+    /// visitation, from its `landscape.json`. Default: `sweep` with --x, else `bear` when a spec's runs have one
     /// algorithm label and `overlay` otherwise. Each environment gets its
     /// own row of panels.
     #[arg(long, value_enum)]
@@ -428,6 +430,10 @@ pub struct PlotArgs {
     /// more than a decade (symlog when 0 is among them).
     #[arg(long, value_name = "KEY")]
     pub x: Option<String>,
+    /// With `--layout landscape`: the two observation components, by index
+    /// or name, e.g. `0,1` or `position,velocity` (default: the first two).
+    #[arg(long, value_name = "X,Y")]
+    pub pair: Option<String>,
     /// The y of `--x`: `score` (D4RL's normalized score of each run's last
     /// eval point) or `return` (its discounted return J(π)).
     #[arg(long, value_enum, default_value_t = PlotY::Score)]
@@ -459,6 +465,7 @@ pub enum PlotLayout {
     Overlay,
     Sweep,
     Heatmap,
+    Landscape,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

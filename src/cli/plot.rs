@@ -5,6 +5,7 @@ use super::report::{load, read_history, status};
 use super::{PlotArgs, PlotBand, PlotLayout, PlotY};
 use anyhow::{Context, bail};
 use pessimist::eval::Metrics;
+use pessimist::eval::landscape::Landscape;
 use pessimist::experiment::RunStatus;
 use pessimist::experiment::store::{self, LoadedRun};
 use pessimist::present::figure::{self, Figure, Format, MAX_SIDE};
@@ -44,9 +45,14 @@ pub fn plot(args: &PlotArgs) -> anyhow::Result<()> {
         ),
         (layout, None) => layout,
     };
+    if args.pair.is_some() && layout != Some(PlotLayout::Landscape) {
+        bail!("--pair goes with --layout landscape: the two observation components it draws");
+    }
     let runs = load(&args.runs_dir, &args.select)?;
-    if layout == Some(PlotLayout::Heatmap) {
-        return heatmap(args, &runs);
+    match layout {
+        Some(PlotLayout::Heatmap) => return heatmap(args, &runs),
+        Some(PlotLayout::Landscape) => return landscape(args, &runs),
+        _ => {}
     }
     let band = match (args.seeds, args.band) {
         (true, _) => Band::Seeds,
@@ -113,15 +119,21 @@ fn run_data<'a>(run: &'a LoadedRun, history: &'a [Metrics]) -> RunData<'a> {
     }
 }
 
-/// The heatmap of the one run the selection picks.
-fn heatmap(args: &PlotArgs, runs: &[LoadedRun]) -> anyhow::Result<()> {
+/// The one run the selection picks, for a `layout` that draws one.
+fn one_run<'a>(runs: &'a [LoadedRun], layout: &str) -> anyhow::Result<&'a LoadedRun> {
     let [run] = runs else {
         bail!(
-            "--layout heatmap draws one run, and the selection picks {}: narrow it with \
+            "--layout {layout} draws one run, and the selection picks {}: narrow it with \
              --spec, --env, --algo, --dataset or --filter (e.g. --filter seed=0)",
             runs.len()
         );
     };
+    Ok(run)
+}
+
+/// The heatmap of the one run the selection picks.
+fn heatmap(args: &PlotArgs, runs: &[LoadedRun]) -> anyhow::Result<()> {
+    let run = one_run(runs, "heatmap")?;
     let c = &run.config;
     let mdp = pessimist::mdp::envs::make(&c.env).with_context(|| {
         format!(
@@ -141,6 +153,71 @@ fn heatmap(args: &PlotArgs, runs: &[LoadedRun]) -> anyhow::Result<()> {
     let figure = plot::heatmap(&c.spec, &data, &mdp, &q, &policy, &unvisited)?;
     let path = targets(&args.out, &[&c.spec])?.remove(0);
     write(&figure, &path, args.size, 1)
+}
+
+/// The landscape of the one continuous run the selection picks, on the
+/// pair of components `--pair` names.
+fn landscape(args: &PlotArgs, runs: &[LoadedRun]) -> anyhow::Result<()> {
+    let run = one_run(runs, "landscape")?;
+    let landscape = store::read_landscape(&run.dir)?.with_context(|| {
+        format!(
+            "{}: no such file: the run has no landscape (continuous runs write one at \
+             their first checkpoint; tabular runs have --layout heatmap)",
+            store::landscape_file(&run.dir).display()
+        )
+    })?;
+    let pair = match &args.pair {
+        Some(text) => parse_pair(text, &landscape)?,
+        None => landscape
+            .slices
+            .first()
+            .map(|s| (s.x, s.y))
+            .context("the landscape has no pair of components")?,
+    };
+    let history = read_history(run);
+    let data = run_data(run, &history);
+    let figure = plot::landscape(&run.config.spec, &data, &landscape, pair)?;
+    let path = targets(&args.out, &[&run.config.spec])?.remove(0);
+    write(&figure, &path, args.size, 1)
+}
+
+/// `--pair X,Y`: two distinct components of `landscape`, each an index or
+/// a name, as (lower, higher) index.
+fn parse_pair(text: &str, landscape: &Landscape) -> anyhow::Result<(usize, usize)> {
+    let names: Vec<&str> = landscape.dims.iter().map(|d| d.name.as_str()).collect();
+    let valid = || {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{i} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let component = |token: &str| -> anyhow::Result<usize> {
+        let token = token.trim();
+        token
+            .parse::<usize>()
+            .ok()
+            .filter(|&i| i < names.len())
+            .or_else(|| names.iter().position(|n| *n == token))
+            .with_context(|| {
+                format!(
+                    "--pair `{}`: no component `{}` of {}; its components: {}",
+                    sanitize(text),
+                    sanitize(token),
+                    landscape.env,
+                    valid()
+                )
+            })
+    };
+    let (a, b) = text
+        .split_once(',')
+        .with_context(|| format!("--pair `{}`: expected X,Y, e.g. 0,1", sanitize(text)))?;
+    let (a, b) = (component(a)?, component(b)?);
+    if a == b {
+        bail!("--pair `{}`: two different components", sanitize(text));
+    }
+    Ok((a.min(b), a.max(b)))
 }
 
 /// A spec's name as a file name: what is not a letter, digit, `.`, `-` or

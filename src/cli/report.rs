@@ -4,6 +4,7 @@
 use super::{ReportArgs, ReportBy, ReportFormat, SelectArgs};
 use anyhow::bail;
 use pessimist::eval::Metrics;
+use pessimist::eval::controller::controller_scores;
 use pessimist::experiment::dataset_cache::{self, Usage};
 use pessimist::experiment::store::{self, LoadedRun, Store};
 use pessimist::experiment::{RunConfig, RunId, RunStatus, spec};
@@ -221,7 +222,10 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
                 .and_then(|s| s.dataset_stats.as_ref())
                 .and_then(scores::behavior_score),
         }
-    }));
+    }))
+    .with_controllers(&controller_scores(scores::controllers_of(
+        runs.iter().map(|r| &r.config),
+    )));
     let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
     if envs.len() == 1 {
         // One environment: naming it on every row says nothing.

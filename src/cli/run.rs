@@ -6,10 +6,11 @@
 use super::RunArgs;
 use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use pessimist::eval::Metrics;
 use pessimist::experiment::store::{self, Store};
 use pessimist::experiment::{PlannedRun, Pool, RunConfig, RunHandle, RunId, RunStatus, spec};
 use pessimist::present::Labels;
-use pessimist::present::scores::score_text;
+use pessimist::present::scores::{plus_se, score_text};
 use pessimist::text::{number, percent, sanitize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -347,6 +348,9 @@ fn final_status(h: &pessimist::experiment::RunHandle) -> RunStatus {
 /// Says under the table which number is which.
 const RETURNS_LEGEND: &str = "J: discounted return J(π), what q_est estimates; R: return of one episode within the time limit (undiscounted); score: D4RL's normalized score of R; starts: share of the start distribution on states the data visits (q_est and J average over every start)";
 
+/// Under a table with Monte-Carlo runs: what their `± se` is.
+const NOISE_LEGEND: &str = "± se: the standard error of a Monte-Carlo truth (J and score from seeded rollouts from fixed start states)";
+
 fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: bool) {
     let labels = Labels::new(handles.iter().map(|h| h.config.as_ref()));
     let rows: Vec<_> = handles
@@ -394,6 +398,10 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
                         "true_return_covered": last.map(|m| m.true_return_covered),
                         "episode_return": last.map(|m| m.episode_return),
                         "normalized_score": last.map(|m| m.normalized_score),
+                        // NaN (exact truth) is `null`.
+                        "true_return_se": last.map(|m| m.true_return_se),
+                        "episode_return_se": last.map(|m| m.episode_return_se),
+                        "normalized_score_se": last.map(|m| m.normalized_score_se),
                         "dir": h.dir,
                         "error": error,
                         "metrics_seconds": metrics_seconds,
@@ -442,14 +450,43 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
         .max()
         .unwrap_or(0)
         .max(3);
+    // J and the score carry their Monte-Carlo standard errors (`± se`,
+    // as the dashboard's runs table); their columns widen to hold them.
+    let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| number(x, p));
+    let se = |last: &Option<Metrics>, of: fn(&Metrics) -> f64| last.map_or(f64::NAN, |m| of(&m));
+    let noisy: Vec<(String, String)> = rows
+        .iter()
+        .map(|(_, _, last, _, _)| {
+            (
+                plus_se(
+                    f(last.map(|m| m.true_return), 3),
+                    se(last, |m| m.true_return_se),
+                    3,
+                ),
+                plus_se(
+                    score_text(last.map(|m| m.normalized_score), 1),
+                    se(last, |m| m.normalized_score_se),
+                    1,
+                ),
+            )
+        })
+        .collect();
+    let widest = |of: fn(&(String, String)) -> &String, least: usize| {
+        noisy
+            .iter()
+            .map(|n| of(n).chars().count())
+            .fold(least, usize::max)
+    };
+    let (wj, ws) = (widest(|n| &n.0, 10), widest(|n| &n.1, 7));
     println!(
-        "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
+        "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>wj$} {:>10} {:>ws$}",
         "run", "env", "algo", "dataset", "seed", "status", "starts", "q_est", "J", "R", "score"
     );
-    for (((h, status, last, error, _), (algo, data)), env) in rows.iter().zip(&names).zip(&envs) {
-        let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |x| number(x, p));
+    for ((((h, status, last, error, _), (algo, data)), env), (j, score)) in
+        rows.iter().zip(&names).zip(&envs).zip(&noisy)
+    {
         println!(
-            "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>10} {:>10} {:>7}",
+            "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>wj$} {:>10} {:>ws$}",
             h.id.0,
             env,
             algo,
@@ -458,15 +495,21 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             status.name(),
             last.map_or("-".into(), |m| percent(m.start_coverage)),
             f(last.map(|m| m.q_est), 3),
-            f(last.map(|m| m.true_return), 3),
+            j,
             f(last.map(|m| m.episode_return), 3),
-            score_text(last.map(|m| m.normalized_score), 1),
+            score,
         );
         if let Some(e) = error {
             println!("    error: {}", sanitize(e));
         }
     }
     println!("{RETURNS_LEGEND}");
+    if rows
+        .iter()
+        .any(|r| r.2.is_some_and(|m| m.true_return_se.is_finite()))
+    {
+        println!("{NOISE_LEGEND}");
+    }
     // Against each run's whole cost (setup included): training alone can
     // take microseconds (ImitationTrap), which makes any ratio to it huge.
     let (metrics, total) = rows

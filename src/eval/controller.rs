@@ -71,6 +71,19 @@ pub fn controller_score(
     Some(measured.map_err(Error::Invalid))
 }
 
+/// The scores of the controllers `wanted` (environment, rollouts, γ), as
+/// [`crate::present::scores::controllers_of`] lists a table's: those that
+/// exist and can be measured (a rollout count below 2 cannot, which no
+/// run has), in order.
+pub fn controller_scores(
+    wanted: impl IntoIterator<Item = (&'static Description, usize, f64)>,
+) -> Vec<ControllerScore> {
+    wanted
+        .into_iter()
+        .filter_map(|(env, rollouts, gamma)| controller_score(env, rollouts, gamma)?.ok())
+        .collect()
+}
+
 /// Plays the controller by the plan.
 struct Play(Plan);
 

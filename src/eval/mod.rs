@@ -85,12 +85,16 @@ impl Judge {
 
     /// What the learner believes from the start when its policy cannot be
     /// evaluated (a diverged Q): E_{s0}[max_a f(s0, a)], NaN if any value
-    /// is; NaN on a continuous environment, whose starts are not states.
-    pub fn believed_max(&self, q: &Array2<f64>) -> f64 {
+    /// is. `None` on a continuous environment: its evaluation reads Q at
+    /// the start observations itself, whatever Q's values, and fails only
+    /// for causes they are not (a learner without weights θ, a π̂_β that
+    /// cannot be fitted), so its error is the run's, not a divergence.
+    pub fn believed_max(&self, q: &Array2<f64>) -> Option<f64> {
         let Judge::Exact(e) = self else {
-            return f64::NAN;
+            return None;
         };
-        e.mdp
+        let believed = e
+            .mdp
             .initial()
             .iter()
             .enumerate()
@@ -104,7 +108,8 @@ impl Judge {
                     }
                 })
             })
-            .sum()
+            .sum();
+        Some(believed)
     }
 
     /// The dataset's statistics; a continuous environment has no table

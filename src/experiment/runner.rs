@@ -209,11 +209,14 @@ fn train(
             let finite = q.iter().all(|x| x.is_finite());
             let mut m = match judge.evaluate(&q, &policy, learner.weights(), learner.act()) {
                 Ok(m) => m,
-                Err(e) if !finite => {
-                    let _ = store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
-                    believed(judge.believed_max(&q))
-                }
-                Err(e) => return Err(e),
+                Err(e) => match judge.believed_max(&q).filter(|_| !finite) {
+                    Some(q_est) => {
+                        let _ =
+                            store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));
+                        believed(q_est)
+                    }
+                    None => return Err(e),
+                },
             };
             // The landscape of this eval point, written with the next checkpoint.
             if let (Some(survey), Some(theta), true) =
@@ -466,10 +469,10 @@ mod tests {
         let no_data = EmpiricalMdp::compile(&Dataset::new(mdp.n_states(), mdp.n_actions()));
         let judge = Judge::Exact(Evaluator::new(Arc::new(mdp), 0.9, Arc::new(no_data)).unwrap());
         q[[start, 0]] = f64::INFINITY;
-        let m = believed(judge.believed_max(&q));
+        let m = believed(judge.believed_max(&q).unwrap());
         assert_eq!(m.q_est, f64::INFINITY);
         assert!(m.true_return.is_nan() && m.episode_return.is_nan());
         q[[start, 1]] = f64::NAN;
-        assert!(believed(judge.believed_max(&q)).q_est.is_nan());
+        assert!(believed(judge.believed_max(&q).unwrap()).q_est.is_nan());
     }
 }

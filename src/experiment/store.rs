@@ -530,6 +530,11 @@ pub fn write_landscape(dir: &RunDir, landscape: &Landscape) -> Result<()> {
     replace(dir, LANDSCAPE, &bytes).map(drop)
 }
 
+/// Where the run's landscape is (for an error naming a missing one).
+pub fn landscape_file(dir: &RunDir) -> PathBuf {
+    dir.file(LANDSCAPE)
+}
+
 /// The run's landscape; `None` when it has none (a tabular run, one
 /// stored before landscapes were, or one not yet at a checkpoint). A
 /// file that does not parse or fit is an error naming it.

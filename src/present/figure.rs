@@ -112,10 +112,58 @@ pub struct Grid {
     pub scale: String,
 }
 
+/// Values over two continuous components (a slice of a continuous run's
+/// landscape): cells on axes that name the components and span their
+/// ranges, cells without data hatched over their colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub x: Extent,
+    pub y: Extent,
+    pub cols: usize,
+    pub rows: usize,
+    /// Row-major, row 0 at the low end of y.
+    pub values: Vec<f64>,
+    pub hatched: Vec<bool>,
+    pub colours: Colours,
+    /// What the colour bar measures.
+    pub scale: String,
+}
+
+/// An axis of a [`Field`]: a component's name and range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extent {
+    pub name: String,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Extent {
+    /// The axis' name with its range: `position (-1.2 … 0.6)`.
+    fn describe(&self) -> String {
+        format!(
+            "{} ({} … {})",
+            self.name,
+            format_tick(self.low),
+            format_tick(self.high)
+        )
+    }
+}
+
+/// How a [`Field`]'s values are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colours {
+    /// Lowest to highest finite value on a symmetric-log scale: a
+    /// diverged Q reaches 1e229 beside values near −70.
+    Symlog,
+    /// Counts on a log scale from 1 to the largest; 0 left white.
+    Counts,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     Lines(Lines),
     Grid(Grid),
+    Field(Field),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +207,12 @@ const PANEL: (u32, u32) = (520, 400);
 const MIN_PANEL: (u32, u32) = (220, 160);
 /// A grid cell's side by default, and a grid panel's least width.
 const CELL: u32 = 64;
+/// A field cell's side by default (a landscape is 24 cells a side), and
+/// the room its axes' labels take beside and under the cells.
+const FIELD_CELL: u32 = 16;
+const FIELD_AXES: u32 = 110;
+/// Under a grid or field: its colour bar and the bar's labels.
+const BAR: u32 = 90;
 /// Legend text wraps at this width; the swatch takes this much before it.
 const LEGEND_WRAP: u32 = 320;
 const SWATCH: u32 = 34;
@@ -383,6 +437,7 @@ fn natural_width(panel: &Panel) -> u32 {
     match &panel.content {
         Content::Lines(_) => PANEL.0,
         Content::Grid(g) => (g.cols as u32 * CELL + 2 * MARGIN).max(PANEL.0),
+        Content::Field(f) => f.cols as u32 * FIELD_CELL + FIELD_AXES + 2 * MARGIN,
     }
 }
 
@@ -393,6 +448,8 @@ fn natural_height(row: &Row) -> u32 {
             Content::Lines(_) => PANEL.1,
             // Caption, cells, then the colour bar and its labels.
             Content::Grid(g) => g.rows as u32 * CELL + 130,
+            // Caption, cells, the x axis, then the colour bar.
+            Content::Field(f) => f.rows as u32 * FIELD_CELL + FIELD_AXES + BAR,
         })
         .max()
         .unwrap_or(PANEL.1)
@@ -637,6 +694,7 @@ fn draw<DB: DrawingBackend>(
                     draw_lines_panel(&area, &panel.caption, lines, &figure.legend)?;
                 }
                 Content::Grid(grid) => draw_grid(&area, &panel.caption, grid)?,
+                Content::Field(field) => draw_field(&area, &panel.caption, field)?,
             }
             left += w;
         }
@@ -857,31 +915,206 @@ fn draw_grid<DB: DrawingBackend>(
     }
     // The colour bar: −reach … 0 … +reach.
     let bar_top = (top + grid.rows as u32 * cell + 14) as i32;
+    let labels = [(0.0, -reach), (0.5, 0.0), (1.0, reach)].map(|(t, v)| (t, format_tick(v)));
+    draw_colour_bar(area, bar_top, (&diverging, -1.0, 2.0), &labels, &grid.scale)
+}
+
+/// A colour bar from `top` down, centred in `area`: 48 swatches of
+/// `colour(t)`, t from `start` over `length`; `labels` under it at their
+/// fraction of its width, and what it measures under them.
+fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    top: i32,
+    (colour, start, length): (&dyn Fn(f64) -> RGBColor, f64, f64),
+    labels: &[(f64, String)],
+    scale: &str,
+) -> Drawn<DB> {
+    let (w, _) = area.dim_in_pixel();
     let bar_width = (w.saturating_sub(2 * MARGIN)).min(360) as i32;
     let bar_left = (w as i32 - bar_width) / 2;
     let steps = 48;
     for k in 0..steps {
-        let t = -1.0 + 2.0 * (f64::from(k) + 0.5) / f64::from(steps);
+        let t = start + length * (f64::from(k) + 0.5) / f64::from(steps);
         let x0 = bar_left + k * bar_width / steps;
         let x1 = bar_left + (k + 1) * bar_width / steps;
         area.draw(&Rectangle::new(
-            [(x0, bar_top), (x1, bar_top + 12)],
-            diverging(t).filled(),
+            [(x0, top), (x1, top + 12)],
+            colour(t).filled(),
         ))?;
     }
-    let labels = font(TICKS)
+    let style = font(TICKS)
         .color(&BLACK)
         .pos(Pos::new(HPos::Center, VPos::Top));
-    for (t, value) in [(0.0, -reach), (0.5, 0.0), (1.0, reach)] {
+    for (t, label) in labels {
         let x = bar_left + (t * f64::from(bar_width)) as i32;
-        area.draw_text(&format_tick(value), &labels, (x, bar_top + 16))?;
+        area.draw_text(label, &style, (x, top + 16))?;
     }
     area.draw_text(
-        &xml_text(&grid.scale),
-        &labels,
-        (w as i32 / 2, bar_top + 18 + line_height(TICKS) as i32),
+        &xml_text(scale),
+        &style,
+        (w as i32 / 2, top + 18 + line_height(TICKS) as i32),
+    )
+}
+
+/// A sequential colour for t in [0, 1] (viridis' ends and middle): dark
+/// blue-violet, teal, yellow; readable in grey and by the colour-blind.
+fn sequential(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 3] = [
+        (68.0, 1.0, 84.0),
+        (33.0, 145.0, 140.0),
+        (253.0, 231.0, 37.0),
+    ];
+    // ±∞ (a diverged Q) at the ends; NaN has no colour and is not drawn.
+    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+    let (a, b, s) = if t < 0.5 {
+        (STOPS[0], STOPS[1], 2.0 * t)
+    } else {
+        (STOPS[1], STOPS[2], 2.0 * t - 1.0)
+    };
+    let mix = |x: f64, y: f64| (x + (y - x) * s).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A count's colour for t in [0, 1] (its log over the largest's): pale
+/// to dark blue.
+fn counts(t: f64) -> RGBColor {
+    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+    let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
+    RGBColor(mix(222.0, 8.0), mix(235.0, 48.0), mix(247.0, 107.0))
+}
+
+/// A field's colour of each value, and its colour bar's swatches and labels.
+struct Palette {
+    colour: Box<dyn Fn(f64) -> Option<RGBColor>>,
+    swatch: &'static dyn Fn(f64) -> RGBColor,
+    labels: Vec<(f64, String)>,
+}
+
+impl Palette {
+    fn of(field: &Field) -> Palette {
+        let finite = || field.values.iter().copied().filter(|v| v.is_finite());
+        match field.colours {
+            Colours::Symlog => {
+                let lo = finite().fold(f64::INFINITY, f64::min);
+                let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+                let (a, b) = (symlog(lo), symlog(hi));
+                // One value (or none): the middle of the scale.
+                let t = move |v: f64| {
+                    if b > a {
+                        (symlog(v) - a) / (b - a)
+                    } else {
+                        0.5
+                    }
+                };
+                let labels = if lo.is_finite() {
+                    let middle = super::scale::symexp(f64::midpoint(a, b));
+                    [(0.0, lo), (0.5, middle), (1.0, hi)]
+                        .map(|(t, v)| (t, format_tick(round_tick(v))))
+                        .to_vec()
+                } else {
+                    Vec::new()
+                };
+                Palette {
+                    // NaN: no colour (a Q that is not a number).
+                    colour: Box::new(move |v| (!v.is_nan()).then(|| sequential(t(v)))),
+                    swatch: &sequential,
+                    labels,
+                }
+            }
+            Colours::Counts => {
+                let top = finite().fold(0.0, f64::max);
+                let t = move |v: f64| if top > 1.0 { v.ln() / top.ln() } else { 1.0 };
+                let labels = vec![(0.0, "1".to_string()), (1.0, format_tick(top.max(1.0)))];
+                Palette {
+                    colour: Box::new(move |v| (v > 0.0).then(|| counts(t(v)))),
+                    swatch: &counts,
+                    labels,
+                }
+            }
+        }
+    }
+}
+
+/// Three significant digits, for a colour bar's label.
+fn round_tick(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(2 - v.abs().log10().floor() as i32);
+    if scale.is_finite() && scale > 0.0 {
+        (v * scale).round() / scale
+    } else {
+        v
+    }
+}
+
+fn draw_field<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    field: &Field,
+) -> Drawn<DB> {
+    let (_, h) = area.dim_in_pixel();
+    let (cells_area, bar_area) = area.split_vertically(h.saturating_sub(BAR));
+    let axis = |e: &Extent| Ranging {
+        lo: e.low,
+        hi: e.high,
+        scale: Scale::Linear,
+    };
+    let mut builder = ChartBuilder::on(&cells_area);
+    builder
+        .margin(10)
+        .x_label_area_size(line_height(TICKS) * 2 + 12)
+        .y_label_area_size(FIELD_AXES - line_height(TICKS) * 2 - 12);
+    if !caption.is_empty() {
+        builder.caption(xml_text(caption), font(CAPTION));
+    }
+    let mut chart = builder.build_cartesian_2d(axis(&field.x), axis(&field.y))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(5)
+        .y_labels(5)
+        .x_desc(xml_text(&field.x.describe()))
+        .y_desc(xml_text(&field.y.describe()))
+        .label_style(font(TICKS))
+        .axis_desc_style(font(TICKS + 1.0))
+        .draw()?;
+    let palette = Palette::of(field);
+    let (cols, rows) = (field.cols.max(1), field.rows.max(1));
+    // The k-th of n edges along an extent: neighbours share theirs
+    // exactly, so no gap of a pixel opens between cells.
+    let edge = |e: &Extent, k: usize, n: usize| e.low + (e.high - e.low) * k as f64 / n as f64;
+    // Corners of cell i: low, high.
+    let corners = |i: usize| {
+        let (c, r) = (i % cols, i / cols);
+        (
+            (edge(&field.x, c, cols), edge(&field.y, r, rows)),
+            (edge(&field.x, c + 1, cols), edge(&field.y, r + 1, rows)),
+        )
+    };
+    let cells = rows * cols;
+    chart.draw_series((0..cells).map(|i| {
+        let fill = field
+            .values
+            .get(i)
+            .and_then(|&v| (palette.colour)(v))
+            .unwrap_or(WHITE);
+        let (low, high) = corners(i);
+        Rectangle::new([low, high], fill.filled())
+    }))?;
+    // Hatched: a diagonal across each cell without data, so that regions
+    // without data read as hatched over whatever colour they hold.
+    let ink = BLACK.mix(0.45).stroke_width(1);
+    chart.draw_series(
+        (0..cells)
+            .filter(|&i| field.hatched.get(i).copied().unwrap_or(false))
+            .map(|i| {
+                let (low, high) = corners(i);
+                PathElement::new(vec![low, high], ink)
+            }),
     )?;
-    Ok(())
+    let bar = (palette.swatch, 0.0, 1.0);
+    draw_colour_bar(&bar_area, 8, bar, &palette.labels, &field.scale)
 }
 
 #[cfg(test)]

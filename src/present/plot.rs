@@ -9,20 +9,23 @@
 //!   environment and dataset);
 //! - [`sweep`]: a swept hyper-parameter on x against the final score or
 //!   J(π), one line per algorithm (and dataset): ATAC's β curve;
-//! - [`heatmap`]: one run's max_a Q(s,a) − V^π(s) per state, on the grid.
+//! - [`heatmap`]: one run's max_a Q(s,a) − V^π(s) per state, on the grid;
+//! - [`landscape`]: a continuous run's max_a Q over a pair of observation
+//!   components, beside the data's density and the policy's visitation.
 //!
 //! Lines are means over seeds with a band ([`Band`]).
 
 use super::Labels;
 use super::figure::{
-    Axis, Content, DIVERGED, Entry, Figure, Grid, LEFT_CAPTION, Lines, Panel, Point, RIGHT_CAPTION,
-    Row, Scale, Series,
+    Axis, Colours, Content, DIVERGED, Entry, Extent, Field, Figure, Grid, LEFT_CAPTION, Lines,
+    Panel, Point, RIGHT_CAPTION, Row, Scale, Series,
 };
 use super::labels::natural_order;
 use super::scale::{Ema, running_mean};
 use super::scores::scoring_point;
 use crate::error::{Error, Result};
 use crate::eval::Metrics;
+use crate::eval::landscape::Landscape;
 use crate::experiment::{RunConfig, RunStatus};
 use crate::mdp::{Policy, TabularMdp, solve};
 use crate::params::ParamValue;
@@ -315,15 +318,16 @@ type Values = (fn(&Metrics) -> f64, fn(&Metrics) -> f64);
 
 /// How many standard errors a Monte-Carlo truth's band spans each way:
 /// a 95% interval of the evaluation alone.
-const NOISE_BAND: f64 = 1.96;
+pub const NOISE_BAND: f64 = 1.96;
 /// What that band is, for the figure's notes.
 const NOISE_NOTE: &str = "J(π) is Monte-Carlo: its band also spans ±1.96 standard errors \
      of the evaluation (the seeds' mean), a 95% interval of the rollouts' noise";
 
 /// The band `(l, h)` around `mean` widened to ±[`NOISE_BAND`] times the
 /// mean of `ses` where the truth is Monte-Carlo; unchanged where exact
-/// (NaN standard errors).
-fn with_noise((mean, l, h): (f64, f64, f64), ses: &[f64]) -> (f64, f64) {
+/// (NaN standard errors). The one rule of J's band, for the exported
+/// figure and the dashboard's chart alike.
+pub fn with_noise((mean, l, h): (f64, f64, f64), ses: &[f64]) -> (f64, f64) {
     let se = ses.iter().sum::<f64>() / ses.len() as f64;
     if se.is_finite() {
         (l.min(mean - NOISE_BAND * se), h.max(mean + NOISE_BAND * se))
@@ -434,7 +438,7 @@ pub fn curves(
         .flat_map(|r| &r.panels)
         .all(|p| match &p.content {
             Content::Lines(l) => l.series.iter().all(|s| s.points.is_empty()),
-            Content::Grid(_) => false,
+            Content::Grid(_) | Content::Field(_) => false,
         });
     if no_points {
         return Err(Error::Invalid(format!(
@@ -793,6 +797,130 @@ pub fn heatmap(
                     scale: "max_a Q(s,a) − V^π(s)".into(),
                 }),
             }],
+        }],
+        legend: Vec::new(),
+        notes: Vec::new(),
+    })
+}
+
+/// A continuous run's landscape ([`crate::eval::landscape`]) on the pair
+/// of observation components `(x, y)`: max_a Q on a symmetric-log colour
+/// scale, the data's density and the policy's visitation (both on a log
+/// scale), side by side on the same axes, cells the data never reaches
+/// hatched in all three: where Q is high there, the learner fools itself.
+pub fn landscape(
+    spec: &str,
+    run: &RunData,
+    landscape: &Landscape,
+    (x, y): (usize, usize),
+) -> Result<Figure> {
+    let names =
+        |(a, b): (usize, usize)| format!("{},{}", landscape.dims[a].name, landscape.dims[b].name);
+    let slice = landscape
+        .slices
+        .iter()
+        .find(|s| (s.x, s.y) == (x, y))
+        .ok_or_else(|| {
+            let pairs: Vec<String> = landscape.slices.iter().map(|s| names((s.x, s.y))).collect();
+            Error::Invalid(format!(
+                "the landscape of {} has no pair of components ({x}, {y}); it has {}",
+                landscape.env,
+                pairs.join("; ")
+            ))
+        })?;
+    let extent = |c: usize| {
+        let d = &landscape.dims[c];
+        Extent {
+            name: d.name.clone(),
+            low: d.low,
+            high: d.high,
+        }
+    };
+    let grid = landscape.grid;
+    let hatched: Vec<bool> = slice.data.iter().map(|&n| n == 0).collect();
+    let field = |values: Vec<f64>, colours, scale: &str| {
+        Content::Field(Field {
+            x: extent(x),
+            y: extent(y),
+            cols: grid,
+            rows: grid,
+            values,
+            hatched: hatched.clone(),
+            colours,
+            scale: scale.into(),
+        })
+    };
+    let counted = |counts: &[u64]| counts.iter().map(|&n| n as f64).collect();
+    let panels = [
+        (
+            "max_a Q(o, a), what the learner believes".to_string(),
+            slice.max_q.clone(),
+            Colours::Symlog,
+            "max_a Q (symlog)",
+        ),
+        (
+            format!("the data: {} observations", landscape.data_total),
+            counted(&slice.data),
+            Colours::Counts,
+            "observations per cell (log)",
+        ),
+        (
+            format!("the policy's visits: {} steps", landscape.visits_total),
+            counted(&slice.visits),
+            Colours::Counts,
+            "visits per cell (log)",
+        ),
+    ]
+    .into_iter()
+    .map(|(caption, values, colours, scale)| Panel {
+        caption,
+        content: field(values, colours, scale),
+    })
+    .collect();
+    let others: Vec<String> = landscape
+        .dims
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != x && c != y)
+        .map(|(_, d)| format!("{} = {}", d.name, crate::text::number(d.fixed, 3)))
+        .collect();
+    let held = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; max_a Q with the other components at the data's mean ({})",
+            others.join(", ")
+        )
+    };
+    let c = run.config;
+    let labels = Labels::new([c]);
+    // The eval point the landscape was drawn at, if the history holds it.
+    let reading = run
+        .history
+        .iter()
+        .rfind(|m| m.iteration == landscape.iteration)
+        .map_or(String::new(), |m| {
+            format!(
+                "; J(π) = {}, q_est = {}",
+                super::scores::plus_se(crate::text::number(m.true_return, 3), m.true_return_se, 3),
+                crate::text::number(m.q_est, 3)
+            )
+        });
+    Ok(Figure {
+        title: format!(
+            "{spec} — where {} fools itself: {} {} seed {}",
+            labels.algo(c),
+            labels.env(c),
+            labels.data(c),
+            c.seed
+        ),
+        subtitle: format!(
+            "{} against {} at iteration {}{reading}; hatched: cells without data{held}",
+            landscape.dims[x].name, landscape.dims[y].name, landscape.iteration
+        ),
+        rows: vec![Row {
+            title: String::new(),
+            panels,
         }],
         legend: Vec::new(),
         notes: Vec::new(),

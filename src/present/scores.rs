@@ -53,9 +53,12 @@
 //!   row) is a row of its own under the datasets, its score in the
 //!   behaviour column with `[se]`, measured on the runs' start states
 //!   and rollout count ([`crate::eval::controller`]); never ranked, not
-//!   in the Total.
+//!   in the Total. Measuring is evaluation, not presentation: the caller
+//!   measures what [`controllers_of`] lists and hands the scores to
+//!   [`ScoreTable::with_controllers`].
 
 use super::labels::{DatasetKey, Labels};
+use crate::env::Description;
 use crate::eval::{ControllerScore, DatasetStats, Metrics};
 use crate::experiment::{RunConfig, RunStatus};
 use crate::text::number;
@@ -512,34 +515,26 @@ impl ControllerRow {
     }
 }
 
-/// The controller rows of runs on continuous environments, one per
-/// (environment, rollouts), in that order; the first γ seen gives J.
-fn controller_rows<'a>(configs: impl Iterator<Item = &'a RunConfig>) -> Vec<ControllerRow> {
-    let mut rows: BTreeMap<(&str, u64), f64> = BTreeMap::new();
+/// The controllers a table of runs with `configs` shows, as
+/// [`crate::eval::controller::controller_scores`] measures them: one per
+/// continuous environment and rollout count, in that order, at the first
+/// γ seen of each (J's).
+pub fn controllers_of<'a>(
+    configs: impl IntoIterator<Item = &'a RunConfig>,
+) -> Vec<(&'static Description, usize, f64)> {
+    let mut wanted: BTreeMap<(&str, u64), (&'static Description, f64)> = BTreeMap::new();
     for c in configs {
-        if crate::env::continuous(&c.env).is_some() {
+        if let Some(d) = crate::env::continuous(&c.env) {
             let rollouts = c
                 .rollouts
                 .unwrap_or(crate::experiment::pipeline::DEFAULT_ROLLOUTS);
-            rows.entry((c.env.as_str(), rollouts)).or_insert(c.gamma);
+            wanted.entry((d.id, rollouts)).or_insert((d, c.gamma));
         }
     }
-    let envs: BTreeSet<&str> = rows.keys().map(|(env, _)| *env).collect();
-    rows.iter()
-        .filter_map(|(&(env, rollouts), &gamma)| {
-            let d = crate::env::continuous(env)?;
-            let rollouts = usize::try_from(rollouts).unwrap_or(usize::MAX);
-            // Only a rollout count below 2 fails, which no run can have.
-            let measured = crate::eval::controller_score(d, rollouts, gamma)?.ok()?;
-            let mut short_label = format!("controller: {}", measured.name);
-            if rows.len() > envs.len() {
-                short_label.push_str(&format!(" ({rollouts} rollouts)"));
-            }
-            Some(ControllerRow {
-                label: format!("{env} {short_label}"),
-                short_label,
-                measured,
-            })
+    wanted
+        .into_iter()
+        .map(|((_, rollouts), (d, gamma))| {
+            (d, usize::try_from(rollouts).unwrap_or(usize::MAX), gamma)
         })
         .collect()
 }
@@ -564,7 +559,6 @@ impl ScoreTable {
             .filter(|r| seen.insert(r.config.id()))
             .collect();
         let labels = Labels::new(runs.iter().map(|r| r.config));
-        let controllers = controller_rows(runs.iter().map(|r| r.config));
         let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
         for run in runs {
@@ -609,7 +603,6 @@ impl ScoreTable {
         algos.sort();
         let mut table = ScoreTable {
             algos,
-            controllers,
             ..Default::default()
         };
         for (_, (label, short, by_algo, behavior)) in groups {
@@ -656,6 +649,27 @@ impl ScoreTable {
         });
         table.rank();
         table
+    }
+
+    /// With a row for each controller score in `measured` (those of
+    /// [`controllers_of`] the runs, in its order), under the datasets.
+    pub fn with_controllers(mut self, measured: &[ControllerScore]) -> Self {
+        let envs: BTreeSet<&str> = measured.iter().map(|m| m.env).collect();
+        self.controllers = measured
+            .iter()
+            .map(|&score| {
+                let mut short_label = format!("controller: {}", score.name);
+                if measured.len() > envs.len() {
+                    short_label.push_str(&format!(" ({} rollouts)", score.rollouts));
+                }
+                ControllerRow {
+                    label: format!("{} {short_label}", score.env),
+                    short_label,
+                    measured: score,
+                }
+            })
+            .collect();
+        self
     }
 
     /// Labels every row without its environment: a table of one

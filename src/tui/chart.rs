@@ -12,6 +12,7 @@ use crate::eval::Metrics;
 use crate::experiment::{RunId, RunStatus, RunView};
 use crate::present::Labels;
 use crate::present::figure::DIVERGED;
+use crate::present::plot::with_noise;
 use crate::present::scale::{
     Ema, format_tick, linear_ticks, running_mean, symexp, symlog, symlog_ticks,
 };
@@ -108,14 +109,16 @@ pub struct Series {
     pub lines: Arc<Cut>,
 }
 
-/// The values of one curve at the cursor: (label, q_est, true return).
-pub type Reading = (String, f64, f64);
+/// The values of one curve at the cursor: (label, q_est, true return,
+/// its Monte-Carlo standard error or NaN where exact).
+pub type Reading = (String, f64, f64, f64);
 
-/// Per dataset label: running means of (x, q_est, true return) and a
-/// count per iteration (means, not sums: two estimates of 1e308 sum to ∞).
+/// Per dataset label: running means of (x, q_est, true return, its
+/// standard error) and a count per iteration (means, not sums: two
+/// estimates of 1e308 sum to ∞).
 type Sums = (
     String,
-    std::collections::BTreeMap<u64, (f64, f64, f64, usize)>,
+    std::collections::BTreeMap<u64, (f64, f64, f64, f64, usize)>,
 );
 
 /// Everything needed to draw one chart.
@@ -391,15 +394,17 @@ fn averaged_curves<'a>(runs: &[&'a RunView], labels: &Labels, wall: bool) -> Vec
             groups.len() - 1
         };
         for m in run.history.iter() {
-            let (x, q, j) = point(m, wall);
+            let (x, q, j, se) = point(m, wall);
             let p = groups[slot]
                 .1
                 .entry(m.iteration)
-                .or_insert((0.0, 0.0, 0.0, 0));
-            p.3 += 1;
-            p.0 = running_mean(p.0, x, p.3);
-            p.1 = running_mean(p.1, q, p.3);
-            p.2 = running_mean(p.2, j, p.3);
+                .or_insert((0.0, 0.0, 0.0, 0.0, 0));
+            p.4 += 1;
+            p.0 = running_mean(p.0, x, p.4);
+            p.1 = running_mean(p.1, q, p.4);
+            p.2 = running_mean(p.2, j, p.4);
+            // The seeds' mean standard error, as the exported figure's band.
+            p.3 = running_mean(p.3, se, p.4);
         }
     }
     groups
@@ -408,7 +413,11 @@ fn averaged_curves<'a>(runs: &[&'a RunView], labels: &Labels, wall: bool) -> Vec
             id: None,
             label: name.clone(),
             group: name,
-            points: Points::Averaged(sums.into_values().map(|(x, q, j, _)| (x, q, j)).collect()),
+            points: Points::Averaged(
+                sums.into_values()
+                    .map(|(x, q, j, se, _)| (x, q, j, se))
+                    .collect(),
+            ),
         })
         .collect()
 }
@@ -515,7 +524,7 @@ fn readings(curves: &[Curve], i: usize, wall: bool) -> Option<(f64, Vec<Reading>
                 .points
                 .iter(wall)
                 .min_by(|a, b| (a.0 - x).abs().total_cmp(&(b.0 - x).abs()))?;
-            Some((c.label.clone(), p.1, p.2))
+            Some((c.label.clone(), p.1, p.2, p.3))
         })
         .collect();
     Some((x, values))
@@ -537,13 +546,18 @@ pub struct Cut {
     /// Where the estimate diverged: its last finite point (x, y on the
     /// chart's scale) when a NaN or infinite one follows; drawn `×`.
     pub diverged_at: Option<(f64, f64)>,
+    /// The true return's band where it is Monte-Carlo, ± 1.96 standard
+    /// errors as the exported figure draws it ([`with_noise`]): per
+    /// column, (x, lowest, highest) on the chart's scale; empty where the
+    /// truth is exact.
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 /// Smooths and decimates both curves of one history in a single pass, then
 /// puts what is kept on the y scale (decimating first is exact: the scale
 /// is monotone, so the extremes are the same).
 fn cut(
-    points: impl Iterator<Item = (f64, f64, f64)>,
+    points: impl Iterator<Item = (f64, f64, f64, f64)>,
     x_bounds: [f64; 2],
     columns: usize,
     options: &ChartOptions,
@@ -553,6 +567,9 @@ fn cut(
     let (mut estimate, mut truth, mut raw_estimate, mut raw_truth) = (new(), new(), new(), new());
     let smoothed = smoothing > 0.0;
     let (mut ema_q, mut ema_j) = (Ema::new(smoothing), Ema::new(smoothing));
+    let (mut ema_low, mut ema_high) = (Ema::new(smoothing), Ema::new(smoothing));
+    // Per column of the band: (column, x, lowest, highest), in data units.
+    let mut band: Vec<(usize, f64, f64, f64)> = Vec::new();
     // Keeps a finite value (smoothed, its raw value behind); returns it as drawn.
     let keep = |raw: &mut Decimator, line: &mut Decimator, ema: &mut Ema, c, x, v| {
         let drawn = if smoothed {
@@ -566,7 +583,7 @@ fn cut(
     };
     // The last finite estimate as drawn, and whether a non-finite one followed.
     let (mut last_finite, mut diverged) = (None, false);
-    for (x, q, j) in points {
+    for (x, q, j, se) in points {
         let c = estimate.column(x);
         if q.is_finite() {
             let drawn = keep(&mut raw_estimate, &mut estimate, &mut ema_q, c, x, q);
@@ -576,6 +593,14 @@ fn cut(
         }
         if j.is_finite() {
             keep(&mut raw_truth, &mut truth, &mut ema_j, c, x, j);
+        }
+        if j.is_finite() && se.is_finite() {
+            let (low, high) = with_noise((j, j, j), &[se]);
+            let (low, high) = (ema_low.next(low), ema_high.next(high));
+            match band.last_mut() {
+                Some(b) if b.0 == c => (b.2, b.3) = (b.2.min(low), b.3.max(high)),
+                _ => band.push((c, x, low, high)),
+            }
         }
     }
     // Decimation keeps each column's extremes, so the kept raw points
@@ -591,6 +616,10 @@ fn cut(
     } else {
         (range(&estimate), range(&truth))
     };
+    // The axis holds the band too.
+    let truth_range = band
+        .iter()
+        .fold(truth_range, |(lo, hi), b| (lo.min(b.2), hi.max(b.3)));
     let scaled = |d: Decimator| -> Vec<(f64, f64)> {
         d.finish()
             .into_iter()
@@ -607,28 +636,38 @@ fn cut(
         diverged_at: last_finite
             .filter(|_| diverged)
             .map(|(x, y)| (x, transform(y, options.symlog))),
+        band: band
+            .into_iter()
+            .map(|(_, x, low, high)| {
+                (
+                    x,
+                    transform(low, options.symlog),
+                    transform(high, options.symlog),
+                )
+            })
+            .collect(),
     }
 }
 
-/// (x, q_est, true return) of one eval point.
-fn point(m: &Metrics, wall_time: bool) -> (f64, f64, f64) {
+/// (x, q_est, true return, its standard error) of one eval point.
+fn point(m: &Metrics, wall_time: bool) -> (f64, f64, f64, f64) {
     let x = if wall_time {
         m.wall_time
     } else {
         m.iteration as f64
     };
-    (x, m.q_est, m.true_return)
+    (x, m.q_est, m.true_return, m.true_return_se)
 }
 
 /// A curve's points: a run's own history (read in place, never copied) or
 /// an average over runs.
 enum Points<'a> {
     Run(&'a [Metrics]),
-    Averaged(Vec<(f64, f64, f64)>),
+    Averaged(Vec<(f64, f64, f64, f64)>),
 }
 
 impl Points<'_> {
-    fn iter(&self, wall_time: bool) -> Box<dyn Iterator<Item = (f64, f64, f64)> + '_> {
+    fn iter(&self, wall_time: bool) -> Box<dyn Iterator<Item = (f64, f64, f64, f64)> + '_> {
         match self {
             Points::Run(history) => Box::new(history.iter().map(move |m| point(m, wall_time))),
             Points::Averaged(points) => Box::new(points.iter().copied()),

@@ -49,14 +49,19 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
     let spec = dir.path().join("mc.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let store = dir.path().join("runs");
-    Command::cargo_bin("pessimist")
+    let out = Command::cargo_bin("pessimist")
         .unwrap()
         .arg("run")
         .arg(&spec)
         .arg("--runs")
         .arg(&store)
-        .assert()
-        .success();
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The results table: J and the score with their standard errors.
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.matches(" ± ").count(), 2, "{table}");
+    assert!(table.contains("± se: the standard error"), "{table}");
     let runs = metrics_in(&store);
     assert_eq!(runs.len(), 1);
     let lines = &runs[0];
@@ -92,6 +97,7 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
         "{}",
         l.visits_total
     );
+    plots_the_landscape(&store, dir.path());
     let bytes = std::fs::read(store.join(&path)).unwrap();
     assert!(bytes.len() < 64 << 10, "{} bytes", bytes.len());
     std::fs::write(store.join(&path), &bytes[..bytes.len() / 2]).unwrap();
@@ -100,8 +106,15 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
         e.contains("landscape.json") && e.contains("corrupt JSON"),
         "{e}"
     );
+    let e = plot_landscape(&store, dir.path(), &[]).unwrap_err();
+    assert!(
+        e.contains("landscape.json") && e.contains("corrupt JSON"),
+        "{e}"
+    );
     std::fs::remove_file(store.join(&path)).unwrap();
     assert!(store::read_landscape(&run).unwrap().is_none());
+    let e = plot_landscape(&store, dir.path(), &[]).unwrap_err();
+    assert!(e.contains("landscape.json: no such file"), "{e}");
     report_carries_error_bars_and_the_controller(&store);
     // One seed has no spread over seeds: the one band is J's ±1.96 se.
     let svg = dir.path().join("fig.svg");
@@ -115,6 +128,55 @@ fn a_mountaincar_spec_runs_end_to_end_with_error_bars() {
         .success();
     let svg = std::fs::read_to_string(svg).unwrap();
     assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
+}
+
+/// `plot --layout landscape` of the store's one run with `args`: the
+/// SVG's text, or the error on stderr.
+fn plot_landscape(store: &Path, dir: &Path, args: &[&str]) -> Result<String, String> {
+    let svg = dir.join("landscape.svg");
+    let out = Command::cargo_bin("pessimist")
+        .unwrap()
+        .args(["plot", "--layout", "landscape", "--out"])
+        .arg(&svg)
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(std::fs::read_to_string(svg).unwrap())
+    } else {
+        Err(String::from_utf8(out.stderr).unwrap())
+    }
+}
+
+/// The landscape's figure: three panels of 24 × 24 cells (one rect each,
+/// besides the canvas and three colour bars of 48), the axes named with
+/// their components and ranges, cells without data hatched; a pair that
+/// is not one is refused naming the components.
+fn plots_the_landscape(store: &Path, dir: &Path) {
+    let svg = plot_landscape(store, dir, &[]).unwrap();
+    assert_eq!(svg.matches("<rect").count(), 3 * 24 * 24 + 3 * 48 + 1);
+    for label in [
+        "position (-1.2 … 0.6)",
+        "velocity (-0.07 … 0.07)",
+        "max_a Q (symlog)",
+    ] {
+        assert_eq!(
+            svg.matches(label).count(),
+            if label.starts_with("max") { 1 } else { 3 },
+            "{label}"
+        );
+    }
+    // The same pair by name.
+    assert_eq!(
+        plot_landscape(store, dir, &["--pair", "velocity,position"]).unwrap(),
+        svg
+    );
+    let e = plot_landscape(store, dir, &["--pair", "0,speed"]).unwrap_err();
+    assert!(
+        e.contains("no component `speed`") && e.contains("0 position, 1 velocity"),
+        "{e}"
+    );
 }
 
 /// `report` on that store: the se columns with values > 0, the

@@ -206,6 +206,68 @@ fn per_dataset_size_view_smoothed_linear() {
     both_sizes("per_size", &app);
 }
 
+/// A Monte-Carlo truth (standard errors recorded; the values are made
+/// up, wide enough to see): J's ± 1.96 se band shaded under the curves,
+/// named in the legend.
+#[test]
+fn monte_carlo_chart_draws_the_band() {
+    let runs = (0..2)
+        .map(|seed| {
+            let mut r = run("bc", 10_000, seed, RunStatus::Done, 101);
+            let mut history = (*r.history).clone();
+            for m in &mut history {
+                m.true_return_se = 0.04 * (1.0 + seed as f64);
+                m.normalized_score_se = 2.5;
+            }
+            r.latest = history.last().copied();
+            r.history = Arc::new(history);
+            r
+        })
+        .collect();
+    let mut app = one_spec(runs, "mc", "experiments/mc.toml");
+    // The chart zoomed: room for the band and the legend.
+    press(&mut app, "<tab>z");
+    let text = render(&app, 80, 24);
+    assert!(text.contains("⢕ J ± 1.96 se"), "{text}");
+    insta::assert_snapshot!("monte_carlo_band_80x24", text);
+}
+
+/// A long spec name is shortened in the middle to 24 columns, so the
+/// spec column stays beside the wider `J ± se` on a 150-column screen.
+#[test]
+fn a_long_spec_name_keeps_its_column_beside_j_plus_se() {
+    let mut r = run("fisher-brc", 10_000, 0, RunStatus::Done, 11);
+    let mut config = (*r.config).clone();
+    config.spec = "why-offline-rl-is-hard-mountaincar".into();
+    config.env = "MountainCar-v0".into();
+    r.config = Arc::new(config);
+    let mut history = (*r.history).clone();
+    for m in &mut history {
+        (m.true_return, m.true_return_se) = (-70.655, 0.26);
+        (m.normalized_score, m.normalized_score_se) = (96.1, 1.4);
+        (m.episode_return, m.q_est) = (-122.54, -75.805);
+    }
+    r.latest = history.last().copied();
+    r.history = Arc::new(history);
+    let app = one_spec(
+        vec![r],
+        "why-offline-rl-is-hard-mountaincar",
+        "experiments/m.toml",
+    );
+    let header = runs_header(&app, 150);
+    assert_eq!(
+        header.first().map(String::as_str),
+        Some("spec"),
+        "{header:?}"
+    );
+    let text = render(&app, 150, 40);
+    assert!(
+        text.contains("│why-offline-…mountaincar MountainCar-v0 ")
+            && text.contains("-70.655 ± 0.260"),
+        "{text}"
+    );
+}
+
 #[test]
 fn zoomed_score_table_scrolls() {
     let mut app = app();

@@ -5,6 +5,8 @@
 //! the smoothing, axes, colours and view, and export the chart.
 
 use crate::experiment::RunView;
+use crate::present::plot::NOISE_BAND;
+use crate::present::scores;
 use crate::tui::app::{Action, App, sanitize};
 use crate::tui::chart::{self, ChartData, ChartOptions, Curves, CutCache, Revisions};
 use crate::tui::keys::{Binding, Command, Pane, bind};
@@ -262,7 +264,7 @@ fn draw_per_size(
         .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
         .spacing(2)
         .split(plots);
-    let mut groups = Vec::new();
+    let mut truth = None;
     for (half, which, title) in [
         (halves[0], Curves::Truth, "discounted J(π)"),
         (halves[1], Curves::Estimate, "Q estimate"),
@@ -275,10 +277,10 @@ fn draw_per_size(
             which,
         );
         draw_curves(frame, app, &data, half, which, title);
-        groups = data.groups;
+        truth.get_or_insert(data);
     }
-    if let Some(row) = legend {
-        draw_legend(frame, app, &groups, row);
+    if let (Some(row), Some(truth)) = (legend, truth) {
+        draw_legend(frame, app, &truth, row);
     }
 }
 
@@ -305,16 +307,17 @@ fn draw_cursor_and_legend(
                     String::new()
                 }
             ))];
-            for (i, (label, q, j)) in values.iter().enumerate().take(shown) {
+            for (i, (label, q, j, se)) in values.iter().enumerate().take(shown) {
                 let colour_index = data.series.get(i).map_or(i, |s| s.colour);
+                let truth = scores::plus_se(value(*j, 3), *se, 3);
                 lines.push(Line::from(vec![
                     Span::styled(format!(" ■ {}", sanitize(label)), colour(app, colour_index)),
-                    Span::raw(format!("  {} / {}", value(*q, 3), value(*j, 3))),
+                    Span::raw(format!("  {} / {truth}", value(*q, 3))),
                 ]));
             }
             frame.render_widget(Paragraph::new(lines), area);
             if let Some(row) = legend {
-                draw_legend(frame, app, &data.groups, row);
+                draw_legend(frame, app, data, row);
             }
         }
         // No room for a readout: the legend row reads the cursor instead.
@@ -324,14 +327,14 @@ fn draw_cursor_and_legend(
                 data.x_label,
                 crate::present::scale::format_tick(*x)
             ))];
-            for (i, (_, q, j)) in values.iter().enumerate() {
+            for (i, (_, q, j, _)) in values.iter().enumerate() {
                 let colour_index = data.series.get(i).map_or(i, |s| s.colour);
                 spans.push(Span::styled(" ■", colour(app, colour_index)));
                 spans.push(Span::raw(format!("{}/{}", value(*q, 2), value(*j, 2))));
             }
             frame.render_widget(Paragraph::new(Line::from(spans)), row);
         }
-        (_, _, Some(row)) => draw_legend(frame, app, &data.groups, row),
+        (_, _, Some(row)) => draw_legend(frame, app, data, row),
         _ => {}
     }
 }
@@ -345,17 +348,24 @@ fn value(v: f64, precision: usize) -> String {
     }
 }
 
-/// The colour groups' names, one line.
-pub(super) fn draw_legend(frame: &mut Frame, app: &App, groups: &[String], area: Rect) {
+/// The colour groups' names, one line; where J is Monte-Carlo, what its
+/// shaded band is.
+fn draw_legend(frame: &mut Frame, app: &App, data: &ChartData, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     spans.extend(
-        groups
+        data.groups
             .iter()
             .enumerate()
             .map(|(i, g)| Span::styled(format!("■ {} ", sanitize(g)), colour(app, i))),
     );
+    if data.series.iter().any(|s| !s.lines.band.is_empty()) {
+        spans.push(Span::raw(format!("{BAND_MARK} J ± {NOISE_BAND} se")));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+/// The shading of J's band in the legend: every other braille dot.
+const BAND_MARK: &str = "⢕";
 
 /// One plot: its title, the axes with their tick labels, the curves.
 fn draw_curves(
@@ -467,7 +477,7 @@ fn draw_x_labels(frame: &mut Frame, data: &ChartData, frame_area: Rect) {
 /// layer: braille lines for the estimates (faint raw curves first), then
 /// dots for the true returns.
 fn draw_lines(frame: &mut Frame, app: &App, data: &ChartData, plot: Rect, which: Curves) {
-    use ratatui::widgets::canvas::{Canvas, Line as Segment, Points};
+    use ratatui::widgets::canvas::{Canvas, Context, Line as Segment, Points};
     let [y_lo, y_hi] = data.y_bounds;
     let colour_of = |i: usize| {
         if app.screen.no_color {
@@ -484,63 +494,115 @@ fn draw_lines(frame: &mut Frame, app: &App, data: &ChartData, plot: Rect, which:
     let polyline = |ctx: &mut ratatui::widgets::canvas::Context, points: &[(f64, f64)], color| {
         ctx.draw(&Polyline { points, color });
     };
-    frame.render_widget(
-        Canvas::default()
-            .marker(Marker::Braille)
+    // One canvas a layer, over the chart's bounds.
+    let layer = |frame: &mut Frame, marker, paint: &dyn Fn(&mut Context)| {
+        let canvas = Canvas::default()
+            .marker(marker)
             .x_bounds(data.x_bounds)
             .y_bounds(data.y_bounds)
-            .paint(|ctx| {
-                for s in &data.series {
-                    if which != Curves::Truth {
-                        polyline(ctx, &s.lines.raw_estimate, faint);
-                    }
-                    if which != Curves::Estimate {
-                        polyline(ctx, &s.lines.raw_truth, faint);
-                    }
-                }
-                for s in &data.series {
-                    if which != Curves::Truth {
-                        polyline(ctx, &s.lines.estimate, colour_of(s.colour));
-                    }
-                }
-                // A diverged estimate ends in a cross at its last finite point.
-                for s in data.series.iter().filter(|_| which != Curves::Truth) {
-                    if let Some((x, y)) = s.lines.diverged_at {
-                        ctx.print(
-                            x,
-                            y,
-                            Span::styled(DIVERGED_MARK, Style::default().fg(colour_of(s.colour))),
-                        );
-                    }
-                }
-                if let Some((x, _)) = &data.cursor {
-                    ctx.draw(&Segment {
-                        x1: *x,
-                        y1: y_lo,
-                        x2: *x,
-                        y2: y_hi,
-                        color: Color::Reset,
-                    });
-                }
-            }),
-        plot,
-    );
+            .paint(paint);
+        frame.render_widget(canvas, plot);
+    };
+    // J's band under everything: a cell a line passes through shows the line.
+    let banded = data.series.iter().any(|s| !s.lines.band.is_empty());
+    if which != Curves::Estimate && banded {
+        layer(frame, Marker::Braille, &|ctx| {
+            for s in &data.series {
+                ctx.draw(&Band {
+                    spans: &s.lines.band,
+                    color: colour_of(s.colour),
+                });
+            }
+        });
+    }
+    layer(frame, Marker::Braille, &|ctx| {
+        for s in &data.series {
+            if which != Curves::Truth {
+                polyline(ctx, &s.lines.raw_estimate, faint);
+            }
+            if which != Curves::Estimate {
+                polyline(ctx, &s.lines.raw_truth, faint);
+            }
+        }
+        for s in &data.series {
+            if which != Curves::Truth {
+                polyline(ctx, &s.lines.estimate, colour_of(s.colour));
+            }
+        }
+        // A diverged estimate ends in a cross at its last finite point.
+        for s in data.series.iter().filter(|_| which != Curves::Truth) {
+            if let Some((x, y)) = s.lines.diverged_at {
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled(DIVERGED_MARK, Style::default().fg(colour_of(s.colour))),
+                );
+            }
+        }
+        if let Some((x, _)) = &data.cursor {
+            ctx.draw(&Segment {
+                x1: *x,
+                y1: y_lo,
+                x2: *x,
+                y2: y_hi,
+                color: Color::Reset,
+            });
+        }
+    });
     if which != Curves::Estimate {
-        frame.render_widget(
-            Canvas::default()
-                .marker(Marker::Dot)
-                .x_bounds(data.x_bounds)
-                .y_bounds(data.y_bounds)
-                .paint(|ctx| {
-                    for s in &data.series {
-                        ctx.draw(&Points {
-                            coords: &s.lines.truth,
-                            color: colour_of(s.colour),
-                        });
-                    }
-                }),
-            plot,
-        );
+        layer(frame, Marker::Dot, &|ctx| {
+            for s in &data.series {
+                ctx.draw(&Points {
+                    coords: &s.lines.truth,
+                    color: colour_of(s.colour),
+                });
+            }
+        });
+    }
+}
+
+/// J's band: per column of the cut (x, lowest, highest), the dots between
+/// them painted on every other dot, a checkerboard that reads as a shade
+/// and leaves the curves drawn over it legible; columns between two cuts
+/// take the band between them.
+struct Band<'a> {
+    spans: &'a [(f64, f64, f64)],
+    color: Color,
+}
+
+impl ratatui::widgets::canvas::Shape for Band<'_> {
+    fn draw(&self, painter: &mut ratatui::widgets::canvas::Painter) {
+        let [y_lo, y_hi] = *painter.bounds().1;
+        // (grid column, top row, bottom row) of each span.
+        let cells: Vec<(usize, usize, usize)> = self
+            .spans
+            .iter()
+            .filter_map(|&(x, low, high)| {
+                let (column, bottom) = painter.get_point(x, low.clamp(y_lo, y_hi))?;
+                let (_, top) = painter.get_point(x, high.clamp(y_lo, y_hi))?;
+                Some((column, top, bottom))
+            })
+            .collect();
+        let mut shade = |column: usize, top: usize, bottom: usize| {
+            for row in top..=bottom {
+                if (column + row).is_multiple_of(2) {
+                    painter.paint(column, row, self.color);
+                }
+            }
+        };
+        for pair in cells.windows(2) {
+            let ((c0, t0, b0), (c1, t1, b1)) = (pair[0], pair[1]);
+            for column in c0..c1 {
+                let along = (column - c0) as f64 / (c1 - c0) as f64;
+                let at = |a: usize, b: usize| {
+                    (a as f64 + (b as f64 - a as f64) * along).round() as usize
+                };
+                shade(column, at(t0, t1), at(b0, b1));
+            }
+        }
+        if let Some(&(column, top, bottom)) = cells.last() {
+            shade(column, top, bottom);
+        }
     }
 }
 

@@ -304,12 +304,18 @@ impl RunsPane {
             scored.checked = true;
             return scored.table.clone();
         }
-        let table = Arc::new(ScoreTable::build(runs().map(|r| RunResult {
-            config: &r.config,
-            status: r.status,
-            point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
-            behavior: r.behavior,
-        })));
+        let controllers = crate::eval::controller::controller_scores(scores::controllers_of(
+            runs().map(|r| &*r.config),
+        ));
+        let table = Arc::new(
+            ScoreTable::build(runs().map(|r| RunResult {
+                config: &r.config,
+                status: r.status,
+                point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
+                behavior: r.behavior,
+            }))
+            .with_controllers(&controllers),
+        );
         tables.insert(
             spec.clone(),
             Scored {
@@ -604,7 +610,8 @@ impl Columns<'_> {
     /// Which run a row is: spec, environment, algorithm, dataset, seed.
     fn identity(&mut self, all: &[&RunView]) {
         let app = self.app;
-        let spec = self.text(|r| sanitize(&r.config.spec));
+        // At most 24 wide, so a 150-column screen holds it beside `J ± se`.
+        let spec = self.text(|r| shorten_middle(&sanitize(&r.config.spec), 24));
         self.add(("spec", Some(SortKey::Spec), 5), spec, None);
         // Several environments: the column that tells their rows apart stays
         // (narrowed by `fit` if need be); one environment: the first to go.

@@ -777,30 +777,35 @@ impl Session {
             let Ok(read) = Index::read(&index::path(root, &spec)) else {
                 continue; // unreadable: its runs are read from their files
             };
-            for row in read.rows() {
-                let id = row.run_id();
-                if !matches!(row.status, RunStatus::Done | RunStatus::Cancelled)
-                    || self.runs.contains_key(&id)
-                {
+            // Taken in by id (hex digits order as the bytes do), each
+            // looked up once: a spec's runs go in along one path of the
+            // map instead of at random places.
+            let mut rows: Vec<&index::Row> = read
+                .rows()
+                .filter(|row| matches!(row.status, RunStatus::Done | RunStatus::Cancelled))
+                .collect();
+            rows.sort_unstable_by_key(|row| row.id);
+            for row in rows {
+                let std::collections::btree_map::Entry::Vacant(vacant) =
+                    self.runs.entry(row.run_id())
+                else {
                     continue;
-                }
+                };
                 let Some(config) = read.config(row) else {
                     continue;
                 };
                 let summary = row.summary(config.iterations);
-                self.runs.insert(
-                    id.clone(),
-                    Entry {
-                        dir: RunDir::new(root.join(&spec).join(&id.0)),
-                        config: Arc::new(config),
-                        history: History::default(),
-                        summary: Some(Box::new(summary)),
-                        handle: None,
-                        locked: false,
-                        indexed: true,
-                        behavior: (!row.behavior.is_nan()).then_some(row.behavior),
-                    },
-                );
+                let dir = RunDir::new(root.join(&spec).join(&vacant.key().0));
+                vacant.insert(Entry {
+                    dir,
+                    config: Arc::new(config),
+                    history: History::default(),
+                    summary: Some(Box::new(summary)),
+                    handle: None,
+                    locked: false,
+                    indexed: true,
+                    behavior: (!row.behavior.is_nan()).then_some(row.behavior),
+                });
             }
         }
         let stored = Store::new(&self.opts.runs_dir)

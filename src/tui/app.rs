@@ -54,26 +54,66 @@ pub struct App {
 }
 
 /// The session's runs and specs, and what is derived from them alone.
+///
+/// A store of a million runs is taken in on every change, so what is
+/// derived from it is derived once per spec and reused while the spec's
+/// runs are the same: each spec's labels are kept with a [`Fingerprint`]
+/// of its runs' ids (an id is a hash of the config, and labels depend on
+/// configs alone), and each run's spec is a number, so sorting and
+/// grouping compare numbers, not names.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
     pub runs: Vec<RunView>,
     pub specs: Vec<SpecView>,
-    /// Per spec, the names that tell its runs apart (what varies among them).
-    pub spec_labels: BTreeMap<String, Labels>,
+    /// The names of the runs' specs, sorted; [`Store::spec_of`] indexes it.
+    spec_names: Vec<String>,
+    /// Per run, its spec's index in `spec_names`.
+    spec_of: Vec<u32>,
+    /// Per spec (as `spec_names`), the names that tell its runs apart
+    /// (what varies among them), and the fingerprint of the ids they
+    /// were made from.
+    spec_labels: Vec<(u64, Labels)>,
     /// Runs listed by more than one spec (each listed under every one).
     pub shared_runs: usize,
 }
 
 impl Store {
-    fn new(runs: Vec<RunView>, specs: Vec<SpecView>) -> Store {
-        let mut by_spec: BTreeMap<&str, Vec<&RunConfig>> = BTreeMap::new();
-        for r in &runs {
-            by_spec.entry(&r.config.spec).or_default().push(&r.config);
+    /// The store of `runs` and `specs`; labels of a spec whose runs are
+    /// those of `before` are taken from it.
+    fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
+        let mut by_spec: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        // Runs come grouped by spec: one lookup per stretch, not per run.
+        let mut stretch: (&str, Vec<usize>) = ("", Vec::new());
+        for (i, r) in runs.iter().enumerate() {
+            let spec = r.config.spec.as_str();
+            if spec != stretch.0 && !stretch.1.is_empty() {
+                let (name, members) = std::mem::take(&mut stretch);
+                by_spec.entry(name).or_default().extend(members);
+            }
+            stretch.0 = spec;
+            stretch.1.push(i);
         }
-        let spec_labels = by_spec
-            .into_iter()
-            .map(|(spec, configs)| (spec.to_string(), Labels::new(configs)))
-            .collect();
+        if !stretch.1.is_empty() {
+            by_spec.entry(stretch.0).or_default().extend(stretch.1);
+        }
+        let mut spec_of = vec![0; runs.len()];
+        let mut spec_names = Vec::with_capacity(by_spec.len());
+        let mut spec_labels = Vec::with_capacity(by_spec.len());
+        for (rank, (spec, members)) in by_spec.into_iter().enumerate() {
+            let rank = u32::try_from(rank).expect("fewer than 2³² specs");
+            let mut key = Fingerprint::default();
+            for &i in &members {
+                spec_of[i] = rank;
+                key.add_bytes(runs[i].id.0.as_bytes());
+            }
+            let key = key.finish();
+            let labels = match before.spec_index(spec).map(|s| &before.spec_labels[s]) {
+                Some((k, labels)) if *k == key => labels.clone(),
+                _ => Labels::new(members.iter().map(|&i| &*runs[i].config)),
+            };
+            spec_names.push(spec.to_string());
+            spec_labels.push((key, labels));
+        }
         let mut listings: HashMap<&RunId, usize> = HashMap::new();
         for r in &runs {
             *listings.entry(&r.id).or_default() += 1;
@@ -82,15 +122,59 @@ impl Store {
         Store {
             runs,
             specs,
+            spec_names,
+            spec_of,
             spec_labels,
             shared_runs,
         }
     }
 
+    fn spec_index(&self, spec: &str) -> Option<usize> {
+        self.spec_names
+            .binary_search_by(|s| s.as_str().cmp(spec))
+            .ok()
+    }
+
+    /// The index of run `i`'s spec among the runs' specs, which are
+    /// numbered in the order of their names.
+    pub fn spec_of(&self, i: usize) -> u32 {
+        self.spec_of[i]
+    }
+
     /// The labels of a run's spec.
     pub fn labels(&self, config: &RunConfig) -> &Labels {
         static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
-        self.spec_labels.get(&config.spec).unwrap_or(&NONE)
+        self.spec_index(&config.spec)
+            .map_or(&NONE, |s| &self.spec_labels[s].1)
+    }
+}
+
+/// A 64-bit fingerprint of a sequence of words, to tell whether what a
+/// cached table was built from changed: `FxHash`'s rotate, xor and
+/// multiply by an odd constant, fast enough to run over a million runs
+/// on every change. Each step is a bijection of the state for a given
+/// word, so a change of any one word always changes the result; several
+/// changes collide with probability about 2⁻⁶⁴ (it is no defence against
+/// an adversary, and needs none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    pub fn add_bytes(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        self.add(bytes.len() as u64);
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
     }
 }
 
@@ -159,7 +243,7 @@ impl App {
             .map(|r| (r.config.spec.clone(), r.id.clone()));
         self.chart.revisions.update(&self.store.runs, &runs);
         self.filter.haystacks.clear();
-        self.store = Store::new(runs, specs);
+        self.store = Store::new(runs, specs, &self.store);
         self.derive(self.runs.order());
         if let Some((spec, id)) = current
             && let Some(i) = self
@@ -376,6 +460,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::tui::chart::tests::run_view;
     use crate::tui::detail::Heatmap;
+    use std::sync::Arc;
 
     /// A dashboard of one FrozenLake run with three eval points.
     pub(crate) fn frozen_lake() -> App {
@@ -402,6 +487,43 @@ pub(crate) mod tests {
         press(&mut app, "o");
         assert!(app.message.as_ref().unwrap().contains("run detail"));
         assert_eq!(app.detail.heatmap, Heatmap::MaxQ);
+    }
+
+    /// A spec's score table is kept while its runs are the same and
+    /// built again when one of them changes, as a dashboard opened on
+    /// the changed runs builds it.
+    #[test]
+    fn a_score_table_follows_a_change_of_its_runs() {
+        let runs = |score: f64| {
+            ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
+                .map(|env| {
+                    let mut run = run_view(env, 1.0, 3);
+                    run.latest = Some(crate::eval::Metrics {
+                        normalized_score: if env == "Taxi-v4" { score } else { 50.0 },
+                        ..run.history[2]
+                    });
+                    run
+                })
+                .to_vec()
+        };
+        let table = |app: &App| format!("{:?}", app.runs.score_table(app.store()));
+        let fresh = |score| {
+            let mut app = App::default();
+            app.update(runs(score), Vec::new());
+            table(&app)
+        };
+        let mut app = App::default();
+        app.update(runs(10.0), Vec::new());
+        let before = table(&app);
+        assert!(Arc::ptr_eq(
+            &app.runs.score_table(app.store()),
+            &app.runs.score_table(app.store())
+        ));
+        app.update(runs(10.0), Vec::new());
+        assert_eq!(table(&app), before);
+        app.update(runs(90.0), Vec::new());
+        assert_eq!(table(&app), fresh(90.0));
+        assert_ne!(table(&app), before);
     }
 
     /// A paste into the filter is filtered once, when the burst settles

@@ -6,6 +6,7 @@ use crate::support::cli::pessimist;
 use pessimist::experiment::index::{self, Index, Row};
 use pessimist::experiment::store::{self, RunDir};
 use pessimist::experiment::{RunId, RunStatus, RunView, Session, SessionOptions, Store};
+use pessimist::tui::app::{App, SortKey};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -119,6 +120,26 @@ fn shown(run: &RunView) -> String {
     )
 }
 
+/// What the dashboard's tables show of `runs`: the runs table's order
+/// by each column both ways, and the score table.
+fn tables(runs: Vec<RunView>) -> Vec<String> {
+    let mut app = App::default();
+    app.update(runs, Vec::new());
+    let mut out = Vec::new();
+    for key in SortKey::ALL {
+        for descending in [false, true] {
+            app.reorder(|o| {
+                o.sort = key;
+                o.descending = descending;
+            });
+            let ids: Vec<&str> = app.visible_runs().iter().map(|r| r.id.0.as_str()).collect();
+            out.push(format!("{} {descending}: {}", key.name(), ids.join(" ")));
+        }
+    }
+    out.push(format!("{:?}", app.runs.score_table(app.store())));
+    out
+}
+
 /// A dashboard's session on a store whose runs no spec lists, its views
 /// sorted by id.
 fn session_views(root: &Path) -> (Session, Vec<RunView>) {
@@ -162,6 +183,8 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
     assert!(read[1..].iter().all(|r| r.history.is_empty()));
     let want: Vec<String> = indexed.iter().map(shown).collect();
     assert_eq!(read.iter().map(shown).collect::<Vec<_>>(), want);
+    let want_tables = tables(indexed);
+    assert_eq!(tables(read), want_tables);
     session.shutdown();
 
     let file = index::path(&store, "quad");
@@ -175,11 +198,13 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
     let (session, torn) = session_views(tmp.path());
     assert_eq!(torn.iter().map(shown).collect::<Vec<_>>(), want);
     assert_eq!(torn.iter().filter(|r| !r.history.is_empty()).count(), 1);
+    assert_eq!(tables(torn), want_tables);
     session.shutdown();
 
     std::fs::remove_file(&file).unwrap();
     let (session, from_files) = session_views(tmp.path());
     assert_eq!(from_files.iter().map(shown).collect::<Vec<_>>(), want);
     assert!(from_files.iter().all(|r| r.history.len() == 5));
+    assert_eq!(tables(from_files), want_tables);
     session.shutdown();
 }

@@ -9,7 +9,7 @@
 use crate::eval::Metrics;
 use crate::experiment::{RunId, RunStatus, RunView};
 use crate::present::scores::{self, RunResult, ScoreTable};
-use crate::tui::app::{Action, App, Store, sanitize};
+use crate::tui::app::{Action, App, Fingerprint, Store, sanitize};
 use crate::tui::keys::{Binding, Command, Pane, bind};
 use crate::tui::view::{estimate, fmt, focused, shorten_middle, status_style, styled};
 use crossterm::event::KeyCode;
@@ -18,7 +18,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Cell, Row, Table};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The runs table: selection, the selected run's controls, filter and sort.
 #[rustfmt::skip]
@@ -113,52 +115,93 @@ impl Default for Order {
 }
 
 impl Order {
-    /// The runs table's order: by spec first when grouped, then the sort key.
-    fn compare(self, store: &Store, a: &RunView, b: &RunView) -> std::cmp::Ordering {
-        let group = if self.group_by_spec {
-            a.config.spec.cmp(&b.config.spec)
-        } else {
-            std::cmp::Ordering::Equal
-        };
-        let order = match self.sort {
-            SortKey::Spec => a.config.spec.cmp(&b.config.spec),
-            SortKey::Env => a.config.env.cmp(&b.config.env),
-            SortKey::Algo => store
-                .labels(&a.config)
-                .algo(&a.config)
-                .cmp(&store.labels(&b.config).algo(&b.config)),
-            SortKey::Dataset => dataset_order(a).cmp(&dataset_order(b)),
-            SortKey::Seed => a.config.seed.cmp(&b.config.seed),
-            SortKey::Status => a.status.cmp(&b.status),
-            SortKey::Progress => cmp_f64(progress(a), progress(b)),
-            SortKey::Return => cmp_f64(latest(a, |m| m.true_return), latest(b, |m| m.true_return)),
-            SortKey::EpisodeReturn => cmp_f64(
-                latest(a, |m| m.episode_return),
-                latest(b, |m| m.episode_return),
+    /// Sorts `rows` (indices into the store's runs) by this order: by
+    /// spec first when grouped, then the sort key, stably. Each run's key
+    /// is made once, as numbers that order as the values do (texts by
+    /// their rank among those present, floats by their bits, no value
+    /// last), so a million rows take 20 million comparisons of numbers,
+    /// not of names and labels.
+    fn sort(self, store: &Store, rows: &mut Vec<usize>) {
+        let shown: Vec<&RunView> = rows.iter().map(|&i| &store.runs[i]).collect();
+        let keys: Vec<u64> = match self.sort {
+            SortKey::Spec => rows.iter().map(|&i| u64::from(store.spec_of(i))).collect(),
+            SortKey::Env => ranks(
+                &shown
+                    .iter()
+                    .map(|r| r.config.env.as_str())
+                    .collect::<Vec<_>>(),
             ),
-            SortKey::QEst => cmp_f64(latest(a, |m| m.q_est), latest(b, |m| m.q_est)),
+            SortKey::Algo => ranks(
+                &shown
+                    .iter()
+                    .map(|r| store.labels(&r.config).algo(&r.config))
+                    .collect::<Vec<_>>(),
+            ),
+            SortKey::Dataset => ranks(&shown.iter().map(|r| dataset_order(r)).collect::<Vec<_>>()),
+            SortKey::Seed => shown.iter().map(|r| r.config.seed).collect(),
+            SortKey::Status => ranks(&shown.iter().map(|r| r.status).collect::<Vec<_>>()),
+            SortKey::Progress => shown.iter().map(|r| f64_key(progress(r))).collect(),
+            SortKey::Return => metric_keys(&shown, |m| m.true_return),
+            SortKey::EpisodeReturn => metric_keys(&shown, |m| m.episode_return),
+            SortKey::QEst => metric_keys(&shown, |m| m.q_est),
             // As the table shows it: on the covered start states where some are missed.
-            SortKey::Gap => {
-                let shown = |m: &crate::eval::Metrics| m.covered_gap().unwrap_or(m.gap);
-                cmp_f64(latest(a, shown), latest(b, shown))
-            }
-            SortKey::Score => cmp_f64(
-                latest(a, |m| m.normalized_score),
-                latest(b, |m| m.normalized_score),
-            ),
+            SortKey::Gap => metric_keys(&shown, |m| m.covered_gap().unwrap_or(m.gap)),
+            SortKey::Score => metric_keys(&shown, |m| m.normalized_score),
         };
-        let order = if self.descending {
-            order.reverse()
-        } else {
-            order
-        };
-        group.then(order)
+        let mut keyed: Vec<((u32, u64), usize)> = rows
+            .iter()
+            .zip(keys)
+            .map(|(&i, key)| {
+                let group = if self.group_by_spec {
+                    store.spec_of(i)
+                } else {
+                    0
+                };
+                ((group, if self.descending { !key } else { key }), i)
+            })
+            .collect();
+        keyed.sort_by_key(|&(key, _)| key);
+        *rows = keyed.into_iter().map(|(_, i)| i).collect();
     }
+}
+
+/// Each value's rank among the distinct values, as a sort key.
+fn ranks<K: Ord>(values: &[K]) -> Vec<u64> {
+    let distinct: std::collections::BTreeSet<&K> = values.iter().collect();
+    let rank: BTreeMap<&K, u64> = distinct.into_iter().zip(0..).collect();
+    values.iter().map(|v| rank[v]).collect()
+}
+
+/// A sort key that orders floats as [`f64::total_cmp`] does, NaN (no
+/// value yet) last.
+fn f64_key(x: f64) -> u64 {
+    if x.is_nan() {
+        return u64::MAX;
+    }
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The keys of a metric of each run's latest eval point (none: last).
+fn metric_keys(runs: &[&RunView], f: impl Fn(&Metrics) -> f64) -> Vec<u64> {
+    runs.iter()
+        .map(|r| f64_key(r.latest.as_ref().map_or(f64::NAN, &f)))
+        .collect()
 }
 
 /// The runs table's state: the selection, and the rows as derived from
 /// the store, the filter and the order ([`App`] derives them on every
 /// change of those, through one path, so they cannot go stale).
+///
+/// Only the selected run's spec's score table is on screen, so a table is
+/// built when first asked for, from that spec's rows, and kept with the
+/// fingerprint of what it was built from ([`scored`]): a change elsewhere
+/// in a store of a million runs rebuilds nothing, and a change in the
+/// spec rebuilds its table once.
 #[derive(Debug, Clone, Default)]
 pub struct RunsPane {
     /// Index into [`App::visible_runs`].
@@ -168,8 +211,42 @@ pub struct RunsPane {
     order: Order,
     /// The rows, as indices into the store's runs.
     rows: Vec<usize>,
-    /// Each spec's score table over its visible runs.
-    scores: BTreeMap<String, ScoreTable>,
+    /// Per spec ([`Store::spec_of`]), its rows in the rows' order.
+    spec_rows: BTreeMap<u32, Vec<usize>>,
+    /// Score tables by spec name, built when asked for.
+    tables: RefCell<HashMap<String, Scored>>,
+}
+
+/// A spec's score table, and the fingerprint of the runs it counts.
+#[derive(Debug, Clone)]
+struct Scored {
+    key: u64,
+    /// The key was checked against the rows since they were last derived.
+    checked: bool,
+    table: Arc<ScoreTable>,
+}
+
+/// What a spec's score table is made of, per row: the run's id, status,
+/// dataset behaviour score, history length and its latest point's fields
+/// the table reads (those the store's index holds).
+fn scored<'a>(runs: impl Iterator<Item = &'a RunView>) -> u64 {
+    let mut key = Fingerprint::default();
+    for r in runs {
+        key.add_bytes(r.id.0.as_bytes());
+        key.add(r.status as u64);
+        key.add(r.behavior.map_or(u64::MAX, f64::to_bits));
+        key.add(r.history.len() as u64);
+        match &r.latest {
+            Some(m) => {
+                key.add(m.iteration);
+                for x in crate::experiment::index::held(m) {
+                    key.add(x.to_bits());
+                }
+            }
+            None => key.add(u64::MAX),
+        }
+    }
+    key.finish()
 }
 
 impl RunsPane {
@@ -177,33 +254,19 @@ impl RunsPane {
         self.order
     }
 
-    /// Sorts the runs the filter leaves (`matching`) by `order`, and builds
-    /// each spec's score table over them; called by [`App`] only.
+    /// Sorts the runs the filter leaves (`matching`) by `order`, and
+    /// groups them by spec for the score tables; called by [`App`] only.
     pub(crate) fn derive(&mut self, store: &Store, mut matching: Vec<usize>, order: Order) {
-        matching.sort_by(|&a, &b| order.compare(store, &store.runs[a], &store.runs[b]));
+        order.sort(store, &mut matching);
         self.order = order;
         self.rows = matching;
-        let mut by_spec: BTreeMap<&str, Vec<&RunView>> = BTreeMap::new();
+        self.spec_rows.clear();
         for &i in &self.rows {
-            let run = &store.runs[i];
-            by_spec.entry(&run.config.spec).or_default().push(run);
+            self.spec_rows.entry(store.spec_of(i)).or_default().push(i);
         }
-        self.scores = by_spec
-            .into_iter()
-            .map(|(spec, runs)| {
-                let controllers = crate::eval::controller::controller_scores(
-                    scores::controllers_of(runs.iter().map(|r| &*r.config)),
-                );
-                let table = ScoreTable::build(runs.into_iter().map(|r| RunResult {
-                    config: &r.config,
-                    status: r.status,
-                    point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
-                    behavior: r.behavior,
-                }))
-                .with_controllers(&controllers);
-                (spec.to_string(), table)
-            })
-            .collect();
+        for scored in self.tables.get_mut().values_mut() {
+            scored.checked = false;
+        }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
@@ -216,12 +279,52 @@ impl RunsPane {
     }
 
     /// The score table of the selected run's spec (its visible runs).
-    pub fn score_table(&self, store: &Store) -> &ScoreTable {
-        static NONE: std::sync::LazyLock<ScoreTable> =
-            std::sync::LazyLock::new(|| ScoreTable::build(std::iter::empty()));
-        self.selected_run(store)
-            .and_then(|r| self.scores.get(&r.config.spec))
-            .unwrap_or(&NONE)
+    pub fn score_table(&self, store: &Store) -> Arc<ScoreTable> {
+        static NONE: std::sync::LazyLock<Arc<ScoreTable>> =
+            std::sync::LazyLock::new(|| Arc::new(ScoreTable::build(std::iter::empty())));
+        let Some(&i) = self.rows.get(self.selected) else {
+            return NONE.clone();
+        };
+        let spec = &store.runs[i].config.spec;
+        let mut tables = self.tables.borrow_mut();
+        if let Some(scored) = tables.get(spec)
+            && scored.checked
+        {
+            return scored.table.clone();
+        }
+        let runs = || {
+            self.spec_rows[&store.spec_of(i)]
+                .iter()
+                .map(|&i| &store.runs[i])
+        };
+        let key = scored(runs());
+        if let Some(scored) = tables.get_mut(spec)
+            && scored.key == key
+        {
+            scored.checked = true;
+            return scored.table.clone();
+        }
+        let controllers = crate::eval::controller::controller_scores(scores::controllers_of(
+            runs().map(|r| &*r.config),
+        ));
+        let table = Arc::new(
+            ScoreTable::build(runs().map(|r| RunResult {
+                config: &r.config,
+                status: r.status,
+                point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),
+                behavior: r.behavior,
+            }))
+            .with_controllers(&controllers),
+        );
+        tables.insert(
+            spec.clone(),
+            Scored {
+                key,
+                checked: true,
+                table: table.clone(),
+            },
+        );
+        table
     }
 
     /// Moves the selection by `step` rows, within the rows.
@@ -321,20 +424,6 @@ pub fn control(app: &mut App, command: Command) -> Action {
         }
         _ => Action::None,
     }
-}
-
-fn cmp_f64(a: f64, b: f64) -> std::cmp::Ordering {
-    // NaN (no value yet) sorts last.
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => a.total_cmp(&b),
-    }
-}
-
-fn latest(run: &RunView, f: impl Fn(&crate::eval::Metrics) -> f64) -> f64 {
-    run.latest.as_ref().map_or(f64::NAN, f)
 }
 
 /// Fraction of iterations done.

@@ -25,13 +25,14 @@
 //! u at one observation off the data O(|A|·k²).
 
 use super::TrainData;
+use super::behavior::{Kept, per_dataset};
 use crate::data::EmpiricalMdp;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::features::{Phi, PsiRow};
 use crate::memo::Memo;
 use linfa_linalg::cholesky::InverseC;
 use ndarray::Array2;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// λ, the ridge of Λ_a: the prior weight of one transition of evidence
 /// (a binary feature's square is 1), as PEVI's λ = 1; where the data
@@ -67,19 +68,8 @@ pub fn of(data: &TrainData) -> Result<Option<Arc<Support>>> {
     let Some(phi) = data.phi.as_ref().filter(|phi| phi.state_width().is_some()) else {
         return Ok(None);
     };
-    type Key = (Weak<EmpiricalMdp>, Weak<Phi>);
-    static KEPT_SUPPORTS: Memo<Key, std::result::Result<Arc<Support>, String>> = Memo::new(KEPT);
-    KEPT_SUPPORTS
-        .get_or_compute(
-            |(c, p)| {
-                c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
-                    && p.upgrade().is_some_and(|p| Arc::ptr_eq(&p, phi))
-            },
-            || (Arc::downgrade(&data.compiled), Arc::downgrade(phi)),
-            || build(phi, &data.compiled).map(Arc::new),
-        )
-        .map(Some)
-        .map_err(Error::Invalid)
+    static KEPT_SUPPORTS: Kept<Support> = Memo::new(KEPT);
+    per_dataset(&KEPT_SUPPORTS, data, phi, || build(phi, &data.compiled)).map(Some)
 }
 
 fn build(phi: &Phi, c: &EmpiricalMdp) -> std::result::Result<Support, String> {

@@ -26,6 +26,11 @@ pub enum Act {
     Tilted { temperature: f64 },
     /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
     Regularized { lambda: f64 },
+    /// Greedy on the lower bound max(Q − β·u, floor), u the data's
+    /// uncertainty ([`super::support`]), π̂_β where every action's bound
+    /// is at the floor (vi-lcb on features of observations, PEVI). Its
+    /// row reads Q as the bound: [`Act::bound`] makes it.
+    Lower { beta: f64, floor: f64 },
 }
 
 impl Act {
@@ -44,6 +49,13 @@ impl Act {
                 one_hot(solve::argmax(admitted), out);
             }
             Act::Tilted { temperature } => tilt(behavior, q, temperature, out),
+            Act::Lower { floor, .. } => {
+                if solve::max_value(q) > floor {
+                    one_hot(solve::argmax(q.iter().copied()), out);
+                } else {
+                    out.copy_from_slice(behavior);
+                }
+            }
             Act::Regularized { lambda } => {
                 if lambda == 0.0 {
                     out.copy_from_slice(behavior);
@@ -53,6 +65,22 @@ impl Act {
                     *o = p + lambda * x / 2.0;
                 }
                 project_to_simplex(out);
+            }
+        }
+    }
+
+    /// Whether the rule reads the data's uncertainty u(o,·) ([`Act::bound`]).
+    pub fn reads_support(self) -> bool {
+        matches!(self, Act::Lower { .. })
+    }
+
+    /// Q(o,·) into what the rule acts on, from the uncertainty `width`
+    /// u(o,·): the lower bound max(Q − β·u, floor) for [`Act::Lower`],
+    /// which is also what the learner believes of o; Q itself otherwise.
+    pub fn bound(self, q: &mut [f64], width: &[f64]) {
+        if let Act::Lower { beta, floor } = self {
+            for (x, u) in q.iter_mut().zip(width) {
+                *x = (*x - beta * u).max(floor);
             }
         }
     }
@@ -138,6 +166,17 @@ mod tests {
         assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
         Act::Regularized { lambda: 0.0 }.row(&q, &b, &mut out);
         assert_eq!(out, b);
+        let lower = Act::Lower {
+            beta: 2.0,
+            floor: -1.0,
+        };
+        let mut bound = q;
+        lower.bound(&mut bound, &[0.5, 3.0, 0.0]);
+        assert_eq!(bound, [0.0, -1.0, 2.0], "max(Q − βu, floor)");
+        lower.row(&bound, &b, &mut out);
+        assert_eq!(out, [0.0, 0.0, 1.0], "greedy on the bound");
+        lower.row(&[-1.0; 3], &b, &mut out);
+        assert_eq!(out, b, "π̂_β where every bound is at the floor");
     }
 
     /// The projection is the closest point of the simplex: no other point

@@ -84,22 +84,34 @@ pub fn of(data: &TrainData) -> Result<Arc<Behavior>> {
     if phi.is_partition() {
         return Ok(Arc::new(counts(data)));
     }
-    type Key = (Weak<EmpiricalMdp>, Weak<Phi>);
-    static KEPT_ESTIMATES: Memo<Key, std::result::Result<Arc<Behavior>, String>> = Memo::new(KEPT);
-    KEPT_ESTIMATES
-        .get_or_compute(
-            |(c, p)| {
-                c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
-                    && p.upgrade().is_some_and(|p| Arc::ptr_eq(&p, phi))
-            },
-            || (Arc::downgrade(&data.compiled), Arc::downgrade(phi)),
-            || {
-                regression(phi, data)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            },
-        )
-        .map_err(Error::Invalid)
+    static KEPT_ESTIMATES: Kept<Behavior> = Memo::new(KEPT);
+    per_dataset(&KEPT_ESTIMATES, data, phi, || {
+        regression(phi, data).map_err(|e| e.to_string())
+    })
+}
+
+/// What a process keeps per dataset and features (weak keys: a dropped
+/// dataset's entry matches nothing), or the error computing it gave.
+pub(super) type Kept<V> =
+    Memo<(Weak<EmpiricalMdp>, Weak<Phi>), std::result::Result<Arc<V>, String>>;
+
+/// `compute` once per dataset and features `phi` while they live, kept
+/// in `memo`: every learner of a sweep on one dataset shares it.
+pub(super) fn per_dataset<V>(
+    memo: &Kept<V>,
+    data: &TrainData,
+    phi: &Arc<Phi>,
+    compute: impl FnOnce() -> std::result::Result<V, String>,
+) -> Result<Arc<V>> {
+    memo.get_or_compute(
+        |(c, p)| {
+            c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &data.compiled))
+                && p.upgrade().is_some_and(|p| Arc::ptr_eq(&p, phi))
+        },
+        || (Arc::downgrade(&data.compiled), Arc::downgrade(phi)),
+        || compute().map(Arc::new),
+    )
+    .map_err(Error::Invalid)
 }
 
 fn counts(data: &TrainData) -> Behavior {

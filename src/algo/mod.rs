@@ -32,6 +32,7 @@ pub mod newton;
 pub mod online;
 pub mod scale;
 pub mod settled;
+pub mod support;
 pub mod tabular;
 pub mod td3bc;
 pub mod vi_lcb;

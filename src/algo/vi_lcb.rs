@@ -49,13 +49,16 @@
 //! from weights above the floor it runs away where fqi does (TwoState-v0
 //! from positive weights); from its own start, f_min = 0 there, it stays.
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_spread;
+use super::support::Support;
 use super::tabular::{Backup, Rule};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
+use std::sync::Arc;
 
 pub const NAME: &str = "vi-lcb";
 
@@ -87,7 +90,24 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
-    let (floor, _) = data.return_bounds();
+    let (floor, ceiling) = data.return_bounds();
+    let init = Array2::from_elem((ns, na), floor);
+    if let Some(phi) = data.phi.as_ref().filter(|phi| !phi.is_partition())
+        && let Some(support) = super::support::of(data)?
+    {
+        let log_term = (phi.dim() as f64 / config.delta).ln().max(0.0);
+        let beta = config.c * value_spread(data) * log_term.sqrt();
+        let rule = Pevi {
+            floor,
+            ceiling,
+            beta,
+            support,
+            behavior: data.behavior()?.table.clone(),
+            backup: Backup::new(c, data.gamma),
+            v: vec![floor; ns],
+        };
+        return linear::or_table(rule, &init, Cells::Observed, data);
+    }
     let seen: Vec<Vec<usize>> = (0..ns)
         .map(|s| {
             let mut actions: Vec<usize> = (0..na).filter(|&a| c.count(s, a) > 0).collect();
@@ -107,7 +127,6 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         }),
         v: vec![floor; ns],
     };
-    let init = Array2::from_elem((ns, na), floor);
     linear::or_table(rule, &init, Cells::Observed, data)
 }
 
@@ -168,3 +187,72 @@ impl ViLcb {
 }
 
 impl Projectable for ViLcb {}
+
+/// vi-lcb on features of observations: PEVI (module doc).
+pub struct Pevi {
+    /// f_min and f_max, the lowest and highest returns the rewards allow.
+    floor: f64,
+    ceiling: f64,
+    /// β = c · ΔV · √(log(d / δ)), Γ's scale.
+    beta: f64,
+    /// u(s,a) at every sample state (Γ = β·u).
+    support: Arc<Support>,
+    /// π̂_β: played where every action's bound is at the floor.
+    behavior: Policy,
+    backup: Backup,
+    v: Vec<f64>,
+}
+
+impl Pevi {
+    /// The lower bound max(Q − Γ, f_min) of every state's actions.
+    fn lower(&self, q: ArrayView2<f64>) -> Array2<f64> {
+        let mut bound = q.to_owned();
+        for (row, width) in bound.outer_iter_mut().zip(self.support.width.outer_iter()) {
+            self.act().bound(
+                row.into_slice().expect("rows are contiguous"),
+                width.as_slice().expect("rows are contiguous"),
+            );
+        }
+        bound
+    }
+
+    fn act(&self) -> Act {
+        Act::Lower {
+            beta: self.beta,
+            floor: self.floor,
+        }
+    }
+}
+
+impl Rule for Pevi {
+    fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
+        let na = q.ncols();
+        let cells = q.as_slice_mut().expect("Q is contiguous");
+        let widths = self
+            .support
+            .width
+            .as_slice()
+            .expect("a standard layout table");
+        for s in self.backup.read_states() {
+            let row = &cells[s * na..(s + 1) * na];
+            let width = &widths[s * na..(s + 1) * na];
+            // ALGO LOGIC: the pessimistic value, floored and capped.
+            self.v[s] = row
+                .iter()
+                .zip(width)
+                .fold(self.floor, |m, (x, u)| m.max(x - self.beta * u))
+                .min(self.ceiling);
+        }
+        self.backup.apply(&self.v, cells)
+    }
+
+    fn policy(&self, q: ArrayView2<f64>) -> Policy {
+        self.act().table(&self.behavior, self.lower(q).view())
+    }
+
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        Pevi::act(self)
+    }
+}
+
+impl Projectable for Pevi {}

@@ -10,7 +10,9 @@
 //!   Q(o, ·) = φ(o, ·)ᵀθ and π̂_β(·|o) from the features
 //!   ([`crate::algo::behavior`]): greedy for fqi and cql, the admitted
 //!   actions' best for bcq, the tilt towards π̂_β for brac, awac and iql,
-//!   π̂_β itself for bc. It is what discrete-action deep offline RL does
+//!   π̂_β itself for bc, greedy on the lower bound Q − Γ for vi-lcb (Γ
+//!   from the data's uncertainty there, [`crate::algo::support`]). It is
+//!   what discrete-action deep offline RL does
 //!   with a Q network and a behaviour network, and it is where
 //!   overestimation lives: θ extrapolates to observations the data never
 //!   shows, and a constraint holds there only through π̂_β(·|o).
@@ -31,6 +33,7 @@ use super::{Metrics, OnData};
 use crate::algo::TrainData;
 use crate::algo::act::Act;
 use crate::algo::behavior::Behavior;
+use crate::algo::support::Support;
 use crate::data::EmpiricalMdp;
 use crate::env::monte_carlo::{self as mc, Plan, episode_rng};
 use crate::env::{self, Description, Env, Observation, Visit};
@@ -141,6 +144,11 @@ impl MonteCarlo {
         } else {
             Some(self.data.behavior()?)
         };
+        let support = if act.reads_support() {
+            crate::algo::support::of(&self.data)?
+        } else {
+            None
+        };
         Ok(Actor {
             features: &self.features,
             phi: &self.phi,
@@ -151,6 +159,7 @@ impl MonteCarlo {
             policy,
             act,
             behavior,
+            support,
         })
     }
 
@@ -220,16 +229,19 @@ pub struct Actor<'a> {
     act: Act,
     /// π̂_β off the data, for a rule that reads it (`None` for greedy).
     behavior: Option<Arc<Behavior>>,
+    /// The data's uncertainty off the data, for a rule that reads it.
+    support: Option<Arc<Support>>,
 }
 
 /// One thread's buffers: the observation as numbers, its ψ, its Q row,
-/// π̂_β and π there.
+/// π̂_β, the data's uncertainty and π there.
 #[derive(Default)]
 struct Scratch {
     obs: Vec<f64>,
     psi: PsiRow,
     q: Vec<f64>,
     behavior: Vec<f64>,
+    width: Vec<f64>,
     pi: Vec<f64>,
 }
 
@@ -260,6 +272,11 @@ impl Actor<'_> {
             scratch.behavior.resize(na, 0.0);
             scratch.pi.resize(na, 0.0);
             behavior.at(&scratch.psi, &mut scratch.behavior);
+            if let Some(support) = &self.support {
+                scratch.width.resize(na, 0.0);
+                support.at(&scratch.psi, &mut scratch.width);
+                self.act.bound(&mut scratch.q, &scratch.width);
+            }
             self.act.row(&scratch.q, &scratch.behavior, &mut scratch.pi);
             f(Row::Off(&scratch.pi, &scratch.q))
         })

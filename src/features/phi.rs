@@ -217,6 +217,36 @@ impl PsiRow {
     pub fn dot(&self, w: &[f64]) -> f64 {
         row_dot(&self.columns, &self.values, w)
     }
+
+    /// ψ(o)ᵀMψ(o), M one row and column per state feature.
+    pub fn quadratic(&self, m: ArrayView2<f64>) -> f64 {
+        row_quadratic(&self.columns, &self.values, m)
+    }
+}
+
+/// ψᵀMψ of one state's entries (as [`row_dot`]): O(k²) for k binary
+/// columns (a repeated column counts twice, as its dense value 2 would),
+/// O(width²) for dense values.
+#[inline]
+fn row_quadratic(columns: &[u32], values: &[f64], m: ArrayView2<f64>) -> f64 {
+    if columns.is_empty() {
+        values
+            .iter()
+            .zip(m.rows())
+            .filter(|(x, _)| **x != 0.0)
+            .map(|(x, row)| x * dot(values, row.as_slice().expect("a standard layout matrix")))
+            .sum()
+    } else {
+        columns
+            .iter()
+            .map(|&i| {
+                columns
+                    .iter()
+                    .map(|&j| m[[i as usize, j as usize]])
+                    .sum::<f64>()
+            })
+            .sum()
+    }
 }
 
 /// Which state of a [`Phi`] of sample states has given features: a
@@ -588,6 +618,39 @@ impl Phi {
             panic!("φ of a table's pairs keeps no ψ");
         };
         psi.add_scaled(s, 1.0, out);
+    }
+
+    /// ψ(s)ᵀMψ(s), M one row and column per state feature (φ of sample
+    /// states only).
+    pub fn psi_quadratic(&self, s: usize, m: ArrayView2<f64>) -> f64 {
+        let Rows::States { psi, .. } = &self.rows else {
+            panic!("φ of a table's pairs keeps no ψ");
+        };
+        let (columns, values) = psi.entries(s);
+        row_quadratic(columns, values, m)
+    }
+
+    /// Σ w ψ(s)ψ(s)ᵀ over the weighted states (s, w), width × width: each
+    /// row O(nonzeros²) (φ of sample states only).
+    pub fn psi_gram(&self, states: &[(usize, f64)]) -> Array2<f64> {
+        let Rows::States { psi, .. } = &self.rows else {
+            panic!("φ of a table's pairs keeps no ψ");
+        };
+        let width = psi.width;
+        let mut gram = Array2::<f64>::zeros((width, width));
+        let g = gram.as_slice_mut().expect("a fresh matrix");
+        let mut entries = Vec::new();
+        for &(s, w) in states {
+            entries.clear();
+            psi.each(s, |c, x| entries.push((c, x)));
+            for &(i, xi) in &entries {
+                let wx = w * xi;
+                for &(j, xj) in &entries {
+                    g[i * width + j] += wx * xj;
+                }
+            }
+        }
+        gram
     }
 
     /// ψ(s)ᵀw, w one weight per state feature (φ of sample states only).

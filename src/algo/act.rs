@@ -87,20 +87,30 @@ impl Act {
 
     /// [`Act::row`] of every state.
     pub fn table(self, behavior: &Policy, q: ArrayView2<f64>) -> Policy {
-        let mut pi = Array2::zeros(q.dim());
-        for ((b, f), mut out) in behavior
-            .outer_iter()
-            .zip(q.outer_iter())
-            .zip(pi.outer_iter_mut())
-        {
-            self.row(
-                f.to_slice().expect("rows are contiguous"),
-                b.to_slice().expect("rows are contiguous"),
-                out.as_slice_mut().expect("rows are contiguous"),
-            );
-        }
-        pi
+        table_by(behavior, q, |f, b, out| self.row(f, b, out))
     }
+}
+
+/// π(·|s) of every state by `row`, a rule mapping (Q(s,·), π̂_β(·|s)) to
+/// π(·|s) ([`Act::row`], or a learner's variation of it).
+pub fn table_by(
+    behavior: &Policy,
+    q: ArrayView2<f64>,
+    mut row: impl FnMut(&[f64], &[f64], &mut [f64]),
+) -> Policy {
+    let mut pi = Array2::zeros(q.dim());
+    for ((b, f), mut out) in behavior
+        .outer_iter()
+        .zip(q.outer_iter())
+        .zip(pi.outer_iter_mut())
+    {
+        row(
+            f.to_slice().expect("rows are contiguous"),
+            b.to_slice().expect("rows are contiguous"),
+            out.as_slice_mut().expect("rows are contiguous"),
+        );
+    }
+    pi
 }
 
 fn one_hot(a: usize, out: &mut [f64]) {

@@ -40,7 +40,7 @@
 //! the projected one on π̂_β(·|o) from the features, a one-step
 //! improvement (Brandfonbrener, Whitney, Ranganath & Bruna 2021).
 
-use super::act::Act;
+use super::act::{self, Act};
 use super::linear::{self, Cells, Projectable};
 use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, expected};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
@@ -82,7 +82,7 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         pi: vec![0.0; c.n_actions],
-        in_sample: linear::generalises(data),
+        in_sample: linear::generalises(data).then(Shown::default),
     };
     linear::or_table(rule, &config.q_init.table(data), Cells::Observed, data)
 }
@@ -94,9 +94,9 @@ pub struct Td3Bc {
     backup: Backup,
     v: Vec<f64>,
     pi: Vec<f64>,
-    /// Whether the actor keeps to π̂_β's support on the data's states
-    /// (the feature-space form, module doc).
-    in_sample: bool,
+    /// Where the actor keeps to π̂_β's support on the data's states (the
+    /// feature-space form, module doc): the buffers it does so with.
+    in_sample: Option<Shown>,
 }
 
 impl Rule for Td3Bc {
@@ -107,7 +107,7 @@ impl Rule for Td3Bc {
             let f = q.row(s).to_slice().expect("row");
             let b = self.behavior.row(s);
             let b = b.to_slice().expect("row");
-            actor(self.in_sample, act, f, b, &mut self.pi);
+            actor(self.in_sample.as_mut(), act, f, b, &mut self.pi);
             self.v[s] = expected(&self.pi, f);
         }
         self.backup
@@ -116,21 +116,10 @@ impl Rule for Td3Bc {
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
         let act = self.act(q);
-        let mut pi = Array2::zeros(q.dim());
-        for ((f, b), mut out) in q
-            .outer_iter()
-            .zip(self.behavior.outer_iter())
-            .zip(pi.outer_iter_mut())
-        {
-            actor(
-                self.in_sample,
-                act,
-                f.to_slice().expect("row"),
-                b.to_slice().expect("row"),
-                out.as_slice_mut().expect("row"),
-            );
-        }
-        pi
+        let mut shown = self.in_sample.clone();
+        act::table_by(&self.behavior, q, |f, b, out| {
+            actor(shown.as_mut(), act, f, b, out);
+        })
     }
 
     fn act(&self, q: ArrayView2<f64>) -> Act {
@@ -160,21 +149,38 @@ impl Td3Bc {
 
 impl Projectable for Td3Bc {}
 
+/// The actions π̂_β(·|s) shows, and Q, π̂_β and π on them: buffers the
+/// actor reuses from state to state.
+#[derive(Debug, Clone, Default)]
+struct Shown {
+    actions: Vec<usize>,
+    values: Vec<f64>,
+    shares: Vec<f64>,
+    within: Vec<f64>,
+}
+
 /// The actor's π(·|s) into `out` by `act`'s closed form, over the actions
 /// π̂_β(·|s) shows if `in_sample` (the feature-space form, module doc; a
 /// state the data never leaves from has π̂_β uniform, so every action).
-fn actor(in_sample: bool, act: Act, f: &[f64], behavior: &[f64], out: &mut [f64]) {
-    if !in_sample {
+fn actor(in_sample: Option<&mut Shown>, act: Act, f: &[f64], behavior: &[f64], out: &mut [f64]) {
+    let Some(shown) = in_sample else {
         act.row(f, behavior, out);
         return;
-    }
-    let shown: Vec<usize> = (0..f.len()).filter(|&a| behavior[a] > 0.0).collect();
-    let values: Vec<f64> = shown.iter().map(|&a| f[a]).collect();
-    let shares: Vec<f64> = shown.iter().map(|&a| behavior[a]).collect();
-    let mut within = vec![0.0; shown.len()];
-    act.row(&values, &shares, &mut within);
+    };
+    shown.actions.clear();
+    shown
+        .actions
+        .extend((0..f.len()).filter(|&a| behavior[a] > 0.0));
+    shown.values.clear();
+    shown.values.extend(shown.actions.iter().map(|&a| f[a]));
+    shown.shares.clear();
+    shown
+        .shares
+        .extend(shown.actions.iter().map(|&a| behavior[a]));
+    shown.within.resize(shown.actions.len(), 0.0);
+    act.row(&shown.values, &shown.shares, &mut shown.within);
     out.fill(0.0);
-    for (&a, p) in shown.iter().zip(within) {
+    for (&a, &p) in shown.actions.iter().zip(&shown.within) {
         out[a] = p;
     }
 }

@@ -83,18 +83,14 @@ impl Store {
     fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
         let mut by_spec: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         // Runs come grouped by spec: one lookup per stretch, not per run.
-        let mut stretch: (&str, Vec<usize>) = ("", Vec::new());
-        for (i, r) in runs.iter().enumerate() {
-            let spec = r.config.spec.as_str();
-            if spec != stretch.0 && !stretch.1.is_empty() {
-                let (name, members) = std::mem::take(&mut stretch);
-                by_spec.entry(name).or_default().extend(members);
-            }
-            stretch.0 = spec;
-            stretch.1.push(i);
-        }
-        if !stretch.1.is_empty() {
-            by_spec.entry(stretch.0).or_default().extend(stretch.1);
+        let mut start = 0;
+        for stretch in runs.chunk_by(|a, b| a.config.spec == b.config.spec) {
+            let members = start..start + stretch.len();
+            by_spec
+                .entry(&stretch[0].config.spec)
+                .or_default()
+                .extend(members);
+            start += stretch.len();
         }
         let mut spec_of = vec![0; runs.len()];
         let mut spec_names = Vec::with_capacity(by_spec.len());

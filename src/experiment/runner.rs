@@ -209,7 +209,7 @@ fn train(
             let finite = q.iter().all(|x| x.is_finite());
             let mut m = match judge.evaluate(&q, &policy, learner.weights(), learner.act()) {
                 Ok(m) => m,
-                Err(e) => match judge.believed_max(&q).filter(|_| !finite) {
+                Err(e) => match (!finite).then(|| judge.believed_max(&q)).flatten() {
                     Some(q_est) => {
                         let _ =
                             store::log(dir, &format!("cannot evaluate the diverged policy: {e}"));

@@ -383,7 +383,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
             .map(
                 |(h, status, last, error, (metrics_seconds, total_seconds))| {
                     json!({
-                        "id": h.id.0,
+                        "id": h.id.as_str(),
                         "spec": h.config.spec,
                         "env": h.config.env,
                         "algo": labels.algo(&h.config),
@@ -487,7 +487,7 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
     {
         println!(
             "{:<16} {:<we$} {:<wa$} {:<wd$} {:>4} {:<9} {:>6} {:>10} {:>wj$} {:>10} {:>ws$}",
-            h.id.0,
+            h.id,
             env,
             algo,
             data,

@@ -6,6 +6,7 @@ use crate::features::FeatureSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where a run's dataset comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,8 +150,10 @@ pub struct RunConfig {
     pub features: FeatureSpec,
     pub algo: String,
     /// Resolved hyper-parameters (every default present), so the id names
-    /// every value the run trained with.
-    pub params: Params,
+    /// every value the run trained with. Shared: the runs of one grid
+    /// point (its seeds), and those a store's index holds by one
+    /// template, hold one map.
+    pub params: Arc<Params>,
     /// Monte-Carlo episodes an eval point, on a continuous environment
     /// (hashed there); `None` on a tabular one, whose truth is exact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,7 +207,7 @@ impl RunConfig {
         // BTreeMap, so the JSON (and the hash) is canonical.
         let json = serde_json::to_vec(&trained).expect("configs serialize");
         let digest = Sha256::digest(&json);
-        RunId(crate::text::hex(&digest[..8]))
+        RunId::from_bytes(digest[..8].try_into().expect("8 bytes"))
     }
 }
 
@@ -229,8 +232,9 @@ impl RunConfig {
             },
             features: FeatureSpec::tabular(),
             algo: algo.into(),
-            params: crate::algo::resolve_params(algo, &Params::new())
-                .expect("a registered algorithm"),
+            params: Arc::new(
+                crate::algo::resolve_params(algo, &Params::new()).expect("a registered algorithm"),
+            ),
             rollouts: None,
             priority: 0,
         }
@@ -242,37 +246,76 @@ impl RunConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedRun {
     pub id: RunId,
-    pub config: std::sync::Arc<RunConfig>,
+    pub config: Arc<RunConfig>,
 }
 
 impl From<RunConfig> for PlannedRun {
     fn from(config: RunConfig) -> Self {
         PlannedRun {
             id: config.id(),
-            config: std::sync::Arc::new(config),
+            config: Arc::new(config),
         }
     }
 }
 
-/// 16 hex digits of the SHA-256 of a run's canonical config.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RunId(pub String);
+/// 16 hex digits of the SHA-256 of a run's canonical config, held inline
+/// (lowercase ASCII): a copy is 16 bytes and no allocation, and ids order
+/// as their texts do. A store of a million runs keeps, copies, compares
+/// and hashes them on every change.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId([u8; 16]);
 
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl RunId {
+    /// The id of these 8 bytes (a hash's first 8): their hex digits.
+    pub fn from_bytes(bytes: [u8; 8]) -> RunId {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0; 16];
+        for (pair, b) in text.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
+            *pair = [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]];
+        }
+        RunId(text)
+    }
+
+    /// Whether `text` has the shape of a run id (directory names that are not are skipped).
+    pub fn parse(text: &str) -> Option<RunId> {
+        let text: [u8; 16] = text.as_bytes().try_into().ok()?;
+        text.iter()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            .then_some(RunId(text))
+    }
+
+    /// The 8 bytes of the id.
+    pub fn bytes(&self) -> [u8; 8] {
+        let digit = |c: u8| if c <= b'9' { c - b'0' } else { c - b'a' + 10 };
+        let mut out = [0; 8];
+        for (b, pair) in out.iter_mut().zip(self.0.as_chunks::<2>().0) {
+            *b = digit(pair[0]) << 4 | digit(pair[1]);
+        }
+        out
+    }
+
+    /// The 16 hex digits.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ids are ASCII hex digits")
     }
 }
 
-impl RunId {
-    /// Whether `text` has the shape of a run id (directory names that are not are skipped).
-    pub fn parse(text: &str) -> Option<RunId> {
-        (text.len() == 16
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| RunId(text.to_string()))
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// As the text it is (`RunId("0123456789abcdef")`).
+impl std::fmt::Debug for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RunId").field(&self.as_str()).finish()
+    }
+}
+
+impl AsRef<std::path::Path> for RunId {
+    fn as_ref(&self) -> &std::path::Path {
+        std::path::Path::new(self.as_str())
     }
 }
 
@@ -299,9 +342,9 @@ mod tests {
         b.seed = 1;
         assert_ne!(a.id(), b.id());
         let mut c = config();
-        c.params.insert("lr".into(), ParamValue::Number(0.5));
+        Arc::make_mut(&mut c.params).insert("lr".into(), ParamValue::Number(0.5));
         assert_ne!(a.id(), c.id());
-        assert!(RunId::parse(&a.id().0).is_some());
+        assert!(RunId::parse(a.id().as_str()).is_some());
     }
 
     /// The id of [`config`] since D4RL's scores and dataset definitions
@@ -313,7 +356,7 @@ mod tests {
 
     #[test]
     fn collected_data_hashes_as_before_and_files_by_name_and_contents() {
-        assert_eq!(config().id().0, KNOWN_ID);
+        assert_eq!(config().id().as_str(), KNOWN_ID);
         let file = |path: &str, sha: &str| RunConfig {
             dataset: DatasetSource::File {
                 path: path.into(),

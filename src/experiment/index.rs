@@ -210,7 +210,7 @@ impl Row {
     /// summary's bytes, for their checksum).
     pub fn new(config: &RunConfig, summary: &Summary, summary_bytes: &[u8]) -> Row {
         Row {
-            id: id_bytes(&config.id()).expect("run ids are 16 hex digits"),
+            id: config.id().bytes(),
             template: template_key(&template_json(config)),
             seed: config.seed,
             dataset_seed: dataset_seed(&config.dataset),
@@ -248,7 +248,7 @@ impl Row {
 
     /// The run's id.
     pub fn run_id(&self) -> RunId {
-        RunId(crate::text::hex(&self.id))
+        RunId::from_bytes(self.id)
     }
 
     /// The payload of a run record; `status` `None` clears the run.
@@ -310,14 +310,6 @@ impl Row {
             }),
         ))
     }
-}
-
-fn id_bytes(id: &RunId) -> Option<[u8; 8]> {
-    let mut out = [0; 8];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(id.0.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 fn dataset_seed(dataset: &DatasetSource) -> u64 {
@@ -485,8 +477,8 @@ impl Index {
 
     /// Whether the index holds `id` as ended.
     pub fn holds(&self, id: &RunId) -> bool {
-        id_bytes(id)
-            .and_then(|b| self.rows.get(&b))
+        self.rows
+            .get(&id.bytes())
             .is_some_and(|r| self.templates.contains_key(&r.template))
     }
 

@@ -472,7 +472,7 @@ impl Session {
                 let Some(id) = id.as_os_str().to_str().and_then(RunId::parse) else {
                     continue;
                 };
-                let dir = RunDir::new(store_root.join(spec).join(&id.0));
+                let dir = RunDir::new(store_root.join(spec).join(id));
                 if !self.runs.contains_key(&id) {
                     self.add_stored(&id, &dir);
                     // New to us: a change whatever its files say.
@@ -795,7 +795,7 @@ impl Session {
                     continue;
                 };
                 let summary = row.summary(config.iterations);
-                let dir = RunDir::new(root.join(&spec).join(&vacant.key().0));
+                let dir = RunDir::new(root.join(&spec).join(vacant.key()));
                 vacant.insert(Entry {
                     dir,
                     config: Arc::new(config),
@@ -840,16 +840,18 @@ impl Session {
 
     /// Reads the files of the runs among `ids` known from the index
     /// alone (the dashboard shows them: selected, or in the chart);
-    /// returns whether there were any.
-    pub fn read_shown(&mut self, ids: &[RunId]) -> bool {
-        let indexed: Vec<&RunId> = ids
+    /// returns their new views ([`Session::runs`]' views of them, but
+    /// for the spec their config names).
+    pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<RunView> {
+        let indexed: Vec<RunId> = ids
             .iter()
             .filter(|id| self.runs.get(*id).is_some_and(|e| e.indexed))
+            .copied()
             .collect();
         for id in &indexed {
             self.refresh(id);
         }
-        !indexed.is_empty()
+        indexed.iter().map(|id| view(id, &self.runs[id])).collect()
     }
 
     /// Re-reads a run's summary and new metrics lines.

@@ -103,7 +103,8 @@ pub struct Plan {
     iterations: Vec<u64>,
     eval_every: Vec<u64>,
     datasets: Vec<DatasetChoice>,
-    algos: Vec<(String, Params)>,
+    /// Each algorithm variant's parameters, shared by its runs.
+    algos: Vec<(String, std::sync::Arc<Params>)>,
     features: Vec<FeatureSpec>,
     seeds: Vec<u64>,
     priority: i64,
@@ -363,7 +364,10 @@ impl Parser<'_> {
             iterations: values(iterations),
             eval_every: values(eval_every),
             datasets: values(datasets),
-            algos,
+            algos: algos
+                .into_iter()
+                .map(|(name, params)| (name, params.into()))
+                .collect(),
             features: values(features),
             seeds: values(seeds),
             priority,
@@ -989,7 +993,7 @@ mod tests {
         "env = \"ImitationTrap-v0\"\ndataset = { file = \"d.csv\" }\n[[algo]]\nname = \"fqi\"\n";
 
     fn ids(spec: &Spec) -> Vec<String> {
-        spec.runs.iter().map(|r| r.id().0).collect()
+        spec.runs.iter().map(|r| r.id().to_string()).collect()
     }
 
     /// The dashboard reloads a spec by an absolute path, `pessimist run`

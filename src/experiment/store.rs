@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const CONFIG: &str = "config.json";
 const METRICS: &str = "metrics.jsonl";
@@ -43,14 +44,15 @@ const LOCK: &str = "lock";
 
 /// One run's directory. The functions of this module that read and write
 /// a run's files take it, so nothing else names those files or mistakes
-/// another directory for a run's.
+/// another directory for a run's. Shared (`Arc`): every view of a run
+/// the dashboard takes holds it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct RunDir(PathBuf);
+pub struct RunDir(Arc<Path>);
 
 impl RunDir {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        RunDir(path.into())
+        RunDir(path.into().into())
     }
 
     pub fn path(&self) -> &Path {
@@ -65,7 +67,7 @@ impl RunDir {
     /// directory, when the run's directory or its spec's is not a real
     /// directory (a link there would take the write outside the store).
     fn file_to_write(&self, name: &str) -> Result<PathBuf> {
-        for dir in [Some(self.0.as_path()), self.0.parent()]
+        for dir in [Some(&*self.0), self.0.parent()]
             .into_iter()
             .flatten()
             .filter(|d| !d.as_os_str().is_empty())
@@ -79,7 +81,7 @@ impl RunDir {
 
 impl From<PathBuf> for RunDir {
     fn from(path: PathBuf) -> Self {
-        RunDir(path)
+        RunDir::new(path)
     }
 }
 
@@ -207,7 +209,7 @@ impl CheckpointOwner {
     /// The owner of checkpoints `config`'s run writes now.
     pub fn of(config: &RunConfig) -> Self {
         CheckpointOwner {
-            run: config.id().0,
+            run: config.id().to_string(),
             algo: config.algo.clone(),
             format: CHECKPOINT_FORMAT,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -247,7 +249,7 @@ impl Store {
     }
 
     pub fn run_dir(&self, spec: &str, id: &RunId) -> RunDir {
-        RunDir(self.root.join(spec).join(&id.0))
+        RunDir::new(self.root.join(spec).join(id))
     }
 
     /// Creates the run's directory and writes its `config.json`, again
@@ -318,7 +320,7 @@ impl Store {
                 if let Some(id) = entry.file_name().to_str().and_then(RunId::parse) {
                     runs.push(StoredRun {
                         id,
-                        dir: RunDir(entry.path()),
+                        dir: RunDir::new(entry.path()),
                     });
                 }
             }

@@ -315,7 +315,7 @@ mod tests {
             gamma: 0.9,
             iterations: 10,
             eval_every: 1,
-            params: resolve_params(algo, &params).unwrap(),
+            params: resolve_params(algo, &params).unwrap().into(),
             ..RunConfig::example("ThreeState-v0", algo, 1000, 0)
         }
     }

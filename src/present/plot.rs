@@ -478,7 +478,7 @@ pub fn curves(
 pub fn numeric_keys(runs: &[RunData]) -> Vec<String> {
     let mut values: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     for r in runs {
-        for (k, v) in &r.config.params {
+        for (k, v) in r.config.params.iter() {
             if let ParamValue::Number(x) = v {
                 values.entry(k).or_default().insert(x.to_bits());
             }
@@ -547,7 +547,7 @@ pub fn sweep(
         .iter()
         .map(|r| {
             let mut c = r.config.clone();
-            c.params.remove(key);
+            std::sync::Arc::make_mut(&mut c.params).remove(key);
             c
         })
         .collect();

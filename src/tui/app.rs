@@ -100,7 +100,7 @@ impl Store {
             let mut key = Fingerprint::default();
             for &i in &members {
                 spec_of[i] = rank;
-                key.add_bytes(runs[i].id.0.as_bytes());
+                key.add_bytes(runs[i].id.as_str().as_bytes());
             }
             let key = key.finish();
             let labels = match before.spec_index(spec).map(|s| &before.spec_labels[s]) {
@@ -110,9 +110,10 @@ impl Store {
             spec_names.push(spec.to_string());
             spec_labels.push((key, labels));
         }
-        let mut listings: HashMap<&RunId, usize> = HashMap::new();
-        for r in &runs {
-            *listings.entry(&r.id).or_default() += 1;
+        // Only a spec lists a run twice (a run of no spec has one row).
+        let mut listings: HashMap<RunId, usize> = HashMap::new();
+        for &id in specs.iter().flat_map(|s| &s.run_ids) {
+            *listings.entry(id).or_default() += 1;
         }
         let shared_runs = listings.values().filter(|&&n| n > 1).count();
         Store {
@@ -233,13 +234,39 @@ impl FilterInput {
 impl App {
     /// Replaces the data, keeping the cursor on the same run.
     pub fn update(&mut self, runs: Vec<RunView>, specs: Vec<SpecView>) {
+        self.keeping_selection(|app| {
+            app.chart.revisions.update(&app.store.runs, &runs);
+            app.store = Store::new(runs, specs, &app.store);
+        });
+    }
+
+    /// Takes in new views of a few runs (`views`, by id; each stays listed
+    /// under the specs it was), keeping the cursor on the same run: the
+    /// other runs, the specs and their labels are the same, so a store of
+    /// a million runs is not taken again when a shown run's files are read.
+    pub fn replace(&mut self, views: &[RunView]) {
+        let by_id: HashMap<RunId, &RunView> = views.iter().map(|v| (v.id, v)).collect();
+        self.keeping_selection(|app| {
+            for run in &mut app.store.runs {
+                if let Some(&view) = by_id.get(&run.id) {
+                    let view = RunView {
+                        config: run.config.clone(),
+                        ..view.clone()
+                    };
+                    app.chart.revisions.replace(run, &view);
+                    *run = view;
+                }
+            }
+        });
+    }
+
+    /// Changes the store through `change`, then derives the rows again
+    /// with the cursor on the run it was on.
+    fn keeping_selection(&mut self, change: impl FnOnce(&mut App)) {
         // A run two specs list has a row under each: the row is its spec and id.
-        let current = self
-            .selected_run()
-            .map(|r| (r.config.spec.clone(), r.id.clone()));
-        self.chart.revisions.update(&self.store.runs, &runs);
+        let current = self.selected_run().map(|r| (r.config.spec.clone(), r.id));
+        change(self);
         self.filter.haystacks.clear();
-        self.store = Store::new(runs, specs, &self.store);
         self.derive(self.runs.order());
         if let Some((spec, id)) = current
             && let Some(i) = self
@@ -520,6 +547,50 @@ pub(crate) mod tests {
         app.update(runs(90.0), Vec::new());
         assert_eq!(table(&app), fresh(90.0));
         assert_ne!(table(&app), before);
+    }
+
+    /// New views of a few runs taken in place show as the whole store
+    /// taken again would: rows, order, the cursor on the same run, and
+    /// the chart's revisions (a run whose history changed is cut again).
+    #[test]
+    fn views_replaced_in_place_show_as_the_store_taken_again() {
+        let runs = ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
+            .map(|env| run_view(env, 1.0, 3))
+            .to_vec();
+        let mut app = App::default();
+        app.update(runs.clone(), Vec::new());
+        app.reorder(|o| o.sort = SortKey::QEst);
+        press(&mut app, "j");
+        let selected = app.selected_run().unwrap().id;
+        // The last row's run is read again: a longer history, a higher q_est.
+        let last = app.visible_runs()[2].clone();
+        let changed = RunView {
+            history: run_view(&last.config.env, 9.0, 5).history,
+            latest: Some(crate::eval::Metrics {
+                q_est: 9.0,
+                ..last.history[2]
+            }),
+            ..last.clone()
+        };
+        let before = app.chart.revisions.get(&changed.id);
+        let mut whole = app.clone();
+        let all: Vec<RunView> = runs
+            .iter()
+            .map(|r| {
+                if r.id == changed.id {
+                    changed.clone()
+                } else {
+                    r.clone()
+                }
+            })
+            .collect();
+        whole.update(all, Vec::new());
+        app.replace(std::slice::from_ref(&changed));
+        let shown = |app: &App| format!("{:?}", app.visible_runs());
+        assert_eq!(shown(&app), shown(&whole));
+        assert_eq!(app.selected_run().unwrap().id, selected);
+        assert_eq!(whole.selected_run().unwrap().id, selected);
+        assert_ne!(app.chart.revisions.get(&changed.id), before);
     }
 
     /// A paste into the filter is filtered once, when the burst settles

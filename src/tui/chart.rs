@@ -63,25 +63,42 @@ pub struct Revisions {
 impl Revisions {
     /// Takes in the runs that replace `old`: a run keeps its revision while
     /// its history is the same `Arc` (both are alive here, so comparing
-    /// them is sound), and gets a new one otherwise.
+    /// them is sound), and gets a new one otherwise. A run with no points
+    /// draws no curve and has none: a store of a million runs known from
+    /// its index holds no history until a run is shown.
     pub fn update(&mut self, old: &[RunView], new: &[RunView]) {
-        let before: HashMap<&RunId, &Arc<Vec<Metrics>>> =
-            old.iter().map(|r| (&r.id, &r.history)).collect();
-        let mut of = HashMap::with_capacity(new.len());
-        for run in new {
-            let same = before
-                .get(&run.id)
-                .is_some_and(|h| Arc::ptr_eq(h, &run.history));
-            let revision = match self.of.get(&run.id) {
-                Some(&r) if same => r,
-                _ => {
-                    self.next += 1;
-                    self.next
-                }
-            };
-            of.insert(run.id.clone(), revision);
+        let before: HashMap<RunId, &Arc<Vec<Metrics>>> = old
+            .iter()
+            .filter(|r| !r.history.is_empty())
+            .map(|r| (r.id, &r.history))
+            .collect();
+        let mut of = HashMap::new();
+        for run in new.iter().filter(|r| !r.history.is_empty()) {
+            of.insert(run.id, self.revision(run, before.get(&run.id).copied()));
         }
         self.of = of;
+    }
+
+    /// Takes in one run that replaces `old`, the others staying as they are.
+    pub fn replace(&mut self, old: &RunView, new: &RunView) {
+        if new.history.is_empty() {
+            self.of.remove(&new.id);
+        } else {
+            let revision = self.revision(new, Some(&old.history));
+            self.of.insert(new.id, revision);
+        }
+    }
+
+    /// The revision of `run`, whose history was `before`.
+    fn revision(&mut self, run: &RunView, before: Option<&Arc<Vec<Metrics>>>) -> u64 {
+        let same = before.is_some_and(|h| Arc::ptr_eq(h, &run.history));
+        match self.of.get(&run.id) {
+            Some(&r) if same => r,
+            _ => {
+                self.next += 1;
+                self.next
+            }
+        }
     }
 
     /// The revision of a run's history (`None`: a run never taken in).
@@ -706,7 +723,9 @@ pub(crate) mod tests {
             },
             features: crate::features::FeatureSpec::tabular(),
             algo: "fqi".into(),
-            params: crate::algo::resolve_params("fqi", &crate::algo::Params::default()).unwrap(),
+            params: crate::algo::resolve_params("fqi", &crate::algo::Params::default())
+                .unwrap()
+                .into(),
             rollouts: None,
             priority: 0,
         };

@@ -123,8 +123,9 @@ impl Dashboard {
             .chain(self.app.selected_run())
             .map(|r| r.id.clone())
             .collect();
-        if self.session.read_shown(&shown) {
-            self.app.update(self.session.runs(), self.session.specs());
+        let read = self.session.read_shown(&shown);
+        if !read.is_empty() {
+            self.app.replace(&read);
         }
     }
 

@@ -169,7 +169,7 @@ fn why_offline_rl_is_hard_still_overestimates_on_small_data() {
             fqi.iterations.to_string(),
             "--json".into(),
         ];
-        for (key, value) in &fqi.params {
+        for (key, value) in fqi.params.iter() {
             let value = match value {
                 pessimist::algo::ParamValue::Text(text) => text.clone(),
                 other => other.to_string(),

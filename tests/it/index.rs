@@ -72,7 +72,7 @@ fn a_sweep_indexes_its_runs_and_rebuilds_a_deleted_index() {
     // Each config is its template with its seeds.
     let index = Index::read(&index::path(&store, "quad")).unwrap();
     for row in index.rows() {
-        let dir = RunDir::new(store.join("quad").join(row.run_id().0));
+        let dir = RunDir::new(store.join("quad").join(row.run_id()));
         assert_eq!(
             index.config(row).unwrap(),
             store::read_config(&dir).unwrap()
@@ -110,7 +110,7 @@ fn shown(run: &RunView) -> String {
     let latest = run.latest.map(|m| index::held(&m).map(f64::to_bits));
     format!(
         "{} {:?} {:?} {}/{} {latest:?} {:?} {:?}",
-        run.id.0,
+        run.id,
         run.config,
         run.status,
         run.progress.iteration,
@@ -132,7 +132,7 @@ fn tables(runs: Vec<RunView>) -> Vec<String> {
                 o.sort = key;
                 o.descending = descending;
             });
-            let ids: Vec<&str> = app.visible_runs().iter().map(|r| r.id.0.as_str()).collect();
+            let ids: Vec<&str> = app.visible_runs().iter().map(|r| r.id.as_str()).collect();
             out.push(format!("{} {descending}: {}", key.name(), ids.join(" ")));
         }
     }
@@ -152,7 +152,7 @@ fn session_views(root: &Path) -> (Session, Vec<RunView>) {
     })
     .unwrap();
     let mut runs = session.runs();
-    runs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
     (session, runs)
 }
 
@@ -175,11 +175,17 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
     assert!(indexed.iter().all(|r| r.status == RunStatus::Done));
     assert!(indexed.iter().all(|r| r.history.is_empty()), "files unread");
     let ids: Vec<RunId> = indexed.iter().map(|r| r.id.clone()).collect();
-    assert!(session.read_shown(&ids[..1]));
-    assert!(!session.read_shown(&ids[..1]), "read once");
+    let shown_view = session.read_shown(&ids[..1]);
+    assert_eq!(shown_view.len(), 1);
+    assert!(session.read_shown(&ids[..1]).is_empty(), "read once");
     let mut read = session.runs();
-    read.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    read.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(read[0].history.len(), 5, "eval points 0, 5, 10, 15, 20");
+    assert_eq!(
+        shown(&shown_view[0]),
+        shown(&read[0]),
+        "the view read is the session's"
+    );
     assert!(read[1..].iter().all(|r| r.history.is_empty()));
     let want: Vec<String> = indexed.iter().map(shown).collect();
     assert_eq!(read.iter().map(shown).collect::<Vec<_>>(), want);

@@ -510,8 +510,8 @@ fn a_no_autostart_session_shows_runs_another_process_finished() {
     run_elsewhere(&spec, dir.path());
     wait_all_done(&mut session, 2, "the other process's runs, done");
     for run in session.runs() {
-        assert!(!run.owned_here, "{}", run.id.0);
-        assert!(!run.history.is_empty(), "{}", run.id.0);
+        assert!(!run.owned_here, "{}", run.id);
+        assert!(!run.history.is_empty(), "{}", run.id);
     }
     session.shutdown();
 }

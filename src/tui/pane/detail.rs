@@ -341,7 +341,7 @@ fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'static>> {
     if stats_later {
         field("data", stats);
     }
-    for (k, v) in &c.params {
+    for (k, v) in c.params.iter() {
         lines.push(Line::from(format!("  {k} = {v}")));
     }
     lines

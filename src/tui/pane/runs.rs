@@ -232,7 +232,7 @@ struct Scored {
 fn scored<'a>(runs: impl Iterator<Item = &'a RunView>) -> u64 {
     let mut key = Fingerprint::default();
     for r in runs {
-        key.add_bytes(r.id.0.as_bytes());
+        key.add_bytes(r.id.as_str().as_bytes());
         key.add(r.status as u64);
         key.add(r.behavior.map_or(u64::MAX, f64::to_bits));
         key.add(r.history.len() as u64);

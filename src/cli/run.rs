@@ -153,7 +153,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut seen = std::collections::HashSet::new();
     for config in configs {
         let run = PlannedRun::from(config);
-        if !seen.insert(run.id.clone()) {
+        if !seen.insert(run.id) {
             continue;
         }
         // A sweep repairs what a crash or an editor left, finished runs
@@ -297,7 +297,7 @@ impl Bars {
                 .progress_chars("=> "),
         );
         bar.set_prefix(format!("{} seed {}", h.id, h.config.seed));
-        self.runs.insert(h.id.clone(), bar.clone());
+        self.runs.insert(h.id, bar.clone());
         bar
     }
 

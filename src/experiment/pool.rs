@@ -145,7 +145,7 @@ impl Pool {
         let summary = store::read_summary(&dir).ok().flatten();
         let status = summary.as_ref().map(|s| s.status);
         let handle = Arc::new(RunHandle {
-            id: id.clone(),
+            id,
             config,
             dir,
             control: Control::default(),
@@ -163,7 +163,7 @@ impl Pool {
             };
         }
         let priority = handle.config.priority;
-        lock(&self.shared.handles).insert(id.clone(), handle.clone());
+        lock(&self.shared.handles).insert(id, handle.clone());
         match status {
             Some(s) if s.is_final() || s == RunStatus::Paused => {
                 lock(&handle.state).status = Some(s);
@@ -207,7 +207,7 @@ impl Pool {
         if matches!(h.status(), RunStatus::Paused | RunStatus::Waiting) {
             h.control.request(Request::Continue);
             self.shared.set(&h, RunStatus::Queued);
-            self.shared.enqueue(h.id.clone(), h.config.priority);
+            self.shared.enqueue(h.id, h.config.priority);
         }
     }
 
@@ -261,7 +261,7 @@ impl Pool {
             _ if std::mem::take(&mut lock(&h.state).elsewhere) => {
                 if autostart {
                     self.shared.set(&h, RunStatus::Queued);
-                    self.shared.enqueue(h.id.clone(), h.config.priority);
+                    self.shared.enqueue(h.id, h.config.priority);
                 } else {
                     self.shared.set(&h, RunStatus::Waiting);
                 }
@@ -276,7 +276,7 @@ impl Pool {
         let waiting: Vec<RunId> = lock(&self.shared.handles)
             .values()
             .filter(|h| h.status() == RunStatus::Waiting)
-            .map(|h| h.id.clone())
+            .map(|h| h.id)
             .collect();
         for id in waiting {
             self.resume(&id);
@@ -351,7 +351,7 @@ impl Shared {
 
     fn set(&self, h: &RunHandle, status: RunStatus) {
         lock(&h.state).status = Some(status);
-        self.emit(PoolEvent::Status(h.id.clone(), status));
+        self.emit(PoolEvent::Status(h.id, status));
     }
 
     /// Clears a run's results and queues it from the start (unless another
@@ -371,7 +371,7 @@ impl Shared {
         *lock(&h.progress) = Progress::default();
         lock(&h.state).error = None;
         self.set(h, RunStatus::Queued);
-        self.enqueue(h.id.clone(), h.config.priority);
+        self.enqueue(h.id, h.config.priority);
     }
 
     /// Locks a run's directory, preparing it first: a run submitted
@@ -412,13 +412,13 @@ impl Shared {
 fn worker(shared: &Shared) {
     while let Some(h) = shared.next() {
         lock(&h.state).status = Some(RunStatus::Running);
-        shared.emit(PoolEvent::Status(h.id.clone(), RunStatus::Running));
+        shared.emit(PoolEvent::Status(h.id, RunStatus::Running));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // Submitted without autostart, the run has no directory yet.
             shared.store.prepare(&h.config)?;
             let cache = shared.store.dataset_cache();
             runner::execute(&h.dir, &h.config, &cache, &h.control, &h.progress, |m| {
-                shared.emit(PoolEvent::Eval(h.id.clone(), *m));
+                shared.emit(PoolEvent::Eval(h.id, *m));
             })
         }));
         let (status, error) = match result {
@@ -452,7 +452,7 @@ fn worker(shared: &Shared) {
             st.error = error;
             std::mem::take(&mut st.rerun_after_cancel)
         };
-        shared.emit(PoolEvent::Status(h.id.clone(), status));
+        shared.emit(PoolEvent::Status(h.id, status));
         if rerun {
             shared.restart(&h);
         }

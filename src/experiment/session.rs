@@ -399,7 +399,7 @@ impl Session {
                 e.handle.as_ref().is_some_and(|h| h.elsewhere())
                     && !e.summary.as_ref().is_some_and(|s| s.status.is_final())
             })
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| *id)
             .collect();
         let mut changed = Vec::new();
         for id in candidates {
@@ -476,7 +476,7 @@ impl Session {
                 if !self.runs.contains_key(&id) {
                     self.add_stored(&id, &dir);
                     // New to us: a change whatever its files say.
-                    new_runs.insert(id.clone());
+                    new_runs.insert(id);
                 }
                 runs.insert(id);
             }
@@ -509,7 +509,7 @@ impl Session {
         let mut old: BTreeSet<RunId> = self
             .specs
             .get(&key)
-            .map(|s| s.run_ids.iter().cloned().collect())
+            .map(|s| s.run_ids.iter().copied().collect())
             .unwrap_or_default();
         let mut name_before = self.specs.get(&key).map(|v| v.name.clone());
         // A newer save replaces a load under way: what it listed counts
@@ -606,7 +606,7 @@ impl Session {
                     if self.opts.autostart && handle.status() == RunStatus::Waiting {
                         self.pool.resume(&handle.id); // held when a spec dropped it
                     }
-                    ids.push(handle.id.clone());
+                    ids.push(handle.id);
                     self.track(handle);
                 }
                 if let Some(view) = self.specs.get_mut(key) {
@@ -744,13 +744,13 @@ impl Session {
     }
 
     fn track(&mut self, handle: Arc<RunHandle>) {
-        let id = handle.id.clone();
+        let id = handle.id;
         if let Some(entry) = self.runs.get_mut(&id) {
             entry.handle = Some(handle);
         } else {
             let dir = handle.dir.clone();
             self.runs.insert(
-                id.clone(),
+                id,
                 Entry {
                     config: handle.config.clone(),
                     dir,
@@ -823,7 +823,7 @@ impl Session {
             return; // not complete yet: its config.json will trigger another event
         };
         self.runs.insert(
-            id.clone(),
+            *id,
             Entry {
                 config: Arc::new(config),
                 dir: dir.clone(),
@@ -882,7 +882,9 @@ impl Session {
     /// the same id) is trained and stored once but listed under each, named
     /// by the spec listing it: each spec's rows and table hold all its runs.
     pub fn runs(&self) -> Vec<RunView> {
-        let mut seen = std::collections::HashSet::with_capacity(self.runs.len());
+        // Only the runs specs list: the others are each listed once, below.
+        let listed = self.specs.values().map(|s| s.run_ids.len()).sum();
+        let mut seen = std::collections::HashSet::with_capacity(listed);
         let mut out = Vec::with_capacity(self.runs.len());
         for spec in self.specs.values() {
             for id in &spec.run_ids {
@@ -941,7 +943,7 @@ impl Session {
         {
             // A run of no current spec: adopt it so this process can train it.
             let run = PlannedRun {
-                id: id.clone(),
+                id: *id,
                 config: entry.config.clone(),
             };
             let handle = self.pool.submit(run, false);
@@ -1009,7 +1011,7 @@ fn view(id: &RunId, e: &Entry) -> RunView {
         },
     };
     RunView {
-        id: id.clone(),
+        id: *id,
         config: e.config.clone(),
         status,
         progress,

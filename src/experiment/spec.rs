@@ -173,7 +173,7 @@ impl Plan {
         let mut seen = std::collections::HashSet::new();
         (0..self.points()).filter_map(move |i| {
             let run = PlannedRun::from(self.point(i));
-            seen.insert(run.id.clone()).then_some(run)
+            seen.insert(run.id).then_some(run)
         })
     }
 

@@ -361,7 +361,7 @@ impl App {
 
     /// Marks or unmarks the selected run for the chart.
     pub fn toggle_mark(&mut self) {
-        if let Some(id) = self.selected_run().map(|r| r.id.clone()) {
+        if let Some(id) = self.selected_run().map(|r| r.id) {
             match self.marked.iter().position(|m| *m == id) {
                 Some(i) => {
                     self.marked.remove(i);

@@ -443,7 +443,7 @@ fn averaged_curves<'a>(runs: &[&'a RunView], labels: &Labels, wall: bool) -> Vec
 fn run_curves<'a>(runs: &[&'a RunView], labels: &Labels, by_algo: bool) -> Vec<Curve<'a>> {
     runs.iter()
         .map(|run| Curve {
-            id: Some(run.id.clone()),
+            id: Some(run.id),
             label: format!(
                 "{} {} s{}{}",
                 labels.algo(&run.config),
@@ -499,7 +499,7 @@ fn cached_cut(
         Some((k, cut)) if *k == key => cut.clone(),
         _ => {
             let cut = fresh();
-            cache.insert(id.clone(), (key, cut.clone()));
+            cache.insert(*id, (key, cut.clone()));
             cut
         }
     }

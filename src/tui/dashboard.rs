@@ -121,7 +121,7 @@ impl Dashboard {
             .chart_runs()
             .into_iter()
             .chain(self.app.selected_run())
-            .map(|r| r.id.clone())
+            .map(|r| r.id)
             .collect();
         let read = self.session.read_shown(&shown);
         if !read.is_empty() {

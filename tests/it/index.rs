@@ -152,7 +152,7 @@ fn session_views(root: &Path) -> (Session, Vec<RunView>) {
     })
     .unwrap();
     let mut runs = session.runs();
-    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    runs.sort_by_key(|a| a.id);
     (session, runs)
 }
 
@@ -174,12 +174,12 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
     assert_eq!(indexed.len(), 4);
     assert!(indexed.iter().all(|r| r.status == RunStatus::Done));
     assert!(indexed.iter().all(|r| r.history.is_empty()), "files unread");
-    let ids: Vec<RunId> = indexed.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<RunId> = indexed.iter().map(|r| r.id).collect();
     let shown_view = session.read_shown(&ids[..1]);
     assert_eq!(shown_view.len(), 1);
     assert!(session.read_shown(&ids[..1]).is_empty(), "read once");
     let mut read = session.runs();
-    read.sort_by(|a, b| a.id.cmp(&b.id));
+    read.sort_by_key(|a| a.id);
     assert_eq!(read[0].history.len(), 5, "eval points 0, 5, 10, 15, 20");
     assert_eq!(
         shown(&shown_view[0]),

@@ -152,14 +152,12 @@ fn pause_resume_cancel_and_rerun_single_runs() {
         .iter()
         .find(|r| r.status == RunStatus::Running)
         .unwrap()
-        .id
-        .clone();
+        .id;
     let queued = runs
         .iter()
         .find(|r| r.status == RunStatus::Queued)
         .unwrap()
-        .id
-        .clone();
+        .id;
     let status = |s: &Session, id| run(s, id).status;
 
     session.pause(&running);
@@ -419,7 +417,7 @@ fn a_run_two_specs_list_is_trained_once_and_listed_under_each() {
         let mut ids: Vec<RunId> = runs
             .iter()
             .filter(|r| r.config.spec == spec)
-            .map(|r| r.id.clone())
+            .map(|r| r.id)
             .collect();
         ids.sort();
         ids

@@ -98,7 +98,7 @@ fn app() -> App {
             name: "why-offline-rl-is-hard".into(),
             path: PathBuf::from("experiments/why_offline_rl_is_hard.toml"),
             error: None,
-            run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+            run_ids: runs.iter().map(|r| r.id).collect(),
             loading: None,
         },
         SpecView {
@@ -128,7 +128,7 @@ fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
         name: name.into(),
         path: PathBuf::from(path),
         error: None,
-        run_ids: runs.iter().map(|r| r.id.clone()).collect(),
+        run_ids: runs.iter().map(|r| r.id).collect(),
         loading: None,
     }];
     let mut app = App::default();
@@ -318,16 +318,16 @@ fn keys_map_to_session_actions() {
         .position(|r| r.status == RunStatus::Running)
         .unwrap();
     app.runs.selected = running;
-    let id = app.selected_run().unwrap().id.clone();
-    assert_eq!(app.handle_key(key(' ')), Action::Pause(id.clone()));
-    assert_eq!(app.handle_key(key('x')), Action::Cancel(id.clone()));
+    let id = app.selected_run().unwrap().id;
+    assert_eq!(app.handle_key(key(' ')), Action::Pause(id));
+    assert_eq!(app.handle_key(key('x')), Action::Cancel(id));
     assert_eq!(app.handle_key(key('r')), Action::Rerun(id));
     // A finished run is rerun only on a second `r`.
     app.runs.selected = 0;
-    let done = app.selected_run().unwrap().id.clone();
+    let done = app.selected_run().unwrap().id;
     assert_eq!(app.handle_key(key('r')), Action::None);
     assert!(app.message.as_ref().unwrap().contains("r again"));
-    assert_eq!(app.handle_key(key('r')), Action::Rerun(done.clone()));
+    assert_eq!(app.handle_key(key('r')), Action::Rerun(done));
     assert_eq!(app.handle_key(key('r')), Action::None);
     assert_eq!(app.handle_key(key('j')), Action::None);
     assert_eq!(app.handle_key(key('k')), Action::None);
@@ -561,14 +561,14 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
             name: "why-offline-rl-is-hard".into(),
             path: PathBuf::from("experiments/a.toml"),
             error: None,
-            run_ids: vec![shared.id.clone(), own.id.clone()],
+            run_ids: vec![shared.id, own.id],
             loading: None,
         },
         SpecView {
             name: "b".into(),
             path: PathBuf::from("experiments/b.toml"),
             error: None,
-            run_ids: vec![shared.id.clone()],
+            run_ids: vec![shared.id],
             loading: None,
         },
     ];

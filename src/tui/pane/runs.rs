@@ -400,7 +400,7 @@ pub fn apply(app: &mut App, command: Command) -> Action {
 /// Carries out a control of the selected run (the runs table's and the
 /// detail's).
 pub fn control(app: &mut App, command: Command) -> Action {
-    let Some((id, status)) = app.selected_run().map(|r| (r.id.clone(), r.status)) else {
+    let Some((id, status)) = app.selected_run().map(|r| (r.id, r.status)) else {
         return Action::None;
     };
     match command {

@@ -211,12 +211,7 @@ pub fn episode_return_and_success(
             played.return_reads(s, out);
             played.success_reads(s, out);
         },
-        |s, v: &[[f64; 2]]| {
-            [
-                played.return_backup(s, |t| v[t][0]),
-                played.success_backup(s, |t| v[t][1]),
-            ]
-        },
+        |s, v: &[[f64; 2]]| played.return_and_success_backup(s, v),
     );
     Ok((
         start_value(mdp, v.iter().map(|x| x[0])),
@@ -308,6 +303,35 @@ impl Played {
                     .map(|o| o.outcome.next as usize),
             );
         }
+    }
+
+    /// [`Played::return_backup`] of `v[·][0]` and [`Played::success_backup`]
+    /// of `v[·][1]` in one pass over the outcomes (SPEED: each outcome is
+    /// read once for both): every sum adds the same terms in the same
+    /// order from the same start as the two backups, so the bits are
+    /// theirs.
+    #[inline]
+    fn return_and_success_backup(&self, s: usize, v: &[[f64; 2]]) -> [f64; 2] {
+        // Where `Iterator::sum` of f64 starts (−0.0), so that a sum of
+        // zeros keeps the sign it has in the separate backups.
+        let start: f64 = std::iter::empty::<f64>().sum();
+        let (mut ret, mut success) = (start, 0.0);
+        for (pa, steps) in self.of(s) {
+            let (mut r, mut p) = (start, start);
+            for &Step { outcome: o, goal } in steps {
+                let (future, after) = if o.terminated {
+                    (0.0, if goal { 1.0 } else { 0.0 })
+                } else {
+                    let [value, reach] = v[o.next as usize];
+                    (value, if goal { 1.0 } else { reach })
+                };
+                r += o.prob * (o.reward + 1.0 * future);
+                p += o.prob * after;
+            }
+            ret += pa * r;
+            success += pa * p;
+        }
+        [ret, success]
     }
 
     /// Σ_a π(a|s) Σ p · (1 at a goal, 0 after termination, else P(s')).
@@ -430,30 +454,12 @@ fn finite_horizon<const K: usize>(
     reads: impl Fn(usize, &mut Vec<usize>),
     backup: impl Fn(usize, &[[f64; K]]) -> [f64; K],
 ) -> Vec<[f64; K]> {
-    // Predecessors (CSR, duplicates harmless).
-    let mut successors: Vec<Vec<usize>> = Vec::with_capacity(n);
-    let mut start = vec![0usize; n + 1];
-    for s in 0..n {
-        let mut out = Vec::new();
-        reads(s, &mut out);
-        for &t in &out {
-            start[t + 1] += 1;
-        }
-        successors.push(out);
-    }
-    for t in 0..n {
-        start[t + 1] += start[t];
-    }
-    let mut fill = start[..n].to_vec();
-    let mut predecessors = vec![0usize; start[n]];
-    for (s, out) in successors.iter().enumerate() {
-        for &t in out {
-            predecessors[fill[t]] = s;
-            fill[t] += 1;
-        }
-    }
-    drop(successors);
     let mut v = vec![[0.0; K]; n];
+    // A step over every state writes here, then swaps: no list of moves.
+    let mut next = v.clone();
+    // Built at the first step that moved few states: a stochastic policy
+    // moves them all at every step and never needs it.
+    let mut predecessors: Option<Predecessors> = None;
     let mut changed: Vec<(usize, [f64; K])> = Vec::new();
     let mut candidates: Vec<usize> = Vec::new();
     let mut queued = vec![false; n];
@@ -461,39 +467,97 @@ fn finite_horizon<const K: usize>(
     let mut every = true;
     for _ in 0..horizon {
         // Every new value from the previous step's V, then applied at once.
-        changed.clear();
-        let moved = |s: usize| Some((s, backup(s, &v))).filter(|&(s, x)| x != v[s]);
-        if every {
-            changed.extend((0..n).filter_map(&moved));
-        } else {
-            changed.extend(candidates.iter().copied().filter_map(&moved));
-        }
-        if changed.is_empty() {
-            break;
-        }
-        for &(t, x) in &changed {
-            v[t] = x;
-        }
         // A state none of whose successors moved gets its value again, bit
         // for bit, and keeps it: both ways give the same V.
-        every = changed.len() * EVERY_STATE_SHARE >= n;
+        let full = every;
+        let moved = if full {
+            let mut moved = 0;
+            for (s, new) in next.iter_mut().enumerate() {
+                let x = backup(s, &v);
+                // An equal value (0.0 for −0.0) keeps the old bits.
+                *new = if x == v[s] { v[s] } else { x };
+                moved += usize::from(x != v[s]);
+            }
+            std::mem::swap(&mut v, &mut next);
+            moved
+        } else {
+            changed.clear();
+            changed.extend(
+                candidates
+                    .iter()
+                    .filter_map(|&s| Some((s, backup(s, &v))).filter(|&(s, x)| x != v[s])),
+            );
+            for &(t, x) in &changed {
+                v[t] = x;
+            }
+            changed.len()
+        };
+        if moved == 0 {
+            break;
+        }
+        every = moved * EVERY_STATE_SHARE >= n;
         if every {
             continue;
         }
+        let predecessors = predecessors.get_or_insert_with(|| Predecessors::new(n, &reads));
         candidates.clear();
-        for &(t, _) in &changed {
-            for &s in &predecessors[start[t]..start[t + 1]] {
+        let mut queue = |t: usize| {
+            for &s in predecessors.of(t) {
                 if !queued[s] {
                     queued[s] = true;
                     candidates.push(s);
                 }
             }
+        };
+        if full {
+            // What moved is where the two buffers differ.
+            (0..n).filter(|&t| v[t] != next[t]).for_each(&mut queue);
+        } else {
+            changed.iter().for_each(|&(t, _)| queue(t));
         }
         for &s in &candidates {
             queued[s] = false;
         }
     }
     v
+}
+
+/// Who reads each state's value (CSR, duplicates harmless).
+struct Predecessors {
+    start: Vec<usize>,
+    of: Vec<usize>,
+}
+
+impl Predecessors {
+    fn new(n: usize, reads: impl Fn(usize, &mut Vec<usize>)) -> Self {
+        let mut successors = Vec::new();
+        let mut from = Vec::with_capacity(n + 1);
+        from.push(0);
+        for s in 0..n {
+            reads(s, &mut successors);
+            from.push(successors.len());
+        }
+        let mut start = vec![0usize; n + 1];
+        for &t in &successors {
+            start[t + 1] += 1;
+        }
+        for t in 0..n {
+            start[t + 1] += start[t];
+        }
+        let mut fill = start[..n].to_vec();
+        let mut of = vec![0usize; successors.len()];
+        for s in 0..n {
+            for &t in &successors[from[s]..from[s + 1]] {
+                of[fill[t]] = s;
+                fill[t] += 1;
+            }
+        }
+        Predecessors { start, of }
+    }
+
+    fn of(&self, t: usize) -> &[usize] {
+        &self.of[self.start[t]..self.start[t + 1]]
+    }
 }
 
 /// The normalized discounted occupancy d^π(s, a) = (1 − γ) Σ_t γ^t

@@ -170,8 +170,9 @@ pub fn success_probability(mdp: &TabularMdp, policy: &Policy, horizon: usize) ->
     let v = finite_horizon(
         mdp.n_states(),
         horizon,
+        &Played::fixed(0),
         |s, out| played.success_reads(s, out),
-        |s, p: &[[f64; 1]]| [played.success_backup(s, |t| p[t][0])],
+        |s, p: &[[f64; 1]]| [played.success_backup(s, p, 0)],
     );
     Ok(start_value(mdp, v.iter().map(|x| x[0])))
 }
@@ -186,8 +187,9 @@ pub fn episode_return(mdp: &TabularMdp, policy: &Policy, horizon: usize) -> Resu
     let v = finite_horizon(
         mdp.n_states(),
         horizon,
+        &Played::fixed(0),
         |s, out| played.return_reads(s, out),
-        |s, v: &[[f64; 1]]| [played.return_backup(s, |t| v[t][0])],
+        |s, v: &[[f64; 1]]| [played.return_backup(s, v)],
     );
     Ok(start_value(mdp, v.iter().map(|x| x[0])))
 }
@@ -207,11 +209,12 @@ pub fn episode_return_and_success(
     let v = finite_horizon(
         mdp.n_states(),
         horizon,
+        &Played::fixed(1),
         |s, out| {
             played.return_reads(s, out);
             played.success_reads(s, out);
         },
-        |s, v: &[[f64; 2]]| played.return_and_success_backup(s, v),
+        |s, v: &[[f64; 2]]| [played.return_backup(s, v), played.success_backup(s, v, 1)],
     );
     Ok((
         start_value(mdp, v.iter().map(|x| x[0])),
@@ -222,10 +225,12 @@ pub fn episode_return_and_success(
 /// The actions a policy plays in each state (π(a|s) ≠ 0) with their
 /// probabilities and outcomes, laid out flat once: a finite-horizon
 /// recursion backs every state up at every step, and then reads one array
-/// in order (no lookup of (s, a)'s outcomes, no goal table) and skips the
-/// actions π never takes. SPEED only: each backup is the same arithmetic
-/// in the same order as [`backup`] over `mdp.outcomes(s, a)`.
+/// in order (no lookup of (s, a)'s outcomes, no goal table, no branch on
+/// how an outcome ends) and skips the actions π never takes. SPEED only:
+/// each backup is the same arithmetic in the same order as [`backup`] over
+/// `mdp.outcomes(s, a)`.
 struct Played {
+    n: usize,
     /// State s's actions are `actions[start[s]..start[s + 1]]`.
     start: Vec<usize>,
     /// π(a|s) and (s, a)'s outcomes, `outcomes[from..to]`.
@@ -233,17 +238,29 @@ struct Played {
     outcomes: Vec<Step>,
 }
 
-/// One outcome of a played action, and whether it arrives at a goal.
+/// One outcome of a played action, with where the two backups read the
+/// value after it: the next state's, or a fixed row past the states
+/// ([`Played::fixed`]) holding the 0 after termination and the 1 of
+/// arriving at a goal, so that the backups read the same numbers without
+/// testing how the outcome ends.
 #[derive(Clone, Copy)]
 struct Step {
-    outcome: Outcome,
-    goal: bool,
+    prob: f64,
+    reward: f64,
+    /// Where the return backup reads V: the next state, or 0 after termination.
+    value_at: u32,
+    /// Where the success backup reads P: 1 at a goal, 0 after termination,
+    /// else the next state.
+    success_at: u32,
 }
 
 impl Played {
     fn new(mdp: &TabularMdp, policy: &Policy) -> Self {
+        let n = mdp.n_states();
+        let (zero, one) = (n as u32, n as u32 + 1);
         let mut played = Played {
-            start: Vec::with_capacity(mdp.n_states() + 1),
+            n,
+            start: Vec::with_capacity(n + 1),
             actions: Vec::new(),
             outcomes: Vec::new(),
         };
@@ -251,17 +268,32 @@ impl Played {
         for (s, row) in policy.rows().into_iter().enumerate() {
             for (a, &p) in row.iter().enumerate().filter(|&(_, &p)| p != 0.0) {
                 let from = played.outcomes.len() as u32;
-                played
-                    .outcomes
-                    .extend(mdp.outcomes(s, a).iter().map(|&o| Step {
-                        outcome: o,
-                        goal: mdp.is_goal(o.next as usize),
-                    }));
+                played.outcomes.extend(mdp.outcomes(s, a).iter().map(|o| {
+                    let value_at = if o.terminated { zero } else { o.next };
+                    Step {
+                        prob: o.prob,
+                        reward: o.reward,
+                        value_at,
+                        success_at: if mdp.is_goal(o.next as usize) {
+                            one
+                        } else {
+                            value_at
+                        },
+                    }
+                }));
                 played.actions.push((p, from, played.outcomes.len() as u32));
             }
             played.start.push(played.actions.len());
         }
         played
+    }
+
+    /// The rows past the states that [`Step`] points to: 0, then 1 in
+    /// column `success` (0 elsewhere), a V of `K` columns.
+    fn fixed<const K: usize>(success: usize) -> [[f64; K]; 2] {
+        let mut one = [0.0; K];
+        one[success] = 1.0;
+        [[0.0; K], one]
     }
 
     /// π(a|s) and the outcomes of each action π plays in s.
@@ -278,18 +310,26 @@ impl Played {
             out.extend(
                 steps
                     .iter()
-                    .filter(|o| !o.outcome.terminated)
-                    .map(|o| o.outcome.next as usize),
+                    .map(|o| o.value_at as usize)
+                    .filter(|&t| t < self.n),
             );
         }
     }
 
-    /// Σ_a π(a|s) Σ p (r + V(s')), V(s') = 0 after termination.
+    /// Σ_a π(a|s) Σ p (r + V(s')), V(s') = 0 after termination, of column
+    /// 0 of `v`: the arithmetic of [`expected`] summed as `Iterator::sum`.
     #[inline]
-    fn return_backup(&self, s: usize, v: impl Fn(usize) -> f64) -> f64 {
-        self.of(s)
-            .map(|(pa, steps)| pa * expected(steps.iter().map(|o| &o.outcome), &v, 1.0))
-            .sum()
+    fn return_backup<const K: usize>(&self, s: usize, v: &[[f64; K]]) -> f64 {
+        let start = sum_start();
+        let mut total = start;
+        for (pa, steps) in self.of(s) {
+            let mut sum = start;
+            for o in steps {
+                sum += o.prob * (o.reward + 1.0 * v[o.value_at as usize][0]);
+            }
+            total += pa * sum;
+        }
+        total
     }
 
     /// Where [`Played::success_backup`] reads P: non-terminal, non-goal
@@ -299,63 +339,32 @@ impl Played {
             out.extend(
                 steps
                     .iter()
-                    .filter(|o| !o.outcome.terminated && !o.goal)
-                    .map(|o| o.outcome.next as usize),
+                    .map(|o| o.success_at as usize)
+                    .filter(|&t| t < self.n),
             );
         }
     }
 
-    /// [`Played::return_backup`] of `v[·][0]` and [`Played::success_backup`]
-    /// of `v[·][1]` in one pass over the outcomes (SPEED: each outcome is
-    /// read once for both): every sum adds the same terms in the same
-    /// order from the same start as the two backups, so the bits are
-    /// theirs.
+    /// Σ_a π(a|s) Σ p · (1 at a goal, 0 after termination, else P(s')),
+    /// P in column `column` of `p`.
     #[inline]
-    fn return_and_success_backup(&self, s: usize, v: &[[f64; 2]]) -> [f64; 2] {
-        // Where `Iterator::sum` of f64 starts (−0.0), so that a sum of
-        // zeros keeps the sign it has in the separate backups.
-        let start: f64 = std::iter::empty::<f64>().sum();
-        let (mut ret, mut success) = (start, 0.0);
-        for (pa, steps) in self.of(s) {
-            let (mut r, mut p) = (start, start);
-            for &Step { outcome: o, goal } in steps {
-                let (future, after) = if o.terminated {
-                    (0.0, if goal { 1.0 } else { 0.0 })
-                } else {
-                    let [value, reach] = v[o.next as usize];
-                    (value, if goal { 1.0 } else { reach })
-                };
-                r += o.prob * (o.reward + 1.0 * future);
-                p += o.prob * after;
-            }
-            ret += pa * r;
-            success += pa * p;
-        }
-        [ret, success]
-    }
-
-    /// Σ_a π(a|s) Σ p · (1 at a goal, 0 after termination, else P(s')).
-    #[inline]
-    fn success_backup(&self, s: usize, p: impl Fn(usize) -> f64) -> f64 {
+    fn success_backup<const K: usize>(&self, s: usize, p: &[[f64; K]], column: usize) -> f64 {
         let mut total = 0.0;
         for (pa, steps) in self.of(s) {
-            let reach: f64 = steps
-                .iter()
-                .map(|&Step { outcome: o, goal }| {
-                    let after = if goal {
-                        1.0
-                    } else if o.terminated {
-                        0.0
-                    } else {
-                        p(o.next as usize)
-                    };
-                    o.prob * after
-                })
-                .sum();
+            let mut reach = sum_start();
+            for o in steps {
+                reach += o.prob * p[o.success_at as usize][column];
+            }
             total += pa * reach;
         }
         total
     }
+}
+
+/// Where `Iterator::sum` of f64 starts (−0.0): a sum written as a loop
+/// starts there too, so that a sum of zeros keeps its sign.
+fn sum_start() -> f64 {
+    std::iter::empty::<f64>().sum()
 }
 
 /// D4RL's normalized score: 100 · (R − R_random) / (R_best − R_random).
@@ -417,7 +426,7 @@ pub fn max_episode_return(mdp: &TabularMdp, horizon: usize) -> f64 {
             .map(|a| backup(mdp, s, a, |t| v[t][0], 1.0))
             .fold(f64::NEG_INFINITY, f64::max)]
     };
-    let v = finite_horizon(mdp.n_states(), horizon, reads, value);
+    let v = finite_horizon(mdp.n_states(), horizon, &[], reads, value);
     start_value(mdp, v.iter().map(|x| x[0]))
 }
 
@@ -439,8 +448,9 @@ const EVERY_STATE_SHARE: usize = 4;
 
 /// V_horizon of the finite-horizon recursion V_0 = 0, V_{k+1}(s) =
 /// `backup`(s, V_k), where `backup`(s, ·) reads V only at the states
-/// `reads`(s) lists; V(s) is `K` values, which recursions over the same
-/// graph share (a state moves when any of them does).
+/// `reads`(s) lists and at rows past the `n` states that hold `fixed`;
+/// V(s) is `K` values, which recursions over the same graph share (a
+/// state moves when any of them does).
 ///
 /// V_{k+1}(s) depends only on V_k at those successors, so after a step
 /// that moved few values only the predecessors of those states are
@@ -451,10 +461,12 @@ const EVERY_STATE_SHARE: usize = 4;
 fn finite_horizon<const K: usize>(
     n: usize,
     horizon: usize,
+    fixed: &[[f64; K]],
     reads: impl Fn(usize, &mut Vec<usize>),
     backup: impl Fn(usize, &[[f64; K]]) -> [f64; K],
 ) -> Vec<[f64; K]> {
     let mut v = vec![[0.0; K]; n];
+    v.extend_from_slice(fixed);
     // A step over every state writes here, then swaps: no list of moves.
     let mut next = v.clone();
     // Built at the first step that moved few states: a stochastic policy
@@ -472,7 +484,7 @@ fn finite_horizon<const K: usize>(
         let full = every;
         let moved = if full {
             let mut moved = 0;
-            for (s, new) in next.iter_mut().enumerate() {
+            for (s, new) in next[..n].iter_mut().enumerate() {
                 let x = backup(s, &v);
                 // An equal value (0.0 for −0.0) keeps the old bits.
                 *new = if x == v[s] { v[s] } else { x };
@@ -519,6 +531,7 @@ fn finite_horizon<const K: usize>(
             queued[s] = false;
         }
     }
+    v.truncate(n);
     v
 }
 

@@ -89,6 +89,24 @@ pub fn list() -> Vec<EnvInfo> {
     envs
 }
 
+/// [`make`]`(id)`, one table per process for a built-in id (a pure
+/// function of it): a sweep's runs share it instead of building Taxi's
+/// every run, and the memos keyed by an MDP find it by pointer. An id that
+/// reads a file (`map:`, `file:`) is read again, so that a changed file is
+/// still refused.
+pub fn shared(id: &str) -> Result<std::sync::Arc<TabularMdp>> {
+    use std::sync::Arc;
+    static KEPT: crate::memo::Memo<String, Arc<TabularMdp>> = crate::memo::Memo::new(16);
+    if id.contains(':') {
+        return make(id).map(Arc::new);
+    }
+    if let Some(mdp) = KEPT.get(|k| k == id) {
+        return Ok(mdp);
+    }
+    let made = Arc::new(make(id)?);
+    Ok(KEPT.get_or_compute(|k| k == id, || id.to_string(), || made))
+}
+
 /// Builds the tabular environment registered under `id`. A
 /// continuous-state id ([`crate::env::CONTINUOUS`]) is refused with an
 /// error that says what it works with, not as unknown.

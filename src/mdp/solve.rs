@@ -516,7 +516,9 @@ fn finite_horizon<const K: usize>(
             // What moved is where the two buffers differ.
             (0..n).filter(|&t| v[t] != next[t]).for_each(&mut queue);
         } else {
-            changed.iter().for_each(|&(t, _)| queue(t));
+            for &(t, _) in &changed {
+                queue(t);
+            }
         }
         for &s in &candidates {
             queued[s] = false;

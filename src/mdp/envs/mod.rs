@@ -289,6 +289,22 @@ mod tests {
     use crate::mdp::solve;
 
     #[test]
+    fn a_builtin_is_shared_and_a_file_is_read_again() {
+        let a = shared("Taxi-v4").unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &shared("Taxi-v4").unwrap()));
+        assert!(*a == make("Taxi-v4").unwrap());
+        assert!(shared("Chain-v1").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let map = dir.path().join("lake.txt");
+        std::fs::write(&map, "SF\nHG\n").unwrap();
+        let id = format!("map:{}", map.display());
+        let first = shared(&id).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &shared(&id).unwrap()));
+        std::fs::write(&map, "SH\nFG\n").unwrap();
+        assert!(*first != *shared(&id).unwrap(), "the edited map is read");
+    }
+
+    #[test]
     fn every_builtin_is_a_valid_mdp_with_distributions_per_pair() {
         for e in list() {
             let mdp = make(&e.id).unwrap();

@@ -110,7 +110,7 @@ impl<'a> Setup<'a> {
     }
 
     fn tabular(&self) -> Result<(TrainData, Judge)> {
-        let env = Arc::new(envs::make(self.env)?);
+        let env = envs::shared(self.env)?;
         if let Some(rollouts) = self.rollouts {
             return Err(Error::Invalid(format!(
                 "rollouts = {rollouts}: {} is tabular, its truth is exact; `rollouts` applies to {}",

@@ -89,6 +89,24 @@ pub fn list() -> Vec<EnvInfo> {
     envs
 }
 
+/// [`make`]`(id)`, one table per process for a built-in id (a pure
+/// function of it): a sweep's runs share it instead of building Taxi's
+/// every run, and the memos keyed by an MDP find it by pointer. An id that
+/// reads a file (`map:`, `file:`) is read again, so that a changed file is
+/// still refused.
+pub fn shared(id: &str) -> Result<std::sync::Arc<TabularMdp>> {
+    use std::sync::Arc;
+    static KEPT: crate::memo::Memo<String, Arc<TabularMdp>> = crate::memo::Memo::new(16);
+    if id.contains(':') {
+        return make(id).map(Arc::new);
+    }
+    if let Some(mdp) = KEPT.get(|k| k == id) {
+        return Ok(mdp);
+    }
+    let made = Arc::new(make(id)?);
+    Ok(KEPT.get_or_compute(|k| k == id, || id.to_string(), || made))
+}
+
 /// Builds the tabular environment registered under `id`. A
 /// continuous-state id ([`crate::env::CONTINUOUS`]) is refused with an
 /// error that says what it works with, not as unknown.
@@ -269,6 +287,22 @@ pub fn unversioned(name: &str) -> &str {
 mod tests {
     use super::*;
     use crate::mdp::solve;
+
+    #[test]
+    fn a_builtin_is_shared_and_a_file_is_read_again() {
+        let a = shared("Taxi-v4").unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &shared("Taxi-v4").unwrap()));
+        assert!(*a == make("Taxi-v4").unwrap());
+        assert!(shared("Chain-v1").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let map = dir.path().join("lake.txt");
+        std::fs::write(&map, "SF\nHG\n").unwrap();
+        let id = format!("map:{}", map.display());
+        let first = shared(&id).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &shared(&id).unwrap()));
+        std::fs::write(&map, "SH\nFG\n").unwrap();
+        assert!(*first != *shared(&id).unwrap(), "the edited map is read");
+    }
 
     #[test]
     fn every_builtin_is_a_valid_mdp_with_distributions_per_pair() {

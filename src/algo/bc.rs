@@ -28,14 +28,16 @@
 //! by the rounding.
 //!
 //! On the sample states of a dataset of observations π is the data's
-//! π̂_β of [`super::behavior`] (the same regression on ψ of the
-//! observations, or the count ratio where the features partition them),
+//! π̂_β of [`super::behavior`] (the same objective on ψ of the
+//! observations, minimised over ψ's nonzeros by argmin's L-BFGS rather
+//! than linfa's dense products, or the count ratio where the features
+//! partition them),
 //! and off the data bc plays π̂_β(·|o) ([`super::act::Act::Behavior`]).
 
 use super::act::Act;
-use super::behavior::multinomial;
 use super::fqe::Evaluate;
 use super::linear::{self, Fitted, Linear, NextValue};
+use super::logistic::multinomial;
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::features::Phi;

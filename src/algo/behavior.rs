@@ -9,23 +9,24 @@
 //! RBF, Fourier) nearly every observation is its own state, seen once, so
 //! the count ratio is one-hot on the action taken there and says nothing
 //! about the next observation; π̂_β is then the multinomial logistic
-//! regression of the actions on ψ(o) (linfa-logistic, as bc's linear form
-//! on a table), π̂_β(a|o) = softmax_a(w_aᵀψ(o)), which generalises across
-//! observations as the critic does and gives π̂_β at any observation off
-//! the data too ([`Behavior::at`]). It is fitted on at most [`MAX_ROWS`]
-//! transitions (every k-th observed pair, so the fit costs the same from
-//! 100k transitions up), with an L2 weight [`L2`] on the coefficients.
+//! regression of the actions on ψ(o) (bc's linear form on a table, here
+//! on ψ's nonzeros: [`super::logistic::fit`]), π̂_β(a|o) =
+//! softmax_a(w_aᵀψ(o)), which generalises across observations as the
+//! critic does and gives π̂_β at any observation off the data too
+//! ([`Behavior::at`]). A sample state is one row of the fit, with its
+//! counts n(s,·): tile-coded data merge into a few thousand states, so
+//! every transition counts at any size. Features that merge nothing
+//! (Fourier) are fitted on at most [`MAX_ROWS`] states (every k-th, with
+//! all their transitions). The coefficients carry an L2 weight [`L2`].
 
 use super::TrainData;
+use super::logistic;
 use crate::data::EmpiricalMdp;
 use crate::error::{Error, Result};
 use crate::features::{Phi, PsiRow};
 use crate::mdp::Policy;
 use crate::memo::Memo;
-use linfa::DatasetBase;
-use linfa::traits::Fit;
-use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use std::sync::{Arc, Weak};
 
 /// The L2 weight on the coefficients, against a log-likelihood summed
@@ -34,13 +35,11 @@ use std::sync::{Arc, Weak};
 /// does not claim certainty about its action.
 pub const L2: f64 = 1.0;
 
-/// The most transitions the regression fits on sample states.
+/// The most sample states the regression fits, as many as it fitted
+/// transitions before it read counts: a gradient costs O(states ·
+/// nonzeros · actions), and tile-coded data never reach it (1M
+/// MountainCar transitions merge into about 3,000 states).
 pub const MAX_ROWS: usize = 20_000;
-
-/// L-BFGS stops where the gradient's norm (of the likelihood summed over
-/// transitions) is below this, or after [`MAX_ITERATIONS`].
-pub const GRADIENT_TOLERANCE: f64 = 1e-3;
-pub const MAX_ITERATIONS: u64 = 100;
 
 /// How many estimates a process keeps: the learners of a sweep share
 /// each dataset.
@@ -136,30 +135,29 @@ fn regression(phi: &Phi, data: &TrainData) -> Result<Behavior> {
             logits.row_mut(a).fill(0.0);
         }
     } else {
-        let max_rows = (super::bc::MAX_CELLS / width.max(1)).min(MAX_ROWS);
-        let stride = c.pairs.len().div_ceil(max_rows).max(1);
-        let fitted: Vec<_> = c.pairs.iter().step_by(stride).collect();
-        let rows: usize = fitted.iter().map(|p| p.count as usize).sum();
-        let mut records = Array2::zeros((rows, width));
-        let mut targets = Array1::zeros(rows);
-        let mut at = 0;
-        for p in fitted {
-            for _ in 0..p.count {
-                let row = records.row_mut(at);
-                phi.add_psi(p.state as usize, row.into_slice().expect("a fresh row"));
-                targets[at] = p.action as usize;
-                at += 1;
+        let visited = c.state_count.iter().filter(|&&n| n > 0).count();
+        let stride = visited.div_ceil(MAX_ROWS).max(1);
+        let mut rows = logistic::Rows::new(width, shown.len());
+        let mut n = vec![0.0; shown.len()];
+        for pairs in c.pairs.chunk_by(|p, q| p.state == q.state).step_by(stride) {
+            phi.psi_each(pairs[0].state as usize, |column, x| rows.entry(column, x));
+            n.fill(0.0);
+            for p in pairs {
+                let k = shown
+                    .binary_search(&(p.action as usize))
+                    .expect("a shown action");
+                n[k] = f64::from(p.count);
             }
+            rows.end_row(&n);
         }
-        let model = multinomial(
-            records,
-            targets,
+        let w = logistic::fit(
+            &rows,
             Array2::zeros((width, shown.len())),
             L2,
             "the behaviour estimate",
         )?;
-        for (k, &a) in model.classes().iter().enumerate() {
-            logits.row_mut(a).assign(&model.params().column(k));
+        for (k, &a) in shown.iter().enumerate() {
+            logits.row_mut(a).assign(&w.column(k));
         }
     }
     let mut table = Array2::zeros((ns, na));
@@ -177,25 +175,6 @@ fn regression(phi: &Phi, data: &TrainData) -> Result<Behavior> {
         table,
         logits: Some(logits),
     })
-}
-
-/// Multinomial logistic regression without intercept (L-BFGS from
-/// `init`, L2 weight `l2`); `what` names the fit in its error.
-pub fn multinomial(
-    records: Array2<f64>,
-    targets: Array1<usize>,
-    init: Array2<f64>,
-    l2: f64,
-    what: &str,
-) -> Result<MultiFittedLogisticRegression<f64, usize>> {
-    MultiLogisticRegression::default()
-        .initial_params(init)
-        .alpha(l2)
-        .with_intercept(false)
-        .max_iterations(MAX_ITERATIONS)
-        .gradient_tolerance(GRADIENT_TOLERANCE)
-        .fit(&DatasetBase::new(records, targets))
-        .map_err(|e| Error::Invalid(format!("{what}: logistic regression: {e}")))
 }
 
 /// Logits to probabilities in place (−∞ logits get 0).

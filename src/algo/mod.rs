@@ -28,6 +28,7 @@ pub mod fqe;
 pub mod fqi;
 pub mod iql;
 pub mod linear;
+pub mod logistic;
 pub mod newton;
 pub mod online;
 pub mod scale;

@@ -620,6 +620,15 @@ impl Phi {
         psi.add_scaled(s, 1.0, out);
     }
 
+    /// Calls `f(column, value)` for each of ψ(s)'s nonzeros (φ of sample
+    /// states only): what a fit over many states reads in O(nonzeros).
+    pub fn psi_each(&self, s: usize, f: impl FnMut(usize, f64)) {
+        let Rows::States { psi, .. } = &self.rows else {
+            panic!("φ of a table's pairs keeps no ψ");
+        };
+        psi.each(s, f);
+    }
+
     /// ψ(s)ᵀMψ(s), M one row and column per state feature (φ of sample
     /// states only).
     pub fn psi_quadratic(&self, s: usize, m: ArrayView2<f64>) -> f64 {

@@ -10,11 +10,19 @@ use super::tabular::tilt;
 use crate::mdp::{Policy, solve};
 use ndarray::{Array2, ArrayView2};
 
+/// β of the tilted learners' penalty β·u off the data, in the data's value
+/// unit U per unit of width u ([`Act::tilted`]): one unit of value per unit
+/// of width, so that where no data of action a shares o's features (u =
+/// |ψ(o)|, √8 for 8 tilings) the penalty outweighs any value the data
+/// supports, and where n transitions do (u ≈ 1/√n) it shrinks with them.
+/// Chosen on the continuous panel of docs/scores.md.
+pub const WIDTH_PRICE: f64 = 1.0;
+
 /// A learner's rule for one state's action probabilities.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Act {
-    /// Greedy on Q, ties to the lowest action (fqi, cql, combo; atac and
-    /// fisher-brc off the data, whose actors are tables of their own).
+    /// Greedy on Q, ties to the lowest action (fqi, cql, combo;
+    /// fisher-brc off the data, whose actor is a table of its own).
     Greedy,
     /// π̂_β itself (bc, fqe of π̂_β).
     Behavior,
@@ -22,8 +30,13 @@ pub enum Act {
     Uniform,
     /// Greedy over A_τ = {a : π̂_β(a) ≥ τ max_b π̂_β(b)} (bcq).
     Admitted { tau: f64 },
-    /// π ∝ π̂_β exp(Q / temperature) (brac, awac, iql).
-    Tilted { temperature: f64 },
+    /// π ∝ π̂_β exp((Q − β·u) / temperature) (brac, awac, iql; atac off
+    /// the data, its actor's step anchored at π̂_β), u the data's
+    /// uncertainty ([`super::support`]) where β > 0: off the data π̂_β(a|o)
+    /// alone does not hold the tilt where θ extrapolates Q(o,a) upwards,
+    /// and β·u prices that extrapolation ([`Act::tilted`]). Its row reads
+    /// Q as Q − β·u: [`Act::bound`] makes it.
+    Tilted { temperature: f64, beta: f64 },
     /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
     Regularized { lambda: f64 },
     /// Greedy on the lower bound max(Q − β·u, floor), u the data's
@@ -48,7 +61,7 @@ impl Act {
                     .map(|(&x, &p)| if p >= tau * top { x } else { f64::NEG_INFINITY });
                 one_hot(solve::argmax(admitted), out);
             }
-            Act::Tilted { temperature } => tilt(behavior, q, temperature, out),
+            Act::Tilted { temperature, .. } => tilt(behavior, q, temperature, out),
             Act::Lower { floor, .. } => {
                 if solve::max_value(q) > floor {
                     one_hot(solve::argmax(q.iter().copied()), out);
@@ -69,16 +82,37 @@ impl Act {
         }
     }
 
+    /// The tilt of a learner whose temperature and value unit U are
+    /// these: π ∝ π̂_β exp((Q − β·u) / temperature) with β =
+    /// [`WIDTH_PRICE`] · U.
+    pub fn tilted(temperature: f64, unit: f64) -> Act {
+        Act::Tilted {
+            temperature,
+            beta: WIDTH_PRICE * unit,
+        }
+    }
+
+    /// The penalty's scale β and the floor of Q − β·u, for a rule that
+    /// reads the data's uncertainty.
+    fn penalty(self) -> Option<(f64, f64)> {
+        match self {
+            Act::Lower { beta, floor } => Some((beta, floor)),
+            Act::Tilted { beta, .. } if beta > 0.0 => Some((beta, f64::NEG_INFINITY)),
+            _ => None,
+        }
+    }
+
     /// Whether the rule reads the data's uncertainty u(o,·) ([`Act::bound`]).
     pub fn reads_support(self) -> bool {
-        matches!(self, Act::Lower { .. })
+        self.penalty().is_some()
     }
 
     /// Q(o,·) into what the rule acts on, from the uncertainty `width`
     /// u(o,·): the lower bound max(Q − β·u, floor) for [`Act::Lower`],
-    /// which is also what the learner believes of o; Q itself otherwise.
+    /// Q − β·u for a penalised [`Act::Tilted`], which is also what the
+    /// learner believes of o; Q itself otherwise.
     pub fn bound(self, q: &mut [f64], width: &[f64]) {
-        if let Act::Lower { beta, floor } = self {
+        if let Some((beta, floor)) = self.penalty() {
             for (x, u) in q.iter_mut().zip(width) {
                 *x = (*x - beta * u).max(floor);
             }
@@ -165,14 +199,21 @@ mod tests {
         Act::Behavior.row(&q, &b, &mut out);
         assert_eq!(out, b);
         for act in [
-            Act::Tilted { temperature: 1.0 },
+            Act::Tilted {
+                temperature: 1.0,
+                beta: 0.0,
+            },
             Act::Regularized { lambda: 0.3 },
         ] {
             act.row(&q, &b, &mut out);
             assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{act:?}");
             assert!(out.iter().all(|&p| p >= 0.0), "{act:?}");
         }
-        Act::Tilted { temperature: 1e12 }.row(&q, &b, &mut out);
+        Act::Tilted {
+            temperature: 1e12,
+            beta: 0.0,
+        }
+        .row(&q, &b, &mut out);
         assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
         Act::Regularized { lambda: 0.0 }.row(&q, &b, &mut out);
         assert_eq!(out, b);
@@ -187,6 +228,27 @@ mod tests {
         assert_eq!(out, [0.0, 0.0, 1.0], "greedy on the bound");
         lower.row(&[-1.0; 3], &b, &mut out);
         assert_eq!(out, b, "π̂_β where every bound is at the floor");
+        let plain = Act::Tilted {
+            temperature: 1.0,
+            beta: 0.0,
+        };
+        assert!(lower.reads_support() && !plain.reads_support());
+        let mut same = q;
+        plain.bound(&mut same, &[0.5, 3.0, 0.0]);
+        assert_eq!(same, q, "no penalty at β = 0");
+        let priced = Act::Tilted {
+            temperature: 1.0,
+            beta: 2.0,
+        };
+        assert!(priced.reads_support());
+        let mut bound = q;
+        priced.bound(&mut bound, &[0.5, 4.0, 0.0]);
+        assert_eq!(bound, [0.0, -3.0, 2.0], "Q − βu, no floor");
+        priced.row(&bound, &b, &mut out);
+        assert!(
+            out[1] < b[1],
+            "the uncertain action loses its tilt: {out:?}"
+        );
     }
 
     /// The projection is the closest point of the simplex: no other point

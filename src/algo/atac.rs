@@ -70,7 +70,24 @@
 //! table. Every fitted value lies in the return range, so θ stays within
 //! the projection's norm times that range, whatever it started from: it
 //! stays bounded on TwoState-v0 and Baird-v0, where fqi runs away.
+//!
+//! Off the data's states (continuous observations, [`super::act`]) there
+//! is no actor table. The actor is an exponential-weights (mirror-descent)
+//! learner, π_K ∝ π_0 Π_k exp(η_k f_k / Δ_k), which on the data's states
+//! ends near π̂_β wherever the critic cannot tell its actions apart; the
+//! consistent extension to an observation o is that step anchored at
+//! π̂_β(·|o) with the final critic:
+//!
+//!   π(·|o) ∝ π̂_β(·|o) exp(η f(o,·) / U),   f(o,·) = φ(o,·)ᵀθ,
+//!
+//! η the actor's first step and U the data's value unit (Δ(o) needs the
+//! data's actions at o, which no observation off the data has; U is the
+//! spread they have on the data's states taken together). Greedy on f, the
+//! rule this replaces, played the least-squares fit of a critic that
+//! mostly separates the data's action from the others, extrapolated,
+//! and fell below bc on narrow data (docs/scores.md).
 
+use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_unit;
 use super::tabular::{
@@ -111,9 +128,14 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
     let (ns, na) = (c.n_states, c.n_actions);
+    let unit = value_unit(data);
     let rule = Atac {
-        beta: config.beta / value_unit(data),
+        beta: config.beta / unit,
         eta: config.eta,
+        off_data: Act::Tilted {
+            temperature: unit / config.eta,
+            beta: 0.0,
+        },
         bounds: data.return_bounds(),
         behavior: c.behavior_estimate(),
         visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),
@@ -132,6 +154,9 @@ pub struct Atac {
     beta: f64,
     /// The first Hedge step η (the k-th is η/√k).
     eta: f64,
+    /// The rule off the data's states: the step η anchored at π̂_β, per
+    /// value unit (module doc).
+    off_data: Act,
     /// F's range: the lowest and highest returns the rewards allow.
     bounds: (f64, f64),
     behavior: Policy,
@@ -158,6 +183,10 @@ impl Rule for Atac {
 
     fn policy(&self, _q: ArrayView2<f64>) -> Policy {
         self.pi.clone()
+    }
+
+    fn act(&self, _q: ArrayView2<f64>) -> Act {
+        self.off_data
     }
 
     fn save(&self) -> serde_json::Value {

@@ -23,11 +23,11 @@
 //!
 //! With features (Q = θᵀφ): as `brac`'s policy variant, least-squares
 //! evaluation of the tilted π on the observed pairs, so it diverges where
-//! that does (TwoState-v0).
+//! that does (TwoState-v0); off the data's states its actor is `brac`'s,
+//! the tilt on Q − U·u.
 
 use super::brac::{Brac, Penalty};
 use super::linear::{self, Cells};
-use super::scale::value_unit;
 use super::tabular::{INIT_SCALE, Q_INIT, QInit};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
@@ -58,6 +58,6 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(data);
-    let rule = Brac::new(data, config.lambda * value_unit(data), Penalty::Policy);
+    let rule = Brac::new(data, config.lambda, Penalty::Policy);
     linear::or_table(rule, &init, Cells::Observed, data)
 }

@@ -33,6 +33,12 @@
 //! Φθ. The KL keeps the backup on the behaviour's actions but not the fit's
 //! extrapolation: with one action (TwoState-v0) π = π̂_β, the penalty is 0,
 //! and it diverges as fqi does.
+//!
+//! Off the data's states (features of observations) the actor is the same
+//! tilt on Q − U·u ([`Act::tilted`]): π̂_β(a|o) is small on an action the
+//! data rarely shows near o, but θ's extrapolation there is not, and at
+//! these temperatures the tilt on Q alone followed it below bc
+//! (docs/scores.md); the data's uncertainty u prices it.
 
 use super::act::Act;
 use super::linear::{self, Cells, Projectable};
@@ -91,14 +97,17 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let init = config.q_init.table(data);
-    let rule = Brac::new(data, config.alpha * value_unit(data), config.penalty);
+    let rule = Brac::new(data, config.alpha, config.penalty);
     linear::or_table(rule, &init, Cells::Observed, data)
 }
 
 /// BRAC's rule; `awac` is its policy variant.
 pub struct Brac {
     behavior: Policy,
+    /// The temperature in the rewards' units.
     alpha: f64,
+    /// The data's value unit, the scale of the penalty off the data.
+    unit: f64,
     penalty: Penalty,
     backup: Backup,
     v: Vec<f64>,
@@ -131,18 +140,19 @@ impl Rule for Brac {
     }
 
     fn act(&self, _q: ArrayView2<f64>) -> Act {
-        Act::Tilted {
-            temperature: self.alpha,
-        }
+        Act::tilted(self.alpha, self.unit)
     }
 }
 
 impl Brac {
+    /// BRAC's rule at the temperature `alpha` in the data's value unit.
     pub fn new(data: &TrainData, alpha: f64, penalty: Penalty) -> Self {
         let c = &data.compiled;
+        let unit = value_unit(data);
         Brac {
             behavior: c.behavior_estimate(),
-            alpha,
+            alpha: alpha * unit,
+            unit,
             penalty,
             backup: Backup::new(c, data.gamma),
             v: vec![0.0; c.n_states],

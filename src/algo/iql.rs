@@ -28,6 +28,8 @@
 //! from Φθ_k on the data's actions of s'. The target never reads an unseen
 //! action, but the fit extrapolates like fqi's: with one action
 //! (TwoState-v0) the expectile is that action's value and it diverges.
+//! Off the data's states the extraction tilts π̂_β(·|o) on Q − U·u, as
+//! `brac`'s actor does ([`Act::tilted`]).
 
 use super::act::Act;
 use super::linear::{self, Cells, Projectable};
@@ -66,10 +68,12 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let c = &data.compiled;
+    let unit = value_unit(data);
     let rule = Iql {
         behavior: c.behavior_estimate(),
         tau: config.tau,
-        temperature: value_unit(data) / config.beta,
+        temperature: unit / config.beta,
+        unit,
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
@@ -83,6 +87,8 @@ pub struct Iql {
     tau: f64,
     /// The extraction's temperature in value units, unit / β.
     temperature: f64,
+    /// The data's value unit, the scale of the penalty off the data.
+    unit: f64,
     backup: Backup,
     v: Vec<f64>,
     /// Scratch for the expectile: (value, weight) sorted by value.
@@ -110,9 +116,7 @@ impl Rule for Iql {
 
     /// exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
     fn act(&self, _q: ArrayView2<f64>) -> Act {
-        Act::Tilted {
-            temperature: self.temperature,
-        }
+        Act::tilted(self.temperature, self.unit)
     }
 }
 

@@ -9,10 +9,10 @@
 //! - otherwise the learner's own rule ([`crate::algo::act::Act`]) on
 //!   Q(o, ·) = φ(o, ·)ᵀθ and π̂_β(·|o) from the features
 //!   ([`crate::algo::behavior`]): greedy for fqi and cql, the admitted
-//!   actions' best for bcq, the tilt towards π̂_β for brac, awac and iql,
-//!   π̂_β itself for bc, greedy on the lower bound Q − Γ for vi-lcb (Γ
-//!   from the data's uncertainty there, [`crate::algo::support`]). It is
-//!   what discrete-action deep offline RL does
+//!   actions' best for bcq, the tilt towards π̂_β for brac, awac, iql and
+//!   atac, π̂_β itself for bc, greedy on the lower bound Q − Γ for vi-lcb
+//!   (Γ from the data's uncertainty there, [`crate::algo::support`]). It
+//!   is what discrete-action deep offline RL does
 //!   with a Q network and a behaviour network, and it is where
 //!   overestimation lives: θ extrapolates to observations the data never
 //!   shows, and a constraint holds there only through π̂_β(·|o).

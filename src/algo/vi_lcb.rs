@@ -42,6 +42,20 @@
 //! the values and it imitates (24 against the behaviour's 35, as bc: the
 //! data misses 60% of the reachable states, where imitation plays uniform).
 //!
+//! On overlapping features of observations it is PEVI ([`Pevi`]): the
+//! penalty c · H · √(log(d_φ / δ)) · u(o,a), u the data's elliptical width
+//! ([`super::support`]), every action backed up, greedy on the lower bound.
+//! Its unit H is the return range the rewards allow, f_max − f_min (PEVI's
+//! horizon), not the data's value spread: on data whose reward is constant
+//! and never ends (CartPole's controller: +1 a step, the pole never falls)
+//! every observed pair's restricted optimum is 1/(1 − γ), the spread is 0
+//! or, where one sample state is a dead end, 99, and the penalty vanished
+//! or not by that accident (CartPole 10k seed 0: β = 0, the greedy
+//! regression scored 0 where π̂_β scores 96). Pessimism there must come
+//! from what the data does not show (the falls), which the spread cannot
+//! see; H can, and it scales with the rewards as the spread does. On
+//! MountainCar and Acrobot H = 100 is 1.2–1.7× their spreads.
+//!
 //! With features (Q = θᵀφ, [`super::linear::Projected`]): the penalised,
 //! floored backup on the observed pairs (weighted by their counts),
 //! projected by least squares; it starts from the weights that fit f_min.
@@ -96,7 +110,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         && let Some(support) = super::support::of(data)?
     {
         let log_term = (phi.dim() as f64 / config.delta).ln().max(0.0);
-        let beta = config.c * value_spread(data) * log_term.sqrt();
+        // PEVI's H, not the data's value spread (module doc).
+        let beta = config.c * (ceiling - floor) * log_term.sqrt();
         let rule = Pevi {
             floor,
             ceiling,
@@ -193,7 +208,7 @@ pub struct Pevi {
     /// f_min and f_max, the lowest and highest returns the rewards allow.
     floor: f64,
     ceiling: f64,
-    /// β = c · ΔV · √(log(d / δ)), Γ's scale.
+    /// β = c · (f_max − f_min) · √(log(d / δ)), Γ's scale.
     beta: f64,
     /// u(s,a) at every sample state (Γ = β·u).
     support: Arc<Support>,

@@ -611,40 +611,38 @@ impl Phi {
         )
     }
 
-    /// `out` += ψ(s), `out` one entry per state feature (φ of sample
-    /// states only).
-    pub fn add_psi(&self, s: usize, out: &mut [f64]) {
+    /// ψ of the sample states: what the `psi_*` accessors read (φ of
+    /// sample states only; a table's pairs keep no ψ).
+    fn psi(&self) -> &StateFeatures {
         let Rows::States { psi, .. } = &self.rows else {
             panic!("φ of a table's pairs keeps no ψ");
         };
-        psi.add_scaled(s, 1.0, out);
+        psi
+    }
+
+    /// `out` += ψ(s), `out` one entry per state feature (φ of sample
+    /// states only).
+    pub fn add_psi(&self, s: usize, out: &mut [f64]) {
+        self.psi().add_scaled(s, 1.0, out);
     }
 
     /// Calls `f(column, value)` for each of ψ(s)'s nonzeros (φ of sample
     /// states only): what a fit over many states reads in O(nonzeros).
     pub fn psi_each(&self, s: usize, f: impl FnMut(usize, f64)) {
-        let Rows::States { psi, .. } = &self.rows else {
-            panic!("φ of a table's pairs keeps no ψ");
-        };
-        psi.each(s, f);
+        self.psi().each(s, f);
     }
 
     /// ψ(s)ᵀMψ(s), M one row and column per state feature (φ of sample
     /// states only).
     pub fn psi_quadratic(&self, s: usize, m: ArrayView2<f64>) -> f64 {
-        let Rows::States { psi, .. } = &self.rows else {
-            panic!("φ of a table's pairs keeps no ψ");
-        };
-        let (columns, values) = psi.entries(s);
+        let (columns, values) = self.psi().entries(s);
         row_quadratic(columns, values, m)
     }
 
     /// Σ w ψ(s)ψ(s)ᵀ over the weighted states (s, w), width × width: each
     /// row O(nonzeros²) (φ of sample states only).
     pub fn psi_gram(&self, states: &[(usize, f64)]) -> Array2<f64> {
-        let Rows::States { psi, .. } = &self.rows else {
-            panic!("φ of a table's pairs keeps no ψ");
-        };
+        let psi = self.psi();
         let width = psi.width;
         let mut gram = Array2::<f64>::zeros((width, width));
         let g = gram.as_slice_mut().expect("a fresh matrix");
@@ -664,10 +662,7 @@ impl Phi {
 
     /// ψ(s)ᵀw, w one weight per state feature (φ of sample states only).
     pub fn psi_dot(&self, s: usize, w: &[f64]) -> f64 {
-        let Rows::States { psi, .. } = &self.rows else {
-            panic!("φ of a table's pairs keeps no ψ");
-        };
-        psi.dot(s, w)
+        self.psi().dot(s, w)
     }
 
     /// Every pair's dense features, row s·|A| + a, when φ keeps them (a

@@ -224,6 +224,36 @@ impl PsiRow {
     }
 }
 
+/// Σ w x xᵀ over the weighted `rows` (r, w), d × d, each row x's nonzeros
+/// (column, value) pushed by `entries_of(r, out)`: O(nonzeros²) a row,
+/// each cell summed in the rows' order; only its upper triangle (j ≥ i,
+/// the rest left 0) where `upper`. Every ordered pair of entries is
+/// added, so a repeated column (a hashed tile collision) gives its
+/// square, as its dense row would.
+fn weighted_gram(
+    d: usize,
+    rows: &[(usize, f64)],
+    upper: bool,
+    entries_of: impl Fn(usize, &mut Vec<(usize, f64)>),
+) -> Array2<f64> {
+    let mut gram = Array2::<f64>::zeros((d, d));
+    let g = gram.as_slice_mut().expect("a fresh matrix");
+    let mut entries = Vec::new();
+    for &(row, w) in rows {
+        entries.clear();
+        entries_of(row, &mut entries);
+        for &(i, xi) in &entries {
+            let wx = w * xi;
+            for &(j, xj) in &entries {
+                if !upper || j >= i {
+                    g[i * d + j] += wx * xj;
+                }
+            }
+        }
+    }
+    gram
+}
+
 /// ψᵀMψ of one state's entries (as [`row_dot`]): O(k²) for k binary
 /// columns (a repeated column counts twice, as its dense value 2 would),
 /// O(width²) for dense values.
@@ -491,25 +521,9 @@ impl Phi {
     /// weighted rows (the lower triangle left 0): O(nonzeros²) a row.
     /// Each cell sums the rows in the order given.
     pub fn gram_upper(&self, rows: &[(usize, f64)]) -> Array2<f64> {
-        let d = self.dim();
-        let mut gram = Array2::<f64>::zeros((d, d));
-        let g = gram.as_slice_mut().expect("a fresh matrix");
-        let mut entries = Vec::new();
-        for &(row, w) in rows {
-            entries.clear();
-            self.each(row, |c, x| entries.push((c, x)));
-            // Every ordered pair with j ≥ i: a repeated column (a hashed
-            // tile collision) then gives its square, as its dense row would.
-            for &(i, xi) in &entries {
-                let wx = w * xi;
-                for &(j, xj) in &entries {
-                    if j >= i {
-                        g[i * d + j] += wx * xj;
-                    }
-                }
-            }
-        }
-        gram
+        weighted_gram(self.dim(), rows, true, |row, out| {
+            self.each(row, |c, x| out.push((c, x)));
+        })
     }
 
     /// Features per pair.
@@ -643,21 +657,9 @@ impl Phi {
     /// row O(nonzeros²) (φ of sample states only).
     pub fn psi_gram(&self, states: &[(usize, f64)]) -> Array2<f64> {
         let psi = self.psi();
-        let width = psi.width;
-        let mut gram = Array2::<f64>::zeros((width, width));
-        let g = gram.as_slice_mut().expect("a fresh matrix");
-        let mut entries = Vec::new();
-        for &(s, w) in states {
-            entries.clear();
-            psi.each(s, |c, x| entries.push((c, x)));
-            for &(i, xi) in &entries {
-                let wx = w * xi;
-                for &(j, xj) in &entries {
-                    g[i * width + j] += wx * xj;
-                }
-            }
-        }
-        gram
+        weighted_gram(psi.width, states, false, |s, out| {
+            psi.each(s, |c, x| out.push((c, x)));
+        })
     }
 
     /// ψ(s)ᵀw, w one weight per state feature (φ of sample states only).

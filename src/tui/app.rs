@@ -13,7 +13,7 @@ pub use super::pane::runs::SortKey;
 use super::pane::{self, Owner, chart::ChartPane, detail::DetailPane, help::HelpPane};
 pub use super::pane::{BINDINGS, binding};
 use super::pane::{runs::Order, runs::RunsPane, scores::ScoresPane};
-use crate::experiment::{RunConfig, RunId, RunView, SpecView};
+use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::present::Labels;
 use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -43,7 +43,11 @@ pub struct App {
     /// Changed only here, so the runs pane's rows always follow it.
     filter: FilterInput,
     /// Runs marked for the chart (empty: the selected run's spec).
-    pub marked: Vec<RunId>,
+    marked: Vec<RunId>,
+    /// The store's runs that are marked, as indices in store order (a
+    /// run two specs list is there twice), found when the marks or the
+    /// store change, not on every frame.
+    marked_rows: Vec<usize>,
     /// A one-line message for the footer (export result, errors).
     pub message: Option<String>,
     pub runs: RunsPane,
@@ -75,7 +79,14 @@ pub struct Store {
     spec_labels: Vec<(u64, Labels)>,
     /// Runs listed by more than one spec (each listed under every one).
     pub shared_runs: usize,
+    /// Runs per status (as `RunStatus as usize`), kept with the runs so
+    /// the header and the keys' availability do not count a million runs
+    /// a frame.
+    statuses: [usize; STATUSES],
 }
+
+/// How many [`RunStatus`]es there are.
+const STATUSES: usize = RunStatus::Cancelled as usize + 1;
 
 impl Store {
     /// The store of `runs` and `specs`; labels of a spec whose runs are
@@ -116,7 +127,12 @@ impl Store {
             *listings.entry(id).or_default() += 1;
         }
         let shared_runs = listings.values().filter(|&&n| n > 1).count();
+        let mut statuses = [0; STATUSES];
+        for r in &runs {
+            statuses[r.status as usize] += 1;
+        }
         Store {
+            statuses,
             runs,
             specs,
             spec_names,
@@ -136,6 +152,18 @@ impl Store {
     /// numbered in the order of their names.
     pub fn spec_of(&self, i: usize) -> u32 {
         self.spec_of[i]
+    }
+
+    /// How many runs have `status`.
+    pub fn count(&self, status: RunStatus) -> usize {
+        self.statuses[status as usize]
+    }
+
+    /// Puts `view` in run `i`'s place, its status counted.
+    fn set(&mut self, i: usize, view: RunView) {
+        self.statuses[self.runs[i].status as usize] -= 1;
+        self.statuses[view.status as usize] += 1;
+        self.runs[i] = view;
     }
 
     /// The labels of a run's spec.
@@ -247,14 +275,15 @@ impl App {
     pub fn replace(&mut self, views: &[RunView]) {
         let by_id: HashMap<RunId, &RunView> = views.iter().map(|v| (v.id, v)).collect();
         self.keeping_selection(|app| {
-            for run in &mut app.store.runs {
+            for i in 0..app.store.runs.len() {
+                let run = &app.store.runs[i];
                 if let Some(&view) = by_id.get(&run.id) {
                     let view = RunView {
                         config: run.config.clone(),
                         ..view.clone()
                     };
                     app.chart.revisions.replace(run, &view);
-                    *run = view;
+                    app.store.set(i, view);
                 }
             }
         });
@@ -266,13 +295,15 @@ impl App {
         // A run two specs list has a row under each: the row is its spec and id.
         let current = self.selected_run().map(|r| (r.config.spec.clone(), r.id));
         change(self);
+        self.find_marked();
         self.filter.haystacks.clear();
         self.derive(self.runs.order());
         if let Some((spec, id)) = current
-            && let Some(i) = self
-                .visible_runs()
-                .iter()
-                .position(|r| r.id == id && r.config.spec == spec)
+            && let Some(i) = (0..self.runs.row_count()).position(|i| {
+                self.runs
+                    .row(&self.store, i)
+                    .is_some_and(|r| r.id == id && r.config.spec == spec)
+            })
         {
             self.runs.selected = i;
         }
@@ -368,6 +399,31 @@ impl App {
                 }
                 None => self.marked.push(id),
             }
+            self.find_marked();
+        }
+    }
+
+    pub fn clear_marks(&mut self) {
+        self.marked.clear();
+        self.marked_rows.clear();
+    }
+
+    /// The runs marked for the chart.
+    pub fn marked(&self) -> &[RunId] {
+        &self.marked
+    }
+
+    /// The marked runs, in store order.
+    pub fn marked_runs(&self) -> impl Iterator<Item = &RunView> {
+        self.marked_rows.iter().map(|&i| &self.store.runs[i])
+    }
+
+    fn find_marked(&mut self) {
+        self.marked_rows.clear();
+        if !self.marked.is_empty() {
+            let runs = self.store.runs.iter().enumerate();
+            let marked = runs.filter(|(_, r)| self.marked.contains(&r.id));
+            self.marked_rows.extend(marked.map(|(i, _)| i));
         }
     }
 

@@ -77,9 +77,8 @@ impl Dashboard {
     pub fn busy(&self) -> bool {
         self.app
             .store()
-            .runs
-            .iter()
-            .any(|r| r.status == crate::experiment::RunStatus::Running)
+            .count(crate::experiment::RunStatus::Running)
+            > 0
     }
 
     /// Applies a key; returns `true` when the dashboard should quit. A key

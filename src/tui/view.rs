@@ -196,7 +196,6 @@ pub(crate) fn shorten_middle(text: &str, width: usize) -> String {
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let store = app.store();
-    let count = |s: RunStatus| store.runs.iter().filter(|r| r.status == s).count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     // Running, queued and done always; the other states when they occur.
     let mut states = Vec::new();
@@ -210,7 +209,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         RunStatus::Diverged,
         RunStatus::Cancelled,
     ] {
-        let n = count(status);
+        let n = store.count(status);
         let always = matches!(
             status,
             RunStatus::Running | RunStatus::Queued | RunStatus::Done

@@ -71,29 +71,24 @@ impl App {
     }
 
     fn chart_candidates(&self) -> Vec<&RunView> {
-        if !self.marked.is_empty() {
-            return self
-                .store()
-                .runs
-                .iter()
-                .filter(|r| self.marked.contains(&r.id))
-                .collect();
+        if !self.marked().is_empty() {
+            return self.marked_runs().collect();
         }
         let Some(selected) = self.selected_run() else {
             return Vec::new();
         };
         // One algorithm, coloured by dataset (the BEAR figure), unless the
         // colours tell algorithms apart.
-        let spec = &selected.config.spec;
         let algo = (self.chart.options.per_size || !self.chart.options.colour_by_algo)
             .then(|| self.labels(&selected.config).algo(&selected.config));
-        self.visible_runs()
-            .into_iter()
+        let store = self.store();
+        self.runs
+            .selected_spec_rows(store)
+            .iter()
+            .map(|&i| &store.runs[i])
             .filter(|r| {
-                r.config.spec == *spec
-                    && algo
-                        .as_ref()
-                        .is_none_or(|a| *a == self.labels(&r.config).algo(&r.config))
+                algo.as_ref()
+                    .is_none_or(|a| *a == self.labels(&r.config).algo(&r.config))
             })
             .collect()
     }

@@ -211,10 +211,40 @@ pub struct RunsPane {
     order: Order,
     /// The rows, as indices into the store's runs.
     rows: Vec<usize>,
+    /// What the table says of all its rows, found as they are derived.
+    facts: Facts,
     /// Per spec ([`Store::spec_of`]), its rows in the rows' order.
     spec_rows: BTreeMap<u32, Vec<usize>>,
     /// Score tables by spec name, built when asked for.
     tables: RefCell<HashMap<String, Scored>>,
+}
+
+/// What the table's columns and title say of all the rows, not only of
+/// those on screen: found once per derivation, so a frame reads the
+/// window's rows alone.
+#[derive(Debug, Clone, Copy, Default)]
+struct Facts {
+    /// The rows are of more than one environment (the env column stays).
+    several_envs: bool,
+    /// Some row's run is training (the progress, speed and ETA columns).
+    any_running: bool,
+    /// Some row's gap is on the covered start states only (its legend).
+    covered_gap: bool,
+}
+
+impl Facts {
+    fn of<'a>(mut runs: impl Iterator<Item = &'a RunView>) -> Facts {
+        let Some(first) = runs.next() else {
+            return Facts::default();
+        };
+        let mut facts = Facts::default();
+        for r in std::iter::once(first).chain(runs) {
+            facts.several_envs |= r.config.env != first.config.env;
+            facts.any_running |= r.status == RunStatus::Running;
+            facts.covered_gap |= r.latest.is_some_and(|m| m.covered_gap().is_some());
+        }
+        facts
+    }
 }
 
 /// A spec's score table, and the fingerprint of the runs it counts.
@@ -260,6 +290,7 @@ impl RunsPane {
         order.sort(store, &mut matching);
         self.order = order;
         self.rows = matching;
+        self.facts = Facts::of(self.rows.iter().map(|&i| &store.runs[i]));
         self.spec_rows.clear();
         for &i in &self.rows {
             self.spec_rows.entry(store.spec_of(i)).or_default().push(i);
@@ -270,12 +301,32 @@ impl RunsPane {
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
+    /// Every row's run, in order: a vector as long as the store (a frame
+    /// reads [`RunsPane::row`]s of its window instead).
     pub fn rows<'a>(&self, store: &'a Store) -> Vec<&'a RunView> {
         self.rows.iter().map(|&i| &store.runs[i]).collect()
     }
 
+    /// How many rows there are.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Row `i`'s run.
+    pub fn row<'a>(&self, store: &'a Store, i: usize) -> Option<&'a RunView> {
+        self.rows.get(i).map(|&i| &store.runs[i])
+    }
+
     pub fn selected_run<'a>(&self, store: &'a Store) -> Option<&'a RunView> {
-        self.rows.get(self.selected).map(|&i| &store.runs[i])
+        self.row(store, self.selected)
+    }
+
+    /// The rows of the selected run's spec, in the rows' order, as
+    /// indices into the store's runs.
+    pub fn selected_spec_rows(&self, store: &Store) -> &[usize] {
+        self.rows
+            .get(self.selected)
+            .map_or(&[], |&i| &self.spec_rows[&store.spec_of(i)])
     }
 
     /// The score table of the selected run's spec (its visible runs).
@@ -293,7 +344,7 @@ impl RunsPane {
             return scored.table.clone();
         }
         let runs = || {
-            self.spec_rows[&store.spec_of(i)]
+            self.selected_spec_rows(store)
                 .iter()
                 .map(|&i| &store.runs[i])
         };
@@ -337,16 +388,10 @@ impl RunsPane {
 /// Whether the runs table's `command` does something now; if not, why.
 pub fn availability(app: &App, command: Command) -> Result<(), String> {
     match command {
-        Command::StartWaiting
-            if !app
-                .store()
-                .runs
-                .iter()
-                .any(|r| r.status == RunStatus::Waiting) =>
-        {
+        Command::StartWaiting if app.store().count(RunStatus::Waiting) == 0 => {
             Err("no run is waiting for a start".into())
         }
-        Command::ClearMarks if app.marked.is_empty() => Err("no run is marked".into()),
+        Command::ClearMarks if app.marked().is_empty() => Err("no run is marked".into()),
         Command::Mark if app.selected_run().is_none() => Err(NO_RUN.into()),
         _ => control_availability(app, command),
     }
@@ -390,7 +435,7 @@ pub fn apply(app: &mut App, command: Command) -> Action {
         Command::SortReverse => app.reorder(|o| o.descending = !o.descending),
         Command::Group => app.reorder(|o| o.group_by_spec = !o.group_by_spec),
         Command::Mark => app.toggle_mark(),
-        Command::ClearMarks => app.marked.clear(),
+        Command::ClearMarks => app.clear_marks(),
         Command::StartWaiting => return Action::StartQueued,
         _ => return control(app, command),
     }
@@ -496,30 +541,29 @@ struct Column<'a> {
 /// scrolls to the selected row within them as it would within all the
 /// rows (it shows at most `height` rows ending at the selected one, or
 /// the first `height`), and cells, and the columns' widths, come from
-/// these only. Making cells for every row cost a second and 600 MB a frame
-/// with 100,000 runs. Returns the first row's index and the rows.
-fn window<'a>(
-    runs: &'a [&'a RunView],
-    selected: usize,
-    height: usize,
-) -> (usize, &'a [&'a RunView]) {
-    let first = selected.saturating_sub(height);
-    let end = (first + 2 * height + 2).min(runs.len());
-    (first, &runs[first.min(end)..end])
+/// these only, as does what is said of all rows ([`Facts`]). Making cells
+/// for every row cost a second and 600 MB a frame with 100,000 runs, and
+/// listing every row 200 ms with a million. Returns the first row's index
+/// and the rows.
+fn window<'a>(app: &'a App, height: usize) -> (usize, Vec<&'a RunView>) {
+    let first = app.runs.selected.saturating_sub(height);
+    let end = (first + 2 * height + 2).min(app.runs.row_count());
+    let rows = (first..end).filter_map(|i| app.runs.row(app.store(), i));
+    (first, rows.collect())
 }
 
 /// Draws the runs table: the rows around the selected one, the columns
 /// that fit, the title with its legends.
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
-    let all = app.visible_runs();
-    let (first, runs) = window(&all, app.runs.selected, area.height as usize);
+    let (first, runs) = window(app, area.height as usize);
+    let runs = &runs[..];
     let mut columns = Columns {
         app,
         runs,
         list: Vec::new(),
     };
-    columns.identity(&all);
-    columns.progress(&all);
+    columns.identity();
+    columns.progress();
     columns.metrics();
     let room = area.width.saturating_sub(2) as usize;
     let columns = fit(columns.list, runs, room);
@@ -539,8 +583,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    let rows = table_rows(app, &all, first, runs, columns);
-    let title = title(app, &all, &shown, area.width as usize);
+    let rows = table_rows(app, first, runs, columns);
+    let title = title(app, &shown, area.width as usize);
     let highlight = styled(
         app,
         Style::default()
@@ -608,19 +652,18 @@ impl Columns<'_> {
     }
 
     /// Which run a row is: spec, environment, algorithm, dataset, seed.
-    fn identity(&mut self, all: &[&RunView]) {
+    fn identity(&mut self) {
         let app = self.app;
         // At most 24 wide, so a 150-column screen holds it beside `J ± se`.
         let spec = self.text(|r| shorten_middle(&sanitize(&r.config.spec), 24));
         self.add(("spec", Some(SortKey::Spec), 5), spec, None);
         // Several environments: the column that tells their rows apart stays
         // (narrowed by `fit` if need be); one environment: the first to go.
-        let several_envs = all.iter().any(|r| r.config.env != all[0].config.env);
         let env = self.text(|r| sanitize(&crate::mdp::envs::label(&r.config.env)));
-        let optional = if several_envs { 0 } else { 3 };
+        let optional = if app.runs.facts.several_envs { 0 } else { 3 };
         self.add(("env", Some(SortKey::Env), optional), env, None);
         let algo = self.text(|r| {
-            let marked = if app.marked.contains(&r.id) {
+            let marked = if app.marked().contains(&r.id) {
                 "● "
             } else {
                 ""
@@ -639,8 +682,8 @@ impl Columns<'_> {
 
     /// Where a run is: status, progress, and while some run trains, its
     /// speed and time left.
-    fn progress(&mut self, all: &[&RunView]) {
-        let any_running = all.iter().any(|r| r.status == RunStatus::Running);
+    fn progress(&mut self) {
+        let any_running = self.app.runs.facts.any_running;
         let status = self.text(|r| {
             // `*`: trained by another process.
             let elsewhere = if r.owned_here || r.status.is_final() {
@@ -734,7 +777,6 @@ fn fit<'a>(mut columns: Vec<Column<'a>>, runs: &[&RunView], room: usize) -> Vec<
 /// line closes each spec's rows.
 fn table_rows<'a>(
     app: &App,
-    all: &[&RunView],
     first: usize,
     runs: &[&RunView],
     columns: Vec<Column<'a>>,
@@ -743,8 +785,9 @@ fn table_rows<'a>(
         columns.into_iter().map(|c| c.cells.into_iter()).collect();
     let ends_group = |i: usize| {
         app.runs.order().group_by_spec
-            && all
-                .get(first + i + 1)
+            && app
+                .runs
+                .row(app.store(), first + i + 1)
                 .is_some_and(|n| n.config.spec != runs[i].config.spec)
     };
     (0..runs.len())
@@ -762,11 +805,11 @@ fn table_rows<'a>(
 
 /// The title: rows shown of all, the filter, the grouping, and which
 /// return is which where there is room.
-fn title(app: &App, all: &[&RunView], shown: &[&str], width: usize) -> String {
+fn title(app: &App, shown: &[&str], width: usize) -> String {
     let filter = app.filter();
     let mut title = format!(
         " runs {}/{}{}{} ",
-        all.len(),
+        app.runs.row_count(),
         app.store().runs.len(),
         if filter.is_empty() {
             String::new()
@@ -785,11 +828,7 @@ fn title(app: &App, all: &[&RunView], shown: &[&str], width: usize) -> String {
         (true, false) => "· J discounted return (Q's target), score D4RL's ",
         _ => "",
     };
-    let marked = has("gap")
-        && all
-            .iter()
-            .any(|r| r.latest.is_some_and(|m| m.covered_gap().is_some()));
-    let covered = if marked {
+    let covered = if has("gap") && app.runs.facts.covered_gap {
         format!("· gap{COVERED_MARK} on the start states in the data ")
     } else {
         String::new()

@@ -132,13 +132,13 @@ impl Store {
             statuses[r.status as usize] += 1;
         }
         Store {
-            statuses,
             runs,
             specs,
             spec_names,
             spec_of,
             spec_labels,
             shared_runs,
+            statuses,
         }
     }
 
@@ -272,21 +272,52 @@ impl App {
     /// under the specs it was), keeping the cursor on the same run: the
     /// other runs, the specs and their labels are the same, so a store of
     /// a million runs is not taken again when a shown run's files are read.
+    ///
+    /// When each new view sorts where the old one did, and the filter
+    /// (if set and settled) sees the same status, the rows are the same
+    /// and are not derived again: a key that shows a run known from the
+    /// index alone costs a few runs' work, not a sort of a million.
     pub fn replace(&mut self, views: &[RunView]) {
         let by_id: HashMap<RunId, &RunView> = views.iter().map(|v| (v.id, v)).collect();
-        self.keeping_selection(|app| {
-            for i in 0..app.store.runs.len() {
-                let run = &app.store.runs[i];
-                if let Some(&view) = by_id.get(&run.id) {
-                    let view = RunView {
-                        config: run.config.clone(),
-                        ..view.clone()
-                    };
-                    app.chart.revisions.replace(run, &view);
-                    app.store.set(i, view);
+        let runs = self.store.runs.iter().enumerate();
+        let changed: Vec<(usize, RunView)> = runs
+            .filter_map(|(i, run)| {
+                let view = by_id.get(&run.id)?;
+                let config = run.config.clone();
+                Some((
+                    i,
+                    RunView {
+                        config,
+                        ..(*view).clone()
+                    },
+                ))
+            })
+            .collect();
+        let filter = Filter::new(&self.filter.text);
+        let order = self.runs.order();
+        let same_rows = !self.filter.typed
+            && changed.iter().all(|(i, view)| {
+                let old = &self.store.runs[*i];
+                order.sorts_alike(old, view) && (filter.is_empty() || old.status == view.status)
+            });
+        let change = |app: &mut App| {
+            for (i, view) in changed {
+                let old = &app.store.runs[i];
+                // Settled, a set filter's haystacks are there.
+                if same_rows && (filter.is_empty() || filter.matches_text(&app.filter.haystacks[i]))
+                {
+                    app.runs.restate(old, &view);
                 }
+                app.chart.revisions.replace(old, &view);
+                app.store.set(i, view);
             }
-        });
+        };
+        if same_rows {
+            change(self);
+            self.follow_selection();
+        } else {
+            self.keeping_selection(change);
+        }
     }
 
     /// Changes the store through `change`, then derives the rows again

@@ -67,8 +67,7 @@ impl Dashboard {
     /// Re-reads every run (progress of running runs moves without events).
     pub fn refresh(&mut self) {
         self.app.update(self.session.runs(), self.session.specs());
-        self.read_shown();
-        self.refresh_detail();
+        self.show();
         self.stale = false;
         self.refreshed = Instant::now();
     }
@@ -92,7 +91,12 @@ impl Dashboard {
         }
         match action {
             Action::Quit => return true,
-            Action::None => {}
+            // The session is as it was: only what the dashboard shows
+            // changed, so the store (a million runs) is not taken again.
+            Action::None => {
+                self.show();
+                return false;
+            }
             Action::Pause(id) => self.session.pause(&id),
             Action::Resume(id) => self.session.resume(&id),
             Action::Cancel(id) => self.session.cancel(&id),
@@ -107,9 +111,15 @@ impl Dashboard {
     /// Filters once after the keys of a burst (a paste into the filter).
     pub fn settle(&mut self) {
         if self.app.settle() {
-            self.read_shown();
-            self.refresh_detail();
+            self.show();
         }
+    }
+
+    /// Reads what the dashboard shows now: the files of the runs shown
+    /// and the detail's.
+    fn show(&mut self) {
+        self.read_shown();
+        self.refresh_detail();
     }
 
     /// Runs known from the index alone read their files once shown: the

@@ -19,6 +19,8 @@ use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// The overestimation chart: cursor, smoothing, axes, colours, export
 /// (`↑↓` move the selected run, as in the runs table: the chart follows it).
@@ -44,6 +46,19 @@ pub struct ChartPane {
     pub cuts: CutCache,
     /// Per run, the revision of its history (the key of the cuts).
     pub revisions: Revisions,
+    /// The selected spec's runs the chart draws, as last found.
+    candidates: RefCell<Option<Candidates>>,
+}
+
+/// The runs of the selected run's spec the chart draws (indices into the
+/// store's runs), and what they were found from: a spec of 10,000 runs has
+/// its algorithm labels made once per change, not several times a frame.
+#[derive(Debug, Clone)]
+struct Candidates {
+    /// The rows' generation, the selected run, and whether only its
+    /// algorithm is drawn.
+    key: (u64, usize, bool),
+    runs: Arc<[usize]>,
 }
 
 /// Most runs drawn at once when none are marked (a legend must stay readable).
@@ -74,23 +89,39 @@ impl App {
         if !self.marked().is_empty() {
             return self.marked_runs().collect();
         }
-        let Some(selected) = self.selected_run() else {
+        let Some(selected) = self.runs.selected_index() else {
             return Vec::new();
         };
         // One algorithm, coloured by dataset (the BEAR figure), unless the
         // colours tell algorithms apart.
-        let algo = (self.chart.options.per_size || !self.chart.options.colour_by_algo)
-            .then(|| self.labels(&selected.config).algo(&selected.config));
+        let one_algo = self.chart.options.per_size || !self.chart.options.colour_by_algo;
+        let key = (self.runs.generation(), selected, one_algo);
         let store = self.store();
-        self.runs
-            .selected_spec_rows(store)
-            .iter()
-            .map(|&i| &store.runs[i])
-            .filter(|r| {
-                algo.as_ref()
-                    .is_none_or(|a| *a == self.labels(&r.config).algo(&r.config))
-            })
-            .collect()
+        let mut kept = self.chart.candidates.borrow_mut();
+        let runs = match &*kept {
+            Some(c) if c.key == key => c.runs.clone(),
+            _ => {
+                let config = &store.runs[selected].config;
+                let algo = one_algo.then(|| self.labels(config).algo(config));
+                let runs: Arc<[usize]> = self
+                    .runs
+                    .selected_spec_rows(store)
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let config = &store.runs[i].config;
+                        algo.as_ref()
+                            .is_none_or(|a| *a == self.labels(config).algo(config))
+                    })
+                    .collect();
+                *kept = Some(Candidates {
+                    key,
+                    runs: runs.clone(),
+                });
+                runs
+            }
+        };
+        runs.iter().map(|&i| &store.runs[i]).collect()
     }
 }
 

@@ -139,14 +139,11 @@ impl Order {
             ),
             SortKey::Dataset => ranks(&shown.iter().map(|r| dataset_order(r)).collect::<Vec<_>>()),
             SortKey::Seed => shown.iter().map(|r| r.config.seed).collect(),
-            SortKey::Status => ranks(&shown.iter().map(|r| r.status).collect::<Vec<_>>()),
-            SortKey::Progress => shown.iter().map(|r| f64_key(progress(r))).collect(),
-            SortKey::Return => metric_keys(&shown, |m| m.true_return),
-            SortKey::EpisodeReturn => metric_keys(&shown, |m| m.episode_return),
-            SortKey::QEst => metric_keys(&shown, |m| m.q_est),
-            // As the table shows it: on the covered start states where some are missed.
-            SortKey::Gap => metric_keys(&shown, |m| m.covered_gap().unwrap_or(m.gap)),
-            SortKey::Score => metric_keys(&shown, |m| m.normalized_score),
+            // The others are of the run's state (`state_key` is some).
+            _ => shown
+                .iter()
+                .map(|r| self.state_key(r).unwrap_or_default())
+                .collect(),
         };
         let mut keyed: Vec<((u32, u64), usize)> = rows
             .iter()
@@ -162,6 +159,31 @@ impl Order {
             .collect();
         keyed.sort_by_key(|&(key, _)| key);
         *rows = keyed.into_iter().map(|(_, i)| i).collect();
+    }
+}
+
+impl Order {
+    /// A run's sort key when it sorts by the run's state (its status,
+    /// progress, latest metrics), not by its config; none otherwise.
+    fn state_key(self, r: &RunView) -> Option<u64> {
+        let metric = |f: fn(&Metrics) -> f64| Some(f64_key(r.latest.as_ref().map_or(f64::NAN, f)));
+        match self.sort {
+            SortKey::Status => Some(r.status as u64),
+            SortKey::Progress => Some(f64_key(progress(r))),
+            SortKey::Return => metric(|m| m.true_return),
+            SortKey::EpisodeReturn => metric(|m| m.episode_return),
+            SortKey::QEst => metric(|m| m.q_est),
+            // As the table shows it: on the covered start states where some are missed.
+            SortKey::Gap => metric(|m| m.covered_gap().unwrap_or(m.gap)),
+            SortKey::Score => metric(|m| m.normalized_score),
+            SortKey::Spec | SortKey::Env | SortKey::Algo | SortKey::Dataset | SortKey::Seed => None,
+        }
+    }
+
+    /// Whether `new`, a new view of `old`'s run (the same config), sorts
+    /// where `old` does.
+    pub(crate) fn sorts_alike(self, old: &RunView, new: &RunView) -> bool {
+        self.state_key(old) == self.state_key(new)
     }
 }
 
@@ -186,13 +208,6 @@ fn f64_key(x: f64) -> u64 {
     }
 }
 
-/// The keys of a metric of each run's latest eval point (none: last).
-fn metric_keys(runs: &[&RunView], f: impl Fn(&Metrics) -> f64) -> Vec<u64> {
-    runs.iter()
-        .map(|r| f64_key(r.latest.as_ref().map_or(f64::NAN, &f)))
-        .collect()
-}
-
 /// The runs table's state: the selection, and the rows as derived from
 /// the store, the filter and the order ([`App`] derives them on every
 /// change of those, through one path, so they cannot go stale).
@@ -213,6 +228,9 @@ pub struct RunsPane {
     rows: Vec<usize>,
     /// What the table says of all its rows, found as they are derived.
     facts: Facts,
+    /// Counts the derivations: what is found from the rows is kept with
+    /// the count it was found at (the chart's runs).
+    generation: u64,
     /// Per spec ([`Store::spec_of`]), its rows in the rows' order.
     spec_rows: BTreeMap<u32, Vec<usize>>,
     /// Score tables by spec name, built when asked for.
@@ -226,10 +244,11 @@ pub struct RunsPane {
 struct Facts {
     /// The rows are of more than one environment (the env column stays).
     several_envs: bool,
-    /// Some row's run is training (the progress, speed and ETA columns).
-    any_running: bool,
-    /// Some row's gap is on the covered start states only (its legend).
-    covered_gap: bool,
+    /// Rows whose run is training (the progress, speed and ETA columns),
+    /// and whose gap is on the covered start states only (its legend):
+    /// counts, so a new view of a row's run updates them.
+    running: usize,
+    covered_gap: usize,
 }
 
 impl Facts {
@@ -240,10 +259,18 @@ impl Facts {
         let mut facts = Facts::default();
         for r in std::iter::once(first).chain(runs) {
             facts.several_envs |= r.config.env != first.config.env;
-            facts.any_running |= r.status == RunStatus::Running;
-            facts.covered_gap |= r.latest.is_some_and(|m| m.covered_gap().is_some());
+            facts.restate(None, r);
         }
         facts
+    }
+
+    /// A row's run, `old` (none: a new row), is now `new` (its config the same).
+    fn restate(&mut self, old: Option<&RunView>, new: &RunView) {
+        let running = |r: &RunView| usize::from(r.status == RunStatus::Running);
+        let covered =
+            |r: &RunView| usize::from(r.latest.is_some_and(|m| m.covered_gap().is_some()));
+        self.running = self.running + running(new) - old.map_or(0, running);
+        self.covered_gap = self.covered_gap + covered(new) - old.map_or(0, covered);
     }
 }
 
@@ -290,15 +317,28 @@ impl RunsPane {
         order.sort(store, &mut matching);
         self.order = order;
         self.rows = matching;
+        self.generation += 1;
         self.facts = Facts::of(self.rows.iter().map(|&i| &store.runs[i]));
         self.spec_rows.clear();
         for &i in &self.rows {
             self.spec_rows.entry(store.spec_of(i)).or_default().push(i);
         }
+        self.uncheck_tables();
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// A row's run, `old`, has a new view, `new`, that sorts alike
+    /// ([`Order::sorts_alike`]): the rows stay, what is said of them follows.
+    pub(crate) fn restate(&mut self, old: &RunView, new: &RunView) {
+        self.facts.restate(Some(old), new);
+        self.uncheck_tables();
+    }
+
+    /// The score tables are checked against their runs when next asked for.
+    fn uncheck_tables(&mut self) {
         for scored in self.tables.get_mut().values_mut() {
             scored.checked = false;
         }
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
     /// Every row's run, in order: a vector as long as the store (a frame
@@ -319,6 +359,16 @@ impl RunsPane {
 
     pub fn selected_run<'a>(&self, store: &'a Store) -> Option<&'a RunView> {
         self.row(store, self.selected)
+    }
+
+    /// The selected run's index in the store's runs.
+    pub fn selected_index(&self) -> Option<usize> {
+        self.rows.get(self.selected).copied()
+    }
+
+    /// How many times the rows were derived.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The rows of the selected run's spec, in the rows' order, as
@@ -545,7 +595,7 @@ struct Column<'a> {
 /// for every row cost a second and 600 MB a frame with 100,000 runs, and
 /// listing every row 200 ms with a million. Returns the first row's index
 /// and the rows.
-fn window<'a>(app: &'a App, height: usize) -> (usize, Vec<&'a RunView>) {
+fn window(app: &App, height: usize) -> (usize, Vec<&RunView>) {
     let first = app.runs.selected.saturating_sub(height);
     let end = (first + 2 * height + 2).min(app.runs.row_count());
     let rows = (first..end).filter_map(|i| app.runs.row(app.store(), i));
@@ -683,7 +733,7 @@ impl Columns<'_> {
     /// Where a run is: status, progress, and while some run trains, its
     /// speed and time left.
     fn progress(&mut self) {
-        let any_running = self.app.runs.facts.any_running;
+        let any_running = self.app.runs.facts.running > 0;
         let status = self.text(|r| {
             // `*`: trained by another process.
             let elsewhere = if r.owned_here || r.status.is_final() {
@@ -828,7 +878,7 @@ fn title(app: &App, shown: &[&str], width: usize) -> String {
         (true, false) => "· J discounted return (Q's target), score D4RL's ",
         _ => "",
     };
-    let covered = if has("gap") && app.runs.facts.covered_gap {
+    let covered = if has("gap") && app.runs.facts.covered_gap > 0 {
         format!("· gap{COVERED_MARK} on the start states in the data ")
     } else {
         String::new()

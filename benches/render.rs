@@ -63,7 +63,7 @@ fn bench_render(c: &mut Criterion) {
     let runs: Vec<RunView> = (0..64).map(|i| run(i, 10_000)).collect();
     let mut app = App::default();
     app.update(runs.clone(), Vec::new());
-    app.marked = runs.iter().map(|r| r.id).collect();
+    app.set_marks(runs.iter().map(|r| r.id).collect());
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     c.bench_function("render frame, 64 runs x 10k points, 160x48", |b| {
         b.iter(|| terminal.draw(|f| view::draw(f, &app)).unwrap().area);

@@ -434,9 +434,14 @@ impl App {
         }
     }
 
+    /// Marks `ids` for the chart, and only them.
+    pub fn set_marks(&mut self, ids: Vec<RunId>) {
+        self.marked = ids;
+        self.find_marked();
+    }
+
     pub fn clear_marks(&mut self) {
-        self.marked.clear();
-        self.marked_rows.clear();
+        self.set_marks(Vec::new());
     }
 
     /// The runs marked for the chart.
@@ -638,15 +643,22 @@ pub(crate) mod tests {
 
     /// New views of a few runs taken in place show as the whole store
     /// taken again would: rows, order, the cursor on the same run, and
-    /// the chart's revisions (a run whose history changed is cut again).
+    /// the chart's revisions (a run whose history changed is cut again);
+    /// sorted by q_est the rows are derived again, by spec they stay.
     #[test]
     fn views_replaced_in_place_show_as_the_store_taken_again() {
+        for (sort, derived) in [(SortKey::QEst, true), (SortKey::Spec, false)] {
+            replaced_in_place(sort, derived);
+        }
+    }
+
+    fn replaced_in_place(sort: SortKey, derived: bool) {
         let runs = ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
             .map(|env| run_view(env, 1.0, 3))
             .to_vec();
         let mut app = App::default();
         app.update(runs.clone(), Vec::new());
-        app.reorder(|o| o.sort = SortKey::QEst);
+        app.reorder(|o| o.sort = sort);
         press(&mut app, "j");
         let selected = app.selected_run().unwrap().id;
         // The last row's run is read again: a longer history, a higher q_est.
@@ -672,9 +684,13 @@ pub(crate) mod tests {
             })
             .collect();
         whole.update(all, Vec::new());
+        let generation = app.runs.generation();
         app.replace(std::slice::from_ref(&changed));
+        assert_eq!(app.runs.generation() != generation, derived);
         let shown = |app: &App| format!("{:?}", app.visible_runs());
         assert_eq!(shown(&app), shown(&whole));
+        let table = |app: &App| format!("{:?}", app.runs.score_table(app.store()));
+        assert_eq!(table(&app), table(&whole));
         assert_eq!(app.selected_run().unwrap().id, selected);
         assert_eq!(whole.selected_run().unwrap().id, selected);
         assert_ne!(app.chart.revisions.get(&changed.id), before);

@@ -55,9 +55,10 @@ pub struct ChartPane {
 /// its algorithm labels made once per change, not several times a frame.
 #[derive(Debug, Clone)]
 struct Candidates {
-    /// The rows' generation, the selected run, and whether only its
-    /// algorithm is drawn.
-    key: (u64, usize, bool),
+    /// The rows' generation, the selected run's spec, and its algorithm
+    /// when only that one is drawn: the runs stay while the selection
+    /// moves within them.
+    key: (u64, u32, Option<String>),
     runs: Arc<[usize]>,
 }
 
@@ -95,14 +96,15 @@ impl App {
         // One algorithm, coloured by dataset (the BEAR figure), unless the
         // colours tell algorithms apart.
         let one_algo = self.chart.options.per_size || !self.chart.options.colour_by_algo;
-        let key = (self.runs.generation(), selected, one_algo);
         let store = self.store();
+        let config = &store.runs[selected].config;
+        let algo = one_algo.then(|| self.labels(config).algo(config));
+        let key = (self.runs.generation(), store.spec_of(selected), algo);
         let mut kept = self.chart.candidates.borrow_mut();
         let runs = match &*kept {
             Some(c) if c.key == key => c.runs.clone(),
             _ => {
-                let config = &store.runs[selected].config;
-                let algo = one_algo.then(|| self.labels(config).algo(config));
+                let algo = &key.2;
                 let runs: Arc<[usize]> = self
                     .runs
                     .selected_spec_rows(store)

@@ -31,13 +31,14 @@
 //! fitted iteration on the observed pairs (weighted by their counts) with
 //! the target above computed from Φθ_k; the actor stays in closed form on
 //! Φθ. The KL keeps the backup on the behaviour's actions but not the fit's
-//! extrapolation: with one action (TwoState-v0) π = π̂_β, the penalty is 0,
-//! and it diverges as fqi does. The next state's value v(s') is clipped to
+//! extrapolation. The next state's value v(s') is clipped to
 //! the returns the rewards allow, [min(0, r_min), max(0, r_max)] / (1 − γ)
 //! (atac's F): a no-op on tables, whose values never leave that range from
 //! q_init = "zero", but on 1k transitions of Acrobot (512 slots an action
 //! for about 330 pairs each) the fitted iteration ran Q to 1e3–1e15 on two
-//! seeds of three and the cold tilt followed it (0 against bc's 80).
+//! seeds of three and the cold tilt followed it (0 against bc's 80). On
+//! TwoState-v0 (one action, π = π̂_β, no penalty) the clip, to [0, 0], is
+//! what keeps it from running away as fqi does.
 //!
 //! Off the data's states (features of observations) the actor is the same
 //! tilt on Q − U·u ([`Act::tilted`]): π̂_β(a|o) is small on an action the

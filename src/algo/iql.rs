@@ -27,10 +27,10 @@
 //! fitted iteration on the observed pairs with the expectile target, V(s')
 //! from Φθ_k on the data's actions of s'. The target never reads an unseen
 //! action, but the fit extrapolates like fqi's: with one action
-//! (TwoState-v0) the expectile is that action's value and it diverges.
-//! V(s') is clipped to the returns the rewards allow, as `brac`'s v(s')
-//! (a no-op on tables; on 1k transitions of Acrobot it stops the fit
-//! running away).
+//! (TwoState-v0) the expectile is that action's value. V(s') is clipped to
+//! the returns the rewards allow, as `brac`'s v(s') (a no-op on tables; on
+//! TwoState-v0 and on 1k transitions of Acrobot it stops the fit running
+//! away).
 //! Off the data's states the extraction tilts π̂_β(·|o) on Q − U·u, as
 //! `brac`'s actor does ([`Act::tilted`]).
 

@@ -150,7 +150,7 @@ impl Rule for Brac {
     }
 
     fn act(&self, _q: ArrayView2<f64>) -> Act {
-        Act::tilted(self.alpha, self.unit)
+        Act::tilted(self.alpha, self.unit, self.bounds)
     }
 }
 

@@ -123,7 +123,7 @@ impl Rule for Iql {
 
     /// exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
     fn act(&self, _q: ArrayView2<f64>) -> Act {
-        Act::tilted(self.temperature, self.unit)
+        Act::tilted(self.temperature, self.unit, self.bounds)
     }
 }
 

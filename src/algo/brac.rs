@@ -41,10 +41,11 @@
 //! what keeps it from running away as fqi does.
 //!
 //! Off the data's states (features of observations) the actor is the same
-//! tilt on Q − U·u ([`Act::tilted`]): π̂_β(a|o) is small on an action the
-//! data rarely shows near o, but θ's extrapolation there is not, and at
-//! these temperatures the tilt on Q alone followed it below bc
-//! (docs/scores.md); the data's uncertainty u prices it.
+//! tilt on clip(Q) − U·u ([`Act::tilted`], Q clipped to the returns the
+//! rewards allow): π̂_β(a|o) is small on an action the data rarely shows
+//! near o, but θ's extrapolation there is not, and at these temperatures
+//! the tilt on Q alone followed it below bc (docs/scores.md); the data's
+//! uncertainty u prices it.
 
 use super::act::Act;
 use super::linear::{self, Cells, Projectable};

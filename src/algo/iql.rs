@@ -31,7 +31,7 @@
 //! the returns the rewards allow, as `brac`'s v(s') (a no-op on tables; on
 //! TwoState-v0 and on 1k transitions of Acrobot it stops the fit running
 //! away).
-//! Off the data's states the extraction tilts π̂_β(·|o) on Q − U·u, as
+//! Off the data's states the extraction tilts π̂_β(·|o) on clip(Q) − U·u, as
 //! `brac`'s actor does ([`Act::tilted`]).
 
 use super::act::Act;

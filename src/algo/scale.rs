@@ -13,7 +13,7 @@
 //! with a constant shift of the values, and it needs nothing the data does
 //! not show. `vi-lcb`'s bonus uses the same spread, as its ΔV.
 //!
-//! On overlapping features of observations (tiles, RBFs: not a partition)
+//! On overlapping features of observations ([`super::linear::generalises`])
 //! the unit is instead H = f_max − f_min, the return range the rewards
 //! allow (PEVI's horizon, as `vi-lcb` there). There the data's pairs are
 //! sample states of a few trajectories, and their spread is an accident
@@ -45,7 +45,7 @@ const KEPT_SPREADS: usize = 64;
 /// of observations (see the module doc); 1 where it is 0 (no reward, or a
 /// single value), where no policy depends on a temperature's unit.
 pub fn value_unit(data: &TrainData) -> f64 {
-    let unit = if data.phi.as_ref().is_some_and(|phi| !phi.is_partition()) {
+    let unit = if super::linear::generalises(data) {
         let (lo, hi) = data.return_bounds();
         hi - lo
     } else {

@@ -13,9 +13,10 @@ use ndarray::{Array2, ArrayView2};
 /// β of the tilted learners' penalty β·u off the data, in the data's value
 /// unit U per unit of width u ([`Act::tilted`]): one unit of value per unit
 /// of width, so that where no data of action a shares o's features (u =
-/// |ψ(o)|, √8 for 8 tilings) the penalty outweighs any value the data
-/// supports, and where n transitions do (u ≈ 1/√n) it shrinks with them.
-/// Chosen on the continuous panel of docs/scores.md.
+/// |ψ(o)|, √8 for 8 tilings) the penalty outweighs any value the rewards
+/// allow (Q is clipped to that range first), and where n transitions do
+/// (u ≈ 1/√n) it shrinks with them. Chosen on the continuous panel of
+/// docs/scores.md.
 pub const WIDTH_PRICE: f64 = 1.0;
 
 /// A learner's rule for one state's action probabilities.
@@ -35,8 +36,13 @@ pub enum Act {
     /// uncertainty ([`super::support`]) where β > 0: off the data π̂_β(a|o)
     /// alone does not hold the tilt where θ extrapolates Q(o,a) upwards,
     /// and β·u prices that extrapolation ([`Act::tilted`]). Its row reads
-    /// Q as Q − β·u: [`Act::bound`] makes it.
-    Tilted { temperature: f64, beta: f64 },
+    /// Q as clip(Q, range) − β·u, range the returns the rewards allow:
+    /// [`Act::bound`] makes it.
+    Tilted {
+        temperature: f64,
+        beta: f64,
+        range: (f64, f64),
+    },
     /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
     Regularized { lambda: f64 },
     /// Greedy on the lower bound max(Q − β·u, floor), u the data's
@@ -83,39 +89,49 @@ impl Act {
     }
 
     /// The tilt of a learner whose temperature and value unit U are
-    /// these: π ∝ π̂_β exp((Q − β·u) / temperature) with β =
-    /// [`WIDTH_PRICE`] · U.
-    pub fn tilted(temperature: f64, unit: f64) -> Act {
+    /// these: π ∝ π̂_β exp((clip(Q, range) − β·u) / temperature) with β =
+    /// [`WIDTH_PRICE`] · U, range the returns the rewards allow.
+    pub fn tilted(temperature: f64, unit: f64, range: (f64, f64)) -> Act {
         Act::Tilted {
             temperature,
             beta: WIDTH_PRICE * unit,
-        }
-    }
-
-    /// The penalty's scale β and the floor of Q − β·u, for a rule that
-    /// reads the data's uncertainty.
-    fn penalty(self) -> Option<(f64, f64)> {
-        match self {
-            Act::Lower { beta, floor } => Some((beta, floor)),
-            Act::Tilted { beta, .. } if beta > 0.0 => Some((beta, f64::NEG_INFINITY)),
-            _ => None,
+            range,
         }
     }
 
     /// Whether the rule reads the data's uncertainty u(o,·) ([`Act::bound`]).
     pub fn reads_support(self) -> bool {
-        self.penalty().is_some()
+        match self {
+            Act::Lower { .. } => true,
+            Act::Tilted { beta, .. } => beta > 0.0,
+            _ => false,
+        }
     }
 
     /// Q(o,·) into what the rule acts on, from the uncertainty `width`
     /// u(o,·): the lower bound max(Q − β·u, floor) for [`Act::Lower`],
-    /// Q − β·u for a penalised [`Act::Tilted`], which is also what the
-    /// learner believes of o; Q itself otherwise.
+    /// clip(Q, range) − β·u for a penalised [`Act::Tilted`] (θ's
+    /// extrapolation off the data is not bounded by the rewards, and
+    /// unclipped it outran any penalty: 2e3 on Acrobot 1k, where returns
+    /// lie in [−100, 0]), which is also what the learner believes of o;
+    /// Q itself otherwise.
     pub fn bound(self, q: &mut [f64], width: &[f64]) {
-        if let Some((beta, floor)) = self.penalty() {
-            for (x, u) in q.iter_mut().zip(width) {
-                *x = (*x - beta * u).max(floor);
+        match self {
+            Act::Lower { beta, floor } => {
+                for (x, u) in q.iter_mut().zip(width) {
+                    *x = (*x - beta * u).max(floor);
+                }
             }
+            Act::Tilted {
+                beta,
+                range: (lo, hi),
+                ..
+            } if beta > 0.0 => {
+                for (x, u) in q.iter_mut().zip(width) {
+                    *x = x.clamp(lo, hi) - beta * u;
+                }
+            }
+            _ => {}
         }
     }
 
@@ -202,6 +218,7 @@ mod tests {
             Act::Tilted {
                 temperature: 1.0,
                 beta: 0.0,
+                range: (f64::NEG_INFINITY, f64::INFINITY),
             },
             Act::Regularized { lambda: 0.3 },
         ] {
@@ -212,6 +229,7 @@ mod tests {
         Act::Tilted {
             temperature: 1e12,
             beta: 0.0,
+            range: (f64::NEG_INFINITY, f64::INFINITY),
         }
         .row(&q, &b, &mut out);
         assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
@@ -231,6 +249,7 @@ mod tests {
         let plain = Act::Tilted {
             temperature: 1.0,
             beta: 0.0,
+            range: (0.0, 3.0),
         };
         assert!(lower.reads_support() && !plain.reads_support());
         let mut same = q;
@@ -239,11 +258,12 @@ mod tests {
         let priced = Act::Tilted {
             temperature: 1.0,
             beta: 2.0,
+            range: (0.0, 3.0),
         };
         assert!(priced.reads_support());
         let mut bound = q;
         priced.bound(&mut bound, &[0.5, 4.0, 0.0]);
-        assert_eq!(bound, [0.0, -3.0, 2.0], "Q − βu, no floor");
+        assert_eq!(bound, [0.0, -5.0, 2.0], "clip(Q, range) − βu, no floor");
         priced.row(&bound, &b, &mut out);
         assert!(
             out[1] < b[1],

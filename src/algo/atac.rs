@@ -135,6 +135,7 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         off_data: Act::Tilted {
             temperature: unit / config.eta,
             beta: 0.0,
+            range: data.return_bounds(),
         },
         bounds: data.return_bounds(),
         behavior: c.behavior_estimate(),

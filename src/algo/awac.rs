@@ -22,9 +22,9 @@
 //! sweep's largest |ΔQ|.
 //!
 //! With features (Q = θᵀφ): as `brac`'s policy variant, least-squares
-//! evaluation of the tilted π on the observed pairs, so it diverges where
-//! that does (TwoState-v0); off the data's states its actor is `brac`'s,
-//! the tilt on Q − U·u.
+//! evaluation of the tilted π on the observed pairs, v(s') clipped to the
+//! returns the rewards allow; off the data's states its actor is `brac`'s,
+//! the tilt on clip(Q) − U·u.
 
 use super::brac::{Brac, Penalty};
 use super::linear::{self, Cells};

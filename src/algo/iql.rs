@@ -27,8 +27,11 @@
 //! fitted iteration on the observed pairs with the expectile target, V(s')
 //! from Φθ_k on the data's actions of s'. The target never reads an unseen
 //! action, but the fit extrapolates like fqi's: with one action
-//! (TwoState-v0) the expectile is that action's value and it diverges.
-//! Off the data's states the extraction tilts π̂_β(·|o) on Q − U·u, as
+//! (TwoState-v0) the expectile is that action's value. V(s') is clipped to
+//! the returns the rewards allow, as `brac`'s v(s') (a no-op on tables; on
+//! TwoState-v0 and on 1k transitions of Acrobot it stops the fit running
+//! away).
+//! Off the data's states the extraction tilts π̂_β(·|o) on clip(Q) − U·u, as
 //! `brac`'s actor does ([`Act::tilted`]).
 
 use super::act::Act;
@@ -74,6 +77,7 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         tau: config.tau,
         temperature: unit / config.beta,
         unit,
+        bounds: data.return_bounds(),
         backup: Backup::new(c, data.gamma),
         v: vec![0.0; c.n_states],
         sorted: Vec::with_capacity(c.n_actions),
@@ -89,6 +93,8 @@ pub struct Iql {
     temperature: f64,
     /// The data's value unit, the scale of the penalty off the data.
     unit: f64,
+    /// The lowest and highest returns the rewards allow, V's range.
+    bounds: (f64, f64),
     backup: Backup,
     v: Vec<f64>,
     /// Scratch for the expectile: (value, weight) sorted by value.
@@ -104,7 +110,8 @@ impl Rule for Iql {
                 f.to_slice().expect("row"),
                 w.to_slice().expect("row"),
                 &mut self.sorted,
-            );
+            )
+            .clamp(self.bounds.0, self.bounds.1);
         }
         self.backup
             .apply(&self.v, q.as_slice_mut().expect("Q is contiguous"))
@@ -116,7 +123,7 @@ impl Rule for Iql {
 
     /// exp(β (f − V)) / Z = exp(β f) / Z': V cancels in the normalisation.
     fn act(&self, _q: ArrayView2<f64>) -> Act {
-        Act::tilted(self.temperature, self.unit)
+        Act::tilted(self.temperature, self.unit, self.bounds)
     }
 }
 

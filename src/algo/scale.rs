@@ -12,6 +12,17 @@
 //! by c > 0 multiplies it by c, so no policy changes), it does not move
 //! with a constant shift of the values, and it needs nothing the data does
 //! not show. `vi-lcb`'s bonus uses the same spread, as its ΔV.
+//!
+//! On overlapping features of observations ([`super::linear::generalises`])
+//! the unit is instead H = f_max − f_min, the return range the rewards
+//! allow (PEVI's horizon, as `vi-lcb` there). There the data's pairs are
+//! sample states of a few trajectories, and their spread is an accident
+//! of whether the data shows a failure: CartPole's controller earns +1 a
+//! step and its pole never falls, so every pair's Q̂* is 1/(1 − γ) and the
+//! spread is 9e-13 (seed 0 at 10k), every temperature and penalty in it
+//! goes to 0, and the tilted actor is greedy on regression noise (0–26
+//! where bc scores 96, docs/scores.md). H scales with the rewards as the
+//! spread does and does not depend on what the data happens to show.
 
 use super::TrainData;
 use super::tabular::Backup;
@@ -30,12 +41,17 @@ const TOLERANCE: f64 = 1e-10;
 /// share each dataset (see [`crate::experiment::datasets`]).
 const KEPT_SPREADS: usize = 64;
 
-/// The spread of Q̂* over the observed pairs (see the module doc); 1 where
-/// it is 0 (no reward, or a single value), where no policy depends on a
-/// temperature's unit.
+/// The spread of Q̂* over the observed pairs, or H on overlapping features
+/// of observations (see the module doc); 1 where it is 0 (no reward, or a
+/// single value), where no policy depends on a temperature's unit.
 pub fn value_unit(data: &TrainData) -> f64 {
-    let spread = value_spread(data);
-    if spread > 0.0 { spread } else { 1.0 }
+    let unit = if super::linear::generalises(data) {
+        let (lo, hi) = data.return_bounds();
+        hi - lo
+    } else {
+        value_spread(data)
+    };
+    if unit > 0.0 { unit } else { 1.0 }
 }
 
 /// The spread itself, 0 where the data supports a single value (or none):

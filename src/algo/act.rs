@@ -37,8 +37,10 @@ pub enum Act {
     /// and β·u prices that extrapolation ([`Act::tilted`]). Its row reads
     /// Q as Q − β·u: [`Act::bound`] makes it.
     Tilted { temperature: f64, beta: f64 },
-    /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
-    Regularized { lambda: f64 },
+    /// π = Proj_simplex(π̂_β + λ (Q − β·u) / 2) (td3bc's actor; λ = 0 is
+    /// π̂_β), u the data's uncertainty where β > 0, as for [`Act::Tilted`]:
+    /// its row reads Q as Q − β·u.
+    Regularized { lambda: f64, beta: f64 },
     /// Greedy on the lower bound max(Q − β·u, floor), u the data's
     /// uncertainty ([`super::support`]), π̂_β where every action's bound
     /// is at the floor (vi-lcb on features of observations, PEVI). Its
@@ -69,7 +71,7 @@ impl Act {
                     out.copy_from_slice(behavior);
                 }
             }
-            Act::Regularized { lambda } => {
+            Act::Regularized { lambda, .. } => {
                 if lambda == 0.0 {
                     out.copy_from_slice(behavior);
                     return;
@@ -97,7 +99,9 @@ impl Act {
     fn penalty(self) -> Option<(f64, f64)> {
         match self {
             Act::Lower { beta, floor } => Some((beta, floor)),
-            Act::Tilted { beta, .. } if beta > 0.0 => Some((beta, f64::NEG_INFINITY)),
+            Act::Tilted { beta, .. } | Act::Regularized { beta, .. } if beta > 0.0 => {
+                Some((beta, f64::NEG_INFINITY))
+            }
             _ => None,
         }
     }
@@ -203,7 +207,10 @@ mod tests {
                 temperature: 1.0,
                 beta: 0.0,
             },
-            Act::Regularized { lambda: 0.3 },
+            Act::Regularized {
+                lambda: 0.3,
+                beta: 0.0,
+            },
         ] {
             act.row(&q, &b, &mut out);
             assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{act:?}");
@@ -215,7 +222,11 @@ mod tests {
         }
         .row(&q, &b, &mut out);
         assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
-        Act::Regularized { lambda: 0.0 }.row(&q, &b, &mut out);
+        Act::Regularized {
+            lambda: 0.0,
+            beta: 0.0,
+        }
+        .row(&q, &b, &mut out);
         assert_eq!(out, b);
         let lower = Act::Lower {
             beta: 2.0,

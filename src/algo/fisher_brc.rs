@@ -171,7 +171,9 @@ impl Rule for FisherBrc {
     }
 }
 
-impl Projectable for FisherBrc {}
+impl Projectable for FisherBrc {
+    const EVALUATES: bool = true;
+}
 
 /// Ō(s) at the state's joint minimiser, from the targets' offsets t(a) =
 /// y(a) − α log μ(a) (in `f` − `prior` on the data's actions). Setting the

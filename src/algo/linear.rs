@@ -177,7 +177,8 @@ impl LeastSquares {
         }
         let (lo, hi) = self.bounds;
         for &(row, w) in &self.rows {
-            self.phi.add_scaled(row, w * target(row).clamp(lo, hi), theta);
+            self.phi
+                .add_scaled(row, w * target(row).clamp(lo, hi), theta);
         }
         self.factor.solve(theta);
     }
@@ -217,7 +218,9 @@ fn factor_gram(mut gram: Array2<f64>, shrink: f64, what: &str) -> Result<(Factor
     }
     let mean_diagonal = gram.diag().sum() / d as f64;
     let ridge = RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
-    gram.diag_mut().iter_mut().for_each(|g| *g += ridge + shrink);
+    gram.diag_mut()
+        .iter_mut()
+        .for_each(|g| *g += ridge + shrink);
     // SPEED: G's independent diagonal blocks (features in action blocks
     // give one a action) factored one by one: the same L, which Cholesky
     // never fills between them, at Σ b³/3 instead of d³/3 (0.13 GFlop

@@ -43,8 +43,10 @@ pub enum Act {
         beta: f64,
         range: (f64, f64),
     },
-    /// π = Proj_simplex(π̂_β + λ Q / 2) (td3bc's actor; λ = 0 is π̂_β).
-    Regularized { lambda: f64 },
+    /// π = Proj_simplex(π̂_β + λ (Q − β·u) / 2) (td3bc's actor; λ = 0 is
+    /// π̂_β), u the data's uncertainty where β > 0, as for [`Act::Tilted`]:
+    /// its row reads Q as Q − β·u.
+    Regularized { lambda: f64, beta: f64 },
     /// Greedy on the lower bound max(Q − β·u, floor), u the data's
     /// uncertainty ([`super::support`]), π̂_β where every action's bound
     /// is at the floor (vi-lcb on features of observations, PEVI). Its
@@ -75,7 +77,7 @@ impl Act {
                     out.copy_from_slice(behavior);
                 }
             }
-            Act::Regularized { lambda } => {
+            Act::Regularized { lambda, .. } => {
                 if lambda == 0.0 {
                     out.copy_from_slice(behavior);
                     return;
@@ -103,7 +105,7 @@ impl Act {
     pub fn reads_support(self) -> bool {
         match self {
             Act::Lower { .. } => true,
-            Act::Tilted { beta, .. } => beta > 0.0,
+            Act::Tilted { beta, .. } | Act::Regularized { beta, .. } => beta > 0.0,
             _ => false,
         }
     }
@@ -113,8 +115,8 @@ impl Act {
     /// clip(Q, range) − β·u for a penalised [`Act::Tilted`] (θ's
     /// extrapolation off the data is not bounded by the rewards, and
     /// unclipped it outran any penalty: 2e3 on Acrobot 1k, where returns
-    /// lie in [−100, 0]), which is also what the learner believes of o;
-    /// Q itself otherwise.
+    /// lie in [−100, 0]), Q − β·u for a penalised [`Act::Regularized`],
+    /// which is also what the learner believes of o; Q itself otherwise.
     pub fn bound(self, q: &mut [f64], width: &[f64]) {
         match self {
             Act::Lower { beta, floor } => {
@@ -129,6 +131,11 @@ impl Act {
             } if beta > 0.0 => {
                 for (x, u) in q.iter_mut().zip(width) {
                     *x = x.clamp(lo, hi) - beta * u;
+                }
+            }
+            Act::Regularized { beta, .. } if beta > 0.0 => {
+                for (x, u) in q.iter_mut().zip(width) {
+                    *x -= beta * u;
                 }
             }
             _ => {}
@@ -220,7 +227,10 @@ mod tests {
                 beta: 0.0,
                 range: (f64::NEG_INFINITY, f64::INFINITY),
             },
-            Act::Regularized { lambda: 0.3 },
+            Act::Regularized {
+                lambda: 0.3,
+                beta: 0.0,
+            },
         ] {
             act.row(&q, &b, &mut out);
             assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{act:?}");
@@ -233,7 +243,11 @@ mod tests {
         }
         .row(&q, &b, &mut out);
         assert!(out.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-9));
-        Act::Regularized { lambda: 0.0 }.row(&q, &b, &mut out);
+        Act::Regularized {
+            lambda: 0.0,
+            beta: 0.0,
+        }
+        .row(&q, &b, &mut out);
         assert_eq!(out, b);
         let lower = Act::Lower {
             beta: 2.0,

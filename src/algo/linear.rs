@@ -142,33 +142,31 @@ impl<R: LinearRule> Algorithm for Linear<R> {
     }
 }
 
-/// Weighted ridge regression onto φ towards a prior θ₀:
-/// θ = (ΦᵀWΦ + λI)⁻¹ (ΦᵀW y + λθ₀), with the factor of the left side
-/// computed once.
+/// Weighted ridge regression onto φ towards a prior θ₀ and towards 0,
+/// of targets clamped into [lo, hi]:
+/// θ = (ΦᵀWΦ + (λ + μ)I)⁻¹ (ΦᵀW clamp(y, lo, hi) + λθ₀), with the factor
+/// of the left side computed once (μ = 0 and [lo, hi] = ℝ but for a
+/// critic that evaluates, [`Hold`]).
 pub struct LeastSquares {
     phi: Arc<Phi>,
     /// The fitted rows (pair indices s·|A| + a) and their weights.
     rows: Vec<(usize, f64)>,
     factor: Factor,
     ridge: f64,
+    bounds: (f64, f64),
 }
 
 impl LeastSquares {
-    /// Fits the pairs `rows` with weights (s·|A| + a, w).
-    pub fn new(phi: Arc<Phi>, rows: Vec<(usize, f64)>) -> Result<Self> {
-        let (factor, ridge) = factor_gram(phi.gram_upper(&rows), "least squares")?;
+    /// Fits the pairs `rows` with weights (s·|A| + a, w), held by `hold`.
+    pub fn new(phi: Arc<Phi>, rows: Vec<(usize, f64)>, hold: Hold) -> Result<Self> {
+        let (factor, ridge) = factor_gram(phi.gram_upper(&rows), hold.shrink, "least squares")?;
         Ok(LeastSquares {
             phi,
             rows,
             factor,
             ridge,
+            bounds: hold.bounds,
         })
-    }
-
-    /// The data-weighted fit of the observed pairs: the pairs of the
-    /// compiled dataset, each weighted by its count.
-    pub fn on_data(phi: Arc<Phi>, data: &TrainData) -> Result<Self> {
-        Self::new(phi, Cells::Observed.rows(data))
     }
 
     /// θ fitting `target(row)` on the rows, held towards `prior` where
@@ -177,8 +175,10 @@ impl LeastSquares {
         for (t, p) in theta.iter_mut().zip(prior) {
             *t = self.ridge * p;
         }
+        let (lo, hi) = self.bounds;
         for &(row, w) in &self.rows {
-            self.phi.add_scaled(row, w * target(row), theta);
+            self.phi
+                .add_scaled(row, w * target(row).clamp(lo, hi), theta);
         }
         self.factor.solve(theta);
     }
@@ -204,11 +204,12 @@ pub fn ridge_factor<'a>(
             }
         }
     }
-    factor_gram(gram, what)
+    factor_gram(gram, 0.0, what)
 }
 
-/// [`ridge_factor`] of a Gram matrix given by its upper triangle.
-fn factor_gram(mut gram: Array2<f64>, what: &str) -> Result<(Factor, f64)> {
+/// [`ridge_factor`] of a Gram matrix given by its upper triangle, with
+/// `shrink` added to the diagonal besides λ.
+fn factor_gram(mut gram: Array2<f64>, shrink: f64, what: &str) -> Result<(Factor, f64)> {
     let d = gram.nrows();
     for i in 0..d {
         for j in 0..i {
@@ -217,7 +218,9 @@ fn factor_gram(mut gram: Array2<f64>, what: &str) -> Result<(Factor, f64)> {
     }
     let mean_diagonal = gram.diag().sum() / d as f64;
     let ridge = RIDGE * mean_diagonal.max(f64::MIN_POSITIVE);
-    gram.diag_mut().iter_mut().for_each(|g| *g += ridge);
+    gram.diag_mut()
+        .iter_mut()
+        .for_each(|g| *g += ridge + shrink);
     // SPEED: G's independent diagonal blocks (features in action blocks
     // give one a action) factored one by one: the same L, which Cholesky
     // never fills between them, at Σ b³/3 instead of d³/3 (0.13 GFlop
@@ -374,8 +377,12 @@ impl Fitted {
     pub fn new(phi: Arc<Phi>, data: &TrainData, next: NextValue) -> Result<Self> {
         let (ns, na) = (data.compiled.n_states, data.compiled.n_actions);
         let d = phi.dim();
+        let hold = match next {
+            NextValue::Greedy => Hold::NONE,
+            NextValue::Of(..) => Hold::evaluation(data),
+        };
         Ok(Fitted {
-            fit: LeastSquares::on_data(phi.clone(), data)?,
+            fit: LeastSquares::new(phi.clone(), Cells::Observed.rows(data), hold)?,
             phi,
             backup: Backup::new(&data.compiled, data.gamma),
             next,
@@ -443,6 +450,10 @@ impl LinearRule for Fitted {
 /// [`Projected`] learner rebuilds the table from θ before every step, so
 /// whatever a rule caches about "its" table must be dropped then.
 pub trait Projectable: Rule {
+    /// Whether the rule's critic evaluates a policy held to the data
+    /// (td3bc, fisher-brc): its fit is then held ([`Hold::evaluation`]).
+    const EVALUATES: bool = false;
+
     /// The table was replaced since the last step (by a projection).
     fn replaced(&mut self) {}
 }
@@ -458,6 +469,60 @@ pub fn generalises(data: &TrainData) -> bool {
     data.phi
         .as_ref()
         .is_some_and(|phi| phi.state_width().is_some() && !phi.is_partition())
+}
+
+/// How a least-squares fit is held beyond the ridge towards the previous
+/// weights ([`RIDGE`], which moves no fixed point).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hold {
+    /// μ, the ridge towards 0 (in the rows' weights).
+    shrink: f64,
+    /// The range the targets are clamped into.
+    bounds: (f64, f64),
+}
+
+impl Hold {
+    /// Neither: the plain fit.
+    pub const NONE: Hold = Hold {
+        shrink: 0.0,
+        bounds: (f64::NEG_INFINITY, f64::INFINITY),
+    };
+
+    /// The hold of a critic that evaluates a policy held to the data
+    /// (fqe's and so bc's π, td3bc's actor, fisher-brc's) on features that
+    /// [`generalise`](generalises); [`Hold::NONE`] on a table's or a
+    /// partition's features, whose fit is the table's. There a few hundred
+    /// transitions on hashed tiles make the plain fit no contraction even
+    /// of π̂_β's own backup: bc's estimate ran away to 9e169 on Acrobot 1k
+    /// and td3bc's critic with it (the value at a next state reads weights
+    /// no data pins down), and fisher-brc's sank to −173 on Acrobot 10k,
+    /// below f_min = −100 (its unseen actions' targets, α log 10⁻³ below
+    /// the seen ones, leak into the seen actions' weights through the
+    /// shared tiles and compound over the horizon). Two holds, each the
+    /// textbook one:
+    /// - the targets truncated to the returns the rewards allow,
+    ///   [`TrainData::return_bounds`] (the truncation of fitted value
+    ///   iteration, Munos & Szepesvári 2008), where the truth lies, so no
+    ///   fixed point a table reaches moves;
+    /// - a ridge towards 0 of one transition's weight, 1/N, on every
+    ///   feature (PEVI's λ = 1 in counts, as [`super::support`]'s): bounded
+    ///   targets bound the fit on the data's pairs but not its weights, and
+    ///   with the ridge of 10⁻⁹ alone a start state's sum of tiles no
+    ///   transition shares read −817 (bc) or +79 (td3bc) from targets in
+    ///   [−100, 0]. It pulls a tile seen k times towards 0 by 1/(k + 1),
+    ///   which the data outweighs as it grows.
+    ///
+    /// fqi is left to diverge, as the figures show it.
+    pub fn evaluation(data: &TrainData) -> Hold {
+        if generalises(data) {
+            Hold {
+                shrink: 1.0 / data.compiled.n_transitions.max(1) as f64,
+                bounds: data.return_bounds(),
+            }
+        } else {
+            Hold::NONE
+        }
+    }
 }
 
 /// Which cells a projected iteration fits, and with which weights.
@@ -603,7 +668,15 @@ pub fn or_table<R: Projectable + 'static>(
     let theta = fit_table(init, &phi)?;
     let (ns, na) = init.dim();
     let projected = Projected {
-        fit: LeastSquares::new(phi.clone(), cells.rows(data))?,
+        fit: LeastSquares::new(
+            phi.clone(),
+            cells.rows(data),
+            if R::EVALUATES {
+                Hold::evaluation(data)
+            } else {
+                Hold::NONE
+            },
+        )?,
         rule,
         phi: phi.clone(),
         table: Array2::zeros((ns + 1, na)),
@@ -621,7 +694,7 @@ pub fn fit_table(table: &Array2<f64>, phi: &Arc<Phi>) -> Result<Array1<f64>> {
     }
     let cells = table.as_slice().expect("a standard layout table");
     let every_pair = (0..cells.len()).map(|row| (row, 1.0)).collect();
-    let fit = LeastSquares::new(phi.clone(), every_pair)?;
+    let fit = LeastSquares::new(phi.clone(), every_pair, Hold::NONE)?;
     let (mut first, mut theta) = (vec![0.0; phi.dim()], Array1::zeros(phi.dim()));
     fit.fit(|row| cells[row], &vec![0.0; phi.dim()], &mut first);
     fit.fit(

@@ -67,7 +67,7 @@ use super::act::Act;
 use super::linear::{self, Cells, Projectable};
 use super::scale::value_spread;
 use super::support::Support;
-use super::tabular::{Backup, Rule};
+use super::tabular::{Backup, Rule, expected};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::mdp::Policy;
@@ -120,6 +120,8 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
             behavior: data.behavior()?.table.clone(),
             backup: Backup::new(c, data.gamma),
             v: vec![floor; ns],
+            bound: Vec::new(),
+            pi: Vec::new(),
         };
         return linear::or_table(rule, &init, Cells::Observed, data);
     }
@@ -212,61 +214,83 @@ pub struct Pevi {
     beta: f64,
     /// u(s,a) at every sample state (Γ = β·u).
     support: Arc<Support>,
-    /// π̂_β: played where every action's bound is at the floor.
+    /// π̂_β: played on the actions the bound does not eliminate.
     behavior: Policy,
     backup: Backup,
     v: Vec<f64>,
+    /// One state's bound and policy, reused from state to state.
+    bound: Vec<f64>,
+    pi: Vec<f64>,
 }
 
 impl Pevi {
-    /// The lower bound max(Q − Γ, f_min) of every state's actions.
-    fn lower(&self, q: ArrayView2<f64>) -> Array2<f64> {
-        let mut bound = q.to_owned();
-        for (row, width) in bound.outer_iter_mut().zip(self.support.width.outer_iter()) {
-            self.act().bound(
-                row.into_slice().expect("rows are contiguous"),
-                width.as_slice().expect("rows are contiguous"),
-            );
-        }
-        bound
-    }
-
     fn act(&self) -> Act {
         Act::Lower {
             beta: self.beta,
             floor: self.floor,
+            ceiling: self.ceiling,
         }
+    }
+
+    /// State `s`'s bound L(s,·) into `bound` and π(·|s) into `pi`, from
+    /// its row `q` of Q.
+    fn decide(&self, s: usize, q: &[f64], bound: &mut [f64], pi: &mut [f64]) {
+        let width = self.support.width.row(s);
+        let width = width.as_slice().expect("rows are contiguous");
+        let act = self.act();
+        bound.copy_from_slice(q);
+        act.bound(bound, width);
+        let behavior = self.behavior.row(s);
+        act.row(bound, width, behavior.as_slice().expect("rows are contiguous"), pi);
     }
 }
 
 impl Rule for Pevi {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         let na = q.ncols();
+        let (mut bound, mut pi) = (std::mem::take(&mut self.bound), std::mem::take(&mut self.pi));
+        bound.resize(na, 0.0);
+        pi.resize(na, 0.0);
         let cells = q.as_slice_mut().expect("Q is contiguous");
-        let widths = self
-            .support
-            .width
-            .as_slice()
-            .expect("a standard layout table");
         for s in self.backup.read_states() {
-            let row = &cells[s * na..(s + 1) * na];
-            let width = &widths[s * na..(s + 1) * na];
-            // ALGO LOGIC: the pessimistic value, floored and capped.
-            self.v[s] = row
-                .iter()
-                .zip(width)
-                .fold(self.floor, |m, (x, u)| m.max(x - self.beta * u))
-                .min(self.ceiling);
+            self.decide(s, &cells[s * na..(s + 1) * na], &mut bound, &mut pi);
+            // ALGO LOGIC: the bound of the policy it plays, not of the
+            // greedy one: V = Σ π L ≤ T^π V under PEVI's event, so V ≤ V^π.
+            self.v[s] = expected(&pi, &bound);
         }
+        (self.bound, self.pi) = (bound, pi);
         self.backup.apply(&self.v, cells)
     }
 
     fn policy(&self, q: ArrayView2<f64>) -> Policy {
-        self.act().table(&self.behavior, self.lower(q).view())
+        let mut pi = Array2::zeros(q.dim());
+        let mut bound = vec![0.0; q.ncols()];
+        for (s, mut row) in pi.outer_iter_mut().enumerate() {
+            let f = q.row(s);
+            self.decide(
+                s,
+                f.as_slice().expect("rows are contiguous"),
+                &mut bound,
+                row.as_slice_mut().expect("rows are contiguous"),
+            );
+        }
+        pi
     }
 
     fn act(&self, _q: ArrayView2<f64>) -> Act {
         Pevi::act(self)
+    }
+
+    /// PEVI's estimate is the bound, on the data as off it.
+    fn estimate(&self, mut q: Array2<f64>) -> Array2<f64> {
+        let act = self.act();
+        for (row, width) in q.outer_iter_mut().zip(self.support.width.outer_iter()) {
+            act.bound(
+                row.into_slice().expect("rows are contiguous"),
+                width.as_slice().expect("rows are contiguous"),
+            );
+        }
+        q
     }
 }
 

@@ -258,12 +258,12 @@ mod tests {
             ceiling: 4.0,
         };
         let mut bound = q;
-        let width = [0.4, 3.0, 0.0];
+        let width = [0.25, 3.0, 0.0];
         lower.bound(&mut bound, &width);
-        assert_eq!(bound, [0.2, -1.0, 2.0], "Q − βu clipped to [floor, ceiling]");
+        assert_eq!(bound, [0.5, -1.0, 2.0], "Q − βu clipped to [floor, ceiling]");
         lower.row(&bound, &[0.2; 3], &b, &mut out);
         assert_eq!(out, [0.0, 0.0, 1.0], "greedy where the intervals separate");
-        // Action 0's interval [0.2, 1.8] lies below action 2's bound 2;
+        // Action 0's interval [0.5, 1.5] lies below action 2's bound 2;
         // action 1's [−1, 4] (capped) does not.
         lower.row(&bound, &width, &b, &mut out);
         let want = [0.0, 0.05 / 0.4, 0.35 / 0.4];

@@ -260,7 +260,11 @@ mod tests {
         let mut bound = q;
         let width = [0.25, 3.0, 0.0];
         lower.bound(&mut bound, &width);
-        assert_eq!(bound, [0.5, -1.0, 2.0], "Q − βu clipped to [floor, ceiling]");
+        assert_eq!(
+            bound,
+            [0.5, -1.0, 2.0],
+            "Q − βu clipped to [floor, ceiling]"
+        );
         lower.row(&bound, &[0.2; 3], &b, &mut out);
         assert_eq!(out, [0.0, 0.0, 1.0], "greedy where the intervals separate");
         // Action 0's interval [0.5, 1.5] lies below action 2's bound 2;
@@ -276,8 +280,17 @@ mod tests {
         let mut capped = [9.0; 3];
         lower.bound(&mut capped, &[0.0; 3]);
         assert_eq!(capped, [4.0; 3], "never above the ceiling");
-        lower.row(&[3.0, 2.5, 0.0], &[0.0, 0.5, 0.0], &[0.0, 0.0, 1.0], &mut out);
-        assert_eq!(out, [1.0, 0.0, 0.0], "greedy where π̂_β gives the survivors no mass");
+        lower.row(
+            &[3.0, 2.5, 0.0],
+            &[0.0, 0.5, 0.0],
+            &[0.0, 0.0, 1.0],
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            [1.0, 0.0, 0.0],
+            "greedy where π̂_β gives the survivors no mass"
+        );
         let plain = Act::Tilted {
             temperature: 1.0,
             beta: 0.0,

@@ -91,7 +91,9 @@ fn build(phi: &Phi, c: &EmpiricalMdp) -> std::result::Result<Support, String> {
         .map(|(a, states)| {
             let mut gram = phi.psi_gram(states);
             gram.diag_mut().iter_mut().for_each(|g| *g += LAMBDA);
-            let bad = |e: linfa_linalg::LinalgError| format!("the data's support: action {a}'s Gram matrix: {e}");
+            let bad = |e: linfa_linalg::LinalgError| {
+                format!("the data's support: action {a}'s Gram matrix: {e}")
+            };
             let factor = gram.cholesky().map_err(bad)?;
             log_det += factor
                 .diag()
@@ -179,7 +181,11 @@ mod tests {
             .iter()
             .map(|p| (1.0 + f64::from(p.count) / LAMBDA).ln())
             .sum();
-        assert!((support.log_det - log_det).abs() < 1e-9 * log_det, "{}", support.log_det);
+        assert!(
+            (support.log_det - log_det).abs() < 1e-9 * log_det,
+            "{}",
+            support.log_det
+        );
         for s in 0..c.n_states {
             for a in 0..3 {
                 let n = f64::from(c.count(s, a));

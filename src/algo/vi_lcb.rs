@@ -57,7 +57,9 @@
 //!   count form's √log(d_φ/δ) = 3.2 on 512 slots × 3 actions let the
 //!   bound leave the floor on a few episodes' regression of hashed tiles,
 //!   and its greedy fell below π̂_β (Acrobot 1k: 45 ± 35 against bc's 80;
-//!   CartPole 100k: 50 against 98). The radius is RADIUS_NUMBERS.
+//!   CartPole 100k: 50 against 98). On the default features (8 tilings of 4 tiles, 512 slots an action)
+//!   the radius is 10–19 at 1k transitions, 23–42 at 10k, 64–87 at
+//!   100k (CartPole … Acrobot).
 //! - its unit H is the return range the rewards allow, f_max − f_min
 //!   (PEVI's horizon), not the data's value spread: on data whose reward
 //!   is constant and never ends (CartPole's controller: +1 a step, the
@@ -102,9 +104,10 @@ use std::sync::Arc;
 
 pub const NAME: &str = "vi-lcb";
 
-const C: Key = Key::number("c", 0.15, 0.0, 1e12)
-    .unit("U")
-    .meaning("the bonus's constant, b = c · U · √(log(|S||A| / δ) / n(s,a))");
+const C: Key = Key::number("c", 0.15, 0.0, 1e12).unit("U").meaning(
+    "the bonus's constant, b = c · U · √(log(|S||A| / δ) / n(s,a)); on features of \
+         observations Γ = c · H · √(log det(Λ/λ) + 2 log(1/δ)) · u(o,a)",
+);
 const DELTA: Key = Key::number("delta", 0.05, 1e-12, 1.0)
     .unit("probability")
     .meaning("the bonus's confidence level δ");
@@ -139,7 +142,6 @@ pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
         // information, not a count's log term (module doc).
         let radius = (support.log_det + 2.0 * config.delta.recip().ln()).sqrt();
         let beta = config.c * (ceiling - floor) * radius;
-        eprintln!("VILCB-RADIUS {radius} beta {beta} states {ns}");
         let rule = Pevi {
             floor,
             ceiling,
@@ -269,14 +271,22 @@ impl Pevi {
         bound.copy_from_slice(q);
         act.bound(bound, width);
         let behavior = self.behavior.row(s);
-        act.row(bound, width, behavior.as_slice().expect("rows are contiguous"), pi);
+        act.row(
+            bound,
+            width,
+            behavior.as_slice().expect("rows are contiguous"),
+            pi,
+        );
     }
 }
 
 impl Rule for Pevi {
     fn step(&mut self, q: &mut Array2<f64>, _iteration: u64) -> f64 {
         let na = q.ncols();
-        let (mut bound, mut pi) = (std::mem::take(&mut self.bound), std::mem::take(&mut self.pi));
+        let (mut bound, mut pi) = (
+            std::mem::take(&mut self.bound),
+            std::mem::take(&mut self.pi),
+        );
         bound.resize(na, 0.0);
         pi.resize(na, 0.0);
         let cells = q.as_slice_mut().expect("Q is contiguous");

@@ -279,8 +279,12 @@ impl Actor<'_> {
                 support.at(&scratch.psi, &mut scratch.width);
                 self.act.bound(&mut scratch.q, &scratch.width);
             }
-            self.act
-                .row(&scratch.q, &scratch.width, &scratch.behavior, &mut scratch.pi);
+            self.act.row(
+                &scratch.q,
+                &scratch.width,
+                &scratch.behavior,
+                &mut scratch.pi,
+            );
             f(Row::Off(&scratch.pi, &scratch.q))
         })
     }

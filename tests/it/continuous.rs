@@ -333,7 +333,16 @@ fn policy_constrained_learners_are_not_below_bc_off_the_data() {
 #[test]
 fn vi_lcb_is_not_below_bc_and_reports_its_bound_on_hashed_tiles() {
     let default = FeatureSpec::tile(8, 4, 512).unwrap();
-    let run = |algo| evaluate(&trained_on(cart_pole::ID, algo, 0.05, 100_000, &default, 300));
+    let run = |algo| {
+        evaluate(&trained_on(
+            cart_pole::ID,
+            algo,
+            0.05,
+            100_000,
+            &default,
+            300,
+        ))
+    };
     let (bc, pevi) = (run("bc"), run("vi-lcb"));
     let margin = 3.0 * bc.normalized_score_se.hypot(pevi.normalized_score_se);
     assert!(
@@ -344,8 +353,19 @@ fn vi_lcb_is_not_below_bc_and_reports_its_bound_on_hashed_tiles() {
         bc.normalized_score,
         bc.normalized_score_se
     );
-    let m = evaluate(&trained_on(acrobot::ID, "vi-lcb", 0.05, 1_000, &default, 300));
-    assert!((-100.0..=0.0).contains(&m.q_est), "Acrobot 1k: q_est {}", m.q_est);
+    let m = evaluate(&trained_on(
+        acrobot::ID,
+        "vi-lcb",
+        0.05,
+        1_000,
+        &default,
+        300,
+    ));
+    assert!(
+        (-100.0..=0.0).contains(&m.q_est),
+        "Acrobot 1k: q_est {}",
+        m.q_est
+    );
 }
 
 /// fqi's policy is greedy on Q everywhere, on the data's sample states and

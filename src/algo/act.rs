@@ -56,7 +56,7 @@ impl Act {
     /// [`Act::Lower`]: greedy on the bound alone is greedy on a
     /// regression's bias wherever the bounds of two actions overlap (on
     /// hashed tiles that cannot tell the actions apart, CartPole and
-    /// Acrobot 100k scored 6–53 against π̂_β's 91–98, docs/scores.md).
+    /// Acrobot 100k scored 3–53 against π̂_β's 91–98, docs/scores.md).
     /// So it eliminates only the actions the data shows to be worse,
     /// those whose upper bound min(L + 2β·u, ceiling) is below the best
     /// L, and between the rest it defers to the behaviour, as action

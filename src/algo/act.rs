@@ -93,7 +93,9 @@ impl Act {
                     mass += *o;
                 }
                 if mass > 0.0 {
-                    out.iter_mut().for_each(|o| *o /= mass);
+                    for o in out.iter_mut() {
+                        *o /= mass;
+                    }
                 } else {
                     one_hot(solve::argmax(q.iter().copied()), out);
                 }

@@ -50,6 +50,10 @@ pub trait LinearRule: Send {
     fn act(&self, _q: ArrayView2<f64>) -> Act {
         Act::Greedy
     }
+    /// The Q the learner reports, from Q = Φθ ([`Rule::estimate`]).
+    fn estimate(&self, q: Array2<f64>) -> Array2<f64> {
+        q
+    }
     /// State of the rule beyond θ and the iteration, for checkpoints.
     fn save(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -87,15 +91,15 @@ impl<R: LinearRule> Algorithm for Linear<R> {
     }
 
     fn q(&self) -> Array2<f64> {
-        self.phi.q(self.theta.view())
+        self.rule.estimate(self.phi.q(self.theta.view()))
     }
 
     fn policy(&self) -> Policy {
-        self.rule.policy(self.q().view())
+        self.rule.policy(self.phi.q(self.theta.view()).view())
     }
 
     fn act(&self) -> Act {
-        self.rule.act(self.q().view())
+        self.rule.act(self.phi.q(self.theta.view()).view())
     }
 
     fn save_state(&self) -> serde_json::Value {
@@ -642,6 +646,10 @@ impl<R: Projectable> LinearRule for Projected<R> {
 
     fn act(&self, q: ArrayView2<f64>) -> Act {
         self.rule.act(q)
+    }
+
+    fn estimate(&self, q: Array2<f64>) -> Array2<f64> {
+        self.rule.estimate(q)
     }
 
     fn save(&self) -> serde_json::Value {

@@ -30,7 +30,7 @@ use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::features::{Phi, PsiRow};
 use crate::memo::Memo;
-use linfa_linalg::cholesky::InverseC;
+use linfa_linalg::cholesky::{Cholesky, InverseC};
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -50,6 +50,12 @@ pub struct Support {
     inverse: Vec<Array2<f64>>,
     /// u(s,a) at every (merged) sample state, states × actions.
     pub width: Array2<f64>,
+    /// log det(Λ/λ) = Σ_a log det(Λ_a/λ): the information the data
+    /// holds about the weights, which sizes the confidence radius of a
+    /// least-squares fit with these widths (Abbasi-Yadkori, Pál &
+    /// Szepesvári 2011, Thm 2): 0 without data, and with one-hot features
+    /// Σ log(1 + n(s,a)/λ), the count penalty's log term summed.
+    pub log_det: f64,
 }
 
 impl Support {
@@ -78,14 +84,23 @@ fn build(phi: &Phi, c: &EmpiricalMdp) -> std::result::Result<Support, String> {
     for p in &c.pairs {
         states[p.action as usize].push((p.state as usize, f64::from(p.count)));
     }
+    let mut log_det = 0.0;
     let inverse = states
         .iter()
         .enumerate()
         .map(|(a, states)| {
             let mut gram = phi.psi_gram(states);
             gram.diag_mut().iter_mut().for_each(|g| *g += LAMBDA);
-            gram.invc()
-                .map_err(|e| format!("the data's support: action {a}'s Gram matrix: {e}"))
+            let bad = |e: linfa_linalg::LinalgError| {
+                format!("the data's support: action {a}'s Gram matrix: {e}")
+            };
+            let factor = gram.cholesky().map_err(bad)?;
+            log_det += factor
+                .diag()
+                .iter()
+                .map(|l| (l * l / LAMBDA).ln())
+                .sum::<f64>();
+            gram.invc().map_err(bad)
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut width = Array2::zeros((ns, na));
@@ -94,7 +109,11 @@ fn build(phi: &Phi, c: &EmpiricalMdp) -> std::result::Result<Support, String> {
             *u = phi.psi_quadratic(s, inverse.view()).max(0.0).sqrt();
         }
     }
-    Ok(Support { inverse, width })
+    Ok(Support {
+        inverse,
+        width,
+        log_det,
+    })
 }
 
 #[cfg(test)]
@@ -149,13 +168,24 @@ mod tests {
 
     /// One-hot features (one tiling: a grid's cells) reduce PEVI's width
     /// to the count penalty's: u(s,a) = 1/√(n(s,a) + λ) exactly, 1/√λ
-    /// where the data never shows a in s.
+    /// where the data never shows a in s; and log det(Λ/λ) to
+    /// Σ log(1 + n(s,a)/λ).
     #[test]
     fn one_hot_features_give_the_count_width() {
         let d = data(300, 2, 1, 6);
         let support = of(&d).unwrap().unwrap();
         let c = &d.compiled;
         assert!(c.n_states <= 36 && c.pairs.iter().any(|p| p.count > 2));
+        let log_det: f64 = c
+            .pairs
+            .iter()
+            .map(|p| (1.0 + f64::from(p.count) / LAMBDA).ln())
+            .sum();
+        assert!(
+            (support.log_det - log_det).abs() < 1e-9 * log_det,
+            "{}",
+            support.log_det
+        );
         for s in 0..c.n_states {
             for a in 0..3 {
                 let n = f64::from(c.count(s, a));

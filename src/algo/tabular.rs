@@ -35,6 +35,12 @@ pub trait Rule: Send {
     fn act(&self, _q: ArrayView2<f64>) -> Act {
         Act::Greedy
     }
+    /// The Q the learner reports (its q_est, the metrics on the data, the
+    /// dashboard), from the Q it steps: that Q itself unless the rule's
+    /// estimate is a bound on it (PEVI's, [`super::vi_lcb::Pevi`]).
+    fn estimate(&self, q: Array2<f64>) -> Array2<f64> {
+        q
+    }
     /// State of the rule beyond Q and the iteration, for checkpoints.
     fn save(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -81,7 +87,7 @@ impl<R: Rule> Algorithm for Tabular<R> {
     }
 
     fn q(&self) -> Array2<f64> {
-        self.table().to_owned()
+        self.rule.estimate(self.table().to_owned())
     }
 
     fn policy(&self) -> Policy {
@@ -95,7 +101,7 @@ impl<R: Rule> Algorithm for Tabular<R> {
     fn save_state(&self) -> serde_json::Value {
         serde_json::json!({
             "iteration": self.iteration,
-            "q": save_table(&self.q()),
+            "q": save_table(&self.table().to_owned()),
             "rule": self.rule.save(),
         })
     }

@@ -176,7 +176,7 @@ struct Shown {
 /// state the data never leaves from has π̂_β uniform, so every action).
 fn actor(in_sample: Option<&mut Shown>, act: Act, f: &[f64], behavior: &[f64], out: &mut [f64]) {
     let Some(shown) = in_sample else {
-        act.row(f, behavior, out);
+        act.row(f, &[], behavior, out);
         return;
     };
     shown.actions.clear();
@@ -190,7 +190,7 @@ fn actor(in_sample: Option<&mut Shown>, act: Act, f: &[f64], behavior: &[f64], o
         .shares
         .extend(shown.actions.iter().map(|&a| behavior[a]));
     shown.within.resize(shown.actions.len(), 0.0);
-    act.row(&shown.values, &shown.shares, &mut shown.within);
+    act.row(&shown.values, &[], &shown.shares, &mut shown.within);
     out.fill(0.0);
     for (&a, &p) in shown.actions.iter().zip(&shown.within) {
         out[a] = p;

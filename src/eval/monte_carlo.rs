@@ -10,8 +10,9 @@
 //!   Q(o, ·) = φ(o, ·)ᵀθ and π̂_β(·|o) from the features
 //!   ([`crate::algo::behavior`]): greedy for fqi and cql, the admitted
 //!   actions' best for bcq, the tilt towards π̂_β for brac, awac, iql and
-//!   atac, π̂_β itself for bc, greedy on the lower bound Q − Γ for vi-lcb
-//!   (Γ from the data's uncertainty there, [`crate::algo::support`]). It
+//!   atac, π̂_β itself for bc, π̂_β on the actions the lower bound Q − Γ
+//!   does not eliminate for vi-lcb (Γ from the data's uncertainty there,
+//!   [`crate::algo::support`]). It
 //!   is what discrete-action deep offline RL does
 //!   with a Q network and a behaviour network, and it is where
 //!   overestimation lives: θ extrapolates to observations the data never
@@ -272,12 +273,18 @@ impl Actor<'_> {
             scratch.behavior.resize(na, 0.0);
             scratch.pi.resize(na, 0.0);
             behavior.at(&scratch.psi, &mut scratch.behavior);
+            scratch.width.clear();
             if let Some(support) = &self.support {
                 scratch.width.resize(na, 0.0);
                 support.at(&scratch.psi, &mut scratch.width);
                 self.act.bound(&mut scratch.q, &scratch.width);
             }
-            self.act.row(&scratch.q, &scratch.behavior, &mut scratch.pi);
+            self.act.row(
+                &scratch.q,
+                &scratch.width,
+                &scratch.behavior,
+                &mut scratch.pi,
+            );
             f(Row::Off(&scratch.pi, &scratch.q))
         })
     }

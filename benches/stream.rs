@@ -49,7 +49,9 @@ fn base_runs() -> u64 {
 fn write_run(store: &Store, seed: u64) -> RunDir {
     let config = config("stream", seed);
     let dir = store.prepare(&config).unwrap();
-    let _lock = store::try_lock(&dir).unwrap().expect("nobody else trains it");
+    let _lock = store::try_lock(&dir)
+        .unwrap()
+        .expect("nobody else trains it");
     store::log(&dir, "started at iteration 0 on slurm:1").unwrap();
     let mut summary = Summary::new(config.iterations, "slurm:1".to_string());
     summary.status = RunStatus::Running;
@@ -78,7 +80,12 @@ fn write_run(store: &Store, seed: u64) -> RunDir {
 fn spread(ms: &mut [f64]) -> String {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    format!("median {:.2}, p99 {:.2}, worst {:.2} ms", at(0.5), at(0.99), at(1.0))
+    format!(
+        "median {:.2}, p99 {:.2}, worst {:.2} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
 }
 
 fn stream(_: &mut Criterion) {
@@ -128,7 +135,10 @@ fn stream(_: &mut Criterion) {
         let done_shown = |dashboard: &Dashboard| {
             let runs = &dashboard.app.store().runs;
             let streamed = runs.iter().filter(|r| r.config.spec == "stream");
-            (runs.len() as u64 - base, streamed.filter(|r| r.status == RunStatus::Done).count() as u64)
+            (
+                runs.len() as u64 - base,
+                streamed.filter(|r| r.status == RunStatus::Done).count() as u64,
+            )
         };
         let mut written_at = None;
         loop {

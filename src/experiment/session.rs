@@ -472,7 +472,15 @@ impl Session {
                 specs_changed = true;
             } else if let Ok(rest) = canonical_parent_join(path).strip_prefix(&store_root) {
                 let mut parts = rest.components();
-                let (Some(spec), Some(name)) = (parts.next(), parts.next()) else {
+                let (Some(spec), name) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let Some(name) = name else {
+                    // The index's directory made: its first files may be
+                    // written before it is watched.
+                    if spec.as_os_str() == index::DIR {
+                        tails.extend(index::specs(&store_root));
+                    }
                     continue;
                 };
                 if spec.as_os_str() == index::DIR {

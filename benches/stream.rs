@@ -149,9 +149,10 @@ fn stream(_: &mut Criterion) {
                 dashboard.refresh();
                 let refreshed = tick.elapsed();
                 terminal.draw(|f| view::draw(f, &dashboard.app)).unwrap();
-                polls.push(polled.as_secs_f64() * 1e3);
-                refreshes.push((refreshed - polled).as_secs_f64() * 1e3);
-                draws.push((tick.elapsed() - refreshed).as_secs_f64() * 1e3);
+                let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                polls.push(ms(polled));
+                refreshes.push(ms(refreshed) - ms(polled));
+                draws.push(ms(tick.elapsed()) - ms(refreshed));
             }
             if done.load(Ordering::Relaxed) {
                 let since = *written_at.get_or_insert_with(Instant::now);

@@ -490,8 +490,9 @@ impl Index {
     /// the file's tail ([`Index::read_new`]) holds no row twice.
     pub fn take_records(&mut self) -> Vec<(RunId, Option<Row>)> {
         let templates = &self.templates;
-        self.rows
-            .drain()
+        // Taken, not drained: the emptied map keeps no capacity.
+        std::mem::take(&mut self.rows)
+            .into_iter()
             .map(|(id, row)| {
                 let known = row.filter(|r| templates.contains_key(&r.template));
                 (RunId::from_bytes(id), known)

@@ -97,13 +97,17 @@ pub fn specs(root: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(root.join(DIR)) else {
         return Vec::new();
     };
-    let suffix = format!(".{SUFFIX}");
     let mut specs: Vec<String> = entries
         .filter_map(std::result::Result::ok)
-        .filter_map(|e| Some(e.file_name().to_str()?.strip_suffix(&suffix)?.to_string()))
+        .filter_map(|e| Some(spec_of(&e.file_name())?.to_string()))
         .collect();
     specs.sort();
     specs
+}
+
+/// The spec whose index file (of this version) is named `file_name`.
+pub fn spec_of(file_name: &std::ffi::OsStr) -> Option<&str> {
+    file_name.to_str()?.strip_suffix(SUFFIX)?.strip_suffix('.')
 }
 
 /// The index file of the spec a run's directory is in.
@@ -355,11 +359,11 @@ fn checksum(len: u32, kind: u8, payload: &[u8]) -> u32 {
 }
 
 /// A spec's index as read: its templates and the latest record of each
-/// ended run.
+/// run (`None`: cleared).
 #[derive(Debug, Default)]
 pub struct Index {
     templates: HashMap<u64, Arc<RunConfig>>,
-    rows: HashMap<[u8; 8], Row>,
+    rows: HashMap<[u8; 8], Option<Row>>,
     /// Bytes of frames that failed their checksum, or were no frame.
     pub skipped: u64,
     /// Where the next read starts: the end of the last whole frame.
@@ -452,12 +456,8 @@ impl Index {
                 true
             }
             RUN if payload.len() == RUN_PAYLOAD => match Row::decode(payload) {
-                Some((_, Some(row))) => {
-                    self.rows.insert(row.id, row);
-                    true
-                }
-                Some((id, None)) => {
-                    self.rows.remove(&id);
+                Some((id, row)) => {
+                    self.rows.insert(id, row);
                     true
                 }
                 None => false,
@@ -472,6 +472,7 @@ impl Index {
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
         self.rows
             .values()
+            .flatten()
             .filter(|r| self.templates.contains_key(&r.template))
     }
 
@@ -479,7 +480,24 @@ impl Index {
     pub fn holds(&self, id: &RunId) -> bool {
         self.rows
             .get(&id.bytes())
+            .and_then(Option::as_ref)
             .is_some_and(|r| self.templates.contains_key(&r.template))
+    }
+
+    /// Takes the records read so far, the latest of each run: its row
+    /// (`None`: cleared, or its template unknown). What is left is the
+    /// templates and where the next read starts: a reader that follows
+    /// the file's tail ([`Index::read_new`]) holds no row twice.
+    pub fn take_records(&mut self) -> Vec<(RunId, Option<Row>)> {
+        let templates = &self.templates;
+        // Taken, not drained: the emptied map keeps no capacity.
+        std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(|(id, row)| {
+                let known = row.filter(|r| templates.contains_key(&r.template));
+                (RunId::from_bytes(id), known)
+            })
+            .collect()
     }
 
     /// The run's full config: its template with its seeds.

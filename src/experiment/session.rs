@@ -220,6 +220,11 @@ pub struct Session {
     /// loading now are loaded (the runs they list are known by then, and
     /// not read twice).
     scan_pending: bool,
+    /// The store's index files as far as read (their templates and where
+    /// the next read starts, no rows): a run another process ended comes
+    /// in from the record appended to its spec's index, as at open, not
+    /// from its files.
+    tails: HashMap<String, Index>,
     /// Why watching failed, if it did (the session still works, without live updates).
     pub watch_error: Option<String>,
 }
@@ -264,6 +269,7 @@ impl Session {
             specs: BTreeMap::new(),
             names: HashMap::new(),
             runs: BTreeMap::new(),
+            tails: HashMap::new(),
             dir_watcher: watcher,
             files: tx,
             next_orphan_check: Instant::now() + ORPHAN_CHECK,
@@ -455,8 +461,8 @@ impl Session {
     fn files_changed(&mut self, paths: &[PathBuf]) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut specs_changed = false;
-        let mut runs = BTreeSet::new();
-        let mut new_runs = BTreeSet::new();
+        let mut files = BTreeMap::new();
+        let mut tails = BTreeSet::new();
         let experiments = canonical(&self.opts.experiments_dir);
         let store_root = canonical(&self.opts.runs_dir);
         for path in paths {
@@ -466,38 +472,100 @@ impl Session {
                 specs_changed = true;
             } else if let Ok(rest) = canonical_parent_join(path).strip_prefix(&store_root) {
                 let mut parts = rest.components();
-                let (Some(spec), Some(id)) = (parts.next(), parts.next()) else {
+                let (Some(spec), name) = (parts.next(), parts.next()) else {
                     continue;
                 };
-                let Some(id) = id.as_os_str().to_str().and_then(RunId::parse) else {
+                let Some(name) = name else {
+                    // The index's directory made: its first files may be
+                    // written before it is watched.
+                    if spec.as_os_str() == index::DIR {
+                        tails.extend(index::specs(&store_root));
+                    }
                     continue;
                 };
-                let dir = RunDir::new(store_root.join(spec).join(id));
-                if !self.runs.contains_key(&id) {
-                    self.add_stored(&id, &dir);
-                    // New to us: a change whatever its files say.
-                    new_runs.insert(id);
+                if spec.as_os_str() == index::DIR {
+                    tails.extend(index::spec_of(name.as_os_str()).map(str::to_string));
+                } else if let Some(id) = name.as_os_str().to_str().and_then(RunId::parse) {
+                    files.insert(id, RunDir::new(store_root.join(spec).join(id)));
                 }
-                runs.insert(id);
             }
         }
-        // Only runs whose state moved are a change: file events can arrive
-        // after the pool already reported what they say.
-        let moved: Vec<RunId> = runs
-            .into_iter()
-            .filter(|id| {
-                let before = self.runs.get(id).map(fingerprint);
-                self.refresh(id);
-                new_runs.contains(id) || self.runs.get(id).map(fingerprint) != before
-            })
+        // The index first: the files of a run it holds as ended are not read.
+        let mut moved: BTreeSet<RunId> = tails
+            .iter()
+            .flat_map(|spec| self.read_index_tail(spec))
             .collect();
+        for (id, dir) in files {
+            // Only runs whose state moved are a change: file events can
+            // arrive after the pool already reported what they say.
+            let changed = match self.runs.get(&id) {
+                Some(e) if e.indexed => false,
+                Some(e) => {
+                    let before = fingerprint(e);
+                    self.refresh(&id);
+                    self.runs.get(&id).map(fingerprint) != Some(before)
+                }
+                // New to us: a change whatever its files say.
+                None => {
+                    self.add_stored(&id, &dir);
+                    true
+                }
+            };
+            if changed {
+                moved.insert(id);
+            }
+        }
         if specs_changed {
             changes.push(Change::Specs);
         }
         if !moved.is_empty() {
-            changes.push(Change::Runs(moved));
+            changes.push(Change::Runs(moved.into_iter().collect()));
         }
         changes
+    }
+
+    /// Reads what spec `spec`'s index gained since it was last read; returns
+    /// the runs that changed. A run that ended done or cancelled is taken
+    /// from its record, as at open, in place of what its files said (its
+    /// history is read again once it is shown): its files are not read,
+    /// and ended runs cost what the index's runs do, however they arrived.
+    /// A run cleared for a rerun, or that failed or diverged, is read from
+    /// its files. Runs this process's pool knows are left to the pool.
+    fn read_index_tail(&mut self, spec: &str) -> Vec<RunId> {
+        let root = &self.opts.runs_dir;
+        let tail = self.tails.entry(spec.to_string()).or_default();
+        // Unreadable: its runs' own file events still bring them.
+        if tail.read_new(&index::path(root, spec)).is_err() {
+            return Vec::new();
+        }
+        let mut records = tail.take_records();
+        records.sort_unstable_by_key(|(id, _)| *id);
+        let mut changed = Vec::new();
+        let mut from_files = Vec::new();
+        for (id, row) in records {
+            let entry = self.runs.get(&id);
+            if entry.is_some_and(|e| e.handle.is_some()) {
+                continue;
+            }
+            let ended = row
+                .filter(|r| matches!(r.status, RunStatus::Done | RunStatus::Cancelled))
+                .and_then(|r| Some(indexed_entry(root, spec, &id, &r, tail.config(&r)?)));
+            match ended {
+                Some(new) => {
+                    if entry.map(fingerprint) != Some(fingerprint(&new)) {
+                        changed.push(id);
+                    }
+                    self.runs.insert(id, new);
+                }
+                None if entry.is_some_and(|e| e.indexed) => from_files.push(id),
+                None => {}
+            }
+        }
+        for id in from_files {
+            self.refresh(&id);
+            changed.push(id);
+        }
+        changed
     }
 
     /// (Re)loads one spec file, in the background: its new runs (and runs
@@ -774,7 +842,7 @@ impl Session {
     fn scan_store(&mut self) {
         let root = &self.opts.runs_dir;
         for spec in index::specs(root) {
-            let Ok(read) = Index::read(&index::path(root, &spec)) else {
+            let Ok(mut read) = Index::read(&index::path(root, &spec)) else {
                 continue; // unreadable: its runs are read from their files
             };
             // Taken in by id (hex digits order as the bytes do), each
@@ -794,19 +862,12 @@ impl Session {
                 let Some(config) = read.config(row) else {
                     continue;
                 };
-                let summary = row.summary(config.iterations);
-                let dir = RunDir::new(root.join(&spec).join(vacant.key()));
-                vacant.insert(Entry {
-                    dir,
-                    config: Arc::new(config),
-                    history: History::default(),
-                    summary: Some(Box::new(summary)),
-                    handle: None,
-                    locked: false,
-                    indexed: true,
-                    behavior: (!row.behavior.is_nan()).then_some(row.behavior),
-                });
+                let entry = indexed_entry(root, &spec, vacant.key(), row, config);
+                vacant.insert(entry);
             }
+            // Kept without its rows, to read what is appended next.
+            read.take_records();
+            self.tails.insert(spec, read);
         }
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
@@ -985,6 +1046,26 @@ impl Session {
             tracing::info!("quitting while {}: {}", key.display(), load.progress());
         }
         self.pool.shutdown_within(QUIT_GRACE);
+    }
+}
+
+/// A run known from its index record alone ([`Entry::indexed`]).
+fn indexed_entry(
+    root: &Path,
+    spec: &str,
+    id: &RunId,
+    row: &index::Row,
+    config: RunConfig,
+) -> Entry {
+    Entry {
+        dir: RunDir::new(root.join(spec).join(id)),
+        summary: Some(Box::new(row.summary(config.iterations))),
+        config: Arc::new(config),
+        history: History::default(),
+        handle: None,
+        locked: false,
+        indexed: true,
+        behavior: (!row.behavior.is_nan()).then_some(row.behavior),
     }
 }
 
@@ -1490,6 +1571,68 @@ mod tests {
         let runs = session.runs();
         assert_eq!(runs.len(), total);
         assert!(runs.iter().all(|r| r.status == RunStatus::Waiting));
+        session.shutdown();
+    }
+
+    /// A run another process ends comes in from its spec's index record,
+    /// as at open (its history is read once it is shown); trained again
+    /// elsewhere (its record cleared), it is read from its files, and its
+    /// next ending comes from the index again. Synchronised on the
+    /// session's own events, not on time.
+    #[test]
+    fn a_run_ended_elsewhere_comes_in_from_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs_dir = dir.path().join("runs");
+        let mut session = Session::open(SessionOptions {
+            experiments_dir: dir.path().join("experiments"),
+            runs_dir: runs_dir.clone(),
+            jobs: 1,
+            poll: false,
+            autostart: false,
+        })
+        .unwrap();
+        let config = RunConfig {
+            spec: "elsewhere".into(),
+            ..RunConfig::example("FrozenLake-v1", "fqi", 100, 7)
+        };
+        let id = config.id();
+        let run = Store::new(&runs_dir).prepare(&config).unwrap();
+        let end = |status: RunStatus| {
+            let point = Metrics {
+                iteration: 100,
+                normalized_score: 42.0,
+                ..Metrics::default()
+            };
+            let mut metrics = store::MetricsWriter::resume(&run, 0).unwrap();
+            metrics.append(&point);
+            metrics.flush().unwrap();
+            let mut summary = Summary::new(100, "elsewhere:1".into());
+            summary.status = status;
+            summary.iterations_done = 100;
+            summary.last = Some(point);
+            store::write_summary(&run, &summary).unwrap();
+        };
+        let until = |session: &mut Session, done: &dyn Fn(&RunView) -> bool| {
+            while !session.runs().iter().any(|r| r.id == id && done(r)) {
+                session.wait(Duration::from_secs(60));
+            }
+        };
+        end(RunStatus::Done);
+        let indexed = |r: &RunView| r.status == RunStatus::Done && r.history.is_empty();
+        until(&mut session, &indexed);
+
+        // Trained again elsewhere: cleared, then running under its lock.
+        store::clear(&run).unwrap();
+        let lock = store::try_lock(&run).unwrap().unwrap();
+        let mut summary = Summary::new(100, "elsewhere:2".into());
+        summary.status = RunStatus::Running;
+        store::write_summary(&run, &summary).unwrap();
+        until(&mut session, &|r| r.status == RunStatus::Running);
+        end(RunStatus::Done);
+        drop(lock);
+        until(&mut session, &indexed);
+        let shown = session.read_shown(&[id]);
+        assert_eq!(shown[0].history.len(), 1, "its files read once shown");
         session.shutdown();
     }
 

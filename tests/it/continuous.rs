@@ -308,19 +308,24 @@ fn pessimists_stay_bounded_on_narrow_tiles() {
 #[test]
 fn policy_constrained_learners_are_not_below_bc_off_the_data() {
     let narrow = FeatureSpec::tile(8, 8, 512).unwrap();
-    let score = |algo| {
-        let m = evaluate(&trained_on(acrobot::ID, algo, 0.05, 10_000, &narrow, 300));
-        (m.normalized_score, m.normalized_score_se)
-    };
-    let (bc, bc_se) = score("bc");
+    let run = |algo| evaluate(&trained_on(acrobot::ID, algo, 0.05, 10_000, &narrow, 300));
+    let bc = run("bc");
     for algo in ["atac", "brac", "awac", "iql"] {
-        let (x, se) = score(algo);
-        let margin = 3.0 * (se * se + bc_se * bc_se).sqrt();
-        assert!(
-            x >= bc - margin,
-            "{algo}: {x} ± {se} against bc's {bc} ± {bc_se}"
-        );
+        assert_not_below_bc(algo, &run(algo), &bc);
     }
+}
+
+/// `m`'s normalized score is within three standard errors of bc's or above.
+fn assert_not_below_bc(algo: &str, m: &Metrics, bc: &Metrics) {
+    let margin = 3.0 * m.normalized_score_se.hypot(bc.normalized_score_se);
+    assert!(
+        m.normalized_score >= bc.normalized_score - margin,
+        "{algo}: {} ± {} against bc's {} ± {}",
+        m.normalized_score,
+        m.normalized_score_se,
+        bc.normalized_score,
+        bc.normalized_score_se
+    );
 }
 
 /// Where the old rules collapsed, seed 0, the default 8 tilings of 4
@@ -377,15 +382,7 @@ fn evaluating_critics_stay_in_the_return_range_on_few_transitions() {
             m.q_est
         );
     }
-    let margin = 3.0 * bc.normalized_score_se.hypot(td3bc.normalized_score_se);
-    assert!(
-        td3bc.normalized_score >= bc.normalized_score - margin,
-        "td3bc {} ± {} against bc's {} ± {}",
-        td3bc.normalized_score,
-        td3bc.normalized_score_se,
-        bc.normalized_score,
-        bc.normalized_score_se
-    );
+    assert_not_below_bc("td3bc", &td3bc, &bc);
 }
 
 /// fisher-brc's unseen actions' targets sit α log 10⁻³ below the seen
@@ -428,15 +425,7 @@ fn vi_lcb_is_not_below_bc_and_reports_its_bound_on_hashed_tiles() {
         ))
     };
     let (bc, pevi) = (run("bc"), run("vi-lcb"));
-    let margin = 3.0 * bc.normalized_score_se.hypot(pevi.normalized_score_se);
-    assert!(
-        pevi.normalized_score >= bc.normalized_score - margin,
-        "vi-lcb {} ± {} against bc's {} ± {}",
-        pevi.normalized_score,
-        pevi.normalized_score_se,
-        bc.normalized_score,
-        bc.normalized_score_se
-    );
+    assert_not_below_bc("vi-lcb", &pevi, &bc);
     let m = evaluate(&trained_on(
         acrobot::ID,
         "vi-lcb",

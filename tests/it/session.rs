@@ -107,17 +107,27 @@ fn watch_specs_and_runs(poll: bool) {
         .unwrap()
         .status;
     assert!(status.success());
-    wait_until(&mut session, "the other process's runs", |s| {
-        let theirs: Vec<_> = s
-            .runs()
+    let theirs = |s: &Session| -> Vec<RunView> {
+        s.runs()
             .into_iter()
             .filter(|r| r.config.env == "ThreeState-v0")
-            .collect();
+            .collect()
+    };
+    wait_until(&mut session, "the other process's runs", |s| {
+        let theirs = theirs(s);
         theirs.len() == 2
             && theirs
                 .iter()
-                .all(|r| r.status == RunStatus::Done && r.history.len() == 5 && !r.owned_here)
+                .all(|r| r.status == RunStatus::Done && !r.owned_here)
     });
+    // Ended elsewhere, they come in from the store's index, as at open;
+    // their eval points are read once the dashboard shows them.
+    let ids: Vec<RunId> = theirs(&session).iter().map(|r| r.id).collect();
+    session.read_shown(&ids);
+    assert!(
+        theirs(&session).iter().all(|r| r.history.len() == 5),
+        "eval points 0, 5, 10, 15, 20"
+    );
     session.shutdown();
 }
 

@@ -30,7 +30,7 @@ use crate::data::EmpiricalMdp;
 use crate::error::Result;
 use crate::features::{Phi, PsiRow};
 use crate::memo::Memo;
-use linfa_linalg::cholesky::{Cholesky, InverseC};
+use linfa_linalg::cholesky::InverseCInplace;
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -91,18 +91,19 @@ fn build(phi: &Phi, c: &EmpiricalMdp) -> std::result::Result<Support, String> {
         .map(|(a, states)| {
             let mut gram = phi.psi_gram(states);
             gram.diag_mut().iter_mut().for_each(|g| *g += LAMBDA);
-            let bad = |e: linfa_linalg::LinalgError| {
-                format!("the data's support: action {a}'s Gram matrix: {e}")
-            };
-            let factor = gram.cholesky().map_err(bad)?;
-            log_det += factor
+            // One Cholesky factorisation: the inverse is solved from it,
+            // and it is left in `gram`, whose diagonal is then L's.
+            let inverse = gram
+                .invc_inplace()
+                .map_err(|e| format!("the data's support: action {a}'s Gram matrix: {e}"))?;
+            log_det += gram
                 .diag()
                 .iter()
                 .map(|l| (l * l / LAMBDA).ln())
                 .sum::<f64>();
-            gram.invc().map_err(bad)
+            Ok(inverse)
         })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+        .collect::<std::result::Result<Vec<_>, String>>()?;
     let mut width = Array2::zeros((ns, na));
     for (s, mut row) in width.outer_iter_mut().enumerate() {
         for (u, inverse) in row.iter_mut().zip(&inverse) {

@@ -500,6 +500,12 @@ impl Index {
             .collect()
     }
 
+    /// Forgets the records read, keeping the templates and where the next
+    /// read starts (a reader that follows the file's tail from here).
+    pub fn forget_records(&mut self) {
+        self.rows = HashMap::new();
+    }
+
     /// The run's full config: its template with its seeds.
     pub fn config(&self, row: &Row) -> Option<RunConfig> {
         let mut config = (**self.templates.get(&row.template)?).clone();

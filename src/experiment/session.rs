@@ -866,7 +866,7 @@ impl Session {
                 vacant.insert(entry);
             }
             // Kept without its rows, to read what is appended next.
-            read.take_records();
+            read.forget_records();
             self.tails.insert(spec, read);
         }
         let stored = Store::new(&self.opts.runs_dir)

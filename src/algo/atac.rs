@@ -56,6 +56,10 @@
 //! imitation itself does (Taxi at 10k, β ≤ 1); beyond it ATAC does, by up to
 //! half the behaviour's score (FrozenLake8x8 at 10k, β = 1000: 23.8
 //! against 32.5 on medium data, 38.5 against 75.3 on expert data).
+//! The range assumes F holds Q^π: on CartPole's default tiles (4 a
+//! dimension) a sample state is a cell whose actions' values read where
+//! the controller chose them, and β = 100 commits to each cell's greedy
+//! action, below bc at 10k and further at 100k (docs/scores.md).
 //!
 //! Keys ([`KEYS`]): `beta` (its default: the best total of the
 //! calibration panel, inside the range from N = 10⁴ transitions on; below

@@ -37,8 +37,7 @@ pub enum Act {
     /// alone does not hold the tilt where θ extrapolates Q(o,a) upwards,
     /// and β·u prices that extrapolation ([`Act::tilted`]). Its row reads
     /// Q as clip(Q, range) − β·u, range the returns the rewards allow:
-    /// [`Act::bound`] makes it. Where it reads u, its temperature is the
-    /// learner's plus β·max_a u(o,a) ([`Act::row`]).
+    /// [`Act::bound`] makes it.
     Tilted {
         temperature: f64,
         beta: f64,
@@ -59,20 +58,8 @@ pub enum Act {
 
 impl Act {
     /// π(·|s) into `out`, from Q(s,·) `q`, the data's uncertainty
-    /// u(s,·) `width` (read by [`Act::Lower`] and a penalised
-    /// [`Act::Tilted`]; empty for the rest) and π̂_β(·|s) `behavior`.
-    ///
-    /// A penalised [`Act::Tilted`] tilts at temperature + β·max_a u(s,a):
-    /// a difference of the values it reads is known to about β·u (the
-    /// interval [`Act::bound`] takes the lower end of), so a softmax at
-    /// the learner's temperature alone follows noise wherever that is
-    /// wider. On CartPole's expert data both actions' Q sit at the
-    /// returns' ceiling, the values carry no preference, and the tilt off
-    /// the data followed the widths' differences (23–44 against a
-    /// temperature of 3), leaving π̂_β's action at a third of those
-    /// observations (87 against bc's 96, docs/scores.md). With the
-    /// noise in the temperature a one-width difference moves the odds by
-    /// about e, and as the data grow (u → 0) it is the learner's own.
+    /// u(s,·) `width` (read only by [`Act::Lower`]; empty for the rest)
+    /// and π̂_β(·|s) `behavior`.
     ///
     /// [`Act::Lower`]: greedy on the bound alone is greedy on a
     /// regression's bias wherever the bounds of two actions overlap (on
@@ -100,12 +87,7 @@ impl Act {
                     .map(|(&x, &p)| if p >= tau * top { x } else { f64::NEG_INFINITY });
                 one_hot(solve::argmax(admitted), out);
             }
-            Act::Tilted {
-                temperature, beta, ..
-            } => {
-                let noise = beta * width.iter().copied().fold(0.0, f64::max);
-                tilt(behavior, q, temperature + noise, out);
-            }
+            Act::Tilted { temperature, .. } => tilt(behavior, q, temperature, out),
             Act::Lower { beta, ceiling, .. } => {
                 assert_eq!(width.len(), q.len(), "the bound's rule reads u(s,·)");
                 let best = solve::max_value(q);
@@ -365,17 +347,6 @@ mod tests {
             out[1] < b[1],
             "the uncertain action loses its tilt: {out:?}"
         );
-        // Read with its widths, the tilt warms by β·max u: no nearer the
-        // greedy choice than the learner's temperature alone, and π̂_β in
-        // the limit of no data.
-        let (cold, mut warm) = (out, [0.0; 3]);
-        priced.row(&bound, &[0.5, 4.0, 0.0], &b, &mut warm);
-        let mut want = [0.0; 3];
-        tilt(&b, &bound, 1.0 + 2.0 * 4.0, &mut want);
-        assert_eq!(warm, want, "temperature + β·max u");
-        assert!(warm[2] < cold[2] && warm[2] > b[2], "{cold:?} {warm:?}");
-        priced.row(&bound, &[1e9; 3], &b, &mut warm);
-        assert!(warm.iter().zip(b).all(|(p, b)| (p - b).abs() < 1e-6));
     }
 
     /// The projection is the closest point of the simplex: no other point

@@ -146,11 +146,11 @@ impl<R: LinearRule> Algorithm for Linear<R> {
     }
 }
 
-/// Weighted ridge regression onto φ towards a prior θ₀ and towards 0,
-/// of targets clamped into [lo, hi]:
-/// θ = (ΦᵀWΦ + (λ + μ)I)⁻¹ (ΦᵀW clamp(y, lo, hi) + λθ₀), with the factor
-/// of the left side computed once (μ = 0 and [lo, hi] = ℝ but for a
-/// critic that evaluates, [`Hold`]).
+/// Weighted ridge regression onto φ towards a prior θ₀ and towards the
+/// weights θ_c of a constant Q = c, of targets clamped into [lo, hi]:
+/// θ = (ΦᵀWΦ + (λ + μ)I)⁻¹ (ΦᵀW clamp(y, lo, hi) + λθ₀ + μθ_c), with the
+/// factor of the left side computed once (μ = 0 and [lo, hi] = ℝ but for
+/// a critic that evaluates, [`Hold`]).
 pub struct LeastSquares {
     phi: Arc<Phi>,
     /// The fitted rows (pair indices s·|A| + a) and their weights.
@@ -158,18 +158,29 @@ pub struct LeastSquares {
     factor: Factor,
     ridge: f64,
     bounds: (f64, f64),
+    /// μθ_c, empty where μ = 0.
+    pull: Vec<f64>,
 }
 
 impl LeastSquares {
     /// Fits the pairs `rows` with weights (s·|A| + a, w), held by `hold`.
     pub fn new(phi: Arc<Phi>, rows: Vec<(usize, f64)>, hold: Hold) -> Result<Self> {
         let (factor, ridge) = factor_gram(phi.gram_upper(&rows), hold.shrink, "least squares")?;
+        let pull = if hold.shrink > 0.0 {
+            let constant = Array2::from_elem((phi.n_states(), phi.n_actions()), hold.centre);
+            fit_table(&constant, &phi)?
+                .mapv(|t| hold.shrink * t)
+                .to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(LeastSquares {
             phi,
             rows,
             factor,
             ridge,
             bounds: hold.bounds,
+            pull,
         })
     }
 
@@ -178,6 +189,9 @@ impl LeastSquares {
     pub fn fit(&self, target: impl Fn(usize) -> f64, prior: &[f64], theta: &mut [f64]) {
         for (t, p) in theta.iter_mut().zip(prior) {
             *t = self.ridge * p;
+        }
+        for (t, c) in theta.iter_mut().zip(&self.pull) {
+            *t += c;
         }
         let (lo, hi) = self.bounds;
         for &(row, w) in &self.rows {
@@ -479,8 +493,10 @@ pub fn generalises(data: &TrainData) -> bool {
 /// weights ([`RIDGE`], which moves no fixed point).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hold {
-    /// μ, the ridge towards 0 (in the rows' weights).
+    /// μ, the ridge towards the weights of Q = `centre` (in the rows'
+    /// weights).
     shrink: f64,
+    centre: f64,
     /// The range the targets are clamped into.
     bounds: (f64, f64),
 }
@@ -489,6 +505,7 @@ impl Hold {
     /// Neither: the plain fit.
     pub const NONE: Hold = Hold {
         shrink: 0.0,
+        centre: 0.0,
         bounds: (f64::NEG_INFINITY, f64::INFINITY),
     };
 
@@ -508,20 +525,28 @@ impl Hold {
     ///   [`TrainData::return_bounds`] (the truncation of fitted value
     ///   iteration, Munos & Szepesvári 2008), where the truth lies, so no
     ///   fixed point a table reaches moves;
-    /// - a ridge towards 0 of one transition's weight, 1/N, on every
-    ///   feature (PEVI's λ = 1 in counts, as [`super::support`]'s): bounded
-    ///   targets bound the fit on the data's pairs but not its weights, and
-    ///   with the ridge of 10⁻⁹ alone a start state's sum of tiles no
-    ///   transition shares read −817 (bc) or +79 (td3bc) from targets in
-    ///   [−100, 0]. It pulls a tile seen k times towards 0 by 1/(k + 1),
-    ///   which the data outweighs as it grows.
+    /// - a ridge of one transition's weight, 1/N, on every feature (PEVI's
+    ///   λ = 1 in counts, as [`super::support`]'s) towards the weights of
+    ///   the constant Q = Ĵ_β, the mean discounted return of the data's
+    ///   episodes ([`TrainData::episode_return`]; the middle of the return
+    ///   range without a whole episode): bounded targets bound the fit on
+    ///   the data's pairs but not its weights, and with the ridge of 10⁻⁹
+    ///   alone a start state's sum of tiles no transition shares read
+    ///   −817 (bc) or +79 (td3bc) from targets in [−100, 0]. It pulls a
+    ///   tile seen k times by about 1/(k + 1) a backup, which the backup
+    ///   compounds into a shorter horizon: towards 0, as it first pulled,
+    ///   that was f_max on Acrobot and MountainCar and bc's estimate read
+    ///   −30 against J = −78 on Acrobot 1k. Ĵ_β is what the data says a
+    ///   start is worth, and moves with the rewards as the truth does.
     ///
     /// fqi is left to diverge, as the figures show it.
     pub fn evaluation(data: &TrainData) -> Hold {
         if generalises(data) {
+            let bounds = data.return_bounds();
             Hold {
                 shrink: 1.0 / data.compiled.n_transitions.max(1) as f64,
-                bounds: data.return_bounds(),
+                centre: data.episode_return().unwrap_or(0.5 * (bounds.0 + bounds.1)),
+                bounds,
             }
         } else {
             Hold::NONE

@@ -175,6 +175,32 @@ impl TrainData {
             .fold((0.0f64, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
         (lo / (1.0 - self.gamma), hi / (1.0 - self.gamma))
     }
+
+    /// The mean discounted return of the data's episodes from their first
+    /// step, Σ_t γ^t r_t: the behaviour's J by Monte-Carlo. An episode the
+    /// data holds from step 0 counts once it ends (terminated or
+    /// truncated), but for the data's last one, which the budget may have
+    /// cut, unless it terminated. `None` without such an episode.
+    pub fn episode_return(&self) -> Option<f64> {
+        let d = &self.dataset;
+        let last = d.episode.last().copied();
+        let mut open: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+        let (mut total, mut episodes) = (0.0, 0usize);
+        for i in 0..d.len() {
+            let e = d.episode[i];
+            if d.step[i] == 0 {
+                open.insert(e, 0.0);
+            }
+            let Some(g) = open.get_mut(&e) else { continue };
+            *g += self.gamma.powf(f64::from(d.step[i])) * d.reward[i];
+            let ends = d.terminated[i] || (d.truncated[i] && Some(e) != last);
+            if ends {
+                total += open.remove(&e).expect("open");
+                episodes += 1;
+            }
+        }
+        (episodes > 0).then(|| total / episodes as f64)
+    }
 }
 
 /// What one iteration reports.

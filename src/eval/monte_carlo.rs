@@ -161,6 +161,11 @@ impl MonteCarlo {
             act,
             behavior,
             support,
+            floor: if act.reads_support() {
+                self.data.return_bounds().0
+            } else {
+                f64::NEG_INFINITY
+            },
         })
     }
 
@@ -232,6 +237,10 @@ pub struct Actor<'a> {
     behavior: Option<Arc<Behavior>>,
     /// The data's uncertainty off the data, for a rule that reads it.
     support: Option<Arc<Support>>,
+    /// The lowest return the data's rewards allow, where the rule's values
+    /// off the data are a lower bound (Q − β·u): what the learner believes
+    /// of an observation is no lower, as no policy earns less.
+    floor: f64,
 }
 
 /// One thread's buffers: the observation as numbers, its ψ, its Q row,
@@ -322,14 +331,20 @@ impl Actor<'_> {
         )
     }
 
-    /// Σ_a π(a|o) Q(o, a): max_a Q(o, a) where greedy.
+    /// Σ_a π(a|o) Q(o, a): max_a Q(o, a) where greedy; no lower than the
+    /// return floor where Q off the data is a lower bound.
     fn believed<O: Observation>(&self, obs: &O) -> f64 {
         self.at(
             |out| obs.extend(out),
             |row| match row {
                 Row::State(s) => self.q.row(s).dot(&self.policy.row(s)),
                 Row::Greedy(q) => solve::max_value(q),
-                Row::Off(pi, q) => pi.iter().zip(q).map(|(p, x)| p * x).sum(),
+                Row::Off(pi, q) => pi
+                    .iter()
+                    .zip(q)
+                    .map(|(p, x)| p * x)
+                    .sum::<f64>()
+                    .max(self.floor),
             },
         )
     }

@@ -1059,6 +1059,10 @@ impl Session {
     /// directory made before the watch is found: the runs new to us and
     /// the live ones (events may have been lost) go to `files`.
     fn watch_spec_dir(&mut self, dir: &Path, files: &mut BTreeMap<RunId, RunDir>) {
+        // Not a file of the root (the dashboard's log is written there).
+        if !dir.is_dir() {
+            return;
+        }
         self.watch_dir(dir);
         let Some(spec) = dir.file_name().and_then(|n| n.to_str()) else {
             return;
@@ -1861,6 +1865,8 @@ mod tests {
                 session.wait(Duration::from_secs(60));
             }
         };
+        // A file of the store's root (the dashboard's log) is no spec.
+        std::fs::write(runs_dir.join("pessimist.log"), "started\n").unwrap();
         // A spec directory moved in whole, its run in it.
         let (first, first_lock, first_summary) = running(1);
         std::fs::rename(staging.join("moved"), runs_dir.join("moved")).unwrap();
@@ -1873,7 +1879,7 @@ mod tests {
         )
         .unwrap();
         shown_running(&mut session, second);
-        // The spec directory and the two live runs' directories.
+        // The spec directory and the two live runs' directories (not the log).
         assert_eq!(session.watched_dirs(), 5);
         // Both end: their directories are no longer watched (the index's
         // directory, made by their records, is).

@@ -2,7 +2,7 @@
 //!
 //! Targets: loading the summaries of 10,000 runs (`Store::load_all`) < 1 s;
 //! a spec saved by rename (temp file + rename, as editors save) is seen by
-//! `watcher::watch` within 250 ms (median); opening a session on 10,000
+//! a `watcher::DirWatcher` within 250 ms (median); opening a session on 10,000
 //! one-run specs (the dashboard's start before its first frame) < 1 s; a
 //! session on one spec of 100,000 runs (the documented maximum) has its
 //! first batch of runs at once and all of them well within 2 s; the
@@ -148,15 +148,16 @@ fn watch(c: &mut Criterion) {
     let spec = dir.path().join("grid.toml");
     std::fs::write(&spec, "# version 0\n").unwrap();
     let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
-    let specs = watcher::WatchDir {
-        path: dir.path(),
-        recursive: false,
-        compare_contents: true,
-    };
-    let _watcher = watcher::watch(&[specs], false, move |paths| {
+    let mut watcher = watcher::DirWatcher::new(false, move |paths| {
         let _ = tx.send(paths);
     })
     .unwrap();
+    watcher
+        .add(watcher::WatchDir {
+            path: dir.path(),
+            compare_contents: true,
+        })
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let mut version = 0u64;
     let mut latencies = Vec::new();

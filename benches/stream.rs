@@ -117,6 +117,8 @@ fn stream(_: &mut Criterion) {
     // Per frame: the session's poll (events taken in, files read), the
     // dashboard's refresh (its rows from the session's runs), the draw.
     let (mut polls, mut refreshes, mut draws) = (Vec::new(), Vec::new(), Vec::new());
+    // The most directories watched at once: live runs, not stored ones.
+    let mut watched = dashboard.session.watched_dirs();
     let started = Instant::now();
     let (written, seen) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
@@ -154,6 +156,7 @@ fn stream(_: &mut Criterion) {
                 refreshes.push(ms(refreshed) - ms(polled));
                 draws.push(ms(tick.elapsed()) - ms(refreshed));
             }
+            watched = watched.max(dashboard.session.watched_dirs());
             if done.load(Ordering::Relaxed) {
                 let since = *written_at.get_or_insert_with(Instant::now);
                 let (shown, ended) = done_shown(&dashboard);
@@ -186,6 +189,10 @@ fn stream(_: &mut Criterion) {
     eprintln!("    session poll:          {}", spread(&mut polls));
     eprintln!("    dashboard refresh:     {}", spread(&mut refreshes));
     eprintln!("  draw:                    {}", spread(&mut draws));
+    eprintln!(
+        "  directories watched: at most {watched}, {} at the end",
+        dashboard.session.watched_dirs()
+    );
     eprintln!(
         "  resident {before:.0} MB before, {after:.0} MB after ({:+.1}%), peak {peak:.0} MB",
         (after / before - 1.0) * 100.0

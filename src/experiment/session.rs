@@ -275,6 +275,7 @@ impl Session {
             next_orphan_check: Instant::now() + ORPHAN_CHECK,
             watch_error,
         };
+        session.watch_store();
         for path in spec_files(&session.opts.experiments_dir) {
             session.load_spec(&path);
         }
@@ -376,6 +377,7 @@ impl Session {
             Ok(w) => {
                 self.dir_watcher = Some(w);
                 self.watch_error = None;
+                self.watch_store();
             }
             Err(e) => {
                 self.dir_watcher = None;
@@ -466,27 +468,45 @@ impl Session {
         let experiments = canonical(&self.opts.experiments_dir);
         let store_root = canonical(&self.opts.runs_dir);
         for path in paths {
-            let parent = path.parent().map(canonical);
-            if parent.as_deref() == Some(experiments.as_path()) && is_spec(path) {
+            let full = canonical_parent_join(path);
+            // The watched directories themselves are reported when events
+            // were lost ([`DirWatcher`]): everything is looked at again.
+            if full == experiments {
+                let known: Vec<PathBuf> = self.specs.keys().cloned().collect();
+                for spec in known.iter().chain(&spec_files(&experiments)) {
+                    self.load_spec(spec);
+                }
+                specs_changed = true;
+            } else if full.parent() == Some(experiments.as_path()) && is_spec(path) {
                 self.load_spec(path);
                 specs_changed = true;
-            } else if let Ok(rest) = canonical_parent_join(path).strip_prefix(&store_root) {
+            } else if let Ok(rest) = full.strip_prefix(&store_root) {
                 let mut parts = rest.components();
-                let (Some(spec), name) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let Some(name) = name else {
+                match (parts.next(), parts.next()) {
+                    (None, _) => {
+                        self.watch_dir(&store_root.join(index::DIR));
+                        tails.extend(index::specs(&store_root));
+                        for spec in spec_dirs(&store_root) {
+                            self.watch_spec_dir(&spec, &mut files);
+                        }
+                    }
                     // The index's directory made: its first files may be
                     // written before it is watched.
-                    if spec.as_os_str() == index::DIR {
+                    (Some(dir), None) if dir.as_os_str() == index::DIR => {
+                        self.watch_dir(&store_root.join(index::DIR));
                         tails.extend(index::specs(&store_root));
                     }
-                    continue;
-                };
-                if spec.as_os_str() == index::DIR {
-                    tails.extend(index::spec_of(name.as_os_str()).map(str::to_string));
-                } else if let Some(id) = name.as_os_str().to_str().and_then(RunId::parse) {
-                    files.insert(id, RunDir::new(store_root.join(spec).join(id)));
+                    (Some(spec), None) if store::is_spec_dir_name(spec.as_os_str()) => {
+                        self.watch_spec_dir(&store_root.join(spec), &mut files);
+                    }
+                    (Some(_), None) => {}
+                    (Some(spec), Some(name)) => {
+                        if spec.as_os_str() == index::DIR {
+                            tails.extend(index::spec_of(name.as_os_str()).map(str::to_string));
+                        } else if let Some(id) = name.as_os_str().to_str().and_then(RunId::parse) {
+                            files.insert(id, RunDir::new(store_root.join(spec).join(id)));
+                        }
+                    }
                 }
             }
         }
@@ -528,9 +548,11 @@ impl Session {
     /// the runs that changed. A run that ended done or cancelled is taken
     /// from its record, as at open, in place of what its files said (its
     /// history is read again once it is shown): its files are not read,
-    /// and ended runs cost what the index's runs do, however they arrived.
-    /// A run cleared for a rerun, or that failed or diverged, is read from
-    /// its files. Runs this process's pool knows are left to the pool.
+    /// and ended runs cost what the index's runs do, however they arrived;
+    /// its directory is no longer watched. A run cleared for a rerun, or
+    /// that failed or diverged, is read from its files (and watched again
+    /// if it is live: an ended run's directory is not watched). Runs this
+    /// process's pool knows are left to the pool, but for a rerun.
     fn read_index_tail(&mut self, spec: &str) -> Vec<RunId> {
         let root = &self.opts.runs_dir;
         let tail = self.tails.entry(spec.to_string()).or_default();
@@ -542,27 +564,39 @@ impl Session {
         records.sort_unstable_by_key(|(id, _)| *id);
         let mut changed = Vec::new();
         let mut from_files = Vec::new();
+        let mut unwatch = Vec::new();
         for (id, row) in records {
             let entry = self.runs.get(&id);
+            let row = row.filter(|r| matches!(r.status, RunStatus::Done | RunStatus::Cancelled));
             if entry.is_some_and(|e| e.handle.is_some()) {
+                if row.is_none() {
+                    from_files.push(id);
+                }
                 continue;
             }
-            let ended = row
-                .filter(|r| matches!(r.status, RunStatus::Done | RunStatus::Cancelled))
-                .and_then(|r| Some(indexed_entry(root, spec, &id, &r, tail.config(&r)?)));
+            let ended =
+                row.and_then(|r| Some(indexed_entry(root, spec, &id, &r, tail.config(&r)?)));
             match ended {
                 Some(new) => {
                     if entry.map(fingerprint) != Some(fingerprint(&new)) {
                         changed.push(id);
                     }
+                    unwatch.push(new.dir.clone());
                     self.runs.insert(id, new);
                 }
-                None if entry.is_some_and(|e| e.indexed) => from_files.push(id),
-                None => {}
+                None => from_files.push(id),
             }
         }
+        for dir in unwatch {
+            self.unwatch_dir(dir.path());
+        }
         for id in from_files {
-            self.refresh(&id);
+            if self.runs.contains_key(&id) {
+                self.refresh(&id);
+            } else {
+                let dir = RunDir::new(self.opts.runs_dir.join(spec).join(id));
+                self.add_stored(&id, &dir);
+            }
             changed.push(id);
         }
         changed
@@ -880,8 +914,21 @@ impl Session {
     }
 
     fn add_stored(&mut self, id: &RunId, dir: &RunDir) {
-        let Ok(config) = store::read_config(dir) else {
-            return; // not complete yet: its config.json will trigger another event
+        let config = match store::read_config(dir) {
+            Ok(config) => config,
+            // Not complete yet: watched, so that its config.json brings it
+            // (read again in case it came before the watch).
+            Err(_) if self.watch_dir(dir.path()) => match store::read_config(dir) {
+                Ok(config) => config,
+                Err(_) => return,
+            },
+            Err(_) => {
+                // Gone (or not a run): not watched.
+                if !dir.path().is_dir() {
+                    self.unwatch_dir(dir.path());
+                }
+                return;
+            }
         };
         self.runs.insert(
             *id,
@@ -915,8 +962,123 @@ impl Session {
         indexed.iter().map(|id| view(id, &self.runs[id])).collect()
     }
 
-    /// Re-reads a run's summary and new metrics lines.
+    /// Re-reads a run's summary and new metrics lines, and watches its
+    /// directory while it is live ([`Session::sync_watch`]).
     fn refresh(&mut self, id: &RunId) {
+        self.read_files(id);
+        self.sync_watch(id);
+    }
+
+    /// Watches a run's directory while the run is live (not ended: queued
+    /// or running, here or elsewhere, its files change) and the directory
+    /// exists; stops once it ended, so the watches scale with the live
+    /// runs, not the stored ones. A directory newly watched is read once
+    /// more: what was written before the watch took hold brings no event.
+    fn sync_watch(&mut self, id: &RunId) {
+        let Some(entry) = self.runs.get(id) else {
+            return;
+        };
+        let dir = entry.dir.clone();
+        let mut live = !ended(entry) && dir.path().is_dir();
+        if live && self.watch_dir(dir.path()) {
+            self.read_files(id);
+            live = !self.runs.get(id).is_some_and(ended);
+        }
+        if !live {
+            self.unwatch_dir(dir.path());
+        }
+    }
+
+    /// How many directories are watched (natively or polled): the
+    /// experiments directory, the store's root, its index and spec
+    /// directories, and the live runs' directories.
+    pub fn watched_dirs(&self) -> usize {
+        self.dir_watcher.as_ref().map_or(0, DirWatcher::len)
+    }
+
+    /// Watches `dir` unless it is watched; returns whether it is newly
+    /// watched. Past the native watch limit it is polled, and
+    /// [`Session::watch_error`] says so.
+    fn watch_dir(&mut self, dir: &Path) -> bool {
+        let Some(watcher) = &mut self.dir_watcher else {
+            return false;
+        };
+        if watcher.contains(dir) {
+            return false;
+        }
+        let added = watcher.add(WatchDir {
+            path: dir,
+            compare_contents: false,
+        });
+        if let Some(why) = watcher.degraded() {
+            self.watch_error = Some(why);
+        }
+        match added {
+            Ok(()) => true,
+            // Gone meanwhile, or unreadable: nothing to watch.
+            Err(e) => {
+                tracing::debug!("{e}");
+                false
+            }
+        }
+    }
+
+    fn unwatch_dir(&mut self, dir: &Path) {
+        if let Some(watcher) = &mut self.dir_watcher {
+            watcher.remove(dir);
+            if let Some(why) = watcher.degraded() {
+                self.watch_error = Some(why);
+            }
+        }
+    }
+
+    /// Watches what a new watcher needs beside the two directories it
+    /// starts with: the store's index and spec directories (new run
+    /// directories and index files appear there) and the live runs'
+    /// directories.
+    fn watch_store(&mut self) {
+        let root = self.opts.runs_dir.clone();
+        if root.join(index::DIR).is_dir() {
+            self.watch_dir(&root.join(index::DIR));
+        }
+        for spec in spec_dirs(&root) {
+            self.watch_dir(&spec);
+        }
+        let live: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, e)| !ended(e))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in live {
+            self.sync_watch(&id);
+        }
+    }
+
+    /// Watches a spec's directory in the store, then lists it, so a run
+    /// directory made before the watch is found: the runs new to us and
+    /// the live ones (events may have been lost) go to `files`.
+    fn watch_spec_dir(&mut self, dir: &Path, files: &mut BTreeMap<RunId, RunDir>) {
+        // Not a file of the root (the dashboard's log is written there).
+        if !dir.is_dir() {
+            return;
+        }
+        self.watch_dir(dir);
+        let Some(spec) = dir.file_name().and_then(|n| n.to_str()) else {
+            return;
+        };
+        let runs = Store::new(&self.opts.runs_dir)
+            .list(Some(spec))
+            .unwrap_or_default();
+        for run in runs {
+            if !self.runs.get(&run.id).is_some_and(ended) {
+                files.insert(run.id, run.dir);
+            }
+        }
+    }
+
+    /// Reads a run's summary and new metrics lines.
+    fn read_files(&mut self, id: &RunId) {
         let Some(entry) = self.runs.get_mut(id) else {
             return;
         };
@@ -1368,25 +1530,41 @@ fn watched_identities(opts: &SessionOptions) -> [Option<(u64, u64)>; 2] {
     [&opts.experiments_dir, &opts.runs_dir].map(|d| watcher::identity(d))
 }
 
+/// A watcher of the experiments directory and the store's root; the
+/// session adds the rest ([`Session::watch_store`]).
 fn start_watching(opts: &SessionOptions, tx: Sender<Event>) -> Result<DirWatcher> {
-    watcher::watch(
-        &[
-            WatchDir {
-                path: &opts.experiments_dir,
-                recursive: false,
-                compare_contents: true,
-            },
-            WatchDir {
-                path: &opts.runs_dir,
-                recursive: true,
-                compare_contents: false,
-            },
-        ],
-        opts.poll,
-        move |paths| {
-            let _ = tx.send(Event::Files(paths));
-        },
-    )
+    let mut watcher = DirWatcher::new(opts.poll, move |paths| {
+        let _ = tx.send(Event::Files(paths));
+    })?;
+    watcher.add(WatchDir {
+        path: &opts.experiments_dir,
+        compare_contents: true,
+    })?;
+    watcher.add(WatchDir {
+        path: &opts.runs_dir,
+        compare_contents: false,
+    })?;
+    Ok(watcher)
+}
+
+/// The spec directories of the store at `root`.
+fn spec_dirs(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .filter_map(std::result::Result::ok)
+                .filter(|e| store::is_spec_dir_name(&e.file_name()))
+                .map(|e| e.path())
+                // Followed, as `Store::list` does: a symlinked spec directory.
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a run ended (its files change no more until it is rerun).
+fn ended(e: &Entry) -> bool {
+    e.summary.as_ref().is_some_and(|s| s.status.is_final())
 }
 
 /// Moves messages of one channel into another, wrapped.
@@ -1633,6 +1811,94 @@ mod tests {
         until(&mut session, &indexed);
         let shown = session.read_shown(&[id]);
         assert_eq!(shown[0].history.len(), 1, "its files read once shown");
+        session.shutdown();
+    }
+
+    /// A run directory that appears with its files already in it (moved
+    /// in whole, or written before the watch on it took hold) is read at
+    /// once, in a new spec directory and in a watched one; it is watched
+    /// while it runs and no longer once it ended. Synchronised on the
+    /// session's own events, not on time.
+    #[test]
+    fn a_run_directory_that_appears_with_its_files_is_read_and_watched_while_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs_dir = dir.path().join("runs");
+        let staging = dir.path().join("staging");
+        let mut session = Session::open(SessionOptions {
+            experiments_dir: dir.path().join("experiments"),
+            runs_dir: runs_dir.clone(),
+            jobs: 1,
+            poll: false,
+            autostart: false,
+        })
+        .unwrap();
+        // The experiments directory and the store's root.
+        assert_eq!(session.watched_dirs(), 2);
+        // Run `seed` of spec `moved`, running elsewhere (its lock held),
+        // two eval points written, all in the staging directory.
+        let running = |seed: u64| {
+            let config = RunConfig {
+                spec: "moved".into(),
+                ..RunConfig::example("FrozenLake-v1", "fqi", 100, seed)
+            };
+            let run = Store::new(&staging).prepare(&config).unwrap();
+            let lock = store::try_lock(&run).unwrap().unwrap();
+            let mut metrics = store::MetricsWriter::resume(&run, 0).unwrap();
+            for iteration in [0, 10] {
+                metrics.append(&Metrics {
+                    iteration,
+                    ..Metrics::default()
+                });
+            }
+            metrics.flush().unwrap();
+            let mut summary = Summary::new(100, "elsewhere:1".into());
+            summary.status = RunStatus::Running;
+            store::write_summary(&run, &summary).unwrap();
+            (config.id(), lock, summary)
+        };
+        let shown_running = |session: &mut Session, id: RunId| {
+            while !session
+                .runs()
+                .iter()
+                .any(|r| r.id == id && r.status == RunStatus::Running && r.history.len() == 2)
+            {
+                session.wait(Duration::from_secs(60));
+            }
+        };
+        // A file of the store's root (the dashboard's log) is no spec.
+        std::fs::write(runs_dir.join("pessimist.log"), "started\n").unwrap();
+        // A spec directory moved in whole, its run in it.
+        let (first, first_lock, first_summary) = running(1);
+        std::fs::rename(staging.join("moved"), runs_dir.join("moved")).unwrap();
+        shown_running(&mut session, first);
+        // Then a run directory moved into the now watched spec directory.
+        let (second, second_lock, second_summary) = running(2);
+        std::fs::rename(
+            staging.join("moved").join(second),
+            runs_dir.join("moved").join(second),
+        )
+        .unwrap();
+        shown_running(&mut session, second);
+        // The spec directory and the two live runs' directories (not the log).
+        assert_eq!(session.watched_dirs(), 5);
+        // Both end: their directories are no longer watched (the index's
+        // directory, made by their records, is).
+        for (id, summary, lock) in [
+            (first, first_summary, first_lock),
+            (second, second_summary, second_lock),
+        ] {
+            let summary = Summary {
+                status: RunStatus::Done,
+                ..summary
+            };
+            store::write_summary(&RunDir::new(runs_dir.join("moved").join(id)), &summary).unwrap();
+            drop(lock);
+        }
+        while !session.runs().iter().all(|r| r.status == RunStatus::Done)
+            || session.watched_dirs() != 4
+        {
+            session.wait(Duration::from_secs(60));
+        }
         session.shutdown();
     }
 

@@ -294,11 +294,7 @@ impl Store {
                     .filter_map(std::result::Result::ok)
                     // `Path::is_dir` follows a symlinked `runs/<spec>`; a `DirEntry`'s type would not.
                     .filter(|e| e.path().is_dir())
-                    // Not specs: the dataset cache, the index.
-                    .filter(|e| {
-                        e.file_name() != super::dataset_cache::DIR
-                            && e.file_name() != super::index::DIR
-                    })
+                    .filter(|e| is_spec_dir_name(&e.file_name()))
                     .map(|e| e.path())
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -328,6 +324,12 @@ impl Store {
         runs.sort_by(|a, b| a.dir.cmp(&b.dir));
         Ok(runs)
     }
+}
+
+/// Whether a directory of the store's root named `name` holds a spec's
+/// runs: not the dataset cache nor the index.
+pub fn is_spec_dir_name(name: &std::ffi::OsStr) -> bool {
+    name != super::dataset_cache::DIR && name != super::index::DIR
 }
 
 /// Writes `bytes` to the run's file `name` so that readers see the old or

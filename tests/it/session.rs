@@ -552,3 +552,99 @@ fn headless_runs_train_what_a_dashboard_paused() {
         );
     }
 }
+
+/// A store of 500 runs, all ended, is watched with a handful of watches
+/// (not one per run directory: inotify's per-user limit would cap the
+/// store); a run another process then starts in it is followed live, each
+/// eval point as written, to its end, and its directory is no longer
+/// watched once it ended. Synchronised on the other process's files and
+/// the session's view, not on time.
+fn a_run_started_elsewhere_among_ended_runs_is_followed_live(poll: bool) {
+    let (dir, spec) = experiments(
+        "ended.toml",
+        &TRAP.replace(
+            "seeds = [0, 1]",
+            &format!("seeds = {:?}", (0..500).collect::<Vec<_>>()),
+        ),
+    );
+    let runs = dir.path().join("runs");
+    cli::pessimist(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--runs",
+        runs.to_str().unwrap(),
+    ]);
+    // The store's runs, of no spec the session reads.
+    std::fs::remove_file(&spec).unwrap();
+    let mut session = Session::open(options(dir.path(), poll)).unwrap();
+    assert_eq!(session.runs().len(), 500);
+    assert!(session.runs().iter().all(|r| r.status == RunStatus::Done));
+    // The experiments directory, the store's root, its index, the spec's
+    // directory.
+    assert_eq!(session.watched_dirs(), 4);
+    assert!(session.watch_error.is_none(), "{:?}", session.watch_error);
+
+    // Another process trains a run of the same spec, held after its first
+    // step while `hold` exists.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    save(
+        &other.join("ended.toml"),
+        &SLOW.replace("iterations = 6000", "iterations = 300"),
+    );
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pessimist"))
+        .args([
+            "run",
+            other.join("ended.toml").to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--runs",
+        ])
+        .arg(&runs)
+        .env("PESSIMIST_TEST_HOLD", &hold)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let live = |s: &Session| {
+        s.runs()
+            .into_iter()
+            .find(|r| r.config.env == "FrozenLake8x8-v1")
+    };
+    wait_until(&mut session, "the other process's run, running", |s| {
+        live(s).is_some_and(|r| r.status == RunStatus::Running && !r.history.is_empty())
+    });
+    assert!(!live(&session).unwrap().owned_here);
+    // Its directory is watched while it runs.
+    assert_eq!(session.watched_dirs(), 5);
+    std::fs::remove_file(&hold).unwrap();
+    assert!(child.wait().unwrap().success());
+    wait_until(&mut session, "the other process's run, done", |s| {
+        live(s).is_some_and(|r| r.status == RunStatus::Done)
+    });
+    let id = live(&session).unwrap().id;
+    session.read_shown(&[id]);
+    assert_eq!(
+        live(&session).unwrap().history.len(),
+        4,
+        "eval points 0, 100, 200, 300"
+    );
+    assert_eq!(session.watched_dirs(), 4);
+    session.shutdown();
+}
+
+#[test]
+fn a_run_started_elsewhere_among_ended_runs_is_followed_live_with_native_events() {
+    let _cpu = shared();
+    a_run_started_elsewhere_among_ended_runs_is_followed_live(false);
+}
+
+#[test]
+fn a_run_started_elsewhere_among_ended_runs_is_followed_live_when_polling() {
+    let _cpu = shared();
+    a_run_started_elsewhere_among_ended_runs_is_followed_live(true);
+}

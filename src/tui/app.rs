@@ -210,12 +210,12 @@ impl Store {
     pub fn place(&self, i: usize) -> u128 {
         match i.checked_sub(self.base) {
             None => (i as u128) << 65 | 1 << 64,
-            Some(k) => self.joining_place(self.anchors[k], &self.runs[i].id),
+            Some(k) => Store::joining_place(self.anchors[k], &self.runs[i].id),
         }
     }
 
     /// The place of run `id` that joined before run `anchor`.
-    fn joining_place(&self, anchor: usize, id: &RunId) -> u128 {
+    fn joining_place(anchor: usize, id: &RunId) -> u128 {
         (anchor as u128) << 65 | u128::from(u64::from_be_bytes(id.bytes()))
     }
 
@@ -423,7 +423,7 @@ impl App {
                 for view in views.iter().filter(|v| !before.rows_of.contains_key(&v.id)) {
                     app.chart.revisions.replace(None, view);
                     placed.push((
-                        before.joining_place(before.anchor(&view.id), &view.id),
+                        Store::joining_place(before.anchor(&view.id), &view.id),
                         view.clone(),
                     ));
                 }
@@ -918,7 +918,11 @@ pub(crate) mod tests {
                 .collect();
             lines.push(format!(
                 "{:?}",
-                buffer.content.iter().map(|c| c.style()).collect::<Vec<_>>()
+                buffer
+                    .content
+                    .iter()
+                    .map(ratatui::buffer::Cell::style)
+                    .collect::<Vec<_>>()
             ));
             lines
         };

@@ -149,41 +149,46 @@ impl Store {
         let unlisted = unlisted.take_while(|r| !listings.contains_key(&r.id));
         let unlisted_from = runs.len() - unlisted.count();
         let mut store = Store {
+            base: runs.len(),
+            runs,
             specs,
             spec_names,
+            spec_of,
             spec_labels,
             shared_runs,
             first_of_spec,
-            base: runs.len(),
             unlisted_from,
             ..Store::default()
         };
-        store.spec_of.reserve(runs.len());
-        store.rows_of.reserve(runs.len());
-        store.runs.reserve(runs.len());
-        for (run, spec) in runs.into_iter().zip(spec_of) {
-            store.push(run, spec);
+        // The runs stay where they are (a second copy of a million views
+        // was 400 MB at the peak).
+        store.rows_of.reserve(store.runs.len());
+        for i in 0..store.runs.len() {
+            store.index(i);
         }
         store
     }
 
     /// Adds `run`, of spec `spec` (its index in `spec_names`).
     fn push(&mut self, run: RunView, spec: u32) {
-        let i = self.runs.len();
-        if i >= self.base {
-            self.anchors.push(self.anchor(&run.id));
-        }
-        match self.rows_of.entry(run.id) {
+        self.anchors.push(self.anchor(&run.id));
+        self.runs.push(run);
+        self.spec_of.push(spec);
+        self.index(self.runs.len() - 1);
+    }
+
+    /// Finds run `i` by its id, and counts its status.
+    fn index(&mut self, i: usize) {
+        let id = self.runs[i].id;
+        match self.rows_of.entry(id) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(i);
             }
             std::collections::hash_map::Entry::Occupied(_) => {
-                self.more_rows.entry(run.id).or_default().push(i);
+                self.more_rows.entry(id).or_default().push(i);
             }
         }
-        self.tally(run.status, i, true);
-        self.runs.push(run);
-        self.spec_of.push(spec);
+        self.tally(self.runs[i].status, i, true);
     }
 
     /// Counts run `i`, of `status`, in (`add`) or out.

@@ -115,7 +115,8 @@ fn stream(_: &mut Criterion) {
 
     let done = AtomicBool::new(false);
     // Per frame: the session's poll (events taken in, files read), the
-    // dashboard's refresh (its rows from the session's runs), the draw.
+    // dashboard taking in what changed (its rows from the changed runs'
+    // views), the draw.
     let (mut polls, mut refreshes, mut draws) = (Vec::new(), Vec::new(), Vec::new());
     // The most directories watched at once: live runs, not stored ones.
     let mut watched = dashboard.session.watched_dirs();
@@ -147,8 +148,7 @@ fn stream(_: &mut Criterion) {
             let tick = Instant::now();
             let changes = dashboard.session.poll();
             let polled = tick.elapsed();
-            if !changes.is_empty() {
-                dashboard.refresh();
+            if dashboard.take_in(changes) {
                 let refreshed = tick.elapsed();
                 terminal.draw(|f| view::draw(f, &dashboard.app)).unwrap();
                 let ms = |d: Duration| d.as_secs_f64() * 1e3;

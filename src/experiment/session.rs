@@ -962,6 +962,14 @@ impl Session {
         indexed.iter().map(|id| view(id, &self.runs[id])).collect()
     }
 
+    /// The views of the runs among `ids` (those of [`Session::runs`], each
+    /// named by its config's spec): what the dashboard takes in when the
+    /// session says these runs changed, instead of every run.
+    pub fn views(&self, ids: &[RunId]) -> Vec<RunView> {
+        let known = ids.iter().filter_map(|id| Some((id, self.runs.get(id)?)));
+        known.map(|(id, e)| view(id, e)).collect()
+    }
+
     /// Re-reads a run's summary and new metrics lines, and watches its
     /// directory while it is live ([`Session::sync_watch`]).
     fn refresh(&mut self, id: &RunId) {

@@ -113,6 +113,21 @@ fn file_name(source: &DatasetSource) -> Option<(String, &str)> {
 }
 
 impl Labels {
+    /// Whether `a` and `b` agree on everything [`Labels::new`] reads (they
+    /// may differ in seed, spec, priority): adding `b` to configs that
+    /// hold `a` changes no label, so a run streamed into a spec of a
+    /// million is labelled without labelling the million again.
+    pub fn alike(a: &RunConfig, b: &RunConfig) -> bool {
+        a.algo == b.algo
+            && a.params == b.params
+            && a.env == b.env
+            && a.gamma.to_bits() == b.gamma.to_bits()
+            && a.iterations == b.iterations
+            && a.eval_every == b.eval_every
+            && a.features == b.features
+            && file_name(&a.dataset) == file_name(&b.dataset)
+    }
+
     /// Labels for the runs of `configs` (the ones on display).
     pub fn new<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> Self {
         let configs: Vec<&RunConfig> = configs.into_iter().collect();

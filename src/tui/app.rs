@@ -17,7 +17,7 @@ use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::present::Labels;
 use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What a key asks the outside world (the session) to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +83,22 @@ pub struct Store {
     /// the header and the keys' availability do not count a million runs
     /// a frame.
     statuses: [usize; STATUSES],
+    /// The runs training (their progress moves without events).
+    running: BTreeSet<usize>,
+    /// Each run's first index in `runs`, and its others (a run several
+    /// specs list): a change of a few runs finds their rows here.
+    rows_of: HashMap<RunId, usize>,
+    more_rows: HashMap<RunId, Vec<usize>>,
+    /// Per spec (as `spec_names`), one of its runs: a run that joins the
+    /// spec and reads as it does changes none of its labels.
+    first_of_spec: Vec<usize>,
+    /// How many runs the store was made with, in the session's order
+    /// (the runs of specs, then the others by id from `unlisted_from`);
+    /// runs that joined since are after them, each with where the
+    /// session would list it ([`Store::place`]).
+    base: usize,
+    unlisted_from: usize,
+    anchors: Vec<usize>,
 }
 
 /// How many [`RunStatus`]es there are.
@@ -106,7 +122,9 @@ impl Store {
         let mut spec_of = vec![0; runs.len()];
         let mut spec_names = Vec::with_capacity(by_spec.len());
         let mut spec_labels = Vec::with_capacity(by_spec.len());
+        let mut first_of_spec = Vec::with_capacity(by_spec.len());
         for (rank, (spec, members)) in by_spec.into_iter().enumerate() {
+            first_of_spec.push(members[0]);
             let rank = u32::try_from(rank).expect("fewer than 2³² specs");
             let mut key = Fingerprint::default();
             for &i in &members {
@@ -127,19 +145,115 @@ impl Store {
             *listings.entry(id).or_default() += 1;
         }
         let shared_runs = listings.values().filter(|&&n| n > 1).count();
-        let mut statuses = [0; STATUSES];
-        for r in &runs {
-            statuses[r.status as usize] += 1;
-        }
-        Store {
+        let unlisted = runs.iter().rev();
+        let unlisted = unlisted.take_while(|r| !listings.contains_key(&r.id));
+        let unlisted_from = runs.len() - unlisted.count();
+        let mut store = Store {
+            base: runs.len(),
             runs,
             specs,
             spec_names,
             spec_of,
             spec_labels,
             shared_runs,
-            statuses,
+            first_of_spec,
+            unlisted_from,
+            ..Store::default()
+        };
+        // The runs stay where they are (a second copy of a million views
+        // was 400 MB at the peak).
+        store.rows_of.reserve(store.runs.len());
+        for i in 0..store.runs.len() {
+            store.index(i);
         }
+        store
+    }
+
+    /// Adds `run`, of spec `spec` (its index in `spec_names`).
+    fn push(&mut self, run: RunView, spec: u32) {
+        self.anchors.push(self.anchor(&run.id));
+        self.runs.push(run);
+        self.spec_of.push(spec);
+        self.index(self.runs.len() - 1);
+    }
+
+    /// Finds run `i` by its id, and counts its status.
+    fn index(&mut self, i: usize) {
+        let id = self.runs[i].id;
+        match self.rows_of.entry(id) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.more_rows.entry(id).or_default().push(i);
+            }
+        }
+        self.tally(self.runs[i].status, i, true);
+    }
+
+    /// Counts run `i`, of `status`, in (`add`) or out.
+    fn tally(&mut self, status: RunStatus, i: usize, add: bool) {
+        let n = &mut self.statuses[status as usize];
+        if add {
+            *n += 1;
+        } else {
+            *n -= 1;
+        }
+        if status == RunStatus::Running {
+            if add {
+                self.running.insert(i);
+            } else {
+                self.running.remove(&i);
+            }
+        }
+    }
+
+    /// Where the session lists run `i`, as a sort's last key: runs the
+    /// store was made with in their order, a run that joined since just
+    /// before the first of them it precedes by id (the others are listed
+    /// by id), so rows are ordered as on a store made again.
+    pub fn place(&self, i: usize) -> u128 {
+        match i.checked_sub(self.base) {
+            None => (i as u128) << 65 | 1 << 64,
+            Some(k) => Store::joining_place(self.anchors[k], &self.runs[i].id),
+        }
+    }
+
+    /// The place of run `id` that joined before run `anchor`.
+    fn joining_place(anchor: usize, id: &RunId) -> u128 {
+        (anchor as u128) << 65 | u128::from(u64::from_be_bytes(id.bytes()))
+    }
+
+    /// The first of the runs the store was made with and no spec lists
+    /// that run `id`, joining, precedes by id.
+    fn anchor(&self, id: &RunId) -> usize {
+        let unlisted = &self.runs[self.unlisted_from..self.base];
+        self.unlisted_from + unlisted.partition_point(|r| r.id < *id)
+    }
+
+    /// The indices of run `id`'s rows in `runs`.
+    fn rows_of(&self, id: &RunId) -> Vec<usize> {
+        let more = self.more_rows.get(id).into_iter().flatten();
+        self.rows_of
+            .get(id)
+            .into_iter()
+            .chain(more)
+            .copied()
+            .collect()
+    }
+
+    /// Whether `run`, not in the store, can join it without changing
+    /// another run's numbers or labels: its spec is there and it reads as
+    /// the spec's runs do ([`Labels::alike`]).
+    fn joins_alike(&self, run: &RunView) -> Option<u32> {
+        let s = self.spec_index(&run.config.spec)?;
+        let first = &self.runs[self.first_of_spec[s]].config;
+        Labels::alike(first, &run.config).then(|| u32::try_from(s).expect("fewer than 2³² specs"))
+    }
+
+    /// The runs training.
+    pub fn running_ids(&self) -> Vec<RunId> {
+        self.running.iter().map(|&i| self.runs[i].id).collect()
     }
 
     fn spec_index(&self, spec: &str) -> Option<usize> {
@@ -161,8 +275,8 @@ impl Store {
 
     /// Puts `view` in run `i`'s place, its status counted.
     fn set(&mut self, i: usize, view: RunView) {
-        self.statuses[self.runs[i].status as usize] -= 1;
-        self.statuses[view.status as usize] += 1;
+        self.tally(self.runs[i].status, i, false);
+        self.tally(view.status, i, true);
         self.runs[i] = view;
     }
 
@@ -269,55 +383,122 @@ impl App {
     }
 
     /// Takes in new views of a few runs (`views`, by id; each stays listed
-    /// under the specs it was), keeping the cursor on the same run: the
-    /// other runs, the specs and their labels are the same, so a store of
-    /// a million runs is not taken again when a shown run's files are read.
+    /// under the specs it was, and a run new to the store joins it under
+    /// its config's spec), keeping the cursor on the same run: the other
+    /// runs, the specs and their labels are the same, so a change costs
+    /// what its runs do, not what the store's million do.
     ///
-    /// When each new view sorts where the old one did, and the filter
-    /// (if set and settled) sees the same status, the rows are the same
-    /// and are not derived again: a key that shows a run known from the
-    /// index alone costs a few runs' work, not a sort of a million.
+    /// Rows whose run sorts where it did (and, under a settled filter, is
+    /// still matched) stay; the others are taken out and put back where
+    /// a binary search in the order puts them. Only a run of a spec the
+    /// store lacks, or one that would change its spec's labels, makes the
+    /// store and the rows again.
     pub fn replace(&mut self, views: &[RunView]) {
-        let by_id: HashMap<RunId, &RunView> = views.iter().map(|v| (v.id, v)).collect();
-        let runs = self.store.runs.iter().enumerate();
-        let changed: Vec<(usize, RunView)> = runs
-            .filter_map(|(i, run)| {
-                let view = by_id.get(&run.id)?;
-                let config = run.config.clone();
-                Some((
+        let mut changed: Vec<(usize, RunView)> = Vec::new();
+        let mut joining: Vec<(RunView, u32)> = Vec::new();
+        let mut relabels = false;
+        for view in views {
+            let rows = self.store.rows_of(&view.id);
+            if rows.is_empty() {
+                match self.store.joins_alike(view) {
+                    Some(spec) => joining.push((view.clone(), spec)),
+                    None => relabels = true,
+                }
+            }
+            for i in rows {
+                let config = self.store.runs[i].config.clone();
+                changed.push((
                     i,
                     RunView {
                         config,
-                        ..(*view).clone()
+                        ..view.clone()
                     },
-                ))
-            })
-            .collect();
-        let filter = Filter::new(&self.filter.text);
-        let order = self.runs.order();
-        let same_rows = !self.filter.typed
-            && changed.iter().all(|(i, view)| {
-                let old = &self.store.runs[*i];
-                order.sorts_alike(old, view) && (filter.is_empty() || old.status == view.status)
-            });
-        let change = |app: &mut App| {
-            for (i, view) in changed {
-                let old = &app.store.runs[i];
-                // Settled, a set filter's haystacks are there.
-                if same_rows && (filter.is_empty() || filter.matches_text(&app.filter.haystacks[i]))
-                {
-                    app.runs.restate(old, &view);
-                }
-                app.chart.revisions.replace(old, &view);
-                app.store.set(i, view);
+                ));
             }
-        };
-        if same_rows {
-            change(self);
-            self.follow_selection();
-        } else {
-            self.keeping_selection(change);
         }
+        if relabels || self.filter.typed {
+            self.keeping_selection(|app| {
+                let mut before = std::mem::take(&mut app.store);
+                for (i, view) in changed {
+                    app.chart.revisions.replace(Some(&before.runs[i]), &view);
+                    before.runs[i] = view;
+                }
+                // In the session's order, as the store made again from it.
+                let mut placed: Vec<(u128, RunView)> = Vec::with_capacity(before.runs.len());
+                for view in views.iter().filter(|v| !before.rows_of.contains_key(&v.id)) {
+                    app.chart.revisions.replace(None, view);
+                    placed.push((
+                        Store::joining_place(before.anchor(&view.id), &view.id),
+                        view.clone(),
+                    ));
+                }
+                let places: Vec<u128> = (0..before.runs.len()).map(|i| before.place(i)).collect();
+                placed.extend(places.into_iter().zip(std::mem::take(&mut before.runs)));
+                placed.sort_unstable_by_key(|(place, _)| *place);
+                let runs = placed.into_iter().map(|(_, run)| run).collect();
+                let specs = std::mem::take(&mut before.specs);
+                app.store = Store::new(runs, specs, &before);
+            });
+            return;
+        }
+        let filter = Filter::new(&self.filter.text);
+        if filter.is_empty() {
+            // Made again when a filter is set.
+            self.filter.haystacks.clear();
+        }
+        let order = self.runs.order();
+        let selected = self.runs.selected_index();
+        // Settled, a set filter's haystacks are there.
+        let haystack = |store: &Store, view: &RunView| {
+            Filter::haystack(&view.config, store.labels(&view.config), view.status)
+        };
+        let (mut leaving, mut entering) = (Vec::new(), Vec::new());
+        for (i, view) in &changed {
+            let old = &self.store.runs[*i];
+            let was = filter.is_empty() || filter.matches_text(&self.filter.haystacks[*i]);
+            let is = filter.is_empty() || {
+                let text = haystack(&self.store, view);
+                let is = filter.matches_text(&text);
+                self.filter.haystacks[*i] = text;
+                is
+            };
+            let moves = !order.sorts_alike(old, view);
+            if was && is && !moves {
+                self.runs.restate(old, view);
+            }
+            if was && (moves || !is) {
+                leaving.push(*i);
+            }
+            if is && (moves || !was) {
+                entering.push(*i);
+            }
+        }
+        self.runs.take_out(&self.store, &leaving);
+        for (i, view) in changed {
+            self.chart
+                .revisions
+                .replace(Some(&self.store.runs[i]), &view);
+            self.store.set(i, view);
+        }
+        for (view, spec) in joining {
+            let i = self.store.runs.len();
+            if !filter.is_empty() {
+                self.filter.haystacks.push(haystack(&self.store, &view));
+            }
+            if filter.is_empty() || filter.matches_text(&self.filter.haystacks[i]) {
+                entering.push(i);
+            }
+            if self.marked.contains(&view.id) {
+                self.marked_rows.push(i);
+            }
+            self.chart.revisions.replace(None, &view);
+            self.store.push(view, spec);
+        }
+        self.runs.put_in(&self.store, entering);
+        if let Some(row) = selected.and_then(|i| self.runs.position(&self.store, i)) {
+            self.runs.selected = row;
+        }
+        self.follow_selection();
     }
 
     /// Changes the store through `change`, then derives the rows again
@@ -694,6 +875,129 @@ pub(crate) mod tests {
         assert_eq!(app.selected_run().unwrap().id, selected);
         assert_eq!(whole.selected_run().unwrap().id, selected);
         assert_ne!(app.chart.revisions.get(&changed.id), before);
+    }
+
+    /// Runs changed and joining a few at a time, taken in through
+    /// `replace`, show as the whole store taken again (in the session's
+    /// order: these runs no spec lists, so by id) would, under every
+    /// order, grouped or not, with and without a filter: the same frame
+    /// (rows, columns, title, header), the same score table, the cursor
+    /// on the same run. Joining runs that read as their spec's move rows;
+    /// one of a new spec, or that relabels its spec, makes the store again.
+    #[test]
+    fn changes_taken_in_a_few_at_a_time_show_as_the_store_taken_again() {
+        use rand::{Rng, SeedableRng};
+        use ratatui::{Terminal, backend::TestBackend};
+        let make = |spec: &str, env: &str, seed: u64| {
+            let mut run = run_view(env, 1.0, 0);
+            let mut config = (*run.config).clone();
+            config.spec = spec.into();
+            config.seed = seed;
+            run.id = config.id();
+            run.config = Arc::new(config);
+            run
+        };
+        let mut runs: Vec<RunView> = (0..8)
+            .map(|seed| make("a", "FrozenLake-v1", seed))
+            .chain((0..4).map(|seed| make("b", "Taxi-v4", seed)))
+            .chain((0..4).map(|seed| make("b", "CliffWalking-v1", seed)))
+            .chain((10..12).map(|seed| make("c", "Taxi-v4", seed)))
+            .chain([make("d", "Taxi-v4", 9)])
+            .collect();
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+        // Half the runs are there at first, the others join.
+        let joining: Vec<RunView> = runs.iter().step_by(2).cloned().collect();
+        runs.retain(|r| !joining.iter().any(|j| j.id == r.id));
+        runs.sort_by_key(|r| r.id);
+        // Each line's text, then the styles (a diff names the line).
+        let frame = |app: &App| {
+            let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
+            let drawn = terminal.draw(|f| super::super::view::draw(f, app)).unwrap();
+            let buffer = drawn.buffer;
+            let mut lines: Vec<String> = (0..buffer.area.height)
+                .map(|y| {
+                    (0..buffer.area.width)
+                        .map(|x| buffer[(x, y)].symbol())
+                        .collect()
+                })
+                .collect();
+            lines.push(format!(
+                "{:?}",
+                buffer
+                    .content
+                    .iter()
+                    .map(ratatui::buffer::Cell::style)
+                    .collect::<Vec<_>>()
+            ));
+            lines
+        };
+        let table = |app: &App| format!("{:?}", app.runs.score_table(app.store()));
+        for sort in SortKey::ALL {
+            for (descending, group_by_spec, filter) in [
+                (false, true, ""),
+                (true, false, ""),
+                (false, false, "taxi"),
+                (true, true, "running"),
+            ] {
+                let order = Order {
+                    sort,
+                    descending,
+                    group_by_spec,
+                };
+                let mut known = runs.clone();
+                let mut joining = joining.clone();
+                let mut app = App::default();
+                app.update(known.clone(), Vec::new());
+                app.reorder(|o| *o = order);
+                app.set_filter(filter);
+                app.runs.step(1);
+                for _ in 0..12 {
+                    let mut views = Vec::new();
+                    for _ in 0..rng.random_range(1..=3) {
+                        if !joining.is_empty() && rng.random_bool(0.3) {
+                            views.push(joining.swap_remove(rng.random_range(0..joining.len())));
+                            continue;
+                        }
+                        let mut run = known[rng.random_range(0..known.len())].clone();
+                        run.status = [RunStatus::Running, RunStatus::Done, RunStatus::Failed]
+                            [rng.random_range(0..3)];
+                        run.latest = Some(crate::eval::Metrics {
+                            q_est: f64::from(rng.random_range(0..4_u8)),
+                            normalized_score: f64::from(rng.random_range(0..4_u8)),
+                            ..Default::default()
+                        });
+                        if !views.iter().any(|v: &RunView| v.id == run.id) {
+                            views.push(run);
+                        }
+                    }
+                    let selected = app.selected_run().map(|r| r.id);
+                    app.replace(&views);
+                    for view in views {
+                        match known.iter_mut().find(|r| r.id == view.id) {
+                            Some(run) => *run = view,
+                            None => known.push(view),
+                        }
+                    }
+                    known.sort_by_key(|r| r.id);
+                    let mut whole = App::default();
+                    whole.update(known.clone(), Vec::new());
+                    whole.reorder(|o| *o = order);
+                    whole.set_filter(filter);
+                    let ids =
+                        |app: &App| app.visible_runs().iter().map(|r| r.id).collect::<Vec<_>>();
+                    assert_eq!(ids(&app), ids(&whole), "{order:?} {filter:?}");
+                    if let Some(id) = selected.filter(|id| ids(&whole).contains(id)) {
+                        assert_eq!(app.selected_run().map(|r| r.id), Some(id));
+                    }
+                    whole.runs.selected = app.runs.selected;
+                    whole.follow_selection();
+                    for (a, b) in frame(&app).iter().zip(frame(&whole)) {
+                        assert_eq!(*a, b, "{order:?} {filter:?}");
+                    }
+                    assert_eq!(table(&app), table(&whole));
+                }
+            }
+        }
     }
 
     /// A paste into the filter is filtered once, when the burst settles

@@ -79,12 +79,13 @@ impl Revisions {
         self.of = of;
     }
 
-    /// Takes in one run that replaces `old`, the others staying as they are.
-    pub fn replace(&mut self, old: &RunView, new: &RunView) {
+    /// Takes in one run that replaces `old` (none: a run new to the
+    /// store), the others staying as they are.
+    pub fn replace(&mut self, old: Option<&RunView>, new: &RunView) {
         if new.history.is_empty() {
             self.of.remove(&new.id);
         } else {
-            let revision = self.revision(new, Some(&old.history));
+            let revision = self.revision(new, old.map(|r| &r.history));
             self.of.insert(new.id, revision);
         }
     }

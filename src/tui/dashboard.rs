@@ -3,10 +3,11 @@
 //! terminal loop and the headless renderer.
 
 use super::app::{Action, App, DetailData};
-use crate::experiment::{Change, Session, SessionOptions, store};
+use crate::experiment::{Change, RunId, Session, SessionOptions, store};
 use crate::present::figure::{self, Format};
 use crate::present::plot::{self, Band, CurveOptions, Curves, RunData};
 use crossterm::event::KeyEvent;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// While a spec loads, how often the runs are re-read: every batch of its
@@ -16,9 +17,20 @@ const LOADING_REFRESH: Duration = Duration::from_millis(250);
 pub struct Dashboard {
     pub app: App,
     pub session: Session,
-    /// The session changed since the runs were last re-read.
-    stale: bool,
+    /// What changed in the session since the runs were last taken in.
+    stale: Stale,
     refreshed: Instant,
+}
+
+/// What of the session the dashboard has not taken in yet.
+#[derive(Debug, Default)]
+enum Stale {
+    #[default]
+    Nothing,
+    /// These runs: their views alone are taken in.
+    Runs(BTreeSet<RunId>),
+    /// The specs: every run is taken in again.
+    All,
 }
 
 impl Dashboard {
@@ -34,7 +46,7 @@ impl Dashboard {
         let mut dashboard = Dashboard {
             app,
             session,
-            stale: false,
+            stale: Stale::Nothing,
             refreshed: Instant::now(),
         };
         dashboard.refresh();
@@ -45,16 +57,40 @@ impl Dashboard {
     /// changed (while a spec loads, at most every [`LOADING_REFRESH`]).
     pub fn sync(&mut self) -> bool {
         let changes = self.session.poll();
-        if changes.contains(&Change::Specs)
-            && let Some(e) = &self.session.watch_error
-        {
-            self.app.message = Some(format!("live updates off: {e}"));
+        self.take_in(changes)
+    }
+
+    /// Takes in `changes`, what the session's poll returned: the views of
+    /// the runs that changed, or every run when the specs did; returns
+    /// whether the state changed.
+    pub fn take_in(&mut self, changes: Vec<Change>) -> bool {
+        for change in changes {
+            match (change, &mut self.stale) {
+                (Change::Specs, stale) => {
+                    if let Some(e) = &self.session.watch_error {
+                        self.app.message = Some(format!("live updates off: {e}"));
+                    }
+                    *stale = Stale::All;
+                }
+                (Change::Runs(_), Stale::All) => {}
+                (Change::Runs(ids), Stale::Runs(stale)) => stale.extend(ids),
+                (Change::Runs(ids), stale) => *stale = Stale::Runs(ids.into_iter().collect()),
+            }
         }
-        self.stale |= !changes.is_empty();
-        if !self.stale || (self.session.loading() && self.refreshed.elapsed() < LOADING_REFRESH) {
+        if matches!(self.stale, Stale::Nothing)
+            || (self.session.loading() && self.refreshed.elapsed() < LOADING_REFRESH)
+        {
             return false;
         }
-        self.refresh();
+        match std::mem::take(&mut self.stale) {
+            Stale::Runs(ids) => {
+                let ids: Vec<RunId> = ids.into_iter().collect();
+                self.app.replace(&self.session.views(&ids));
+                self.show();
+                self.refreshed = Instant::now();
+            }
+            _ => self.refresh(),
+        }
         true
     }
 
@@ -68,8 +104,16 @@ impl Dashboard {
     pub fn refresh(&mut self) {
         self.app.update(self.session.runs(), self.session.specs());
         self.show();
-        self.stale = false;
+        self.stale = Stale::Nothing;
         self.refreshed = Instant::now();
+    }
+
+    /// Takes in the runs training again: their progress moves without
+    /// events.
+    pub fn progress(&mut self) {
+        let running = self.app.store().running_ids();
+        self.app.replace(&self.session.views(&running));
+        self.show();
     }
 
     /// Whether some run of this process is training (so progress moves).

@@ -170,7 +170,7 @@ fn event_loop(
             dirty = true;
         }
         if dashboard.busy() && last_draw.elapsed() >= PROGRESS_REDRAW {
-            dashboard.refresh();
+            dashboard.progress();
             dirty = true;
         }
     }

@@ -19,6 +19,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Cell, Row, Table};
 use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -116,11 +117,12 @@ impl Default for Order {
 
 impl Order {
     /// Sorts `rows` (indices into the store's runs) by this order: by
-    /// spec first when grouped, then the sort key, stably. Each run's key
-    /// is made once, as numbers that order as the values do (texts by
-    /// their rank among those present, floats by their bits, no value
-    /// last), so a million rows take 20 million comparisons of numbers,
-    /// not of names and labels.
+    /// spec first when grouped, then the sort key, then where the session
+    /// lists the run ([`Store::place`]). Each run's key is made once, as
+    /// numbers that order as the values do (texts by their rank among
+    /// those present, floats by their bits, no value last), so a million
+    /// rows take 20 million comparisons of numbers, not of names and
+    /// labels. [`Order::cmp`] orders two runs the same way.
     fn sort(self, store: &Store, rows: &mut Vec<usize>) {
         let shown: Vec<&RunView> = rows.iter().map(|&i| &store.runs[i]).collect();
         let keys: Vec<u64> = match self.sort {
@@ -145,20 +147,52 @@ impl Order {
                 .map(|r| self.state_key(r).unwrap_or_default())
                 .collect(),
         };
-        let mut keyed: Vec<((u32, u64), usize)> = rows
+        let mut keyed: Vec<((u32, u64, u128), usize)> = rows
             .iter()
             .zip(keys)
             .map(|(&i, key)| {
-                let group = if self.group_by_spec {
-                    store.spec_of(i)
-                } else {
-                    0
-                };
-                ((group, if self.descending { !key } else { key }), i)
+                let key = if self.descending { !key } else { key };
+                ((self.group(store, i), key, store.place(i)), i)
             })
             .collect();
-        keyed.sort_by_key(|&(key, _)| key);
+        // Places are distinct: no two keys are equal.
+        keyed.sort_unstable_by_key(|&(key, _)| key);
         *rows = keyed.into_iter().map(|(_, i)| i).collect();
+    }
+
+    /// Run `i`'s group: its spec when grouped by spec.
+    fn group(self, store: &Store, i: usize) -> u32 {
+        if self.group_by_spec {
+            store.spec_of(i)
+        } else {
+            0
+        }
+    }
+
+    /// How store runs `a` and `b` sort ([`Order::sort`]'s order, one pair
+    /// at a time): for the binary searches that move a few rows.
+    fn cmp(self, store: &Store, a: usize, b: usize) -> Ordering {
+        let (ra, rb) = (&store.runs[a], &store.runs[b]);
+        let by_key = match self.sort {
+            SortKey::Spec => store.spec_of(a).cmp(&store.spec_of(b)),
+            SortKey::Env => ra.config.env.cmp(&rb.config.env),
+            SortKey::Algo => {
+                let algo = |r: &RunView| store.labels(&r.config).algo(&r.config);
+                algo(ra).cmp(&algo(rb))
+            }
+            SortKey::Dataset => dataset_order(ra).cmp(&dataset_order(rb)),
+            SortKey::Seed => ra.config.seed.cmp(&rb.config.seed),
+            _ => self.state_key(ra).cmp(&self.state_key(rb)),
+        };
+        let by_key = if self.descending {
+            by_key.reverse()
+        } else {
+            by_key
+        };
+        self.group(store, a)
+            .cmp(&self.group(store, b))
+            .then(by_key)
+            .then_with(|| store.place(a).cmp(&store.place(b)))
     }
 }
 
@@ -237,40 +271,61 @@ pub struct RunsPane {
     tables: RefCell<HashMap<String, Scored>>,
 }
 
-/// What the table's columns and title say of all the rows, not only of
-/// those on screen: found once per derivation, so a frame reads the
-/// window's rows alone.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the table's columns and title say of all its rows, not only of
+/// those on screen: counted as rows come and go, so a frame reads the
+/// window's rows alone and a new view of a row's run updates them.
+#[derive(Debug, Clone, Default)]
 struct Facts {
-    /// The rows are of more than one environment (the env column stays).
-    several_envs: bool,
+    /// Rows per environment (several: the env column stays).
+    envs: BTreeMap<String, usize>,
     /// Rows whose run is training (the progress, speed and ETA columns),
-    /// and whose gap is on the covered start states only (its legend):
-    /// counts, so a new view of a row's run updates them.
+    /// and whose gap is on the covered start states only (its legend).
     running: usize,
     covered_gap: usize,
 }
 
 impl Facts {
-    fn of<'a>(mut runs: impl Iterator<Item = &'a RunView>) -> Facts {
-        let Some(first) = runs.next() else {
-            return Facts::default();
-        };
+    fn of<'a>(runs: impl Iterator<Item = &'a RunView>) -> Facts {
         let mut facts = Facts::default();
-        for r in std::iter::once(first).chain(runs) {
-            facts.several_envs |= r.config.env != first.config.env;
-            facts.restate(None, r);
+        for r in runs {
+            facts.count(r, true);
         }
         facts
     }
 
-    /// A row's run, `old` (none: a new row), is now `new` (its config the same).
-    fn restate(&mut self, old: Option<&RunView>, new: &RunView) {
-        let running = |r: &RunView| usize::from(r.status == RunStatus::Running);
-        let covered =
-            |r: &RunView| usize::from(r.latest.is_some_and(|m| m.covered_gap().is_some()));
-        self.running = self.running + running(new) - old.map_or(0, running);
-        self.covered_gap = self.covered_gap + covered(new) - old.map_or(0, covered);
+    /// Counts row `r` in (`add`) or out.
+    fn count(&mut self, r: &RunView, add: bool) {
+        let step = |n: &mut usize, yes: bool| match (yes, add) {
+            (true, true) => *n += 1,
+            (true, false) => *n -= 1,
+            _ => {}
+        };
+        step(&mut self.running, r.status == RunStatus::Running);
+        let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
+        step(&mut self.covered_gap, covered);
+        let env = &r.config.env;
+        match self.envs.get_mut(env) {
+            Some(n) => {
+                step(n, true);
+                if *n == 0 {
+                    self.envs.remove(env);
+                }
+            }
+            None if add => {
+                self.envs.insert(env.clone(), 1);
+            }
+            None => {}
+        }
+    }
+
+    /// A row's run, `old`, is now `new` (its config the same).
+    fn restate(&mut self, old: &RunView, new: &RunView) {
+        self.count(old, false);
+        self.count(new, true);
+    }
+
+    fn several_envs(&self) -> bool {
+        self.envs.len() > 1
     }
 }
 
@@ -330,8 +385,77 @@ impl RunsPane {
     /// A row's run, `old`, has a new view, `new`, that sorts alike
     /// ([`Order::sorts_alike`]): the rows stay, what is said of them follows.
     pub(crate) fn restate(&mut self, old: &RunView, new: &RunView) {
-        self.facts.restate(Some(old), new);
+        self.facts.restate(old, new);
         self.uncheck_tables();
+    }
+
+    /// Takes the rows of store runs `leaving` out, before their runs
+    /// change: each is found by a binary search in the order, and the
+    /// rows after the first are moved once (a change costs k·log N
+    /// comparisons and a move of indices, not a sort of the store).
+    pub(crate) fn take_out(&mut self, store: &Store, leaving: &[usize]) {
+        if leaving.is_empty() {
+            return;
+        }
+        let order = self.order;
+        let find = |list: &[usize], i: usize| {
+            list.binary_search_by(|&r| order.cmp(store, r, i))
+                .expect("a row is where its order puts it")
+        };
+        let mut by_spec: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for &i in leaving {
+            self.facts.count(&store.runs[i], false);
+            by_spec.entry(store.spec_of(i)).or_default().push(i);
+        }
+        let at = leaving.iter().map(|&i| find(&self.rows, i)).collect();
+        remove_at(&mut self.rows, at);
+        for (spec, leaving) in by_spec {
+            let rows = self
+                .spec_rows
+                .get_mut(&spec)
+                .expect("a row's spec has rows");
+            let at = leaving.iter().map(|&i| find(rows, i)).collect();
+            remove_at(rows, at);
+            if rows.is_empty() {
+                self.spec_rows.remove(&spec);
+            }
+        }
+        self.moved();
+    }
+
+    /// Puts rows for store runs `entering` in where the order puts them,
+    /// after their runs changed or joined the store ([`RunsPane::take_out`]'s
+    /// other half).
+    pub(crate) fn put_in(&mut self, store: &Store, mut entering: Vec<usize>) {
+        if entering.is_empty() {
+            return;
+        }
+        let order = self.order;
+        entering.sort_unstable_by(|&a, &b| order.cmp(store, a, b));
+        let mut by_spec: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for &i in &entering {
+            self.facts.count(&store.runs[i], true);
+            by_spec.entry(store.spec_of(i)).or_default().push(i);
+        }
+        let cmp = |a: usize, b: usize| order.cmp(store, a, b);
+        insert_sorted(&mut self.rows, &entering, cmp);
+        for (spec, entering) in by_spec {
+            insert_sorted(self.spec_rows.entry(spec).or_default(), &entering, cmp);
+        }
+        self.moved();
+    }
+
+    /// The rows moved: what is kept of them is found again.
+    fn moved(&mut self) {
+        self.generation += 1;
+        self.uncheck_tables();
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// The row of store run `i`, if it has one.
+    pub(crate) fn position(&self, store: &Store, i: usize) -> Option<usize> {
+        let order = self.order;
+        self.rows.binary_search_by(|&r| order.cmp(store, r, i)).ok()
     }
 
     /// The score tables are checked against their runs when next asked for.
@@ -432,6 +556,38 @@ impl RunsPane {
     pub fn step(&mut self, step: isize) {
         let moved = self.selected.saturating_add_signed(step);
         self.selected = moved.min(self.rows.len().saturating_sub(1));
+    }
+}
+
+/// Removes the entries at positions `at` (distinct, in any order) from
+/// `list`, moving each entry after the first position once.
+fn remove_at(list: &mut Vec<usize>, mut at: Vec<usize>) {
+    at.sort_unstable();
+    let Some(&first) = at.first() else { return };
+    let mut write = first;
+    for (k, &p) in at.iter().enumerate() {
+        let end = at.get(k + 1).copied().unwrap_or(list.len());
+        list.copy_within(p + 1..end, write);
+        write += end - p - 1;
+    }
+    list.truncate(write);
+}
+
+/// Inserts `new` (sorted by `cmp`, none of it in `list`) into `list`
+/// (sorted by `cmp`), each where a binary search puts it, moving each
+/// entry after the first insertion once.
+fn insert_sorted(list: &mut Vec<usize>, new: &[usize], cmp: impl Fn(usize, usize) -> Ordering) {
+    let at: Vec<usize> = new
+        .iter()
+        .map(|&i| list.partition_point(|&r| cmp(r, i) == Ordering::Less))
+        .collect();
+    let mut end = list.len();
+    list.resize(end + new.len(), 0);
+    // From the back: the entries in [p, end) move past the k + 1 new ones before them.
+    for (k, (&i, &p)) in new.iter().zip(&at).enumerate().rev() {
+        list.copy_within(p..end, p + k + 1);
+        list[p + k] = i;
+        end = p;
     }
 }
 
@@ -710,7 +866,7 @@ impl Columns<'_> {
         // Several environments: the column that tells their rows apart stays
         // (narrowed by `fit` if need be); one environment: the first to go.
         let env = self.text(|r| sanitize(&crate::mdp::envs::label(&r.config.env)));
-        let optional = if app.runs.facts.several_envs { 0 } else { 3 };
+        let optional = if app.runs.facts.several_envs() { 0 } else { 3 };
         self.add(("env", Some(SortKey::Env), optional), env, None);
         let algo = self.text(|r| {
             let marked = if app.marked().contains(&r.id) {
@@ -911,6 +1067,35 @@ fn name_width(name: &str, key: Option<SortKey>, app: &App) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows taken out and put in, a few at a time, are the rows a sort
+    /// of what is left would give.
+    #[test]
+    fn rows_taken_out_and_put_in_stay_sorted() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
+        let cmp = |a: usize, b: usize| (a % 7, a).cmp(&(b % 7, b));
+        let mut list: Vec<usize> = (0..40).step_by(3).collect();
+        list.sort_by(|&a, &b| cmp(a, b));
+        for _ in 0..200 {
+            let mut at: Vec<usize> = (0..list.len()).filter(|_| rng.random_bool(0.2)).collect();
+            at.reverse();
+            let mut expected: Vec<usize> = list.clone();
+            for &p in &at {
+                expected.remove(p);
+            }
+            remove_at(&mut list, at);
+            assert_eq!(list, expected);
+            let mut new: Vec<usize> = (0..60)
+                .filter(|i| !list.contains(i) && rng.random_bool(0.1))
+                .collect();
+            new.sort_by(|&a, &b| cmp(a, b));
+            insert_sorted(&mut list, &new, cmp);
+            expected.extend(new);
+            expected.sort_by(|&a, &b| cmp(a, b));
+            assert_eq!(list, expected);
+        }
+    }
 
     #[test]
     fn the_gap_cell_marks_the_covered_gap_and_only_it() {

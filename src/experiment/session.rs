@@ -1760,6 +1760,21 @@ mod tests {
         session.shutdown();
     }
 
+    /// A session watching (natively) an empty store under `dir`, and the
+    /// store's path.
+    fn watching_an_empty_store(dir: &Path) -> (Session, PathBuf) {
+        let runs_dir = dir.join("runs");
+        let session = Session::open(SessionOptions {
+            experiments_dir: dir.join("experiments"),
+            runs_dir: runs_dir.clone(),
+            jobs: 1,
+            poll: false,
+            autostart: false,
+        })
+        .unwrap();
+        (session, runs_dir)
+    }
+
     /// A run another process ends comes in from its spec's index record,
     /// as at open (its history is read once it is shown); trained again
     /// elsewhere (its record cleared), it is read from its files, and its
@@ -1768,15 +1783,7 @@ mod tests {
     #[test]
     fn a_run_ended_elsewhere_comes_in_from_the_index() {
         let dir = tempfile::tempdir().unwrap();
-        let runs_dir = dir.path().join("runs");
-        let mut session = Session::open(SessionOptions {
-            experiments_dir: dir.path().join("experiments"),
-            runs_dir: runs_dir.clone(),
-            jobs: 1,
-            poll: false,
-            autostart: false,
-        })
-        .unwrap();
+        let (mut session, runs_dir) = watching_an_empty_store(dir.path());
         let config = RunConfig {
             spec: "elsewhere".into(),
             ..RunConfig::example("FrozenLake-v1", "fqi", 100, 7)
@@ -1830,16 +1837,8 @@ mod tests {
     #[test]
     fn a_run_directory_that_appears_with_its_files_is_read_and_watched_while_live() {
         let dir = tempfile::tempdir().unwrap();
-        let runs_dir = dir.path().join("runs");
+        let (mut session, runs_dir) = watching_an_empty_store(dir.path());
         let staging = dir.path().join("staging");
-        let mut session = Session::open(SessionOptions {
-            experiments_dir: dir.path().join("experiments"),
-            runs_dir: runs_dir.clone(),
-            jobs: 1,
-            poll: false,
-            autostart: false,
-        })
-        .unwrap();
         // The experiments directory and the store's root.
         assert_eq!(session.watched_dirs(), 2);
         // Run `seed` of spec `moved`, running elsewhere (its lock held),

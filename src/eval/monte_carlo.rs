@@ -71,6 +71,9 @@ pub struct MonteCarlo {
     /// The data, for π̂_β off its states ([`TrainData::behavior`]),
     /// fitted when a learner first needs it: greedy ones never do.
     data: TrainData,
+    /// The lowest return the data's rewards allow
+    /// ([`TrainData::return_bounds`]), read at every evaluation.
+    return_floor: f64,
 }
 
 impl MonteCarlo {
@@ -111,6 +114,7 @@ impl MonteCarlo {
             compiled: data.compiled.clone(),
             visits: None,
             data: data.clone(),
+            return_floor: data.return_bounds().0,
         })
     }
 
@@ -162,7 +166,7 @@ impl MonteCarlo {
             behavior,
             support,
             floor: if act.reads_support() {
-                self.data.return_bounds().0
+                self.return_floor
             } else {
                 f64::NEG_INFINITY
             },

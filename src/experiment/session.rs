@@ -948,8 +948,7 @@ impl Session {
 
     /// Reads the files of the runs among `ids` known from the index
     /// alone (the dashboard shows them: selected, or in the chart);
-    /// returns their new views ([`Session::runs`]' views of them, but
-    /// for the spec their config names).
+    /// returns their new views ([`Session::views`]).
     pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<RunView> {
         let indexed: Vec<RunId> = ids
             .iter()
@@ -959,7 +958,7 @@ impl Session {
         for id in &indexed {
             self.refresh(id);
         }
-        indexed.iter().map(|id| view(id, &self.runs[id])).collect()
+        self.views(&indexed)
     }
 
     /// The views of the runs among `ids` (those of [`Session::runs`], each

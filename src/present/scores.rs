@@ -854,6 +854,12 @@ impl ScoreTable {
             (TRUE_RETURN_COVERED_TITLE, |c| &c.true_return_covered, true),
         ];
         for (title, pick, ranked) in stats {
+            // A statistic no run has (start coverage on continuous
+            // states, whose starts are never the data's) is no table.
+            let measured = self.cells.iter().flatten().flatten();
+            if !measured.map(|c| pick(c).mean).any(f64::is_finite) {
+                continue;
+            }
             let cells = self
                 .cells
                 .iter()

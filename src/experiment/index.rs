@@ -140,7 +140,8 @@ pub fn held(m: &Metrics) -> [f64; HELD - 1] {
     ]
 }
 
-fn from_held(iteration: u64, x: &[f64]) -> Metrics {
+/// The eval point `iteration` of held fields `x` ([`held`]), NaN elsewhere.
+pub fn from_held(iteration: u64, x: &[f64]) -> Metrics {
     let nan = f64::NAN;
     Metrics {
         iteration,

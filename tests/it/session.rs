@@ -337,7 +337,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
         runs.len() == 1 && runs[0].status == RunStatus::Running && !runs[0].owned_here
     });
     // Killed after its first checkpoint, so the takeover resumes from it.
-    let run_dir = session.runs()[0].dir.clone();
+    let run_dir = session.run_dir(&session.runs()[0].id).unwrap();
     while summary_field(run_dir.path(), "iterations_done").is_none_or(|i| i == 0) {
         assert!(
             started.elapsed() < Duration::from_secs(180),
@@ -533,10 +533,11 @@ fn headless_runs_train_what_a_dashboard_paused() {
     // A paused run's summary says so (as when a dashboard paused it mid-run;
     // a session without autostart writes nothing, so the directory is made here).
     for run in session.runs() {
-        std::fs::create_dir_all(run.dir.path()).unwrap();
+        let run_dir = session.run_dir(&run.id).unwrap();
+        std::fs::create_dir_all(run_dir.path()).unwrap();
         let mut summary = pessimist::experiment::Summary::new(20, "dashboard".into());
         summary.status = RunStatus::Paused;
-        pessimist::experiment::store::write_summary(&run.dir, &summary).unwrap();
+        pessimist::experiment::store::write_summary(&run_dir, &summary).unwrap();
     }
     session.wait(Duration::from_millis(300));
     session.shutdown();

@@ -1028,35 +1028,36 @@ impl Session {
     /// in its files), then the others from their files.
     fn scan_store(&mut self) {
         let root = &self.opts.runs_dir;
+        let mut found = Vec::new();
         for spec in index::specs(root) {
             let spec_dir: Arc<Path> = root.join(&spec).into();
             let Ok(mut read) = Index::read(&index::path(root, &spec)) else {
                 continue; // unreadable: its runs are read from their files
             };
-            // Taken in by id (hex digits order as the bytes do), each
-            // looked up once: a spec's runs go in along one path of the
-            // map instead of at random places.
-            let mut rows: Vec<&index::Row> = read
+            let ended = read
                 .rows()
-                .filter(|row| matches!(row.status, RunStatus::Done | RunStatus::Cancelled))
-                .collect();
-            rows.sort_unstable_by_key(|row| row.id);
-            for row in rows {
-                let std::collections::btree_map::Entry::Vacant(vacant) =
-                    self.runs.entry(row.run_id())
-                else {
+                .filter(|row| matches!(row.status, RunStatus::Done | RunStatus::Cancelled));
+            for row in ended {
+                let id = row.run_id();
+                if self.runs.contains_key(&id) {
                     continue;
-                };
-                let Some(config) = read.config(row) else {
-                    continue;
-                };
-                let entry = indexed_entry(&spec_dir, row, config);
-                vacant.insert(entry);
+                }
+                if let Some(config) = read.config(row) {
+                    found.push((id, indexed_entry(&spec_dir, row, config)));
+                }
             }
             // Kept without its rows, to read what is appended next.
             read.forget_records();
             self.tails.insert(spec, read);
         }
+        // Stable: of a run two specs' indexes hold, the first spec's.
+        found.sort_by_key(|(id, _)| *id);
+        found.dedup_by_key(|(id, _)| *id);
+        // Built in one pass from the sorted runs, its nodes full: a
+        // million inserts at random places took longer and left them a
+        // third empty.
+        let mut indexed: BTreeMap<RunId, Entry> = found.into_iter().collect();
+        self.runs.append(&mut indexed);
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();

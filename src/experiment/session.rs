@@ -1270,9 +1270,9 @@ impl Session {
                 if let Some(e) = self.runs.get(id) {
                     seen.insert(id);
                     let mut run = view(id, e);
-                    if run.config.spec != spec.name {
+                    if *run.config.spec != *spec.name {
                         let mut config = (*run.config).clone();
-                        config.spec.clone_from(&spec.name);
+                        config.spec = spec.name.as_str().into();
                         run.config = Arc::new(config);
                     }
                     out.push(run);

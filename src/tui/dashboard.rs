@@ -258,7 +258,7 @@ impl Dashboard {
             wall_time: app.chart.options.wall_time,
             smoothing: app.chart.options.smoothing,
         };
-        let dir = self.session.options().runs_dir.join(&first.config.spec);
+        let dir = self.session.options().runs_dir.join(&*first.config.spec);
         let path = dir.join(format!("figure-{}.svg", store::now() as u64));
         let written = plot::curves(&first.config.spec, &data, layout, options)
             .and_then(|f| figure::render(&f, Format::Svg, None))

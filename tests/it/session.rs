@@ -110,7 +110,7 @@ fn watch_specs_and_runs(poll: bool) {
     let theirs = |s: &Session| -> Vec<RunView> {
         s.runs()
             .into_iter()
-            .filter(|r| r.config.env == "ThreeState-v0")
+            .filter(|r| &*r.config.env == "ThreeState-v0")
             .collect()
     };
     wait_until(&mut session, "the other process's runs", |s| {
@@ -426,7 +426,7 @@ fn a_run_two_specs_list_is_trained_once_and_listed_under_each() {
     let listed = |spec: &str| -> Vec<RunId> {
         let mut ids: Vec<RunId> = runs
             .iter()
-            .filter(|r| r.config.spec == spec)
+            .filter(|r| &*r.config.spec == spec)
             .map(|r| r.id)
             .collect();
         ids.sort();
@@ -614,7 +614,7 @@ fn a_run_started_elsewhere_among_ended_runs_is_followed_live(poll: bool) {
     let live = |s: &Session| {
         s.runs()
             .into_iter()
-            .find(|r| r.config.env == "FrozenLake8x8-v1")
+            .find(|r| &*r.config.env == "FrozenLake8x8-v1")
     };
     wait_until(&mut session, "the other process's run, running", |s| {
         live(s).is_some_and(|r| r.status == RunStatus::Running && !r.history.is_empty())

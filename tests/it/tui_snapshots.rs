@@ -191,7 +191,7 @@ fn help_overlay() {
 fn filter_sort_and_cursor() {
     let mut app = app();
     press(&mut app, "/bc 10k<enter>");
-    assert!(app.visible_runs().iter().all(|r| r.config.algo == "bc"));
+    assert!(app.visible_runs().iter().all(|r| &*r.config.algo == "bc"));
     assert_eq!(app.visible_runs().len(), 2);
     // Eleven presses from `spec`: sorted by score, descending.
     press(&mut app, "<esc>sssssssssssS<left><left>");

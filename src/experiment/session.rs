@@ -282,9 +282,17 @@ impl Entry {
         }
     }
 
+    /// The status the store says (without the rest of [`Entry::said`]).
+    fn stored_status(&self) -> Option<RunStatus> {
+        match &self.state {
+            State::Indexed(i) => Some(i.record.status),
+            State::Read(f) => f.summary.as_ref().map(|s| s.status),
+        }
+    }
+
     /// Whether the run ended (its files change no more until it is rerun).
     fn ended(&self) -> bool {
-        self.said().is_some_and(|s| s.status.is_final())
+        self.stored_status().is_some_and(RunStatus::is_final)
     }
 
     /// The run's directory (made anew for a run known from the index).
@@ -331,10 +339,9 @@ impl Entry {
     /// run` beside a `--no-autostart` dashboard: the store says how it
     /// ended, the idle handle knows nothing).
     fn owned(&self) -> Option<&Arc<RunHandle>> {
-        let ended_elsewhere = self.ended();
         // Idle here: never started by this process, so it knows nothing.
         let idle = |h: &RunHandle| matches!(h.status(), RunStatus::Waiting | RunStatus::Queued);
-        let theirs = |h: &RunHandle| h.elsewhere() || (ended_elsewhere && idle(h));
+        let theirs = |h: &RunHandle| h.elsewhere() || (self.ended() && idle(h));
         self.handle.as_ref().filter(|h| !theirs(h))
     }
 }
@@ -1251,7 +1258,7 @@ impl Session {
         let dir = files.dir.clone();
         // Probed only for runs another process trains (ours are known).
         let locked = entry.owned().is_none()
-            && entry.said().is_some_and(|s| s.status == RunStatus::Running)
+            && entry.stored_status() == Some(RunStatus::Running)
             && store::is_locked(&dir);
         entry.files(id).locked = locked;
     }
@@ -1385,7 +1392,7 @@ fn view(id: &RunId, e: &Entry) -> RunView {
     let owned = e.owned();
     let status = match owned {
         Some(h) => h.status(),
-        None => match said.map(|s| s.status) {
+        None => match e.stored_status() {
             // "running" with nobody holding the lock: its process died; it
             // resumes from its checkpoint when someone trains it again.
             Some(RunStatus::Running) if !e.locked() => RunStatus::Queued,

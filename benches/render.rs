@@ -13,7 +13,6 @@ use pessimist::tui::app::App;
 use pessimist::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 fn run(i: u64, points: u64) -> RunView {
@@ -51,7 +50,6 @@ fn run(i: u64, points: u64) -> RunView {
         history: Arc::new(history),
         error: None,
         owned_here: true,
-        dir: PathBuf::new().into(),
         coverage: None,
         dataset_stats: None,
         behavior: None,

@@ -137,7 +137,7 @@ fn stream(_: &mut Criterion) {
         // The streamed runs the dashboard shows as done.
         let done_shown = |dashboard: &Dashboard| {
             let runs = &dashboard.app.store().runs;
-            let streamed = runs.iter().filter(|r| r.config.spec == "stream");
+            let streamed = runs.iter().filter(|r| &*r.config.spec == "stream");
             (
                 runs.len() as u64 - base,
                 streamed.filter(|r| r.status == RunStatus::Done).count() as u64,

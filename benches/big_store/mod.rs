@@ -10,7 +10,7 @@ use std::time::Instant;
 
 pub fn config(spec: &str, seed: u64) -> RunConfig {
     RunConfig {
-        spec: spec.to_string(),
+        spec: spec.into(),
         ..RunConfig::example("FrozenLake8x8-v1", "fqi", 100_000, seed)
     }
 }

@@ -60,7 +60,7 @@ pub(super) fn load(dir: &Path, select: &SelectArgs) -> anyhow::Result<Vec<Loaded
         .collect();
     let keep: Vec<bool> = runs
         .iter()
-        .map(|r| selection.matches(&r.config, &labels[r.config.spec.as_str()], status(r)))
+        .map(|r| selection.matches(&r.config, &labels[&*r.config.spec], status(r)))
         .collect();
     let picked: Vec<LoadedRun> = runs
         .into_iter()
@@ -90,10 +90,10 @@ struct SelectedSpec {
 /// stored it first. Selected by the other spec (and not by its own), it is
 /// reported under the one selected, as the dashboard lists it under each.
 fn listed_under_selected_spec(mut run: LoadedRun, specs: &[SelectedSpec]) -> LoadedRun {
-    if !specs.iter().any(|s| s.name == run.config.spec) {
+    if !specs.iter().any(|s| *s.name == *run.config.spec) {
         let id = run.config.id();
         if let Some(spec) = specs.iter().find(|s| s.ids.contains(&id)) {
-            run.config.spec.clone_from(&spec.name);
+            run.config.spec = spec.name.as_str().into();
         }
     }
     run
@@ -109,7 +109,7 @@ fn resolve_specs(
     specs: &[String],
     runs: &[LoadedRun],
 ) -> anyhow::Result<Vec<SelectedSpec>> {
-    let names: BTreeSet<&str> = runs.iter().map(|r| r.config.spec.as_str()).collect();
+    let names: BTreeSet<&str> = runs.iter().map(|r| &*r.config.spec).collect();
     let experiments = store
         .canonicalize()
         .ok()
@@ -226,7 +226,7 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
     .with_controllers(&controller_scores(scores::controllers_of(
         runs.iter().map(|r| &r.config),
     )));
-    let envs: BTreeSet<&str> = runs.iter().map(|r| r.config.env.as_str()).collect();
+    let envs: BTreeSet<&str> = runs.iter().map(|r| &*r.config.env).collect();
     if envs.len() == 1 {
         // One environment: naming it on every row says nothing.
         table.drop_environment_names();
@@ -243,7 +243,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
     let mut groups: BTreeMap<String, Vec<&LoadedRun>> = BTreeMap::new();
     for r in &runs {
         let group = match args.by {
-            ReportBy::Spec => r.config.spec.clone(),
+            ReportBy::Spec => r.config.spec.to_string(),
             ReportBy::Env => env_labels.env(&r.config),
         };
         groups.entry(group).or_default().push(r);

@@ -427,13 +427,13 @@ fn print_summary(handles: &[Arc<pessimist::experiment::RunHandle>], as_json: boo
     let names: Vec<(String, String)> = handles
         .iter()
         .map(|h| {
-            let l = &spec_labels[h.config.spec.as_str()];
+            let l = &spec_labels[&*h.config.spec];
             (sanitize(&l.algo(&h.config)), sanitize(&l.data(&h.config)))
         })
         .collect();
     let envs: Vec<String> = handles
         .iter()
-        .map(|h| sanitize(&spec_labels[h.config.spec.as_str()].env(&h.config)))
+        .map(|h| sanitize(&spec_labels[&*h.config.spec].env(&h.config)))
         .collect();
     let width = |f: fn(&(String, String)) -> &String, header: &str| {
         names

@@ -138,8 +138,8 @@ pub fn human_size(n: u64) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     /// The spec the run belongs to (its directory in the store; not hashed).
-    pub spec: String,
-    pub env: String,
+    pub spec: Arc<str>,
+    pub env: Arc<str>,
     pub gamma: f64,
     pub seed: u64,
     pub iterations: u64,
@@ -148,7 +148,7 @@ pub struct RunConfig {
     /// Q's representation: a table, or linear features (hashed: a
     /// table's `"tabular"` keeps the ids runs had before features).
     pub features: FeatureSpec,
-    pub algo: String,
+    pub algo: Arc<str>,
     /// Resolved hyper-parameters (every default present), so the id names
     /// every value the run trained with. Shared: the runs of one grid
     /// point (its seeds), and those a store's index holds by one

@@ -140,7 +140,8 @@ pub fn held(m: &Metrics) -> [f64; HELD - 1] {
     ]
 }
 
-fn from_held(iteration: u64, x: &[f64]) -> Metrics {
+/// The eval point `iteration` of held fields `x` ([`held`]), NaN elsewhere.
+pub fn from_held(iteration: u64, x: &[f64]) -> Metrics {
     let nan = f64::NAN;
     Metrics {
         iteration,
@@ -292,9 +293,7 @@ impl Row {
             s => *STATUSES.get(usize::from(s) - 1)?,
         };
         // The numbers after the iteration: the held fields, then the rest.
-        let x: Vec<f64> = (0..HELD + 3)
-            .map(|k| f64::from_bits(u64_at(49 + 8 * k)))
-            .collect();
+        let x: [f64; HELD + 3] = std::array::from_fn(|k| f64::from_bits(u64_at(49 + 8 * k)));
         let iteration = u64_at(41);
         Some((
             id,

@@ -43,15 +43,15 @@ pub struct RunView {
     /// The eval points read so far, at most [`store::MAX_POINTS`] and the
     /// latest (thinned evenly while read).
     pub history: Arc<Vec<Metrics>>,
-    pub error: Option<String>,
+    /// Boxed, as `dataset_stats`: a view of a million is a few words.
+    pub error: Option<Box<str>>,
     /// Trained by this process's pool (else another process trains it).
     pub owned_here: bool,
-    pub dir: RunDir,
     pub coverage: Option<f64>,
     /// The dataset's statistics, from the run's summary (none in summaries
     /// written before they existed, nor while the run is known from the
     /// index alone).
-    pub dataset_stats: Option<DatasetStats>,
+    pub dataset_stats: Option<Box<DatasetStats>>,
     /// The dataset's behaviour score ([`DatasetStats::score`]), which the
     /// index holds too.
     pub behavior: Option<f64>,
@@ -143,48 +143,217 @@ impl Load {
 
 struct Entry {
     config: Arc<RunConfig>,
+    /// Set when this process's pool knows the run.
+    handle: Option<Arc<RunHandle>>,
+    /// What the store says of it: its index record, or its files.
+    state: State,
+}
+
+/// Boxed either way: the session's map holds an entry of a few words a
+/// run (a million runs of an index are a million entries).
+enum State {
+    /// Known from the store's index alone: the record's numbers, no
+    /// history, no directory of its own, until its files are read (the
+    /// first [`Session::refresh`], when the dashboard shows it or a file
+    /// of it changes). Opening a store of a million ended runs reads their
+    /// index, not their two million files.
+    Indexed(Box<Indexed>),
+    /// Read from its files (or waiting for them: a run of this process's
+    /// pool before it starts).
+    Read(Box<Files>),
+}
+
+/// A run known from its index record alone ([`State::Indexed`]).
+struct Indexed {
+    /// Its spec's directory in the store (one a spec): the run's is made
+    /// when needed.
+    spec_dir: Arc<Path>,
+    record: Record,
+}
+
+/// What an index record says of an ended run that its views show
+/// ([`index::Row::summary`] in a third of the space): no error, no
+/// dataset statistics, the last point's held fields only.
+struct Record {
+    status: RunStatus,
+    iterations_done: u64,
+    updated: f64,
+    /// NaN when unknown, as in the record.
+    coverage: f64,
+    behavior: f64,
+    /// The last eval point's iteration (`u64::MAX`: none) and held fields.
+    last_iteration: u64,
+    last: [f64; index::HELD - 1],
+}
+
+impl Record {
+    fn new(row: &index::Row) -> Record {
+        let (last_iteration, last) = row
+            .last
+            .map_or((u64::MAX, [f64::NAN; index::HELD - 1]), |m| {
+                (m.iteration, index::held(&m))
+            });
+        Record {
+            status: row.status,
+            iterations_done: row.iterations_done,
+            updated: row.updated,
+            coverage: row.coverage,
+            behavior: row.behavior,
+            last_iteration,
+            last,
+        }
+    }
+}
+
+/// A run as read from its files ([`State::Read`]).
+struct Files {
     dir: RunDir,
     /// The eval points read so far, thinned to a bounded number.
     history: History,
     /// Boxed: most of 100,000 waiting runs have none.
     summary: Option<Box<Summary>>,
-    /// Set when this process's pool knows the run.
-    handle: Option<Arc<RunHandle>>,
     /// Whether the run's lock was held when its summary said "running".
     locked: bool,
-    /// Known from the store's index alone: its summary is the record's
-    /// and it has no history until its files are read (the first
-    /// [`Session::refresh`], when the dashboard shows it or a file of it
-    /// changes). Opening a store of a million ended runs reads their
-    /// index, not their two million files.
-    indexed: bool,
-    /// The dataset's behaviour score (the record's, until the summary is read).
+    /// The dataset's behaviour score, from the summary.
     behavior: Option<f64>,
 }
 
+impl State {
+    /// A run in `dir` whose files are to be read.
+    fn unread(dir: RunDir) -> State {
+        State::Read(Box::new(Files {
+            dir,
+            history: History::default(),
+            summary: None,
+            locked: false,
+            behavior: None,
+        }))
+    }
+}
+
+/// What the store says of a run (its summary, or its index record).
+#[derive(Clone, Copy)]
+struct Said<'a> {
+    status: RunStatus,
+    iterations_done: u64,
+    iterations: u64,
+    updated: f64,
+    last: Option<Metrics>,
+    error: Option<&'a str>,
+    coverage: Option<f64>,
+    dataset_stats: Option<&'a DatasetStats>,
+}
+
+/// The history of every run whose files are not read: one, shared.
+static NO_HISTORY: std::sync::LazyLock<Arc<Vec<Metrics>>> = std::sync::LazyLock::new(Arc::default);
+
 impl Entry {
+    fn indexed(&self) -> bool {
+        matches!(self.state, State::Indexed(_))
+    }
+
+    /// What the store says of the run, if anything.
+    fn said(&self) -> Option<Said<'_>> {
+        match &self.state {
+            State::Indexed(i) => {
+                let r = &i.record;
+                Some(Said {
+                    status: r.status,
+                    iterations_done: r.iterations_done,
+                    iterations: self.config.iterations,
+                    updated: r.updated,
+                    last: (r.last_iteration != u64::MAX)
+                        .then(|| index::from_held(r.last_iteration, &r.last)),
+                    error: None,
+                    coverage: (!r.coverage.is_nan()).then_some(r.coverage),
+                    dataset_stats: None,
+                })
+            }
+            State::Read(f) => f.summary.as_deref().map(|s| Said {
+                status: s.status,
+                iterations_done: s.iterations_done,
+                iterations: s.iterations,
+                updated: s.updated,
+                last: s.last,
+                error: s.error.as_deref(),
+                coverage: s.coverage,
+                dataset_stats: s.dataset_stats.as_ref(),
+            }),
+        }
+    }
+
+    /// The status the store says (without the rest of [`Entry::said`]).
+    fn stored_status(&self) -> Option<RunStatus> {
+        match &self.state {
+            State::Indexed(i) => Some(i.record.status),
+            State::Read(f) => f.summary.as_ref().map(|s| s.status),
+        }
+    }
+
+    /// Whether the run ended (its files change no more until it is rerun).
+    fn ended(&self) -> bool {
+        self.stored_status().is_some_and(RunStatus::is_final)
+    }
+
+    /// The run's directory (made anew for a run known from the index).
+    fn dir(&self, id: &RunId) -> RunDir {
+        match &self.state {
+            State::Indexed(i) => RunDir::new(i.spec_dir.join(id)),
+            State::Read(f) => f.dir.clone(),
+        }
+    }
+
+    /// Its files' state, a run known from the index made one to be read.
+    fn files(&mut self, id: &RunId) -> &mut Files {
+        if let State::Indexed(i) = &self.state {
+            self.state = State::unread(RunDir::new(i.spec_dir.join(id)));
+        }
+        match &mut self.state {
+            State::Read(f) => f,
+            State::Indexed(_) => unreachable!("made above"),
+        }
+    }
+
+    fn history(&self) -> &Arc<Vec<Metrics>> {
+        match &self.state {
+            State::Indexed(_) => &NO_HISTORY,
+            State::Read(f) => f.history.points(),
+        }
+    }
+
+    /// The dataset's behaviour score (the record's, until the summary is read).
+    fn behavior(&self) -> Option<f64> {
+        match &self.state {
+            State::Indexed(i) => (!i.record.behavior.is_nan()).then_some(i.record.behavior),
+            State::Read(f) => f.behavior,
+        }
+    }
+
+    fn locked(&self) -> bool {
+        matches!(&self.state, State::Read(f) if f.locked)
+    }
+
     /// The pool's handle while this process trains, or will train, the
     /// run: not when another process held it, nor when it only waits or
     /// is queued here and another process has finished it (`pessimist
     /// run` beside a `--no-autostart` dashboard: the store says how it
     /// ended, the idle handle knows nothing).
     fn owned(&self) -> Option<&Arc<RunHandle>> {
-        let ended_elsewhere = self.summary.as_ref().is_some_and(|s| s.status.is_final());
         // Idle here: never started by this process, so it knows nothing.
         let idle = |h: &RunHandle| matches!(h.status(), RunStatus::Waiting | RunStatus::Queued);
-        let theirs = |h: &RunHandle| h.elsewhere() || (ended_elsewhere && idle(h));
+        let theirs = |h: &RunHandle| h.elsewhere() || (self.ended() && idle(h));
         self.handle.as_ref().filter(|h| !theirs(h))
     }
 }
 
 /// What a view of a run shows, to tell a real change from a repeated event.
 fn fingerprint(e: &Entry) -> (Option<(RunStatus, u64, u64)>, usize, Option<u64>) {
+    let history = e.history();
     (
-        e.summary
-            .as_ref()
+        e.said()
             .map(|s| (s.status, s.iterations_done, s.updated.to_bits())),
-        e.history.points().len(),
-        e.history.points().last().map(|m| m.iteration),
+        history.len(),
+        history.last().map(|m| m.iteration),
     )
 }
 
@@ -403,10 +572,7 @@ impl Session {
         let candidates: Vec<RunId> = self
             .runs
             .iter()
-            .filter(|(_, e)| {
-                e.handle.as_ref().is_some_and(|h| h.elsewhere())
-                    && !e.summary.as_ref().is_some_and(|s| s.status.is_final())
-            })
+            .filter(|(_, e)| e.handle.as_ref().is_some_and(|h| h.elsewhere()) && !e.ended())
             .map(|(id, _)| *id)
             .collect();
         let mut changed = Vec::new();
@@ -519,7 +685,7 @@ impl Session {
             // Only runs whose state moved are a change: file events can
             // arrive after the pool already reported what they say.
             let changed = match self.runs.get(&id) {
-                Some(e) if e.indexed => false,
+                Some(e) if e.indexed() => false,
                 Some(e) => {
                     let before = fingerprint(e);
                     self.refresh(&id);
@@ -555,6 +721,7 @@ impl Session {
     /// process's pool knows are left to the pool, but for a rerun.
     fn read_index_tail(&mut self, spec: &str) -> Vec<RunId> {
         let root = &self.opts.runs_dir;
+        let spec_dir: Arc<Path> = root.join(spec).into();
         let tail = self.tails.entry(spec.to_string()).or_default();
         // Unreadable: its runs' own file events still bring them.
         if tail.read_new(&index::path(root, spec)).is_err() {
@@ -574,14 +741,13 @@ impl Session {
                 }
                 continue;
             }
-            let ended =
-                row.and_then(|r| Some(indexed_entry(root, spec, &id, &r, tail.config(&r)?)));
+            let ended = row.and_then(|r| Some(indexed_entry(&spec_dir, &r, tail.config(&r)?)));
             match ended {
                 Some(new) => {
                     if entry.map(fingerprint) != Some(fingerprint(&new)) {
                         changed.push(id);
                     }
-                    unwatch.push(new.dir.clone());
+                    unwatch.push(new.dir(&id));
                     self.runs.insert(id, new);
                 }
                 None => from_files.push(id),
@@ -850,18 +1016,12 @@ impl Session {
         if let Some(entry) = self.runs.get_mut(&id) {
             entry.handle = Some(handle);
         } else {
-            let dir = handle.dir.clone();
             self.runs.insert(
                 id,
                 Entry {
                     config: handle.config.clone(),
-                    dir,
-                    history: History::default(),
-                    summary: None,
+                    state: State::unread(handle.dir.clone()),
                     handle: Some(handle),
-                    locked: false,
-                    indexed: false,
-                    behavior: None,
                 },
             );
         }
@@ -875,34 +1035,41 @@ impl Session {
     /// in its files), then the others from their files.
     fn scan_store(&mut self) {
         let root = &self.opts.runs_dir;
+        let mut found = Vec::new();
         for spec in index::specs(root) {
+            let spec_dir: Arc<Path> = root.join(&spec).into();
             let Ok(mut read) = Index::read(&index::path(root, &spec)) else {
                 continue; // unreadable: its runs are read from their files
             };
-            // Taken in by id (hex digits order as the bytes do), each
-            // looked up once: a spec's runs go in along one path of the
-            // map instead of at random places.
             let mut rows: Vec<&index::Row> = read
                 .rows()
                 .filter(|row| matches!(row.status, RunStatus::Done | RunStatus::Cancelled))
                 .collect();
+            // Made in id order, as the map holds them: a run's entry and
+            // config lie next to its neighbours', and the views, which
+            // read them in that order, are not a cache miss each.
             rows.sort_unstable_by_key(|row| row.id);
             for row in rows {
-                let std::collections::btree_map::Entry::Vacant(vacant) =
-                    self.runs.entry(row.run_id())
-                else {
+                let id = row.run_id();
+                if self.runs.contains_key(&id) {
                     continue;
-                };
-                let Some(config) = read.config(row) else {
-                    continue;
-                };
-                let entry = indexed_entry(root, &spec, vacant.key(), row, config);
-                vacant.insert(entry);
+                }
+                if let Some(config) = read.config(row) {
+                    found.push((id, indexed_entry(&spec_dir, row, config)));
+                }
             }
             // Kept without its rows, to read what is appended next.
             read.forget_records();
             self.tails.insert(spec, read);
         }
+        // Stable: of a run two specs' indexes hold, the first spec's.
+        found.sort_by_key(|(id, _)| *id);
+        found.dedup_by_key(|(id, _)| *id);
+        // Built in one pass from the sorted runs, its nodes full: a
+        // million inserts at random places took longer and left them a
+        // third empty.
+        let mut indexed: BTreeMap<RunId, Entry> = found.into_iter().collect();
+        self.runs.append(&mut indexed);
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();
@@ -934,13 +1101,8 @@ impl Session {
             *id,
             Entry {
                 config: Arc::new(config),
-                dir: dir.clone(),
-                history: History::default(),
-                summary: None,
+                state: State::unread(dir.clone()),
                 handle: None,
-                locked: false,
-                indexed: false,
-                behavior: None,
             },
         );
         self.refresh(id);
@@ -952,7 +1114,7 @@ impl Session {
     pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<RunView> {
         let indexed: Vec<RunId> = ids
             .iter()
-            .filter(|id| self.runs.get(*id).is_some_and(|e| e.indexed))
+            .filter(|id| self.runs.get(*id).is_some_and(Entry::indexed))
             .copied()
             .collect();
         for id in &indexed {
@@ -985,11 +1147,11 @@ impl Session {
         let Some(entry) = self.runs.get(id) else {
             return;
         };
-        let dir = entry.dir.clone();
-        let mut live = !ended(entry) && dir.path().is_dir();
+        let dir = entry.dir(id);
+        let mut live = !entry.ended() && dir.path().is_dir();
         if live && self.watch_dir(dir.path()) {
             self.read_files(id);
-            live = !self.runs.get(id).is_some_and(ended);
+            live = !self.runs.get(id).is_some_and(Entry::ended);
         }
         if !live {
             self.unwatch_dir(dir.path());
@@ -1054,7 +1216,7 @@ impl Session {
         let live: Vec<RunId> = self
             .runs
             .iter()
-            .filter(|(_, e)| !ended(e))
+            .filter(|(_, e)| !e.ended())
             .map(|(id, _)| *id)
             .collect();
         for id in live {
@@ -1078,7 +1240,7 @@ impl Session {
             .list(Some(spec))
             .unwrap_or_default();
         for run in runs {
-            if !self.runs.get(&run.id).is_some_and(ended) {
+            if !self.runs.get(&run.id).is_some_and(Entry::ended) {
                 files.insert(run.id, run.dir);
             }
         }
@@ -1089,22 +1251,21 @@ impl Session {
         let Some(entry) = self.runs.get_mut(id) else {
             return;
         };
-        entry.indexed = false;
-        entry.summary = store::read_summary(&entry.dir).ok().flatten().map(Box::new);
-        entry.behavior = entry
+        let files = entry.files(id);
+        files.summary = store::read_summary(&files.dir).ok().flatten().map(Box::new);
+        files.behavior = files
             .summary
             .as_ref()
             .and_then(|s| s.dataset_stats.as_ref())
             .and_then(crate::eval::DatasetStats::score);
         // An unreadable file keeps what was read; the next read starts over.
-        let _ = entry.history.read_new(&entry.dir);
+        let _ = files.history.read_new(&files.dir);
+        let dir = files.dir.clone();
         // Probed only for runs another process trains (ours are known).
-        entry.locked = entry.owned().is_none()
-            && entry
-                .summary
-                .as_ref()
-                .is_some_and(|s| s.status == RunStatus::Running)
-            && store::is_locked(&entry.dir);
+        let locked = entry.owned().is_none()
+            && entry.stored_status() == Some(RunStatus::Running)
+            && store::is_locked(&dir);
+        entry.files(id).locked = locked;
     }
 
     /// Every run of every spec, in spec order then grid order; runs of no
@@ -1121,9 +1282,9 @@ impl Session {
                 if let Some(e) = self.runs.get(id) {
                     seen.insert(id);
                     let mut run = view(id, e);
-                    if run.config.spec != spec.name {
+                    if *run.config.spec != *spec.name {
                         let mut config = (*run.config).clone();
-                        config.spec.clone_from(&spec.name);
+                        config.spec = spec.name.as_str().into();
                         run.config = Arc::new(config);
                     }
                     out.push(run);
@@ -1188,7 +1349,7 @@ impl Session {
     }
 
     pub fn run_dir(&self, id: &RunId) -> Option<RunDir> {
-        self.runs.get(id).map(|e| e.dir.clone())
+        self.runs.get(id).map(|e| e.dir(id))
     }
 
     pub fn log_tail(&self, id: &RunId, lines: usize) -> Vec<String> {
@@ -1218,35 +1379,28 @@ impl Session {
     }
 }
 
-/// A run known from its index record alone ([`Entry::indexed`]).
-fn indexed_entry(
-    root: &Path,
-    spec: &str,
-    id: &RunId,
-    row: &index::Row,
-    config: RunConfig,
-) -> Entry {
+/// A run known from its index record alone ([`State::Indexed`]), in the
+/// spec directory `spec_dir`.
+fn indexed_entry(spec_dir: &Arc<Path>, row: &index::Row, config: RunConfig) -> Entry {
     Entry {
-        dir: RunDir::new(root.join(spec).join(id)),
-        summary: Some(Box::new(row.summary(config.iterations))),
         config: Arc::new(config),
-        history: History::default(),
         handle: None,
-        locked: false,
-        indexed: true,
-        behavior: (!row.behavior.is_nan()).then_some(row.behavior),
+        state: State::Indexed(Box::new(Indexed {
+            spec_dir: spec_dir.clone(),
+            record: Record::new(row),
+        })),
     }
 }
 
 fn view(id: &RunId, e: &Entry) -> RunView {
-    let summary = e.summary.as_ref();
+    let said = e.said();
     let owned = e.owned();
     let status = match owned {
         Some(h) => h.status(),
-        None => match summary.map(|s| s.status) {
+        None => match e.stored_status() {
             // "running" with nobody holding the lock: its process died; it
             // resumes from its checkpoint when someone trains it again.
-            Some(RunStatus::Running) if !e.locked => RunStatus::Queued,
+            Some(RunStatus::Running) if !e.locked() => RunStatus::Queued,
             Some(s) => s,
             None => RunStatus::Queued,
         },
@@ -1254,32 +1408,28 @@ fn view(id: &RunId, e: &Entry) -> RunView {
     let progress = match owned {
         Some(h) if h.status() == RunStatus::Running => h.progress(),
         _ => Progress {
-            iteration: summary.map_or(0, |s| s.iterations_done),
-            total: summary.map_or(e.config.iterations, |s| s.iterations),
-            it_per_sec: summary.and_then(|s| s.last).map_or(0.0, |m| m.it_per_sec),
+            iteration: said.map_or(0, |s| s.iterations_done),
+            total: said.map_or(e.config.iterations, |s| s.iterations),
+            it_per_sec: said.and_then(|s| s.last).map_or(0.0, |m| m.it_per_sec),
             eta_seconds: 0.0,
         },
     };
+    let history = e.history();
     RunView {
         id: *id,
         config: e.config.clone(),
         status,
         progress,
-        latest: e
-            .history
-            .points()
-            .last()
-            .copied()
-            .or(summary.and_then(|s| s.last)),
-        history: e.history.points().clone(),
+        latest: history.last().copied().or(said.and_then(|s| s.last)),
+        history: history.clone(),
         error: owned
             .and_then(|h| h.error())
-            .or_else(|| summary.and_then(|s| s.error.clone())),
+            .map(String::into_boxed_str)
+            .or_else(|| said.and_then(|s| s.error).map(Box::from)),
         owned_here: owned.is_some(),
-        dir: e.dir.clone(),
-        coverage: summary.and_then(|s| s.coverage),
-        dataset_stats: summary.and_then(|s| s.dataset_stats),
-        behavior: e.behavior,
+        coverage: said.and_then(|s| s.coverage),
+        dataset_stats: said.and_then(|s| s.dataset_stats).map(|d| Box::new(*d)),
+        behavior: e.behavior(),
     }
 }
 
@@ -1567,11 +1717,6 @@ fn spec_dirs(root: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Whether a run ended (its files change no more until it is rerun).
-fn ended(e: &Entry) -> bool {
-    e.summary.as_ref().is_some_and(|s| s.status.is_final())
 }
 
 /// Moves messages of one channel into another, wrapped.

@@ -150,15 +150,15 @@ impl Plan {
         let gamma = self.gammas[digit(self.gammas.len())];
         let env = &self.envs[digit(self.envs.len())];
         RunConfig {
-            spec: self.name.clone(),
-            env: env.clone(),
+            spec: self.name.as_str().into(),
+            env: env.as_str().into(),
             gamma,
             seed,
             iterations,
             eval_every,
             dataset: dataset.resolve(seed),
             features: features.clone(),
-            algo: algo.clone(),
+            algo: algo.as_str().into(),
             params: params.clone(),
             rollouts: crate::env::continuous(env)
                 .map(|_| self.rollouts.unwrap_or(DEFAULT_ROLLOUTS)),

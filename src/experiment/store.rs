@@ -210,7 +210,7 @@ impl CheckpointOwner {
     pub fn of(config: &RunConfig) -> Self {
         CheckpointOwner {
             run: config.id().to_string(),
-            algo: config.algo.clone(),
+            algo: config.algo.to_string(),
             format: CHECKPOINT_FORMAT,
             version: env!("CARGO_PKG_VERSION").to_string(),
         }

@@ -142,7 +142,7 @@ impl Labels {
             let runs: Vec<&RunConfig> = configs
                 .iter()
                 .copied()
-                .filter(|c| c.algo == *algo)
+                .filter(|c| *c.algo == **algo)
                 .collect();
             for c in &runs {
                 for k in c.params.keys() {
@@ -186,7 +186,7 @@ impl Labels {
                     (algo.to_string(), varying)
                 })
                 .collect(),
-            envs: differ(&|c| c.env.clone()),
+            envs: differ(&|c| c.env.to_string()),
             gamma: differ(&|c| c.gamma.to_string()),
             iterations: differ(&|c| c.iterations.to_string()),
             eval_every: differ(&|c| c.eval_every.to_string()),
@@ -202,8 +202,8 @@ impl Labels {
     /// The algorithm and the hyper-parameters that vary among its runs:
     /// `fqi q_init=random`, or `bc`.
     pub fn algo(&self, c: &RunConfig) -> String {
-        let mut label = c.algo.clone();
-        for k in self.varying.get(&c.algo).into_iter().flatten() {
+        let mut label = c.algo.to_string();
+        for k in self.varying.get(&*c.algo).into_iter().flatten() {
             let v = c.params.get(k).map_or_else(|| "-".to_string(), value_text);
             label.push_str(&format!(" {k}={v}"));
         }
@@ -273,7 +273,7 @@ impl Labels {
             ),
         };
         DatasetKey {
-            env: c.env.clone(),
+            env: c.env.to_string(),
             policy,
             size,
             file,

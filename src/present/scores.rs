@@ -1819,7 +1819,7 @@ mod tests {
             ..result(
                 c,
                 RunStatus::Done,
-                Some(if c.algo == "bc" { &bc } else { &fqi }),
+                Some(if &*c.algo == "bc" { &bc } else { &fqi }),
             )
         }));
         let b = table.behavior[0].as_ref().unwrap();

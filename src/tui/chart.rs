@@ -706,7 +706,7 @@ struct Curve<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::experiment::{DatasetSource, Progress, RunConfig, RunDir, RunStatus};
+    use crate::experiment::{DatasetSource, Progress, RunConfig, RunStatus};
 
     /// A run of `env` whose eval points all read `q`.
     pub(crate) fn run_view(env: &str, q: f64, points: u64) -> RunView {
@@ -747,7 +747,6 @@ pub(crate) mod tests {
             history: Arc::new(history),
             error: None,
             owned_here: true,
-            dir: RunDir::new(""),
             coverage: None,
             dataset_stats: None,
             behavior: None,

@@ -192,10 +192,10 @@ impl Dashboard {
             self.app.set_detail_data(None);
             return;
         }
-        let Some(run) = self.app.selected_run() else {
+        let selected = self.app.selected_run();
+        let Some(dir) = selected.and_then(|run| self.session.run_dir(&run.id)) else {
             return;
         };
-        let dir = run.dir.clone();
         self.app.detail.log_tail = store::log_tail(&dir, 12);
         self.app.detail.load_landscape(Some(&dir));
         // Missing files are a run still training; anything else (a corrupt
@@ -258,7 +258,7 @@ impl Dashboard {
             wall_time: app.chart.options.wall_time,
             smoothing: app.chart.options.smoothing,
         };
-        let dir = self.session.options().runs_dir.join(&first.config.spec);
+        let dir = self.session.options().runs_dir.join(&*first.config.spec);
         let path = dir.join(format!("figure-{}.svg", store::now() as u64));
         let written = plot::curves(&first.config.spec, &data, layout, options)
             .and_then(|f| figure::render(&f, Format::Svg, None))

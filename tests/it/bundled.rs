@@ -34,7 +34,7 @@ fn the_score_table_covers_every_learner_quality_environment_and_seed() {
     let spec =
         spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/score_table.toml"))
             .unwrap();
-    let algos: BTreeSet<&str> = spec.runs.iter().map(|r| r.algo.as_str()).collect();
+    let algos: BTreeSet<&str> = spec.runs.iter().map(|r| &*r.algo).collect();
     let learners: BTreeSet<&str> = pessimist::algo::names()
         .into_iter()
         .filter(|n| *n != "fqe")
@@ -43,7 +43,7 @@ fn the_score_table_covers_every_learner_quality_environment_and_seed() {
         algos, learners,
         "fqe evaluates a policy; every other algorithm learns one"
     );
-    let envs: BTreeSet<&str> = spec.runs.iter().map(|r| r.env.as_str()).collect();
+    let envs: BTreeSet<&str> = spec.runs.iter().map(|r| &*r.env).collect();
     assert_eq!(
         envs,
         BTreeSet::from(["CliffWalkingSlippery-v1", "FrozenLake8x8-v1", "Taxi-v4"])
@@ -66,7 +66,7 @@ fn the_linear_figure_climbs_where_its_spec_says() {
             .join("experiments/why_offline_rl_is_hard_linear.toml"),
     )
     .unwrap();
-    let envs: BTreeSet<&str> = spec.runs.iter().map(|r| r.env.as_str()).collect();
+    let envs: BTreeSet<&str> = spec.runs.iter().map(|r| &*r.env).collect();
     assert_eq!(envs, BTreeSet::from(["FrozenLake8x8-v1", "Taxi-v4"]));
     let sizes: BTreeSet<u64> = spec.runs.iter().filter_map(|r| r.dataset.size()).collect();
     assert_eq!(sizes, BTreeSet::from([1_000, 10_000, 100_000, 1_000_000]));
@@ -80,7 +80,7 @@ fn the_linear_figure_climbs_where_its_spec_says() {
         let run = spec
             .runs
             .iter()
-            .find(|r| r.env == env && r.seed == 0 && r.dataset.size() == Some(size))
+            .find(|r| &*r.env == env && r.seed == 0 && r.dataset.size() == Some(size))
             .unwrap();
         assert_eq!(
             run.features.label(),

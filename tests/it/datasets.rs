@@ -139,7 +139,7 @@ fn why_offline_rl_is_hard_still_overestimates_on_small_data() {
     let fqi = spec
         .runs
         .iter()
-        .find(|r| r.algo == "fqi" && r.seed == 0 && r.dataset.size() == Some(1_000))
+        .find(|r| &*r.algo == "fqi" && r.seed == 0 && r.dataset.size() == Some(1_000))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut gaps = Vec::new();
@@ -160,7 +160,7 @@ fn why_offline_rl_is_hard_still_overestimates_on_small_data() {
         let mut args = vec![
             "train".to_string(),
             "--env".into(),
-            fqi.env.clone(),
+            fqi.env.to_string(),
             "--algo".into(),
             "fqi".into(),
             "--data".into(),

@@ -110,7 +110,7 @@ fn watch_specs_and_runs(poll: bool) {
     let theirs = |s: &Session| -> Vec<RunView> {
         s.runs()
             .into_iter()
-            .filter(|r| r.config.env == "ThreeState-v0")
+            .filter(|r| &*r.config.env == "ThreeState-v0")
             .collect()
     };
     wait_until(&mut session, "the other process's runs", |s| {
@@ -337,7 +337,7 @@ fn the_dashboard_resumes_a_run_whose_other_process_died() {
         runs.len() == 1 && runs[0].status == RunStatus::Running && !runs[0].owned_here
     });
     // Killed after its first checkpoint, so the takeover resumes from it.
-    let run_dir = session.runs()[0].dir.clone();
+    let run_dir = session.run_dir(&session.runs()[0].id).unwrap();
     while summary_field(run_dir.path(), "iterations_done").is_none_or(|i| i == 0) {
         assert!(
             started.elapsed() < Duration::from_secs(180),
@@ -426,7 +426,7 @@ fn a_run_two_specs_list_is_trained_once_and_listed_under_each() {
     let listed = |spec: &str| -> Vec<RunId> {
         let mut ids: Vec<RunId> = runs
             .iter()
-            .filter(|r| r.config.spec == spec)
+            .filter(|r| &*r.config.spec == spec)
             .map(|r| r.id)
             .collect();
         ids.sort();
@@ -533,10 +533,11 @@ fn headless_runs_train_what_a_dashboard_paused() {
     // A paused run's summary says so (as when a dashboard paused it mid-run;
     // a session without autostart writes nothing, so the directory is made here).
     for run in session.runs() {
-        std::fs::create_dir_all(run.dir.path()).unwrap();
+        let run_dir = session.run_dir(&run.id).unwrap();
+        std::fs::create_dir_all(run_dir.path()).unwrap();
         let mut summary = pessimist::experiment::Summary::new(20, "dashboard".into());
         summary.status = RunStatus::Paused;
-        pessimist::experiment::store::write_summary(&run.dir, &summary).unwrap();
+        pessimist::experiment::store::write_summary(&run_dir, &summary).unwrap();
     }
     session.wait(Duration::from_millis(300));
     session.shutdown();
@@ -613,7 +614,7 @@ fn a_run_started_elsewhere_among_ended_runs_is_followed_live(poll: bool) {
     let live = |s: &Session| {
         s.runs()
             .into_iter()
-            .find(|r| r.config.env == "FrozenLake8x8-v1")
+            .find(|r| &*r.config.env == "FrozenLake8x8-v1")
     };
     wait_until(&mut session, "the other process's run, running", |s| {
         live(s).is_some_and(|r| r.status == RunStatus::Running && !r.history.is_empty())

@@ -57,11 +57,10 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
         latest: history.last().copied(),
         history: Arc::new(history),
         error: (status == RunStatus::Failed)
-            .then(|| "dataset file vanished: \u{1b}[31mno such file".to_string()),
+            .then(|| "dataset file vanished: \u{1b}[31mno such file".into()),
         owned_here: true,
-        dir: PathBuf::from("/nonexistent").into(),
         coverage: Some(12.5),
-        dataset_stats: Some(DatasetStats {
+        dataset_stats: Some(Box::new(DatasetStats {
             transitions: size as usize,
             episodes: size as usize / 40,
             behavior_score: Some(33.1),
@@ -72,7 +71,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
             reachable_states: 62,
             state_coverage: 61.0 / 62.0,
             concentrability: 12.5,
-        }),
+        })),
         behavior: Some(33.1),
         config: Arc::new(config),
     }
@@ -192,7 +191,7 @@ fn help_overlay() {
 fn filter_sort_and_cursor() {
     let mut app = app();
     press(&mut app, "/bc 10k<enter>");
-    assert!(app.visible_runs().iter().all(|r| r.config.algo == "bc"));
+    assert!(app.visible_runs().iter().all(|r| &*r.config.algo == "bc"));
     assert_eq!(app.visible_runs().len(), 2);
     // Eleven presses from `spec`: sorted by score, descending.
     press(&mut app, "<esc>sssssssssssS<left><left>");
@@ -393,7 +392,6 @@ fn diverged_run_near_1e300() {
             history: Arc::new(history),
             error: None,
             owned_here: true,
-            dir: PathBuf::from("/nonexistent").into(),
             coverage: None,
             dataset_stats: None,
             behavior: None,

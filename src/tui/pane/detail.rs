@@ -85,7 +85,7 @@ impl DetailPane {
             .then(|| run.map(|r| r.config.env.clone()))
             .flatten();
         let same = match (&wanted, &self.env) {
-            (Some(id), Some(env)) => env.id() == id,
+            (Some(id), Some(env)) => env.id() == &**id,
             (None, None) => true,
             _ => false,
         };
@@ -206,7 +206,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .detail
         .env
         .as_deref()
-        .filter(|m| m.id() == run.config.env)
+        .filter(|m| m.id() == &*run.config.env)
         .and_then(|m| m.grid());
     // A continuous run's landscape: three panels of up to GRID + 2 columns,
     // leaving the run's lines 40.

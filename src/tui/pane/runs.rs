@@ -127,12 +127,7 @@ impl Order {
         let shown: Vec<&RunView> = rows.iter().map(|&i| &store.runs[i]).collect();
         let keys: Vec<u64> = match self.sort {
             SortKey::Spec => rows.iter().map(|&i| u64::from(store.spec_of(i))).collect(),
-            SortKey::Env => ranks(
-                &shown
-                    .iter()
-                    .map(|r| r.config.env.as_str())
-                    .collect::<Vec<_>>(),
-            ),
+            SortKey::Env => ranks(&shown.iter().map(|r| &*r.config.env).collect::<Vec<_>>()),
             SortKey::Algo => ranks(
                 &shown
                     .iter()
@@ -303,7 +298,7 @@ impl Facts {
         step(&mut self.running, r.status == RunStatus::Running);
         let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
         step(&mut self.covered_gap, covered);
-        let env = &r.config.env;
+        let env = &*r.config.env;
         match self.envs.get_mut(env) {
             Some(n) => {
                 step(n, true);
@@ -312,7 +307,7 @@ impl Facts {
                 }
             }
             None if add => {
-                self.envs.insert(env.clone(), 1);
+                self.envs.insert(env.to_string(), 1);
             }
             None => {}
         }
@@ -510,7 +505,7 @@ impl RunsPane {
         let Some(&i) = self.rows.get(self.selected) else {
             return NONE.clone();
         };
-        let spec = &store.runs[i].config.spec;
+        let spec = &*store.runs[i].config.spec;
         let mut tables = self.tables.borrow_mut();
         if let Some(scored) = tables.get(spec)
             && scored.checked
@@ -542,7 +537,7 @@ impl RunsPane {
             .with_controllers(&controllers),
         );
         tables.insert(
-            spec.clone(),
+            spec.to_string(),
             Scored {
                 key,
                 checked: true,

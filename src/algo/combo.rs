@@ -152,7 +152,7 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let ns = data.compiled.n_states;
-    let cql = Cql::new(&config.cql, data);
+    let cql = Cql::new(&config.cql, data)?;
     let rule = Combo {
         weights: cql.data_weights(),
         cql,

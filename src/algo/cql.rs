@@ -94,15 +94,17 @@
 //! not where the features pool distant observations (Acrobot, CartPole
 //! in 512 hashed slots; docs/scores.md).
 
-use super::linear::{self, Cells, Projectable};
+use super::linear::{self, Cells, Factor, Projectable};
 use super::newton::{self, RowObjective, Scratch};
 use super::scale::value_unit;
 use super::settled::Settled;
 use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, row_len};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
+use crate::features::Phi;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
+use std::sync::Arc;
 
 pub const NAME: &str = "cql";
 
@@ -151,7 +153,7 @@ impl Config {
 
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let rule = Cql::new(&config, data);
+    let rule = Cql::new(&config, data)?;
     let cells = rule.cells();
     linear::or_table(rule, &config.q_init.table(data), cells, data)
 }
@@ -199,8 +201,13 @@ pub struct Cql {
     /// whose curvature per cell is d(s)(π̂_β(a|s) + `floor`), floor = α/2τ;
     /// `None` for the table's Newton step.
     floor: Option<f64>,
-    /// A row's candidate, for the majoriser's step.
+    /// The feature-space form's step on the states' values, before the
+    /// majoriser's (`Some` with `floor`).
+    levels: Option<Levels>,
+    /// A row's candidate, for the majoriser's step, and the row before the
+    /// iteration's steps.
     candidate: Vec<f64>,
+    before: Vec<f64>,
     /// Whether `sigma` and `soft` are those of the current f: the descent
     /// leaves them so (bit for bit, one softmax of the same row), a
     /// checkpoint's load or a projection does not.
@@ -208,7 +215,7 @@ pub struct Cql {
 }
 
 impl Cql {
-    pub fn new(config: &Config, data: &TrainData) -> Self {
+    pub fn new(config: &Config, data: &TrainData) -> Result<Self> {
         let c = &data.compiled;
         let (ns, na) = (c.n_states, c.n_actions);
         let unit = value_unit(data);
@@ -217,12 +224,18 @@ impl Cql {
         let up: Vec<f64> = (0..ns * na)
             .map(|cell| f64::from(c.count(cell / na, cell % na)) / n)
             .collect();
-        Cql {
+        let visited: Vec<usize> = (0..ns).filter(|&s| c.state_count[s] > 0).collect();
+        let floor = linear::generalises(data).then_some(config.alpha / (2.0 * config.tau));
+        let levels = match (floor, &data.phi) {
+            (Some(_), Some(phi)) => Some(Levels::new(phi.clone(), &visited, &up, na)?),
+            _ => None,
+        };
+        Ok(Cql {
             alpha: config.alpha * unit,
             tau: config.tau * unit,
             inner: config.inner,
             n_actions: na,
-            visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),
+            visited,
             own: Weights {
                 down: data_share.clone(),
                 bellman: up.clone(),
@@ -236,10 +249,12 @@ impl Cql {
             soft: vec![0.0; ns],
             settled: Settled::new(NAME, ns, &[("y", na), ("w", na), ("down", 1)]),
             scratch: Scratch::new(na),
-            floor: linear::generalises(data).then_some(config.alpha / (2.0 * config.tau)),
+            floor,
+            levels,
             candidate: vec![0.0; na],
+            before: vec![0.0; na],
             synced: false,
-        }
+        })
     }
 
     /// The cells the linear form fits: with the majoriser's step, its
@@ -321,6 +336,9 @@ impl Cql {
         let mut largest: f64 = 0.0;
         let stretch = self.stretch(weights);
         for inner in 0..self.inner {
+            if let Some(levels) = &mut self.levels {
+                levels.solve(f, &self.y, weights, self.alpha, &self.visited);
+            }
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
                 let (y, w) = (&self.y[cells.clone()], &weights.bellman[cells.clone()]);
@@ -348,17 +366,26 @@ impl Cql {
                         &mut self.soft[s],
                         &mut self.scratch,
                     ),
-                    // The data's curvature, stretched to cover the weights'.
+                    // The state's value step, then the majoriser's with the
+                    // data's curvature, stretched to cover the weights'; σ
+                    // is that of the shifted row (a softmax of f + δ is f's).
                     Some(floor) => {
                         let (up, d) = (&self.up[cells.clone()], self.data_share[s]);
-                        Some(newton::majorise(
+                        let delta = self.levels.as_ref().map_or(0.0, |l| l.delta[s]);
+                        let f = &mut f[cells.clone()];
+                        self.before.copy_from_slice(f);
+                        for x in f.iter_mut() {
+                            *x += delta;
+                        }
+                        newton::majorise(
                             &row,
-                            &mut f[cells.clone()],
+                            f,
                             &mut self.sigma[cells],
                             &mut self.soft[s],
                             &mut self.candidate,
                             |a| stretch * (up[a] + floor * d),
-                        ))
+                        );
+                        Some(largest_change(w, &self.before, f))
                     }
                 };
                 self.settled.note(s, inner == 0, change.is_none());
@@ -453,6 +480,88 @@ fn push_down(f: &[f64], _up: &[f64], tau: f64, sigma: &mut [f64]) -> f64 {
         *o *= scale;
     }
     top + tau * total.ln()
+}
+
+/// The largest |Δf| between rows `a` and `b` over the actions with a
+/// Bellman weight `w` (the others may sink without end).
+fn largest_change(w: &[f64], a: &[f64], b: &[f64]) -> f64 {
+    (0..b.len())
+        .filter(|&i| w[i] > 0.0)
+        .map(|i| (a[i] - b[i]).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The feature-space form's exact step along the states' values: every
+/// action of a visited state moves by the same δ(s) = ψ(s)ᵀμ, a direction
+/// of span(Φ) along which the push-down and the push-up cancel but for
+/// combo's weights (τ log Σ exp((f + δ)/τ) = τ log Σ exp(f/τ) + δ), so
+/// the objective there is the Bellman term's quadratic plus a linear
+/// term. μ minimises it with the curvature Σ_a w(s,a) ≤ κ b(s),
+/// b(s) = Σ_a d(s)π̂_β(a|s) the data's, so the Gram matrix of b is
+/// factored once (κ = 1 for cql's own weights, where the step is exact).
+/// It moves the values by the whole of the Bellman residual the
+/// majoriser's step moves by 1/(1 + α/2τ), on every reward scale, and
+/// lowers the objective, so the iteration's fixed points are the
+/// majoriser's alone.
+struct Levels {
+    phi: Arc<Phi>,
+    /// The factor of Σ_s b(s)ψ(s)ψ(s)ᵀ over the visited states (and the ridge).
+    factor: Factor,
+    /// b(s) per state.
+    base: Vec<f64>,
+    /// The slope Σ_s ψ(s) ∂L/∂δ(s), then μ: one per state feature.
+    mu: Vec<f64>,
+    /// δ(s) per state (visited states only).
+    delta: Vec<f64>,
+}
+
+impl Levels {
+    fn new(phi: Arc<Phi>, visited: &[usize], up: &[f64], na: usize) -> Result<Self> {
+        let base: Vec<f64> = up.chunks_exact(na).map(|row| row.iter().sum()).collect();
+        let states: Vec<(usize, f64)> = visited.iter().map(|&s| (s, base[s])).collect();
+        let (factor, _) = linear::factor_gram(phi.psi_gram(&states), 0.0, "cql's state values")?;
+        let width = phi.state_width().expect("features of sample states");
+        Ok(Levels {
+            phi,
+            factor,
+            delta: vec![0.0; base.len()],
+            base,
+            mu: vec![0.0; width],
+        })
+    }
+
+    /// δ of the step from `f` with targets `y`, weights `weights` and
+    /// push-down weight α (the push-up's weights being b's).
+    fn solve(&mut self, f: &[f64], y: &[f64], weights: &Weights, alpha: f64, visited: &[usize]) {
+        let na = f.len() / self.delta.len().max(1);
+        self.mu.fill(0.0);
+        let mut kappa: f64 = 0.0;
+        for &s in visited {
+            // ALGO LOGIC: ∂L/∂δ(s) = α(d_down(s) − b(s)) + Σ_a w (f − y), and
+            // ∂²L/∂δ(s)² = Σ_a w.
+            let mut slope = alpha * (weights.down[s] - self.base[s]);
+            let mut curvature = 0.0;
+            for cell in s * na..(s + 1) * na {
+                let w = weights.bellman[cell];
+                if w > 0.0 {
+                    slope += w * (f[cell] - y[cell]);
+                    curvature += w;
+                }
+            }
+            kappa = kappa.max(curvature / self.base[s]);
+            let mu = &mut self.mu;
+            self.phi.psi_each(s, |j, x| mu[j] += x * slope);
+        }
+        if kappa > 0.0 {
+            self.factor.solve(&mut self.mu);
+            self.mu.iter_mut().for_each(|m| *m /= -kappa);
+        } else {
+            self.mu.fill(0.0);
+        }
+        for &s in visited {
+            self.delta[s] = self.phi.psi_dot(s, &self.mu);
+        }
+    }
 }
 
 /// E_σ f(s,·) with σ = softmax(f/τ) over the actions the data shows at s

@@ -152,7 +152,7 @@ impl Config {
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
     let ns = data.compiled.n_states;
-    let cql = Cql::new(&config.cql, data)?;
+    let cql = Cql::new(&config.cql, data);
     let rule = Combo {
         weights: cql.data_weights(),
         cql,
@@ -345,13 +345,15 @@ impl Rule for Combo {
         self.cql.policy_of(q)
     }
 
-    /// cql's memory of its last steps and the model buffer, which a
-    /// resumed run must average into as the uninterrupted one does.
+    /// cql's memory of its last steps, the model buffer, which a resumed
+    /// run must average into as the uninterrupted one does, and the
+    /// weights its step on the states' values factored last.
     fn save(&self) -> serde_json::Value {
         let buffered = self.buffered.as_ref().map(|d| {
             save_table(&Array2::from_shape_vec((d.len(), 1), d.clone()).expect("a column"))
         });
-        serde_json::json!({ "cql": self.cql.save_memory(), "buffered": buffered })
+        let levels = self.cql.levels().map(|l| l.save());
+        serde_json::json!({ "cql": self.cql.save_memory(), "buffered": buffered, "levels": levels })
     }
 
     fn load(&mut self, state: &serde_json::Value) -> Result<()> {
@@ -365,6 +367,12 @@ impl Rule for Combo {
             serde_json::Value::Null => None,
             table => Some(load_table(table, (ns, 1))?.into_raw_vec_and_offset().0),
         };
+        if let (Some(state), (visited, Some(levels))) = (
+            state.get("levels").filter(|l| !l.is_null()),
+            self.cql.visited_levels(),
+        ) {
+            levels.load(state, visited)?;
+        }
         self.cql.load_memory(memory)
     }
 }

@@ -98,7 +98,9 @@ use super::linear::{self, Cells, Factor, Projectable};
 use super::newton::{self, RowObjective, Scratch};
 use super::scale::value_unit;
 use super::settled::Settled;
-use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, row_len};
+use super::tabular::{
+    Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, load_table, row_len, save_table,
+};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
 use crate::features::Phi;
@@ -153,7 +155,7 @@ impl Config {
 
 pub fn build(params: &Params, data: &TrainData) -> Result<Box<dyn Algorithm>> {
     let (config, _) = Config::read(params)?;
-    let rule = Cql::new(&config, data)?;
+    let rule = Cql::new(&config, data);
     let cells = rule.cells();
     linear::or_table(rule, &config.q_init.table(data), cells, data)
 }
@@ -215,7 +217,7 @@ pub struct Cql {
 }
 
 impl Cql {
-    pub fn new(config: &Config, data: &TrainData) -> Result<Self> {
+    pub fn new(config: &Config, data: &TrainData) -> Self {
         let c = &data.compiled;
         let (ns, na) = (c.n_states, c.n_actions);
         let unit = value_unit(data);
@@ -227,10 +229,10 @@ impl Cql {
         let visited: Vec<usize> = (0..ns).filter(|&s| c.state_count[s] > 0).collect();
         let floor = linear::generalises(data).then_some(config.alpha / (2.0 * config.tau));
         let levels = match (floor, &data.phi) {
-            (Some(_), Some(phi)) => Some(Levels::new(phi.clone(), &visited, &up, na)?),
+            (Some(_), Some(phi)) => Some(Levels::new(phi.clone(), &up, na)),
             _ => None,
         };
-        Ok(Cql {
+        Cql {
             alpha: config.alpha * unit,
             tau: config.tau * unit,
             inner: config.inner,
@@ -254,7 +256,7 @@ impl Cql {
             candidate: vec![0.0; na],
             before: vec![0.0; na],
             synced: false,
-        })
+        }
     }
 
     /// The cells the linear form fits: with the majoriser's step, its
@@ -447,6 +449,16 @@ impl Cql {
         self.settled.save()
     }
 
+    /// The feature-space form's step on the states' values, where it has one.
+    pub fn levels(&self) -> Option<&Levels> {
+        self.levels.as_ref()
+    }
+
+    /// The states the data visits and the step on their values, where it has one.
+    pub fn visited_levels(&mut self) -> (&[usize], Option<&mut Levels>) {
+        (&self.visited, self.levels.as_mut())
+    }
+
     /// Restores what [`Cql::save_memory`] wrote; σ is recomputed from the
     /// restored table.
     pub fn load_memory(&mut self, state: &serde_json::Value) -> Result<()> {
@@ -491,24 +503,29 @@ fn largest_change(w: &[f64], a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// The feature-space form's exact step along the states' values: every
-/// action of a visited state moves by the same δ(s) = ψ(s)ᵀμ, a direction
-/// of span(Φ) along which the push-down and the push-up cancel but for
-/// combo's weights (τ log Σ exp((f + δ)/τ) = τ log Σ exp(f/τ) + δ), so
-/// the objective there is the Bellman term's quadratic plus a linear
-/// term. μ minimises it with the curvature Σ_a w(s,a) ≤ κ b(s),
-/// b(s) = Σ_a d(s)π̂_β(a|s) the data's, so the Gram matrix of b is
-/// factored once (κ = 1 for cql's own weights, where the step is exact).
-/// It moves the values by the whole of the Bellman residual the
-/// majoriser's step moves by 1/(1 + α/2τ), on every reward scale, and
-/// lowers the objective, so the iteration's fixed points are the
-/// majoriser's alone.
-struct Levels {
+/// The feature-space form's step along the states' values: every action
+/// of a visited state moves by the same δ(s) = ψ(s)ᵀμ, a direction of
+/// span(Φ) along which the push-down and the push-up cancel but for
+/// combo's weights (τ log Σ exp((f + δ)/τ) = τ log Σ exp(f/τ) + δ), so the
+/// objective there is the Bellman term's quadratic, curvature W(s) =
+/// Σ_a w(s,a), plus a linear term. μ minimises the quadratic of curvature
+/// κ k(s) ≥ W(s) above it, k the weights of the Gram matrix last factored:
+/// k = max(W, b), b(s) = Σ_a d(s)π̂_β(a|s) the data's, refactored only when
+/// max(W, b) leaves [k/2, 2k] somewhere (never for cql, whose W is b and
+/// whose step is exact; for combo's rollouts, when they move). It moves
+/// the values by the whole Bellman residual, which the majoriser's step
+/// moves by 1/(1 + α/2τ), and it lowers the objective, so the iteration's
+/// fixed points are the majoriser's alone.
+pub struct Levels {
     phi: Arc<Phi>,
-    /// The factor of Σ_s b(s)ψ(s)ψ(s)ᵀ over the visited states (and the ridge).
-    factor: Factor,
-    /// b(s) per state.
+    /// The factor of Σ_s k(s)ψ(s)ψ(s)ᵀ over the visited states (and the
+    /// ridge); `None` before the first step.
+    factor: Option<Factor>,
+    /// k(s) per state.
+    factored: Vec<f64>,
+    /// b(s) and this step's W(s) per state.
     base: Vec<f64>,
+    curvature: Vec<f64>,
     /// The slope Σ_s ψ(s) ∂L/∂δ(s), then μ: one per state feature.
     mu: Vec<f64>,
     /// δ(s) per state (visited states only).
@@ -516,18 +533,18 @@ struct Levels {
 }
 
 impl Levels {
-    fn new(phi: Arc<Phi>, visited: &[usize], up: &[f64], na: usize) -> Result<Self> {
+    fn new(phi: Arc<Phi>, up: &[f64], na: usize) -> Self {
         let base: Vec<f64> = up.chunks_exact(na).map(|row| row.iter().sum()).collect();
-        let states: Vec<(usize, f64)> = visited.iter().map(|&s| (s, base[s])).collect();
-        let (factor, _) = linear::factor_gram(phi.psi_gram(&states), 0.0, "cql's state values")?;
         let width = phi.state_width().expect("features of sample states");
-        Ok(Levels {
+        Levels {
             phi,
-            factor,
+            factor: None,
+            factored: vec![0.0; base.len()],
+            curvature: vec![0.0; base.len()],
             delta: vec![0.0; base.len()],
             base,
             mu: vec![0.0; width],
-        })
+        }
     }
 
     /// δ of the step from `f` with targets `y`, weights `weights` and
@@ -535,10 +552,10 @@ impl Levels {
     fn solve(&mut self, f: &[f64], y: &[f64], weights: &Weights, alpha: f64, visited: &[usize]) {
         let na = f.len() / self.delta.len().max(1);
         self.mu.fill(0.0);
-        let mut kappa: f64 = 0.0;
+        let mut moved = self.factor.is_none();
         for &s in visited {
             // ALGO LOGIC: ∂L/∂δ(s) = α(d_down(s) − b(s)) + Σ_a w (f − y), and
-            // ∂²L/∂δ(s)² = Σ_a w.
+            // ∂²L/∂δ(s)² = W(s) = Σ_a w.
             let mut slope = alpha * (weights.down[s] - self.base[s]);
             let mut curvature = 0.0;
             for cell in s * na..(s + 1) * na {
@@ -548,19 +565,59 @@ impl Levels {
                     curvature += w;
                 }
             }
-            kappa = kappa.max(curvature / self.base[s]);
+            self.curvature[s] = curvature;
+            let (k, wanted) = (self.factored[s], curvature.max(self.base[s]));
+            moved |= !(0.5 * k..=2.0 * k).contains(&wanted);
             let mu = &mut self.mu;
             self.phi.psi_each(s, |j, x| mu[j] += x * slope);
         }
-        if kappa > 0.0 {
-            self.factor.solve(&mut self.mu);
-            self.mu.iter_mut().for_each(|m| *m /= -kappa);
-        } else {
-            self.mu.fill(0.0);
+        if moved {
+            for &s in visited {
+                self.factored[s] = self.curvature[s].max(self.base[s]);
+            }
+            self.refactor(visited);
+        }
+        // κ: the least factor by which k covers W.
+        let kappa = visited
+            .iter()
+            .map(|&s| self.curvature[s] / self.factored[s])
+            .fold(0.0, f64::max);
+        match &self.factor {
+            Some(factor) if kappa > 0.0 => {
+                factor.solve(&mut self.mu);
+                for m in &mut self.mu {
+                    *m /= -kappa;
+                }
+            }
+            _ => self.mu.fill(0.0),
         }
         for &s in visited {
             self.delta[s] = self.phi.psi_dot(s, &self.mu);
         }
+    }
+
+    /// Factors the Gram matrix of the weights k; `None` where it cannot
+    /// (weights no longer finite), which leaves δ = 0.
+    fn refactor(&mut self, visited: &[usize]) {
+        let states: Vec<(usize, f64)> = visited.iter().map(|&s| (s, self.factored[s])).collect();
+        self.factor = linear::factor_gram(self.phi.psi_gram(&states), 0.0, "the states' values")
+            .ok()
+            .map(|(factor, _)| factor);
+    }
+
+    /// k, for a checkpoint: a resumed run must factor the weights the
+    /// uninterrupted one did.
+    pub fn save(&self) -> serde_json::Value {
+        let k = &self.factored;
+        save_table(&Array2::from_shape_vec((k.len(), 1), k.clone()).expect("a column"))
+    }
+
+    /// Restores what [`Levels::save`] wrote and factors it.
+    pub fn load(&mut self, state: &serde_json::Value, visited: &[usize]) -> Result<()> {
+        let k = load_table(state, (self.factored.len(), 1))?;
+        self.factored = k.into_raw_vec_and_offset().0;
+        self.refactor(visited);
+        Ok(())
     }
 }
 

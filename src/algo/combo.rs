@@ -76,8 +76,15 @@
 //! the same buffer) in the step; it diverges where that does (TwoState-v0).
 //! On features that generalise across sample states, `cql`'s majoriser
 //! with the data's curvature stretched by the least κ ≥ 1 that covers
-//! these weights' (the rollouts weigh some states above the data), so
-//! the projection's Gram matrix stays the one factored at the start.
+//! these weights' (the rollouts weigh some states above the data, κ about
+//! 5 on MountainCar 10k), so the projection's Gram matrix stays the one
+//! factored at the start; and `cql`'s step on the states' values, whose
+//! smaller Gram matrix (over ψ) is refactored when the rollouts' weight of
+//! a state moves by a factor 2 from the one it was factored with, so that
+//! step stays within a factor 2 of exact (with one matrix, factored on
+//! the first iteration's weights, its κ reached 4 within 20 iterations on
+//! MountainCar 10k, and at 300 iterations q_est sat 47 below J on
+//! CartPole ε = 0.05 10k, against 6 below with the refactoring).
 
 use super::cql::{self, Cql, Weights};
 use super::linear::{self, Projectable};

@@ -359,7 +359,7 @@ impl Rule for Combo {
         let buffered = self.buffered.as_ref().map(|d| {
             save_table(&Array2::from_shape_vec((d.len(), 1), d.clone()).expect("a column"))
         });
-        let levels = self.cql.levels().map(|l| l.save());
+        let levels = self.cql.levels().map(cql::Levels::save);
         serde_json::json!({ "cql": self.cql.save_memory(), "buffered": buffered, "levels": levels })
     }
 

@@ -346,7 +346,7 @@ impl Cql {
         let stretch = self.stretch(weights);
         for inner in 0..self.inner {
             if let Some(levels) = &mut self.levels {
-                levels.solve(f, &self.y, weights, self.alpha, &self.visited);
+                levels.solve(f, &self.y, weights, self.alpha, &self.visited, na);
             }
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
@@ -394,7 +394,7 @@ impl Cql {
                             &mut self.candidate,
                             |a| stretch * (up[a] + floor * d),
                         );
-                        Some(largest_change(w, &self.before, f))
+                        Some(newton::largest_change(&row, &self.before, f))
                     }
                 };
                 self.settled.note(s, inner == 0, change.is_none());
@@ -501,15 +501,6 @@ fn push_down(f: &[f64], _up: &[f64], tau: f64, sigma: &mut [f64]) -> f64 {
     top + tau * total.ln()
 }
 
-/// The largest |Δf| between rows `a` and `b` over the actions with a
-/// Bellman weight `w` (the others may sink without end).
-fn largest_change(w: &[f64], a: &[f64], b: &[f64]) -> f64 {
-    (0..b.len())
-        .filter(|&i| w[i] > 0.0)
-        .map(|i| (a[i] - b[i]).abs())
-        .fold(0.0, f64::max)
-}
-
 /// The feature-space form's step along the states' values: every action
 /// of a visited state moves by the same δ(s) = ψ(s)ᵀμ, a direction of
 /// span(Φ) along which the push-down and the push-up cancel but for
@@ -554,10 +545,18 @@ impl Levels {
         }
     }
 
-    /// δ of the step from `f` with targets `y`, weights `weights` and
-    /// push-down weight α (the push-up's weights being b's).
-    fn solve(&mut self, f: &[f64], y: &[f64], weights: &Weights, alpha: f64, visited: &[usize]) {
-        let na = f.len() / self.delta.len().max(1);
+    /// δ of the step from `f` (rows of `na` actions) with targets `y`,
+    /// weights `weights` and push-down weight α (the push-up's weights
+    /// being b's).
+    fn solve(
+        &mut self,
+        f: &[f64],
+        y: &[f64],
+        weights: &Weights,
+        alpha: f64,
+        visited: &[usize],
+        na: usize,
+    ) {
         self.mu.fill(0.0);
         let mut moved = self.factor.is_none();
         for &s in visited {

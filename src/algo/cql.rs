@@ -87,22 +87,33 @@
 //! action alone, would otherwise bootstrap from extrapolated values (on
 //! CartPole 10k with 2048 slots q_est doubled every 500 iterations, to
 //! 2.7e3 after 5,000, against returns of at most 100). The Gram matrix
-//! of the fixed m is factored once, so an iteration costs O(N·k). Its
-//! Bellman step is 1/(1 + α/2τ) of Newton's, so it takes about 2.5× the
-//! iterations at the defaults. The bound is the linear objective's, not
+//! of the fixed m is factored once, so an iteration costs O(N·k). The
+//! majoriser's Bellman step is 1/(1 + α/2τ) of Newton's (0.4 at the
+//! defaults, a step 0.996 of the way from the fixed point at γ = 0.99:
+//! 1,000 iterations to settle), so each iteration first takes an exact
+//! step along the states' values, every action of a state moved alike
+//! ([`Levels`]: there the push-down and push-up cancel, and what is left
+//! is least squares on the Bellman residual, its Gram matrix over ψ
+//! factored once): the values then move at fitted-Q iteration's rate, γ
+//! an iteration, and settle within the 300 iterations the bundled specs
+//! run (docs/scores.md, "converge"). The bound is the linear objective's, not
 //! the table's: q_est ≤ J on MountainCar 100k (−73.6 against −70.4), but
 //! not where the features pool distant observations (Acrobot, CartPole
 //! in 512 hashed slots; docs/scores.md).
 
-use super::linear::{self, Cells, Projectable};
+use super::linear::{self, Cells, Factor, Projectable};
 use super::newton::{self, RowObjective, Scratch};
 use super::scale::value_unit;
 use super::settled::Settled;
-use super::tabular::{Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, row_len};
+use super::tabular::{
+    Backup, INIT_SCALE, Q_INIT, QInit, Rule, by_row_len, expected, load_table, row_len, save_table,
+};
 use super::{Algorithm, Key, ParamReader, Params, TrainData};
 use crate::error::Result;
+use crate::features::Phi;
 use crate::mdp::Policy;
 use ndarray::{Array2, ArrayView2};
+use std::sync::Arc;
 
 pub const NAME: &str = "cql";
 
@@ -199,8 +210,13 @@ pub struct Cql {
     /// whose curvature per cell is d(s)(π̂_β(a|s) + `floor`), floor = α/2τ;
     /// `None` for the table's Newton step.
     floor: Option<f64>,
-    /// A row's candidate, for the majoriser's step.
+    /// The feature-space form's step on the states' values, before the
+    /// majoriser's (`Some` with `floor`).
+    levels: Option<Levels>,
+    /// A row's candidate, for the majoriser's step, and the row before the
+    /// iteration's steps.
     candidate: Vec<f64>,
+    before: Vec<f64>,
     /// Whether `sigma` and `soft` are those of the current f: the descent
     /// leaves them so (bit for bit, one softmax of the same row), a
     /// checkpoint's load or a projection does not.
@@ -217,12 +233,18 @@ impl Cql {
         let up: Vec<f64> = (0..ns * na)
             .map(|cell| f64::from(c.count(cell / na, cell % na)) / n)
             .collect();
+        let visited: Vec<usize> = (0..ns).filter(|&s| c.state_count[s] > 0).collect();
+        let floor = linear::generalises(data).then_some(config.alpha / (2.0 * config.tau));
+        let levels = match (floor, &data.phi) {
+            (Some(_), Some(phi)) => Some(Levels::new(phi.clone(), &up, na)),
+            _ => None,
+        };
         Cql {
             alpha: config.alpha * unit,
             tau: config.tau * unit,
             inner: config.inner,
             n_actions: na,
-            visited: (0..ns).filter(|&s| c.state_count[s] > 0).collect(),
+            visited,
             own: Weights {
                 down: data_share.clone(),
                 bellman: up.clone(),
@@ -236,8 +258,10 @@ impl Cql {
             soft: vec![0.0; ns],
             settled: Settled::new(NAME, ns, &[("y", na), ("w", na), ("down", 1)]),
             scratch: Scratch::new(na),
-            floor: linear::generalises(data).then_some(config.alpha / (2.0 * config.tau)),
+            floor,
+            levels,
             candidate: vec![0.0; na],
+            before: vec![0.0; na],
             synced: false,
         }
     }
@@ -321,6 +345,9 @@ impl Cql {
         let mut largest: f64 = 0.0;
         let stretch = self.stretch(weights);
         for inner in 0..self.inner {
+            if let Some(levels) = &mut self.levels {
+                levels.solve(f, &self.y, weights, self.alpha, &self.visited, na);
+            }
             for &s in &self.visited {
                 let cells = s * na..(s + 1) * na;
                 let (y, w) = (&self.y[cells.clone()], &weights.bellman[cells.clone()]);
@@ -348,17 +375,26 @@ impl Cql {
                         &mut self.soft[s],
                         &mut self.scratch,
                     ),
-                    // The data's curvature, stretched to cover the weights'.
+                    // The state's value step, then the majoriser's with the
+                    // data's curvature, stretched to cover the weights'; σ
+                    // is that of the shifted row (a softmax of f + δ is f's).
                     Some(floor) => {
                         let (up, d) = (&self.up[cells.clone()], self.data_share[s]);
-                        Some(newton::majorise(
+                        let delta = self.levels.as_ref().map_or(0.0, |l| l.delta[s]);
+                        let f = &mut f[cells.clone()];
+                        self.before.copy_from_slice(f);
+                        for x in f.iter_mut() {
+                            *x += delta;
+                        }
+                        newton::majorise(
                             &row,
-                            &mut f[cells.clone()],
+                            f,
                             &mut self.sigma[cells],
                             &mut self.soft[s],
                             &mut self.candidate,
                             |a| stretch * (up[a] + floor * d),
-                        ))
+                        );
+                        Some(newton::largest_change(&row, &self.before, f))
                     }
                 };
                 self.settled.note(s, inner == 0, change.is_none());
@@ -420,6 +456,16 @@ impl Cql {
         self.settled.save()
     }
 
+    /// The feature-space form's step on the states' values, where it has one.
+    pub fn levels(&self) -> Option<&Levels> {
+        self.levels.as_ref()
+    }
+
+    /// The states the data visits and the step on their values, where it has one.
+    pub fn visited_levels(&mut self) -> (&[usize], Option<&mut Levels>) {
+        (&self.visited, self.levels.as_mut())
+    }
+
     /// Restores what [`Cql::save_memory`] wrote; σ is recomputed from the
     /// restored table.
     pub fn load_memory(&mut self, state: &serde_json::Value) -> Result<()> {
@@ -453,6 +499,132 @@ fn push_down(f: &[f64], _up: &[f64], tau: f64, sigma: &mut [f64]) -> f64 {
         *o *= scale;
     }
     top + tau * total.ln()
+}
+
+/// The feature-space form's step along the states' values: every action
+/// of a visited state moves by the same δ(s) = ψ(s)ᵀμ, a direction of
+/// span(Φ) along which the push-down and the push-up cancel but for
+/// combo's weights (τ log Σ exp((f + δ)/τ) = τ log Σ exp(f/τ) + δ), so the
+/// objective there is the Bellman term's quadratic, curvature W(s) =
+/// Σ_a w(s,a), plus a linear term. μ minimises the quadratic of curvature
+/// κ k(s) ≥ W(s) above it, k the weights of the Gram matrix last factored:
+/// k = max(W, b), b(s) = Σ_a d(s)π̂_β(a|s) the data's, refactored only when
+/// max(W, b) leaves [k/2, 2k] somewhere (never for cql, whose W is b and
+/// whose step is exact; for combo's rollouts, when they move). It moves
+/// the values by the whole Bellman residual, which the majoriser's step
+/// moves by 1/(1 + α/2τ), and it lowers the objective, so the iteration's
+/// fixed points are the majoriser's alone.
+pub struct Levels {
+    phi: Arc<Phi>,
+    /// The factor of Σ_s k(s)ψ(s)ψ(s)ᵀ over the visited states (and the
+    /// ridge); `None` before the first step.
+    factor: Option<Factor>,
+    /// k(s) per state.
+    factored: Vec<f64>,
+    /// b(s) and this step's W(s) per state.
+    base: Vec<f64>,
+    curvature: Vec<f64>,
+    /// The slope Σ_s ψ(s) ∂L/∂δ(s), then μ: one per state feature.
+    mu: Vec<f64>,
+    /// δ(s) per state (visited states only).
+    delta: Vec<f64>,
+}
+
+impl Levels {
+    fn new(phi: Arc<Phi>, up: &[f64], na: usize) -> Self {
+        let base: Vec<f64> = up.chunks_exact(na).map(|row| row.iter().sum()).collect();
+        let width = phi.state_width().expect("features of sample states");
+        Levels {
+            phi,
+            factor: None,
+            factored: vec![0.0; base.len()],
+            curvature: vec![0.0; base.len()],
+            delta: vec![0.0; base.len()],
+            base,
+            mu: vec![0.0; width],
+        }
+    }
+
+    /// δ of the step from `f` (rows of `na` actions) with targets `y`,
+    /// weights `weights` and push-down weight α (the push-up's weights
+    /// being b's).
+    fn solve(
+        &mut self,
+        f: &[f64],
+        y: &[f64],
+        weights: &Weights,
+        alpha: f64,
+        visited: &[usize],
+        na: usize,
+    ) {
+        self.mu.fill(0.0);
+        let mut moved = self.factor.is_none();
+        for &s in visited {
+            // ALGO LOGIC: ∂L/∂δ(s) = α(d_down(s) − b(s)) + Σ_a w (f − y), and
+            // ∂²L/∂δ(s)² = W(s) = Σ_a w.
+            let mut slope = alpha * (weights.down[s] - self.base[s]);
+            let mut curvature = 0.0;
+            for cell in s * na..(s + 1) * na {
+                let w = weights.bellman[cell];
+                if w > 0.0 {
+                    slope += w * (f[cell] - y[cell]);
+                    curvature += w;
+                }
+            }
+            self.curvature[s] = curvature;
+            let (k, wanted) = (self.factored[s], curvature.max(self.base[s]));
+            moved |= !(0.5 * k..=2.0 * k).contains(&wanted);
+            let mu = &mut self.mu;
+            self.phi.psi_each(s, |j, x| mu[j] += x * slope);
+        }
+        if moved {
+            for &s in visited {
+                self.factored[s] = self.curvature[s].max(self.base[s]);
+            }
+            self.refactor(visited);
+        }
+        // κ: the least factor by which k covers W.
+        let kappa = visited
+            .iter()
+            .map(|&s| self.curvature[s] / self.factored[s])
+            .fold(0.0, f64::max);
+        match &self.factor {
+            Some(factor) if kappa > 0.0 => {
+                factor.solve(&mut self.mu);
+                for m in &mut self.mu {
+                    *m /= -kappa;
+                }
+            }
+            _ => self.mu.fill(0.0),
+        }
+        for &s in visited {
+            self.delta[s] = self.phi.psi_dot(s, &self.mu);
+        }
+    }
+
+    /// Factors the Gram matrix of the weights k; `None` where it cannot
+    /// (weights no longer finite), which leaves δ = 0.
+    fn refactor(&mut self, visited: &[usize]) {
+        let states: Vec<(usize, f64)> = visited.iter().map(|&s| (s, self.factored[s])).collect();
+        self.factor = linear::factor_gram(self.phi.psi_gram(&states), 0.0, "the states' values")
+            .ok()
+            .map(|(factor, _)| factor);
+    }
+
+    /// k, for a checkpoint: a resumed run must factor the weights the
+    /// uninterrupted one did.
+    pub fn save(&self) -> serde_json::Value {
+        let k = &self.factored;
+        save_table(&Array2::from_shape_vec((k.len(), 1), k.clone()).expect("a column"))
+    }
+
+    /// Restores what [`Levels::save`] wrote and factors it.
+    pub fn load(&mut self, state: &serde_json::Value, visited: &[usize]) -> Result<()> {
+        let k = load_table(state, (self.factored.len(), 1))?;
+        self.factored = k.into_raw_vec_and_offset().0;
+        self.refactor(visited);
+        Ok(())
+    }
 }
 
 /// E_σ f(s,·) with σ = softmax(f/τ) over the actions the data shows at s

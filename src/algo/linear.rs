@@ -227,7 +227,7 @@ pub fn ridge_factor<'a>(
 
 /// [`ridge_factor`] of a Gram matrix given by its upper triangle, with
 /// `shrink` added to the diagonal besides λ.
-fn factor_gram(mut gram: Array2<f64>, shrink: f64, what: &str) -> Result<(Factor, f64)> {
+pub fn factor_gram(mut gram: Array2<f64>, shrink: f64, what: &str) -> Result<(Factor, f64)> {
     let d = gram.nrows();
     for i in 0..d {
         for j in 0..i {

@@ -209,7 +209,7 @@ pub fn majorise<R: RowObjective>(
 /// The largest |Δf| over the actions with curvature (the data's): unseen
 /// actions sink without end (by about τ a step), so they would keep the
 /// loss at τ.
-fn largest_change<R: RowObjective>(objective: &R, a: &[f64], b: &[f64]) -> f64 {
+pub fn largest_change<R: RowObjective>(objective: &R, a: &[f64], b: &[f64]) -> f64 {
     a.iter()
         .zip(b)
         .enumerate()

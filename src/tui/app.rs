@@ -15,9 +15,10 @@ pub use super::pane::{BINDINGS, binding};
 use super::pane::{runs::Order, runs::RunsPane, scores::ScoresPane};
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::present::Labels;
+use crate::present::labels::Distinct;
 use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// What a key asks the outside world (the session) to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +87,9 @@ pub struct Store {
     /// The runs training (their progress moves without events).
     running: BTreeSet<usize>,
     /// Each run's first index in `runs`, and its others (a run several
-    /// specs list): a change of a few runs finds their rows here.
+    /// specs list): a change of a few runs finds their rows here, or, if
+    /// it is one of `runs[sorted_from..base]` (no spec lists them, and
+    /// they are sorted by id), by binary search there.
     rows_of: HashMap<RunId, usize>,
     more_rows: HashMap<RunId, Vec<usize>>,
     /// Per spec (as `spec_names`), one of its runs: a run that joins the
@@ -98,6 +101,7 @@ pub struct Store {
     /// session would list it ([`Store::place`]).
     base: usize,
     unlisted_from: usize,
+    sorted_from: usize,
     anchors: Vec<usize>,
 }
 
@@ -108,36 +112,52 @@ impl Store {
     /// The store of `runs` and `specs`; labels of a spec whose runs are
     /// those of `before` are taken from it.
     fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
-        let mut by_spec: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        // Runs come grouped by spec: one lookup per stretch, not per run.
-        let mut start = 0;
-        for stretch in runs.chunk_by(|a, b| a.config.spec == b.config.spec) {
-            let members = start..start + stretch.len();
-            by_spec
-                .entry(&stretch[0].config.spec)
-                .or_default()
-                .extend(members);
-            start += stretch.len();
+        // One pass over the runs (each a few cache misses away): each
+        // spec numbered as first met, with its first run, the fingerprint
+        // of its runs' ids and its distinct configs. Runs come grouped by
+        // spec, or (those of no spec) by id: the last run's spec is
+        // checked first, the others found by hash.
+        let mut met: HashMap<&str, u32> = HashMap::new();
+        let mut specs_met: Vec<(&str, usize, Fingerprint, Distinct)> = Vec::new();
+        let mut spec_of = Vec::with_capacity(runs.len());
+        let mut last: Option<(&str, u32)> = None;
+        for (i, run) in runs.iter().enumerate() {
+            let spec = run.config.spec.as_str();
+            let m = match last {
+                Some((s, m)) if s == spec => m,
+                _ => *met.entry(spec).or_insert_with(|| {
+                    specs_met.push((spec, i, Fingerprint::default(), Distinct::default()));
+                    u32::try_from(specs_met.len() - 1).expect("fewer than 2³² specs")
+                }),
+            };
+            last = Some((spec, m));
+            let (_, _, key, distinct) = &mut specs_met[m as usize];
+            key.add(u64::from_be_bytes(run.id.bytes()));
+            distinct.add(&run.config);
+            spec_of.push(m);
         }
-        let mut spec_of = vec![0; runs.len()];
-        let mut spec_names = Vec::with_capacity(by_spec.len());
-        let mut spec_labels = Vec::with_capacity(by_spec.len());
-        let mut first_of_spec = Vec::with_capacity(by_spec.len());
-        for (rank, (spec, members)) in by_spec.into_iter().enumerate() {
-            first_of_spec.push(members[0]);
-            let rank = u32::try_from(rank).expect("fewer than 2³² specs");
-            let mut key = Fingerprint::default();
-            for &i in &members {
-                spec_of[i] = rank;
-                key.add_bytes(runs[i].id.as_str().as_bytes());
-            }
+        // Numbered again in the order of their names.
+        let mut by_name: Vec<u32> = (0..specs_met.len() as u32).collect();
+        by_name.sort_unstable_by_key(|&m| specs_met[m as usize].0);
+        let mut rank_of = vec![0; by_name.len()];
+        let mut spec_names = Vec::with_capacity(by_name.len());
+        let mut spec_labels = Vec::with_capacity(by_name.len());
+        let mut first_of_spec = Vec::with_capacity(by_name.len());
+        for (rank, &m) in (0..).zip(&by_name) {
+            rank_of[m as usize] = rank;
+            let (spec, first, key, distinct) = &specs_met[m as usize];
             let key = key.finish();
             let labels = match before.spec_index(spec).map(|s| &before.spec_labels[s]) {
                 Some((k, labels)) if *k == key => labels.clone(),
-                _ => Labels::new(members.iter().map(|&i| &*runs[i].config)),
+                _ => distinct.labels(),
             };
-            spec_names.push(spec.to_string());
+            first_of_spec.push(*first);
+            spec_names.push((*spec).to_string());
             spec_labels.push((key, labels));
+        }
+        drop(specs_met);
+        for s in &mut spec_of {
+            *s = rank_of[*s as usize];
         }
         // Only a spec lists a run twice (a run of no spec has one row).
         let mut listings: HashMap<RunId, usize> = HashMap::new();
@@ -148,6 +168,14 @@ impl Store {
         let unlisted = runs.iter().rev();
         let unlisted = unlisted.take_while(|r| !listings.contains_key(&r.id));
         let unlisted_from = runs.len() - unlisted.count();
+        // The runs of no spec, by id, are found by binary search; the
+        // others (and any out of order) by hash.
+        let mut sorted_from = runs.len();
+        while sorted_from > unlisted_from
+            && (sorted_from == runs.len() || runs[sorted_from - 1].id < runs[sorted_from].id)
+        {
+            sorted_from -= 1;
+        }
         let mut store = Store {
             base: runs.len(),
             runs,
@@ -158,11 +186,12 @@ impl Store {
             shared_runs,
             first_of_spec,
             unlisted_from,
+            sorted_from,
             ..Store::default()
         };
         // The runs stay where they are (a second copy of a million views
         // was 400 MB at the peak).
-        store.rows_of.reserve(store.runs.len());
+        store.rows_of.reserve(sorted_from);
         for i in 0..store.runs.len() {
             store.index(i);
         }
@@ -180,12 +209,14 @@ impl Store {
     /// Finds run `i` by its id, and counts its status.
     fn index(&mut self, i: usize) {
         let id = self.runs[i].id;
-        match self.rows_of.entry(id) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.more_rows.entry(id).or_default().push(i);
+        if !(self.sorted_from..self.base).contains(&i) {
+            match self.rows_of.entry(id) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    self.more_rows.entry(id).or_default().push(i);
+                }
             }
         }
         self.tally(self.runs[i].status, i, true);
@@ -234,11 +265,14 @@ impl Store {
     /// The indices of run `id`'s rows in `runs`.
     fn rows_of(&self, id: &RunId) -> Vec<usize> {
         let more = self.more_rows.get(id).into_iter().flatten();
+        let sorted = &self.runs[self.sorted_from..self.base];
+        let found = sorted.binary_search_by(|r| r.id.cmp(id)).ok();
         self.rows_of
             .get(id)
             .into_iter()
             .chain(more)
             .copied()
+            .chain(found.map(|k| self.sorted_from + k))
             .collect()
     }
 
@@ -425,7 +459,7 @@ impl App {
                 }
                 // In the session's order, as the store made again from it.
                 let mut placed: Vec<(u128, RunView)> = Vec::with_capacity(before.runs.len());
-                for view in views.iter().filter(|v| !before.rows_of.contains_key(&v.id)) {
+                for view in views.iter().filter(|v| before.rows_of(&v.id).is_empty()) {
                     app.chart.revisions.replace(None, view);
                     placed.push((
                         Store::joining_place(before.anchor(&view.id), &view.id),

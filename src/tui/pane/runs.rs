@@ -287,26 +287,35 @@ struct Facts {
 impl Facts {
     fn of<'a>(runs: impl Iterator<Item = &'a RunView>) -> Facts {
         let mut facts = Facts::default();
+        // Rows come by spec, a stretch of them of one environment: each
+        // stretch is counted at its end, not looked up a row at a time.
+        let mut stretch: Option<(&str, usize)> = None;
         for r in runs {
-            facts.count(r, true);
+            facts.count_state(r, true);
+            let env = r.config.env.as_str();
+            match &mut stretch {
+                Some((e, n)) if *e == env => *n += 1,
+                _ => {
+                    if let Some((e, n)) = stretch.replace((env, 1)) {
+                        *facts.envs.entry(e.to_string()).or_default() += n;
+                    }
+                }
+            }
+        }
+        if let Some((e, n)) = stretch {
+            *facts.envs.entry(e.to_string()).or_default() += n;
         }
         facts
     }
 
     /// Counts row `r` in (`add`) or out.
     fn count(&mut self, r: &RunView, add: bool) {
-        let step = |n: &mut usize, yes: bool| match (yes, add) {
-            (true, true) => *n += 1,
-            (true, false) => *n -= 1,
-            _ => {}
-        };
-        step(&mut self.running, r.status == RunStatus::Running);
-        let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
-        step(&mut self.covered_gap, covered);
+        self.count_state(r, add);
         let env = &r.config.env;
         match self.envs.get_mut(env) {
+            Some(n) if add => *n += 1,
             Some(n) => {
-                step(n, true);
+                *n -= 1;
                 if *n == 0 {
                     self.envs.remove(env);
                 }
@@ -318,10 +327,22 @@ impl Facts {
         }
     }
 
+    /// Counts what row `r`'s run state says (not its config) in (`add`) or out.
+    fn count_state(&mut self, r: &RunView, add: bool) {
+        let step = |n: &mut usize, yes: bool| match (yes, add) {
+            (true, true) => *n += 1,
+            (true, false) => *n -= 1,
+            _ => {}
+        };
+        step(&mut self.running, r.status == RunStatus::Running);
+        let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
+        step(&mut self.covered_gap, covered);
+    }
+
     /// A row's run, `old`, is now `new` (its config the same).
     fn restate(&mut self, old: &RunView, new: &RunView) {
-        self.count(old, false);
-        self.count(new, true);
+        self.count_state(old, false);
+        self.count_state(new, true);
     }
 
     fn several_envs(&self) -> bool {

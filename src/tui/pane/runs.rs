@@ -396,8 +396,10 @@ impl RunsPane {
         self.generation += 1;
         self.facts = Facts::of(self.rows.iter().map(|&i| &store.runs[i]));
         self.spec_rows.clear();
-        for &i in &self.rows {
-            self.spec_rows.entry(store.spec_of(i)).or_default().push(i);
+        // A stretch of rows of one spec at a time (all of a spec's, grouped).
+        for stretch in self.rows.chunk_by(|&a, &b| store.spec_of(a) == store.spec_of(b)) {
+            let spec = store.spec_of(stretch[0]);
+            self.spec_rows.entry(spec).or_default().extend(stretch);
         }
         self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));

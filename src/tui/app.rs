@@ -74,6 +74,10 @@ pub struct Store {
     spec_names: Vec<String>,
     /// Per run, its spec's index in `spec_names`.
     spec_of: Vec<u32>,
+    /// The runs' environments, as first met, and per run its index there:
+    /// counted without reading a million configs again.
+    env_names: Vec<String>,
+    env_of: Vec<u32>,
     /// Per spec (as `spec_names`), the names that tell its runs apart
     /// (what varies among them), and the fingerprint of the ids they
     /// were made from.
@@ -114,48 +118,43 @@ impl Store {
     fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
         // One pass over the runs (each a few cache misses away): each
         // spec numbered as first met, with its first run, the fingerprint
-        // of its runs' ids and its distinct configs. Runs come grouped by
-        // spec, or (those of no spec) by id: the last run's spec is
-        // checked first, the others found by hash.
-        let mut met: HashMap<&str, u32> = HashMap::new();
-        let mut specs_met: Vec<(&str, usize, Fingerprint, Distinct)> = Vec::new();
+        // of its runs' ids and its distinct configs; each run's environment.
+        let mut spec_numbers = Numbering::default();
+        let mut specs_met: Vec<(usize, Fingerprint, Distinct)> = Vec::new();
         let mut spec_of = Vec::with_capacity(runs.len());
-        let mut last: Option<(&str, u32)> = None;
+        let mut env_numbers = Numbering::default();
+        let mut env_of = Vec::with_capacity(runs.len());
         for (i, run) in runs.iter().enumerate() {
-            let spec = run.config.spec.as_str();
-            let m = match last {
-                Some((s, m)) if s == spec => m,
-                _ => *met.entry(spec).or_insert_with(|| {
-                    specs_met.push((spec, i, Fingerprint::default(), Distinct::default()));
-                    u32::try_from(specs_met.len() - 1).expect("fewer than 2³² specs")
-                }),
-            };
-            last = Some((spec, m));
-            let (_, _, key, distinct) = &mut specs_met[m as usize];
+            let (m, new) = spec_numbers.number(&run.config.spec);
+            if new {
+                specs_met.push((i, Fingerprint::default(), Distinct::default()));
+            }
+            let (_, key, distinct) = &mut specs_met[m as usize];
             key.add(u64::from_be_bytes(run.id.bytes()));
             distinct.add(&run.config);
             spec_of.push(m);
+            env_of.push(env_numbers.number(&run.config.env).0);
         }
         // Numbered again in the order of their names.
         let mut by_name: Vec<u32> = (0..specs_met.len() as u32).collect();
-        by_name.sort_unstable_by_key(|&m| specs_met[m as usize].0);
+        by_name.sort_unstable_by_key(|&m| spec_numbers.names[m as usize]);
         let mut rank_of = vec![0; by_name.len()];
         let mut spec_names = Vec::with_capacity(by_name.len());
         let mut spec_labels = Vec::with_capacity(by_name.len());
         let mut first_of_spec = Vec::with_capacity(by_name.len());
         for (rank, &m) in (0..).zip(&by_name) {
             rank_of[m as usize] = rank;
-            let (spec, first, key, distinct) = &specs_met[m as usize];
+            let spec = spec_numbers.names[m as usize];
+            let (first, key, distinct) = &specs_met[m as usize];
             let key = key.finish();
             let labels = match before.spec_index(spec).map(|s| &before.spec_labels[s]) {
                 Some((k, labels)) if *k == key => labels.clone(),
                 _ => distinct.labels(),
             };
             first_of_spec.push(*first);
-            spec_names.push((*spec).to_string());
+            spec_names.push(spec.to_string());
             spec_labels.push((key, labels));
         }
-        drop(specs_met);
         for s in &mut spec_of {
             *s = rank_of[*s as usize];
         }
@@ -176,7 +175,10 @@ impl Store {
         {
             sorted_from -= 1;
         }
+        let env_names = env_numbers.names.iter().map(|e| (*e).to_string()).collect();
         let mut store = Store {
+            env_names,
+            env_of,
             base: runs.len(),
             runs,
             specs,
@@ -200,6 +202,13 @@ impl Store {
 
     /// Adds `run`, of spec `spec` (its index in `spec_names`).
     fn push(&mut self, run: RunView, spec: u32) {
+        let known = self.env_names.iter().position(|e| *e == run.config.env);
+        let env = known.unwrap_or_else(|| {
+            self.env_names.push(run.config.env.clone());
+            self.env_names.len() - 1
+        });
+        self.env_of
+            .push(u32::try_from(env).expect("fewer than 2³² environments"));
         self.anchors.push(self.anchor(&run.id));
         self.runs.push(run);
         self.spec_of.push(spec);
@@ -302,6 +311,21 @@ impl Store {
         self.spec_of[i]
     }
 
+    /// Run `i`'s environment, as a number (below [`Store::env_count`]).
+    pub fn env_of(&self, i: usize) -> usize {
+        self.env_of[i] as usize
+    }
+
+    /// How many environments the runs have.
+    pub fn env_count(&self) -> usize {
+        self.env_names.len()
+    }
+
+    /// The environment numbered `env`.
+    pub fn env_name(&self, env: usize) -> &str {
+        &self.env_names[env]
+    }
+
     /// How many runs have `status`.
     pub fn count(&self, status: RunStatus) -> usize {
         self.statuses[status as usize]
@@ -319,6 +343,33 @@ impl Store {
         static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
         self.spec_index(&config.spec)
             .map_or(&NONE, |s| &self.spec_labels[s].1)
+    }
+}
+
+/// Numbers names as first met: the last one is checked first (runs come
+/// in stretches of one spec or environment), the others found by hash.
+#[derive(Debug, Default)]
+struct Numbering<'a> {
+    names: Vec<&'a str>,
+    of: HashMap<&'a str, u32>,
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> Numbering<'a> {
+    /// `name`'s number, and whether it is new.
+    fn number(&mut self, name: &'a str) -> (u32, bool) {
+        if let Some((last, n)) = self.last
+            && last == name
+        {
+            return (n, false);
+        }
+        let next = u32::try_from(self.names.len()).expect("fewer than 2³² names");
+        let n = *self.of.entry(name).or_insert(next);
+        if n == next {
+            self.names.push(name);
+        }
+        self.last = Some((name, n));
+        (n, n == next)
     }
 }
 

@@ -285,26 +285,18 @@ struct Facts {
 }
 
 impl Facts {
-    fn of<'a>(runs: impl Iterator<Item = &'a RunView>) -> Facts {
+    /// The facts of the store's runs `rows`.
+    fn of(store: &Store, rows: &[usize]) -> Facts {
         let mut facts = Facts::default();
-        // Rows come by spec, a stretch of them of one environment: each
-        // stretch is counted at its end, not looked up a row at a time.
-        let mut stretch: Option<(&str, usize)> = None;
-        for r in runs {
-            facts.count_state(r, true);
-            let env = r.config.env.as_str();
-            match &mut stretch {
-                Some((e, n)) if *e == env => *n += 1,
-                _ => {
-                    if let Some((e, n)) = stretch.replace((env, 1)) {
-                        *facts.envs.entry(e.to_string()).or_default() += n;
-                    }
-                }
-            }
+        let mut per_env = vec![0; store.env_count()];
+        for &i in rows {
+            facts.count_state(&store.runs[i], true);
+            per_env[store.env_of(i)] += 1;
         }
-        if let Some((e, n)) = stretch {
-            *facts.envs.entry(e.to_string()).or_default() += n;
-        }
+        let envs = per_env.into_iter().enumerate().filter(|&(_, n)| n > 0);
+        facts.envs = envs
+            .map(|(env, n)| (store.env_name(env).to_string(), n))
+            .collect();
         facts
     }
 
@@ -394,10 +386,13 @@ impl RunsPane {
         self.order = order;
         self.rows = matching;
         self.generation += 1;
-        self.facts = Facts::of(self.rows.iter().map(|&i| &store.runs[i]));
+        self.facts = Facts::of(store, &self.rows);
         self.spec_rows.clear();
         // A stretch of rows of one spec at a time (all of a spec's, grouped).
-        for stretch in self.rows.chunk_by(|&a, &b| store.spec_of(a) == store.spec_of(b)) {
+        for stretch in self
+            .rows
+            .chunk_by(|&a, &b| store.spec_of(a) == store.spec_of(b))
+        {
             let spec = store.spec_of(stretch[0]);
             self.spec_rows.entry(spec).or_default().extend(stretch);
         }

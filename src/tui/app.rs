@@ -259,6 +259,35 @@ impl Store {
         }
     }
 
+    /// Each of `rows`' (ascending indices into `runs`) rank among them by
+    /// [`Store::place`], and the rows in that order: the runs the store
+    /// was made with are in place order already, so only those that
+    /// joined since are sorted, then merged in.
+    pub fn place_ranks(&self, rows: &[usize]) -> (Vec<u32>, Vec<usize>) {
+        debug_assert!(rows.is_sorted());
+        let made = rows.partition_point(|&i| i < self.base);
+        let mut joined: Vec<(u128, usize)> = (made..rows.len())
+            .map(|k| (self.place(rows[k]), k))
+            .collect();
+        joined.sort_unstable();
+        let mut ranks = vec![0; rows.len()];
+        let mut by_rank = Vec::with_capacity(rows.len());
+        let mut next = |k: usize| {
+            ranks[k] = u32::try_from(by_rank.len()).expect("fewer than 2³² runs");
+            by_rank.push(rows[k]);
+        };
+        let mut joined = joined.into_iter().peekable();
+        for (k, &i) in rows[..made].iter().enumerate() {
+            let place = self.place(i);
+            while let Some((_, j)) = joined.next_if(|&(p, _)| p < place) {
+                next(j);
+            }
+            next(k);
+        }
+        joined.for_each(|(_, j)| next(j));
+        (ranks, by_rank)
+    }
+
     /// The place of run `id` that joined before run `anchor`.
     fn joining_place(anchor: usize, id: &RunId) -> u128 {
         (anchor as u128) << 65 | u128::from(u64::from_be_bytes(id.bytes()))

@@ -105,6 +105,8 @@ pub struct Store {
     /// session would list it ([`Store::place`]).
     base: usize,
     unlisted_from: usize,
+    /// Where the runs the store was made with that no spec lists and that
+    /// are in order of id start (they end at `base`): the session's order.
     sorted_from: usize,
     anchors: Vec<usize>,
 }

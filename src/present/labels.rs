@@ -8,7 +8,8 @@
 use crate::algo::ParamValue;
 use crate::experiment::{DatasetSource, RunConfig};
 use crate::mdp::envs;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What varies among a set of configs, and so must be named.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +113,51 @@ fn file_name(source: &DatasetSource) -> Option<(String, &str)> {
     }
 }
 
+/// Configs less those that read, to [`Labels::new`], as one kept does
+/// (every value it reads the same): the seeds of a grid point, and the
+/// runs a store's index holds by one template, share one parameter map,
+/// so a spec of a million runs is labelled from its few grid points, each
+/// config compared with the kept ones of its map alone.
+#[derive(Debug, Default)]
+pub struct Distinct<'a> {
+    kept: Vec<&'a RunConfig>,
+    /// Per parameter map (by address), the kept configs that hold it.
+    of_map: HashMap<usize, Vec<usize>>,
+}
+
+impl<'a> Distinct<'a> {
+    pub fn add(&mut self, c: &'a RunConfig) {
+        let kept = &mut self.kept;
+        let same_map = self
+            .of_map
+            .entry(Arc::as_ptr(&c.params).addr())
+            .or_default();
+        if !same_map.iter().any(|&k| reads_alike(kept[k], c)) {
+            same_map.push(kept.len());
+            kept.push(c);
+        }
+    }
+
+    /// The labels of the configs added.
+    pub fn labels(&self) -> Labels {
+        Labels::of(&self.kept)
+    }
+}
+
+/// Whether `a` and `b`, of one parameter map, give [`Labels::new`] the
+/// same values (stricter than [`Labels::alike`], whose `0.0 == -0.0`
+/// print apart).
+fn reads_alike(a: &RunConfig, b: &RunConfig) -> bool {
+    a.algo == b.algo
+        && a.env == b.env
+        && a.gamma.to_bits() == b.gamma.to_bits()
+        && a.iterations == b.iterations
+        && a.eval_every == b.eval_every
+        && ((a.features.is_tabular() && b.features.is_tabular())
+            || a.features.label() == b.features.label())
+        && file_name(&a.dataset) == file_name(&b.dataset)
+}
+
 impl Labels {
     /// Whether `a` and `b` agree on everything [`Labels::new`] reads (they
     /// may differ in seed, spec, priority): adding `b` to configs that
@@ -130,12 +176,20 @@ impl Labels {
 
     /// Labels for the runs of `configs` (the ones on display).
     pub fn new<'a>(configs: impl IntoIterator<Item = &'a RunConfig>) -> Self {
-        let configs: Vec<&RunConfig> = configs.into_iter().collect();
+        let mut distinct = Distinct::default();
+        for c in configs {
+            distinct.add(c);
+        }
+        distinct.labels()
+    }
+
+    /// Labels for `configs`, none of which reads as another does.
+    fn of(configs: &[&RunConfig]) -> Self {
         let differ = |f: &dyn Fn(&RunConfig) -> String| {
             configs.iter().map(|c| f(c)).collect::<BTreeSet<_>>().len() > 1
         };
         let mut params: BTreeMap<&str, BTreeMap<&str, BTreeSet<String>>> = BTreeMap::new();
-        for c in &configs {
+        for c in configs {
             params.entry(&c.algo).or_default();
         }
         for (algo, keys) in &mut params {
@@ -157,13 +211,13 @@ impl Labels {
             }
         }
         let mut shas: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-        for c in &configs {
+        for c in configs {
             if let Some((name, sha)) = file_name(&c.dataset) {
                 shas.entry(name).or_default().insert(sha);
             }
         }
         let mut env_ids: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-        for c in &configs {
+        for c in configs {
             env_ids
                 .entry(envs::label(&c.env).into_owned())
                 .or_default()

@@ -15,9 +15,11 @@ pub use super::pane::{BINDINGS, binding};
 use super::pane::{runs::Order, runs::RunsPane, scores::ScoresPane};
 use crate::experiment::{RunConfig, RunId, RunStatus, RunView, SpecView};
 use crate::present::Labels;
+use crate::present::labels::Distinct;
 use crate::present::select::Filter;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What a key asks the outside world (the session) to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +75,10 @@ pub struct Store {
     spec_names: Vec<String>,
     /// Per run, its spec's index in `spec_names`.
     spec_of: Vec<u32>,
+    /// The runs' environments, as first met, and per run its index there:
+    /// counted without reading a million configs again.
+    env_names: Vec<Arc<str>>,
+    env_of: Vec<u32>,
     /// Per spec (as `spec_names`), the names that tell its runs apart
     /// (what varies among them), and the fingerprint of the ids they
     /// were made from.
@@ -86,7 +92,9 @@ pub struct Store {
     /// The runs training (their progress moves without events).
     running: BTreeSet<usize>,
     /// Each run's first index in `runs`, and its others (a run several
-    /// specs list): a change of a few runs finds their rows here.
+    /// specs list): a change of a few runs finds their rows here, or, if
+    /// it is one of `runs[sorted_from..base]` (no spec lists them, and
+    /// they are sorted by id), by binary search there.
     rows_of: HashMap<RunId, usize>,
     more_rows: HashMap<RunId, Vec<usize>>,
     /// Per spec (as `spec_names`), one of its runs: a run that joins the
@@ -98,6 +106,9 @@ pub struct Store {
     /// session would list it ([`Store::place`]).
     base: usize,
     unlisted_from: usize,
+    /// Where the runs the store was made with that no spec lists and that
+    /// are in order of id start (they end at `base`): the session's order.
+    sorted_from: usize,
     anchors: Vec<usize>,
 }
 
@@ -108,36 +119,47 @@ impl Store {
     /// The store of `runs` and `specs`; labels of a spec whose runs are
     /// those of `before` are taken from it.
     fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
-        let mut by_spec: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        // Runs come grouped by spec: one lookup per stretch, not per run.
-        let mut start = 0;
-        for stretch in runs.chunk_by(|a, b| a.config.spec == b.config.spec) {
-            let members = start..start + stretch.len();
-            by_spec
-                .entry(&stretch[0].config.spec)
-                .or_default()
-                .extend(members);
-            start += stretch.len();
-        }
-        let mut spec_of = vec![0; runs.len()];
-        let mut spec_names = Vec::with_capacity(by_spec.len());
-        let mut spec_labels = Vec::with_capacity(by_spec.len());
-        let mut first_of_spec = Vec::with_capacity(by_spec.len());
-        for (rank, (spec, members)) in by_spec.into_iter().enumerate() {
-            first_of_spec.push(members[0]);
-            let rank = u32::try_from(rank).expect("fewer than 2³² specs");
-            let mut key = Fingerprint::default();
-            for &i in &members {
-                spec_of[i] = rank;
-                key.add_bytes(runs[i].id.as_str().as_bytes());
+        // One pass over the runs (each a few cache misses away): each
+        // spec numbered as first met, with its first run, the fingerprint
+        // of its runs' ids and its distinct configs; each run's environment.
+        let mut spec_numbers = Numbering::default();
+        let mut specs_met: Vec<(usize, Fingerprint, Distinct)> = Vec::new();
+        let mut spec_of = Vec::with_capacity(runs.len());
+        let mut env_numbers = Numbering::default();
+        let mut env_of = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            let (m, new) = spec_numbers.number(&run.config.spec);
+            if new {
+                specs_met.push((i, Fingerprint::default(), Distinct::default()));
             }
+            let (_, key, distinct) = &mut specs_met[m as usize];
+            key.add(u64::from_be_bytes(run.id.bytes()));
+            distinct.add(&run.config);
+            spec_of.push(m);
+            env_of.push(env_numbers.number(&run.config.env).0);
+        }
+        // Numbered again in the order of their names.
+        let mut by_name: Vec<u32> = (0..specs_met.len() as u32).collect();
+        by_name.sort_unstable_by_key(|&m| spec_numbers.names[m as usize]);
+        let mut rank_of = vec![0; by_name.len()];
+        let mut spec_names = Vec::with_capacity(by_name.len());
+        let mut spec_labels = Vec::with_capacity(by_name.len());
+        let mut first_of_spec = Vec::with_capacity(by_name.len());
+        for (rank, &m) in (0..).zip(&by_name) {
+            rank_of[m as usize] = rank;
+            let spec = spec_numbers.names[m as usize];
+            let (first, key, distinct) = &specs_met[m as usize];
             let key = key.finish();
             let labels = match before.spec_index(spec).map(|s| &before.spec_labels[s]) {
                 Some((k, labels)) if *k == key => labels.clone(),
-                _ => Labels::new(members.iter().map(|&i| &*runs[i].config)),
+                _ => distinct.labels(),
             };
+            first_of_spec.push(*first);
             spec_names.push(spec.to_string());
             spec_labels.push((key, labels));
+        }
+        for s in &mut spec_of {
+            *s = rank_of[*s as usize];
         }
         // Only a spec lists a run twice (a run of no spec has one row).
         let mut listings: HashMap<RunId, usize> = HashMap::new();
@@ -148,7 +170,18 @@ impl Store {
         let unlisted = runs.iter().rev();
         let unlisted = unlisted.take_while(|r| !listings.contains_key(&r.id));
         let unlisted_from = runs.len() - unlisted.count();
+        // The runs of no spec, by id, are found by binary search; the
+        // others (and any out of order) by hash.
+        let mut sorted_from = runs.len();
+        while sorted_from > unlisted_from
+            && (sorted_from == runs.len() || runs[sorted_from - 1].id < runs[sorted_from].id)
+        {
+            sorted_from -= 1;
+        }
+        let env_names = env_numbers.names.iter().map(|&e| Arc::from(e)).collect();
         let mut store = Store {
+            env_names,
+            env_of,
             base: runs.len(),
             runs,
             specs,
@@ -158,11 +191,12 @@ impl Store {
             shared_runs,
             first_of_spec,
             unlisted_from,
+            sorted_from,
             ..Store::default()
         };
         // The runs stay where they are (a second copy of a million views
         // was 400 MB at the peak).
-        store.rows_of.reserve(store.runs.len());
+        store.rows_of.reserve(sorted_from);
         for i in 0..store.runs.len() {
             store.index(i);
         }
@@ -171,6 +205,13 @@ impl Store {
 
     /// Adds `run`, of spec `spec` (its index in `spec_names`).
     fn push(&mut self, run: RunView, spec: u32) {
+        let known = self.env_names.iter().position(|e| *e == run.config.env);
+        let env = known.unwrap_or_else(|| {
+            self.env_names.push(run.config.env.clone());
+            self.env_names.len() - 1
+        });
+        self.env_of
+            .push(u32::try_from(env).expect("fewer than 2³² environments"));
         self.anchors.push(self.anchor(&run.id));
         self.runs.push(run);
         self.spec_of.push(spec);
@@ -180,12 +221,14 @@ impl Store {
     /// Finds run `i` by its id, and counts its status.
     fn index(&mut self, i: usize) {
         let id = self.runs[i].id;
-        match self.rows_of.entry(id) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.more_rows.entry(id).or_default().push(i);
+        if !(self.sorted_from..self.base).contains(&i) {
+            match self.rows_of.entry(id) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    self.more_rows.entry(id).or_default().push(i);
+                }
             }
         }
         self.tally(self.runs[i].status, i, true);
@@ -219,6 +262,35 @@ impl Store {
         }
     }
 
+    /// Each of `rows`' (ascending indices into `runs`) rank among them by
+    /// [`Store::place`], and the rows in that order: the runs the store
+    /// was made with are in place order already, so only those that
+    /// joined since are sorted, then merged in.
+    pub fn place_ranks(&self, rows: &[usize]) -> (Vec<u32>, Vec<usize>) {
+        debug_assert!(rows.is_sorted());
+        let made = rows.partition_point(|&i| i < self.base);
+        let mut joined: Vec<(u128, usize)> = (made..rows.len())
+            .map(|k| (self.place(rows[k]), k))
+            .collect();
+        joined.sort_unstable();
+        let mut ranks = vec![0; rows.len()];
+        let mut by_rank = Vec::with_capacity(rows.len());
+        let mut next = |k: usize| {
+            ranks[k] = u32::try_from(by_rank.len()).expect("fewer than 2³² runs");
+            by_rank.push(rows[k]);
+        };
+        let mut joined = joined.into_iter().peekable();
+        for (k, &i) in rows[..made].iter().enumerate() {
+            let place = self.place(i);
+            while let Some((_, j)) = joined.next_if(|&(p, _)| p < place) {
+                next(j);
+            }
+            next(k);
+        }
+        joined.for_each(|(_, j)| next(j));
+        (ranks, by_rank)
+    }
+
     /// The place of run `id` that joined before run `anchor`.
     fn joining_place(anchor: usize, id: &RunId) -> u128 {
         (anchor as u128) << 65 | u128::from(u64::from_be_bytes(id.bytes()))
@@ -234,11 +306,14 @@ impl Store {
     /// The indices of run `id`'s rows in `runs`.
     fn rows_of(&self, id: &RunId) -> Vec<usize> {
         let more = self.more_rows.get(id).into_iter().flatten();
+        let sorted = &self.runs[self.sorted_from..self.base];
+        let found = sorted.binary_search_by(|r| r.id.cmp(id)).ok();
         self.rows_of
             .get(id)
             .into_iter()
             .chain(more)
             .copied()
+            .chain(found.map(|k| self.sorted_from + k))
             .collect()
     }
 
@@ -268,6 +343,21 @@ impl Store {
         self.spec_of[i]
     }
 
+    /// Run `i`'s environment, as a number (below [`Store::env_count`]).
+    pub fn env_of(&self, i: usize) -> usize {
+        self.env_of[i] as usize
+    }
+
+    /// How many environments the runs have.
+    pub fn env_count(&self) -> usize {
+        self.env_names.len()
+    }
+
+    /// The environment numbered `env`.
+    pub fn env_name(&self, env: usize) -> &str {
+        &self.env_names[env]
+    }
+
     /// How many runs have `status`.
     pub fn count(&self, status: RunStatus) -> usize {
         self.statuses[status as usize]
@@ -285,6 +375,33 @@ impl Store {
         static NONE: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::default);
         self.spec_index(&config.spec)
             .map_or(&NONE, |s| &self.spec_labels[s].1)
+    }
+}
+
+/// Numbers names as first met: the last one is checked first (runs come
+/// in stretches of one spec or environment), the others found by hash.
+#[derive(Debug, Default)]
+struct Numbering<'a> {
+    names: Vec<&'a str>,
+    of: HashMap<&'a str, u32>,
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> Numbering<'a> {
+    /// `name`'s number, and whether it is new.
+    fn number(&mut self, name: &'a str) -> (u32, bool) {
+        if let Some((last, n)) = self.last
+            && last == name
+        {
+            return (n, false);
+        }
+        let next = u32::try_from(self.names.len()).expect("fewer than 2³² names");
+        let n = *self.of.entry(name).or_insert(next);
+        if n == next {
+            self.names.push(name);
+        }
+        self.last = Some((name, n));
+        (n, n == next)
     }
 }
 
@@ -425,7 +542,7 @@ impl App {
                 }
                 // In the session's order, as the store made again from it.
                 let mut placed: Vec<(u128, RunView)> = Vec::with_capacity(before.runs.len());
-                for view in views.iter().filter(|v| !before.rows_of.contains_key(&v.id)) {
+                for view in views.iter().filter(|v| before.rows_of(&v.id).is_empty()) {
                     app.chart.revisions.replace(None, view);
                     placed.push((
                         Store::joining_place(before.anchor(&view.id), &view.id),

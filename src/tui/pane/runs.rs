@@ -116,43 +116,47 @@ impl Default for Order {
 }
 
 impl Order {
-    /// Sorts `rows` (indices into the store's runs) by this order: by
-    /// spec first when grouped, then the sort key, then where the session
-    /// lists the run ([`Store::place`]). Each run's key is made once, as
-    /// numbers that order as the values do (texts by their rank among
-    /// those present, floats by their bits, no value last), so a million
-    /// rows take 20 million comparisons of numbers, not of names and
-    /// labels. [`Order::cmp`] orders two runs the same way.
+    /// Sorts `rows` (indices into the store's runs, ascending) by this
+    /// order: by spec first when grouped, then the sort key, then where
+    /// the session lists the run ([`Store::place`], as a rank among the
+    /// rows). Each run's key is made once, as numbers that order as the
+    /// values do (texts by their rank among those present, floats by their
+    /// bits, no value last), so a million rows take 20 million comparisons
+    /// of 16-byte entries, not of names and labels. [`Order::cmp`] orders
+    /// two runs the same way.
     fn sort(self, store: &Store, rows: &mut Vec<usize>) {
-        let shown: Vec<&RunView> = rows.iter().map(|&i| &store.runs[i]).collect();
+        let shown = || rows.iter().map(|&i| &store.runs[i]);
         let keys: Vec<u64> = match self.sort {
             SortKey::Spec => rows.iter().map(|&i| u64::from(store.spec_of(i))).collect(),
-            SortKey::Env => ranks(&shown.iter().map(|r| &*r.config.env).collect::<Vec<_>>()),
+            SortKey::Env => ranks(&shown().map(|r| &*r.config.env).collect::<Vec<_>>()),
             SortKey::Algo => ranks(
-                &shown
-                    .iter()
+                &shown()
                     .map(|r| store.labels(&r.config).algo(&r.config))
                     .collect::<Vec<_>>(),
             ),
-            SortKey::Dataset => ranks(&shown.iter().map(|r| dataset_order(r)).collect::<Vec<_>>()),
-            SortKey::Seed => shown.iter().map(|r| r.config.seed).collect(),
+            SortKey::Dataset => ranks(&shown().map(dataset_order).collect::<Vec<_>>()),
+            SortKey::Seed => shown().map(|r| r.config.seed).collect(),
             // The others are of the run's state (`state_key` is some).
-            _ => shown
-                .iter()
+            _ => shown()
                 .map(|r| self.state_key(r).unwrap_or_default())
                 .collect(),
         };
-        let mut keyed: Vec<((u32, u64, u128), usize)> = rows
+        let (ranks, by_rank) = store.place_ranks(rows);
+        let mut keyed: Vec<(u32, u64, u32)> = rows
             .iter()
             .zip(keys)
-            .map(|(&i, key)| {
+            .zip(ranks)
+            .map(|((&i, key), rank)| {
                 let key = if self.descending { !key } else { key };
-                ((self.group(store, i), key, store.place(i)), i)
+                (self.group(store, i), key, rank)
             })
             .collect();
-        // Places are distinct: no two keys are equal.
-        keyed.sort_unstable_by_key(|&(key, _)| key);
-        *rows = keyed.into_iter().map(|(_, i)| i).collect();
+        // Ranks are distinct: no two entries are equal.
+        keyed.sort_unstable();
+        *rows = keyed
+            .into_iter()
+            .map(|(.., rank)| by_rank[rank as usize])
+            .collect();
     }
 
     /// Run `i`'s group: its spec when grouped by spec.
@@ -280,28 +284,29 @@ struct Facts {
 }
 
 impl Facts {
-    fn of<'a>(runs: impl Iterator<Item = &'a RunView>) -> Facts {
+    /// The facts of the store's runs `rows`.
+    fn of(store: &Store, rows: &[usize]) -> Facts {
         let mut facts = Facts::default();
-        for r in runs {
-            facts.count(r, true);
+        let mut per_env = vec![0; store.env_count()];
+        for &i in rows {
+            facts.count_state(&store.runs[i], true);
+            per_env[store.env_of(i)] += 1;
         }
+        let envs = per_env.into_iter().enumerate().filter(|&(_, n)| n > 0);
+        facts.envs = envs
+            .map(|(env, n)| (store.env_name(env).to_string(), n))
+            .collect();
         facts
     }
 
     /// Counts row `r` in (`add`) or out.
     fn count(&mut self, r: &RunView, add: bool) {
-        let step = |n: &mut usize, yes: bool| match (yes, add) {
-            (true, true) => *n += 1,
-            (true, false) => *n -= 1,
-            _ => {}
-        };
-        step(&mut self.running, r.status == RunStatus::Running);
-        let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
-        step(&mut self.covered_gap, covered);
+        self.count_state(r, add);
         let env = &*r.config.env;
         match self.envs.get_mut(env) {
+            Some(n) if add => *n += 1,
             Some(n) => {
-                step(n, true);
+                *n -= 1;
                 if *n == 0 {
                     self.envs.remove(env);
                 }
@@ -313,10 +318,22 @@ impl Facts {
         }
     }
 
+    /// Counts what row `r`'s run state says (not its config) in (`add`) or out.
+    fn count_state(&mut self, r: &RunView, add: bool) {
+        let step = |n: &mut usize, yes: bool| match (yes, add) {
+            (true, true) => *n += 1,
+            (true, false) => *n -= 1,
+            _ => {}
+        };
+        step(&mut self.running, r.status == RunStatus::Running);
+        let covered = r.latest.is_some_and(|m| m.covered_gap().is_some());
+        step(&mut self.covered_gap, covered);
+    }
+
     /// A row's run, `old`, is now `new` (its config the same).
     fn restate(&mut self, old: &RunView, new: &RunView) {
-        self.count(old, false);
-        self.count(new, true);
+        self.count_state(old, false);
+        self.count_state(new, true);
     }
 
     fn several_envs(&self) -> bool {
@@ -368,10 +385,15 @@ impl RunsPane {
         self.order = order;
         self.rows = matching;
         self.generation += 1;
-        self.facts = Facts::of(self.rows.iter().map(|&i| &store.runs[i]));
+        self.facts = Facts::of(store, &self.rows);
         self.spec_rows.clear();
-        for &i in &self.rows {
-            self.spec_rows.entry(store.spec_of(i)).or_default().push(i);
+        // A stretch of rows of one spec at a time (all of a spec's, grouped).
+        for stretch in self
+            .rows
+            .chunk_by(|&a, &b| store.spec_of(a) == store.spec_of(b))
+        {
+            let spec = store.spec_of(stretch[0]);
+            self.spec_rows.entry(spec).or_default().extend(stretch);
         }
         self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));

@@ -201,6 +201,7 @@ fn score_table(runs: &[&LoadedRun]) -> ScoreTable {
         let summary = r.summary.as_ref();
         let status = status(r);
         RunResult {
+            id: r.config.id(),
             config: &r.config,
             status,
             point: scores::scoring_point(status, summary.and_then(|s| s.last.as_ref()), || {

@@ -60,7 +60,7 @@
 use super::labels::{DatasetKey, Labels};
 use crate::env::Description;
 use crate::eval::{ControllerScore, DatasetStats, Metrics};
-use crate::experiment::{RunConfig, RunStatus};
+use crate::experiment::{RunConfig, RunId, RunStatus};
 use crate::text::number;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -155,6 +155,9 @@ pub fn behavior_score(stats: &DatasetStats) -> Option<f64> {
 /// One run as the table counts it.
 #[derive(Debug, Clone, Copy)]
 pub struct RunResult<'a> {
+    /// Its id, which the caller knows (a config's is a hash of its JSON,
+    /// too slow to make again for a spec of a million runs).
+    pub id: RunId,
     pub config: &'a RunConfig,
     pub status: RunStatus,
     /// Its [`scoring_point`].
@@ -554,10 +557,7 @@ impl ScoreTable {
     /// specs) counts once.
     pub fn build<'a>(runs: impl IntoIterator<Item = RunResult<'a>>) -> Self {
         let mut seen = BTreeSet::new();
-        let runs: Vec<_> = runs
-            .into_iter()
-            .filter(|r| seen.insert(r.config.id()))
-            .collect();
+        let runs: Vec<_> = runs.into_iter().filter(|r| seen.insert(r.id)).collect();
         let labels = Labels::new(runs.iter().map(|r| r.config));
         let mut groups: BTreeMap<DatasetKey, Row> = BTreeMap::new();
         let mut algos: Vec<String> = Vec::new();
@@ -1434,6 +1434,7 @@ mod tests {
         point: Option<&'a Metrics>,
     ) -> RunResult<'a> {
         RunResult {
+            id: c.id(),
             config: c,
             status,
             point,

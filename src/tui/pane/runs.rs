@@ -551,6 +551,7 @@ impl RunsPane {
         ));
         let table = Arc::new(
             ScoreTable::build(runs().map(|r| RunResult {
+                id: r.id,
                 config: &r.config,
                 status: r.status,
                 point: scores::scoring_point(r.status, r.latest.as_ref(), || &r.history),

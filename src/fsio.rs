@@ -236,6 +236,19 @@ fn open_checked(
     Ok(file)
 }
 
+/// Which file `meta` is: its device and inode (0 and 0 where the
+/// platform has none), to tell a file replaced under the same name.
+#[cfg(unix)]
+pub fn device_and_inode(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+pub fn device_and_inode(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
 #[cfg(unix)]
 const NO_FOLLOW: i32 = libc::O_NOFOLLOW;
 #[cfg(not(unix))]

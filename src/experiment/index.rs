@@ -535,7 +535,6 @@ static WRITTEN: Mutex<Option<HashSet<(FileKey, u64)>>> = Mutex::new(None);
 /// written: `None` clears the run), its template first if this process
 /// has not written it to this file.
 fn append(dir: &RunDir, config: &RunConfig, ended: Option<(&Summary, &[u8])>) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
     let Some(path) = path_of(dir) else {
         return Ok(()); // not in a store's layout: nothing indexes it
     };
@@ -550,7 +549,8 @@ fn append(dir: &RunDir, config: &RunConfig, ended: Option<(&Summary, &[u8])>) ->
     let mut file = crate::fsio::open_for_writing(&path, &options).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
     let key = template_key(&template_json(config));
-    let file_key = meta.created().ok().map(|t| (meta.dev(), meta.ino(), t));
+    let (device, inode) = crate::fsio::device_and_inode(&meta);
+    let file_key = meta.created().ok().map(|t| (device, inode, t));
     let written = || {
         WRITTEN
             .lock()

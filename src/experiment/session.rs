@@ -1444,13 +1444,7 @@ pub const INLINE_HASH_BYTES: u64 = 16 << 20;
 type FileKey = (PathBuf, u64, u64, Option<std::time::SystemTime>);
 
 fn file_key(path: &Path, meta: &std::fs::Metadata) -> FileKey {
-    #[cfg(unix)]
-    let (dev, ino) = {
-        use std::os::unix::fs::MetadataExt;
-        (meta.dev(), meta.ino())
-    };
-    #[cfg(not(unix))]
-    let (dev, ino) = (0, 0);
+    let (dev, ino) = crate::fsio::device_and_inode(meta);
     (
         path.to_path_buf(),
         dev ^ ino.rotate_left(32),

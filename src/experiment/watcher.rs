@@ -338,7 +338,7 @@ fn scan(dir: &Path, compare_contents: bool) -> HashMap<PathBuf, Fingerprint> {
             Fingerprint {
                 modified: meta.modified().ok(),
                 len: meta.len(),
-                inode: inode(&meta),
+                inode: crate::fsio::device_and_inode(&meta).1,
                 contents,
             }
         };
@@ -352,27 +352,7 @@ fn scan(dir: &Path, compare_contents: bool) -> HashMap<PathBuf, Fingerprint> {
 /// the directory it was given, not its name. `None` when nothing is there.
 pub fn identity(path: &Path) -> Option<(u64, u64)> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((device(&meta), inode(&meta)))
-}
-
-#[cfg(unix)]
-fn device(meta: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::dev(meta)
-}
-
-#[cfg(not(unix))]
-fn device(_: &std::fs::Metadata) -> u64 {
-    0
-}
-
-#[cfg(unix)]
-fn inode(meta: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
-}
-
-#[cfg(not(unix))]
-fn inode(_: &std::fs::Metadata) -> u64 {
-    0
+    Some(crate::fsio::device_and_inode(&meta))
 }
 
 #[cfg(unix)]

@@ -17,13 +17,12 @@ use std::sync::Arc;
 
 fn run(i: u64, points: u64) -> RunView {
     let size = [1_000u64, 10_000, 100_000, 1_000_000][(i % 4) as usize];
-    let config = RunConfig {
-        spec: "bench".into(),
-        seed: i / 4,
-        iterations: points * 10,
-        // The data's seed stays `i`.
-        ..RunConfig::example("FrozenLake8x8-v1", "fqi", size, i)
-    };
+    // The data's seed stays `i`.
+    let config = RunConfig::example("FrozenLake8x8-v1", "fqi", size, i).with(|c| {
+        c.spec = "bench".into();
+        c.seed = i / 4;
+        c.iterations = points * 10;
+    });
     let history: Vec<Metrics> = (0..points)
         .map(|k| {
             let t = k as f64 / points as f64;

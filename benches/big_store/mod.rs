@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub fn config(spec: &str, seed: u64) -> RunConfig {
-    RunConfig {
-        spec: spec.into(),
-        ..RunConfig::example("FrozenLake8x8-v1", "fqi", 100_000, seed)
-    }
+    RunConfig::example("FrozenLake8x8-v1", "fqi", 100_000, seed).with(|c| c.spec = spec.into())
 }
 
 /// The runs of the big store (`PESSIMIST_BENCH_STORE_RUNS`, default a

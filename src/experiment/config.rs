@@ -5,7 +5,7 @@ use crate::data::Quality;
 use crate::features::FeatureSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Where a run's dataset comes from.
@@ -21,8 +21,9 @@ pub enum DatasetSource {
     /// Imported from a CSV file. The run id hashes its contents and file
     /// name, not its path: the same spec read as `f.toml`, `./f.toml` or
     /// `/abs/f.toml` names the same runs, and editing the file re-runs what
-    /// trained on it. `path` is canonical (absolute), for reading.
-    File { path: PathBuf, sha256: String },
+    /// trained on it. `path` is canonical (absolute), for reading. Shared:
+    /// a run's source is a few words, no allocation of its own.
+    File { path: Arc<Path>, sha256: Arc<str> },
 }
 
 /// The part of a dataset source that determines the result.
@@ -134,33 +135,140 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
-/// Everything one run trains with, defaults filled in.
+/// Everything one run trains with, defaults filled in: inline what the
+/// seeds of a grid point (or the runs of an index template) vary, behind
+/// a shared `Arc` the rest, which reads through `Deref` and is copied on
+/// its first write (`DerefMut`), so a store of a million runs holds a
+/// few words a run. Its JSON (`config.json`, index templates) is flat,
+/// as [`Flat`] orders it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Flat", into = "Flat")]
 pub struct RunConfig {
+    shared: Arc<ConfigBody>,
+    pub seed: u64,
+    pub dataset: DatasetSource,
+}
+
+/// What a run's config shares with the other seeds of its grid point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigBody {
     /// The spec the run belongs to (its directory in the store; not hashed).
     pub spec: Arc<str>,
     pub env: Arc<str>,
     pub gamma: f64,
-    pub seed: u64,
     pub iterations: u64,
     pub eval_every: u64,
-    pub dataset: DatasetSource,
     /// Q's representation: a table, or linear features (hashed: a
     /// table's `"tabular"` keeps the ids runs had before features).
     pub features: FeatureSpec,
     pub algo: Arc<str>,
     /// Resolved hyper-parameters (every default present), so the id names
-    /// every value the run trained with. Shared: the runs of one grid
-    /// point (its seeds), and those a store's index holds by one
-    /// template, hold one map.
+    /// every value the run trained with. Shared by an algorithm variant's
+    /// grid points.
     pub params: Arc<Params>,
     /// Monte-Carlo episodes an eval point, on a continuous environment
     /// (hashed there); `None` on a tabular one, whose truth is exact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollouts: Option<u64>,
     /// Queue priority, larger first (not hashed: it changes when, not what).
-    #[serde(default)]
     pub priority: i64,
+}
+
+impl RunConfig {
+    /// A run of `shared`'s grid point with these seeds.
+    pub fn new(shared: Arc<ConfigBody>, seed: u64, dataset: DatasetSource) -> RunConfig {
+        RunConfig {
+            shared,
+            seed,
+            dataset,
+        }
+    }
+}
+
+impl RunConfig {
+    /// This config changed by `change`: how tests, benchmarks and examples
+    /// adjust [`RunConfig::example`] in an expression.
+    #[must_use]
+    pub fn with(mut self, change: impl FnOnce(&mut RunConfig)) -> RunConfig {
+        change(&mut self);
+        self
+    }
+}
+
+impl std::ops::Deref for RunConfig {
+    type Target = ConfigBody;
+    fn deref(&self) -> &ConfigBody {
+        &self.shared
+    }
+}
+
+/// Copy-on-write: the other runs sharing the body keep theirs.
+impl std::ops::DerefMut for RunConfig {
+    fn deref_mut(&mut self) -> &mut ConfigBody {
+        Arc::make_mut(&mut self.shared)
+    }
+}
+
+/// A config as its JSON has it, fields in this order (the stores' files
+/// and index templates, read and written as before the body was shared).
+#[derive(Serialize, Deserialize)]
+struct Flat {
+    spec: Arc<str>,
+    env: Arc<str>,
+    gamma: f64,
+    seed: u64,
+    iterations: u64,
+    eval_every: u64,
+    dataset: DatasetSource,
+    features: FeatureSpec,
+    algo: Arc<str>,
+    params: Arc<Params>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rollouts: Option<u64>,
+    #[serde(default)]
+    priority: i64,
+}
+
+impl From<Flat> for RunConfig {
+    fn from(f: Flat) -> RunConfig {
+        let shared = ConfigBody {
+            spec: f.spec,
+            env: f.env,
+            gamma: f.gamma,
+            iterations: f.iterations,
+            eval_every: f.eval_every,
+            features: f.features,
+            algo: f.algo,
+            params: f.params,
+            rollouts: f.rollouts,
+            priority: f.priority,
+        };
+        RunConfig::new(Arc::new(shared), f.seed, f.dataset)
+    }
+}
+
+impl From<RunConfig> for Flat {
+    fn from(c: RunConfig) -> Flat {
+        let RunConfig {
+            shared,
+            seed,
+            dataset,
+        } = c;
+        let b = Arc::unwrap_or_clone(shared);
+        Flat {
+            spec: b.spec,
+            env: b.env,
+            gamma: b.gamma,
+            seed,
+            iterations: b.iterations,
+            eval_every: b.eval_every,
+            dataset,
+            features: b.features,
+            algo: b.algo,
+            params: b.params,
+            rollouts: b.rollouts,
+            priority: b.priority,
+        }
+    }
 }
 
 /// The version of what a run computes beyond its config, hashed into run
@@ -218,18 +326,12 @@ impl RunConfig {
     /// γ = 0.99, 1000 iterations evaluated every 10, spec `example`.
     /// Panics if no algorithm is called `algo`.
     pub fn example(env: &str, algo: &str, size: u64, seed: u64) -> RunConfig {
-        RunConfig {
+        let shared = ConfigBody {
             spec: "example".into(),
             env: env.into(),
             gamma: 0.99,
-            seed,
             iterations: 1000,
             eval_every: 10,
-            dataset: DatasetSource::Collect {
-                policy: Quality::Medium,
-                size,
-                seed,
-            },
             features: FeatureSpec::tabular(),
             algo: algo.into(),
             params: Arc::new(
@@ -237,7 +339,13 @@ impl RunConfig {
             ),
             rollouts: None,
             priority: 0,
-        }
+        };
+        let dataset = DatasetSource::Collect {
+            policy: Quality::Medium,
+            size,
+            seed,
+        };
+        RunConfig::new(Arc::new(shared), seed, dataset)
     }
 }
 
@@ -325,11 +433,10 @@ mod tests {
     use crate::algo::ParamValue;
 
     fn config() -> RunConfig {
-        RunConfig {
-            spec: "s".into(),
-            iterations: 100,
-            ..RunConfig::example("FrozenLake-v1", "fqi", 1000, 0)
-        }
+        RunConfig::example("FrozenLake-v1", "fqi", 1000, 0).with(|c| {
+            c.spec = "s".into();
+            c.iterations = 100;
+        })
     }
 
     #[test]
@@ -357,33 +464,32 @@ mod tests {
     #[test]
     fn collected_data_hashes_as_before_and_files_by_name_and_contents() {
         assert_eq!(config().id().as_str(), KNOWN_ID);
-        let file = |path: &str, sha: &str| RunConfig {
-            dataset: DatasetSource::File {
-                path: path.into(),
-                sha256: sha.into(),
-            },
-            ..config()
+        let file = |path: &str, sha: &str| {
+            config().with(|c| {
+                c.dataset = DatasetSource::File {
+                    path: Path::new(path).into(),
+                    sha256: sha.into(),
+                };
+            })
         };
         // The definition of a quality is part of what is hashed.
         let hashed = serde_json::to_string(&config().dataset.hashed("FrozenLake-v1")).unwrap();
         assert!(hashed.contains("\"definition\":2"), "{hashed}");
-        let random = |policy| RunConfig {
-            dataset: DatasetSource::Collect {
-                policy,
-                size: 1000,
-                seed: 0,
-            },
-            ..config()
+        let random = |policy| {
+            config().with(|c| {
+                c.dataset = DatasetSource::Collect {
+                    policy,
+                    size: 1000,
+                    seed: 0,
+                };
+            })
         };
         let hashed =
             serde_json::to_string(&random(Quality::Random).dataset.hashed("FrozenLake-v1"))
                 .unwrap();
         assert!(hashed.contains("\"definition\":1"), "{hashed}");
         // A pinned environment file by name and contents, not directory.
-        let env = |id: &str| RunConfig {
-            env: id.into(),
-            ..config()
-        };
+        let env = |id: &str| config().with(|c| c.env = id.into());
         let pinned = env("file:/a/m.json#0123456789abcdef");
         assert_eq!(pinned.id(), env("file:/b/m.json#0123456789abcdef").id());
         assert_ne!(pinned.id(), env("file:/a/m.json#0123456789abcdee").id());
@@ -392,5 +498,48 @@ mod tests {
         assert_eq!(a.id(), file("/elsewhere/d.csv", "ab").id());
         assert_ne!(a.id(), file("/data/d.csv", "cd").id());
         assert_ne!(a.id(), file("/data/e.csv", "ab").id());
+    }
+
+    /// A config's JSON as stores hold it (written before the body was
+    /// shared: an index template of the open bench's store, seeds zeroed).
+    const STORED: &str = r#"{"spec":"sweep-000","env":"FrozenLake8x8-v1","gamma":0.99,"seed":0,"iterations":1000,"eval_every":10,"dataset":{"source":"collect","policy":"medium","size":100000,"seed":0},"features":"tabular","algo":"fqi","params":{"q_init":"zero","variant":"sweep"},"priority":0}"#;
+
+    #[test]
+    fn json_reads_and_writes_as_before() {
+        let stored: RunConfig = serde_json::from_str(STORED).unwrap();
+        let made = RunConfig::example("FrozenLake8x8-v1", "fqi", 100_000, 0)
+            .with(|c| c.spec = "sweep-000".into());
+        assert_eq!(stored, made);
+        assert_eq!(serde_json::to_string(&made).unwrap(), STORED);
+        let file = made.with(|c| {
+            c.dataset = DatasetSource::File {
+                path: Path::new("/d/x.csv").into(),
+                sha256: "ab".into(),
+            };
+            c.rollouts = Some(3);
+        });
+        let json = serde_json::to_string(&file).unwrap();
+        assert!(
+            json.contains(r#""dataset":{"source":"file","path":"/d/x.csv","sha256":"ab"},"#)
+                && json.ends_with(r#""rollouts":3,"priority":0}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), file);
+    }
+
+    #[test]
+    fn seeds_share_the_body_until_one_writes_it() {
+        let a = config();
+        let mut b = a.clone().with(|c| c.seed = 1);
+        assert!(
+            std::ptr::eq(&raw const *a, &raw const *b),
+            "a seed is inline"
+        );
+        b.gamma = 0.5;
+        assert!(
+            !std::ptr::eq(&raw const *a, &raw const *b),
+            "written, the body is b's own"
+        );
+        assert_eq!((a.gamma, b.gamma), (0.99, 0.5));
     }
 }

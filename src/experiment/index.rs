@@ -62,7 +62,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The index's directory in the store (not a spec: [`Store::list`] skips it).
 pub const DIR: &str = ".index";
@@ -361,7 +361,8 @@ fn checksum(len: u32, kind: u8, payload: &[u8]) -> u32 {
 /// run (`None`: cleared).
 #[derive(Debug, Default)]
 pub struct Index {
-    templates: HashMap<u64, Arc<RunConfig>>,
+    /// Each a body its runs' configs share (a run's is a clone and seeds).
+    templates: HashMap<u64, RunConfig>,
     rows: HashMap<[u8; 8], Option<Row>>,
     /// Bytes of frames that failed their checksum, or were no frame.
     pub skipped: u64,
@@ -449,9 +450,7 @@ impl Index {
                 let Ok(config) = serde_json::from_slice::<RunConfig>(&payload[8..]) else {
                     return false;
                 };
-                self.templates
-                    .entry(key)
-                    .or_insert_with(|| Arc::new(config));
+                self.templates.entry(key).or_insert(config);
                 true
             }
             RUN if payload.len() == RUN_PAYLOAD => match Row::decode(payload) {
@@ -505,9 +504,9 @@ impl Index {
         self.rows = HashMap::new();
     }
 
-    /// The run's full config: its template with its seeds.
+    /// The run's full config: its template's body (shared) with its seeds.
     pub fn config(&self, row: &Row) -> Option<RunConfig> {
-        let mut config = (**self.templates.get(&row.template)?).clone();
+        let mut config = self.templates.get(&row.template)?.clone();
         config.seed = row.seed;
         if let DatasetSource::Collect { seed, .. } = &mut config.dataset {
             *seed = row.dataset_seed;
@@ -671,10 +670,8 @@ mod tests {
         let dirs = (0..n)
             .map(|seed| {
                 let algo = if seed % 2 == 0 { "fqi" } else { "cql" };
-                let config = RunConfig {
-                    spec: "s".into(),
-                    ..RunConfig::example("FrozenLake-v1", algo, 100, seed)
-                };
+                let config = RunConfig::example("FrozenLake-v1", algo, 100, seed)
+                    .with(|c| c.spec = "s".into());
                 let dir = store.prepare(&config).unwrap();
                 let mut summary = Summary::new(config.iterations, "test:1".into());
                 summary.status = if seed == 3 {

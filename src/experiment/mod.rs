@@ -36,7 +36,7 @@ pub mod status;
 pub mod store;
 pub mod watcher;
 
-pub use config::{DatasetSource, PlannedRun, RunConfig, RunId};
+pub use config::{ConfigBody, DatasetSource, PlannedRun, RunConfig, RunId};
 pub use pool::{Adoption, Pool, PoolEvent, RunHandle};
 pub use runner::Progress;
 pub use session::{Change, RunView, Session, SessionOptions, SpecView};

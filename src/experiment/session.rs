@@ -1829,7 +1829,7 @@ mod tests {
             crate::experiment::config::sha256_file(&experiments.join("big.csv")).unwrap();
         let config = &session.runs()[0].config;
         assert!(
-            matches!(&config.dataset, crate::experiment::DatasetSource::File { sha256, .. } if *sha256 == expected)
+            matches!(&config.dataset, crate::experiment::DatasetSource::File { sha256, .. } if **sha256 == *expected)
         );
         session.shutdown();
     }
@@ -1922,10 +1922,8 @@ mod tests {
     fn a_run_ended_elsewhere_comes_in_from_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let (mut session, runs_dir) = watching_an_empty_store(dir.path());
-        let config = RunConfig {
-            spec: "elsewhere".into(),
-            ..RunConfig::example("FrozenLake-v1", "fqi", 100, 7)
-        };
+        let config = RunConfig::example("FrozenLake-v1", "fqi", 100, 7)
+            .with(|c| c.spec = "elsewhere".into());
         let id = config.id();
         let run = Store::new(&runs_dir).prepare(&config).unwrap();
         let end = |status: RunStatus| {
@@ -1982,10 +1980,8 @@ mod tests {
         // Run `seed` of spec `moved`, running elsewhere (its lock held),
         // two eval points written, all in the staging directory.
         let running = |seed: u64| {
-            let config = RunConfig {
-                spec: "moved".into(),
-                ..RunConfig::example("FrozenLake-v1", "fqi", 100, seed)
-            };
+            let config = RunConfig::example("FrozenLake-v1", "fqi", 100, seed)
+                .with(|c| c.spec = "moved".into());
             let run = Store::new(&staging).prepare(&config).unwrap();
             let lock = store::try_lock(&run).unwrap().unwrap();
             let mut metrics = store::MetricsWriter::resume(&run, 0).unwrap();

@@ -4,7 +4,7 @@
 //! checked here, before anything trains, and every error points at the
 //! offending place as `file:line:column`.
 
-use super::config::{DatasetSource, PlannedRun, RunConfig, sha256_file};
+use super::config::{ConfigBody, DatasetSource, PlannedRun, RunConfig, sha256_file};
 use super::pipeline::DEFAULT_ROLLOUTS;
 use crate::algo::{self, ParamValue, Params};
 use crate::data::{MAX_TRANSITIONS, Quality};
@@ -13,6 +13,7 @@ use crate::features::FeatureSpec;
 use crate::mdp::{TabularMdp, envs, solve};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -104,7 +105,7 @@ pub struct Plan {
     eval_every: Vec<u64>,
     datasets: Vec<DatasetChoice>,
     /// Each algorithm variant's parameters, shared by its runs.
-    algos: Vec<(String, std::sync::Arc<Params>)>,
+    algos: Vec<(String, Arc<Params>)>,
     features: Vec<FeatureSpec>,
     seeds: Vec<u64>,
     priority: i64,
@@ -117,6 +118,12 @@ impl Plan {
     /// The grid's points: its runs, counting twice the points that
     /// resolve to the same run (listed once).
     pub fn points(&self) -> usize {
+        self.bodies() * self.seeds.len()
+    }
+
+    /// The grid's points without their seeds: a config body each, which
+    /// its seeds' runs share.
+    fn bodies(&self) -> usize {
         [
             self.envs.len(),
             self.gammas.len(),
@@ -125,23 +132,22 @@ impl Plan {
             self.datasets.len(),
             self.algos.len(),
             self.features.len(),
-            self.seeds.len(),
         ]
         .iter()
         .product()
     }
 
-    /// The grid's point `index`, in grid order: environments outermost,
-    /// then γ, iterations, eval_every, datasets, algorithms, features, and
-    /// seeds innermost.
-    fn point(&self, index: usize) -> RunConfig {
+    /// The body of point `index` of the grid without seeds, in grid order
+    /// (environments outermost, then γ, iterations, eval_every, datasets,
+    /// algorithms, and features innermost), with its dataset, which a
+    /// run's seed completes.
+    fn body(&self, index: usize) -> (Arc<ConfigBody>, &DatasetChoice) {
         let mut rest = index;
         let mut digit = |len: usize| {
             let d = rest % len;
             rest /= len;
             d
         };
-        let seed = self.seeds[digit(self.seeds.len())];
         let features = &self.features[digit(self.features.len())];
         let (algo, params) = &self.algos[digit(self.algos.len())];
         let dataset = &self.datasets[digit(self.datasets.len())];
@@ -149,32 +155,39 @@ impl Plan {
         let iterations = self.iterations[digit(self.iterations.len())];
         let gamma = self.gammas[digit(self.gammas.len())];
         let env = &self.envs[digit(self.envs.len())];
-        RunConfig {
+        let body = ConfigBody {
             spec: self.name.as_str().into(),
             env: env.as_str().into(),
             gamma,
-            seed,
             iterations,
             eval_every,
-            dataset: dataset.resolve(seed),
             features: features.clone(),
             algo: algo.as_str().into(),
             params: params.clone(),
             rollouts: crate::env::continuous(env)
                 .map(|_| self.rollouts.unwrap_or(DEFAULT_ROLLOUTS)),
             priority: self.priority,
-        }
+        };
+        (Arc::new(body), dataset)
     }
 
-    /// The runs in grid order, each with its id (hashed once, here).
-    /// Distinct grid points can resolve to the same run (a key only
-    /// another variant uses): each run is listed once.
+    /// The runs in grid order (seeds innermost, sharing their point's
+    /// body), each with its id (hashed once, here). Distinct grid points
+    /// can resolve to the same run (a key only another variant uses):
+    /// each run is listed once.
     pub fn runs(&self) -> impl Iterator<Item = PlannedRun> + '_ {
         let mut seen = std::collections::HashSet::new();
-        (0..self.points()).filter_map(move |i| {
-            let run = PlannedRun::from(self.point(i));
-            seen.insert(run.id).then_some(run)
-        })
+        (0..self.bodies())
+            .flat_map(move |point| {
+                let (body, dataset) = self.body(point);
+                self.seeds
+                    .iter()
+                    .map(move |&seed| RunConfig::new(body.clone(), seed, dataset.resolve(seed)))
+            })
+            .filter_map(move |config| {
+                let run = PlannedRun::from(config);
+                seen.insert(run.id).then_some(run)
+            })
     }
 
     /// Every run at once.
@@ -184,7 +197,7 @@ impl Plan {
             path: self.path.clone(),
             runs: self
                 .runs()
-                .map(|r| std::sync::Arc::unwrap_or_clone(r.config))
+                .map(|r| Arc::unwrap_or_clone(r.config))
                 .collect(),
         }
     }
@@ -671,7 +684,10 @@ impl Parser<'_> {
                 // Canonical, so the config reads the same from any working directory.
                 let path = joined.canonicalize().map_err(cannot)?;
                 match (self.digest)(&path).map_err(cannot)? {
-                    Some(sha256) => Ok(DatasetChoice::File { path, sha256 }),
+                    Some(sha256) => Ok(DatasetChoice::File {
+                        path: path.into(),
+                        sha256: sha256.into(),
+                    }),
                     None => Err(self.error(
                         n.span(),
                         format!("dataset file {} is being hashed", path.display()),
@@ -963,8 +979,8 @@ enum DatasetChoice {
         seed: Option<u64>,
     },
     File {
-        path: PathBuf,
-        sha256: String,
+        path: Arc<Path>,
+        sha256: Arc<str>,
     },
 }
 

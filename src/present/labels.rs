@@ -107,7 +107,7 @@ fn file_name(source: &DatasetSource) -> Option<(String, &str)> {
         DatasetSource::File { path, sha256 } => Some((
             path.file_name()
                 .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
-            sha256.as_str(),
+            sha256,
         )),
         DatasetSource::Collect { .. } => None,
     }
@@ -379,14 +379,13 @@ mod tests {
         for (k, v) in set {
             params.insert(k.to_string(), ParamValue::Text(v.to_string()));
         }
-        RunConfig {
-            spec: "s".into(),
-            gamma: 0.9,
-            iterations: 10,
-            eval_every: 1,
-            params: resolve_params(algo, &params).unwrap().into(),
-            ..RunConfig::example("ThreeState-v0", algo, 1000, 0)
-        }
+        RunConfig::example("ThreeState-v0", algo, 1000, 0).with(|c| {
+            c.spec = "s".into();
+            c.gamma = 0.9;
+            c.iterations = 10;
+            c.eval_every = 1;
+            c.params = resolve_params(algo, &params).unwrap().into();
+        })
     }
 
     #[test]
@@ -418,15 +417,11 @@ mod tests {
         let a = config("fqi", &[]);
         let labels = Labels::new([&a]);
         assert_eq!(labels.dataset(&a), "medium 1k");
-        let b = RunConfig {
-            gamma: 0.5,
-            iterations: 50,
-            ..a.clone()
-        };
-        let c = RunConfig {
-            env: "ImitationTrap-v0".into(),
-            ..a.clone()
-        };
+        let b = a.clone().with(|c| {
+            c.gamma = 0.5;
+            c.iterations = 50;
+        });
+        let c = a.clone().with(|c| c.env = "ImitationTrap-v0".into());
         let labels = Labels::new([&a, &b, &c]);
         assert_eq!(
             labels.dataset(&a),
@@ -439,24 +434,20 @@ mod tests {
         assert_eq!(labels.data(&c), "medium 1k gamma=0.9 iterations=10");
         assert_ne!(Labels::dataset_key(&a), Labels::dataset_key(&b));
         // Seeds (of the run and of its data) are one group.
-        let seed = RunConfig {
-            seed: 3,
-            dataset: DatasetSource::Collect {
+        let seed = a.clone().with(|c| {
+            c.seed = 3;
+            c.dataset = DatasetSource::Collect {
                 policy: Quality::Medium,
                 size: 1000,
                 seed: 3,
-            },
-            ..a.clone()
-        };
+            };
+        });
         assert_eq!(Labels::dataset_key(&a), Labels::dataset_key(&seed));
     }
 
     #[test]
     fn pinned_file_environments_read_short_unless_two_share_a_name() {
-        let on = |env: &str| RunConfig {
-            env: env.into(),
-            ..config("fqi", &[])
-        };
+        let on = |env: &str| config("fqi", &[]).with(|c| c.env = env.into());
         let a = on("file:/home/me/mdps/x.json#0123456789abcdef");
         let b = on("file:/tmp/other/x.json#fedcba9876543210");
         let c = on("ThreeState-v0");

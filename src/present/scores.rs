@@ -1408,13 +1408,12 @@ mod tests {
     use super::*;
 
     fn run(algo: &str, size: u64, seed: u64) -> RunConfig {
-        RunConfig {
-            spec: "s".into(),
-            gamma: 0.9,
-            iterations: 10,
-            eval_every: 1,
-            ..RunConfig::example("ThreeState-v0", algo, size, seed)
-        }
+        RunConfig::example("ThreeState-v0", algo, size, seed).with(|c| {
+            c.spec = "s".into();
+            c.gamma = 0.9;
+            c.iterations = 10;
+            c.eval_every = 1;
+        })
     }
 
     /// A final eval point whose returns follow from the score.
@@ -1632,10 +1631,7 @@ mod tests {
     /// row stays out of the Total, so the other rows rank as before.
     #[test]
     fn environments_without_a_score_show_none_and_stay_out_of_the_total() {
-        let baird = |seed| RunConfig {
-            env: "Baird-v0".into(),
-            ..run("fqi", 10_000, seed)
-        };
+        let baird = |seed| run("fqi", 10_000, seed).with(|c| c.env = "Baird-v0".into());
         let (b0, b1, three) = (baird(0), baird(1), run("fqi", 1_000, 0));
         let none = Metrics {
             normalized_score: f64::NAN,
@@ -1862,18 +1858,14 @@ mod tests {
         for gamma in [0.5, 0.99] {
             for iterations in [1, 50] {
                 for seed in [0, 1] {
-                    configs.push(RunConfig {
-                        gamma,
-                        iterations,
-                        ..run("fqi", 1_000, seed)
-                    });
+                    configs.push(run("fqi", 1_000, seed).with(|c| {
+                        c.gamma = gamma;
+                        c.iterations = iterations;
+                    }));
                 }
             }
         }
-        let twin = RunConfig {
-            spec: "other".into(),
-            ..configs[0].clone()
-        };
+        let twin = configs[0].clone().with(|c| c.spec = "other".into());
         configs.push(twin);
         let m = scored(10.0);
         let table = ScoreTable::build(configs.iter().map(|c| result(c, RunStatus::Done, Some(&m))));
@@ -1898,12 +1890,13 @@ mod tests {
     /// dataset named with LaTeX's special characters, the behaviour's
     /// own score, and a cell significantly below its row's best.
     fn paper_table() -> ScoreTable {
-        let file = |seed| RunConfig {
-            dataset: crate::experiment::DatasetSource::File {
-                path: "/data/logs_v2 #1 & 50% {a}~^$\\.csv".into(),
-                sha256: "ab".into(),
-            },
-            ..run("bc", 0, seed)
+        let file = |seed| {
+            run("bc", 0, seed).with(|c| {
+                c.dataset = crate::experiment::DatasetSource::File {
+                    path: std::path::Path::new("/data/logs_v2 #1 & 50% {a}~^$\\.csv").into(),
+                    sha256: "ab".into(),
+                }
+            })
         };
         let mut runs: Vec<(RunConfig, f64, Option<f64>)> = Vec::new();
         let scores: [(&str, [f64; 3]); 3] = [
@@ -1923,11 +1916,10 @@ mod tests {
         ];
         for (algo, values) in scores {
             for (seed, v) in values.iter().enumerate() {
-                let config = RunConfig {
-                    algo: algo.into(),
-                    params: run(algo, 0, 0).params,
-                    ..file(seed as u64)
-                };
+                let config = file(seed as u64).with(|c| {
+                    c.algo = algo.into();
+                    c.params = run(algo, 0, 0).params.clone();
+                });
                 runs.push((config, *v, None));
             }
         }

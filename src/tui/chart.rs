@@ -706,30 +706,15 @@ struct Curve<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::experiment::{DatasetSource, Progress, RunConfig, RunStatus};
+    use crate::experiment::{Progress, RunConfig, RunStatus};
 
     /// A run of `env` whose eval points all read `q`.
     pub(crate) fn run_view(env: &str, q: f64, points: u64) -> RunView {
-        let config = RunConfig {
-            spec: "s".into(),
-            env: env.into(),
-            gamma: 0.9,
-            seed: 0,
-            iterations: 100,
-            eval_every: 10,
-            dataset: DatasetSource::Collect {
-                policy: crate::data::Quality::Medium,
-                size: 1000,
-                seed: 0,
-            },
-            features: crate::features::FeatureSpec::tabular(),
-            algo: "fqi".into(),
-            params: crate::algo::resolve_params("fqi", &crate::algo::Params::default())
-                .unwrap()
-                .into(),
-            rollouts: None,
-            priority: 0,
-        };
+        let config = RunConfig::example(env, "fqi", 1000, 0).with(|c| {
+            c.spec = "s".into();
+            c.gamma = 0.9;
+            c.iterations = 100;
+        });
         let history = (0..points)
             .map(|k| Metrics {
                 iteration: k * 10,

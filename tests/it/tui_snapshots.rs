@@ -38,12 +38,11 @@ fn history(algo: &str, size: u64, seed: u64, points: u64) -> Vec<Metrics> {
 }
 
 fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunView {
-    let config = RunConfig {
-        spec: "why-offline-rl-is-hard".into(),
-        iterations: 2000,
-        eval_every: 20,
-        ..RunConfig::example("FrozenLake8x8-v1", algo, size, seed)
-    };
+    let config = RunConfig::example("FrozenLake8x8-v1", algo, size, seed).with(|c| {
+        c.spec = "why-offline-rl-is-hard".into();
+        c.iterations = 2000;
+        c.eval_every = 20;
+    });
     let history = history(algo, size, seed, points);
     RunView {
         id: config.id(),
@@ -358,17 +357,16 @@ fn keys_map_to_session_actions() {
 #[test]
 fn diverged_run_near_1e300() {
     let two_state = |seed: u64, status: RunStatus, q: &dyn Fn(u64) -> f64| {
-        let config = RunConfig {
-            spec: "linear_divergence".into(),
-            gamma: if status == RunStatus::Diverged {
+        let config = RunConfig::example("TwoState-v0", "fqi", 10_000, seed).with(|c| {
+            c.spec = "linear_divergence".into();
+            c.gamma = if status == RunStatus::Diverged {
                 0.99
             } else {
                 0.8
-            },
-            iterations: 400,
-            eval_every: 10,
-            ..RunConfig::example("TwoState-v0", "fqi", 10_000, seed)
-        };
+            };
+            c.iterations = 400;
+            c.eval_every = 10;
+        });
         let history: Vec<Metrics> = (0..41)
             .map(|k| Metrics {
                 iteration: k * 10,
@@ -526,10 +524,8 @@ fn three_environments_at_both_sizes() {
     for env in ["FrozenLake8x8-v1", "CliffWalkingSlippery-v1", "Taxi-v4"] {
         for (k, algo) in algos.iter().enumerate() {
             let mut view = run(algo, 10_000, k as u64 % 2, RunStatus::Done, 20);
-            let config = RunConfig {
-                spec: "score_table".into(),
-                ..RunConfig::example(env, algo, 10_000, k as u64 % 2)
-            };
+            let config = RunConfig::example(env, algo, 10_000, k as u64 % 2)
+                .with(|c| c.spec = "score_table".into());
             view.id = config.id();
             view.config = Arc::new(config);
             runs.push(view);
@@ -550,10 +546,7 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
     let shared = run("fqi", 1_000, 0, RunStatus::Done, 101);
     let own = run("bc", 1_000, 0, RunStatus::Done, 101);
     let mut in_b = shared.clone();
-    in_b.config = Arc::new(RunConfig {
-        spec: "b".into(),
-        ..(*shared.config).clone()
-    });
+    in_b.config = Arc::new((*shared.config).clone().with(|c| c.spec = "b".into()));
     let specs = vec![
         SpecView {
             name: "why-offline-rl-is-hard".into(),

@@ -746,6 +746,12 @@ mod tests {
         let len = std::fs::metadata(index_file(&store)).unwrap().len();
         let templates = len - 6 * RUN_FRAME as u64;
         assert!(templates < 2 * 1024, "{templates} bytes of templates");
+        // The runs of a template share its body: two bodies for six runs.
+        let bodies: std::collections::HashSet<*const super::super::ConfigBody> = index
+            .rows()
+            .map(|r| &raw const *index.config(r).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 2);
         for dir in &dirs {
             let config = store::read_config(dir).unwrap();
             assert!(index.holds(&config.id()));

@@ -1175,6 +1175,18 @@ mod tests {
         );
     }
 
+    /// The seeds of a grid point share its config's body: one a point.
+    #[test]
+    fn the_seeds_of_a_grid_point_share_its_body() {
+        let text =
+            format!("{FQI}gamma = [0.9, 0.99]\nseeds = [0, 1, 2]\n[[algo]]\nname = \"fqi\"\n");
+        let runs = parse(Path::new("s.toml"), &text).unwrap().runs;
+        assert_eq!(runs.len(), 6);
+        let bodies: std::collections::HashSet<*const ConfigBody> =
+            runs.iter().map(|r| &raw const **r).collect();
+        assert_eq!(bodies.len(), 2);
+    }
+
     /// Grid points that resolve to the same run name it once.
     #[test]
     fn equal_grid_points_are_one_run() {

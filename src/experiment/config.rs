@@ -140,7 +140,7 @@ pub fn human_size(n: u64) -> String {
 /// a shared `Arc` the rest, which reads through `Deref` and is copied on
 /// its first write (`DerefMut`), so a store of a million runs holds a
 /// few words a run. Its JSON (`config.json`, index templates) is flat,
-/// as [`Flat`] orders it.
+/// as it was before the body was shared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "Flat", into = "Flat")]
 pub struct RunConfig {
@@ -182,9 +182,7 @@ impl RunConfig {
             dataset,
         }
     }
-}
 
-impl RunConfig {
     /// This config changed by `change`: how tests, benchmarks and examples
     /// adjust [`RunConfig::example`] in an expression.
     #[must_use]
@@ -209,8 +207,10 @@ impl std::ops::DerefMut for RunConfig {
 }
 
 /// A config as its JSON has it, fields in this order (the stores' files
-/// and index templates, read and written as before the body was shared).
+/// and index templates, read and written as before the body was shared;
+/// named so, serde's errors read as before).
 #[derive(Serialize, Deserialize)]
+#[serde(rename = "RunConfig")]
 struct Flat {
     spec: Arc<str>,
     env: Arc<str>,

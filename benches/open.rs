@@ -39,11 +39,12 @@ fn first_frame(_: &mut Criterion) {
     let started = Instant::now();
     let session = Session::start(options.clone()).unwrap();
     let opened = started.elapsed().as_secs_f64();
+    let (alone, _) = rss_mb();
     let views = session.runs();
     let (resident, _) = rss_mb();
     eprintln!(
         "session on {runs} indexed runs: {opened:.2} s to open, {:.2} s for its {} views; \
-         resident {resident:.0} MB",
+         resident {alone:.0} MB, {resident:.0} MB with the views",
         started.elapsed().as_secs_f64() - opened,
         views.len()
     );

@@ -95,6 +95,10 @@ enum Event {
     },
 }
 
+/// The fewest runs inserted before the run map is built again
+/// ([`Session::compact`]).
+const COMPACT_AFTER: usize = 1024;
+
 /// Runs the loader hands the session at a time: the dashboard takes in one
 /// batch between frames, so it draws and answers keys while a spec of
 /// 100,000 runs loads.
@@ -321,6 +325,9 @@ pub struct Session {
     /// here, not through every spec: 10,000 specs open in linear time).
     names: HashMap<String, BTreeSet<PathBuf>>,
     runs: BTreeMap<RunId, Entry>,
+    /// How many runs the map held when it was last built whole
+    /// ([`Session::compact`]).
+    built: usize,
     /// Kept alive: dropping it stops the watch.
     dir_watcher: Option<DirWatcher>,
     /// Where the watcher sends file events (a new watcher, when the
@@ -393,6 +400,7 @@ impl Session {
             specs: BTreeMap::new(),
             names: HashMap::new(),
             runs: BTreeMap::new(),
+            built: 0,
             tails: HashMap::new(),
             dir_watcher: watcher,
             files: tx,
@@ -475,7 +483,28 @@ impl Session {
             changes.extend(self.rewatch_replaced());
             changes.extend(self.adopt_orphans());
         }
+        self.compact();
         merge(changes)
+    }
+
+    /// Builds the run map again, its nodes full, once it has grown by a
+    /// 64th since it last was (or by [`COMPACT_AFTER`] runs, if more). A
+    /// map built whole (as the index's runs come in at open) has full
+    /// nodes, and a run inserted into a full node splits it: a new node
+    /// of 11 entries for one, so runs streamed in one at a time cost
+    /// several times what opened ones do. Built again from its sorted
+    /// runs (a merge, no copy aside), each run costs a move of its entry,
+    /// amortized, and the split nodes are at most a 64th of the map.
+    fn compact(&mut self) {
+        if self.runs.len() <= self.built + (self.built / 64).max(COMPACT_AFTER) {
+            return;
+        }
+        let mut rest = std::mem::take(&mut self.runs);
+        if let Some((id, entry)) = rest.pop_first() {
+            self.runs.insert(id, entry);
+            self.runs.append(&mut rest);
+        }
+        self.built = self.runs.len();
     }
 
     /// Watches again when a watched directory was replaced (`mv
@@ -1025,6 +1054,7 @@ impl Session {
         // third empty.
         let mut indexed: BTreeMap<RunId, Entry> = found.into_iter().collect();
         self.runs.append(&mut indexed);
+        self.built = self.runs.len();
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();

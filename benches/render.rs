@@ -15,7 +15,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
 
-fn run(i: u64, points: u64) -> RunView {
+/// Shared, as the session's views are.
+fn run(i: u64, points: u64) -> Arc<RunView> {
     let size = [1_000u64, 10_000, 100_000, 1_000_000][(i % 4) as usize];
     // The data's seed stays `i`.
     let config = RunConfig::example("FrozenLake8x8-v1", "fqi", size, i).with(|c| {
@@ -36,7 +37,7 @@ fn run(i: u64, points: u64) -> RunView {
             }
         })
         .collect();
-    RunView {
+    Arc::new(RunView {
         id: config.id(),
         status: RunStatus::Running,
         progress: Progress {
@@ -53,11 +54,11 @@ fn run(i: u64, points: u64) -> RunView {
         dataset_stats: None,
         behavior: None,
         config: Arc::new(config),
-    }
+    })
 }
 
 fn bench_render(c: &mut Criterion) {
-    let runs: Vec<RunView> = (0..64).map(|i| run(i, 10_000)).collect();
+    let runs: Vec<Arc<RunView>> = (0..64).map(|i| run(i, 10_000)).collect();
     let mut app = App::default();
     app.update(runs.clone(), Vec::new());
     app.set_marks(runs.iter().map(|r| r.id).collect());
@@ -87,7 +88,7 @@ fn bench_render(c: &mut Criterion) {
         );
     });
     // A filter typed (or pasted) over a big store: the rows derived once per burst.
-    let many: Vec<RunView> = (0..100_000).map(|i| run(i, 1)).collect();
+    let many: Vec<Arc<RunView>> = (0..100_000).map(|i| run(i, 1)).collect();
     let mut big = App::default();
     big.update(many, Vec::new());
     c.bench_function("filter, 100k runs: App::set_filter", |b| {

@@ -95,6 +95,10 @@ enum Event {
     },
 }
 
+/// The fewest runs inserted before the run map is built again
+/// ([`Session::compact`]).
+const COMPACT_AFTER: usize = 1024;
+
 /// Runs the loader hands the session at a time: the dashboard takes in one
 /// batch between frames, so it draws and answers keys while a spec of
 /// 100,000 runs loads.
@@ -149,15 +153,15 @@ struct Entry {
     state: State,
 }
 
-/// Boxed either way: the session's map holds an entry of a few words a
-/// run (a million runs of an index are a million entries).
+/// A few words a run (a million runs of an index are a million entries).
 enum State {
-    /// Known from the store's index alone: the record's numbers, no
-    /// history, no directory of its own, until its files are read (the
-    /// first [`Session::refresh`], when the dashboard shows it or a file
-    /// of it changes). Opening a store of a million ended runs reads their
+    /// Known from the store's index alone: its view, made once from the
+    /// record and shared with the dashboard (no history, no directory of
+    /// its own), until its files are read (the first
+    /// [`Session::refresh`], when the dashboard shows it or a file of it
+    /// changes). Opening a store of a million ended runs reads their
     /// index, not their two million files.
-    Indexed(Box<Indexed>),
+    Indexed(Indexed),
     /// Read from its files (or waiting for them: a run of this process's
     /// pool before it starts).
     Read(Box<Files>),
@@ -165,44 +169,15 @@ enum State {
 
 /// A run known from its index record alone ([`State::Indexed`]).
 struct Indexed {
+    /// Every field the record gives a view (the status, iterations done,
+    /// the last point's held fields, coverage, behaviour score).
+    view: Arc<RunView>,
     /// Its spec's directory in the store (one a spec): the run's is made
     /// when needed.
     spec_dir: Arc<Path>,
-    record: Record,
-}
-
-/// What an index record says of an ended run that its views show
-/// ([`index::Row::summary`] in a third of the space): no error, no
-/// dataset statistics, the last point's held fields only.
-struct Record {
-    status: RunStatus,
-    iterations_done: u64,
+    /// When the record was written, which the view does not show: what
+    /// tells a new record from a repeated one ([`fingerprint`]).
     updated: f64,
-    /// NaN when unknown, as in the record.
-    coverage: f64,
-    behavior: f64,
-    /// The last eval point's iteration (`u64::MAX`: none) and held fields.
-    last_iteration: u64,
-    last: [f64; index::HELD - 1],
-}
-
-impl Record {
-    fn new(row: &index::Row) -> Record {
-        let (last_iteration, last) = row
-            .last
-            .map_or((u64::MAX, [f64::NAN; index::HELD - 1]), |m| {
-                (m.iteration, index::held(&m))
-            });
-        Record {
-            status: row.status,
-            iterations_done: row.iterations_done,
-            updated: row.updated,
-            coverage: row.coverage,
-            behavior: row.behavior,
-            last_iteration,
-            last,
-        }
-    }
 }
 
 /// A run as read from its files ([`State::Read`]).
@@ -255,20 +230,16 @@ impl Entry {
     /// What the store says of the run, if anything.
     fn said(&self) -> Option<Said<'_>> {
         match &self.state {
-            State::Indexed(i) => {
-                let r = &i.record;
-                Some(Said {
-                    status: r.status,
-                    iterations_done: r.iterations_done,
-                    iterations: self.config.iterations,
-                    updated: r.updated,
-                    last: (r.last_iteration != u64::MAX)
-                        .then(|| index::from_held(r.last_iteration, &r.last)),
-                    error: None,
-                    coverage: (!r.coverage.is_nan()).then_some(r.coverage),
-                    dataset_stats: None,
-                })
-            }
+            State::Indexed(i) => Some(Said {
+                status: i.view.status,
+                iterations_done: i.view.progress.iteration,
+                iterations: i.view.progress.total,
+                updated: i.updated,
+                last: i.view.latest,
+                error: None,
+                coverage: i.view.coverage,
+                dataset_stats: None,
+            }),
             State::Read(f) => f.summary.as_deref().map(|s| Said {
                 status: s.status,
                 iterations_done: s.iterations_done,
@@ -285,7 +256,7 @@ impl Entry {
     /// The status the store says (without the rest of [`Entry::said`]).
     fn stored_status(&self) -> Option<RunStatus> {
         match &self.state {
-            State::Indexed(i) => Some(i.record.status),
+            State::Indexed(i) => Some(i.view.status),
             State::Read(f) => f.summary.as_ref().map(|s| s.status),
         }
     }
@@ -321,18 +292,6 @@ impl Entry {
         }
     }
 
-    /// The dataset's behaviour score (the record's, until the summary is read).
-    fn behavior(&self) -> Option<f64> {
-        match &self.state {
-            State::Indexed(i) => (!i.record.behavior.is_nan()).then_some(i.record.behavior),
-            State::Read(f) => f.behavior,
-        }
-    }
-
-    fn locked(&self) -> bool {
-        matches!(&self.state, State::Read(f) if f.locked)
-    }
-
     /// The pool's handle while this process trains, or will train, the
     /// run: not when another process held it, nor when it only waits or
     /// is queued here and another process has finished it (`pessimist
@@ -366,6 +325,9 @@ pub struct Session {
     /// here, not through every spec: 10,000 specs open in linear time).
     names: HashMap<String, BTreeSet<PathBuf>>,
     runs: BTreeMap<RunId, Entry>,
+    /// How many runs the map held when it was last built whole
+    /// ([`Session::compact`]).
+    built: usize,
     /// Kept alive: dropping it stops the watch.
     dir_watcher: Option<DirWatcher>,
     /// Where the watcher sends file events (a new watcher, when the
@@ -438,6 +400,7 @@ impl Session {
             specs: BTreeMap::new(),
             names: HashMap::new(),
             runs: BTreeMap::new(),
+            built: 0,
             tails: HashMap::new(),
             dir_watcher: watcher,
             files: tx,
@@ -520,7 +483,28 @@ impl Session {
             changes.extend(self.rewatch_replaced());
             changes.extend(self.adopt_orphans());
         }
+        self.compact();
         merge(changes)
+    }
+
+    /// Builds the run map again, its nodes full, once it has grown by a
+    /// 64th since it last was (or by [`COMPACT_AFTER`] runs, if more). A
+    /// map built whole (as the index's runs come in at open) has full
+    /// nodes, and a run inserted into a full node splits it: a new node
+    /// of 11 entries for one, so runs streamed in one at a time cost
+    /// several times what opened ones do. Built again from its sorted
+    /// runs (a merge, no copy aside), each run costs a move of its entry,
+    /// amortized, and the split nodes are at most a 64th of the map.
+    fn compact(&mut self) {
+        if self.runs.len() <= self.built + (self.built / 64).max(COMPACT_AFTER) {
+            return;
+        }
+        let mut rest = std::mem::take(&mut self.runs);
+        if let Some((id, entry)) = rest.pop_first() {
+            self.runs.insert(id, entry);
+            self.runs.append(&mut rest);
+        }
+        self.built = self.runs.len();
     }
 
     /// Watches again when a watched directory was replaced (`mv
@@ -1070,6 +1054,7 @@ impl Session {
         // third empty.
         let mut indexed: BTreeMap<RunId, Entry> = found.into_iter().collect();
         self.runs.append(&mut indexed);
+        self.built = self.runs.len();
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();
@@ -1111,7 +1096,7 @@ impl Session {
     /// Reads the files of the runs among `ids` known from the index
     /// alone (the dashboard shows them: selected, or in the chart);
     /// returns their new views ([`Session::views`]).
-    pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<RunView> {
+    pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<Arc<RunView>> {
         let indexed: Vec<RunId> = ids
             .iter()
             .filter(|id| self.runs.get(*id).is_some_and(Entry::indexed))
@@ -1126,7 +1111,7 @@ impl Session {
     /// The views of the runs among `ids` (those of [`Session::runs`], each
     /// named by its config's spec): what the dashboard takes in when the
     /// session says these runs changed, instead of every run.
-    pub fn views(&self, ids: &[RunId]) -> Vec<RunView> {
+    pub fn views(&self, ids: &[RunId]) -> Vec<Arc<RunView>> {
         let known = ids.iter().filter_map(|id| Some((id, self.runs.get(id)?)));
         known.map(|(id, e)| view(id, e)).collect()
     }
@@ -1272,7 +1257,8 @@ impl Session {
     /// current spec last. A run two specs list (the same configuration, so
     /// the same id) is trained and stored once but listed under each, named
     /// by the spec listing it: each spec's rows and table hold all its runs.
-    pub fn runs(&self) -> Vec<RunView> {
+    /// A run known from the index is its own view, shared, not a copy.
+    pub fn runs(&self) -> Vec<Arc<RunView>> {
         // Only the runs specs list: the others are each listed once, below.
         let listed = self.specs.values().map(|s| s.run_ids.len()).sum();
         let mut seen = std::collections::HashSet::with_capacity(listed);
@@ -1281,13 +1267,17 @@ impl Session {
             for id in &spec.run_ids {
                 if let Some(e) = self.runs.get(id) {
                     seen.insert(id);
-                    let mut run = view(id, e);
-                    if *run.config.spec != *spec.name {
+                    let run = view(id, e);
+                    if *run.config.spec == *spec.name {
+                        out.push(run);
+                    } else {
                         let mut config = (*run.config).clone();
                         config.spec = spec.name.as_str().into();
-                        run.config = Arc::new(config);
+                        out.push(Arc::new(RunView {
+                            config: Arc::new(config),
+                            ..(*run).clone()
+                        }));
                     }
-                    out.push(run);
                 }
             }
         }
@@ -1380,56 +1370,111 @@ impl Session {
 }
 
 /// A run known from its index record alone ([`State::Indexed`]), in the
-/// spec directory `spec_dir`.
+/// spec directory `spec_dir`: its view made here, once.
 fn indexed_entry(spec_dir: &Arc<Path>, row: &index::Row, config: RunConfig) -> Entry {
+    let config = Arc::new(config);
+    let said = Said {
+        status: row.status,
+        iterations_done: row.iterations_done,
+        iterations: config.iterations,
+        updated: row.updated,
+        last: row.last,
+        error: None,
+        coverage: (!row.coverage.is_nan()).then_some(row.coverage),
+        dataset_stats: None,
+    };
+    let behavior = (!row.behavior.is_nan()).then_some(row.behavior);
+    let view = stored_view(
+        row.run_id(),
+        &config,
+        Some(said),
+        &NO_HISTORY,
+        behavior,
+        false,
+    );
     Entry {
-        config: Arc::new(config),
+        config,
         handle: None,
-        state: State::Indexed(Box::new(Indexed {
+        state: State::Indexed(Indexed {
+            view: Arc::new(view),
             spec_dir: spec_dir.clone(),
-            record: Record::new(row),
-        })),
+            updated: row.updated,
+        }),
     }
 }
 
-fn view(id: &RunId, e: &Entry) -> RunView {
-    let said = e.said();
+/// Run `id`'s view: an indexed run's own (shared, not copied) unless
+/// this process trains it.
+fn view(id: &RunId, e: &Entry) -> Arc<RunView> {
     let owned = e.owned();
-    let status = match owned {
-        Some(h) => h.status(),
-        None => match e.stored_status() {
-            // "running" with nobody holding the lock: its process died; it
-            // resumes from its checkpoint when someone trains it again.
-            Some(RunStatus::Running) if !e.locked() => RunStatus::Queued,
-            Some(s) => s,
-            None => RunStatus::Queued,
-        },
+    let stored = match (&e.state, owned) {
+        (State::Indexed(i), None) => return i.view.clone(),
+        (State::Indexed(i), Some(_)) => (*i.view).clone(),
+        (State::Read(f), _) => stored_view(
+            *id,
+            &e.config,
+            e.said(),
+            f.history.points(),
+            f.behavior,
+            f.locked,
+        ),
     };
-    let progress = match owned {
-        Some(h) if h.status() == RunStatus::Running => h.progress(),
-        _ => Progress {
+    Arc::new(match owned {
+        Some(h) => trained_view(stored, h),
+        None => stored,
+    })
+}
+
+/// A run's view as the store says it is (`said`; `locked`: its lock is
+/// held), before this process's pool has its say ([`trained_view`]).
+fn stored_view(
+    id: RunId,
+    config: &Arc<RunConfig>,
+    said: Option<Said>,
+    history: &Arc<Vec<Metrics>>,
+    behavior: Option<f64>,
+    locked: bool,
+) -> RunView {
+    let status = match said.map(|s| s.status) {
+        // "running" with nobody holding the lock: its process died; it
+        // resumes from its checkpoint when someone trains it again.
+        Some(RunStatus::Running) if !locked => RunStatus::Queued,
+        Some(s) => s,
+        None => RunStatus::Queued,
+    };
+    RunView {
+        id,
+        config: config.clone(),
+        status,
+        progress: Progress {
             iteration: said.map_or(0, |s| s.iterations_done),
-            total: said.map_or(e.config.iterations, |s| s.iterations),
+            total: said.map_or(config.iterations, |s| s.iterations),
             it_per_sec: said.and_then(|s| s.last).map_or(0.0, |m| m.it_per_sec),
             eta_seconds: 0.0,
         },
-    };
-    let history = e.history();
-    RunView {
-        id: *id,
-        config: e.config.clone(),
-        status,
-        progress,
         latest: history.last().copied().or(said.and_then(|s| s.last)),
         history: history.clone(),
-        error: owned
-            .and_then(|h| h.error())
-            .map(String::into_boxed_str)
-            .or_else(|| said.and_then(|s| s.error).map(Box::from)),
-        owned_here: owned.is_some(),
+        error: said.and_then(|s| s.error).map(Box::from),
+        owned_here: false,
         coverage: said.and_then(|s| s.coverage),
         dataset_stats: said.and_then(|s| s.dataset_stats).map(|d| Box::new(*d)),
-        behavior: e.behavior(),
+        behavior,
+    }
+}
+
+/// `stored`, as this process's pool, which trains the run, has it.
+fn trained_view(stored: RunView, h: &RunHandle) -> RunView {
+    let status = h.status();
+    RunView {
+        status,
+        progress: if status == RunStatus::Running {
+            h.progress()
+        } else {
+            stored.progress
+        },
+        error: h.error().map(String::into_boxed_str).or(stored.error),
+        owned_here: true,
+        ..stored
     }
 }
 

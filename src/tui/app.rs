@@ -69,7 +69,9 @@ pub struct App {
 /// grouping compare numbers, not names.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    pub runs: Vec<RunView>,
+    /// The session's views, shared with it (a run known from the index
+    /// is one allocation, whoever holds it).
+    pub runs: Vec<Arc<RunView>>,
     pub specs: Vec<SpecView>,
     /// The names of the runs' specs, sorted; [`Store::spec_of`] indexes it.
     spec_names: Vec<String>,
@@ -118,7 +120,7 @@ const STATUSES: usize = RunStatus::Cancelled as usize + 1;
 impl Store {
     /// The store of `runs` and `specs`; labels of a spec whose runs are
     /// those of `before` are taken from it.
-    fn new(runs: Vec<RunView>, specs: Vec<SpecView>, before: &Store) -> Store {
+    fn new(runs: Vec<Arc<RunView>>, specs: Vec<SpecView>, before: &Store) -> Store {
         // One pass over the runs (each a few cache misses away): each
         // spec numbered as first met, with its first run, the fingerprint
         // of its runs' ids and its distinct configs; each run's environment.
@@ -204,7 +206,7 @@ impl Store {
     }
 
     /// Adds `run`, of spec `spec` (its index in `spec_names`).
-    fn push(&mut self, run: RunView, spec: u32) {
+    fn push(&mut self, run: Arc<RunView>, spec: u32) {
         let known = self.env_names.iter().position(|e| *e == run.config.env);
         let env = known.unwrap_or_else(|| {
             self.env_names.push(run.config.env.clone());
@@ -364,7 +366,7 @@ impl Store {
     }
 
     /// Puts `view` in run `i`'s place, its status counted.
-    fn set(&mut self, i: usize, view: RunView) {
+    fn set(&mut self, i: usize, view: Arc<RunView>) {
         self.tally(self.runs[i].status, i, false);
         self.tally(view.status, i, true);
         self.runs[i] = view;
@@ -492,7 +494,7 @@ impl FilterInput {
 
 impl App {
     /// Replaces the data, keeping the cursor on the same run.
-    pub fn update(&mut self, runs: Vec<RunView>, specs: Vec<SpecView>) {
+    pub fn update(&mut self, runs: Vec<Arc<RunView>>, specs: Vec<SpecView>) {
         self.keeping_selection(|app| {
             app.chart.revisions.update(&app.store.runs, &runs);
             app.store = Store::new(runs, specs, &app.store);
@@ -510,9 +512,9 @@ impl App {
     /// a binary search in the order puts them. Only a run of a spec the
     /// store lacks, or one that would change its spec's labels, makes the
     /// store and the rows again.
-    pub fn replace(&mut self, views: &[RunView]) {
-        let mut changed: Vec<(usize, RunView)> = Vec::new();
-        let mut joining: Vec<(RunView, u32)> = Vec::new();
+    pub fn replace(&mut self, views: &[Arc<RunView>]) {
+        let mut changed: Vec<(usize, Arc<RunView>)> = Vec::new();
+        let mut joining: Vec<(Arc<RunView>, u32)> = Vec::new();
         let mut relabels = false;
         for view in views {
             let rows = self.store.rows_of(&view.id);
@@ -523,14 +525,18 @@ impl App {
                 }
             }
             for i in rows {
-                let config = self.store.runs[i].config.clone();
-                changed.push((
-                    i,
-                    RunView {
-                        config,
-                        ..view.clone()
-                    },
-                ));
+                // The view itself, unless the row's config reads otherwise
+                // (a run listed under another spec keeps its row's).
+                let config = &self.store.runs[i].config;
+                let view = if *config == view.config {
+                    view.clone()
+                } else {
+                    Arc::new(RunView {
+                        config: config.clone(),
+                        ..(**view).clone()
+                    })
+                };
+                changed.push((i, view));
             }
         }
         if relabels || self.filter.typed {
@@ -541,7 +547,7 @@ impl App {
                     before.runs[i] = view;
                 }
                 // In the session's order, as the store made again from it.
-                let mut placed: Vec<(u128, RunView)> = Vec::with_capacity(before.runs.len());
+                let mut placed: Vec<(u128, Arc<RunView>)> = Vec::with_capacity(before.runs.len());
                 for view in views.iter().filter(|v| before.rows_of(&v.id).is_empty()) {
                     app.chart.revisions.replace(None, view);
                     placed.push((
@@ -749,7 +755,7 @@ impl App {
 
     /// The marked runs, in store order.
     pub fn marked_runs(&self) -> impl Iterator<Item = &RunView> {
-        self.marked_rows.iter().map(|&i| &self.store.runs[i])
+        self.marked_rows.iter().map(|&i| &*self.store.runs[i])
     }
 
     fn find_marked(&mut self) {
@@ -878,7 +884,10 @@ pub(crate) mod tests {
     /// A dashboard of one FrozenLake run with three eval points.
     pub(crate) fn frozen_lake() -> App {
         let mut app = App::default();
-        app.update(vec![run_view("FrozenLake-v1", 1.0, 3)], Vec::new());
+        app.update(
+            vec![Arc::new(run_view("FrozenLake-v1", 1.0, 3))],
+            Vec::new(),
+        );
         app
     }
 
@@ -915,7 +924,7 @@ pub(crate) mod tests {
                         normalized_score: if env == "Taxi-v4" { score } else { 50.0 },
                         ..run.history[2]
                     });
-                    run
+                    Arc::new(run)
                 })
                 .to_vec()
         };
@@ -952,7 +961,7 @@ pub(crate) mod tests {
 
     fn replaced_in_place(sort: SortKey, derived: bool) {
         let runs = ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
-            .map(|env| run_view(env, 1.0, 3))
+            .map(|env| Arc::new(run_view(env, 1.0, 3)))
             .to_vec();
         let mut app = App::default();
         app.update(runs.clone(), Vec::new());
@@ -961,17 +970,17 @@ pub(crate) mod tests {
         let selected = app.selected_run().unwrap().id;
         // The last row's run is read again: a longer history, a higher q_est.
         let last = app.visible_runs()[2].clone();
-        let changed = RunView {
+        let changed = Arc::new(RunView {
             history: run_view(&last.config.env, 9.0, 5).history,
             latest: Some(crate::eval::Metrics {
                 q_est: 9.0,
                 ..last.history[2]
             }),
             ..last.clone()
-        };
+        });
         let before = app.chart.revisions.get(&changed.id);
         let mut whole = app.clone();
-        let all: Vec<RunView> = runs
+        let all: Vec<Arc<RunView>> = runs
             .iter()
             .map(|r| {
                 if r.id == changed.id {
@@ -1012,9 +1021,9 @@ pub(crate) mod tests {
             config.seed = seed;
             run.id = config.id();
             run.config = Arc::new(config);
-            run
+            Arc::new(run)
         };
-        let mut runs: Vec<RunView> = (0..8)
+        let mut runs: Vec<Arc<RunView>> = (0..8)
             .map(|seed| make("a", "FrozenLake-v1", seed))
             .chain((0..4).map(|seed| make("b", "Taxi-v4", seed)))
             .chain((0..4).map(|seed| make("b", "CliffWalking-v1", seed)))
@@ -1023,7 +1032,7 @@ pub(crate) mod tests {
             .collect();
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
         // Half the runs are there at first, the others join.
-        let joining: Vec<RunView> = runs.iter().step_by(2).cloned().collect();
+        let joining: Vec<Arc<RunView>> = runs.iter().step_by(2).cloned().collect();
         runs.retain(|r| !joining.iter().any(|j| j.id == r.id));
         runs.sort_by_key(|r| r.id);
         // Each line's text, then the styles (a diff names the line).
@@ -1075,7 +1084,7 @@ pub(crate) mod tests {
                             views.push(joining.swap_remove(rng.random_range(0..joining.len())));
                             continue;
                         }
-                        let mut run = known[rng.random_range(0..known.len())].clone();
+                        let mut run = (*known[rng.random_range(0..known.len())]).clone();
                         run.status = [RunStatus::Running, RunStatus::Done, RunStatus::Failed]
                             [rng.random_range(0..3)];
                         run.latest = Some(crate::eval::Metrics {
@@ -1083,8 +1092,8 @@ pub(crate) mod tests {
                             normalized_score: f64::from(rng.random_range(0..4_u8)),
                             ..Default::default()
                         });
-                        if !views.iter().any(|v: &RunView| v.id == run.id) {
-                            views.push(run);
+                        if !views.iter().any(|v: &Arc<RunView>| v.id == run.id) {
+                            views.push(Arc::new(run));
                         }
                     }
                     let selected = app.selected_run().map(|r| r.id);
@@ -1123,7 +1132,7 @@ pub(crate) mod tests {
     fn a_burst_typed_into_the_filter_filters_once() {
         let mut app = App::default();
         let runs = ["FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"]
-            .map(|env| run_view(env, 1.0, 3))
+            .map(|env| Arc::new(run_view(env, 1.0, 3)))
             .to_vec();
         app.update(runs, Vec::new());
         assert_eq!(app.visible_runs().len(), 3);

@@ -66,7 +66,7 @@ impl Revisions {
     /// them is sound), and gets a new one otherwise. A run with no points
     /// draws no curve and has none: a store of a million runs known from
     /// its index holds no history until a run is shown.
-    pub fn update(&mut self, old: &[RunView], new: &[RunView]) {
+    pub fn update(&mut self, old: &[Arc<RunView>], new: &[Arc<RunView>]) {
         let before: HashMap<RunId, &Arc<Vec<Metrics>>> = old
             .iter()
             .filter(|r| !r.history.is_empty())
@@ -740,7 +740,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_rerun_history_is_cut_again_though_it_has_as_many_points() {
-        let before = run_view("ThreeState-v0", 1.0, 5);
+        let before = Arc::new(run_view("ThreeState-v0", 1.0, 5));
         let mut revisions = Revisions::default();
         revisions.update(&[], std::slice::from_ref(&before));
         let cache = CutCache::default();
@@ -757,10 +757,10 @@ pub(crate) mod tests {
         let again = chart(&same, &next);
         assert!(Arc::ptr_eq(&first.series[0].lines, &again.series[0].lines));
         // A rerun: a new history of as many points, other values.
-        let rerun = RunView {
+        let rerun = Arc::new(RunView {
             history: run_view("ThreeState-v0", 100.0, 5).history,
-            ..before.clone()
-        };
+            ..(*before).clone()
+        });
         let mut after = next.clone();
         after.update(std::slice::from_ref(&same), std::slice::from_ref(&rerun));
         assert_ne!(after.get(&rerun.id), next.get(&same.id));

@@ -9,6 +9,7 @@ use pessimist::experiment::{RunId, RunStatus, RunView, Session, SessionOptions, 
 use pessimist::tui::app::{App, SortKey};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 /// Four runs of an ImitationTrap spec that train in milliseconds.
 const SPEC: &str = "name = \"quad\"\nenv = \"ImitationTrap-v0\"\ngamma = 0.9\nseeds = [0, 1]\n\
@@ -122,7 +123,7 @@ fn shown(run: &RunView) -> String {
 
 /// What the dashboard's tables show of `runs`: the runs table's order
 /// by each column both ways, and the score table.
-fn tables(runs: Vec<RunView>) -> Vec<String> {
+fn tables(runs: Vec<Arc<RunView>>) -> Vec<String> {
     let mut app = App::default();
     app.update(runs, Vec::new());
     let mut out = Vec::new();
@@ -142,7 +143,7 @@ fn tables(runs: Vec<RunView>) -> Vec<String> {
 
 /// A dashboard's session on a store whose runs no spec lists, its views
 /// sorted by id.
-fn session_views(root: &Path) -> (Session, Vec<RunView>) {
+fn session_views(root: &Path) -> (Session, Vec<Arc<RunView>>) {
     let session = Session::open(SessionOptions {
         experiments_dir: root.join("experiments"),
         runs_dir: root.join("runs"),
@@ -187,8 +188,8 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
         "the view read is the session's"
     );
     assert!(read[1..].iter().all(|r| r.history.is_empty()));
-    let want: Vec<String> = indexed.iter().map(shown).collect();
-    assert_eq!(read.iter().map(shown).collect::<Vec<_>>(), want);
+    let want: Vec<String> = indexed.iter().map(|r| shown(r)).collect();
+    assert_eq!(read.iter().map(|r| shown(r)).collect::<Vec<_>>(), want);
     let want_tables = tables(indexed);
     assert_eq!(tables(read), want_tables);
     session.shutdown();
@@ -202,14 +203,17 @@ fn a_dashboard_shows_ended_runs_from_the_index_as_from_their_files() {
         .set_len(len - 40)
         .unwrap();
     let (session, torn) = session_views(tmp.path());
-    assert_eq!(torn.iter().map(shown).collect::<Vec<_>>(), want);
+    assert_eq!(torn.iter().map(|r| shown(r)).collect::<Vec<_>>(), want);
     assert_eq!(torn.iter().filter(|r| !r.history.is_empty()).count(), 1);
     assert_eq!(tables(torn), want_tables);
     session.shutdown();
 
     std::fs::remove_file(&file).unwrap();
     let (session, from_files) = session_views(tmp.path());
-    assert_eq!(from_files.iter().map(shown).collect::<Vec<_>>(), want);
+    assert_eq!(
+        from_files.iter().map(|r| shown(r)).collect::<Vec<_>>(),
+        want
+    );
     assert!(from_files.iter().all(|r| r.history.len() == 5));
     assert_eq!(tables(from_files), want_tables);
     session.shutdown();

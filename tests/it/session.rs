@@ -5,6 +5,7 @@ use crate::support::cli;
 use crate::support::files::{self, save, summary};
 use pessimist::experiment::{Change, RunId, RunStatus, RunView, Session, SessionOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The idle tests measure the CPU time of the session's threads, so they
@@ -31,7 +32,7 @@ fn experiments(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// The session's view of run `id`.
-fn run(session: &Session, id: &RunId) -> RunView {
+fn run(session: &Session, id: &RunId) -> Arc<RunView> {
     session.runs().into_iter().find(|r| &r.id == id).unwrap()
 }
 
@@ -107,7 +108,7 @@ fn watch_specs_and_runs(poll: bool) {
         .unwrap()
         .status;
     assert!(status.success());
-    let theirs = |s: &Session| -> Vec<RunView> {
+    let theirs = |s: &Session| -> Vec<Arc<RunView>> {
         s.runs()
             .into_iter()
             .filter(|r| &*r.config.env == "ThreeState-v0")

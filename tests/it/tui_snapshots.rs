@@ -116,7 +116,7 @@ fn app() -> App {
     ];
     let mut app = App::default();
     app.screen.no_color = true;
-    app.update(runs, specs);
+    app.update(runs.into_iter().map(Arc::new).collect(), specs);
     app
 }
 
@@ -131,7 +131,7 @@ fn one_spec(runs: Vec<RunView>, name: &str, path: &str) -> App {
     }];
     let mut app = App::default();
     app.screen.no_color = true;
-    app.update(runs, specs);
+    app.update(runs.into_iter().map(Arc::new).collect(), specs);
     app
 }
 
@@ -565,7 +565,8 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
     ];
     let mut app = App::default();
     app.screen.no_color = true;
-    app.update(vec![shared, own, in_b], specs);
+    let runs = vec![shared, own, in_b];
+    app.update(runs.into_iter().map(Arc::new).collect(), specs);
     let text = render(&app, 120, 24);
     let lines: Vec<&str> = text.lines().collect();
     assert!(

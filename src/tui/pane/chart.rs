@@ -123,7 +123,7 @@ impl App {
                 runs
             }
         };
-        runs.iter().map(|&i| &store.runs[i]).collect()
+        runs.iter().map(|&i| &*store.runs[i]).collect()
     }
 }
 

@@ -125,7 +125,7 @@ impl Order {
     /// of 16-byte entries, not of names and labels. [`Order::cmp`] orders
     /// two runs the same way.
     fn sort(self, store: &Store, rows: &mut Vec<usize>) {
-        let shown = || rows.iter().map(|&i| &store.runs[i]);
+        let shown = || rows.iter().map(|&i| &*store.runs[i]);
         let keys: Vec<u64> = match self.sort {
             SortKey::Spec => rows.iter().map(|&i| u64::from(store.spec_of(i))).collect(),
             SortKey::Env => ranks(&shown().map(|r| &*r.config.env).collect::<Vec<_>>()),
@@ -485,7 +485,7 @@ impl RunsPane {
     /// Every row's run, in order: a vector as long as the store (a frame
     /// reads [`RunsPane::row`]s of its window instead).
     pub fn rows<'a>(&self, store: &'a Store) -> Vec<&'a RunView> {
-        self.rows.iter().map(|&i| &store.runs[i]).collect()
+        self.rows.iter().map(|&i| &*store.runs[i]).collect()
     }
 
     /// How many rows there are.
@@ -495,7 +495,7 @@ impl RunsPane {
 
     /// Row `i`'s run.
     pub fn row<'a>(&self, store: &'a Store, i: usize) -> Option<&'a RunView> {
-        self.rows.get(i).map(|&i| &store.runs[i])
+        self.rows.get(i).map(|&i| &*store.runs[i])
     }
 
     pub fn selected_run<'a>(&self, store: &'a Store) -> Option<&'a RunView> {
@@ -537,7 +537,7 @@ impl RunsPane {
         let runs = || {
             self.selected_spec_rows(store)
                 .iter()
-                .map(|&i| &store.runs[i])
+                .map(|&i| &*store.runs[i])
         };
         let key = scored(runs());
         if let Some(scored) = tables.get_mut(spec)

@@ -50,10 +50,10 @@ fn run(i: u64, points: u64) -> Arc<RunView> {
         history: Arc::new(history),
         error: None,
         owned_here: true,
-        coverage: None,
+        coverage: f64::NAN,
         dataset_stats: None,
         behavior: None,
-        config: Arc::new(config),
+        config,
     })
 }
 

@@ -36,7 +36,8 @@ pub struct SessionOptions {
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub id: RunId,
-    pub config: Arc<RunConfig>,
+    /// Inline: a few words, its body shared with its spec's other runs.
+    pub config: RunConfig,
     pub status: RunStatus,
     pub progress: Progress,
     pub latest: Option<Metrics>,
@@ -47,7 +48,10 @@ pub struct RunView {
     pub error: Option<Box<str>>,
     /// Trained by this process's pool (else another process trains it).
     pub owned_here: bool,
-    pub coverage: Option<f64>,
+    /// The summary's concentrability ([`Summary::coverage`]); NaN when
+    /// unknown, as in the index record: not an `Option`, whose tag puts
+    /// a million shared views a malloc size class up (16 MB).
+    pub coverage: f64,
     /// The dataset's statistics, from the run's summary (none in summaries
     /// written before they existed, nor while the run is known from the
     /// index alone).
@@ -145,8 +149,9 @@ impl Load {
     }
 }
 
+/// A run's config is its view's (indexed) or its files' state's: not
+/// held twice.
 struct Entry {
-    config: Arc<RunConfig>,
     /// Set when this process's pool knows the run.
     handle: Option<Arc<RunHandle>>,
     /// What the store says of it: its index record, or its files.
@@ -173,8 +178,8 @@ struct Indexed {
     /// the last point's held fields, coverage, behaviour score).
     view: Arc<RunView>,
     /// Its spec's directory in the store (one a spec): the run's is made
-    /// when needed.
-    spec_dir: Arc<Path>,
+    /// when needed. A thin pointer: a million entries, 8 bytes each less.
+    spec_dir: Arc<PathBuf>,
     /// When the record was written, which the view does not show: what
     /// tells a new record from a repeated one ([`fingerprint`]).
     updated: f64,
@@ -182,6 +187,7 @@ struct Indexed {
 
 /// A run as read from its files ([`State::Read`]).
 struct Files {
+    config: RunConfig,
     dir: RunDir,
     /// The eval points read so far, thinned to a bounded number.
     history: History,
@@ -194,9 +200,10 @@ struct Files {
 }
 
 impl State {
-    /// A run in `dir` whose files are to be read.
-    fn unread(dir: RunDir) -> State {
+    /// A run of `config` in `dir` whose files are to be read.
+    fn unread(config: RunConfig, dir: RunDir) -> State {
         State::Read(Box::new(Files {
+            config,
             dir,
             history: History::default(),
             summary: None,
@@ -227,6 +234,13 @@ impl Entry {
         matches!(self.state, State::Indexed(_))
     }
 
+    fn config(&self) -> &RunConfig {
+        match &self.state {
+            State::Indexed(i) => &i.view.config,
+            State::Read(f) => &f.config,
+        }
+    }
+
     /// What the store says of the run, if anything.
     fn said(&self) -> Option<Said<'_>> {
         match &self.state {
@@ -237,7 +251,7 @@ impl Entry {
                 updated: i.updated,
                 last: i.view.latest,
                 error: None,
-                coverage: i.view.coverage,
+                coverage: (!i.view.coverage.is_nan()).then_some(i.view.coverage),
                 dataset_stats: None,
             }),
             State::Read(f) => f.summary.as_deref().map(|s| Said {
@@ -277,7 +291,8 @@ impl Entry {
     /// Its files' state, a run known from the index made one to be read.
     fn files(&mut self, id: &RunId) -> &mut Files {
         if let State::Indexed(i) = &self.state {
-            self.state = State::unread(RunDir::new(i.spec_dir.join(id)));
+            let dir = RunDir::new(i.spec_dir.join(id));
+            self.state = State::unread(i.view.config.clone(), dir);
         }
         match &mut self.state {
             State::Read(f) => f,
@@ -705,7 +720,7 @@ impl Session {
     /// process's pool knows are left to the pool, but for a rerun.
     fn read_index_tail(&mut self, spec: &str) -> Vec<RunId> {
         let root = &self.opts.runs_dir;
-        let spec_dir: Arc<Path> = root.join(spec).into();
+        let spec_dir = Arc::new(root.join(spec));
         let tail = self.tails.entry(spec.to_string()).or_default();
         // Unreadable: its runs' own file events still bring them.
         if tail.read_new(&index::path(root, spec)).is_err() {
@@ -1003,8 +1018,7 @@ impl Session {
             self.runs.insert(
                 id,
                 Entry {
-                    config: handle.config.clone(),
-                    state: State::unread(handle.dir.clone()),
+                    state: State::unread((*handle.config).clone(), handle.dir.clone()),
                     handle: Some(handle),
                 },
             );
@@ -1021,7 +1035,7 @@ impl Session {
         let root = &self.opts.runs_dir;
         let mut found = Vec::new();
         for spec in index::specs(root) {
-            let spec_dir: Arc<Path> = root.join(&spec).into();
+            let spec_dir = Arc::new(root.join(&spec));
             let Ok(mut read) = Index::read(&index::path(root, &spec)) else {
                 continue; // unreadable: its runs are read from their files
             };
@@ -1085,8 +1099,7 @@ impl Session {
         self.runs.insert(
             *id,
             Entry {
-                config: Arc::new(config),
-                state: State::unread(dir.clone()),
+                state: State::unread(config, dir.clone()),
                 handle: None,
             },
         );
@@ -1271,12 +1284,9 @@ impl Session {
                     if *run.config.spec == *spec.name {
                         out.push(run);
                     } else {
-                        let mut config = (*run.config).clone();
-                        config.spec = spec.name.as_str().into();
-                        out.push(Arc::new(RunView {
-                            config: Arc::new(config),
-                            ..(*run).clone()
-                        }));
+                        let mut run = (*run).clone();
+                        run.config.spec = spec.name.as_str().into();
+                        out.push(Arc::new(run));
                     }
                 }
             }
@@ -1325,7 +1335,7 @@ impl Session {
             // A run of no current spec: adopt it so this process can train it.
             let run = PlannedRun {
                 id: *id,
-                config: entry.config.clone(),
+                config: Arc::new(entry.config().clone()),
             };
             let handle = self.pool.submit(run, false);
             self.track(handle);
@@ -1371,8 +1381,7 @@ impl Session {
 
 /// A run known from its index record alone ([`State::Indexed`]), in the
 /// spec directory `spec_dir`: its view made here, once.
-fn indexed_entry(spec_dir: &Arc<Path>, row: &index::Row, config: RunConfig) -> Entry {
-    let config = Arc::new(config);
+fn indexed_entry(spec_dir: &Arc<PathBuf>, row: &index::Row, config: RunConfig) -> Entry {
     let said = Said {
         status: row.status,
         iterations_done: row.iterations_done,
@@ -1386,14 +1395,13 @@ fn indexed_entry(spec_dir: &Arc<Path>, row: &index::Row, config: RunConfig) -> E
     let behavior = (!row.behavior.is_nan()).then_some(row.behavior);
     let view = stored_view(
         row.run_id(),
-        &config,
+        config,
         Some(said),
         &NO_HISTORY,
         behavior,
         false,
     );
     Entry {
-        config,
         handle: None,
         state: State::Indexed(Indexed {
             view: Arc::new(view),
@@ -1412,7 +1420,7 @@ fn view(id: &RunId, e: &Entry) -> Arc<RunView> {
         (State::Indexed(i), Some(_)) => (*i.view).clone(),
         (State::Read(f), _) => stored_view(
             *id,
-            &e.config,
+            f.config.clone(),
             e.said(),
             f.history.points(),
             f.behavior,
@@ -1429,7 +1437,7 @@ fn view(id: &RunId, e: &Entry) -> Arc<RunView> {
 /// held), before this process's pool has its say ([`trained_view`]).
 fn stored_view(
     id: RunId,
-    config: &Arc<RunConfig>,
+    config: RunConfig,
     said: Option<Said>,
     history: &Arc<Vec<Metrics>>,
     behavior: Option<f64>,
@@ -1442,13 +1450,14 @@ fn stored_view(
         Some(s) => s,
         None => RunStatus::Queued,
     };
+    let total = said.map_or(config.iterations, |s| s.iterations);
     RunView {
         id,
-        config: config.clone(),
+        config,
         status,
         progress: Progress {
             iteration: said.map_or(0, |s| s.iterations_done),
-            total: said.map_or(config.iterations, |s| s.iterations),
+            total,
             it_per_sec: said.and_then(|s| s.last).map_or(0.0, |m| m.it_per_sec),
             eta_seconds: 0.0,
         },
@@ -1456,7 +1465,7 @@ fn stored_view(
         history: history.clone(),
         error: said.and_then(|s| s.error).map(Box::from),
         owned_here: false,
-        coverage: said.and_then(|s| s.coverage),
+        coverage: said.and_then(|s| s.coverage).unwrap_or(f64::NAN),
         dataset_stats: said.and_then(|s| s.dataset_stats).map(|d| Box::new(*d)),
         behavior,
     }

@@ -1016,11 +1016,9 @@ pub(crate) mod tests {
         use ratatui::{Terminal, backend::TestBackend};
         let make = |spec: &str, env: &str, seed: u64| {
             let mut run = run_view(env, 1.0, 0);
-            let mut config = (*run.config).clone();
-            config.spec = spec.into();
-            config.seed = seed;
-            run.id = config.id();
-            run.config = Arc::new(config);
+            run.config.spec = spec.into();
+            run.config.seed = seed;
+            run.id = run.config.id();
             Arc::new(run)
         };
         let mut runs: Vec<Arc<RunView>> = (0..8)

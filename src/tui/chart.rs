@@ -335,7 +335,7 @@ pub fn prepare(
     which: Curves,
 ) -> ChartData {
     let wall = options.wall_time;
-    let labels = &Labels::new(runs.iter().map(|r| &*r.config));
+    let labels = &Labels::new(runs.iter().map(|r| &r.config));
     let curves = if options.per_size {
         averaged_curves(runs, labels, wall)
     } else {
@@ -725,14 +725,14 @@ pub(crate) mod tests {
             .collect();
         RunView {
             id: config.id(),
-            config: Arc::new(config),
+            config,
             status: RunStatus::Done,
             progress: Progress::default(),
             latest: None,
             history: Arc::new(history),
             error: None,
             owned_here: true,
-            coverage: None,
+            coverage: f64::NAN,
             dataset_stats: None,
             behavior: None,
         }
@@ -782,7 +782,7 @@ pub(crate) mod tests {
                 ..Default::default()
             })
             .collect();
-        Arc::make_mut(&mut run.config).seed = seed;
+        run.config.seed = seed;
         run.id = run.config.id();
         run.history = Arc::new(history);
         run.status = RunStatus::Diverged;

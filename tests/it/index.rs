@@ -116,7 +116,7 @@ fn shown(run: &RunView) -> String {
         run.status,
         run.progress.iteration,
         run.progress.total,
-        run.coverage.map(f64::to_bits),
+        run.coverage.to_bits(),
         run.behavior.map(f64::to_bits)
     )
 }

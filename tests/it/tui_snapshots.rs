@@ -58,7 +58,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
         error: (status == RunStatus::Failed)
             .then(|| "dataset file vanished: \u{1b}[31mno such file".into()),
         owned_here: true,
-        coverage: Some(12.5),
+        coverage: 12.5,
         dataset_stats: Some(Box::new(DatasetStats {
             transitions: size as usize,
             episodes: size as usize / 40,
@@ -72,7 +72,7 @@ fn run(algo: &str, size: u64, seed: u64, status: RunStatus, points: u64) -> RunV
             concentrability: 12.5,
         })),
         behavior: Some(33.1),
-        config: Arc::new(config),
+        config,
     }
 }
 
@@ -235,10 +235,8 @@ fn monte_carlo_chart_draws_the_band() {
 #[test]
 fn a_long_spec_name_keeps_its_column_beside_j_plus_se() {
     let mut r = run("fisher-brc", 10_000, 0, RunStatus::Done, 11);
-    let mut config = (*r.config).clone();
-    config.spec = "why-offline-rl-is-hard-mountaincar".into();
-    config.env = "MountainCar-v0".into();
-    r.config = Arc::new(config);
+    r.config.spec = "why-offline-rl-is-hard-mountaincar".into();
+    r.config.env = "MountainCar-v0".into();
     let mut history = (*r.history).clone();
     for m in &mut history {
         (m.true_return, m.true_return_se) = (-70.655, 0.26);
@@ -390,10 +388,10 @@ fn diverged_run_near_1e300() {
             history: Arc::new(history),
             error: None,
             owned_here: true,
-            coverage: None,
+            coverage: f64::NAN,
             dataset_stats: None,
             behavior: None,
-            config: Arc::new(config),
+            config,
         }
     };
     let runaway = |k: u64| match k {
@@ -527,7 +525,7 @@ fn three_environments_at_both_sizes() {
             let config = RunConfig::example(env, algo, 10_000, k as u64 % 2)
                 .with(|c| c.spec = "score_table".into());
             view.id = config.id();
-            view.config = Arc::new(config);
+            view.config = config;
             runs.push(view);
         }
     }
@@ -546,7 +544,7 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
     let shared = run("fqi", 1_000, 0, RunStatus::Done, 101);
     let own = run("bc", 1_000, 0, RunStatus::Done, 101);
     let mut in_b = shared.clone();
-    in_b.config = Arc::new((*shared.config).clone().with(|c| c.spec = "b".into()));
+    in_b.config.spec = "b".into();
     let specs = vec![
         SpecView {
             name: "why-offline-rl-is-hard".into(),
@@ -589,10 +587,8 @@ fn specs_sharing_a_run_are_counted_per_spec_and_kept_apart() {
 /// A colourless detail of a continuous run whose landscape is `landscape`.
 fn continuous_detail(env: &str, landscape: pessimist::eval::landscape::Landscape) -> App {
     let mut r = run("fqi", 2_000, 0, RunStatus::Done, 11);
-    let mut config = (*r.config).clone();
-    config.env = env.into();
-    config.spec = "landscape".into();
-    r.config = Arc::new(config);
+    r.config.env = env.into();
+    r.config.spec = "landscape".into();
     r.dataset_stats = None;
     let mut app = one_spec(vec![r], "landscape", "experiments/landscape.toml");
     press(&mut app, "<enter>");

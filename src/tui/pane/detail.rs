@@ -311,11 +311,8 @@ fn run_lines(app: &App, run: &RunView, room: usize) -> Vec<Line<'static>> {
     ];
     let stats = match &run.dataset_stats {
         Some(stats) => dataset_parts(stats),
-        None => run
-            .coverage
-            .map(|cov| format!("concentrability {}", fmt(Some(cov), 2)))
-            .into_iter()
-            .collect(),
+        None if run.coverage.is_nan() => Vec::new(),
+        None => vec![format!("concentrability {}", fmt(Some(run.coverage), 2))],
     };
     // On the dataset's line where they fit in two lines; on a narrow
     // screen after the latest metrics, which matter more.

@@ -547,7 +547,7 @@ impl RunsPane {
             return scored.table.clone();
         }
         let controllers = crate::eval::controller::controller_scores(scores::controllers_of(
-            runs().map(|r| &*r.config),
+            runs().map(|r| &r.config),
         ));
         let table = Arc::new(
             ScoreTable::build(runs().map(|r| RunResult {

@@ -99,9 +99,9 @@ pub struct Store {
     /// they are sorted by id), by binary search there.
     rows_of: HashMap<RunId, usize>,
     more_rows: HashMap<RunId, Vec<usize>>,
-    /// Per spec (as `spec_names`), one of its runs: a run that joins the
-    /// spec and reads as it does changes none of its labels.
-    first_of_spec: Vec<usize>,
+    /// Per spec (as `spec_names`), one of its runs' configs: a run that
+    /// joins the spec and reads as it does changes none of its labels.
+    first_of_spec: Vec<RunConfig>,
     /// How many runs the store was made with, in the session's order
     /// (the runs of specs, then the others by id from `unlisted_from`);
     /// runs that joined since are after them, each with where the
@@ -156,7 +156,7 @@ impl Store {
                 Some((k, labels)) if *k == key => labels.clone(),
                 _ => distinct.labels(),
             };
-            first_of_spec.push(*first);
+            first_of_spec.push(runs[*first].config.clone());
             spec_names.push(spec.to_string());
             spec_labels.push((key, labels));
         }
@@ -324,8 +324,32 @@ impl Store {
     /// the spec's runs do ([`Labels::alike`]).
     fn joins_alike(&self, run: &RunView) -> Option<u32> {
         let s = self.spec_index(&run.config.spec)?;
-        let first = &self.runs[self.first_of_spec[s]].config;
-        Labels::alike(first, &run.config).then(|| u32::try_from(s).expect("fewer than 2³² specs"))
+        Labels::alike(&self.first_of_spec[s], &run.config)
+            .then(|| u32::try_from(s).expect("fewer than 2³² specs"))
+    }
+
+    /// Adds the spec of `run`, if the store lacks it, labelled by its
+    /// config alone; returns its number. The specs after it in name order
+    /// are numbered one more: each run's number is moved (4 bytes a run,
+    /// no allocation), where making the store again took a copy of it.
+    fn add_spec(&mut self, run: &RunView) -> Option<u32> {
+        let (config, mut key) = (&run.config, Fingerprint::default());
+        key.add(u64::from_be_bytes(run.id.bytes()));
+        let name = &*config.spec;
+        let Err(rank) = self.spec_names.binary_search_by(|s| s.as_str().cmp(name)) else {
+            return None;
+        };
+        let number = u32::try_from(rank).expect("fewer than 2³² specs");
+        for spec in &mut self.spec_of {
+            *spec += u32::from(*spec >= number);
+        }
+        let mut distinct = Distinct::default();
+        distinct.add(config);
+        self.spec_names.insert(rank, name.to_string());
+        self.spec_labels
+            .insert(rank, (key.finish(), distinct.labels()));
+        self.first_of_spec.insert(rank, config.clone());
+        Some(number)
     }
 
     /// The runs training.
@@ -509,19 +533,23 @@ impl App {
     ///
     /// Rows whose run sorts where it did (and, under a settled filter, is
     /// still matched) stay; the others are taken out and put back where
-    /// a binary search in the order puts them. Only a run of a spec the
-    /// store lacks, or one that would change its spec's labels, makes the
-    /// store and the rows again.
+    /// a binary search in the order puts them; a run of a spec the store
+    /// lacks adds the spec (its labels its config's). Only a run that
+    /// would change its spec's labels makes the store and the rows again.
     pub fn replace(&mut self, views: &[Arc<RunView>]) {
         let mut changed: Vec<(usize, Arc<RunView>)> = Vec::new();
-        let mut joining: Vec<(Arc<RunView>, u32)> = Vec::new();
+        let mut joining: Vec<Arc<RunView>> = Vec::new();
         let mut relabels = false;
         for view in views {
             let rows = self.store.rows_of(&view.id);
             if rows.is_empty() {
-                match self.store.joins_alike(view) {
-                    Some(spec) => joining.push((view.clone(), spec)),
-                    None => relabels = true,
+                if self.store.joins_alike(view).is_some() {
+                    joining.push(view.clone());
+                } else if let Some(spec) = self.store.add_spec(view) {
+                    self.runs.spec_added(spec);
+                    joining.push(view.clone());
+                } else {
+                    relabels = true;
                 }
             }
             for i in rows {
@@ -603,7 +631,13 @@ impl App {
                 .replace(Some(&self.store.runs[i]), &view);
             self.store.set(i, view);
         }
-        for (view, spec) in joining {
+        for view in joining {
+            // Numbered now: a spec added after it was found moves numbers.
+            let spec = self
+                .store
+                .spec_index(&view.config.spec)
+                .expect("added above");
+            let spec = u32::try_from(spec).expect("fewer than 2³² specs");
             let i = self.store.runs.len();
             if !filter.is_empty() {
                 self.filter.haystacks.push(haystack(&self.store, &view));
@@ -1008,8 +1042,10 @@ pub(crate) mod tests {
     /// order: these runs no spec lists, so by id) would, under every
     /// order, grouped or not, with and without a filter: the same frame
     /// (rows, columns, title, header), the same score table, the cursor
-    /// on the same run. Joining runs that read as their spec's move rows;
-    /// one of a new spec, or that relabels its spec, makes the store again.
+    /// on the same run. Joining runs that read as their spec's move rows,
+    /// as does one of a new spec (`aa`, between `a` and `b`: the specs
+    /// after it are numbered again, `d`); one that relabels its spec makes
+    /// the store again.
     #[test]
     fn changes_taken_in_a_few_at_a_time_show_as_the_store_taken_again() {
         use rand::{Rng, SeedableRng};
@@ -1027,9 +1063,11 @@ pub(crate) mod tests {
             .chain((0..4).map(|seed| make("b", "CliffWalking-v1", seed)))
             .chain((10..12).map(|seed| make("c", "Taxi-v4", seed)))
             .chain([make("d", "Taxi-v4", 9)])
+            .chain([make("b", "Taxi-v4", 40), make("aa", "Taxi-v4", 30)])
             .collect();
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
-        // Half the runs are there at first, the others join.
+        // Half the runs are there at first, the others join (`d`'s and
+        // `aa`'s all).
         let joining: Vec<Arc<RunView>> = runs.iter().step_by(2).cloned().collect();
         runs.retain(|r| !joining.iter().any(|j| j.id == r.id));
         runs.sort_by_key(|r| r.id);

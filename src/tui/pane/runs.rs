@@ -462,6 +462,16 @@ impl RunsPane {
         self.moved();
     }
 
+    /// Spec `spec` was added to the store ([`Store::spec_of`]): the specs
+    /// numbered from it on are one more, and what is kept by number (the
+    /// chart's runs) is found again.
+    pub(crate) fn spec_added(&mut self, spec: u32) {
+        let later = self.spec_rows.split_off(&spec);
+        self.spec_rows
+            .extend(later.into_iter().map(|(s, rows)| (s + 1, rows)));
+        self.generation += 1;
+    }
+
     /// The rows moved: what is kept of them is found again.
     fn moved(&mut self) {
         self.generation += 1;

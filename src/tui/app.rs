@@ -321,11 +321,11 @@ impl Store {
 
     /// Whether `run`, not in the store, can join it without changing
     /// another run's numbers or labels: its spec is there and it reads as
-    /// the spec's runs do ([`Labels::alike`]).
-    fn joins_alike(&self, run: &RunView) -> Option<u32> {
-        let s = self.spec_index(&run.config.spec)?;
-        Labels::alike(&self.first_of_spec[s], &run.config)
-            .then(|| u32::try_from(s).expect("fewer than 2³² specs"))
+    /// the spec's runs do ([`Labels::alike`]). Its spec's number is
+    /// found when it joins: a spec added meanwhile moves numbers.
+    fn joins_alike(&self, run: &RunView) -> bool {
+        self.spec_index(&run.config.spec)
+            .is_some_and(|s| Labels::alike(&self.first_of_spec[s], &run.config))
     }
 
     /// Adds the spec of `run`, if the store lacks it, labelled by its
@@ -343,11 +343,9 @@ impl Store {
         for spec in &mut self.spec_of {
             *spec += u32::from(*spec >= number);
         }
-        let mut distinct = Distinct::default();
-        distinct.add(config);
         self.spec_names.insert(rank, name.to_string());
         self.spec_labels
-            .insert(rank, (key.finish(), distinct.labels()));
+            .insert(rank, (key.finish(), Labels::new([config])));
         self.first_of_spec.insert(rank, config.clone());
         Some(number)
     }
@@ -543,7 +541,7 @@ impl App {
         for view in views {
             let rows = self.store.rows_of(&view.id);
             if rows.is_empty() {
-                if self.store.joins_alike(view).is_some() {
+                if self.store.joins_alike(view) {
                     joining.push(view.clone());
                 } else if let Some(spec) = self.store.add_spec(view) {
                     self.runs.spec_added(spec);
@@ -632,7 +630,6 @@ impl App {
             self.store.set(i, view);
         }
         for view in joining {
-            // Numbered now: a spec added after it was found moves numbers.
             let spec = self
                 .store
                 .spec_index(&view.config.spec)

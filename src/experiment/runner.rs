@@ -190,7 +190,14 @@ fn train(
     )?;
     summary.iterations_done = iteration;
     summary.status = RunStatus::Running;
-    store::write_summary(dir, summary)?;
+    // A resumed run says at once that it runs (its old status must not
+    // stand); a fresh one at its first checkpoint or its end, so a run of
+    // less than a second writes one summary and replaces no file (each
+    // replaced file is an inode freed, and ext4 then scans past recently
+    // freed inodes at every file it creates: most of a sweep's system time).
+    if checkpoint.is_some() {
+        store::write_summary(dir, summary)?;
+    }
 
     let hold = test_hold();
     let mut held = false;

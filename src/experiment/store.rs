@@ -1,6 +1,6 @@
 //! The run store: `runs/<spec>/<run-id>/`, a [`RunDir`] with `config.json`,
 //! `metrics.jsonl` (append-only), `checkpoint.json` and `summary.json`
-//! (atomic: temp file, fsync, rename), `policy.json`, `q.npy`, `log.txt`,
+//! (atomic: temp file, rename), `policy.json`, `q.npy`, `log.txt`,
 //! `landscape.json` (continuous runs only: max_a Q, the data's density and
 //! the policy's visitation over pairs of observation components,
 //! [`crate::eval::landscape`], rewritten with each checkpoint),
@@ -17,6 +17,16 @@
 //! `metrics.jsonl` back to that count (dropping a torn line, or lines the
 //! crash left past the checkpoint) and recomputes the rest deterministically,
 //! so no eval point is lost or duplicated.
+//!
+//! Power loss: a killed process loses nothing it wrote, but the kernel
+//! may lose what was not synced. A sync costs a journal commit and a disk
+//! flush, so only what a later reader relies on is synced, at a checkpoint ([`write_checkpoint`]): the metrics it counts,
+//! then the policy, Q and checkpoint and their directory. A summary saying
+//! a run ended is written after its last checkpoint, so it never outlives
+//! what it vouches for. The config (rewritten from the spec by
+//! [`Store::prepare`]) and the summary are not synced: a power loss may
+//! leave the older one, or an empty file, which every reader takes for
+//! absent; the run then resumes from its checkpoint, deterministically.
 
 use super::config::{RunConfig, RunId};
 use super::dataset_cache::DatasetCache;
@@ -279,7 +289,7 @@ impl Store {
                     "config.json did not match the run's config: rewritten",
                 )?;
             }
-            write_atomic(&dir, CONFIG, &json)?;
+            replace(&dir, CONFIG, &json, Content::Volatile)?;
         }
         Ok(dir)
     }
@@ -332,20 +342,25 @@ pub fn is_spec_dir_name(name: &std::ffi::OsStr) -> bool {
     name != super::dataset_cache::DIR && name != super::index::DIR
 }
 
-/// Writes `bytes` to the run's file `name` so that readers see the old or
-/// the new content, never a mix: a temp file in the same directory
-/// (created exclusively, under a name no other writer uses), fsync,
-/// rename, fsync of the directory (so the rename itself survives a power
-/// loss). Whatever sits at the file must be a regular file: a link there
-/// is refused, not replaced, so the user hears of it.
-fn write_atomic(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
-    let path = replace(dir, name, bytes)?;
-    sync_dir(&path).map_err(io(|| format!("cannot write {}", path.display())))
+/// Whether [`replace`] syncs the new content before its rename.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// Synced: after a power loss the file holds the old content or the
+    /// new one (once its directory is synced too, the new one).
+    Durable,
+    /// Not synced: after a power loss the file may also be empty, which
+    /// readers take for absent ([`read_json`]).
+    Volatile,
 }
 
-/// [`write_atomic`] up to the rename: the new content is durable, the
-/// rename is not until the directory is synced. Returns the file's path.
-fn replace(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+/// Writes `bytes` to the run's file `name` so that readers see the old or
+/// the new content, never a mix: a temp file in the same directory
+/// (created exclusively, under a name no other writer uses), fsync when
+/// the content must be [`Content::Durable`], rename. The rename is durable
+/// once the directory is synced ([`sync_dir`]). Whatever sits at the file
+/// must be a regular file: a link there is refused, not replaced, so the
+/// user hears of it. Returns the file's path.
+fn replace(dir: &RunDir, name: &str, bytes: &[u8], content: Content) -> Result<PathBuf> {
     static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = dir.file_to_write(name)?;
     let tmp = dir.file(&format!(
@@ -359,7 +374,9 @@ fn replace(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         let mut f = crate::fsio::create_new(&tmp)?;
         created = true;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if content == Content::Durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, &path)
     })();
     if result.is_err() && created {
@@ -386,9 +403,11 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     Ok(read_json_and_bytes(path)?.map(|(value, _)| value))
 }
 
-/// [`read_json`], with the bytes read.
+/// [`read_json`], with the bytes read. An empty file is absent: it is what
+/// a power loss leaves of a [`Content::Volatile`] write.
 fn read_json_and_bytes<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<(T, Vec<u8>)>> {
     match crate::fsio::read_bounded(path, crate::fsio::JSON) {
+        Ok(bytes) if bytes.is_empty() => Ok(None),
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(|value| Some((value, bytes)))
             .map_err(|e| Error::File {
@@ -464,7 +483,7 @@ pub fn read_checkpoint_to_repair(dir: &RunDir, owner: &CheckpointOwner) -> Optio
 /// adds the run later.
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(summary).expect("summaries serialize");
-    write_atomic(dir, SUMMARY, &bytes)?;
+    replace(dir, SUMMARY, &bytes, Content::Volatile)?;
     if summary.status.is_final()
         && let Err(e) = super::index::record_ended(dir, summary, &bytes)
     {
@@ -478,12 +497,12 @@ pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
 }
 
 /// Writes a checkpoint with the policy and Q it was taken at, each file
-/// as [`write_atomic`] does but with one fsync of the directory for the
-/// three renames: once this returns all three are durable, so a summary
-/// written after it never outlives them in a power loss. A loss before
-/// that may leave any of them old: a resume then starts from the older
-/// checkpoint, and the policy and Q (views of a running run) are written
-/// again at the next.
+/// [`Content::Durable`], with one fsync of the directory for the three
+/// renames: once this returns all three are durable, so a summary written
+/// after it never outlives them in a power loss. A loss before that may
+/// leave any of them old: a resume then starts from the older checkpoint,
+/// and the policy and Q (views of a running run) are written again at the
+/// next.
 pub fn write_checkpoint(
     dir: &RunDir,
     checkpoint: &Checkpoint,
@@ -493,18 +512,20 @@ pub fn write_checkpoint(
     let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
     let json =
         serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
-    replace(dir, POLICY, &json)?;
+    replace(dir, POLICY, &json, Content::Durable)?;
     let mut bytes = Vec::new();
     ndarray_npy::WriteNpyExt::write_npy(q, &mut bytes).map_err(|e| Error::File {
         path: dir.file(Q_TABLE),
         message: e.to_string(),
     })?;
-    replace(dir, Q_TABLE, &bytes)?;
-    write_atomic(
+    replace(dir, Q_TABLE, &bytes, Content::Durable)?;
+    let path = replace(
         dir,
         CHECKPOINT,
         &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
-    )
+        Content::Durable,
+    )?;
+    sync_dir(&path).map_err(io(|| format!("cannot write {}", path.display())))
 }
 
 /// Reads a `{"policy": [[...], ...]}` file.
@@ -525,13 +546,13 @@ pub fn read_policy(dir: &RunDir) -> Result<Policy> {
     })
 }
 
-/// Writes the run's landscape as [`write_atomic`] does up to the rename;
-/// the next [`write_checkpoint`]'s directory sync makes it durable (the
+/// Writes the run's landscape [`Content::Durable`]; the next
+/// [`write_checkpoint`]'s directory sync makes its rename durable (the
 /// runner writes one just before a checkpoint). A reader sees the old
 /// file or the new one, never a torn one.
 pub fn write_landscape(dir: &RunDir, landscape: &Landscape) -> Result<()> {
     let bytes = serde_json::to_vec(landscape).expect("landscapes serialize");
-    replace(dir, LANDSCAPE, &bytes).map(drop)
+    replace(dir, LANDSCAPE, &bytes, Content::Durable).map(drop)
 }
 
 /// Where the run's landscape is (for an error naming a missing one).

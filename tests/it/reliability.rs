@@ -979,6 +979,64 @@ fn run_repairs_a_garbage_summary_and_config() {
     );
 }
 
+/// What a power loss can leave of files written without a sync (the
+/// config, the summary) or renamed before their directory was synced:
+/// empty files. Every reader takes them for absent (`report` skips the run
+/// whose config is missing, as it would a deleted one), and `run` rewrites
+/// the config, resumes the run whose checkpoint is whole and trains again
+/// the one whose checkpoint is empty, to the same results.
+#[test]
+fn empty_files_left_by_a_power_loss_read_as_absent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, store, dirs) = small_store(tmp.path());
+    let config = std::fs::read(dirs[0].join("config.json")).unwrap();
+    let last = summary(&dirs[0]).unwrap()["last"].clone();
+    let trained = metrics(&dirs[1]);
+    for file in ["summary.json", "config.json"] {
+        std::fs::write(dirs[0].join(file), "").unwrap();
+    }
+    for file in ["summary.json", "checkpoint.json"] {
+        std::fs::write(dirs[1].join(file), "").unwrap();
+    }
+    // The run without a config is skipped, as one whose config is missing.
+    let (out, _, stderr) = output(pessimist().arg("report").arg(&store));
+    assert!(
+        out.status.success()
+            && stderr.contains("config.json: missing")
+            && !stderr.contains("corrupt"),
+        "{stderr}"
+    );
+    let (out, _, stderr) = run_specs(&[&spec], &store, 2);
+    assert!(out.status.success(), "{stderr}");
+    for dir in &dirs {
+        assert_eq!(status(dir).as_deref(), Some("done"), "{}", dir.display());
+    }
+    let (out, _, stderr) = output(pessimist().arg("report").arg(&store));
+    assert!(
+        out.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(dirs[0].join("config.json")).unwrap(), config);
+    assert_eq!(summary(&dirs[0]).unwrap()["last"], last, "resumed");
+    assert!(
+        log_lines(&dirs[0])
+            .iter()
+            .any(|l| l.contains("resumed at iteration 50")),
+        "{:?}",
+        log_lines(&dirs[0])
+    );
+    assert_eq!(metrics(&dirs[1]), trained, "trained again, the same");
+    let log = log_lines(&dirs[1]);
+    assert!(
+        log.iter()
+            .filter(|l| l.contains("started at iteration 0"))
+            .count()
+            == 2
+            && !log.iter().any(|l| l.contains("corrupt")),
+        "{log:?}"
+    );
+}
+
 /// A regular file where a run's directory should be fails that run (its
 /// error printed) and the rest of the sweep trains; the exit is non-zero.
 /// (A file in place works as root too, unlike a permission bit.) A run

@@ -374,6 +374,22 @@ impl Shared {
         self.enqueue(h.id, h.config.priority);
     }
 
+    /// Records how a run's training ended (committing a run trained to
+    /// its end), tells the pool's owner, and queues a run rerun meanwhile.
+    fn conclude(&self, h: &RunHandle, result: std::thread::Result<crate::Result<Outcome>>) {
+        let (status, error) = settle(h, result);
+        let rerun = {
+            let mut st = lock(&h.state);
+            st.status = Some(status);
+            st.error = error;
+            std::mem::take(&mut st.rerun_after_cancel)
+        };
+        self.emit(PoolEvent::Status(h.id, status));
+        if rerun {
+            self.restart(h);
+        }
+    }
+
     /// Locks a run's directory, preparing it first: a run submitted
     /// without autostart has none until it starts, is cancelled or rerun.
     fn lock_prepared(&self, h: &RunHandle) -> crate::Result<Option<store::RunLock>> {
@@ -409,52 +425,70 @@ impl Shared {
     }
 }
 
+/// Trains runs until the pool stops. A run trained to its end is
+/// committed (its outputs made durable, its summary written) on a thread
+/// of its own while the worker trains the next, so the disk's latency
+/// overlaps the next run's work; one commit at a time per worker.
 fn worker(shared: &Shared) {
-    while let Some(h) = shared.next() {
-        lock(&h.state).status = Some(RunStatus::Running);
-        shared.emit(PoolEvent::Status(h.id, RunStatus::Running));
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // Submitted without autostart, the run has no directory yet.
-            shared.store.prepare(&h.config)?;
-            let cache = shared.store.dataset_cache();
-            runner::execute(&h.dir, &h.config, &cache, &h.control, &h.progress, |m| {
-                shared.emit(PoolEvent::Eval(h.id, *m));
-            })
-        }));
-        let (status, error) = match result {
-            Ok(Ok(Outcome::Finished(s))) => {
-                let error = (s == RunStatus::Failed)
-                    .then(|| {
-                        store::read_summary(&h.dir)
-                            .ok()
-                            .flatten()
-                            .and_then(|s| s.error)
-                    })
-                    .flatten();
-                (s, error)
+    std::thread::scope(|scope| {
+        let mut committing: Option<std::thread::ScopedJoinHandle<()>> = None;
+        while let Some(h) = shared.next() {
+            lock(&h.state).status = Some(RunStatus::Running);
+            shared.emit(PoolEvent::Status(h.id, RunStatus::Running));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // Submitted without autostart, the run has no directory yet.
+                shared.store.prepare(&h.config)?;
+                let cache = shared.store.dataset_cache();
+                runner::execute(&h.dir, &h.config, &cache, &h.control, &h.progress, |m| {
+                    shared.emit(PoolEvent::Eval(h.id, *m));
+                })
+            }));
+            if let Ok(Ok(Outcome::Ending(_))) = &result {
+                if let Some(previous) = committing.take() {
+                    let _ = previous.join();
+                }
+                committing = Some(scope.spawn(move || shared.conclude(&h, result)));
+            } else {
+                shared.conclude(&h, result);
             }
-            Ok(Ok(Outcome::Interrupted(Request::Pause))) => (RunStatus::Paused, None),
-            Ok(Ok(Outcome::Interrupted(_))) => (RunStatus::Queued, None),
-            Ok(Ok(Outcome::Busy)) => {
-                lock(&h.state).elsewhere = true;
-                (RunStatus::Running, None)
-            }
-            Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
-            Err(payload) => {
-                let message = format!("panicked: {}", runner::panic_message(payload.as_ref()));
-                let _ = runner::mark_failed(&h.dir, &h.config, &message);
-                (RunStatus::Failed, Some(message))
-            }
-        };
-        let rerun = {
-            let mut st = lock(&h.state);
-            st.status = Some(status);
-            st.error = error;
-            std::mem::take(&mut st.rerun_after_cancel)
-        };
-        shared.emit(PoolEvent::Status(h.id, status));
-        if rerun {
-            shared.restart(&h);
+        }
+    });
+}
+
+/// A run's status and error once its training ended as `result`.
+fn settle(
+    h: &RunHandle,
+    result: std::thread::Result<crate::Result<Outcome>>,
+) -> (RunStatus, Option<String>) {
+    match result {
+        Ok(Ok(Outcome::Ending(ending))) => settle(
+            h,
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ending.commit().map(Outcome::Finished)
+            })),
+        ),
+        Ok(Ok(Outcome::Finished(s))) => {
+            let error = (s == RunStatus::Failed)
+                .then(|| {
+                    store::read_summary(&h.dir)
+                        .ok()
+                        .flatten()
+                        .and_then(|s| s.error)
+                })
+                .flatten();
+            (s, error)
+        }
+        Ok(Ok(Outcome::Interrupted(Request::Pause))) => (RunStatus::Paused, None),
+        Ok(Ok(Outcome::Interrupted(_))) => (RunStatus::Queued, None),
+        Ok(Ok(Outcome::Busy)) => {
+            lock(&h.state).elsewhere = true;
+            (RunStatus::Running, None)
+        }
+        Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
+        Err(payload) => {
+            let message = format!("panicked: {}", runner::panic_message(payload.as_ref()));
+            let _ = runner::mark_failed(&h.dir, &h.config, &message);
+            (RunStatus::Failed, Some(message))
         }
     }
 }

@@ -55,13 +55,80 @@ pub struct Progress {
 }
 
 /// How a call to [`execute`] ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Outcome {
     Finished(RunStatus),
+    /// Trained to its end (done or diverged): its summary is written by
+    /// [`Ending::commit`], which the caller may leave to another thread
+    /// while this one trains the next run.
+    Ending(Box<Ending>),
     /// Checkpointed on request (pause or stop); resumable.
     Interrupted(Request),
     /// Another process holds the run's lock.
     Busy,
+}
+
+/// A run trained to its end, its last checkpoint staged: what is left is
+/// waiting on the disk (making the outputs durable, [`store::Staged`]) and
+/// then writing the summary. The run's lock is held until then, so no
+/// other process takes the run over meanwhile.
+#[derive(Debug)]
+pub struct Ending {
+    dir: RunDir,
+    _lock: store::RunLock,
+    metrics: MetricsWriter,
+    staged: store::Staged,
+    summary: Summary,
+}
+
+impl Ending {
+    /// Makes the metrics and the last checkpoint durable, then writes the
+    /// summary (saying the run failed, and why, when they cannot be
+    /// written) and lets the run go. Returns the run's status.
+    pub fn commit(self: Box<Self>) -> Result<RunStatus> {
+        let Ending {
+            dir,
+            _lock,
+            mut metrics,
+            staged,
+            mut summary,
+        } = *self;
+        let started = Instant::now();
+        let durable = metrics.sync().and_then(|()| staged.commit());
+        summary.io_seconds += started.elapsed().as_secs_f64();
+        match durable {
+            Ok(()) => {
+                let _ = store::log(
+                    &dir,
+                    &format!(
+                        "{} at iteration {}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
+                        summary.status,
+                        summary.iterations_done,
+                        summary.setup_seconds,
+                        summary.train_seconds,
+                        summary.eval_seconds,
+                        summary.metrics_seconds,
+                        summary.io_seconds
+                    ),
+                );
+            }
+            Err(e) => fail(&dir, &mut summary, &e),
+        }
+        summary.updated = store::now();
+        store::write_summary(&dir, &summary)?;
+        Ok(summary.status)
+    }
+}
+
+/// How [`train`] stopped.
+enum Stop {
+    /// Trained to the end, the last checkpoint staged.
+    End {
+        metrics: MetricsWriter,
+        staged: store::Staged,
+    },
+    /// Before the end (cancelled, paused, stopping), checkpointed.
+    Early(Outcome),
 }
 
 /// How often a running run checkpoints (and syncs its metrics).
@@ -78,7 +145,7 @@ pub fn execute(
     progress: &Mutex<Progress>,
     mut on_eval: impl FnMut(&Metrics),
 ) -> Result<Outcome> {
-    let Some(_lock) = lock_patiently(dir)? else {
+    let Some(lock) = lock_patiently(dir)? else {
         return Ok(Outcome::Busy);
     };
     if let Some(s) = store::read_summary_to_repair(dir)
@@ -98,17 +165,31 @@ pub fn execute(
         &mut on_eval,
     );
     let outcome = match result {
-        Ok(outcome) => outcome,
+        Ok(Stop::End { metrics, staged }) => {
+            return Ok(Outcome::Ending(Box::new(Ending {
+                dir: dir.clone(),
+                _lock: lock,
+                metrics,
+                staged,
+                summary,
+            })));
+        }
+        Ok(Stop::Early(outcome)) => outcome,
         Err(e) => {
-            let _ = store::log(dir, &format!("failed: {e}"));
-            summary.status = RunStatus::Failed;
-            summary.error = Some(e.to_string());
+            fail(dir, &mut summary, &e);
             Outcome::Finished(RunStatus::Failed)
         }
     };
     summary.updated = store::now();
     store::write_summary(dir, &summary)?;
     Ok(outcome)
+}
+
+/// Records in the log and the summary that the run failed with `e`.
+fn fail(dir: &RunDir, summary: &mut Summary, e: &crate::Error) {
+    let _ = store::log(dir, &format!("failed: {e}"));
+    summary.status = RunStatus::Failed;
+    summary.error = Some(e.to_string());
 }
 
 /// Takes the run's lock, allowing for a few milliseconds of contention:
@@ -132,7 +213,7 @@ fn train(
     progress: &Mutex<Progress>,
     summary: &mut Summary,
     on_eval: &mut impl FnMut(&Metrics),
-) -> Result<Outcome> {
+) -> Result<Stop> {
     let started = Instant::now();
     let Training {
         mut learner,
@@ -256,7 +337,12 @@ fn train(
             ended = ended.or(Some(RunStatus::Done));
         }
         if let Some(status) = ended {
-            return checkpoints.finish(&mut metrics, learner.as_ref(), summary, iteration, status);
+            let started = Instant::now();
+            timed(&mut summary.metrics_seconds, || metrics.flush())?;
+            let staged = checkpoints.stage(&metrics, learner.as_ref(), summary, iteration)?;
+            summary.io_seconds += started.elapsed().as_secs_f64();
+            summary.status = status;
+            return Ok(Stop::End { metrics, staged });
         }
         let request = control.get();
         let holding = iteration > 0 && hold.as_ref().is_some_and(|gate| gate.exists());
@@ -275,7 +361,7 @@ fn train(
                 Request::Cancel => {
                     let _ = store::log(dir, &format!("cancelled at iteration {iteration}"));
                     summary.status = RunStatus::Cancelled;
-                    return Ok(Outcome::Finished(RunStatus::Cancelled));
+                    return Ok(Stop::Early(Outcome::Finished(RunStatus::Cancelled)));
                 }
                 Request::Pause | Request::Stop => {
                     let _ = store::log(
@@ -287,7 +373,7 @@ fn train(
                     } else {
                         RunStatus::Queued
                     };
-                    return Ok(Outcome::Interrupted(request));
+                    return Ok(Stop::Early(Outcome::Interrupted(request)));
                 }
             }
         }
@@ -374,9 +460,9 @@ struct Checkpoints<'a> {
 
 impl Checkpoints<'_> {
     /// Flushes the metrics, then writes the landscape (if a new one),
-    /// policy, Q and checkpoint. The summary is the caller's: a run that
-    /// stops here has [`execute`] write it once, with its status, after
-    /// these are durable.
+    /// policy, Q and checkpoint, durable when this returns. The summary is
+    /// the caller's: a run that stops here has [`execute`] write it once,
+    /// with its status, after these are durable.
     fn write(
         &mut self,
         metrics: &mut MetricsWriter,
@@ -386,13 +472,25 @@ impl Checkpoints<'_> {
     ) -> Result<()> {
         timed(&mut summary.metrics_seconds, || metrics.flush())?;
         let started = Instant::now();
+        let staged = self.stage(metrics, learner, summary, iteration)?;
         metrics.sync()?;
-        if let Some(landscape) = self.landscape.take() {
-            store::write_landscape(self.dir, &landscape)?;
-        }
-        // The current Q and policy too: the dashboard's detail view shows
-        // a running run's heatmap from them.
-        store::write_checkpoint(
+        staged.commit()?;
+        summary.updated = store::now();
+        summary.io_seconds += started.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The landscape (if a new one), policy, Q and checkpoint, staged. The
+    /// current Q and policy too: the dashboard's detail view shows a
+    /// running run's heatmap from them.
+    fn stage(
+        &mut self,
+        metrics: &MetricsWriter,
+        learner: &dyn algo::Algorithm,
+        summary: &Summary,
+        iteration: u64,
+    ) -> Result<store::Staged> {
+        store::stage_checkpoint(
             self.dir,
             &Checkpoint {
                 owner: Some(self.owner.clone()),
@@ -407,35 +505,8 @@ impl Checkpoints<'_> {
             },
             &learner.policy(),
             &learner.q(),
-        )?;
-        summary.updated = store::now();
-        summary.io_seconds += started.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// Writes the final policy, Q table and checkpoint of a run that ended.
-    fn finish(
-        &mut self,
-        metrics: &mut MetricsWriter,
-        learner: &dyn algo::Algorithm,
-        summary: &mut Summary,
-        iteration: u64,
-        status: RunStatus,
-    ) -> Result<Outcome> {
-        self.write(metrics, learner, summary, iteration)?;
-        summary.status = status;
-        let _ = store::log(
-            self.dir,
-            &format!(
-                "{status} at iteration {iteration}: setup {:.6} s, train {:.6} s, eval {:.6} s, metrics {:.6} s, checkpoints and files {:.6} s",
-                summary.setup_seconds,
-                summary.train_seconds,
-                summary.eval_seconds,
-                summary.metrics_seconds,
-                summary.io_seconds
-            ),
-        );
-        Ok(Outcome::Finished(status))
+            self.landscape.take().as_ref(),
+        )
     }
 }
 

@@ -20,10 +20,10 @@
 //!
 //! Power loss: a killed process loses nothing it wrote, but the kernel
 //! may lose what was not synced. A sync costs a journal commit and a disk
-//! flush, so only what a later reader relies on is synced, at a checkpoint ([`write_checkpoint`]): the metrics it counts,
-//! then the policy, Q and checkpoint and their directory. A summary saying
-//! a run ended is written after its last checkpoint, so it never outlives
-//! what it vouches for. The config (rewritten from the spec by
+//! flush, so only what a later reader relies on is synced, at a checkpoint
+//! ([`Staged::commit`]): the metrics it counts, then the policy, Q and
+//! checkpoint and their directory. A summary saying a run ended is written
+//! after its last checkpoint is, so it never outlives what it vouches for. The config (rewritten from the spec by
 //! [`Store::prepare`]) and the summary are not synced: a power loss may
 //! leave the older one, or an empty file, which every reader takes for
 //! absent; the run then resumes from its checkpoint, deterministically.
@@ -289,7 +289,7 @@ impl Store {
                     "config.json did not match the run's config: rewritten",
                 )?;
             }
-            replace(&dir, CONFIG, &json, Content::Volatile)?;
+            replace(&dir, CONFIG, &json)?;
         }
         Ok(dir)
     }
@@ -342,57 +342,102 @@ pub fn is_spec_dir_name(name: &std::ffi::OsStr) -> bool {
     name != super::dataset_cache::DIR && name != super::index::DIR
 }
 
-/// Whether [`replace`] syncs the new content before its rename.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Content {
-    /// Synced: after a power loss the file holds the old content or the
-    /// new one (once its directory is synced too, the new one).
-    Durable,
-    /// Not synced: after a power loss the file may also be empty, which
-    /// readers take for absent ([`read_json`]).
-    Volatile,
-}
-
 /// Writes `bytes` to the run's file `name` so that readers see the old or
-/// the new content, never a mix: a temp file in the same directory
-/// (created exclusively, under a name no other writer uses), fsync when
-/// the content must be [`Content::Durable`], rename. The rename is durable
-/// once the directory is synced ([`sync_dir`]). Whatever sits at the file
-/// must be a regular file: a link there is refused, not replaced, so the
-/// user hears of it. Returns the file's path.
-fn replace(dir: &RunDir, name: &str, bytes: &[u8], content: Content) -> Result<PathBuf> {
-    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let path = dir.file_to_write(name)?;
-    let tmp = dir.file(&format!(
-        "{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let mut created = false;
-    let result = (|| -> std::io::Result<()> {
-        crate::fsio::check_writable(&path)?;
-        let mut f = crate::fsio::create_new(&tmp)?;
-        created = true;
-        f.write_all(bytes)?;
-        if content == Content::Durable {
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)
-    })();
-    if result.is_err() && created {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io(|| format!("cannot write {}", path.display())))?;
-    Ok(path)
+/// the new content, never a mix: a temp file in the same directory, then a
+/// rename. Not synced: after a power loss the file may hold the old
+/// content, the new, or nothing, which readers take for absent
+/// ([`read_json`]). What must survive a power loss is [`Staged`].
+fn replace(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<()> {
+    let temp = Temp::write(dir, name, bytes)?;
+    temp.put_in_place()
 }
 
-/// Makes the entries of `file`'s directory (a rename) durable. File
-/// systems that cannot sync a directory say `InvalidInput`: nothing to do.
-fn sync_dir(file: &Path) -> std::io::Result<()> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+/// A file written under a temp name beside the one it will replace
+/// (created exclusively, under a name no other writer uses). Dropped
+/// before it is put in place, it is deleted.
+#[derive(Debug)]
+struct Temp {
+    file: File,
+    staging: PathBuf,
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Temp {
+    /// Whatever sits at the file must be a regular file: a link there is
+    /// refused, not replaced, so the user hears of it.
+    fn write(dir: &RunDir, name: &str, bytes: &[u8]) -> Result<Temp> {
+        static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let path = dir.file_to_write(name)?;
+        let staging = dir.file(&format!(
+            "{name}.tmp-{}-{}",
+            std::process::id(),
+            TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let context = |path: &Path| format!("cannot write {}", path.display());
+        crate::fsio::check_writable(&path).map_err(io(|| context(&path)))?;
+        let file = crate::fsio::create_new(&staging).map_err(io(|| context(&path)))?;
+        let mut written = Temp {
+            file,
+            staging,
+            path,
+            placed: false,
+        };
+        written
+            .file
+            .write_all(bytes)
+            .map_err(io(|| context(&written.path)))?;
+        Ok(written)
+    }
+
+    /// Renames the file into place (a rename never writes through a link).
+    fn put_in_place(mut self) -> Result<()> {
+        std::fs::rename(&self.staging, &self.path)
+            .map_err(io(|| format!("cannot write {}", self.path.display())))?;
+        self.placed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.staging);
+        }
+    }
+}
+
+/// A checkpoint's files, written under temp names: [`Staged::commit`]
+/// syncs them, renames them into place and syncs their directory, so that
+/// once it returns they are durable and a summary written after it never
+/// outlives them in a power loss. Until then readers see the previous
+/// checkpoint's files, and a loss leaves them (a resume starts from the
+/// older checkpoint). Dropped uncommitted, the temp files are deleted.
+#[must_use = "a staged checkpoint is written by its commit"]
+#[derive(Debug)]
+pub struct Staged {
+    dir: RunDir,
+    files: Vec<Temp>,
+}
+
+impl Staged {
+    pub fn commit(self) -> Result<()> {
+        for temp in &self.files {
+            temp.file
+                .sync_all()
+                .map_err(io(|| format!("cannot write {}", temp.path.display())))?;
+        }
+        for temp in self.files {
+            temp.put_in_place()?;
+        }
+        sync_dir(self.dir.path())
+            .map_err(io(|| format!("cannot sync {}", self.dir.path().display())))
+    }
+}
+
+/// Makes the entries of `dir` (renames) durable. File systems that cannot
+/// sync a directory say `InvalidInput`: nothing to do.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
     match File::open(dir).and_then(|d| d.sync_all()) {
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
         other => other,
@@ -404,7 +449,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
 }
 
 /// [`read_json`], with the bytes read. An empty file is absent: it is what
-/// a power loss leaves of a [`Content::Volatile`] write.
+/// a power loss leaves of a [`replace`] not yet written out.
 fn read_json_and_bytes<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<(T, Vec<u8>)>> {
     match crate::fsio::read_bounded(path, crate::fsio::JSON) {
         Ok(bytes) if bytes.is_empty() => Ok(None),
@@ -483,7 +528,7 @@ pub fn read_checkpoint_to_repair(dir: &RunDir, owner: &CheckpointOwner) -> Optio
 /// adds the run later.
 pub fn write_summary(dir: &RunDir, summary: &Summary) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(summary).expect("summaries serialize");
-    replace(dir, SUMMARY, &bytes, Content::Volatile)?;
+    replace(dir, SUMMARY, &bytes)?;
     if summary.status.is_final()
         && let Err(e) = super::index::record_ended(dir, summary, &bytes)
     {
@@ -496,36 +541,42 @@ pub fn read_checkpoint(dir: &RunDir) -> Result<Option<Checkpoint>> {
     read_json(&dir.file(CHECKPOINT))
 }
 
-/// Writes a checkpoint with the policy and Q it was taken at, each file
-/// [`Content::Durable`], with one fsync of the directory for the three
-/// renames: once this returns all three are durable, so a summary written
-/// after it never outlives them in a power loss. A loss before that may
-/// leave any of them old: a resume then starts from the older checkpoint,
-/// and the policy and Q (views of a running run) are written again at the
-/// next.
-pub fn write_checkpoint(
+/// Writes a checkpoint with the policy and Q it was taken at (and the
+/// landscape of its last eval point, if new), staged: [`Staged::commit`]
+/// makes them durable and puts them in place.
+pub fn stage_checkpoint(
     dir: &RunDir,
     checkpoint: &Checkpoint,
     policy: &Policy,
     q: &Array2<f64>,
-) -> Result<()> {
+    landscape: Option<&Landscape>,
+) -> Result<Staged> {
     let rows: Vec<Vec<f64>> = policy.outer_iter().map(|r| r.to_vec()).collect();
     let json =
         serde_json::to_vec(&serde_json::json!({ "policy": rows })).expect("policies serialize");
-    replace(dir, POLICY, &json, Content::Durable)?;
     let mut bytes = Vec::new();
     ndarray_npy::WriteNpyExt::write_npy(q, &mut bytes).map_err(|e| Error::File {
         path: dir.file(Q_TABLE),
         message: e.to_string(),
     })?;
-    replace(dir, Q_TABLE, &bytes, Content::Durable)?;
-    let path = replace(
+    let mut files = vec![
+        Temp::write(dir, POLICY, &json)?,
+        Temp::write(dir, Q_TABLE, &bytes)?,
+    ];
+    if let Some(landscape) = landscape {
+        let bytes = serde_json::to_vec(landscape).expect("landscapes serialize");
+        files.push(Temp::write(dir, LANDSCAPE, &bytes)?);
+    }
+    // Last, so a reader that sees the new checkpoint sees its files.
+    files.push(Temp::write(
         dir,
         CHECKPOINT,
         &serde_json::to_vec(checkpoint).expect("checkpoints serialize"),
-        Content::Durable,
-    )?;
-    sync_dir(&path).map_err(io(|| format!("cannot write {}", path.display())))
+    )?);
+    Ok(Staged {
+        dir: dir.clone(),
+        files,
+    })
 }
 
 /// Reads a `{"policy": [[...], ...]}` file.
@@ -544,15 +595,6 @@ pub fn read_policy(dir: &RunDir) -> Result<Policy> {
         path,
         message: format!("ragged policy: {e}"),
     })
-}
-
-/// Writes the run's landscape [`Content::Durable`]; the next
-/// [`write_checkpoint`]'s directory sync makes its rename durable (the
-/// runner writes one just before a checkpoint). A reader sees the old
-/// file or the new one, never a torn one.
-pub fn write_landscape(dir: &RunDir, landscape: &Landscape) -> Result<()> {
-    let bytes = serde_json::to_vec(landscape).expect("landscapes serialize");
-    replace(dir, LANDSCAPE, &bytes, Content::Durable).map(drop)
 }
 
 /// Where the run's landscape is (for an error naming a missing one).
@@ -803,6 +845,7 @@ impl History {
 }
 
 /// Appends eval points to `metrics.jsonl`.
+#[derive(Debug)]
 pub struct MetricsWriter {
     file: File,
     lines: u64,
@@ -1056,6 +1099,52 @@ mod tests {
         .unwrap();
         line.push(b'\n');
         line
+    }
+
+    /// A staged checkpoint is invisible until committed: readers see the
+    /// previous one, and one dropped uncommitted leaves nothing behind.
+    #[test]
+    fn a_staged_checkpoint_is_put_in_place_by_its_commit_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(tmp.path());
+        let checkpoint = |iteration| Checkpoint {
+            owner: None,
+            iteration,
+            metrics_lines: iteration,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+            metrics_seconds: 0.0,
+            io_seconds: 0.0,
+            setup_seconds: 0.0,
+            algorithm: serde_json::Value::Null,
+        };
+        let stage = |iteration, value| {
+            let policy = Policy::from_elem((2, 2), 0.5);
+            let q = Array2::from_elem((2, 2), value);
+            stage_checkpoint(&dir, &checkpoint(iteration), &policy, &q, None).unwrap()
+        };
+        let files = || {
+            let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        stage(1, 1.0).commit().unwrap();
+        let committed = files();
+        assert_eq!(committed, [CHECKPOINT, POLICY, Q_TABLE]);
+        let staged = stage(2, 2.0);
+        assert_eq!(files().len(), 6, "{:?}", files());
+        assert_eq!(read_checkpoint(&dir).unwrap().unwrap().iteration, 1);
+        assert_eq!(read_q(&dir).unwrap()[[0, 0]], 1.0);
+        drop(staged);
+        assert_eq!(files(), committed);
+        assert_eq!(read_checkpoint(&dir).unwrap().unwrap().iteration, 1);
+        stage(3, 3.0).commit().unwrap();
+        assert_eq!(files(), committed);
+        assert_eq!(read_checkpoint(&dir).unwrap().unwrap().iteration, 3);
+        assert_eq!(read_q(&dir).unwrap()[[0, 0]], 3.0);
     }
 
     #[test]

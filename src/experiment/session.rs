@@ -14,6 +14,7 @@ use super::store::{self, History, RunDir, Store, Summary};
 use super::watcher::{self, DirWatcher, WatchDir};
 use crate::error::{Error, Result};
 use crate::eval::{DatasetStats, Metrics};
+use itertools::Itertools;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,9 +100,77 @@ enum Event {
     },
 }
 
-/// The fewest runs inserted before the run map is built again
-/// ([`Session::compact`]).
-const COMPACT_AFTER: usize = 1024;
+/// The fewest runs [`Runs::recent`] holds before it is merged.
+const MERGE_AFTER: usize = 1024;
+
+/// The session's runs by id, in two maps: `bulk`, built whole (the
+/// index's runs at open: its nodes full), and `recent`, the runs inserted
+/// since, merged into `bulk` once they are a 64th of it (or
+/// [`MERGE_AFTER`], if more). A run inserted into a full node splits it
+/// (a 544-byte node for a 48-byte entry): runs streamed into `bulk` cost
+/// about 750 bytes each until it was built again (1.2 MB for 1,600 runs
+/// into 100,000, that the heap kept). In a small map of their own, its
+/// nodes about two-thirds full, they cost about what an entry does; the
+/// merge frees the old nodes as it builds the new ones.
+#[derive(Default)]
+struct Runs {
+    bulk: BTreeMap<RunId, Entry>,
+    recent: BTreeMap<RunId, Entry>,
+}
+
+impl Runs {
+    fn len(&self) -> usize {
+        self.bulk.len() + self.recent.len()
+    }
+
+    fn get(&self, id: &RunId) -> Option<&Entry> {
+        self.bulk.get(id).or_else(|| self.recent.get(id))
+    }
+
+    fn get_mut(&mut self, id: &RunId) -> Option<&mut Entry> {
+        match self.bulk.get_mut(id) {
+            Some(entry) => Some(entry),
+            None => self.recent.get_mut(id),
+        }
+    }
+
+    fn contains_key(&self, id: &RunId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds run `id`, or replaces its entry (in place: no node split).
+    fn insert(&mut self, id: RunId, entry: Entry) {
+        if let Some(old) = self.bulk.get_mut(&id) {
+            *old = entry;
+            return;
+        }
+        self.recent.insert(id, entry);
+        if self.recent.len() > (self.bulk.len() / 64).max(MERGE_AFTER) {
+            self.bulk.append(&mut self.recent);
+        }
+    }
+
+    /// Adds the runs of `sorted`, none of them here, built whole.
+    fn append(&mut self, sorted: &mut BTreeMap<RunId, Entry>) {
+        self.bulk.append(sorted);
+        self.bulk.append(&mut self.recent);
+    }
+
+    /// The runs in id order.
+    fn iter(&self) -> impl Iterator<Item = (&RunId, &Entry)> {
+        self.bulk
+            .iter()
+            .merge_by(&self.recent, |(a, _), (b, _)| a < b)
+    }
+}
+
+impl std::ops::Index<&RunId> for Runs {
+    type Output = Entry;
+
+    fn index(&self, id: &RunId) -> &Entry {
+        self.get(id).expect("a run the session knows")
+    }
+}
 
 /// Runs the loader hands the session at a time: the dashboard takes in one
 /// batch between frames, so it draws and answers keys while a spec of
@@ -339,10 +408,7 @@ pub struct Session {
     /// The spec files of each name (the check that a name is free looks
     /// here, not through every spec: 10,000 specs open in linear time).
     names: HashMap<String, BTreeSet<PathBuf>>,
-    runs: BTreeMap<RunId, Entry>,
-    /// How many runs the map held when it was last built whole
-    /// ([`Session::compact`]).
-    built: usize,
+    runs: Runs,
     /// Kept alive: dropping it stops the watch.
     dir_watcher: Option<DirWatcher>,
     /// Where the watcher sends file events (a new watcher, when the
@@ -414,8 +480,7 @@ impl Session {
             events: rx,
             specs: BTreeMap::new(),
             names: HashMap::new(),
-            runs: BTreeMap::new(),
-            built: 0,
+            runs: Runs::default(),
             tails: HashMap::new(),
             dir_watcher: watcher,
             files: tx,
@@ -498,28 +563,7 @@ impl Session {
             changes.extend(self.rewatch_replaced());
             changes.extend(self.adopt_orphans());
         }
-        self.compact();
         merge(changes)
-    }
-
-    /// Builds the run map again, its nodes full, once it has grown by a
-    /// 64th since it last was (or by [`COMPACT_AFTER`] runs, if more). A
-    /// map built whole (as the index's runs come in at open) has full
-    /// nodes, and a run inserted into a full node splits it: a new node
-    /// of 11 entries for one, so runs streamed in one at a time cost
-    /// several times what opened ones do. Built again from its sorted
-    /// runs (a merge, no copy aside), each run costs a move of its entry,
-    /// amortized, and the split nodes are at most a 64th of the map.
-    fn compact(&mut self) {
-        if self.runs.len() <= self.built + (self.built / 64).max(COMPACT_AFTER) {
-            return;
-        }
-        let mut rest = std::mem::take(&mut self.runs);
-        if let Some((id, entry)) = rest.pop_first() {
-            self.runs.insert(id, entry);
-            self.runs.append(&mut rest);
-        }
-        self.built = self.runs.len();
     }
 
     /// Watches again when a watched directory was replaced (`mv
@@ -1068,7 +1112,6 @@ impl Session {
         // third empty.
         let mut indexed: BTreeMap<RunId, Entry> = found.into_iter().collect();
         self.runs.append(&mut indexed);
-        self.built = self.runs.len();
         let stored = Store::new(&self.opts.runs_dir)
             .list(None)
             .unwrap_or_default();
@@ -1291,7 +1334,7 @@ impl Session {
                 }
             }
         }
-        for (id, e) in &self.runs {
+        for (id, e) in self.runs.iter() {
             if !seen.contains(id) {
                 out.push(view(id, e));
             }

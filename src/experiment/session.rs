@@ -112,22 +112,30 @@ const MERGE_AFTER: usize = 1024;
 /// into 100,000, that the heap kept). In a small map of their own, its
 /// nodes about two-thirds full, they cost about what an entry does; the
 /// merge frees the old nodes as it builds the new ones.
-#[derive(Default)]
-struct Runs {
-    bulk: BTreeMap<RunId, Entry>,
-    recent: BTreeMap<RunId, Entry>,
+struct Runs<E> {
+    bulk: BTreeMap<RunId, E>,
+    recent: BTreeMap<RunId, E>,
 }
 
-impl Runs {
+impl<E> Default for Runs<E> {
+    fn default() -> Self {
+        Runs {
+            bulk: BTreeMap::new(),
+            recent: BTreeMap::new(),
+        }
+    }
+}
+
+impl<E> Runs<E> {
     fn len(&self) -> usize {
         self.bulk.len() + self.recent.len()
     }
 
-    fn get(&self, id: &RunId) -> Option<&Entry> {
+    fn get(&self, id: &RunId) -> Option<&E> {
         self.bulk.get(id).or_else(|| self.recent.get(id))
     }
 
-    fn get_mut(&mut self, id: &RunId) -> Option<&mut Entry> {
+    fn get_mut(&mut self, id: &RunId) -> Option<&mut E> {
         match self.bulk.get_mut(id) {
             Some(entry) => Some(entry),
             None => self.recent.get_mut(id),
@@ -139,7 +147,7 @@ impl Runs {
     }
 
     /// Adds run `id`, or replaces its entry (in place: no node split).
-    fn insert(&mut self, id: RunId, entry: Entry) {
+    fn insert(&mut self, id: RunId, entry: E) {
         if let Some(old) = self.bulk.get_mut(&id) {
             *old = entry;
             return;
@@ -151,23 +159,23 @@ impl Runs {
     }
 
     /// Adds the runs of `sorted`, none of them here, built whole.
-    fn append(&mut self, sorted: &mut BTreeMap<RunId, Entry>) {
+    fn append(&mut self, sorted: &mut BTreeMap<RunId, E>) {
         self.bulk.append(sorted);
         self.bulk.append(&mut self.recent);
     }
 
     /// The runs in id order.
-    fn iter(&self) -> impl Iterator<Item = (&RunId, &Entry)> {
+    fn iter(&self) -> impl Iterator<Item = (&RunId, &E)> {
         self.bulk
             .iter()
             .merge_by(&self.recent, |(a, _), (b, _)| a < b)
     }
 }
 
-impl std::ops::Index<&RunId> for Runs {
-    type Output = Entry;
+impl<E> std::ops::Index<&RunId> for Runs<E> {
+    type Output = E;
 
-    fn index(&self, id: &RunId) -> &Entry {
+    fn index(&self, id: &RunId) -> &E {
         self.get(id).expect("a run the session knows")
     }
 }
@@ -408,7 +416,7 @@ pub struct Session {
     /// The spec files of each name (the check that a name is free looks
     /// here, not through every spec: 10,000 specs open in linear time).
     names: HashMap<String, BTreeSet<PathBuf>>,
-    runs: Runs,
+    runs: Runs<Entry>,
     /// Kept alive: dropping it stops the watch.
     dir_watcher: Option<DirWatcher>,
     /// Where the watcher sends file events (a new watcher, when the
@@ -1879,6 +1887,40 @@ fn merge(changes: Vec<Change>) -> Vec<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Runs appended in bulk, then inserted, replaced and changed in
+        /// place, read as one map of them does, across a merge (2,500
+        /// inserts put over [`MERGE_AFTER`] new runs in many cases).
+        #[test]
+        fn runs_in_two_maps_read_as_one(
+            bulk in proptest::collection::btree_map(0u64..4000, 0u32..9, 0..1500),
+            inserts in proptest::collection::vec((0u64..4000, 0u32..9), 0..2500),
+        ) {
+            let id = |k: u64| RunId::from_bytes(k.to_be_bytes());
+            let mut runs = Runs::default();
+            let mut one = BTreeMap::new();
+            let mut sorted: BTreeMap<RunId, u32> = bulk.iter().map(|(&k, &v)| (id(k), v)).collect();
+            one.extend(sorted.clone());
+            runs.append(&mut sorted);
+            for (k, v) in inserts {
+                if v == 0 && let Some(e) = runs.get_mut(&id(k)) {
+                    *e += 10;
+                    *one.get_mut(&id(k)).expect("in both") += 10;
+                } else {
+                    runs.insert(id(k), v);
+                    one.insert(id(k), v);
+                }
+            }
+            prop_assert_eq!(runs.len(), one.len());
+            prop_assert!(runs.iter().eq(one.iter()));
+            for k in 0..4000 {
+                prop_assert_eq!(runs.get(&id(k)), one.get(&id(k)));
+                prop_assert_eq!(runs.contains_key(&id(k)), one.contains_key(&id(k)));
+            }
+        }
+    }
 
     /// A spec naming a dataset file above the inline size is read without
     /// hashing it: `open` returns with the spec waiting ("hashing big.csv

@@ -1163,7 +1163,7 @@ impl Session {
     pub fn read_shown(&mut self, ids: &[RunId]) -> Vec<Arc<RunView>> {
         let indexed: Vec<RunId> = ids
             .iter()
-            .filter(|id| self.runs.get(*id).is_some_and(Entry::indexed))
+            .filter(|id| self.runs.get(id).is_some_and(Entry::indexed))
             .copied()
             .collect();
         for id in &indexed {

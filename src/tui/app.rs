@@ -114,6 +114,15 @@ pub struct Store {
     anchors: Vec<usize>,
 }
 
+/// Room for `more` entries in `v`, a 16th of its length (at least 64) at
+/// a time: the per-run vectors of 100,000 runs, doubled when one run
+/// streams in, held 2.4 MB of room for 100,000 more.
+pub(crate) fn for_growth<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve_exact(more.max(v.len() / 16).max(64));
+    }
+}
+
 /// How many [`RunStatus`]es there are.
 const STATUSES: usize = RunStatus::Cancelled as usize + 1;
 
@@ -212,6 +221,9 @@ impl Store {
             self.env_names.push(run.config.env.clone());
             self.env_names.len() - 1
         });
+        for_growth(&mut self.env_of, 1);
+        for_growth(&mut self.runs, 1);
+        for_growth(&mut self.spec_of, 1);
         self.env_of
             .push(u32::try_from(env).expect("fewer than 2³² environments"));
         self.anchors.push(self.anchor(&run.id));

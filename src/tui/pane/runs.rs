@@ -610,6 +610,7 @@ fn insert_sorted(list: &mut Vec<usize>, new: &[usize], cmp: impl Fn(usize, usize
         .map(|&i| list.partition_point(|&r| cmp(r, i) == Ordering::Less))
         .collect();
     let mut end = list.len();
+    crate::tui::app::for_growth(list, new.len());
     list.resize(end + new.len(), 0);
     // From the back: the entries in [p, end) move past the k + 1 new ones before them.
     for (k, (&i, &p)) in new.iter().zip(&at).enumerate().rev() {

@@ -23,10 +23,11 @@
 //! flush, so only what a later reader relies on is synced, at a checkpoint
 //! ([`Staged::commit`]): the metrics it counts, then the policy, Q and
 //! checkpoint and their directory. A summary saying a run ended is written
-//! after its last checkpoint is, so it never outlives what it vouches for. The config (rewritten from the spec by
-//! [`Store::prepare`]) and the summary are not synced: a power loss may
-//! leave the older one, or an empty file, which every reader takes for
-//! absent; the run then resumes from its checkpoint, deterministically.
+//! after its last checkpoint is, so it never outlives what it vouches for.
+//! The config (rewritten from the spec by [`Store::prepare`]) and the
+//! summary are not synced: a power loss may leave the older one, or an
+//! empty file, which every reader takes for absent; the run then resumes
+//! from its checkpoint, deterministically.
 
 use super::config::{RunConfig, RunId};
 use super::dataset_cache::DatasetCache;

@@ -337,10 +337,7 @@ fn train(
             ended = ended.or(Some(RunStatus::Done));
         }
         if let Some(status) = ended {
-            let started = Instant::now();
-            timed(&mut summary.metrics_seconds, || metrics.flush())?;
-            let staged = checkpoints.stage(&metrics, learner.as_ref(), summary, iteration)?;
-            summary.io_seconds += started.elapsed().as_secs_f64();
+            let staged = checkpoints.stage(&mut metrics, learner.as_ref(), summary, iteration)?;
             summary.status = status;
             return Ok(Stop::End { metrics, staged });
         }
@@ -470,27 +467,27 @@ impl Checkpoints<'_> {
         summary: &mut Summary,
         iteration: u64,
     ) -> Result<()> {
-        timed(&mut summary.metrics_seconds, || metrics.flush())?;
-        let started = Instant::now();
         let staged = self.stage(metrics, learner, summary, iteration)?;
-        metrics.sync()?;
-        staged.commit()?;
+        timed(&mut summary.io_seconds, || {
+            metrics.sync().and_then(|()| staged.commit())
+        })?;
         summary.updated = store::now();
-        summary.io_seconds += started.elapsed().as_secs_f64();
         Ok(())
     }
 
-    /// The landscape (if a new one), policy, Q and checkpoint, staged. The
-    /// current Q and policy too: the dashboard's detail view shows a
-    /// running run's heatmap from them.
+    /// Flushes the metrics, then stages the landscape (if a new one),
+    /// policy, Q and checkpoint. The current Q and policy too: the
+    /// dashboard's detail view shows a running run's heatmap from them.
     fn stage(
         &mut self,
-        metrics: &MetricsWriter,
+        metrics: &mut MetricsWriter,
         learner: &dyn algo::Algorithm,
-        summary: &Summary,
+        summary: &mut Summary,
         iteration: u64,
     ) -> Result<store::Staged> {
-        store::stage_checkpoint(
+        timed(&mut summary.metrics_seconds, || metrics.flush())?;
+        let started = Instant::now();
+        let staged = store::stage_checkpoint(
             self.dir,
             &Checkpoint {
                 owner: Some(self.owner.clone()),
@@ -506,7 +503,9 @@ impl Checkpoints<'_> {
             &learner.policy(),
             &learner.q(),
             self.landscape.take().as_ref(),
-        )
+        )?;
+        summary.io_seconds += started.elapsed().as_secs_f64();
+        Ok(staged)
     }
 }
 

@@ -205,6 +205,13 @@ fn stream(_: &mut Criterion) {
         written.as_secs_f64(),
         seen.as_secs_f64()
     );
+    let per_run = |ms: &[f64]| ms.iter().sum::<f64>() * 1e3 / STREAMED as f64;
+    eprintln!(
+        "  per run taken in: poll {:.1} µs, refresh {:.1} µs, {:.0} runs a frame",
+        per_run(&polls),
+        per_run(&refreshes),
+        STREAMED as f64 / frames as f64
+    );
     eprintln!("  update (poll + refresh): {}", spread(&mut updates));
     eprintln!("    session poll:          {}", spread(&mut polls));
     eprintln!("    dashboard refresh:     {}", spread(&mut refreshes));

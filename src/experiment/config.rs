@@ -370,8 +370,22 @@ impl From<RunConfig> for PlannedRun {
 /// (lowercase ASCII): a copy is 16 bytes and no allocation, and ids order
 /// as their texts do. A store of a million runs keeps, copies, compares
 /// and hashes them on every change.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RunId([u8; 16]);
+
+/// As the texts order, compared as one number: the derived order called
+/// `memcmp` for each comparison of the session's map searches.
+impl Ord for RunId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
+
+impl PartialOrd for RunId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl RunId {
     /// The id of these 8 bytes (a hash's first 8): their hex digits.
@@ -400,6 +414,11 @@ impl RunId {
             *b = digit(pair[0]) << 4 | digit(pair[1]);
         }
         out
+    }
+
+    /// The id as a number, which orders as the ids do (hex digits).
+    pub fn number(&self) -> u64 {
+        u64::from_be_bytes(self.bytes())
     }
 
     /// The 16 hex digits.
@@ -452,6 +471,17 @@ mod tests {
         Arc::make_mut(&mut c.params).insert("lr".into(), ParamValue::Number(0.5));
         assert_ne!(a.id(), c.id());
         assert!(RunId::parse(a.id().as_str()).is_some());
+    }
+
+    proptest::proptest! {
+        /// Ids compare as their numbers do: the dashboard searches numbers.
+        #[test]
+        fn ids_order_as_their_numbers(a: [u8; 8], b: [u8; 8]) {
+            let (a, b) = (RunId::from_bytes(a), RunId::from_bytes(b));
+            proptest::prop_assert_eq!(a.cmp(&b), a.number().cmp(&b.number()));
+            proptest::prop_assert_eq!(a.cmp(&b), a.as_str().cmp(b.as_str()));
+            proptest::prop_assert_eq!(RunId::from_bytes(a.number().to_be_bytes()), a);
+        }
     }
 
     /// The id of [`config`] since D4RL's scores and dataset definitions

@@ -55,9 +55,9 @@ pub struct ChartPane {
 /// its algorithm labels made once per change, not several times a frame.
 #[derive(Debug, Clone)]
 struct Candidates {
-    /// The rows' generation, the selected run's spec, and its algorithm
-    /// when only that one is drawn: the runs stay while the selection
-    /// moves within them.
+    /// The generation the selected run's spec's rows moved at, the spec,
+    /// and its algorithm when only that one is drawn: the runs stay while
+    /// the selection moves within them, and while other specs' rows move.
     key: (u64, u32, Option<String>),
     runs: Arc<[usize]>,
 }
@@ -99,7 +99,8 @@ impl App {
         let store = self.store();
         let config = &store.runs[selected].config;
         let algo = one_algo.then(|| self.labels(config).algo(config));
-        let key = (self.runs.generation(), store.spec_of(selected), algo);
+        let spec = store.spec_of(selected);
+        let key = (self.runs.selected_spec_generation(store), spec, algo);
         let mut kept = self.chart.candidates.borrow_mut();
         let runs = match &*kept {
             Some(c) if c.key == key => c.runs.clone(),

@@ -265,9 +265,18 @@ pub struct RunsPane {
     /// the count it was found at (the chart's runs).
     generation: u64,
     /// Per spec ([`Store::spec_of`]), its rows in the rows' order.
-    spec_rows: BTreeMap<u32, Vec<usize>>,
+    spec_rows: BTreeMap<u32, SpecRows>,
     /// Score tables by spec name, built when asked for.
     tables: RefCell<HashMap<String, Scored>>,
+}
+
+/// A spec's rows, and the generation they last changed at: what is found
+/// from one spec's rows (the chart's runs) stays while runs of another
+/// stream in.
+#[derive(Debug, Clone, Default)]
+struct SpecRows {
+    rows: Vec<usize>,
+    generation: u64,
 }
 
 /// What the table's columns and title say of all its rows, not only of
@@ -393,7 +402,9 @@ impl RunsPane {
             .chunk_by(|&a, &b| store.spec_of(a) == store.spec_of(b))
         {
             let spec = store.spec_of(stretch[0]);
-            self.spec_rows.entry(spec).or_default().extend(stretch);
+            let spec_rows = self.spec_rows.entry(spec).or_default();
+            spec_rows.rows.extend(stretch);
+            spec_rows.generation = self.generation;
         }
         self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
@@ -426,18 +437,18 @@ impl RunsPane {
         }
         let at = leaving.iter().map(|&i| find(&self.rows, i)).collect();
         remove_at(&mut self.rows, at);
-        for (spec, leaving) in by_spec {
-            let rows = self
+        for (&spec, leaving) in &by_spec {
+            let spec_rows = self
                 .spec_rows
                 .get_mut(&spec)
                 .expect("a row's spec has rows");
-            let at = leaving.iter().map(|&i| find(rows, i)).collect();
-            remove_at(rows, at);
-            if rows.is_empty() {
+            let at = leaving.iter().map(|&i| find(&spec_rows.rows, i)).collect();
+            remove_at(&mut spec_rows.rows, at);
+            if spec_rows.rows.is_empty() {
                 self.spec_rows.remove(&spec);
             }
         }
-        self.moved();
+        self.moved(by_spec.into_keys());
     }
 
     /// Puts rows for store runs `entering` in where the order puts them,
@@ -456,10 +467,14 @@ impl RunsPane {
         }
         let cmp = |a: usize, b: usize| order.cmp(store, a, b);
         insert_sorted(&mut self.rows, &entering, cmp);
-        for (spec, entering) in by_spec {
-            insert_sorted(self.spec_rows.entry(spec).or_default(), &entering, cmp);
+        for (&spec, entering) in &by_spec {
+            insert_sorted(
+                &mut self.spec_rows.entry(spec).or_default().rows,
+                entering,
+                cmp,
+            );
         }
-        self.moved();
+        self.moved(by_spec.into_keys());
     }
 
     /// Spec `spec` was added to the store ([`Store::spec_of`]): the specs
@@ -472,9 +487,15 @@ impl RunsPane {
         self.generation += 1;
     }
 
-    /// The rows moved: what is kept of them is found again.
-    fn moved(&mut self) {
+    /// The rows moved, those of `specs` among them: what is kept of them
+    /// is found again.
+    fn moved(&mut self, specs: impl Iterator<Item = u32>) {
         self.generation += 1;
+        for spec in specs {
+            if let Some(spec_rows) = self.spec_rows.get_mut(&spec) {
+                spec_rows.generation = self.generation;
+            }
+        }
         self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
@@ -517,7 +538,7 @@ impl RunsPane {
         self.rows.get(self.selected).copied()
     }
 
-    /// How many times the rows were derived.
+    /// How many times the rows moved.
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -525,9 +546,17 @@ impl RunsPane {
     /// The rows of the selected run's spec, in the rows' order, as
     /// indices into the store's runs.
     pub fn selected_spec_rows(&self, store: &Store) -> &[usize] {
-        self.rows
-            .get(self.selected)
-            .map_or(&[], |&i| &self.spec_rows[&store.spec_of(i)])
+        self.selected_spec(store).map_or(&[], |s| &s.rows)
+    }
+
+    /// The generation the selected run's spec's rows last moved at.
+    pub fn selected_spec_generation(&self, store: &Store) -> u64 {
+        self.selected_spec(store).map_or(0, |s| s.generation)
+    }
+
+    fn selected_spec(&self, store: &Store) -> Option<&SpecRows> {
+        let &i = self.rows.get(self.selected)?;
+        Some(&self.spec_rows[&store.spec_of(i)])
     }
 
     /// The score table of the selected run's spec (its visible runs).

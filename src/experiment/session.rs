@@ -110,7 +110,7 @@ const MERGE_AFTER: usize = 16;
 /// bits (ids are hashes: the shards are alike in size), each in two maps:
 /// `bulk`, built whole (the index's runs at open: its nodes full), and
 /// `recent`, the runs inserted since, merged into `bulk` once they are a
-/// 64th of it (or [`MERGE_AFTER`], if more). A run inserted into a full
+/// 16th of it (or [`MERGE_AFTER`], if more). A run inserted into a full
 /// node splits it (a 544-byte node for a 48-byte entry): runs streamed
 /// into `bulk` cost about 750 bytes each until it was built again (1.2 MB
 /// for 1,600 runs into 100,000, that the heap kept). In a small map of
@@ -178,7 +178,7 @@ impl<E> Runs<E> {
             return;
         }
         shard.recent.insert(id, entry);
-        if shard.recent.len() > (shard.bulk.len() / 64).max(MERGE_AFTER) {
+        if shard.recent.len() > (shard.bulk.len() / 16).max(MERGE_AFTER) {
             shard.bulk.append(&mut shard.recent);
         }
     }

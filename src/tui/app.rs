@@ -637,7 +637,7 @@ impl App {
             };
             let moves = !order.sorts_alike(old, view);
             if was && is && !moves {
-                self.runs.restate(old, view);
+                self.runs.restate(self.store.spec_of(*i), old, view);
             }
             if was && (moves || !is) {
                 leaving.push(*i);

@@ -264,19 +264,24 @@ pub struct RunsPane {
     /// Counts the derivations: what is found from the rows is kept with
     /// the count it was found at (the chart's runs).
     generation: u64,
+    /// Counts the changes of rows' runs, moved or shown anew in place: a
+    /// score table is checked against its runs after they changed only.
+    changes: u64,
     /// Per spec ([`Store::spec_of`]), its rows in the rows' order.
     spec_rows: BTreeMap<u32, SpecRows>,
     /// Score tables by spec name, built when asked for.
     tables: RefCell<HashMap<String, Scored>>,
 }
 
-/// A spec's rows, and the generation they last changed at: what is found
-/// from one spec's rows (the chart's runs) stays while runs of another
-/// stream in.
+/// A spec's rows, the generation they last moved at, and the change of
+/// its runs last seen ([`RunsPane::changes`]): what is found from one
+/// spec's rows (the chart's runs, its score table) stays while runs of
+/// another stream in.
 #[derive(Debug, Clone, Default)]
 struct SpecRows {
     rows: Vec<usize>,
     generation: u64,
+    changed: u64,
 }
 
 /// What the table's columns and title say of all its rows, not only of
@@ -354,8 +359,8 @@ impl Facts {
 #[derive(Debug, Clone)]
 struct Scored {
     key: u64,
-    /// The key was checked against the rows since they were last derived.
-    checked: bool,
+    /// The change of the spec's runs the key was last checked at.
+    checked_at: u64,
     table: Arc<ScoreTable>,
 }
 
@@ -394,6 +399,7 @@ impl RunsPane {
         self.order = order;
         self.rows = matching;
         self.generation += 1;
+        self.changes += 1;
         self.facts = Facts::of(store, &self.rows);
         self.spec_rows.clear();
         // A stretch of rows of one spec at a time (all of a spec's, grouped).
@@ -405,16 +411,20 @@ impl RunsPane {
             let spec_rows = self.spec_rows.entry(spec).or_default();
             spec_rows.rows.extend(stretch);
             spec_rows.generation = self.generation;
+            spec_rows.changed = self.changes;
         }
-        self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
-    /// A row's run, `old`, has a new view, `new`, that sorts alike
-    /// ([`Order::sorts_alike`]): the rows stay, what is said of them follows.
-    pub(crate) fn restate(&mut self, old: &RunView, new: &RunView) {
+    /// A row's run, `old`, of spec `spec`, has a new view, `new`, that
+    /// sorts alike ([`Order::sorts_alike`]): the rows stay, what is said
+    /// of them follows.
+    pub(crate) fn restate(&mut self, spec: u32, old: &RunView, new: &RunView) {
         self.facts.restate(old, new);
-        self.uncheck_tables();
+        self.changes += 1;
+        if let Some(spec_rows) = self.spec_rows.get_mut(&spec) {
+            spec_rows.changed = self.changes;
+        }
     }
 
     /// Takes the rows of store runs `leaving` out, before their runs
@@ -491,12 +501,13 @@ impl RunsPane {
     /// is found again.
     fn moved(&mut self, specs: impl Iterator<Item = u32>) {
         self.generation += 1;
+        self.changes += 1;
         for spec in specs {
             if let Some(spec_rows) = self.spec_rows.get_mut(&spec) {
                 spec_rows.generation = self.generation;
+                spec_rows.changed = self.changes;
             }
         }
-        self.uncheck_tables();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
@@ -504,13 +515,6 @@ impl RunsPane {
     pub(crate) fn position(&self, store: &Store, i: usize) -> Option<usize> {
         let order = self.order;
         self.rows.binary_search_by(|&r| order.cmp(store, r, i)).ok()
-    }
-
-    /// The score tables are checked against their runs when next asked for.
-    fn uncheck_tables(&mut self) {
-        for scored in self.tables.get_mut().values_mut() {
-            scored.checked = false;
-        }
     }
 
     /// Every row's run, in order: a vector as long as the store (a frame
@@ -563,13 +567,14 @@ impl RunsPane {
     pub fn score_table(&self, store: &Store) -> Arc<ScoreTable> {
         static NONE: std::sync::LazyLock<Arc<ScoreTable>> =
             std::sync::LazyLock::new(|| Arc::new(ScoreTable::build(std::iter::empty())));
-        let Some(&i) = self.rows.get(self.selected) else {
+        let (Some(&i), Some(spec_rows)) = (self.rows.get(self.selected), self.selected_spec(store))
+        else {
             return NONE.clone();
         };
         let spec = &*store.runs[i].config.spec;
         let mut tables = self.tables.borrow_mut();
         if let Some(scored) = tables.get(spec)
-            && scored.checked
+            && scored.checked_at == spec_rows.changed
         {
             return scored.table.clone();
         }
@@ -582,7 +587,7 @@ impl RunsPane {
         if let Some(scored) = tables.get_mut(spec)
             && scored.key == key
         {
-            scored.checked = true;
+            scored.checked_at = spec_rows.changed;
             return scored.table.clone();
         }
         let controllers = crate::eval::controller::controller_scores(scores::controllers_of(
@@ -602,7 +607,7 @@ impl RunsPane {
             spec.to_string(),
             Scored {
                 key,
-                checked: true,
+                checked_at: spec_rows.changed,
                 table: table.clone(),
             },
         );

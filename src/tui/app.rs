@@ -1071,13 +1071,7 @@ pub(crate) mod tests {
     fn changes_taken_in_a_few_at_a_time_show_as_the_store_taken_again() {
         use rand::{Rng, SeedableRng};
         use ratatui::{Terminal, backend::TestBackend};
-        let make = |spec: &str, env: &str, seed: u64| {
-            let mut run = run_view(env, 1.0, 0);
-            run.config.spec = spec.into();
-            run.config.seed = seed;
-            run.id = run.config.id();
-            Arc::new(run)
-        };
+        let make = spec_run;
         let mut runs: Vec<Arc<RunView>> = (0..8)
             .map(|seed| make("a", "FrozenLake-v1", seed))
             .chain((0..4).map(|seed| make("b", "Taxi-v4", seed)))
@@ -1184,6 +1178,46 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    /// A run of spec `spec` on `env` with seed `seed`.
+    fn spec_run(spec: &str, env: &str, seed: u64) -> Arc<RunView> {
+        let mut run = run_view(env, 1.0, 0);
+        run.config.spec = spec.into();
+        run.config.seed = seed;
+        run.id = run.config.id();
+        Arc::new(run)
+    }
+
+    /// A spec added before others numbers them one more: the chart's runs,
+    /// kept with the selected spec's number, are never those of the spec
+    /// that had the number before.
+    #[test]
+    fn the_charts_runs_follow_specs_numbered_again() {
+        let mut runs: Vec<Arc<RunView>> = ["a", "c", "d"]
+            .iter()
+            .flat_map(|spec| (0..2).map(move |seed| spec_run(spec, "FrozenLake-v1", seed)))
+            .collect();
+        runs.sort_by_key(|r| r.id);
+        let mut app = App::default();
+        app.update(runs, Vec::new());
+        let select = |app: &mut App, spec: &str| {
+            app.runs.selected = (0..app.runs.row_count())
+                .position(|i| &*app.runs.row(app.store(), i).unwrap().config.spec == spec)
+                .unwrap();
+            app.follow_selection();
+        };
+        let charted = |app: &App| -> BTreeSet<String> {
+            let runs = app.chart_runs();
+            runs.iter().map(|r| r.config.spec.to_string()).collect()
+        };
+        select(&mut app, "d");
+        assert_eq!(charted(&app), BTreeSet::from(["d".to_string()]));
+        // `b` joins (another seed: an id ignores the spec): `c` takes the
+        // number `d` had.
+        app.replace(&[spec_run("b", "FrozenLake-v1", 10)]);
+        select(&mut app, "c");
+        assert_eq!(charted(&app), BTreeSet::from(["c".to_string()]));
     }
 
     /// A paste into the filter is filtered once, when the burst settles

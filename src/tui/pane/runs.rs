@@ -489,12 +489,16 @@ impl RunsPane {
 
     /// Spec `spec` was added to the store ([`Store::spec_of`]): the specs
     /// numbered from it on are one more, and what is kept by number (the
-    /// chart's runs) is found again.
+    /// chart's runs) is found again: they move to this generation, so a
+    /// spec now numbered as another was is never taken for it.
     pub(crate) fn spec_added(&mut self, spec: u32) {
+        self.generation += 1;
         let later = self.spec_rows.split_off(&spec);
         self.spec_rows
-            .extend(later.into_iter().map(|(s, rows)| (s + 1, rows)));
-        self.generation += 1;
+            .extend(later.into_iter().map(|(s, mut rows)| {
+                rows.generation = self.generation;
+                (s + 1, rows)
+            }));
     }
 
     /// The rows moved, those of `specs` among them: what is kept of them

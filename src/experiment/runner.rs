@@ -93,10 +93,7 @@ impl Ending {
             staged,
             mut summary,
         } = *self;
-        let started = Instant::now();
-        let durable = metrics.sync().and_then(|()| staged.commit());
-        summary.io_seconds += started.elapsed().as_secs_f64();
-        match durable {
+        match make_durable(&mut metrics, staged, &mut summary) {
             Ok(()) => {
                 let _ = store::log(
                     &dir,
@@ -447,6 +444,18 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Syncs the metrics a staged checkpoint counts, then commits it: what a
+/// checkpoint and a run's end share, counted as the run's file time.
+fn make_durable(
+    metrics: &mut MetricsWriter,
+    staged: store::Staged,
+    summary: &mut Summary,
+) -> Result<()> {
+    timed(&mut summary.io_seconds, || {
+        metrics.sync().and_then(|()| staged.commit())
+    })
+}
+
 /// Where and as whose a run's checkpoints are written, and the landscape
 /// of the latest eval point not written yet.
 struct Checkpoints<'a> {
@@ -468,9 +477,7 @@ impl Checkpoints<'_> {
         iteration: u64,
     ) -> Result<()> {
         let staged = self.stage(metrics, learner, summary, iteration)?;
-        timed(&mut summary.io_seconds, || {
-            metrics.sync().and_then(|()| staged.commit())
-        })?;
+        make_durable(metrics, staged, summary)?;
         summary.updated = store::now();
         Ok(())
     }

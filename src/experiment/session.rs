@@ -386,6 +386,11 @@ impl Entry {
         }
     }
 
+    /// Whether this process's pool found another process training the run.
+    fn held_elsewhere(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| h.elsewhere())
+    }
+
     /// Whether the run ended (its files change no more until it is rerun).
     fn ended(&self) -> bool {
         self.stored_status().is_some_and(RunStatus::is_final)
@@ -662,7 +667,7 @@ impl Session {
         let runs = &self.runs;
         self.elsewhere.retain(|id| {
             let e = &runs[id];
-            e.handle.as_ref().is_some_and(|h| h.elsewhere()) && !e.ended()
+            e.held_elsewhere() && !e.ended()
         });
         let mut changed = Vec::new();
         for id in self.elsewhere.clone() {
@@ -689,8 +694,7 @@ impl Session {
         match event {
             Event::Pool(PoolEvent::Status(id, _) | PoolEvent::Eval(id, _)) => {
                 self.refresh(&id);
-                let handle = self.runs.get(&id).and_then(|e| e.handle.as_ref());
-                if handle.is_some_and(|h| h.elsewhere()) {
+                if self.runs.get(&id).is_some_and(Entry::held_elsewhere) {
                     self.elsewhere.insert(id);
                 }
                 vec![Change::Runs(vec![id])]
